@@ -1,0 +1,35 @@
+# The two commands: `make run` (the daily pipeline on the bundled real sample) and `make test`.
+# Each creates .venv when missing and installs the project into it; nothing else is needed.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export HURACAN_HOME ?= $(CURDIR)/.huracan
+
+.PHONY: run test ui browser clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@start=$$(date +%s); $(VENV)/bin/huracan run; rc=$$?; \
+	  echo "make run: pipeline took $$(( $$(date +%s) - start )) s"; exit $$rc
+
+test: $(STAMP) browser
+	$(PY) -m pytest
+
+ui: $(STAMP)
+	$(VENV)/bin/huracan ui
+
+# Headless Chromium for the UI tests (Debian packages); the UI tests skip, saying why, where it cannot install.
+browser:
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) ; } || \
+	  echo "chromium not installed: the UI tests will be skipped"
+
+clean:
+	rm -rf $(VENV) .huracan

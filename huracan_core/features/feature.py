@@ -1,0 +1,54 @@
+"""A named feature: an expression builder, its parameters and how many bars of history it needs.
+
+Features reference input columns (``open``..``volume``) and other features by name; the recipe derives the
+evaluation order from those references, so shared intermediates (true range, EMAs) are computed once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Feature:
+    """``lookback`` is the index of the first bar that may hold a value (0 = defined from the first bar).
+
+    Names starting with ``_`` are intermediates: computed, shared, but not part of the output.
+    ``family`` lets reasons for nulls be specific (cross-asset needs a reference, microstructure needs trades).
+    """
+
+    name: str
+    build: Callable[..., pl.Expr]
+    lookback: int
+    family: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def expr(self) -> pl.Expr:
+        return finite(self.build(**self.params)).alias(self.name)
+
+    @property
+    def is_output(self) -> bool:
+        return not self.name.startswith("_")
+
+
+def finite(x: pl.Expr) -> pl.Expr:
+    """NaN and inf must never reach a model or an engine: they become null, which polars propagates honestly."""
+    return pl.when(x.is_finite()).then(x).otherwise(None)
+
+
+def safe_div(num: pl.Expr, den: pl.Expr, *, otherwise: float | None = None, tiny: float = 0.0) -> pl.Expr:
+    """Zero-range bars, zero-volume halts and flat windows give 0/0; the caller chooses what that means.
+
+    ``tiny`` treats a denominator as zero below that magnitude, for denominators that come out of rolling sums
+    and may hold floating-point dust instead of an exact zero.
+    """
+    defined = num.is_not_null() & den.is_not_null()
+    return pl.when(defined & (den.abs() > tiny)).then(num / den).when(defined).then(otherwise)
+
+
+def col(name: str) -> pl.Expr:
+    return pl.col(name)

@@ -1,0 +1,32 @@
+"""The interface every candle source keeps: closed candles, canonical schema, a half-open time range."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+
+import polars as pl
+
+
+class CandleFetchError(RuntimeError):
+    """A source could not deliver a range; the message names source, symbol, timeframe and range."""
+
+
+class CandleSource(ABC):
+    #: a short label for logs and metadata, e.g. ``replay:/data`` or ``ccxt:binance``
+    name: str
+
+    @abstractmethod
+    def fetch(self, symbol: str, timeframe: str, start: datetime, end: datetime) -> pl.DataFrame:
+        """Closed candles whose open time lies in ``[start, end)``, in the canonical schema, sorted.
+
+        Either the whole range arrives or the call raises: callers never see a partial range.
+        """
+
+    @abstractmethod
+    def symbols(self, timeframe: str) -> list[str]:
+        """Symbols (``BASE/QUOTE``) this source can serve at ``timeframe``."""
+
+    @abstractmethod
+    def first_timestamp(self, symbol: str, timeframe: str) -> datetime | None:
+        """Open time of the first candle the source has for ``symbol`` (its listing), or None."""

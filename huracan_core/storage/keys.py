@@ -1,0 +1,29 @@
+"""Storage keys of DESIGN.md §4 — the one place that spells them, so that readers and writers agree."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from huracan_core.symbols import to_key
+
+#: date × symbol objects, one parquet per partition
+PARTITIONED_LAYOUT = {
+    "candles": "candles/{symbol}/{timeframe}/{date}.parquet",
+    "features": "features/{recipe_hash}/{symbol}/{date}.parquet",
+    "regimes": "regimes/{symbol}/{date}.parquet",
+    "shadow_trades": "shadow_trades/{symbol}/{date}.parquet",
+}
+
+
+def partition_object_key(asset: str, *, symbol: str, day: date, timeframe: str, recipe_hash: str = "") -> str:
+    try:
+        template = PARTITIONED_LAYOUT[asset]
+    except KeyError:
+        raise ValueError(f"no storage layout for asset {asset!r}; known: {sorted(PARTITIONED_LAYOUT)}") from None
+    if "{recipe_hash}" in template and not recipe_hash:
+        raise ValueError(f"storing {asset!r} needs the feature recipe hash")
+    return template.format(symbol=to_key(symbol), date=day.isoformat(), timeframe=timeframe, recipe_hash=recipe_hash)
+
+
+def candles_key(symbol: str, timeframe: str, day: date) -> str:
+    return partition_object_key("candles", symbol=symbol, day=day, timeframe=timeframe)

@@ -1,0 +1,51 @@
+"""What every artifact store offers; implementations differ only in where bytes live.
+
+Every write replaces a whole object atomically, so a reader sees the old object or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from abc import ABC, abstractmethod
+from typing import Any
+
+import polars as pl
+
+
+class ArtifactNotFound(FileNotFoundError):
+    """Raised when a key has no object; names the key and the store."""
+
+
+class ArtifactStore(ABC):
+    @abstractmethod
+    def write_bytes(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def read_bytes(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list_keys(self, prefix: str) -> list[str]:
+        """Keys under ``prefix``, sorted, so listings are deterministic across stores."""
+
+    @abstractmethod
+    def uri(self, key: str) -> str:
+        """Where a person (or another tool) finds the object: a path or an ``s3://`` URL."""
+
+    def write_parquet(self, key: str, frame: pl.DataFrame) -> None:
+        buffer = io.BytesIO()
+        # statistics on, compression fixed: the same frame gives the same bytes on every run
+        frame.write_parquet(buffer, compression="zstd", compression_level=3, statistics=True)
+        self.write_bytes(key, buffer.getvalue())
+
+    def read_parquet(self, key: str) -> pl.DataFrame:
+        return pl.read_parquet(io.BytesIO(self.read_bytes(key)))
+
+    def write_json(self, key: str, payload: Any) -> None:
+        self.write_bytes(key, (json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n").encode())
+
+    def read_json(self, key: str) -> Any:
+        return json.loads(self.read_bytes(key))

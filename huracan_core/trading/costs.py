@@ -1,0 +1,112 @@
+"""Trading costs per symbol and per bar: fees, spread and slippage, all in basis points of notional.
+
+Costs enter every decision (an edge must beat them) and every trade (net = gross − costs), so they are
+computed once per bar here and read by consensus, the shadow trader and the daily ``costs.json`` summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+BPS = 1e4
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    maker_bps: float
+    taker_bps: float
+
+    @classmethod
+    def from_ccxt_market(cls, market: Mapping[str, object]) -> FeeSchedule:
+        """ccxt markets carry fees as fractions of notional (0.001 = 10 bps)."""
+        return cls(maker_bps=float(market["maker"]) * BPS, taker_bps=float(market["taker"]) * BPS)
+
+
+BINANCE_SPOT = FeeSchedule(maker_bps=10.0, taker_bps=10.0)
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Cost assumptions; every number is a config knob because venues and account tiers differ.
+
+    ``fees`` is keyed by ``(exchange, symbol)``; ``(exchange, "*")`` covers a whole exchange. ``atr_pct`` is read
+    as a percentage of price (ATR / close × 100), so ``atr_pct_to_bps`` is 100; set it to 10,000 if a recipe
+    emits a fraction. Slippage = floor + ``slip_vol_coeff`` × ATR(bps) + ``slip_impact_bps`` × sqrt(size / bar
+    notional): it grows with volatility and with the share of the bar's traded value we would take.
+    """
+
+    default_fees: FeeSchedule = BINANCE_SPOT
+    fees: Mapping[tuple[str, str], FeeSchedule] = field(default_factory=dict)
+    use_taker: bool = True
+    spread_floor_bps: float = 1.0
+    atr_pct_to_bps: float = 100.0
+    slip_floor_bps: float = 0.5
+    slip_vol_coeff: float = 0.05
+    slip_impact_bps: float = 10.0
+
+    def fee_schedule(self, exchange: str, symbol: str) -> FeeSchedule:
+        return self.fees.get((exchange, symbol)) or self.fees.get((exchange, "*")) or self.default_fees
+
+    def fee_bps(self, exchange: str, symbol: str) -> float:
+        schedule = self.fee_schedule(exchange, symbol)
+        return schedule.taker_bps if self.use_taker else schedule.maker_bps
+
+
+def bar_notional_expr() -> pl.Expr:
+    """Traded value of the bar in quote currency; ``quote_volume`` is optional in the candle schema."""
+    return pl.col("volume") * pl.col("close")
+
+
+def bar_costs(
+    frame: pl.DataFrame, model: CostModel, exchange: str, symbol: str, size: float | pl.Expr
+) -> pl.DataFrame:
+    """Per-bar one-side costs for an order of ``size`` quote notional (a number, or a column for per-trade
+    sizes): ``fee_bps``, ``spread_bps``
+    (full quoted spread), ``slip_bps``, ``side_cost_bps`` (fee + half spread + slippage) and ``cost_bps``
+    (round trip, two sides at this bar's conditions)."""
+    notional = pl.col("quote_volume") if "quote_volume" in frame.columns else bar_notional_expr()
+    spread = (
+        pl.col("spread_bps").fill_null(model.spread_floor_bps).clip(lower_bound=model.spread_floor_bps)
+        if "spread_bps" in frame.columns
+        else pl.lit(model.spread_floor_bps)
+    )
+    atr_bps = (
+        (pl.col("atr_pct") * model.atr_pct_to_bps).fill_null(0.0).clip(lower_bound=0.0)
+        if "atr_pct" in frame.columns
+        else pl.lit(0.0)
+    )
+    size_expr = size if isinstance(size, pl.Expr) else pl.lit(float(size))
+    impact = (size_expr / notional.fill_null(0.0).clip(lower_bound=1.0)).sqrt() * model.slip_impact_bps
+    slip = model.slip_floor_bps + model.slip_vol_coeff * atr_bps + impact
+    fee = model.fee_bps(exchange, symbol)
+    return frame.select(
+        "timestamp",
+        pl.lit(fee, dtype=pl.Float64).alias("fee_bps"),
+        spread.cast(pl.Float64).alias("spread_bps"),
+        slip.cast(pl.Float64).alias("slip_bps"),
+    ).with_columns(
+        side_cost_bps=pl.col("fee_bps") + pl.col("spread_bps") / 2 + pl.col("slip_bps"),
+    ).with_columns(cost_bps=2 * pl.col("side_cost_bps"))
+
+
+def daily_costs_summary(costs: pl.DataFrame, ledger: pl.DataFrame | None = None) -> dict[str, float]:
+    """What a day cost to trade (written as ``costs.json``): means over the bars, or over the entries and
+    exits actually traded when a ledger is given — what was paid, not what was quoted."""
+    if ledger is not None and ledger.height:
+        notional = ledger["size"].sum()
+        per_side = 2 * notional
+        return {
+            "fee_bps": float(ledger["fees_paid"].sum() / per_side * BPS),
+            "spread_bps": float(ledger["spread_paid"].sum() / notional * BPS),
+            "avg_slip_bps": float(ledger["slippage_paid"].sum() / per_side * BPS),
+            "trades": float(ledger.height),
+        }
+    return {
+        "fee_bps": float(costs["fee_bps"].mean() or 0.0),
+        "spread_bps": float(costs["spread_bps"].mean() or 0.0),
+        "avg_slip_bps": float(costs["slip_bps"].mean() or 0.0),
+        "trades": 0.0,
+    }

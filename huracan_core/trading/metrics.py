@@ -1,0 +1,112 @@
+"""Performance metrics as pure functions. Every figure is net of costs unless its name starts with ``gross_``.
+
+Ratios are annualised with sqrt(bars per year) for the bar frequency of the returns, over a 365-day crypto
+year (``huracan_core.timeframes.bars_per_year``): per-bar statistics of a 5m curve are not daily statistics.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+
+from huracan_core.timeframes import bars_per_year
+
+
+def sharpe(returns: np.ndarray, timeframe: str) -> float:
+    r = np.asarray(returns, dtype=np.float64)
+    if r.size < 2 or r.std(ddof=1) == 0:
+        return 0.0
+    return float(r.mean() / r.std(ddof=1) * math.sqrt(bars_per_year(timeframe)))
+
+
+def sortino(returns: np.ndarray, timeframe: str) -> float:
+    """Mean over downside deviation (root mean square of the negative returns, target 0, over all bars)."""
+    r = np.asarray(returns, dtype=np.float64)
+    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) if r.size else 0.0
+    if downside == 0:
+        return 0.0
+    return float(r.mean() / downside * math.sqrt(bars_per_year(timeframe)))
+
+
+def max_drawdown(equity: np.ndarray) -> float:
+    """Largest peak-to-trough loss as a positive fraction of the peak (0.1 = a 10 % drawdown)."""
+    e = np.asarray(equity, dtype=np.float64)
+    if e.size == 0:
+        return 0.0
+    peaks = np.maximum.accumulate(e)
+    return float(np.max((peaks - e) / peaks))
+
+
+def annualised_return(equity: np.ndarray, timeframe: str) -> float:
+    e = np.asarray(equity, dtype=np.float64)
+    if e.size < 2 or e[0] <= 0 or e[-1] <= 0:
+        return 0.0
+    return float((e[-1] / e[0]) ** (bars_per_year(timeframe) / (e.size - 1)) - 1.0)
+
+
+def calmar(equity: np.ndarray, timeframe: str) -> float:
+    mdd = max_drawdown(equity)
+    return annualised_return(equity, timeframe) / mdd if mdd > 0 else 0.0
+
+
+def profit_factor(pnl: np.ndarray) -> float:
+    p = np.asarray(pnl, dtype=np.float64)
+    losses = -p[p < 0].sum()
+    wins = p[p > 0].sum()
+    if losses == 0:
+        return math.inf if wins > 0 else 0.0
+    return float(wins / losses)
+
+
+def hit_rate(pnl: np.ndarray) -> float:
+    p = np.asarray(pnl, dtype=np.float64)
+    return float((p > 0).mean()) if p.size else 0.0
+
+
+def expectancy(values: np.ndarray) -> float:
+    """Mean outcome per trade, in the unit given (net bps per trade for ``net_bps``)."""
+    v = np.asarray(values, dtype=np.float64)
+    return float(v.mean()) if v.size else 0.0
+
+
+def cost_share_of_gross(ledger: pl.DataFrame) -> float:
+    """Costs paid as a share of gross profit; above 1 means the costs ate more than the edge made."""
+    gross = float((ledger["gross_bps"] * ledger["size"] / 1e4).sum())
+    costs = float((ledger["fees_paid"] + ledger["spread_paid"] + ledger["slippage_paid"]).sum())
+    if gross <= 0:
+        return math.inf if costs > 0 else 0.0
+    return costs / gross
+
+
+def equity_curve(ledger: pl.DataFrame, capital: float, bar_times: pl.Series | None = None) -> pl.DataFrame:
+    """Equity (capital + realised net P&L) stepping at each exit; on ``bar_times`` (every bar, flat where
+    nothing closed) when given, which is the curve per-bar ratios need."""
+    pnl = ledger.group_by("exit_time").agg(pl.col("net_pnl").sum()).rename({"exit_time": "timestamp"})
+    if bar_times is not None:
+        grid = pl.DataFrame({"timestamp": bar_times})
+        pnl = grid.join(pnl, on="timestamp", how="left").with_columns(pl.col("net_pnl").fill_null(0.0))
+    return pnl.sort("timestamp").with_columns(equity=capital + pl.col("net_pnl").cum_sum())
+
+
+def summary(ledger: pl.DataFrame, timeframe: str, capital: float, bar_times: pl.Series) -> dict[str, float]:
+    """The headline figures of a backtest (what promotion reads)."""
+    curve = equity_curve(ledger, capital, bar_times)
+    equity = np.concatenate([[capital], curve["equity"].to_numpy()])
+    returns = np.diff(equity) / equity[:-1]
+    net = ledger["net_pnl"].to_numpy()
+    return {
+        "trade_count": float(ledger.height),
+        "net_pnl": float(net.sum()),
+        "gross_pnl": float((ledger["gross_bps"] * ledger["size"] / 1e4).sum()),
+        "sharpe": sharpe(returns, timeframe),
+        "sortino": sortino(returns, timeframe),
+        "calmar": calmar(equity, timeframe),
+        "max_drawdown": max_drawdown(equity),
+        "profit_factor": profit_factor(net),
+        "hit_rate": hit_rate(net),
+        "expectancy_bps": expectancy(ledger["net_bps"].to_numpy()),
+        "gross_expectancy_bps": expectancy(ledger["gross_bps"].to_numpy()),
+        "cost_share_of_gross": cost_share_of_gross(ledger),
+    }

@@ -1,0 +1,138 @@
+"""Blocking candle rules as a pandera schema; a frame that breaks any of them is never written.
+
+Every failure is reported at once (``lazy=True``) and mapped back to the day partition of the bad row, so the
+error names partition, column, rows and reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaErrors
+
+from huracan_core.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
+from huracan_core.timeframes import timeframe_ms
+
+
+@dataclass(frozen=True)
+class Problem:
+    partition: str
+    column: str
+    reason: str
+    rows: tuple[str, ...]
+
+    def __str__(self) -> str:
+        shown = ", ".join(self.rows[:5]) + (f" … (+{len(self.rows) - 5} more)" if len(self.rows) > 5 else "")
+        return f"{self.partition}: column {self.column!r}: {self.reason} ({len(self.rows)} rows: {shown})"
+
+
+class CandleValidationError(ValueError):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        partitions = sorted({p.partition for p in problems})
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid candles in {len(partitions)} partition(s) {partitions}; nothing written:\n{lines}")
+
+
+def _elementwise(name: str, error: str, expr: Callable[[str], pl.Expr]) -> pa.Check:
+    return pa.Check(lambda data: data.lazyframe.select(expr(data.key)), name=name, error=error)
+
+
+def _frame_check(name: str, error: str, expr: pl.Expr) -> pa.Check:
+    return pa.Check(lambda data: data.lazyframe.select(expr), name=name, error=error)
+
+
+FINITE = _elementwise("finite", "NaN or infinite value", lambda c: pl.col(c).is_finite())
+POSITIVE = _elementwise("positive", "price is not positive", lambda c: pl.col(c) > 0)
+NON_NEGATIVE = _elementwise("non_negative", "negative value", lambda c: pl.col(c) >= 0)
+INCREASING = _elementwise(
+    "strictly_increasing", "timestamp not after the previous row", lambda c: (pl.col(c).diff().dt.total_milliseconds() > 0).fill_null(True)
+)
+
+
+def candle_schema(timeframe: str, columns: list[str]) -> pa.DataFrameSchema:
+    step = timeframe_ms(timeframe)
+    aligned = _elementwise("aligned", f"timestamp not aligned to {timeframe}", lambda c: pl.col(c).dt.epoch("ms") % step == 0)
+    spec: dict[str, pa.Column] = {
+        "timestamp": pa.Column(REQUIRED_COLUMNS["timestamp"], checks=[aligned, INCREASING], unique=True),
+        **{c: pa.Column(pl.Float64, checks=[FINITE, POSITIVE]) for c in ("open", "high", "low", "close")},
+        "volume": pa.Column(pl.Float64, checks=[FINITE, NON_NEGATIVE]),
+    }
+    if "quote_volume" in columns:
+        spec["quote_volume"] = pa.Column(OPTIONAL_COLUMNS["quote_volume"], checks=[FINITE, NON_NEGATIVE])
+    if "trades" in columns:
+        spec["trades"] = pa.Column(OPTIONAL_COLUMNS["trades"], checks=[NON_NEGATIVE])
+    body_low, body_high = pl.min_horizontal("open", "close"), pl.max_horizontal("open", "close")
+    return pa.DataFrameSchema(
+        spec,
+        checks=[
+            _frame_check("low_le_open_close", "low above open or close", pl.col("low") <= body_low),
+            _frame_check("open_close_le_high", "high below open or close", body_high <= pl.col("high")),
+            _frame_check("low_le_high", "high < low", pl.col("low") <= pl.col("high")),
+        ],
+    )
+
+
+def validate_candles(frame: pl.DataFrame, *, timeframe: str, partition_of: Callable[[date], str]) -> pl.DataFrame:
+    """Return ``frame`` unchanged if every blocking rule holds, else raise naming each bad partition.
+
+    ``partition_of`` maps the UTC day of a bad row to its partition key; rows without a usable timestamp are
+    attributed to the first day of the frame.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    fallback_day = _first_day(frame)
+    if missing:
+        raise CandleValidationError([Problem(partition_of(fallback_day), c, "required column missing", ()) for c in missing])
+    try:
+        candle_schema(timeframe, frame.columns).validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        raise CandleValidationError(_problems(frame, errors.failure_cases, partition_of, fallback_day)) from None
+    return frame
+
+
+def _first_day(frame: pl.DataFrame) -> date:
+    if "timestamp" in frame.columns and frame.height and frame.schema["timestamp"] == REQUIRED_COLUMNS["timestamp"]:
+        first = frame["timestamp"].drop_nulls().min()
+        if isinstance(first, datetime):
+            return first.date()
+    return date(1970, 1, 1)
+
+
+def _problems(
+    frame: pl.DataFrame, failures: pl.DataFrame, partition_of: Callable[[date], str], fallback_day: date
+) -> list[Problem]:
+    has_ts = "timestamp" in frame.columns and frame.schema["timestamp"] == REQUIRED_COLUMNS["timestamp"]
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for row in failures.iter_rows(named=True):
+        column = row["column"] or "<frame>"
+        reason = _reason(row)
+        index = row.get("index")
+        day, label = fallback_day, "all rows"
+        if index is not None and has_ts:
+            moment = frame["timestamp"][int(index)]
+            if isinstance(moment, datetime):
+                day, label = moment.date(), moment.strftime("%Y-%m-%dT%H:%MZ")
+            else:
+                label = f"row {index}"
+        elif index is not None:
+            label = f"row {index}"
+        grouped.setdefault((partition_of(day), column, reason), []).append(label)
+    return [Problem(p, c, r, tuple(rows)) for (p, c, r), rows in sorted(grouped.items())]
+
+
+def _reason(row: dict) -> str:
+    check = str(row["check"])
+    if check == "not_nullable":
+        return "null or NaN value"
+    if check == "field_uniqueness":
+        return "duplicate timestamp"
+    if check.startswith("dtype("):
+        expected = check[len("dtype(") : -1].strip("'")
+        return f"wrong dtype {row['failure_case']} (expected {expected})"
+    if check == "column_in_dataframe":
+        return "required column missing"
+    return check

@@ -1,0 +1,45 @@
+"""``candles``: closed exchange candles per UTC day and symbol, validated before they are stored."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from huracan_core.candles import CandlePartition, load_candle_partitions
+from huracan_core.validation import CandleValidationError
+from huracan_dagster.assets.candles_checks import CANDLE_CHECKS, check_results, failed_validation
+from huracan_dagster.assets.metadata import preview, timestamps
+from huracan_dagster.partitions import date_symbol_partitions, days_by_symbol, partition_key
+from huracan_dagster.resources import CandleSourceResource
+
+
+@dg.asset(
+    partitions_def=date_symbol_partitions,
+    io_manager_key="frames_io",
+    check_specs=CANDLE_CHECKS,
+    kinds={"polars", "parquet"},
+    group_name="market_data",
+    description="OHLCV candles of one UTC day and symbol, as the exchange published them (gaps reported, not filled).",
+)
+def candles(context: dg.AssetExecutionContext, source: CandleSourceResource) -> Iterator:
+    keys = sorted(context.partition_keys)
+    candle_source = source.open()
+    try:
+        parts = load_candle_partitions(candle_source, source.timeframe, days_by_symbol(keys), partition_key)
+    except CandleValidationError as error:
+        yield failed_validation(error)
+        raise dg.Failure(description=str(error)) from None
+    for part in parts:
+        context.add_asset_metadata(_metadata(part, candle_source.name), partition_key=partition_key(part.day, part.symbol))
+    context.log.info("validated %d candle partitions from %s", len(parts), candle_source.name)
+    yield dg.Output({partition_key(p.day, p.symbol): p.frame for p in parts})
+    yield from check_results(parts)
+
+
+def _metadata(part: CandlePartition, source_name: str) -> dict:
+    summary = part.summary()
+    return {
+        **{k: v for k, v in summary.items() if v is not None},
+        "source": source_name,
+        "gaps": timestamps(part.anomalies.missing) or "none",
+        "preview": preview(part.frame),
+    }

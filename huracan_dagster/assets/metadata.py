@@ -1,0 +1,27 @@
+"""Materialization metadata for people: small previews and lists that read well in the UI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import dagster as dg
+import polars as pl
+
+
+def preview(frame: pl.DataFrame, rows: int = 5) -> dg.MarkdownMetadataValue:
+    """A markdown table of the first rows; floats rounded so the table fits on screen."""
+    head = frame.head(rows).with_columns(pl.col(pl.Float64).round(6))
+    header = "| " + " | ".join(head.columns) + " |"
+    rule = "|" + "---|" * len(head.columns)
+    body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in head.iter_rows()]
+    return dg.MetadataValue.md("\n".join([header, rule, *body]))
+
+
+def timestamps(values: Sequence[datetime], limit: int = 50) -> str:
+    shown = [v.strftime("%Y-%m-%dT%H:%MZ") for v in values[:limit]]
+    return ", ".join(shown) + (f" … (+{len(values) - limit} more)" if len(values) > limit else "")
+
+
+def _cell(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else str(value)

@@ -1,0 +1,80 @@
+"""The ``huracan`` command: run the pipeline for a window, show what is materialized, open the UI.
+
+Every run goes through the Dagster instance in ``$HURACAN_HOME/dagster``, so it shows in the UI like a run
+launched there. A window is materialized as *ranged* runs (all dates × a block of symbols in one run): one run
+per partition would cost seconds each (DESIGN.md §7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+DEFAULT_WINDOW = (date(2024, 12, 1), date(2024, 12, 31))
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="huracan", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="materialize the pipeline for a window of dates and symbols")
+    when = run.add_mutually_exclusive_group()
+    when.add_argument("--date", type=date.fromisoformat, help="one UTC day (YYYY-MM-DD)")
+    when.add_argument("--start", type=date.fromisoformat, help="first UTC day of a range (with --end)")
+    run.add_argument("--end", type=date.fromisoformat, help="last UTC day of a range, inclusive")
+    run.add_argument("--symbols", help="comma-separated, e.g. BTC/USDT,ETH/USDT (default: the configured universe)")
+    run.add_argument("--source", help="bundled | replay:DIR | ccxt:EXCHANGE_ID (default: $HURACAN_SOURCE or bundled)")
+    run.add_argument("--timeframe", help="candle timeframe (default: $HURACAN_TIMEFRAME or 15m)")
+    run.add_argument("--select", help="Dagster asset selection, e.g. 'candles' or '+features' (default: everything)")
+    sub.add_parser("status", help="what is materialized per symbol and date range, and which checks failed")
+    ui = sub.add_parser("ui", help="the Dagster UI over the same HURACAN_HOME")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", default="3000")
+    args = parser.parse_args(argv)
+    if args.command == "run" and (args.start is None) != (args.end is None):
+        parser.error("--start and --end go together")
+    if args.command == "run" and args.start and args.end < args.start:
+        parser.error("--end is before --start")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    from huracan_dagster.instance import prepare_dagster_home
+    from huracan_dagster.settings import Settings
+
+    settings = Settings.from_env()
+    if args.command == "run":
+        settings = replace(settings, source=args.source or settings.source, timeframe=args.timeframe or settings.timeframe)
+    # the code location reads these when the UI or a daemon loads it: keep it consistent with this process
+    os.environ.update(HURACAN_HOME=str(settings.home), HURACAN_SOURCE=settings.source, HURACAN_TIMEFRAME=settings.timeframe)
+    prepare_dagster_home(settings)
+    if args.command == "ui":
+        return _ui(args.host, args.port)
+    from huracan_dagster.commands import run_window, show_status
+
+    if args.command == "status":
+        return show_status(settings)
+    start, end = (args.date, args.date) if args.date else (args.start, args.end) if args.start else DEFAULT_WINDOW
+    symbols = tuple(s.strip() for s in args.symbols.split(",") if s.strip()) if args.symbols else None
+    return run_window(settings, start, end, symbols=symbols, select=args.select)
+
+
+def _ui(host: str, port: str) -> int:
+    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    command = [sys.executable, "-m", "dagster", "dev", "-h", host, "-p", port]
+    command += ["-w", str(workspace)] if workspace.is_file() else ["-m", "huracan_dagster.definitions"]
+    print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
+    return subprocess.call(command)
+
+
+def day_range(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

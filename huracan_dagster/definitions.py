@@ -1,0 +1,31 @@
+"""The code location. Environment is resolved here, once, when Dagster loads the definitions."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from huracan_dagster.assets.candles import candles
+from huracan_dagster.io_manager import PartitionedFrameIOManager
+from huracan_dagster.resources import ArchiveResource, CandleSourceResource
+from huracan_dagster.settings import Settings
+
+DAILY_JOB = "daily_pipeline"
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    archive = ArchiveResource(root=str(settings.archive_root))
+    daily = dg.define_asset_job(DAILY_JOB, selection=dg.AssetSelection.all(), description="The Engine: the whole daily pipeline.")
+    return dg.Definitions(
+        assets=[candles],
+        jobs=[daily],
+        resources={
+            "source": CandleSourceResource(spec=settings.source, timeframe=settings.timeframe),
+            "archive": archive,
+            "frames_io": PartitionedFrameIOManager(archive=archive, timeframe=settings.timeframe),
+        },
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(Settings.from_env())

@@ -1,0 +1,46 @@
+"""Reads and writes date × symbol frames through the Archive, one parquet object per partition.
+
+Assets hand over ``{partition_key: frame}`` for every partition of the run (one run covers a whole range), and
+receive the same shape for their inputs, so a ranged run needs one load and one write per partition.
+"""
+
+import dagster as dg
+import polars as pl
+
+from huracan_core.storage.keys import partition_object_key
+from huracan_dagster.partitions import split_key
+from huracan_dagster.resources import ArchiveResource
+
+
+class PartitionedFrameIOManager(dg.ConfigurableIOManager):
+    archive: dg.ResourceDependency[ArchiveResource]
+    timeframe: str = "15m"
+    recipe_hash: str = ""
+
+    def _key(self, asset_name: str, partition: str) -> str:
+        day, symbol = split_key(partition)
+        return partition_object_key(asset_name, symbol=symbol, day=day, timeframe=self.timeframe, recipe_hash=self.recipe_hash)
+
+    def handle_output(self, context: dg.OutputContext, obj: dict[str, pl.DataFrame]) -> None:
+        store = self.archive.store()
+        asset = context.asset_key.path[-1]
+        wanted = sorted(context.asset_partition_keys)
+        missing = [k for k in wanted if k not in obj]
+        if missing:
+            raise ValueError(f"{asset}: no frame produced for partitions {missing}")
+        for key in wanted:
+            store.write_parquet(self._key(asset, key), obj[key])
+
+    def load_input(self, context: dg.InputContext) -> dict[str, pl.DataFrame]:
+        """Every upstream partition that exists; history partitions before the data's start are simply absent.
+
+        The consuming core function decides whether what is absent matters (and says so by name).
+        """
+        store = self.archive.store()
+        asset = context.asset_key.path[-1]
+        frames: dict[str, pl.DataFrame] = {}
+        for key in sorted(context.asset_partition_keys):
+            object_key = self._key(asset, key)
+            if store.exists(object_key):
+                frames[key] = store.read_parquet(object_key)
+        return frames

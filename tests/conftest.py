@@ -1,0 +1,35 @@
+"""Fixtures shared by every tier: the real candles, a throwaway HURACAN_HOME, loopback servers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_CANDLES = Path(os.environ.get("HURACAN_SHARED_CANDLES", REPO.parent / "shared" / "data" / "candles"))
+
+
+@pytest.fixture(scope="session")
+def shared_candles() -> Path:
+    if not (SHARED_CANDLES / "BTC-USDT_15m.parquet").is_file():
+        pytest.skip(f"real candles not found at {SHARED_CANDLES} (set HURACAN_SHARED_CANDLES)")
+    return SHARED_CANDLES
+
+
+@pytest.fixture(scope="session")
+def btc_15m(shared_candles: Path) -> pl.DataFrame:
+    return pl.read_parquet(shared_candles / "BTC-USDT_15m.parquet")
+
+
+@pytest.fixture
+def huracan_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh HURACAN_HOME with its own Dagster instance, for one test."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HURACAN_HOME", str(home))
+    monkeypatch.delenv("HURACAN_PG_URL", raising=False)
+    for name in ("HURACAN_SOURCE", "HURACAN_SYMBOLS", "HURACAN_TIMEFRAME", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    return home

@@ -1,0 +1,76 @@
+"""Causality is tested, not promised: every feature and regime column, truncated at t, equals the full run at t."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from huracan_core.features import FeatureRecipe
+from huracan_core.features.causality import check_causality
+from huracan_core.regimes import RegimeDetector
+
+CANDLES = Path(os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "candles"))
+RECIPE = FeatureRecipe.default("15m")
+
+
+@pytest.fixture(scope="module")
+def universe() -> dict[str, pl.DataFrame]:
+    # 2023-03 includes the 24 March halt (flat candles and missing ones) inside the tested span.
+    start = pl.datetime(2023, 3, 15, time_zone="UTC")
+    return {
+        s: pl.read_parquet(CANDLES / f"{s}_15m.parquet").filter(pl.col("timestamp") >= start).head(1400)
+        for s in ("BTC-USDT", "ETH-USDT", "SOL-USDT")
+    }
+
+
+def _sampled(candles: pl.DataFrame, count: int) -> list:
+    after_warmup = candles["timestamp"].slice(RECIPE.warmup_bars)
+    step = max(1, after_warmup.len() // count)
+    return after_warmup.gather_every(step).head(count).to_list()
+
+
+def _features_and_regimes(universe: dict[str, pl.DataFrame]):
+    def compute(eth: pl.DataFrame) -> pl.DataFrame:
+        end = eth["timestamp"].max()
+        cut = {s: c.filter(pl.col("timestamp") <= end) for s, c in universe.items()}
+        features = RECIPE.compute(eth, symbol="ETH-USDT", reference=cut["BTC-USDT"], universe=cut)
+        regimes = RegimeDetector().detect(features)
+        return features.join(regimes, on="timestamp")
+
+    return compute
+
+
+def test_recipe_and_regimes_are_causal(universe: dict[str, pl.DataFrame]) -> None:
+    eth = universe["ETH-USDT"]
+    report = check_causality(_features_and_regimes(universe), eth, _sampled(eth, 30))
+    assert report.ok, report.summary()
+    assert report.checked_timestamps == 30
+    assert {"htf_bias", "corr_btc", "rs_rank", "regime", "regime_confidence"} <= set(report.checked_columns)
+
+
+def test_catches_a_peeking_feature(universe: dict[str, pl.DataFrame]) -> None:
+    def peeking(candles: pl.DataFrame) -> pl.DataFrame:
+        honest = RECIPE.compute(candles).select("timestamp", "rsi_14", "adx")
+        return honest.with_columns(candles["close"].shift(-1).alias("next_close"))
+
+    eth = universe["ETH-USDT"]
+    report = check_causality(peeking, eth, _sampled(eth, 5))
+    assert not report.ok
+    assert report.offending_columns == ["next_close"]
+    assert "next_close" in report.summary()
+
+
+def test_catches_the_still_forming_hour(universe: dict[str, pl.DataFrame]) -> None:
+    """Reading the current hour's last close (instead of the last closed hour's) is caught."""
+
+    def forming_hour(candles: pl.DataFrame) -> pl.DataFrame:
+        hour = pl.col("timestamp").dt.truncate("1h")
+        return candles.select("timestamp", pl.col("close").last().over(hour).alias("hour_close"))
+
+    eth = universe["ETH-USDT"]
+    stamps = [t for t in _sampled(eth, 12) if t.minute != 45]
+    report = check_causality(forming_hour, eth, stamps)
+    assert report.offending_columns == ["hour_close"]

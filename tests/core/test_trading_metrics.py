@@ -1,0 +1,71 @@
+"""Metrics against hand-computed values on small known series."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import polars as pl
+import pytest
+
+from huracan_core.trading import metrics
+
+
+def test_sharpe_and_sortino_on_a_known_series() -> None:
+    r = np.array([0.01, -0.01, 0.02, 0.0])
+    # mean 0.005, sample std sqrt((0.005² + 0.015² + 0.015² + 0.005²) / 3) = sqrt(0.0005 / 3)
+    per_bar = 0.005 / math.sqrt(0.0005 / 3)
+    assert metrics.sharpe(r, "1d") == pytest.approx(per_bar * math.sqrt(365))
+    assert metrics.sharpe(r, "1h") == pytest.approx(per_bar * math.sqrt(365 * 24))
+    # downside deviation sqrt(0.01² / 4) = 0.005 → 1 per bar
+    assert metrics.sortino(r, "1d") == pytest.approx(math.sqrt(365))
+    assert metrics.sharpe(np.zeros(5), "1d") == 0.0
+
+
+def test_drawdown_calmar_profit_factor_hit_rate_expectancy() -> None:
+    equity = np.array([100.0, 110.0, 99.0, 105.0, 120.0])
+    assert metrics.max_drawdown(equity) == pytest.approx(0.1)
+    # 4 daily bars, +20 %: annualised (1.2)^(365/4) - 1
+    assert metrics.annualised_return(equity, "1d") == pytest.approx(1.2 ** (365 / 4) - 1)
+    assert metrics.calmar(equity, "1d") == pytest.approx((1.2 ** (365 / 4) - 1) / 0.1)
+    pnl = np.array([3.0, -1.0, 2.0, -2.0])
+    assert metrics.profit_factor(pnl) == pytest.approx(5 / 3)
+    assert metrics.profit_factor(np.array([1.0])) == math.inf
+    assert metrics.hit_rate(pnl) == 0.5
+    assert metrics.expectancy(pnl) == 0.5
+
+
+def _ledger() -> pl.DataFrame:
+    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    return pl.DataFrame(
+        {
+            "exit_time": [t0 + timedelta(hours=1), t0 + timedelta(hours=3), t0 + timedelta(hours=3)],
+            "size": [1000.0, 1000.0, 1000.0],
+            "gross_bps": [40.0, -10.0, 30.0],
+            "net_bps": [20.0, -30.0, 10.0],
+            "net_pnl": [2.0, -3.0, 1.0],
+            "fees_paid": [1.6, 1.6, 1.6],
+            "spread_paid": [0.2, 0.2, 0.2],
+            "slippage_paid": [0.2, 0.2, 0.2],
+        }
+    )
+
+
+def test_equity_curve_and_summary() -> None:
+    ledger = _ledger()
+    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    bars = pl.Series([t0 + timedelta(hours=i) for i in range(5)])
+    curve = metrics.equity_curve(ledger, 1000.0, bars)
+    assert curve["equity"].to_list() == [1000.0, 1002.0, 1002.0, 1000.0, 1000.0]
+    s = metrics.summary(ledger, "1h", 1000.0, bars)
+    assert s["trade_count"] == 3
+    assert s["net_pnl"] == pytest.approx(0.0)
+    assert s["gross_pnl"] == pytest.approx(6.0)
+    assert s["cost_share_of_gross"] == pytest.approx(6.0 / 6.0)
+    assert s["max_drawdown"] == pytest.approx(2.0 / 1002.0)
+    assert s["expectancy_bps"] == pytest.approx(0.0)
+    assert s["gross_expectancy_bps"] == pytest.approx(20.0)
+    assert s["hit_rate"] == pytest.approx(2 / 3)
+    returns = np.array([0.0, 0.002, 0.0, -2 / 1002, 0.0])
+    assert s["sharpe"] == pytest.approx(metrics.sharpe(returns, "1h"))

@@ -1,0 +1,102 @@
+"""A loopback HTTP server that answers like Binance's ``/api/v3/klines``, from real candles.
+
+ccxt's own request building, HTTP, error mapping and parsing run against it; ``faults`` scripts what the next
+requests get (a 429, a stall longer than the client's timeout) so retries are exercised for real.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import polars as pl
+
+
+class FakeBinance:
+    def __init__(self, candles: dict[str, pl.DataFrame], max_limit: int = 1000) -> None:
+        self.candles = {s: f.sort("timestamp") for s, f in candles.items()}
+        self.max_limit = max_limit
+        self.faults: deque[str] = deque()  # "429", "stall", "500" — consumed one per request
+        self.stall_s = 1.0
+        self.requests: list[dict[str, str]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/v3"
+
+    def __enter__(self) -> FakeBinance:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def klines(self, query: dict[str, str]) -> list[list]:
+        frame = self.candles[query["symbol"]]
+        start = int(query.get("startTime", 0))
+        limit = min(int(query.get("limit", 500)), self.max_limit)
+        ts = pl.col("timestamp").dt.epoch("ms")
+        cond = ts >= start
+        if "endTime" in query:
+            cond &= ts <= int(query["endTime"])
+        page = frame.filter(cond).head(limit)
+        step = 900_000
+        return [
+            [int(r["timestamp"].timestamp() * 1000), f"{r['open']:.8f}", f"{r['high']:.8f}", f"{r['low']:.8f}", f"{r['close']:.8f}",
+             f"{r['volume']:.8f}", int(r["timestamp"].timestamp() * 1000) + step - 1, f"{r.get('quote_volume') or 0:.8f}",
+             int(r.get("trades") or 0), "0", "0", "0"]
+            for r in page.iter_rows(named=True)
+        ]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, body: object) -> None:
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self) -> None:
+                parsed = urlparse(self.path)
+                query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+                fake.requests.append({"path": parsed.path, **query})
+                fault = fake.faults.popleft() if fake.faults else None
+                if fault == "429":
+                    return self._send(429, {"code": -1003, "msg": "Too many requests; current limit is 6000 request weight per 1 MINUTE."})
+                if fault == "stall":
+                    time.sleep(fake.stall_s)
+                    return self._send(200, [])
+                if parsed.path.endswith("/klines"):
+                    return self._send(200, fake.klines(query))
+                return self._send(404, {"code": -1, "msg": f"no route {parsed.path}"})
+
+        return Handler
+
+
+def binance_exchange(url: str, timeout_ms: int = 2_000):
+    """A real ``ccxt.binance`` pointed at the loopback server, with markets set so no exchangeInfo is needed."""
+    import ccxt
+
+    exchange = ccxt.binance({"enableRateLimit": True, "timeout": timeout_ms, "rateLimit": 5})
+    exchange.urls["api"]["public"] = url
+    exchange.set_markets([
+        {"id": f"{base}USDT", "symbol": f"{base}/USDT", "base": base, "quote": "USDT", "baseId": base, "quoteId": "USDT",
+         "type": "spot", "spot": True, "margin": False, "swap": False, "future": False, "option": False, "contract": False,
+         "linear": None, "inverse": None, "active": True, "precision": {"amount": 8, "price": 8}, "limits": {}, "info": {}}
+        for base in ("BTC", "ETH")
+    ])
+    return exchange
