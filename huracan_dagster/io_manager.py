@@ -41,6 +41,10 @@ class PartitionedFrameIOManager(dg.ConfigurableIOManager):
         frames: dict[str, pl.DataFrame] = {}
         for key in sorted(context.asset_partition_keys):
             object_key = self._key(asset, key)
-            if store.exists(object_key):
+            if not store.exists(object_key):
+                continue
+            try:
                 frames[key] = store.read_parquet(object_key)
+            except Exception as error:  # a damaged object must name itself, whatever the reader raised
+                raise OSError(f"{asset} partition {key}: cannot read {store.uri(object_key)} ({error})") from error
         return frames

@@ -28,8 +28,10 @@ def btc_15m(shared_candles: Path) -> pl.DataFrame:
 def huracan_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh HURACAN_HOME with its own Dagster instance, for one test."""
     home = tmp_path / "home"
-    monkeypatch.setenv("HURACAN_HOME", str(home))
-    monkeypatch.delenv("HURACAN_PG_URL", raising=False)
-    for name in ("HURACAN_SOURCE", "HURACAN_SYMBOLS", "HURACAN_TIMEFRAME", "DAGSTER_HOME"):
-        monkeypatch.delenv(name, raising=False)
+    # setenv (not delenv) so that whatever ``huracan`` writes into os.environ is undone after the test
+    for name, value in {
+        "HURACAN_HOME": str(home), "HURACAN_SOURCE": "bundled", "HURACAN_TIMEFRAME": "15m",
+        "HURACAN_SYMBOLS": "", "HURACAN_PG_URL": "", "DAGSTER_HOME": str(home / "dagster"),
+    }.items():
+        monkeypatch.setenv(name, value)
     return home

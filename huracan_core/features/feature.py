@@ -28,7 +28,8 @@ class Feature:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def expr(self) -> pl.Expr:
-        return finite(self.build(**self.params)).alias(self.name)
+        """The raw expression; the recipe applies ``finite`` to the stored column (cheaper than inside)."""
+        return self.build(**self.params).alias(self.name)
 
     @property
     def is_output(self) -> bool:
@@ -44,11 +45,8 @@ def safe_div(num: pl.Expr, den: pl.Expr, *, otherwise: float | None = None, tiny
     """Zero-range bars, zero-volume halts and flat windows give 0/0; the caller chooses what that means.
 
     ``tiny`` treats a denominator as zero below that magnitude, for denominators that come out of rolling sums
-    and may hold floating-point dust instead of an exact zero.
+    and may hold floating-point dust instead of an exact zero. ``num`` and ``den`` are evaluated more than once
+    (polars does not share subexpressions inside when/then), so pass columns, not rolling windows.
     """
     defined = num.is_not_null() & den.is_not_null()
     return pl.when(defined & (den.abs() > tiny)).then(num / den).when(defined).then(otherwise)
-
-
-def col(name: str) -> pl.Expr:
-    return pl.col(name)

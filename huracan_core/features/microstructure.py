@@ -28,9 +28,15 @@ def corwin_schultz_bps(n: int) -> pl.Expr:
     return pl.when(LOW.shift(1).is_not_null()).then(spread).rolling_mean(n) * 1e4
 
 
+def range_extreme(source: str, n: int) -> pl.Expr:
+    """Lowest low or highest high of ``n`` bars, shared by range position, pullback and breakout."""
+    x = pl.col(source)
+    return x.rolling_min(n) if source == "low" else x.rolling_max(n)
+
+
 def price_position(n: int) -> pl.Expr:
     """Close within the ``n``-bar high-low range (0 = at the low); a flat range is the middle."""
-    lo, hi = LOW.rolling_min(n), HIGH.rolling_max(n)
+    lo, hi = pl.col(f"_low_{n}"), pl.col(f"_high_{n}")
     return safe_div(CLOSE - lo, hi - lo, otherwise=0.5)
 
 
@@ -46,18 +52,25 @@ def nr7_density(n: int) -> pl.Expr:
     return nr7.rolling_mean(n)
 
 
+def trades_mean(n: int) -> pl.Expr:
+    """Mean trade count over ``n`` bars."""
+    return pl.col("trades").cast(pl.Float64).rolling_mean(n)
+
+
 def trade_intensity(n: int) -> pl.Expr:
     """Trade count over its ``n``-bar mean (null where the source has no trade counts)."""
-    trades = pl.col("trades").cast(pl.Float64)
-    return safe_div(trades, trades.rolling_mean(n), otherwise=1.0)
+    return safe_div(pl.col("trades").cast(pl.Float64), pl.col(f"_trades_mean_{n}"), otherwise=1.0)
 
 
 def features() -> list[Feature]:
     return [
         Feature("uptick_ratio", uptick_ratio, 20, "microstructure", {"n": 20}),
         Feature("spread_bps", corwin_schultz_bps, 20, "microstructure", {"n": 20}),
+        Feature("_low_20", range_extreme, 19, "microstructure", {"source": "low", "n": 20}),
+        Feature("_high_20", range_extreme, 19, "microstructure", {"source": "high", "n": 20}),
         Feature("price_position", price_position, 19, "microstructure", {"n": 20}),
         Feature("compression", compression, 19 + 95, "microstructure", {"n": 96}),
         Feature("nr7_density", nr7_density, 6 + 19, "microstructure", {"n": 20}),
+        Feature("_trades_mean_20", trades_mean, 19, "microstructure", {"n": 20}),
         Feature("trade_intensity", trade_intensity, 19, "microstructure", {"n": 20}),
     ]

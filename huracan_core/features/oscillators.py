@@ -46,9 +46,15 @@ def macd_hist() -> pl.Expr:
     return pl.col("macd") - pl.col("macd_signal")
 
 
+def rolling_extreme(source: str, n: int) -> pl.Expr:
+    """Lowest low or highest high of ``n`` bars: the stochastic's range."""
+    x = pl.col(source)
+    return x.rolling_min(n) if source == "low" else x.rolling_max(n)
+
+
 def fast_k(n: int) -> pl.Expr:
     """Raw stochastic %K; a flat window sits at 50 (TA-Lib writes 0)."""
-    lo, hi = pl.col("low").rolling_min(n), pl.col("high").rolling_max(n)
+    lo, hi = pl.col(f"_low_{n}"), pl.col(f"_high_{n}")
     return 100.0 * safe_div(CLOSE - lo, hi - lo, otherwise=0.5)
 
 
@@ -68,6 +74,8 @@ def features() -> list[Feature]:
         Feature("macd", macd, 25, "oscillators"),
         Feature("macd_signal", macd_signal, 33, "oscillators", {"n": 9, "offset": 25}),
         Feature("macd_hist", macd_hist, 33, "oscillators"),
+        Feature("_low_14", rolling_extreme, 13, "oscillators", {"source": "low", "n": 14}),
+        Feature("_high_14", rolling_extreme, 13, "oscillators", {"source": "high", "n": 14}),
         Feature("_fast_k", fast_k, 13, "oscillators", {"n": 14}),
         Feature("stoch_k", smoothed, 15, "oscillators", {"source": "_fast_k", "n": 3}),
         Feature("stoch_d", smoothed, 17, "oscillators", {"source": "stoch_k", "n": 3}),

@@ -9,7 +9,7 @@ import polars as pl
 
 from huracan_core.features.feature import Feature, safe_div
 
-CLOSE, OPEN, HIGH, LOW = pl.col("close"), pl.col("open"), pl.col("high"), pl.col("low")
+CLOSE, OPEN = pl.col("close"), pl.col("open")
 ATR = pl.col("atr_14")
 
 
@@ -21,7 +21,7 @@ def ignition(cap: float) -> pl.Expr:
 
 def breakout_quality(n: int, cap: float) -> pl.Expr:
     """Close beyond the prior ``n``-bar high (+) or low (−) in ATRs, weighted by volume; 0 inside the range."""
-    prior_high, prior_low = HIGH.shift(1).rolling_max(n), LOW.shift(1).rolling_min(n)
+    prior_high, prior_low = pl.col(f"_high_{n}").shift(1), pl.col(f"_low_{n}").shift(1)
     weight = pl.col("volume_ratio").clip(upper_bound=cap) / cap
     up = safe_div(CLOSE - prior_high, ATR, otherwise=0.0) * weight
     down = safe_div(CLOSE - prior_low, ATR, otherwise=0.0) * weight
@@ -35,7 +35,7 @@ def thrust(n: int) -> pl.Expr:
 
 def pullback_depth(n: int) -> pl.Expr:
     """Distance of close below the ``n``-bar high in ATRs: how deep the current retracement is."""
-    return safe_div(HIGH.rolling_max(n) - CLOSE, ATR, otherwise=0.0)
+    return safe_div(pl.col(f"_high_{n}") - CLOSE, ATR, otherwise=0.0)
 
 
 def mean_revert_bias(cap: float) -> pl.Expr:

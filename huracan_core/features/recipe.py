@@ -27,7 +27,7 @@ from huracan_core.features import (
     volatility,
     volume,
 )
-from huracan_core.features.feature import Feature
+from huracan_core.features.feature import Feature, finite
 from huracan_core.symbols import to_key
 
 CODE_VERSION = "1"
@@ -151,6 +151,7 @@ class FeatureRecipe:
             frame = multi_timeframe.attach_htf_trends(frame, self.timeframe)
         for stage in self.stages:
             frame = frame.with_columns([f.expr() for f in stage])
+            frame = frame.with_columns([finite(pl.col(f.name)).alias(f.name) for f in stage])
         return frame.select("timestamp", *self.output_columns, pl.lit(self.version_hash).alias("recipe_hash"))
 
     def compute(

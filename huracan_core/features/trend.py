@@ -6,10 +6,13 @@ ADX, +DI and -DI keep TA-Lib's 0..100 scale (they are checked against TA-Lib).
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 import polars as pl
 
 from huracan_core.features.feature import Feature, safe_div
-from huracan_core.features.smoothing import ema, seeded_ewm
+from huracan_core.features.smoothing import ema, seeded_ewm, wilder
 
 CLOSE, HIGH, LOW = pl.col("close"), pl.col("high"), pl.col("low")
 
@@ -39,8 +42,7 @@ def directional_move(sign: int) -> pl.Expr:
 
 def dm_smooth(source: str, n: int) -> pl.Expr:
     """TA-Lib's ADX smoothing: the running sum starts from n-1 values, then s -= s/n; s += x (scaled by 1/n)."""
-    x = pl.col(source)
-    return seeded_ewm(x, 1.0 / n, n - 1, x.slice(1, n - 1).sum() / n)
+    return seeded_ewm(pl.col(source), 1.0 / n, 1, n - 1, n)
 
 
 def directional_index(dm: str, n: int) -> pl.Expr:
@@ -57,8 +59,7 @@ def dx(n: int) -> pl.Expr:
 
 def adx(n: int) -> pl.Expr:
     """ADX (0..100): Wilder average of DX seeded with the mean of its first ``n`` values, exactly as TA-Lib."""
-    x = pl.col("_dx")
-    return seeded_ewm(x, 1.0 / n, 2 * n - 1, x.slice(n, n).mean())
+    return wilder(pl.col("_dx"), n, offset=n)
 
 
 def price_vs_sma(n: int) -> pl.Expr:
@@ -82,14 +83,18 @@ def trend_strength(fast: int, slow: int, atr_multiple: float) -> pl.Expr:
     return safe_div(gap, atr_multiple * pl.col("atr_14"), otherwise=0.0)
 
 
-def momentum_slope(n: int) -> pl.Expr:
-    """Least-squares slope of close over ``n`` bars per bar, in ATR units (fixed weights: exact on any window)."""
+def close_slope(n: int) -> pl.Expr:
+    """Least-squares slope of close over ``n`` bars, per bar (fixed weights: exact on any window)."""
     centre = (n - 1) / 2.0
     weights = [centre - j for j in range(n)]  # j bars ago sits at position n-1-j
-    denom = sum(w * w for w in weights)
-    numer = pl.sum_horizontal([w * CLOSE.shift(j) for j, w in enumerate(weights)])
-    numer = pl.when(CLOSE.shift(n - 1).is_not_null()).then(numer)
-    return safe_div(numer / denom, pl.col("atr_14"), otherwise=0.0)
+    # A fixed left-to-right chain: sum_horizontal's summation order varied between runs (last-bit differences).
+    numer = reduce(operator.add, [w * CLOSE.shift(j) for j, w in enumerate(weights)])
+    return pl.when(CLOSE.shift(n - 1).is_not_null()).then(numer / sum(w * w for w in weights))
+
+
+def momentum_slope(n: int) -> pl.Expr:
+    """Slope of close over ``n`` bars in ATR units per bar: momentum comparable across symbols."""
+    return safe_div(pl.col(f"_close_slope_{n}"), pl.col("atr_14"), otherwise=0.0)
 
 
 def features() -> list[Feature]:
@@ -109,6 +114,7 @@ def features() -> list[Feature]:
         Feature("price_vs_sma20", price_vs_sma, 19, "trend", {"n": 20}),
         Feature("ema_slope", ema_slope, 24, "trend", {"n": 20, "k": 5}),
         Feature("trend_strength", trend_strength, 25, "trend", {"fast": 12, "slow": 26, "atr_multiple": 2.0}),
+        Feature("_close_slope_10", close_slope, 9, "trend", {"n": 10}),
         Feature("momentum_slope", momentum_slope, 14, "trend", {"n": 10}),
     ]
     return out

@@ -20,9 +20,14 @@ def volume_ratio() -> pl.Expr:
     return safe_div(VOLUME, VOL_SMA, otherwise=1.0)
 
 
+def volume_std(n: int) -> pl.Expr:
+    """Sample std of volume over ``n`` bars."""
+    return VOLUME.rolling_std(n)
+
+
 def volume_zscore(n: int) -> pl.Expr:
     """Volume jump in standard deviations; a window of identical volumes has no jump (0)."""
-    std = VOLUME.rolling_std(n)
+    std = pl.col(f"_volume_std_{n}")
     return pl.when(std > 1e-9 * VOL_SMA).then((VOLUME - VOL_SMA) / std).when(std.is_not_null()).then(0.0)
 
 
@@ -37,11 +42,20 @@ def obv_slope(n: int) -> pl.Expr:
     return safe_div(pl.col("obv") - pl.col("obv").shift(n), n * VOL_SMA, otherwise=0.0)
 
 
-def cmf(n: int) -> pl.Expr:
-    """Chaikin money flow in [-1, 1]; zero-range bars carry no flow, zero-volume windows are 0."""
+def money_flow_volume() -> pl.Expr:
+    """Volume signed by where close sits in the bar's range; zero-range bars carry no flow."""
     high, low = pl.col("high"), pl.col("low")
-    multiplier = safe_div((CLOSE - low) - (high - CLOSE), high - low, otherwise=0.0)
-    return safe_div((multiplier * VOLUME).rolling_sum(n), VOLUME.rolling_sum(n), otherwise=0.0)
+    return safe_div((CLOSE - low) - (high - CLOSE), high - low, otherwise=0.0) * VOLUME
+
+
+def rolling_sum(source: str, n: int) -> pl.Expr:
+    """Sum over ``n`` bars (CMF's numerator and denominator)."""
+    return pl.col(source).rolling_sum(n)
+
+
+def cmf(n: int) -> pl.Expr:
+    """Chaikin money flow in [-1, 1]; zero-volume windows are 0."""
+    return safe_div(pl.col(f"_mfv_sum_{n}"), pl.col(f"_volume_sum_{n}"), otherwise=0.0)
 
 
 def price_volume_trend() -> pl.Expr:
@@ -53,9 +67,13 @@ def features() -> list[Feature]:
     return [
         Feature("volume_sma_20", volume_sma, 19, "volume", {"n": 20}),
         Feature("volume_ratio", volume_ratio, 19, "volume"),
+        Feature("_volume_std_20", volume_std, 19, "volume", {"n": 20}),
         Feature("volume_zscore", volume_zscore, 19, "volume", {"n": 20}),
         Feature("obv", obv, 0, "volume"),
         Feature("obv_slope", obv_slope, 20, "volume", {"n": 20}),
+        Feature("_mfv", money_flow_volume, 0, "volume"),
+        Feature("_mfv_sum_20", rolling_sum, 19, "volume", {"source": "_mfv", "n": 20}),
+        Feature("_volume_sum_20", rolling_sum, 19, "volume", {"source": "volume", "n": 20}),
         Feature("cmf", cmf, 19, "volume", {"n": 20}),
         Feature("pvt", price_volume_trend, 0, "volume"),
     ]

@@ -7,7 +7,7 @@ import dagster as dg
 from huracan_core.candles import CandlePartition, load_candle_partitions
 from huracan_core.validation import CandleValidationError
 from huracan_dagster.assets.candles_checks import CANDLE_CHECKS, check_results, failed_validation
-from huracan_dagster.assets.metadata import preview, timestamps
+from huracan_dagster.assets.metadata import output_with_partition_metadata, preview, timestamps
 from huracan_dagster.partitions import date_symbol_partitions, days_by_symbol, partition_key
 from huracan_dagster.resources import CandleSourceResource
 
@@ -28,10 +28,10 @@ def candles(context: dg.AssetExecutionContext, source: CandleSourceResource) -> 
     except CandleValidationError as error:
         yield failed_validation(error)
         raise dg.Failure(description=str(error)) from None
-    for part in parts:
-        context.add_asset_metadata(_metadata(part, candle_source.name), partition_key=partition_key(part.day, part.symbol))
     context.log.info("validated %d candle partitions from %s", len(parts), candle_source.name)
-    yield dg.Output({partition_key(p.day, p.symbol): p.frame for p in parts})
+    yield output_with_partition_metadata(
+        context, {partition_key(p.day, p.symbol): (p.frame, _metadata(p, candle_source.name)) for p in parts}
+    )
     yield from check_results(parts)
 
 

@@ -35,6 +35,7 @@ def failed_validation(error: CandleValidationError) -> dg.AssetCheckResult:
         passed=False,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
+            "partitions_affected": len({p.partition for p in error.problems}),
             "checked": sorted({p.partition for p in error.problems}),
             "affected": sorted({p.partition for p in error.problems}),
             "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in error.problems)),
@@ -44,7 +45,9 @@ def failed_validation(error: CandleValidationError) -> dg.AssetCheckResult:
 
 def check_results(parts: list[CandlePartition]) -> Iterator[dg.AssetCheckResult]:
     checked = sorted(partition_key(p.day, p.symbol) for p in parts)
-    yield dg.AssetCheckResult(check_name=VALID, passed=True, metadata={"checked": checked, "affected": []})
+    yield dg.AssetCheckResult(
+        check_name=VALID, passed=True, metadata={"partitions_checked": len(checked), "checked": checked, "affected": []}
+    )
     yield _warning(GAPS, parts, lambda p: p.anomalies.missing, "missing candles")
     yield _warning(ZERO_VOLUME, parts, lambda p: p.anomalies.zero_volume, "zero-volume candles")
     yield _warning(EXTREME, parts, lambda p: [e.timestamp for e in p.anomalies.extreme], "extreme prints")
@@ -58,6 +61,8 @@ def _warning(name: str, parts: list[CandlePartition], found, label: str) -> dg.A
         passed=not hits,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
+            "partitions_checked": len(parts),
+            "partitions_affected": len(hits),
             "checked": sorted(partition_key(p.day, p.symbol) for p in parts),
             "affected": sorted(hits),
             label.replace(" ", "_"): sum(len(v) for v in hits.values()),

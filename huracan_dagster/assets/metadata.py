@@ -18,6 +18,22 @@ def preview(frame: pl.DataFrame, rows: int = 5) -> dg.MarkdownMetadataValue:
     return dg.MetadataValue.md("\n".join([header, rule, *body]))
 
 
+def output_with_partition_metadata(
+    context: dg.AssetExecutionContext, results: dict[str, tuple[pl.DataFrame, dict]]
+) -> dg.Output:
+    """The ``{partition: frame}`` output, each partition's materialization carrying its own metadata.
+
+    A one-partition output carries it directly (this also works when an asset is invoked in a test); a ranged
+    run attaches it per partition.
+    """
+    if len(results) == 1:
+        [(key, (frame, metadata))] = results.items()
+        return dg.Output({key: frame}, metadata=metadata)
+    for key, (_, metadata) in results.items():
+        context.add_asset_metadata(metadata, partition_key=key)
+    return dg.Output({key: frame for key, (frame, _) in results.items()})
+
+
 def timestamps(values: Sequence[datetime], limit: int = 50) -> str:
     shown = [v.strftime("%Y-%m-%dT%H:%MZ") for v in values[:limit]]
     return ", ".join(shown) + (f" … (+{len(values) - limit} more)" if len(values) > limit else "")
