@@ -7,6 +7,8 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from huracan_core.features.partitions import history_days
+from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.sources import open_source
 from huracan_core.symbols import to_ccxt, to_key
 from huracan_core.universe import UniverseConfig, resolve_universe
@@ -36,8 +38,9 @@ def symbol_blocks(wanted: list[str], registered: list[str]) -> list[list[str]]:
 def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str, ...] | None, select: str | None) -> int:
     instance = dg.DagsterInstance.get()
     universe = symbols or settings.symbols
+    source = open_source(settings.source)
     chosen = resolve_universe(
-        open_source(settings.source), settings.timeframe,
+        source, settings.timeframe,
         UniverseConfig(symbols=tuple(universe), top_n=settings.top_n), as_of=end + timedelta(days=1),
     )
     keys = [to_key(s) for s in chosen]
@@ -51,6 +54,17 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     selection = _selection(defs, select)
     print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({settings.timeframe})")
     ok = True
+    history = _history_days(settings, source, chosen, start, selection)
+    if history:
+        print(f"  history: candles {history[0]}..{history[1]} (the feature recipe's trailing window)")
+        ok &= _ranged_runs(job, instance, keys, registered, *history, selection=[dg.AssetKey("candles")])
+    ok &= _ranged_runs(job, instance, keys, registered, start, end, selection=selection)
+    _print_where(settings)
+    return 0 if ok else 1
+
+
+def _ranged_runs(job, instance, keys, registered, start: date, end: date, *, selection) -> bool:
+    ok = True
     for block in symbol_blocks(keys, registered):
         tags = {RANGE_START_TAG: f"{start}|{block[0]}", RANGE_END_TAG: f"{end}|{block[-1]}", "huracan/window": f"{start}..{end}"}
         result = job.execute_in_process(
@@ -58,8 +72,22 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
         )
         ok &= result.success
         _print_run(result, block)
-    _print_where(settings)
-    return 0 if ok else 1
+    return ok
+
+
+def _history_days(settings: Settings, source, symbols: list[str], start: date, selection) -> tuple[date, date] | None:
+    """Candle days before the window that the features of its first day read, clipped to the source's data.
+
+    Without them the first days' features would be computed on a short history (null, with the reason).
+    """
+    if selection is not None and not {dg.AssetKey("candles"), dg.AssetKey("features")} <= set(selection):
+        return None
+    first = start - timedelta(days=history_days(FeatureRecipe.default(settings.timeframe)))
+    listed = [source.first_timestamp(s, settings.timeframe) for s in symbols]
+    if any(t is None for t in listed):
+        return None
+    first = max([first, *(t.date() + timedelta(days=1) for t in listed)])
+    return (first, start - timedelta(days=1)) if first < start else None
 
 
 def _selection(defs: dg.Definitions, select: str | None) -> list[dg.AssetKey] | None:

@@ -12,7 +12,11 @@ PARTITIONED_LAYOUT = {
     "features": "features/{recipe_hash}/{symbol}/{date}.parquet",
     "regimes": "regimes/{symbol}/{date}.parquet",
     "shadow_trades": "shadow_trades/{symbol}/{date}.parquet",
+    "trade_analysis": "trade_analysis/{symbol}/{date}.parquet",
 }
+
+#: what one symbol-day of shadow trading paid (fee, spread, slippage in bps), beside the day's ledger
+COSTS_LAYOUT = "costs/{symbol}/{date}.json"
 
 
 def partition_object_key(asset: str, *, symbol: str, day: date, timeframe: str, recipe_hash: str = "") -> str:
@@ -27,3 +31,7 @@ def partition_object_key(asset: str, *, symbol: str, day: date, timeframe: str, 
 
 def candles_key(symbol: str, timeframe: str, day: date) -> str:
     return partition_object_key("candles", symbol=symbol, day=day, timeframe=timeframe)
+
+
+def costs_key(symbol: str, day: date) -> str:
+    return COSTS_LAYOUT.format(symbol=to_key(symbol), date=day.isoformat())

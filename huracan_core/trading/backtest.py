@@ -4,6 +4,7 @@ or shadow-trading asset runs for a symbol and a range of days."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import polars as pl
 
@@ -31,9 +32,17 @@ def run_backtest(
     costs: CostModel = CostModel(),
     config: ConsensusConfig = ConsensusConfig(),
     capital: float = 10_000.0,
+    trade_from: datetime | None = None,
 ) -> BacktestResult:
-    """``frame``: candles joined with features and regime on timestamp, one symbol, sorted."""
+    """``frame``: candles joined with features and regime on timestamp, one symbol, sorted.
+
+    ``trade_from``: the bars before it are warm-up only — the engines' trailing windows and the meta combiner see
+    them, but trading starts flat at ``trade_from``, and the ledger, costs and metrics cover only the bars from it.
+    """
     decisions = decide(frame, symbol, exchange, engines, costs, config)
+    if trade_from is not None:
+        traded = frame["timestamp"] >= trade_from
+        frame, decisions = frame.filter(traded), decisions.filter(traded)
     ledger = shadow_trade(frame, decisions, symbol, timeframe, exchange, config.exits, costs)
     quoted = bar_costs(frame, costs, exchange, symbol, config.exits.notional)
     return BacktestResult(

@@ -1,0 +1,99 @@
+"""Features of day partitions, computed with trailing history so a day equals one continuous computation.
+
+Each (day, symbol) partition gets the features of its own bars, computed over ``recipe.history_bars`` of earlier
+candles (enough for every recursive indicator to converge to 1e-9) and with the other symbols of the same dates
+as the cross-asset universe. Too little history is not an error: the values that cannot be defined are null,
+and the partition says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from huracan_core.candles import day_start
+from huracan_core.features.causality import CausalityReport, check_causality
+from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.symbols import to_key
+from huracan_core.timeframes import timeframe_delta
+
+
+class MissingCandlesError(LookupError):
+    """A partition's own candles are absent; names the partitions so the fix (materialize them) is obvious."""
+
+
+@dataclass(frozen=True)
+class FeaturePartition:
+    day: date
+    symbol: str
+    frame: pl.DataFrame
+    history_bars: int
+    null_reasons: dict[str, str]
+
+
+def history_days(recipe: FeatureRecipe) -> int:
+    """Whole days of earlier candle partitions that cover ``recipe.history_bars``."""
+    span = timeframe_delta(recipe.timeframe) * recipe.history_bars
+    return -(-span // timedelta(days=1))
+
+
+def stitch(candles: Mapping[tuple[date, str], pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Day frames -> one sorted frame per symbol."""
+    by_symbol: dict[str, list[pl.DataFrame]] = {}
+    for (_, symbol), frame in sorted(candles.items()):
+        by_symbol.setdefault(to_key(symbol), []).append(frame)
+    return {s: pl.concat(frames, how="diagonal_relaxed").sort("timestamp") for s, frames in by_symbol.items()}
+
+
+def compute_feature_partitions(
+    recipe: FeatureRecipe,
+    candles: Mapping[tuple[date, str], pl.DataFrame],
+    wanted: Sequence[tuple[date, str]],
+) -> list[FeaturePartition]:
+    """Features for every ``wanted`` (day, symbol); ``candles`` holds those days plus their history days.
+
+    Raises ``MissingCandlesError`` listing every wanted partition whose own candles are absent.
+    """
+    absent = [f"{d}|{to_key(s)}" for d, s in wanted if (d, to_key(s)) not in {(k[0], to_key(k[1])) for k in candles}]
+    if absent:
+        raise MissingCandlesError(f"no candles for partitions {absent}: materialize candles for them first")
+    series = stitch(candles)
+    features = recipe.compute_many(series)
+    out = []
+    for day, symbol in sorted(wanted):
+        key = to_key(symbol)
+        start, end = day_start(day), day_start(day + timedelta(days=1))
+        in_day = pl.col("timestamp").is_between(start, end, closed="left")
+        history = series[key].filter(pl.col("timestamp") < start).height
+        frame = features[key].filter(in_day)
+        reasons = recipe.null_reasons(frame, symbol=key, reference=series.get(to_key(recipe.reference_symbol)), universe=series)
+        if history < recipe.history_bars:
+            reasons["history"] = f"{history} bars of history < {recipe.history_bars} needed: early values may be null or not yet converged"
+        out.append(FeaturePartition(day, key, frame, history, reasons))
+    return out
+
+
+def sampled_causality(
+    recipe: FeatureRecipe, series: Mapping[str, pl.DataFrame], symbol: str, timestamps: Sequence[datetime]
+) -> CausalityReport:
+    """The causality proof at a few timestamps of a live partition: reference and universe truncated too."""
+    key = to_key(symbol)
+
+    def compute(candles: pl.DataFrame) -> pl.DataFrame:
+        cutoff = candles["timestamp"].max()
+        others = {s: f.filter(pl.col("timestamp") <= cutoff) for s, f in series.items()}
+        return recipe.compute(candles, symbol=key, reference=others.get(to_key(recipe.reference_symbol)), universe=others)
+
+    return check_causality(compute, series[key], timestamps)
+
+
+def sample_timestamps(frame: pl.DataFrame, count: int) -> list[datetime]:
+    """Evenly spaced bar times of a partition (deterministic), the last bar always included."""
+    times = frame["timestamp"].to_list()
+    if not times:
+        return []
+    step = max(1, len(times) // count)
+    return sorted(set(times[::step][: count - 1] + [times[-1]]))

@@ -1,0 +1,179 @@
+"""``shadow_trades`` and ``trade_analysis``: paper trading per UTC day and symbol, and what the trades teach."""
+
+import base64
+import io
+import math
+from datetime import date, timedelta
+
+import dagster as dg
+import polars as pl
+
+from huracan_core.storage.keys import costs_key
+from huracan_core.trading.costs import CostModel, FeeSchedule
+from huracan_core.trading.daily import TradeAnalysis, TradingDay, analyse_day, join_bars, shadow_trade_day
+from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
+from huracan_dagster.partitions import SYMBOL_DIMENSION, date_symbol_partitions, split_key
+from huracan_dagster.resources import ArchiveResource
+
+#: earlier days the engines' trailing windows (200 bars) and the meta combiner read before a day is traded
+WARMUP_DAYS = 3
+LEDGER_PREVIEW = ("entry_time", "exit_time", "direction", "regime", "gross_bps", "net_bps", "exit_reason")
+
+
+class TradingConfig(dg.Config):
+    """Cost assumptions of the shadow trader (bps per side); venues and account tiers differ."""
+
+    exchange: str = "binance"
+    taker_fee_bps: float = 10.0
+    maker_fee_bps: float = 10.0
+    use_taker: bool = True
+    capital: float = 10_000.0
+
+    def cost_model(self) -> CostModel:
+        return CostModel(default_fees=FeeSchedule(maker_bps=self.maker_fee_bps, taker_bps=self.taker_fee_bps), use_taker=self.use_taker)
+
+
+def _days(start_offset: int, end_offset: int) -> dg.MultiPartitionMapping:
+    return dg.MultiPartitionMapping({
+        "date": dg.DimensionPartitionMapping("date", dg.TimeWindowPartitionMapping(
+            start_offset=start_offset, end_offset=end_offset, allow_nonexistent_upstream_partitions=True)),
+        SYMBOL_DIMENSION: dg.DimensionPartitionMapping(SYMBOL_DIMENSION, dg.IdentityPartitionMapping()),
+    })
+
+
+def trading_assets(timeframe: str = "15m") -> list[dg.AssetsDefinition]:
+    with_warmup = _days(-WARMUP_DAYS, 0)
+
+    @dg.asset(
+        partitions_def=date_symbol_partitions,
+        ins={name: dg.AssetIn(name, partition_mapping=with_warmup) for name in ("candles", "features", "regimes")},
+        io_manager_key="frames_io",
+        kinds={"polars"},
+        group_name="trading",
+        description=(
+            "The paper-trade ledger of the trades ENTERED on this UTC day (net of fees, spread and slippage). "
+            f"The {WARMUP_DAYS} previous days warm up the engines and the meta combiner, but each day is traded "
+            "flat-to-flat: flat at 00:00, and a position still open on the day's last bar exits at its close as "
+            "end_of_data, so the ledger is flat at day end. Also writes costs/<SYMBOL>/<date>.json."
+        ),
+    )
+    def shadow_trades(
+        context: dg.AssetExecutionContext, config: TradingConfig, archive: ArchiveResource,
+        candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame],
+    ) -> dg.Output:
+        inputs = {"candles": _by_day(candles), "features": _by_day(features), "regimes": _by_day(regimes)}
+        store, results = archive.store(), {}
+        for key in sorted(context.partition_keys):
+            day, symbol = split_key(key)
+            _require(key, {name: frames.get((day, symbol)) for name, frames in inputs.items()})
+            window = [(day - timedelta(days=n), symbol) for n in range(WARMUP_DAYS, -1, -1)]
+            bars = join_bars(*([frames[w] for w in window if w in frames] for frames in inputs.values()))
+            traded = shadow_trade_day(bars, day, symbol, timeframe, config.exchange, config.cost_model(), capital=config.capital)
+            store.write_json(costs_key(symbol, day), {"symbol": symbol, "date": day.isoformat(), "exchange": config.exchange, **traded.costs})
+            recipe = inputs["features"][(day, symbol)]["recipe_hash"].unique().to_list()
+            results[key] = (traded.ledger, _trading_metadata(traded, ",".join(recipe), store.uri(costs_key(symbol, day))))
+        return output_with_partition_metadata(context, results)
+
+    @dg.asset(
+        partitions_def=date_symbol_partitions,
+        ins={"shadow_trades": dg.AssetIn("shadow_trades"), "candles": dg.AssetIn("candles", partition_mapping=_days(0, 1))},
+        io_manager_key="frames_io",
+        kinds={"polars"},
+        group_name="trading",
+        description=(
+            "The day's ledger with post-exit outcomes (price 5/30/120 minutes after each exit, read from this day's "
+            "and the NEXT day's candles; null while the next day's candles do not exist yet), plus win/loss, regime "
+            "and pattern summaries in the metadata. Looks forward on purpose: never an input feature."
+        ),
+    )
+    def trade_analysis(
+        context: dg.AssetExecutionContext, shadow_trades: dict[str, pl.DataFrame], candles: dict[str, pl.DataFrame]
+    ) -> dg.Output:
+        by_day, results = _by_day(candles), {}
+        for key in sorted(context.partition_keys):
+            day, symbol = split_key(key)
+            nxt = day + timedelta(days=1)
+            _require(key, {"shadow_trades": shadow_trades.get(key), "candles": by_day.get((day, symbol))})
+            seen = [by_day[(d, symbol)] for d in (day, nxt) if (d, symbol) in by_day]
+            analysis = analyse_day(shadow_trades[key], pl.concat(seen, how="vertical_relaxed"))
+            results[key] = (analysis.trades, _analysis_metadata(analysis, nxt, (nxt, symbol) in by_day))
+        return output_with_partition_metadata(context, results)
+
+    return [shadow_trades, trade_analysis]
+
+
+def _by_day(frames: dict[str, pl.DataFrame]) -> dict[tuple[date, str], pl.DataFrame]:
+    return {split_key(key): frame for key, frame in frames.items()}
+
+
+def _require(key: str, frames: dict[str, pl.DataFrame | None]) -> None:
+    missing = sorted(name for name, frame in frames.items() if frame is None)
+    if missing:
+        raise dg.Failure(description=f"{key}: upstream partition(s) not materialized: {', '.join(missing)}")
+
+
+def _number(value: float) -> float | str:
+    return round(float(value), 6) if math.isfinite(value) else str(value)
+
+
+def _trading_metadata(traded: TradingDay, recipe_hash: str, costs_uri: str) -> dict:
+    m, ledger = traded.metrics, traded.ledger
+    table = "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {_number(v)} |" for k, v in sorted(m.items()))
+    return {
+        "trades": ledger.height,
+        "hit_rate": _number(m["hit_rate"]),
+        "mean_net_bps": _number(m["expectancy_bps"]),
+        "mean_gross_bps": _number(m["gross_expectancy_bps"]),
+        "net_pnl": _number(m["net_pnl"]),
+        "cost_share_of_gross": _number(m["cost_share_of_gross"]),
+        **{f"paid_{k}": _number(v) for k, v in traded.costs.items() if k != "trades"},
+        "bars": traded.bars,
+        "warmup_bars": traded.warmup_bars,
+        "recipe_hash": recipe_hash,
+        "costs_json": dg.MetadataValue.path(costs_uri),
+        "metrics": dg.MetadataValue.md(table),
+        "equity_curve": dg.MetadataValue.md(f"![equity](data:image/png;base64,{_equity_png(traded.equity)})"),
+        "preview": preview(ledger.select(LEDGER_PREVIEW), rows=10),
+    }
+
+
+def _equity_png(curve: pl.DataFrame) -> str:
+    """A 400×200 px equity curve (net of costs), as base64 PNG."""
+    from matplotlib.figure import Figure  # import where used: matplotlib is slow to import
+
+    figure = Figure(figsize=(4, 2), dpi=100)
+    axes = figure.add_subplot()
+    if curve.height:
+        axes.plot(curve["timestamp"].to_list(), curve["equity"].to_list(), linewidth=1.0)
+    axes.set_title("equity, net of costs", fontsize=8)
+    axes.tick_params(labelsize=6)
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _analysis_metadata(analysis: TradeAnalysis, next_day: date, has_next_day: bool) -> dict:
+    trades, pending = analysis.trades.height, len(analysis.pending)
+    if not pending:
+        status = "complete"
+    elif not has_next_day:
+        status = f"waiting for {next_day.isoformat()} candles: post-exit outcomes of {pending} of {trades} trades are null"
+    else:
+        status = f"{pending} of {trades} trades run past the candles available"
+    patterns = analysis.patterns.select(pl.exclude("^centroid_.*$"))
+    return {
+        "trades": trades,
+        "post_exit": status,
+        "post_exit_pending": pending,
+        "winners_vs_losers": preview(analysis.win_loss["features"], rows=10),
+        "regime_mix_by_outcome": preview(analysis.win_loss["regimes"], rows=10),
+        "failure_reasons": preview(analysis.win_loss["failure_reasons"], rows=10),
+        "regimes": preview(analysis.regimes, rows=10),
+        "patterns": preview(patterns, rows=10),
+    }
+
+
+TRADING_ASSETS = trading_assets("15m")
+shadow_trades, trade_analysis = TRADING_ASSETS
