@@ -7,6 +7,7 @@ import dagster as dg
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_dagster.assets.candles import candles
 from huracan_dagster.assets.features import feature_assets
+from huracan_dagster.assets.trading import trading_assets
 from huracan_dagster.io_manager import PartitionedFrameIOManager
 from huracan_dagster.resources import ArchiveResource, CandleSourceResource
 from huracan_dagster.settings import Settings
@@ -19,7 +20,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     archive = ArchiveResource(root=str(settings.archive_root))
     daily = dg.define_asset_job(DAILY_JOB, selection=dg.AssetSelection.all(), description="The Engine: the whole daily pipeline.")
     return dg.Definitions(
-        assets=[candles, *feature_assets(recipe)],
+        assets=[candles, *feature_assets(recipe), *trading_assets(settings.timeframe)],
         jobs=[daily],
         resources={
             "source": CandleSourceResource(spec=settings.source, timeframe=settings.timeframe),

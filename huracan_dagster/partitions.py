@@ -7,9 +7,11 @@ symbol that leaves the universe keeps its history. ``huracan run`` registers the
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 
 import dagster as dg
+from dagster._utils.warnings import BetaWarning
 
 from huracan_core.symbols import to_key
 
@@ -37,3 +39,21 @@ def days_by_symbol(keys: list[str]) -> dict[str, list[date]]:
         day, symbol = split_key(key)
         grouped.setdefault(symbol, []).append(day)
     return {symbol: sorted(days) for symbol, days in grouped.items()}
+
+
+def day_window(start_offset: int, end_offset: int = 0, *, all_symbols: bool = False) -> dg.MultiPartitionMapping:
+    """Upstream days ``[day + start_offset, day + end_offset]`` of the same symbol (or of every symbol).
+
+    Days outside the partitions (before 2018-01-01, after today) are allowed and simply absent: the consuming
+    core function decides what a missing history or next day means, and says so.
+    """
+    with warnings.catch_warnings():  # MultiPartitionMapping and allow_nonexistent… are beta; date × symbol needs them
+        warnings.simplefilter("ignore", BetaWarning)
+        dates = dg.TimeWindowPartitionMapping(
+            start_offset=start_offset, end_offset=end_offset, allow_nonexistent_upstream_partitions=True
+        )
+        symbols = dg.AllPartitionMapping() if all_symbols else dg.IdentityPartitionMapping()
+        return dg.MultiPartitionMapping({
+            "date": dg.DimensionPartitionMapping("date", dates),
+            SYMBOL_DIMENSION: dg.DimensionPartitionMapping(SYMBOL_DIMENSION, symbols),
+        })

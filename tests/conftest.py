@@ -34,4 +34,5 @@ def huracan_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "HURACAN_SYMBOLS": "", "HURACAN_PG_URL": "", "DAGSTER_HOME": str(home / "dagster"),
     }.items():
         monkeypatch.setenv(name, value)
+    (home / "dagster").mkdir(parents=True)
     return home

@@ -32,9 +32,8 @@ BINANCE_SPOT = FeeSchedule(maker_bps=10.0, taker_bps=10.0)
 class CostModel:
     """Cost assumptions; every number is a config knob because venues and account tiers differ.
 
-    ``fees`` is keyed by ``(exchange, symbol)``; ``(exchange, "*")`` covers a whole exchange. ``atr_pct`` is read
-    as a percentage of price (ATR / close × 100), so ``atr_pct_to_bps`` is 100; set it to 10,000 if a recipe
-    emits a fraction. Slippage = floor + ``slip_vol_coeff`` × ATR(bps) + ``slip_impact_bps`` × sqrt(size / bar
+    ``fees`` is keyed by ``(exchange, symbol)``; ``(exchange, "*")`` covers a whole exchange. ``atr_pct`` is the
+    feature recipe's fraction of price (ATR / close, 0.01 = 1 %), so ``atr_pct_to_bps`` is 10,000. Slippage = floor + ``slip_vol_coeff`` × ATR(bps) + ``slip_impact_bps`` × sqrt(size / bar
     notional): it grows with volatility and with the share of the bar's traded value we would take.
     """
 
@@ -42,7 +41,7 @@ class CostModel:
     fees: Mapping[tuple[str, str], FeeSchedule] = field(default_factory=dict)
     use_taker: bool = True
     spread_floor_bps: float = 1.0
-    atr_pct_to_bps: float = 100.0
+    atr_pct_to_bps: float = 10_000.0
     slip_floor_bps: float = 0.5
     slip_vol_coeff: float = 0.05
     slip_impact_bps: float = 10.0

@@ -21,20 +21,14 @@ from huracan_core.features.causality import CausalityReport, check_causality
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.regimes import RegimeDetector, regime_shares
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
-from huracan_dagster.partitions import SYMBOL_DIMENSION, date_symbol_partitions, split_key
+from huracan_dagster.partitions import SYMBOL_DIMENSION, date_symbol_partitions, day_window, split_key
 
 CAUSAL_SAMPLES = 3
 
 
 def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
-    candles_with_history = dg.AssetIn(
-        "candles",
-        partition_mapping=dg.MultiPartitionMapping({
-            # trailing days so recursive indicators converge; every symbol of those days for cross-asset features
-            "date": dg.DimensionPartitionMapping("date", dg.TimeWindowPartitionMapping(start_offset=-history_days(recipe))),
-            SYMBOL_DIMENSION: dg.DimensionPartitionMapping(SYMBOL_DIMENSION, dg.AllPartitionMapping()),
-        }),
-    )
+    # trailing days so recursive indicators converge; every symbol of those days for cross-asset features
+    candles_with_history = dg.AssetIn("candles", partition_mapping=day_window(-history_days(recipe), all_symbols=True))
 
     @dg.asset(
         partitions_def=date_symbol_partitions,

@@ -12,7 +12,7 @@ from huracan_core.storage.keys import costs_key
 from huracan_core.trading.costs import CostModel, FeeSchedule
 from huracan_core.trading.daily import TradeAnalysis, TradingDay, analyse_day, join_bars, shadow_trade_day
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
-from huracan_dagster.partitions import SYMBOL_DIMENSION, date_symbol_partitions, split_key
+from huracan_dagster.partitions import date_symbol_partitions, day_window, split_key
 from huracan_dagster.resources import ArchiveResource
 
 #: earlier days the engines' trailing windows (200 bars) and the meta combiner read before a day is traded
@@ -33,16 +33,8 @@ class TradingConfig(dg.Config):
         return CostModel(default_fees=FeeSchedule(maker_bps=self.maker_fee_bps, taker_bps=self.taker_fee_bps), use_taker=self.use_taker)
 
 
-def _days(start_offset: int, end_offset: int) -> dg.MultiPartitionMapping:
-    return dg.MultiPartitionMapping({
-        "date": dg.DimensionPartitionMapping("date", dg.TimeWindowPartitionMapping(
-            start_offset=start_offset, end_offset=end_offset, allow_nonexistent_upstream_partitions=True)),
-        SYMBOL_DIMENSION: dg.DimensionPartitionMapping(SYMBOL_DIMENSION, dg.IdentityPartitionMapping()),
-    })
-
-
 def trading_assets(timeframe: str = "15m") -> list[dg.AssetsDefinition]:
-    with_warmup = _days(-WARMUP_DAYS, 0)
+    with_warmup = day_window(-WARMUP_DAYS, 0)
 
     @dg.asset(
         partitions_def=date_symbol_partitions,
@@ -76,7 +68,7 @@ def trading_assets(timeframe: str = "15m") -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         partitions_def=date_symbol_partitions,
-        ins={"shadow_trades": dg.AssetIn("shadow_trades"), "candles": dg.AssetIn("candles", partition_mapping=_days(0, 1))},
+        ins={"shadow_trades": dg.AssetIn("shadow_trades"), "candles": dg.AssetIn("candles", partition_mapping=day_window(0, 1))},
         io_manager_key="frames_io",
         kinds={"polars"},
         group_name="trading",

@@ -18,7 +18,7 @@ def _bars() -> pl.DataFrame:
             "volume": [1000.0, 1000.0, 10.0],
             "quote_volume": [100_000.0, 100_000.0, 1_000.0],
             "spread_bps": [0.2, 3.0, None],
-            "atr_pct": [0.1, 0.5, 0.1],
+            "atr_pct": [0.001, 0.005, 0.001],  # fractions of price: 10 and 50 bps
         }
     )
 

@@ -8,34 +8,47 @@ from huracan_dagster.cli import main
 from huracan_dagster.commands import format_ranges, symbol_blocks
 
 
+SYMBOLS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
+PIPELINE = ("candles", "features", "regimes", "shadow_trades", "trade_analysis")
+
+
+def keys(days: range, month: str = "2024-12", symbols=SYMBOLS) -> set[str]:
+    return {f"{month}-{d:02d}|{s}" for d in days for s in symbols}
+
+
 def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_home, capsys):
-    assert main(["run", "--start", "2024-12-01", "--end", "2024-12-05", "--symbols", "BTC/USDT,ETH/USDT,SOL/USDT"]) == 0
+    assert main(["run", "--start", "2024-12-01", "--end", "2024-12-03", "--symbols", "BTC/USDT,ETH/USDT,SOL/USDT"]) == 0
     out = capsys.readouterr().out
-    assert "candles: 15 partitions materialized" in out and "http://127.0.0.1:3000" in out
+    assert "history: candles 2024-11-19..2024-11-30" in out and "http://127.0.0.1:3000" in out
+    for asset in PIPELINE:
+        assert f"{asset}: 9 partitions materialized" in out
     instance = dg.DagsterInstance.get()
-    expected = {f"2024-12-0{d}|{s}" for d in range(1, 6) for s in ("BTC-USDT", "ETH-USDT", "SOL-USDT")}
-    assert instance.get_materialized_partitions(dg.AssetKey("candles")) == expected
+    window = keys(range(1, 4))
+    history = keys(range(19, 31), "2024-11")
+    assert instance.get_materialized_partitions(dg.AssetKey("candles")) == window | history
+    for asset in PIPELINE[1:]:
+        assert instance.get_materialized_partitions(dg.AssetKey(asset)) == window
     runs = instance.get_runs()
-    assert len(runs) == 1 and runs[0].is_success  # one run for the whole range, not one per partition
-    for key in expected:
+    # one run for the history days and one for the whole window, not one per partition
+    assert len(runs) == 2 and all(r.is_success for r in runs)
+    for key in window:
         day, symbol = key.split("|")
         assert (huracan_home / "archive" / "candles" / symbol / "15m" / f"{day}.parquet").is_file()
+        assert (huracan_home / "archive" / "shadow_trades" / symbol / f"{day}.parquet").is_file()
 
     # a non-contiguous subset of the registered symbols: one ranged run per block of neighbours
-    assert main(["run", "--date", "2024-12-06", "--symbols", "BTC/USDT,SOL/USDT"]) == 0
-    assert len(instance.get_runs()) == 3
+    assert main(["run", "--date", "2024-12-04", "--symbols", "BTC/USDT,SOL/USDT", "--select", "candles"]) == 0
+    assert len(instance.get_runs()) == 4
 
     assert main(["status"]) == 0
     status = capsys.readouterr().out
-    assert "candles: 17 partitions materialized" in status
-    assert "BTC/USDT     2024-12-01..2024-12-06" in status and "ETH/USDT     2024-12-01..2024-12-05" in status
-    # 2024-12-05: BTC fell from ~103k to ~92k within minutes, a real extreme print, reported as a warning
-    assert "failed checks (latest verdict per partition): 1" in status
-    assert "candles:no_extreme_prints [WARN] 1 partitions: 2024-12-05|BTC-USDT" in status
+    assert "candles: 47 partitions materialized" in status  # (12 history + 3) days × 3 + 2 and "trade_analysis: 9 partitions materialized" in status
+    assert "BTC/USDT     2024-11-19..2024-12-04" in status and "ETH/USDT     2024-11-19..2024-12-03" in status
+    assert "failed checks (latest verdict per partition): 0" in status
 
 
 def test_status_lists_failed_warning_checks_per_partition(huracan_home, capsys, shared_candles):
-    assert main(["run", "--date", "2020-03-12", "--symbols", "LINK/USDT", "--timeframe", "1h", "--source", f"replay:{shared_candles}"]) == 0
+    assert main(["run", "--date", "2020-03-12", "--symbols", "LINK/USDT", "--timeframe", "1h", "--source", f"replay:{shared_candles}", "--select", "candles"]) == 0
     out = capsys.readouterr().out
     assert "check candles:no_extreme_prints did not pass (1 partitions)" in out
     main(["status"])
@@ -43,7 +56,7 @@ def test_status_lists_failed_warning_checks_per_partition(huracan_home, capsys, 
 
 
 def test_a_failing_run_exits_non_zero_and_says_why(huracan_home, capsys):
-    assert main(["run", "--date", "2025-06-01", "--symbols", "BTC/USDT"]) == 1  # the bundled sample ends in 2024
+    assert main(["run", "--date", "2025-06-01", "--symbols", "BTC/USDT", "--select", "candles"]) == 1  # the sample ends in 2024
     out = capsys.readouterr().out
     assert "FAILED" in out and "2025-06-01|BTC-USDT" in out and "no candles from bundled" in out
 

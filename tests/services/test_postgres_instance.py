@@ -12,7 +12,7 @@ from tests.services.postgres import throwaway_database
 def test_runs_and_materializations_are_recorded_in_postgres(huracan_home, monkeypatch, capsys):
     with throwaway_database("huracan_dagster") as url:
         monkeypatch.setenv("HURACAN_PG_URL", url)
-        assert main(["run", "--start", "2024-12-01", "--end", "2024-12-02", "--symbols", "BTC/USDT,ETH/USDT"]) == 0
+        assert main(["run", "--start", "2024-12-01", "--end", "2024-12-02", "--symbols", "BTC/USDT,ETH/USDT", "--select", "candles"]) == 0
         assert "postgres" in (huracan_home / "dagster" / "dagster.yaml").read_text()
         instance = dg.DagsterInstance.get()
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"

@@ -32,7 +32,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def ui(huracan_home, tmp_path):
-    assert main(["run", "--start", "2024-12-04", "--end", "2024-12-06", "--symbols", "BTC/USDT,ETH/USDT"]) == 0
+    assert main(["run", "--start", "2024-12-04", "--end", "2024-12-06", "--symbols", "BTC/USDT,ETH/USDT", "--select", "candles"]) == 0
     port = free_port()
     log = (tmp_path / "ui.log").open("w")
     proc = subprocess.Popen(
