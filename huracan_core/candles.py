@@ -16,7 +16,13 @@ import polars as pl
 from huracan_core.sources.base import CandleSource
 from huracan_core.symbols import to_key
 from huracan_core.timeframes import timeframe_delta
-from huracan_core.validation import CandleAnomalies, CandleValidationError, Problem, find_anomalies, validate_candles
+from huracan_core.validation import (
+    CandleAnomalies,
+    CandleValidationError,
+    Problem,
+    find_anomalies,
+    validate_candles,
+)
 
 #: trailing bars fetched before the first day so the extreme-print check has an ATR from the first bar on
 HISTORY_BARS = 14

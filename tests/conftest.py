@@ -10,6 +10,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CANDLES = Path(os.environ.get("HURACAN_SHARED_CANDLES", REPO.parent / "shared" / "data" / "candles"))
+#: for modules that read the real candles at import or in module fixtures
+requires_shared_candles = pytest.mark.skipif(
+    not (SHARED_CANDLES / "BTC-USDT_15m.parquet").is_file(),
+    reason=f"real candles not found at {SHARED_CANDLES} (set HURACAN_SHARED_CANDLES)",
+)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,12 @@ import numpy as np
 import polars as pl
 
 from huracan_core.trading.costs import CostModel, bar_costs
-from huracan_core.trading.engines import DEFAULT_ENGINES, Engine, engine_names, run_engines
+from huracan_core.trading.engines import (
+    DEFAULT_ENGINES,
+    Engine,
+    engine_names,
+    run_engines,
+)
 from huracan_core.trading.exits import ExitConfig, take_profit_expr
 from huracan_core.trading.meta import MetaConfig, meta_weights
 

@@ -17,7 +17,12 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import polars as pl
 
-from huracan_core.trading.analysis import pattern_library, post_exit_tracking, regime_analysis, win_loss_analysis
+from huracan_core.trading.analysis import (
+    pattern_library,
+    post_exit_tracking,
+    regime_analysis,
+    win_loss_analysis,
+)
 from huracan_core.trading.backtest import run_backtest
 from huracan_core.trading.consensus import ConsensusConfig
 from huracan_core.trading.costs import CostModel

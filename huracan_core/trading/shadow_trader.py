@@ -23,7 +23,12 @@ import polars as pl
 from numba import njit
 
 from huracan_core.trading.costs import BPS, CostModel, bar_costs
-from huracan_core.trading.exits import ExitConfig, max_hold_bars_expr, stop_expr, take_profit_expr
+from huracan_core.trading.exits import (
+    ExitConfig,
+    max_hold_bars_expr,
+    stop_expr,
+    take_profit_expr,
+)
 
 EXIT_REASONS = ("stop_loss", "take_profit", "trailing_stop", "max_hold", "end_of_data")
 TRADED = ("TAKE", "REDUCE_SIZE")

@@ -6,9 +6,21 @@ import dagster as dg
 
 from huracan_core.candles import CandlePartition, load_candle_partitions
 from huracan_core.validation import CandleValidationError
-from huracan_dagster.assets.candles_checks import CANDLE_CHECKS, check_results, failed_validation
-from huracan_dagster.assets.metadata import output_with_partition_metadata, preview, timestamps
-from huracan_dagster.partitions import date_symbol_partitions, days_by_symbol, partition_key
+from huracan_dagster.assets.candles_checks import (
+    CANDLE_CHECKS,
+    check_results,
+    failed_validation,
+)
+from huracan_dagster.assets.metadata import (
+    output_with_partition_metadata,
+    preview,
+    timestamps,
+)
+from huracan_dagster.partitions import (
+    date_symbol_partitions,
+    days_by_symbol,
+    partition_key,
+)
 from huracan_dagster.resources import CandleSourceResource
 
 

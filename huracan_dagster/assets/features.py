@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
+from huracan_core.features.causality import CausalityReport, check_causality
 from huracan_core.features.partitions import (
     FeaturePartition,
     compute_feature_partitions,
@@ -17,11 +18,15 @@ from huracan_core.features.partitions import (
     sampled_causality,
     stitch,
 )
-from huracan_core.features.causality import CausalityReport, check_causality
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.regimes import RegimeDetector, regime_shares
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
-from huracan_dagster.partitions import SYMBOL_DIMENSION, date_symbol_partitions, day_window, split_key
+from huracan_dagster.partitions import (
+    SYMBOL_DIMENSION,
+    date_symbol_partitions,
+    day_window,
+    split_key,
+)
 
 CAUSAL_SAMPLES = 3
 

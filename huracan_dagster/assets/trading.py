@@ -10,7 +10,13 @@ import polars as pl
 
 from huracan_core.storage.keys import costs_key
 from huracan_core.trading.costs import CostModel, FeeSchedule
-from huracan_core.trading.daily import TradeAnalysis, TradingDay, analyse_day, join_bars, shadow_trade_day
+from huracan_core.trading.daily import (
+    TradeAnalysis,
+    TradingDay,
+    analyse_day,
+    join_bars,
+    shadow_trade_day,
+)
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
 from huracan_dagster.partitions import date_symbol_partitions, day_window, split_key
 from huracan_dagster.resources import ArchiveResource
@@ -131,7 +137,9 @@ def _trading_metadata(traded: TradingDay, recipe_hash: str, costs_uri: str) -> d
 
 def _equity_png(curve: pl.DataFrame) -> str:
     """A 400×200 px equity curve (net of costs), as base64 PNG."""
-    from matplotlib.figure import Figure  # import where used: matplotlib is slow to import
+    from matplotlib.figure import (
+        Figure,  # import where used: matplotlib is slow to import
+    )
 
     figure = Figure(figsize=(4, 2), dpi=100)
     axes = figure.add_subplot()

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import polars as pl
 import pytest
 
 from huracan_core.features import FeatureRecipe
 from huracan_core.features.causality import check_causality
 from huracan_core.regimes import RegimeDetector
+from tests.conftest import SHARED_CANDLES, requires_shared_candles
 
-CANDLES = Path(os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "candles"))
+CANDLES = SHARED_CANDLES
+pytestmark = requires_shared_candles
 RECIPE = FeatureRecipe.default("15m")
 
 

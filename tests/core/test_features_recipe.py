@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -13,8 +11,10 @@ import pytest
 
 from huracan_core.features import FeatureRecipe
 from huracan_core.features.multi_timeframe import HIGHER_TIMEFRAMES
+from tests.conftest import SHARED_CANDLES, requires_shared_candles
 
-CANDLES = Path(os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "candles"))
+CANDLES = SHARED_CANDLES
+pytestmark = requires_shared_candles
 ENGINE_COLUMNS = (
     "trend_strength ema_slope momentum_slope htf_bias adx ignition breakout_quality thrust nr7_density compression "
     "bb_width_pct volatility_ratio volatility_percentile kurtosis skewness rsi_14 atr_14 atr_pct spread_bps "

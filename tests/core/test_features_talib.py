@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
 import talib
 
 from huracan_core.features import FeatureRecipe
+from tests.conftest import SHARED_CANDLES, requires_shared_candles
 
-CANDLES = Path(os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "candles"))
+CANDLES = SHARED_CANDLES
+pytestmark = requires_shared_candles
 
 
 @pytest.fixture(scope="module")

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 from huracan_core.features import FeatureRecipe
 from huracan_core.regimes import REGIMES, RegimeConfig, RegimeDetector, regime_shares
+from tests.conftest import SHARED_CANDLES, requires_shared_candles
 
-CANDLES = Path(os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "candles"))
+CANDLES = SHARED_CANDLES
+pytestmark = requires_shared_candles
 PAIRS = ("ADA", "AVAX", "BNB", "BTC", "DOGE", "DOT", "ETH", "LINK", "SOL", "XRP")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import polars as pl
 import pytest
 
 from huracan_core.sources import CandleFetchError, open_source

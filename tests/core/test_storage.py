@@ -6,7 +6,6 @@ import os
 from datetime import date
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from huracan_core.storage import LocalArtifactStore

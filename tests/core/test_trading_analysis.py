@@ -7,7 +7,12 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from huracan_core.trading.analysis import pattern_library, post_exit_tracking, regime_analysis, win_loss_analysis
+from huracan_core.trading.analysis import (
+    pattern_library,
+    post_exit_tracking,
+    regime_analysis,
+    win_loss_analysis,
+)
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 

@@ -7,7 +7,12 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from huracan_core.trading.costs import CostModel, FeeSchedule, bar_costs, daily_costs_summary
+from huracan_core.trading.costs import (
+    CostModel,
+    FeeSchedule,
+    bar_costs,
+    daily_costs_summary,
+)
 
 
 def _bars() -> pl.DataFrame:

@@ -7,39 +7,28 @@ under the recipe's column names) and a crude regime, so that these tests do not 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
 from huracan_core.trading.backtest import run_backtest
-from huracan_core.trading.consensus import AGREEMENT_LEVELS, ConsensusConfig, combine, decide
+from huracan_core.trading.consensus import AGREEMENT_LEVELS, combine, decide
 from huracan_core.trading.costs import CostModel, FeeSchedule
-from huracan_core.trading.engines import DEFAULT_ENGINES, UNAVAILABLE_ENGINES, run_engines
+from huracan_core.trading.engines import (
+    DEFAULT_ENGINES,
+    UNAVAILABLE_ENGINES,
+    run_engines,
+)
 from huracan_core.trading.meta import MetaConfig, meta_weights
+from tests.conftest import SHARED_CANDLES, requires_shared_candles
 
-CANDLES = Path("/work/shared/data/candles/BTC-USDT_5m.parquet")
-
-
-def _synthetic_candles(n: int) -> pl.DataFrame:
-    rng = np.random.default_rng(3)
-    close = 30000 * np.exp(np.cumsum(rng.normal(0, 1.5e-3, n)))
-    open_ = np.concatenate([[30000.0], close[:-1]])
-    return pl.DataFrame(
-        {
-            "timestamp": [datetime(2025, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=5 * i) for i in range(n)],
-            "open": open_,
-            "high": np.maximum(open_, close) * (1 + rng.uniform(0, 1e-3, n)),
-            "low": np.minimum(open_, close) * (1 - rng.uniform(0, 1e-3, n)),
-            "close": close,
-            "volume": rng.uniform(50, 150, n),
-        }
-    ).with_columns(pl.col("timestamp").dt.cast_time_unit("ms"))
+CANDLES = SHARED_CANDLES / "BTC-USDT_5m.parquet"
+pytestmark = requires_shared_candles
 
 
 def feature_frame(n: int = 1500) -> pl.DataFrame:
-    candles = pl.read_parquet(CANDLES).head(n) if CANDLES.exists() else _synthetic_candles(n)
+    candles = pl.read_parquet(CANDLES).head(n)
     c, h, lo, v = pl.col("close"), pl.col("high"), pl.col("low"), pl.col("volume")
     ret1 = c.pct_change()
     gain = ret1.clip(lower_bound=0).rolling_mean(14)

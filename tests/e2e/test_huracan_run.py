@@ -7,7 +7,6 @@ import dagster as dg
 from huracan_dagster.cli import main
 from huracan_dagster.commands import format_ranges, symbol_blocks
 
-
 SYMBOLS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
 PIPELINE = ("candles", "features", "regimes", "shadow_trades", "trade_analysis")
 

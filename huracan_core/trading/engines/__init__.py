@@ -3,10 +3,26 @@
 
 from __future__ import annotations
 
-from huracan_core.trading.engines.base import Engine, EngineConfig, engine_names, run_engines
+from huracan_core.trading.engines.base import (
+    Engine,
+    EngineConfig,
+    engine_names,
+    run_engines,
+)
 from huracan_core.trading.engines.flow import ANOMALY, CORRELATION, TAPE
-from huracan_core.trading.engines.reversion import DIVERGENCE, MOMENTUM_REVERSAL, RANGE, SUPPORT_RESISTANCE, SWEEP
-from huracan_core.trading.engines.trend import BREAKOUT, LEADER, TREND, VOLATILITY_EXPANSION
+from huracan_core.trading.engines.reversion import (
+    DIVERGENCE,
+    MOMENTUM_REVERSAL,
+    RANGE,
+    SUPPORT_RESISTANCE,
+    SWEEP,
+)
+from huracan_core.trading.engines.trend import (
+    BREAKOUT,
+    LEADER,
+    TREND,
+    VOLATILITY_EXPANSION,
+)
 
 DEFAULT_ENGINES: tuple[Engine, ...] = (
     TREND,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from huracan_core.trading.engines.base import Engine, EngineConfig, centred, scale_free, signed_like, unit
+from huracan_core.trading.engines.base import (
+    Engine,
+    EngineConfig,
+    centred,
+    scale_free,
+    signed_like,
+    unit,
+)
 from huracan_core.trading.engines.reversion import close_position
 
 DECOUPLING_WINDOW = 50

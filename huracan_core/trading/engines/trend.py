@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from huracan_core.trading.engines.base import Engine, EngineConfig, centred, scale_free, signed_like, unit
+from huracan_core.trading.engines.base import (
+    Engine,
+    EngineConfig,
+    centred,
+    scale_free,
+    signed_like,
+    unit,
+)
 
 TREND_CONFIG = EngineConfig(
     weights={"trend_strength": 0.25, "ema_slope": 0.20, "momentum_slope": 0.20, "htf_bias": 0.20, "adx": 0.15},
