@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 DEFAULT_WINDOW = (date(2024, 12, 1), date(2024, 12, 31))
@@ -70,10 +70,6 @@ def _ui(host: str, port: str) -> int:
     command += ["-w", str(workspace)] if workspace.is_file() else ["-m", "huracan_dagster.definitions"]
     print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
     return subprocess.call(command)
-
-
-def day_range(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 if __name__ == "__main__":

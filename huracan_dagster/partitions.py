@@ -33,6 +33,11 @@ def split_key(key: str | dg.MultiPartitionKey) -> tuple[date, str]:
     return date.fromisoformat(day), symbol
 
 
+def by_day(frames: dict[str, object]) -> dict[tuple[date, str], object]:
+    """``{partition_key: frame}`` as core functions take it: ``{(day, symbol): frame}``."""
+    return {split_key(key): frame for key, frame in frames.items()}
+
+
 def days_by_symbol(keys: list[str]) -> dict[str, list[date]]:
     grouped: dict[str, list[date]] = {}
     for key in keys:

@@ -15,14 +15,11 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from huracan_core.candles import day_start
+from huracan_core.day_keys import DayKey, require
 from huracan_core.features.causality import CausalityReport, check_causality
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.symbols import to_key
 from huracan_core.timeframes import timeframe_delta
-
-
-class MissingCandlesError(LookupError):
-    """A partition's own candles are absent; names the partitions so the fix (materialize them) is obvious."""
 
 
 @dataclass(frozen=True)
@@ -34,13 +31,21 @@ class FeaturePartition:
     null_reasons: dict[str, str]
 
 
+@dataclass(frozen=True)
+class FeatureBatch:
+    """The partitions of one run, and the stitched candle series they were computed from (for the proof)."""
+
+    parts: list[FeaturePartition]
+    series: dict[str, pl.DataFrame]
+
+
 def history_days(recipe: FeatureRecipe) -> int:
     """Whole days of earlier candle partitions that cover ``recipe.history_bars``."""
     span = timeframe_delta(recipe.timeframe) * recipe.history_bars
     return -(-span // timedelta(days=1))
 
 
-def stitch(candles: Mapping[tuple[date, str], pl.DataFrame]) -> dict[str, pl.DataFrame]:
+def stitch(candles: Mapping[DayKey, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Day frames -> one sorted frame per symbol."""
     by_symbol: dict[str, list[pl.DataFrame]] = {}
     for (_, symbol), frame in sorted(candles.items()):
@@ -50,16 +55,14 @@ def stitch(candles: Mapping[tuple[date, str], pl.DataFrame]) -> dict[str, pl.Dat
 
 def compute_feature_partitions(
     recipe: FeatureRecipe,
-    candles: Mapping[tuple[date, str], pl.DataFrame],
-    wanted: Sequence[tuple[date, str]],
-) -> list[FeaturePartition]:
+    candles: Mapping[DayKey, pl.DataFrame],
+    wanted: Sequence[DayKey],
+) -> FeatureBatch:
     """Features for every ``wanted`` (day, symbol); ``candles`` holds those days plus their history days.
 
-    Raises ``MissingCandlesError`` listing every wanted partition whose own candles are absent.
+    Raises ``MissingPartitionError`` listing every wanted partition whose own candles are absent.
     """
-    absent = [f"{d}|{to_key(s)}" for d, s in wanted if (d, to_key(s)) not in {(k[0], to_key(k[1])) for k in candles}]
-    if absent:
-        raise MissingCandlesError(f"no candles for partitions {absent}: materialize candles for them first")
+    require("candles", candles, wanted)
     series = stitch(candles)
     features = recipe.compute_many(series)
     out = []
@@ -73,7 +76,19 @@ def compute_feature_partitions(
         if history < recipe.history_bars:
             reasons["history"] = f"{history} bars of history < {recipe.history_bars} needed: early values may be null or not yet converged"
         out.append(FeaturePartition(day, key, frame, history, reasons))
-    return out
+    return FeatureBatch(out, series)
+
+
+def prove_causality(recipe: FeatureRecipe, batch: FeatureBatch, samples: int) -> dict[DayKey, CausalityReport]:
+    """The causality proof on a live run: ``samples`` bar times of each symbol's last partition.
+
+    One partition per symbol keeps the cost bounded and still catches a feature that peeks.
+    """
+    last = {p.symbol: p for p in sorted(batch.parts, key=lambda p: p.day)}
+    return {
+        (p.day, p.symbol): sampled_causality(recipe, batch.series, p.symbol, sample_timestamps(p.frame, samples))
+        for p in last.values()
+    }
 
 
 def sampled_causality(

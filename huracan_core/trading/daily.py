@@ -11,12 +11,15 @@ exist, and are null — and reported as waiting — when they do not yet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 import polars as pl
 
+from huracan_core.candles import day_start
+from huracan_core.day_keys import DayKey, require
 from huracan_core.trading.analysis import (
     pattern_library,
     post_exit_tracking,
@@ -31,10 +34,6 @@ from huracan_core.trading.metrics import equity_curve
 #: the regime columns the trader reads; the scores stay in the regimes asset (they are not entry features)
 REGIME_COLUMNS = ("regime", "regime_confidence")
 POST_EXIT_HORIZONS = (5, 30, 120)
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)
 
 
 def join_bars(candles: Sequence[pl.DataFrame], features: Sequence[pl.DataFrame], regimes: Sequence[pl.DataFrame]) -> pl.DataFrame:
@@ -60,6 +59,7 @@ class TradingDay:
     equity: pl.DataFrame  # timestamp, equity over the day's bars
     bars: int
     warmup_bars: int
+    recipe_hash: str = ""
 
 
 def shadow_trade_day(
@@ -95,6 +95,7 @@ class TradeAnalysis:
     patterns: pl.DataFrame
     #: trades whose post-exit horizons run past the candles given (null until later candles exist)
     pending: list[str] = field(default_factory=list)
+    next_day_available: bool = False
 
 
 def analyse_day(ledger: pl.DataFrame, candles: pl.DataFrame, horizons_minutes: tuple[int, ...] = POST_EXIT_HORIZONS) -> TradeAnalysis:
@@ -108,3 +109,47 @@ def analyse_day(ledger: pl.DataFrame, candles: pl.DataFrame, horizons_minutes: t
         trades=trades, win_loss=win_loss_analysis(ledger), regimes=regime_analysis(ledger),
         patterns=pattern_library(ledger), pending=pending["trade_id"].to_list(),
     )
+
+
+def trade_partitions(
+    candles: Mapping[DayKey, pl.DataFrame],
+    features: Mapping[DayKey, pl.DataFrame],
+    regimes: Mapping[DayKey, pl.DataFrame],
+    wanted: Sequence[DayKey],
+    timeframe: str,
+    *,
+    warmup_days: int,
+    exchange: str = "binance",
+    costs: CostModel = CostModel(),
+    capital: float = 10_000.0,
+) -> list[TradingDay]:
+    """Every wanted (day, symbol) traded flat-to-flat, its ``warmup_days`` before it (where present) as warm-up.
+
+    Raises ``MissingPartitionError`` naming the wanted partitions whose own candles, features or regimes are absent.
+    """
+    inputs = {"candles": candles, "features": features, "regimes": regimes}
+    for name, frames in inputs.items():
+        require(name, frames, wanted)
+    days = []
+    for day, symbol in sorted(wanted):
+        window = [(day - timedelta(days=n), symbol) for n in range(warmup_days, -1, -1)]
+        bars = join_bars(*([frames[w] for w in window if w in frames] for frames in inputs.values()))
+        traded = shadow_trade_day(bars, day, symbol, timeframe, exchange, costs, capital=capital)
+        recipe = ",".join(features[(day, symbol)]["recipe_hash"].unique().sort().to_list())
+        days.append(dataclasses.replace(traded, recipe_hash=recipe))
+    return days
+
+
+def analyse_partitions(
+    ledgers: Mapping[DayKey, pl.DataFrame], candles: Mapping[DayKey, pl.DataFrame], wanted: Sequence[DayKey]
+) -> dict[DayKey, TradeAnalysis]:
+    """Each wanted day's ledger analysed against its own and (when materialized) the next day's candles."""
+    require("shadow_trades", ledgers, wanted)
+    require("candles", candles, wanted)
+    out = {}
+    for day, symbol in sorted(wanted):
+        following = (day + timedelta(days=1), symbol)
+        seen = [candles[k] for k in ((day, symbol), following) if k in candles]
+        analysis = analyse_day(ledgers[(day, symbol)], pl.concat(seen, how="vertical_relaxed"))
+        out[(day, symbol)] = dataclasses.replace(analysis, next_day_available=following in candles)
+    return out

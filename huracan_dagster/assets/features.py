@@ -14,19 +14,13 @@ from huracan_core.features.partitions import (
     FeaturePartition,
     compute_feature_partitions,
     history_days,
+    prove_causality,
     sample_timestamps,
-    sampled_causality,
-    stitch,
 )
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.regimes import RegimeDetector, regime_shares
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
-from huracan_dagster.partitions import (
-    SYMBOL_DIMENSION,
-    date_symbol_partitions,
-    day_window,
-    split_key,
-)
+from huracan_dagster.partitions import by_day, date_symbol_partitions, day_window, partition_key, split_key
 
 CAUSAL_SAMPLES = 3
 
@@ -46,15 +40,10 @@ def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
         description=f"{len(recipe.output_columns)} named features (recipe {recipe.version_hash}) of one day and symbol.",
     )
     def features(context: dg.AssetExecutionContext, candles: dict[str, pl.DataFrame]) -> Iterator:
-        loaded = {split_key(k): frame for k, frame in candles.items()}
-        parts = compute_feature_partitions(recipe, loaded, [split_key(k) for k in context.partition_keys])
-        yield output_with_partition_metadata(context, {_key(p): (p.frame, _feature_metadata(p, recipe)) for p in parts})
-        # one proof per symbol, on its last partition of the run: bounded cost, still catches a peeking feature
-        series = stitch(loaded)
-        last = {p.symbol: p for p in sorted(parts, key=lambda p: p.day)}
-        yield _causality_check("features_causal", {
-            _key(p): sampled_causality(recipe, series, p.symbol, sample_timestamps(p.frame, CAUSAL_SAMPLES)) for p in last.values()
-        })
+        batch = compute_feature_partitions(recipe, by_day(candles), [split_key(k) for k in context.partition_keys])
+        yield output_with_partition_metadata(context, {_key(p): (p.frame, _feature_metadata(p, recipe)) for p in batch.parts})
+        proofs = prove_causality(recipe, batch, CAUSAL_SAMPLES)
+        yield _causality_check("features_causal", {partition_key(day, symbol): r for (day, symbol), r in proofs.items()})
 
     detector = RegimeDetector()
 
@@ -78,7 +67,7 @@ def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
 
 
 def _key(part: FeaturePartition) -> str:
-    return dg.MultiPartitionKey({"date": part.day.isoformat(), SYMBOL_DIMENSION: part.symbol})
+    return partition_key(part.day, part.symbol)
 
 
 def _causality_check(name: str, reports: dict[str, CausalityReport]) -> dg.AssetCheckResult:

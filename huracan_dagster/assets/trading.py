@@ -10,15 +10,9 @@ import polars as pl
 
 from huracan_core.storage.keys import costs_key
 from huracan_core.trading.costs import CostModel, FeeSchedule
-from huracan_core.trading.daily import (
-    TradeAnalysis,
-    TradingDay,
-    analyse_day,
-    join_bars,
-    shadow_trade_day,
-)
+from huracan_core.trading.daily import TradeAnalysis, TradingDay, analyse_partitions, trade_partitions
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
-from huracan_dagster.partitions import date_symbol_partitions, day_window, split_key
+from huracan_dagster.partitions import by_day, date_symbol_partitions, day_window, partition_key, split_key
 from huracan_dagster.resources import ArchiveResource
 
 #: earlier days the engines' trailing windows (200 bars) and the meta combiner read before a day is traded
@@ -59,17 +53,15 @@ def trading_assets(timeframe: str = "15m") -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, config: TradingConfig, archive: ArchiveResource,
         candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame],
     ) -> dg.Output:
-        inputs = {"candles": _by_day(candles), "features": _by_day(features), "regimes": _by_day(regimes)}
+        days = trade_partitions(
+            by_day(candles), by_day(features), by_day(regimes), [split_key(k) for k in context.partition_keys],
+            timeframe, warmup_days=WARMUP_DAYS, exchange=config.exchange, costs=config.cost_model(), capital=config.capital,
+        )
         store, results = archive.store(), {}
-        for key in sorted(context.partition_keys):
-            day, symbol = split_key(key)
-            _require(key, {name: frames.get((day, symbol)) for name, frames in inputs.items()})
-            window = [(day - timedelta(days=n), symbol) for n in range(WARMUP_DAYS, -1, -1)]
-            bars = join_bars(*([frames[w] for w in window if w in frames] for frames in inputs.values()))
-            traded = shadow_trade_day(bars, day, symbol, timeframe, config.exchange, config.cost_model(), capital=config.capital)
-            store.write_json(costs_key(symbol, day), {"symbol": symbol, "date": day.isoformat(), "exchange": config.exchange, **traded.costs})
-            recipe = inputs["features"][(day, symbol)]["recipe_hash"].unique().to_list()
-            results[key] = (traded.ledger, _trading_metadata(traded, ",".join(recipe), store.uri(costs_key(symbol, day))))
+        for traded in days:
+            key = costs_key(traded.symbol, traded.day)
+            store.write_json(key, {"symbol": traded.symbol, "date": traded.day.isoformat(), "exchange": config.exchange, **traded.costs})
+            results[partition_key(traded.day, traded.symbol)] = (traded.ledger, _trading_metadata(traded, store.uri(key)))
         return output_with_partition_metadata(context, results)
 
     @dg.asset(
@@ -87,34 +79,18 @@ def trading_assets(timeframe: str = "15m") -> list[dg.AssetsDefinition]:
     def trade_analysis(
         context: dg.AssetExecutionContext, shadow_trades: dict[str, pl.DataFrame], candles: dict[str, pl.DataFrame]
     ) -> dg.Output:
-        by_day, results = _by_day(candles), {}
-        for key in sorted(context.partition_keys):
-            day, symbol = split_key(key)
-            nxt = day + timedelta(days=1)
-            _require(key, {"shadow_trades": shadow_trades.get(key), "candles": by_day.get((day, symbol))})
-            seen = [by_day[(d, symbol)] for d in (day, nxt) if (d, symbol) in by_day]
-            analysis = analyse_day(shadow_trades[key], pl.concat(seen, how="vertical_relaxed"))
-            results[key] = (analysis.trades, _analysis_metadata(analysis, nxt, (nxt, symbol) in by_day))
+        analyses = analyse_partitions(by_day(shadow_trades), by_day(candles), [split_key(k) for k in context.partition_keys])
+        results = {partition_key(*key): (a.trades, _analysis_metadata(a, key[0] + timedelta(days=1))) for key, a in analyses.items()}
         return output_with_partition_metadata(context, results)
 
     return [shadow_trades, trade_analysis]
-
-
-def _by_day(frames: dict[str, pl.DataFrame]) -> dict[tuple[date, str], pl.DataFrame]:
-    return {split_key(key): frame for key, frame in frames.items()}
-
-
-def _require(key: str, frames: dict[str, pl.DataFrame | None]) -> None:
-    missing = sorted(name for name, frame in frames.items() if frame is None)
-    if missing:
-        raise dg.Failure(description=f"{key}: upstream partition(s) not materialized: {', '.join(missing)}")
 
 
 def _number(value: float) -> float | str:
     return round(float(value), 6) if math.isfinite(value) else str(value)
 
 
-def _trading_metadata(traded: TradingDay, recipe_hash: str, costs_uri: str) -> dict:
+def _trading_metadata(traded: TradingDay, costs_uri: str) -> dict:
     m, ledger = traded.metrics, traded.ledger
     table = "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {_number(v)} |" for k, v in sorted(m.items()))
     return {
@@ -127,7 +103,7 @@ def _trading_metadata(traded: TradingDay, recipe_hash: str, costs_uri: str) -> d
         **{f"paid_{k}": _number(v) for k, v in traded.costs.items() if k != "trades"},
         "bars": traded.bars,
         "warmup_bars": traded.warmup_bars,
-        "recipe_hash": recipe_hash,
+        "recipe_hash": traded.recipe_hash,
         "costs_json": dg.MetadataValue.path(costs_uri),
         "metrics": dg.MetadataValue.md(table),
         "equity_curve": dg.MetadataValue.md(f"![equity](data:image/png;base64,{_equity_png(traded.equity)})"),
@@ -154,11 +130,11 @@ def _equity_png(curve: pl.DataFrame) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def _analysis_metadata(analysis: TradeAnalysis, next_day: date, has_next_day: bool) -> dict:
+def _analysis_metadata(analysis: TradeAnalysis, next_day: date) -> dict:
     trades, pending = analysis.trades.height, len(analysis.pending)
     if not pending:
         status = "complete"
-    elif not has_next_day:
+    elif not analysis.next_day_available:
         status = f"waiting for {next_day.isoformat()} candles: post-exit outcomes of {pending} of {trades} trades are null"
     else:
         status = f"{pending} of {trades} trades run past the candles available"
@@ -173,7 +149,3 @@ def _analysis_metadata(analysis: TradeAnalysis, next_day: date, has_next_day: bo
         "regimes": preview(analysis.regimes, rows=10),
         "patterns": preview(patterns, rows=10),
     }
-
-
-TRADING_ASSETS = trading_assets("15m")
-shadow_trades, trade_analysis = TRADING_ASSETS

@@ -12,13 +12,13 @@ import pytest
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_dagster.assets.candles import candles
 from huracan_dagster.assets.features import feature_assets
-from huracan_dagster.assets.trading import TRADING_ASSETS, TradingConfig
+from huracan_dagster.assets.trading import TradingConfig, trading_assets
 from huracan_dagster.io_manager import PartitionedFrameIOManager
 from huracan_dagster.partitions import SYMBOL_DIMENSION
 from huracan_dagster.resources import ArchiveResource, CandleSourceResource
 
 RECIPE = FeatureRecipe.default("15m")
-ASSETS = [candles, *feature_assets(RECIPE), *TRADING_ASSETS]
+ASSETS = [candles, *feature_assets(RECIPE), *trading_assets("15m")]
 SYMBOLS = ["BTC-USDT", "ETH-USDT"]
 DAYS = ["2024-11-28", "2024-11-29", "2024-11-30", "2024-12-01"]  # BTC exits late on 12-01: post-exit needs 12-02
 CHEAP = TradingConfig(taker_fee_bps=0.0, maker_fee_bps=0.0)  # default 10 bps/side fees leave no trade on the sample

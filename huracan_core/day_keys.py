@@ -1,0 +1,29 @@
+"""(day, symbol) keys of the date × symbol partitions, as core functions see them.
+
+Core functions take ``{(day, symbol): frame}`` and say by name which of the partitions they need are absent,
+so that an orchestrator can tell a person exactly what to materialize first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+from huracan_core.symbols import to_key
+
+DayKey = tuple[date, str]
+
+
+class MissingPartitionError(LookupError):
+    """Inputs a partition needs are absent; the message lists them as ``YYYY-MM-DD|BASE-QUOTE``."""
+
+
+def label(key: DayKey) -> str:
+    return f"{key[0].isoformat()}|{to_key(key[1])}"
+
+
+def require(what: str, frames: Mapping[DayKey, object], wanted: Iterable[DayKey]) -> None:
+    present = {(day, to_key(symbol)) for day, symbol in frames}
+    absent = [label(k) for k in sorted(wanted) if (k[0], to_key(k[1])) not in present]
+    if absent:
+        raise MissingPartitionError(f"no {what} for partitions {absent}: materialize {what} for them first")
