@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from huracan_core.sources.base import CandleSource
+from huracan_core.sources.base import CandleFetchError, CandleSource
 from huracan_core.symbols import to_key
 from huracan_core.timeframes import timeframe_delta
 from huracan_core.validation import (
@@ -23,6 +23,8 @@ from huracan_core.validation import (
     find_anomalies,
     validate_candles,
 )
+from huracan_core.validation.drift import has_usable_timestamp
+from huracan_core.validation.problems import name_partitions
 
 #: trailing bars fetched before the first day so the extreme-print check has an ATR from the first bar on
 HISTORY_BARS = 14
@@ -60,7 +62,8 @@ def load_candle_partitions(
     """Fetch, validate and split; raise ``CandleValidationError`` naming every bad partition, return nothing.
 
     All symbols are validated before anything is returned, so one bad partition fails the whole batch with
-    every problem listed, and the caller writes either all partitions or none.
+    every problem listed, and the caller writes either all partitions or none. A source that cannot deliver
+    (an unreadable file, an exchange that keeps failing) raises ``CandleFetchError`` naming the partitions.
     """
     problems: list[Problem] = []
     partitions: list[CandlePartition] = []
@@ -68,11 +71,17 @@ def load_candle_partitions(
     for symbol, wanted in sorted(days_by_symbol.items()):
         name = to_key(symbol)
         days = sorted(set(wanted))
+        keys = [partition_key(day, name) for day in days]
         start, end = day_start(days[0]), day_start(days[-1] + timedelta(days=1))
-        extended = source.fetch(symbol, timeframe, start - HISTORY_BARS * step, end)
-        window = extended.filter(pl.col("timestamp").dt.date().is_in(days))
         try:
-            validate_candles(window, timeframe=timeframe, partition_of=lambda d, s=name: partition_key(d, s))
+            extended = source.fetch(symbol, timeframe, start - HISTORY_BARS * step, end)
+        except CandleFetchError as error:
+            raise CandleFetchError(f"{name_partitions(keys)}: {error}") from error
+        # a frame whose timestamps are no times cannot be cut into days: the rules judge it whole, on every day
+        usable = has_usable_timestamp(extended)
+        window = extended.filter(pl.col("timestamp").dt.date().is_in(days)) if usable else extended
+        try:
+            validate_candles(window, timeframe=timeframe, partition_of=lambda d, s=name: partition_key(d, s), partitions=keys)
         except CandleValidationError as error:
             problems.extend(error.problems)
             continue

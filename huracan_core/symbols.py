@@ -18,6 +18,15 @@ def to_ccxt(symbol: str) -> str:
     return f"{base}/{quote}"
 
 
+def is_pair(symbol: str) -> bool:
+    """True for ``BASE/QUOTE`` or ``BASE-QUOTE`` (any case); ``BTCUSDT`` cannot be split without a market list."""
+    try:
+        _split(symbol)
+    except ValueError:
+        return False
+    return True
+
+
 def _split(symbol: str) -> tuple[str, str]:
     for sep in ("/", "-"):
         if sep in symbol:

@@ -6,7 +6,7 @@ Liquidity is trailing quote volume; a minimum listing age keeps out the first wi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -37,25 +37,61 @@ def rank_universe(source: CandleSource, timeframe: str, config: UniverseConfig, 
 
     Volume is the exchange's quote volume where the source has it, else volume × close per candle.
     """
-    end = day_start(as_of)
-    start = end - timedelta(days=config.lookback_days)
-    ranked: list[RankedSymbol] = []
-    for symbol in source.symbols(timeframe):
-        if not symbol.endswith(f"/{config.quote}"):
-            continue
-        listed = source.first_timestamp(symbol, timeframe)
-        if listed is None or (end - listed).days < config.min_listing_days:
-            continue
-        frame = source.fetch(symbol, timeframe, start, end)
-        if frame.is_empty():
-            continue
-        notional = pl.col("quote_volume") if "quote_volume" in frame.columns else pl.col("volume") * pl.col("close")
-        ranked.append(RankedSymbol(symbol, float(frame.select(notional.sum()).item()), (end - listed).days))
-    ranked.sort(key=lambda r: (-r.quote_volume, r.symbol))
-    return ranked[: config.top_n]
+    return _rank(_candidates(source, timeframe, config, as_of, as_of), config, as_of)
 
 
 def resolve_universe(source: CandleSource, timeframe: str, config: UniverseConfig, as_of: date) -> list[str]:
     if config.symbols:
         return [to_ccxt(s) for s in config.symbols]
     return [r.symbol for r in rank_universe(source, timeframe, config, as_of)]
+
+
+def universe_by_day(source: CandleSource, timeframe: str, config: UniverseConfig, days: list[date]) -> dict[date, list[str]]:
+    """The universe declared for each day: the explicit list, or the top N ranked on the volume *before* the day.
+
+    Ranking each day on its own past keeps the cross-asset features free of lookahead (a universe picked on a
+    later window would smuggle in which coins turned out liquid) and makes each day's universe a fixed input.
+    Each candidate's candles are fetched once for all the days.
+    """
+    days = sorted(set(days))
+    if config.symbols or not days:
+        return {day: resolve_universe(source, timeframe, config, as_of=day) for day in days}
+    candidates = _candidates(source, timeframe, config, days[0], days[-1])
+    return {day: [r.symbol for r in _rank(candidates, config, day)] for day in days}
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    symbol: str
+    listed: datetime
+    candles: pl.DataFrame
+
+
+def _candidates(source: CandleSource, timeframe: str, config: UniverseConfig, first: date, last: date) -> list[_Candidate]:
+    """The quote's symbols with their candles over the lookback before ``first`` up to ``last`` (exclusive)."""
+    start, end = day_start(first) - timedelta(days=config.lookback_days), day_start(last)
+    out = []
+    for symbol in source.symbols(timeframe):
+        if not symbol.endswith(f"/{config.quote}"):
+            continue
+        listed = source.first_timestamp(symbol, timeframe)
+        if listed is None or listed >= end:
+            continue
+        out.append(_Candidate(symbol, listed, source.fetch(symbol, timeframe, start, end)))
+    return out
+
+
+def _rank(candidates: list[_Candidate], config: UniverseConfig, as_of: date) -> list[RankedSymbol]:
+    end = day_start(as_of)
+    start = end - timedelta(days=config.lookback_days)
+    ranked: list[RankedSymbol] = []
+    for c in candidates:
+        if (end - c.listed).days < config.min_listing_days:
+            continue
+        frame = c.candles.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end))
+        if frame.is_empty():
+            continue
+        notional = pl.col("quote_volume") if "quote_volume" in frame.columns else pl.col("volume") * pl.col("close")
+        ranked.append(RankedSymbol(c.symbol, float(frame.select(notional.sum()).item()), (end - c.listed).days))
+    ranked.sort(key=lambda r: (-r.quote_volume, r.symbol))
+    return ranked[: config.top_n]

@@ -30,6 +30,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--source", help="bundled | replay:DIR | ccxt:EXCHANGE_ID (default: $HURACAN_SOURCE or bundled)")
     run.add_argument("--timeframe", help="candle timeframe (default: $HURACAN_TIMEFRAME or 15m)")
     run.add_argument("--select", help="Dagster asset selection, e.g. 'candles' or '+features' (default: everything)")
+    run.set_defaults(run_parser=run)  # option values are checked against the source once settings are known
     sub.add_parser("status", help="what is materialized per symbol and date range, and which checks failed")
     ui = sub.add_parser("ui", help="the Dagster UI over the same HURACAN_HOME")
     ui.add_argument("--host", default="127.0.0.1")
@@ -49,19 +50,28 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings.from_env()
     if args.command == "run":
-        settings = replace(settings, source=args.source or settings.source, timeframe=args.timeframe or settings.timeframe)
+        settings = replace(settings, source=args.source or settings.source).with_timeframe(args.timeframe or settings.timeframe)
+        from huracan_dagster.arguments import check_run_options
+
+        window = (args.date, args.date) if args.date else (args.start, args.end) if args.start else DEFAULT_WINDOW
+        options = check_run_options(args.run_parser, args, settings, window)
     # the code location reads these when the UI or a daemon loads it: keep it consistent with this process
     os.environ.update(HURACAN_HOME=str(settings.home), HURACAN_SOURCE=settings.source, HURACAN_TIMEFRAME=settings.timeframe)
     prepare_dagster_home(settings)
     if args.command == "ui":
         return _ui(args.host, args.port)
-    from huracan_dagster.commands import run_window, show_status
-
     if args.command == "status":
+        from huracan_dagster.status import show_status
+
         return show_status(settings)
-    start, end = (args.date, args.date) if args.date else (args.start, args.end) if args.start else DEFAULT_WINDOW
-    symbols = tuple(s.strip() for s in args.symbols.split(",") if s.strip()) if args.symbols else None
-    return run_window(settings, start, end, symbols=symbols, select=args.select)
+    from huracan_core.sources import CandleFetchError
+    from huracan_dagster.commands import run_window
+
+    try:
+        return run_window(settings, options.start, options.end, symbols=options.symbols, select=args.select)
+    except CandleFetchError as error:  # before any run: the universe or the listing dates could not be read
+        print(f"huracan run: error: {error}", file=sys.stderr)
+        return 1
 
 
 def _ui(host: str, port: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -11,15 +12,18 @@ from huracan_core.features.partitions import history_days
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.sources import open_source
 from huracan_core.symbols import to_ccxt, to_key
-from huracan_core.universe import UniverseConfig, resolve_universe
-from huracan_dagster.definitions import DAILY_JOB, build_definitions
-from huracan_dagster.partitions import SYMBOL_DIMENSION, split_key
+from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
+from huracan_dagster.definitions import build_definitions, daily_job_name
+from huracan_dagster.failures import failure_causes
+from huracan_dagster.partitions import asset_key
+from huracan_dagster.registration import register_symbols
+from huracan_dagster.run_owner import owner_tags
 from huracan_dagster.settings import Settings
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 #: the terminal gets the summary; every event is still in the instance and the UI
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def symbol_blocks(wanted: list[str], registered: list[str]) -> list[list[str]]:
@@ -37,36 +41,48 @@ def symbol_blocks(wanted: list[str], registered: list[str]) -> list[list[str]]:
 
 def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str, ...] | None, select: str | None) -> int:
     instance = dg.DagsterInstance.get()
-    universe = symbols or settings.symbols
     source = open_source(settings.source)
-    chosen = resolve_universe(
-        source, settings.timeframe,
-        UniverseConfig(symbols=tuple(universe), top_n=settings.top_n), as_of=end + timedelta(days=1),
-    )
-    keys = [to_key(s) for s in chosen]
-    registered = instance.get_dynamic_partitions(SYMBOL_DIMENSION)
-    new = [k for k in keys if k not in registered]
-    if new:
-        instance.add_dynamic_partitions(SYMBOL_DIMENSION, new)
-        registered = [*registered, *new]
+    config = UniverseConfig(symbols=settings.symbols, top_n=settings.top_n)
+    if symbols:
+        keys = [to_key(s) for s in symbols]
+    else:
+        keys = [to_key(s) for s in resolve_universe(source, settings.timeframe, config, as_of=end + timedelta(days=1))]
     defs = build_definitions(settings)
-    job = defs.resolve_job_def(DAILY_JOB)
-    selection = _selection(defs, select)
+    job = defs.resolve_job_def(daily_job_name(settings.timeframe))
+    selection = _selection(defs, settings.timeframe, select)
+    recipe = FeatureRecipe.default(settings.timeframe)
+    # what the features of the window read besides its own partitions: the declared universe of each day and
+    # the reference, over the window and its history days
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    declared = sorted({to_key(m) for members in universe_by_day(source, settings.timeframe, config, days).values() for m in members}
+                      | {to_key(recipe.reference_symbol)})
+    needs_inputs = selection is None or {asset_key(settings.timeframe, n) for n in ("candles", "features")} <= set(selection)
+    extra = [k for k in declared if k not in keys] if needs_inputs else []
+    registered = _register(instance, [*keys, *extra])
     print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({settings.timeframe})")
     ok = True
-    history = _history_days(settings, source, chosen, start, selection)
+    candles_only = [asset_key(settings.timeframe, "candles")]
+    history = _history_days(settings, source, [*keys, *extra], start) if needs_inputs else None
     if history:
         print(f"  history: candles {history[0]}..{history[1]} (the feature recipe's trailing window)")
-        ok &= _ranged_runs(job, instance, keys, registered, *history, selection=[dg.AssetKey("candles")])
+        ok &= _ranged_runs(job, instance, [*keys, *extra], registered, *history, selection=candles_only)
+    if extra:
+        print(f"  universe and reference: candles of {', '.join(to_ccxt(k) for k in extra)} (read by the features)")
+        ok &= _ranged_runs(job, instance, extra, registered, start, end, selection=candles_only)
     ok &= _ranged_runs(job, instance, keys, registered, start, end, selection=selection)
     _print_where(settings)
     return 0 if ok else 1
 
 
+def _register(instance: dg.DagsterInstance, keys: list[str]) -> list[str]:
+    """Add the symbols the instance does not know yet; returns the registered order."""
+    return register_symbols(instance, keys)  # safe when two first runs register the same symbol at once
+
+
 def _ranged_runs(job, instance, keys, registered, start: date, end: date, *, selection) -> bool:
     ok = True
     for block in symbol_blocks(keys, registered):
-        tags = {RANGE_START_TAG: f"{start}|{block[0]}", RANGE_END_TAG: f"{end}|{block[-1]}", "huracan/window": f"{start}..{end}"}
+        tags = {RANGE_START_TAG: f"{start}|{block[0]}", RANGE_END_TAG: f"{end}|{block[-1]}", "huracan/window": f"{start}..{end}", **owner_tags()}
         result = job.execute_in_process(
             instance=instance, tags=tags, asset_selection=selection, raise_on_error=False, run_config=QUIET
         )
@@ -75,13 +91,11 @@ def _ranged_runs(job, instance, keys, registered, start: date, end: date, *, sel
     return ok
 
 
-def _history_days(settings: Settings, source, symbols: list[str], start: date, selection) -> tuple[date, date] | None:
+def _history_days(settings: Settings, source, symbols: list[str], start: date) -> tuple[date, date] | None:
     """Candle days before the window that the features of its first day read, clipped to the source's data.
 
     Without them the first days' features would be computed on a short history (null, with the reason).
     """
-    if selection is not None and not {dg.AssetKey("candles"), dg.AssetKey("features")} <= set(selection):
-        return None
     first = start - timedelta(days=history_days(FeatureRecipe.default(settings.timeframe)))
     listed = [source.first_timestamp(s, settings.timeframe) for s in symbols]
     if any(t is None for t in listed):
@@ -90,10 +104,14 @@ def _history_days(settings: Settings, source, symbols: list[str], start: date, s
     return (first, start - timedelta(days=1)) if first < start else None
 
 
-def _selection(defs: dg.Definitions, select: str | None) -> list[dg.AssetKey] | None:
+def _selection(defs: dg.Definitions, timeframe: str, select: str | None) -> list[dg.AssetKey] | None:
+    """``--select`` names assets without their timeframe prefix (``+features``): they resolve within ``timeframe``."""
     if not select:
         return None
-    keys = dg.AssetSelection.from_string(select).resolve(defs.resolve_asset_graph())
+    names = {key.path[-1] for key in defs.resolve_asset_graph().get_all_asset_keys() if key.path[0] == timeframe}
+    pattern = re.compile(r"(?<![\w:/\"])(" + "|".join(sorted(names, key=len, reverse=True)) + r")(?![\w/\"])")
+    prefixed = pattern.sub(lambda m: f'key:"{timeframe}/{m.group(1)}"', select)
+    keys = dg.AssetSelection.from_string(prefixed).resolve(defs.resolve_asset_graph())
     if not keys:
         raise SystemExit(f"--select {select!r} matches no asset")
     return sorted(keys)
@@ -107,14 +125,16 @@ def _print_run(result: dg.ExecuteInProcessResult, block: list[str]) -> None:
     print(f"  run {result.run_id[:8]} ({', '.join(block)}): {status}")
     for asset, count in sorted(counts.items()):
         print(f"    {asset}: {count} partitions materialized")
+    failed: dict[str, list[str]] = defaultdict(list)
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
-            affected = _listed(evaluation.metadata, "affected")
-            print(f"    check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} did not pass ({len(affected)} partitions)")
+            failed[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"].append(evaluation.partition or "")
+    for check, partitions in sorted(failed.items()):
+        shown = ", ".join(sorted(partitions)[:6]) + (f" … (+{len(partitions) - 6})" if len(partitions) > 6 else "")
+        print(f"    check {check} did not pass on {len(partitions)} partitions: {shown}")
     if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure and event.step_failure_data.error:
-                print("    " + event.step_failure_data.error.message.strip().replace("\n", "\n    "))
+        for cause in failure_causes(result.all_events, result.dagster_run.tags):
+            print("    " + cause.replace("\n", "\n      "))
 
 
 def _print_where(settings: Settings) -> None:
@@ -123,62 +143,3 @@ def _print_where(settings: Settings) -> None:
     print(f"  archive:  {settings.archive_root}")
     print(f"  instance: {settings.dagster_home}")
     print("  status:   huracan status")
-
-
-def show_status(settings: Settings) -> int:
-    instance = dg.DagsterInstance.get()
-    defs = build_definitions(settings)
-    graph = defs.resolve_asset_graph()
-    for key in sorted(graph.get_all_asset_keys()):
-        done = instance.get_materialized_partitions(key)
-        print(f"{key.to_user_string()}: {len(done)} partitions materialized")
-        days: dict[str, list[date]] = defaultdict(list)
-        for partition in done:
-            day, symbol = split_key(partition)
-            days[symbol].append(day)
-        for symbol, dates in sorted(days.items()):
-            print(f"  {to_ccxt(symbol):<12} {format_ranges(sorted(dates))}")
-    failed = failed_checks(instance, list(graph.asset_check_keys))
-    print(f"failed checks (latest verdict per partition): {len(failed)}")
-    for line in failed:
-        print(f"  {line}")
-    return 0
-
-
-def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey], history: int = 200) -> list[str]:
-    """Checks whose latest verdict on some partition is a failure, from the ``checked``/``affected`` lists."""
-    lines = []
-    for check_key in sorted(check_keys, key=lambda k: k.to_user_string()):
-        records = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=history)
-        verdict: dict[str, bool] = {}
-        severity = ""
-        for record in reversed(records):  # oldest first, so newer verdicts win
-            evaluation = record.event.dagster_event.event_specific_data if record.event and record.event.dagster_event else None
-            if evaluation is None:
-                continue
-            affected = set(_listed(evaluation.metadata, "affected"))
-            for partition in _listed(evaluation.metadata, "checked"):
-                verdict[partition] = partition in affected
-            if affected:
-                severity = evaluation.severity.value
-        failing = sorted(p for p, bad in verdict.items() if bad)
-        if failing:
-            shown = ", ".join(failing[:6]) + (f" … (+{len(failing) - 6})" if len(failing) > 6 else "")
-            lines.append(f"{check_key.to_user_string()} [{severity}] {len(failing)} partitions: {shown}")
-    return lines
-
-
-def _listed(metadata: dict, name: str) -> list[str]:
-    value = metadata.get(name)
-    return list(getattr(value, "value", value) or [])
-
-
-def format_ranges(days: list[date]) -> str:
-    """``2024-12-01..2024-12-05, 2024-12-09`` — consecutive days collapse into one range."""
-    spans: list[list[date]] = []
-    for day in days:
-        if spans and day - spans[-1][1] == timedelta(days=1):
-            spans[-1][1] = day
-        else:
-            spans.append([day, day])
-    return ", ".join(f"{a}..{b}" if a != b else f"{a}" for a, b in spans)

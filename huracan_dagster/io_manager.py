@@ -1,8 +1,12 @@
 """Reads and writes date × symbol frames through the Archive, one parquet object per partition.
 
 Assets hand over ``{partition_key: frame}`` for every partition of the run (one run covers a whole range), and
-receive the same shape for their inputs, so a ranged run needs one load and one write per partition.
+receive the same shape for their inputs, so a ranged run needs one load and one write per partition. Which
+timeframe (and feature recipe) an object belongs to comes from the asset's own definition metadata, so assets
+of several timeframes share one IO manager and never touch each other's objects.
 """
+
+from collections.abc import Mapping
 
 import dagster as dg
 import polars as pl
@@ -14,12 +18,14 @@ from huracan_dagster.resources import ArchiveResource
 
 class PartitionedFrameIOManager(dg.ConfigurableIOManager):
     archive: dg.ResourceDependency[ArchiveResource]
-    timeframe: str = "15m"
-    recipe_hash: str = ""
 
-    def _key(self, asset_name: str, partition: str) -> str:
+    @staticmethod
+    def _key(asset_name: str, partition: str, definition: Mapping) -> str:
         day, symbol = split_key(partition)
-        return partition_object_key(asset_name, symbol=symbol, day=day, timeframe=self.timeframe, recipe_hash=self.recipe_hash)
+        return partition_object_key(
+            asset_name, symbol=symbol, day=day, timeframe=str(definition["timeframe"]),
+            recipe_hash=str(definition.get("recipe_hash", "")),
+        )
 
     def handle_output(self, context: dg.OutputContext, obj: dict[str, pl.DataFrame]) -> None:
         store = self.archive.store()
@@ -29,7 +35,7 @@ class PartitionedFrameIOManager(dg.ConfigurableIOManager):
         if missing:
             raise ValueError(f"{asset}: no frame produced for partitions {missing}")
         for key in wanted:
-            store.write_parquet(self._key(asset, key), obj[key])
+            store.write_parquet(self._key(asset, key, context.definition_metadata), obj[key])
 
     def load_input(self, context: dg.InputContext) -> dict[str, pl.DataFrame]:
         """Every upstream partition that exists; history partitions before the data's start are simply absent.
@@ -38,9 +44,10 @@ class PartitionedFrameIOManager(dg.ConfigurableIOManager):
         """
         store = self.archive.store()
         asset = context.asset_key.path[-1]
+        definition = context.upstream_output.definition_metadata
         frames: dict[str, pl.DataFrame] = {}
         for key in sorted(context.asset_partition_keys):
-            object_key = self._key(asset, key)
+            object_key = self._key(asset, key, definition)
             if not store.exists(object_key):
                 continue
             try:

@@ -62,3 +62,9 @@ def day_window(start_offset: int, end_offset: int = 0, *, all_symbols: bool = Fa
             "date": dg.DimensionPartitionMapping("date", dates),
             SYMBOL_DIMENSION: dg.DimensionPartitionMapping(SYMBOL_DIMENSION, symbols),
         })
+
+
+def asset_key(timeframe: str, name: str) -> dg.AssetKey:
+    """Assets of each timeframe live under their own prefix (``15m/candles``), so two timeframes in one
+    instance never share partition status."""
+    return dg.AssetKey([timeframe, name])

@@ -1,32 +1,55 @@
-"""Fixtures shared by every tier: the real candles, a throwaway HURACAN_HOME, loopback servers."""
+"""Fixtures shared by every tier: the real candles, a throwaway HURACAN_HOME, loopback servers.
+
+Two sets of real candles: the shared set (``../shared/data/candles``, or ``HURACAN_SHARED_CANDLES``: 12 pairs,
+5m/15m/1h, 2020..2024) and the sample bundled in the package (5 pairs, 15m, 2024-07..12, an exact cut of the
+shared set). Tests that read ``real_candles`` or ``real_15m`` run on either and keep their windows inside the
+sample, so they give the same results on both; only tests about data outside the sample (other pairs, timeframes
+or years) need the shared set, and skip without it, saying so.
+"""
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from huracan_core.sources.bundled import SAMPLE_DIR
+
 REPO = Path(__file__).resolve().parents[1]
+SAMPLE_START = datetime(2024, 7, 1, tzinfo=UTC)
 SHARED_CANDLES = Path(os.environ.get("HURACAN_SHARED_CANDLES", REPO.parent / "shared" / "data" / "candles"))
-#: for modules that read the real candles at import or in module fixtures
-requires_shared_candles = pytest.mark.skipif(
-    not (SHARED_CANDLES / "BTC-USDT_15m.parquet").is_file(),
-    reason=f"real candles not found at {SHARED_CANDLES} (set HURACAN_SHARED_CANDLES)",
-)
+HAS_SHARED_CANDLES = (SHARED_CANDLES / "BTC-USDT_15m.parquet").is_file()
+NO_SHARED_CANDLES = f"real candles not found at {SHARED_CANDLES} (set HURACAN_SHARED_CANDLES)"
+#: the real 15m candles of BTC, ETH, SOL, BNB and XRP over 2024-07..12, from whichever set is present
+REAL_CANDLES = SHARED_CANDLES if HAS_SHARED_CANDLES else SAMPLE_DIR
+#: for tests about data that only the shared set holds (other pairs, timeframes or years)
+requires_shared_candles = pytest.mark.skipif(not HAS_SHARED_CANDLES, reason=NO_SHARED_CANDLES)
 
 
 @pytest.fixture(scope="session")
 def shared_candles() -> Path:
-    if not (SHARED_CANDLES / "BTC-USDT_15m.parquet").is_file():
-        pytest.skip(f"real candles not found at {SHARED_CANDLES} (set HURACAN_SHARED_CANDLES)")
+    if not HAS_SHARED_CANDLES:
+        pytest.skip(NO_SHARED_CANDLES)
     return SHARED_CANDLES
 
 
 @pytest.fixture(scope="session")
-def btc_15m(shared_candles: Path) -> pl.DataFrame:
-    return pl.read_parquet(shared_candles / "BTC-USDT_15m.parquet")
+def real_candles() -> Path:
+    return REAL_CANDLES
+
+
+@pytest.fixture(scope="session")
+def btc_15m() -> pl.DataFrame:
+    return real_15m("BTC-USDT")
+
+
+def real_15m(pair: str) -> pl.DataFrame:
+    """One pair's real 15m candles cut to the bundled sample's span, so results do not depend on the set."""
+    frame = pl.read_parquet(REAL_CANDLES / f"{pair}_15m.parquet")
+    return frame.filter(pl.col("timestamp") >= SAMPLE_START)
 
 
 @pytest.fixture

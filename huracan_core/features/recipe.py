@@ -7,8 +7,6 @@ together with ``pl.collect_all`` (a measured 2x over ``.over("symbol")``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -29,8 +27,8 @@ from huracan_core.features import (
 )
 from huracan_core.features.feature import Feature, finite
 from huracan_core.symbols import to_key
+from huracan_core.versions import modules_used, source_hash
 
-CODE_VERSION = "1"
 # Bars beyond warm-up after which EMA/Wilder recursions started at different points agree to 1e-9 relative:
 # the slowest decay is Wilder's (13/14)^k, nested twice in ADX; k = 600 leaves < 1e-15 (checked in tests).
 CONVERGENCE_BARS = 600
@@ -67,11 +65,14 @@ class FeatureRecipe:
 
     @cached_property
     def version_hash(self) -> str:
-        """Short hash over code version, timeframe, reference and every feature's name, builder and parameters."""
-        spec = [CODE_VERSION, self.timeframe, self.reference_symbol] + [
-            [f.name, f.build.__module__, f.build.__qualname__, f.lookback, sorted(f.params.items())] for f in self.features
+        """Short hash over what the output depends on: timeframe, reference, every feature's name, lookback and
+        parameters, and the expression text — each builder's source and every package module the recipe runs
+        (helpers such as the smoothers included), so editing an expression's body changes the hash."""
+        builders = list(dict.fromkeys(f.build for f in self.features))
+        spec = [self.timeframe, self.reference_symbol] + [
+            [f.name, f.family, f.lookback, dict(f.params)] for f in self.features
         ]
-        return hashlib.sha256(json.dumps(spec, default=str).encode()).hexdigest()[:12]
+        return source_hash(*modules_used(FeatureRecipe, *builders), *builders, extra=spec)
 
     @cached_property
     def warmup_bars(self) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from huracan_core.regimes.config import RegimeConfig
+from huracan_core.versions import modules_used, source_hash
 
 REGIMES = ("TREND", "RANGE", "PANIC", "UNKNOWN")
 INPUT_COLUMNS = (
@@ -23,6 +24,11 @@ OUTPUT_COLUMNS = ("timestamp", "regime", "regime_confidence", "trend_score", "ra
 class RegimeDetector:
     def __init__(self, config: RegimeConfig | None = None) -> None:
         self.config = config or RegimeConfig()
+
+    @property
+    def version_hash(self) -> str:
+        """Short hash over the config's values and the detector's source (scores, precedence, confidence)."""
+        return source_hash(*modules_used(RegimeDetector), extra=self.config)
 
     def scores(self) -> list[pl.Expr]:
         """The three documented scores as expressions over feature columns."""

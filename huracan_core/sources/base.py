@@ -27,6 +27,10 @@ class CandleSource(ABC):
     def symbols(self, timeframe: str) -> list[str]:
         """Symbols (``BASE/QUOTE``) this source can serve at ``timeframe``."""
 
+    def timeframes(self) -> list[str] | None:
+        """Timeframes this source can serve, or None when it cannot tell without asking the exchange."""
+        return None
+
     @abstractmethod
     def first_timestamp(self, symbol: str, timeframe: str) -> datetime | None:
         """Open time of the first candle the source has for ``symbol`` (its listing), or None."""

@@ -93,6 +93,11 @@ class CcxtSource(CandleSource):
         markets = self._call("load_markets", self.exchange.load_markets)
         return sorted(m["symbol"] for m in markets.values() if m.get("spot") and m.get("active", True) is not False)
 
+    def timeframes(self) -> list[str] | None:
+        """The exchange class declares its timeframes; no request is needed."""
+        declared = getattr(self.exchange, "timeframes", None)
+        return sorted(declared) if isinstance(declared, dict) and declared else None
+
     def first_timestamp(self, symbol: str, timeframe: str) -> datetime | None:
         pair = to_ccxt(symbol)
         self._call("load_markets", self.exchange.load_markets)

@@ -2,18 +2,27 @@
 
 The folder holds one file per pair and timeframe named ``BASE-QUOTE_<timeframe>.parquet``, the format of the
 real Binance sample in ``shared/data/candles``. Nothing is filled or dropped: gaps in the files stay gaps.
+
+A file that is missing or cannot be read (truncated, not parquet) is a ``CandleFetchError`` naming the file and
+the symbol; a file that reads but has drifted (a renamed column, prices as text) is served as it is, for the
+blocking rules to report on each partition it was to fill.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
-from huracan_core.schema import conform
+from huracan_core.schema import conform, timestamp_expr
 from huracan_core.sources.base import CandleFetchError, CandleSource
-from huracan_core.symbols import to_ccxt, to_key
+from huracan_core.symbols import is_pair, to_ccxt, to_key
+
+#: what polars raises on a file that is not (whole) parquet; a panic is how some corruptions surface
+READ_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError)
 
 
 class ReplaySource(CandleSource):
@@ -26,24 +35,44 @@ class ReplaySource(CandleSource):
     def _file(self, symbol: str, timeframe: str) -> Path:
         return self.folder / f"{to_key(symbol)}_{timeframe}.parquet"
 
+    @contextmanager
+    def _reading(self, path: Path, symbol: str, timeframe: str) -> Iterator[None]:
+        try:
+            yield
+        except READ_ERRORS as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise CandleFetchError(f"{self.name}: cannot read {path} ({to_ccxt(symbol)} {timeframe}): {reason}") from error
+
     def fetch(self, symbol: str, timeframe: str, start: datetime, end: datetime) -> pl.DataFrame:
         path = self._file(symbol, timeframe)
         if not path.is_file():
-            raise CandleFetchError(f"{self.name}: no {timeframe} candles for {to_ccxt(symbol)} ({path.name} missing)")
-        frame = (
-            pl.scan_parquet(path)
-            .filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end))
-            .sort("timestamp")
-            .collect()
-        )
+            raise CandleFetchError(f"{self.name}: no {timeframe} candles for {to_ccxt(symbol)}: file {path} does not exist")
+        with self._reading(path, symbol, timeframe):
+            lazy = pl.scan_parquet(path)
+            schema = lazy.collect_schema()
+            as_time = timestamp_expr(schema["timestamp"]) if "timestamp" in schema else None
+            if as_time is not None:
+                lazy = lazy.with_columns(as_time).filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end)).sort("timestamp")
+            # without a usable timestamp the range cannot be cut: the whole file goes to the rules, which reject it
+            frame = lazy.collect()
         return conform(frame)
 
     def symbols(self, timeframe: str) -> list[str]:
+        """Pairs with a file at ``timeframe``; other files in the folder (no ``BASE-QUOTE`` name) are not candles."""
         suffix = f"_{timeframe}.parquet"
-        return sorted(to_ccxt(p.name[: -len(suffix)]) for p in self.folder.glob(f"*{suffix}"))
+        return sorted(to_ccxt(name) for p in self.folder.glob(f"*{suffix}") if is_pair(name := p.name[: -len(suffix)]))
+
+    def timeframes(self) -> list[str]:
+        return sorted({p.stem.rpartition("_")[2] for p in self.folder.glob("*_*.parquet") if is_pair(p.stem.rpartition("_")[0])})
 
     def first_timestamp(self, symbol: str, timeframe: str) -> datetime | None:
+        """The first candle's time; None when the file is missing or its timestamps are no times (drift that the
+        blocking rules report when the candles are fetched)."""
         path = self._file(symbol, timeframe)
         if not path.is_file():
             return None
-        return pl.scan_parquet(path).select(pl.col("timestamp").min()).collect().item()
+        with self._reading(path, symbol, timeframe):
+            lazy = pl.scan_parquet(path)
+            schema = lazy.collect_schema()
+            as_time = timestamp_expr(schema["timestamp"]) if "timestamp" in schema else None
+            return None if as_time is None else lazy.select(as_time.min()).collect().item()

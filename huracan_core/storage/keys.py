@@ -10,13 +10,17 @@ from huracan_core.symbols import to_key
 PARTITIONED_LAYOUT = {
     "candles": "candles/{symbol}/{timeframe}/{date}.parquet",
     "features": "features/{recipe_hash}/{symbol}/{date}.parquet",
-    "regimes": "regimes/{symbol}/{date}.parquet",
-    "shadow_trades": "shadow_trades/{symbol}/{date}.parquet",
-    "trade_analysis": "trade_analysis/{symbol}/{date}.parquet",
+    "regimes": "regimes/{symbol}/{timeframe}/{date}.parquet",
+    "shadow_trades": "shadow_trades/{symbol}/{timeframe}/{date}.parquet",
+    "trade_analysis": "trade_analysis/{symbol}/{timeframe}/{date}.parquet",
 }
+# Every key carries the timeframe (features through the recipe hash, which covers it): two timeframes in one
+# HURACAN_HOME never touch each other's files.
 
 #: what one symbol-day of shadow trading paid (fee, spread, slippage in bps), beside the day's ledger
-COSTS_LAYOUT = "costs/{symbol}/{date}.json"
+COSTS_LAYOUT = "costs/{symbol}/{timeframe}/{date}.json"
+#: one picture per run of an asset (equity curves …), linked from the partitions' metadata
+PLOT_LAYOUT = "plots/{asset}/{timeframe}/{name}.png"
 
 
 def partition_object_key(asset: str, *, symbol: str, day: date, timeframe: str, recipe_hash: str = "") -> str:
@@ -33,5 +37,9 @@ def candles_key(symbol: str, timeframe: str, day: date) -> str:
     return partition_object_key("candles", symbol=symbol, day=day, timeframe=timeframe)
 
 
-def costs_key(symbol: str, day: date) -> str:
-    return COSTS_LAYOUT.format(symbol=to_key(symbol), date=day.isoformat())
+def costs_key(symbol: str, timeframe: str, day: date) -> str:
+    return COSTS_LAYOUT.format(symbol=to_key(symbol), timeframe=timeframe, date=day.isoformat())
+
+
+def plot_key(asset: str, timeframe: str, name: str) -> str:
+    return PLOT_LAYOUT.format(asset=asset, timeframe=timeframe, name=name)

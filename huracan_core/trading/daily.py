@@ -41,7 +41,7 @@ def join_bars(candles: Sequence[pl.DataFrame], features: Sequence[pl.DataFrame],
     from per-day frames in any order."""
     bars = pl.concat(list(candles), how="vertical_relaxed").unique("timestamp", keep="last").sort("timestamp")
     if features:
-        feats = pl.concat(list(features), how="vertical_relaxed").drop("recipe_hash", strict=False)
+        feats = pl.concat(list(features), how="vertical_relaxed").drop("recipe_hash", "universe_hash", strict=False)
         bars = bars.join(feats.unique("timestamp", keep="last"), on="timestamp", how="left")
     if regimes:
         regs = pl.concat(list(regimes), how="vertical_relaxed").select("timestamp", *REGIME_COLUMNS)

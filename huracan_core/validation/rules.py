@@ -6,8 +6,7 @@ error names partition, column, rows and reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 import pandera.polars as pa
@@ -16,26 +15,10 @@ from pandera.errors import SchemaErrors
 
 from huracan_core.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from huracan_core.timeframes import timeframe_ms
+from huracan_core.validation.drift import has_usable_timestamp, schema_problems
+from huracan_core.validation.problems import CandleValidationError, Problem
 
-
-@dataclass(frozen=True)
-class Problem:
-    partition: str
-    column: str
-    reason: str
-    rows: tuple[str, ...]
-
-    def __str__(self) -> str:
-        shown = ", ".join(self.rows[:5]) + (f" … (+{len(self.rows) - 5} more)" if len(self.rows) > 5 else "")
-        return f"{self.partition}: column {self.column!r}: {self.reason} ({len(self.rows)} rows: {shown})"
-
-
-class CandleValidationError(ValueError):
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        partitions = sorted({p.partition for p in problems})
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid candles in {len(partitions)} partition(s) {partitions}; nothing written:\n{lines}")
+__all__ = ["CandleValidationError", "Problem", "candle_schema", "validate_candles"]
 
 
 def _elementwise(name: str, error: str, expr: Callable[[str], pl.Expr]) -> pa.Check:
@@ -77,16 +60,22 @@ def candle_schema(timeframe: str, columns: list[str]) -> pa.DataFrameSchema:
     )
 
 
-def validate_candles(frame: pl.DataFrame, *, timeframe: str, partition_of: Callable[[date], str]) -> pl.DataFrame:
+def validate_candles(
+    frame: pl.DataFrame, *, timeframe: str, partition_of: Callable[[date], str], partitions: Sequence[str] | None = None
+) -> pl.DataFrame:
     """Return ``frame`` unchanged if every blocking rule holds, else raise naming each bad partition.
 
-    ``partition_of`` maps the UTC day of a bad row to its partition key; rows without a usable timestamp are
-    attributed to the first day of the frame.
+    ``partition_of`` maps the UTC day of a bad row to its partition key. ``partitions`` are those the frame is
+    meant to fill (default: the days it holds): a missing column or a wrong dtype spoils each of them. Rows
+    without a usable timestamp are attributed to the first day of the frame.
     """
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     fallback_day = _first_day(frame)
-    if missing:
-        raise CandleValidationError([Problem(partition_of(fallback_day), c, "required column missing", ()) for c in missing])
+    if partitions is None:
+        days = sorted(set(frame["timestamp"].dt.date().drop_nulls())) if has_usable_timestamp(frame) and frame.height else []
+        partitions = [partition_of(d) for d in days or [fallback_day]]
+    drift = schema_problems(frame, partitions=partitions, partition_of=partition_of)
+    if drift:
+        raise CandleValidationError(drift)
     try:
         candle_schema(timeframe, frame.columns).validate(frame, lazy=True)
     except SchemaErrors as errors:
@@ -95,7 +84,7 @@ def validate_candles(frame: pl.DataFrame, *, timeframe: str, partition_of: Calla
 
 
 def _first_day(frame: pl.DataFrame) -> date:
-    if "timestamp" in frame.columns and frame.height and frame.schema["timestamp"] == REQUIRED_COLUMNS["timestamp"]:
+    if has_usable_timestamp(frame) and frame.height:
         first = frame["timestamp"].drop_nulls().min()
         if isinstance(first, datetime):
             return first.date()
@@ -105,7 +94,7 @@ def _first_day(frame: pl.DataFrame) -> date:
 def _problems(
     frame: pl.DataFrame, failures: pl.DataFrame, partition_of: Callable[[date], str], fallback_day: date
 ) -> list[Problem]:
-    has_ts = "timestamp" in frame.columns and frame.schema["timestamp"] == REQUIRED_COLUMNS["timestamp"]
+    has_ts = has_usable_timestamp(frame)
     grouped: dict[tuple[str, str, str], list[str]] = {}
     for row in failures.iter_rows(named=True):
         column = row["column"] or "<frame>"

@@ -6,45 +6,41 @@ import dagster as dg
 
 from huracan_core.candles import CandlePartition, load_candle_partitions
 from huracan_core.validation import CandleValidationError
-from huracan_dagster.assets.candles_checks import (
-    CANDLE_CHECKS,
-    check_results,
-    failed_validation,
-)
-from huracan_dagster.assets.metadata import (
-    output_with_partition_metadata,
-    preview,
-    timestamps,
-)
-from huracan_dagster.partitions import (
-    date_symbol_partitions,
-    days_by_symbol,
-    partition_key,
-)
+from huracan_dagster.assets.candles_checks import candle_checks, check_results, failed_validation
+from huracan_dagster.assets.metadata import output_with_partition_metadata, preview, timestamps
+from huracan_dagster.assets.versions import candles_code_version
+from huracan_dagster.partitions import asset_key, date_symbol_partitions, days_by_symbol, partition_key
 from huracan_dagster.resources import CandleSourceResource
 
 
-@dg.asset(
-    partitions_def=date_symbol_partitions,
-    io_manager_key="frames_io",
-    check_specs=CANDLE_CHECKS,
-    kinds={"polars", "parquet"},
-    group_name="market_data",
-    description="OHLCV candles of one UTC day and symbol, as the exchange published them (gaps reported, not filled).",
-)
-def candles(context: dg.AssetExecutionContext, source: CandleSourceResource) -> Iterator:
-    keys = sorted(context.partition_keys)
-    candle_source = source.open()
-    try:
-        parts = load_candle_partitions(candle_source, source.timeframe, days_by_symbol(keys), partition_key)
-    except CandleValidationError as error:
-        yield failed_validation(error)
-        raise dg.Failure(description=str(error)) from None
-    context.log.info("validated %d candle partitions from %s", len(parts), candle_source.name)
-    yield output_with_partition_metadata(
-        context, {partition_key(p.day, p.symbol): (p.frame, _metadata(p, candle_source.name)) for p in parts}
+def candle_assets(timeframe: str) -> list[dg.AssetsDefinition]:
+    key = asset_key(timeframe, "candles")
+
+    @dg.asset(
+        key=key,
+        partitions_def=date_symbol_partitions,
+        io_manager_key="frames_io",
+        check_specs=candle_checks(key),
+        kinds={"polars", "parquet"},
+        group_name=f"market_data_{timeframe}",
+        code_version=candles_code_version(),
+        metadata={"timeframe": timeframe},
+        description=f"{timeframe} OHLCV candles of one UTC day and symbol, as the exchange published them (gaps reported, not filled).",
     )
-    yield from check_results(parts)
+    def candles(context: dg.AssetExecutionContext, source: CandleSourceResource) -> Iterator:
+        candle_source = source.open()
+        try:
+            parts = load_candle_partitions(candle_source, timeframe, days_by_symbol(sorted(context.partition_keys)), partition_key)
+        except CandleValidationError as error:
+            yield from failed_validation(context, key, error)
+            raise dg.Failure(description=str(error)) from None
+        context.log.info("validated %d candle partitions from %s", len(parts), candle_source.name)
+        yield output_with_partition_metadata(
+            context, {partition_key(p.day, p.symbol): (p.frame, _metadata(p, candle_source.name)) for p in parts}
+        )
+        yield from check_results(context, key, parts)
+
+    return [candles]
 
 
 def _metadata(part: CandlePartition, source_name: str) -> dict:

@@ -1,19 +1,21 @@
 """Checks of the candles asset: one blocking rule set, three warnings about real anomalies.
 
-They are evaluated inside the asset (``check_specs``) because one ranged run covers many partitions: each
-result lists the partitions it ``checked`` and those ``affected``, so the verdict per partition can be
-rebuilt from the history (``huracan status``), and the blocking one fails *before* anything is written.
+They are evaluated inside the asset (``check_specs``) because one ranged run covers many partitions, and each
+verdict is recorded on the partition it judged (``verdicts``): the blocking one fails *before* anything is
+written, and a later run over other partitions never hides an earlier flag.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 
 import dagster as dg
 
 from huracan_core.candles import CandlePartition
 from huracan_core.validation import CandleValidationError
 from huracan_dagster.assets.metadata import timestamps
+from huracan_dagster.assets.verdicts import Verdict, evaluations, partitioned_check
 from huracan_dagster.partitions import partition_key
 
 VALID = "candles_valid"
@@ -21,51 +23,41 @@ GAPS = "no_gaps"
 ZERO_VOLUME = "no_zero_volume_candles"
 EXTREME = "no_extreme_prints"
 
-CANDLE_CHECKS = [
-    dg.AssetCheckSpec(VALID, asset="candles", blocking=True, description="Schema, dtypes, unique aligned increasing timestamps, finite positive prices, low ≤ open,close ≤ high, volume ≥ 0."),
-    dg.AssetCheckSpec(GAPS, asset="candles", description="Missing candles inside the day (exchange outages); listed, never filled."),
-    dg.AssetCheckSpec(ZERO_VOLUME, asset="candles", description="Flat zero-volume candles (trading halts); listed, never dropped."),
-    dg.AssetCheckSpec(EXTREME, asset="candles", description="Bars whose range exceeds 10× the trailing ATR (flash-crash prints)."),
-]
+
+def candle_checks(asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [
+        partitioned_check(VALID, asset, "Schema, dtypes, unique aligned increasing timestamps, finite positive prices, low ≤ open,close ≤ high, volume ≥ 0.", blocking=True),
+        partitioned_check(GAPS, asset, "Missing candles inside the day (exchange outages); listed, never filled."),
+        partitioned_check(ZERO_VOLUME, asset, "Flat zero-volume candles (trading halts); listed, never dropped."),
+        partitioned_check(EXTREME, asset, "Bars whose range exceeds 10× the trailing ATR (flash-crash prints)."),
+    ]
 
 
-def failed_validation(error: CandleValidationError) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=VALID,
-        passed=False,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "partitions_affected": len({p.partition for p in error.problems}),
-            "checked": sorted({p.partition for p in error.problems}),
-            "affected": sorted({p.partition for p in error.problems}),
-            "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in error.problems)),
-        },
-    )
+def failed_validation(context: dg.AssetExecutionContext, asset: dg.AssetKey, error: CandleValidationError) -> Iterator:
+    """The failed blocking verdict on each bad partition, listing its problems."""
+    problems: dict[str, list[str]] = {}
+    for problem in error.problems:
+        problems.setdefault(problem.partition, []).append(str(problem))
+    verdicts = {key: Verdict(False, "; ".join(lines), {"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in lines))})
+                for key, lines in problems.items()}
+    yield from evaluations(context, asset, VALID, verdicts, severity=dg.AssetCheckSeverity.ERROR, blocking=True)
 
 
-def check_results(parts: list[CandlePartition]) -> Iterator[dg.AssetCheckResult]:
-    checked = sorted(partition_key(p.day, p.symbol) for p in parts)
-    yield dg.AssetCheckResult(
-        check_name=VALID, passed=True, metadata={"partitions_checked": len(checked), "checked": checked, "affected": []}
-    )
-    yield _warning(GAPS, parts, lambda p: p.anomalies.missing, "missing candles")
-    yield _warning(ZERO_VOLUME, parts, lambda p: p.anomalies.zero_volume, "zero-volume candles")
-    yield _warning(EXTREME, parts, lambda p: [e.timestamp for e in p.anomalies.extreme], "extreme prints")
+def check_results(context: dg.AssetExecutionContext, asset: dg.AssetKey, parts: Sequence[CandlePartition]) -> Iterator:
+    keys = {partition_key(p.day, p.symbol): p for p in parts}
+    yield from evaluations(context, asset, VALID, {k: Verdict(True, "all blocking rules hold") for k in keys},
+                           severity=dg.AssetCheckSeverity.ERROR, blocking=True)
+    yield from _warning(context, asset, GAPS, keys, lambda p: p.anomalies.missing, "missing candles")
+    yield from _warning(context, asset, ZERO_VOLUME, keys, lambda p: p.anomalies.zero_volume, "zero-volume candles")
+    yield from _warning(context, asset, EXTREME, keys, lambda p: [e.timestamp for e in p.anomalies.extreme], "extreme prints")
 
 
-def _warning(name: str, parts: list[CandlePartition], found, label: str) -> dg.AssetCheckResult:
-    hits = {partition_key(p.day, p.symbol): found(p) for p in parts if found(p)}
-    lines = [f"- {key}: {timestamps(values)}" for key, values in sorted(hits.items())]
-    return dg.AssetCheckResult(
-        check_name=name,
-        passed=not hits,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "partitions_checked": len(parts),
-            "partitions_affected": len(hits),
-            "checked": sorted(partition_key(p.day, p.symbol) for p in parts),
-            "affected": sorted(hits),
-            label.replace(" ", "_"): sum(len(v) for v in hits.values()),
-            "details": dg.MetadataValue.md("\n".join(lines) or "none"),
-        },
-    )
+def _warning(
+    context: dg.AssetExecutionContext, asset: dg.AssetKey, name: str, parts: dict[str, CandlePartition], found: Callable[[CandlePartition], list[datetime]], label: str
+) -> Iterator:
+    verdicts = {}
+    for key, part in parts.items():
+        bars = found(part)
+        summary = f"{len(bars)} {label}: {timestamps(bars)}" if bars else f"no {label}"
+        verdicts[key] = Verdict(not bars, summary, {label.replace(" ", "_"): len(bars)})
+    yield from evaluations(context, asset, name, verdicts, severity=dg.AssetCheckSeverity.WARN)

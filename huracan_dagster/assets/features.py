@@ -20,47 +20,71 @@ from huracan_core.features.partitions import (
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.regimes import RegimeDetector, regime_shares
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
-from huracan_dagster.partitions import by_day, date_symbol_partitions, day_window, partition_key, split_key
+from huracan_dagster.assets.verdicts import Verdict, evaluations, partitioned_check
+from huracan_dagster.assets.versions import features_code_version, regimes_code_version
+from huracan_dagster.partitions import asset_key, by_day, date_symbol_partitions, day_window, partition_key, split_key
+from huracan_dagster.resources import UniverseResource
 
+#: bar times proven per symbol and run: a peeking feature peeks on every bar, so a few catch it, at bounded cost
 CAUSAL_SAMPLES = 3
 
 
 def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
-    # trailing days so recursive indicators converge; every symbol of those days for cross-asset features
-    candles_with_history = dg.AssetIn("candles", partition_mapping=day_window(-history_days(recipe), all_symbols=True))
+    timeframe = recipe.timeframe
+    features_key, regimes_key = asset_key(timeframe, "features"), asset_key(timeframe, "regimes")
+    # trailing days so recursive indicators converge; every symbol of those days, of which the declared
+    # universe and reference are read (and required), nothing else
+    candles_with_history = dg.AssetIn(
+        asset_key(timeframe, "candles"), partition_mapping=day_window(-history_days(recipe), all_symbols=True)
+    )
 
     @dg.asset(
+        key=features_key,
         partitions_def=date_symbol_partitions,
         ins={"candles": candles_with_history},
         io_manager_key="frames_io",
-        check_specs=[dg.AssetCheckSpec("features_causal", asset="features", blocking=True,
+        check_specs=[partitioned_check("features_causal", features_key, blocking=True,
                                        description="Values at sampled t equal those computed from history truncated at t.")],
         kinds={"polars"},
-        group_name="features",
-        description=f"{len(recipe.output_columns)} named features (recipe {recipe.version_hash}) of one day and symbol.",
+        group_name=f"features_{timeframe}",
+        code_version=features_code_version(recipe),
+        metadata={"timeframe": timeframe, "recipe_hash": recipe.version_hash},
+        description=(
+            f"{len(recipe.output_columns)} named features (recipe {recipe.version_hash}) of one day and symbol, "
+            f"from {history_days(recipe)} days of history, the reference {recipe.reference_symbol} and the universe "
+            "declared for the day (explicit list or top N by prior quote volume)."
+        ),
     )
-    def features(context: dg.AssetExecutionContext, candles: dict[str, pl.DataFrame]) -> Iterator:
-        batch = compute_feature_partitions(recipe, by_day(candles), [split_key(k) for k in context.partition_keys])
+    def features(context: dg.AssetExecutionContext, universe: UniverseResource, candles: dict[str, pl.DataFrame]) -> Iterator:
+        wanted = [split_key(k) for k in context.partition_keys]
+        members = universe.members_by_day(timeframe, [day for day, _ in wanted])
+        batch = compute_feature_partitions(recipe, by_day(candles), wanted, members)
         yield output_with_partition_metadata(context, {_key(p): (p.frame, _feature_metadata(p, recipe)) for p in batch.parts})
         proofs = prove_causality(recipe, batch, CAUSAL_SAMPLES)
-        yield _causality_check("features_causal", {partition_key(day, symbol): r for (day, symbol), r in proofs.items()})
+        yield from _causality_verdicts(context, features_key, "features_causal", {partition_key(d, s): r for (d, s), r in proofs.items()})
 
     detector = RegimeDetector()
 
     @dg.asset(
+        key=regimes_key,
         partitions_def=date_symbol_partitions,
+        ins={"features": dg.AssetIn(features_key)},
         io_manager_key="frames_io",
-        check_specs=[dg.AssetCheckSpec("regimes_causal", asset="regimes", blocking=True,
+        check_specs=[partitioned_check("regimes_causal", regimes_key, blocking=True,
                                        description="Regime at sampled t equals the regime computed from features truncated at t.")],
         kinds={"polars"},
-        group_name="features",
+        group_name=f"features_{timeframe}",
+        code_version=regimes_code_version(detector),
+        metadata={"timeframe": timeframe},
         description="TREND / RANGE / PANIC / UNKNOWN per bar with a confidence, from the documented scores.",
     )
     def regimes(context: dg.AssetExecutionContext, features: dict[str, pl.DataFrame]) -> Iterator:
         results = {key: detector.detect(frame) for key, frame in sorted(features.items())}
         yield output_with_partition_metadata(context, {key: (frame, _regime_metadata(frame)) for key, frame in results.items()})
-        yield _causality_check("regimes_causal", {
-            key: check_causality(detector.detect, features[key], sample_timestamps(features[key], CAUSAL_SAMPLES)) for key in results
+        last = {split_key(key)[1]: key for key in sorted(results)}  # each symbol's last day, as for features
+        yield from _causality_verdicts(context, regimes_key, "regimes_causal", {
+            key: check_causality(detector.detect, features[key], sample_timestamps(features[key], CAUSAL_SAMPLES))
+            for key in last.values()
         })
 
     return [features, regimes]
@@ -70,18 +94,11 @@ def _key(part: FeaturePartition) -> str:
     return partition_key(part.day, part.symbol)
 
 
-def _causality_check(name: str, reports: dict[str, CausalityReport]) -> dg.AssetCheckResult:
-    bad = {key: report.summary() for key, report in reports.items() if not report.ok}
-    return dg.AssetCheckResult(
-        check_name=name,
-        passed=not bad,
-        metadata={
-            "partitions_checked": len(reports),
-            "checked": sorted(reports),
-            "affected": sorted(bad),
-            "details": dg.MetadataValue.md("\n".join(f"- {k}: {v}" for k, v in bad.items()) or "all causal"),
-        },
-    )
+def _causality_verdicts(
+    context: dg.AssetExecutionContext, asset: dg.AssetKey, name: str, reports: dict[str, CausalityReport]
+) -> Iterator:
+    verdicts = {key: Verdict(report.ok, report.summary()) for key, report in reports.items()}
+    yield from evaluations(context, asset, name, verdicts, severity=dg.AssetCheckSeverity.ERROR, blocking=True)
 
 
 def _feature_metadata(part: FeaturePartition, recipe: FeatureRecipe) -> dict:
@@ -91,6 +108,8 @@ def _feature_metadata(part: FeaturePartition, recipe: FeatureRecipe) -> dict:
         "first_timestamp": frame["timestamp"].min().isoformat() if frame.height else "none",
         "last_timestamp": frame["timestamp"].max().isoformat() if frame.height else "none",
         "recipe_hash": recipe.version_hash,
+        "universe": ", ".join(part.universe) or "empty",
+        "universe_hash": part.frame["universe_hash"][0] if frame.height else "none",
         "features": len(recipe.output_columns),
         "history_bars": part.history_bars,
         "null_reasons": dg.MetadataValue.md("\n".join(f"- `{k}`: {v}" for k, v in sorted(part.null_reasons.items())) or "no nulls"),

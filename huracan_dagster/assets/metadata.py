@@ -29,9 +29,26 @@ def output_with_partition_metadata(
     if len(results) == 1:
         [(key, (frame, metadata))] = results.items()
         return dg.Output({key: frame}, metadata=metadata)
-    for key, (_, metadata) in results.items():
-        context.add_asset_metadata(metadata, partition_key=key)
+    attach_partition_metadata(context, {key: metadata for key, (_, metadata) in results.items()})
     return dg.Output({key: frame for key, (frame, _) in results.items()})
+
+
+def attach_partition_metadata(context: dg.AssetExecutionContext, by_partition: dict[str, dict]) -> None:
+    """Per-partition metadata of a ranged run, validated against the run's keys once.
+
+    ``context.add_asset_metadata(partition_key=…)`` re-expands the whole partition range on every call to check
+    the key (O(n²): 10 s for 835 partition-assets, measured), so the keys are checked here against one set and
+    the metadata goes to the step's accumulator, which is what that method ends up doing.
+    """
+    in_run = set(context.partition_keys)
+    unknown = sorted(set(by_partition) - in_run)
+    if unknown:
+        raise ValueError(f"{context.asset_key.to_user_string()}: metadata for partitions outside the run: {unknown[:5]}")
+    step = context.op_execution_context._step_execution_context  # noqa: SLF001 - see docstring
+    accumulator = step._metadata_accumulator  # noqa: SLF001
+    for key, metadata in by_partition.items():
+        accumulator = accumulator.with_additional_asset_metadata(context.asset_key, key, metadata)
+    step._metadata_accumulator = accumulator  # noqa: SLF001
 
 
 def timestamps(values: Sequence[datetime], limit: int = 50) -> str:

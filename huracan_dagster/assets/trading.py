@@ -1,18 +1,18 @@
 """``shadow_trades`` and ``trade_analysis``: paper trading per UTC day and symbol, and what the trades teach."""
 
-import base64
-import io
 import math
 from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
 
-from huracan_core.storage.keys import costs_key
+from huracan_core.storage.keys import costs_key, plot_key
 from huracan_core.trading.costs import CostModel, FeeSchedule
 from huracan_core.trading.daily import TradeAnalysis, TradingDay, analyse_partitions, trade_partitions
+from huracan_core.trading.plots import equity_png
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
-from huracan_dagster.partitions import by_day, date_symbol_partitions, day_window, partition_key, split_key
+from huracan_dagster.assets.versions import trading_code_version
+from huracan_dagster.partitions import asset_key, by_day, date_symbol_partitions, day_window, partition_key, split_key
 from huracan_dagster.resources import ArchiveResource
 
 #: earlier days the engines' trailing windows (200 bars) and the meta combiner read before a day is traded
@@ -35,18 +35,23 @@ class TradingConfig(dg.Config):
 
 def trading_assets(timeframe: str = "15m") -> list[dg.AssetsDefinition]:
     with_warmup = day_window(-WARMUP_DAYS, 0)
+    version = trading_code_version(extra={"timeframe": timeframe, "warmup_days": WARMUP_DAYS})
 
     @dg.asset(
+        key=asset_key(timeframe, "shadow_trades"),
         partitions_def=date_symbol_partitions,
-        ins={name: dg.AssetIn(name, partition_mapping=with_warmup) for name in ("candles", "features", "regimes")},
+        ins={name: dg.AssetIn(asset_key(timeframe, name), partition_mapping=with_warmup) for name in ("candles", "features", "regimes")},
         io_manager_key="frames_io",
         kinds={"polars"},
-        group_name="trading",
+        group_name=f"trading_{timeframe}",
+        code_version=version,
+        metadata={"timeframe": timeframe},
         description=(
             "The paper-trade ledger of the trades ENTERED on this UTC day (net of fees, spread and slippage). "
             f"The {WARMUP_DAYS} previous days warm up the engines and the meta combiner, but each day is traded "
             "flat-to-flat: flat at 00:00, and a position still open on the day's last bar exits at its close as "
-            "end_of_data, so the ledger is flat at day end. Also writes costs/<SYMBOL>/<date>.json."
+            "end_of_data, so the ledger is flat at day end. Also writes costs/<SYMBOL>/<timeframe>/<date>.json and one "
+            "equity-curve picture per run under plots/shadow_trades/<timeframe>/."
         ),
     )
     def shadow_trades(
@@ -58,18 +63,37 @@ def trading_assets(timeframe: str = "15m") -> list[dg.AssetsDefinition]:
             timeframe, warmup_days=WARMUP_DAYS, exchange=config.exchange, costs=config.cost_model(), capital=config.capital,
         )
         store, results = archive.store(), {}
+        plot = _equity_plot(store, days)
         for traded in days:
-            key = costs_key(traded.symbol, traded.day)
+            key = costs_key(traded.symbol, timeframe, traded.day)
             store.write_json(key, {"symbol": traded.symbol, "date": traded.day.isoformat(), "exchange": config.exchange, **traded.costs})
-            results[partition_key(traded.day, traded.symbol)] = (traded.ledger, _trading_metadata(traded, store.uri(key)))
+            results[partition_key(traded.day, traded.symbol)] = (traded.ledger, _trading_metadata(traded, store.uri(key), plot))
         return output_with_partition_metadata(context, results)
 
+    def _equity_plot(store, days: list[TradingDay]) -> str:
+        """One picture of the run's days per symbol, stored once; every partition links it."""
+        first, last = min(d.day for d in days), max(d.day for d in days)
+        curves: dict[str, list[pl.DataFrame]] = {}
+        for traded in days:
+            curves.setdefault(traded.symbol, []).append(traded.equity)
+        symbols = sorted(curves)
+        key = plot_key("shadow_trades", timeframe, f"{first}_{last}_{symbols[0]}_{symbols[-1]}_{len(symbols)}")
+        title = f"{timeframe} shadow trades {first}..{last}: equity per day, net of costs"
+        store.write_bytes(key, equity_png({s: pl.concat(c) for s, c in curves.items()}, title))
+        return store.uri(key)
+
     @dg.asset(
+        key=asset_key(timeframe, "trade_analysis"),
         partitions_def=date_symbol_partitions,
-        ins={"shadow_trades": dg.AssetIn("shadow_trades"), "candles": dg.AssetIn("candles", partition_mapping=day_window(0, 1))},
+        ins={
+            "shadow_trades": dg.AssetIn(asset_key(timeframe, "shadow_trades")),
+            "candles": dg.AssetIn(asset_key(timeframe, "candles"), partition_mapping=day_window(0, 1)),
+        },
         io_manager_key="frames_io",
         kinds={"polars"},
-        group_name="trading",
+        group_name=f"trading_{timeframe}",
+        code_version=version,
+        metadata={"timeframe": timeframe},
         description=(
             "The day's ledger with post-exit outcomes (price 5/30/120 minutes after each exit, read from this day's "
             "and the NEXT day's candles; null while the next day's candles do not exist yet), plus win/loss, regime "
@@ -90,7 +114,7 @@ def _number(value: float) -> float | str:
     return round(float(value), 6) if math.isfinite(value) else str(value)
 
 
-def _trading_metadata(traded: TradingDay, costs_uri: str) -> dict:
+def _trading_metadata(traded: TradingDay, costs_uri: str, plot_uri: str) -> dict:
     m, ledger = traded.metrics, traded.ledger
     table = "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {_number(v)} |" for k, v in sorted(m.items()))
     return {
@@ -106,28 +130,9 @@ def _trading_metadata(traded: TradingDay, costs_uri: str) -> dict:
         "recipe_hash": traded.recipe_hash,
         "costs_json": dg.MetadataValue.path(costs_uri),
         "metrics": dg.MetadataValue.md(table),
-        "equity_curve": dg.MetadataValue.md(f"![equity](data:image/png;base64,{_equity_png(traded.equity)})"),
+        "equity_curves": dg.MetadataValue.path(plot_uri),
         "preview": preview(ledger.select(LEDGER_PREVIEW), rows=10),
     }
-
-
-def _equity_png(curve: pl.DataFrame) -> str:
-    """A 400×200 px equity curve (net of costs), as base64 PNG."""
-    from matplotlib.figure import (
-        Figure,  # import where used: matplotlib is slow to import
-    )
-
-    figure = Figure(figsize=(4, 2), dpi=100)
-    axes = figure.add_subplot()
-    if curve.height:
-        axes.plot(curve["timestamp"].to_list(), curve["equity"].to_list(), linewidth=1.0)
-    axes.set_title("equity, net of costs", fontsize=8)
-    axes.tick_params(labelsize=6)
-    figure.autofmt_xdate()
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return base64.b64encode(buffer.getvalue()).decode()
 
 
 def _analysis_metadata(analysis: TradeAnalysis, next_day: date) -> dict:

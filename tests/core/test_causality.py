@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import polars as pl
 import pytest
 
 from huracan_core.features import FeatureRecipe
 from huracan_core.features.causality import check_causality
 from huracan_core.regimes import RegimeDetector
-from tests.conftest import SHARED_CANDLES, requires_shared_candles
+from tests.conftest import REAL_CANDLES, requires_shared_candles
 
-CANDLES = SHARED_CANDLES
-pytestmark = requires_shared_candles
 RECIPE = FeatureRecipe.default("15m")
+WINDOWS = [
+    # the 2024-08-05 crash: both candle sets hold it
+    pytest.param(datetime(2024, 8, 1, tzinfo=UTC), id="2024-08-crash"),
+    # the 2023-03-24 halt, flat candles then missing ones: only the shared set reaches back to it
+    pytest.param(datetime(2023, 3, 15, tzinfo=UTC), id="2023-03-halt", marks=requires_shared_candles),
+]
 
 
-@pytest.fixture(scope="module")
-def universe() -> dict[str, pl.DataFrame]:
-    # 2023-03 includes the 24 March halt (flat candles and missing ones) inside the tested span.
-    start = pl.datetime(2023, 3, 15, time_zone="UTC")
+@pytest.fixture(scope="module", params=WINDOWS)
+def universe(request: pytest.FixtureRequest) -> dict[str, pl.DataFrame]:
+    """Two weeks (1400 bars) of three pairs from the window's start."""
     return {
-        s: pl.read_parquet(CANDLES / f"{s}_15m.parquet").filter(pl.col("timestamp") >= start).head(1400)
+        s: pl.read_parquet(REAL_CANDLES / f"{s}_15m.parquet").filter(pl.col("timestamp") >= request.param).head(1400)
         for s in ("BTC-USDT", "ETH-USDT", "SOL-USDT")
     }
 

@@ -12,12 +12,12 @@ from huracan_core.sources.ccxt_source import CcxtSource
 from huracan_core.sources.retry import RetryPolicy
 from tests.fake_binance import FakeBinance, binance_exchange
 
-START, END = datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 4, tzinfo=UTC)  # 288 candles of 15m
+START, END = datetime(2024, 9, 1, tzinfo=UTC), datetime(2024, 9, 4, tzinfo=UTC)  # 288 candles of 15m
 
 
 @pytest.fixture
 def fake(btc_15m):
-    with FakeBinance({"BTCUSDT": btc_15m.filter(pl.col("timestamp").dt.year() == 2024)}, max_limit=100) as server:
+    with FakeBinance({"BTCUSDT": btc_15m}, max_limit=100) as server:
         yield server
 
 
@@ -56,7 +56,7 @@ def test_repeated_timeouts_fail_clearly_naming_symbol_and_range(fake):
     with pytest.raises(CandleFetchError) as raised:
         src.fetch("BTC/USDT", "15m", START, END)
     message = str(raised.value)
-    assert "BTC/USDT 15m 2024-03-01T00:00:00+00:00..2024-03-04T00:00:00+00:00" in message
+    assert "BTC/USDT 15m 2024-09-01T00:00:00+00:00..2024-09-04T00:00:00+00:00" in message
     assert "after 3 attempts" in message and "RequestTimeout" in message
     assert len(src.waits) == 2
 
@@ -69,9 +69,9 @@ def test_a_timeout_mid_range_returns_nothing_partial(fake):
 
 
 def test_only_closed_candles_are_kept(fake):
-    now = datetime(2024, 3, 2, 10, 20, tzinfo=UTC)  # the 10:15 candle is still open
+    now = datetime(2024, 9, 2, 10, 20, tzinfo=UTC)  # the 10:15 candle is still open
     got = source(fake, now=now).fetch("BTC/USDT", "15m", START, END)
-    assert got["timestamp"].max() == datetime(2024, 3, 2, 10, 0, tzinfo=UTC)
+    assert got["timestamp"].max() == datetime(2024, 9, 2, 10, 0, tzinfo=UTC)
 
 
 def test_unknown_symbol_fails_without_retry(fake):

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import inspect
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import polars as pl
 import pytest
 
-from huracan_core.features import FeatureRecipe
+from huracan_core.features import FeatureRecipe, returns
 from huracan_core.features.multi_timeframe import HIGHER_TIMEFRAMES
-from tests.conftest import SHARED_CANDLES, requires_shared_candles
+from tests.conftest import SHARED_CANDLES, real_15m, requires_shared_candles
 
-CANDLES = SHARED_CANDLES
-pytestmark = requires_shared_candles
 ENGINE_COLUMNS = (
     "trend_strength ema_slope momentum_slope htf_bias adx ignition breakout_quality thrust nr7_density compression "
     "bb_width_pct volatility_ratio volatility_percentile kurtosis skewness rsi_14 atr_14 atr_pct spread_bps "
@@ -24,18 +28,14 @@ ENGINE_COLUMNS = (
 RECIPE = FeatureRecipe.default("15m")
 
 
-def _load(name: str) -> pl.DataFrame:
-    return pl.read_parquet(CANDLES / f"{name}.parquet")
-
-
 @pytest.fixture(scope="module")
 def btc() -> pl.DataFrame:
-    return _load("BTC-USDT_15m")
+    return real_15m("BTC-USDT")
 
 
 @pytest.fixture(scope="module")
 def btc_features(btc: pl.DataFrame) -> pl.DataFrame:
-    return RECIPE.compute(btc.head(20_000), symbol="BTC/USDT")
+    return RECIPE.compute(btc, symbol="BTC/USDT")
 
 
 def _assert_all_finite(frame: pl.DataFrame) -> None:
@@ -50,13 +50,45 @@ def test_names_and_hash() -> None:
     assert len(set(RECIPE.output_columns)) == len(RECIPE.output_columns)
     assert all(f.build.__doc__ for f in RECIPE.features)
     h = RECIPE.version_hash
-    assert len(h) == 12 and int(h, 16) >= 0
+    assert re.fullmatch("[0-9a-f]{12}", h), h
     assert FeatureRecipe.default("15m").version_hash == h
     assert FeatureRecipe.default("1h").version_hash != h
     rsi = next(f for f in RECIPE.features if f.name == "_avg_gain")
     changed = dataclasses.replace(rsi, params={"source": "_gain", "n": 15})
     other = dataclasses.replace(RECIPE, features=tuple(changed if f is rsi else f for f in RECIPE.features))
     assert other.version_hash != h
+
+
+def _copy_of(module: ModuleType, folder: Path, edit: Callable[[str], str] = lambda text: text) -> ModuleType:
+    """``module`` loaded again, under its own name, from a file in ``folder`` holding its source passed through
+    ``edit``: its functions keep their module, qualname and parameters, only their text can differ."""
+    folder.mkdir()
+    path = folder / f"{module.__name__.rpartition('.')[2]}.py"
+    path.write_text(edit(inspect.getsource(module)))
+    spec = importlib.util.spec_from_file_location(module.__name__, path)
+    assert spec is not None and spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    return copy
+
+
+def _replacing(recipe: FeatureRecipe, old: Callable, new: Callable) -> FeatureRecipe:
+    features = tuple(dataclasses.replace(f, build=new) if f.build is old else f for f in recipe.features)
+    return dataclasses.replace(recipe, features=features)
+
+
+def test_hash_covers_the_expression_text(tmp_path: Path) -> None:
+    """Editing a builder's body changes the hash; the same text loaded from another path does not."""
+    body = "return CLOSE / CLOSE.shift(n) - 1.0"
+    same = _copy_of(returns, tmp_path / "same")
+    edited = _copy_of(returns, tmp_path / "edited", lambda text: text.replace(body, "return CLOSE.pct_change(n)"))
+    original = returns.pct_return
+    assert inspect.getsource(edited.pct_return) != inspect.getsource(original)
+    for copy in (same.pct_return, edited.pct_return):
+        assert (copy.__module__, copy.__qualname__) == (original.__module__, original.__qualname__)
+        assert inspect.signature(copy) == inspect.signature(original)
+    assert _replacing(RECIPE, original, same.pct_return).version_hash == RECIPE.version_hash
+    assert _replacing(RECIPE, original, edited.pct_return).version_hash != RECIPE.version_hash
 
 
 def test_output_frame_shape(btc_features: pl.DataFrame) -> None:
@@ -87,9 +119,9 @@ def test_short_history_is_null_with_reason(btc: pl.DataFrame) -> None:
 
 
 def test_cross_asset_reasons_and_values(btc: pl.DataFrame) -> None:
-    eth = _load("ETH-USDT_15m").head(3000)
+    eth = real_15m("ETH-USDT").head(3000)
     ref = btc.head(3000)
-    universe = {"BTC/USDT": ref, "ETH/USDT": eth, "SOL/USDT": _load("SOL-USDT_15m").head(3000)}
+    universe = {"BTC/USDT": ref, "ETH/USDT": eth, "SOL/USDT": real_15m("SOL-USDT").head(3000)}
     out = RECIPE.compute(eth, symbol="ETH/USDT", reference=ref, universe=universe)
     tail = out.slice(200)
     assert tail["corr_btc"].null_count() == 0 and tail["corr_btc"].is_between(-1, 1).all()
@@ -102,15 +134,17 @@ def test_cross_asset_reasons_and_values(btc: pl.DataFrame) -> None:
 
 
 def test_compute_many_equals_compute(btc: pl.DataFrame) -> None:
-    frames = {s: _load(f"{s}_15m").head(2000) for s in ("BTC-USDT", "ETH-USDT", "XRP-USDT")}
+    frames = {s: real_15m(s).head(2000) for s in ("BTC-USDT", "ETH-USDT", "XRP-USDT")}
     many = RECIPE.compute_many(frames)
     single = RECIPE.compute(frames["ETH-USDT"], symbol="ETH-USDT", reference=frames["BTC-USDT"], universe=frames)
     assert many["ETH-USDT"].equals(single)
     assert many["BTC-USDT"]["corr_btc"].null_count() == 2000
 
 
-def test_halt_gives_no_nan_or_inf(btc: pl.DataFrame) -> None:
-    """2023-03-24: flat zero-volume candles 11:30-12:30, then five missing candles."""
+@requires_shared_candles
+def test_halt_gives_no_nan_or_inf() -> None:
+    """2023-03-24 (shared set only): flat zero-volume candles 11:30-12:30, then five missing candles."""
+    btc = pl.read_parquet(SHARED_CANDLES / "BTC-USDT_15m.parquet")
     window = btc.filter(pl.col("timestamp").is_between(datetime(2023, 3, 10, tzinfo=UTC), datetime(2023, 3, 26, tzinfo=UTC)))
     halt = window.filter(pl.col("timestamp").is_between(datetime(2023, 3, 24, 11, 30, tzinfo=UTC), datetime(2023, 3, 24, 12, 30, tzinfo=UTC)))
     assert (halt["volume"] == 0).all() and (halt["high"] == halt["low"]).all()
@@ -138,10 +172,12 @@ def test_flat_frame_is_well_defined() -> None:
     assert last["kurtosis"] is None and "later bars undefined" in RECIPE.null_reasons(out)["kurtosis"]
 
 
+@requires_shared_candles
 def test_htf_flags_use_only_closed_hours(btc: pl.DataFrame) -> None:
-    """trend_1h at a 15m bar equals the flag of the last 1h candle closed by that bar's close (real 1h file)."""
+    """trend_1h at a 15m bar equals the flag of the last 1h candle closed by that bar's close (real 1h file,
+    shared set only)."""
     n = HIGHER_TIMEFRAMES["1h"]
-    hourly = _load("BTC-USDT_1h").filter(pl.col("timestamp") >= datetime(2023, 1, 2, tzinfo=UTC))
+    hourly = pl.read_parquet(SHARED_CANDLES / "BTC-USDT_1h.parquet").filter(pl.col("timestamp") >= btc["timestamp"][0])
     hourly = hourly.select(
         (pl.col("timestamp") + pl.duration(hours=1)).alias("closed_at"),
         (pl.col("close") - pl.col("close").rolling_mean(n)).sign().cast(pl.Float64).alias("expected"),
@@ -155,7 +191,7 @@ def test_htf_flags_use_only_closed_hours(btc: pl.DataFrame) -> None:
 
 def test_history_bars_reproduce_continuous_run(btc: pl.DataFrame) -> None:
     """A day computed from only ``history_bars`` of trailing history equals the continuous computation."""
-    day = datetime(2024, 6, 15, tzinfo=UTC)
+    day = datetime(2024, 9, 15, tzinfo=UTC)
     full = RECIPE.compute(btc.filter(pl.col("timestamp") < day + timedelta(days=1)))
     start = btc.filter(pl.col("timestamp") < day).height - RECIPE.history_bars
     part = RECIPE.compute(btc.slice(start).filter(pl.col("timestamp") < day + timedelta(days=1)))

@@ -23,11 +23,11 @@ def test_symbol_and_timeframe_spellings():
         timeframe_seconds("7x")
 
 
-def test_replay_serves_a_half_open_range(shared_candles):
-    src = ReplaySource(shared_candles)
-    got = src.fetch("ETH/USDT", "1h", datetime(2021, 5, 19, tzinfo=UTC), datetime(2021, 5, 20, tzinfo=UTC))
-    assert got.height == 24 and got["timestamp"].min() == datetime(2021, 5, 19, tzinfo=UTC)
-    assert src.first_timestamp("SOL/USDT", "1h") == datetime(2020, 8, 11, 6, tzinfo=UTC)
+def test_replay_serves_a_half_open_range(real_candles):
+    src = ReplaySource(real_candles)
+    got = src.fetch("ETH/USDT", "15m", datetime(2024, 9, 19, tzinfo=UTC), datetime(2024, 9, 20, tzinfo=UTC))
+    assert got.height == 96 and got["timestamp"].min() == datetime(2024, 9, 19, tzinfo=UTC)
+    assert got["timestamp"].max() == datetime(2024, 9, 19, 23, 45, tzinfo=UTC)
     with pytest.raises(CandleFetchError, match="no 4h candles for BTC/USDT"):
         src.fetch("BTC/USDT", "4h", datetime(2021, 1, 1, tzinfo=UTC), datetime(2021, 1, 2, tzinfo=UTC))
 
@@ -46,6 +46,11 @@ def test_open_source_rejects_unknown_specs():
         open_source("kraken")
 
 
+def test_first_timestamp_is_the_listing(shared_candles):
+    """SOL/USDT was listed 2020-08-11 06:00 UTC (shared set's 1h file)."""
+    assert ReplaySource(shared_candles).first_timestamp("SOL/USDT", "1h") == datetime(2020, 8, 11, 6, tzinfo=UTC)
+
+
 def test_top_n_by_trailing_quote_volume_with_listing_age(shared_candles):
     src = ReplaySource(shared_candles)
     ranked = rank_universe(src, "1h", UniverseConfig(top_n=3, min_listing_days=60), as_of=date(2020, 10, 1))
@@ -58,6 +63,6 @@ def test_top_n_by_trailing_quote_volume_with_listing_age(shared_candles):
     assert volumes == sorted(volumes, reverse=True)
 
 
-def test_explicit_symbols_win_over_ranking(shared_candles):
+def test_explicit_symbols_win_over_ranking(real_candles):
     cfg = UniverseConfig(symbols=("SOL-USDT", "btc/usdt"), top_n=1)
-    assert resolve_universe(ReplaySource(shared_candles), "15m", cfg, date(2024, 1, 1)) == ["SOL/USDT", "BTC/USDT"]
+    assert resolve_universe(ReplaySource(real_candles), "15m", cfg, date(2024, 9, 1)) == ["SOL/USDT", "BTC/USDT"]

@@ -25,12 +25,12 @@ def test_keys_follow_the_design_layout():
 def test_parquet_round_trip_and_same_bytes_twice(tmp_path, btc_15m):
     store = LocalArtifactStore(tmp_path)
     frame = btc_15m.head(96)
-    store.write_parquet("candles/BTC-USDT/15m/2023-01-02.parquet", frame)
-    first = store.read_bytes("candles/BTC-USDT/15m/2023-01-02.parquet")
-    store.write_parquet("candles/BTC-USDT/15m/2023-01-02.parquet", frame)
-    assert store.read_bytes("candles/BTC-USDT/15m/2023-01-02.parquet") == first
-    assert store.read_parquet("candles/BTC-USDT/15m/2023-01-02.parquet").equals(frame)
-    assert store.list_keys("candles/BTC-USDT") == ["candles/BTC-USDT/15m/2023-01-02.parquet"]
+    store.write_parquet("candles/BTC-USDT/15m/2024-07-01.parquet", frame)
+    first = store.read_bytes("candles/BTC-USDT/15m/2024-07-01.parquet")
+    store.write_parquet("candles/BTC-USDT/15m/2024-07-01.parquet", frame)
+    assert store.read_bytes("candles/BTC-USDT/15m/2024-07-01.parquet") == first
+    assert store.read_parquet("candles/BTC-USDT/15m/2024-07-01.parquet").equals(frame)
+    assert store.list_keys("candles/BTC-USDT") == ["candles/BTC-USDT/15m/2024-07-01.parquet"]
 
 
 def test_a_failed_write_leaves_the_previous_object_and_no_temp_file(tmp_path, monkeypatch):

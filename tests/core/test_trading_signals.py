@@ -1,11 +1,13 @@
-"""Engines, consensus and the meta combiner: shape, hand-checked agreement rules, and causality.
+"""Engines, consensus and the meta combiner: shape, hand-checked agreement rules, causality, and invariants of
+decisions and ledgers that hold on any data.
 
-The realistic frame is real BTC 5m candles with a stand-in for the feature recipe (simple causal expressions
+The realistic frame is real BTC 15m candles with a stand-in for the feature recipe (simple causal expressions
 under the recipe's column names) and a crude regime, so that these tests do not depend on the recipe's code.
 """
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -13,22 +15,22 @@ import polars as pl
 import pytest
 
 from huracan_core.trading.backtest import run_backtest
-from huracan_core.trading.consensus import AGREEMENT_LEVELS, combine, decide
-from huracan_core.trading.costs import CostModel, FeeSchedule
+from huracan_core.trading.consensus import ConsensusConfig, combine, decide
+from huracan_core.trading.costs import BPS, CostModel, FeeSchedule
 from huracan_core.trading.engines import (
     DEFAULT_ENGINES,
     UNAVAILABLE_ENGINES,
+    engine_names,
     run_engines,
 )
 from huracan_core.trading.meta import MetaConfig, meta_weights
-from tests.conftest import SHARED_CANDLES, requires_shared_candles
+from tests.conftest import real_15m
 
-CANDLES = SHARED_CANDLES / "BTC-USDT_5m.parquet"
-pytestmark = requires_shared_candles
+CHEAP = CostModel(default_fees=FeeSchedule(maker_bps=0.0, taker_bps=1.0))
+COSTS = [pytest.param(CostModel(), id="default_fees"), pytest.param(CHEAP, id="cheap_fees")]
 
 
-def feature_frame(n: int = 1500) -> pl.DataFrame:
-    candles = pl.read_parquet(CANDLES).head(n)
+def feature_frame(candles: pl.DataFrame) -> pl.DataFrame:
     c, h, lo, v = pl.col("close"), pl.col("high"), pl.col("low"), pl.col("volume")
     ret1 = c.pct_change()
     gain = ret1.clip(lower_bound=0).rolling_mean(14)
@@ -83,7 +85,14 @@ def feature_frame(n: int = 1500) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def frame() -> pl.DataFrame:
-    return feature_frame()
+    """About two weeks: enough for every engine to fire, short enough to re-run truncated many times."""
+    return feature_frame(real_15m("BTC-USDT").head(1500))
+
+
+@pytest.fixture(scope="module")
+def half_year() -> pl.DataFrame:
+    """2024-07..12: enough decisions and trades for the invariants below to be tested, not vacuous."""
+    return feature_frame(real_15m("BTC-USDT"))
 
 
 def test_every_engine_runs_vectorised(frame: pl.DataFrame) -> None:
@@ -100,7 +109,8 @@ def test_every_engine_runs_vectorised(frame: pl.DataFrame) -> None:
     trend_affinity = signals["trend_affinity"].to_numpy()
     assert set(np.unique(trend_affinity[frame["regime"].to_numpy() == "TREND"])) == {1.0}
     assert set(np.unique(trend_affinity[frame["regime"].to_numpy() != "TREND"])) == {0.3}
-    assert {name for name, _ in UNAVAILABLE_ENGINES} >= {"funding_basis", "order_book_imbalance"}
+    faked = set(engine_names(signals)) & {name for name, _ in UNAVAILABLE_ENGINES}
+    assert not faked, f"engines listed as unavailable must not produce signals: {faked}"
 
 
 def test_engine_missing_inputs_is_left_out(frame: pl.DataFrame) -> None:
@@ -111,8 +121,6 @@ def test_engine_missing_inputs_is_left_out(frame: pl.DataFrame) -> None:
 def test_signals_and_decisions_are_causal(frame: pl.DataFrame) -> None:
     full_signals = run_engines(frame, DEFAULT_ENGINES)
     full = decide(frame, "BTC-USDT")
-    assert set(full["recommendation"].unique()) <= {"TAKE", "REDUCE_SIZE", "SKIP"}
-    assert set(full["agreement"].unique()) <= set(AGREEMENT_LEVELS)
     for t in range(250, frame.height, 97):
         cut = frame.head(t + 1)
         assert run_engines(cut, DEFAULT_ENGINES).row(t) == full_signals.row(t)
@@ -203,17 +211,48 @@ def test_meta_combiner_is_causal_and_learns() -> None:
         np.testing.assert_array_equal(changed[: t + 1], weights[: t + 1])
 
 
-def test_backtest_end_to_end_is_deterministic(frame: pl.DataFrame) -> None:
-    cheap = CostModel(default_fees=FeeSchedule(maker_bps=0.0, taker_bps=1.0))
-    first = run_backtest(frame, "BTC-USDT", "5m", costs=cheap)
-    second = run_backtest(frame, "BTC-USDT", "5m", costs=cheap)
-    assert first.ledger.height > 0
-    assert first.ledger.equals(second.ledger) and first.decisions.equals(second.decisions)
-    assert (first.ledger["net_bps"] < first.ledger["gross_bps"]).all()
-    assert first.ledger["trade_id"].is_unique().all()
-    taken = first.decisions.filter(pl.col("recommendation") != "SKIP")
-    assert (taken["expected_edge_bps"] > taken["cost_bps"] + 3.0).all()
-    assert set(first.costs) == {"fee_bps", "spread_bps", "avg_slip_bps", "trades"}
-    assert first.metrics["trade_count"] == first.ledger.height
-    # Binance's default 10 bps taker fee leaves no edge for these take profits: nothing is traded
-    assert run_backtest(frame, "BTC-USDT", "5m").ledger.height == 0
+@pytest.mark.parametrize("costs", COSTS)
+def test_a_traded_decision_always_passes_every_gate(half_year: pl.DataFrame, costs: CostModel) -> None:
+    """Whatever the data and fees: a bar whose edge does not beat its round-trip cost plus the safety margin, that
+    has no direction, divided agreement, a confidence under its regime's threshold, or dissent in PANIC is a SKIP."""
+    config = ConsensusConfig()
+    decisions = decide(half_year, "BTC-USDT", costs=costs, config=config)
+    assert (decisions["cost_bps"] > 0).all()
+    traded = decisions.filter(pl.col("recommendation") != "SKIP")
+    assert (traded["expected_edge_bps"] > traded["cost_bps"] + config.safety_margin_bps).all()
+    assert (traded["direction"] != 0).all()
+    assert not traded["agreement"].is_in(["divided", "none"]).any()
+    threshold = traded["regime"].replace_strict(dict(config.thresholds), return_dtype=pl.Float64)
+    assert (traded["confidence"] >= threshold).all()
+    assert (traded.filter(pl.col("regime") == "PANIC")["agreement"] == "unanimous").all()
+    assert (traded["recommendation"].eq("REDUCE_SIZE") == traded["agreement"].eq("weak")).all()
+
+
+def _parquet_bytes(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("costs", COSTS)
+def test_backtest_ledger_invariants_and_determinism(half_year: pl.DataFrame, costs: CostModel) -> None:
+    """Every trade pays fee, spread and slippage on both legs, so net is below gross by exactly what was paid; the
+    same inputs give the same bytes. (At default fees the sample may well trade nothing: the checks still hold.)"""
+    first = run_backtest(half_year, "BTC-USDT", "15m", costs=costs)
+    second = run_backtest(half_year, "BTC-USDT", "15m", costs=costs)
+    ledger = first.ledger
+    if costs is CHEAP:
+        assert ledger.height > 0, "near-zero fees must trade on half a year, or the checks below test nothing"
+    assert _parquet_bytes(ledger) == _parquet_bytes(second.ledger)
+    assert _parquet_bytes(first.decisions) == _parquet_bytes(second.decisions)
+    assert first.costs == second.costs and first.metrics == second.metrics
+    per_bps = ledger["size"] / BPS  # quote currency per bps of the entry notional
+    fee = costs.fee_bps("binance", "BTC-USDT")
+    np.testing.assert_allclose(ledger["fees_paid"], 2 * fee * per_bps)
+    assert (ledger["spread_paid"] >= costs.spread_floor_bps * per_bps * (1 - 1e-12)).all()  # two half spreads
+    assert (ledger["slippage_paid"] >= 2 * costs.slip_floor_bps * per_bps * (1 - 1e-12)).all()
+    paid = (ledger["fees_paid"] + ledger["spread_paid"] + ledger["slippage_paid"]) / per_bps
+    np.testing.assert_allclose(ledger["gross_bps"] - ledger["net_bps"], paid, rtol=1e-9)
+    assert (ledger["net_bps"] < ledger["gross_bps"]).all()
+    assert ledger["trade_id"].is_unique().all()
+    assert first.metrics["trade_count"] == ledger.height

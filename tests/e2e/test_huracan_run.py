@@ -5,7 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from huracan_dagster.cli import main
-from huracan_dagster.commands import format_ranges, symbol_blocks
+from huracan_dagster.commands import symbol_blocks
+from huracan_dagster.status import format_ranges
 
 SYMBOLS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
 PIPELINE = ("candles", "features", "regimes", "shadow_trades", "trade_analysis")

@@ -39,19 +39,28 @@ class Engine:
     config: EngineConfig
     requires: tuple[str, ...]
 
-    def expressions(self) -> list[pl.Expr]:
-        """``{name}_direction`` (Int8), ``{name}_confidence``, ``{name}_reason``, ``{name}_affinity``."""
+    def contributions(self) -> list[pl.Expr]:
+        """Each weighted signal as a column ``_{name}__{signal}``: the heavy rolling work, done once per bar.
+
+        The outputs read these columns instead of repeating the signal expressions (polars does not share
+        them across the direction, confidence and reason expressions: computing them once is ~5x faster).
+        """
         built = self.signals()
-        names = list(self.config.weights)
         total = sum(self.config.weights.values())
-        contributions = [built[n] * (self.config.weights[n] / total) for n in names]
-        score = pl.sum_horizontal(contributions)
-        valid = pl.all_horizontal([c.is_not_null() & c.is_not_nan() for c in contributions])
+        return [(built[n] * (w / total)).alias(self._column(n)) for n, w in self.config.weights.items()]
+
+    def outputs(self) -> list[pl.Expr]:
+        """``{name}_direction`` (Int8), ``{name}_confidence``, ``{name}_reason``, ``{name}_affinity``, from the
+        contribution columns."""
+        names = list(self.config.weights)
+        parts = [pl.col(self._column(n)) for n in names]
+        score = pl.sum_horizontal(parts)
+        valid = pl.all_horizontal([c.is_not_null() & c.is_not_nan() for c in parts])
         active = valid & (score.abs() >= self.config.activation)
         direction = pl.when(active).then(score.sign()).otherwise(0).cast(pl.Int8)
         confidence = pl.when(active).then(score.abs().clip(0.0, 1.0)).otherwise(0.0)
         strongest = (
-            pl.concat_list([c.abs() for c in contributions])
+            pl.concat_list([c.abs() for c in parts])
             .list.arg_max()
             .replace_strict(list(range(len(names))), names, return_dtype=pl.String)
         )
@@ -81,17 +90,26 @@ class Engine:
             affinity.alias(f"{self.name}_affinity"),
         ]
 
+    def _column(self, signal: str) -> str:
+        return f"_{self.name}__{signal}"
+
     def evaluate(self, frame: pl.DataFrame) -> pl.DataFrame:
         """One engine's view of every bar: timestamp, direction, confidence, reason, affinity."""
         prefix = f"{self.name}_"
-        return _with_regime(frame).select("timestamp", *self.expressions()).rename(lambda c: c.removeprefix(prefix))
+        return run_engines(frame, [self]).rename(lambda c: c.removeprefix(prefix))
 
 
 def run_engines(frame: pl.DataFrame, engines: Sequence[Engine]) -> pl.DataFrame:
     """All engines in one pass: ``timestamp`` plus four ``{engine}_...`` columns per engine that the frame can
     feed; an engine whose required columns are missing is left out rather than fed nulls."""
     usable = [e for e in engines if all(c in frame.columns for c in e.requires)]
-    return _with_regime(frame).select("timestamp", *[expr for e in usable for expr in e.expressions()])
+    return (
+        _with_regime(frame)
+        .lazy()
+        .with_columns(*[expr for e in usable for expr in e.contributions()])
+        .select("timestamp", *[expr for e in usable for expr in e.outputs()])
+        .collect()
+    )
 
 
 def _with_regime(frame: pl.DataFrame) -> pl.DataFrame:

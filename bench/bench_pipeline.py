@@ -1,0 +1,143 @@
+"""Orchestration overhead of the daily chain: ``huracan run`` through Dagster vs the same core calls in one process.
+
+For each scenario the chain (candles → features → regimes → shadow_trades → trade_analysis, with the blocking
+validation and causality proofs and the warning checks) runs twice on the same partitions:
+
+* through Dagster — ``run_window`` exactly as ``huracan run`` does it, into a fresh HURACAN_HOME on the default
+  instance (SQLite), so the figure includes the event log, the IO manager, metadata and check evaluations;
+* directly — the same core functions on the same partitions in this process, with nothing stored.
+
+Overhead per partition-asset = (Dagster wall − direct wall) / partition-assets materialized. Each asset's share is
+its step time in the Dagster run (from the event log) next to its direct time. Prints one JSON line per scenario.
+
+    .venv/bin/python bench/bench_pipeline.py              # all three scenarios
+    .venv/bin/python bench/bench_pipeline.py default      # one of: default, sample, shared
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+SHARED = Path(os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[2] / "shared" / "data" / "candles"))
+SHARED_PAIRS = "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,DOGE/USDT,LINK/USDT,LTC/USDT,DOT/USDT"
+SCENARIOS = {
+    "default": dict(source="bundled", symbols="", start=date(2024, 12, 1), end=date(2024, 12, 31)),
+    "sample": dict(source="bundled", symbols="", start=date(2024, 7, 1), end=date(2024, 12, 31)),
+    "shared": dict(source=f"replay:{SHARED}", symbols=SHARED_PAIRS, start=date(2024, 9, 1), end=date(2024, 11, 29)),
+}
+
+
+def through_dagster(home: Path, scenario: dict) -> tuple[float, dict[str, float], dict[str, int]]:
+    import dagster as dg
+
+    from huracan_dagster.commands import run_window
+    from huracan_dagster.instance import prepare_dagster_home
+    from huracan_dagster.settings import Settings
+
+    os.environ.update(HURACAN_HOME=str(home), HURACAN_SOURCE=scenario["source"], HURACAN_SYMBOLS=scenario["symbols"])
+    settings = Settings.from_env()
+    prepare_dagster_home(settings)
+    started = time.perf_counter()
+    code = run_window(settings, scenario["start"], scenario["end"], symbols=None, select=None)
+    wall = time.perf_counter() - started
+    if code:
+        raise SystemExit(f"huracan run failed for {scenario}")
+    steps: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    with dg.DagsterInstance.get() as instance:
+        for run in instance.get_runs():
+            for record in instance.all_logs(run.run_id):
+                event = record.dagster_event
+                if event is None:
+                    continue
+                if event.event_type_value == "STEP_SUCCESS":
+                    steps[event.step_key.split("__")[-1]] += event.event_specific_data.duration_ms / 1e3
+                elif event.event_type_value == "ASSET_MATERIALIZATION":
+                    counts[event.asset_key.path[-1]] += 1
+    return wall, dict(steps), dict(counts)
+
+
+def direct(scenario: dict) -> dict[str, float]:
+    """The same core calls on the same partitions, timed per asset; nothing stored."""
+    from huracan_core.candles import load_candle_partitions
+    from huracan_core.features.partitions import compute_feature_partitions, history_days, prove_causality, sample_timestamps
+    from huracan_core.features.causality import check_causality
+    from huracan_core.features.recipe import FeatureRecipe
+    from huracan_core.regimes import RegimeDetector
+    from huracan_core.sources import open_source
+    from huracan_core.symbols import to_key
+    from huracan_core.trading.daily import analyse_partitions, trade_partitions
+    from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
+
+    source = open_source(scenario["source"])
+    recipe, detector = FeatureRecipe.default("15m"), RegimeDetector()
+    start, end = scenario["start"], scenario["end"]
+    config = UniverseConfig(symbols=tuple(s for s in scenario["symbols"].split(",") if s))
+    symbols = [to_key(s) for s in resolve_universe(source, "15m", config, as_of=end + timedelta(days=1))]
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    first = max(start - timedelta(days=history_days(recipe)), *(source.first_timestamp(s, "15m").date() + timedelta(days=1) for s in symbols))
+    wanted = [(d, s) for s in symbols for d in days]
+    timings: dict[str, float] = {}
+
+    def timed(name, fn):
+        began = time.perf_counter()
+        out = fn()
+        timings[name] = time.perf_counter() - began
+        return out
+
+    all_days = [first + timedelta(days=n) for n in range((end - first).days + 1)]
+    parts = timed("candles", lambda: load_candle_partitions(source, "15m", {s: all_days for s in symbols}, lambda d, s: f"{d}|{s}"))
+    candles = {(p.day, p.symbol): p.frame for p in parts}
+
+    def features():
+        batch = compute_feature_partitions(recipe, candles, wanted, universe_by_day(source, "15m", config, days))
+        prove_causality(recipe, batch, 3)
+        return {(p.day, p.symbol): p.frame for p in batch.parts}
+
+    feats = timed("features", features)
+
+    def regimes():
+        out = {k: detector.detect(f) for k, f in feats.items()}
+        for s in symbols:
+            check_causality(detector.detect, feats[(end, s)], sample_timestamps(feats[(end, s)], 3))
+        return out
+
+    regs = timed("regimes", regimes)
+    traded = timed("shadow_trades", lambda: trade_partitions(candles, feats, regs, wanted, "15m", warmup_days=3))
+    ledgers = {(t.day, t.symbol): t.ledger for t in traded}
+    timed("trade_analysis", lambda: analyse_partitions(ledgers, candles, wanted))
+    return timings
+
+
+def main(names: list[str]) -> None:
+    for name in names or list(SCENARIOS):
+        scenario = SCENARIOS[name]
+        if scenario["source"].startswith("replay:") and not SHARED.is_dir():
+            print(json.dumps({"scenario": name, "skipped": f"no real candles at {SHARED}"}))
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            wall, steps, counts = through_dagster(Path(tmp) / "home", scenario)
+        timings = direct(scenario)
+        direct_wall = sum(timings.values())
+        partition_assets = sum(counts.values())
+        print(json.dumps({
+            "scenario": name, "source": scenario["source"].split(":")[0], "window": f"{scenario['start']}..{scenario['end']}",
+            "partition_assets": partition_assets, "dagster_wall_s": round(wall, 2), "direct_wall_s": round(direct_wall, 2),
+            "overhead_ms_per_partition_asset": round((wall - direct_wall) / partition_assets * 1e3, 1),
+            "partition_assets_per_s": round(partition_assets / wall, 1), "direct_partition_assets_per_s": round(partition_assets / direct_wall, 1),
+            "materialized": counts,
+            "step_s": {k: round(v, 2) for k, v in sorted(steps.items())},
+            "direct_s": {k: round(v, 2) for k, v in timings.items()},
+            "share_of_dagster_wall": {k: round(v / wall, 3) for k, v in sorted(steps.items())},
+        }), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,113 @@
+"""Code versions: short hashes over what determines an output — source text and configuration values.
+
+Each asset carries one as its Dagster ``code_version``, so the UI marks partitions stale after a change to the
+code or the defaults behind them. A hash reads source text and values only — never file paths, line numbers or
+object ids — so the same checkout gives the same versions on every machine. This module imports nothing from the
+rest of the package at import time: the feature recipe uses it without pulling in validation (pandera).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import json
+import sys
+from collections.abc import Mapping
+from types import ModuleType
+
+VERSION_CHARS = 12
+CANDLE_CODE = "huracan_core.candles"
+
+
+def source_hash(*objects: object, extra: object = None) -> str:
+    """Short hex hash over the source text of ``objects`` and the value of ``extra``.
+
+    ``objects`` are modules, module names (imported on demand, so a caller need not import what it only hashes),
+    classes or functions; ``extra`` is plain data or frozen config dataclasses (see ``_canonical``).
+    """
+    spec = [[_label(obj), _source(obj)] for obj in map(_resolve, objects)]
+    payload = json.dumps([spec, _canonical(extra)], sort_keys=True, allow_nan=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:VERSION_CHARS]
+
+
+def modules_used(*roots: object, within: str = "huracan_core") -> list[ModuleType]:
+    """The modules of ``roots`` and, transitively, every module of package ``within`` that they import.
+
+    A change to a helper or a constant that a builder takes from another module must change the version too;
+    the closure follows each module's import statements (read from its source, so ``from m import CONSTANT``
+    counts as well as functions and classes). Sorted by name.
+    """
+    found: dict[str, ModuleType] = {}
+    todo = [_module_of(_resolve(root)) for root in roots]
+    while todo:
+        module = todo.pop()
+        if module.__name__ in found or not _inside(module.__name__, within):
+            continue
+        found[module.__name__] = module
+        todo += [sys.modules[name] for name in _imported(module) if name in sys.modules]
+    return [found[name] for name in sorted(found)]
+
+
+def candles_code_version() -> str:
+    """The candles asset's version: loading, day splitting, the candle schema and the validation rules."""
+    return source_hash(*modules_used(CANDLE_CODE))
+
+
+def _canonical(value: object) -> object:
+    """``value`` as JSON-ready data that is equal exactly when the configurations are equal.
+
+    Dataclasses become their class name and fields, mappings sorted key/value pairs (keys may be tuples),
+    sequences lists, functions their source. Anything else is refused: a ``repr`` may hold a memory address.
+    """
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return [type(value).__qualname__, fields]
+    if isinstance(value, Mapping):
+        return sorted(([_canonical(k), _canonical(v)] for k, v in value.items()), key=json.dumps)
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_canonical(v) for v in value), key=json.dumps)
+    if callable(value):
+        return [_label(value), _source(value)]
+    raise TypeError(f"no canonical form for a code version of {type(value).__qualname__}: {value!r}")
+
+
+def _resolve(obj: object) -> object:
+    return importlib.import_module(obj) if isinstance(obj, str) else obj
+
+
+def _label(obj: object) -> str:
+    return obj.__name__ if isinstance(obj, ModuleType) else f"{obj.__module__}.{obj.__qualname__}"
+
+
+def _source(obj: object) -> str:
+    """Source text with normalised line ends (a Windows checkout must hash like a Linux one)."""
+    return inspect.getsource(obj).replace("\r\n", "\n")
+
+
+def _module_of(obj: object) -> ModuleType:
+    return obj if isinstance(obj, ModuleType) else sys.modules[obj.__module__]
+
+
+def _imported(module: ModuleType) -> set[str]:
+    """Names of the modules that ``module``'s import statements load: ``from p import m`` may name a submodule."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(_source(module))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), module.__package__)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _inside(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")

@@ -1,0 +1,122 @@
+"""``huracan status``: what is materialized, which checks fail, and which runs failed or were interrupted.
+
+Status must work after anything a run can leave behind — a failed run, a killed one — because that is when
+people run it. A run that ``huracan run`` started in a process that no longer exists can never finish: it is
+reported as interrupted and marked failed in the instance, so the UI stops showing it as in progress.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+import dagster as dg
+
+from huracan_core.symbols import to_ccxt
+from huracan_dagster.check_verdicts import failed_checks
+from huracan_dagster.definitions import build_definitions
+from huracan_dagster.failures import FAILURE_EVENTS, RANGE_END_TAG, RANGE_START_TAG, failure_causes
+from huracan_dagster.partitions import split_key
+from huracan_dagster.run_owner import HOST_TAG, PID_TAG, UNFINISHED, process_gone
+from huracan_dagster.settings import Settings
+
+__all__ = ["failed_checks", "format_ranges", "run_problems", "show_status"]
+
+WINDOW_TAG = "huracan/window"
+#: set on a run that status marked failed because its process was gone
+INTERRUPTED_TAG = "huracan/interrupted"
+#: runs listed, newest first; the count says how many there are in all
+SHOWN_RUNS = 10
+NOT_SUCCEEDED = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.CANCELING, *UNFINISHED]
+
+
+def show_status(settings: Settings) -> int:
+    instance = dg.DagsterInstance.get()
+    graph = build_definitions(settings).resolve_asset_graph()
+    for key in sorted(graph.get_all_asset_keys()):
+        done = instance.get_materialized_partitions(key)
+        print(f"{key.to_user_string()}: {len(done)} partitions materialized")
+        days: dict[str, list[date]] = defaultdict(list)
+        for partition in done:
+            day, symbol = split_key(partition)
+            days[symbol].append(day)
+        for symbol, dates in sorted(days.items()):
+            print(f"  {to_ccxt(symbol):<12} {format_ranges(sorted(dates))}")
+    failed = failed_checks(instance, list(graph.asset_check_keys))
+    print(f"failed checks (latest verdict per partition): {len(failed)}")
+    for line in failed:
+        print(f"  {line}")
+    runs = run_problems(instance)
+    print(f"runs not succeeded: {len(runs)}" + (f" (newest {SHOWN_RUNS} shown)" if len(runs) > SHOWN_RUNS else ""))
+    for line in runs[:SHOWN_RUNS]:
+        print("  " + line.replace("\n", "\n      "))
+    return 0
+
+
+def run_problems(instance: dg.DagsterInstance) -> list[str]:
+    """``<run id> <window> <status>: <cause>`` for each run that failed, was interrupted or is still running,
+    newest first. Runs whose process is gone are marked failed first."""
+    records = instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED))
+    for record in records:
+        if process_gone(record.dagster_run):
+            _mark_interrupted(instance, record.dagster_run)
+    succeeded = _succeeded_after(instance)
+    lines = []
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED)):
+        run = record.dagster_run
+        if run.status in UNFINISHED and PID_TAG not in run.tags:
+            continue  # queued or launched from the UI: the daemon owns it, and it is not a failure (yet)
+        line = f"{run.run_id[:8]}  {_window(run.tags)}  {_state(run)}"
+        if run.status in UNFINISHED:
+            lines.append(f"{line} (pid {run.tags[PID_TAG]} on {run.tags.get(HOST_TAG, '?')})")
+            continue
+        events = [e.dagster_event for e in instance.all_logs(run.run_id, of_type=FAILURE_EVENTS) if e.dagster_event]
+        causes = failure_causes(events, run.tags) or ["no failure recorded"]
+        later = succeeded.get(_range(run.tags))
+        rerun = f" (re-run {later[1][:8]} succeeded)" if later and later[0] > record.create_timestamp.timestamp() else ""
+        lines.append(f"{line}{rerun}: " + "\n".join(causes))
+    return lines
+
+
+def _mark_interrupted(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
+    pid, host = run.tags[PID_TAG], run.tags[HOST_TAG]
+    instance.add_run_tags(run.run_id, {INTERRUPTED_TAG: "process gone"})
+    instance.report_run_failed(
+        run, f"interrupted: process {pid} on {host} is gone (killed?) before the run finished; marked failed by huracan status"
+    )
+
+
+def _state(run: dg.DagsterRun) -> str:
+    if run.tags.get(INTERRUPTED_TAG):
+        return f"interrupted ({run.tags[INTERRUPTED_TAG]})"
+    return "running" if run.status in UNFINISHED else run.status.value.lower()
+
+
+def _window(tags: dict[str, str]) -> str:
+    start, end = tags.get(RANGE_START_TAG, ""), tags.get(RANGE_END_TAG, "")
+    symbols = start.partition("|")[2], end.partition("|")[2]
+    block = symbols[0] if symbols[0] == symbols[1] else f"{symbols[0]}..{symbols[1]}"
+    return f"{tags.get(WINDOW_TAG, '?')} × {block or '?'}"
+
+
+def _range(tags: dict[str, str]) -> tuple[str | None, str | None]:
+    return tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
+
+
+def _succeeded_after(instance: dg.DagsterInstance, limit: int = 500) -> dict[tuple[str | None, str | None], tuple[float, str]]:
+    """The newest successful run per partition range, so that a failure already repaired says so."""
+    newest: dict[tuple[str | None, str | None], tuple[float, str]] = {}
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]), limit=limit):
+        newest.setdefault(_range(record.dagster_run.tags), (record.create_timestamp.timestamp(), record.dagster_run.run_id))
+    return newest
+
+
+def format_ranges(days: list[date]) -> str:
+    """``2024-12-01..2024-12-05, 2024-12-09`` — consecutive days collapse into one range."""
+    spans: list[list[date]] = []
+    for day in days:
+        if spans and day - spans[-1][1] == timedelta(days=1):
+            spans[-1][1] = day
+        else:
+            spans.append([day, day])
+    return ", ".join(f"{a}..{b}" if a != b else f"{a}" for a, b in spans)
