@@ -9,9 +9,11 @@ validation and causality proofs and the warning checks) runs twice on the same p
 
 Overhead per partition-asset = (Dagster wall − direct wall) / partition-assets materialized. Each asset's share is
 its step time in the Dagster run (from the event log) next to its direct time. Prints one JSON line per scenario.
+The ``storage`` scenario runs the default window on each instance storage: Dagster's stock SQLite event log,
+Huracan's pooled one (the default, ``huracan_dagster/event_log.py``) and PostgreSQL on 127.0.0.1:5432.
 
-    .venv/bin/python bench/bench_pipeline.py              # all three scenarios
-    .venv/bin/python bench/bench_pipeline.py default      # one of: default, sample, shared
+    .venv/bin/python bench/bench_pipeline.py              # default, sample, shared, storage
+    .venv/bin/python bench/bench_pipeline.py default      # any of: default, sample, shared, storage
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -34,7 +37,7 @@ SCENARIOS = {
 }
 
 
-def through_dagster(home: Path, scenario: dict) -> tuple[float, dict[str, float], dict[str, int]]:
+def through_dagster(home: Path, scenario: dict, storage: str = "pooled") -> tuple[float, dict[str, float], dict[str, int]]:
     import dagster as dg
 
     from huracan_dagster.commands import run_window
@@ -44,6 +47,13 @@ def through_dagster(home: Path, scenario: dict) -> tuple[float, dict[str, float]
     os.environ.update(HURACAN_HOME=str(home), HURACAN_SOURCE=scenario["source"], HURACAN_SYMBOLS=scenario["symbols"])
     settings = Settings.from_env()
     prepare_dagster_home(settings)
+    if storage == "stock":  # the same instance without the event_log_storage block: Dagster's own SQLite event log
+        import yaml
+
+        config = settings.dagster_home / "dagster.yaml"
+        instance = yaml.safe_load(config.read_text())
+        instance.pop("event_log_storage")
+        config.write_text(yaml.safe_dump(instance))
     started = time.perf_counter()
     code = run_window(settings, scenario["start"], scenario["end"], symbols=None, select=None)
     wall = time.perf_counter() - started
@@ -92,6 +102,7 @@ def direct(scenario: dict) -> dict[str, float]:
         timings[name] = time.perf_counter() - began
         return out
 
+    first = min(first, start)
     all_days = [first + timedelta(days=n) for n in range((end - first).days + 1)]
     parts = timed("candles", lambda: load_candle_partitions(source, "15m", {s: all_days for s in symbols}, lambda d, s: f"{d}|{s}"))
     candles = {(p.day, p.symbol): p.frame for p in parts}
@@ -116,8 +127,56 @@ def direct(scenario: dict) -> dict[str, float]:
     return timings
 
 
+def storage_variants() -> None:
+    """The default window on each instance storage; PostgreSQL in a throwaway database, skipped when absent."""
+    scenario = SCENARIOS["default"]
+    timings = direct(scenario)
+    direct_wall = sum(timings.values())
+    for storage in ("stock", "pooled", "postgres"):
+        with tempfile.TemporaryDirectory() as tmp:
+            if storage == "postgres":
+                with postgres_database() as url:
+                    if url is None:
+                        print(json.dumps({"scenario": "storage", "storage": storage, "skipped": "no PostgreSQL at 127.0.0.1:5432"}))
+                        continue
+                    os.environ["HURACAN_PG_URL"] = url
+                    wall, _, counts = through_dagster(Path(tmp) / "home", scenario)
+                    del os.environ["HURACAN_PG_URL"]
+            else:
+                wall, _, counts = through_dagster(Path(tmp) / "home", scenario, storage)
+        n = sum(counts.values())
+        print(json.dumps({"scenario": "storage", "storage": storage, "partition_assets": n, "dagster_wall_s": round(wall, 2),
+                          "direct_wall_s": round(direct_wall, 2), "overhead_ms_per_partition_asset": round((wall - direct_wall) / n * 1e3, 1)}), flush=True)
+
+
+@contextmanager
+def postgres_database():
+    import uuid
+
+    import psycopg2
+
+    try:
+        admin = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3)
+    except psycopg2.OperationalError:
+        yield None
+        return
+    admin.autocommit = True
+    name = f"huracan_bench_{uuid.uuid4().hex[:8]}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
 def main(names: list[str]) -> None:
-    for name in names or list(SCENARIOS):
+    for name in names or [*SCENARIOS, "storage"]:
+        if name == "storage":
+            storage_variants()
+            continue
         scenario = SCENARIOS[name]
         if scenario["source"].startswith("replay:") and not SHARED.is_dir():
             print(json.dumps({"scenario": name, "skipped": f"no real candles at {SHARED}"}))

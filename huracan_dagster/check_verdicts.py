@@ -9,12 +9,14 @@ reading it as one crashed ``huracan status`` for good after any failed run.
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from huracan_core.validation.problems import name_partitions
 
 #: evaluations read per check for the older, unpartitioned shape (each covers a whole ranged run)
 HISTORY = 200
+JUDGED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
 
 
 def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey], history: int = HISTORY) -> list[str]:
@@ -54,12 +56,23 @@ def _ranged_verdicts(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, 
 
 
 def _partition_verdicts(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey) -> dict[str, bool]:
-    infos = instance.event_log_storage.get_asset_check_partition_info([check_key])
-    return {
-        info.partition_key: info.latest_execution_status == AssetCheckExecutionRecordStatus.FAILED
-        for info in infos
-        if info.partition_key is not None and info.latest_execution_status != AssetCheckExecutionRecordStatus.PLANNED
-    }
+    """Latest verdict per partition. A partition whose latest execution is only planned (that run failed or was
+    killed before judging it) keeps the verdict of its latest evaluation: a failed run must not erase a flag."""
+    storage = instance.event_log_storage
+    verdicts = {}
+    for info in storage.get_asset_check_partition_info([check_key]):
+        if info.partition_key is None:
+            continue
+        status = info.latest_execution_status
+        if status == AssetCheckExecutionRecordStatus.PLANNED:
+            judged = storage.get_asset_check_execution_history(
+                check_key, limit=1, status=JUDGED, partition_filter=PartitionKeyFilter(key=info.partition_key)
+            )
+            if not judged:
+                continue
+            status = judged[0].status
+        verdicts[info.partition_key] = status == AssetCheckExecutionRecordStatus.FAILED
+    return verdicts
 
 
 def _latest_failed_severity(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey) -> str:

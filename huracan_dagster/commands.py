@@ -1,4 +1,4 @@
-"""What ``huracan run`` and ``huracan status`` do, against the Dagster instance of ``HURACAN_HOME``."""
+"""What ``huracan run`` does, against the Dagster instance of ``HURACAN_HOME`` (``huracan status``: status.py)."""
 
 from __future__ import annotations
 

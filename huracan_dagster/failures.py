@@ -34,8 +34,8 @@ def root_cause(error: SerializableErrorInfo) -> str:
 
 
 def failure_causes(events: Iterable[DagsterEvent], tags: Mapping[str, str]) -> list[str]:
-    """One line per failed step (``candles: …``); the run's own failure when no step failed (a resource, the
-    process gone). A cause that names no partition gets the run's partition range appended."""
+    """One line per failed step (``15m/candles: …``); the run's own failure when no step failed (a resource, the
+    process gone). A step's cause that names no partition gets the run's partition range appended."""
     steps: list[str] = []
     run: list[str] = []
     for event in events:
@@ -46,7 +46,7 @@ def failure_causes(events: Iterable[DagsterEvent], tags: Mapping[str, str]) -> l
             steps.append(f"resource: {_with_range(root_cause(event.engine_event_data.error), tags)}")
         elif event.event_type == DagsterEventType.RUN_FAILURE:
             error = getattr(event.event_specific_data, "error", None)
-            run.append(_with_range(root_cause(error) if error else (event.message or "run failed"), tags))
+            run.append(root_cause(error) if error else (event.message or "run failed"))
     return steps or run
 
 

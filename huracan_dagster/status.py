@@ -53,16 +53,15 @@ def show_status(settings: Settings) -> int:
     return 0
 
 
-def run_problems(instance: dg.DagsterInstance) -> list[str]:
+def run_problems(instance: dg.DagsterInstance, limit: int = 200) -> list[str]:
     """``<run id> <window> <status>: <cause>`` for each run that failed, was interrupted or is still running,
-    newest first. Runs whose process is gone are marked failed first."""
-    records = instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED))
-    for record in records:
+    newest first (the newest ``limit``). Runs whose process is gone are marked failed first."""
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=list(UNFINISHED))):
         if process_gone(record.dagster_run):
             _mark_interrupted(instance, record.dagster_run)
     succeeded = _succeeded_after(instance)
     lines = []
-    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED)):
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED), limit=limit):
         run = record.dagster_run
         if run.status in UNFINISHED and PID_TAG not in run.tags:
             continue  # queued or launched from the UI: the daemon owns it, and it is not a failure (yet)
@@ -72,7 +71,7 @@ def run_problems(instance: dg.DagsterInstance) -> list[str]:
             continue
         events = [e.dagster_event for e in instance.all_logs(run.run_id, of_type=FAILURE_EVENTS) if e.dagster_event]
         causes = failure_causes(events, run.tags) or ["no failure recorded"]
-        later = succeeded.get(_range(run.tags))
+        later = succeeded.get(_range(run.tags)) if RANGE_START_TAG in run.tags else None
         rerun = f" (re-run {later[1][:8]} succeeded)" if later and later[0] > record.create_timestamp.timestamp() else ""
         lines.append(f"{line}{rerun}: " + "\n".join(causes))
     return lines
@@ -82,7 +81,7 @@ def _mark_interrupted(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
     pid, host = run.tags[PID_TAG], run.tags[HOST_TAG]
     instance.add_run_tags(run.run_id, {INTERRUPTED_TAG: "process gone"})
     instance.report_run_failed(
-        run, f"interrupted: process {pid} on {host} is gone (killed?) before the run finished; marked failed by huracan status"
+        run, f"process {pid} on {host} ended before the run finished (killed?); marked failed by huracan status"
     )
 
 

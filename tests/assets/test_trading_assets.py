@@ -1,8 +1,13 @@
-"""shadow_trades and trade_analysis: ranged materializations from candles to post-exit outcomes on the bundled sample."""
+"""shadow_trades and trade_analysis: ranged materializations from candles to post-exit outcomes on the bundled sample.
+
+Every assertion is an invariant of the trader and of the assets (a day traded flat-to-flat, costs on both legs,
+post-exit outcomes waiting for the next day's candles …), so it holds whatever the candles of the window are.
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -10,131 +15,209 @@ import polars as pl
 import pytest
 
 from huracan_core.features.recipe import FeatureRecipe
-from huracan_dagster.assets.candles import candles
-from huracan_dagster.assets.features import feature_assets
-from huracan_dagster.assets.trading import TradingConfig, trading_assets
-from huracan_dagster.io_manager import PartitionedFrameIOManager
-from huracan_dagster.partitions import SYMBOL_DIMENSION
-from huracan_dagster.resources import ArchiveResource, CandleSourceResource
+from huracan_core.trading.consensus import ConsensusConfig
+from huracan_core.trading.costs import BPS, CostModel
+from huracan_core.trading.daily import POST_EXIT_HORIZONS
+from huracan_core.trading.exits import take_profit_expr
+from huracan_core.trading.shadow_trader import EXIT_REASONS
+from huracan_dagster.assets.trading import TradingConfig
+from tests.assets.pipeline import (
+    CANDLES,
+    FEATURES,
+    REGIMES,
+    SHADOW_TRADES,
+    SYMBOLS,
+    TF,
+    TRADE_ANALYSIS,
+    failure_text,
+    latest_metadata,
+    materialize,
+)
 
-RECIPE = FeatureRecipe.default("15m")
-ASSETS = [candles, *feature_assets(RECIPE), *trading_assets("15m")]
-SYMBOLS = ["BTC-USDT", "ETH-USDT"]
-DAYS = ["2024-11-28", "2024-11-29", "2024-11-30", "2024-12-01"]  # BTC exits late on 12-01: post-exit needs 12-02
-CHEAP = TradingConfig(taker_fee_bps=0.0, maker_fee_bps=0.0)  # default 10 bps/side fees leave no trade on the sample
-
-
-def _resources(archive: Path) -> dict:
-    store = ArchiveResource(root=str(archive))
-    return {"source": CandleSourceResource(spec="bundled"), "archive": store,
-            "frames_io": PartitionedFrameIOManager(archive=store, timeframe="15m", recipe_hash=RECIPE.version_hash)}
+RECIPE = FeatureRecipe.default(TF)
+DAYS = ["2024-11-28", "2024-11-29", "2024-11-30", "2024-12-01"]
+NEXT_DAY = (date.fromisoformat(DAYS[-1]) + timedelta(days=1)).isoformat()  # not materialized until a test does it
+CHEAP = TradingConfig(taker_fee_bps=0.0, maker_fee_bps=0.0)  # zero fees: trades are likelier, the ledger checks bite
+DEFAULT = TradingConfig()
+EVERYTHING = [CANDLES, FEATURES, REGIMES, SHADOW_TRADES, TRADE_ANALYSIS]
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _materialize(instance, archive, selection, start, end, config=CHEAP) -> dg.ExecuteInProcessResult:
-    instance.add_dynamic_partitions(SYMBOL_DIMENSION, [s for s in SYMBOLS if s not in instance.get_dynamic_partitions(SYMBOL_DIMENSION)])
-    run_config = dg.RunConfig(ops={"shadow_trades": config}) if "shadow_trades" in selection else None
-    return dg.materialize(
-        ASSETS, selection=selection, instance=instance, resources=_resources(archive), run_config=run_config,
-        tags={"dagster/asset_partition_range_start": f"{start}|{SYMBOLS[0]}", "dagster/asset_partition_range_end": f"{end}|{SYMBOLS[-1]}"},
-    )
+    run_config = dg.RunConfig(ops={f"{TF}__shadow_trades": config}) if SHADOW_TRADES in selection else None
+    result = materialize(instance, archive, start, end, selection=selection, run_config=run_config)
+    assert result.success, failure_text(result)
+    return result
 
 
-def _meta(instance, asset: str, partition: str) -> dict:
-    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1).records
-    return records[0].asset_materialization.metadata
+def _ledger(archive: Path, symbol: str, day: str) -> pl.DataFrame:
+    return pl.read_parquet(archive / f"shadow_trades/{symbol}/{TF}/{day}.parquet")
+
+
+def _analysis(archive: Path, symbol: str, day: str) -> pl.DataFrame:
+    return pl.read_parquet(archive / f"trade_analysis/{symbol}/{TF}/{day}.parquet")
+
+
+def _costs(archive: Path, symbol: str, day: str) -> dict:
+    return json.loads((archive / f"costs/{symbol}/{TF}/{day}.json").read_text())
+
+
+def _candles(archive: Path, symbol: str, *days: str) -> pl.DataFrame:
+    paths = [archive / f"candles/{symbol}/{TF}/{d}.parquet" for d in days]
+    return pl.concat([pl.read_parquet(p) for p in paths if p.is_file()])
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     archive = tmp_path_factory.mktemp("archive")
     instance = dg.DagsterInstance.ephemeral()
-    # candle history first: the recipe's features need ~11 earlier days of candles to be defined
-    assert _materialize(instance, archive, ["candles"], "2024-11-16", "2024-11-27").success
-    everything = ["candles", "features", "regimes", "shadow_trades", "trade_analysis"]
-    assert _materialize(instance, archive, everything, DAYS[0], DAYS[-1]).success
+    # candle history first: the features of the first day read the recipe's trailing days of candles
+    _materialize(instance, archive, [CANDLES], "2024-11-16", "2024-11-27")
+    _materialize(instance, archive, EVERYTHING, DAYS[0], DAYS[-1])
     return instance, archive
 
 
 def test_every_partition_is_materialized_and_recorded(pipeline):
     instance, archive = pipeline
     expected = {f"{d}|{s}" for d in DAYS for s in SYMBOLS}
-    for asset in ("shadow_trades", "trade_analysis"):
-        assert instance.get_materialized_partitions(dg.AssetKey(asset)) == expected
+    for asset in (SHADOW_TRADES, TRADE_ANALYSIS):
+        assert instance.get_materialized_partitions(asset) == expected
     for d in DAYS:
         for s in SYMBOLS:
-            assert (archive / f"shadow_trades/{s}/{d}.parquet").is_file()
-            assert (archive / f"trade_analysis/{s}/{d}.parquet").is_file()
+            assert (archive / f"shadow_trades/{s}/{TF}/{d}.parquet").is_file()
+            assert (archive / f"trade_analysis/{s}/{TF}/{d}.parquet").is_file()
+            assert (archive / f"costs/{s}/{TF}/{d}.json").is_file()
 
 
-def test_ledgers_hold_only_their_day_flat_at_day_end_and_net_below_gross(pipeline):
-    _, archive = pipeline
-    total = 0
+def test_ledgers_hold_only_their_day_flat_at_day_end_with_costs_on_both_legs(pipeline):
+    instance, archive = pipeline
+    model = CostModel()
     for d in DAYS:
         for s in SYMBOLS:
-            ledger = pl.read_parquet(archive / f"shadow_trades/{s}/{d}.parquet")
-            total += ledger.height
-            assert ledger["entry_time"].dt.date().cast(pl.String).eq(d).all()
-            assert ledger["exit_time"].dt.date().cast(pl.String).eq(d).all()
+            ledger = _ledger(archive, s, d)
+            assert latest_metadata(instance, SHADOW_TRADES, f"{d}|{s}")["trades"].value == ledger.height
+            if ledger.is_empty():
+                continue
+            day = date.fromisoformat(d)
+            assert ledger["entry_time"].dt.date().eq(day).all()  # only the day's entries
+            assert ledger["exit_time"].dt.date().eq(day).all()  # and flat at day end
+            assert (ledger["exit_time"] >= ledger["entry_time"]).all() and (ledger["signal_time"] < ledger["entry_time"]).all()
+            # one position at a time: a trade enters after the previous one left
+            assert (ledger["entry_time"].slice(1) > ledger["exit_time"].slice(0, ledger.height - 1)).all()
+            assert ledger["trade_id"].is_unique().all() and set(ledger["symbol"]) == {s}
+            assert set(ledger["exit_reason"]) <= set(EXIT_REASONS)
+            paid = ledger["fees_paid"] + ledger["spread_paid"] + ledger["slippage_paid"]
+            assert ((ledger["gross_bps"] - ledger["net_bps"]) * ledger["size"] / BPS - paid).abs().max() < 1e-9
             assert (ledger["net_bps"] < ledger["gross_bps"]).all()
-            assert set(ledger["symbol"]) <= {s}
-    assert total > 0, "the zero-fee configuration should trade on the sample"
+            assert (ledger["fees_paid"] == 0.0).all()  # zero fees configured: only spread and slippage are paid
+            # both legs pay at least the model's floors: half the spread each side, the slippage floor each side
+            assert (ledger["spread_paid"] >= model.spread_floor_bps * ledger["size"] / BPS - 1e-12).all()
+            assert (ledger["slippage_paid"] >= 2 * model.slip_floor_bps * ledger["size"] / BPS - 1e-12).all()
 
 
 def test_costs_json_per_symbol_and_day(pipeline):
     _, archive = pipeline
     for d in DAYS:
         for s in SYMBOLS:
-            payload = json.loads((archive / f"costs/{s}/{d}.json").read_text())
-            assert {"fee_bps", "spread_bps", "avg_slip_bps"} <= set(payload) and payload["symbol"] == s and payload["date"] == d
-            assert payload["fee_bps"] == 0.0 and payload["spread_bps"] > 0 and payload["avg_slip_bps"] > 0
+            payload = _costs(archive, s, d)
+            assert {"fee_bps", "spread_bps", "avg_slip_bps", "trades"} <= set(payload)
+            assert payload["symbol"] == s and payload["date"] == d and payload["exchange"] == CHEAP.exchange
+            assert payload["trades"] == _ledger(archive, s, d).height
+            assert payload["fee_bps"] == CHEAP.taker_fee_bps and payload["spread_bps"] > 0 and payload["avg_slip_bps"] > 0
 
 
 def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
     instance, archive = pipeline
+    plots = set()
     for d in DAYS:
-        meta = _meta(instance, "shadow_trades", f"{d}|BTC-USDT")
-        ledger = pl.read_parquet(archive / f"shadow_trades/BTC-USDT/{d}.parquet")
-        assert meta["trades"].value == ledger.height
-        assert meta["equity_curve"].value.startswith("![equity](data:image/png;base64,")
-        assert "| hit_rate |" in meta["metrics"].value and "| expectancy_bps |" in meta["metrics"].value
-        assert meta["recipe_hash"].value == RECIPE.version_hash
-        assert {"hit_rate", "mean_net_bps", "mean_gross_bps", "cost_share_of_gross", "paid_fee_bps"} <= set(meta)
-        analysis = _meta(instance, "trade_analysis", f"{d}|BTC-USDT")
-        assert {"winners_vs_losers", "regimes", "patterns", "failure_reasons", "post_exit"} <= set(analysis)
+        for s in SYMBOLS:
+            meta = latest_metadata(instance, SHADOW_TRADES, f"{d}|{s}")
+            assert meta["trades"].value == _ledger(archive, s, d).height
+            assert "| hit_rate |" in meta["metrics"].value and "| expectancy_bps |" in meta["metrics"].value
+            assert meta["recipe_hash"].value == RECIPE.version_hash
+            assert {"hit_rate", "mean_net_bps", "mean_gross_bps", "cost_share_of_gross", "paid_fee_bps", "costs_json"} <= set(meta)
+            assert Path(meta["costs_json"].value) == archive / f"costs/{s}/{TF}/{d}.json"
+            assert "equity_curve" not in meta  # no base64 picture in the event log any more
+            plots.add(Path(meta["equity_curves"].value))
+            analysis = latest_metadata(instance, TRADE_ANALYSIS, f"{d}|{s}")
+            assert {"winners_vs_losers", "regimes", "patterns", "failure_reasons", "post_exit"} <= set(analysis)
+            assert analysis["trades"].value == _analysis(archive, s, d).height == meta["trades"].value
+    [plot] = plots  # one picture per run, linked from every partition of the run
+    assert plot.parent == archive / f"plots/shadow_trades/{TF}" and plot.read_bytes().startswith(PNG)
 
 
-def test_post_exit_waits_for_next_day_candles_then_fills(pipeline, tmp_path):
+def test_post_exit_outcomes_are_null_exactly_while_the_next_days_candles_are_absent(pipeline):
     instance, archive = pipeline
     last = DAYS[-1]
-    waiting = {s: _meta(instance, "trade_analysis", f"{last}|{s}")["post_exit"].value for s in SYMBOLS}
-    late = {s for s in SYMBOLS if waiting[s] != "complete"}
-    assert late, f"a late exit on {last} is needed to see the wait: {waiting}"
-    for s in late:
-        assert waiting[s].startswith("waiting for 2024-12-02 candles")
-        assert pl.read_parquet(archive / f"trade_analysis/{s}/{last}.parquet")["after_120m_bps"].null_count() > 0
-    # earlier days read their next day's candles: nothing pending
-    assert all(_meta(instance, "trade_analysis", f"{d}|{s}")["post_exit"].value == "complete" for d in DAYS[:-1] for s in SYMBOLS)
 
-    assert _materialize(instance, archive, ["candles"], "2024-12-02", "2024-12-02").success
-    assert _materialize(instance, archive, ["trade_analysis"], last, last).success
+    def assert_consistent(symbol: str, day: str) -> int:
+        """after_<h>m_bps is null exactly when no candle starts at or after exit + h; returns the pending trades."""
+        trades, seen = _analysis(archive, symbol, day), _candles(archive, symbol, day, _next(day))
+        assert trades.height == _ledger(archive, symbol, day).height
+        horizon_end = seen["timestamp"].max()
+        for minutes in POST_EXIT_HORIZONS:
+            beyond = (trades["exit_time"] + timedelta(minutes=minutes)) > horizon_end
+            assert (trades[f"after_{minutes}m_bps"].is_null() == beyond).all(), (symbol, day, minutes)
+        pending = int(((trades["exit_time"] + timedelta(minutes=max(POST_EXIT_HORIZONS))) > horizon_end).sum())
+        status = latest_metadata(instance, TRADE_ANALYSIS, f"{day}|{symbol}")["post_exit"].value
+        assert latest_metadata(instance, TRADE_ANALYSIS, f"{day}|{symbol}")["post_exit_pending"].value == pending
+        if pending == 0:
+            assert status == "complete"
+        elif not (archive / f"candles/{symbol}/{TF}/{_next(day)}.parquet").is_file():
+            assert status.startswith(f"waiting for {_next(day)} candles") and f"of {pending} of" in status
+        return pending
+
+    assert not (archive / f"candles/{SYMBOLS[0]}/{TF}/{NEXT_DAY}.parquet").exists()
+    # earlier days read their next day's candles: an exit of the day is at most 23:59, so nothing can be pending
+    for d in DAYS[:-1]:
+        for s in SYMBOLS:
+            assert assert_consistent(s, d) == 0
     for s in SYMBOLS:
-        assert _meta(instance, "trade_analysis", f"{last}|{s}")["post_exit"].value == "complete"
-        filled = pl.read_parquet(archive / f"trade_analysis/{s}/{last}.parquet")
-        assert filled.select(pl.col("^after_.*_bps$").null_count()).sum_horizontal().item() == 0
+        assert_consistent(s, last)
+
+    _materialize(instance, archive, [CANDLES], NEXT_DAY, NEXT_DAY)
+    _materialize(instance, archive, [TRADE_ANALYSIS], last, last)
+    for s in SYMBOLS:
+        assert assert_consistent(s, last) == 0
+        filled = _analysis(archive, s, last)
+        assert filled.select(pl.col("^after_.*_bps$").null_count()).sum_horizontal().sum() == 0
+
+
+def _next(day: str) -> str:
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
 
 def test_rematerializing_writes_the_same_bytes(pipeline):
     instance, archive = pipeline
-    objects = lambda: {p.relative_to(archive).as_posix(): p.read_bytes() for prefix in ("shadow_trades", "costs") for p in (archive / prefix).rglob("*.*")}  # noqa: E731
+
+    def objects() -> dict[str, bytes]:
+        return {p.relative_to(archive).as_posix(): p.read_bytes()
+                for prefix in ("shadow_trades", "costs", "plots") for p in (archive / prefix).rglob("*.*")}
+
     first = objects()
-    assert _materialize(instance, archive, ["shadow_trades"], DAYS[0], DAYS[-1]).success
+    assert any(k.startswith("plots/") for k in first)
+    _materialize(instance, archive, [SHADOW_TRADES], DAYS[0], DAYS[-1])
     assert objects() == first
 
 
-def test_default_fees_are_a_finding_not_an_error(tmp_path):
-    """10 bps per side makes the round trip dearer than the largest expected edge: no trade, still recorded."""
-    instance = dg.DagsterInstance.ephemeral()
-    assert _materialize(instance, tmp_path, ["candles", "features", "regimes", "shadow_trades"], DAYS[1], DAYS[1], TradingConfig()).success
+def test_default_fees_are_a_finding_not_an_error(pipeline, tmp_path):
+    """Binance's 10 bps per side: the run succeeds and records every partition; whatever it trades paid the fee on
+    both legs and was expected to beat the round trip (consensus skips an edge that does not)."""
+    _, cheap_archive = pipeline
+    instance, day = dg.DagsterInstance.ephemeral(), DAYS[1]
+    first = (date.fromisoformat(day) - timedelta(days=12)).isoformat()
+    _materialize(instance, tmp_path, [CANDLES], first, DAYS[0])
+    _materialize(instance, tmp_path, [CANDLES, FEATURES, REGIMES, SHADOW_TRADES], day, day, DEFAULT)
+    fee, margin = DEFAULT.taker_fee_bps, ConsensusConfig().safety_margin_bps
     for s in SYMBOLS:
-        assert _meta(instance, "shadow_trades", f"{DAYS[1]}|{s}")["trades"].value == 0
-        assert json.loads((tmp_path / f"costs/{s}/{DAYS[1]}.json").read_text())["fee_bps"] == 10.0
+        ledger = _ledger(tmp_path, s, day)
+        assert latest_metadata(instance, SHADOW_TRADES, f"{day}|{s}")["trades"].value == ledger.height
+        payload = _costs(tmp_path, s, day)
+        assert payload["fee_bps"] == fee and payload["trades"] == ledger.height
+        assert ((ledger["fees_paid"] - 2 * fee * ledger["size"] / BPS).abs() < 1e-9).all()
+        assert (ledger["net_bps"] <= ledger["gross_bps"] - 2 * fee).all()
+        edge = ledger.select(pl.col("confidence") * take_profit_expr(ConsensusConfig().exits, pl.col("confidence"))).to_series()
+        assert (edge > 2 * fee + margin).all()
+        # the same day and inputs at zero fees: the features, regimes and candles are the same bytes
+        for asset, path in (("features", f"{RECIPE.version_hash}/{s}/{day}"), ("regimes", f"{s}/{TF}/{day}")):
+            assert (tmp_path / f"{asset}/{path}.parquet").read_bytes() == (cheap_archive / f"{asset}/{path}.parquet").read_bytes()

@@ -8,7 +8,7 @@ import pytest
 
 from huracan_core.sources import CandleFetchError, open_source
 from huracan_core.sources.replay import ReplaySource
-from huracan_core.symbols import to_ccxt, to_key
+from huracan_core.symbols import is_pair, to_ccxt, to_key
 from huracan_core.timeframes import bars_per_day, timeframe_seconds
 from huracan_core.universe import UniverseConfig, rank_universe, resolve_universe
 
@@ -66,3 +66,56 @@ def test_top_n_by_trailing_quote_volume_with_listing_age(shared_candles):
 def test_explicit_symbols_win_over_ranking(real_candles):
     cfg = UniverseConfig(symbols=("SOL-USDT", "btc/usdt"), top_n=1)
     assert resolve_universe(ReplaySource(real_candles), "15m", cfg, date(2024, 9, 1)) == ["SOL/USDT", "BTC/USDT"]
+
+
+# --- files that cannot be read name the file and the symbol ------------------------------------------------
+
+
+def sample_copy(tmp_path, pair: str = "BTC-USDT"):
+    from huracan_core.sources.bundled import SAMPLE_DIR
+
+    target = tmp_path / f"{pair}_15m.parquet"
+    target.write_bytes((SAMPLE_DIR / f"{pair}_15m.parquet").read_bytes())
+    return target
+
+
+DEC = (datetime(2024, 12, 5, tzinfo=UTC), datetime(2024, 12, 6, tzinfo=UTC))
+
+
+def test_a_truncated_replay_file_names_file_and_symbol(tmp_path):
+    path = sample_copy(tmp_path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    src = ReplaySource(tmp_path)
+    for read in (lambda: src.fetch("BTC/USDT", "15m", *DEC), lambda: src.first_timestamp("BTC/USDT", "15m")):
+        with pytest.raises(CandleFetchError) as raised:
+            read()
+        message = str(raised.value)
+        assert str(path) in message and "BTC/USDT 15m" in message and "cannot read" in message
+        assert "PAR1" in message  # polars' own reason, on the same line
+
+
+def test_a_missing_replay_file_names_file_and_symbol(tmp_path):
+    sample_copy(tmp_path, "ETH-USDT")
+    src = ReplaySource(tmp_path)
+    with pytest.raises(CandleFetchError, match="no 15m candles for BTC/USDT: file .*BTC-USDT_15m.parquet does not exist"):
+        src.fetch("BTC/USDT", "15m", *DEC)
+    assert src.first_timestamp("BTC/USDT", "15m") is None
+
+
+def test_a_fetch_error_names_the_partitions_it_was_for(tmp_path):
+    from datetime import date
+
+    from huracan_core.candles import load_candle_partitions
+
+    sample_copy(tmp_path).write_bytes(b"not parquet at all")
+    with pytest.raises(CandleFetchError) as raised:
+        load_candle_partitions(ReplaySource(tmp_path), "15m", {"BTC/USDT": [date(2024, 12, 5), date(2024, 12, 6)]}, lambda d, s: f"{d}|{s}")
+    assert str(raised.value).startswith("2024-12-05|BTC-USDT, 2024-12-06|BTC-USDT: replay:")
+
+
+def test_replay_offers_only_pair_files(tmp_path):
+    sample_copy(tmp_path)
+    (tmp_path / "notes_15m.parquet").write_bytes(b"")  # no BASE-QUOTE name: not a candle file
+    src = ReplaySource(tmp_path)
+    assert src.symbols("15m") == ["BTC/USDT"] and src.timeframes() == ["15m"]
+    assert is_pair("btc-usdt") and is_pair("BTC/USDT") and not is_pair("BTCUSDT") and not is_pair("A/B/C")

@@ -145,3 +145,57 @@ def test_a_listing_day_is_not_a_gap(shared_candles):
     [part] = load_candle_partitions(ReplaySource(shared_candles), "1h", {"SOL/USDT": [date(2020, 8, 11)]}, key)
     assert part.frame["timestamp"].min().hour == 6
     assert part.anomalies.missing == []
+
+
+# --- schema and dtype drift go through the blocking rules like any other bad candle --------------------------
+
+TWO_DAYS = [DAY, date(2024, 9, 6)]
+
+
+def drift_problems(tmp_path: Path, frame: pl.DataFrame) -> tuple[list, str]:
+    with pytest.raises(CandleValidationError) as raised:
+        load_candle_partitions(replay_with(tmp_path, frame), "15m", {"BTC/USDT": TWO_DAYS}, key)
+    return raised.value.problems, str(raised.value)
+
+
+def test_a_renamed_column_names_every_partition_and_what_came_instead(tmp_path, day_frame):
+    problems, message = drift_problems(tmp_path, day_frame.rename({"close": "Close"}))
+    assert {(p.partition, p.column) for p in problems} == {("2024-09-05|BTC-USDT", "close"), ("2024-09-06|BTC-USDT", "close")}
+    assert all(p.reason == "required column missing (the frame has unexpected columns 'Close')" for p in problems)
+    # one line for the file-wide problem, both partitions named on it
+    assert message.count("required column missing") == 1
+    assert "2024-09-05|BTC-USDT, 2024-09-06|BTC-USDT: column 'close': required column missing" in message
+
+
+def test_prices_stored_as_text_are_rejected_not_cast(tmp_path, day_frame):
+    problems, _ = drift_problems(tmp_path, day_frame.with_columns(pl.col("close").cast(pl.String)))
+    assert [(p.partition, p.column, p.reason) for p in problems] == [
+        (f"{d}|BTC-USDT", "close", "wrong dtype String (expected Float64)") for d in TWO_DAYS
+    ]
+
+
+def test_text_that_is_not_a_number_is_listed_row_by_row(tmp_path, day_frame):
+    text = day_frame.with_columns(pl.col("high").cast(pl.String))
+    hit = pl.col("timestamp").dt.strftime("%Y-%m-%d %H:%M").is_in(["2024-09-06 07:30", "2024-09-06 07:45"])
+    bad = text.with_columns(pl.when(hit).then(pl.lit("n/a")).otherwise(pl.col("high")).alias("high"))
+    problems, message = drift_problems(tmp_path, bad)
+    [unparseable] = [p for p in problems if p.reason.startswith("text that is not a number")]
+    assert unparseable.partition == "2024-09-06|BTC-USDT" and unparseable.column == "high"
+    assert unparseable.reason == "text that is not a number: 'n/a'"
+    assert unparseable.rows == ("2024-09-06T07:30Z", "2024-09-06T07:45Z")
+    assert "2024-09-06|BTC-USDT: column 'high': text that is not a number: 'n/a' (2 rows: 2024-09-06T07:30Z, 2024-09-06T07:45Z)" in message
+
+
+def test_a_timestamp_that_is_no_time_spoils_every_partition(tmp_path, day_frame):
+    problems, _ = drift_problems(tmp_path, day_frame.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%d %H:%M:%S")))
+    assert {p.partition for p in problems} == {"2024-09-05|BTC-USDT", "2024-09-06|BTC-USDT"}
+    assert {p.column for p in problems} == {"timestamp"}
+    assert all(p.reason.startswith("wrong dtype String (expected Datetime") for p in problems)
+
+
+def test_lossless_dtype_differences_are_still_accepted(tmp_path, day_frame):
+    """Integer volumes and epoch-ms timestamps are what exchanges send: conformed, not reported as drift."""
+    widened = day_frame.with_columns(pl.col("volume").round().cast(pl.Int64), pl.col("timestamp").dt.epoch("ms"))
+    parts = load_candle_partitions(replay_with(tmp_path, widened), "15m", {"BTC/USDT": [DAY]}, key)
+    assert [p.frame.height for p in parts] == [96]
+    assert parts[0].frame.schema["volume"] == pl.Float64

@@ -1,4 +1,4 @@
-"""The code location loads the way Dagster loads it: by module, through workspace.yaml."""
+"""The code location loads the way Dagster loads it: by module, through workspace.yaml; one chain per timeframe."""
 
 from __future__ import annotations
 
@@ -6,13 +6,20 @@ import subprocess
 import sys
 
 import dagster as dg
+import pytest
 
-from huracan_dagster.definitions import DAILY_JOB, build_definitions
+from huracan_dagster.definitions import build_definitions, daily_job_name
+from huracan_dagster.partitions import asset_key
 from huracan_dagster.settings import Settings
 from tests.conftest import REPO
 
+CHAIN = ("candles", "features", "regimes", "shadow_trades", "trade_analysis")
+CANDLE_CHECKS = {"candles_valid", "no_gaps", "no_zero_volume_candles", "no_extreme_prints"}
 
-def test_definitions_validate_through_the_workspace(huracan_home):
+
+@pytest.mark.parametrize("timeframes", ["", "15m,1h"])
+def test_definitions_validate_through_the_workspace(huracan_home, monkeypatch, timeframes):
+    monkeypatch.setenv("HURACAN_TIMEFRAMES", timeframes)
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
@@ -21,13 +28,41 @@ def test_definitions_validate_through_the_workspace(huracan_home):
     assert "Validation successful" in result.stdout + result.stderr
 
 
-def test_definitions_hold_the_candles_asset_checks_and_daily_job(huracan_home):
+def test_definitions_hold_the_prefixed_chain_its_checks_and_daily_job(huracan_home, monkeypatch):
+    monkeypatch.setenv("HURACAN_TIMEFRAMES", "")
     defs = build_definitions(Settings.from_env())
     graph = defs.resolve_asset_graph()
-    assert dg.AssetKey("candles") in graph.get_all_asset_keys()
-    checks = {k.name for k in graph.asset_check_keys if k.asset_key == dg.AssetKey("candles")}
-    assert checks == {"candles_valid", "no_gaps", "no_zero_volume_candles", "no_extreme_prints"}
-    assert defs.resolve_job_def(DAILY_JOB).name == DAILY_JOB
-    partitions = graph.get(dg.AssetKey("candles")).partitions_def
+    assert graph.get_all_asset_keys() == {asset_key("15m", name) for name in CHAIN}
+    assert dg.AssetKey(["15m", "candles"]) == asset_key("15m", "candles")
+    checks = {k.name for k in graph.asset_check_keys if k.asset_key == asset_key("15m", "candles")}
+    assert checks == CANDLE_CHECKS
+    causal = {(k.asset_key, k.name) for k in graph.asset_check_keys if k.name.endswith("_causal")}
+    assert causal == {(asset_key("15m", "features"), "features_causal"), (asset_key("15m", "regimes"), "regimes_causal")}
+    job = defs.resolve_job_def(daily_job_name("15m"))
+    assert job.name == "daily_pipeline_15m"
+    assert {node.name for node in job.graph.node_defs} >= {f"15m__{name}" for name in CHAIN}
+    partitions = graph.get(asset_key("15m", "candles")).partitions_def
     assert isinstance(partitions, dg.MultiPartitionsDefinition)
     assert [d.name for d in partitions.partitions_defs] == ["date", "symbol"]
+    assert set(defs.resources) >= {"source", "archive", "universe", "frames_io"}
+
+
+def test_two_timeframes_define_two_chains_under_their_prefixes_and_two_jobs(huracan_home, monkeypatch):
+    monkeypatch.setenv("HURACAN_TIMEFRAMES", "15m,1h")
+    defs = build_definitions(Settings.from_env())
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    assert keys == {asset_key(tf, name) for tf in ("15m", "1h") for name in CHAIN}
+    for tf, other in (("15m", "1h"), ("1h", "15m")):
+        job = defs.resolve_job_def(daily_job_name(tf))
+        selected = job.asset_layer.selected_asset_keys
+        assert selected == {asset_key(tf, name) for name in CHAIN}, tf  # a job never reaches the other timeframe
+        # every dependency stays inside its own timeframe
+        for key in selected:
+            assert all(parent.path[0] == tf for parent in graph.get(key).parent_keys), key
+        assert {k.name for k in graph.asset_check_keys if k.asset_key == asset_key(tf, "candles")} == CANDLE_CHECKS
+        for name in CHAIN:
+            assert graph.get(asset_key(tf, name)).metadata["timeframe"] == tf
+        # the two recipes differ: features of 1h never land in the objects of 15m
+        assert graph.get(asset_key(tf, "features")).metadata["recipe_hash"] != graph.get(asset_key(other, "features")).metadata["recipe_hash"]
+    assert sorted(j.name for j in defs.jobs if not j.name.startswith("__")) == [daily_job_name("15m"), daily_job_name("1h")]

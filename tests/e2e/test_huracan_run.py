@@ -16,25 +16,26 @@ def keys(days: range, month: str = "2024-12", symbols=SYMBOLS) -> set[str]:
     return {f"{month}-{d:02d}|{s}" for d in days for s in symbols}
 
 
-def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_home, capsys):
+def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_home, capsys, monkeypatch):
+    monkeypatch.setenv("HURACAN_SYMBOLS", "BTC/USDT,ETH/USDT,SOL/USDT")  # the declared universe: no other candles needed
     assert main(["run", "--start", "2024-12-01", "--end", "2024-12-03", "--symbols", "BTC/USDT,ETH/USDT,SOL/USDT"]) == 0
     out = capsys.readouterr().out
     assert "history: candles 2024-11-19..2024-11-30" in out and "http://127.0.0.1:3000" in out
     for asset in PIPELINE:
-        assert f"{asset}: 9 partitions materialized" in out
+        assert f"15m/{asset}: 9 partitions materialized" in out
     instance = dg.DagsterInstance.get()
     window = keys(range(1, 4))
     history = keys(range(19, 31), "2024-11")
-    assert instance.get_materialized_partitions(dg.AssetKey("candles")) == window | history
+    assert instance.get_materialized_partitions(dg.AssetKey(["15m", "candles"])) == window | history
     for asset in PIPELINE[1:]:
-        assert instance.get_materialized_partitions(dg.AssetKey(asset)) == window
+        assert instance.get_materialized_partitions(dg.AssetKey(["15m", asset])) == window
     runs = instance.get_runs()
     # one run for the history days and one for the whole window, not one per partition
     assert len(runs) == 2 and all(r.is_success for r in runs)
     for key in window:
         day, symbol = key.split("|")
         assert (huracan_home / "archive" / "candles" / symbol / "15m" / f"{day}.parquet").is_file()
-        assert (huracan_home / "archive" / "shadow_trades" / symbol / f"{day}.parquet").is_file()
+        assert (huracan_home / "archive" / "shadow_trades" / symbol / "15m" / f"{day}.parquet").is_file()
 
     # a non-contiguous subset of the registered symbols: one ranged run per block of neighbours
     assert main(["run", "--date", "2024-12-04", "--symbols", "BTC/USDT,SOL/USDT", "--select", "candles"]) == 0
@@ -42,7 +43,8 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
 
     assert main(["status"]) == 0
     status = capsys.readouterr().out
-    assert "candles: 47 partitions materialized" in status  # (12 history + 3) days × 3 + 2 and "trade_analysis: 9 partitions materialized" in status
+    assert "15m/candles: 47 partitions materialized" in status  # (12 history + 3) days × 3 + 2
+    assert "15m/trade_analysis: 9 partitions materialized" in status
     assert "BTC/USDT     2024-11-19..2024-12-04" in status and "ETH/USDT     2024-11-19..2024-12-03" in status
     assert "failed checks (latest verdict per partition): 0" in status
 
@@ -50,9 +52,10 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
 def test_status_lists_failed_warning_checks_per_partition(huracan_home, capsys, shared_candles):
     assert main(["run", "--date", "2020-03-12", "--symbols", "LINK/USDT", "--timeframe", "1h", "--source", f"replay:{shared_candles}", "--select", "candles"]) == 0
     out = capsys.readouterr().out
-    assert "check candles:no_extreme_prints did not pass (1 partitions)" in out
+    assert "check 1h/candles:no_extreme_prints did not pass on 1 partitions: 2020-03-12|LINK-USDT" in out
     main(["status"])
-    assert "candles:no_extreme_prints [WARN] 1 partitions: 2020-03-12|LINK-USDT" in capsys.readouterr().out
+    assert "15m/candles:no_extreme_prints" not in (status := capsys.readouterr().out)  # 1h and 15m stay apart
+    assert "1h/candles:no_extreme_prints [WARN] 1 partitions: 2020-03-12|LINK-USDT" in status
 
 
 def test_a_failing_run_exits_non_zero_and_says_why(huracan_home, capsys):

@@ -1,4 +1,4 @@
-"""The web UI as a person sees it: `huracan ui` (dagster dev) on 127.0.0.1, headless Chromium, a screenshot.
+"""The web UI as a person sees it: `huracan ui` (dagster dev) on 127.0.0.1, headless Chromium, screenshots.
 
 Set HURACAN_UI_SCREENSHOTS=DIR to keep the screenshots for a look.
 """
@@ -13,15 +13,29 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
+import dagster as dg
+import polars as pl
 import pytest
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from huracan_dagster.cli import main
+from huracan_dagster.definitions import daily_job_name
+from huracan_dagster.partitions import asset_key
 from tests.conftest import REPO
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="Debian chromium + chromium-driver not installed (make browser)")
+
+TF = "15m"
+CANDLES = asset_key(TF, "candles")
+ASSET_PATH = "/assets/" + "/".join(CANDLES.path)  # /assets/15m/candles
+SYMBOLS = ("BTC-USDT", "ETH-USDT")
+#: a flash-crash print planted in real candles: a bar whose range is far beyond 10× any trailing ATR
+SPIKE_SYMBOL, SPIKE_BAR = "ETH-USDT", datetime(2024, 12, 5, 12, 0, tzinfo=UTC)
+SPIKE_PARTITION = f"{SPIKE_BAR.date().isoformat()}|{SPIKE_SYMBOL}"
 
 
 def free_port() -> int:
@@ -30,8 +44,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def replay_with_spike(real_candles: Path, folder: Path) -> Path:
+    """The real candles of ``SYMBOLS`` as a replay source, with one bar's low at a third of its open."""
+    folder.mkdir()
+    for symbol in SYMBOLS:
+        frame = pl.read_parquet(real_candles / f"{symbol}_{TF}.parquet")
+        if symbol == SPIKE_SYMBOL:
+            at = pl.col("timestamp") == SPIKE_BAR
+            assert frame.filter(at).height == 1
+            frame = frame.with_columns(pl.when(at).then(pl.min_horizontal("open", "close") / 3).otherwise(pl.col("low")).alias("low"))
+        frame.write_parquet(folder / f"{symbol}_{TF}.parquet")
+    return folder
+
+
 @pytest.fixture
-def ui(huracan_home, tmp_path):
+def ui(huracan_home, tmp_path, monkeypatch, real_candles):
+    monkeypatch.setenv("HURACAN_SOURCE", f"replay:{replay_with_spike(real_candles, tmp_path / 'replay')}")
     assert main(["run", "--start", "2024-12-04", "--end", "2024-12-06", "--symbols", "BTC/USDT,ETH/USDT", "--select", "candles"]) == 0
     port = free_port()
     log = (tmp_path / "ui.log").open("w")
@@ -76,15 +104,41 @@ def browser():
     driver.quit()
 
 
-def page_text_when(driver, url: str, *needles: str, timeout: float = 60) -> str:
-    driver.get(url)
+def text_when(driver, *needles: str, timeout: float = 60) -> str:
     deadline, text = time.time() + timeout, ""
     while time.time() < deadline:
         text = driver.find_element("tag name", "body").text
         if all(n in text for n in needles):
             return text
         time.sleep(0.5)
-    raise AssertionError(f"{url} never showed {needles}; it showed:\n{text[:3000]}")
+    raise AssertionError(f"{driver.current_url} never showed {needles}; it showed:\n{text[:3000]}")
+
+
+def page_text_when(driver, url: str, *needles: str, timeout: float = 60) -> str:
+    driver.get(url)
+    return text_when(driver, *needles, timeout=timeout)
+
+
+def click_tab(driver, label: str) -> None:
+    """The last button so labelled: the check's own tabs come after the asset's."""
+    from selenium.webdriver.common.by import By
+
+    buttons = driver.find_elements(By.XPATH, f"//button[normalize-space(.)='{label}']")
+    assert buttons, f"no {label!r} tab on {driver.current_url}"
+    buttons[-1].click()
+
+
+def table_rows_when(driver, keys: list[str], timeout: float = 30) -> dict[str, str]:
+    """``{key: text of the table row that names it}``, once every key has its row."""
+    from selenium.webdriver.common.by import By
+
+    deadline, rows = time.time() + timeout, {}
+    while time.time() < deadline:
+        rows = {key: row.text for row in driver.find_elements(By.TAG_NAME, "tr") for key in keys if key in squeeze(row.text)}
+        if len(rows) == len(keys):
+            return rows
+        time.sleep(0.5)
+    raise AssertionError(f"{driver.current_url}: rows for {sorted(set(keys) - set(rows))} never showed")
 
 
 def screenshot(driver, tmp_path: Path, name: str) -> Path:
@@ -95,15 +149,52 @@ def screenshot(driver, tmp_path: Path, name: str) -> Path:
     return path
 
 
-def test_ui_shows_candles_partitions_and_check_results(ui, browser, tmp_path):
+def failed_verdicts(check: str) -> dict[str, str]:
+    """``{partition: found}`` of the check's latest failing verdicts, as the instance holds them."""
+    key = dg.AssetCheckKey(CANDLES, check)
+    with dg.DagsterInstance.get() as instance:
+        infos = instance.event_log_storage.get_asset_check_partition_info([key])
+        history = instance.event_log_storage.get_asset_check_execution_history(key, limit=100)
+    failing = {i.partition_key for i in infos if i.latest_execution_status == AssetCheckExecutionRecordStatus.FAILED}
+    found = {}
+    for record in history:
+        evaluation = record.event.dagster_event.event_specific_data if record.event else None
+        if isinstance(evaluation, dg.AssetCheckEvaluation) and evaluation.partition in failing:
+            found.setdefault(evaluation.partition, evaluation.metadata["found"].value)
+    return found
+
+
+def squeeze(text: str) -> str:
+    """Table cells wrap long keys (``2024-12-05|ETH-`` / ``USDT``): compare without whitespace."""
+    return "".join(text.split())
+
+
+def test_ui_shows_candles_partitions_and_each_partitions_check_verdict(ui, browser, tmp_path):
     # 3 days × 2 symbols materialized out of every date × symbol partition since 2018-01-01
-    text = page_text_when(browser, f"{ui}/assets/candles?view=partitions", "candles", "2018-01-01", "Materialized (6)", "Failed (0)")
-    assert "Missing" in text
+    text = page_text_when(browser, f"{ui}{ASSET_PATH}?view=partitions", TF, "candles", "2018-01-01", "Materialized (6)", "Failed (0)")
+    assert "Missing" in text and all(s in text for s in SYMBOLS)
     screenshot(browser, tmp_path, "candles_partitions")
 
-    text = page_text_when(browser, f"{ui}/assets/candles?view=checks", "candles_valid", "no_gaps", "no_zero_volume_candles", "no_extreme_prints")
+    page_text_when(browser, f"{ui}{ASSET_PATH}?view=checks", "candles_valid", "no_gaps", "no_zero_volume_candles", "no_extreme_prints")
     screenshot(browser, tmp_path, "candles_checks")
-    assert "Failed" in text or "failed" in text  # 2024-12-05 BTC's real crash print is a failed warning check
 
-    page_text_when(browser, f"{ui}/runs", "daily_pipeline", "Success")
+    # the planted print fails no_extreme_prints on its partition (real prints may fail others: each is shown)
+    failing = failed_verdicts("no_extreme_prints")
+    assert SPIKE_PARTITION in failing
+    # where a person looks: the check's execution history, one row per partition judged, the failure on its own row
+    browser.get(f"{ui}{ASSET_PATH}?view=checks&checkDetail=no_extreme_prints")
+    text_when(browser, "Execution history")
+    click_tab(browser, "Execution history")
+    text_when(browser, "Failed")
+    judged = [f"2024-12-0{d}|{s}" for d in (4, 5, 6) for s in SYMBOLS]
+    rows = table_rows_when(browser, judged)
+    screenshot(browser, tmp_path, "no_extreme_prints_history")
+    for partition, row in rows.items():
+        verdict = "Failed" if partition in failing else "Passed"
+        assert row.split()[0] == verdict, (partition, row)
+        if partition in failing:
+            assert squeeze(failing[partition]) in squeeze(row), (partition, row)  # what was found, at which bars
+    assert SPIKE_BAR.strftime("%H:%M") in rows[SPIKE_PARTITION]
+
+    page_text_when(browser, f"{ui}/runs", daily_job_name(TF), "Success")
     screenshot(browser, tmp_path, "runs")
