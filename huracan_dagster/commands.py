@@ -13,6 +13,7 @@ from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.sources import open_source
 from huracan_core.symbols import to_ccxt, to_key
 from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
+from huracan_dagster.assets.trading import WARMUP_DAYS
 from huracan_dagster.definitions import build_definitions, daily_job_name
 from huracan_dagster.failures import failure_causes
 from huracan_dagster.partitions import asset_key
@@ -51,21 +52,31 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     job = defs.resolve_job_def(daily_job_name(settings.timeframe))
     selection = _selection(defs, settings.timeframe, select)
     recipe = FeatureRecipe.default(settings.timeframe)
-    # what the features of the window read besides its own partitions: the declared universe of each day and
-    # the reference, over the window and its history days
-    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    declared = sorted({to_key(m) for members in universe_by_day(source, settings.timeframe, config, days).values() for m in members}
+    tf = settings.timeframe
+    needs_inputs = selection is None or {asset_key(tf, n) for n in ("candles", "features")} <= set(selection)
+    trades = needs_inputs and (selection is None or asset_key(tf, "shadow_trades") in selection)
+    # the trader's warm-up days are declared inputs of the window's first days: their features and regimes too
+    lead = start - timedelta(days=WARMUP_DAYS if trades else 0)
+    # what the features read besides their own partitions: each day's declared universe and the reference
+    days = [lead + timedelta(days=n) for n in range((end - lead).days + 1)]
+    declared = sorted({to_key(m) for members in universe_by_day(source, tf, config, days).values() for m in members}
                       | {to_key(recipe.reference_symbol)})
-    needs_inputs = selection is None or {asset_key(settings.timeframe, n) for n in ("candles", "features")} <= set(selection)
     extra = [k for k in declared if k not in keys] if needs_inputs else []
     registered = _register(instance, [*keys, *extra])
-    print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({settings.timeframe})")
+    print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({tf})")
     ok = True
-    candles_only = [asset_key(settings.timeframe, "candles")]
-    history = _history_days(settings, source, [*keys, *extra], start) if needs_inputs else None
-    if history:
-        print(f"  history: candles {history[0]}..{history[1]} (the feature recipe's trailing window)")
-        ok &= _ranged_runs(job, instance, [*keys, *extra], registered, *history, selection=candles_only)
+    candles_only = [asset_key(tf, "candles")]
+    if needs_inputs:
+        everyone = [*keys, *extra]
+        candles_from = _first_day(settings, source, everyone, lead - timedelta(days=history_days(recipe)))
+        if candles_from < start:
+            print(f"  history: candles {candles_from}..{start - timedelta(days=1)} (the feature recipe's trailing window)")
+            ok &= _ranged_runs(job, instance, everyone, registered, candles_from, start - timedelta(days=1), selection=candles_only)
+        warm_from = _first_day(settings, source, everyone, lead)
+        if trades and warm_from < start:
+            print(f"  warm-up: features and regimes {warm_from}..{start - timedelta(days=1)} (what the trader reads before the window)")
+            warm_up = [asset_key(tf, "features"), asset_key(tf, "regimes")]
+            ok &= _ranged_runs(job, instance, keys, registered, warm_from, start - timedelta(days=1), selection=warm_up)
     if extra:
         print(f"  universe and reference: candles of {', '.join(to_ccxt(k) for k in extra)} (read by the features)")
         ok &= _ranged_runs(job, instance, extra, registered, start, end, selection=candles_only)
@@ -91,17 +102,10 @@ def _ranged_runs(job, instance, keys, registered, start: date, end: date, *, sel
     return ok
 
 
-def _history_days(settings: Settings, source, symbols: list[str], start: date) -> tuple[date, date] | None:
-    """Candle days before the window that the features of its first day read, clipped to the source's data.
-
-    Without them the first days' features would be computed on a short history (null, with the reason).
-    """
-    first = start - timedelta(days=history_days(FeatureRecipe.default(settings.timeframe)))
+def _first_day(settings: Settings, source, symbols: list[str], wanted: date) -> date:
+    """``wanted``, or the first whole day that every symbol has at the source if that is later."""
     listed = [source.first_timestamp(s, settings.timeframe) for s in symbols]
-    if any(t is None for t in listed):
-        return None
-    first = max([first, *(t.date() + timedelta(days=1) for t in listed)])
-    return (first, start - timedelta(days=1)) if first < start else None
+    return max([wanted, *(t.date() + timedelta(days=1) for t in listed if t is not None)])
 
 
 def _selection(defs: dg.Definitions, timeframe: str, select: str | None) -> list[dg.AssetKey] | None:

@@ -130,6 +130,11 @@ def trade_partitions(
     inputs = {"candles": candles, "features": features, "regimes": regimes}
     for name, frames in inputs.items():
         require(name, frames, wanted)
+    # a warm-up day with candles is a declared input: its features and regimes must exist too, or the day's
+    # ledger would depend on what else happened to be materialized
+    warm = sorted({(day - timedelta(days=n), symbol) for day, symbol in wanted for n in range(1, warmup_days + 1)} & set(candles))
+    for name in ("features", "regimes"):
+        require(f"{name} (warm-up days of the traded days)", inputs[name], warm)
     days = []
     for day, symbol in sorted(wanted):
         window = [(day - timedelta(days=n), symbol) for n in range(warmup_days, -1, -1)]

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 from dagster._utils.warnings import PreviewWarning
 
 from huracan_dagster.partitions import date_symbol_partitions
@@ -36,7 +37,12 @@ def evaluations(
     context: dg.AssetExecutionContext, asset: dg.AssetKey, check: str, verdicts: Mapping[str, Verdict], *,
     severity: dg.AssetCheckSeverity, blocking: bool = False,
 ) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
-    """One evaluation per judged partition, in key order, then the check's (empty) output that the step owes."""
+    """One evaluation per judged partition, in key order, then the check's (empty) output that the step owes.
+
+    Each evaluation points at the partition's materialization of this run (when there is one), as Dagster's own
+    ``AssetCheckResult`` does for a single partition: the UI counts a verdict only against its materialization.
+    """
+    targets = _materializations(context, asset, list(verdicts))
     for key, verdict in sorted(verdicts.items()):
         yield dg.AssetCheckEvaluation(
             asset_key=asset,
@@ -45,7 +51,24 @@ def evaluations(
             severity=severity,
             blocking=blocking,
             partition=key,
+            target_materialization_data=targets.get(key),
             description=verdict.summary,
             metadata={"found": verdict.summary, **verdict.metadata},
         )
     yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(dg.AssetCheckKey(asset, check)))
+
+
+def _materializations(
+    context: dg.AssetExecutionContext, asset: dg.AssetKey, partitions: list[str]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """The newest materialization of each partition written by this run, in one query."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset, asset_partitions=partitions), limit=len(partitions)
+    ).records
+    out: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
+    for record in records:  # newest first
+        if record.partition_key in partitions and record.partition_key not in out and record.run_id == context.run.run_id:
+            out[record.partition_key] = AssetCheckEvaluationTargetMaterializationData(
+                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+            )
+    return out

@@ -71,8 +71,10 @@ def _candles(archive: Path, symbol: str, *days: str) -> pl.DataFrame:
 def pipeline(tmp_path_factory):
     archive = tmp_path_factory.mktemp("archive")
     instance = dg.DagsterInstance.ephemeral()
-    # candle history first: the features of the first day read the recipe's trailing days of candles
-    _materialize(instance, archive, [CANDLES], "2024-11-16", "2024-11-27")
+    # candle history first: the trader's 3 warm-up days (11-25..27) are declared inputs of 11-28, and their
+    # features read the recipe's 12 trailing days of candles
+    _materialize(instance, archive, [CANDLES], "2024-11-13", "2024-11-27")
+    _materialize(instance, archive, [FEATURES, REGIMES], "2024-11-25", "2024-11-27")
     _materialize(instance, archive, EVERYTHING, DAYS[0], DAYS[-1])
     return instance, archive
 
@@ -205,8 +207,10 @@ def test_default_fees_are_a_finding_not_an_error(pipeline, tmp_path):
     both legs and was expected to beat the round trip (consensus skips an edge that does not)."""
     _, cheap_archive = pipeline
     instance, day = dg.DagsterInstance.ephemeral(), DAYS[1]
-    first = (date.fromisoformat(day) - timedelta(days=12)).isoformat()
+    warm_up = (date.fromisoformat(day) - timedelta(days=3)).isoformat()
+    first = (date.fromisoformat(warm_up) - timedelta(days=12)).isoformat()
     _materialize(instance, tmp_path, [CANDLES], first, DAYS[0])
+    _materialize(instance, tmp_path, [FEATURES, REGIMES], warm_up, DAYS[0])
     _materialize(instance, tmp_path, [CANDLES, FEATURES, REGIMES, SHADOW_TRADES], day, day, DEFAULT)
     fee, margin = DEFAULT.taker_fee_bps, ConsensusConfig().safety_margin_bps
     for s in SYMBOLS:

@@ -20,18 +20,22 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     monkeypatch.setenv("HURACAN_SYMBOLS", "BTC/USDT,ETH/USDT,SOL/USDT")  # the declared universe: no other candles needed
     assert main(["run", "--start", "2024-12-01", "--end", "2024-12-03", "--symbols", "BTC/USDT,ETH/USDT,SOL/USDT"]) == 0
     out = capsys.readouterr().out
-    assert "history: candles 2024-11-19..2024-11-30" in out and "http://127.0.0.1:3000" in out
+    assert "history: candles 2024-11-16..2024-11-30" in out and "http://127.0.0.1:3000" in out
+    assert "warm-up: features and regimes 2024-11-28..2024-11-30" in out
     for asset in PIPELINE:
         assert f"15m/{asset}: 9 partitions materialized" in out
     instance = dg.DagsterInstance.get()
     window = keys(range(1, 4))
-    history = keys(range(19, 31), "2024-11")
+    history = keys(range(16, 31), "2024-11")  # the trader's 3 warm-up days and their features' 12 days of history
+    warm_up = keys(range(28, 31), "2024-11")
     assert instance.get_materialized_partitions(dg.AssetKey(["15m", "candles"])) == window | history
-    for asset in PIPELINE[1:]:
+    for asset in PIPELINE[1:3]:
+        assert instance.get_materialized_partitions(dg.AssetKey(["15m", asset])) == window | warm_up
+    for asset in PIPELINE[3:]:
         assert instance.get_materialized_partitions(dg.AssetKey(["15m", asset])) == window
     runs = instance.get_runs()
-    # one run for the history days and one for the whole window, not one per partition
-    assert len(runs) == 2 and all(r.is_success for r in runs)
+    # one run for the candle history, one for the warm-up days' features and one for the window, not one per partition
+    assert len(runs) == 3 and all(r.is_success for r in runs)
     for key in window:
         day, symbol = key.split("|")
         assert (huracan_home / "archive" / "candles" / symbol / "15m" / f"{day}.parquet").is_file()
@@ -39,13 +43,13 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
 
     # a non-contiguous subset of the registered symbols: one ranged run per block of neighbours
     assert main(["run", "--date", "2024-12-04", "--symbols", "BTC/USDT,SOL/USDT", "--select", "candles"]) == 0
-    assert len(instance.get_runs()) == 4
+    assert len(instance.get_runs()) == 5
 
     assert main(["status"]) == 0
     status = capsys.readouterr().out
-    assert "15m/candles: 47 partitions materialized" in status  # (12 history + 3) days × 3 + 2
+    assert "15m/candles: 56 partitions materialized" in status  # (15 history + 3) days × 3 + 2
     assert "15m/trade_analysis: 9 partitions materialized" in status
-    assert "BTC/USDT     2024-11-19..2024-12-04" in status and "ETH/USDT     2024-11-19..2024-12-03" in status
+    assert "BTC/USDT     2024-11-16..2024-12-04" in status and "ETH/USDT     2024-11-16..2024-12-03" in status
     assert "failed checks (latest verdict per partition): 0" in status
 
 
