@@ -85,15 +85,19 @@ def direct(scenario: dict) -> dict[str, float]:
     from huracan_core.symbols import to_key
     from huracan_core.trading.daily import analyse_partitions, trade_partitions
     from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
+    from huracan_dagster.assets.trading import WARMUP_DAYS
 
     source = open_source(scenario["source"])
     recipe, detector = FeatureRecipe.default("15m"), RegimeDetector()
     start, end = scenario["start"], scenario["end"]
     config = UniverseConfig(symbols=tuple(s for s in scenario["symbols"].split(",") if s))
     symbols = [to_key(s) for s in resolve_universe(source, "15m", config, as_of=end + timedelta(days=1))]
-    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-    first = max(start - timedelta(days=history_days(recipe)), *(source.first_timestamp(s, "15m").date() + timedelta(days=1) for s in symbols))
+    listed = [source.first_timestamp(s, "15m").date() + timedelta(days=1) for s in symbols]
+    lead = min(start, max(start - timedelta(days=WARMUP_DAYS), *listed))  # the trader's warm-up days
+    days = [lead + timedelta(days=n) for n in range((end - lead).days + 1)]
+    first = max(lead - timedelta(days=history_days(recipe)), *listed)
     wanted = [(d, s) for s in symbols for d in days]
+    traded = [(d, s) for d, s in wanted if d >= start]
     timings: dict[str, float] = {}
 
     def timed(name, fn):
@@ -121,9 +125,9 @@ def direct(scenario: dict) -> dict[str, float]:
         return out
 
     regs = timed("regimes", regimes)
-    traded = timed("shadow_trades", lambda: trade_partitions(candles, feats, regs, wanted, "15m", warmup_days=3))
-    ledgers = {(t.day, t.symbol): t.ledger for t in traded}
-    timed("trade_analysis", lambda: analyse_partitions(ledgers, candles, wanted))
+    days_traded = timed("shadow_trades", lambda: trade_partitions(candles, feats, regs, traded, "15m", warmup_days=WARMUP_DAYS))
+    ledgers = {(t.day, t.symbol): t.ledger for t in days_traded}
+    timed("trade_analysis", lambda: analyse_partitions(ledgers, candles, traded))
     return timings
 
 

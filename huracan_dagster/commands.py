@@ -15,14 +15,12 @@ from huracan_core.symbols import to_ccxt, to_key
 from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
 from huracan_dagster.assets.trading import WARMUP_DAYS
 from huracan_dagster.definitions import build_definitions, daily_job_name
-from huracan_dagster.failures import failure_causes
+from huracan_dagster.failures import RANGE_END_TAG, RANGE_START_TAG, failure_causes
 from huracan_dagster.partitions import asset_key
 from huracan_dagster.registration import register_symbols
 from huracan_dagster.run_owner import owner_tags
 from huracan_dagster.settings import Settings
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 #: the terminal gets the summary; every event is still in the instance and the UI
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
