@@ -141,7 +141,7 @@ def _print_run(result: dg.ExecuteInProcessResult, block: list[str]) -> None:
 
 def _print_where(settings: Settings) -> None:
     print("Where to look:")
-    print("  UI:       make ui  →  http://127.0.0.1:3000 (Assets → candles: partitions and checks)")
+    print("  UI:       make ui  →  http://127.0.0.1:3000 (Assets → 15m/candles: partitions and checks)")
     print(f"  archive:  {settings.archive_root}")
     print(f"  instance: {settings.dagster_home}")
     print("  status:   huracan status")
