@@ -60,7 +60,7 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     declared = sorted({to_key(m) for members in universe_by_day(source, tf, config, days).values() for m in members}
                       | {to_key(recipe.reference_symbol)})
     extra = [k for k in declared if k not in keys] if needs_inputs else []
-    registered = _register(instance, [*keys, *extra])
+    registered = register_symbols(instance, [*keys, *extra])  # safe when two first runs race
     print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({tf})")
     ok = True
     candles_only = [asset_key(tf, "candles")]
@@ -81,11 +81,6 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     ok &= _ranged_runs(job, instance, keys, registered, start, end, selection=selection)
     _print_where(settings)
     return 0 if ok else 1
-
-
-def _register(instance: dg.DagsterInstance, keys: list[str]) -> list[str]:
-    """Add the symbols the instance does not know yet; returns the registered order."""
-    return register_symbols(instance, keys)  # safe when two first runs register the same symbol at once
 
 
 def _ranged_runs(job, instance, keys, registered, start: date, end: date, *, selection) -> bool:
