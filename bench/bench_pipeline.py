@@ -77,10 +77,10 @@ def through_dagster(home: Path, scenario: dict, storage: str = "pooled") -> tupl
 def direct(scenario: dict) -> dict[str, float]:
     """The same core calls on the same partitions, timed per asset; nothing stored."""
     from huracan_core.candles import load_candle_partitions
-    from huracan_core.features.partitions import compute_feature_partitions, history_days, prove_causality, sample_timestamps
-    from huracan_core.features.causality import check_causality
+    from huracan_core.features.partitions import compute_feature_partitions, history_days, prove_causality
     from huracan_core.features.recipe import FeatureRecipe
     from huracan_core.regimes import RegimeDetector
+    from huracan_core.regimes.proof import prove_regime_causality
     from huracan_core.sources import open_source
     from huracan_core.symbols import to_key
     from huracan_core.trading.daily import analyse_partitions, trade_partitions
@@ -95,7 +95,7 @@ def direct(scenario: dict) -> dict[str, float]:
     listed = [source.first_timestamp(s, "15m").date() + timedelta(days=1) for s in symbols]
     lead = min(start, max(start - timedelta(days=WARMUP_DAYS), *listed))  # the trader's warm-up days
     days = [lead + timedelta(days=n) for n in range((end - lead).days + 1)]
-    first = max(lead - timedelta(days=history_days(recipe)), *listed)
+    first = min(start, max(lead - timedelta(days=history_days(recipe)), *listed))
     wanted = [(d, s) for s in symbols for d in days]
     traded = [(d, s) for d, s in wanted if d >= start]
     timings: dict[str, float] = {}
@@ -106,7 +106,6 @@ def direct(scenario: dict) -> dict[str, float]:
         timings[name] = time.perf_counter() - began
         return out
 
-    first = min(first, start)
     all_days = [first + timedelta(days=n) for n in range((end - first).days + 1)]
     parts = timed("candles", lambda: load_candle_partitions(source, "15m", {s: all_days for s in symbols}, lambda d, s: f"{d}|{s}"))
     candles = {(p.day, p.symbol): p.frame for p in parts}
@@ -120,8 +119,7 @@ def direct(scenario: dict) -> dict[str, float]:
 
     def regimes():
         out = {k: detector.detect(f) for k, f in feats.items()}
-        for s in symbols:
-            check_causality(detector.detect, feats[(end, s)], sample_timestamps(feats[(end, s)], 3))
+        prove_regime_causality(detector, feats, 3)
         return out
 
     regs = timed("regimes", regimes)

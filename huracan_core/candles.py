@@ -24,7 +24,7 @@ from huracan_core.validation import (
     validate_candles,
 )
 from huracan_core.validation.drift import has_usable_timestamp
-from huracan_core.validation.problems import name_partitions
+from huracan_core.validation.problems import abbreviated
 
 #: trailing bars fetched before the first day so the extreme-print check has an ATR from the first bar on
 HISTORY_BARS = 14
@@ -76,7 +76,7 @@ def load_candle_partitions(
         try:
             extended = source.fetch(symbol, timeframe, start - HISTORY_BARS * step, end)
         except CandleFetchError as error:
-            raise CandleFetchError(f"{name_partitions(keys)}: {error}") from error
+            raise CandleFetchError(f"{abbreviated(keys)}: {error}") from error
         # a frame whose timestamps are no times cannot be cut into days: the rules judge it whole, on every day
         usable = has_usable_timestamp(extended)
         window = extended.filter(pl.col("timestamp").dt.date().is_in(days)) if usable else extended

@@ -27,3 +27,8 @@ def require(what: str, frames: Mapping[DayKey, object], wanted: Iterable[DayKey]
     absent = [label(k) for k in sorted(wanted) if (k[0], to_key(k[1])) not in present]
     if absent:
         raise MissingPartitionError(f"no {what} for partitions {absent}: materialize {what} for them first")
+
+
+def last_per_symbol(keys: Iterable[DayKey]) -> list[DayKey]:
+    """Each symbol's latest day among ``keys``: where a run's sampled proofs look (a peek shows on every day)."""
+    return sorted({symbol: (day, symbol) for day, symbol in sorted(keys)}.values())

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from huracan_core.sources import CandleFetchError, CandleSource, open_source
-from huracan_core.sources.replay import ReplaySource
 from huracan_core.symbols import is_pair, to_ccxt
 from huracan_core.timeframes import bars_per_day
 from huracan_dagster.partitions import PARTITIONS_START
@@ -79,7 +78,7 @@ def _check_window(parser: argparse.ArgumentParser, start: date, end: date) -> No
 
 def _check_symbols(parser: argparse.ArgumentParser, flag: str, symbols: list[str], source: CandleSource, timeframe: str) -> list[str]:
     """``BASE/QUOTE`` for each symbol; against the source's own list where it has one without a request."""
-    offered = source.symbols(timeframe) if isinstance(source, ReplaySource) else None
+    offered = source.known_symbols(timeframe)
     normalised = []
     for symbol in symbols:
         if not is_pair(symbol):
@@ -98,14 +97,14 @@ def _check_selection(parser: argparse.ArgumentParser, select: str | None, settin
         return
     import dagster as dg
 
-    from huracan_dagster.commands import _selection
     from huracan_dagster.definitions import build_definitions
+    from huracan_dagster.selection import resolve_selection
 
-    defs = build_definitions(settings)
-    names = sorted({key.path[-1] for key in defs.resolve_asset_graph().get_all_asset_keys()})
+    graph = build_definitions(settings).resolve_asset_graph()
+    names = sorted({key.path[-1] for key in graph.get_all_asset_keys()})
     try:
-        _selection(defs, settings.timeframe, select)
-    except (SystemExit, dg.DagsterInvalidSubsetError):
+        resolve_selection(graph, settings.timeframe, select)
+    except (ValueError, dg.DagsterInvalidSubsetError):
         parser.error(f"argument --select: {select!r} matches no asset; assets: {', '.join(names)} (e.g. 'candles', '+features', 'regimes+')")
     except Exception as error:  # a syntax error in the selection string: Dagster's parser says where
         reason = str(error).strip().splitlines()[0]

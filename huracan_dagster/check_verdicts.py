@@ -1,9 +1,8 @@
 """The latest verdict of each check on each partition, read back from the instance for ``huracan status``.
 
-Two shapes of history exist: partitioned checks record one evaluation per partition; older ranged runs
-recorded one evaluation listing the partitions it ``checked`` and those ``affected``. Both are read. A check
-that was planned but never evaluated (its run failed or was killed first) is no verdict and is skipped —
-reading it as one crashed ``huracan status`` for good after any failed run.
+Every check is partitioned: each evaluation belongs to one partition. A check that was planned but never
+evaluated (its run failed or was killed first) is no verdict — reading it as one crashed ``huracan status``
+for good after any failed run — so the partition keeps its latest real verdict.
 """
 
 from __future__ import annotations
@@ -12,23 +11,19 @@ import dagster as dg
 from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from huracan_core.validation.problems import name_partitions
+from huracan_core.validation.problems import abbreviated
 
-#: evaluations read per check for the older, unpartitioned shape (each covers a whole ranged run)
-HISTORY = 200
 JUDGED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
 
 
-def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey], history: int = HISTORY) -> list[str]:
+def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey]) -> list[str]:
     """``asset:check [SEVERITY] N partitions: a, b …`` for each check whose latest verdict fails somewhere."""
     lines = []
     for check_key in sorted(check_keys, key=lambda k: k.to_user_string()):
-        verdict, severity = _ranged_verdicts(instance, check_key, history)
-        verdict.update(_partition_verdicts(instance, check_key))  # per-partition evaluations are the newer shape
-        failing = sorted(p for p, bad in verdict.items() if bad)
+        failing = sorted(p for p, bad in _partition_verdicts(instance, check_key).items() if bad)
         if failing:
-            severity = severity or _latest_failed_severity(instance, check_key)
-            lines.append(f"{check_key.to_user_string()} [{severity}] {len(failing)} partitions: {name_partitions(failing)}")
+            severity = _latest_failed_severity(instance, check_key)
+            lines.append(f"{check_key.to_user_string()} [{severity}] {len(failing)} partitions: {abbreviated(failing)}")
     return lines
 
 
@@ -37,22 +32,6 @@ def _evaluation(record) -> dg.AssetCheckEvaluation | None:
     event = record.event.dagster_event if record.event else None
     data = event.event_specific_data if event else None
     return data if isinstance(data, dg.AssetCheckEvaluation) else None
-
-
-def _ranged_verdicts(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, history: int) -> tuple[dict[str, bool], str]:
-    records = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=history)
-    verdict: dict[str, bool] = {}
-    severity = ""
-    for record in reversed(records):  # oldest first, so newer verdicts win
-        evaluation = _evaluation(record)
-        if evaluation is None or evaluation.partition is not None:
-            continue
-        affected = set(listed(evaluation.metadata, "affected"))
-        for partition in listed(evaluation.metadata, "checked"):
-            verdict[partition] = partition in affected
-        if affected:
-            severity = evaluation.severity.value
-    return verdict, severity
 
 
 def _partition_verdicts(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey) -> dict[str, bool]:
@@ -82,8 +61,3 @@ def _latest_failed_severity(instance: dg.DagsterInstance, check_key: dg.AssetChe
     evaluation = _evaluation(records[0]) if records else None
     return evaluation.severity.value if evaluation else "?"
 
-
-def listed(metadata: dict, name: str) -> list[str]:
-    """A list stored in metadata (plain, or wrapped in a ``MetadataValue``); empty when absent."""
-    value = metadata.get(name)
-    return list(getattr(value, "value", value) or [])

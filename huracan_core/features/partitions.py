@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from huracan_core.candles import day_start
-from huracan_core.day_keys import DayKey, MissingPartitionError, label, require
+from huracan_core.day_keys import DayKey, MissingPartitionError, label, last_per_symbol, require
 from huracan_core.features import cross_asset
 from huracan_core.features.causality import CausalityReport, check_causality
 from huracan_core.features.recipe import FeatureRecipe
@@ -121,11 +121,11 @@ def _inputs(
             f"{day.isoformat()} is {', '.join(members) or 'empty'} and the reference is {reference}; materialize their candles first"
         )
 
-    def series(s: str) -> pl.DataFrame:
-        return pl.concat([candles[(d, s)] for d in own_days], how="diagonal_relaxed").sort("timestamp")
-
-    universe = {m: (series(m) if m != symbol else series(symbol)) for m in members}
-    return PartitionInputs(series(symbol), None if reference == symbol else series(reference), universe)
+    series = {
+        s: pl.concat([candles[(d, s)] for d in own_days], how="diagonal_relaxed").sort("timestamp")
+        for s in {symbol, reference, *members}
+    }
+    return PartitionInputs(series[symbol], None if reference == symbol else series[reference], {m: series[m] for m in members})
 
 
 def _days(days: Sequence[date]) -> str:
@@ -138,10 +138,10 @@ def prove_causality(recipe: FeatureRecipe, batch: FeatureBatch, samples: int) ->
     One partition per symbol keeps the cost bounded (a few truncated recomputations per symbol, whatever the
     range) and still catches a feature that peeks: a peeking expression peeks on every day.
     """
-    last = {p.symbol: p for p in sorted(batch.parts, key=lambda p: p.day)}
+    frames = {(p.day, p.symbol): p.frame for p in batch.parts}
     return {
-        (p.day, p.symbol): sampled_causality(recipe, batch.windows[(p.day, p.symbol)], p.symbol, sample_timestamps(p.frame, samples))
-        for p in last.values()
+        key: sampled_causality(recipe, batch.windows[key], key[1], sample_timestamps(frames[key], samples))
+        for key in last_per_symbol(frames)
     }
 
 

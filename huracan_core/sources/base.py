@@ -31,6 +31,10 @@ class CandleSource(ABC):
         """Timeframes this source can serve, or None when it cannot tell without asking the exchange."""
         return None
 
+    def known_symbols(self, timeframe: str) -> list[str] | None:
+        """``symbols(timeframe)`` when the source knows them without a request, else None (an exchange)."""
+        return None
+
     @abstractmethod
     def first_timestamp(self, symbol: str, timeframe: str) -> datetime | None:
         """Open time of the first candle the source has for ``symbol`` (its listing), or None."""

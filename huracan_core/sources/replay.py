@@ -48,9 +48,7 @@ class ReplaySource(CandleSource):
         if not path.is_file():
             raise CandleFetchError(f"{self.name}: no {timeframe} candles for {to_ccxt(symbol)}: file {path} does not exist")
         with self._reading(path, symbol, timeframe):
-            lazy = pl.scan_parquet(path)
-            schema = lazy.collect_schema()
-            as_time = timestamp_expr(schema["timestamp"]) if "timestamp" in schema else None
+            lazy, as_time = _scan(path)
             if as_time is not None:
                 lazy = lazy.with_columns(as_time).filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end)).sort("timestamp")
             # without a usable timestamp the range cannot be cut: the whole file goes to the rules, which reject it
@@ -62,6 +60,9 @@ class ReplaySource(CandleSource):
         suffix = f"_{timeframe}.parquet"
         return sorted(to_ccxt(name) for p in self.folder.glob(f"*{suffix}") if is_pair(name := p.name[: -len(suffix)]))
 
+    def known_symbols(self, timeframe: str) -> list[str]:
+        return self.symbols(timeframe)
+
     def timeframes(self) -> list[str]:
         return sorted({p.stem.rpartition("_")[2] for p in self.folder.glob("*_*.parquet") if is_pair(p.stem.rpartition("_")[0])})
 
@@ -72,7 +73,12 @@ class ReplaySource(CandleSource):
         if not path.is_file():
             return None
         with self._reading(path, symbol, timeframe):
-            lazy = pl.scan_parquet(path)
-            schema = lazy.collect_schema()
-            as_time = timestamp_expr(schema["timestamp"]) if "timestamp" in schema else None
+            lazy, as_time = _scan(path)
             return None if as_time is None else lazy.select(as_time.min()).collect().item()
+
+
+def _scan(path: Path) -> tuple[pl.LazyFrame, pl.Expr | None]:
+    """The file, lazily, with its ``timestamp`` as UTC milliseconds (None when the column is missing or no time)."""
+    lazy = pl.scan_parquet(path)
+    schema = lazy.collect_schema()
+    return lazy, (timestamp_expr(schema["timestamp"]) if "timestamp" in schema else None)

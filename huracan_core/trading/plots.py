@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import polars as pl
+
+from huracan_core.trading.daily import TradingDay
+
+
+def run_equity_png(days: Sequence[TradingDay], timeframe: str) -> tuple[str, bytes]:
+    """The picture of a run's traded days, one line per symbol, and a name for it that says what it covers."""
+    first, last = min(d.day for d in days), max(d.day for d in days)
+    curves: dict[str, list[pl.DataFrame]] = {}
+    for traded in days:
+        curves.setdefault(traded.symbol, []).append(traded.equity)
+    symbols = sorted(curves)
+    name = f"{first}_{last}_{symbols[0]}_{symbols[-1]}_{len(symbols)}"
+    title = f"{timeframe} shadow trades {first}..{last}: equity per day, net of costs"
+    return name, equity_png({s: pl.concat(c) for s, c in curves.items()}, title)
 
 
 def equity_png(curves: Mapping[str, pl.DataFrame], title: str) -> bytes:

@@ -6,9 +6,10 @@ then the rows; one file-wide problem over a month of days is one line naming the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-#: partitions named in a message before the rest are counted
+#: partitions (or rows) named in a message before the rest are counted
 SHOWN_PARTITIONS = 5
 
 
@@ -27,8 +28,7 @@ class Problem:
         """Everything but the partition: ``column 'close': reason (2 rows: …)``."""
         if not self.rows:
             return f"column {self.column!r}: {self.reason}"
-        shown = ", ".join(self.rows[:5]) + (f" … (+{len(self.rows) - 5} more)" if len(self.rows) > 5 else "")
-        return f"column {self.column!r}: {self.reason} ({len(self.rows)} rows: {shown})"
+        return f"column {self.column!r}: {self.reason} ({len(self.rows)} rows: {abbreviated(self.rows)})"
 
 
 class CandleValidationError(ValueError):
@@ -38,13 +38,13 @@ class CandleValidationError(ValueError):
         self.problems = problems
         partitions = sorted({p.partition for p in problems})
         lines = "\n".join(f"  - {line}" for line in _grouped(problems))
-        super().__init__(f"invalid candles in {len(partitions)} partition(s) {name_partitions(partitions)}; nothing written:\n{lines}")
+        super().__init__(f"invalid candles in {len(partitions)} partition(s) {abbreviated(partitions)}; nothing written:\n{lines}")
 
 
-def name_partitions(partitions: list[str]) -> str:
+def abbreviated(items: Sequence[str], shown: int = SHOWN_PARTITIONS) -> str:
     """``a, b, c`` or ``a, b, c, d, e … (+26 more)``: enough to find them, short enough to read."""
-    shown = ", ".join(partitions[:SHOWN_PARTITIONS])
-    return shown + (f" … (+{len(partitions) - SHOWN_PARTITIONS} more)" if len(partitions) > SHOWN_PARTITIONS else "")
+    return ", ".join(items[:shown]) + (f" … (+{len(items) - shown} more)" if len(items) > shown else "")
+
 
 
 def _grouped(problems: list[Problem]) -> list[str]:
@@ -52,4 +52,4 @@ def _grouped(problems: list[Problem]) -> list[str]:
     partitions_of: dict[str, list[str]] = {}
     for problem in problems:
         partitions_of.setdefault(problem.detail(), []).append(problem.partition)
-    return [f"{name_partitions(sorted(set(keys)))}: {detail}" for detail, keys in partitions_of.items()]
+    return [f"{abbreviated(sorted(set(keys)))}: {detail}" for detail, keys in partitions_of.items()]

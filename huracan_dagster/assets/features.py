@@ -9,16 +9,18 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from huracan_core.features.causality import CausalityReport, check_causality
+from huracan_core.day_keys import DayKey
+from huracan_core.features.causality import CausalityReport
 from huracan_core.features.partitions import (
     FeaturePartition,
     compute_feature_partitions,
     history_days,
     prove_causality,
-    sample_timestamps,
+    universe_hash,
 )
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.regimes import RegimeDetector, regime_shares
+from huracan_core.regimes.proof import prove_regime_causality
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
 from huracan_dagster.assets.verdicts import Verdict, evaluations, partitioned_check
 from huracan_dagster.assets.versions import features_code_version, regimes_code_version
@@ -61,7 +63,7 @@ def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
         batch = compute_feature_partitions(recipe, by_day(candles), wanted, members)
         yield output_with_partition_metadata(context, {_key(p): (p.frame, _feature_metadata(p, recipe)) for p in batch.parts})
         proofs = prove_causality(recipe, batch, CAUSAL_SAMPLES)
-        yield from _causality_verdicts(context, features_key, "features_causal", {partition_key(d, s): r for (d, s), r in proofs.items()})
+        yield from _causality_verdicts(context, features_key, "features_causal", proofs)
 
     detector = RegimeDetector()
 
@@ -81,11 +83,8 @@ def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
     def regimes(context: dg.AssetExecutionContext, features: dict[str, pl.DataFrame]) -> Iterator:
         results = {key: detector.detect(frame) for key, frame in sorted(features.items())}
         yield output_with_partition_metadata(context, {key: (frame, _regime_metadata(frame)) for key, frame in results.items()})
-        last = {split_key(key)[1]: key for key in sorted(results)}  # each symbol's last day, as for features
-        yield from _causality_verdicts(context, regimes_key, "regimes_causal", {
-            key: check_causality(detector.detect, features[key], sample_timestamps(features[key], CAUSAL_SAMPLES))
-            for key in last.values()
-        })
+        proofs = prove_regime_causality(detector, by_day(features), CAUSAL_SAMPLES)
+        yield from _causality_verdicts(context, regimes_key, "regimes_causal", proofs)
 
     return [features, regimes]
 
@@ -95,9 +94,9 @@ def _key(part: FeaturePartition) -> str:
 
 
 def _causality_verdicts(
-    context: dg.AssetExecutionContext, asset: dg.AssetKey, name: str, reports: dict[str, CausalityReport]
+    context: dg.AssetExecutionContext, asset: dg.AssetKey, name: str, reports: dict[DayKey, CausalityReport]
 ) -> Iterator:
-    verdicts = {key: Verdict(report.ok, report.summary()) for key, report in reports.items()}
+    verdicts = {partition_key(day, symbol): Verdict(r.ok, r.summary()) for (day, symbol), r in reports.items()}
     yield from evaluations(context, asset, name, verdicts, severity=dg.AssetCheckSeverity.ERROR, blocking=True)
 
 
@@ -109,7 +108,7 @@ def _feature_metadata(part: FeaturePartition, recipe: FeatureRecipe) -> dict:
         "last_timestamp": frame["timestamp"].max().isoformat() if frame.height else "none",
         "recipe_hash": recipe.version_hash,
         "universe": ", ".join(part.universe) or "empty",
-        "universe_hash": part.frame["universe_hash"][0] if frame.height else "none",
+        "universe_hash": universe_hash(part.universe),
         "features": len(recipe.output_columns),
         "history_bars": part.history_bars,
         "null_reasons": dg.MetadataValue.md("\n".join(f"- `{k}`: {v}" for k, v in sorted(part.null_reasons.items())) or "no nulls"),

@@ -9,7 +9,7 @@ import polars as pl
 from huracan_core.storage.keys import costs_key, plot_key
 from huracan_core.trading.costs import CostModel, FeeSchedule
 from huracan_core.trading.daily import TradeAnalysis, TradingDay, analyse_partitions, trade_partitions
-from huracan_core.trading.plots import equity_png
+from huracan_core.trading.plots import run_equity_png
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
 from huracan_dagster.assets.versions import trading_code_version
 from huracan_dagster.partitions import asset_key, by_day, date_symbol_partitions, day_window, partition_key, split_key
@@ -63,24 +63,14 @@ def trading_assets(timeframe: str = "15m") -> list[dg.AssetsDefinition]:
             timeframe, warmup_days=WARMUP_DAYS, exchange=config.exchange, costs=config.cost_model(), capital=config.capital,
         )
         store, results = archive.store(), {}
-        plot = _equity_plot(store, days)
+        name, png = run_equity_png(days, timeframe)  # one picture per run, linked from every partition
+        plot = plot_key("shadow_trades", timeframe, name)
+        store.write_bytes(plot, png)
         for traded in days:
             key = costs_key(traded.symbol, timeframe, traded.day)
             store.write_json(key, {"symbol": traded.symbol, "date": traded.day.isoformat(), "exchange": config.exchange, **traded.costs})
-            results[partition_key(traded.day, traded.symbol)] = (traded.ledger, _trading_metadata(traded, store.uri(key), plot))
+            results[partition_key(traded.day, traded.symbol)] = (traded.ledger, _trading_metadata(traded, store.uri(key), store.uri(plot)))
         return output_with_partition_metadata(context, results)
-
-    def _equity_plot(store, days: list[TradingDay]) -> str:
-        """One picture of the run's days per symbol, stored once; every partition links it."""
-        first, last = min(d.day for d in days), max(d.day for d in days)
-        curves: dict[str, list[pl.DataFrame]] = {}
-        for traded in days:
-            curves.setdefault(traded.symbol, []).append(traded.equity)
-        symbols = sorted(curves)
-        key = plot_key("shadow_trades", timeframe, f"{first}_{last}_{symbols[0]}_{symbols[-1]}_{len(symbols)}")
-        title = f"{timeframe} shadow trades {first}..{last}: equity per day, net of costs"
-        store.write_bytes(key, equity_png({s: pl.concat(c) for s, c in curves.items()}, title))
-        return store.uri(key)
 
     @dg.asset(
         key=asset_key(timeframe, "trade_analysis"),

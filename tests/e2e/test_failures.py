@@ -21,7 +21,6 @@ import pytest
 from dagster._core.events import DagsterEventType
 
 from huracan_core.sources.bundled import SAMPLE_DIR
-from huracan_dagster.check_verdicts import listed
 from huracan_dagster.cli import main
 from huracan_dagster.commands import run_window
 from huracan_dagster.instance import prepare_dagster_home
@@ -71,7 +70,7 @@ def failed_valid_partitions(instance: dg.DagsterInstance) -> set[str]:
         for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
             evaluation = entry.dagster_event.event_specific_data
             if evaluation.check_name == "candles_valid" and not evaluation.passed:
-                found |= {evaluation.partition} if evaluation.partition else set(listed(evaluation.metadata, "affected"))
+                found.add(evaluation.partition)
     return found
 
 

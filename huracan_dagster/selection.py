@@ -1,0 +1,23 @@
+"""``--select``: a Dagster asset selection written with names inside one timeframe (``+features``)."""
+
+from __future__ import annotations
+
+import re
+
+import dagster as dg
+
+
+def resolve_selection(graph, timeframe: str, select: str | None) -> list[dg.AssetKey] | None:
+    """The asset keys ``select`` names within ``timeframe`` (``features`` → ``15m/features``); None for everything.
+
+    Raises ``ValueError`` when it names nothing, and Dagster's own error when it does not parse.
+    """
+    if not select:
+        return None
+    names = {key.path[-1] for key in graph.get_all_asset_keys() if key.path[0] == timeframe}
+    pattern = re.compile(r"(?<![\w:/\"])(" + "|".join(sorted(names, key=len, reverse=True)) + r")(?![\w/\"])")
+    prefixed = pattern.sub(lambda m: f'key:"{timeframe}/{m.group(1)}"', select)
+    keys = dg.AssetSelection.from_string(prefixed).resolve(graph)
+    if not keys:
+        raise ValueError(f"--select {select!r} matches no asset")
+    return sorted(keys)
