@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from huracan_core.symbols import to_key
 
@@ -21,6 +21,9 @@ PARTITIONED_LAYOUT = {
 COSTS_LAYOUT = "costs/{symbol}/{timeframe}/{date}.json"
 #: one picture per run of an asset (equity curves …), linked from the partitions' metadata
 PLOT_LAYOUT = "plots/{asset}/{timeframe}/{name}.png"
+#: one trained model's folder (files and their ``sha256.txt``), named for the UTC moment its training data ends;
+#: the timeframe level keeps two timeframes' models apart, like every other key
+MODEL_FOLDER_LAYOUT = "models/{symbol}/{timeframe}/{cutoff}"
 
 
 def partition_object_key(asset: str, *, symbol: str, day: date, timeframe: str, recipe_hash: str = "") -> str:
@@ -43,3 +46,11 @@ def costs_key(symbol: str, timeframe: str, day: date) -> str:
 
 def plot_key(asset: str, timeframe: str, name: str) -> str:
     return PLOT_LAYOUT.format(asset=asset, timeframe=timeframe, name=name)
+
+
+def model_folder_key(symbol: str, timeframe: str, cutoff: datetime) -> str:
+    """``cutoff`` must carry a time zone: a naive moment would name a different folder on every machine's clock."""
+    if cutoff.tzinfo is None or cutoff.utcoffset() is None:
+        raise ValueError(f"model cutoff {cutoff.isoformat()} has no time zone: give the UTC moment training data ends")
+    stamp = cutoff.astimezone(UTC).strftime("%Y%m%d_%H%M%SZ")
+    return MODEL_FOLDER_LAYOUT.format(symbol=to_key(symbol), timeframe=timeframe, cutoff=stamp)

@@ -32,6 +32,11 @@ from huracan_core.trading.exits import ExitConfig, take_profit_expr
 from huracan_core.trading.meta import MetaConfig, meta_weights
 
 AGREEMENT_LEVELS = ("unanimous", "strong", "moderate", "weak", "divided", "none")
+#: one decision per bar (``combine``); the signals asset stores these after the engines' own columns
+DECISION_COLUMNS = (
+    "timestamp", "regime", "direction", "confidence", "agreement", "recommendation", "engines_agreeing",
+    "expected_edge_bps", "cost_bps",
+)
 
 
 @dataclass(frozen=True)
@@ -119,10 +124,7 @@ def combine(
         pl.when(skip).then(pl.lit("SKIP")).when(pl.col("agreement") == "weak").then(pl.lit("REDUCE_SIZE"))
         .otherwise(pl.lit("TAKE"))
     )
-    return decisions.with_columns(recommendation=recommendation).select(
-        "timestamp", "regime", "direction", "confidence", "agreement", "recommendation", "engines_agreeing",
-        "expected_edge_bps", "cost_bps",
-    )
+    return decisions.with_columns(recommendation=recommendation).select(DECISION_COLUMNS)
 
 
 def decide(
@@ -134,6 +136,18 @@ def decide(
     config: ConsensusConfig = ConsensusConfig(),
 ) -> pl.DataFrame:
     """Engines → costs → consensus for one coin's frame (candles joined with features and regime)."""
-    signals = run_engines(frame, engines)
+    return vote(frame, symbol, exchange, engines, costs, config).select(DECISION_COLUMNS)
+
+
+def vote(
+    frame: pl.DataFrame,
+    symbol: str,
+    exchange: str = "binance",
+    engines: tuple[Engine, ...] = DEFAULT_ENGINES,
+    costs: CostModel = CostModel(),
+    config: ConsensusConfig = ConsensusConfig(),
+) -> pl.DataFrame:
+    """Every engine's vote (``{engine}_direction|confidence|reason|affinity``) and the consensus decision per bar."""
+    votes = run_engines(frame, engines)
     cost = bar_costs(frame, costs, exchange, symbol, config.exits.notional)["cost_bps"]
-    return combine(frame, signals, cost, config)
+    return combine(frame, votes, cost, config).hstack(votes.drop("timestamp"))

@@ -25,7 +25,21 @@ class FeeSchedule:
         return cls(maker_bps=float(market["maker"]) * BPS, taker_bps=float(market["taker"]) * BPS)
 
 
-BINANCE_SPOT = FeeSchedule(maker_bps=10.0, taker_bps=10.0)
+#: named fee tiers a deployment picks from (``HURACAN_FEE_PROFILE``); bps per side
+FEE_PROFILES: dict[str, FeeSchedule] = {
+    # the product's own assumption: Binance USDⓈ-M perpetual futures, VIP 0 (maker 0.02 %, taker 0.05 %)
+    "binance-perp-vip0": FeeSchedule(maker_bps=2.0, taker_bps=5.0),
+    # Binance spot, VIP 0, no BNB discount
+    "binance-spot-vip0": FeeSchedule(maker_bps=10.0, taker_bps=10.0),
+}
+DEFAULT_FEE_PROFILE = "binance-perp-vip0"
+
+
+def fee_profile(name: str) -> FeeSchedule:
+    try:
+        return FEE_PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown fee profile {name!r}; known: {', '.join(sorted(FEE_PROFILES))}") from None
 
 
 @dataclass(frozen=True)
@@ -37,7 +51,7 @@ class CostModel:
     notional): it grows with volatility and with the share of the bar's traded value we would take.
     """
 
-    default_fees: FeeSchedule = BINANCE_SPOT
+    default_fees: FeeSchedule = FEE_PROFILES[DEFAULT_FEE_PROFILE]
     fees: Mapping[tuple[str, str], FeeSchedule] = field(default_factory=dict)
     use_taker: bool = True
     spread_floor_bps: float = 1.0

@@ -35,7 +35,7 @@ TRADED = ("TAKE", "REDUCE_SIZE")
 LEDGER_COLUMNS = (
     "trade_id", "symbol", "signal_time", "entry_time", "exit_time", "entry_price", "exit_price", "size", "direction",
     "bars_held", "gross_bps", "net_bps", "net_pnl", "fees_paid", "spread_paid", "slippage_paid", "exit_reason",
-    "regime", "engines_agreeing", "confidence",
+    "regime", "engines_agreeing", "confidence", "policy", "model_version", "expected_edge_bps",
 )
 NON_FEATURE_COLUMNS = frozenset(
     {"timestamp", "open", "high", "low", "close", "volume", "quote_volume", "trades", "regime", "regime_confidence"}
@@ -54,11 +54,13 @@ def simulate_exits(
     hold_bars: np.ndarray,
     trail_start_bps: float,
     trail_keep: float,
+    overlapping: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Path-dependent exits for signals (−1/0/+1 per bar, exit parameters read at the signal bar).
 
     Returns per trade: signal bar, entry bar, exit bar, exit price, exit reason code (index in EXIT_REASONS).
-    Pass ``trail_start_bps = inf`` to disable the trailing stop.
+    Pass ``trail_start_bps = inf`` to disable the trailing stop. ``overlapping``: every signal is followed to its
+    exit, open position or not — the labels' view of every opportunity; the trader holds one position at a time.
     """
     n = open_.shape[0]
     sig_idx = np.empty(n, np.int64)
@@ -128,7 +130,7 @@ def simulate_exits(
         exit_px[k] = px
         reason[k] = code
         k += 1
-        i = j
+        i = i + 1 if overlapping else j
     return sig_idx[:k], entry_idx[:k], exit_idx[:k], exit_px[:k], reason[:k]
 
 
@@ -140,9 +142,16 @@ def shadow_trade(
     exchange: str = "binance",
     exits: ExitConfig = ExitConfig(),
     costs: CostModel = CostModel(),
+    *,
+    overlapping: bool = False,
+    entry_features: bool = True,
 ) -> pl.DataFrame:
     """Trade ledger for one symbol. ``frame`` is candles + features + ``regime``; ``decisions`` is the
-    consensus output for the same bars (``direction``, ``confidence``, ``recommendation``, ``engines_agreeing``)."""
+    consensus output for the same bars (``direction``, ``confidence``, ``recommendation``, ``engines_agreeing``,
+    ``expected_edge_bps``; a model's decisions also carry ``policy`` and ``model_version``, which every trade
+    records). The take profit follows ``confidence``, the stop and max hold the bar's regime.
+
+    ``overlapping`` follows every signal to its exit (the labels); ``entry_features`` adds the ``f_`` columns."""
     if not frame["timestamp"].equals(decisions["timestamp"]):
         raise ValueError("decisions must cover exactly the frame's bars, in order")
     features = [c for c in frame.columns if c not in NON_FEATURE_COLUMNS and frame.schema[c].is_numeric()]
@@ -155,6 +164,10 @@ def shadow_trade(
             .fill_null(0).cast(pl.Int8).alias("signal"),
             pl.col("confidence").fill_null(0.0),
             pl.col("engines_agreeing"),
+            (pl.col("expected_edge_bps").cast(pl.Float64) if "expected_edge_bps" in decisions.columns
+             else pl.lit(None, pl.Float64)).alias("expected_edge_bps"),
+            (pl.col("policy") if "policy" in decisions.columns else pl.lit("rules")).alias("policy"),
+            (pl.col("model_version") if "model_version" in decisions.columns else pl.lit("")).alias("model_version"),
             pl.when(pl.col("recommendation") == "REDUCE_SIZE").then(exits.notional * exits.reduced_size)
             .otherwise(exits.notional).alias("size"),
         )
@@ -171,6 +184,7 @@ def shadow_trade(
         bars["hold_bars"].to_numpy(),
         exits.trail_start_bps,
         exits.trail_keep,
+        overlapping,
     )
     signal_rows = bars[sig]
     sizes = signal_rows["size"]
@@ -191,6 +205,9 @@ def shadow_trade(
             "regime": signal_rows["regime"],
             "engines_agreeing": signal_rows["engines_agreeing"],
             "confidence": signal_rows["confidence"],
+            "policy": signal_rows["policy"],
+            "model_version": signal_rows["model_version"],
+            "expected_edge_bps": signal_rows["expected_edge_bps"],
             "fee_in": entry_costs["fee_bps"],
             "fee_out": exit_costs["fee_bps"],
             "spread_in": entry_costs["spread_bps"] / 2,
@@ -211,6 +228,8 @@ def shadow_trade(
         - (pl.col("fee_in") + pl.col("fee_out") + pl.col("spread_in") + pl.col("spread_out")
            + pl.col("slip_in") + pl.col("slip_out")),
     ).with_columns(net_pnl=pl.col("net_bps") * per_quote)
-    entry_features = frame[sig].select([pl.col(c).cast(pl.Float64).alias(f"f_{c}") for c in features])
-    return ledger.select(LEDGER_COLUMNS).hstack(entry_features)
+    if not entry_features:
+        return ledger.select(LEDGER_COLUMNS)
+    entry = frame[sig].select([pl.col(c).cast(pl.Float64).alias(f"f_{c}") for c in features])
+    return ledger.select(LEDGER_COLUMNS).hstack(entry)
 

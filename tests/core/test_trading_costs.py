@@ -8,11 +8,15 @@ import polars as pl
 import pytest
 
 from huracan_core.trading.costs import (
+    DEFAULT_FEE_PROFILE,
     CostModel,
     FeeSchedule,
     bar_costs,
     daily_costs_summary,
+    fee_profile,
 )
+
+SPOT = fee_profile("binance-spot-vip0")  # 10 bps a side: round numbers for the hand computations below
 
 
 def _bars() -> pl.DataFrame:
@@ -28,18 +32,27 @@ def _bars() -> pl.DataFrame:
     )
 
 
+def test_fee_profiles() -> None:
+    assert DEFAULT_FEE_PROFILE == "binance-perp-vip0"
+    assert fee_profile("binance-perp-vip0") == FeeSchedule(maker_bps=2.0, taker_bps=5.0)
+    assert CostModel().default_fees == fee_profile(DEFAULT_FEE_PROFILE)
+    assert CostModel(use_taker=False).fee_bps("binance", "BTC-USDT") == 2.0
+    with pytest.raises(ValueError, match="unknown fee profile 'binance-vip9'.*binance-spot-vip0"):
+        fee_profile("binance-vip9")
+
+
 def test_fee_schedules() -> None:
     vip = FeeSchedule(maker_bps=2.0, taker_bps=4.0)
     model = CostModel(fees={("binance", "BTC-USDT"): vip, ("bybit", "*"): FeeSchedule(1.0, 5.5)})
     assert model.fee_bps("binance", "BTC-USDT") == 4.0
-    assert model.fee_bps("binance", "ETH-USDT") == 10.0
+    assert model.fee_bps("binance", "ETH-USDT") == 5.0  # the default profile: perpetuals VIP 0, taker
     assert model.fee_bps("bybit", "ETH-USDT") == 5.5
     assert CostModel(use_taker=False, fees={("binance", "BTC-USDT"): vip}).fee_bps("binance", "BTC-USDT") == 2.0
     assert FeeSchedule.from_ccxt_market({"maker": 0.0002, "taker": 0.0004}) == pytest.approx(vip)
 
 
 def test_bar_costs() -> None:
-    model = CostModel(spread_floor_bps=1.0, slip_floor_bps=0.5, slip_vol_coeff=0.05, slip_impact_bps=10.0)
+    model = CostModel(default_fees=SPOT, spread_floor_bps=1.0, slip_floor_bps=0.5, slip_vol_coeff=0.05, slip_impact_bps=10.0)
     costs = bar_costs(_bars(), model, "binance", "BTC-USDT", 1000.0)
     assert costs["spread_bps"].to_list() == [1.0, 3.0, 1.0]  # floored; null → floor
     # slippage = 0.5 + 0.05 × atr(bps) + 10 × sqrt(1000 / bar notional)
@@ -54,7 +67,7 @@ def test_bar_costs() -> None:
 
 
 def test_daily_costs_summary() -> None:
-    costs = bar_costs(_bars(), CostModel(), "binance", "BTC-USDT", 1000.0)
+    costs = bar_costs(_bars(), CostModel(default_fees=SPOT), "binance", "BTC-USDT", 1000.0)
     quoted = daily_costs_summary(costs)
     assert set(quoted) == {"fee_bps", "spread_bps", "avg_slip_bps", "trades"}
     assert quoted["fee_bps"] == 10.0 and quoted["spread_bps"] == pytest.approx(5 / 3)

@@ -13,10 +13,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from huracan_core.trading.costs import CostModel
+from huracan_core.trading.costs import CostModel, fee_profile
 from huracan_core.trading.shadow_trader import LEDGER_COLUMNS, shadow_trade
 
-COSTS = CostModel(slip_impact_bps=0.0, slip_vol_coeff=0.0, slip_floor_bps=0.5)
+COSTS = CostModel(default_fees=fee_profile("binance-spot-vip0"), slip_impact_bps=0.0, slip_vol_coeff=0.0, slip_floor_bps=0.5)
 START = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 

@@ -1,0 +1,1 @@
+"""Models: walk-forward splits, promotion gates and the training that reads them."""

@@ -1,0 +1,120 @@
+"""LOOKS FORWARD ON PURPOSE: every bar's after-cost outcome of a long and a short entered at the next bar's open.
+
+These are the models' targets and the ledger of all opportunities ("shadow trading on everything"), never an
+input feature. Each bar is followed with the shadow trader's own exit rules and its own numba kernel
+(``simulate_exits`` with ``overlapping``: every bar is an entry, open position or not) and its own costs (fee,
+half spread and slippage at the entry bar and at the exit bar): stop by the bar's regime, take profit by the
+consensus confidence band of the bar, trailing stop, max hold by regime.
+
+Unlike the daily ledger, which closes a position at midnight to keep days apart, a label lets the trade run its
+course, so the last bars of a day finish on the NEXT day's candles (and the exit bar's costs on its features).
+While that day does not exist yet, those bars are pending: null outcomes, and the partition says it waits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from huracan_core.candles import day_start
+from huracan_core.day_keys import DayKey, require
+from huracan_core.trading.costs import CostModel
+from huracan_core.trading.daily import join_bars
+from huracan_core.trading.exits import ExitConfig
+from huracan_core.trading.shadow_trader import shadow_trade
+
+SIDES = {"long": 1, "short": -1}
+OUTCOME_COLUMNS = ("net_bps", "gross_bps", "exit_reason", "bars_held", "exit_time", "cost_bps")
+#: what a label column is called: ``long_net_bps`` … ; a model must never see one as an input
+LABEL_PREFIXES = tuple(f"{side}_" for side in SIDES)
+
+
+@dataclass(frozen=True)
+class LabelPartition:
+    day: date
+    symbol: str
+    frame: pl.DataFrame
+    #: bars whose outcome needs candles after what exists (null outcome until then)
+    pending: int
+    next_day_available: bool
+
+
+def label_bars(
+    bars: pl.DataFrame,
+    signals: pl.DataFrame,
+    symbol: str,
+    timeframe: str,
+    *,
+    exchange: str = "binance",
+    costs: CostModel = CostModel(),
+    exits: ExitConfig = ExitConfig(),
+) -> pl.DataFrame:
+    """One row per bar of ``signals`` (the labelled bars): ``long_*`` and ``short_*`` outcomes
+    (net_bps, gross_bps, exit_reason, bars_held, exit_time, cost_bps = what both legs cost), ``label_end`` (the
+    later exit of the two: when the label is known) and ``complete``.
+
+    ``bars``: candles joined with features and regime over the labelled bars and any later bars the exits may
+    need. A trade that runs out of bars (``end_of_data``) has no outcome yet: null.
+    """
+    labelled = bars.join(signals.select("timestamp", "confidence"), on="timestamp", how="left", maintain_order="left")
+    out = signals.select("timestamp")
+    for side, direction in SIDES.items():
+        decisions = labelled.select(
+            "timestamp",
+            pl.when(pl.col("confidence").is_not_null()).then(direction).otherwise(0).cast(pl.Int8).alias("direction"),
+            pl.col("confidence").fill_null(0.0),
+            pl.lit("TAKE").alias("recommendation"),
+            pl.lit("").alias("engines_agreeing"),
+            pl.lit(0.0).alias("expected_edge_bps"),
+        )
+        trades = shadow_trade(
+            bars, decisions, symbol, timeframe, exchange, exits, costs, overlapping=True, entry_features=False
+        ).filter(pl.col("exit_reason") != "end_of_data")
+        outcome = trades.select(
+            pl.col("signal_time").alias("timestamp"),
+            "net_bps", "gross_bps", "exit_reason", "bars_held", "exit_time",
+            (pl.col("gross_bps") - pl.col("net_bps")).alias("cost_bps"),
+        ).rename({c: f"{side}_{c}" for c in OUTCOME_COLUMNS})
+        out = out.join(outcome, on="timestamp", how="left", maintain_order="left")
+    complete = pl.col("long_net_bps").is_not_null() & pl.col("short_net_bps").is_not_null()
+    return out.with_columns(
+        label_end=pl.when(complete).then(pl.max_horizontal("long_exit_time", "short_exit_time")),
+        complete=complete,
+    )
+
+
+def label_partitions(
+    candles: Mapping[DayKey, pl.DataFrame],
+    features: Mapping[DayKey, pl.DataFrame],
+    regimes: Mapping[DayKey, pl.DataFrame],
+    signals: Mapping[DayKey, pl.DataFrame],
+    wanted: Sequence[DayKey],
+    timeframe: str,
+    *,
+    exchange: str = "binance",
+    costs: CostModel = CostModel(),
+    exits: ExitConfig = ExitConfig(),
+) -> list[LabelPartition]:
+    """Each wanted day's labels, its exits followed into the next day when that day's candles exist.
+
+    The next day is optional (it may not have happened yet); when its candles exist, its features are required
+    too, because the exit bar's costs read them.
+    """
+    for name, frames in {"candles": candles, "features": features, "regimes": regimes, "signals": signals}.items():
+        require(name, frames, wanted)
+    following = [(day + timedelta(days=1), symbol) for day, symbol in wanted]
+    require("features (the next day, whose candles exist: exit costs read them)", features, [k for k in following if k in candles])
+    parts = []
+    for (day, symbol), after in zip(sorted(wanted), sorted(following), strict=True):
+        keys = [(day, symbol), after]
+        bars = join_bars(
+            [candles[k] for k in keys if k in candles], [features[k] for k in keys if k in features], [regimes[(day, symbol)]]
+        )
+        frame = label_bars(bars, signals[(day, symbol)], symbol, timeframe, exchange=exchange, costs=costs, exits=exits)
+        if frame.height and frame["timestamp"].min() < day_start(day):
+            raise AssertionError(f"{symbol} {day}: labels of another day")
+        parts.append(LabelPartition(day, symbol, frame, int((~frame["complete"]).sum()), after in candles))
+    return parts

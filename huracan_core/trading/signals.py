@@ -1,0 +1,87 @@
+"""The engines' votes and the consensus per bar of one day and symbol — what the models learn from and the
+rules-only policy trades, computed once and stored instead of inside each consumer.
+
+The engines' trailing windows (200 bars) and the meta combiner read the ``warmup_days`` before the day, so a
+day's signals are the same whether it is computed alone or in a range. A warm-up day that has candles is a
+declared input: its features and regimes must exist too, or the day's signals would depend on what else happened
+to be materialized.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+
+import polars as pl
+
+from huracan_core.candles import day_start
+from huracan_core.day_keys import DayKey, last_per_symbol, require
+from huracan_core.features.causality import CausalityReport, check_causality
+from huracan_core.features.partitions import sample_timestamps
+from huracan_core.trading.consensus import ConsensusConfig, vote
+from huracan_core.trading.costs import CostModel
+from huracan_core.trading.daily import join_bars
+
+
+def warmup_keys(wanted: Sequence[DayKey], warmup_days: int) -> list[DayKey]:
+    return sorted({(day - timedelta(days=n), symbol) for day, symbol in wanted for n in range(1, warmup_days + 1)})
+
+
+def day_bars(
+    inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]], key: DayKey, warmup_days: int
+) -> pl.DataFrame:
+    """Candles + features + regime of the day and its warm-up days (those that exist), in time order."""
+    day, symbol = key
+    window = [(day - timedelta(days=n), symbol) for n in range(warmup_days, -1, -1)]
+    return join_bars(*([frames[w] for w in window if w in frames] for frames in inputs.values()))
+
+
+def signal_partitions(
+    candles: Mapping[DayKey, pl.DataFrame],
+    features: Mapping[DayKey, pl.DataFrame],
+    regimes: Mapping[DayKey, pl.DataFrame],
+    wanted: Sequence[DayKey],
+    *,
+    warmup_days: int,
+    exchange: str = "binance",
+    costs: CostModel = CostModel(),
+    config: ConsensusConfig = ConsensusConfig(),
+) -> dict[DayKey, pl.DataFrame]:
+    """Each wanted (day, symbol): the day's bars with every engine's vote and the consensus decision.
+
+    Raises ``MissingPartitionError`` naming the absent inputs (own day, or a warm-up day's features/regimes).
+    """
+    inputs = {"candles": candles, "features": features, "regimes": regimes}
+    for name, frames in inputs.items():
+        require(name, frames, wanted)
+    warm = [k for k in warmup_keys(wanted, warmup_days) if k in candles]
+    for name in ("features", "regimes"):
+        require(f"{name} (warm-up days of the signals)", inputs[name], warm)
+    out = {}
+    for key in sorted(wanted):
+        bars = day_bars(inputs, key, warmup_days)
+        votes = vote(bars, key[1], exchange, costs=costs, config=config)
+        out[key] = votes.filter(pl.col("timestamp") >= day_start(key[0]))
+    return out
+
+
+def prove_signal_causality(
+    inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]],
+    wanted: Sequence[DayKey],
+    samples: int,
+    *,
+    warmup_days: int,
+    exchange: str = "binance",
+    costs: CostModel = CostModel(),
+    config: ConsensusConfig = ConsensusConfig(),
+) -> dict[DayKey, CausalityReport]:
+    """``samples`` bar times of each symbol's last wanted day: the signals from bars truncated at t equal the
+    stored ones (engines, meta weights and costs must all be trailing)."""
+    reports = {}
+    for key in last_per_symbol(wanted):
+        bars = day_bars(inputs, key, warmup_days)
+        today = bars.filter(pl.col("timestamp") >= day_start(key[0]))
+        reports[key] = check_causality(
+            lambda frame: vote(frame, key[1], exchange, costs=costs, config=config), bars, sample_timestamps(today, samples)
+        )
+    return reports
