@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export HURACAN_HOME ?= $(CURDIR)/.huracan
+export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: run test ui browser clean
+.PHONY: run test ui mlflow browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +25,9 @@ test: $(STAMP) browser
 
 ui: $(STAMP)
 	$(VENV)/bin/huracan ui
+
+mlflow: $(STAMP)
+	$(VENV)/bin/huracan mlflow
 
 # Headless Chromium for the UI tests (Debian packages); the UI tests skip, saying why, where it cannot install.
 browser:

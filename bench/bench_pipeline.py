@@ -30,6 +30,8 @@ from pathlib import Path
 
 SHARED = Path(os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[2] / "shared" / "data" / "candles"))
 SHARED_PAIRS = "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,DOGE/USDT,LINK/USDT,AVAX/USDT,DOT/USDT"
+#: the per-day chain (models are benchmarked by bench_training.py); the trader falls back to the rules
+PER_DAY_CHAIN = "candles or features or regimes or signals or labels or shadow_trades or trade_analysis"
 SCENARIOS = {
     "default": dict(source="bundled", symbols="", start=date(2024, 12, 1), end=date(2024, 12, 31)),
     "sample": dict(source="bundled", symbols="", start=date(2024, 7, 1), end=date(2024, 12, 31)),
@@ -55,7 +57,7 @@ def through_dagster(home: Path, scenario: dict, storage: str = "pooled") -> tupl
         instance.pop("event_log_storage")
         config.write_text(yaml.safe_dump(instance))
     started = time.perf_counter()
-    code = run_window(settings, scenario["start"], scenario["end"], symbols=None, select=None)
+    code = run_window(settings, scenario["start"], scenario["end"], symbols=None, select=PER_DAY_CHAIN)
     wall = time.perf_counter() - started
     if code:
         raise SystemExit(f"huracan run failed for {scenario}")
@@ -83,9 +85,11 @@ def direct(scenario: dict) -> dict[str, float]:
     from huracan_core.regimes.proof import prove_regime_causality
     from huracan_core.sources import open_source
     from huracan_core.symbols import to_key
+    from huracan_core.models.lookahead_labels import label_partitions
     from huracan_core.trading.daily import analyse_partitions, trade_partitions
+    from huracan_core.trading.signals import prove_signal_causality, signal_partitions
     from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
-    from huracan_dagster.assets.trading import WARMUP_DAYS
+    from huracan_dagster.assets.learning import WARMUP_DAYS
 
     source = open_source(scenario["source"])
     recipe, detector = FeatureRecipe.default("15m"), RegimeDetector()
@@ -123,9 +127,16 @@ def direct(scenario: dict) -> dict[str, float]:
         return out
 
     regs = timed("regimes", regimes)
-    days_traded = timed("shadow_trades", lambda: trade_partitions(candles, feats, regs, traded, "15m", warmup_days=WARMUP_DAYS))
+    def signals():
+        out = signal_partitions(candles, feats, regs, traded, warmup_days=WARMUP_DAYS)
+        prove_signal_causality({"candles": candles, "features": feats, "regimes": regs}, traded, 3, warmup_days=WARMUP_DAYS)
+        return out
+
+    sigs = timed("signals", signals)
+    labels = {(p.day, p.symbol): p.frame for p in timed("labels", lambda: label_partitions(candles, feats, regs, sigs, traded, "15m"))}
+    days_traded = timed("shadow_trades", lambda: trade_partitions(candles, feats, regs, sigs, traded, "15m"))
     ledgers = {(t.day, t.symbol): t.ledger for t in days_traded}
-    timed("trade_analysis", lambda: analyse_partitions(ledgers, candles, traded))
+    timed("trade_analysis", lambda: analyse_partitions(ledgers, labels, candles, feats, regs, traded))
     return timings
 
 

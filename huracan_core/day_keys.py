@@ -26,7 +26,8 @@ def require(what: str, frames: Mapping[DayKey, object], wanted: Iterable[DayKey]
     present = {(day, to_key(symbol)) for day, symbol in frames}
     absent = [label(k) for k in sorted(wanted) if (k[0], to_key(k[1])) not in present]
     if absent:
-        raise MissingPartitionError(f"no {what} for partitions {absent}: materialize {what} for them first")
+        shown = absent[:10] + ([f"… (+{len(absent) - 10} more)"] if len(absent) > 10 else [])
+        raise MissingPartitionError(f"no {what} for partitions {shown}: materialize {what} for them first")
 
 
 def last_per_symbol(keys: Iterable[DayKey]) -> list[DayKey]:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-DEFAULT_WINDOW = (date(2024, 12, 1), date(2024, 12, 31))
+DEFAULT_WINDOW = (date(2024, 12, 30), date(2024, 12, 31))
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -35,6 +35,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ui = sub.add_parser("ui", help="the Dagster UI over the same HURACAN_HOME")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", default="3000")
+    tracking = sub.add_parser("mlflow", help="the MLflow UI over the training runs and registered models of HURACAN_HOME")
+    tracking.add_argument("--host", default="127.0.0.1")
+    tracking.add_argument("--port", default="5000")
     args = parser.parse_args(argv)
     if args.command == "run" and (args.start is None) != (args.end is None):
         parser.error("--start and --end go together")
@@ -57,9 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         options = check_run_options(args.run_parser, args, settings, window)
     # the code location reads these when the UI or a daemon loads it: keep it consistent with this process
     os.environ.update(HURACAN_HOME=str(settings.home), HURACAN_SOURCE=settings.source, HURACAN_TIMEFRAME=settings.timeframe)
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # nothing leaves this machine
     prepare_dagster_home(settings)
     if args.command == "ui":
         return _ui(args.host, args.port)
+    if args.command == "mlflow":
+        return _mlflow(settings, args.host, int(args.port))
     if args.command == "status":
         from huracan_dagster.status import show_status
 
@@ -72,6 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     except CandleFetchError as error:  # before any run: the universe or the listing dates could not be read
         print(f"huracan run: error: {error}", file=sys.stderr)
         return 1
+
+
+def _mlflow(settings, host: str, port: int) -> int:
+    from huracan_core.models.tracking import mlflow_ui_command
+    from huracan_dagster.resources import MLflowResource
+
+    config = MLflowResource.for_home(settings.home, settings.mlflow_uri).config()
+    settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    print(f"MLflow UI on http://{host}:{port} (store: {settings.mlflow_dir if not settings.mlflow_uri else 'HURACAN_MLFLOW_URI'})", flush=True)
+    return subprocess.call(mlflow_ui_command(config, host, port))
 
 
 def _ui(host: str, port: str) -> int:

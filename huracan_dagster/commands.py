@@ -13,11 +13,14 @@ from huracan_core.sources import open_source
 from huracan_core.symbols import to_ccxt, to_key
 from huracan_core.universe import UniverseConfig, universe_by_day
 from huracan_core.validation.problems import abbreviated
-from huracan_dagster.assets.trading import WARMUP_DAYS
-from huracan_dagster.definitions import build_definitions, daily_job_name
+from huracan_core.models.encoder import encoder_window
+from huracan_core.models.training import ModelConfig
+from huracan_dagster.assets.learning import WARMUP_DAYS
+from huracan_dagster.definitions import build_definitions, daily_job_name, encoder_job_name
 from huracan_dagster.failures import RANGE_END_TAG, RANGE_START_TAG, failure_causes
-from huracan_dagster.partitions import asset_key
+from huracan_dagster.partitions import asset_key, partition_key
 from huracan_dagster.registration import register_symbols
+from huracan_dagster.resources import ModelSettingsResource
 from huracan_dagster.run_owner import owner_tags
 from huracan_dagster.selection import resolve_selection
 from huracan_dagster.settings import Settings
@@ -40,17 +43,25 @@ def symbol_blocks(wanted: list[str], registered: list[str]) -> list[list[str]]:
 
 
 def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str, ...] | None, select: str | None) -> int:
+    """Materialize ``start..end`` and, first, every declared input its selection reads before ``start``.
+
+    Phases (each a ranged run per block of symbols): candles of the whole span; the features and regimes that
+    the signals' warm-up reads; the per-day chain over the days coin models train on; the shared encoders of
+    the window's days; then the window itself.
+    """
     instance = dg.DagsterInstance.get()
     source = open_source(settings.source)
     tf = settings.timeframe
     defs = build_definitions(settings)
     job = defs.resolve_job_def(daily_job_name(tf))
     selection = resolve_selection(defs.resolve_asset_graph(), tf, select)
+    selected = set(selection) if selection is not None else {key for key in defs.resolve_asset_graph().get_all_asset_keys() if key.path[0] == tf}
+    wants = {name: asset_key(tf, name) in selected for name in ("candles", "features", "signals", "coin_model", "shared_encoder")}
     recipe = FeatureRecipe.default(tf)
-    needs_inputs = selection is None or {asset_key(tf, n) for n in ("candles", "features")} <= set(selection)
-    trades = needs_inputs and (selection is None or asset_key(tf, "shadow_trades") in selection)
-    # the trader's warm-up days are declared inputs of the window's first days: their features and regimes too
-    lead = start - timedelta(days=WARMUP_DAYS if trades else 0)
+    needs_inputs = wants["features"] and wants["candles"]
+    # coin models of the window's days train on the days before it; the signals read their warm-up days
+    chain_from = start - timedelta(days=ModelConfig().train_days if needs_inputs and wants["coin_model"] else 0)
+    lead = chain_from - timedelta(days=WARMUP_DAYS if needs_inputs and wants["signals"] else 0)
     # one ranking for every day: the universe each day declares, and (the day after the window) what to run
     after = end + timedelta(days=1)
     universes = universe_by_day(source, tf, UniverseConfig(symbols=settings.symbols, top_n=settings.top_n),
@@ -62,25 +73,50 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     registered = register_symbols(instance, [*keys, *extra])  # safe when two first runs race
     print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({tf})")
     ok = True
-    candles_only = [asset_key(tf, "candles")]
     if needs_inputs:
         everyone = [*keys, *extra]
         listed = _first_whole_day(source, tf, everyone)
         candles_from = max(lead - timedelta(days=history_days(recipe)), listed)
-        if candles_from < start:
-            print(f"  history: candles {candles_from}..{start - timedelta(days=1)} (the feature recipe's trailing window)")
-            ok &= _ranged_runs(job, instance, everyone, registered, candles_from, start - timedelta(days=1), selection=candles_only)
-        warm_from = max(lead, listed)
-        if trades and warm_from < start:
-            print(f"  warm-up: features and regimes {warm_from}..{start - timedelta(days=1)} (what the trader reads before the window)")
-            warm_up = [asset_key(tf, "features"), asset_key(tf, "regimes")]
-            ok &= _ranged_runs(job, instance, keys, registered, warm_from, start - timedelta(days=1), selection=warm_up)
+        print(f"  history: candles {candles_from}..{end} (the feature recipe's trailing window, and labels' next days)")
+        ok &= _ranged_runs(job, instance, everyone, registered, candles_from, end, selection=[asset_key(tf, "candles")])
+        warm_from, chain_from = max(lead, listed), max(chain_from, listed)
+        if warm_from < start:
+            # through the window too: the labels of the day before it read the window's first features
+            print(f"  history: features and regimes {warm_from}..{end} (the signals' warm-up and the models' history)")
+            ok &= _ranged_runs(job, instance, keys, registered, warm_from, end, selection=[asset_key(tf, n) for n in ("features", "regimes")])
+        if chain_from < start:
+            print(f"  model history: signals and labels {chain_from}..{start - timedelta(days=1)} (what the coin models train on)")
+            chain = [asset_key(tf, n) for n in ("signals", "labels")]
+            ok &= _ranged_runs(job, instance, keys, registered, chain_from, start - timedelta(days=1), selection=chain)
     if extra:
-        print(f"  universe and reference: candles of {', '.join(to_ccxt(k) for k in extra)} (read by the features)")
-        ok &= _ranged_runs(job, instance, extra, registered, start, end, selection=candles_only)
-    ok &= _ranged_runs(job, instance, keys, registered, start, end, selection=selection)
+        print(f"  universe and reference: features of {', '.join(to_ccxt(k) for k in extra)} for the shared encoder")
+    if wants["shared_encoder"] and (selection is None or wants["coin_model"]):
+        encoder_inputs = _encoder_feature_span(start, end, listed if needs_inputs else start)
+        if needs_inputs and extra and encoder_inputs:
+            ok &= _ranged_runs(job, instance, extra, registered, *encoder_inputs, selection=[asset_key(tf, "features")])
+        print(f"  shared encoder: {start}..{end}")
+        ok &= _encoder_run(defs.resolve_job_def(encoder_job_name(tf)), instance, start, end)
+    main = [k for k in selected if k != asset_key(tf, "shared_encoder")]
+    ok &= _ranged_runs(job, instance, keys, registered, start, end, selection=sorted(main))
+    _print_models(instance, tf, keys, start, end)
     _print_where(settings)
     return 0 if ok else 1
+
+
+def _encoder_feature_span(start: date, end: date, listed: date) -> tuple[date, date] | None:
+    """The days whose features the encoders of ``start..end`` read (with the default model settings)."""
+    config = ModelSettingsResource().encoder_config(ModelConfig().train_days)
+    first, _ = encoder_window(start, config)
+    _, last = encoder_window(end, config)
+    first = max(first, listed)
+    return (first, last - timedelta(days=1)) if first < last else None
+
+
+def _encoder_run(job, instance, start: date, end: date) -> bool:
+    tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat(), "huracan/window": f"{start}..{end}", **owner_tags()}
+    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET)
+    _print_run(result, ["all symbols"])
+    return result.success
 
 
 def _ranged_runs(job, instance, keys, registered, start: date, end: date, *, selection) -> bool:
@@ -120,9 +156,33 @@ def _print_run(result: dg.ExecuteInProcessResult, block: list[str]) -> None:
             print("    " + cause.replace("\n", "\n      "))
 
 
+def _print_models(instance: dg.DagsterInstance, tf: str, keys: list[str], start: date, end: date) -> None:
+    """Per coin: what was trained for the window's last day, and whether it passed (or which gates, by how much)."""
+    wanted = [partition_key(end, k) for k in keys]
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key(tf, "coin_model"), asset_partitions=wanted), limit=len(wanted) * 4
+    ).records
+    latest: dict[str, dict] = {}
+    for record in records:  # newest first
+        latest.setdefault(record.partition_key, record.asset_materialization.metadata)
+    if not latest:
+        return
+    print(f"Coin models for {end} (trained on the days before it, judged out of sample after costs):")
+    for key in wanted:
+        meta = latest.get(key)
+        if meta is None:
+            print(f"  {key.split('|')[1]}: not trained")
+            continue
+        verdict = meta["gate_summary"].value
+        fee = meta["break_even_fee_bps"].value
+        print(f"  {key.split('|')[1]}: {verdict}; would pass at a fee of {fee} bps a side" if fee != "n/a"
+              else f"  {key.split('|')[1]}: {verdict}")
+
+
 def _print_where(settings: Settings) -> None:
     print("Where to look:")
     print(f"  UI:       make ui  →  http://127.0.0.1:3000 (Assets → {settings.timeframe}/candles: partitions and checks)")
     print(f"  archive:  {settings.archive_root}")
     print(f"  instance: {settings.dagster_home}")
+    print(f"  MLflow:   make mlflow  →  http://127.0.0.1:5000 (store under {settings.mlflow_dir})")
     print("  status:   huracan status")

@@ -5,14 +5,25 @@ from __future__ import annotations
 import dagster as dg
 
 from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.models.training import ModelConfig
 from huracan_dagster.assets.candles import candle_assets
 from huracan_dagster.assets.features import feature_assets
+from huracan_dagster.assets.learning import learning_assets
 from huracan_dagster.assets.trading import trading_assets
 from huracan_dagster.io_manager import PartitionedFrameIOManager
-from huracan_dagster.resources import ArchiveResource, CandleSourceResource, UniverseResource
+from huracan_dagster.partitions import asset_key
+from huracan_dagster.resources import (
+    ArchiveResource,
+    CandleSourceResource,
+    CostsResource,
+    MLflowResource,
+    ModelSettingsResource,
+    UniverseResource,
+)
 from huracan_dagster.settings import Settings
 
 DAILY_JOB = "daily_pipeline"
+ENCODER_JOB = "shared_encoder"
 
 
 def daily_job_name(timeframe: str) -> str:
@@ -20,32 +31,47 @@ def daily_job_name(timeframe: str) -> str:
     return f"{DAILY_JOB}_{timeframe}"
 
 
-def timeframe_assets(timeframe: str) -> list[dg.AssetsDefinition]:
-    """The whole chain of one timeframe, every key under the ``<timeframe>/`` prefix."""
-    return [*candle_assets(timeframe), *feature_assets(FeatureRecipe.default(timeframe)), *trading_assets(timeframe)]
+def encoder_job_name(timeframe: str) -> str:
+    """The date-partitioned shared encoder runs in its own job: a run covers one partitions definition."""
+    return f"{ENCODER_JOB}_{timeframe}"
+
+
+def timeframe_assets(timeframe: str, train_days: int = ModelConfig().train_days) -> list[dg.AssetsDefinition]:
+    """The whole chain of one timeframe, every key under the ``<timeframe>/`` prefix; ``train_days`` is the
+    coin models' trailing window (their partition mapping)."""
+    recipe = FeatureRecipe.default(timeframe)
+    return [*candle_assets(timeframe), *feature_assets(recipe), *learning_assets(timeframe, recipe.version_hash, train_days),
+            *trading_assets(timeframe)]
+
+
+def resources(settings: Settings) -> dict[str, object]:
+    """Every resource the assets use, configured from the settings (the UI's launchpad can override them)."""
+    source = CandleSourceResource(spec=settings.source)
+    archive = ArchiveResource(root=str(settings.archive_root))
+    return {
+        "source": source,
+        "archive": archive,
+        "universe": UniverseResource(source=source, symbols=list(settings.symbols), top_n=settings.top_n),
+        "frames_io": PartitionedFrameIOManager(archive=archive),
+        "costs": CostsResource(fee_profile=settings.fee_profile),
+        "models": ModelSettingsResource(gate_profile=settings.gate_profile, encoder_device=settings.encoder_device),
+        "mlflow": MLflowResource.for_home(settings.home, settings.mlflow_uri),
+    }
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    source = CandleSourceResource(spec=settings.source)
-    archive = ArchiveResource(root=str(settings.archive_root))
     assets = [a for tf in settings.timeframes for a in timeframe_assets(tf)]
-    jobs = [
-        dg.define_asset_job(
-            daily_job_name(tf), selection=dg.AssetSelection.key_prefixes([tf]),
-            description=f"The Engine on {tf} candles: the whole daily pipeline.",
-        )
-        for tf in settings.timeframes
-    ]
-    return dg.Definitions(
-        assets=assets,
-        jobs=jobs,
-        resources={
-            "source": source,
-            "archive": archive,
-            "universe": UniverseResource(source=source, symbols=list(settings.symbols), top_n=settings.top_n),
-            "frames_io": PartitionedFrameIOManager(archive=archive),
-        },
-    )
+    jobs = []
+    for tf in settings.timeframes:
+        encoder = dg.AssetSelection.assets(asset_key(tf, "shared_encoder"))
+        jobs += [
+            dg.define_asset_job(
+                daily_job_name(tf), selection=dg.AssetSelection.key_prefixes([tf]) - encoder,
+                description=f"The Engine on {tf} candles: the whole daily date × symbol pipeline.",
+            ),
+            dg.define_asset_job(encoder_job_name(tf), selection=encoder, description=f"The {tf} shared encoder of each day."),
+        ]
+    return dg.Definitions(assets=assets, jobs=jobs, resources=resources(settings))
 
 
 @dg.definitions

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import dagster as dg
 import polars as pl
 
+from huracan_core.day_keys import DayKey
 from huracan_core.storage.keys import partition_object_key
 from huracan_dagster.partitions import split_key
 from huracan_dagster.resources import ArchiveResource
@@ -55,3 +56,17 @@ class PartitionedFrameIOManager(dg.ConfigurableIOManager):
             except Exception as error:  # a damaged object must name itself, whatever the reader raised
                 raise OSError(f"{asset} partition {key}: cannot read {store.uri(object_key)} ({error})") from error
         return frames
+
+
+def read_partitions(
+    archive: ArchiveResource, asset: str, timeframe: str, keys: list[DayKey], recipe_hash: str = ""
+) -> dict[DayKey, pl.DataFrame]:
+    """The partitions of ``keys`` that exist, for an asset whose declared window Dagster cannot map (a date
+    partition reading a window of date × symbol partitions); the caller requires what it needs, by name."""
+    store = archive.store()
+    frames = {}
+    for day, symbol in keys:
+        key = partition_object_key(asset, symbol=symbol, day=day, timeframe=timeframe, recipe_hash=recipe_hash)
+        if store.exists(key):
+            frames[(day, symbol)] = store.read_parquet(key)
+    return frames

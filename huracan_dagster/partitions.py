@@ -68,3 +68,10 @@ def asset_key(timeframe: str, name: str) -> dg.AssetKey:
     """Assets of each timeframe live under their own prefix (``15m/candles``), so two timeframes in one
     instance never share partition status."""
     return dg.AssetKey([timeframe, name])
+
+
+def same_date() -> dg.MultiToSingleDimensionPartitionMapping:
+    """Between a date-partitioned asset and the date × symbol ones: the same day, every symbol."""
+    with warnings.catch_warnings():  # beta in 1.13, and the only mapping between the two definitions
+        warnings.simplefilter("ignore", BetaWarning)
+        return dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")

@@ -1,11 +1,18 @@
 """Configurable resources: where artifacts live, where candles come from, and which universe a day declares."""
 
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 
+from huracan_core.models.encoder import EncoderConfig
+from huracan_core.models.gates import DEFAULT_GATE_PROFILE, gate_profile
+from huracan_core.models.tracking import TrackingConfig
+from huracan_core.models.training import ModelConfig
+from huracan_core.models.walk_forward import WalkForwardConfig
 from huracan_core.sources import CandleSource, open_source
 from huracan_core.storage import ArtifactStore, LocalArtifactStore
+from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, CostModel, fee_profile
 from huracan_core.universe import UniverseConfig, universe_by_day
 
 
@@ -40,3 +47,68 @@ class UniverseResource(dg.ConfigurableResource):
 
     def members_by_day(self, timeframe: str, days: list[date]) -> dict[date, list[str]]:
         return universe_by_day(self.source.open(), timeframe, self.config(), days)
+
+
+class CostsResource(dg.ConfigurableResource):
+    """The fee tier every cost is priced at (``binance-perp-vip0``: maker 2 / taker 5 bps a side, the default),
+    taker or maker fills; spread and slippage come from each bar. Shared by labels, models and the trader, so a
+    model is judged at the costs it will trade at."""
+
+    exchange: str = "binance"
+    fee_profile: str = DEFAULT_FEE_PROFILE
+    use_taker: bool = True
+
+    def cost_model(self) -> CostModel:
+        return CostModel(default_fees=fee_profile(self.fee_profile), use_taker=self.use_taker)
+
+
+class ModelSettingsResource(dg.ConfigurableResource):
+    """How coin models are trained and judged: the walk-forward layout, the booster, the gate profile, the trade
+    margin and the shared encoder. The trailing window (``train_days``) is part of the assets' partition mapping,
+    so it is fixed where the definitions are built."""
+
+    gate_profile: str = DEFAULT_GATE_PROFILE
+    safety_margin_bps: float = ModelConfig().safety_margin_bps
+    walk_forward_train_days: int = WalkForwardConfig().train_days
+    walk_forward_test_days: int = WalkForwardConfig().test_days
+    walk_forward_step_days: int = WalkForwardConfig().step_days
+    rounds: int = ModelConfig().rounds
+    use_encoder: bool = True
+    encoder_epochs: int = EncoderConfig().epochs
+    #: ``cuda``, ``cpu`` or empty (CUDA when present)
+    encoder_device: str = ""
+
+    def training_config(self, train_days: int) -> ModelConfig:
+        gate_profile(self.gate_profile)  # an unknown profile fails here, naming the known ones
+        walk = WalkForwardConfig(self.walk_forward_train_days, self.walk_forward_test_days, self.walk_forward_step_days)
+        return ModelConfig(train_days=train_days, walk_forward=walk, rounds=self.rounds, gate_profile=self.gate_profile,
+                           safety_margin_bps=self.safety_margin_bps)
+
+    def encoder_config(self, train_days: int) -> EncoderConfig:
+        """The encoder of D trains on the first walk-forward training span of D's coin models, so every one of
+        their test windows lies after all it saw."""
+        return EncoderConfig(window_days=self.walk_forward_train_days, lag_days=train_days - self.walk_forward_train_days,
+                             epochs=self.encoder_epochs)
+
+
+class MLflowResource(dg.ConfigurableResource):
+    """MLflow's tracking and registry store: SQLite and a local artifact folder under HURACAN_HOME by default,
+    PostgreSQL (``tracking_uri``) at scale."""
+
+    tracking_uri: str
+    artifact_root: str
+    #: where ``huracan mlflow`` serves the UI; materializations link their runs there
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 5000
+
+    def ui_url(self) -> str:
+        return f"http://{self.ui_host}:{self.ui_port}"
+
+    @classmethod
+    def for_home(cls, home: Path, tracking_uri: str = "") -> "MLflowResource":
+        """SQLite and artifacts under ``home/mlflow``; ``tracking_uri`` (PostgreSQL) replaces the SQLite store."""
+        local = TrackingConfig.local(home)
+        return cls(tracking_uri=tracking_uri or local.tracking_uri, artifact_root=local.artifact_root)
+
+    def config(self) -> TrackingConfig:
+        return TrackingConfig(tracking_uri=self.tracking_uri, artifact_root=self.artifact_root)

@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from huracan_core.models.gates import DEFAULT_GATE_PROFILE
+from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
+
 DEFAULT_SOURCE = "bundled"
 DEFAULT_TIMEFRAME = "15m"
 
@@ -21,6 +24,14 @@ class Settings:
     #: explicit universe (``BTC/USDT`` …); empty means "top N by quote volume" from the source
     symbols: tuple[str, ...]
     top_n: int
+    #: named fee tier of every cost (``huracan_core.trading.costs.FEE_PROFILES``)
+    fee_profile: str = DEFAULT_FEE_PROFILE
+    #: gates a coin model must pass to trade (``huracan_core.models.gates.GATE_PROFILES``)
+    gate_profile: str = DEFAULT_GATE_PROFILE
+    #: MLflow's backend store; empty = SQLite under ``home/mlflow``
+    mlflow_uri: str = ""
+    #: where the shared encoder trains: ``cuda``, ``cpu``, or empty for CUDA when present
+    encoder_device: str = ""
 
     def with_timeframe(self, timeframe: str) -> Settings:
         """The same settings running ``timeframe`` (added to the defined timeframes if it is new)."""
@@ -33,6 +44,10 @@ class Settings:
     @property
     def archive_root(self) -> Path:
         return self.home / "archive"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.home / "mlflow"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -47,4 +62,8 @@ class Settings:
             timeframes=tuple(dict.fromkeys([*listed, timeframe])),
             symbols=symbols,
             top_n=int(env.get("HURACAN_TOP_N", "5")),
+            fee_profile=env.get("HURACAN_FEE_PROFILE") or DEFAULT_FEE_PROFILE,
+            gate_profile=env.get("HURACAN_GATE_PROFILE") or DEFAULT_GATE_PROFILE,
+            mlflow_uri=env.get("HURACAN_MLFLOW_URI", ""),
+            encoder_device=env.get("HURACAN_ENCODER_DEVICE", ""),
         )

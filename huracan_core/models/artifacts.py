@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 
@@ -35,11 +35,13 @@ def _check_name(store: ArtifactStore, folder: str, name: str) -> None:
         raise ValueError(f"model folder {store.uri(folder)}: {name!r} is not a plain file name that may be stored")
 
 
-def write_model_folder(store: ArtifactStore, folder: str, files: Mapping[str, bytes]) -> dict[str, str]:
+def write_model_folder(
+    store: ArtifactStore, folder: str, files: Mapping[str, bytes], required: Sequence[str] = REQUIRED_FILES
+) -> dict[str, str]:
     """Writes every file, then ``sha256.txt``; returns ``{name: sha256}``. Sorted lines, so the same files give
-    the same marker bytes."""
+    the same marker bytes. ``required``: what a folder of this kind must hold (an encoder's folder: ``encoder.pt``)."""
     folder = folder.rstrip("/")
-    missing = [name for name in REQUIRED_FILES if name not in files]
+    missing = [name for name in required if name not in files]
     if missing:
         raise ValueError(f"model folder {store.uri(folder)}: missing required file(s) {', '.join(missing)}")
     for name in files:
@@ -52,7 +54,7 @@ def write_model_folder(store: ArtifactStore, folder: str, files: Mapping[str, by
     return digests
 
 
-def _listed_digests(store: ArtifactStore, folder: str) -> dict[str, str]:
+def _listed_digests(store: ArtifactStore, folder: str, required: Sequence[str]) -> dict[str, str]:
     """The marker's ``{name: sha256}``, refused when it is absent, malformed or leaves out a required file."""
     where = store.uri(folder)
     try:
@@ -70,18 +72,18 @@ def _listed_digests(store: ArtifactStore, folder: str) -> dict[str, str]:
         if name in digests:
             raise CorruptModelError(f"model folder {where}: {CHECKSUMS} lists {name} twice")
         digests[name] = digest
-    unlisted = [name for name in REQUIRED_FILES if name not in digests]
+    unlisted = [name for name in required if name not in digests]
     if unlisted:
         raise CorruptModelError(f"model folder {where}: {CHECKSUMS} does not list required file(s) {', '.join(unlisted)}")
     return digests
 
 
-def read_model_folder(store: ArtifactStore, folder: str) -> dict[str, bytes]:
+def read_model_folder(store: ArtifactStore, folder: str, required: Sequence[str] = REQUIRED_FILES) -> dict[str, bytes]:
     """Every file the marker lists, each checked against its hash; files it does not list are left alone (a
     rewrite with fewer files cannot delete the old ones from a store without deletes)."""
     folder = folder.rstrip("/")
     files: dict[str, bytes] = {}
-    for name, expected in _listed_digests(store, folder).items():
+    for name, expected in _listed_digests(store, folder, required).items():
         try:
             data = store.read_bytes(f"{folder}/{name}")
         except ArtifactNotFound:
@@ -97,12 +99,12 @@ def read_model_folder(store: ArtifactStore, folder: str) -> dict[str, bytes]:
     return files
 
 
-def is_complete(store: ArtifactStore, folder: str) -> bool:
+def is_complete(store: ArtifactStore, folder: str, required: Sequence[str] = REQUIRED_FILES) -> bool:
     """The folder was finished: its marker lists every required file and every listed file exists. Cheap (no
     file is read but the marker), for choosing among folders; ``read_model_folder`` still verifies the bytes."""
     folder = folder.rstrip("/")
     try:
-        listed = _listed_digests(store, folder)
+        listed = _listed_digests(store, folder, required)
     except CorruptModelError:
         return False
     return all(store.exists(f"{folder}/{name}") for name in listed)

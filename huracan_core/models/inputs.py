@@ -18,7 +18,7 @@ import polars as pl
 
 from huracan_core.day_keys import DayKey
 from huracan_core.models.lookahead_labels import LABEL_PREFIXES
-from huracan_core.trading.daily import join_bars
+from huracan_core.trading.bars import join_bars
 
 if TYPE_CHECKING:
     from huracan_core.models.encoder import FittedEncoder

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -64,6 +65,8 @@ class CoinModel:
     """A trained model as loaded from its verified folder: what it needs to decide on new bars."""
 
     folder: str
+    #: where its training data ends: it may trade only bars at or after this moment
+    cutoff: datetime
     booster: lightgbm.Booster
     columns: tuple[str, ...]
     encoder: FittedEncoder | None
@@ -94,6 +97,7 @@ def load_coin_model(store: ArtifactStore, folder: str) -> CoinModel:
     encoder = FittedEncoder.from_bytes(files["encoder.pt"]) if "encoder.pt" in files else None
     return CoinModel(
         folder=folder,
+        cutoff=datetime.fromisoformat(config["cutoff"]),
         booster=lightgbm.Booster(model_str=files["model.bin"].decode()),
         columns=tuple(spec["columns"]),
         encoder=encoder,

@@ -11,6 +11,10 @@ PARTITIONED_LAYOUT = {
     "candles": "candles/{symbol}/{timeframe}/{date}.parquet",
     "features": "features/{recipe_hash}/{symbol}/{date}.parquet",
     "regimes": "regimes/{symbol}/{timeframe}/{date}.parquet",
+    "signals": "signals/{symbol}/{timeframe}/{date}.parquet",
+    "labels": "labels/{symbol}/{timeframe}/{date}.parquet",
+    # the partition's record of the model it trained (folder, verdict, MLflow version); the model is in its folder
+    "coin_model": "coin_model/{symbol}/{timeframe}/{date}.parquet",
     "shadow_trades": "shadow_trades/{symbol}/{timeframe}/{date}.parquet",
     "trade_analysis": "trade_analysis/{symbol}/{timeframe}/{date}.parquet",
 }
@@ -24,6 +28,8 @@ PLOT_LAYOUT = "plots/{asset}/{timeframe}/{name}.png"
 #: one trained model's folder (files and their ``sha256.txt``), named for the UTC moment its training data ends;
 #: the timeframe level keeps two timeframes' models apart, like every other key
 MODEL_FOLDER_LAYOUT = "models/{symbol}/{timeframe}/{cutoff}"
+#: the shared encoder of one day (``encoder.pt`` and its ``sha256.txt``), one per timeframe
+ENCODER_FOLDER_LAYOUT = "encoders/{timeframe}/{date}"
 
 
 def partition_object_key(asset: str, *, symbol: str, day: date, timeframe: str, recipe_hash: str = "") -> str:
@@ -54,3 +60,7 @@ def model_folder_key(symbol: str, timeframe: str, cutoff: datetime) -> str:
         raise ValueError(f"model cutoff {cutoff.isoformat()} has no time zone: give the UTC moment training data ends")
     stamp = cutoff.astimezone(UTC).strftime("%Y%m%d_%H%M%SZ")
     return MODEL_FOLDER_LAYOUT.format(symbol=to_key(symbol), timeframe=timeframe, cutoff=stamp)
+
+
+def encoder_folder_key(timeframe: str, day: date) -> str:
+    return ENCODER_FOLDER_LAYOUT.format(timeframe=timeframe, date=day.isoformat())

@@ -20,7 +20,7 @@ from huracan_core.features.causality import CausalityReport, check_causality
 from huracan_core.features.partitions import sample_timestamps
 from huracan_core.trading.consensus import ConsensusConfig, vote
 from huracan_core.trading.costs import CostModel
-from huracan_core.trading.daily import join_bars
+from huracan_core.trading.bars import join_bars
 
 
 def warmup_keys(wanted: Sequence[DayKey], warmup_days: int) -> list[DayKey]:

@@ -63,7 +63,7 @@ def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
         batch = compute_feature_partitions(recipe, by_day(candles), wanted, members)
         yield output_with_partition_metadata(context, {_key(p): (p.frame, _feature_metadata(p, recipe)) for p in batch.parts})
         proofs = prove_causality(recipe, batch, CAUSAL_SAMPLES)
-        yield from _causality_verdicts(context, features_key, "features_causal", proofs)
+        yield from causality_verdicts(context, features_key, "features_causal", proofs)
 
     detector = RegimeDetector()
 
@@ -84,7 +84,7 @@ def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
         results = {key: detector.detect(frame) for key, frame in sorted(features.items())}
         yield output_with_partition_metadata(context, {key: (frame, _regime_metadata(frame)) for key, frame in results.items()})
         proofs = prove_regime_causality(detector, by_day(features), CAUSAL_SAMPLES)
-        yield from _causality_verdicts(context, regimes_key, "regimes_causal", proofs)
+        yield from causality_verdicts(context, regimes_key, "regimes_causal", proofs)
 
     return [features, regimes]
 
@@ -93,7 +93,7 @@ def _key(part: FeaturePartition) -> str:
     return partition_key(part.day, part.symbol)
 
 
-def _causality_verdicts(
+def causality_verdicts(
     context: dg.AssetExecutionContext, asset: dg.AssetKey, name: str, reports: dict[DayKey, CausalityReport]
 ) -> Iterator:
     verdicts = {partition_key(day, symbol): Verdict(r.ok, r.summary()) for (day, symbol), r in reports.items()}

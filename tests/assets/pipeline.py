@@ -15,7 +15,14 @@ from huracan_core.symbols import to_ccxt
 from huracan_dagster.definitions import timeframe_assets
 from huracan_dagster.io_manager import PartitionedFrameIOManager
 from huracan_dagster.partitions import SYMBOL_DIMENSION, asset_key
-from huracan_dagster.resources import ArchiveResource, CandleSourceResource, UniverseResource
+from huracan_dagster.resources import (
+    ArchiveResource,
+    CandleSourceResource,
+    CostsResource,
+    MLflowResource,
+    ModelSettingsResource,
+    UniverseResource,
+)
 
 TF = "15m"
 CANDLES, FEATURES, REGIMES, SHADOW_TRADES, TRADE_ANALYSIS = (
@@ -35,6 +42,9 @@ def resources(archive: Path, source: str = "bundled", universe: Sequence[str] | 
         "archive": store,
         "universe": UniverseResource(source=candle_source, symbols=members, top_n=top_n),
         "frames_io": PartitionedFrameIOManager(archive=store),
+        "costs": CostsResource(),
+        "models": ModelSettingsResource(),
+        "mlflow": MLflowResource.for_home(Path(archive).parent),
     }
 
 
@@ -53,13 +63,14 @@ def materialize(
     assets: Sequence[dg.AssetsDefinition] | None = None,
     selection: Sequence[dg.AssetKey] | None = None,
     run_config: dg.RunConfig | None = None,
+    extra_resources: dict | None = None,
     **resource_args,
 ) -> dg.ExecuteInProcessResult:
     """One ranged run: every date of ``start..end`` × the block of ``symbols`` (neighbours in registration order)."""
     register(instance, symbols)
     return dg.materialize(
         list(assets if assets is not None else timeframe_assets(TF)), instance=instance, selection=selection,
-        resources=resources(archive, **resource_args), run_config=run_config, raise_on_error=False,
+        resources={**resources(archive, **resource_args), **(extra_resources or {})}, run_config=run_config, raise_on_error=False,
         tags={"dagster/asset_partition_range_start": f"{start}|{symbols[0]}", "dagster/asset_partition_range_end": f"{end}|{symbols[-1]}"},
     )
 

@@ -1,0 +1,189 @@
+"""Model training benchmarks (not a test): prints one JSON line per measurement.
+
+Data: the real Binance sample bundled in the package (5 pairs, 15m candles, 2024-07..12).
+
+(a) ``training``: per coin, the walk-forward training and out-of-sample evaluation of ``train_coin_model`` over the
+    150 days before 2024-12-31 (6 purged folds of 60 training + 15 test days, each traded by the shadow trader
+    with costs, the rules and flat baselines, the final fit), once on the plain inputs and once with the shared
+    encoder's embedding (which adds the no-embedding ablation: a second booster per fold). Inputs are built as the
+    assets build them: ``compute_many`` features → regimes → consensus votes → lookahead labels → ``model_bars``;
+    that preparation is timed once, apart. Target: < 10 s per coin. Reference in the same run: one plain LightGBM
+    fit of 17k rows × 39 features × 200 rounds on 2 threads (seeded random data, the models' booster settings),
+    whose ~0.6 s on these machines is the figure in DESIGN.md §7.
+(b) ``encoder``: seconds per epoch of ``fit_encoder`` on every coin's scale-free feature rows of its window for the
+    day 2024-12-31 (``encoder_window``), on the CPU and, when torch sees one, on CUDA; rows/s per epoch.
+
+    .venv/bin/python bench/bench_training.py                      # training and encoder
+    .venv/bin/python bench/bench_training.py encoder --device cuda  # CUDA only (an error where there is none)
+
+``--device`` picks the encoder's device in both parts (default: the CPU for the epoch timing, plus CUDA when
+available; the training part's encoder then trains wherever ``fit_encoder`` would by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import time
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+
+from huracan_core.candles import day_start
+from huracan_core.features import FeatureRecipe
+from huracan_core.models.encoder import EncoderConfig, FittedEncoder, encoder_window, fit_encoder
+from huracan_core.models.inputs import feature_inputs, input_columns, model_bars, with_embedding
+from huracan_core.models.lookahead_labels import label_bars
+from huracan_core.models.training import ModelConfig, train_coin_model
+from huracan_core.regimes.detector import RegimeDetector
+from huracan_core.sources.bundled import SAMPLE_DIR
+from huracan_core.trading.consensus import vote
+from huracan_core.trading.daily import join_bars
+
+PAIRS = ("BTC", "ETH", "SOL", "BNB", "XRP")
+TIMEFRAME = "15m"
+CUTOFF = datetime(2024, 12, 31, tzinfo=UTC)
+TARGET_S = 10.0
+REFERENCE = {"rows": 17_000, "features": 39, "rounds": 200, "threads": 2}
+
+
+def emit(**fields: object) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def load_candles() -> dict[str, pl.DataFrame]:
+    return {f"{p}-USDT": pl.read_parquet(SAMPLE_DIR / f"{p}-USDT_{TIMEFRAME}.parquet") for p in PAIRS}
+
+
+def encoder_rows(features: dict[str, pl.DataFrame], recipe: FeatureRecipe, config: EncoderConfig) -> tuple[list[pl.DataFrame], list[str]]:
+    """Every coin's scale-free feature rows over the encoder window of the cutoff day, and their columns."""
+    first, end = encoder_window(CUTOFF.date(), config)
+    start, stop = day_start(first), day_start(end)
+    frames = [f.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < stop)) for f in features.values()]
+    return frames, feature_inputs(recipe.output_columns)
+
+
+def reference_fit() -> float:
+    """One plain LightGBM fit: 17k × 39 seeded random rows, 200 rounds, 2 threads, the models' booster settings."""
+    import lightgbm
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(REFERENCE["rows"], REFERENCE["features"]))
+    y = x[:, :5] @ rng.normal(size=5) + rng.normal(scale=2.0, size=REFERENCE["rows"])
+    params = {**ModelConfig().lightgbm_params(), "num_threads": REFERENCE["threads"]}
+    lightgbm.train(params, lightgbm.Dataset(x[:2000], y[:2000]), num_boost_round=5)  # load and warm the library
+    started = time.perf_counter()
+    lightgbm.train(params, lightgbm.Dataset(x, y), num_boost_round=REFERENCE["rounds"])
+    return time.perf_counter() - started
+
+
+def prepare(candles: dict[str, pl.DataFrame], recipe: FeatureRecipe) -> tuple[dict, dict]:
+    """Features of every coin at once, then per coin the regimes, votes, labels and the model's bars."""
+    started = time.perf_counter()
+    features = recipe.compute_many(candles)
+    features_s = time.perf_counter() - started
+    detector = RegimeDetector()
+    coins = {}
+    started = time.perf_counter()
+    for symbol, frame in candles.items():
+        regimes = detector.detect(features[symbol])
+        bars = join_bars([frame], [features[symbol]], [regimes])
+        signals = vote(bars, symbol)
+        labels = label_bars(bars, signals, symbol, TIMEFRAME)
+        coins[symbol] = (model_bars([frame], [features[symbol]], [regimes], [signals], [labels]), signals)
+    emit(bench="prepare", symbols=len(candles), rows=sum(c.height for c in candles.values()),
+         features=len(recipe.output_columns), features_s=round(features_s, 3),
+         regimes_votes_labels_s=round(time.perf_counter() - started, 3))  # fmt: skip
+    return features, coins
+
+
+def bench_training(candles: dict[str, pl.DataFrame], recipe: FeatureRecipe, device: str | None) -> tuple[dict, FittedEncoder]:
+    features, coins = prepare(candles, recipe)
+    reference_s = reference_fit()
+    emit(bench="lightgbm_reference_fit", **REFERENCE, seconds=round(reference_s, 3))
+
+    config = EncoderConfig()
+    frames, columns = encoder_rows(features, recipe, config)
+    started = time.perf_counter()
+    encoder = fit_encoder(frames, columns, config, device=device)
+    emit(bench="encoder_fit_for_training", device=encoder.device, rows=min(sum(f.height for f in frames), config.max_rows),
+         inputs=len(columns), epochs=config.epochs, seconds=round(time.perf_counter() - started, 3))  # fmt: skip
+
+    per_coin = {}
+    for symbol, (bars, signals) in coins.items():
+        for embedded in (False, True):
+            embedding = encoder.embedding_columns if embedded else []
+            started = time.perf_counter()
+            frame = with_embedding(bars, encoder if embedded else None)
+            embed_s = time.perf_counter() - started
+            inputs = input_columns(recipe.output_columns, signals, embedding)
+            started = time.perf_counter()
+            model = train_coin_model(frame, inputs, symbol, TIMEFRAME, cutoff=CUTOFF, embedding=embedding)
+            seconds = time.perf_counter() - started
+            per_coin[(symbol, embedded)] = seconds
+            emit(bench="train_coin_model", symbol=symbol, embedding=embedded, seconds=round(seconds, 3),
+                 embed_s=round(embed_s, 3), training_rows=model.training_rows, folds=len(model.folds),
+                 inputs=len(inputs), gates_passed=model.passed, gate_summary=model.gates.summary(),
+                 target_s=TARGET_S, within_target=seconds < TARGET_S,
+                 ratio_to_reference_fit=round(seconds / reference_s, 2))  # fmt: skip
+    for embedded in (False, True):
+        times = [s for (_, e), s in per_coin.items() if e is embedded]
+        emit(bench="train_coin_model_summary", embedding=embedded, coins=len(times), mean_s=round(statistics.mean(times), 3),
+             max_s=round(max(times), 3), all_within_target=max(times) < TARGET_S,
+             ratio_mean_to_reference_fit=round(statistics.mean(times) / reference_s, 2))  # fmt: skip
+    return features, encoder
+
+
+def bench_encoder(
+    features: dict[str, pl.DataFrame], recipe: FeatureRecipe, devices: list[str], fitted: FittedEncoder | None = None
+) -> None:
+    """``fitted``: the training part's encoder (same rows and config), whose epochs are reused for its device."""
+    config = EncoderConfig()
+    frames, columns = encoder_rows(features, recipe, config)
+    rows = min(sum(f.height for f in frames), config.max_rows)
+    for device in devices:
+        reuse = fitted is not None and fitted.device == device
+        encoder = fitted if reuse else fit_encoder(frames, columns, config, device=device)
+        epochs = encoder.epoch_seconds
+        steady = statistics.median(epochs[1:]) if len(epochs) > 1 else epochs[0]
+        emit(bench="encoder_epoch", device=encoder.device, rows=rows, inputs=len(columns), batch_size=config.batch_size,
+             hidden=config.hidden, embedding_dim=config.embedding_dim, epochs=len(epochs),
+             epoch_seconds=[round(s, 4) for s in epochs], steady_epoch_s=round(steady, 4),
+             rows_per_s=round(rows / steady), final_loss=round(encoder.losses[-1], 5),
+             fit="the training part's" if reuse else "own")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", metavar="{training,encoder}", help="which parts to run (default: both)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], help="the encoder's device (cuda: required, not a fall-back)")
+    args = parser.parse_args()
+    unknown = sorted(set(args.parts) - {"training", "encoder"})
+    if unknown:
+        parser.error(f"unknown parts {unknown}: choose from training, encoder")
+    parts = args.parts or ["training", "encoder"]
+
+    import torch
+
+    emit(polars=pl.__version__, polars_threads=pl.thread_pool_size(), torch=torch.__version__,
+         torch_threads=torch.get_num_threads(), cuda=torch.cuda.is_available(), cpus=os.cpu_count(), parts=parts)  # fmt: skip
+    candles = load_candles()
+    recipe = FeatureRecipe.default(TIMEFRAME)
+    started = time.perf_counter()
+    if "training" in parts:
+        features, encoder = bench_training(candles, recipe, args.device)
+    else:
+        features, encoder = recipe.compute_many(candles), None
+    if "encoder" in parts:
+        devices = [args.device] if args.device else ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+        bench_encoder(features, recipe, devices, encoder)
+    emit(bench="total", seconds=round(time.perf_counter() - started, 2),
+         peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""The date × symbol learning partitions: a day's shared encoder, and each coin's model trained before the day.
+
+A coin model of (D, symbol) is a pure function of what it declares: the symbol's candles, features, regimes,
+signals and labels of the ``train_days`` days before D, and the shared encoder of D. Nothing of D itself or later
+is read, and only labels that ended before D are trained on, so the model can trade D out of sample. The
+shared encoder of D trains on the feature rows of the universe declared for D over ``encoder_window``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from huracan_core.candles import day_start
+from huracan_core.day_keys import DayKey, MissingPartitionError, label, require
+from huracan_core.models.artifacts import write_model_folder
+from huracan_core.models.encoder import EncoderConfig, FittedEncoder, encoder_window, fit_encoder
+from huracan_core.models.inputs import feature_inputs, frames_for, input_columns, model_bars, with_embedding
+from huracan_core.models.training import ModelConfig, TrainedModel, train_coin_model
+from huracan_core.storage.keys import model_folder_key
+from huracan_core.storage.store import ArtifactStore
+from huracan_core.symbols import to_key
+from huracan_core.trading.costs import CostModel
+from huracan_core.trading.exits import ExitConfig
+
+#: columns of a features partition that are lineage, not features
+LINEAGE_COLUMNS = frozenset({"timestamp", "recipe_hash", "universe_hash"})
+ENCODER_FILE = "encoder.pt"
+
+
+def feature_columns(features: pl.DataFrame) -> list[str]:
+    return [c for c in features.columns if c not in LINEAGE_COLUMNS]
+
+
+def window_days(day: date, days: int) -> list[date]:
+    """The ``days`` days before ``day`` (oldest first): a coin model's declared history."""
+    return [day - timedelta(days=n) for n in range(days, 0, -1)]
+
+
+def encoder_keys(day: date, members: Sequence[str], config: EncoderConfig) -> list[DayKey]:
+    start, end = encoder_window(day, config)
+    days = [start + timedelta(days=n) for n in range((end - start).days)]
+    return [(d, to_key(m)) for d in days for m in sorted(members)]
+
+
+def train_encoders(
+    features: Mapping[DayKey, pl.DataFrame],
+    members: Mapping[date, Sequence[str]],
+    days: Sequence[date],
+    config: EncoderConfig = EncoderConfig(),
+    device: str | None = None,
+) -> dict[date, FittedEncoder]:
+    """One encoder per day on the scale-free features of that day's declared universe over its window.
+
+    Raises ``MissingPartitionError`` naming every (day, member) of a window whose features are absent.
+    """
+    out = {}
+    for day in sorted(days):
+        keys = encoder_keys(day, members[day], config)
+        require(f"features (the shared encoder of {day} reads its universe over {encoder_window(day, config)[0]}"
+                f"..{encoder_window(day, config)[1] - timedelta(days=1)})", features, keys)
+        frames = [features[k] for k in keys]
+        out[day] = fit_encoder(frames, feature_inputs(feature_columns(frames[0])), config, device)
+    return out
+
+
+@dataclass(frozen=True)
+class ModelPartition:
+    day: date
+    symbol: str
+    trained: TrainedModel
+    folder: str
+    files: dict[str, bytes]
+    encoder_version: str | None
+
+
+def train_model_partitions(
+    inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]],
+    encoders: Mapping[date, FittedEncoder],
+    wanted: Sequence[DayKey],
+    timeframe: str,
+    *,
+    config: ModelConfig = ModelConfig(),
+    costs: CostModel = CostModel(),
+    exchange: str = "binance",
+    exits: ExitConfig = ExitConfig(),
+    use_encoder: bool = True,
+) -> list[ModelPartition]:
+    """Each wanted (day, symbol): a model trained on the ``config.train_days`` days before the day.
+
+    ``inputs`` maps ``candles``, ``features``, ``regimes``, ``signals`` and ``labels`` to their partitions. Every
+    day of every window is a declared input (``MissingPartitionError`` names the absent ones); with
+    ``use_encoder`` the encoder of each wanted day is one too.
+    """
+    wanted = sorted(wanted)
+    history = sorted({(d, s) for day, s in wanted for d in window_days(day, config.train_days)})
+    for name in ("candles", "features", "regimes", "signals", "labels"):
+        require(f"{name} (the {config.train_days} days a coin model trains on)", inputs[name], history)
+    if use_encoder:
+        absent = [day for day, _ in wanted if day not in encoders]
+        if absent:
+            raise MissingPartitionError(
+                f"no shared_encoder for days {sorted({d.isoformat() for d in absent})}: materialize shared_encoder first"
+            )
+    parts = []
+    for day, symbol in wanted:
+        keys = [(d, symbol) for d in window_days(day, config.train_days)]
+        frames = {name: frames_for(inputs[name], keys) for name in inputs}
+        bars = model_bars(frames["candles"], frames["features"], frames["regimes"], frames["signals"], frames["labels"])
+        encoder = encoders[day] if use_encoder else None
+        bars = with_embedding(bars, encoder)
+        embedding = encoder.embedding_columns if encoder else []
+        columns = input_columns(feature_columns(frames["features"][0]), frames["signals"][0], embedding)
+        try:
+            trained = train_coin_model(
+                bars, columns, symbol, timeframe, day_start(day), embedding=embedding, config=config, costs=costs,
+                exchange=exchange, exits=exits,
+            )
+        except ValueError as error:
+            raise ValueError(f"coin_model {label((day, symbol))}: {error}") from error
+        recipe = ",".join(sorted(set(frames["features"][0]["recipe_hash"].to_list())))
+        files = model_files(trained, recipe, encoder, config=config, costs=costs, exchange=exchange, exits=exits)
+        folder = model_folder_key(symbol, timeframe, trained.cutoff)
+        parts.append(ModelPartition(day, symbol, trained, folder, files, encoder.version_hash if encoder else None))
+    return parts
+
+
+def model_files(
+    trained: TrainedModel,
+    recipe_hash: str,
+    encoder: FittedEncoder | None,
+    *,
+    config: ModelConfig,
+    costs: CostModel,
+    exchange: str,
+    exits: ExitConfig,
+) -> dict[str, bytes]:
+    """The folder's files (DESIGN.md §4): the booster in LightGBM's text format, never a pickle."""
+    files = {
+        "model.bin": trained.booster_text.encode(),
+        "config.json": json_bytes({
+            "symbol": trained.symbol, "timeframe": trained.timeframe, "cutoff": trained.cutoff.isoformat(),
+            "exchange": exchange, "safety_margin_bps": config.safety_margin_bps, "gate_profile": config.gate_profile,
+            "model": asdict(config), "exits": asdict(exits),
+        }),
+        "metrics.json": json_bytes(trained.metrics_document()),
+        "costs.json": json_bytes({
+            "exchange": exchange, "fee_bps_per_side": trained.fee_bps, "use_taker": costs.use_taker,
+            "model": asdict(costs) | {"fees": {f"{e}:{s}": asdict(f) for (e, s), f in costs.fees.items()}},
+            "break_even_fee_bps": trained.break_even_fee_bps,
+        }),
+        "features.json": json_bytes({
+            "recipe_hash": recipe_hash, "columns": trained.columns, "side_column": "side",
+            "embedding": encoder.embedding_columns if encoder else [],
+            "encoder_version": encoder.version_hash if encoder else None,
+        }),
+    }
+    if encoder is not None:
+        files[ENCODER_FILE] = encoder.to_bytes()
+    return files
+
+
+def write_model(store: ArtifactStore, part: ModelPartition) -> dict[str, str]:
+    """Files first, ``sha256.txt`` last: a reader never trusts a folder before its marker (``artifacts``)."""
+    return write_model_folder(store, part.folder, part.files)
+
+
+def index_row(part: ModelPartition, store: ArtifactStore, tracked: Mapping[str, str]) -> pl.DataFrame:
+    """What the ``coin_model`` partition stores: which folder, its verdict and headline figures, its MLflow run."""
+    t, agg = part.trained, part.trained.model.aggregate
+    return pl.DataFrame([{
+        "day": part.day, "symbol": to_key(part.symbol), "cutoff": t.cutoff, "folder": part.folder,
+        "folder_uri": store.uri(part.folder), "passed": t.passed, "gate_profile": t.gates.profile,
+        "gate_summary": t.gates.summary(), "trade_count": int(agg["trade_count"]), "sharpe": agg["sharpe"],
+        "net_pnl": agg["net_pnl"], "hit_rate": agg["hit_rate"], "break_even_fee_bps": t.break_even_fee_bps,
+        "encoder_version": part.encoder_version or "", **{k: str(v) for k, v in tracked.items()},
+    }], schema_overrides={"break_even_fee_bps": pl.Float64, "cutoff": pl.Datetime("us", "UTC")})
+
+
+def json_bytes(payload: object) -> bytes:
+    """Strict JSON (sorted, indented): a non-finite figure is written as the string ``"inf"``/``"-inf"``/``"nan"``."""
+    return (json.dumps(_finite(payload), indent=1, sort_keys=True, default=_default, allow_nan=False) + "\n").encode()
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _default(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -1,0 +1,120 @@
+"""Pictures of a trained model for people: out-of-sample equity against the baselines, and feature importance.
+
+PNG bytes, drawn with matplotlib's Agg canvas (imported only when a picture is drawn) at a fixed size and dpi and
+without the "Software" stamp, so the same model gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from datetime import datetime
+
+import polars as pl
+
+from huracan_core.models.training import TrainedModel
+from huracan_core.symbols import to_key
+from huracan_core.trading.metrics import equity_curve
+
+_DPI = 100
+_COLOURS = {"model": "tab:blue", "rules": "tab:orange", "flat": "tab:gray"}
+
+
+def equity_png(trained: TrainedModel, capital: float) -> bytes:
+    """Equity after costs of the model, the rules-only consensus and staying flat, over the folds' test windows
+    (every one out of sample), stepping at each exit; a policy without trades is a flat line at ``capital``."""
+    start, end = _span(trained)
+    figure, axes = _figure(8, 4)
+    for name, ledger in (("model", trained.model.ledger), ("rules", _ledger(trained, "rules")), ("flat", None)):
+        times, equity, trades, pnl = _steps(ledger, capital, start, end)
+        label = f"{name}: {trades} trades, net {pnl:+,.2f}" if name != "flat" else "flat: no trades"
+        style = {"linestyle": ":"} if name == "flat" else {}
+        if times:
+            axes.plot(times, equity, drawstyle="steps-post", linewidth=0.9, color=_COLOURS[name], label=label, **style)
+        else:  # no test window known and no trades: nothing to draw a line across
+            axes.axhline(capital, linewidth=0.9, color=_COLOURS[name], label=label, **style)
+    for fold in trained.folds[1:]:
+        axes.axvline(datetime.fromisoformat(str(fold["test_start"])), color="0.85", linewidth=0.6, zorder=0)
+    verdict = "passed" if trained.gates.passed else f"FAILED ({', '.join(r.name for r in trained.gates.failed)})"
+    axes.set_title(
+        f"{to_key(trained.symbol)} {trained.timeframe}, model of {trained.cutoff:%Y-%m-%d %H:%M}: out-of-sample equity "
+        f"over {len(trained.folds)} folds\ngates {trained.gates.profile} {verdict}",
+        fontsize=8,
+    )
+    axes.set_ylabel("equity, net of costs (quote currency)", fontsize=7)
+    axes.set_xlabel("exit time (UTC)", fontsize=7)
+    axes.tick_params(labelsize=6)
+    axes.ticklabel_format(axis="y", useOffset=False, style="plain")
+    axes.legend(fontsize=6, loc="upper left")
+    figure.autofmt_xdate()
+    return _png(figure)
+
+
+def importance_png(importance: Mapping[str, float], top: int = 20) -> bytes:
+    """Horizontal bars of the ``top`` inputs by LightGBM gain (total loss reduction of the splits on each),
+    largest first, each labelled with its share of the total gain."""
+    ranked = sorted(((float(g), n) for n, g in importance.items()), key=lambda p: (-p[0], p[1]))
+    shown = ranked[:top]
+    total = sum(g for g, _ in ranked)
+    figure, axes = _figure(6, max(2.0, 0.9 + 0.22 * len(shown)))
+    if shown:
+        names = [n for _, n in reversed(shown)]
+        gains = [g for g, _ in reversed(shown)]
+        bars = axes.barh(range(len(shown)), gains, color="tab:blue", height=0.7)
+        axes.set_yticks(range(len(shown)), names, fontsize=6)
+        shares = [f"{g / total:.1%}" if total > 0 else "" for g in gains]
+        axes.bar_label(bars, shares, fontsize=5, padding=2)
+        axes.margins(x=0.12)
+    else:
+        axes.text(0.5, 0.5, "no importance recorded", ha="center", va="center", transform=axes.transAxes, fontsize=8)
+        axes.set_yticks([])
+    axes.set_title(f"feature importance (LightGBM gain): top {len(shown)} of {len(ranked)}", fontsize=8)
+    axes.set_xlabel("gain", fontsize=7)
+    axes.tick_params(axis="x", labelsize=6)
+    return _png(figure)
+
+
+def _ledger(trained: TrainedModel, name: str) -> pl.DataFrame | None:
+    result = trained.baselines.get(name)
+    return None if result is None else result.ledger
+
+
+def _span(trained: TrainedModel) -> tuple[datetime | None, datetime | None]:
+    """First test bar and end of the last test window, from the fold rows."""
+    if not trained.folds:
+        return None, None
+    return datetime.fromisoformat(str(trained.folds[0]["test_start"])), datetime.fromisoformat(str(trained.folds[-1]["test_end"]))
+
+
+def _steps(
+    ledger: pl.DataFrame | None, capital: float, start: datetime | None, end: datetime | None
+) -> tuple[list[datetime], list[float], int, float]:
+    """Equity at each exit, framed by ``capital`` at the start and the last level at the end of the windows."""
+    times: list[datetime] = []
+    equity: list[float] = []
+    trades, pnl = 0, 0.0
+    if ledger is not None and ledger.height:
+        curve = equity_curve(ledger, capital)
+        times, equity = curve["timestamp"].to_list(), curve["equity"].to_list()
+        trades, pnl = ledger.height, float(ledger["net_pnl"].sum())
+    if start is not None and (not times or start <= times[0]):
+        times, equity = [start, *times], [capital, *equity]
+    if end is not None and times and end > times[-1]:
+        times, equity = [*times, end], [*equity, equity[-1]]
+    return times, equity, trades, pnl
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=_DPI)
+    FigureCanvasAgg(figure)
+    return figure, figure.add_subplot()
+
+
+def _png(figure) -> bytes:
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    return buffer.getvalue()

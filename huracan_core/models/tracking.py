@@ -1,0 +1,312 @@
+"""MLflow tracking of a trained per-coin model: one run with its params, metrics, tags, model folder and plots,
+and one version of the coin's registered model ``huracan-<BASE>-<QUOTE>``.
+
+Everything goes through an explicit ``MlflowClient`` built from a ``TrackingConfig`` (never mlflow's global
+fluent state or its environment variables), so several tracking stores can be used in one process. Params,
+metrics and tags are sent in as few ``log_batch`` calls as MLflow's batch limits allow (each call is a database
+round trip), and the artifacts in one ``log_artifacts`` call. MLflow is imported inside the functions: importing
+it costs ~1.5 s.
+
+MLflow cannot chart a value that is not a finite number (over REST it cannot even be sent), so a non-finite
+metric (``sharpe_gap = inf`` when nothing was learned in sample) is not logged as a metric: the run carries a tag
+``non_finite.<metric>`` with its value instead (``non_finite.<metric>.fold<i>`` for per-fold values).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from huracan_core.models.training import TrainedModel
+from huracan_core.symbols import to_key
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param, RunTag
+
+#: MLflow's limits (mlflow.utils.validation): per log_batch call, and on keys and values
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_ENTITIES_PER_BATCH = 1000
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+
+#: the per-fold figures logged as steps (step = fold index), for the model and the rules baseline
+FOLD_METRICS = ("sharpe", "net_pnl", "hit_rate", "trade_count", "max_drawdown")
+MODEL_ARTIFACTS = "model"
+PLOT_ARTIFACTS = "plots"
+
+_BAD_KEY_CHARS = re.compile(r"[^/\w.\- :]")
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Where runs go. ``tracking_uri`` also holds the model registry; ``artifact_root`` is the experiment's
+    artifact location (an absolute local folder, or a URI such as ``s3://bucket/prefix``)."""
+
+    tracking_uri: str
+    artifact_root: str
+    experiment: str = "huracan"
+
+    def __post_init__(self) -> None:
+        if "://" not in self.artifact_root and not Path(self.artifact_root).is_absolute():
+            raise ValueError(
+                f"MLflow artifact root {self.artifact_root!r} is a relative path: give an absolute folder or a URI, "
+                "so runs do not land wherever the process happened to start"
+            )
+        if not self.experiment:
+            raise ValueError("MLflow experiment name is empty")
+
+    @classmethod
+    def local(cls, home: Path) -> TrackingConfig:
+        """SQLite at ``home/mlflow/mlflow.db``, artifacts under ``home/mlflow/artifacts``."""
+        root = Path(home).resolve() / "mlflow"
+        return cls(tracking_uri=f"sqlite:///{root / 'mlflow.db'}", artifact_root=str(root / "artifacts"))
+
+
+@dataclass(frozen=True)
+class TrackedRun:
+    run_id: str
+    experiment_id: str
+    model_name: str
+    version: str
+    #: the run's page in the MLflow UI, relative to the UI's address
+    run_path: str
+
+
+def registered_model_name(symbol: str) -> str:
+    """``BTC/USDT`` or ``BTC-USDT`` -> ``huracan-BTC-USDT``: one registered model per coin."""
+    return f"huracan-{to_key(symbol)}"
+
+
+def log_training_run(
+    config: TrackingConfig,
+    trained: TrainedModel,
+    *,
+    params: Mapping[str, object],
+    files: Mapping[str, bytes],
+    tags: Mapping[str, str],
+    capital: float = 10_000.0,
+) -> TrackedRun:
+    """Record ``trained`` as one finished run and register its model folder (``files``, logged under ``model/``)
+    as a new version of the coin's registered model. ``params`` may nest (flattened with dots); ``tags`` are the
+    caller's (Dagster run id, partition key, recipe hash) and are joined by the gate verdict, symbol, timeframe
+    and cutoff. A run that fails half-way is marked FAILED and the error raised."""
+    from mlflow.entities import RunStatus
+
+    from huracan_core.models.plots import equity_png, importance_png
+
+    key = to_key(trained.symbol)
+    client = _client(config)
+    experiment_id = _experiment_id(client, config)
+    run = client.create_run(experiment_id, run_name=f"{key} {trained.cutoff.isoformat()}")
+    run_id = run.info.run_id
+    try:
+        metrics, non_finite = _metrics(trained)
+        for batch in _batches(metrics, _params(params), _tags(trained, tags, non_finite)):
+            client.log_batch(run_id, *batch)
+        with tempfile.TemporaryDirectory(prefix="huracan-mlflow-") as tmp:
+            root = Path(tmp)
+            _write(root / MODEL_ARTIFACTS, files)
+            _write(root / PLOT_ARTIFACTS, {
+                "equity.png": equity_png(trained, capital),
+                "feature_importance.png": importance_png(trained.importance),
+            })
+            client.log_artifacts(run_id, str(root))
+    except BaseException:
+        client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
+        raise
+    client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
+
+    name = registered_model_name(trained.symbol)
+    _ensure_registered_model(client, name)
+    version = client.create_model_version(
+        name,
+        source=f"{run.info.artifact_uri.rstrip('/')}/{MODEL_ARTIFACTS}",
+        run_id=run_id,
+        tags={"gate_result": _verdict(trained), "cutoff": trained.cutoff.isoformat(), "timeframe": trained.timeframe},
+        description=trained.gates.summary()[:MAX_TAG_VALUE_LENGTH],
+    )
+    return TrackedRun(
+        run_id=run_id, experiment_id=experiment_id, model_name=name, version=str(version.version),
+        run_path=f"#/experiments/{experiment_id}/runs/{run_id}",
+    )
+
+
+def mlflow_ui_command(config: TrackingConfig, host: str = "127.0.0.1", port: int = 5000) -> list[str]:
+    """argv of the MLflow UI (tracking server) over the same store.
+
+    The server reads each run's artifacts from the location the run recorded (``config.artifact_root``/<run>/
+    artifacts: the local folder, or S3 with the server's own credentials), which is what its UI lists and shows;
+    proxied artifact serving (uploads through the server, for clients that cannot reach the store) is not needed
+    and is switched off. One worker is plenty for one person's UI.
+    """
+    return [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", config.tracking_uri,
+        "--default-artifact-root", config.artifact_root,
+        "--no-serve-artifacts",
+        "--host", host, "--port", str(port),
+        "--workers", "1",
+    ]
+
+
+def _client(config: TrackingConfig) -> MlflowClient:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+
+
+def _experiment_id(client: MlflowClient, config: TrackingConfig) -> str:
+    from mlflow.exceptions import MlflowException
+
+    experiment = client.get_experiment_by_name(config.experiment)
+    if experiment is None:
+        try:
+            return client.create_experiment(config.experiment, artifact_location=config.artifact_root)
+        except MlflowException as error:  # another process created it first
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            experiment = client.get_experiment_by_name(config.experiment)
+            if experiment is None:
+                raise
+    if experiment.lifecycle_stage != "active":
+        raise ValueError(
+            f"MLflow experiment {config.experiment!r} in {_redacted(config.tracking_uri)} is deleted: restore it "
+            f"(mlflow experiments restore --experiment-id {experiment.experiment_id}) or track into another experiment"
+        )
+    return experiment.experiment_id
+
+
+def _ensure_registered_model(client: MlflowClient, name: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.create_registered_model(name, description=f"Huracan per-coin model of {name.removeprefix('huracan-')}")
+    except MlflowException as error:  # RestException over HTTP is a subclass
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+
+
+def _metrics(trained: TrainedModel) -> tuple[dict[tuple[str, int], float], dict[str, str]]:
+    """``{(key, step): value}`` of the finite figures (step = fold index for per-fold ones, else 0), and
+    ``{tag key: text}`` for the others."""
+    values: dict[tuple[str, int | None], object] = {}
+    for name, value in trained.model.aggregate.items():
+        values[(name, None)] = value
+    for policy in ("rules", "flat"):
+        if policy in trained.baselines:
+            for name, value in trained.baselines[policy].aggregate.items():
+                values[(f"{policy}_{name}", None)] = value
+    for name, value in dict(trained.ablation.get("difference", {}) or {}).items():  # type: ignore[call-overload]
+        values[(f"ablation_{name}", None)] = value
+    for row in trained.folds:
+        step = int(row["fold"])
+        for name in FOLD_METRICS:
+            for policy, prefix in (("model", "fold_"), ("rules", "fold_rules_")):
+                if f"{policy}_{name}" in row:
+                    values[(f"{prefix}{name}", step)] = row[f"{policy}_{name}"]
+        if "in_sample_sharpe" in row:
+            values[("fold_in_sample_sharpe", step)] = row["in_sample_sharpe"]
+    if trained.break_even_fee_bps is not None:
+        values[("break_even_fee_bps", None)] = trained.break_even_fee_bps
+    values[("fee_bps_per_side", None)] = trained.fee_bps
+    values[("training_rows", None)] = trained.training_rows
+    values[("fold_count", None)] = len(trained.folds)
+    values[("gates_passed", None)] = 1.0 if trained.passed else 0.0
+
+    finite: dict[tuple[str, int], float] = {}
+    non_finite: dict[str, str] = {}
+    for (name, step), raw in values.items():
+        try:
+            value = float(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            value = math.nan
+        if math.isfinite(value):
+            finite[(_key(name), step or 0)] = value
+        else:
+            where = "" if step is None else f".fold{step}"
+            non_finite[_key(f"non_finite.{name}{where}")] = str(raw)
+    return finite, non_finite
+
+
+def _params(params: Mapping[str, object]) -> dict[str, str]:
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        else:
+            flat[_key(prefix)] = str(value)[:MAX_PARAM_VALUE_LENGTH]
+
+    walk("", params)
+    return flat
+
+
+def _tags(trained: TrainedModel, given: Mapping[str, str], non_finite: Mapping[str, str]) -> dict[str, str]:
+    tags = {_key(k): str(v) for k, v in given.items()}
+    tags.update(non_finite)
+    summary = trained.gates.summary()
+    break_even = "none (fails even without fees)" if trained.break_even_fee_bps is None else f"{trained.break_even_fee_bps:g} bps"
+    tags.update({
+        "gate_result": _verdict(trained),
+        "gate_summary": summary,
+        "gate_profile": trained.gates.profile,
+        "symbol": to_key(trained.symbol),
+        "timeframe": trained.timeframe,
+        "cutoff": trained.cutoff.isoformat(),
+        "mlflow.note.content": (
+            f"{to_key(trained.symbol)} {trained.timeframe} model trained on bars before {trained.cutoff.isoformat()}.\n\n"
+            f"Gates: {summary}\n\nBreak-even fee per side: {break_even} (charged: {trained.fee_bps:g} bps)."
+        ),
+    })
+    return {k: v[:MAX_TAG_VALUE_LENGTH] for k, v in tags.items()}
+
+
+def _batches(
+    metrics: Mapping[tuple[str, int], float], params: Mapping[str, str], tags: Mapping[str, str]
+) -> Iterator[tuple[list[Metric], list[Param], list[RunTag]]]:
+    """``(metrics, params, tags)`` lists within MLflow's per-call limits: usually exactly one batch."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    now = int(time.time() * 1000)
+    pending_m = [Metric(k, v, now, step) for (k, step), v in metrics.items()]
+    pending_p = [Param(k, v) for k, v in params.items()]
+    pending_t = [RunTag(k, v) for k, v in tags.items()]
+    while pending_m or pending_p or pending_t:
+        p, pending_p = pending_p[:MAX_PARAMS_TAGS_PER_BATCH], pending_p[MAX_PARAMS_TAGS_PER_BATCH:]
+        t, pending_t = pending_t[:MAX_PARAMS_TAGS_PER_BATCH], pending_t[MAX_PARAMS_TAGS_PER_BATCH:]
+        room = min(MAX_METRICS_PER_BATCH, MAX_ENTITIES_PER_BATCH - len(p) - len(t))
+        m, pending_m = pending_m[:room], pending_m[room:]
+        yield m, p, t
+
+
+def _write(folder: Path, files: Mapping[str, bytes]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        if not name or "/" in name or name in (".", ".."):
+            raise ValueError(f"MLflow artifact {name!r} is not a plain file name")
+        (folder / name).write_bytes(data)
+
+
+def _key(name: str) -> str:
+    """A metric/param/tag key MLflow accepts: characters it refuses become ``_``, at most 250 characters."""
+    return _BAD_KEY_CHARS.sub("_", name)[:MAX_KEY_LENGTH]
+
+
+def _verdict(trained: TrainedModel) -> str:
+    return "passed" if trained.passed else "failed"
+
+
+def _redacted(uri: str) -> str:
+    """The URI without a password, for messages."""
+    return re.sub(r"(://[^/:@]+):[^/@]+@", r"\1:***@", uri)

@@ -1,0 +1,23 @@
+"""Per-day frames of one symbol joined into one bar frame: what every consumer of candles, features and regimes reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+#: the regime columns the trader reads; the scores stay in the regimes asset (they are not entry features)
+REGIME_COLUMNS = ("regime", "regime_confidence")
+
+
+def join_bars(candles: Sequence[pl.DataFrame], features: Sequence[pl.DataFrame], regimes: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """Candles joined with features and regime on timestamp (candles lead: a bar without features keeps nulls),
+    from per-day frames in any order."""
+    bars = pl.concat(list(candles), how="vertical_relaxed").unique("timestamp", keep="last").sort("timestamp")
+    if features:
+        feats = pl.concat(list(features), how="vertical_relaxed").drop("recipe_hash", "universe_hash", strict=False)
+        bars = bars.join(feats.unique("timestamp", keep="last"), on="timestamp", how="left")
+    if regimes:
+        regs = pl.concat(list(regimes), how="vertical_relaxed").select("timestamp", *REGIME_COLUMNS)
+        bars = bars.join(regs.unique("timestamp", keep="last"), on="timestamp", how="left")
+    return bars.sort("timestamp")

@@ -1,0 +1,298 @@
+"""``signals``, ``labels``, ``shared_encoder`` and ``coin_model``: what the coins' models learn from, and the models."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import polars as pl
+
+from huracan_core.models.artifacts import CorruptModelError, read_model_folder, write_model_folder
+from huracan_core.models.encoder import FittedEncoder, encoder_window
+from huracan_core.models.lookahead_labels import LabelPartition, label_partitions
+from huracan_core.models.partitions import (
+    ENCODER_FILE,
+    ModelPartition,
+    encoder_keys,
+    index_row,
+    train_encoders,
+    train_model_partitions,
+    write_model,
+)
+from huracan_core.models.training import ModelConfig
+from huracan_core.storage.keys import encoder_folder_key
+from huracan_core.storage.store import ArtifactNotFound
+from huracan_core.trading.signals import prove_signal_causality, signal_partitions
+from huracan_core.versions import modules_used, source_hash
+from huracan_dagster.assets.features import causality_verdicts
+from huracan_dagster.assets.metadata import attach_partition_metadata, output_with_partition_metadata, preview
+from huracan_dagster.assets.verdicts import partitioned_check
+from huracan_dagster.io_manager import read_partitions
+from huracan_dagster.partitions import (
+    asset_key,
+    by_day,
+    date_partitions,
+    date_symbol_partitions,
+    day_window,
+    partition_key,
+    same_date,
+    split_key,
+)
+from huracan_dagster.resources import ArchiveResource, CostsResource, MLflowResource, ModelSettingsResource, UniverseResource
+
+#: earlier days the engines' trailing windows (200 bars) and the meta combiner read before a day's signals
+WARMUP_DAYS = 3
+CAUSAL_SAMPLES = 3
+
+
+def learning_assets(timeframe: str, recipe_hash: str, train_days: int = ModelConfig().train_days) -> list[dg.AssetsDefinition]:
+    keys = {name: asset_key(timeframe, name) for name in ("candles", "features", "regimes", "signals", "labels", "shared_encoder", "coin_model")}
+    group = f"learning_{timeframe}"
+
+    @dg.asset(
+        key=keys["signals"],
+        partitions_def=date_symbol_partitions,
+        ins={n: dg.AssetIn(keys[n], partition_mapping=day_window(-WARMUP_DAYS, 0)) for n in ("candles", "features", "regimes")},
+        io_manager_key="frames_io",
+        check_specs=[partitioned_check("signals_causal", keys["signals"], blocking=True,
+                                       description="Votes and decisions at sampled t equal those computed from bars truncated at t.")],
+        kinds={"polars"},
+        group_name=group,
+        code_version=source_hash(*modules_used("huracan_core.trading.signals"), extra={"warmup_days": WARMUP_DAYS}),
+        metadata={"timeframe": timeframe},
+        description=(
+            "Every engine's vote (direction, confidence, reason, regime affinity) and the consensus decision per bar, "
+            f"costs in. The {WARMUP_DAYS} previous days warm up the engines' trailing windows and the meta combiner."
+        ),
+    )
+    def signals(
+        context: dg.AssetExecutionContext, costs: CostsResource,
+        candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame],
+    ) -> Iterator:
+        wanted = [split_key(k) for k in context.partition_keys]
+        inputs = {"candles": by_day(candles), "features": by_day(features), "regimes": by_day(regimes)}
+        options = {"warmup_days": WARMUP_DAYS, "exchange": costs.exchange, "costs": costs.cost_model()}
+        frames = signal_partitions(*inputs.values(), wanted, **options)
+        yield output_with_partition_metadata(context, {partition_key(*k): (f, _signal_metadata(f)) for k, f in frames.items()})
+        proofs = prove_signal_causality(inputs, wanted, CAUSAL_SAMPLES, **options)
+        yield from causality_verdicts(context, keys["signals"], "signals_causal", proofs)
+
+    @dg.asset(
+        key=keys["labels"],
+        partitions_def=date_symbol_partitions,
+        ins={
+            "candles": dg.AssetIn(keys["candles"], partition_mapping=day_window(0, 1)),
+            "features": dg.AssetIn(keys["features"], partition_mapping=day_window(0, 1)),
+            "regimes": dg.AssetIn(keys["regimes"]),
+            "signals": dg.AssetIn(keys["signals"]),
+        },
+        io_manager_key="frames_io",
+        kinds={"polars"},
+        group_name=group,
+        code_version=source_hash(*modules_used("huracan_core.models.lookahead_labels")),
+        metadata={"timeframe": timeframe},
+        description=(
+            "LOOKS FORWARD (targets, never features): each bar's after-cost outcome of a long and a short entered at "
+            "the next bar's open under the shadow trader's own exits and costs. The last bars' trades finish on the "
+            "NEXT day's candles: until those exist their outcomes are null and the partition says it waits."
+        ),
+    )
+    def labels(
+        context: dg.AssetExecutionContext, costs: CostsResource, candles: dict[str, pl.DataFrame],
+        features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame], signals: dict[str, pl.DataFrame],
+    ) -> dg.Output:
+        parts = label_partitions(
+            by_day(candles), by_day(features), by_day(regimes), by_day(signals), [split_key(k) for k in context.partition_keys],
+            timeframe, exchange=costs.exchange, costs=costs.cost_model(),
+        )
+        return output_with_partition_metadata(context, {partition_key(p.day, p.symbol): (p.frame, _label_metadata(p)) for p in parts})
+
+    @dg.asset(
+        key=keys["shared_encoder"],
+        partitions_def=date_partitions,
+        deps=[dg.AssetDep(keys["features"], partition_mapping=same_date())],
+        kinds={"torch"},
+        group_name=group,
+        code_version=source_hash("huracan_core.models.encoder", "huracan_core.models.partitions", extra={"train_days": train_days}),
+        metadata={"timeframe": timeframe},
+        description=(
+            "One autoencoder per day over every coin's scale-free features; its embedding joins each coin model's "
+            f"inputs. The encoder of D trains on the declared universe's features of the first walk-forward training "
+            f"span of D's coin models (from D−{train_days}; Dagster draws the edge to D's features, the days read are "
+            "listed in the metadata), so every test window of those models lies after all it saw. CUDA when available. "
+            f"Stored at encoders/{timeframe}/<date>/encoder.pt with sha256.txt."
+        ),
+    )
+    def shared_encoder(
+        context: dg.AssetExecutionContext, archive: ArchiveResource, universe: UniverseResource, models: ModelSettingsResource,
+    ) -> dg.MaterializeResult:
+        from datetime import date
+
+        days = [date.fromisoformat(k) for k in context.partition_keys]
+        members = universe.members_by_day(timeframe, days)
+        config = models.encoder_config(train_days)
+        wanted = sorted({k for day in days for k in encoder_keys(day, members[day], config)})
+        features = read_partitions(archive, "features", timeframe, wanted, recipe_hash=recipe_hash)
+        encoders = train_encoders(features, members, days, config, models.encoder_device or None)
+        store, metadata = archive.store(), {}
+        for day, encoder in encoders.items():
+            folder = encoder_folder_key(timeframe, day)
+            write_model_folder(store, folder, {ENCODER_FILE: encoder.to_bytes()}, required=(ENCODER_FILE,))
+            start, end = encoder_window(day, config)
+            metadata[day.isoformat()] = {
+                "folder": dg.MetadataValue.path(store.uri(folder)), "version": encoder.version_hash, "device": encoder.device,
+                "trained_on": f"{start}..{end} × {', '.join(members[day])}", "columns": len(encoder.columns),
+                "losses": ", ".join(f"{v:.4f}" for v in encoder.losses),
+                "epoch_seconds": ", ".join(f"{v:.2f}" for v in encoder.epoch_seconds),
+            }
+        if len(metadata) == 1:
+            return dg.MaterializeResult(metadata=next(iter(metadata.values())))
+        attach_partition_metadata(context, metadata)
+        return dg.MaterializeResult()
+
+    history = day_window(-train_days, -1)
+
+    @dg.asset(
+        key=keys["coin_model"],
+        partitions_def=date_symbol_partitions,
+        ins={n: dg.AssetIn(keys[n], partition_mapping=history) for n in ("candles", "features", "regimes", "signals", "labels")},
+        deps=[dg.AssetDep(keys["shared_encoder"], partition_mapping=same_date())],
+        io_manager_key="frames_io",
+        kinds={"lightgbm", "mlflow"},
+        group_name=group,
+        code_version=source_hash(*modules_used("huracan_core.models.partitions"), extra={"train_days": train_days}),
+        metadata={"timeframe": timeframe},
+        description=(
+            f"A LightGBM model per coin trained on the {train_days} days before the day (labels that ended before it), "
+            "under purged walk-forward validation: its out-of-sample trades, after costs, next to the rules-only and "
+            "flat baselines and the ablation without the shared encoder, judged by the gates. The model folder "
+            f"(models/<SYMBOL>/{timeframe}/<cutoff>/, sha256.txt last) and an MLflow run and registered version "
+            "(huracan-<BASE>-<QUOTE>); a model that fails its gates never trades."
+        ),
+    )
+    def coin_model(
+        context: dg.AssetExecutionContext, archive: ArchiveResource, costs: CostsResource, models: ModelSettingsResource,
+        mlflow: MLflowResource, candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame],
+        regimes: dict[str, pl.DataFrame], signals: dict[str, pl.DataFrame], labels: dict[str, pl.DataFrame],
+    ) -> dg.Output:
+        from huracan_core.models.tracking import log_training_run
+
+        wanted = [split_key(k) for k in context.partition_keys]
+        store, config = archive.store(), models.training_config(train_days)
+        encoders = _load_encoders(store, timeframe, sorted({day for day, _ in wanted})) if models.use_encoder else {}
+        inputs = {"candles": candles, "features": features, "regimes": regimes, "signals": signals, "labels": labels}
+        parts = train_model_partitions(
+            {name: by_day(frames) for name, frames in inputs.items()}, encoders, wanted, timeframe, config=config,
+            costs=costs.cost_model(), exchange=costs.exchange, use_encoder=models.use_encoder,
+        )
+        results = {}
+        for part in parts:
+            key = partition_key(part.day, part.symbol)
+            write_model(store, part)
+            tags = {"dagster_run_id": context.run.run_id, "partition_key": key, "recipe_hash": recipe_hash,
+                    "model_folder": store.uri(part.folder)}
+            tracked = log_training_run(mlflow.config(), part.trained, params=_params(config, costs, part), files=part.files, tags=tags)
+            link = {"mlflow_run_id": tracked.run_id, "mlflow_model": tracked.model_name, "mlflow_version": tracked.version}
+            results[key] = (index_row(part, store, link), _model_metadata(part, store, mlflow, tracked))
+        return output_with_partition_metadata(context, results)
+
+    return [signals, labels, shared_encoder, coin_model]
+
+
+def _load_encoders(store, timeframe: str, days: list) -> dict:
+    """Each day's encoder, verified against its sha256.txt; an absent or damaged one names the partition."""
+    out = {}
+    for day in days:
+        folder = encoder_folder_key(timeframe, day)
+        try:
+            files = read_model_folder(store, folder, required=(ENCODER_FILE,))
+        except (CorruptModelError, ArtifactNotFound) as error:
+            raise CorruptModelError(f"shared_encoder {day}: cannot be used ({error}); materialize shared_encoder for {day}") from error
+        out[day] = FittedEncoder.from_bytes(files[ENCODER_FILE])
+    return out
+
+
+def _params(config: ModelConfig, costs: CostsResource, part: ModelPartition) -> dict[str, object]:
+    return {
+        "train_days": config.train_days, "rounds": config.rounds, "num_leaves": config.num_leaves,
+        "learning_rate": config.learning_rate, "min_data_in_leaf": config.min_data_in_leaf, "seed": config.seed,
+        "gate_profile": config.gate_profile, "safety_margin_bps": config.safety_margin_bps,
+        "walk_forward": config.walk_forward, "fee_profile": costs.fee_profile, "use_taker": costs.use_taker,
+        "columns": len(part.trained.columns), "encoder_version": part.encoder_version or "none",
+    }
+
+
+def _signal_metadata(frame: pl.DataFrame) -> dict:
+    taken = frame.filter(pl.col("recommendation") != "SKIP")
+    return {
+        "rows": frame.height,
+        "take_signals": taken.height,
+        "mean_expected_edge_bps": round(float(frame["expected_edge_bps"].mean() or 0.0), 3),
+        "mean_cost_bps": round(float(frame["cost_bps"].mean() or 0.0), 3),
+        "preview": preview(frame.select("timestamp", "regime", "direction", "confidence", "agreement", "recommendation", "expected_edge_bps", "cost_bps")),
+    }
+
+
+def _label_metadata(part: LabelPartition) -> dict:
+    frame = part.frame
+    next_day = part.day.fromordinal(part.day.toordinal() + 1).isoformat()
+    if not part.pending:
+        status = "complete"
+    elif not part.next_day_available:
+        status = f"waiting for {next_day} candles: {part.pending} of {frame.height} bars' outcomes are null until they exist"
+    else:
+        status = f"{part.pending} of {frame.height} bars run past the candles available"
+    done = frame.filter(pl.col("complete"))
+
+    def share_positive(side: str) -> float:
+        return round(float((done[f"{side}_net_bps"] > 0).mean() or 0.0), 4) if done.height else 0.0
+
+    return {
+        "rows": frame.height,
+        "complete": done.height,
+        "pending": part.pending,
+        "status": status,
+        "long_mean_net_bps": round(float(done["long_net_bps"].mean() or 0.0), 3),
+        "short_mean_net_bps": round(float(done["short_net_bps"].mean() or 0.0), 3),
+        "long_share_positive_after_costs": share_positive("long"),
+        "short_share_positive_after_costs": share_positive("short"),
+        "mean_round_trip_cost_bps": round(float(done["long_cost_bps"].mean() or 0.0), 3),
+        "preview": preview(frame.select("timestamp", "long_net_bps", "long_exit_reason", "short_net_bps", "short_exit_reason", "complete")),
+    }
+
+
+def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked) -> dict:
+    t = part.trained
+    agg, rules, flat = t.model.aggregate, t.baselines["rules"].aggregate, t.baselines["flat"].aggregate
+    shown = ("trade_count", "net_pnl", "sharpe", "hit_rate", "max_drawdown", "profit_factor", "expectancy_bps")
+    table = "| metric | model | rules | flat |\n|---|---|---|---|\n" + "\n".join(
+        f"| {k} | {_fmt(agg[k])} | {_fmt(rules[k])} | {_fmt(flat[k])} |" for k in shown
+    )
+    gates = "| gate | value | needs | passed |\n|---|---|---|---|\n" + "\n".join(
+        f"| {r.name} | {_fmt(r.value)} | {r.op} {r.threshold:g} | {'yes' if r.passed else 'NO'} |" for r in t.gates.results
+    )
+    metadata = {
+        "passed": t.passed,
+        "gate_summary": t.gates.summary(),
+        "gates": dg.MetadataValue.md(gates),
+        "out_of_sample": dg.MetadataValue.md(table),
+        "folds": len(t.folds),
+        "training_rows": t.training_rows,
+        "fee_bps_per_side": t.fee_bps,
+        "break_even_fee_bps": _fmt(t.break_even_fee_bps),
+        "model_folder": dg.MetadataValue.path(store.uri(part.folder)),
+        "mlflow_run": dg.MetadataValue.url(f"{mlflow.ui_url()}/{tracked.run_path}"),
+        "mlflow_model": f"{tracked.model_name} v{tracked.version}",
+        "top_features": dg.MetadataValue.md("\n".join(f"- `{n}`: {g:.0f}" for n, g in list(t.importance.items())[:10])),
+    }
+    if t.ablation:
+        diff = t.ablation["difference"]
+        metadata["ablation_without_encoder"] = dg.MetadataValue.md(
+            "| metric | with − without embedding |\n|---|---|\n" + "\n".join(f"| {k} | {_fmt(v)} |" for k, v in diff.items())
+        )
+    return metadata
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "n/a"
+    value = float(value)
+    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.0f}"

@@ -1,0 +1,166 @@
+"""The learning chain through Dagster: signals → labels → shared encoder → coin models → the trader uses them.
+
+One short chain (2 coins, 20 training days, small walk-forward and booster) is materialized once per module into
+a real instance; the tests read what it left: the archive, the MLflow store and the instance's records.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from huracan_core.candles import day_start
+from huracan_core.models.artifacts import CorruptModelError, read_model_folder
+from huracan_core.models.policy import load_coin_model
+from huracan_core.models.tracking import registered_model_name
+from huracan_core.storage import LocalArtifactStore
+from huracan_core.storage.keys import partition_object_key
+from huracan_dagster.definitions import timeframe_assets
+from huracan_dagster.partitions import asset_key, partition_key
+from huracan_dagster.resources import CostsResource, MLflowResource, ModelSettingsResource
+from tests.assets.pipeline import SYMBOLS, TF, materialize, register, resources
+from tests.services.postgres import throwaway_database
+
+TRAIN_DAYS = 20
+FIRST, LAST = date(2024, 9, 1), date(2024, 9, 2)  # the model days; history runs back TRAIN_DAYS + warm-up
+MODELS = ModelSettingsResource(walk_forward_train_days=8, walk_forward_test_days=4, walk_forward_step_days=4, rounds=20,
+                               encoder_epochs=1, encoder_device="cpu")
+KEYS = {n: asset_key(TF, n) for n in ("candles", "features", "regimes", "signals", "labels", "shared_encoder", "coin_model",
+                                      "shadow_trades", "trade_analysis")}
+
+
+def _chain(instance: dg.DagsterInstance, archive: Path, mlflow: MLflowResource) -> list[dg.ExecuteInProcessResult]:
+    assets = timeframe_assets(TF, train_days=TRAIN_DAYS)
+    extra = {"costs": CostsResource(), "models": MODELS, "mlflow": mlflow}
+
+    def run(start: date, end: date, names: list[str]) -> dg.ExecuteInProcessResult:
+        result = materialize(instance, archive, start.isoformat(), end.isoformat(), assets=assets,
+                             selection=[KEYS[n] for n in names], extra_resources=extra)
+        assert result.success, f"{names} {start}..{end} failed"
+        return result
+
+    history = FIRST - timedelta(days=TRAIN_DAYS)
+    runs = [
+        run(history - timedelta(days=15), LAST + timedelta(days=1), ["candles"]),
+        run(history - timedelta(days=3), LAST + timedelta(days=1), ["features", "regimes"]),
+        run(history, LAST, ["signals", "labels"]),
+    ]
+    register(instance, SYMBOLS)
+    encoders = dg.materialize(
+        [a for a in assets if a.key == KEYS["shared_encoder"]], instance=instance,
+        resources={**resources(archive), **extra},
+        tags={"dagster/asset_partition_range_start": FIRST.isoformat(), "dagster/asset_partition_range_end": LAST.isoformat()},
+    )
+    assert encoders.success
+    runs.append(run(FIRST, LAST, ["coin_model", "shadow_trades", "trade_analysis"]))
+    return runs
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("learning")
+    mlflow = MLflowResource.for_home(root)
+    with dg.instance_for_test(temp_dir=str(root / "dagster")) as instance:
+        runs = _chain(instance, root / "archive", mlflow)
+        index = {
+            (day, s): LocalArtifactStore(root / "archive").read_parquet(
+                partition_object_key("coin_model", symbol=s, day=day, timeframe=TF))
+            for day in (FIRST, LAST) for s in SYMBOLS
+        }
+        yield {"root": root, "store": LocalArtifactStore(root / "archive"), "mlflow": mlflow, "runs": runs,
+               "index": index, "instance": instance}
+
+
+def test_every_learning_asset_materializes_every_partition(chain: dict) -> None:
+    instance = chain["instance"]
+    for name in ("signals", "labels", "coin_model", "shadow_trades", "trade_analysis"):
+        days = [FIRST, LAST] if name != "signals" and name != "labels" else [FIRST - timedelta(days=1), LAST]
+        for day in days:
+            for symbol in SYMBOLS:
+                assert instance.get_latest_materialization_event(KEYS[name]) is not None
+                records = instance.fetch_materializations(
+                    dg.AssetRecordsFilter(asset_key=KEYS[name], asset_partitions=[partition_key(day, symbol)]), limit=1
+                ).records
+                assert records, f"{name} {day} {symbol} not recorded"
+    checks = [e for r in chain["runs"] for e in r.get_asset_check_evaluations() if e.check_name == "signals_causal"]
+    assert checks and all(e.passed for e in checks)
+
+
+def test_model_folder_is_complete_checksummed_and_out_of_sample(chain: dict) -> None:
+    store = chain["store"]
+    for (day, symbol), index in chain["index"].items():
+        row = index.row(0, named=True)
+        assert row["cutoff"] == day_start(day), "a coin model of day D trains on data ending where D begins"
+        files = read_model_folder(store, row["folder"])
+        assert {"model.bin", "config.json", "metrics.json", "costs.json", "features.json", "encoder.pt"} <= set(files)
+        assert files["model.bin"].startswith(b"tree"), "LightGBM's text format, not a pickle"
+        model = load_coin_model(store, row["folder"])
+        assert model.cutoff == day_start(day) and model.encoder is not None
+        metrics = json.loads(files["metrics.json"])
+        assert {"folds", "aggregate", "baselines", "ablation", "gates"} <= set(metrics)
+        assert set(metrics["baselines"]) == {"rules", "flat"} and metrics["ablation"]["difference"]
+        assert metrics["gates"]["passed"] == row["passed"] and row["gate_summary"].startswith(("passed", "failed"))
+
+
+def test_a_tampered_model_is_refused_naming_file_and_model(chain: dict, tmp_path: Path) -> None:
+    store = chain["store"]
+    row = chain["index"][(FIRST, SYMBOLS[0])].row(0, named=True)
+    target = Path(store.root) / row["folder"] / "model.bin"
+    original = target.read_bytes()
+    try:
+        target.write_bytes(original.replace(b"tree", b"TREE", 1))
+        with pytest.raises(CorruptModelError, match=rf"{row['folder']}.*model\.bin has sha256"):
+            load_coin_model(store, row["folder"])
+    finally:
+        target.write_bytes(original)
+
+
+def test_every_training_run_is_in_mlflow_with_a_registered_version(chain: dict) -> None:
+    from mlflow import MlflowClient
+
+    config = chain["mlflow"].config()
+    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+    for (day, symbol), index in chain["index"].items():
+        row = index.row(0, named=True)
+        run = client.get_run(row["mlflow_run_id"])
+        assert run.data.tags["partition_key"] == partition_key(day, symbol)
+        assert run.data.tags["gate_result"] in ("passed", "failed") and run.data.tags["recipe_hash"]
+        assert run.data.tags["dagster_run_id"] == chain["runs"][-1].run_id
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
+        assert {"model/model.bin", "model/metrics.json", "model/sha256.txt"} <= artifacts
+        version = client.get_model_version(registered_model_name(symbol), row["mlflow_version"])
+        assert version.run_id == run.info.run_id
+
+
+def test_the_trader_records_policy_and_never_a_model_of_its_own_day(chain: dict) -> None:
+    store = chain["store"]
+    for day in (FIRST, LAST):
+        for symbol in SYMBOLS:
+            ledger = store.read_parquet(partition_object_key("shadow_trades", symbol=symbol, day=day, timeframe=TF))
+            assert set(ledger["policy"].unique()) <= {"model", "rules"}
+            for folder in ledger.filter(pl.col("policy") == "model")["model_version"].unique():
+                assert load_coin_model(store, folder).cutoff <= day_start(day)
+            analysis = store.read_parquet(partition_object_key("trade_analysis", symbol=symbol, day=day, timeframe=TF))
+            opportunities = analysis.filter(pl.col("kind") == "opportunity")
+            assert opportunities.height > 0, "every bar's labelled outcome is analysed, traded or not"
+            assert (opportunities["net_bps"] < opportunities["gross_bps"]).all()
+
+
+@pytest.mark.slow
+def test_mlflow_on_postgresql_records_the_materialization(tmp_path: Path) -> None:
+    with throwaway_database("huracan_mlflow_assets") as url:
+        mlflow = MLflowResource.for_home(tmp_path, tracking_uri=url)
+        with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+            _chain(instance, tmp_path / "archive", mlflow)
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=url, registry_uri=url)
+        versions = client.search_model_versions(f"name = '{registered_model_name(SYMBOLS[0])}'")
+        assert len(versions) == 2  # one per trained model day
+        run = client.get_run(versions[0].run_id)
+        assert {a.path for a in client.list_artifacts(run.info.run_id, "model")} >= {"model/model.bin"}

@@ -1,0 +1,80 @@
+"""Which model may trade: only gate-passing ones, trained on data that ended before the day; shuffled labels fail."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from huracan_core.candles import day_start
+from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.models.choice import choose_models
+from huracan_core.models.inputs import input_columns, model_bars
+from huracan_core.models.lookahead_labels import label_bars
+from huracan_core.models.training import ModelConfig, train_coin_model
+from huracan_core.models.walk_forward import WalkForwardConfig
+from huracan_core.regimes import RegimeDetector
+from huracan_core.storage import LocalArtifactStore
+from huracan_core.trading.consensus import vote
+from huracan_core.trading.daily import trade_partitions
+from tests.conftest import real_15m
+
+DAY = date(2024, 9, 10)
+
+
+def _row(day: date, passed: bool, cutoff: datetime, folder: str) -> pl.DataFrame:
+    return pl.DataFrame([{"day": day, "cutoff": cutoff, "passed": passed, "folder": folder, "gate_summary": "failed standard: sharpe -1"}],
+                        schema_overrides={"cutoff": pl.Datetime("us", "UTC")})
+
+
+def test_a_failed_model_or_one_trained_into_the_day_is_never_chosen(tmp_path) -> None:
+    store = LocalArtifactStore(tmp_path)
+    index = {
+        (DAY - timedelta(days=1), "BTC-USDT"): _row(DAY - timedelta(days=1), False, day_start(DAY - timedelta(days=1)), "models/a"),
+        # passed, but its training data reaches into the day: must be ignored (and is never loaded)
+        (DAY + timedelta(days=1), "BTC-USDT"): _row(DAY + timedelta(days=1), True, day_start(DAY) + timedelta(hours=1), "models/b"),
+    }
+    models, reasons = choose_models(store, index, [(DAY, "BTC-USDT"), (DAY, "ETH-USDT")])
+    assert models == {}
+    assert reasons[(DAY, "BTC-USDT")].startswith("rules-only: newest model (2024-09-09) failed standard")
+    assert reasons[(DAY, "ETH-USDT")] == "rules-only: no coin model trained before this day"
+
+
+def test_the_chosen_model_must_verify_or_the_day_fails_naming_it(tmp_path) -> None:
+    index = {(DAY, "BTC-USDT"): _row(DAY, True, day_start(DAY), "models/BTC-USDT/15m/20240910_000000Z")}
+    with pytest.raises(Exception, match=r"shadow_trades 2024-09-10\|BTC-USDT.*models/BTC-USDT/15m/20240910_000000Z.*sha256"):
+        choose_models(LocalArtifactStore(tmp_path), index, [(DAY, "BTC-USDT")])
+
+
+def test_the_trader_refuses_a_model_trained_past_the_start_of_its_day() -> None:
+    class Peeking:
+        folder, cutoff = "models/x", day_start(DAY) + timedelta(minutes=15)
+
+    empty = {(DAY, "BTC-USDT"): pl.DataFrame({"timestamp": pl.Series([], dtype=pl.Datetime("us", "UTC"))})}
+    with pytest.raises(AssertionError, match="after the day began"):
+        trade_partitions(empty, empty, empty, empty, [(DAY, "BTC-USDT")], "15m", models={(DAY, "BTC-USDT"): Peeking()})
+
+
+@pytest.fixture(scope="module")
+def eth_bars() -> pl.DataFrame:
+    candles = real_15m("ETH-USDT").filter(pl.col("timestamp") < datetime(2024, 10, 1, tzinfo=UTC))
+    features = FeatureRecipe.default("15m").compute(candles, symbol="ETH/USDT")
+    regimes = RegimeDetector().detect(features)
+    from huracan_core.trading.bars import join_bars
+
+    bars = join_bars([candles], [features], [regimes])
+    signals = vote(bars, "ETH-USDT")
+    labels = label_bars(bars, signals, "ETH-USDT", "15m")
+    return model_bars([candles], [features], [regimes], [signals], [labels]), features, signals
+
+
+def test_shuffled_labels_of_real_data_fail_the_gates(eth_bars) -> None:
+    bars, features, signals = eth_bars
+    columns = input_columns([c for c in features.columns if c not in ("timestamp", "recipe_hash")], signals)
+    config = ModelConfig(train_days=60, walk_forward=WalkForwardConfig(20, 10, 10), rounds=40)
+    control = train_coin_model(bars, columns, "ETH-USDT", "15m", datetime(2024, 9, 30, tzinfo=UTC), config=config, shuffle_labels=True)
+    assert not control.passed and control.gates.failed
+    assert control.model.aggregate["trade_count"] >= 0 and len(control.folds) == 4
+    # every figure of the verdict is there to read, baselines beside it
+    assert set(control.baselines) == {"rules", "flat"} and control.baselines["flat"].aggregate["trade_count"] == 0
