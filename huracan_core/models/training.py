@@ -49,7 +49,9 @@ class ModelConfig:
     #: net outcomes beyond ±this (a flash-crash print) are clipped as targets, so one bar cannot steer the fit
     target_clip_bps: float = 300.0
     seed: int = 7
-    threads: int = 2
+    #: one thread: OpenMP's spinning threads slow a fit down 3–30× whenever the two cores are shared (another step,
+    #: a test, the UI), measured here; one thread costs ~1.5× on an idle machine
+    threads: int = 1
     gate_profile: str = DEFAULT_GATE_PROFILE
     safety_margin_bps: float = 3.0
     capital: float = 10_000.0

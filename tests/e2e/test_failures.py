@@ -186,7 +186,7 @@ def test_status_lists_a_failed_run_and_survives_a_later_success(huracan_home, tm
 def test_a_killed_run_is_reported_interrupted_marked_failed_and_rerun(huracan_home, capsys):
     prepare_dagster_home(Settings.from_env())
     instance = dg.DagsterInstance.get()
-    argv = ["run", "--start", "2024-12-01", "--end", "2024-12-02", "--symbols", "BTC/USDT"]
+    argv = ["run", "--start", "2024-12-01", "--end", "2024-12-02", "--symbols", "BTC/USDT", "--select", "candles+ - coin_model+"]
     for _attempt in range(3):  # the kill must land while a run is STARTED; a run that just ended is retried
         process = subprocess.Popen([sys.executable, "-m", "huracan_dagster.cli", *argv], cwd=REPO,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -327,7 +327,8 @@ def test_two_first_runs_at_once_both_succeed(huracan_home):
         (["--symbols", "btc/usdt,DOGE/USDT"],
          "argument --symbols: bundled offers no 15m candles for DOGE/USDT; choose from BNB/USDT, BTC/USDT, ETH/USDT, SOL/USDT, XRP/USDT"),
         (["--select", "nosuch"],
-         "argument --select: 'nosuch' matches no asset; assets: candles, features, regimes, shadow_trades, trade_analysis"),
+         "argument --select: 'nosuch' matches no asset; assets: candles, coin_model, features, labels, regimes, shadow_trades, "
+         "shared_encoder, signals, trade_analysis"),
         (["--date", "2017-06-01"], "argument --start/--date: 2017-06-01 is before 2018-01-01, the first day partition"),
     ],
 )

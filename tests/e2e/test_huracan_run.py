@@ -9,7 +9,8 @@ from huracan_dagster.commands import symbol_blocks
 from huracan_dagster.status import format_ranges
 
 SYMBOLS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
-PIPELINE = ("candles", "features", "regimes", "shadow_trades", "trade_analysis")
+PIPELINE = ("candles", "features", "regimes", "signals", "labels", "shadow_trades", "trade_analysis")
+PER_DAY_CHAIN = " or ".join(PIPELINE)
 
 
 def keys(days: range, month: str = "2024-12", symbols=SYMBOLS) -> set[str]:
@@ -18,15 +19,17 @@ def keys(days: range, month: str = "2024-12", symbols=SYMBOLS) -> set[str]:
 
 def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_home, capsys, monkeypatch):
     monkeypatch.setenv("HURACAN_SYMBOLS", "BTC/USDT,ETH/USDT,SOL/USDT")  # the declared universe: no other candles needed
-    assert main(["run", "--start", "2024-12-01", "--end", "2024-12-03", "--symbols", "BTC/USDT,ETH/USDT,SOL/USDT"]) == 0
+    # the per-day chain (coin models train on 150 days of it: tests/assets/test_learning_assets.py)
+    assert main(["run", "--start", "2024-12-01", "--end", "2024-12-03", "--symbols", "BTC/USDT,ETH/USDT,SOL/USDT",
+                 "--select", PER_DAY_CHAIN]) == 0
     out = capsys.readouterr().out
-    assert "history: candles 2024-11-16..2024-11-30" in out and "http://127.0.0.1:3000" in out
-    assert "warm-up: features and regimes 2024-11-28..2024-11-30" in out
+    assert "history: candles 2024-11-16..2024-12-03" in out and "http://127.0.0.1:3000" in out
+    assert "history: features and regimes 2024-11-28..2024-12-03" in out
     for asset in PIPELINE:
         assert f"15m/{asset}: 9 partitions materialized" in out
     instance = dg.DagsterInstance.get()
     window = keys(range(1, 4))
-    history = keys(range(16, 31), "2024-11")  # the trader's 3 warm-up days and their features' 12 days of history
+    history = keys(range(16, 31), "2024-11")  # the signals' 3 warm-up days and their features' 12 days of history
     warm_up = keys(range(28, 31), "2024-11")
     assert instance.get_materialized_partitions(dg.AssetKey(["15m", "candles"])) == window | history
     for asset in PIPELINE[1:3]:
@@ -34,7 +37,7 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     for asset in PIPELINE[3:]:
         assert instance.get_materialized_partitions(dg.AssetKey(["15m", asset])) == window
     runs = instance.get_runs()
-    # one run for the candle history, one for the warm-up days' features and one for the window, not one per partition
+    # one run for the candles, one for the warm-up days' features and one for the window, not one per partition
     assert len(runs) == 3 and all(r.is_success for r in runs)
     for key in window:
         day, symbol = key.split("|")
