@@ -16,9 +16,10 @@ Data: the real Binance sample bundled in the package (5 pairs, 15m candles, 2024
     .venv/bin/python bench/bench_training.py                      # training and encoder
     .venv/bin/python bench/bench_training.py encoder --device cuda  # CUDA only (an error where there is none)
 
-On a machine whose cores are shared, two-thread LightGBM fits that spin-wait (OpenMP's default) can take tens of
-times longer than they should; ``OMP_WAIT_POLICY=passive`` (set before the run) avoids it. The first line prints
-the policy and the load average, so a figure can be read against them.
+On a machine whose cores are shared, multi-thread fits that spin-wait (OpenMP's default) can take tens of times
+longer than they should (the 2-thread reference fit: 0.7 s → 45 s under a load of 4 on 2 cores);
+``OMP_WAIT_POLICY=passive`` (set before the run) avoids it. The first line prints the policy, the models' LightGBM
+threads and the load average, so a figure can be read against them.
 
 ``--device`` picks the encoder's device in both parts (default: the CPU for the epoch timing, plus CUDA when
 available; the training part's encoder then trains wherever ``fit_encoder`` would by default).
@@ -175,7 +176,7 @@ def main() -> None:
 
     emit(polars=pl.__version__, polars_threads=pl.thread_pool_size(), torch=torch.__version__,
          torch_threads=torch.get_num_threads(), cuda=torch.cuda.is_available(), cpus=os.cpu_count(),
-         omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"), load_avg_1m=round(os.getloadavg()[0], 2), parts=parts)  # fmt: skip
+         omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"), model_threads=ModelConfig().threads, load_avg_1m=round(os.getloadavg()[0], 2), parts=parts)  # fmt: skip
     candles = load_candles()
     recipe = FeatureRecipe.default(TIMEFRAME)
     started = time.perf_counter()

@@ -7,6 +7,7 @@ and its output must never be fed back as an input feature.
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 
 import numpy as np
@@ -123,7 +124,9 @@ def pattern_library(ledger: pl.DataFrame, k: int = 4, seed: int = 7, iterations:
         return pl.DataFrame(schema={"pattern": pl.Int64, "trades": pl.UInt32, "win_rate": pl.Float64,
                                     "mean_net_bps": pl.Float64, "net_pnl": pl.Float64})
     raw = ledger.select(names).to_numpy().astype(np.float64)
-    mean = np.nanmean(np.where(np.isfinite(raw), raw, np.nan), axis=0)
+    with warnings.catch_warnings():  # a feature null on every entry (too little history) centres at 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(np.where(np.isfinite(raw), raw, np.nan), axis=0)
     mean = np.nan_to_num(mean)
     filled = np.where(np.isfinite(raw), raw, mean)
     std = filled.std(axis=0)

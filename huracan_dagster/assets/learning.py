@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from huracan_core.models.artifacts import CorruptModelError, read_model_folder, write_model_folder
+from huracan_core.models.artifacts import CHECKSUMS, CorruptModelError, read_model_folder, write_model_folder
 from huracan_core.models.encoder import FittedEncoder, encoder_window
 from huracan_core.models.lookahead_labels import LabelPartition, label_partitions
 from huracan_core.models.partitions import (
@@ -187,9 +187,10 @@ def learning_assets(timeframe: str, recipe_hash: str, train_days: int = ModelCon
         for part in parts:
             key = partition_key(part.day, part.symbol)
             write_model(store, part)
+            marker = store.read_bytes(f"{part.folder}/{CHECKSUMS}")  # the folder as written, marker included
             tags = {"dagster_run_id": context.run.run_id, "partition_key": key, "recipe_hash": recipe_hash,
                     "model_folder": store.uri(part.folder)}
-            tracked = log_training_run(mlflow.config(), part.trained, params=_params(config, costs, part), files=part.files, tags=tags)
+            tracked = log_training_run(mlflow.config(), part.trained, params=_params(config, costs, part), files={**part.files, CHECKSUMS: marker}, tags=tags)
             link = {"mlflow_run_id": tracked.run_id, "mlflow_model": tracked.model_name, "mlflow_version": tracked.version}
             results[key] = (index_row(part, store, link), _model_metadata(part, store, mlflow, tracked))
         return output_with_partition_metadata(context, results)

@@ -65,6 +65,7 @@ def _chain(instance: dg.DagsterInstance, archive: Path, mlflow: MLflowResource) 
 def chain(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("learning")
     mlflow = MLflowResource.for_home(root)
+    (root / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(root / "dagster")) as instance:
         runs = _chain(instance, root / "archive", mlflow)
         index = {
@@ -155,6 +156,7 @@ def test_the_trader_records_policy_and_never_a_model_of_its_own_day(chain: dict)
 def test_mlflow_on_postgresql_records_the_materialization(tmp_path: Path) -> None:
     with throwaway_database("huracan_mlflow_assets") as url:
         mlflow = MLflowResource.for_home(tmp_path, tracking_uri=url)
+        (tmp_path / "dagster").mkdir()
         with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
             _chain(instance, tmp_path / "archive", mlflow)
         from mlflow import MlflowClient
