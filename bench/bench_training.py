@@ -15,6 +15,8 @@ Data: the real Binance sample bundled in the package (5 pairs, 15m candles, 2024
 
     .venv/bin/python bench/bench_training.py                      # training and encoder
     .venv/bin/python bench/bench_training.py encoder --device cuda  # CUDA only (an error where there is none)
+    .venv/bin/python bench/bench_training.py encoder --save-rows rows.parquet   # then, on a GPU machine:
+    python bench/bench_training.py encoder --rows rows.parquet                  # CPU and CUDA, polars + torch only
 
 On a machine whose cores are shared, multi-thread fits that spin-wait (OpenMP's default) can take tens of times
 longer than they should (the 2-thread reference fit: 0.7 s → 45 s under a load of 4 on 2 cores);
@@ -34,20 +36,18 @@ import resource
 import statistics
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from huracan_core.candles import day_start
-from huracan_core.features import FeatureRecipe
 from huracan_core.models.encoder import EncoderConfig, FittedEncoder, encoder_window, fit_encoder
-from huracan_core.models.inputs import feature_inputs, input_columns, model_bars, with_embedding
-from huracan_core.models.lookahead_labels import label_bars
-from huracan_core.models.training import ModelConfig, train_coin_model
-from huracan_core.regimes.detector import RegimeDetector
-from huracan_core.sources.bundled import SAMPLE_DIR
-from huracan_core.trading.consensus import vote
-from huracan_core.trading.daily import join_bars
+
+if TYPE_CHECKING:
+    from huracan_core.features import FeatureRecipe
+
+# ``encoder --rows FILE`` needs only polars, numpy and torch (what a bare GPU machine has): everything else is
+# imported where it is used
 
 PAIRS = ("BTC", "ETH", "SOL", "BNB", "XRP")
 TIMEFRAME = "15m"
@@ -61,11 +61,16 @@ def emit(**fields: object) -> None:
 
 
 def load_candles() -> dict[str, pl.DataFrame]:
+    from huracan_core.sources.bundled import SAMPLE_DIR
+
     return {f"{p}-USDT": pl.read_parquet(SAMPLE_DIR / f"{p}-USDT_{TIMEFRAME}.parquet") for p in PAIRS}
 
 
 def encoder_rows(features: dict[str, pl.DataFrame], recipe: FeatureRecipe, config: EncoderConfig) -> tuple[list[pl.DataFrame], list[str]]:
     """Every coin's scale-free feature rows over the encoder window of the cutoff day, and their columns."""
+    from huracan_core.candles import day_start
+    from huracan_core.models.inputs import feature_inputs
+
     first, end = encoder_window(CUTOFF.date(), config)
     start, stop = day_start(first), day_start(end)
     frames = [f.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < stop)) for f in features.values()]
@@ -75,6 +80,8 @@ def encoder_rows(features: dict[str, pl.DataFrame], recipe: FeatureRecipe, confi
 def reference_fit() -> float:
     """One plain LightGBM fit: 17k × 39 seeded random rows, 200 rounds, 2 threads, the models' booster settings."""
     import lightgbm
+
+    from huracan_core.models.training import ModelConfig
 
     rng = np.random.default_rng(7)
     x = rng.normal(size=(REFERENCE["rows"], REFERENCE["features"]))
@@ -88,6 +95,12 @@ def reference_fit() -> float:
 
 def prepare(candles: dict[str, pl.DataFrame], recipe: FeatureRecipe) -> tuple[dict, dict]:
     """Features of every coin at once, then per coin the regimes, votes, labels and the model's bars."""
+    from huracan_core.models.inputs import model_bars
+    from huracan_core.models.lookahead_labels import label_bars
+    from huracan_core.regimes.detector import RegimeDetector
+    from huracan_core.trading.bars import join_bars
+    from huracan_core.trading.consensus import vote
+
     started = time.perf_counter()
     features = recipe.compute_many(candles)
     features_s = time.perf_counter() - started
@@ -107,6 +120,9 @@ def prepare(candles: dict[str, pl.DataFrame], recipe: FeatureRecipe) -> tuple[di
 
 
 def bench_training(candles: dict[str, pl.DataFrame], recipe: FeatureRecipe, device: str | None) -> tuple[dict, FittedEncoder]:
+    from huracan_core.models.inputs import input_columns, with_embedding
+    from huracan_core.models.training import train_coin_model
+
     features, coins = prepare(candles, recipe)
     reference_s = reference_fit()
     emit(bench="lightgbm_reference_fit", **REFERENCE, seconds=round(reference_s, 3))
@@ -143,16 +159,15 @@ def bench_training(candles: dict[str, pl.DataFrame], recipe: FeatureRecipe, devi
     return features, encoder
 
 
-def bench_encoder(
-    features: dict[str, pl.DataFrame], recipe: FeatureRecipe, devices: list[str], fitted: FittedEncoder | None = None
-) -> None:
+def bench_encoder(frames: list[pl.DataFrame], columns: list[str], devices: list[str], fitted: FittedEncoder | None = None) -> None:
     """``fitted``: the training part's encoder (same rows and config), whose epochs are reused for its device."""
     config = EncoderConfig()
-    frames, columns = encoder_rows(features, recipe, config)
     rows = min(sum(f.height for f in frames), config.max_rows)
+    embeddings = {}
     for device in devices:
         reuse = fitted is not None and fitted.device == device
         encoder = fitted if reuse else fit_encoder(frames, columns, config, device=device)
+        embeddings[device] = encoder.embed(frames[0]).to_numpy()
         epochs = encoder.epoch_seconds
         steady = statistics.median(epochs[1:]) if len(epochs) > 1 else epochs[0]
         emit(bench="encoder_epoch", device=encoder.device, rows=rows, inputs=len(columns), batch_size=config.batch_size,
@@ -160,12 +175,16 @@ def bench_encoder(
              epoch_seconds=[round(s, 4) for s in epochs], steady_epoch_s=round(steady, 4),
              rows_per_s=round(rows / steady), final_loss=round(encoder.losses[-1], 5),
              fit="the training part's" if reuse else "own")  # fmt: skip
+    if {"cpu", "cuda"} <= set(embeddings):  # the same seed on both devices: how far apart the embeddings land
+        emit(bench="encoder_cpu_vs_cuda", max_abs_embedding_difference=float(abs(embeddings["cpu"] - embeddings["cuda"]).max()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("parts", nargs="*", metavar="{training,encoder}", help="which parts to run (default: both)")
     parser.add_argument("--device", choices=["cpu", "cuda"], help="the encoder's device (cuda: required, not a fall-back)")
+    parser.add_argument("--save-rows", help="write the encoder's training rows to this parquet file")
+    parser.add_argument("--rows", help="time the encoder on rows written by --save-rows (needs only polars and torch)")
     args = parser.parse_args()
     unknown = sorted(set(args.parts) - {"training", "encoder"})
     if unknown:
@@ -176,17 +195,25 @@ def main() -> None:
 
     emit(polars=pl.__version__, polars_threads=pl.thread_pool_size(), torch=torch.__version__,
          torch_threads=torch.get_num_threads(), cuda=torch.cuda.is_available(), cpus=os.cpu_count(),
-         omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"), model_threads=ModelConfig().threads, load_avg_1m=round(os.getloadavg()[0], 2), parts=parts)  # fmt: skip
-    candles = load_candles()
-    recipe = FeatureRecipe.default(TIMEFRAME)
+         omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"), load_avg_1m=round(os.getloadavg()[0], 2), parts=parts)  # fmt: skip
     started = time.perf_counter()
-    if "training" in parts:
-        features, encoder = bench_training(candles, recipe, args.device)
+    if args.rows:  # rows saved on another machine: no features, regimes or models needed here
+        table = pl.read_parquet(args.rows)
+        frames, columns, encoder = [table], table.columns, None
     else:
-        features, encoder = recipe.compute_many(candles), None
+        from huracan_core.features import FeatureRecipe
+
+        candles, recipe = load_candles(), FeatureRecipe.default(TIMEFRAME)
+        if "training" in parts:
+            features, encoder = bench_training(candles, recipe, args.device)
+        else:
+            features, encoder = recipe.compute_many(candles), None
+        frames, columns = encoder_rows(features, recipe, EncoderConfig())
+        if args.save_rows:
+            pl.concat([f.select(columns) for f in frames]).write_parquet(args.save_rows)
     if "encoder" in parts:
         devices = [args.device] if args.device else ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
-        bench_encoder(features, recipe, devices, encoder)
+        bench_encoder(frames, columns, devices, encoder)
     emit(bench="total", seconds=round(time.perf_counter() - started, 2),
          peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))  # fmt: skip
 

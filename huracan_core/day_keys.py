@@ -30,6 +30,11 @@ def require(what: str, frames: Mapping[DayKey, object], wanted: Iterable[DayKey]
         raise MissingPartitionError(f"no {what} for partitions {shown}: materialize {what} for them first")
 
 
+def keyed(frames: Mapping[DayKey, object]) -> dict[DayKey, object]:
+    """``frames`` with every symbol spelled ``BASE-QUOTE``, so a lookup never misses ``BTC/USDT`` for ``BTC-USDT``."""
+    return {(day, to_key(symbol)): frame for (day, symbol), frame in frames.items()}
+
+
 def last_per_symbol(keys: Iterable[DayKey]) -> list[DayKey]:
     """Each symbol's latest day among ``keys``: where a run's sampled proofs look (a peek shows on every day)."""
     return sorted({symbol: (day, symbol) for day, symbol in sorted(keys)}.values())

@@ -9,14 +9,14 @@ import dagster as dg
 
 from huracan_core.features.partitions import history_days
 from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.models.encoder import encoder_window
+from huracan_core.models.training import ModelConfig
 from huracan_core.sources import open_source
 from huracan_core.symbols import to_ccxt, to_key
 from huracan_core.universe import UniverseConfig, universe_by_day
 from huracan_core.validation.problems import abbreviated
-from huracan_core.models.encoder import encoder_window
-from huracan_core.models.training import ModelConfig
 from huracan_dagster.assets.learning import WARMUP_DAYS
-from huracan_dagster.definitions import build_definitions, daily_job_name, encoder_job_name
+from huracan_dagster.definitions import build_definitions, daily_job_name, encoder_job_name, resources
 from huracan_dagster.failures import RANGE_END_TAG, RANGE_START_TAG, failure_causes
 from huracan_dagster.partitions import asset_key, partition_key
 from huracan_dagster.registration import register_symbols
@@ -54,8 +54,9 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     tf = settings.timeframe
     defs = build_definitions(settings)
     job = defs.resolve_job_def(daily_job_name(tf))
-    selection = resolve_selection(defs.resolve_asset_graph(), tf, select)
-    selected = set(selection) if selection is not None else {key for key in defs.resolve_asset_graph().get_all_asset_keys() if key.path[0] == tf}
+    graph = defs.resolve_asset_graph()
+    selection = resolve_selection(graph, tf, select)
+    selected = set(selection) if selection is not None else {key for key in graph.get_all_asset_keys() if key.path[0] == tf}
     wants = {name: asset_key(tf, name) in selected for name in ("candles", "features", "signals", "coin_model", "shared_encoder")}
     recipe = FeatureRecipe.default(tf)
     needs_inputs = wants["features"] and wants["candles"]
@@ -88,27 +89,25 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
             print(f"  model history: signals and labels {chain_from}..{start - timedelta(days=1)} (what the coin models train on)")
             chain = [asset_key(tf, n) for n in ("signals", "labels")]
             ok &= _ranged_runs(job, instance, keys, registered, chain_from, start - timedelta(days=1), selection=chain)
-    if extra:
-        print(f"  universe and reference: features of {', '.join(to_ccxt(k) for k in extra)} for the shared encoder")
-    if wants["shared_encoder"] and (selection is None or wants["coin_model"]):
-        encoder_inputs = _encoder_feature_span(start, end, listed if needs_inputs else start)
-        if needs_inputs and extra and encoder_inputs:
-            ok &= _ranged_runs(job, instance, extra, registered, *encoder_inputs, selection=[asset_key(tf, "features")])
+    if wants["shared_encoder"]:
+        reads = _encoder_feature_span(resources(settings)["models"], start, end)
+        if needs_inputs and extra and reads:  # the encoder learns from the whole declared universe
+            print(f"  universe and reference: features of {', '.join(to_ccxt(k) for k in extra)} {reads[0]}..{reads[1]} (the shared encoder reads them)")
+            ok &= _ranged_runs(job, instance, extra, registered, *reads, selection=[asset_key(tf, "features")])
         print(f"  shared encoder: {start}..{end}")
         ok &= _encoder_run(defs.resolve_job_def(encoder_job_name(tf)), instance, start, end)
-    main = [k for k in selected if k != asset_key(tf, "shared_encoder")]
-    ok &= _ranged_runs(job, instance, keys, registered, start, end, selection=sorted(main))
+    main = sorted(selected - {asset_key(tf, "shared_encoder")})
+    if main:
+        ok &= _ranged_runs(job, instance, keys, registered, start, end, selection=main)
     _print_models(instance, tf, keys, start, end)
     _print_where(settings)
     return 0 if ok else 1
 
 
-def _encoder_feature_span(start: date, end: date, listed: date) -> tuple[date, date] | None:
-    """The days whose features the encoders of ``start..end`` read (with the default model settings)."""
-    config = ModelSettingsResource().encoder_config(ModelConfig().train_days)
-    first, _ = encoder_window(start, config)
-    _, last = encoder_window(end, config)
-    first = max(first, listed)
+def _encoder_feature_span(models: ModelSettingsResource, start: date, end: date) -> tuple[date, date] | None:
+    """The first and last day whose features the encoders of ``start..end`` read."""
+    config = models.encoder_config(ModelConfig().train_days)
+    (first, _), (_, last) = encoder_window(start, config), encoder_window(end, config)
     return (first, last - timedelta(days=1)) if first < last else None
 
 
@@ -169,14 +168,15 @@ def _print_models(instance: dg.DagsterInstance, tf: str, keys: list[str], start:
         return
     print(f"Coin models for {end} (trained on the days before it, judged out of sample after costs):")
     for key in wanted:
-        meta = latest.get(key)
+        symbol, meta = key.split("|")[1], latest.get(key)
         if meta is None:
-            print(f"  {key.split('|')[1]}: not trained")
+            print(f"  {symbol}: not trained")
             continue
-        verdict = meta["gate_summary"].value
         fee = meta["break_even_fee_bps"].value
-        print(f"  {key.split('|')[1]}: {verdict}; would pass at a fee of {fee} bps a side" if fee != "n/a"
-              else f"  {key.split('|')[1]}: {verdict}")
+        passing = "fails even without fees" if fee == "n/a" else f"would pass at a fee of {fee} bps a side"
+        print(f"  {symbol}: {meta['gate_summary'].value}")
+        print(f"    {meta['trades_out_of_sample'].value} trades out of sample, best predicted edge "
+              f"{meta['best_predicted_edge_bps'].value} bps (margin {meta['safety_margin_bps'].value}); {passing}")
 
 
 def _print_where(settings: Settings) -> None:

@@ -6,6 +6,7 @@ import dagster as dg
 
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.training import ModelConfig
+from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
 from huracan_dagster.assets.candles import candle_assets
 from huracan_dagster.assets.features import feature_assets
 from huracan_dagster.assets.learning import learning_assets
@@ -36,12 +37,14 @@ def encoder_job_name(timeframe: str) -> str:
     return f"{ENCODER_JOB}_{timeframe}"
 
 
-def timeframe_assets(timeframe: str, train_days: int = ModelConfig().train_days) -> list[dg.AssetsDefinition]:
+def timeframe_assets(
+    timeframe: str, train_days: int = ModelConfig().train_days, fee_profile: str = DEFAULT_FEE_PROFILE
+) -> list[dg.AssetsDefinition]:
     """The whole chain of one timeframe, every key under the ``<timeframe>/`` prefix; ``train_days`` is the
-    coin models' trailing window (their partition mapping)."""
+    coin models' trailing window (their partition mapping), ``fee_profile`` the costs resource's tier."""
     recipe = FeatureRecipe.default(timeframe)
-    return [*candle_assets(timeframe), *feature_assets(recipe), *learning_assets(timeframe, recipe.version_hash, train_days),
-            *trading_assets(timeframe)]
+    return [*candle_assets(timeframe), *feature_assets(recipe),
+            *learning_assets(timeframe, recipe.version_hash, train_days, fee_profile), *trading_assets(timeframe, fee_profile)]
 
 
 def resources(settings: Settings) -> dict[str, object]:
@@ -60,7 +63,7 @@ def resources(settings: Settings) -> dict[str, object]:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    assets = [a for tf in settings.timeframes for a in timeframe_assets(tf)]
+    assets = [a for tf in settings.timeframes for a in timeframe_assets(tf, fee_profile=settings.fee_profile)]
     jobs = []
     for tf in settings.timeframes:
         encoder = dg.AssetSelection.assets(asset_key(tf, "shared_encoder"))

@@ -49,9 +49,13 @@ def write_model_folder(
     digests = {name: _sha256(files[name]) for name in sorted(files)}
     for name, data in files.items():
         store.write_bytes(f"{folder}/{name}", data)
-    marker = "".join(f"{digest}  {name}\n" for name, digest in digests.items())
-    store.write_bytes(f"{folder}/{CHECKSUMS}", marker.encode())
+    store.write_bytes(f"{folder}/{CHECKSUMS}", checksums_text(digests))
     return digests
+
+
+def checksums_text(digests: Mapping[str, str]) -> bytes:
+    """``sha256.txt`` for ``{name: sha256}``: sha256sum's format, sorted, so the same files give the same bytes."""
+    return "".join(f"{digests[name]}  {name}\n" for name in sorted(digests)).encode()
 
 
 def _listed_digests(store: ArtifactStore, folder: str, required: Sequence[str]) -> dict[str, str]:

@@ -1,35 +1,15 @@
-"""Break-even fee: how much fee a model's trades could pay and still clear the gates.
+"""Break-even fee: the fee tier at which a model would clear its gates.
 
-A model that passes only at today's fee tier is fragile; the headroom between the fee it pays and the fee at
-which it stops passing says how much a worse tier, or an underestimated cost, would take to sink it. The
-trades stay fixed and only the fee is re-priced, so spread and slippage (which depend on the market, not on
-the account) are kept as simulated.
+For a model that passes, the headroom between the fee it pays and the fee at which it stops passing says how
+much a worse tier, or an underestimated cost, would take to sink it; for one that fails, the fee at which it
+would pass says how far it is from being useful. Spread and slippage depend on the market, not on the account,
+so only the fee moves (``training`` decides and trades the folds again at each level).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-
-import polars as pl
-
-from huracan_core.trading.costs import BPS
-
-
-def reprice_ledger(ledger: pl.DataFrame, fee_bps: float) -> pl.DataFrame:
-    """The shadow-trader ledger as if every side had paid ``fee_bps``: ``fees_paid``, ``net_bps`` and
-    ``net_pnl`` change by the fee difference, everything else is kept."""
-    if not math.isfinite(fee_bps):
-        raise ValueError(f"fee_bps must be finite, got {fee_bps}")
-    per_quote = pl.col("size") / BPS
-    new_fees = 2 * fee_bps * per_quote
-    fee_saving_bps = (pl.col("fees_paid") - new_fees) / per_quote
-    return ledger.with_columns(
-        fees_paid=new_fees,
-        net_bps=pl.col("net_bps") + fee_saving_bps,
-        net_pnl=pl.col("net_pnl") + pl.col("fees_paid") - new_fees,
-    )
-
 
 def break_even_fee(
     passes: Callable[[float], bool], current_fee_bps: float, *, tolerance_bps: float = 0.05

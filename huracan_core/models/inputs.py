@@ -50,9 +50,14 @@ def model_bars(
     signals: Sequence[pl.DataFrame],
     labels: Sequence[pl.DataFrame] = (),
 ) -> pl.DataFrame:
-    """Per-day frames joined on timestamp: candles, features, regime (+ one-hot flags), signals (consensus columns
-    prefixed ``consensus_``), and the labels when given."""
-    bars = join_bars(candles, features, regimes).with_columns(
+    """Per-day frames joined on timestamp: candles, features, regime, then ``with_signals``."""
+    return with_signals(join_bars(candles, features, regimes), signals, labels)
+
+
+def with_signals(bars: pl.DataFrame, signals: Sequence[pl.DataFrame], labels: Sequence[pl.DataFrame] = ()) -> pl.DataFrame:
+    """``bars`` (``join_bars``) with one-hot regime flags, the signals (consensus columns prefixed ``consensus_``)
+    and the labels when given: what a coin model reads, and learns from."""
+    bars = bars.with_columns(
         [(pl.col("regime") == r).cast(pl.Float64).fill_null(0.0).alias(f"regime_{r.lower()}") for r in REGIME_FLAGS]
     )
     votes = pl.concat(list(signals), how="vertical_relaxed").drop("regime")

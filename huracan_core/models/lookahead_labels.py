@@ -20,7 +20,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from huracan_core.candles import day_start
-from huracan_core.day_keys import DayKey, require
+from huracan_core.day_keys import DayKey, keyed, require
 from huracan_core.trading.costs import CostModel
 from huracan_core.trading.bars import join_bars
 from huracan_core.trading.exits import ExitConfig
@@ -103,6 +103,8 @@ def label_partitions(
     The next day is optional (it may not have happened yet); when its candles exist, its features are required
     too, because the exit bar's costs read them.
     """
+    candles, features, regimes, signals = (keyed(f) for f in (candles, features, regimes, signals))
+    wanted = sorted(keyed(dict.fromkeys(wanted)))
     for name, frames in {"candles": candles, "features": features, "regimes": regimes, "signals": signals}.items():
         require(name, frames, wanted)
     following = [(day + timedelta(days=1), symbol) for day, symbol in wanted]

@@ -18,23 +18,28 @@ import polars as pl
 
 from huracan_core.candles import day_start
 from huracan_core.day_keys import DayKey, MissingPartitionError, label, require
-from huracan_core.models.artifacts import write_model_folder
+from huracan_core.models.artifacts import (
+    CHECKSUMS,
+    CorruptModelError,
+    checksums_text,
+    read_model_folder,
+    write_model_folder,
+)
 from huracan_core.models.encoder import EncoderConfig, FittedEncoder, encoder_window, fit_encoder
 from huracan_core.models.inputs import feature_inputs, frames_for, input_columns, model_bars, with_embedding
 from huracan_core.models.training import ModelConfig, TrainedModel, train_coin_model
-from huracan_core.storage.keys import model_folder_key
-from huracan_core.storage.store import ArtifactStore
+from huracan_core.storage.keys import encoder_folder_key, model_folder_key
+from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 from huracan_core.symbols import to_key
+from huracan_core.trading.bars import LINEAGE_COLUMNS
 from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
 
-#: columns of a features partition that are lineage, not features
-LINEAGE_COLUMNS = frozenset({"timestamp", "recipe_hash", "universe_hash"})
 ENCODER_FILE = "encoder.pt"
 
 
 def feature_columns(features: pl.DataFrame) -> list[str]:
-    return [c for c in features.columns if c not in LINEAGE_COLUMNS]
+    return [c for c in features.columns if c != "timestamp" and c not in LINEAGE_COLUMNS]
 
 
 def window_days(day: date, days: int) -> list[date]:
@@ -62,8 +67,8 @@ def train_encoders(
     out = {}
     for day in sorted(days):
         keys = encoder_keys(day, members[day], config)
-        require(f"features (the shared encoder of {day} reads its universe over {encoder_window(day, config)[0]}"
-                f"..{encoder_window(day, config)[1] - timedelta(days=1)})", features, keys)
+        start, end = encoder_window(day, config)
+        require(f"features (the shared encoder of {day} reads its universe over {start}..{end - timedelta(days=1)})", features, keys)
         frames = [features[k] for k in keys]
         out[day] = fit_encoder(frames, feature_inputs(feature_columns(frames[0])), config, device)
     return out
@@ -165,9 +170,10 @@ def model_files(
     return files
 
 
-def write_model(store: ArtifactStore, part: ModelPartition) -> dict[str, str]:
-    """Files first, ``sha256.txt`` last: a reader never trusts a folder before its marker (``artifacts``)."""
-    return write_model_folder(store, part.folder, part.files)
+def write_model(store: ArtifactStore, part: ModelPartition) -> dict[str, bytes]:
+    """Files first, ``sha256.txt`` last (a reader never trusts a folder before its marker); returns every file
+    written, the marker included."""
+    return {**part.files, CHECKSUMS: checksums_text(write_model_folder(store, part.folder, part.files))}
 
 
 def index_row(part: ModelPartition, store: ArtifactStore, tracked: Mapping[str, str]) -> pl.DataFrame:
@@ -201,3 +207,22 @@ def _default(value: object) -> object:
     if isinstance(value, datetime | date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def write_encoder(store: ArtifactStore, timeframe: str, day: date, encoder: FittedEncoder) -> str:
+    """The day's encoder in its own checksummed folder; returns the folder."""
+    folder = encoder_folder_key(timeframe, day)
+    write_model_folder(store, folder, {ENCODER_FILE: encoder.to_bytes()}, required=(ENCODER_FILE,))
+    return folder
+
+
+def load_encoders(store: ArtifactStore, timeframe: str, days: Sequence[date]) -> dict[date, FittedEncoder]:
+    """Each day's encoder, verified against its ``sha256.txt``; an absent or damaged one names the day."""
+    out = {}
+    for day in days:
+        try:
+            files = read_model_folder(store, encoder_folder_key(timeframe, day), required=(ENCODER_FILE,))
+        except (CorruptModelError, ArtifactNotFound) as error:
+            raise CorruptModelError(f"shared_encoder {day}: cannot be used ({error}); materialize shared_encoder for {day}") from error
+        out[day] = FittedEncoder.from_bytes(files[ENCODER_FILE])
+    return out

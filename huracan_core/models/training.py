@@ -14,19 +14,19 @@ that is kept is then fit on every row of the window whose label ended before the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
 
-from huracan_core.models.break_even import break_even_fee, reprice_ledger
+from huracan_core.models.break_even import break_even_fee
 from huracan_core.models.gates import DEFAULT_GATE_PROFILE, GateReport, evaluate_gates
 from huracan_core.models.inputs import SIDE, matrix
 from huracan_core.models.policy import model_decisions, rules_decisions
 from huracan_core.models.walk_forward import Fold, WalkForwardConfig, purged_walk_forward
 from huracan_core.timeframes import timeframe_delta
-from huracan_core.trading.costs import CostModel
+from huracan_core.trading.costs import CostModel, FeeSchedule
 from huracan_core.trading.exits import ExitConfig
 from huracan_core.trading.metrics import summary
 from huracan_core.trading.shadow_trader import shadow_trade
@@ -84,7 +84,8 @@ class TrainedModel:
     model: PolicyResult
     baselines: dict[str, PolicyResult]
     gates: GateReport
-    #: the highest fee per side (bps) at which the same trades would have passed, None if not even at 0
+    #: the highest fee per side (bps) at which the model, deciding again at that fee, would have passed; None if
+    #: not even at 0
     break_even_fee_bps: float | None
     fee_bps: float
     importance: dict[str, float]
@@ -139,11 +140,13 @@ def train_coin_model(
 
     results: dict[str, list[tuple[pl.DataFrame, dict[str, float], pl.Series]]] = {p: [] for p in (*POLICIES, "no_embedding")}
     fold_rows, in_sample = [], []
+    out_of_sample: list[tuple[pl.DataFrame, np.ndarray, np.ndarray]] = []  # each fold's test bars and predicted edges
     for fold in folds:
         booster = _fit(window, fold.train, columns, targets, config)
         test = window[fold.test]
+        out_of_sample.append((test, *_edges(booster, test, columns)))
         for name, decisions in (
-            ("model", _predicted(booster, test, columns, config, "walk-forward")),
+            ("model", model_decisions(test, *out_of_sample[-1][1:], config.safety_margin_bps, "walk-forward")),
             ("rules", rules_decisions(test)),
             ("flat", rules_decisions(test).with_columns(recommendation=pl.lit("SKIP"), policy=pl.lit("flat"))),
         ):
@@ -163,13 +166,21 @@ def train_coin_model(
         "sharpe_gap": _gap(float(np.mean(in_sample)), model.aggregate["sharpe"]),
     }
     model.aggregate.update(extras)
+    model.aggregate["best_predicted_edge_bps"] = max(
+        (float(max(lo.max(), sh.max())) for _, lo, sh in out_of_sample if lo.size), default=float("nan")
+    )
     gates = evaluate_gates(model.aggregate, config.gate_profile)
     fee = costs.fee_bps(exchange, symbol)
-    times = pl.concat([t for _, _, t in results["model"]])
 
     def passes(level: float) -> bool:
-        repriced = summary(reprice_ledger(model.ledger, level), timeframe, config.capital, times)
-        return evaluate_gates({**repriced, **extras}, config.gate_profile).passed
+        """The folds decided and traded again as if every side paid ``level``: the labels were after-cost at
+        ``fee``, so each predicted edge moves by exactly the fee saved on both legs (the fold spread and the
+        train–test gap are kept from the model's own fee)."""
+        shift = 2 * (fee - level)
+        at_level = _Trader(symbol, timeframe, exchange, exits, replace(costs, default_fees=FeeSchedule(level, level), fees={}), config)
+        parts = [at_level(test, model_decisions(test, lo + shift, sh + shift, config.safety_margin_bps, "break-even"))
+                 for test, lo, sh in out_of_sample]
+        return evaluate_gates({**_combine(parts, timeframe, config.capital).aggregate, **extras}, config.gate_profile).passed
 
     final = _fit(window, np.flatnonzero(known.is_not_null().to_numpy()), columns, targets, config)
     ablation: dict[str, object] = {}
@@ -231,10 +242,13 @@ def _fit(window: pl.DataFrame, rows: np.ndarray, columns: Sequence[str], targets
     return lightgbm.train(config.lightgbm_params(), data, num_boost_round=config.rounds)
 
 
+def _edges(booster, bars: pl.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted after-cost edge (bps) of a long and of a short entered after each bar."""
+    return booster.predict(matrix(bars, columns, side=1)), booster.predict(matrix(bars, columns, side=-1))
+
+
 def _predicted(booster, bars: pl.DataFrame, columns: Sequence[str], config: ModelConfig, version: str) -> pl.DataFrame:
-    long_edge = booster.predict(matrix(bars, columns, side=1))
-    short_edge = booster.predict(matrix(bars, columns, side=-1))
-    return model_decisions(bars, long_edge, short_edge, config.safety_margin_bps, version)
+    return model_decisions(bars, *_edges(booster, bars, columns), config.safety_margin_bps, version)
 
 
 def _combine(parts: list[tuple[pl.DataFrame, dict[str, float], pl.Series]], timeframe: str, capital: float) -> PolicyResult:

@@ -8,6 +8,8 @@ import polars as pl
 
 #: the regime columns the trader reads; the scores stay in the regimes asset (they are not entry features)
 REGIME_COLUMNS = ("regime", "regime_confidence")
+#: columns of a features partition that say where its values come from, not what they are
+LINEAGE_COLUMNS = ("recipe_hash", "universe_hash")
 
 
 def join_bars(candles: Sequence[pl.DataFrame], features: Sequence[pl.DataFrame], regimes: Sequence[pl.DataFrame]) -> pl.DataFrame:
@@ -15,7 +17,7 @@ def join_bars(candles: Sequence[pl.DataFrame], features: Sequence[pl.DataFrame],
     from per-day frames in any order."""
     bars = pl.concat(list(candles), how="vertical_relaxed").unique("timestamp", keep="last").sort("timestamp")
     if features:
-        feats = pl.concat(list(features), how="vertical_relaxed").drop("recipe_hash", "universe_hash", strict=False)
+        feats = pl.concat(list(features), how="vertical_relaxed").drop(LINEAGE_COLUMNS, strict=False)
         bars = bars.join(feats.unique("timestamp", keep="last"), on="timestamp", how="left")
     if regimes:
         regs = pl.concat(list(regimes), how="vertical_relaxed").select("timestamp", *REGIME_COLUMNS)

@@ -2,8 +2,9 @@
 
 A day is traded flat-to-flat by the newest gate-passing coin model trained before it, or else by the rules-only
 consensus of the day's signals (which carry the engines' warm-up): trading starts flat at 00:00 UTC, only the
-day's bars can enter, and a position still open on the day's last bar is closed at its close as ``end_of_data``. So a day's ledger holds exactly the trades entered that
-day, and re-running one day never depends on what a neighbouring day's ledger did.
+day's bars can enter, and a position still open on the day's last bar is closed at its close as
+``end_of_data``. So a day's ledger holds exactly the trades entered that day, and re-running one day never
+depends on what a neighbouring day's ledger did.
 
 Post-exit outcomes look forward in time on purpose (see ``analysis``); they read the next day's candles when those
 exist, and are null — and reported as waiting — when they do not yet.
@@ -20,7 +21,7 @@ import polars as pl
 
 from huracan_core.candles import day_start
 from huracan_core.day_keys import DayKey, label, require
-from huracan_core.models.inputs import model_bars
+from huracan_core.models.inputs import with_signals
 from huracan_core.models.opportunities import opportunity_ledger
 from huracan_core.models.policy import CoinModel, rules_decisions
 from huracan_core.trading.analysis import (
@@ -30,10 +31,9 @@ from huracan_core.trading.analysis import (
     win_loss_analysis,
 )
 from huracan_core.trading.bars import join_bars
-from huracan_core.trading.costs import CostModel, bar_costs, daily_costs_summary
+from huracan_core.trading.backtest import run_backtest
+from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
-from huracan_core.trading.metrics import equity_curve, summary
-from huracan_core.trading.shadow_trader import shadow_trade
 
 POST_EXIT_HORIZONS = (5, 30, 120)
 
@@ -54,27 +54,6 @@ class TradingDay:
     #: why this policy: which model, or why none could be used
     reason: str
     recipe_hash: str = ""
-
-
-def shadow_trade_day(
-    bars: pl.DataFrame,
-    decisions: pl.DataFrame,
-    day: date,
-    symbol: str,
-    timeframe: str,
-    exchange: str = "binance",
-    costs: CostModel = CostModel(),
-    exits: ExitConfig = ExitConfig(),
-    capital: float = 10_000.0,
-) -> tuple[pl.DataFrame, dict[str, float], dict[str, float], pl.DataFrame]:
-    """Ledger, costs paid, metrics and equity of one day, flat-to-flat: only the day's bars, which ``bars``
-    (candles + features + regime) and ``decisions`` cover exactly."""
-    ledger = shadow_trade(bars, decisions, symbol, timeframe, exchange, exits, costs)
-    if ledger.height and ledger["entry_time"].dt.date().ne(day).any():  # flat-to-flat makes this impossible
-        raise AssertionError(f"{symbol} {day}: ledger holds entries of another day")
-    quoted = bar_costs(bars, costs, exchange, symbol, exits.notional)
-    equity = equity_curve(ledger, capital, bars["timestamp"]).select("timestamp", "equity")
-    return ledger, daily_costs_summary(quoted, ledger), summary(ledger, timeframe, capital, bars["timestamp"]), equity
 
 
 def trade_partitions(
@@ -108,13 +87,16 @@ def trade_partitions(
         if model is not None and model.cutoff > day_start(day):
             raise AssertionError(f"{label(key)}: model {model.folder} was trained on data up to {model.cutoff}, after the day began")
         bars = join_bars([candles[key]], [features[key]], [regimes[key]])
-        view = model_bars([candles[key]], [features[key]], [regimes[key]], [signals[key]])
+        view = with_signals(bars, [signals[key]])
         decisions = model.decisions(view) if model is not None else rules_decisions(view)
-        ledger, paid, metrics, equity = shadow_trade_day(bars, decisions, day, symbol, timeframe, exchange, costs, exits, capital)
+        result = run_backtest(bars, decisions, symbol, timeframe, exchange, exits, costs, capital)
+        if result.ledger.height and result.ledger["entry_time"].dt.date().ne(day).any():  # flat-to-flat forbids it
+            raise AssertionError(f"{label(key)}: ledger holds entries of another day")
         reason = f"model {model.folder} (passed its gates)" if model is not None else no_model.get(key, "no gate-passing model")
         recipe = ",".join(features[key]["recipe_hash"].unique().sort().to_list())
         days.append(TradingDay(
-            day=day, symbol=symbol, ledger=ledger, costs=paid, metrics=metrics, equity=equity, bars=bars.height,
+            day=day, symbol=symbol, ledger=result.ledger, costs=result.costs, metrics=result.metrics, equity=result.equity,
+            bars=bars.height,
             policy="model" if model is not None else "rules", model_version=model.folder if model is not None else "",
             reason=reason, recipe_hash=recipe,
         ))

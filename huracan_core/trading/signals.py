@@ -15,12 +15,12 @@ from datetime import timedelta
 import polars as pl
 
 from huracan_core.candles import day_start
-from huracan_core.day_keys import DayKey, last_per_symbol, require
+from huracan_core.day_keys import DayKey, keyed, last_per_symbol, require
 from huracan_core.features.causality import CausalityReport, check_causality
 from huracan_core.features.partitions import sample_timestamps
+from huracan_core.trading.bars import join_bars
 from huracan_core.trading.consensus import ConsensusConfig, vote
 from huracan_core.trading.costs import CostModel
-from huracan_core.trading.bars import join_bars
 
 
 def warmup_keys(wanted: Sequence[DayKey], warmup_days: int) -> list[DayKey]:
@@ -51,10 +51,11 @@ def signal_partitions(
 
     Raises ``MissingPartitionError`` naming the absent inputs (own day, or a warm-up day's features/regimes).
     """
-    inputs = {"candles": candles, "features": features, "regimes": regimes}
+    inputs = {"candles": keyed(candles), "features": keyed(features), "regimes": keyed(regimes)}
+    wanted = sorted(keyed(dict.fromkeys(wanted)))
     for name, frames in inputs.items():
         require(name, frames, wanted)
-    warm = [k for k in warmup_keys(wanted, warmup_days) if k in candles]
+    warm = [k for k in warmup_keys(wanted, warmup_days) if k in inputs["candles"]]
     for name in ("features", "regimes"):
         require(f"{name} (warm-up days of the signals)", inputs[name], warm)
     out = {}
@@ -77,8 +78,9 @@ def prove_signal_causality(
 ) -> dict[DayKey, CausalityReport]:
     """``samples`` bar times of each symbol's last wanted day: the signals from bars truncated at t equal the
     stored ones (engines, meta weights and costs must all be trailing)."""
+    inputs = {name: keyed(frames) for name, frames in inputs.items()}
     reports = {}
-    for key in last_per_symbol(wanted):
+    for key in last_per_symbol(keyed(dict.fromkeys(wanted))):
         bars = day_bars(inputs, key, warmup_days)
         today = bars.filter(pl.col("timestamp") >= day_start(key[0]))
         reports[key] = check_causality(

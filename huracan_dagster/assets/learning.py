@@ -1,25 +1,25 @@
 """``signals``, ``labels``, ``shared_encoder`` and ``coin_model``: what the coins' models learn from, and the models."""
 
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
 
-from huracan_core.models.artifacts import CHECKSUMS, CorruptModelError, read_model_folder, write_model_folder
-from huracan_core.models.encoder import FittedEncoder, encoder_window
+from huracan_core.models.encoder import encoder_window
 from huracan_core.models.lookahead_labels import LabelPartition, label_partitions
 from huracan_core.models.partitions import (
-    ENCODER_FILE,
     ModelPartition,
     encoder_keys,
     index_row,
+    load_encoders,
     train_encoders,
     train_model_partitions,
+    write_encoder,
     write_model,
 )
 from huracan_core.models.training import ModelConfig
-from huracan_core.storage.keys import encoder_folder_key
-from huracan_core.storage.store import ArtifactNotFound
+from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
 from huracan_core.trading.signals import prove_signal_causality, signal_partitions
 from huracan_core.versions import modules_used, source_hash
 from huracan_dagster.assets.features import causality_verdicts
@@ -43,7 +43,11 @@ WARMUP_DAYS = 3
 CAUSAL_SAMPLES = 3
 
 
-def learning_assets(timeframe: str, recipe_hash: str, train_days: int = ModelConfig().train_days) -> list[dg.AssetsDefinition]:
+def learning_assets(
+    timeframe: str, recipe_hash: str, train_days: int = ModelConfig().train_days, fee_profile: str = DEFAULT_FEE_PROFILE
+) -> list[dg.AssetsDefinition]:
+    """``fee_profile``: the one the ``costs`` resource is configured with; it prices every label, signal and
+    model, so it is part of their code versions (a change of tier marks them stale in the UI)."""
     keys = {name: asset_key(timeframe, name) for name in ("candles", "features", "regimes", "signals", "labels", "shared_encoder", "coin_model")}
     group = f"learning_{timeframe}"
 
@@ -56,7 +60,7 @@ def learning_assets(timeframe: str, recipe_hash: str, train_days: int = ModelCon
                                        description="Votes and decisions at sampled t equal those computed from bars truncated at t.")],
         kinds={"polars"},
         group_name=group,
-        code_version=source_hash(*modules_used("huracan_core.trading.signals"), extra={"warmup_days": WARMUP_DAYS}),
+        code_version=source_hash(*modules_used("huracan_core.trading.signals"), extra={"warmup_days": WARMUP_DAYS, "fees": fee_profile}),
         metadata={"timeframe": timeframe},
         description=(
             "Every engine's vote (direction, confidence, reason, regime affinity) and the consensus decision per bar, "
@@ -87,7 +91,7 @@ def learning_assets(timeframe: str, recipe_hash: str, train_days: int = ModelCon
         io_manager_key="frames_io",
         kinds={"polars"},
         group_name=group,
-        code_version=source_hash(*modules_used("huracan_core.models.lookahead_labels")),
+        code_version=source_hash(*modules_used("huracan_core.models.lookahead_labels"), extra={"fees": fee_profile}),
         metadata={"timeframe": timeframe},
         description=(
             "LOOKS FORWARD (targets, never features): each bar's after-cost outcome of a long and a short entered at "
@@ -124,8 +128,6 @@ def learning_assets(timeframe: str, recipe_hash: str, train_days: int = ModelCon
     def shared_encoder(
         context: dg.AssetExecutionContext, archive: ArchiveResource, universe: UniverseResource, models: ModelSettingsResource,
     ) -> dg.MaterializeResult:
-        from datetime import date
-
         days = [date.fromisoformat(k) for k in context.partition_keys]
         members = universe.members_by_day(timeframe, days)
         config = models.encoder_config(train_days)
@@ -134,12 +136,11 @@ def learning_assets(timeframe: str, recipe_hash: str, train_days: int = ModelCon
         encoders = train_encoders(features, members, days, config, models.encoder_device or None)
         store, metadata = archive.store(), {}
         for day, encoder in encoders.items():
-            folder = encoder_folder_key(timeframe, day)
-            write_model_folder(store, folder, {ENCODER_FILE: encoder.to_bytes()}, required=(ENCODER_FILE,))
+            folder = write_encoder(store, timeframe, day, encoder)
             start, end = encoder_window(day, config)
             metadata[day.isoformat()] = {
                 "folder": dg.MetadataValue.path(store.uri(folder)), "version": encoder.version_hash, "device": encoder.device,
-                "trained_on": f"{start}..{end} × {', '.join(members[day])}", "columns": len(encoder.columns),
+                "trained_on": f"{start}..{end - timedelta(days=1)} × {', '.join(members[day])}", "columns": len(encoder.columns),
                 "losses": ", ".join(f"{v:.4f}" for v in encoder.losses),
                 "epoch_seconds": ", ".join(f"{v:.2f}" for v in encoder.epoch_seconds),
             }
@@ -158,7 +159,7 @@ def learning_assets(timeframe: str, recipe_hash: str, train_days: int = ModelCon
         io_manager_key="frames_io",
         kinds={"lightgbm", "mlflow"},
         group_name=group,
-        code_version=source_hash(*modules_used("huracan_core.models.partitions"), extra={"train_days": train_days}),
+        code_version=source_hash(*modules_used("huracan_core.models.partitions"), extra={"train_days": train_days, "fees": fee_profile}),
         metadata={"timeframe": timeframe},
         description=(
             f"A LightGBM model per coin trained on the {train_days} days before the day (labels that ended before it), "
@@ -177,7 +178,7 @@ def learning_assets(timeframe: str, recipe_hash: str, train_days: int = ModelCon
 
         wanted = [split_key(k) for k in context.partition_keys]
         store, config = archive.store(), models.training_config(train_days)
-        encoders = _load_encoders(store, timeframe, sorted({day for day, _ in wanted})) if models.use_encoder else {}
+        encoders = load_encoders(store, timeframe, sorted({day for day, _ in wanted})) if models.use_encoder else {}
         inputs = {"candles": candles, "features": features, "regimes": regimes, "signals": signals, "labels": labels}
         parts = train_model_partitions(
             {name: by_day(frames) for name, frames in inputs.items()}, encoders, wanted, timeframe, config=config,
@@ -186,29 +187,15 @@ def learning_assets(timeframe: str, recipe_hash: str, train_days: int = ModelCon
         results = {}
         for part in parts:
             key = partition_key(part.day, part.symbol)
-            write_model(store, part)
-            marker = store.read_bytes(f"{part.folder}/{CHECKSUMS}")  # the folder as written, marker included
+            written = write_model(store, part)
             tags = {"dagster_run_id": context.run.run_id, "partition_key": key, "recipe_hash": recipe_hash,
                     "model_folder": store.uri(part.folder)}
-            tracked = log_training_run(mlflow.config(), part.trained, params=_params(config, costs, part), files={**part.files, CHECKSUMS: marker}, tags=tags)
+            tracked = log_training_run(mlflow.config(), part.trained, params=_params(config, costs, part), files=written, tags=tags)
             link = {"mlflow_run_id": tracked.run_id, "mlflow_model": tracked.model_name, "mlflow_version": tracked.version}
-            results[key] = (index_row(part, store, link), _model_metadata(part, store, mlflow, tracked))
+            results[key] = (index_row(part, store, link), _model_metadata(part, store, mlflow, tracked, config.safety_margin_bps))
         return output_with_partition_metadata(context, results)
 
     return [signals, labels, shared_encoder, coin_model]
-
-
-def _load_encoders(store, timeframe: str, days: list) -> dict:
-    """Each day's encoder, verified against its sha256.txt; an absent or damaged one names the partition."""
-    out = {}
-    for day in days:
-        folder = encoder_folder_key(timeframe, day)
-        try:
-            files = read_model_folder(store, folder, required=(ENCODER_FILE,))
-        except (CorruptModelError, ArtifactNotFound) as error:
-            raise CorruptModelError(f"shared_encoder {day}: cannot be used ({error}); materialize shared_encoder for {day}") from error
-        out[day] = FittedEncoder.from_bytes(files[ENCODER_FILE])
-    return out
 
 
 def _params(config: ModelConfig, costs: CostsResource, part: ModelPartition) -> dict[str, object]:
@@ -260,7 +247,7 @@ def _label_metadata(part: LabelPartition) -> dict:
     }
 
 
-def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked) -> dict:
+def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked, margin_bps: float) -> dict:
     t = part.trained
     agg, rules, flat = t.model.aggregate, t.baselines["rules"].aggregate, t.baselines["flat"].aggregate
     shown = ("trade_count", "net_pnl", "sharpe", "hit_rate", "max_drawdown", "profit_factor", "expectancy_bps")
@@ -275,6 +262,9 @@ def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked
         "gate_summary": t.gates.summary(),
         "gates": dg.MetadataValue.md(gates),
         "out_of_sample": dg.MetadataValue.md(table),
+        "trades_out_of_sample": int(agg["trade_count"]),
+        "best_predicted_edge_bps": _fmt(agg["best_predicted_edge_bps"]),
+        "safety_margin_bps": _fmt(margin_bps),
         "folds": len(t.folds),
         "training_rows": t.training_rows,
         "fee_bps_per_side": t.fee_bps,

@@ -6,8 +6,9 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
-from huracan_core.storage.keys import costs_key, plot_key
 from huracan_core.models.choice import choose_models
+from huracan_core.storage.keys import costs_key, plot_key
+from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
 from huracan_core.trading.daily import TradeAnalysis, TradingDay, analyse_partitions, trade_partitions
 from huracan_core.trading.plots import run_equity_png
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
@@ -26,8 +27,8 @@ class TradingConfig(dg.Config):
     capital: float = 10_000.0
 
 
-def trading_assets(timeframe: str = "15m") -> list[dg.AssetsDefinition]:
-    version = trading_code_version(extra={"timeframe": timeframe, "model_lookback_days": MODEL_LOOKBACK_DAYS})
+def trading_assets(timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFILE) -> list[dg.AssetsDefinition]:
+    version = trading_code_version(extra={"timeframe": timeframe, "model_lookback_days": MODEL_LOOKBACK_DAYS, "fees": fee_profile})
     key = {n: asset_key(timeframe, n) for n in ("candles", "features", "regimes", "signals", "labels", "coin_model", "shadow_trades")}
 
     @dg.asset(

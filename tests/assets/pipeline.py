@@ -25,8 +25,8 @@ from huracan_dagster.resources import (
 )
 
 TF = "15m"
-CANDLES, FEATURES, REGIMES, SHADOW_TRADES, TRADE_ANALYSIS = (
-    asset_key(TF, name) for name in ("candles", "features", "regimes", "shadow_trades", "trade_analysis")
+CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, SHADOW_TRADES, TRADE_ANALYSIS = (
+    asset_key(TF, name) for name in ("candles", "features", "regimes", "signals", "labels", "shadow_trades", "trade_analysis")
 )
 #: BTC is the feature recipe's reference; declared with ETH as the whole universe, these two read nothing else
 SYMBOLS = ["BTC-USDT", "ETH-USDT"]

@@ -20,12 +20,14 @@ from huracan_core.trading.costs import BPS, CostModel
 from huracan_core.trading.daily import POST_EXIT_HORIZONS
 from huracan_core.trading.exits import take_profit_expr
 from huracan_core.trading.shadow_trader import EXIT_REASONS
-from huracan_dagster.assets.trading import TradingConfig
+from huracan_dagster.resources import CostsResource
 from tests.assets.pipeline import (
     CANDLES,
     FEATURES,
+    LABELS,
     REGIMES,
     SHADOW_TRADES,
+    SIGNALS,
     SYMBOLS,
     TF,
     TRADE_ANALYSIS,
@@ -37,15 +39,18 @@ from tests.assets.pipeline import (
 RECIPE = FeatureRecipe.default(TF)
 DAYS = ["2024-11-28", "2024-11-29", "2024-11-30", "2024-12-01"]
 NEXT_DAY = (date.fromisoformat(DAYS[-1]) + timedelta(days=1)).isoformat()  # not materialized until a test does it
-CHEAP = TradingConfig(taker_fee_bps=0.0, maker_fee_bps=0.0)  # zero fees: trades are likelier, the ledger checks bite
-DEFAULT = TradingConfig()
-EVERYTHING = [CANDLES, FEATURES, REGIMES, SHADOW_TRADES, TRADE_ANALYSIS]
+CHEAP = CostsResource(use_taker=False)  # maker fills, 2 bps a side: trades are likelier, the ledger checks bite
+DEFAULT = CostsResource()  # taker fills of the default profile, 5 bps a side
+EVERYTHING = [CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, SHADOW_TRADES, TRADE_ANALYSIS]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def _materialize(instance, archive, selection, start, end, config=CHEAP) -> dg.ExecuteInProcessResult:
-    run_config = dg.RunConfig(ops={f"{TF}__shadow_trades": config}) if SHADOW_TRADES in selection else None
-    result = materialize(instance, archive, start, end, selection=selection, run_config=run_config)
+def _fee(costs: CostsResource, symbol: str) -> float:
+    return costs.cost_model().fee_bps(costs.exchange, symbol)
+
+
+def _materialize(instance, archive, selection, start, end, costs=CHEAP) -> dg.ExecuteInProcessResult:
+    result = materialize(instance, archive, start, end, selection=selection, extra_resources={"costs": costs})
     assert result.success, failure_text(result)
     return result
 
@@ -71,7 +76,7 @@ def _candles(archive: Path, symbol: str, *days: str) -> pl.DataFrame:
 def pipeline(tmp_path_factory):
     archive = tmp_path_factory.mktemp("archive")
     instance = dg.DagsterInstance.ephemeral()
-    # candle history first: the trader's 3 warm-up days (11-25..27) are declared inputs of 11-28, and their
+    # candle history first: the signals' 3 warm-up days (11-25..27) are declared inputs of 11-28, and their
     # features read the recipe's 12 trailing days of candles
     _materialize(instance, archive, [CANDLES], "2024-11-13", "2024-11-27")
     _materialize(instance, archive, [FEATURES, REGIMES], "2024-11-25", "2024-11-27")
@@ -111,7 +116,8 @@ def test_ledgers_hold_only_their_day_flat_at_day_end_with_costs_on_both_legs(pip
             paid = ledger["fees_paid"] + ledger["spread_paid"] + ledger["slippage_paid"]
             assert ((ledger["gross_bps"] - ledger["net_bps"]) * ledger["size"] / BPS - paid).abs().max() < 1e-9
             assert (ledger["net_bps"] < ledger["gross_bps"]).all()
-            assert (ledger["fees_paid"] == 0.0).all()  # zero fees configured: only spread and slippage are paid
+            assert ((ledger["fees_paid"] - 2 * _fee(CHEAP, s) * ledger["size"] / BPS).abs() < 1e-9).all()
+            assert set(ledger["policy"]) <= {"rules"}  # no coin model in this archive: the rules decide
             # both legs pay at least the model's floors: half the spread each side, the slippage floor each side
             assert (ledger["spread_paid"] >= model.spread_floor_bps * ledger["size"] / BPS - 1e-12).all()
             assert (ledger["slippage_paid"] >= 2 * model.slip_floor_bps * ledger["size"] / BPS - 1e-12).all()
@@ -125,7 +131,8 @@ def test_costs_json_per_symbol_and_day(pipeline):
             assert {"fee_bps", "spread_bps", "avg_slip_bps", "trades"} <= set(payload)
             assert payload["symbol"] == s and payload["date"] == d and payload["exchange"] == CHEAP.exchange
             assert payload["trades"] == _ledger(archive, s, d).height
-            assert payload["fee_bps"] == CHEAP.taker_fee_bps and payload["spread_bps"] > 0 and payload["avg_slip_bps"] > 0
+            assert payload["fee_bps"] == pytest.approx(_fee(CHEAP, s)) and payload["spread_bps"] > 0 and payload["avg_slip_bps"] > 0
+            assert payload["fee_profile"] == CHEAP.fee_profile
 
 
 def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
@@ -141,9 +148,15 @@ def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
             assert Path(meta["costs_json"].value) == archive / f"costs/{s}/{TF}/{d}.json"
             assert "equity_curve" not in meta  # no base64 picture in the event log any more
             plots.add(Path(meta["equity_curves"].value))
+            assert meta["policy"].value == "rules" and meta["decided_by"].value.startswith("rules-only: no coin model")
             analysis = latest_metadata(instance, TRADE_ANALYSIS, f"{d}|{s}")
-            assert {"winners_vs_losers", "regimes", "patterns", "failure_reasons", "post_exit"} <= set(analysis)
-            assert analysis["trades"].value == _analysis(archive, s, d).height == meta["trades"].value
+            assert {"traded_winners_vs_losers", "opportunities_by_regime", "opportunities_patterns", "post_exit"} <= set(analysis)
+            rows = _analysis(archive, s, d)
+            assert analysis["trades"].value == rows.filter(pl.col("kind") == "trade").height == meta["trades"].value
+            # every bar whose outcome is known is an opportunity on each side, traded or not
+            labels = pl.read_parquet(archive / f"labels/{s}/{TF}/{d}.parquet")
+            known = sum(labels[f"{side}_net_bps"].is_not_null().sum() for side in ("long", "short"))
+            assert analysis["opportunities"].value == rows.filter(pl.col("kind") == "opportunity").height == known
     [plot] = plots  # one picture per run, linked from every partition of the run
     assert plot.parent == archive / f"plots/shadow_trades/{TF}" and plot.read_bytes().startswith(PNG)
 
@@ -154,12 +167,13 @@ def test_post_exit_outcomes_are_null_exactly_while_the_next_days_candles_are_abs
 
     def assert_consistent(symbol: str, day: str) -> int:
         """after_<h>m_bps is null exactly when no candle starts at or after exit + h; returns the pending trades."""
-        trades, seen = _analysis(archive, symbol, day), _candles(archive, symbol, day, _next(day))
+        rows, seen = _analysis(archive, symbol, day), _candles(archive, symbol, day, _next(day))
+        trades = rows.filter(pl.col("kind") == "trade")
         assert trades.height == _ledger(archive, symbol, day).height
         horizon_end = seen["timestamp"].max()
-        for minutes in POST_EXIT_HORIZONS:
-            beyond = (trades["exit_time"] + timedelta(minutes=minutes)) > horizon_end
-            assert (trades[f"after_{minutes}m_bps"].is_null() == beyond).all(), (symbol, day, minutes)
+        for minutes in POST_EXIT_HORIZONS:  # traded and opportunities alike
+            beyond = (rows["exit_time"] + timedelta(minutes=minutes)) > horizon_end
+            assert (rows[f"after_{minutes}m_bps"].is_null() == beyond).all(), (symbol, day, minutes)
         pending = int(((trades["exit_time"] + timedelta(minutes=max(POST_EXIT_HORIZONS))) > horizon_end).sum())
         status = latest_metadata(instance, TRADE_ANALYSIS, f"{day}|{symbol}")["post_exit"].value
         assert latest_metadata(instance, TRADE_ANALYSIS, f"{day}|{symbol}")["post_exit_pending"].value == pending
@@ -181,7 +195,7 @@ def test_post_exit_outcomes_are_null_exactly_while_the_next_days_candles_are_abs
     _materialize(instance, archive, [TRADE_ANALYSIS], last, last)
     for s in SYMBOLS:
         assert assert_consistent(s, last) == 0
-        filled = _analysis(archive, s, last)
+        filled = _analysis(archive, s, last).filter(pl.col("kind") == "trade")
         assert filled.select(pl.col("^after_.*_bps$").null_count()).sum_horizontal().sum() == 0
 
 
@@ -203,7 +217,7 @@ def test_rematerializing_writes_the_same_bytes(pipeline):
 
 
 def test_default_fees_are_a_finding_not_an_error(pipeline, tmp_path):
-    """Binance's 10 bps per side: the run succeeds and records every partition; whatever it trades paid the fee on
+    """The default taker fee: the run succeeds and records every partition; whatever it trades paid the fee on
     both legs and was expected to beat the round trip (consensus skips an edge that does not)."""
     _, cheap_archive = pipeline
     instance, day = dg.DagsterInstance.ephemeral(), DAYS[1]
@@ -211,13 +225,14 @@ def test_default_fees_are_a_finding_not_an_error(pipeline, tmp_path):
     first = (date.fromisoformat(warm_up) - timedelta(days=12)).isoformat()
     _materialize(instance, tmp_path, [CANDLES], first, DAYS[0])
     _materialize(instance, tmp_path, [FEATURES, REGIMES], warm_up, DAYS[0])
-    _materialize(instance, tmp_path, [CANDLES, FEATURES, REGIMES, SHADOW_TRADES], day, day, DEFAULT)
-    fee, margin = DEFAULT.taker_fee_bps, ConsensusConfig().safety_margin_bps
+    _materialize(instance, tmp_path, [CANDLES, FEATURES, REGIMES, SIGNALS, SHADOW_TRADES], day, day, DEFAULT)
+    margin = ConsensusConfig().safety_margin_bps
     for s in SYMBOLS:
+        fee = _fee(DEFAULT, s)
         ledger = _ledger(tmp_path, s, day)
         assert latest_metadata(instance, SHADOW_TRADES, f"{day}|{s}")["trades"].value == ledger.height
         payload = _costs(tmp_path, s, day)
-        assert payload["fee_bps"] == fee and payload["trades"] == ledger.height
+        assert payload["fee_bps"] == pytest.approx(fee) and payload["trades"] == ledger.height
         assert ((ledger["fees_paid"] - 2 * fee * ledger["size"] / BPS).abs() < 1e-9).all()
         assert (ledger["net_bps"] <= ledger["gross_bps"] - 2 * fee).all()
         edge = ledger.select(pl.col("confidence") * take_profit_expr(ConsensusConfig().exits, pl.col("confidence"))).to_series()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -12,6 +13,7 @@ from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.choice import choose_models
 from huracan_core.models.inputs import input_columns, model_bars
 from huracan_core.models.lookahead_labels import label_bars
+from huracan_core.models.partitions import feature_columns
 from huracan_core.models.training import ModelConfig, train_coin_model
 from huracan_core.models.walk_forward import WalkForwardConfig
 from huracan_core.regimes import RegimeDetector
@@ -71,10 +73,13 @@ def eth_bars() -> pl.DataFrame:
 
 def test_shuffled_labels_of_real_data_fail_the_gates(eth_bars) -> None:
     bars, features, signals = eth_bars
-    columns = input_columns([c for c in features.columns if c not in ("timestamp", "recipe_hash")], signals)
+    columns = input_columns(feature_columns(features), signals)
     config = ModelConfig(train_days=60, walk_forward=WalkForwardConfig(20, 10, 10), rounds=40)
     control = train_coin_model(bars, columns, "ETH-USDT", "15m", datetime(2024, 9, 30, tzinfo=UTC), config=config, shuffle_labels=True)
     assert not control.passed and control.gates.failed
     assert control.model.aggregate["trade_count"] >= 0 and len(control.folds) == 4
     # every figure of the verdict is there to read, baselines beside it
     assert set(control.baselines) == {"rules", "flat"} and control.baselines["flat"].aggregate["trade_count"] == 0
+    # how far it is from useful: the fee at which it would pass (never above the one it pays), its best edge
+    assert control.break_even_fee_bps is None or 0.0 <= control.break_even_fee_bps <= control.fee_bps
+    assert math.isfinite(control.model.aggregate["best_predicted_edge_bps"])

@@ -238,13 +238,16 @@ def _parquet_bytes(frame: pl.DataFrame) -> bytes:
 def test_backtest_ledger_invariants_and_determinism(half_year: pl.DataFrame, costs: CostModel) -> None:
     """Every trade pays fee, spread and slippage on both legs, so net is below gross by exactly what was paid; the
     same inputs give the same bytes. (At default fees the sample may well trade nothing: the checks still hold.)"""
-    first = run_backtest(half_year, "BTC-USDT", "15m", costs=costs)
-    second = run_backtest(half_year, "BTC-USDT", "15m", costs=costs)
+    runs = []
+    for _ in range(2):
+        decisions = decide(half_year, "BTC-USDT", costs=costs)
+        runs.append((decisions, run_backtest(half_year, decisions, "BTC-USDT", "15m", costs=costs)))
+    (decided, first), (decided_again, second) = runs
     ledger = first.ledger
     if costs is CHEAP:
         assert ledger.height > 0, "near-zero fees must trade on half a year, or the checks below test nothing"
     assert _parquet_bytes(ledger) == _parquet_bytes(second.ledger)
-    assert _parquet_bytes(first.decisions) == _parquet_bytes(second.decisions)
+    assert _parquet_bytes(decided) == _parquet_bytes(decided_again)
     assert first.costs == second.costs and first.metrics == second.metrics
     per_bps = ledger["size"] / BPS  # quote currency per bps of the entry notional
     fee = costs.fee_bps("binance", "BTC-USDT")
