@@ -73,18 +73,21 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     extra = [k for k in declared if k not in keys] if needs_inputs else []
     registered = register_symbols(instance, [*keys, *extra])  # safe when two first runs race
     print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({tf})")
-    ok = True
+    ok, done = True, set()  # assets already materialized over the whole window by an earlier phase
     if needs_inputs:
         everyone = [*keys, *extra]
         listed = _first_whole_day(source, tf, everyone)
         candles_from = max(lead - timedelta(days=history_days(recipe)), listed)
         print(f"  history: candles {candles_from}..{end} (the feature recipe's trailing window, and labels' next days)")
         ok &= _ranged_runs(job, instance, everyone, registered, candles_from, end, selection=[asset_key(tf, "candles")])
+        done.add(asset_key(tf, "candles"))
         warm_from, chain_from = max(lead, listed), max(chain_from, listed)
         if warm_from < start:
             # through the window too: the labels of the day before it read the window's first features
             print(f"  history: features and regimes {warm_from}..{end} (the signals' warm-up and the models' history)")
-            ok &= _ranged_runs(job, instance, keys, registered, warm_from, end, selection=[asset_key(tf, n) for n in ("features", "regimes")])
+            history = [asset_key(tf, n) for n in ("features", "regimes")]
+            ok &= _ranged_runs(job, instance, keys, registered, warm_from, end, selection=history)
+            done.update(history)
         if chain_from < start:
             print(f"  model history: signals and labels {chain_from}..{start - timedelta(days=1)} (what the coin models train on)")
             chain = [asset_key(tf, n) for n in ("signals", "labels")]
@@ -96,7 +99,7 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
             ok &= _ranged_runs(job, instance, extra, registered, *reads, selection=[asset_key(tf, "features")])
         print(f"  shared encoder: {start}..{end}")
         ok &= _encoder_run(defs.resolve_job_def(encoder_job_name(tf)), instance, start, end)
-    main = sorted(selected - {asset_key(tf, "shared_encoder")})
+    main = sorted(selected - {asset_key(tf, "shared_encoder")} - done)
     if main:
         ok &= _ranged_runs(job, instance, keys, registered, start, end, selection=main)
     _print_models(instance, tf, keys, start, end)
