@@ -77,7 +77,8 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     if needs_inputs:
         everyone = [*keys, *extra]
         listed = _first_whole_day(source, tf, everyone)
-        candles_from = max(lead - timedelta(days=history_days(recipe)), listed)
+        # the history back to the first whole listed day, and the window's own days whatever the listing
+        candles_from = min(start, max(lead - timedelta(days=history_days(recipe)), listed))
         print(f"  history: candles {candles_from}..{end} (the feature recipe's trailing window, and labels' next days)")
         ok &= _ranged_runs(job, instance, everyone, registered, candles_from, end, selection=[asset_key(tf, "candles")])
         done.add(asset_key(tf, "candles"))

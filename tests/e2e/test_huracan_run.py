@@ -80,3 +80,11 @@ def test_blocks_and_ranges():
 
     days = [date(2024, 1, d) for d in (1, 2, 3, 5, 7, 8)]
     assert format_ranges(days) == "2024-01-01..2024-01-03, 2024-01-05, 2024-01-07..2024-01-08"
+
+
+def test_a_window_on_the_first_listed_day_materializes_its_own_candles(huracan_home, monkeypatch):
+    """The history phases start at the first whole listed day; the window's own candles are run whatever the listing."""
+    monkeypatch.setenv("HURACAN_SYMBOLS", "BTC/USDT")
+    assert main(["run", "--date", "2024-07-01", "--symbols", "BTC/USDT", "--select", "+features"]) == 0
+    instance = dg.DagsterInstance.get()
+    assert "2024-07-01|BTC-USDT" in instance.get_materialized_partitions(dg.AssetKey(["15m", "features"]))
