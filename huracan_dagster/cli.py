@@ -8,6 +8,7 @@ per partition would cost seconds each (DESIGN.md §7).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     # the code location reads these when the UI or a daemon loads it: keep it consistent with this process
     os.environ.update(HURACAN_HOME=str(settings.home), HURACAN_SOURCE=settings.source, HURACAN_TIMEFRAME=settings.timeframe)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # nothing leaves this machine
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # its table migrations are not news for the summary
     prepare_dagster_home(settings)
     if args.command == "ui":
         return _ui(args.host, args.port)
