@@ -186,7 +186,8 @@ def test_status_lists_a_failed_run_and_survives_a_later_success(huracan_home, tm
 def test_a_killed_run_is_reported_interrupted_marked_failed_and_rerun(huracan_home, capsys):
     prepare_dagster_home(Settings.from_env())
     instance = dg.DagsterInstance.get()
-    argv = ["run", "--start", "2024-12-01", "--end", "2024-12-02", "--symbols", "BTC/USDT", "--select", "candles+ - coin_model+"]
+    argv = ["run", "--start", "2024-12-01", "--end", "2024-12-02", "--symbols", "BTC/USDT",
+            "--select", "candles or features or regimes or signals or labels"]
     for _attempt in range(3):  # the kill must land while a run is STARTED; a run that just ended is retried
         process = subprocess.Popen([sys.executable, "-m", "huracan_dagster.cli", *argv], cwd=REPO,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
