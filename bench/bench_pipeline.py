@@ -89,7 +89,7 @@ def direct(scenario: dict) -> dict[str, float]:
     from huracan_core.trading.daily import analyse_partitions, trade_partitions
     from huracan_core.trading.signals import prove_signal_causality, signal_partitions
     from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
-    from huracan_dagster.assets.learning import WARMUP_DAYS
+    from huracan_core.trading.signals import WARMUP_DAYS
 
     source = open_source(scenario["source"])
     recipe, detector = FeatureRecipe.default("15m"), RegimeDetector()

@@ -15,8 +15,18 @@ from huracan_core.sources import open_source
 from huracan_core.symbols import to_ccxt, to_key
 from huracan_core.universe import UniverseConfig, universe_by_day
 from huracan_core.validation.problems import abbreviated
-from huracan_dagster.assets.learning import WARMUP_DAYS
-from huracan_dagster.definitions import build_definitions, daily_job_name, encoder_job_name, resources
+from huracan_core.trading.signals import WARMUP_DAYS
+from huracan_dagster.automation import symbol_blocks
+from huracan_core.storage.keys import daily_summary_key, roster_day_key
+from huracan_core.storage.store import ArtifactNotFound
+from huracan_dagster.definitions import (
+    DATE_ASSETS,
+    build_definitions,
+    daily_job_name,
+    encoder_job_name,
+    resources,
+    summary_job_name,
+)
 from huracan_dagster.failures import RANGE_END_TAG, RANGE_START_TAG, failure_causes
 from huracan_dagster.partitions import asset_key, partition_key
 from huracan_dagster.registration import register_symbols
@@ -27,19 +37,6 @@ from huracan_dagster.settings import Settings
 
 #: the terminal gets the summary; every event is still in the instance and the UI
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
-
-def symbol_blocks(wanted: list[str], registered: list[str]) -> list[list[str]]:
-    """Group ``wanted`` into runs of neighbours in the registered order: one ranged run per block."""
-    position = {s: i for i, s in enumerate(registered)}
-    ordered = sorted(wanted, key=position.__getitem__)
-    blocks: list[list[str]] = []
-    for symbol in ordered:
-        if blocks and position[symbol] == position[blocks[-1][-1]] + 1:
-            blocks[-1].append(symbol)
-        else:
-            blocks.append([symbol])
-    return blocks
 
 
 def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str, ...] | None, select: str | None) -> int:
@@ -100,11 +97,17 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
             ok &= _ranged_runs(job, instance, extra, registered, *reads, selection=[asset_key(tf, "features")])
         print(f"  shared encoder: {start}..{end}")
         ok &= _encoder_run(defs.resolve_job_def(encoder_job_name(tf)), instance, start, end)
-    main = sorted(selected - {asset_key(tf, "shared_encoder")} - done)
+    outside = {asset_key(tf, n) for n in ("shared_encoder", "challengers", *DATE_ASSETS)}
+    main = sorted(selected - outside - done)
     if main:
         ok &= _ranged_runs(job, instance, keys, registered, start, end, selection=main)
+    dated = sorted(selected & {asset_key(tf, n) for n in DATE_ASSETS})
+    if dated:
+        print(f"  roster and daily summary: {start}..{end}")
+        ok &= _date_run(defs.resolve_job_def(summary_job_name(tf)), instance, start, end, dated)
     _print_models(instance, tf, keys, start, end)
-    _print_where(settings)
+    _print_champions(settings, keys, end)
+    _print_where(settings, end)
     return 0 if ok else 1
 
 
@@ -116,8 +119,13 @@ def _encoder_feature_span(models: ModelSettingsResource, start: date, end: date)
 
 
 def _encoder_run(job, instance, start: date, end: date) -> bool:
+    return _date_run(job, instance, start, end, None)
+
+
+def _date_run(job, instance, start: date, end: date, selection) -> bool:
+    """One ranged run of a date-partitioned job (every symbol inside each day)."""
     tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat(), "huracan/window": f"{start}..{end}", **owner_tags()}
-    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET)
+    result = job.execute_in_process(instance=instance, tags=tags, asset_selection=selection, raise_on_error=False, run_config=QUIET)
     _print_run(result, ["all symbols"])
     return result.success
 
@@ -183,10 +191,29 @@ def _print_models(instance: dg.DagsterInstance, tf: str, keys: list[str], start:
               f"{meta['best_predicted_edge_bps'].value} bps (margin {meta['safety_margin_bps'].value}); {passing}")
 
 
-def _print_where(settings: Settings) -> None:
+def _print_champions(settings: Settings, keys: list[str], end: date) -> None:
+    """Per coin: its champion after the window, or why it has none (the roster's answer)."""
+    store = resources(settings)["archive"].store()
+    try:
+        roster = {e["symbol"]: e for e in store.read_json(roster_day_key(settings.timeframe, end))["symbols"]}
+    except ArtifactNotFound:
+        return
+    print(f"Champions for {end} (champions/roster.json; every decision in champions/promotions.jsonl):")
+    for key in keys:
+        entry = roster.get(key)
+        if entry is None:
+            print(f"  {key}: no champion decision")
+        elif entry["trade_ok"]:
+            print(f"  {key}: rank {entry['rank']}, champion {entry['model_path']}")
+        else:
+            print(f"  {key}: rank {entry['rank']}, trade_ok false: {entry['reason']}")
+
+
+def _print_where(settings: Settings, end: date) -> None:
     print("Where to look:")
     print(f"  UI:       make ui  →  http://127.0.0.1:3000 (Assets → {settings.timeframe}/candles: partitions and checks)")
     print(f"  archive:  {settings.archive_root}")
+    print(f"  summary:  {settings.archive_root / daily_summary_key(end)}")
     print(f"  instance: {settings.dagster_home}")
     print(f"  MLflow:   make mlflow  →  http://127.0.0.1:5000 (store under {settings.mlflow_dir})")
     print("  status:   huracan status")

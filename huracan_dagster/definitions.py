@@ -8,9 +8,12 @@ from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.training import ModelConfig
 from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
 from huracan_dagster.assets.candles import candle_assets
+from huracan_dagster.assets.champions import champion_assets, mechanic_asset
 from huracan_dagster.assets.features import feature_assets
 from huracan_dagster.assets.learning import learning_assets
 from huracan_dagster.assets.trading import trading_assets
+from huracan_dagster.automation import automation_sensor, encoder_schedule, engine_schedule, mechanic_sensor
+from huracan_dagster.broadcaster import broadcaster_from_env, broadcaster_sensors, telegram_configured
 from huracan_dagster.io_manager import PartitionedFrameIOManager
 from huracan_dagster.partitions import asset_key
 from huracan_dagster.resources import (
@@ -19,12 +22,17 @@ from huracan_dagster.resources import (
     CostsResource,
     MLflowResource,
     ModelSettingsResource,
+    PromotionResource,
     UniverseResource,
 )
 from huracan_dagster.settings import Settings
 
 DAILY_JOB = "daily_pipeline"
 ENCODER_JOB = "shared_encoder"
+SUMMARY_JOB = "daily_summary"
+MECHANIC_JOB = "mechanic"
+#: assets of a timeframe outside its daily date × symbol job (other partitions, or none)
+DATE_ASSETS = ("roster", "daily_summary")
 
 
 def daily_job_name(timeframe: str) -> str:
@@ -37,6 +45,15 @@ def encoder_job_name(timeframe: str) -> str:
     return f"{ENCODER_JOB}_{timeframe}"
 
 
+def summary_job_name(timeframe: str) -> str:
+    """The date-partitioned roster and daily summary of each day."""
+    return f"{SUMMARY_JOB}_{timeframe}"
+
+
+def mechanic_job_name(timeframe: str) -> str:
+    return f"{MECHANIC_JOB}_{timeframe}"
+
+
 def timeframe_assets(
     timeframe: str, train_days: int = ModelConfig().train_days, fee_profile: str = DEFAULT_FEE_PROFILE
 ) -> list[dg.AssetsDefinition]:
@@ -44,7 +61,9 @@ def timeframe_assets(
     coin models' trailing window (their partition mapping), ``fee_profile`` the costs resource's tier."""
     recipe = FeatureRecipe.default(timeframe)
     return [*candle_assets(timeframe), *feature_assets(recipe),
-            *learning_assets(timeframe, recipe.version_hash, train_days, fee_profile), *trading_assets(timeframe, fee_profile)]
+            *learning_assets(timeframe, recipe.version_hash, train_days, fee_profile),
+            *champion_assets(timeframe, recipe.version_hash, train_days, fee_profile=fee_profile),
+            mechanic_asset(timeframe, recipe.version_hash, train_days), *trading_assets(timeframe, fee_profile)]
 
 
 def resources(settings: Settings) -> dict[str, object]:
@@ -59,22 +78,32 @@ def resources(settings: Settings) -> dict[str, object]:
         "costs": CostsResource(fee_profile=settings.fee_profile),
         "models": ModelSettingsResource(gate_profile=settings.gate_profile, encoder_device=settings.encoder_device),
         "mlflow": MLflowResource.for_home(settings.home, settings.mlflow_uri),
+        "promotion": PromotionResource(),
+        "broadcaster": broadcaster_from_env(settings.env),
     }
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     assets = [a for tf in settings.timeframes for a in timeframe_assets(tf, fee_profile=settings.fee_profile)]
-    jobs = []
+    jobs, schedules, sensors = [], [], []
+    running = settings.automation
     for tf in settings.timeframes:
         encoder = dg.AssetSelection.assets(asset_key(tf, "shared_encoder"))
-        jobs += [
-            dg.define_asset_job(
-                daily_job_name(tf), selection=dg.AssetSelection.key_prefixes([tf]) - encoder,
-                description=f"The Engine on {tf} candles: the whole daily date × symbol pipeline.",
-            ),
-            dg.define_asset_job(encoder_job_name(tf), selection=encoder, description=f"The {tf} shared encoder of each day."),
-        ]
-    return dg.Definitions(assets=assets, jobs=jobs, resources=resources(settings))
+        dated = dg.AssetSelection.assets(*(asset_key(tf, n) for n in DATE_ASSETS))
+        mechanic = dg.AssetSelection.assets(asset_key(tf, "challengers"))
+        daily = dg.define_asset_job(
+            daily_job_name(tf), selection=dg.AssetSelection.key_prefixes([tf]) - encoder - dated - mechanic,
+            description=f"The Engine on {tf} candles: the whole daily date × symbol pipeline.",
+        )
+        encoder_job = dg.define_asset_job(encoder_job_name(tf), selection=encoder, description=f"The {tf} shared encoder of each day.")
+        mechanic_job = dg.define_asset_job(mechanic_job_name(tf), selection=mechanic,
+                                           description=f"The Mechanic on {tf}: challengers from the freshest data, judged at once.")
+        jobs += [daily, encoder_job, mechanic_job,
+                 dg.define_asset_job(summary_job_name(tf), selection=dated, description=f"The {tf} roster and daily summary of each day.")]
+        schedules += [engine_schedule(tf, daily, running), encoder_schedule(tf, encoder_job, running)]
+        sensors += [mechanic_sensor(tf, mechanic_job, running), automation_sensor(tf)]
+    sensors += broadcaster_sensors(enabled=telegram_configured(settings.env))
+    return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, sensors=sensors, resources=resources(settings))
 
 
 @dg.definitions

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from huracan_core.champions.promotion import PromotionRule
 from huracan_core.models.encoder import EncoderConfig
 from huracan_core.models.gates import DEFAULT_GATE_PROFILE, gate_profile
 from huracan_core.models.tracking import TrackingConfig
@@ -89,6 +90,21 @@ class ModelSettingsResource(dg.ConfigurableResource):
         their test windows lies after all it saw."""
         return EncoderConfig(window_days=self.walk_forward_train_days, lag_days=train_days - self.walk_forward_train_days,
                              epochs=self.encoder_epochs)
+
+
+class PromotionResource(dg.ConfigurableResource):
+    """The promotion rule (``huracan_core.champions.promotion``): how sure, by how much and on how many trades a
+    challenger must beat the champion after costs before it takes over."""
+
+    confidence: float = PromotionRule().confidence
+    margin_bps_per_day: float = PromotionRule().margin_bps_per_day
+    min_trades: int = PromotionRule().min_trades
+    block_periods: int = PromotionRule().block_periods
+    reps: int = PromotionRule().reps
+
+    def rule(self) -> PromotionRule:
+        return PromotionRule(confidence=self.confidence, margin_bps_per_day=self.margin_bps_per_day,
+                             min_trades=self.min_trades, block_periods=self.block_periods, reps=self.reps)
 
 
 class MLflowResource(dg.ConfigurableResource):

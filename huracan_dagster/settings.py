@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from huracan_core.models.gates import DEFAULT_GATE_PROFILE
@@ -32,6 +33,11 @@ class Settings:
     mlflow_uri: str = ""
     #: where the shared encoder trains: ``cuda``, ``cpu``, or empty for CUDA when present
     encoder_device: str = ""
+    #: the Engine's schedules and the Mechanic's sensor start running with the daemon (``HURACAN_AUTOMATION``):
+    #: by default only on a live exchange, because yesterday is not in a recorded sample
+    automation: bool = False
+    #: the variables the Broadcaster reads (its token is resolved at run time, never copied into definitions)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def with_timeframe(self, timeframe: str) -> Settings:
         """The same settings running ``timeframe`` (added to the defined timeframes if it is new)."""
@@ -66,4 +72,15 @@ class Settings:
             gate_profile=env.get("HURACAN_GATE_PROFILE") or DEFAULT_GATE_PROFILE,
             mlflow_uri=env.get("HURACAN_MLFLOW_URI", ""),
             encoder_device=env.get("HURACAN_ENCODER_DEVICE", ""),
+            automation=_flag(env.get("HURACAN_AUTOMATION", ""), default=env.get("HURACAN_SOURCE", DEFAULT_SOURCE).startswith("ccxt:")),
+            env={k: v for k, v in env.items() if k.startswith("HURACAN_TELEGRAM_")},
         )
+
+
+def _flag(value: str, default: bool) -> bool:
+    value = value.strip().lower()
+    if not value:
+        return default
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ValueError(f"HURACAN_AUTOMATION={value!r}: give on or off")
+    return value in ("1", "true", "yes", "on")

@@ -1,8 +1,9 @@
-"""Which model trades a day: the newest gate-passing coin model trained before the day starts, verified on load.
+"""Which model trades a day: the coin's champion in force at the start of the day, verified on load.
 
-A model that failed its gates never trades; a model whose training data reaches into the day (or later) is never
-even considered; a chosen model whose files do not match their ``sha256.txt`` is refused with an error naming the
-folder and the file — never replaced silently by an older one, because that would hide a damaged archive.
+The ``champion`` partition of (D, symbol) names it (or says why the coin has none, and the rules-only consensus
+trades). Its model was trained on data that ended before D, and its folder must match its ``sha256.txt``: a
+champion that fails verification is refused with an error naming the folder and the file — never replaced
+silently by the rules or an older model, because that would hide a damaged archive.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from huracan_core.candles import day_start
-from huracan_core.day_keys import DayKey, label
+from huracan_core.day_keys import DayKey, keyed, label, require
 from huracan_core.models.artifacts import CorruptModelError
 from huracan_core.models.policy import CoinModel, load_coin_model
 from huracan_core.storage.store import ArtifactStore
@@ -20,32 +20,25 @@ from huracan_core.symbols import to_key
 
 
 def choose_models(
-    store: ArtifactStore, index: Mapping[DayKey, pl.DataFrame], wanted: Sequence[DayKey]
+    store: ArtifactStore, champions: Mapping[DayKey, pl.DataFrame], wanted: Sequence[DayKey]
 ) -> tuple[dict[DayKey, CoinModel], dict[DayKey, str]]:
-    """``index``: ``coin_model`` partitions (one row each) of the days before and of each wanted day.
+    """``champions``: the ``champion`` partition (one row) of each wanted key.
 
-    Returns the model of each wanted key that has one, and for the others why none was usable.
+    Returns the model of each wanted key whose coin has a champion, and for the others why it has none.
     """
+    champions = keyed(champions)
+    require("champion (the decision of who trades the day)", champions, wanted)
     models, reasons, loaded = {}, {}, {}
     for day, symbol in wanted:
-        start = day_start(day)
-        rows = sorted(
-            (row for (d, s), frame in index.items() if to_key(s) == to_key(symbol) for row in frame.iter_rows(named=True)
-             if row["cutoff"] <= start),
-            key=lambda r: r["cutoff"],
-        )
-        passing = [r for r in rows if r["passed"]]
-        if not passing:
-            reasons[(day, symbol)] = (
-                f"rules-only: newest model ({rows[-1]['day']}) {rows[-1]['gate_summary']}" if rows
-                else "rules-only: no coin model trained before this day"
-            )
+        row = champions[(day, to_key(symbol))].row(0, named=True)
+        folder = row["champion_folder"]
+        if not folder:
+            reasons[(day, symbol)] = f"rules-only: no champion ({row['reason']})"
             continue
-        folder = passing[-1]["folder"]
         if folder not in loaded:
             try:
                 loaded[folder] = load_coin_model(store, folder)
             except CorruptModelError as error:
-                raise CorruptModelError(f"shadow_trades {label((day, symbol))}: the model it must trade is refused: {error}") from error
+                raise CorruptModelError(f"shadow_trades {label((day, symbol))}: the champion it must trade is refused: {error}") from error
         models[(day, symbol)] = loaded[folder]
     return models, reasons

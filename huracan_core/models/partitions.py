@@ -8,6 +8,7 @@ shared encoder of D trains on the feature rows of the universe declared for D ov
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,8 @@ from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
 
 ENCODER_FILE = "encoder.pt"
+#: the walk-forward folds' out-of-sample trades: the evidence a promotion weighs against the champion
+OOS_TRADES_FILE = "oos_trades.parquet"
 
 
 def feature_columns(features: pl.DataFrame) -> list[str]:
@@ -167,7 +170,19 @@ def model_files(
     }
     if encoder is not None:
         files[ENCODER_FILE] = encoder.to_bytes()
+    files[OOS_TRADES_FILE] = parquet_bytes(trained.model.ledger.select(OOS_TRADE_COLUMNS))
     return files
+
+
+#: what a promotion needs of each out-of-sample trade (the ledger's entry features stay out)
+OOS_TRADE_COLUMNS = ("entry_time", "exit_time", "direction", "gross_bps", "net_bps", "net_pnl", "exit_reason", "regime")
+
+
+def parquet_bytes(frame: pl.DataFrame) -> bytes:
+    """Fixed compression and statistics, so the same frame gives the same bytes (and the same sha256)."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", compression_level=3, statistics=True)
+    return buffer.getvalue()
 
 
 def write_model(store: ArtifactStore, part: ModelPartition) -> dict[str, bytes]:
@@ -226,3 +241,13 @@ def load_encoders(store: ArtifactStore, timeframe: str, days: Sequence[date]) ->
             raise CorruptModelError(f"shared_encoder {day}: cannot be used ({error}); materialize shared_encoder for {day}") from error
         out[day] = FittedEncoder.from_bytes(files[ENCODER_FILE])
     return out
+
+
+def newest_encoder(store: ArtifactStore, timeframe: str, day: date) -> FittedEncoder | None:
+    """The newest encoder of a day at or before ``day`` (verified), for a model trained outside the daily
+    partitions (the Mechanic's challengers): an encoder of an earlier day saw only earlier features, so every
+    test window of a model of ``day`` still lies after all it saw. None when no encoder exists yet."""
+    prefix = encoder_folder_key(timeframe, day).rsplit("/", 1)[0] + "/"
+    days = sorted({date.fromisoformat(k[len(prefix):].split("/", 1)[0]) for k in store.list_keys(prefix) if k.endswith(f"/{CHECKSUMS}")})
+    usable = [d for d in days if d <= day]
+    return load_encoders(store, timeframe, [usable[-1]])[usable[-1]] if usable else None

@@ -141,6 +141,23 @@ def log_training_run(
     )
 
 
+def set_aliases(config: TrackingConfig, model_name: str, aliases: Mapping[str, str | None]) -> None:
+    """Point each alias (``champion``, ``challenger``) at its version of the coin's registered model; None
+    removes it. Idempotent, so it can follow the champion pointer after every decision."""
+    from mlflow.exceptions import MlflowException
+
+    client = _client(config)
+    for alias, version in aliases.items():
+        if version:
+            client.set_registered_model_alias(model_name, alias, str(version))
+            continue
+        try:
+            client.delete_registered_model_alias(model_name, alias)
+        except MlflowException as error:  # never set: nothing to remove
+            if error.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                raise
+
+
 def mlflow_ui_command(config: TrackingConfig, host: str = "127.0.0.1", port: int = 5000) -> list[str]:
     """argv of the MLflow UI (tracking server) over the same store.
 

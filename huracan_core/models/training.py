@@ -32,6 +32,8 @@ from huracan_core.trading.metrics import summary
 from huracan_core.trading.shadow_trader import shadow_trade
 
 POLICIES = ("model", "rules", "flat")
+#: how many of the window's last bars the kept booster's scores are recorded for (``reference_scores``)
+REFERENCE_BARS = 4
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,9 @@ class TrainedModel:
     folds: list[dict[str, object]]
     training_rows: int
     ablation: dict[str, object] = field(default_factory=dict)
+    #: the kept booster's predicted edges on the window's last bars: a consumer that rebuilds those bars from
+    #: candles with the same recipe must predict exactly these (``champions.hamilton`` proves it)
+    reference_scores: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -109,6 +114,7 @@ class TrainedModel:
             "fee_bps_per_side": self.fee_bps,
             "break_even_fee_bps": self.break_even_fee_bps,
             "training_rows": self.training_rows,
+            "reference_scores": self.reference_scores,
         }
 
 
@@ -192,6 +198,8 @@ def train_coin_model(
         }
     names = [*columns, SIDE]
     gains = final.feature_importance(importance_type="gain")
+    last = window.tail(REFERENCE_BARS)
+    long_edge, short_edge = _edges(final, last, columns)
     return TrainedModel(
         symbol=symbol, timeframe=timeframe, cutoff=cutoff, columns=list(columns),
         booster_text=final.model_to_string(),
@@ -204,6 +212,10 @@ def train_coin_model(
         folds=fold_rows,
         training_rows=int(known.is_not_null().sum()),
         ablation=ablation,
+        reference_scores=[
+            {"timestamp": t.isoformat(), "long_edge_bps": float(lo), "short_edge_bps": float(sh)}
+            for t, lo, sh in zip(last["timestamp"], long_edge, short_edge, strict=True)
+        ],
     )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
@@ -50,6 +53,19 @@ class LocalArtifactStore(ArtifactStore):
             return []
         keys = (p.relative_to(self.root).as_posix() for p in folder.rglob("*") if p.is_file())
         return sorted(k for k in keys if k.startswith(prefix) and not Path(k).name.startswith("."))
+
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """An ``flock`` on ``.locks/<key>.lock`` under the root: held by one process (and one thread) at a time,
+        released by the kernel if the holder dies, so a killed run never leaves a coin locked."""
+        path = self._path(f".locks/{key}.lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def uri(self, key: str) -> str:
         return str(self._path(key))

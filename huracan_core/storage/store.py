@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from typing import Any
 
 import polars as pl
@@ -34,6 +35,11 @@ class ArtifactStore(ABC):
     @abstractmethod
     def uri(self, key: str) -> str:
         """Where a person (or another tool) finds the object: a path or an ``s3://`` URL."""
+
+    def lock(self, key: str) -> AbstractContextManager[None]:
+        """Exclusive across processes while held, for read-modify-write of shared objects (the champion history
+        and pointers). A store that cannot lock says so rather than pretending."""
+        raise NotImplementedError(f"{type(self).__name__} offers no lock, so it cannot hold champions ({key})")
 
     def write_parquet(self, key: str, frame: pl.DataFrame) -> None:
         buffer = io.BytesIO()

@@ -22,6 +22,10 @@ from huracan_core.trading.bars import join_bars
 from huracan_core.trading.consensus import ConsensusConfig, vote
 from huracan_core.trading.costs import CostModel
 
+#: earlier days the engines' trailing windows (200 bars) and the meta combiner read before a day's signals; the
+#: pipeline and every consumer that rebuilds signals (Hamilton) use this one figure, or their votes would differ
+WARMUP_DAYS = 3
+
 
 def warmup_keys(wanted: Sequence[DayKey], warmup_days: int) -> list[DayKey]:
     return sorted({(day - timedelta(days=n), symbol) for day, symbol in wanted for n in range(1, warmup_days + 1)})

@@ -20,11 +20,12 @@ from huracan_core.models.partitions import (
 )
 from huracan_core.models.training import ModelConfig
 from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
-from huracan_core.trading.signals import prove_signal_causality, signal_partitions
+from huracan_core.trading.signals import WARMUP_DAYS, prove_signal_causality, signal_partitions
 from huracan_core.versions import modules_used, source_hash
 from huracan_dagster.assets.features import causality_verdicts
 from huracan_dagster.assets.metadata import attach_partition_metadata, output_with_partition_metadata, preview
 from huracan_dagster.assets.verdicts import partitioned_check
+from huracan_dagster.automation import when_later_data_arrives
 from huracan_dagster.io_manager import read_partitions
 from huracan_dagster.partitions import (
     asset_key,
@@ -38,8 +39,6 @@ from huracan_dagster.partitions import (
 )
 from huracan_dagster.resources import ArchiveResource, CostsResource, MLflowResource, ModelSettingsResource, UniverseResource
 
-#: earlier days the engines' trailing windows (200 bars) and the meta combiner read before a day's signals
-WARMUP_DAYS = 3
 CAUSAL_SAMPLES = 3
 
 
@@ -82,6 +81,7 @@ def learning_assets(
     @dg.asset(
         key=keys["labels"],
         partitions_def=date_symbol_partitions,
+        automation_condition=when_later_data_arrives(),
         ins={
             "candles": dg.AssetIn(keys["candles"], partition_mapping=day_window(0, 1)),
             "features": dg.AssetIn(keys["features"], partition_mapping=day_window(0, 1)),
@@ -96,7 +96,8 @@ def learning_assets(
         description=(
             "LOOKS FORWARD (targets, never features): each bar's after-cost outcome of a long and a short entered at "
             "the next bar's open under the shadow trader's own exits and costs. The last bars' trades finish on the "
-            "NEXT day's candles: until those exist their outcomes are null and the partition says it waits."
+            "NEXT day's candles: until those exist their outcomes are null and the partition says it waits; when they "
+            "arrive it materializes again by itself (automation condition)."
         ),
     )
     def labels(

@@ -13,11 +13,10 @@ from huracan_core.trading.daily import TradeAnalysis, TradingDay, analyse_partit
 from huracan_core.trading.plots import run_equity_png
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
 from huracan_dagster.assets.versions import trading_code_version
+from huracan_dagster.automation import when_later_data_arrives
 from huracan_dagster.partitions import asset_key, by_day, date_symbol_partitions, day_window, partition_key, split_key
 from huracan_dagster.resources import ArchiveResource, CostsResource
 
-#: how far back the trader looks for the newest gate-passing model (a model of day D is trained before D)
-MODEL_LOOKBACK_DAYS = 7
 LEDGER_PREVIEW = ("entry_time", "exit_time", "direction", "regime", "gross_bps", "net_bps", "exit_reason", "policy", "model_version")
 
 
@@ -28,15 +27,14 @@ class TradingConfig(dg.Config):
 
 
 def trading_assets(timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFILE) -> list[dg.AssetsDefinition]:
-    version = trading_code_version(extra={"timeframe": timeframe, "model_lookback_days": MODEL_LOOKBACK_DAYS, "fees": fee_profile})
-    key = {n: asset_key(timeframe, n) for n in ("candles", "features", "regimes", "signals", "labels", "coin_model", "shadow_trades")}
+    version = trading_code_version(extra={"timeframe": timeframe, "policy": "champion", "fees": fee_profile})
+    key = {n: asset_key(timeframe, n) for n in ("candles", "features", "regimes", "signals", "labels", "champion", "shadow_trades")}
 
     @dg.asset(
         key=key["shadow_trades"],
         partitions_def=date_symbol_partitions,
         ins={
-            **{n: dg.AssetIn(key[n]) for n in ("candles", "features", "regimes", "signals")},
-            "coin_model": dg.AssetIn(key["coin_model"], partition_mapping=day_window(-MODEL_LOOKBACK_DAYS, 0)),
+            **{n: dg.AssetIn(key[n]) for n in ("candles", "features", "regimes", "signals", "champion")},
         },
         io_manager_key="frames_io",
         kinds={"polars"},
@@ -45,20 +43,19 @@ def trading_assets(timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFIL
         metadata={"timeframe": timeframe},
         description=(
             "The paper-trade ledger of the trades ENTERED on this UTC day (net of fees, spread and slippage), decided "
-            f"by the newest gate-passing coin model of the {MODEL_LOOKBACK_DAYS} days before (each trained on data ending "
-            "before its own day, so before this one), else by the rules-only consensus; every trade records its policy "
-            "and model. Traded flat-to-flat. Also writes costs/<SYMBOL>/<timeframe>/<date>.json and one equity-curve "
+            "by the coin's champion in force at the start of the day (trained on data that ended before it), else — "
+            "no champion — by the rules-only consensus; every trade records its policy and model. Traded flat-to-flat. Also writes costs/<SYMBOL>/<timeframe>/<date>.json and one equity-curve "
             "picture per run under plots/shadow_trades/<timeframe>/."
         ),
     )
     def shadow_trades(
         context: dg.AssetExecutionContext, config: TradingConfig, archive: ArchiveResource, costs: CostsResource,
         candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame],
-        signals: dict[str, pl.DataFrame], coin_model: dict[str, pl.DataFrame],
+        signals: dict[str, pl.DataFrame], champion: dict[str, pl.DataFrame],
     ) -> dg.Output:
         wanted = [split_key(k) for k in context.partition_keys]
         store = archive.store()
-        models, no_model = choose_models(store, by_day(coin_model), wanted)
+        models, no_model = choose_models(store, by_day(champion), wanted)
         days = trade_partitions(
             by_day(candles), by_day(features), by_day(regimes), by_day(signals), wanted, timeframe, models=models,
             no_model=no_model, exchange=costs.exchange, costs=costs.cost_model(), capital=config.capital,
@@ -77,6 +74,7 @@ def trading_assets(timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFIL
     @dg.asset(
         key=asset_key(timeframe, "trade_analysis"),
         partitions_def=date_symbol_partitions,
+        automation_condition=when_later_data_arrives(),
         ins={
             "shadow_trades": dg.AssetIn(key["shadow_trades"]),
             "labels": dg.AssetIn(key["labels"]),
@@ -92,7 +90,7 @@ def trading_assets(timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFIL
         description=(
             "The day's traded ledger (kind=trade) and every labelled opportunity (kind=opportunity: each bar's long "
             "and short under the trader's exits, after costs) with post-exit outcomes (price 5/30/120 minutes after "
-            "each exit, read from this day's and the NEXT day's candles; null while those do not exist yet), plus "
+            "each exit, read from this day's and the NEXT day's candles; null while those do not exist yet, and filled in by itself when they arrive), plus "
             "win/loss, regime and pattern summaries of both in the metadata. Looks forward on purpose: never an input feature."
         ),
     )

@@ -21,12 +21,14 @@ from huracan_dagster.resources import (
     CostsResource,
     MLflowResource,
     ModelSettingsResource,
+    PromotionResource,
     UniverseResource,
 )
+from huracan_dagster.broadcaster import BroadcasterResource
 
 TF = "15m"
-CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, SHADOW_TRADES, TRADE_ANALYSIS = (
-    asset_key(TF, name) for name in ("candles", "features", "regimes", "signals", "labels", "shadow_trades", "trade_analysis")
+CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, CHAMPION, SHADOW_TRADES, TRADE_ANALYSIS = (
+    asset_key(TF, name) for name in ("candles", "features", "regimes", "signals", "labels", "champion", "shadow_trades", "trade_analysis")
 )
 #: BTC is the feature recipe's reference; declared with ETH as the whole universe, these two read nothing else
 SYMBOLS = ["BTC-USDT", "ETH-USDT"]
@@ -45,6 +47,8 @@ def resources(archive: Path, source: str = "bundled", universe: Sequence[str] | 
         "costs": CostsResource(),
         "models": ModelSettingsResource(),
         "mlflow": MLflowResource.for_home(Path(archive).parent),
+        "promotion": PromotionResource(),
+        "broadcaster": BroadcasterResource(),  # off: no token
     }
 
 

@@ -31,7 +31,7 @@ FIRST, LAST = date(2024, 9, 1), date(2024, 9, 2)  # the model days; history runs
 MODELS = ModelSettingsResource(walk_forward_train_days=8, walk_forward_test_days=4, walk_forward_step_days=4, rounds=20,
                                encoder_epochs=1, encoder_device="cpu")
 KEYS = {n: asset_key(TF, n) for n in ("candles", "features", "regimes", "signals", "labels", "shared_encoder", "coin_model",
-                                      "shadow_trades", "trade_analysis")}
+                                      "champion", "shadow_trades", "trade_analysis", "roster", "daily_summary")}
 
 
 def _chain(instance: dg.DagsterInstance, archive: Path, mlflow: MLflowResource) -> list[dg.ExecuteInProcessResult]:
@@ -57,7 +57,13 @@ def _chain(instance: dg.DagsterInstance, archive: Path, mlflow: MLflowResource) 
         tags={"dagster/asset_partition_range_start": FIRST.isoformat(), "dagster/asset_partition_range_end": LAST.isoformat()},
     )
     assert encoders.success
-    runs.append(run(FIRST, LAST, ["coin_model", "shadow_trades", "trade_analysis"]))
+    runs.append(run(FIRST, LAST, ["coin_model", "champion", "shadow_trades", "trade_analysis"]))
+    dated = dg.materialize(
+        [a for a in assets if a.key in (KEYS["roster"], KEYS["daily_summary"])], instance=instance,
+        resources={**resources(archive), **extra},
+        tags={"dagster/asset_partition_range_start": FIRST.isoformat(), "dagster/asset_partition_range_end": LAST.isoformat()},
+    )
+    assert dated.success
     return runs
 
 
@@ -138,13 +144,15 @@ def test_every_training_run_is_in_mlflow_with_a_registered_version(chain: dict) 
         assert version.run_id == run.info.run_id
 
 
-def test_the_trader_records_policy_and_never_a_model_of_its_own_day(chain: dict) -> None:
+def test_the_trader_records_policy_and_trades_only_the_champion_of_its_day(chain: dict) -> None:
     store = chain["store"]
     for day in (FIRST, LAST):
         for symbol in SYMBOLS:
             ledger = store.read_parquet(partition_object_key("shadow_trades", symbol=symbol, day=day, timeframe=TF))
+            champion = store.read_parquet(partition_object_key("champion", symbol=symbol, day=day, timeframe=TF)).row(0, named=True)
             assert set(ledger["policy"].unique()) <= {"model", "rules"}
             for folder in ledger.filter(pl.col("policy") == "model")["model_version"].unique():
+                assert folder == champion["champion_folder"]
                 assert load_coin_model(store, folder).cutoff <= day_start(day)
             analysis = store.read_parquet(partition_object_key("trade_analysis", symbol=symbol, day=day, timeframe=TF))
             opportunities = analysis.filter(pl.col("kind") == "opportunity")
@@ -166,3 +174,40 @@ def test_mlflow_on_postgresql_records_the_materialization(tmp_path: Path) -> Non
         assert len(versions) == 2  # one per trained model day
         run = client.get_run(versions[0].run_id)
         assert {a.path for a in client.list_artifacts(run.info.run_id, "model")} >= {"model/model.bin"}
+
+
+def test_every_coin_day_has_a_champion_decision_in_the_history_and_the_pointer_agrees(chain: dict) -> None:
+    from huracan_core.champions.book import ChampionBook
+    from huracan_core.champions.partitions import engine_decision_key
+    from huracan_core.storage.keys import ROSTER_KEY, daily_summary_key
+
+    store, instance = chain["store"], chain["instance"]
+    book = ChampionBook(store)
+    for symbol in SYMBOLS:
+        lines = {line["decision_key"]: line for line in book.history(symbol)}
+        for day in (FIRST, LAST):
+            row = store.read_parquet(partition_object_key("champion", symbol=symbol, day=day, timeframe=TF)).row(0, named=True)
+            line = lines[engine_decision_key(day, symbol)]
+            assert row["champion_folder"] == line["champion_after"] and row["reason"] == line["reason"]
+            assert row["trade_ok"] == (line["champion"] is not None)
+            if row["champion_folder"] is None:
+                assert row["reason"].startswith("no champion")  # says why
+            meta = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=KEYS["champion"], asset_partitions=[partition_key(day, symbol)]), limit=1
+            ).records[0].asset_materialization.metadata
+            assert meta["trade_ok"].value == row["trade_ok"] and "| effective_from |" in meta["promotions"].value
+        newest = book.in_force(symbol, None)
+        assert book.pointer(symbol) == newest["champion"]  # absent exactly when no champion
+    roster = store.read_json(ROSTER_KEY)
+    assert roster["date"] == LAST.isoformat() and {e["symbol"] for e in roster["symbols"]} == set(SYMBOLS)
+    assert sorted(e["rank"] for e in roster["symbols"]) == [1, 2]
+    for entry in roster["symbols"]:
+        assert {"symbol", "model_path", "rank", "spread_bps", "fee_bps", "avg_slip_bps", "last_7d_net_bps", "trade_ok"} <= set(entry)
+        assert entry["trade_ok"] == (entry["model_path"] is not None) and (entry["trade_ok"] or entry["reason"])
+    for day in (FIRST, LAST):
+        summary = store.read_json(daily_summary_key(day))
+        assert summary["models_trained"] == len(SYMBOLS) == summary["models_passed"] + summary["models_failed"]
+        assert len(summary["failures"]) == summary["models_failed"]
+        trades = sum(store.read_parquet(partition_object_key("shadow_trades", symbol=s, day=day, timeframe=TF)).height for s in SYMBOLS)
+        assert summary["trades"] == trades == sum(c["trades"] for c in summary["per_coin"])
+        assert (summary["hit_rate_pct"] is None) == (trades == 0)

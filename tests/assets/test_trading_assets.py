@@ -20,9 +20,12 @@ from huracan_core.trading.costs import BPS, CostModel
 from huracan_core.trading.daily import POST_EXIT_HORIZONS
 from huracan_core.trading.exits import take_profit_expr
 from huracan_core.trading.shadow_trader import EXIT_REASONS
-from huracan_dagster.resources import CostsResource
+from huracan_dagster.definitions import timeframe_assets
+from huracan_dagster.partitions import asset_key
+from huracan_dagster.resources import CostsResource, ModelSettingsResource
 from tests.assets.pipeline import (
     CANDLES,
+    CHAMPION,
     FEATURES,
     LABELS,
     REGIMES,
@@ -41,7 +44,13 @@ DAYS = ["2024-11-28", "2024-11-29", "2024-11-30", "2024-12-01"]
 NEXT_DAY = (date.fromisoformat(DAYS[-1]) + timedelta(days=1)).isoformat()  # not materialized until a test does it
 CHEAP = CostsResource(use_taker=False)  # maker fills, 2 bps a side: trades are likelier, the ledger checks bite
 DEFAULT = CostsResource()  # taker fills of the default profile, 5 bps a side
-EVERYTHING = [CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, SHADOW_TRADES, TRADE_ANALYSIS]
+COIN_MODEL = asset_key(TF, "coin_model")
+EVERYTHING = [CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, COIN_MODEL, CHAMPION, SHADOW_TRADES, TRADE_ANALYSIS]
+#: the trader trades the day's champion, so each day needs its coin model and champion decision: a small one
+TRAIN_DAYS = 8
+MODELS = ModelSettingsResource(walk_forward_train_days=4, walk_forward_test_days=2, walk_forward_step_days=2, rounds=10,
+                               use_encoder=False)
+ASSETS = timeframe_assets(TF, train_days=TRAIN_DAYS)
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -50,9 +59,22 @@ def _fee(costs: CostsResource, symbol: str) -> float:
 
 
 def _materialize(instance, archive, selection, start, end, costs=CHEAP) -> dg.ExecuteInProcessResult:
-    result = materialize(instance, archive, start, end, selection=selection, extra_resources={"costs": costs})
+    result = materialize(instance, archive, start, end, selection=selection, assets=ASSETS,
+                         extra_resources={"costs": costs, "models": MODELS})
     assert result.success, failure_text(result)
     return result
+
+
+def _history(instance, archive, first: str, last: str, costs=CHEAP) -> None:
+    """What days ``first..last`` read before them: the models' training days (signals and labels), the signals'
+    3 warm-up days (features and regimes) and the recipe's 12 trailing days of candles."""
+    def before(days: int) -> str:
+        return (date.fromisoformat(first) - timedelta(days=days)).isoformat()
+
+    previous = before(1)
+    _materialize(instance, archive, [CANDLES], before(TRAIN_DAYS + 3 + 12), previous, costs)
+    _materialize(instance, archive, [FEATURES, REGIMES], before(TRAIN_DAYS + 3), previous, costs)
+    _materialize(instance, archive, [SIGNALS, LABELS], before(TRAIN_DAYS), previous, costs)
 
 
 def _ledger(archive: Path, symbol: str, day: str) -> pl.DataFrame:
@@ -76,10 +98,7 @@ def _candles(archive: Path, symbol: str, *days: str) -> pl.DataFrame:
 def pipeline(tmp_path_factory):
     archive = tmp_path_factory.mktemp("archive")
     instance = dg.DagsterInstance.ephemeral()
-    # candle history first: the signals' 3 warm-up days (11-25..27) are declared inputs of 11-28, and their
-    # features read the recipe's 12 trailing days of candles
-    _materialize(instance, archive, [CANDLES], "2024-11-13", "2024-11-27")
-    _materialize(instance, archive, [FEATURES, REGIMES], "2024-11-25", "2024-11-27")
+    _history(instance, archive, DAYS[0], DAYS[-1])
     _materialize(instance, archive, EVERYTHING, DAYS[0], DAYS[-1])
     return instance, archive
 
@@ -117,7 +136,8 @@ def test_ledgers_hold_only_their_day_flat_at_day_end_with_costs_on_both_legs(pip
             assert ((ledger["gross_bps"] - ledger["net_bps"]) * ledger["size"] / BPS - paid).abs().max() < 1e-9
             assert (ledger["net_bps"] < ledger["gross_bps"]).all()
             assert ((ledger["fees_paid"] - 2 * _fee(CHEAP, s) * ledger["size"] / BPS).abs() < 1e-9).all()
-            assert set(ledger["policy"]) <= {"rules"}  # no coin model in this archive: the rules decide
+            champion = pl.read_parquet(archive / f"champion_decisions/{s}/{TF}/{d}.parquet")["champion_folder"][0]
+            assert set(zip(ledger["policy"], ledger["model_version"], strict=True)) <= {("rules", ""), ("model", champion)}
             # both legs pay at least the model's floors: half the spread each side, the slippage floor each side
             assert (ledger["spread_paid"] >= model.spread_floor_bps * ledger["size"] / BPS - 1e-12).all()
             assert (ledger["slippage_paid"] >= 2 * model.slip_floor_bps * ledger["size"] / BPS - 1e-12).all()
@@ -148,7 +168,11 @@ def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
             assert Path(meta["costs_json"].value) == archive / f"costs/{s}/{TF}/{d}.json"
             assert "equity_curve" not in meta  # no base64 picture in the event log any more
             plots.add(Path(meta["equity_curves"].value))
-            assert meta["policy"].value == "rules" and meta["decided_by"].value.startswith("rules-only: no coin model")
+            champion = pl.read_parquet(archive / f"champion_decisions/{s}/{TF}/{d}.parquet").row(0, named=True)
+            if champion["champion_folder"] is None:  # the day's champion decides, or the rules say why there is none
+                assert meta["policy"].value == "rules" and meta["decided_by"].value == f"rules-only: no champion ({champion['reason']})"
+            else:
+                assert meta["policy"].value == "model" and champion["champion_folder"] in meta["decided_by"].value
             analysis = latest_metadata(instance, TRADE_ANALYSIS, f"{d}|{s}")
             assert {"traded_winners_vs_losers", "opportunities_by_regime", "opportunities_patterns", "post_exit"} <= set(analysis)
             rows = _analysis(archive, s, d)
@@ -221,11 +245,8 @@ def test_default_fees_are_a_finding_not_an_error(pipeline, tmp_path):
     both legs and was expected to beat the round trip (consensus skips an edge that does not)."""
     _, cheap_archive = pipeline
     instance, day = dg.DagsterInstance.ephemeral(), DAYS[1]
-    warm_up = (date.fromisoformat(day) - timedelta(days=3)).isoformat()
-    first = (date.fromisoformat(warm_up) - timedelta(days=12)).isoformat()
-    _materialize(instance, tmp_path, [CANDLES], first, DAYS[0])
-    _materialize(instance, tmp_path, [FEATURES, REGIMES], warm_up, DAYS[0])
-    _materialize(instance, tmp_path, [CANDLES, FEATURES, REGIMES, SIGNALS, SHADOW_TRADES], day, day, DEFAULT)
+    _history(instance, tmp_path, day, day, DEFAULT)
+    _materialize(instance, tmp_path, [CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, COIN_MODEL, CHAMPION, SHADOW_TRADES], day, day, DEFAULT)
     margin = ConsensusConfig().safety_margin_bps
     for s in SYMBOLS:
         fee = _fee(DEFAULT, s)

@@ -1,4 +1,4 @@
-"""Which model may trade: only gate-passing ones, trained on data that ended before the day; shuffled labels fail."""
+"""Which model may trade: the champion in force (verified), never one trained into the day; shuffled labels fail."""
 
 from __future__ import annotations
 
@@ -25,28 +25,25 @@ from tests.conftest import real_15m
 DAY = date(2024, 9, 10)
 
 
-def _row(day: date, passed: bool, cutoff: datetime, folder: str) -> pl.DataFrame:
-    return pl.DataFrame([{"day": day, "cutoff": cutoff, "passed": passed, "folder": folder, "gate_summary": "failed standard: sharpe -1"}],
-                        schema_overrides={"cutoff": pl.Datetime("us", "UTC")})
+def _champion(folder: str | None, reason: str) -> pl.DataFrame:
+    return pl.DataFrame([{"day": DAY, "symbol": "BTC-USDT", "champion_folder": folder, "trade_ok": folder is not None, "reason": reason}],
+                        schema_overrides={"champion_folder": pl.String})
 
 
-def test_a_failed_model_or_one_trained_into_the_day_is_never_chosen(tmp_path) -> None:
+def test_a_coin_without_champion_is_traded_by_the_rules_and_says_why(tmp_path) -> None:
     store = LocalArtifactStore(tmp_path)
-    index = {
-        (DAY - timedelta(days=1), "BTC-USDT"): _row(DAY - timedelta(days=1), False, day_start(DAY - timedelta(days=1)), "models/a"),
-        # passed, but its training data reaches into the day: must be ignored (and is never loaded)
-        (DAY + timedelta(days=1), "BTC-USDT"): _row(DAY + timedelta(days=1), True, day_start(DAY) + timedelta(hours=1), "models/b"),
-    }
-    models, reasons = choose_models(store, index, [(DAY, "BTC-USDT"), (DAY, "ETH-USDT")])
+    champions = {(DAY, "BTC-USDT"): _champion(None, "no champion: no challenger passed its gates")}
+    models, reasons = choose_models(store, champions, [(DAY, "BTC/USDT")])
     assert models == {}
-    assert reasons[(DAY, "BTC-USDT")].startswith("rules-only: newest model (2024-09-09) failed standard")
-    assert reasons[(DAY, "ETH-USDT")] == "rules-only: no coin model trained before this day"
+    assert reasons[(DAY, "BTC/USDT")] == "rules-only: no champion (no champion: no challenger passed its gates)"
+    with pytest.raises(Exception, match=r"no champion .*2024-09-10\|ETH-USDT"):
+        choose_models(store, champions, [(DAY, "ETH-USDT")])
 
 
-def test_the_chosen_model_must_verify_or_the_day_fails_naming_it(tmp_path) -> None:
-    index = {(DAY, "BTC-USDT"): _row(DAY, True, day_start(DAY), "models/BTC-USDT/15m/20240910_000000Z")}
+def test_the_champion_must_verify_or_the_day_fails_naming_it(tmp_path) -> None:
+    champions = {(DAY, "BTC-USDT"): _champion("models/BTC-USDT/15m/20240910_000000Z", "first champion")}
     with pytest.raises(Exception, match=r"shadow_trades 2024-09-10\|BTC-USDT.*models/BTC-USDT/15m/20240910_000000Z.*sha256"):
-        choose_models(LocalArtifactStore(tmp_path), index, [(DAY, "BTC-USDT")])
+        choose_models(LocalArtifactStore(tmp_path), champions, [(DAY, "BTC-USDT")])
 
 
 def test_the_trader_refuses_a_model_trained_past_the_start_of_its_day() -> None:

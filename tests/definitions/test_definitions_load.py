@@ -8,14 +8,22 @@ import sys
 import dagster as dg
 import pytest
 
-from huracan_dagster.definitions import build_definitions, daily_job_name, encoder_job_name
+from huracan_dagster.definitions import (
+    build_definitions,
+    daily_job_name,
+    encoder_job_name,
+    mechanic_job_name,
+    summary_job_name,
+)
 from huracan_dagster.partitions import asset_key
 from huracan_dagster.settings import Settings
 from tests.conftest import REPO
 
-#: the date × symbol chain of the daily job; the date-partitioned shared encoder has a job of its own
-CHAIN = ("candles", "features", "regimes", "signals", "labels", "coin_model", "shadow_trades", "trade_analysis")
-ASSETS = (*CHAIN, "shared_encoder")
+#: the date × symbol chain of the daily job; the date-partitioned shared encoder, roster and summary, and the
+#: unpartitioned Mechanic have jobs of their own
+CHAIN = ("candles", "features", "regimes", "signals", "labels", "coin_model", "champion", "shadow_trades", "trade_analysis")
+DATED = ("roster", "daily_summary")
+ASSETS = (*CHAIN, "shared_encoder", *DATED, "challengers")
 CANDLE_CHECKS = {"candles_valid", "no_gaps", "no_zero_volume_candles", "no_extreme_prints"}
 
 
@@ -49,7 +57,30 @@ def test_definitions_hold_the_prefixed_chain_its_checks_and_daily_job(huracan_ho
     partitions = graph.get(asset_key("15m", "candles")).partitions_def
     assert isinstance(partitions, dg.MultiPartitionsDefinition)
     assert [d.name for d in partitions.partitions_defs] == ["date", "symbol"]
-    assert set(defs.resources) >= {"source", "archive", "universe", "frames_io", "costs", "models", "mlflow"}
+    assert set(defs.resources) >= {"source", "archive", "universe", "frames_io", "costs", "models", "mlflow", "promotion", "broadcaster"}
+    summary = defs.resolve_job_def(summary_job_name("15m"))
+    assert summary.asset_layer.selected_asset_keys == {asset_key("15m", n) for n in DATED}
+    assert defs.resolve_job_def(mechanic_job_name("15m")).asset_layer.selected_asset_keys == {asset_key("15m", "challengers")}
+    # the shadow trader reads the day's champion, never a window of coin models
+    assert set(graph.get(asset_key("15m", "shadow_trades")).parent_keys) >= {asset_key("15m", "champion")}
+    assert asset_key("15m", "coin_model") not in graph.get(asset_key("15m", "shadow_trades")).parent_keys
+
+
+def test_automation_is_defined_and_off_for_a_recorded_sample_on_for_a_live_exchange(huracan_home, monkeypatch):
+    monkeypatch.setenv("HURACAN_TIMEFRAMES", "")
+    for source, expected in (("bundled", dg.DefaultScheduleStatus.STOPPED), ("ccxt:binance", dg.DefaultScheduleStatus.RUNNING)):
+        monkeypatch.setenv("HURACAN_SOURCE", source)
+        defs = build_definitions(Settings.from_env())
+        schedules = {s.name: s for s in defs.schedules}
+        assert set(schedules) == {"engine_15m", "shared_encoder_15m_daily"}
+        assert schedules["engine_15m"].cron_schedule == "0 2 * * *" and schedules["engine_15m"].execution_timezone == "UTC"
+        assert all(s.default_status == expected for s in schedules.values())
+        sensors = {s.name for s in defs.sensors}
+        assert sensors >= {"mechanic_15m", "automation_15m", "broadcast_run_started", "broadcast_run_succeeded",
+                           "broadcast_run_failed", "broadcast_failed_checks"}
+    graph = defs.resolve_asset_graph()
+    for name in ("labels", "trade_analysis", "roster", "daily_summary"):  # they catch up by themselves
+        assert graph.get(asset_key("15m", name)).automation_condition is not None, name
 
 
 def test_two_timeframes_define_two_chains_under_their_prefixes_and_two_jobs(huracan_home, monkeypatch):
@@ -71,5 +102,5 @@ def test_two_timeframes_define_two_chains_under_their_prefixes_and_two_jobs(hura
         # the two recipes differ: features of 1h never land in the objects of 15m
         assert graph.get(asset_key(tf, "features")).metadata["recipe_hash"] != graph.get(asset_key(other, "features")).metadata["recipe_hash"]
     assert sorted(j.name for j in defs.jobs if not j.name.startswith("__")) == sorted(
-        [daily_job_name(tf) for tf in ("15m", "1h")] + [encoder_job_name(tf) for tf in ("15m", "1h")]
+        name(tf) for tf in ("15m", "1h") for name in (daily_job_name, encoder_job_name, summary_job_name, mechanic_job_name)
     )

@@ -1,0 +1,171 @@
+"""The words of each Broadcaster message: a ``[huracan]`` tag line, then a few lines a person reads at a glance.
+
+Plain text (no Markdown: a symbol like ``BTC_USDT`` must not turn into italics). A figure that is undefined
+prints ``n/a``, never ``nan`` or ``0``; every figure carries its unit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+TAG = "[huracan]"
+NA = "n/a"
+#: cause lines kept in a failure message; the rest are counted
+MAX_CAUSES = 5
+#: characters kept of one cause or description line (the Telegram client caps the whole message anyway)
+MAX_LINE = 400
+
+
+def run_started(job: str, run_id: str, partitions: str | None) -> str:
+    lines = [f"{TAG} run started: {job}", f"run {_short(run_id)}"]
+    if partitions:
+        lines.append(f"partitions: {partitions}")
+    return "\n".join(lines)
+
+
+def run_succeeded(job: str, run_id: str, seconds: float | None, materializations: int | None) -> str:
+    made = count(materializations)
+    noun = "materialization" if made == "1" else "materializations"
+    return "\n".join([f"{TAG} run succeeded: {job}", f"run {_short(run_id)}, took {duration(seconds)}, {made} {noun}"])
+
+
+def run_failed(job: str, run_id: str, cause: str) -> str:
+    causes = [_clip(line) for line in (cause or "").strip().splitlines() if line.strip()] or ["no cause recorded"]
+    kept = causes[:MAX_CAUSES]
+    if len(causes) > MAX_CAUSES:
+        kept.append(f"… and {len(causes) - MAX_CAUSES} more")
+    return "\n".join([f"{TAG} run FAILED: {job}", f"run {_short(run_id)}", "cause: " + kept[0], *kept[1:]])
+
+
+def check_failed(asset: str, check: str, partition: str | None, description: str | None) -> str:
+    lines = [f"{TAG} check FAILED: {asset} / {check}"]
+    lines.append(f"partition: {partition}" if partition else "unpartitioned")
+    if description and description.strip():
+        lines.append(_clip(description.strip().splitlines()[0]))
+    return "\n".join(lines)
+
+
+def promotion(decision: Mapping[str, Any]) -> str:
+    """A champion decision, promoted or not: every decision is reported, so a quiet Mechanic is visible.
+
+    ``figures`` is either flat (``mean_diff_bps_per_day``, ``p_value``, ``trades``) or, as ``champions`` records
+    it, one dict per contender; then the winner's figures are shown, or the best challenger's when none won."""
+    symbol = decision.get("symbol") or "?"
+    before, after = decision.get("champion_before"), decision.get("champion_after")
+    source = f" ({decision['source']})" if decision.get("source") else ""
+    if decision.get("promoted"):
+        head = f"{TAG} promoted {symbol}{source}: champion {after or NA} (was {before or 'none'})"
+    else:
+        head = f"{TAG} kept {symbol}{source}: champion {before or 'none'} (no challenger promoted)"
+    lines = [head, f"reason: {_clip(str(decision.get('reason') or NA))}"]
+    figures = _contender_figures(decision)
+    if figures is not None:
+        p = decision.get("p_value") if _defined(decision.get("p_value")) else figures.get("p_value")
+        lines.append(
+            f"challenger vs champion: {signed(figures.get('mean_diff_bps_per_day'), 'bps/day')} after costs, "
+            f"{p_value(p)}, {count(figures.get('trades'))} trades"
+        )
+    return "\n".join(lines)
+
+
+def daily_summary(summary: Mapping[str, Any]) -> str:
+    """Totals, then one line per coin. Accepts a hit rate as a fraction (``hit_rate``) or in percent
+    (``hit_rate_pct``), and promotions as a count or as the list of promotions."""
+    promotions = summary.get("promotions")
+    promoted = [str(p.get("symbol")) for p in promotions if isinstance(p, Mapping)] if isinstance(promotions, list) else []
+    n_promotions = summary.get("promotion_count", len(promotions) if isinstance(promotions, list) else promotions)
+    lines = [
+        f"{TAG} daily summary {summary.get('date') or NA}",
+        f"models: {count(summary.get('models_trained'))} trained, {count(summary.get('models_passed'))} passed, "
+        f"{count(summary.get('models_failed'))} failed; {count(n_promotions)} promotions"
+        + (f" ({', '.join(promoted)})" if promoted else ""),
+        f"trades: {count(summary.get('trades'))}, hit rate {_hit_rate(summary)}, "
+        f"net {signed(summary.get('net_pnl'), 'USDT')} after costs",
+    ]
+    per_coin: Sequence[Mapping[str, Any]] = summary.get("per_coin") or []
+    for coin in per_coin:
+        line = (
+            f"{coin.get('symbol') or '?'}: {count(coin.get('trades'))} trades, {signed(coin.get('net_pnl'), 'USDT')}, "
+            f"champion {coin.get('champion') or 'none'}"
+        )
+        reason = coin.get("reason") or coin.get("champion_reason")
+        if reason:
+            line += f" ({_clip(str(reason), 160)})"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _contender_figures(decision: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    figures = decision.get("figures")
+    if not isinstance(figures, Mapping) or not figures:
+        return None
+    nested = {k: v for k, v in figures.items() if isinstance(v, Mapping)}
+    if not nested:
+        return figures
+    winner = decision.get("winner") or (decision.get("champion_after") if decision.get("promoted") else None)
+    if winner in nested:
+        return nested[winner]
+    challengers = [v for v in nested.values() if "mean_diff_bps_per_day" in v]
+    if not challengers:
+        return None
+    return max(challengers, key=lambda v: float(v["mean_diff_bps_per_day"]) if _defined(v["mean_diff_bps_per_day"]) else -math.inf)
+
+
+def _hit_rate(figures: Mapping[str, Any]) -> str:
+    if _defined(figures.get("hit_rate")):
+        return percent(figures["hit_rate"])
+    pct = figures.get("hit_rate_pct")
+    return percent(float(pct) / 100) if _defined(pct) else NA
+
+
+def duration(seconds: float | None) -> str:
+    """``42.0 s``, ``3 min 05 s``, ``1 h 02 min``."""
+    if not _defined(seconds) or seconds < 0:  # type: ignore[operator]
+        return NA
+    s = float(seconds)  # type: ignore[arg-type]
+    if s < 60:
+        return f"{s:.1f} s"
+    whole = int(round(s))
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def signed(value: Any, unit: str, digits: int = 2) -> str:
+    """``+3.20 bps/day``; ``n/a bps/day`` when undefined, so the line still says what is missing."""
+    return f"{float(value):+.{digits}f} {unit}" if _defined(value) else f"{NA} {unit}"
+
+
+def percent(fraction: Any, digits: int = 1) -> str:
+    """A fraction (0.483) as ``48.3%``."""
+    return f"{100 * float(fraction):.{digits}f}%" if _defined(fraction) else NA
+
+
+def p_value(value: Any) -> str:
+    """``p = 0.012``; ``p < 0.001`` rather than a run of zeros."""
+    if not _defined(value):
+        return f"p = {NA}"
+    return "p < 0.001" if float(value) < 0.001 else f"p = {float(value):.3f}"
+
+
+def count(value: Any) -> str:
+    return str(int(value)) if _defined(value) else NA
+
+
+def _defined(value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _short(run_id: str) -> str:
+    return (run_id or "?")[:8]
+
+
+def _clip(text: str, limit: int = MAX_LINE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
