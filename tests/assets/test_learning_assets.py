@@ -211,3 +211,33 @@ def test_every_coin_day_has_a_champion_decision_in_the_history_and_the_pointer_a
         trades = sum(store.read_parquet(partition_object_key("shadow_trades", symbol=s, day=day, timeframe=TF)).height for s in SYMBOLS)
         assert summary["trades"] == trades == sum(c["trades"] for c in summary["per_coin"])
         assert (summary["hit_rate_pct"] is None) == (trades == 0)
+
+
+def test_the_mechanic_trains_a_challenger_from_the_freshest_data_and_judges_it_once(chain: dict) -> None:
+    from huracan_core.champions.book import ChampionBook
+    from huracan_core.models.artifacts import read_model_folder as verified
+
+    store, instance = chain["store"], chain["instance"]
+    assets = timeframe_assets(TF, train_days=TRAIN_DAYS)
+    mechanic = [a for a in assets if a.key == asset_key(TF, "challengers")]
+    extra = {"costs": CostsResource(), "models": MODELS, "mlflow": chain["mlflow"]}
+
+    def run() -> dict:
+        result = dg.materialize(mechanic, instance=instance, resources={**resources(chain["root"] / "archive"), **extra})
+        assert result.success
+        return result.get_asset_materialization_events()[0].materialization.metadata
+
+    first = run()
+    assert first["challengers_trained"].value == len(SYMBOLS)
+    lines = [h for h in ChampionBook(store).history() if h["source"] == "mechanic"]
+    assert {h["symbol"] for h in lines} == set(SYMBOLS)
+    cutoff = day_start(LAST + timedelta(days=1))  # the newest labelled day is LAST: the challenger is the next day's model
+    for line in lines:
+        [candidate] = line["candidates"]
+        assert candidate["folder"] == f"challengers/{line['symbol']}/{TF}/{cutoff:%Y%m%d_%H%M%SZ}"
+        assert line["effective_from"] == cutoff.isoformat()
+        verified(store, candidate["folder"])  # complete and checksummed, like any model folder
+        assert candidate["mlflow_version"]  # tracked like the Engine's models
+    # nothing newer arrived: the next round trains nothing and records nothing
+    assert run()["challengers_trained"].value == 0
+    assert len([h for h in ChampionBook(store).history() if h["source"] == "mechanic"]) == len(SYMBOLS)

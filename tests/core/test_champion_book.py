@@ -1,0 +1,165 @@
+"""The champion book: the history and each coin's pointer stay in step through races, crashes and bad folders."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from huracan_core.champions.book import ChampionBook, HistoryError
+from huracan_core.models.artifacts import REQUIRED_FILES, CorruptModelError, write_model_folder
+from huracan_core.storage import LocalArtifactStore
+from huracan_core.storage.keys import PROMOTIONS_KEY, champion_pointer_key
+from huracan_core.storage.store import ArtifactStore
+
+T0 = datetime(2024, 12, 1, tzinfo=UTC)
+
+
+def _folder(store: ArtifactStore, name: str) -> str:
+    folder = f"models/BTC-USDT/15m/{name}"
+    write_model_folder(store, folder, {f: f"{f} of {name}\n".encode() for f in REQUIRED_FILES})
+    return folder
+
+
+def _line(folder: str | None, before: str | None, *, key: str, effective: datetime, promoted: bool = True) -> dict:
+    card = {"symbol": "BTC-USDT", "timeframe": "15m", "model_folder": folder, "mlflow_version": "1"} if folder else None
+    return {"decision_key": key, "symbol": "BTC/USDT", "timeframe": "15m", "source": "engine",
+            "effective_from": effective.isoformat(), "promoted": promoted, "champion_before": before,
+            "champion_after": folder, "champion": card, "reason": "test"}
+
+
+def test_the_first_promotion_writes_the_pointer_and_a_kept_decision_leaves_it(tmp_path) -> None:
+    store = LocalArtifactStore(tmp_path)
+    book = ChampionBook(store)
+    assert book.in_force("BTC-USDT", T0) is None and book.pointer("BTC-USDT") is None
+    book.record(_line(None, None, key="engine:d0", effective=T0, promoted=False))
+    assert book.pointer("BTC-USDT") is None  # no champion yet: no pointer, the history says why
+    a = _folder(store, "a")
+    book.record(_line(a, None, key="engine:d1", effective=T0 + timedelta(days=1)))
+    assert book.pointer("BTC-USDT")["model_folder"] == a
+    book.record(_line(a, a, key="engine:d2", effective=T0 + timedelta(days=2), promoted=False))
+    assert book.pointer("BTC-USDT")["model_folder"] == a
+    assert [h["decision_key"] for h in book.history("BTC-USDT")] == ["engine:d0", "engine:d1", "engine:d2"]
+    # in force at a moment: the newest decision effective by then
+    assert book.in_force("BTC-USDT", T0 + timedelta(hours=12))["champion"] is None
+    assert book.in_force("BTC-USDT", T0 + timedelta(days=1))["champion"]["model_folder"] == a
+
+
+def test_a_decision_taken_again_supersedes_its_line_and_older_effects_do_not_override_newer(tmp_path) -> None:
+    store = LocalArtifactStore(tmp_path)
+    book = ChampionBook(store)
+    a, b = _folder(store, "a"), _folder(store, "b")
+    book.record(_line(a, None, key="engine:d1", effective=T0 + timedelta(days=1)))
+    book.record(_line(b, a, key="engine:d3", effective=T0 + timedelta(days=3)))
+    # a backfill of day 2 decided later in wall time, earlier in effect: the pointer stays on the newest effect
+    book.record(_line(a, a, key="engine:d2", effective=T0 + timedelta(days=2), promoted=False))
+    assert book.pointer("BTC-USDT")["model_folder"] == b
+    # day 3 decided again, keeping a: its earlier line no longer counts, and the pointer follows
+    book.record(_line(a, a, key="engine:d3", effective=T0 + timedelta(days=3), promoted=False))
+    assert book.in_force("BTC-USDT", T0 + timedelta(days=5))["champion"]["model_folder"] == a
+    assert book.pointer("BTC-USDT")["model_folder"] == a
+    assert book.in_force("BTC-USDT", T0 + timedelta(days=3), exclude_key="engine:d3")["decision_key"] == "engine:d2"
+
+
+def test_a_promotion_to_an_incomplete_or_altered_folder_is_refused_and_nothing_recorded(tmp_path) -> None:
+    store = LocalArtifactStore(tmp_path)
+    book = ChampionBook(store)
+    a = _folder(store, "a")
+    book.record(_line(a, None, key="engine:d1", effective=T0))
+    half = "models/BTC-USDT/15m/half"
+    for name in REQUIRED_FILES:  # every file, but the process died before sha256.txt
+        store.write_bytes(f"{half}/{name}", b"x")
+    with pytest.raises(CorruptModelError, match="half.*no sha256.txt"):
+        book.record(_line(half, a, key="engine:d2", effective=T0 + timedelta(days=1)))
+    b = _folder(store, "b")
+    store.write_bytes(f"{b}/model.bin", b"tampered")
+    with pytest.raises(CorruptModelError, match="model.bin has sha256"):
+        book.record(_line(b, a, key="engine:d2", effective=T0 + timedelta(days=1)))
+    assert len(book.history()) == 1 and book.pointer("BTC-USDT")["model_folder"] == a
+
+
+class DiesOn(LocalArtifactStore):
+    """A local store whose process dies when it is about to write one key."""
+
+    def __init__(self, root, key: str) -> None:
+        super().__init__(root)
+        self.key = key
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        if key == self.key:
+            raise OSError(f"killed before writing {key}")
+        super().write_bytes(key, data)
+
+
+def test_a_crash_between_the_model_and_the_decision_leaves_the_previous_champion_in_force(tmp_path) -> None:
+    store = LocalArtifactStore(tmp_path)
+    a = _folder(store, "a")
+    ChampionBook(store).record(_line(a, None, key="engine:d1", effective=T0))
+    b = _folder(store, "b")  # the new model is written in full …
+    dying = ChampionBook(DiesOn(tmp_path, PROMOTIONS_KEY))
+    with pytest.raises(OSError, match="killed"):  # … and the process dies before the decision is recorded
+        dying.record(_line(b, a, key="engine:d2", effective=T0 + timedelta(days=1)))
+    book = ChampionBook(store)
+    assert book.pointer("BTC-USDT")["model_folder"] == a == book.in_force("BTC-USDT", T0 + timedelta(days=9))["champion_after"]
+
+
+def test_a_crash_between_the_history_and_the_pointer_is_repaired_by_the_next_decision(tmp_path) -> None:
+    store = LocalArtifactStore(tmp_path)
+    a, b, c = _folder(store, "a"), _folder(store, "b"), _folder(store, "c")
+    ChampionBook(store).record(_line(a, None, key="engine:d1", effective=T0))
+    dying = ChampionBook(DiesOn(tmp_path, champion_pointer_key("BTC-USDT")))
+    with pytest.raises(OSError, match="killed"):
+        dying.record(_line(b, a, key="engine:d2", effective=T0 + timedelta(days=1)))
+    book = ChampionBook(store)
+    # the consumer still reads a complete, verified champion (the previous one) …
+    assert book.pointer("BTC-USDT")["model_folder"] == a
+    # … and the book puts the pointer where the history says, before or with the next decision
+    assert book.reconcile(["BTC-USDT", "ETH-USDT"]) == ["BTC-USDT"]
+    assert book.pointer("BTC-USDT")["model_folder"] == b
+    book.record(_line(c, b, key="engine:d3", effective=T0 + timedelta(days=2)))
+    assert book.pointer("BTC-USDT")["model_folder"] == c
+
+
+def _promote_many(root: str, worker: int, rounds: int, go) -> None:
+    store = LocalArtifactStore(root)
+    book = ChampionBook(store)
+    go.wait(60)  # both processes start deciding at the same moment
+    for n in range(rounds):
+        folder = f"models/BTC-USDT/15m/w{worker}_{n}"
+        write_model_folder(store, folder, {f: f"{f} {worker} {n}\n".encode() for f in REQUIRED_FILES})
+        # both workers claim the same effective moments: the order written breaks the tie
+        book.record(_line(folder, None, key=f"mechanic:{folder}", effective=T0 + timedelta(hours=n)))
+
+
+def test_two_processes_promoting_one_coin_at_once_leave_a_pointer_that_agrees_with_the_history(tmp_path) -> None:
+    rounds = 40
+    spawn = multiprocessing.get_context("spawn")
+    go = spawn.Event()
+    workers = [spawn.Process(target=_promote_many, args=(str(tmp_path), w, rounds, go)) for w in (0, 1)]
+    for w in workers:
+        w.start()
+    go.set()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    book = ChampionBook(LocalArtifactStore(tmp_path))
+    history = book.history("BTC-USDT")
+    assert len(history) == 2 * rounds  # no decision lost to a lost update
+    assert len({h["decision_key"] for h in history}) == 2 * rounds
+    newest = book.in_force("BTC-USDT", None)
+    assert newest["effective_from"] == (T0 + timedelta(hours=rounds - 1)).isoformat()
+    assert book.pointer("BTC-USDT") == newest["champion"]  # the pointer is the history's answer
+    ChampionBook(LocalArtifactStore(tmp_path)).store.read_bytes(f"{newest['champion_after']}/sha256.txt")
+
+
+def test_a_damaged_history_names_the_line(tmp_path) -> None:
+    store = LocalArtifactStore(tmp_path)
+    ok = json.dumps(_line(None, None, key="engine:d0", effective=T0, promoted=False))
+    store.write_bytes(PROMOTIONS_KEY, f"{ok}\n{{not json\n".encode())
+    with pytest.raises(HistoryError, match="promotions.jsonl line 2 is not JSON"):
+        ChampionBook(store).history()
+    store.write_bytes(PROMOTIONS_KEY, b'{"decision_key": "x"}\n')
+    with pytest.raises(HistoryError, match="line 1 lacks symbol"):
+        ChampionBook(store).history()
