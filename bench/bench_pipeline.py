@@ -1,6 +1,7 @@
 """Orchestration overhead of the daily chain: ``huracan run`` through Dagster vs the same core calls in one process.
 
-For each scenario the chain (candles → features → regimes → shadow_trades → trade_analysis, with the blocking
+For each scenario the chain (candles → features → regimes → signals → labels → champion → shadow_trades →
+trade_analysis, with the blocking
 validation and causality proofs and the warning checks) runs twice on the same partitions:
 
 * through Dagster — ``run_window`` exactly as ``huracan run`` does it, into a fresh HURACAN_HOME on the default
@@ -25,13 +26,13 @@ import tempfile
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 SHARED = Path(os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[2] / "shared" / "data" / "candles"))
 SHARED_PAIRS = "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,DOGE/USDT,LINK/USDT,AVAX/USDT,DOT/USDT"
-#: the per-day chain (models are benchmarked by bench_training.py); the trader falls back to the rules
-PER_DAY_CHAIN = "candles or features or regimes or signals or labels or shadow_trades or trade_analysis"
+#: the per-day chain (models are benchmarked by bench_training.py): no challengers, no champion, the rules trade
+PER_DAY_CHAIN = "candles or features or regimes or signals or labels or champion or shadow_trades or trade_analysis"
 SCENARIOS = {
     "default": dict(source="bundled", symbols="", start=date(2024, 12, 1), end=date(2024, 12, 31)),
     "sample": dict(source="bundled", symbols="", start=date(2024, 7, 1), end=date(2024, 12, 31)),
@@ -90,6 +91,9 @@ def direct(scenario: dict) -> dict[str, float]:
     from huracan_core.trading.signals import prove_signal_causality, signal_partitions
     from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
     from huracan_core.trading.signals import WARMUP_DAYS
+    from huracan_core.champions.book import ChampionBook
+    from huracan_core.champions.partitions import decide_partitions
+    from huracan_core.storage import LocalArtifactStore
 
     source = open_source(scenario["source"])
     recipe, detector = FeatureRecipe.default("15m"), RegimeDetector()
@@ -134,6 +138,14 @@ def direct(scenario: dict) -> dict[str, float]:
 
     sigs = timed("signals", signals)
     labels = {(p.day, p.symbol): p.frame for p in timed("labels", lambda: label_partitions(candles, feats, regs, sigs, traded, "15m"))}
+    def champions():
+        with tempfile.TemporaryDirectory() as tmp:  # no coin models in the per-day chain: each day keeps "no champion"
+            book = ChampionBook(LocalArtifactStore(tmp))
+            inputs = {"candles": candles, "features": feats, "regimes": regs, "signals": sigs}
+            return list(decide_partitions(book, {}, inputs, traded, "15m", evaluation_days=7, recipe_hash=recipe.version_hash,
+                                          now=lambda: datetime.now(UTC)))
+
+    timed("champion", champions)
     days_traded = timed("shadow_trades", lambda: trade_partitions(candles, feats, regs, sigs, traded, "15m"))
     ledgers = {(t.day, t.symbol): t.ledger for t in days_traded}
     timed("trade_analysis", lambda: analyse_partitions(ledgers, labels, candles, feats, regs, traded))

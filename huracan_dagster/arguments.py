@@ -98,10 +98,10 @@ def _check_selection(parser: argparse.ArgumentParser, select: str | None, settin
     import dagster as dg
 
     from huracan_dagster.definitions import build_definitions
-    from huracan_dagster.selection import resolve_selection
+    from huracan_dagster.selection import resolve_selection, window_asset_names
 
     graph = build_definitions(settings).resolve_asset_graph()
-    names = sorted({key.path[-1] for key in graph.get_all_asset_keys()})
+    names = sorted(window_asset_names(graph, settings.timeframe))
     try:
         resolve_selection(graph, settings.timeframe, select)
     except (ValueError, dg.DagsterInvalidSubsetError):

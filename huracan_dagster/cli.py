@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     # the code location reads these when the UI or a daemon loads it: keep it consistent with this process
     os.environ.update(HURACAN_HOME=str(settings.home), HURACAN_SOURCE=settings.source, HURACAN_TIMEFRAME=settings.timeframe)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # nothing leaves this machine
-    logging.getLogger("mlflow").setLevel(logging.WARNING)  # its table migrations are not news for the summary
+    # its table migrations are not news for the summary; MLflow resets its logger's level when first imported
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     prepare_dagster_home(settings)
     if args.command == "ui":
         return _ui(args.host, args.port)

@@ -205,8 +205,8 @@ def _print_champions(settings: Settings, keys: list[str], end: date) -> None:
             print(f"  {key}: no champion decision")
         elif entry["trade_ok"]:
             print(f"  {key}: rank {entry['rank']}, champion {entry['model_path']}")
-        else:
-            print(f"  {key}: rank {entry['rank']}, trade_ok false: {entry['reason']}")
+        else:  # the gates it failed are printed above
+            print(f"  {key}: rank {entry['rank']}, trade_ok false: {entry['reason'].split(' (')[0]}")
 
 
 def _print_where(settings: Settings, end: date) -> None:

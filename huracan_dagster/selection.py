@@ -7,6 +7,15 @@ import re
 import dagster as dg
 
 
+#: assets outside any window of days: the Mechanic's ``challengers`` runs from its sensor (or the UI), not ``huracan run``
+NOT_IN_WINDOWS = frozenset({"challengers"})
+
+
+def window_asset_names(graph, timeframe: str) -> set[str]:
+    """What ``huracan run`` can materialize over a window of days."""
+    return {key.path[-1] for key in graph.get_all_asset_keys() if key.path[0] == timeframe} - NOT_IN_WINDOWS
+
+
 def resolve_selection(graph, timeframe: str, select: str | None) -> list[dg.AssetKey] | None:
     """The asset keys ``select`` names within ``timeframe`` (``features`` → ``15m/features``); None for everything.
 
@@ -14,10 +23,10 @@ def resolve_selection(graph, timeframe: str, select: str | None) -> list[dg.Asse
     """
     if not select:
         return None
-    names = {key.path[-1] for key in graph.get_all_asset_keys() if key.path[0] == timeframe}
+    names = window_asset_names(graph, timeframe)
     pattern = re.compile(r"(?<![\w:/\"])(" + "|".join(sorted(names, key=len, reverse=True)) + r")(?![\w/\"])")
     prefixed = pattern.sub(lambda m: f'key:"{timeframe}/{m.group(1)}"', select)
-    keys = dg.AssetSelection.from_string(prefixed).resolve(graph)
+    keys = {k for k in dg.AssetSelection.from_string(prefixed).resolve(graph) if k.path[-1] not in NOT_IN_WINDOWS}
     if not keys:
         raise ValueError(f"--select {select!r} matches no asset")
     return sorted(keys)

@@ -93,9 +93,11 @@ def champion_decision(
     }
     rivals = [c for c in challengers if not before or c.folder != before["model_folder"]]
     if not rivals or periods == 0:
-        why = "no challenger other than the champion" if not rivals else f"no out-of-sample window left after the champion's cutoff {start.isoformat()}"
+        why = ("no coin model trained for this day" if not challengers else "no challenger other than the champion" if not rivals
+               else f"no out-of-sample window left after the champion's cutoff {start.isoformat()}")
+        reason = f"kept champion {before['model_folder']}: {why}" if before else f"no champion yet: {why}"
         return {**base, "promoted": False, "winner": None, "champion_after": base["champion_before"], "champion": before,
-                "reason": f"kept: {why}", "test": "none", "p_value": None, "figures": {}}
+                "reason": reason, "test": "none", "p_value": None, "figures": {}}
     champion = _champion_contender(incumbent, bars, symbol, timeframe, start, end, rule, exchange, costs, exits) if incumbent else None
     decision = decide(champion, [_contender(c, start, end, rule, periods) for c in rivals], rule)
     told = decision.to_dict()  # JSON-safe figures (an undefined one is None)
@@ -106,7 +108,7 @@ def champion_decision(
     return {
         **base, "promoted": promoted is not None, "winner": decision.winner if promoted else None,
         "champion_after": card["model_folder"] if card else None, "champion": card,
-        "reason": decision.reason if card or promoted else f"no champion: {decision.reason}",
+        "reason": decision.reason,
         "test": decision.test, "p_value": told["p_value"], "figures": told["figures"],
     }
 

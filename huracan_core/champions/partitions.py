@@ -76,12 +76,13 @@ def decide_partitions(
 ) -> Iterator[dict[str, Any]]:
     """Each wanted (day, symbol) in date order: the decision's history line, recorded before the next is taken.
 
-    ``index``: the ``coin_model`` partitions of the wanted keys (the day's challenger). ``inputs``: ``candles``,
+    ``index``: the ``coin_model`` partitions of the wanted keys (the day's challenger); a day without one (a coin
+    too new for a model's history, a run that left models out) has no challenger and the champion in force stays,
+    saying so. ``inputs``: ``candles``,
     ``features``, ``regimes``, ``signals`` of the ``evaluation_days`` before each day (the champion is traded on
     them). ``now``: the wall clock of ``decided_at`` (the only field that differs when a decision is taken again).
     """
     index = keyed(index)
-    require("coin_model (the day's challenger)", index, wanted)
     window = sorted({(day - timedelta(days=n), to_key(s)) for day, s in wanted for n in range(1, evaluation_days + 1)})
     frames = {name: keyed(inputs[name]) for name in ("candles", "features", "regimes", "signals")}
     for day, symbol in sorted(wanted, key=lambda k: (k[0], to_key(k[1]))):
@@ -100,7 +101,7 @@ def decide_partitions(
                 except MissingPartitionError as error:
                     raise MissingPartitionError(f"champion {label(key)}: {error}") from None
             bars = model_bars(*([parts[k] for k in days] for parts in frames.values()))
-        rows = index[key].iter_rows(named=True)
+        rows = index[key].iter_rows(named=True) if key in index else []
         challengers = [load_challenger(book, row, _card(row, recipe_hash)) for row in rows]
         line = champion_decision(
             symbol, timeframe, challengers, incumbent, bars, decision_key=decision_key, source=ENGINE, effective_from=start,

@@ -9,7 +9,7 @@ from huracan_dagster.commands import symbol_blocks
 from huracan_dagster.status import format_ranges
 
 SYMBOLS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
-PIPELINE = ("candles", "features", "regimes", "signals", "labels", "shadow_trades", "trade_analysis")
+PIPELINE = ("candles", "features", "regimes", "signals", "labels", "champion", "shadow_trades", "trade_analysis")
 PER_DAY_CHAIN = " or ".join(PIPELINE)
 
 
@@ -19,7 +19,8 @@ def keys(days: range, month: str = "2024-12", symbols=SYMBOLS) -> set[str]:
 
 def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_home, capsys, monkeypatch):
     monkeypatch.setenv("HURACAN_SYMBOLS", "BTC/USDT,ETH/USDT,SOL/USDT")  # the declared universe: no other candles needed
-    # the per-day chain (coin models train on 150 days of it: tests/assets/test_learning_assets.py)
+    # the per-day chain (coin models train on 150 days of it: tests/assets/test_learning_assets.py); without them
+    # each day's champion decision has no challenger, and the rules trade
     assert main(["run", "--start", "2024-12-01", "--end", "2024-12-03", "--symbols", "BTC/USDT,ETH/USDT,SOL/USDT",
                  "--select", PER_DAY_CHAIN]) == 0
     out = capsys.readouterr().out
@@ -46,6 +47,10 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
         day, symbol = key.split("|")
         assert (huracan_home / "archive" / "candles" / symbol / "15m" / f"{day}.parquet").is_file()
         assert (huracan_home / "archive" / "shadow_trades" / symbol / "15m" / f"{day}.parquet").is_file()
+    decision = dg.DagsterInstance.get().fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(["15m", "champion"]), asset_partitions=["2024-12-03|BTC-USDT"]), limit=1
+    ).records[0].asset_materialization.metadata
+    assert decision["trade_ok"].value is False and decision["reason"].value == "no champion yet: no coin model trained for this day"
 
     # a non-contiguous subset of the registered symbols: one ranged run per block of neighbours
     assert main(["run", "--date", "2024-12-04", "--symbols", "BTC/USDT,SOL/USDT", "--select", "candles"]) == 0
