@@ -79,7 +79,7 @@ def champion_assets(
             f"{evaluation_days} days, never before the champion's own cutoff), under the promotion rule (gates, "
             "minimum trades, a margin, a stationary block bootstrap — Hansen's SPA for several challengers). The "
             "first gate-passing, profitable model becomes the champion; doubt keeps it. Every decision is appended to "
-            "champions/promotions.jsonl; the pointer champion/<SYMBOL>/latest.json and the MLflow @champion alias "
+            "`champions/promotions.jsonl`; the pointer `champion/<SYMBOL>/latest.json` and the MLflow @champion alias "
             "follow. No champion: trade_ok false, and the reason."
         ),
     )
@@ -115,7 +115,7 @@ def champion_assets(
         description=(
             "Every coin with a champion decision of the day, ranked: tradeable first, then by liquidity (quote "
             "volume), round-trip cost (fee, spread, slippage paid) and the champion's net bps of the last 7 days of "
-            f"shadow trades. champions/roster/{timeframe}/<date>.json, and champions/roster.json for the newest day "
+            f"shadow trades. `champions/roster/{timeframe}/<date>.json`, and `champions/roster.json` for the newest day "
             "(what Hamilton reads). Materializes by itself once the day's champions and shadow trades are in."
         ),
     )
@@ -145,7 +145,7 @@ def champion_assets(
         code_version=source_hash("huracan_core.daily_summary"),
         metadata={"timeframe": timeframe},
         description=(
-            "The day in one document, summaries/daily/<date>.json: models trained, passed and failed (with the "
+            "The day in one document, `summaries/daily/<date>.json`: models trained, passed and failed (with the "
             "gates that failed), promotions, shadow trades, hit rate and net PnL after costs, per coin and in total. "
             "Sent by the Broadcaster. Materializes by itself once the day's models, champions and trades are in."
         ),
@@ -182,7 +182,7 @@ def mechanic_asset(
         description=(
             "The Mechanic (run by its hourly sensor when new candles have arrived): per coin, a challenger trained "
             f"with the Engine's recipe on the {train_days} days before the day after the newest labelled day, into "
-            f"challengers/<SYMBOL>/{timeframe}/<cutoff>/, logged in MLflow, and judged at once against the champion "
+            f"`challengers/<SYMBOL>/{timeframe}/<cutoff>/`, logged in MLflow, and judged at once against the champion "
             "by the promotion rule (its walk-forward folds' out-of-sample trades against the champion's on the same "
             "recent window). Coins without newer data since their last challenger are skipped."
         ),

@@ -203,13 +203,14 @@ def test_ui_shows_candles_partitions_and_each_partitions_check_verdict(ui, brows
 def test_ui_lists_the_engine_schedule_the_mechanic_and_the_champion_asset(ui, browser, tmp_path):
     # the Automation page: what runs by itself, each with its own switch (off over a recorded sample)
     names = ("engine_15m", "shared_encoder_15m_daily", "mechanic_15m", "automation_15m", "broadcast_run_failed", "broadcast_failed_checks")
-    text = page_text_when(browser, f"{ui}/automation", *names)
-    assert "0 2 * * *" in text or "02:00" in text or "2:00" in text  # the Engine's tick, as the page writes it
+    # each with its kind and the schedules' ticks (the Engine at 02:00 UTC, its encoder an hour before)
+    text = page_text_when(browser, f"{ui}/automation", *names, "At 02:00 AM UTC", "At 01:00 AM UTC", "Automation condition sensor")
+    assert text.index("engine_15m") < text.index("At 02:00 AM UTC")
     screenshot(browser, tmp_path, "automation")
     # the champion asset: its decisions per date × symbol partition, and what the decision weighs
     champion = "/assets/" + "/".join(asset_key(TF, "champion").path)
     text = page_text_when(browser, f"{ui}{champion}?view=partitions", "champion", "2018-01-01")
     assert "Missing" in text
     screenshot(browser, tmp_path, "champion_partitions")
-    page_text_when(browser, f"{ui}{champion}", "promotion rule", "champions/promotions.jsonl")
+    page_text_when(browser, f"{ui}{champion}", "promotion rule", "champions/promotions.jsonl", "champion/<SYMBOL>/latest.json")
     screenshot(browser, tmp_path, "champion_overview")
