@@ -80,20 +80,19 @@ def through_dagster(home: Path, scenario: dict, storage: str = "pooled") -> tupl
 def direct(scenario: dict) -> dict[str, float]:
     """The same core calls on the same partitions, timed per asset; nothing stored."""
     from huracan_core.candles import load_candle_partitions
+    from huracan_core.champions.book import ChampionBook
+    from huracan_core.champions.partitions import decide_partitions
     from huracan_core.features.partitions import compute_feature_partitions, history_days, prove_causality
     from huracan_core.features.recipe import FeatureRecipe
+    from huracan_core.models.lookahead_labels import label_partitions
     from huracan_core.regimes import RegimeDetector
     from huracan_core.regimes.proof import prove_regime_causality
     from huracan_core.sources import open_source
-    from huracan_core.symbols import to_key
-    from huracan_core.models.lookahead_labels import label_partitions
-    from huracan_core.trading.daily import analyse_partitions, trade_partitions
-    from huracan_core.trading.signals import prove_signal_causality, signal_partitions
-    from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
-    from huracan_core.trading.signals import WARMUP_DAYS
-    from huracan_core.champions.book import ChampionBook
-    from huracan_core.champions.partitions import decide_partitions
     from huracan_core.storage import LocalArtifactStore
+    from huracan_core.symbols import to_key
+    from huracan_core.trading.daily import analyse_partitions, trade_partitions
+    from huracan_core.trading.signals import WARMUP_DAYS, prove_signal_causality, signal_partitions
+    from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
 
     source = open_source(scenario["source"])
     recipe, detector = FeatureRecipe.default("15m"), RegimeDetector()

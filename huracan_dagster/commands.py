@@ -12,13 +12,13 @@ from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.encoder import encoder_window
 from huracan_core.models.training import ModelConfig
 from huracan_core.sources import open_source
-from huracan_core.symbols import to_ccxt, to_key
-from huracan_core.universe import UniverseConfig, universe_by_day
-from huracan_core.validation.problems import abbreviated
-from huracan_core.trading.signals import WARMUP_DAYS
-from huracan_dagster.automation import symbol_blocks
 from huracan_core.storage.keys import daily_summary_key, roster_day_key
 from huracan_core.storage.store import ArtifactNotFound
+from huracan_core.symbols import to_ccxt, to_key
+from huracan_core.trading.signals import WARMUP_DAYS
+from huracan_core.universe import UniverseConfig, universe_by_day
+from huracan_core.validation.problems import abbreviated
+from huracan_dagster.automation import symbol_blocks
 from huracan_dagster.definitions import (
     DATE_ASSETS,
     build_definitions,

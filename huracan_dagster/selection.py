@@ -6,7 +6,6 @@ import re
 
 import dagster as dg
 
-
 #: assets outside any window of days: the Mechanic's ``challengers`` runs from its sensor (or the UI), not ``huracan run``
 NOT_IN_WINDOWS = frozenset({"challengers"})
 

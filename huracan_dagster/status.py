@@ -37,11 +37,11 @@ def show_status(settings: Settings) -> int:
         done = instance.get_materialized_partitions(key)
         print(f"{key.to_user_string()}: {len(done)} partitions materialized")
         days: dict[str, list[date]] = defaultdict(list)
-        for partition in done:
-            day, symbol = split_key(partition)
+        for partition in done:  # date × symbol, or a date alone (the shared encoder, the roster, the summary)
+            day, symbol = split_key(partition) if "|" in partition else (date.fromisoformat(partition), "")
             days[symbol].append(day)
         for symbol, dates in sorted(days.items()):
-            print(f"  {to_ccxt(symbol):<12} {format_ranges(sorted(dates))}")
+            print(f"  {to_ccxt(symbol) if symbol else 'all symbols':<12} {format_ranges(sorted(dates))}")
     failed = failed_checks(instance, list(graph.asset_check_keys))
     print(f"failed checks (latest verdict per partition): {len(failed)}")
     for line in failed:

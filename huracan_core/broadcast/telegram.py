@@ -170,7 +170,7 @@ class TelegramClient:
             return _Outcome(False, f"429 {description}", retry=True, wait_s=max(0.0, wait) if wait is not None else None)
         if code >= 500:
             return _Outcome(False, status, retry=True)
-        template = _PERMANENT.get(code, f"Telegram refused the message ({{status}})")
+        template = _PERMANENT.get(code, "Telegram refused the message ({status})")
         return _Outcome(False, template.format(status=status))
 
     def _emit(self, level: int, message: str) -> None:

@@ -14,6 +14,7 @@ earlier line with the same ``decision_key``, so history can be replayed without 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -76,12 +77,12 @@ class ChampionBook:
         missing = [f for f in LINE_FIELDS if f not in line]
         if missing:
             raise ValueError(f"champion decision lacks {', '.join(missing)}")
-        line = {**line, "symbol": to_key(line["symbol"])}
+        line = _json_safe({**line, "symbol": to_key(line["symbol"])})
         if line["promoted"]:
             read_model_folder(self.store, line["champion_after"])
         with self.store.lock(PROMOTIONS_KEY):
             history = self.history()
-            body = "".join(json.dumps(old, sort_keys=True) + "\n" for old in history) + json.dumps(line, sort_keys=True) + "\n"
+            body = "".join(json.dumps(h, sort_keys=True, allow_nan=False) + "\n" for h in [*history, line])
             self.store.write_bytes(PROMOTIONS_KEY, body.encode())
             self._move_pointer(line["symbol"], [*history, line])
         return line
@@ -100,10 +101,25 @@ class ChampionBook:
     def _move_pointer(self, symbol: str, history: list[dict[str, Any]]) -> bool:
         newest = _in_force([h for h in history if h["symbol"] == symbol], None, None)
         wanted = newest["champion"] if newest else None
-        if wanted is None or self.pointer(symbol) == wanted:
-            return False  # no champion yet: no pointer (the roster and the summary say why)
-        self.store.write_json(champion_pointer_key(symbol), wanted)
+        current = self.pointer(symbol)
+        if current == wanted:
+            return False
+        if wanted is None:  # a decision taken again left the coin without a champion: nothing may point anywhere
+            self.store.delete(champion_pointer_key(symbol))
+        else:
+            self.store.write_json(champion_pointer_key(symbol), wanted)
         return True
+
+
+def _json_safe(value: Any) -> Any:
+    """Strict JSON: a non-finite figure (an infinite profit factor …) is recorded as None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def _in_force(lines: list[dict[str, Any]], at: datetime | None, exclude_key: str | None) -> dict[str, Any] | None:

@@ -55,7 +55,6 @@ from huracan_core.trading.signals import signal_partitions
 from huracan_core.validation import validate_candles
 
 
-
 class NoChampionError(LookupError):
     """The coin has no champion pointer: nothing may trade it (the roster says why)."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+
 def break_even_fee(
     passes: Callable[[float], bool], current_fee_bps: float, *, tolerance_bps: float = 0.05
 ) -> float | None:

@@ -21,8 +21,8 @@ import polars as pl
 
 from huracan_core.candles import day_start
 from huracan_core.day_keys import DayKey, keyed, require
-from huracan_core.trading.costs import CostModel
 from huracan_core.trading.bars import join_bars
+from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
 from huracan_core.trading.shadow_trader import shadow_trade
 

@@ -54,6 +54,9 @@ class LocalArtifactStore(ArtifactStore):
         keys = (p.relative_to(self.root).as_posix() for p in folder.rglob("*") if p.is_file())
         return sorted(k for k in keys if k.startswith(prefix) and not Path(k).name.startswith("."))
 
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
     @contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """An ``flock`` on ``.locks/<key>.lock`` under the root: held by one process (and one thread) at a time,

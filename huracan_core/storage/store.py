@@ -36,6 +36,10 @@ class ArtifactStore(ABC):
     def uri(self, key: str) -> str:
         """Where a person (or another tool) finds the object: a path or an ``s3://`` URL."""
 
+    def delete(self, key: str) -> None:
+        """Remove one object (absent is fine). Only for pointers that must stop pointing, never for data."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete {key}")
+
     def lock(self, key: str) -> AbstractContextManager[None]:
         """Exclusive across processes while held, for read-modify-write of shared objects (the champion history
         and pointers). A store that cannot lock says so rather than pretending."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from huracan_core.symbols import to_ccxt
+from huracan_dagster.broadcaster import BroadcasterResource
 from huracan_dagster.definitions import timeframe_assets
 from huracan_dagster.io_manager import PartitionedFrameIOManager
 from huracan_dagster.partitions import SYMBOL_DIMENSION, asset_key
@@ -24,7 +25,6 @@ from huracan_dagster.resources import (
     PromotionResource,
     UniverseResource,
 )
-from huracan_dagster.broadcaster import BroadcasterResource
 
 TF = "15m"
 CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, CHAMPION, SHADOW_TRADES, TRADE_ANALYSIS = (

@@ -163,3 +163,15 @@ def test_a_damaged_history_names_the_line(tmp_path) -> None:
     store.write_bytes(PROMOTIONS_KEY, b'{"decision_key": "x"}\n')
     with pytest.raises(HistoryError, match="line 1 lacks symbol"):
         ChampionBook(store).history()
+
+
+def test_a_coin_left_without_champion_by_a_decision_taken_again_has_no_pointer(tmp_path) -> None:
+    store = LocalArtifactStore(tmp_path)
+    book = ChampionBook(store)
+    a = _folder(store, "a")
+    book.record(_line(a, None, key="engine:d1", effective=T0))
+    line = _line(None, None, key="engine:d1", effective=T0, promoted=False)
+    line["figures"] = {"a": {"profit_factor": float("inf")}}  # a non-finite figure is recorded as null
+    book.record(line)
+    assert book.pointer("BTC-USDT") is None and not store.exists(champion_pointer_key("BTC-USDT"))
+    assert book.history()[-1]["figures"] == {"a": {"profit_factor": None}}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
 from huracan_dagster.cli import main
@@ -43,6 +45,7 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     runs = instance.get_runs()
     # one run for the candles, one for the warm-up days' features and one for the window, not one per partition
     assert len(runs) == 3 and all(r.is_success for r in runs)
+    runs_before = 4  # and one for the roster and the summary, below
     for key in window:
         day, symbol = key.split("|")
         assert (huracan_home / "archive" / "candles" / symbol / "15m" / f"{day}.parquet").is_file()
@@ -52,9 +55,28 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     ).records[0].asset_materialization.metadata
     assert decision["trade_ok"].value is False and decision["reason"].value == "no champion yet: no coin model trained for this day"
 
+    # the day's roster and summary follow the window (their own date-partitioned run): every coin, and why none trades
+    assert main(["run", "--start", "2024-12-01", "--end", "2024-12-03", "--symbols", "BTC/USDT,ETH/USDT,SOL/USDT",
+                 "--select", "roster or daily_summary"]) == 0
+    out = capsys.readouterr().out
+    assert "15m/roster: 3 partitions materialized" in out and "15m/daily_summary: 3 partitions materialized" in out
+    assert "Champions for 2024-12-03" in out and "BTC-USDT: rank" in out and "trade_ok false: no champion yet" in out
+    archive = huracan_home / "archive"
+    roster = json.loads((archive / "champions" / "roster.json").read_text())
+    assert roster["date"] == "2024-12-03" and [e["rank"] for e in roster["symbols"]] == [1, 2, 3]
+    assert {e["symbol"] for e in roster["symbols"]} == set(SYMBOLS)
+    assert all(not e["trade_ok"] and e["model_path"] is None and e["reason"] for e in roster["symbols"])
+    summary = json.loads((archive / "summaries" / "daily" / "2024-12-03.json").read_text())
+    assert summary["models_trained"] == 0 and summary["champions"] == 0
+    ledgers = [archive / "shadow_trades" / s / "15m" / "2024-12-03.parquet" for s in SYMBOLS]
+    import polars as pl
+
+    assert summary["trades"] == sum(pl.read_parquet(p).height for p in ledgers)
+    assert {c["symbol"] for c in summary["per_coin"]} == set(SYMBOLS)
+
     # a non-contiguous subset of the registered symbols: one ranged run per block of neighbours
     assert main(["run", "--date", "2024-12-04", "--symbols", "BTC/USDT,SOL/USDT", "--select", "candles"]) == 0
-    assert len(instance.get_runs()) == 5
+    assert len(instance.get_runs()) == runs_before + 2
 
     assert main(["status"]) == 0
     status = capsys.readouterr().out
@@ -62,6 +84,7 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     assert "15m/trade_analysis: 9 partitions materialized" in status
     assert "BTC/USDT     2024-11-16..2024-12-04" in status and "ETH/USDT     2024-11-16..2024-12-03" in status
     assert "failed checks (latest verdict per partition): 0" in status
+    assert "15m/roster: 3 partitions materialized\n  all symbols  2024-12-01..2024-12-03" in status  # a date-partitioned asset
 
 
 def test_status_lists_failed_warning_checks_per_partition(huracan_home, capsys, shared_candles):
