@@ -34,19 +34,31 @@ class HistoryError(ValueError):
 
 
 class ChampionBook:
+    """One book over a store. It parses each committed line once: the history only grows (a line is committed
+    when its newline is written), so a later read parses just the bytes added since."""
+
     def __init__(self, store: ArtifactStore) -> None:
         self.store = store
+        self._parsed: tuple[bytes, list[dict[str, Any]]] = (b"", [])
 
     def history(self, symbol: str | None = None) -> list[dict[str, Any]]:
-        """Every line in the order written (of one coin when ``symbol`` is given)."""
+        """Every committed line in the order written (of one coin when ``symbol`` is given). A last line without
+        its newline is an append still in progress (or cut short by a crash), not part of the history yet."""
         try:
-            text = self.store.read_bytes(PROMOTIONS_KEY).decode()
+            data = self.store.read_bytes(PROMOTIONS_KEY)
         except ArtifactNotFound:
-            return []
+            data = b""
+        committed = data[: data.rfind(b"\n") + 1]
+        seen, lines = self._parsed
+        if not committed.startswith(seen):  # rewritten (repaired): parse it all again
+            seen, lines = b"", []
+        lines = lines + self._parse(committed[len(seen):], first_number=len(lines) + 1)
+        self._parsed = (committed, lines)
+        return [line for line in lines if symbol is None or line["symbol"] == to_key(symbol)]
+
+    def _parse(self, data: bytes, first_number: int) -> list[dict[str, Any]]:
         lines = []
-        for number, raw in enumerate(text.splitlines(), start=1):
-            if not raw.strip():
-                continue
+        for number, raw in enumerate(data.decode().splitlines(), start=first_number):
             try:
                 line = json.loads(raw)
             except json.JSONDecodeError as error:
@@ -55,7 +67,7 @@ class ChampionBook:
             if missing:
                 raise HistoryError(f"{self.store.uri(PROMOTIONS_KEY)} line {number} lacks {', '.join(missing)}")
             lines.append(line)
-        return [line for line in lines if symbol is None or line["symbol"] == to_key(symbol)]
+        return lines
 
     def in_force(self, symbol: str, at: datetime, *, exclude_key: str | None = None) -> dict[str, Any] | None:
         """The deciding line in force at ``at`` (its ``champion`` may be None: no model earned the coin yet), or
@@ -82,10 +94,21 @@ class ChampionBook:
             read_model_folder(self.store, line["champion_after"])
         with self.store.lock(PROMOTIONS_KEY):
             history = self.history()
-            body = "".join(json.dumps(h, sort_keys=True, allow_nan=False) + "\n" for h in [*history, line])
-            self.store.write_bytes(PROMOTIONS_KEY, body.encode())
+            self._drop_torn_tail()
+            self.store.append_bytes(PROMOTIONS_KEY, (json.dumps(line, sort_keys=True, allow_nan=False) + "\n").encode())
             self._move_pointer(line["symbol"], [*history, line])
         return line
+
+    def _drop_torn_tail(self) -> None:
+        """A process killed in the middle of an append left a line without its newline: cut it before the next
+        append, or the two would run together (held under the lock, so no append is in progress)."""
+        committed, _ = self._parsed
+        try:
+            size = len(self.store.read_bytes(PROMOTIONS_KEY))
+        except ArtifactNotFound:
+            return
+        if size != len(committed):
+            self.store.write_bytes(PROMOTIONS_KEY, committed)
 
     def reconcile(self, symbols: Sequence[str]) -> list[str]:
         """Point each coin where its history says (after a process died between the two writes); returns the

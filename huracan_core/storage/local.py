@@ -54,6 +54,16 @@ class LocalArtifactStore(ArtifactStore):
         keys = (p.relative_to(self.root).as_posix() for p in folder.rglob("*") if p.is_file())
         return sorted(k for k in keys if k.startswith(prefix) and not Path(k).name.startswith("."))
 
+    def append_bytes(self, key: str, data: bytes) -> None:
+        """In place (O_APPEND), flushed to disk: a reader sees the old bytes plus a prefix of ``data``, so a log's
+        reader treats a last line without its newline as not yet written."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 

@@ -36,6 +36,15 @@ class ArtifactStore(ABC):
     def uri(self, key: str) -> str:
         """Where a person (or another tool) finds the object: a path or an ``s3://`` URL."""
 
+    def append_bytes(self, key: str, data: bytes) -> None:
+        """Add ``data`` at the end of an object (created when absent), for logs written under ``lock``. This
+        default rewrites the whole object (atomic); a store that can append in place does."""
+        try:
+            old = self.read_bytes(key)
+        except ArtifactNotFound:
+            old = b""
+        self.write_bytes(key, old + data)
+
     def delete(self, key: str) -> None:
         """Remove one object (absent is fine). Only for pointers that must stop pointing, never for data."""
         raise NotImplementedError(f"{type(self).__name__} cannot delete {key}")

@@ -92,6 +92,11 @@ class DiesOn(LocalArtifactStore):
             raise OSError(f"killed before writing {key}")
         super().write_bytes(key, data)
 
+    def append_bytes(self, key: str, data: bytes) -> None:
+        if key == self.key:
+            raise OSError(f"killed before appending to {key}")
+        super().append_bytes(key, data)
+
 
 def test_a_crash_between_the_model_and_the_decision_leaves_the_previous_champion_in_force(tmp_path) -> None:
     store = LocalArtifactStore(tmp_path)
@@ -122,8 +127,14 @@ def test_a_crash_between_the_history_and_the_pointer_is_repaired_by_the_next_dec
     assert book.pointer("BTC-USDT")["model_folder"] == c
 
 
-def _promote_many(root: str, worker: int, rounds: int, go) -> None:
-    store = LocalArtifactStore(root)
+class RewritingStore(LocalArtifactStore):
+    """A store that cannot append in place (as S3 cannot): each append rewrites the whole object."""
+
+    append_bytes = ArtifactStore.append_bytes
+
+
+def _promote_many(root: str, worker: int, rounds: int, go, rewriting: bool) -> None:
+    store = RewritingStore(root) if rewriting else LocalArtifactStore(root)
     book = ChampionBook(store)
     go.wait(60)  # both processes start deciding at the same moment
     for n in range(rounds):
@@ -133,11 +144,12 @@ def _promote_many(root: str, worker: int, rounds: int, go) -> None:
         book.record(_line(folder, None, key=f"mechanic:{folder}", effective=T0 + timedelta(hours=n)))
 
 
-def test_two_processes_promoting_one_coin_at_once_leave_a_pointer_that_agrees_with_the_history(tmp_path) -> None:
+@pytest.mark.parametrize("rewriting", [False, True], ids=["append-in-place", "rewrite-whole-object"])
+def test_two_processes_promoting_one_coin_at_once_leave_a_pointer_that_agrees_with_the_history(tmp_path, rewriting) -> None:
     rounds = 40
     spawn = multiprocessing.get_context("spawn")
     go = spawn.Event()
-    workers = [spawn.Process(target=_promote_many, args=(str(tmp_path), w, rounds, go)) for w in (0, 1)]
+    workers = [spawn.Process(target=_promote_many, args=(str(tmp_path), w, rounds, go, rewriting)) for w in (0, 1)]
     for w in workers:
         w.start()
     go.set()
@@ -175,3 +187,16 @@ def test_a_coin_left_without_champion_by_a_decision_taken_again_has_no_pointer(t
     book.record(line)
     assert book.pointer("BTC-USDT") is None and not store.exists(champion_pointer_key("BTC-USDT"))
     assert book.history()[-1]["figures"] == {"a": {"profit_factor": None}}
+
+
+def test_an_append_cut_short_is_not_history_and_is_cut_before_the_next(tmp_path) -> None:
+    store = LocalArtifactStore(tmp_path)
+    book = ChampionBook(store)
+    a = _folder(store, "a")
+    book.record(_line(a, None, key="engine:d1", effective=T0))
+    store.append_bytes(PROMOTIONS_KEY, b'{"decision_key": "engine:d2", "symb')  # a process killed mid-append
+    fresh = ChampionBook(store)
+    assert [h["decision_key"] for h in fresh.history()] == ["engine:d1"]  # the torn line was never committed
+    fresh.record(_line(a, a, key="engine:d2", effective=T0 + timedelta(days=1), promoted=False))
+    assert [h["decision_key"] for h in ChampionBook(store).history()] == ["engine:d1", "engine:d2"]
+    assert store.read_bytes(PROMOTIONS_KEY).count(b"\n") == 2
