@@ -20,6 +20,7 @@ from huracan_core.universe import UniverseConfig, universe_by_day
 from huracan_core.validation.problems import abbreviated
 from huracan_dagster.automation import symbol_blocks
 from huracan_dagster.definitions import (
+    ANALYTICS_JOB,
     DATE_ASSETS,
     build_definitions,
     daily_job_name,
@@ -105,6 +106,11 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     if dated:
         print(f"  roster and daily summary: {start}..{end}")
         ok &= _date_run(defs.resolve_job_def(summary_job_name(tf)), instance, start, end, dated)
+    if select is None:  # the whole chain: the analysts' file (and the dbt marts) over what was exported
+        print("  analytics: the DuckDB file of views over the exports")
+        result = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=owner_tags())
+        _print_run(result, ["every export"])
+        ok &= result.success
     _print_models(instance, tf, keys, start, end)
     _print_champions(settings, keys, end)
     _print_where(settings, end)
@@ -214,6 +220,7 @@ def _print_where(settings: Settings, end: date) -> None:
     print(f"  UI:       make ui  →  http://127.0.0.1:3000 (Assets → {settings.timeframe}/candles: partitions and checks)")
     print(f"  archive:  {settings.archive_root}")
     print(f"  summary:  {settings.archive_root / daily_summary_key(end)}")
+    print(f"  DuckDB:   duckdb -readonly {settings.home / 'exports' / 'huracan.duckdb'}")
     print(f"  instance: {settings.dagster_home}")
     print(f"  MLflow:   make mlflow  →  http://127.0.0.1:5000 (store under {settings.mlflow_dir})")
     print("  status:   huracan status")

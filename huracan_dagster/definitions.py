@@ -9,6 +9,7 @@ from huracan_core.models.training import ModelConfig
 from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
 from huracan_dagster.assets.candles import candle_assets
 from huracan_dagster.assets.champions import champion_assets, mechanic_asset
+from huracan_dagster.assets.exports import analytics_database, export_assets
 from huracan_dagster.assets.features import feature_assets
 from huracan_dagster.assets.learning import learning_assets
 from huracan_dagster.assets.trading import trading_assets
@@ -20,6 +21,7 @@ from huracan_dagster.resources import (
     ArchiveResource,
     CandleSourceResource,
     CostsResource,
+    ExportsResource,
     MLflowResource,
     ModelSettingsResource,
     PromotionResource,
@@ -32,7 +34,9 @@ ENCODER_JOB = "shared_encoder"
 SUMMARY_JOB = "daily_summary"
 MECHANIC_JOB = "mechanic"
 #: assets of a timeframe outside its daily date × symbol job (other partitions, or none)
-DATE_ASSETS = ("roster", "daily_summary")
+DATE_ASSETS = ("roster", "daily_summary", "exports_daily")
+#: the DuckDB file of views (and the dbt marts): one for every timeframe, built by its own job
+ANALYTICS_JOB = "analytics"
 
 
 def daily_job_name(timeframe: str) -> str:
@@ -63,7 +67,8 @@ def timeframe_assets(
     return [*candle_assets(timeframe), *feature_assets(recipe),
             *learning_assets(timeframe, recipe.version_hash, train_days, fee_profile),
             *champion_assets(timeframe, recipe.version_hash, train_days, fee_profile=fee_profile),
-            mechanic_asset(timeframe, recipe.version_hash, train_days), *trading_assets(timeframe, fee_profile)]
+            mechanic_asset(timeframe, recipe.version_hash, train_days), *trading_assets(timeframe, fee_profile),
+            *export_assets(timeframe)]
 
 
 def resources(settings: Settings) -> dict[str, object]:
@@ -80,11 +85,14 @@ def resources(settings: Settings) -> dict[str, object]:
         "mlflow": MLflowResource.for_home(settings.home, settings.mlflow_uri),
         "promotion": PromotionResource(),
         "broadcaster": broadcaster_from_env(settings.env),
+        "analytics": ExportsResource.for_home(settings.home),
     }
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     assets = [a for tf in settings.timeframes for a in timeframe_assets(tf, fee_profile=settings.fee_profile)]
+    analytics = [analytics_database(settings.timeframe, [])]
+    assets += analytics
     jobs, schedules, sensors = [], [], []
     running = settings.automation
     for tf in settings.timeframes:
@@ -102,6 +110,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                  dg.define_asset_job(summary_job_name(tf), selection=dated, description=f"The {tf} roster and daily summary of each day.")]
         schedules += [engine_schedule(tf, daily, running), encoder_schedule(tf, encoder_job, running)]
         sensors += [mechanic_sensor(tf, mechanic_job, running), automation_sensor(tf)]
+    jobs.append(dg.define_asset_job(ANALYTICS_JOB, selection=dg.AssetSelection.assets(*analytics),
+                                    description="The analysts' DuckDB file (views over the exports) and the dbt marts."))
     sensors += broadcaster_sensors(enabled=telegram_configured(settings.env))
     return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, sensors=sensors, resources=resources(settings))
 

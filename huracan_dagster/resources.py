@@ -92,6 +92,17 @@ class ModelSettingsResource(dg.ConfigurableResource):
                              epochs=self.encoder_epochs)
 
 
+class ExportsResource(dg.ConfigurableResource):
+    """Where analysts look: the DuckDB file of views, and the folder of the dbt marts' parquet."""
+
+    database: str
+    marts: str
+
+    @classmethod
+    def for_home(cls, home: Path) -> "ExportsResource":
+        return cls(database=str(Path(home) / "exports" / "huracan.duckdb"), marts=str(Path(home) / "exports" / "marts"))
+
+
 class PromotionResource(dg.ConfigurableResource):
     """The promotion rule (``huracan_core.champions.promotion``): how sure, by how much and on how many trades a
     challenger must beat the champion after costs before it takes over."""

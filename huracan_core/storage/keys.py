@@ -92,3 +92,12 @@ def roster_day_key(timeframe: str, day: date) -> str:
 
 def daily_summary_key(day: date) -> str:
     return DAILY_SUMMARY_LAYOUT.format(date=day.isoformat())
+#: export tables analysts query (``huracan_core/exports``): one object per source partition, replaced whole
+EXPORT_LAYOUT = "exports/{table}/{timeframe}/{symbol}/{date}.parquet"
+EXPORT_DAY_LAYOUT = "exports/{table}/{timeframe}/{date}.parquet"
+
+
+def export_key(table: str, timeframe: str, day: date, symbol: str | None = None) -> str:
+    if symbol is None:
+        return EXPORT_DAY_LAYOUT.format(table=table, timeframe=timeframe, date=day.isoformat())
+    return EXPORT_LAYOUT.format(table=table, timeframe=timeframe, symbol=to_key(symbol), date=day.isoformat())

@@ -1,0 +1,69 @@
+"""``HURACAN_HOME/exports/huracan.duckdb``: the one file analysts open, read-only, at any time.
+
+It holds no data, only VIEWs (with COMMENTs) over the export parquet and the dbt marts' parquet. So exporting a
+partition never touches it: the partition's object is replaced atomically and the next query reads it. When the
+file itself must change (a new table, a new mart) it is built under a temporary name and renamed over the old one:
+a reader that has it open keeps the old file, a reader that opens it gets the old or the new one — never a lock
+error, which a single DuckDB file written in place would give every reader while a writer holds it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from huracan_core.exports.tables import DERIVED, TABLES, column_comment
+
+
+def export_glob(archive_root: Path, table: str) -> str:
+    return f"{Path(archive_root)}/exports/{table}/**/*.parquet"
+
+
+def build_database(target: Path, archive_root: Path, marts: Path | None = None) -> dict[str, str]:
+    """Writes the file; returns ``{view: what it reads}`` (tables not exported yet are left out, and said so)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    views: dict[str, str] = {}
+    con = duckdb.connect(str(temporary))
+    try:
+        for table in TABLES.values():
+            pattern = export_glob(archive_root, table.name)
+            if not con.execute("SELECT count(*) FROM glob(?)", [pattern]).fetchone()[0]:
+                views[table.name] = "not exported yet"
+                continue
+            con.execute(f"CREATE VIEW {table.name} AS SELECT * FROM read_parquet({_quote(pattern)}, union_by_name = true)")
+            _comment(con, table.name, table.comment, lambda column, t=table: column_comment(t, column))
+            views[table.name] = pattern
+        for name, (comment, sql) in DERIVED.items():
+            if all(views.get(t, "").endswith(".parquet") for t in _reads(sql)):
+                con.execute(f"CREATE VIEW {name} AS {sql}")
+                _comment(con, name, comment, lambda column: column_comment(TABLES["model_performance"], column))
+                views[name] = sql
+        for mart in sorted(Path(marts).glob("*.parquet")) if marts and Path(marts).is_dir() else []:
+            con.execute(f"CREATE VIEW {mart.stem} AS SELECT * FROM read_parquet({_quote(str(mart))})")
+            con.execute(f"COMMENT ON VIEW {mart.stem} IS {_quote(f'dbt mart {mart.stem}: see dbt/models (schema.yml documents each column)')}")
+            views[mart.stem] = str(mart)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(temporary, target)
+    return views
+
+
+def _comment(con: duckdb.DuckDBPyConnection, view: str, comment: str, describe) -> None:
+    con.execute(f"COMMENT ON VIEW {view} IS {_quote(comment)}")
+    for (column,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [view]).fetchall():
+        text = describe(column)
+        if text:
+            con.execute(f'COMMENT ON COLUMN {view}."{column}" IS {_quote(text)}')
+
+
+def _reads(sql: str) -> list[str]:
+    return [name for name in TABLES if f" {name} " in f" {sql} "]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
