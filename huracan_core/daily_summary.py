@@ -14,14 +14,18 @@ from huracan_core.candles import day_start
 from huracan_core.symbols import to_key
 
 
-def promotions_of_day(history: Sequence[Mapping[str, Any]], day: date) -> list[dict[str, Any]]:
-    """Promotions that took effect on ``day`` (the Engine's of that day, the Mechanic's whose data ended then)."""
+def decisions_of_day(history: Sequence[Mapping[str, Any]], day: date) -> list[dict[str, Any]]:
+    """Champion decisions, promoted or not, that took effect on ``day`` (the Engine's of that day, the Mechanic's
+    whose data ended then)."""
     start, end = day_start(day), day_start(day + timedelta(days=1))
-    return [
-        {k: line.get(k) for k in ("symbol", "source", "champion_before", "champion_after", "reason", "p_value", "decided_at")}
-        for line in history
-        if line["promoted"] and start <= datetime.fromisoformat(line["effective_from"]) < end
-    ]
+    fields = ("symbol", "source", "champion_before", "champion_after", "reason", "p_value", "decided_at", "decision_key",
+              "effective_from", "promoted", "test", "window", "run_id")
+    return [{k: line.get(k) for k in fields} for line in history
+            if start <= datetime.fromisoformat(line["effective_from"]) < end]
+
+
+def promotions_of_day(history: Sequence[Mapping[str, Any]], day: date) -> list[dict[str, Any]]:
+    return [line for line in decisions_of_day(history, day) if line["promoted"]]
 
 
 def daily_summary(

@@ -126,8 +126,9 @@ def daily_rows(day: date, timeframe: str, summary: Mapping[str, Any], run_id: st
     return _date_lineage(frame, day, timeframe, run_id)
 
 
-def promotion_rows(day: date, timeframe: str, lines: Sequence[Mapping[str, Any]], run_id: str) -> pl.DataFrame:
-    """The history lines that took effect on ``day`` (``daily_summary.promotions_of_day`` picks them)."""
+def promotion_rows(day: date, timeframe: str, lines: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """The history lines that took effect on ``day`` (``daily_summary.decisions_of_day``); each row's run is the
+    run that took the decision."""
     frame = pl.DataFrame([{
         "symbol": line["symbol"], "decision_key": line["decision_key"], "source": line["source"],
         "decided_at": line.get("decided_at"), "effective_from": line["effective_from"], "promoted": line["promoted"],
@@ -141,7 +142,7 @@ def promotion_rows(day: date, timeframe: str, lines: Sequence[Mapping[str, Any]]
     })
     times = ("decided_at", "effective_from", "window_start", "window_end")
     frame = frame.with_columns(pl.col(c).str.to_datetime(time_zone="UTC", time_unit="us") for c in times)
-    return _date_lineage(frame, day, timeframe, run_id)
+    return _date_lineage(frame, day, timeframe, "").with_columns(dagster_run_id=pl.col("run_id").fill_null(""))
 
 
 def _date_lineage(frame: pl.DataFrame, day: date, timeframe: str, run_id: str) -> pl.DataFrame:

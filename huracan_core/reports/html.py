@@ -115,6 +115,18 @@ def section(title: str, *parts: str, anchor: str = "") -> str:
     return f"<section{ident}><h2>{escape(title)}</h2>{''.join(parts)}</section>"
 
 
+def missing(tables: dict[str, str], table: str, otherwise: str) -> str:
+    """The text for a section over ``table``: why it is not available, or ``otherwise``."""
+    return f"{table} not available: {tables[table]}" if table in tables else otherwise
+
+
+def missing_section(tables: dict[str, str]) -> str:
+    if not tables:
+        return ""
+    rows = [{"table": k, "reason": v} for k, v in tables.items()]
+    return section("Tables not available", table([("table", "Table", "text"), ("reason", "Reason", "text")], rows, ""))
+
+
 def page(title: str, subtitle: str, sections: Sequence[str]) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from huracan_core.champions.book import ChampionBook
-from huracan_core.daily_summary import promotions_of_day
+from huracan_core.daily_summary import decisions_of_day
 from huracan_core.exports.database import build_database
 from huracan_core.exports.partitions import SOURCES, daily_rows, export_partitions, promotion_rows
 from huracan_core.models.artifacts import read_model_folder
@@ -96,7 +96,7 @@ def export_assets(timeframe: str) -> list[dg.AssetsDefinition]:
             summary = store.read_json(daily_summary_key(day))
             frames = {
                 "daily_summary": daily_rows(day, timeframe, summary, _run_of(context, asset_key(timeframe, "daily_summary"), day.isoformat())),
-                "promotions": promotion_rows(day, timeframe, promotions_of_day(history, day), context.run.run_id),
+                "promotions": promotion_rows(day, timeframe, decisions_of_day(history, day)),
             }
             for table, frame in frames.items():
                 store.write_parquet(export_key(table, timeframe, day), frame)

@@ -1,0 +1,254 @@
+"""SQL over the export tables (``huracan_core/exports/CONTRACT.md``) on one DuckDB connection.
+
+Every figure of the reports is aggregated here, from the exported rows, never recomputed from candles.
+``{trade_history}`` and the like in a query stand for that table cut to the report's days and timeframe
+(``{promotions*}``: the whole table, for queries that cut it otherwise); the
+parameters ``$start``, ``$end`` (DATE), ``$tf`` ('' = any timeframe) and ``$capital`` are bound by name.
+A table that is not there (no view, or no parquet file behind it yet) is recorded in ``Exports.missing`` with
+the reason, and the sections built on it say so; any other SQL error is raised.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import duckdb
+
+#: equity that daily returns are measured against (USDT), as a freqtrade backtest's starting balance
+DEFAULT_CAPITAL = 10_000.0
+
+WINDOW_CUT = "(SELECT * FROM {table} WHERE day BETWEEN $start AND $end AND ($tf = '' OR timeframe = $tf))"
+_PARAM = re.compile(r"\$([a-z_]+)")
+_TABLE = re.compile(r"\{([a-z_]+)(\*?)\}")
+
+
+class Exports:
+    """The export tables of ``start..end`` (UTC days, inclusive) and one timeframe, for SQL."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, start: date, end: date, timeframe: str | None = None,
+                 capital: float = DEFAULT_CAPITAL) -> None:
+        if end < start:
+            raise ValueError(f"report window ends ({end}) before it starts ({start})")
+        self.con, self.start, self.end, self.capital = con, start, end, capital
+        self.missing: dict[str, str] = {}
+        self._present: dict[str, bool] = {}
+        self.timeframe = timeframe
+        if not timeframe:
+            self.timeframe = self._only_timeframe()
+
+    def has(self, table: str) -> bool:
+        if table not in self._present:
+            try:
+                self.con.execute(f"SELECT * FROM {table} LIMIT 0")
+                self._present[table] = True
+            except (duckdb.CatalogException, duckdb.IOException) as error:
+                self.missing[table] = str(error).strip().splitlines()[0]
+                self._present[table] = False
+        return self._present[table]
+
+    def rows(self, sql: str, **params: Any) -> list[dict[str, Any]] | None:
+        """The rows of ``sql`` as dicts; None when a table it reads is missing (recorded in ``missing``)."""
+        if not all(self.has(table) for table, _ in _TABLE.findall(sql)):
+            return None
+        text = _TABLE.sub(lambda m: m.group(1) if m.group(2) else WINDOW_CUT.format(table=m.group(1)), sql)
+        values = {"start": self.start, "end": self.end, "tf": self.timeframe or "", "capital": self.capital, **params}
+        bound = {name: values[name] for name in dict.fromkeys(_PARAM.findall(text))}
+        cursor = self.con.execute(text, bound)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def one(self, sql: str, **params: Any) -> dict[str, Any] | None:
+        rows = self.rows(sql, **params)
+        return rows[0] if rows else None
+
+    def _only_timeframe(self) -> str | None:
+        """The one timeframe the window's trades and summaries have; an error naming them when there are more."""
+        found: set[str] = set()
+        for table in ("trade_history", "daily_summary"):
+            rows = self.rows(f"SELECT DISTINCT timeframe FROM {{{table}}}")
+            found |= {r["timeframe"] for r in rows or []}
+        if len(found) > 1:
+            raise ValueError(
+                f"the exports of {self.start}..{self.end} hold timeframes {', '.join(sorted(found))}: pick one (timeframe=)"
+            )
+        return found.pop() if found else None
+
+
+# ---- trade statistics (one row per group, or per whole window) -------------------------------------------------
+
+_OUTCOMES = """
+    count(*) AS trades,
+    count(*) FILTER (WHERE net_pnl > 0) AS wins,
+    count(*) FILTER (WHERE net_pnl = 0) AS draws,
+    count(*) FILTER (WHERE net_pnl < 0) AS losses,
+    100.0 * count(*) FILTER (WHERE net_pnl > 0) / count(*) AS win_pct,
+    avg(net_bps) AS mean_net_bps,
+    avg(net_bps) / 100.0 AS mean_net_pct,
+    sum(net_pnl) AS total_net_pnl,
+    100.0 * sum(net_pnl) / $capital AS total_net_pct,
+    avg(epoch(exit_time) - epoch(entry_time)) AS mean_duration_s,
+    avg(bars_held) AS mean_bars_held,
+    sum(fees_paid + spread_paid + slippage_paid) AS costs_paid"""
+
+PER_COIN = f"""
+SELECT coalesce(symbol, 'TOTAL') AS symbol, grouping(symbol) = 1 AS _total, {_OUTCOMES}
+FROM {{trade_history}} GROUP BY GROUPING SETS ((symbol), ()) ORDER BY _total, symbol"""
+
+EXIT_REASONS = f"""
+SELECT exit_reason, {_OUTCOMES}, 100.0 * count(*) / sum(count(*)) OVER () AS share_pct
+FROM {{trade_history}} GROUP BY exit_reason ORDER BY trades DESC, exit_reason"""
+
+TRADE_REGIMES = f"""
+SELECT coalesce(regime, 'UNKNOWN') AS regime, {_OUTCOMES}, 100.0 * count(*) / sum(count(*)) OVER () AS share_pct
+FROM {{trade_history}} GROUP BY ALL ORDER BY trades DESC, regime"""
+
+DECIDED_BY = f"""
+SELECT symbol, policy, nullif(model_version, '') AS model_version, {_OUTCOMES}
+FROM {{trade_history}} GROUP BY ALL ORDER BY symbol, policy, model_version"""
+
+#: the values the metrics module is fed, in the order of exit
+OUTCOMES = """
+SELECT net_pnl, net_bps FROM {trade_history} ORDER BY exit_time, symbol, trade_id"""
+
+COSTS = """
+SELECT coalesce(symbol, 'TOTAL') AS symbol, grouping(symbol) = 1 AS _total, count(*) AS trades,
+    sum(fees_paid) AS fees, sum(spread_paid) AS spread, sum(slippage_paid) AS slippage,
+    sum(fees_paid + spread_paid + slippage_paid) AS costs,
+    sum(gross_bps * size / 1e4) AS gross_pnl, sum(net_pnl) AS net_pnl,
+    avg((fees_paid + spread_paid + slippage_paid) / size * 1e4) AS mean_cost_bps,
+    CASE WHEN sum(gross_bps * size / 1e4) > 0
+         THEN sum(fees_paid + spread_paid + slippage_paid) / sum(gross_bps * size / 1e4) END AS cost_share_of_gross
+FROM {trade_history} GROUP BY GROUPING SETS ((symbol), ()) ORDER BY _total, symbol"""
+
+#: longest runs of consecutive winning (net > 0) and losing (net < 0) trades in exit order; a draw breaks both
+STREAKS = """
+WITH ordered AS (
+    SELECT sign(net_pnl) AS outcome, row_number() OVER (ORDER BY exit_time, symbol, trade_id) AS n FROM {trade_history}
+), runs AS (
+    SELECT outcome, n - row_number() OVER (PARTITION BY outcome ORDER BY n) AS run FROM ordered
+), lengths AS (SELECT outcome, count(*) AS length FROM runs GROUP BY outcome, run)
+SELECT coalesce(max(length) FILTER (WHERE outcome > 0), 0) AS max_win_streak,
+       coalesce(max(length) FILTER (WHERE outcome < 0), 0) AS max_loss_streak FROM lengths"""
+
+# ---- days, weeks, months ----------------------------------------------------------------------------------------
+
+_DAYS = """
+WITH grid AS (SELECT CAST(d AS DATE) AS day FROM range($start, $end + 1, INTERVAL 1 DAY) t(d)),
+traded AS (
+    SELECT day, count(*) AS trades, count(*) FILTER (WHERE net_pnl > 0) AS wins,
+           count(*) FILTER (WHERE net_pnl = 0) AS draws, count(*) FILTER (WHERE net_pnl < 0) AS losses,
+           sum(net_pnl) AS net_pnl, sum(fees_paid + spread_paid + slippage_paid) AS costs_paid
+    FROM {trade_history} GROUP BY day
+), days AS (
+    SELECT g.day, coalesce(t.trades, 0) AS trades, coalesce(t.wins, 0) AS wins, coalesce(t.draws, 0) AS draws,
+           coalesce(t.losses, 0) AS losses, coalesce(t.net_pnl, 0.0) AS net_pnl, coalesce(t.costs_paid, 0.0) AS costs_paid,
+           $capital + sum(coalesce(t.net_pnl, 0.0)) OVER (ORDER BY g.day ROWS UNBOUNDED PRECEDING) AS equity
+    FROM grid g LEFT JOIN traded t USING (day)
+)"""
+
+#: every day of the window (a day without trades has 0 P&L), with the equity at its end and its drawdown
+DAILY = _DAYS + """
+SELECT *, 100.0 * net_pnl / $capital AS net_pct,
+       CASE WHEN trades > 0 THEN 100.0 * wins / trades END AS win_pct,
+       greatest($capital, max(equity) OVER (ORDER BY day ROWS UNBOUNDED PRECEDING)) AS peak,
+       1.0 - equity / greatest($capital, max(equity) OVER (ORDER BY day ROWS UNBOUNDED PRECEDING)) AS drawdown
+FROM days ORDER BY day"""
+
+PERIODS = _DAYS + """
+SELECT CAST(date_trunc($unit, day) AS DATE) AS period, min(day) AS first_day, max(day) AS last_day,
+       sum(trades) AS trades, sum(wins) AS wins, sum(draws) AS draws, sum(losses) AS losses,
+       CASE WHEN sum(trades) > 0 THEN 100.0 * sum(wins) / sum(trades) END AS win_pct,
+       sum(net_pnl) AS net_pnl, 100.0 * sum(net_pnl) / $capital AS net_pct, sum(costs_paid) AS costs_paid,
+       count(*) FILTER (WHERE trades > 0) AS trading_days
+FROM days GROUP BY ALL ORDER BY period"""
+
+#: the deepest drawdown of the daily equity: the day of its trough and the last high before it (NULL: the
+#: starting capital, before the window's first day)
+DRAWDOWN = f"""
+WITH daily AS ({DAILY}), trough AS (SELECT day, equity, peak, drawdown FROM daily ORDER BY drawdown DESC, day LIMIT 1)
+SELECT t.drawdown, t.day AS trough_day, t.equity AS trough_equity, t.peak AS peak_equity, t.peak - t.equity AS drawdown_usdt,
+       (SELECT max(d.day) FROM daily d WHERE d.day <= t.day AND d.equity = t.peak) AS peak_day
+FROM trough t"""
+
+#: cumulative net P&L per coin at the end of each of its trading days
+COIN_DAYS = """
+SELECT symbol, day, sum(sum(net_pnl)) OVER (PARTITION BY symbol ORDER BY day ROWS UNBOUNDED PRECEDING) AS cum_net_pnl
+FROM {trade_history} GROUP BY symbol, day ORDER BY symbol, day"""
+
+# ---- what decided, and the gates -------------------------------------------------------------------------------
+
+#: the Engine's model per coin and day, its aggregate over the folds, and each gate's verdict
+GATES = """
+WITH models AS (
+    SELECT * FROM {model_performance} WHERE policy = 'model' AND fold IS NULL
+)
+SELECT symbol, count(DISTINCT model_version) AS models,
+       count(DISTINCT model_version) FILTER (WHERE passed) AS passed,
+       count(DISTINCT model_version) FILTER (WHERE NOT passed) AS failed,
+       arg_max(gate_profile, cutoff) AS gate_profile, arg_max(gate_summary, cutoff) AS latest_gate_summary,
+       arg_max(model_version, cutoff) AS latest_model
+FROM models GROUP BY symbol ORDER BY symbol"""
+
+GATE_RESULTS = """
+WITH gates AS (
+    SELECT symbol, unnest(from_json(gates_json, '{"results": [{"name": "VARCHAR", "passed": "BOOLEAN"}]}').results) AS g
+    FROM {model_performance} WHERE policy = 'model' AND fold IS NULL
+)
+SELECT symbol, g.name AS gate, count(*) FILTER (WHERE g.passed) AS passed, count(*) FILTER (WHERE NOT g.passed) AS failed
+FROM gates GROUP BY ALL ORDER BY symbol, gate"""
+
+CHAMPION_DAYS = """
+SELECT symbol, count(*) AS days, count(*) FILTER (WHERE champion_folder IS NOT NULL) AS days_with_champion,
+       count(*) FILTER (WHERE trade_ok) AS days_trading, count(*) FILTER (WHERE promoted) AS promotions,
+       mode(reason) FILTER (WHERE NOT coalesce(trade_ok, false)) AS usual_reason_not_trading,
+       arg_max(champion_folder, day) AS latest_champion
+FROM {champions} GROUP BY symbol ORDER BY symbol"""
+
+CHAMPIONS_OF_DAY = """
+SELECT symbol, champion_folder, trade_ok, promoted, reason FROM {champions} ORDER BY symbol"""
+
+#: decisions that took effect in the window (UTC days of ``effective_from``), each once
+DECISIONS = """
+SELECT symbol, source, promoted, champion_before, champion_after, reason, test, p_value,
+       strftime(timezone('UTC', decided_at), '%Y-%m-%d %H:%M') AS decided_at,
+       strftime(timezone('UTC', effective_from), '%Y-%m-%d %H:%M') AS effective_from
+FROM {promotions*}
+WHERE CAST(timezone('UTC', effective_from) AS DATE) BETWEEN $start AND $end AND ($tf = '' OR timeframe = $tf)
+QUALIFY row_number() OVER (PARTITION BY decision_key ORDER BY day DESC) = 1
+ORDER BY effective_from, symbol, decided_at"""
+
+# ---- the daily report ------------------------------------------------------------------------------------------
+
+SUMMARY_OF_DAY = """
+SELECT coalesce(max(models_trained) FILTER (WHERE symbol = 'ALL'), sum(models_trained) FILTER (WHERE symbol <> 'ALL'))
+           AS models_trained,
+       coalesce(max(models_passed) FILTER (WHERE symbol = 'ALL'), sum(models_passed) FILTER (WHERE symbol <> 'ALL'))
+           AS models_passed,
+       coalesce(max(models_failed) FILTER (WHERE symbol = 'ALL'), sum(models_failed) FILTER (WHERE symbol <> 'ALL'))
+           AS models_failed,
+       count(*) AS rows
+FROM {daily_summary}"""
+
+COIN_SUMMARY_OF_DAY = """
+SELECT symbol, champion, trade_ok, reason, models_trained, models_passed, trades FROM {daily_summary}
+WHERE symbol <> 'ALL' ORDER BY symbol"""
+
+#: cumulative net P&L per coin at each exit (seconds since the epoch), after costs
+EQUITY_POINTS = """
+SELECT symbol, epoch(exit_time) AS t,
+       sum(net_pnl) OVER (PARTITION BY symbol ORDER BY exit_time, trade_id ROWS UNBOUNDED PRECEDING) AS cum_net_pnl
+FROM {trade_history} ORDER BY symbol, exit_time, trade_id"""
+
+#: share of the bars of the window per regime, from the signals the engines saw
+BAR_REGIMES = """
+SELECT coalesce(regime, 'UNKNOWN') AS regime, count(*) AS bars, 100.0 * count(*) / sum(count(*)) OVER () AS share_pct
+FROM {signals} GROUP BY ALL ORDER BY bars DESC, regime"""
+
+#: patterns over the window's partitions (summed over coins), best and worst by mean net bps per trade
+PATTERNS = """
+SELECT scope, pattern_key, sum(trades) AS trades, sum(wins) AS wins,
+       100.0 * sum(wins) / sum(trades) AS win_pct, sum(total_net_bps) / sum(trades) AS mean_net_bps,
+       sum(total_net_bps) AS total_net_bps
+FROM {pattern_performance} WHERE trades > 0 GROUP BY ALL ORDER BY scope, mean_net_bps DESC, pattern_key"""

@@ -1,0 +1,162 @@
+"""Exports and the analysts' DuckDB file: rows equal their sources, exporting again changes nothing, a reader
+holding the file open never sees an error, every view and documented column carries its comment, and the
+README's example queries run and return rows."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from huracan_core.exports.tables import DERIVED, TABLES
+from huracan_dagster.assets.exports import analytics_database
+from huracan_dagster.partitions import asset_key
+from huracan_dagster.resources import ExportsResource
+from tests.assets.pipeline import SYMBOLS, TF, resources
+from tests.assets.test_trading_assets import ASSETS, EVERYTHING, MODELS, _history, _materialize
+from tests.conftest import REPO
+
+DAYS = ["2024-11-28", "2024-11-29"]
+EXPORTS, EXPORTS_DAILY = asset_key(TF, "exports"), asset_key(TF, "exports_daily")
+DATED = [asset_key(TF, n) for n in ("daily_summary", "exports_daily")]
+
+
+def _database(instance, root: Path) -> Path:
+    analytics = ExportsResource.for_home(root)
+    result = dg.materialize([analytics_database(TF, [])], instance=instance,
+                            resources={**resources(root / "archive"), "analytics": analytics})
+    assert result.success
+    return Path(analytics.database)
+
+
+def _dated(instance, root: Path, keys=DATED) -> None:
+    dated = [a for a in ASSETS if a.key in keys]
+    result = dg.materialize(dated, instance=instance, resources={**resources(root / "archive"), "models": MODELS},
+                            tags={"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[-1]})
+    assert result.success
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    root = tmp_path_factory.mktemp("home")
+    archive = root / "archive"
+    with dg.instance_for_test(temp_dir=str(tmp_path_factory.mktemp("dagster"))) as instance:
+        _history(instance, archive, DAYS[0], DAYS[-1])
+        _materialize(instance, archive, [*EVERYTHING, EXPORTS], DAYS[0], DAYS[-1])
+        _dated(instance, root)
+        yield {"instance": instance, "root": root, "archive": archive, "database": _database(instance, root)}
+
+
+def _objects(archive: Path) -> dict[str, bytes]:
+    return {p.relative_to(archive).as_posix(): p.read_bytes() for p in sorted((archive / "exports").rglob("*.parquet"))}
+
+
+def test_export_rows_equal_their_sources_and_carry_their_lineage(exported) -> None:
+    archive, instance = exported["archive"], exported["instance"]
+    con = duckdb.connect(str(exported["database"]), read_only=True)
+    pairs = {"candles": "candles", "features": f"features/*/{{s}}/{{d}}", "regimes": "regimes", "signals": "signals",
+             "opportunities": "labels", "trade_history": "shadow_trades"}
+    for table, source in pairs.items():
+        for d in DAYS:
+            for s in SYMBOLS:
+                path = source.format(s=s, d=d) if "{" in source else f"{source}/{s}/{TF}/{d}"
+                [file] = list(archive.glob(f"{path}.parquet"))
+                expected = pl.read_parquet(file).height
+                got = con.execute(f"SELECT count(*) FROM {table} WHERE partition_key = ?", [f"{d}|{s}"]).fetchone()[0]
+                assert got == expected, (table, d, s)
+    runs = {r.run_id for r in instance.get_runs()}
+    for table in ("candles", "opportunities", "trade_history", "champions", "model_performance"):
+        ids = {r[0] for r in con.execute(f"SELECT DISTINCT dagster_run_id FROM {table}").fetchall()}
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        assert ids <= runs and bool(ids) == bool(rows), table  # the runs that materialized the sources
+    assert con.execute("SELECT count(*) FROM champions").fetchone()[0] == len(DAYS) * len(SYMBOLS)
+    # the model's and its baselines' aggregate plus one row per fold and policy, per model
+    folds = con.execute("SELECT count(DISTINCT fold) FROM model_performance WHERE fold IS NOT NULL").fetchone()[0]
+    per_model = con.execute("SELECT count(*) FROM model_performance GROUP BY model_version").fetchall()
+    assert folds > 0 and {n for (n,) in per_model} == {3 + 3 * folds}
+    assert con.execute("SELECT count(*) FROM model_evolution").fetchone()[0] == len(DAYS) * len(SYMBOLS)
+    summary = con.execute("SELECT symbol, trades FROM daily_summary WHERE day = ?", [DAYS[-1]]).fetchall()
+    assert {s for s, _ in summary} == {*SYMBOLS, "ALL"}
+    totals = dict(summary)
+    assert totals["ALL"] == sum(totals[s] for s in SYMBOLS)
+    recipe = con.execute("SELECT DISTINCT recipe_hash FROM trade_history").fetchall()
+    assert all(r[0] for r in recipe)
+
+
+def test_exporting_again_changes_nothing(exported) -> None:
+    archive, instance = exported["archive"], exported["instance"]
+    before = _objects(archive)
+    _materialize(instance, archive, [EXPORTS], DAYS[0], DAYS[-1])
+    _dated(instance, exported["root"], [EXPORTS_DAILY])
+    after = _objects(archive)
+    assert set(after) == set(before)
+    changed = [k for k in before if before[k] != after[k]]
+    assert not changed  # same rows, same bytes: replaced, never appended
+    con = duckdb.connect(str(_database(instance, exported["root"])), read_only=True)
+    assert con.execute("SELECT count(*) FROM trade_history").fetchone()[0] == sum(
+        pl.read_parquet(p).height for p in archive.glob(f"shadow_trades/*/{TF}/*.parquet"))
+
+
+def test_a_reader_holding_the_file_open_sees_old_or_new_rows_never_an_error(exported) -> None:
+    archive, instance, database = exported["archive"], exported["instance"], exported["database"]
+    reader = duckdb.connect(str(database), read_only=True)
+    expected = reader.execute("SELECT count(*) FROM candles").fetchone()[0]
+    seen, errors, stop = set(), [], threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                seen.add(reader.execute("SELECT count(*) FROM candles").fetchone()[0])
+                fresh = duckdb.connect(str(database), read_only=True)  # and one that opens it meanwhile
+                seen.add(fresh.execute("SELECT count(*) FROM candles").fetchone()[0])
+                fresh.close()
+            except Exception as error:  # noqa: BLE001 - any error is the failure this test looks for
+                errors.append(error)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        _materialize(instance, archive, [EXPORTS], DAYS[0], DAYS[-1])
+        _database(instance, exported["root"])
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors and seen == {expected}
+
+
+def test_every_view_and_documented_column_carries_its_comment(exported) -> None:
+    con = duckdb.connect(str(exported["database"]), read_only=True)
+    views = dict(con.execute("SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall())
+    assert set(views) >= set(TABLES) | set(DERIVED)
+    for name, table in TABLES.items():
+        assert views[name] == table.comment
+        comments = dict(con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = ?", [name]).fetchall())
+        for column in [*table.columns, "partition_key", "dagster_run_id", "day", "symbol", "timeframe"]:
+            if column in comments:
+                assert comments[column], (name, column)
+        assert set(table.columns) <= set(comments), (name, set(table.columns) - set(comments))
+
+
+def test_the_readme_queries_run_and_return_rows(exported) -> None:
+    readme = (REPO / "README.md").read_text()
+    queries = re.findall(r"```sql\n(.*?)```", readme, flags=re.S)
+    assert len(queries) >= 3
+    con = duckdb.connect(str(exported["database"]), read_only=True)
+    for sql in queries:
+        rows = con.execute(sql).fetchall()
+        assert rows, sql
+
+
+def test_every_table_has_an_object_per_partition_even_without_trades(exported) -> None:
+    """A coin-day without trades still exports every table (zero rows, the right columns): views never miss a day."""
+    archive = exported["archive"]
+    for d in DAYS:
+        for s in SYMBOLS:
+            for table in TABLES.values():
+                if table.grain == "date×symbol":
+                    assert (archive / f"exports/{table.name}/{TF}/{s}/{d}.parquet").is_file(), (table.name, d, s)
