@@ -8,7 +8,8 @@ from html import escape
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 WIDTH, HEIGHT = 760, 280
-LEFT, RIGHT, TOP, BOTTOM = 78, 170, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 78, 170, 30, 36
+MAX_X_TICKS = 7
 
 
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -27,10 +28,13 @@ def line_chart(
     x_label: Callable[[float], str],
     y_unit: str,
     include_zero: bool = True,
+    step: bool = False,
+    x_ticks: Sequence[float] | None = None,
 ) -> str:
     """One polyline per named series of ``(x, y)`` points (x ascending), with a legend, y ticks and x ticks
-    labelled by ``x_label``; the y axis spans 0 unless ``include_zero`` is False. Empty when no series has a
-    point."""
+    labelled by ``x_label``; the y axis spans 0 unless ``include_zero`` is False; ``step`` holds each value
+    until the next point (a curve that moves only at exits). ``x_ticks``: where the x labels go (at most
+    ``MAX_X_TICKS`` of them are drawn, evenly picked); evenly spaced when not given. Empty when no series has a point."""
     points = [p for values in series.values() for p in values]
     if not points:
         return ""
@@ -51,14 +55,15 @@ def line_chart(
     for tick in _ticks(y0, y1):
         parts.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{sy(tick):.1f}" y2="{sy(tick):.1f}" class="grid"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{sy(tick) + 4:.1f}" text-anchor="end">{escape(_num(tick))}</text>')
-    for tick in _ticks(x0, x1, 4 if x1 > x0 else 1):
+    for tick in _pick(x_ticks) if x_ticks else _ticks(x0, x1, 4 if x1 > x0 else 1):
         parts.append(f'<text x="{sx(tick):.1f}" y="{HEIGHT - 14}" text-anchor="middle">{escape(x_label(tick))}</text>')
     if y0 < 0 < y1:
         parts.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{sy(0):.1f}" y2="{sy(0):.1f}" class="zero"/>')
-    parts.append(f'<text x="{LEFT - 6}" y="{TOP - 4}" text-anchor="end">{escape(y_unit)}</text>')
+    parts.append(f'<text x="{LEFT - 6}" y="{TOP - 14}" text-anchor="end">{escape(y_unit)}</text>')
     for i, (name, values) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
-        coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in values)
+        drawn = [q for a, b in zip(values, values[1:], strict=False) for q in ((b[0], a[1]), b)] if step else list(values[1:])
+        coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in [values[0], *drawn])
         if len(values) == 1:
             x, y = values[0]
             parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{color}"/>')
@@ -70,6 +75,13 @@ def line_chart(
         parts.append(f'<text x="{WIDTH - RIGHT + 38}" y="{ly}">{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _pick(ticks: Sequence[float]) -> list[float]:
+    if len(ticks) <= MAX_X_TICKS:
+        return list(ticks)
+    every = (len(ticks) - 1) / (MAX_X_TICKS - 1)
+    return [ticks[round(i * every)] for i in range(MAX_X_TICKS)]
 
 
 def bar_chart(bars: Sequence[tuple[str, float]], title: str, unit: str) -> str:

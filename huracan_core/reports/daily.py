@@ -95,9 +95,9 @@ def _best_and_worst(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[dict
     for row in rows:
         scopes.setdefault(row["scope"], []).append(row)
     out = {}
-    for scope, ranked in scopes.items():
-        best = ranked[:PATTERNS_SHOWN]
-        worst = [r for r in reversed(ranked) if r not in best][:PATTERNS_SHOWN]
+    for scope, ranked in scopes.items():  # a pattern is best or worst, never both: the top half at most is best
+        best = ranked[: min(PATTERNS_SHOWN, (len(ranked) + 1) // 2)]
+        worst = ranked[len(best):][::-1][:PATTERNS_SHOWN]
         out[scope] = {"best": best, "worst": worst}
     return out
 
@@ -145,7 +145,8 @@ def _html(doc: dict[str, Any]) -> str:
     for points in series.values():  # flat to the end of the day (or of the last exit, if later)
         points.append((max(day_start + 86400, points[-1][0]), points[-1][1]))
     chart = charts.line_chart(series, "cumulative net P&L per coin after costs",
-                              lambda t: datetime.fromtimestamp(t, UTC).strftime("%H:%M"), "USDT")
+                              lambda t: "24:00" if t == day_start + 86400 else datetime.fromtimestamp(t, UTC).strftime("%H:%M"),
+                              "USDT", step=True, x_ticks=[day_start + 6 * 3600 * i for i in range(5)])
     parts.append(h.section(
         "Equity per coin after costs",
         h.figure(chart, "Cumulative net P&L of each coin's trades over the day (UTC), stepping at each exit.", "no trades"),

@@ -58,7 +58,7 @@ def duration(seconds: float) -> str:
     minutes = int(round(seconds / 60))
     days, rest = divmod(minutes, 1440)
     hours, minutes = divmod(rest, 60)
-    return (f"{days}d " if days else "") + f"{hours}:{minutes:02d}"
+    return (f"{days}d " if days else "") + f"{hours}h{minutes:02d}m"
 
 
 def _css_class(value: object, kind: str) -> str:

@@ -3,7 +3,8 @@
 Every figure of the reports is aggregated here, from the exported rows, never recomputed from candles.
 ``{trade_history}`` and the like in a query stand for that table cut to the report's days and timeframe
 (``{promotions*}``: the whole table, for queries that cut it otherwise); the
-parameters ``$start``, ``$end`` (DATE), ``$tf`` ('' = any timeframe) and ``$capital`` are bound by name.
+parameters ``$start``, ``$end`` (DATE), ``$window_from``, ``$window_to`` (TIMESTAMPTZ: the window's first instant
+and the instant after it), ``$tf`` ('' = any timeframe) and ``$capital`` are bound by name.
 A table that is not there (no view, or no parquet file behind it yet) is recorded in ``Exports.missing`` with
 the reason, and the sections built on it say so; any other SQL error is raised.
 """
@@ -11,7 +12,7 @@ the reason, and the sections built on it say so; any other SQL error is raised.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -53,7 +54,8 @@ class Exports:
         if not all(self.has(table) for table, _ in _TABLE.findall(sql)):
             return None
         text = _TABLE.sub(lambda m: m.group(1) if m.group(2) else WINDOW_CUT.format(table=m.group(1)), sql)
-        values = {"start": self.start, "end": self.end, "tf": self.timeframe or "", "capital": self.capital, **params}
+        values = {"start": self.start, "end": self.end, "tf": self.timeframe or "", "capital": self.capital,
+                  "window_from": _utc(self.start), "window_to": _utc(self.end + timedelta(days=1)), **params}
         bound = {name: values[name] for name in dict.fromkeys(_PARAM.findall(text))}
         cursor = self.con.execute(text, bound)
         names = [d[0] for d in cursor.description]
@@ -76,6 +78,10 @@ class Exports:
         return found.pop() if found else None
 
 
+def _utc(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 # ---- trade statistics (one row per group, or per whole window) -------------------------------------------------
 
 _OUTCOMES = """
@@ -94,7 +100,7 @@ _OUTCOMES = """
 
 PER_COIN = f"""
 SELECT coalesce(symbol, 'TOTAL') AS symbol, grouping(symbol) = 1 AS _total, {_OUTCOMES}
-FROM {{trade_history}} GROUP BY GROUPING SETS ((symbol), ()) ORDER BY _total, symbol"""
+FROM {{trade_history}} GROUP BY GROUPING SETS ((symbol), ()) HAVING count(*) > 0 ORDER BY _total, symbol"""
 
 EXIT_REASONS = f"""
 SELECT exit_reason, {_OUTCOMES}, 100.0 * count(*) / sum(count(*)) OVER () AS share_pct
@@ -120,7 +126,7 @@ SELECT coalesce(symbol, 'TOTAL') AS symbol, grouping(symbol) = 1 AS _total, coun
     avg((fees_paid + spread_paid + slippage_paid) / size * 1e4) AS mean_cost_bps,
     CASE WHEN sum(gross_bps * size / 1e4) > 0
          THEN sum(fees_paid + spread_paid + slippage_paid) / sum(gross_bps * size / 1e4) END AS cost_share_of_gross
-FROM {trade_history} GROUP BY GROUPING SETS ((symbol), ()) ORDER BY _total, symbol"""
+FROM {trade_history} GROUP BY GROUPING SETS ((symbol), ()) HAVING count(*) > 0 ORDER BY _total, symbol"""
 
 #: longest runs of consecutive winning (net > 0) and losing (net < 0) trades in exit order; a draw breaks both
 STREAKS = """
@@ -172,10 +178,14 @@ SELECT t.drawdown, t.day AS trough_day, t.equity AS trough_equity, t.peak AS pea
        (SELECT max(d.day) FROM daily d WHERE d.day <= t.day AND d.equity = t.peak) AS peak_day
 FROM trough t"""
 
-#: cumulative net P&L per coin at the end of each of its trading days
+#: cumulative net P&L per traded coin at the end of every day of the window (flat on days it did not trade)
 COIN_DAYS = """
-SELECT symbol, day, sum(sum(net_pnl)) OVER (PARTITION BY symbol ORDER BY day ROWS UNBOUNDED PRECEDING) AS cum_net_pnl
-FROM {trade_history} GROUP BY symbol, day ORDER BY symbol, day"""
+WITH grid AS (SELECT CAST(d AS DATE) AS day FROM range($start, $end + 1, INTERVAL 1 DAY) t(d)),
+traded AS (SELECT symbol, day, sum(net_pnl) AS net_pnl FROM {trade_history} GROUP BY symbol, day)
+SELECT c.symbol, g.day,
+       sum(coalesce(t.net_pnl, 0.0)) OVER (PARTITION BY c.symbol ORDER BY g.day ROWS UNBOUNDED PRECEDING) AS cum_net_pnl
+FROM grid g CROSS JOIN (SELECT DISTINCT symbol FROM traded) c LEFT JOIN traded t ON t.symbol = c.symbol AND t.day = g.day
+ORDER BY c.symbol, g.day"""
 
 # ---- what decided, and the gates -------------------------------------------------------------------------------
 
@@ -209,13 +219,14 @@ FROM {champions} GROUP BY symbol ORDER BY symbol"""
 CHAMPIONS_OF_DAY = """
 SELECT symbol, champion_folder, trade_ok, promoted, reason FROM {champions} ORDER BY symbol"""
 
-#: decisions that took effect in the window (UTC days of ``effective_from``), each once
+#: decisions that took effect in the window (UTC days of ``effective_from``), each once. Cut on a timestamp range: a
+#: ``CAST(... AS DATE) BETWEEN`` filter next to QUALIFY trips an internal error in DuckDB 1.5.6's TopN-window optimizer
 DECISIONS = """
 SELECT symbol, source, promoted, champion_before, champion_after, reason, test, p_value,
        strftime(timezone('UTC', decided_at), '%Y-%m-%d %H:%M') AS decided_at,
        strftime(timezone('UTC', effective_from), '%Y-%m-%d %H:%M') AS effective_from
 FROM {promotions*}
-WHERE CAST(timezone('UTC', effective_from) AS DATE) BETWEEN $start AND $end AND ($tf = '' OR timeframe = $tf)
+WHERE effective_from >= $window_from AND effective_from < $window_to AND ($tf = '' OR timeframe = $tf)
 QUALIFY row_number() OVER (PARTITION BY decision_key ORDER BY day DESC) = 1
 ORDER BY effective_from, symbol, decided_at"""
 

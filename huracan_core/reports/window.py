@@ -139,8 +139,12 @@ PERIOD_COLUMNS = [
 ]
 
 
-def _day_label(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d")
+def _day_labels(start: date):
+    """x labels of a chart by day, whose point the day before ``start`` is the window's start (the capital)."""
+    def label(seconds: float) -> str:
+        day = datetime.fromtimestamp(seconds, UTC).date()
+        return "start" if day < start else day.isoformat()
+    return label
 
 
 def _epoch(day: date) -> float:
@@ -194,20 +198,21 @@ def _html(doc: dict[str, Any], coin_days: list[dict[str, Any]]) -> str:
     if not s["trades"]:
         parts.insert(0, h.alert(f"No trades between {start} and {end}: see the champions and gates below for why."))
 
-    equity = charts.line_chart({"equity": [(_epoch(start) - 86400, doc["capital"])] + [
-        (_epoch(d["day"]), d["equity"]) for d in doc["daily"]]},
-        "daily equity after costs", _day_label, "USDT", include_zero=False)
+    before = _epoch(start) - 86400  # the capital, before the first day's P&L
+    ticks = [before] + [_epoch(d["day"]) for d in doc["daily"]]
+    equity = charts.line_chart({"equity": [(before, doc["capital"])] + [(_epoch(d["day"]), d["equity"]) for d in doc["daily"]]},
+                               "daily equity after costs", _day_labels(start), "USDT", include_zero=False, x_ticks=ticks)
     per_coin: dict[str, list[tuple[float, float]]] = {}
     for row in coin_days:
-        per_coin.setdefault(row["symbol"], []).append((_epoch(row["day"]), row["cum_net_pnl"]))
-    coins = charts.line_chart(per_coin, "cumulative net P&L per coin", _day_label, "USDT")
+        per_coin.setdefault(row["symbol"], [(before, 0.0)]).append((_epoch(row["day"]), row["cum_net_pnl"]))
+    coins = charts.line_chart(per_coin, "cumulative net P&L per coin", _day_labels(start), "USDT", x_ticks=ticks)
     by = doc["daily"] if len(doc["daily"]) <= MAX_DAY_BARS else doc["weekly"]
     bars = charts.bar_chart([(str(d.get("day") or d.get("period")), d["net_pnl"]) for d in by],
                             "net P&L per day" if by is doc["daily"] else "net P&L per week", "USDT")
     parts.append(h.section(
         "Equity",
         h.figure(equity, "Equity at the end of each day (capital + cumulative net P&L after costs).", "no days"),
-        h.figure(coins, "Cumulative net P&L per coin at the end of each of its trading days.", "no trades"),
+        h.figure(coins, "Cumulative net P&L per coin at the end of each day, after costs.", "no trades"),
         h.figure(bars, "Net P&L " + ("per day" if by is doc["daily"] else "per week (ISO weeks)") + " after costs.", "no days"),
         anchor="equity",
     ))

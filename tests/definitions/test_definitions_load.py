@@ -21,9 +21,11 @@ from tests.conftest import REPO
 
 #: the date × symbol chain of the daily job; the date-partitioned shared encoder, roster and summary, and the
 #: unpartitioned Mechanic have jobs of their own
-CHAIN = ("candles", "features", "regimes", "signals", "labels", "coin_model", "champion", "shadow_trades", "trade_analysis")
-DATED = ("roster", "daily_summary")
+CHAIN = ("candles", "features", "regimes", "signals", "labels", "coin_model", "champion", "shadow_trades", "trade_analysis", "exports")
+DATED = ("roster", "daily_summary", "exports_daily")
 ASSETS = (*CHAIN, "shared_encoder", *DATED, "challengers")
+#: one for every timeframe: the analysts' DuckDB file (and the dbt marts)
+SHARED = {dg.AssetKey("analytics_db")}
 CANDLE_CHECKS = {"candles_valid", "no_gaps", "no_zero_volume_candles", "no_extreme_prints"}
 
 
@@ -42,7 +44,7 @@ def test_definitions_hold_the_prefixed_chain_its_checks_and_daily_job(huracan_ho
     monkeypatch.setenv("HURACAN_TIMEFRAMES", "")
     defs = build_definitions(Settings.from_env())
     graph = defs.resolve_asset_graph()
-    assert graph.get_all_asset_keys() == {asset_key("15m", name) for name in ASSETS}
+    assert graph.get_all_asset_keys() - SHARED == {asset_key("15m", name) for name in ASSETS}
     assert dg.AssetKey(["15m", "candles"]) == asset_key("15m", "candles")
     checks = {k.name for k in graph.asset_check_keys if k.asset_key == asset_key("15m", "candles")}
     assert checks == CANDLE_CHECKS
@@ -87,7 +89,7 @@ def test_two_timeframes_define_two_chains_under_their_prefixes_and_two_jobs(hura
     monkeypatch.setenv("HURACAN_TIMEFRAMES", "15m,1h")
     defs = build_definitions(Settings.from_env())
     graph = defs.resolve_asset_graph()
-    keys = graph.get_all_asset_keys()
+    keys = graph.get_all_asset_keys() - SHARED
     assert keys == {asset_key(tf, name) for tf in ("15m", "1h") for name in ASSETS}
     for tf, other in (("15m", "1h"), ("1h", "15m")):
         job = defs.resolve_job_def(daily_job_name(tf))
@@ -102,5 +104,6 @@ def test_two_timeframes_define_two_chains_under_their_prefixes_and_two_jobs(hura
         # the two recipes differ: features of 1h never land in the objects of 15m
         assert graph.get(asset_key(tf, "features")).metadata["recipe_hash"] != graph.get(asset_key(other, "features")).metadata["recipe_hash"]
     assert sorted(j.name for j in defs.jobs if not j.name.startswith("__")) == sorted(
-        name(tf) for tf in ("15m", "1h") for name in (daily_job_name, encoder_job_name, summary_job_name, mechanic_job_name)
+        [name(tf) for tf in ("15m", "1h") for name in (daily_job_name, encoder_job_name, summary_job_name, mechanic_job_name)]
+        + ["analytics"]
     )

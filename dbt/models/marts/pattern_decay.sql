@@ -8,8 +8,8 @@ with weekly as (
         any_value(regime) as regime,
         any_value(side) as side,
         any_value(engines_agreeing) as engines_agreeing,
-        sum(trades) as trades,
-        sum(wins) as wins,
+        cast(sum(trades) as bigint) as trades,
+        cast(sum(wins) as bigint) as wins,
         sum(total_net_bps) as total_net_bps,
         count(distinct symbol) as symbols
     from {{ ref('stg_pattern_performance') }}
@@ -19,7 +19,7 @@ with weekly as (
 compared as (
     select
         *,
-        sum(trades) over before as trailing_trades,
+        cast(sum(trades) over before as bigint) as trailing_trades,
         sum(total_net_bps) over before as trailing_total_net_bps,
         count(*) over before as trailing_weeks
     from weekly
