@@ -7,6 +7,8 @@ for good after any failed run — so the partition keeps its latest real verdict
 
 from __future__ import annotations
 
+from datetime import date
+
 import dagster as dg
 from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
@@ -25,6 +27,25 @@ def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
             severity = _latest_failed_severity(instance, check_key)
             lines.append(f"{check_key.to_user_string()} [{severity}] {len(failing)} partitions: {abbreviated(failing)}")
     return lines
+
+
+def failed_check_rows(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey], day: date | None = None) -> list[dict[str, str]]:
+    """``{asset, check, partition, description}`` per partition whose latest verdict fails (of ``day``'s partitions
+    when given), for the daily report."""
+    rows = []
+    for check_key in sorted(check_keys, key=lambda k: k.to_user_string()):
+        for partition, bad in sorted(_partition_verdicts(instance, check_key).items()):
+            if bad and (day is None or partition.startswith(day.isoformat())):
+                rows.append({"asset": check_key.asset_key.to_user_string(), "check": check_key.name,
+                             "partition": partition, "description": _failed_description(instance, check_key, partition)})
+    return rows
+
+
+def _failed_description(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, partition: str) -> str:
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        check_key, limit=1, status={AssetCheckExecutionRecordStatus.FAILED}, partition_filter=PartitionKeyFilter(key=partition))
+    evaluation = _evaluation(records[0]) if records else None
+    return f"[{evaluation.severity.value}] {evaluation.description or 'failed'}" if evaluation else "failed"
 
 
 def _evaluation(record) -> dg.AssetCheckEvaluation | None:

@@ -36,13 +36,17 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ui = sub.add_parser("ui", help="the Dagster UI over the same HURACAN_HOME")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", default="3000")
+    report = sub.add_parser("report", help="a backtest report of the exported shadow trades over a window of days (HTML + JSON)")
+    report.add_argument("--start", type=date.fromisoformat, required=True, help="first UTC day (YYYY-MM-DD)")
+    report.add_argument("--end", type=date.fromisoformat, required=True, help="last UTC day, inclusive")
+    report.add_argument("--timeframe", help="candle timeframe (default: the one the window's exports hold)")
     tracking = sub.add_parser("mlflow", help="the MLflow UI over the training runs and registered models of HURACAN_HOME")
     tracking.add_argument("--host", default="127.0.0.1")
     tracking.add_argument("--port", default="5000")
     args = parser.parse_args(argv)
     if args.command == "run" and (args.start is None) != (args.end is None):
         parser.error("--start and --end go together")
-    if args.command == "run" and args.start and args.end < args.start:
+    if args.command in ("run", "report") and args.start and args.end < args.start:
         parser.error("--end is before --start")
     return args
 
@@ -53,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     from huracan_dagster.settings import Settings
 
     settings = Settings.from_env()
+    if args.command == "report":  # reads the exports' DuckDB file only: no Dagster instance needed
+        return _report(settings, args.start, args.end, args.timeframe)
     if args.command == "run":
         settings = replace(settings, source=args.source or settings.source).with_timeframe(args.timeframe or settings.timeframe)
         from huracan_dagster.arguments import check_run_options
@@ -82,6 +88,18 @@ def main(argv: list[str] | None = None) -> int:
     except CandleFetchError as error:  # before any run: the universe or the listing dates could not be read
         print(f"huracan run: error: {error}", file=sys.stderr)
         return 1
+
+
+def _report(settings, start: date, end: date, timeframe: str | None) -> int:
+    from huracan_core.reports import report_command
+
+    try:
+        folder = report_command(settings.home, start, end, timeframe)
+    except (FileNotFoundError, ValueError) as error:  # no exports yet; several timeframes and none chosen
+        print(f"huracan report: error: {error}", file=sys.stderr)
+        return 1
+    print(f"window report {start}..{end}: {folder / 'index.html'} (and window_report.json)", flush=True)
+    return 0
 
 
 def _mlflow(settings, host: str, port: int) -> int:

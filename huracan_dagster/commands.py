@@ -12,6 +12,7 @@ from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.encoder import encoder_window
 from huracan_core.models.training import ModelConfig
 from huracan_core.sources import open_source
+from huracan_core.reports import daily_folder
 from huracan_core.storage.keys import daily_summary_key, roster_day_key
 from huracan_core.storage.store import ArtifactNotFound
 from huracan_core.symbols import to_ccxt, to_key
@@ -157,11 +158,11 @@ def _first_whole_day(source, timeframe: str, symbols: list[str]) -> date:
 def _print_run(result: dg.ExecuteInProcessResult, block: list[str]) -> None:
     counts: dict[str, int] = defaultdict(int)
     for event in result.get_asset_materialization_events():
-        counts[event.asset_key.to_user_string()] += 1
+        counts[event.asset_key.to_user_string()] += 1 if event.partition else 0
     status = "succeeded" if result.success else "FAILED"
     print(f"  run {result.run_id[:8]} ({', '.join(block)}): {status}")
     for asset, count in sorted(counts.items()):
-        print(f"    {asset}: {count} partitions materialized")
+        print(f"    {asset}: {count} partitions materialized" if count else f"    {asset}: materialized")
     failed: dict[str, list[str]] = defaultdict(list)
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
@@ -221,6 +222,9 @@ def _print_where(settings: Settings, end: date) -> None:
     print(f"  archive:  {settings.archive_root}")
     print(f"  summary:  {settings.archive_root / daily_summary_key(end)}")
     print(f"  DuckDB:   duckdb -readonly {settings.home / 'exports' / 'huracan.duckdb'}")
+    page = daily_folder(settings.home, end) / "index.html"
+    if page.is_file():
+        print(f"  report:   {page}  (any window: huracan report --start D1 --end D2)")
     print(f"  instance: {settings.dagster_home}")
     print(f"  MLflow:   make mlflow  →  http://127.0.0.1:5000 (store under {settings.mlflow_dir})")
     print("  status:   huracan status")

@@ -10,6 +10,7 @@ from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
 from huracan_dagster.assets.candles import candle_assets
 from huracan_dagster.assets.champions import champion_assets, mechanic_asset
 from huracan_dagster.assets.exports import analytics_database, export_assets
+from huracan_dagster.assets.reports import report_assets
 from huracan_dagster.assets.features import feature_assets
 from huracan_dagster.assets.learning import learning_assets
 from huracan_dagster.assets.trading import trading_assets
@@ -34,7 +35,7 @@ ENCODER_JOB = "shared_encoder"
 SUMMARY_JOB = "daily_summary"
 MECHANIC_JOB = "mechanic"
 #: assets of a timeframe outside its daily date × symbol job (other partitions, or none)
-DATE_ASSETS = ("roster", "daily_summary", "exports_daily")
+DATE_ASSETS = ("roster", "daily_summary", "exports_daily", "daily_report")
 #: the DuckDB file of views (and the dbt marts): one for every timeframe, built by its own job
 ANALYTICS_JOB = "analytics"
 
@@ -64,11 +65,12 @@ def timeframe_assets(
     """The whole chain of one timeframe, every key under the ``<timeframe>/`` prefix; ``train_days`` is the
     coin models' trailing window (their partition mapping), ``fee_profile`` the costs resource's tier."""
     recipe = FeatureRecipe.default(timeframe)
-    return [*candle_assets(timeframe), *feature_assets(recipe),
-            *learning_assets(timeframe, recipe.version_hash, train_days, fee_profile),
-            *champion_assets(timeframe, recipe.version_hash, train_days, fee_profile=fee_profile),
-            mechanic_asset(timeframe, recipe.version_hash, train_days), *trading_assets(timeframe, fee_profile),
-            *export_assets(timeframe)]
+    chain = [*candle_assets(timeframe), *feature_assets(recipe),
+             *learning_assets(timeframe, recipe.version_hash, train_days, fee_profile),
+             *champion_assets(timeframe, recipe.version_hash, train_days, fee_profile=fee_profile),
+             mechanic_asset(timeframe, recipe.version_hash, train_days), *trading_assets(timeframe, fee_profile),
+             *export_assets(timeframe)]
+    return [*chain, *report_assets(timeframe, sorted({k for a in chain for k in a.check_keys}, key=str))]
 
 
 def resources(settings: Settings) -> dict[str, object]:

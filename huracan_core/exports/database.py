@@ -26,30 +26,37 @@ def build_database(target: Path, archive_root: Path, marts: Path | None = None) 
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
-    views: dict[str, str] = {}
     con = duckdb.connect(str(temporary))
     try:
-        for table in TABLES.values():
-            pattern = export_glob(archive_root, table.name)
-            if not con.execute("SELECT count(*) FROM glob(?)", [pattern]).fetchone()[0]:
-                views[table.name] = "not exported yet"
-                continue
-            con.execute(f"CREATE VIEW {table.name} AS SELECT * FROM read_parquet({_quote(pattern)}, union_by_name = true)")
-            _comment(con, table.name, table.comment, lambda column, t=table: column_comment(t, column))
-            views[table.name] = pattern
-        for name, (comment, sql) in DERIVED.items():
-            if all(views.get(t, "").endswith(".parquet") for t in _reads(sql)):
-                con.execute(f"CREATE VIEW {name} AS {sql}")
-                _comment(con, name, comment, lambda column: column_comment(TABLES["model_performance"], column))
-                views[name] = sql
-        for mart in sorted(Path(marts).glob("*.parquet")) if marts and Path(marts).is_dir() else []:
-            con.execute(f"CREATE VIEW {mart.stem} AS SELECT * FROM read_parquet({_quote(str(mart))})")
-            con.execute(f"COMMENT ON VIEW {mart.stem} IS {_quote(f'dbt mart {mart.stem}: see dbt/models (schema.yml documents each column)')}")
-            views[mart.stem] = str(mart)
+        views = create_views(con, archive_root, marts)
         con.execute("CHECKPOINT")
     finally:
         con.close()
     os.replace(temporary, target)
+    return views
+
+
+def create_views(con: duckdb.DuckDBPyConnection, archive_root: Path, marts: Path | None = None) -> dict[str, str]:
+    """The views (and their comments) on ``con``: the file's, or an in-memory connection's (the daily report reads
+    the exports without waiting for the file)."""
+    views: dict[str, str] = {}
+    for table in TABLES.values():
+        pattern = export_glob(archive_root, table.name)
+        if not con.execute("SELECT count(*) FROM glob(?)", [pattern]).fetchone()[0]:
+            views[table.name] = "not exported yet"
+            continue
+        con.execute(f"CREATE VIEW {table.name} AS SELECT * FROM read_parquet({_quote(pattern)}, union_by_name = true)")
+        _comment(con, table.name, table.comment, lambda column, t=table: column_comment(t, column))
+        views[table.name] = pattern
+    for name, (comment, sql) in DERIVED.items():
+        if all(views.get(t, "").endswith(".parquet") for t in _reads(sql)):
+            con.execute(f"CREATE VIEW {name} AS {sql}")
+            _comment(con, name, comment, lambda column: column_comment(TABLES["model_performance"], column))
+            views[name] = sql
+    for mart in sorted(Path(marts).glob("*.parquet")) if marts and Path(marts).is_dir() else []:
+        con.execute(f"CREATE VIEW {mart.stem} AS SELECT * FROM read_parquet({_quote(str(mart))})")
+        con.execute(f"COMMENT ON VIEW {mart.stem} IS {_quote(f'dbt mart {mart.stem}: see dbt/models (schema.yml documents each column)')}")
+        views[mart.stem] = str(mart)
     return views
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from html import escape
 from typing import Any
 
 import duckdb
@@ -115,6 +116,29 @@ def _why_no_trades(champions: list[dict[str, Any]] | None, coins: list[dict[str,
 
 # ---- the page --------------------------------------------------------------------------------------------------
 
+COIN_COLUMNS = [
+    ("symbol", "Coin", "text"), ("trades", "Trades", "int"), ("wins", "Win", "int"), ("losses", "Loss", "int"),
+    ("win_pct", "Hit rate", "pct"), ("mean_net_pct", "Avg net %", "pct"), ("total_net_pnl", "Net USDT", "usdt"),
+    ("costs_paid", "Costs USDT", "usdt"), ("mean_duration_s", "Avg duration", "duration"),
+]
+REGIME_COLUMNS = [
+    ("regime", "Regime at entry", "text"), ("share_pct", "Share of trades", "pct"), ("trades", "Trades", "int"),
+    ("win_pct", "Hit rate", "pct"), ("mean_net_bps", "Avg net", "bps"), ("total_net_pnl", "Net USDT", "usdt"),
+]
+PATTERN_COLUMNS = [
+    ("pattern_key", "Pattern", "text"), ("trades", "Trades", "int"), ("win_pct", "Win %", "pct"),
+    ("mean_net_bps", "Avg net", "bps"), ("total_net_bps", "Total net", "bps"),
+]
+CHECK_COLUMNS = [
+    ("asset", "Asset", "text"), ("check", "Check", "text"), ("partition", "Partition", "text"),
+    ("description", "Description", "text"),
+]
+CHAMPION_COLUMNS = [
+    ("symbol", "Coin", "text"), ("champion_folder", "Champion", "text"), ("trade_ok", "Trading", "bool"),
+    ("promoted", "Promoted", "bool"), ("reason", "Reason", "text"),
+]
+
+
 def _html(doc: dict[str, Any]) -> str:
     day: date = doc["date"]
     gone = doc["missing_tables"]
@@ -122,55 +146,34 @@ def _html(doc: dict[str, Any]) -> str:
     subtitle = (f"{doc['timeframe'] or 'no'} shadow trades of the champions in force, after fees, spread and slippage. "
                 f"Generated {h.fmt(doc['generated_at'])}.")
     share = doc["cost_share_of_gross"]
-    parts = [h.section("The day", h.cards([
+    share_pct = h.fmt(None if share is None else 100 * share, "pct")
+    headline = [h.cards([
         ("Models trained", h.fmt(doc["models_trained"], "int")),
         ("Promotions", h.fmt(doc["promotions"], "int")),
         ("Total trades", h.fmt(doc["total_trades"], "int")),
         ("Avg net P&L per trade", h.fmt(doc["avg_pnl_pct"], "pct")),
         ("Hit rate", h.fmt(doc["hit_rate_pct"], "pct")),
         ("Net P&L", h.fmt(doc["net_pnl"], "usdt")),
-        ("Cost share of gross", h.fmt(None if share is None else 100 * share, "pct")),
+        ("Cost share of gross", share_pct),
         ("Failed checks", h.fmt(len(doc["failed_checks"]), "int")),
-    ]), anchor="day")]
+    ])]
     if not doc["total_trades"]:
-        parts[0] = parts[0].replace("</section>", h.alert(f"No trades on {day.isoformat()}: {doc['no_trades_reason']}") + "</section>")
+        headline.append(h.alert(f"No trades on {day.isoformat()}: {doc['no_trades_reason']}"))
     if doc["models_trained"] is None:
-        parts.append(h.note("models trained: n/a (no daily_summary rows for this day)"))
-
-    day_start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
-    series = {
-        symbol: [(day_start, 0.0)] + [(p["exit_time"].timestamp(), p["cum_net_pnl"]) for p in points]
-        for symbol, points in doc["equity_per_coin"].items()
-    }
-    for points in series.values():  # flat to the end of the day (or of the last exit, if later)
-        points.append((max(day_start + 86400, points[-1][0]), points[-1][1]))
-    chart = charts.line_chart(series, "cumulative net P&L per coin after costs",
-                              lambda t: "24:00" if t == day_start + 86400 else datetime.fromtimestamp(t, UTC).strftime("%H:%M"),
-                              "USDT", step=True, x_ticks=[day_start + 6 * 3600 * i for i in range(5)])
+        headline.append(h.note("Models trained: n/a, no daily_summary row for this day."))
+    parts = [h.section("The day", *headline, anchor="day"), _equity_section(doc)]
     parts.append(h.section(
-        "Equity per coin after costs",
-        h.figure(chart, "Cumulative net P&L of each coin's trades over the day (UTC), stepping at each exit.", "no trades"),
-        h.table([("symbol", "Coin", "text"), ("trades", "Trades", "int"), ("wins", "Win", "int"), ("losses", "Loss", "int"),
-                 ("win_pct", "Hit rate", "pct"), ("mean_net_pct", "Avg net %", "pct"), ("total_net_pnl", "Net USDT", "usdt"),
-                 ("costs_paid", "Costs USDT", "usdt"), ("mean_duration_s", "Avg duration", "duration")],
-                doc["per_coin"], "no trades", ("mean_net_pct", "total_net_pnl")),
-        anchor="equity",
-    ))
-    parts.append(h.section(
-        "Promotions",
-        h.table([("effective_from", "Effective", "text"), ("symbol", "Coin", "text"), ("source", "Source", "text"),
-                 ("promoted", "Promoted", "bool"), ("champion_before", "Before", "text"), ("champion_after", "After", "text"),
-                 ("reason", "Reason", "text"), ("test", "Test", "text"), ("p_value", "p", "p")],
-                doc["promotion_decisions"], h.missing(gone, "promotions", "no champion decision took effect this day")),
+        "Promotions and other champion decisions",
+        h.table(h.DECISION_COLUMNS, doc["promotion_decisions"],
+                h.missing(gone, "promotions", "no champion decision took effect this day")),
         anchor="promotions",
     ))
     mix = charts.bar_chart([(r["regime"], r["share_pct"]) for r in doc["regime_mix"]], "share of bars per regime", "%")
     parts.append(h.section(
         "Regime mix",
-        h.figure(mix, "Share of the day's bars in each regime, over every coin's signals.", h.missing(gone, "signals", "no bars")),
-        h.table([("regime", "Regime at entry", "text"), ("share_pct", "Share of trades", "pct"), ("trades", "Trades", "int"),
-                 ("win_pct", "Hit rate", "pct"), ("mean_net_bps", "Avg net", "bps"), ("total_net_pnl", "Net USDT", "usdt")],
-                doc["trade_regimes"], "no trades", ("mean_net_bps", "total_net_pnl")),
+        h.figure(mix, "Share of the day's bars in each regime, over every coin's signals.",
+                 h.missing(gone, "signals", "no bars")),
+        h.table(REGIME_COLUMNS, doc["trade_regimes"], "no trades", ("mean_net_bps", "total_net_pnl")),
         anchor="regimes",
     ))
     c = doc["costs"]
@@ -178,31 +181,46 @@ def _html(doc: dict[str, Any]) -> str:
         "Costs",
         h.cards([("Fees", h.fmt(c["fees"], "usdt")), ("Spread", h.fmt(c["spread"], "usdt")),
                  ("Slippage", h.fmt(c["slippage"], "usdt")), ("Total costs", h.fmt(c["costs"], "usdt")),
-                 ("Gross P&L", h.fmt(c["gross_pnl"], "usdt")),
-                 ("Cost share of gross", h.fmt(None if share is None else 100 * share, "pct"))]),
+                 ("Gross P&L", h.fmt(c["gross_pnl"], "usdt")), ("Cost share of gross", share_pct)]),
         h.note("Cost share = costs paid / gross profit; n/a when the gross profit is not positive."),
         anchor="costs",
     ))
-    pattern_parts = []
+    patterns = []
     for scope, ranked in doc["patterns"].items():
-        columns = [("pattern_key", "Pattern", "text"), ("trades", "Trades", "int"), ("win_pct", "Win %", "pct"),
-                   ("mean_net_bps", "Avg net", "bps"), ("total_net_bps", "Total net", "bps")]
-        pattern_parts += [f"<h3>{h.fmt(scope)}: best</h3>", h.table(columns, ranked["best"], "none", ("mean_net_bps",)),
-                          f"<h3>{h.fmt(scope)}: worst</h3>", h.table(columns, ranked["worst"], "none", ("mean_net_bps",))]
-    parts.append(h.section("Best and worst patterns", *(pattern_parts or [
-        h.note(h.missing(gone, "pattern_performance", "no patterns with trades this day"))]), anchor="patterns"))
-    parts.append(h.section(
-        "Failed checks",
-        h.table([("asset", "Asset", "text"), ("check", "Check", "text"), ("partition", "Partition", "text"),
-                 ("description", "Description", "text")], doc["failed_checks"], "no failed checks"),
-        anchor="checks",
-    ))
+        for which in ("best", "worst"):
+            patterns += [f"<h3>{escape(str(scope))}: {which}</h3>",
+                         h.table(PATTERN_COLUMNS, ranked[which], "none", ("mean_net_bps",))]
+    if not patterns:
+        patterns = [h.note(h.missing(gone, "pattern_performance", "no patterns with trades this day"))]
+    parts.append(h.section("Best and worst patterns", *patterns, anchor="patterns"))
+    parts.append(h.section("Failed checks", h.table(CHECK_COLUMNS, doc["failed_checks"], "no failed checks"), anchor="checks"))
     parts.append(h.section(
         "Champions",
-        h.table([("symbol", "Coin", "text"), ("champion_folder", "Champion", "text"), ("trade_ok", "Trading", "bool"),
-                 ("promoted", "Promoted", "bool"), ("reason", "Reason", "text")],
-                doc["champions"], h.missing(gone, "champions", "no champion decisions this day")),
+        h.table(CHAMPION_COLUMNS, doc["champions"], h.missing(gone, "champions", "no champion decisions this day")),
         anchor="champions",
     ))
-    parts.append(h.missing_section(doc["missing_tables"]))
+    parts.append(h.missing_section(gone))
     return h.page(title, subtitle, parts)
+
+
+def _equity_section(doc: dict[str, Any]) -> str:
+    day: date = doc["date"]
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+    series = {
+        symbol: [(start, 0.0)] + [(p["exit_time"].timestamp(), p["cum_net_pnl"]) for p in points]
+        for symbol, points in doc["equity_per_coin"].items()
+    }
+    for points in series.values():  # flat to the end of the day (or of the last exit, if later)
+        points.append((max(start + 86400, points[-1][0]), points[-1][1]))
+
+    def label(t: float) -> str:
+        return "24:00" if t == start + 86400 else datetime.fromtimestamp(t, UTC).strftime("%H:%M")
+
+    chart = charts.line_chart(series, "cumulative net P&L per coin after costs", label, "USDT", step=True,
+                              x_ticks=[start + 6 * 3600 * i for i in range(5)])
+    return h.section(
+        "Equity per coin after costs",
+        h.figure(chart, "Cumulative net P&L of each coin's trades over the day (UTC), stepping at each exit.", "no trades"),
+        h.table(COIN_COLUMNS, doc["per_coin"], "no trades", ("mean_net_pct", "total_net_pnl")),
+        anchor="equity",
+    )

@@ -1,12 +1,15 @@
 """SQL over the export tables (``huracan_core/exports/CONTRACT.md``) on one DuckDB connection.
 
 Every figure of the reports is aggregated here, from the exported rows, never recomputed from candles.
-``{trade_history}`` and the like in a query stand for that table cut to the report's days and timeframe
-(``{promotions*}``: the whole table, for queries that cut it otherwise); the
-parameters ``$start``, ``$end`` (DATE), ``$window_from``, ``$window_to`` (TIMESTAMPTZ: the window's first instant
-and the instant after it), ``$tf`` ('' = any timeframe) and ``$capital`` are bound by name.
-A table that is not there (no view, or no parquet file behind it yet) is recorded in ``Exports.missing`` with
-the reason, and the sections built on it say so; any other SQL error is raised.
+Each table a report reads is read once from the caller's connection, cut to the report's days (``LOADS``), into a
+private in-memory DuckDB: the exports are one parquet file per partition, so every query over the views opens
+every file's footer, and a report runs some twenty queries. The caller's connection is only read.
+
+In a query, ``{trade_history}`` and the like stand for that table cut to the report's timeframe
+(``{promotions*}``: the table as loaded). Parameters are bound by name: ``$start``, ``$end`` (DATE),
+``$window_from``, ``$window_to`` (TIMESTAMPTZ: the window's first instant and the instant after it), ``$tf`` ('' =
+any timeframe) and ``$capital``. A table that is not there (no view, or no parquet file behind it yet) is
+recorded in ``Exports.missing`` with the reason, and the sections built on it say so; any other SQL error is raised.
 """
 
 from __future__ import annotations
@@ -20,7 +23,18 @@ import duckdb
 #: equity that daily returns are measured against (USDT), as a freqtrade backtest's starting balance
 DEFAULT_CAPITAL = 10_000.0
 
-WINDOW_CUT = "(SELECT * FROM {table} WHERE day BETWEEN $start AND $end AND ($tf = '' OR timeframe = $tf))"
+#: how each table is read from the exports; the rest: ``SELECT * FROM <table> WHERE day BETWEEN $start AND $end``
+LOADS = {
+    # the ledger's columns that the reports read (not the entry feature vectors)
+    "trade_history": "SELECT day, symbol, timeframe, trade_id, entry_time, exit_time, size, bars_held, gross_bps, net_bps, "
+                     "net_pnl, fees_paid, spread_paid, slippage_paid, exit_reason, regime, policy, model_version "
+                     "FROM trade_history WHERE day BETWEEN $start AND $end",
+    # a bar table: only what the regime mix needs
+    "signals": "SELECT day, symbol, timeframe, regime FROM signals WHERE day BETWEEN $start AND $end",
+    # a decision belongs to the day it takes effect, which may not be the day of its partition
+    "promotions": "SELECT * FROM promotions WHERE effective_from >= $window_from AND effective_from < $window_to",
+}
+TIMEFRAME_CUT = "(SELECT * FROM {table} WHERE ($tf = '' OR timeframe = $tf))"
 _PARAM = re.compile(r"\$([a-z_]+)")
 _TABLE = re.compile(r"\{([a-z_]+)(\*?)\}")
 
@@ -32,7 +46,8 @@ class Exports:
                  capital: float = DEFAULT_CAPITAL) -> None:
         if end < start:
             raise ValueError(f"report window ends ({end}) before it starts ({start})")
-        self.con, self.start, self.end, self.capital = con, start, end, capital
+        self.source, self.start, self.end, self.capital = con, start, end, capital
+        self.con = duckdb.connect()  # the loaded tables; private, so the caller's connection is never changed
         self.missing: dict[str, str] = {}
         self._present: dict[str, bool] = {}
         self.timeframe = timeframe
@@ -40,30 +55,36 @@ class Exports:
             self.timeframe = self._only_timeframe()
 
     def has(self, table: str) -> bool:
+        """Whether ``table`` could be read (loading it on first use); the reason is in ``missing`` if not."""
         if table not in self._present:
+            sql = LOADS.get(table, f"SELECT * FROM {table} WHERE day BETWEEN $start AND $end")
             try:
-                self.con.execute(f"SELECT * FROM {table} LIMIT 0")
-                self._present[table] = True
+                loaded = self.source.execute(sql, self._params(sql)).to_arrow_table()
             except (duckdb.CatalogException, duckdb.IOException) as error:
                 self.missing[table] = str(error).strip().splitlines()[0]
                 self._present[table] = False
+            else:
+                self.con.register(table, loaded)
+                self._present[table] = True
         return self._present[table]
 
     def rows(self, sql: str, **params: Any) -> list[dict[str, Any]] | None:
         """The rows of ``sql`` as dicts; None when a table it reads is missing (recorded in ``missing``)."""
         if not all(self.has(table) for table, _ in _TABLE.findall(sql)):
             return None
-        text = _TABLE.sub(lambda m: m.group(1) if m.group(2) else WINDOW_CUT.format(table=m.group(1)), sql)
-        values = {"start": self.start, "end": self.end, "tf": self.timeframe or "", "capital": self.capital,
-                  "window_from": _utc(self.start), "window_to": _utc(self.end + timedelta(days=1)), **params}
-        bound = {name: values[name] for name in dict.fromkeys(_PARAM.findall(text))}
-        cursor = self.con.execute(text, bound)
+        text = _TABLE.sub(lambda m: m.group(1) if m.group(2) else TIMEFRAME_CUT.format(table=m.group(1)), sql)
+        cursor = self.con.execute(text, self._params(text, **params))
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def one(self, sql: str, **params: Any) -> dict[str, Any] | None:
         rows = self.rows(sql, **params)
         return rows[0] if rows else None
+
+    def _params(self, sql: str, **extra: Any) -> dict[str, Any]:
+        values = {"start": self.start, "end": self.end, "tf": self.timeframe or "", "capital": self.capital,
+                  "window_from": _utc(self.start), "window_to": _utc(self.end + timedelta(days=1)), **extra}
+        return {name: values[name] for name in dict.fromkeys(_PARAM.findall(sql))}
 
     def _only_timeframe(self) -> str | None:
         """The one timeframe the window's trades and summaries have; an error naming them when there are more."""
@@ -73,7 +94,7 @@ class Exports:
             found |= {r["timeframe"] for r in rows or []}
         if len(found) > 1:
             raise ValueError(
-                f"the exports of {self.start}..{self.end} hold timeframes {', '.join(sorted(found))}: pick one (timeframe=)"
+                f"the exports of {self.start}..{self.end} hold timeframes {', '.join(sorted(found))}: pick one (--timeframe)"
             )
         return found.pop() if found else None
 

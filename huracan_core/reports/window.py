@@ -158,6 +158,7 @@ def _summary_table(s: dict[str, Any]) -> str:
     dd = (f"{h.fmt(s['max_drawdown_pct'], 'pct')} ({h.fmt(s['max_drawdown_usdt'], 'usdt')}), "
           f"from {h.fmt(s['drawdown_peak_day'])} to {h.fmt(s['drawdown_trough_day'])}") if s["max_drawdown"] else (
         h.NA if s["max_drawdown"] is None else "0.00 % (no drawdown)")
+    no_loss, share = s["profit_factor"] is None and s["trades"] > 0, s["cost_share_of_gross"]
     rows = [
         ("Trades", h.fmt(s["trades"], "int")),
         ("Days / with trades / without", f"{s['days']} / {s['trading_days']} / {s['days_without_trades']}"),
@@ -166,7 +167,7 @@ def _summary_table(s: dict[str, Any]) -> str:
         ("Win / draw / loss", f"{s['wins']} / {s['draws']} / {s['losses']}"),
         ("Hit rate", h.fmt(s["hit_rate_pct"], "pct")),
         ("Expectancy", f"{h.fmt(s['expectancy_bps'], 'bps')} ({h.fmt(s['expectancy_usdt'], 'usdt')}) per trade"),
-        ("Profit factor", h.fmt(s["profit_factor"], "ratio") + (" (no losing trade)" if s["profit_factor"] is None and s["trades"] else "")),
+        ("Profit factor", h.fmt(s["profit_factor"], "ratio") + (" (no losing trade)" if no_loss else "")),
         ("Sharpe (daily, annualised)", h.fmt(s["sharpe"], "ratio")),
         ("Sortino (daily, annualised)", h.fmt(s["sortino"], "ratio")),
         ("Calmar (daily)", h.fmt(s["calmar"], "ratio")),
@@ -178,10 +179,29 @@ def _summary_table(s: dict[str, Any]) -> str:
         ("Max consecutive wins / losses", f"{h.fmt(s['max_win_streak'])} / {h.fmt(s['max_loss_streak'])}"),
         ("Avg trade duration", h.fmt(s["mean_duration_s"], "duration")),
         ("Costs paid", h.fmt(s["costs_paid"], "usdt")),
-        ("Costs / gross profit", h.fmt(None if s["cost_share_of_gross"] is None else 100 * s["cost_share_of_gross"], "pct")),
+        ("Costs / gross profit", h.fmt(None if share is None else 100 * share, "pct")),
     ]
     return h.table([("metric", "Metric", "text"), ("value", "Value", "text")],
                    [{"metric": k, "value": v} for k, v in rows], "no figures")
+
+
+COST_COLUMNS = [
+    ("symbol", "Coin", "text"), ("trades", "Trades", "int"), ("fees", "Fees", "usdt"), ("spread", "Spread", "usdt"),
+    ("slippage", "Slippage", "usdt"), ("costs", "Total costs", "usdt"), ("gross_pnl", "Gross P&L", "usdt"),
+    ("net_pnl", "Net P&L", "usdt"), ("mean_cost_bps", "Avg cost", "bps"), ("cost_share_of_gross", "Costs / gross", "ratio"),
+]
+CHAMPION_COLUMNS = [
+    ("symbol", "Coin", "text"), ("days", "Days", "int"), ("days_with_champion", "With champion", "int"),
+    ("days_trading", "Trading", "int"), ("promotions", "Promotions", "int"),
+    ("usual_reason_not_trading", "Usual reason for not trading", "text"), ("latest_champion", "Latest champion", "text"),
+]
+GATE_COLUMNS = [
+    ("symbol", "Coin", "text"), ("models", "Models", "int"), ("passed", "Passed", "int"), ("failed", "Failed", "int"),
+    ("gate_profile", "Profile", "text"), ("latest_gate_summary", "Latest verdict", "text"),
+]
+PER_GATE_COLUMNS = [
+    ("symbol", "Coin", "text"), ("gate", "Gate", "text"), ("passed", "Passed", "int"), ("failed", "Failed", "int"),
+]
 
 
 def _html(doc: dict[str, Any], coin_days: list[dict[str, Any]]) -> str:
@@ -197,87 +217,79 @@ def _html(doc: dict[str, Any], coin_days: list[dict[str, Any]]) -> str:
     ]), _summary_table(s), anchor="summary")]
     if not s["trades"]:
         parts.insert(0, h.alert(f"No trades between {start} and {end}: see the champions and gates below for why."))
-
-    before = _epoch(start) - 86400  # the capital, before the first day's P&L
-    ticks = [before] + [_epoch(d["day"]) for d in doc["daily"]]
-    equity = charts.line_chart({"equity": [(before, doc["capital"])] + [(_epoch(d["day"]), d["equity"]) for d in doc["daily"]]},
-                               "daily equity after costs", _day_labels(start), "USDT", include_zero=False, x_ticks=ticks)
-    per_coin: dict[str, list[tuple[float, float]]] = {}
-    for row in coin_days:
-        per_coin.setdefault(row["symbol"], [(before, 0.0)]).append((_epoch(row["day"]), row["cum_net_pnl"]))
-    coins = charts.line_chart(per_coin, "cumulative net P&L per coin", _day_labels(start), "USDT", x_ticks=ticks)
-    by = doc["daily"] if len(doc["daily"]) <= MAX_DAY_BARS else doc["weekly"]
-    bars = charts.bar_chart([(str(d.get("day") or d.get("period")), d["net_pnl"]) for d in by],
-                            "net P&L per day" if by is doc["daily"] else "net P&L per week", "USDT")
-    parts.append(h.section(
-        "Equity",
-        h.figure(equity, "Equity at the end of each day (capital + cumulative net P&L after costs).", "no days"),
-        h.figure(coins, "Cumulative net P&L per coin at the end of each day, after costs.", "no trades"),
-        h.figure(bars, "Net P&L " + ("per day" if by is doc["daily"] else "per week (ISO weeks)") + " after costs.", "no days"),
-        anchor="equity",
-    ))
-    parts.append(h.section("Per coin", h.table([("symbol", "Coin", "text"), *OUTCOME_COLUMNS, ("costs_paid", "Costs USDT", "usdt")],
-                                               doc["per_coin"], "no trades", SIGNED), anchor="per-coin"))
-    parts.append(h.section("Exit reasons", h.table([("exit_reason", "Exit reason", "text"), ("share_pct", "Share", "pct"),
-                                                     *OUTCOME_COLUMNS], doc["exit_reasons"], "no trades", SIGNED),
-                           anchor="exit-reasons"))
+    parts.append(_equity_section(doc, coin_days))
+    coin = [("symbol", "Coin", "text"), *OUTCOME_COLUMNS, ("costs_paid", "Costs USDT", "usdt")]
+    parts.append(h.section("Per coin", h.table(coin, doc["per_coin"], "no trades", SIGNED), anchor="per-coin"))
+    exits = [("exit_reason", "Exit reason", "text"), ("share_pct", "Share", "pct"), *OUTCOME_COLUMNS]
+    parts.append(h.section("Exit reasons", h.table(exits, doc["exit_reasons"], "no trades", SIGNED), anchor="exit-reasons"))
+    period = [("trading_days", "Trading days", "int"), *PERIOD_COLUMNS]
     parts.append(h.section(
         "Breakdown by day, week and month",
-        "<h3>Days</h3>", h.table([("day", "Day", "date"), *PERIOD_COLUMNS, ("equity", "Equity", "usdt")],
-                                 doc["daily"], "no days", SIGNED),
-        "<h3>Weeks</h3>", h.table([("period", "Week of", "date"), ("trading_days", "Trading days", "int"), *PERIOD_COLUMNS],
-                                  doc["weekly"], "no weeks", SIGNED),
-        "<h3>Months</h3>", h.table([("period", "Month", "date"), ("trading_days", "Trading days", "int"), *PERIOD_COLUMNS],
-                                   doc["monthly"], "no months", SIGNED),
+        "<h3>Days</h3>", h.table([("day", "Day", "date"), *PERIOD_COLUMNS, ("equity", "Equity", "usdt")], doc["daily"],
+                                 "no days", SIGNED),
+        "<h3>Weeks</h3>", h.table([("period", "Week of", "date"), *period], doc["weekly"], "no weeks", SIGNED),
+        "<h3>Months</h3>", h.table([("period", "Month", "date"), *period], doc["monthly"], "no months", SIGNED),
         anchor="breakdown",
     ))
-    total_costs = next((r for r in doc["costs"] if r["symbol"] == "TOTAL"), None)
-    kinds = charts.bar_chart([(k, total_costs[k]) for k in ("fees", "spread", "slippage")], "costs by kind", "USDT") if total_costs else ""
+    total = next((r for r in doc["costs"] if r["symbol"] == "TOTAL"), None)
+    kinds = charts.bar_chart([(k, total[k]) for k in ("fees", "spread", "slippage")], "costs by kind", "USDT") if total else ""
     parts.append(h.section(
         "Costs paid by kind",
         h.figure(kinds, "Fees, spread and slippage paid over the window, both legs.", "no trades: no costs"),
-        h.table([("symbol", "Coin", "text"), ("trades", "Trades", "int"), ("fees", "Fees", "usdt"), ("spread", "Spread", "usdt"),
-                 ("slippage", "Slippage", "usdt"), ("costs", "Total costs", "usdt"), ("gross_pnl", "Gross P&L", "usdt"),
-                 ("net_pnl", "Net P&L", "usdt"), ("mean_cost_bps", "Avg cost", "bps"),
-                 ("cost_share_of_gross", "Costs / gross", "ratio")],
-                doc["costs"], "no trades", SIGNED),
+        h.table(COST_COLUMNS, doc["costs"], "no trades", SIGNED),
         h.note("Costs / gross is n/a where the gross P&L is not positive."),
         anchor="costs",
     ))
-    bar_mix = charts.bar_chart([(r["regime"], r["share_pct"]) for r in doc["regimes"]["bars"]], "share of bars per regime", "%")
+    mix = charts.bar_chart([(r["regime"], r["share_pct"]) for r in doc["regimes"]["bars"]], "share of bars per regime", "%")
     parts.append(h.section(
         "Regime mix",
-        h.figure(bar_mix, "Share of the window's bars in each regime (signals).", h.missing(gone, "signals", "no bars")),
+        h.figure(mix, "Share of the window's bars in each regime (signals).", h.missing(gone, "signals", "no bars")),
         h.table([("regime", "Regime at entry", "text"), ("share_pct", "Share of trades", "pct"), *OUTCOME_COLUMNS],
                 doc["regimes"]["trades"], "no trades", SIGNED),
         anchor="regimes",
     ))
+    decided = [("symbol", "Coin", "text"), ("policy", "Policy", "text"), ("model_version", "Model", "text"), *OUTCOME_COLUMNS]
     parts.append(h.section(
         "Which model or policy decided",
-        h.table([("symbol", "Coin", "text"), ("policy", "Policy", "text"), ("model_version", "Model", "text"), *OUTCOME_COLUMNS],
-                doc["decided_by"], "no trades", SIGNED),
-        h.table([("symbol", "Coin", "text"), ("days", "Days", "int"), ("days_with_champion", "With champion", "int"),
-                 ("days_trading", "Trading", "int"), ("promotions", "Promotions", "int"),
-                 ("usual_reason_not_trading", "Usual reason for not trading", "text"), ("latest_champion", "Latest champion", "text")],
-                doc["champions"], h.missing(gone, "champions", "no champion decisions in the window")),
+        h.table(decided, doc["decided_by"], "no trades", SIGNED),
+        h.table(CHAMPION_COLUMNS, doc["champions"], h.missing(gone, "champions", "no champion decisions in the window")),
         anchor="decided-by",
     ))
     parts.append(h.section(
         "Gates passed and failed by each coin's models",
-        h.table([("symbol", "Coin", "text"), ("models", "Models", "int"), ("passed", "Passed", "int"), ("failed", "Failed", "int"),
-                 ("gate_profile", "Profile", "text"), ("latest_gate_summary", "Latest verdict", "text")],
-                doc["gates"]["per_coin"], h.missing(gone, "model_performance", "no models trained in the window")),
-        h.table([("symbol", "Coin", "text"), ("gate", "Gate", "text"), ("passed", "Passed", "int"), ("failed", "Failed", "int")],
-                doc["gates"]["per_gate"], "no gate verdicts"),
+        h.table(GATE_COLUMNS, doc["gates"]["per_coin"],
+                h.missing(gone, "model_performance", "no models trained in the window")),
+        h.table(PER_GATE_COLUMNS, doc["gates"]["per_gate"], "no gate verdicts"),
         anchor="gates",
     ))
     parts.append(h.section(
         "Champion decisions",
-        h.table([("effective_from", "Effective", "text"), ("symbol", "Coin", "text"), ("source", "Source", "text"),
-                 ("promoted", "Promoted", "bool"), ("champion_before", "Before", "text"), ("champion_after", "After", "text"),
-                 ("reason", "Reason", "text"), ("test", "Test", "text"), ("p_value", "p", "p")],
-                doc["promotions"], h.missing(gone, "promotions", "no decisions took effect in the window")),
+        h.table(h.DECISION_COLUMNS, doc["promotions"], h.missing(gone, "promotions", "no decisions took effect in the window")),
         anchor="promotions",
     ))
-    parts.append(h.missing_section(doc["missing_tables"]))
+    parts.append(h.missing_section(gone))
     return h.page(title, subtitle, parts)
+
+
+def _equity_section(doc: dict[str, Any], coin_days: list[dict[str, Any]]) -> str:
+    start = doc["start"]
+    before = _epoch(start) - 86400  # the capital, before the first day's P&L
+    ticks = [before] + [_epoch(d["day"]) for d in doc["daily"]]
+    curve = [(before, doc["capital"])] + [(_epoch(d["day"]), d["equity"]) for d in doc["daily"]]
+    equity = charts.line_chart({"equity": curve}, "daily equity after costs", _day_labels(start), "USDT",
+                               include_zero=False, x_ticks=ticks)
+    per_coin: dict[str, list[tuple[float, float]]] = {}
+    for row in coin_days:
+        per_coin.setdefault(row["symbol"], [(before, 0.0)]).append((_epoch(row["day"]), row["cum_net_pnl"]))
+    coins = charts.line_chart(per_coin, "cumulative net P&L per coin", _day_labels(start), "USDT", x_ticks=ticks)
+    daily = len(doc["daily"]) <= MAX_DAY_BARS
+    by = doc["daily"] if daily else doc["weekly"]
+    bars = charts.bar_chart([(str(d["day"] if daily else d["period"]), d["net_pnl"]) for d in by],
+                            "net P&L per day" if daily else "net P&L per week", "USDT")
+    return h.section(
+        "Equity",
+        h.figure(equity, "Equity at the end of each day (capital + cumulative net P&L after costs).", "no days"),
+        h.figure(coins, "Cumulative net P&L per coin at the end of each day, after costs.", "no trades"),
+        h.figure(bars, "Net P&L " + ("per day" if daily else "per week (ISO weeks)") + " after costs.", "no days"),
+        anchor="equity",
+    )

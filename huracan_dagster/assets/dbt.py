@@ -9,7 +9,6 @@ dagster-dbt reads ``dbt/target/manifest.json`` when the definitions load; ``ensu
 when that file is missing or older than a file of the project, so a clean clone needs no manual step.
 """
 
-
 import json
 import os
 import shutil
@@ -23,6 +22,9 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.compat import DBT_PYTHON_VERSION
+
+from huracan_dagster.partitions import asset_key
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 #: the files whose change makes the manifest stale
@@ -55,9 +57,9 @@ def mart_dir(home: str | Path, timeframe: str) -> Path:
 def export_asset_key(timeframe: str, table: str) -> dg.AssetKey:
     """The export asset that writes ``table`` (a dbt source)."""
     if table in DATE_SYMBOL_TABLES:
-        return dg.AssetKey([timeframe, EXPORTS_ASSET])
+        return asset_key(timeframe, EXPORTS_ASSET)
     if table in DATE_TABLES:
-        return dg.AssetKey([timeframe, EXPORTS_DAILY_ASSET])
+        return asset_key(timeframe, EXPORTS_DAILY_ASSET)
     raise ValueError(f"dbt source exports.{table}: not an export table of CONTRACT.md, so no export asset writes it")
 
 
@@ -72,8 +74,15 @@ def _newest_project_file(project_dir: Path) -> float:
 
 
 def manifest_is_stale(project_dir: Path, manifest: Path) -> bool:
-    """Missing, or older than a file of the project (a model, macro, test, ``dbt_project.yml``, ``profiles.yml``)."""
-    return not manifest.is_file() or manifest.stat().st_mtime < _newest_project_file(project_dir)
+    """Missing, older than a file of the project (a model, macro, test, ``dbt_project.yml``, ``profiles.yml``), or
+    written by another dbt-core than the installed one."""
+    if not manifest.is_file() or manifest.stat().st_mtime < _newest_project_file(project_dir):
+        return True
+    try:
+        written_by = json.loads(manifest.read_text())["metadata"]["dbt_version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return True
+    return DBT_PYTHON_VERSION is not None and written_by != str(DBT_PYTHON_VERSION)
 
 
 def _manifest_path(project_dir: Path) -> Path:
@@ -138,6 +147,14 @@ class HuracanDbtResource(DbtCliResource):
         dbt = project()
         return cls(project_dir=dbt, home=str(home), archive=str(archive), dbt_executable=_dbt_executable())
 
+    @property
+    def _cli_version(self):  # noqa: ANN202 (packaging Version)
+        # dagster-dbt runs `dbt --version` (a 2 s subprocess) twice per invocation to learn the engine; the dbt
+        # beside this interpreter is the dbt-core installed here, whose version is known in-process
+        if DBT_PYTHON_VERSION is not None and Path(self.dbt_executable) == Path(sys.executable).with_name("dbt"):
+            return DBT_PYTHON_VERSION
+        return super()._cli_version
+
     def environment(self) -> dict[str, str]:
         return {"HURACAN_HOME": self.home, "HURACAN_ARCHIVE": self.archive}
 
@@ -184,11 +201,9 @@ def _is_mart(props: Mapping[str, Any]) -> bool:
     return props.get("resource_type") == "model" and "marts" in props.get("fqn", [])
 
 
-def _mart_rows(path: Path) -> int | None:
+def _mart_rows(path: Path) -> int:
     import duckdb  # only where a build ran
 
-    if not path.is_file():
-        return None
     with duckdb.connect() as con:
         return con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[0]
 
@@ -205,9 +220,10 @@ def dbt_assets_for(timeframe: str) -> dg.AssetsDefinition:
     def dbt_models(context: dg.AssetExecutionContext, dbt: HuracanDbtResource):
         for event in dbt.build(timeframe, context).stream():
             if isinstance(event, dg.Output) and (model := context.asset_key_for_output(event.output_name).path[-1]) in marts:
-                path = mart_dir(dbt.home, timeframe) / f"{model}.parquet"
-                event = event.with_metadata({**event.metadata, "parquet": dg.MetadataValue.path(str(path)),
-                                             "rows": dg.MetadataValue.int(_mart_rows(path) or 0)})
+                path = mart_dir(dbt.home, timeframe) / f"{model}.parquet"  # written by the model's post-hook
+                if path.is_file():
+                    event = event.with_metadata({**event.metadata, "parquet": dg.MetadataValue.path(str(path)),
+                                                 "rows": dg.MetadataValue.int(_mart_rows(path))})
             yield event
 
     return dbt_models

@@ -61,7 +61,7 @@ def ledger(trades=TRADES, size: float = 1_000.0) -> pl.DataFrame:
             "exit_time": _ts(day, hour), "entry_price": 100.0, "exit_price": 100.0 * (1 + gross / 1e4), "size": size,
             "direction": 1, "bars_held": 4, "gross_bps": gross, "net_bps": net, "net_pnl": net * size / 1e4,
             **{k: v * size / 1e4 for k, v in COST_BPS.items()},
-            "exit_reason": reason, "regime": regime, "engines_agreeing": 3, "confidence": 0.7,
+            "exit_reason": reason, "regime": regime, "engines_agreeing": "trend,leader,breakout", "confidence": 0.7,
             "policy": "model" if symbol == "BTC-USDT" else "rules",
             "model_version": "20241201_000000Z" if symbol == "BTC-USDT" else "",
             "expected_edge_bps": 20.0, "recipe_hash": "abc",
