@@ -22,7 +22,7 @@ from tests.conftest import REPO
 #: the date × symbol chain of the daily job; the date-partitioned shared encoder, roster and summary, and the
 #: unpartitioned Mechanic have jobs of their own
 CHAIN = ("candles", "features", "regimes", "signals", "labels", "coin_model", "champion", "shadow_trades", "trade_analysis", "exports")
-DATED = ("roster", "daily_summary", "exports_daily")
+DATED = ("roster", "daily_summary", "exports_daily", "daily_report")
 ASSETS = (*CHAIN, "shared_encoder", *DATED, "challengers")
 #: one for every timeframe: the analysts' DuckDB file (and the dbt marts)
 SHARED = {dg.AssetKey("analytics_db")}

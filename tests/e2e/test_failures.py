@@ -328,8 +328,8 @@ def test_two_first_runs_at_once_both_succeed(huracan_home):
         (["--symbols", "btc/usdt,DOGE/USDT"],
          "argument --symbols: bundled offers no 15m candles for DOGE/USDT; choose from BNB/USDT, BTC/USDT, ETH/USDT, SOL/USDT, XRP/USDT"),
         (["--select", "nosuch"],
-         "argument --select: 'nosuch' matches no asset; assets: candles, champion, coin_model, daily_summary, exports, "
-         "exports_daily, features, labels, regimes, roster, shadow_trades, shared_encoder, signals, trade_analysis"),
+         "argument --select: 'nosuch' matches no asset; assets: candles, champion, coin_model, daily_report, daily_summary, "
+         "exports, exports_daily, features, labels, regimes, roster, shadow_trades, shared_encoder, signals, trade_analysis"),
         (["--date", "2017-06-01"], "argument --start/--date: 2017-06-01 is before 2018-01-01, the first day partition"),
     ],
 )
