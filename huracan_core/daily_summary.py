@@ -16,12 +16,12 @@ from huracan_core.symbols import to_key
 
 def decisions_of_day(history: Sequence[Mapping[str, Any]], day: date) -> list[dict[str, Any]]:
     """Champion decisions, promoted or not, that took effect on ``day`` (the Engine's of that day, the Mechanic's
-    whose data ended then)."""
+    whose data ended then), as they stand: a decision taken again counts once, by its latest line."""
     start, end = day_start(day), day_start(day + timedelta(days=1))
     fields = ("symbol", "source", "champion_before", "champion_after", "reason", "p_value", "decided_at", "decision_key",
               "effective_from", "promoted", "test", "window", "run_id")
-    return [{k: line.get(k) for k in fields} for line in history
-            if start <= datetime.fromisoformat(line["effective_from"]) < end]
+    latest = {line["decision_key"]: line for line in history if start <= datetime.fromisoformat(line["effective_from"]) < end}
+    return [{k: line.get(k) for k in fields} for line in latest.values()]
 
 
 def promotions_of_day(history: Sequence[Mapping[str, Any]], day: date) -> list[dict[str, Any]]:

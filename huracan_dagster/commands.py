@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -108,8 +110,10 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
         print(f"  roster and daily summary: {start}..{end}")
         ok &= _date_run(defs.resolve_job_def(summary_job_name(tf)), instance, start, end, dated)
     if select is None:  # the whole chain: the analysts' file (and the dbt marts) over what was exported
-        print("  analytics: the DuckDB file of views over the exports")
-        result = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET, tags=owner_tags())
+        print("  analytics: dbt marts and tests over the exports, and the DuckDB file of views")
+        with contextlib.redirect_stdout(io.StringIO()):  # dagster-dbt echoes dbt's every line; the results are events
+            result = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(
+                instance=instance, raise_on_error=False, run_config=QUIET, tags=owner_tags())
         _print_run(result, ["every export"])
         ok &= result.success
     _print_models(instance, tf, keys, start, end)
@@ -168,7 +172,9 @@ def _print_run(result: dg.ExecuteInProcessResult, block: list[str]) -> None:
         if not evaluation.passed:
             failed[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"].append(evaluation.partition or "")
     for check, partitions in sorted(failed.items()):
-        print(f"    check {check} did not pass on {len(partitions)} partitions: {abbreviated(sorted(partitions))}")
+        keyed_partitions = sorted(p for p in partitions if p)
+        where = f" on {len(keyed_partitions)} partitions: {abbreviated(keyed_partitions)}" if keyed_partitions else ""
+        print(f"    check {check} did not pass{where}")
     if not result.success:
         for cause in failure_causes(result.all_events, result.dagster_run.tags):
             print("    " + cause.replace("\n", "\n      "))

@@ -9,6 +9,7 @@ from huracan_core.models.training import ModelConfig
 from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
 from huracan_dagster.assets.candles import candle_assets
 from huracan_dagster.assets.champions import champion_assets, mechanic_asset
+from huracan_dagster.assets.dbt import HuracanDbtResource, dbt_assets_for
 from huracan_dagster.assets.exports import analytics_database, export_assets
 from huracan_dagster.assets.reports import report_assets
 from huracan_dagster.assets.features import feature_assets
@@ -88,13 +89,15 @@ def resources(settings: Settings) -> dict[str, object]:
         "promotion": PromotionResource(),
         "broadcaster": broadcaster_from_env(settings.env),
         "analytics": ExportsResource.for_home(settings.home),
+        "dbt": HuracanDbtResource.for_home(settings.home, settings.archive_root),
     }
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     assets = [a for tf in settings.timeframes for a in timeframe_assets(tf, fee_profile=settings.fee_profile)]
-    analytics = [analytics_database(settings.timeframe, [])]
-    assets += analytics
+    dbt = {tf: dbt_assets_for(tf) for tf in settings.timeframes}
+    analytics = [analytics_database(settings.timeframe, list(dbt[settings.timeframe].keys))]
+    assets += [*dbt.values(), *analytics]
     jobs, schedules, sensors = [], [], []
     running = settings.automation
     for tf in settings.timeframes:
@@ -102,7 +105,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         dated = dg.AssetSelection.assets(*(asset_key(tf, n) for n in DATE_ASSETS))
         mechanic = dg.AssetSelection.assets(asset_key(tf, "challengers"))
         daily = dg.define_asset_job(
-            daily_job_name(tf), selection=dg.AssetSelection.key_prefixes([tf]) - encoder - dated - mechanic,
+            daily_job_name(tf),
+            selection=dg.AssetSelection.key_prefixes([tf]) - encoder - dated - mechanic - dg.AssetSelection.key_prefixes([tf, "dbt"]),
             description=f"The Engine on {tf} candles: the whole daily date × symbol pipeline.",
         )
         encoder_job = dg.define_asset_job(encoder_job_name(tf), selection=encoder, description=f"The {tf} shared encoder of each day.")
@@ -112,7 +116,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                  dg.define_asset_job(summary_job_name(tf), selection=dated, description=f"The {tf} roster and daily summary of each day.")]
         schedules += [engine_schedule(tf, daily, running), encoder_schedule(tf, encoder_job, running)]
         sensors += [mechanic_sensor(tf, mechanic_job, running), automation_sensor(tf)]
-    jobs.append(dg.define_asset_job(ANALYTICS_JOB, selection=dg.AssetSelection.assets(*analytics),
+    marts = dg.AssetSelection.key_prefixes(*[[tf, "dbt"] for tf in settings.timeframes])
+    jobs.append(dg.define_asset_job(ANALYTICS_JOB, selection=dg.AssetSelection.assets(*analytics) | marts,
                                     description="The analysts' DuckDB file (views over the exports) and the dbt marts."))
     sensors += broadcaster_sensors(enabled=telegram_configured(settings.env))
     return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, sensors=sensors, resources=resources(settings))

@@ -122,7 +122,7 @@ def analytics_database(timeframe: str, upstream: list[dg.AssetKey]) -> dg.Assets
         ),
     )
     def analytics_db(context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: ExportsResource) -> dg.MaterializeResult:
-        views = build_database(Path(analytics.database), Path(archive.root), Path(analytics.marts))
+        views = build_database(Path(analytics.database), Path(archive.root), Path(analytics.marts) / timeframe)
         table = pl.DataFrame({"view": list(views), "reads": list(views.values())})
         return dg.MaterializeResult(metadata={
             "database": dg.MetadataValue.path(analytics.database), "views": sum(v != "not exported yet" for v in views.values()),

@@ -200,3 +200,16 @@ def test_an_append_cut_short_is_not_history_and_is_cut_before_the_next(tmp_path)
     fresh.record(_line(a, a, key="engine:d2", effective=T0 + timedelta(days=1), promoted=False))
     assert [h["decision_key"] for h in ChampionBook(store).history()] == ["engine:d1", "engine:d2"]
     assert store.read_bytes(PROMOTIONS_KEY).count(b"\n") == 2
+
+
+def test_a_decision_taken_again_is_one_decision_of_its_day(tmp_path) -> None:
+    from huracan_core.daily_summary import decisions_of_day
+
+    store = LocalArtifactStore(tmp_path)
+    book = ChampionBook(store)
+    a = _folder(store, "a")
+    book.record(_line(None, None, key="engine:d1", effective=T0, promoted=False))
+    book.record(_line(a, None, key="engine:d1", effective=T0))  # the same day decided again, now promoting
+    book.record(_line(a, a, key="engine:d2", effective=T0 + timedelta(days=1), promoted=False))
+    [decision] = decisions_of_day(book.history(), T0.date())
+    assert decision["promoted"] and decision["champion_after"] == a
