@@ -11,8 +11,9 @@ NOT_IN_WINDOWS = frozenset({"challengers"})
 
 
 def window_asset_names(graph, timeframe: str) -> set[str]:
-    """What ``huracan run`` can materialize over a window of days."""
-    return {key.path[-1] for key in graph.get_all_asset_keys() if key.path[0] == timeframe} - NOT_IN_WINDOWS
+    """What ``huracan run`` can materialize over a window of days (the dbt models, ``<tf>/dbt/<model>``, follow a
+    whole run in the analytics job)."""
+    return {key.path[-1] for key in graph.get_all_asset_keys() if key.path[0] == timeframe and len(key.path) == 2} - NOT_IN_WINDOWS
 
 
 def resolve_selection(graph, timeframe: str, select: str | None) -> list[dg.AssetKey] | None:
@@ -25,7 +26,7 @@ def resolve_selection(graph, timeframe: str, select: str | None) -> list[dg.Asse
     names = window_asset_names(graph, timeframe)
     pattern = re.compile(r"(?<![\w:/\"])(" + "|".join(sorted(names, key=len, reverse=True)) + r")(?![\w/\"])")
     prefixed = pattern.sub(lambda m: f'key:"{timeframe}/{m.group(1)}"', select)
-    keys = {k for k in dg.AssetSelection.from_string(prefixed).resolve(graph) if k.path[-1] not in NOT_IN_WINDOWS}
+    keys = {k for k in dg.AssetSelection.from_string(prefixed).resolve(graph) if k.path[-1] in names}
     if not keys:
         raise ValueError(f"--select {select!r} matches no asset")
     return sorted(keys)

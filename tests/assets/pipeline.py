@@ -20,6 +20,7 @@ from huracan_dagster.resources import (
     ArchiveResource,
     CandleSourceResource,
     CostsResource,
+    ExportsResource,
     MLflowResource,
     ModelSettingsResource,
     PromotionResource,
@@ -49,6 +50,7 @@ def resources(archive: Path, source: str = "bundled", universe: Sequence[str] | 
         "mlflow": MLflowResource.for_home(Path(archive).parent),
         "promotion": PromotionResource(),
         "broadcaster": BroadcasterResource(),  # off: no token
+        "analytics": ExportsResource.for_home(Path(archive).parent),
     }
 
 
