@@ -57,7 +57,8 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     job = defs.resolve_job_def(daily_job_name(tf))
     graph = defs.resolve_asset_graph()
     selection = resolve_selection(graph, tf, select)
-    selected = set(selection) if selection is not None else {key for key in graph.get_all_asset_keys() if key.path[0] == tf}
+    # the window's assets (the dbt models, <tf>/dbt/<model>, follow a whole run in the analytics job)
+    selected = set(selection) if selection is not None else {k for k in graph.get_all_asset_keys() if k.path[0] == tf and len(k.path) == 2}
     wants = {name: asset_key(tf, name) in selected for name in ("candles", "features", "signals", "coin_model", "shared_encoder")}
     recipe = FeatureRecipe.default(tf)
     needs_inputs = wants["features"] and wants["candles"]
