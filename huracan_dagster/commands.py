@@ -13,8 +13,8 @@ from huracan_core.features.partitions import history_days
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.encoder import encoder_window
 from huracan_core.models.training import ModelConfig
-from huracan_core.sources import open_source
 from huracan_core.reports import daily_folder
+from huracan_core.sources import open_source
 from huracan_core.storage.keys import daily_summary_key, roster_day_key
 from huracan_core.storage.store import ArtifactNotFound
 from huracan_core.symbols import to_ccxt, to_key

@@ -11,9 +11,9 @@ from huracan_dagster.assets.candles import candle_assets
 from huracan_dagster.assets.champions import champion_assets, mechanic_asset
 from huracan_dagster.assets.dbt import HuracanDbtResource, dbt_assets_for
 from huracan_dagster.assets.exports import analytics_database, export_assets
-from huracan_dagster.assets.reports import report_assets
 from huracan_dagster.assets.features import feature_assets
 from huracan_dagster.assets.learning import learning_assets
+from huracan_dagster.assets.reports import report_assets
 from huracan_dagster.assets.trading import trading_assets
 from huracan_dagster.automation import automation_sensor, encoder_schedule, engine_schedule, mechanic_sensor
 from huracan_dagster.broadcaster import broadcaster_from_env, broadcaster_sensors, telegram_configured

@@ -30,8 +30,8 @@ from huracan_core.trading.analysis import (
     regime_analysis,
     win_loss_analysis,
 )
-from huracan_core.trading.bars import join_bars
 from huracan_core.trading.backtest import run_backtest
+from huracan_core.trading.bars import join_bars
 from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
 

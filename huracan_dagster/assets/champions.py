@@ -21,6 +21,7 @@ from huracan_core.champions.mechanic import (
 from huracan_core.champions.partitions import decide_partitions, partition_row
 from huracan_core.champions.roster import build_roster, roster_days
 from huracan_core.daily_summary import daily_summary, promotions_of_day
+from huracan_core.day_keys import MissingPartitionError
 from huracan_core.models.partitions import newest_encoder, write_model
 from huracan_core.storage.keys import ROSTER_KEY, costs_key, daily_summary_key, roster_day_key
 from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
@@ -204,7 +205,12 @@ def mechanic_asset(
             keys = mechanic_keys(day, symbol, train_days)
             inputs = {n: read_partitions(archive, n, timeframe, keys, recipe_hash=recipe_hash if n == "features" else "") for n in CHAIN}
             encoder = newest_encoder(store, timeframe, day) if models.use_encoder else None
-            part = train_challenger(inputs, encoder, day, symbol, timeframe, config=config, costs=costs.cost_model(), exchange=costs.exchange)
+            try:
+                part = train_challenger(inputs, encoder, day, symbol, timeframe, config=config, costs=costs.cost_model(), exchange=costs.exchange)
+            except MissingPartitionError as error:  # a coin too new for a model's history: the others go on
+                rows.append({"symbol": symbol, "outcome": "skipped", "why": str(error)})
+                context.log.warning(f"Mechanic {symbol}: {error}")
+                continue
             files = write_model(store, part)
             tracked = log_training_run(mlflow.config(), part.trained, params={"source": "mechanic", "train_days": train_days},
                                        files=files, tags={"dagster_run_id": context.run.run_id, "recipe_hash": recipe_hash,

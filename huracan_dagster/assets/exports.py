@@ -26,6 +26,7 @@ from huracan_dagster.partitions import (
 )
 from huracan_dagster.resources import ArchiveResource, ExportsResource
 
+
 def export_assets(timeframe: str) -> list[dg.AssetsDefinition]:
     keys = {name: asset_key(timeframe, name) for name in SOURCES}
 

@@ -59,7 +59,7 @@ def _objects(archive: Path) -> dict[str, bytes]:
 def test_export_rows_equal_their_sources_and_carry_their_lineage(exported) -> None:
     archive, instance = exported["archive"], exported["instance"]
     con = duckdb.connect(str(exported["database"]), read_only=True)
-    pairs = {"candles": "candles", "features": f"features/*/{{s}}/{{d}}", "regimes": "regimes", "signals": "signals",
+    pairs = {"candles": "candles", "features": "features/*/{s}/{d}", "regimes": "regimes", "signals": "signals",
              "opportunities": "labels", "trade_history": "shadow_trades"}
     for table, source in pairs.items():
         for d in DAYS:

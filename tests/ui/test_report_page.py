@@ -95,7 +95,7 @@ def test_window_report_page(browser, tmp_path) -> None:
     assert f"Huracan window report {START} .. {END}" in text
     assert re.search(rf"Sharpe \(daily, annualised\)\s+{s['sharpe']:,.2f}", text)
     assert re.search(rf"Profit factor\s+{s['profit_factor']:,.2f}", text)
-    assert f"from 2024-12-02 to 2024-12-03" in text  # the drawdown's dates
+    assert "from 2024-12-02 to 2024-12-03" in text  # the drawdown's dates
     for heading in ("Per coin", "Exit reasons", "Breakdown by day, week and month", "Costs paid by kind", "Regime mix",
                     "Which model or policy decided", "Gates passed and failed by each coin's models", "Champion decisions"):
         assert heading in text
