@@ -8,10 +8,13 @@ per partition would cost seconds each (DESIGN.md §7).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -117,7 +120,51 @@ def _ui(host: str, port: str) -> int:
     command = [sys.executable, "-m", "dagster", "dev", "-h", host, "-p", port]
     command += ["-w", str(workspace)] if workspace.is_file() else ["-m", "huracan_dagster.definitions"]
     print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
-    return subprocess.call(command)
+    return run_as_service(command)
+
+
+def run_as_service(command: list[str], grace_s: float = 20.0) -> int:
+    """Run ``command`` (``dagster dev``: a webserver and a daemon) in its own process group and stop all of it on
+    one Ctrl-C, SIGTERM or SIGHUP to this process: the signal is passed on to the whole group, and whatever is still
+    alive ``grace_s`` after the command ended (or after the signal) is killed. Without this a SIGTERM to ``huracan``
+    left ``dagster dev`` and its children running."""
+    child = subprocess.Popen(command, start_new_session=True)
+    stopping: list[float] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        stopping.append(time.monotonic())
+        _signal_group(child.pid, signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        while True:
+            try:
+                code = child.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stopping and time.monotonic() - stopping[0] > grace_s:
+                    _signal_group(child.pid, signal.SIGKILL)
+    finally:
+        deadline = time.monotonic() + grace_s
+        while _group_alive(child.pid) and time.monotonic() < deadline:  # its webserver and daemon, after it
+            time.sleep(0.2)
+        _signal_group(child.pid, signal.SIGKILL)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if stopping and code in (0, -signal.SIGINT, -signal.SIGTERM, 130, 143) else code
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -69,9 +69,10 @@ class ChampionBook:
             lines.append(line)
         return lines
 
-    def in_force(self, symbol: str, at: datetime, *, exclude_key: str | None = None) -> dict[str, Any] | None:
-        """The deciding line in force at ``at`` (its ``champion`` may be None: no model earned the coin yet), or
-        None before any decision. ``exclude_key``: a decision being taken again does not see its own last word."""
+    def in_force(self, symbol: str, at: datetime | None, *, exclude_key: str | None = None) -> dict[str, Any] | None:
+        """The deciding line in force at ``at`` (None: the newest line), or None before any decision; its
+        ``champion`` may be None (no model earned the coin yet). ``exclude_key``: a decision being taken again does
+        not see its own last word."""
         return _in_force(self.history(symbol), at, exclude_key)
 
     def pointer(self, symbol: str) -> dict[str, Any] | None:
