@@ -27,7 +27,7 @@ from huracan_core.storage.keys import ROSTER_KEY, costs_key, daily_summary_key, 
 from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 from huracan_core.symbols import to_key
 from huracan_core.versions import modules_used, source_hash
-from huracan_dagster.assets.metadata import attach_partition_metadata, output_with_partition_metadata, preview
+from huracan_dagster.assets.metadata import output_with_partition_metadata, preview, result_with_partition_metadata
 from huracan_dagster.broadcaster import BroadcasterResource
 from huracan_dagster.io_manager import read_partitions
 from huracan_dagster.partitions import (
@@ -134,7 +134,7 @@ def champion_assets(
             if _newest(store, ROSTER_KEY, day):
                 store.write_json(ROSTER_KEY, document)
             metadata[day.isoformat()] = _roster_metadata(document, store.uri(roster_day_key(timeframe, day)))
-        return _date_result(context, metadata)
+        return result_with_partition_metadata(context, metadata)
 
     @dg.asset(
         key=key["daily_summary"],
@@ -167,7 +167,7 @@ def champion_assets(
             store.write_json(daily_summary_key(day), summary)
             broadcaster.send(messages.daily_summary(summary), context.log)
             metadata[day.isoformat()] = _summary_metadata(summary, store.uri(daily_summary_key(day)))
-        return _date_result(context, metadata)
+        return result_with_partition_metadata(context, metadata)
 
     return [champion, roster, daily_summary_asset]
 
@@ -269,13 +269,6 @@ def _newest(store: ArtifactStore, key: str, day: date) -> bool:
         return date.fromisoformat(store.read_json(key)["date"]) <= day
     except ArtifactNotFound:
         return True
-
-
-def _date_result(context: dg.AssetExecutionContext, metadata: dict[str, dict]) -> dg.MaterializeResult:
-    if len(metadata) == 1:
-        return dg.MaterializeResult(metadata=next(iter(metadata.values())))
-    attach_partition_metadata(context, metadata)
-    return dg.MaterializeResult()
 
 
 def _champion_metadata(line: Mapping[str, Any], book: ChampionBook) -> dict:

@@ -13,7 +13,7 @@ from huracan_core.exports.partitions import SOURCES, daily_rows, export_partitio
 from huracan_core.models.artifacts import read_model_folder
 from huracan_core.storage.keys import daily_summary_key, export_key
 from huracan_core.versions import source_hash
-from huracan_dagster.assets.metadata import attach_partition_metadata, preview
+from huracan_dagster.assets.metadata import preview, result_with_partition_metadata
 from huracan_dagster.automation import when_later_data_arrives
 from huracan_dagster.partitions import (
     asset_key,
@@ -72,7 +72,7 @@ def export_assets(timeframe: str) -> list[dg.AssetsDefinition]:
                 **{f"rows_{t}": f.height for t, f in frames.items()},
                 "trade_history": preview(frames["trade_history"].select("entry_time", "direction", "net_bps", "policy", "model_version")),
             }
-        return _result(context, metadata)
+        return result_with_partition_metadata(context, metadata)
 
     @dg.asset(
         key=asset_key(timeframe, "exports_daily"),
@@ -102,7 +102,7 @@ def export_assets(timeframe: str) -> list[dg.AssetsDefinition]:
             for table, frame in frames.items():
                 store.write_parquet(export_key(table, timeframe, day), frame)
             rows[day.isoformat()] = {f"rows_{t}": f.height for t, f in frames.items()}
-        return _result(context, rows)
+        return result_with_partition_metadata(context, rows)
 
     return [exports, exports_daily]
 
@@ -131,14 +131,6 @@ def analytics_database(timeframe: str, upstream: list[dg.AssetKey]) -> dg.Assets
         })
 
     return analytics_db
-
-
-def _result(context: dg.AssetExecutionContext, metadata: dict[str, dict]) -> dg.MaterializeResult:
-    """Each partition's metadata on its own materialization (a one-partition run carries it directly)."""
-    if len(metadata) == 1:
-        return dg.MaterializeResult(metadata=next(iter(metadata.values())))
-    attach_partition_metadata(context, metadata)
-    return dg.MaterializeResult()
 
 
 def _metrics(store, folder: str) -> dict:

@@ -23,7 +23,7 @@ from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
 from huracan_core.trading.signals import WARMUP_DAYS, prove_signal_causality, signal_partitions
 from huracan_core.versions import modules_used, source_hash
 from huracan_dagster.assets.features import causality_verdicts
-from huracan_dagster.assets.metadata import attach_partition_metadata, output_with_partition_metadata, preview
+from huracan_dagster.assets.metadata import output_with_partition_metadata, preview, result_with_partition_metadata
 from huracan_dagster.assets.verdicts import partitioned_check
 from huracan_dagster.automation import when_later_data_arrives
 from huracan_dagster.io_manager import read_partitions
@@ -145,10 +145,7 @@ def learning_assets(
                 "losses": ", ".join(f"{v:.4f}" for v in encoder.losses),
                 "epoch_seconds": ", ".join(f"{v:.2f}" for v in encoder.epoch_seconds),
             }
-        if len(metadata) == 1:
-            return dg.MaterializeResult(metadata=next(iter(metadata.values())))
-        attach_partition_metadata(context, metadata)
-        return dg.MaterializeResult()
+        return result_with_partition_metadata(context, metadata)
 
     history = day_window(-train_days, -1)
 

@@ -33,6 +33,15 @@ def output_with_partition_metadata(
     return dg.Output({key: frame for key, (frame, _) in results.items()})
 
 
+def result_with_partition_metadata(context: dg.AssetExecutionContext, metadata: dict[str, dict]) -> dg.MaterializeResult:
+    """``output_with_partition_metadata`` for an asset that writes its own objects: each partition's metadata on its
+    own materialization (a one-partition run carries it directly)."""
+    if len(metadata) == 1:
+        return dg.MaterializeResult(metadata=next(iter(metadata.values())))
+    attach_partition_metadata(context, metadata)
+    return dg.MaterializeResult()
+
+
 def attach_partition_metadata(context: dg.AssetExecutionContext, by_partition: dict[str, dict]) -> None:
     """Per-partition metadata of a ranged run, validated against the run's keys once.
 

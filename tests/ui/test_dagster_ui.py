@@ -6,7 +6,6 @@ Set HURACAN_UI_SCREENSHOTS=DIR to keep the screenshots for a look.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,9 +24,9 @@ from huracan_dagster.cli import main
 from huracan_dagster.definitions import daily_job_name
 from huracan_dagster.partitions import asset_key
 from tests.conftest import REPO
+from tests.ui.conftest import needs_browser, screenshot
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="Debian chromium + chromium-driver not installed (make browser)")
+pytestmark = needs_browser
 
 TF = "15m"
 CANDLES = asset_key(TF, "candles")
@@ -89,21 +88,6 @@ def ui(huracan_home, tmp_path, monkeypatch, real_candles):
         log.close()
 
 
-@pytest.fixture
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1600,1000",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-
-
 def text_when(driver, *needles: str, timeout: float = 60) -> str:
     deadline, text = time.time() + timeout, ""
     while time.time() < deadline:
@@ -139,14 +123,6 @@ def table_rows_when(driver, keys: list[str], timeout: float = 30) -> dict[str, s
             return rows
         time.sleep(0.5)
     raise AssertionError(f"{driver.current_url}: rows for {sorted(set(keys) - set(rows))} never showed")
-
-
-def screenshot(driver, tmp_path: Path, name: str) -> Path:
-    path = Path(os.environ.get("HURACAN_UI_SCREENSHOTS", tmp_path)) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    assert driver.save_screenshot(str(path))
-    assert path.stat().st_size > 10_000  # a rendered page, not a blank one
-    return path
 
 
 def failed_verdicts(check: str) -> dict[str, str]:

@@ -6,41 +6,23 @@ Set HURACAN_UI_SCREENSHOTS=DIR to keep the screenshots for a look.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from huracan_core.reports import daily_report, window_report, write_report
 from tests.core.test_reports import END, QUIET_DAY, START, connect, ledger, write_exports
+from tests.ui.conftest import chromium, needs_browser, screenshot
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="Debian chromium + chromium-driver not installed (make browser)")
+pytestmark = needs_browser
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,2400",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = chromium("1400,2400")  # tall: a report is one long page
     yield driver
     driver.quit()
-
-
-def screenshot(driver, tmp_path: Path, name: str) -> Path:
-    path = Path(os.environ.get("HURACAN_UI_SCREENSHOTS", tmp_path)) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    assert driver.save_screenshot(str(path))
-    assert path.stat().st_size > 10_000  # a rendered page, not a blank one
-    return path
 
 
 def open_page(driver, page: Path) -> str:
