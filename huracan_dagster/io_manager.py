@@ -13,6 +13,7 @@ import polars as pl
 
 from huracan_core.day_keys import DayKey
 from huracan_core.storage.keys import partition_object_key
+from huracan_core.storage.partitions import read_partitions as partitions_in_store
 from huracan_dagster.partitions import split_key
 from huracan_dagster.resources import ArchiveResource
 
@@ -63,10 +64,4 @@ def read_partitions(
 ) -> dict[DayKey, pl.DataFrame]:
     """The partitions of ``keys`` that exist, for an asset whose declared window Dagster cannot map (a date
     partition reading a window of date × symbol partitions); the caller requires what it needs, by name."""
-    store = archive.store()
-    frames = {}
-    for day, symbol in keys:
-        key = partition_object_key(asset, symbol=symbol, day=day, timeframe=timeframe, recipe_hash=recipe_hash)
-        if store.exists(key):
-            frames[(day, symbol)] = store.read_parquet(key)
-    return frames
+    return partitions_in_store(archive.store(), asset, timeframe, keys, recipe_hash)

@@ -12,8 +12,8 @@ of the challenger's test folds, so the folds would no longer be out of sample.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -23,12 +23,13 @@ from huracan_core.champions.book import ChampionBook
 from huracan_core.champions.evaluation import Challenger, champion_decision
 from huracan_core.champions.partitions import load_incumbent
 from huracan_core.champions.promotion import PromotionRule
-from huracan_core.day_keys import DayKey, keyed
+from huracan_core.day_keys import DayKey, MissingPartitionError, keyed
 from huracan_core.models.encoder import FittedEncoder
 from huracan_core.models.inputs import model_bars
-from huracan_core.models.partitions import ModelPartition, train_model_partitions, window_days
+from huracan_core.models.partitions import ModelPartition, newest_encoder, train_model_partitions, window_days, write_model
 from huracan_core.models.training import ModelConfig
 from huracan_core.storage.keys import challenger_folder_key, partition_object_key
+from huracan_core.storage.partitions import read_partitions
 from huracan_core.storage.store import ArtifactStore
 from huracan_core.symbols import to_key
 from huracan_core.trading.costs import CostModel
@@ -118,3 +119,45 @@ def needs_decision(book: ChampionBook, symbol: str, timeframe: str, day: date) -
     key = f"{MECHANIC}:{challenger_folder_key(symbol, timeframe, day_start(day))}"
     return not any(line["decision_key"] == key for line in book.history(symbol))
 
+
+
+def mechanic_round(
+    book: ChampionBook,
+    symbols: Sequence[str],
+    timeframe: str,
+    *,
+    recipe_hash: str,
+    config: ModelConfig,
+    evaluation_days: int,
+    track: Callable[[ModelPartition, Mapping[str, bytes]], Mapping[str, Any]],
+    use_encoder: bool = True,
+    rule: PromotionRule = PromotionRule(),
+    exchange: str = "binance",
+    costs: CostModel = CostModel(),
+    run_id: str = "",
+) -> Iterator[dict[str, Any]]:
+    """One round over ``symbols``: ``{symbol, outcome, why, line}`` per coin as it is decided (``line``: the
+    recorded decision, None when skipped). A coin without newer labels than its last challenger, or too new for
+    a model's history, is skipped and says why; the others go on. ``track`` records a written challenger (MLflow)
+    and returns its card's ``mlflow_model`` and ``mlflow_version``."""
+    store = book.store
+    for symbol in symbols:
+        freshest = freshest_day(store, symbol, timeframe)
+        if freshest is None or not needs_decision(book, symbol, timeframe, cutoff_day(freshest)):
+            why = "no labels yet" if freshest is None else f"already judged the data through {freshest}"
+            yield {"symbol": symbol, "outcome": "skipped", "why": why, "line": None}
+            continue
+        day = cutoff_day(freshest)
+        keys = mechanic_keys(day, symbol, config.train_days)
+        inputs = {n: read_partitions(store, n, timeframe, keys, recipe_hash if n == "features" else "") for n in CHAIN}
+        encoder = newest_encoder(store, timeframe, day) if use_encoder else None
+        try:
+            part = train_challenger(inputs, encoder, day, symbol, timeframe, config=config, costs=costs, exchange=exchange)
+        except MissingPartitionError as error:
+            yield {"symbol": symbol, "outcome": "skipped", "why": str(error), "line": None}
+            continue
+        card = {**track(part, write_model(store, part)), "recipe_hash": recipe_hash, "gate_summary": part.trained.gates.summary(),
+                "metrics": {k: part.trained.model.aggregate[k] for k in ("trade_count", "sharpe", "net_pnl", "hit_rate")}}
+        line = mechanic_decision(book, part, card, inputs, timeframe, evaluation_days=evaluation_days,
+                                 decided_at=datetime.now(UTC), rule=rule, exchange=exchange, costs=costs, run_id=run_id)
+        yield {"symbol": symbol, "outcome": "promoted" if line["promoted"] else "kept", "why": line["reason"], "line": line}

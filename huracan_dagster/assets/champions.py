@@ -9,20 +9,10 @@ import polars as pl
 
 from huracan_core.broadcast import messages
 from huracan_core.champions.book import ChampionBook
-from huracan_core.champions.mechanic import (
-    CHAIN,
-    cutoff_day,
-    freshest_day,
-    mechanic_decision,
-    mechanic_keys,
-    needs_decision,
-    train_challenger,
-)
+from huracan_core.champions.mechanic import mechanic_round
 from huracan_core.champions.partitions import decide_partitions, partition_row
 from huracan_core.champions.roster import build_roster, roster_days
 from huracan_core.daily_summary import daily_summary, promotions_of_day
-from huracan_core.day_keys import MissingPartitionError
-from huracan_core.models.partitions import newest_encoder, write_model
 from huracan_core.storage.keys import ROSTER_KEY, costs_key, daily_summary_key, roster_day_key
 from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 from huracan_core.symbols import to_key
@@ -195,34 +185,24 @@ def mechanic_asset(
         from huracan_core.models.tracking import log_training_run
 
         store = archive.store()
-        book, config, rows = ChampionBook(store), models.training_config(train_days), []
-        for symbol in context.instance.get_dynamic_partitions(SYMBOL_DIMENSION):
-            freshest = freshest_day(store, symbol, timeframe)
-            if freshest is None or not needs_decision(book, symbol, timeframe, cutoff_day(freshest)):
-                rows.append({"symbol": symbol, "outcome": "skipped", "why": "no labels yet" if freshest is None else f"already judged the data through {freshest}"})
-                continue
-            day = cutoff_day(freshest)
-            keys = mechanic_keys(day, symbol, train_days)
-            inputs = {n: read_partitions(archive, n, timeframe, keys, recipe_hash=recipe_hash if n == "features" else "") for n in CHAIN}
-            encoder = newest_encoder(store, timeframe, day) if models.use_encoder else None
-            try:
-                part = train_challenger(inputs, encoder, day, symbol, timeframe, config=config, costs=costs.cost_model(), exchange=costs.exchange)
-            except MissingPartitionError as error:  # a coin too new for a model's history: the others go on
-                rows.append({"symbol": symbol, "outcome": "skipped", "why": str(error)})
-                context.log.warning(f"Mechanic {symbol}: {error}")
-                continue
-            files = write_model(store, part)
+
+        def track(part, files) -> dict[str, str]:
             tracked = log_training_run(mlflow.config(), part.trained, params={"source": "mechanic", "train_days": train_days},
                                        files=files, tags={"dagster_run_id": context.run.run_id, "recipe_hash": recipe_hash,
                                                           "model_folder": store.uri(part.folder), "source": "mechanic"})
-            card = {"mlflow_model": tracked.model_name, "mlflow_version": tracked.version, "recipe_hash": recipe_hash,
-                    "gate_summary": part.trained.gates.summary(),
-                    "metrics": {k: part.trained.model.aggregate[k] for k in ("trade_count", "sharpe", "net_pnl", "hit_rate")}}
-            line = mechanic_decision(book, part, card, inputs, timeframe, evaluation_days=evaluation_days,
-                                     decided_at=datetime.now(UTC), rule=promotion.rule(), exchange=costs.exchange,
-                                     costs=costs.cost_model(), run_id=context.run.run_id)
-            _announce(line, mlflow, broadcaster, context.log)
-            rows.append({"symbol": symbol, "outcome": "promoted" if line["promoted"] else "kept", "why": line["reason"]})
+            return {"mlflow_model": tracked.model_name, "mlflow_version": tracked.version}
+
+        rows = []
+        for row in mechanic_round(
+            ChampionBook(store), context.instance.get_dynamic_partitions(SYMBOL_DIMENSION), timeframe, recipe_hash=recipe_hash,
+            config=models.training_config(train_days), evaluation_days=evaluation_days, track=track,
+            use_encoder=models.use_encoder, rule=promotion.rule(), exchange=costs.exchange, costs=costs.cost_model(),
+            run_id=context.run.run_id,
+        ):
+            line = row.pop("line")
+            if line is not None:
+                _announce(line, mlflow, broadcaster, context.log)
+            rows.append(row)
         table = pl.DataFrame(rows, schema={"symbol": pl.String, "outcome": pl.String, "why": pl.String})
         return dg.MaterializeResult(metadata={
             "challengers_trained": int((table["outcome"] != "skipped").sum()),
