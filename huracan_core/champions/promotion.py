@@ -29,7 +29,6 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from arch.bootstrap import SPA, StationaryBootstrap
 
 Test = Literal["none", "first-champion", "stationary-bootstrap", "spa"]
 Figure = float | int | str | None
@@ -219,6 +218,8 @@ def _paired_bootstrap(
     re-centred under H0; p is the share of them at or above the observed mean."""
     d = challenger.returns - champion.returns - rule.margin_per_period
     observed = float(d.mean())
+    from arch.bootstrap import StationaryBootstrap  # pandas and scipy: 1–2 s, paid only when deciding
+
     bootstrap = StationaryBootstrap(rule.block_periods, d, seed=rule.seed)
     means = bootstrap.apply(np.mean, reps=rule.reps)[:, 0]
     p_value = float(np.mean(means - observed >= observed))
@@ -233,6 +234,8 @@ def _spa(
     """Hansen's SPA on losses = −returns, the margin added to each challenger's loss, so that the loss
     differential benchmark − model is each challenger's d."""
     models = np.column_stack([-c.returns + rule.margin_per_period for c in eligible])
+    from arch.bootstrap import SPA
+
     spa = SPA(-champion.returns, models, block_size=rule.block_periods, reps=rule.reps, bootstrap="stationary",
               studentize=True, seed=rule.seed)
     spa.compute()

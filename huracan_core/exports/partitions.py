@@ -67,7 +67,7 @@ def export_partitions(
             "post_exit_tracking": tag(analysis.select([c for c in POST_EXIT if c in analysis.columns]), "trade_analysis"),
             "win_loss_analysis": tag(_scoped(analysis, _win_loss), "trade_analysis"),
             "regime_analysis": tag(_scoped(analysis, _by_regime), "trade_analysis"),
-            "pattern_library": tag(_scoped(analysis, _patterns), "trade_analysis"),
+            "pattern_library": tag(_scoped(analysis, pattern_library), "trade_analysis"),
             "pattern_performance": tag(_scoped(analysis, _pattern_performance), "trade_analysis"),
             "model_performance": tag(model_performance(get["coin_model"], metrics), "coin_model"),
             "champions": tag(get["champion"].drop("day", "symbol"), "champion"),
@@ -174,10 +174,6 @@ def _by_regime(ledger: pl.DataFrame) -> pl.DataFrame:
         trades=pl.len(), win_rate=(pl.col("net_bps") > 0).mean(), mean_net_bps=pl.col("net_bps").mean(),
         total_net_bps=pl.col("net_bps").sum(), mean_gross_bps=pl.col("gross_bps").mean(), net_pnl=pl.col("net_pnl").sum(),
     ).sort("regime")
-
-
-def _patterns(ledger: pl.DataFrame) -> pl.DataFrame:
-    return pattern_library(ledger)
 
 
 def _pattern_performance(ledger: pl.DataFrame) -> pl.DataFrame:
