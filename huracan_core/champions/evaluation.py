@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from huracan_core.champions.promotion import Contender, PromotionRule, decide, period_returns
+from huracan_core.champions.promotion import Contender, PromotionRule, decide, period_count, period_returns
 from huracan_core.models.policy import CoinModel
 from huracan_core.symbols import to_key
 from huracan_core.trading.backtest import run_backtest
@@ -80,7 +80,7 @@ def champion_decision(
     if late:
         raise ValueError(f"champion {to_key(symbol)} at {effective_from.isoformat()}: challengers trained on later data: {late}")
     start, end = evaluation_window(effective_from, evaluation_days, incumbent)
-    periods = len(period_returns(_empty_ledger(), start, end, timedelta(hours=rule.period_hours))) if end > start else 0
+    periods = period_count(start, end, timedelta(hours=rule.period_hours)) if end > start else 0
     before = incumbent.line["champion"] if incumbent else None
     base: dict[str, Any] = {
         "decision_key": decision_key, "symbol": to_key(symbol), "timeframe": timeframe, "source": source, "run_id": run_id,
@@ -133,7 +133,3 @@ def _champion_contender(
     result = run_backtest(window, incumbent.model.decisions(window), symbol, timeframe, exchange, exits, costs)
     ledger = result.ledger
     return Contender(incumbent.model.folder, True, "champion in force", period_returns(ledger, start, end, timedelta(hours=rule.period_hours)), ledger.height)
-
-
-def _empty_ledger() -> pl.DataFrame:
-    return pl.DataFrame(schema={"entry_time": pl.Datetime("us", "UTC"), "net_bps": pl.Float64})

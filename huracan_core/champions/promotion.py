@@ -53,8 +53,7 @@ def period_returns(
         raise ValueError(f"window end {end} is not after its start {start}")
     if period <= timedelta(0):
         raise ValueError(f"period must be positive, got {period}")
-    whole, rest = divmod(end - start, period)
-    n_periods = whole + (rest > timedelta(0))
+    n_periods = period_count(start, end, period)
 
     no_entry = ledger["entry_time"].null_count()
     if no_entry:
@@ -66,6 +65,12 @@ def period_returns(
     period_us = period // timedelta(microseconds=1)
     index = inside.select(((pl.col("entry_time") - start).dt.total_microseconds() // period_us).alias("i"))["i"]
     return np.bincount(index.to_numpy().astype(np.int64), weights=net.to_numpy(), minlength=n_periods)
+
+
+def period_count(start: datetime, end: datetime, period: timedelta) -> int:
+    """Periods in [start, end), the last one possibly partial: the length every paired return series has."""
+    whole, rest = divmod(end - start, period)
+    return whole + (rest > timedelta(0))
 
 
 @dataclass(frozen=True)
