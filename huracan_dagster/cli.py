@@ -107,10 +107,12 @@ def _report(settings, start: date, end: date, timeframe: str | None) -> int:
 
 def _mlflow(settings, host: str, port: int) -> int:
     from huracan_core.models.tracking import mlflow_ui_command
-    from huracan_dagster.resources import MLflowResource
+    from huracan_dagster.definitions import mlflow_resource
 
-    config = MLflowResource.for_home(settings.home, settings.mlflow_uri).config()
+    config = mlflow_resource(settings).config()
     settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    if config.s3_endpoint:  # the server reads the runs' artifacts from S3 itself
+        os.environ.setdefault("MLFLOW_S3_ENDPOINT_URL", config.s3_endpoint)
     print(f"MLflow UI on http://{host}:{port} (store: {settings.mlflow_dir if not settings.mlflow_uri else 'HURACAN_MLFLOW_URI'})", flush=True)
     return subprocess.call(mlflow_ui_command(config, host, port))
 

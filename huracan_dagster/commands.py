@@ -226,8 +226,8 @@ def _print_champions(settings: Settings, keys: list[str], end: date) -> None:
 def _print_where(settings: Settings, end: date) -> None:
     print("Where to look:")
     print(f"  UI:       make ui  →  http://127.0.0.1:3000 (Assets → {settings.timeframe}/candles: partitions and checks)")
-    print(f"  archive:  {settings.archive_root}")
-    print(f"  summary:  {settings.archive_root / daily_summary_key(end)}")
+    print(f"  archive:  {settings.archive_uri}")
+    print(f"  summary:  {settings.archive_uri}/{daily_summary_key(end)}")
     print(f"  DuckDB:   duckdb -readonly {settings.home / 'exports' / 'huracan.duckdb'}")
     page = daily_folder(settings.home, end) / "index.html"
     if page.is_file():

@@ -77,7 +77,7 @@ def timeframe_assets(
 def resources(settings: Settings) -> dict[str, object]:
     """Every resource the assets use, configured from the settings (the UI's launchpad can override them)."""
     source = CandleSourceResource(spec=settings.source)
-    archive = ArchiveResource(root=str(settings.archive_root))
+    archive = ArchiveResource(root=str(settings.archive_root), s3_url=settings.s3_url, s3_endpoint=settings.s3_endpoint)
     return {
         "source": source,
         "archive": archive,
@@ -85,12 +85,18 @@ def resources(settings: Settings) -> dict[str, object]:
         "frames_io": PartitionedFrameIOManager(archive=archive),
         "costs": CostsResource(fee_profile=settings.fee_profile),
         "models": ModelSettingsResource(gate_profile=settings.gate_profile, encoder_device=settings.encoder_device),
-        "mlflow": MLflowResource.for_home(settings.home, settings.mlflow_uri),
+        "mlflow": mlflow_resource(settings),
         "promotion": PromotionResource(),
         "broadcaster": broadcaster_from_env(settings.env),
         "analytics": ExportsResource.for_home(settings.home),
         "dbt": HuracanDbtResource.for_home(settings.home, settings.archive_root),
     }
+
+
+def mlflow_resource(settings: Settings) -> MLflowResource:
+    """MLflow's artifacts beside the Archive's: under ``<HURACAN_S3_URL>/mlflow`` when it is on S3."""
+    artifacts = f"{settings.s3_url}/mlflow" if settings.s3_url else ""
+    return MLflowResource.for_home(settings.home, settings.mlflow_uri, artifacts, settings.s3_endpoint)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -1,5 +1,6 @@
 """Configurable resources: where artifacts live, where candles come from, and which universe a day declares."""
 
+import functools
 from datetime import date
 from pathlib import Path
 
@@ -13,17 +14,43 @@ from huracan_core.models.training import ModelConfig
 from huracan_core.models.walk_forward import WalkForwardConfig
 from huracan_core.sources import CandleSource, open_source
 from huracan_core.storage import ArtifactStore, LocalArtifactStore
+from huracan_core.storage.s3 import S3ArtifactStore, parse_s3_url
 from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, CostModel, fee_profile
 from huracan_core.universe import UniverseConfig, universe_by_day
 
 
 class ArchiveResource(dg.ConfigurableResource):
-    """The artifact store (DESIGN.md §4 layout); a local folder here."""
+    """The artifact store (DESIGN.md §4 layout): the folder ``root``, or S3 at ``s3_url`` (``s3://bucket/prefix``,
+    any S3-compatible ``s3_endpoint``; credentials from the usual AWS variables) with the same keys. On S3, ``root``
+    holds a mirror of the exports for the tools that read files (DuckDB, dbt)."""
 
     root: str
+    s3_url: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
 
     def store(self) -> ArtifactStore:
+        if self.s3_url:
+            return _s3_store(self.s3_url, self.s3_endpoint, self.s3_region)
         return LocalArtifactStore(self.root)
+
+    def local_folder(self, prefix: str) -> Path:
+        """A folder holding the objects under ``prefix`` at their keys: the archive itself when it is local, else
+        ``root`` brought up to date from S3 (only changed objects travel)."""
+        store = self.store()
+        if isinstance(store, S3ArtifactStore):
+            store.mirror(prefix, Path(self.root))
+        return Path(self.root)
+
+
+@functools.cache
+def _s3_store(url: str, endpoint: str, region: str) -> S3ArtifactStore:
+    """One client per process and archive (building one costs ~50 ms; boto3 clients are thread-safe)."""
+    from dagster_aws.s3 import S3Resource
+
+    bucket, prefix = parse_s3_url(url)
+    client = S3Resource(endpoint_url=endpoint or None, region_name=region, max_attempts=5).get_client()
+    return S3ArtifactStore(client, bucket, prefix)
 
 
 class CandleSourceResource(dg.ConfigurableResource):
@@ -120,10 +147,11 @@ class PromotionResource(dg.ConfigurableResource):
 
 class MLflowResource(dg.ConfigurableResource):
     """MLflow's tracking and registry store: SQLite and a local artifact folder under HURACAN_HOME by default,
-    PostgreSQL (``tracking_uri``) at scale."""
+    PostgreSQL (``tracking_uri``) and S3 artifacts (``artifact_root`` ``s3://…``, at ``s3_endpoint``) at scale."""
 
     tracking_uri: str
     artifact_root: str
+    s3_endpoint: str = ""
     #: where ``huracan mlflow`` serves the UI; materializations link their runs there
     ui_host: str = "127.0.0.1"
     ui_port: int = 5000
@@ -132,10 +160,12 @@ class MLflowResource(dg.ConfigurableResource):
         return f"http://{self.ui_host}:{self.ui_port}"
 
     @classmethod
-    def for_home(cls, home: Path, tracking_uri: str = "") -> "MLflowResource":
-        """SQLite and artifacts under ``home/mlflow``; ``tracking_uri`` (PostgreSQL) replaces the SQLite store."""
+    def for_home(cls, home: Path, tracking_uri: str = "", artifact_root: str = "", s3_endpoint: str = "") -> "MLflowResource":
+        """SQLite and artifacts under ``home/mlflow``; ``tracking_uri`` (PostgreSQL) replaces the SQLite store and
+        ``artifact_root`` (``s3://…``) the artifact folder."""
         local = TrackingConfig.local(home)
-        return cls(tracking_uri=tracking_uri or local.tracking_uri, artifact_root=local.artifact_root)
+        return cls(tracking_uri=tracking_uri or local.tracking_uri, artifact_root=artifact_root or local.artifact_root,
+                   s3_endpoint=s3_endpoint)
 
     def config(self) -> TrackingConfig:
-        return TrackingConfig(tracking_uri=self.tracking_uri, artifact_root=self.artifact_root)
+        return TrackingConfig(tracking_uri=self.tracking_uri, artifact_root=self.artifact_root, s3_endpoint=self.s3_endpoint)

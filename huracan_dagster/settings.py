@@ -31,6 +31,10 @@ class Settings:
     gate_profile: str = DEFAULT_GATE_PROFILE
     #: MLflow's backend store; empty = SQLite under ``home/mlflow``
     mlflow_uri: str = ""
+    #: the Archive on S3 (``s3://bucket/prefix``); empty = the folder ``home/archive``
+    s3_url: str = ""
+    #: an S3-compatible server (MinIO, moto …); empty = AWS
+    s3_endpoint: str = ""
     #: where the shared encoder trains: ``cuda``, ``cpu``, or empty for CUDA when present
     encoder_device: str = ""
     #: the Engine's schedules and the Mechanic's sensor start running with the daemon (``HURACAN_AUTOMATION``):
@@ -55,6 +59,11 @@ class Settings:
     def mlflow_dir(self) -> Path:
         return self.home / "mlflow"
 
+    @property
+    def archive_uri(self) -> str:
+        """Where the artifacts are, as a person would look for them."""
+        return self.s3_url or str(self.archive_root)
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
@@ -71,6 +80,8 @@ class Settings:
             fee_profile=env.get("HURACAN_FEE_PROFILE") or DEFAULT_FEE_PROFILE,
             gate_profile=env.get("HURACAN_GATE_PROFILE") or DEFAULT_GATE_PROFILE,
             mlflow_uri=env.get("HURACAN_MLFLOW_URI", ""),
+            s3_url=env.get("HURACAN_S3_URL", "").rstrip("/"),
+            s3_endpoint=env.get("HURACAN_S3_ENDPOINT", ""),
             encoder_device=env.get("HURACAN_ENCODER_DEVICE", ""),
             automation=_flag(env.get("HURACAN_AUTOMATION", ""), default=env.get("HURACAN_SOURCE", DEFAULT_SOURCE).startswith("ccxt:")),
             env={k: v for k, v in env.items() if k.startswith("HURACAN_TELEGRAM_")},

@@ -15,6 +15,7 @@ metric (``sharpe_gap = inf`` when nothing was learned in sample) is not logged a
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 import tempfile
@@ -55,6 +56,8 @@ class TrackingConfig:
     tracking_uri: str
     artifact_root: str
     experiment: str = "huracan"
+    #: an S3-compatible server for ``s3://`` artifacts (MinIO, moto …); empty = AWS
+    s3_endpoint: str = ""
 
     def __post_init__(self) -> None:
         if "://" not in self.artifact_root and not Path(self.artifact_root).is_absolute():
@@ -179,6 +182,8 @@ def mlflow_ui_command(config: TrackingConfig, host: str = "127.0.0.1", port: int
 def _client(config: TrackingConfig) -> MlflowClient:
     from mlflow import MlflowClient
 
+    if config.s3_endpoint:  # MLflow's S3 artifact repository reads its endpoint from this variable only
+        os.environ["MLFLOW_S3_ENDPOINT_URL"] = config.s3_endpoint
     return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
 
 

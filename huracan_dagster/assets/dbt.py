@@ -25,6 +25,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from huracan_dagster.partitions import asset_key
+from huracan_dagster.resources import ArchiveResource
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 #: the files whose change makes the manifest stale
@@ -217,7 +218,8 @@ def dbt_assets_for(timeframe: str) -> dg.AssetsDefinition:
 
     @dbt_assets(manifest=manifest_path, dagster_dbt_translator=ExportsTranslator(timeframe), project=project(),
                 name=f"dbt_{timeframe}")
-    def dbt_models(context: dg.AssetExecutionContext, dbt: HuracanDbtResource):
+    def dbt_models(context: dg.AssetExecutionContext, dbt: HuracanDbtResource, archive: ArchiveResource):
+        archive.local_folder("exports/")  # dbt reads the export files under HURACAN_ARCHIVE: on S3, their mirror
         for event in dbt.build(timeframe, context).stream():
             if isinstance(event, dg.Output) and (model := context.asset_key_for_output(event.output_name).path[-1]) in marts:
                 path = mart_dir(dbt.home, timeframe) / f"{model}.parquet"  # written by the model's post-hook

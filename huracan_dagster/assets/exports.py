@@ -85,7 +85,7 @@ def export_assets(timeframe: str) -> list[dg.AssetsDefinition]:
         metadata={"timeframe": timeframe},
         description=(
             "The day's summary (a row per coin and one 'ALL') and the champion decisions that took effect that day "
-            f"(from champions/promotions.jsonl), as `exports/daily_summary/{timeframe}/<date>.parquet` and "
+            f"(from `champions/promotions.jsonl`), as `exports/daily_summary/{timeframe}/<date>.parquet` and "
             f"`exports/promotions/{timeframe}/<date>.parquet`, replaced whole."
         ),
     )
@@ -123,7 +123,7 @@ def analytics_database(timeframe: str, upstream: list[dg.AssetKey]) -> dg.Assets
         ),
     )
     def analytics_db(context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: ExportsResource) -> dg.MaterializeResult:
-        views = build_database(Path(analytics.database), Path(archive.root), Path(analytics.marts) / timeframe)
+        views = build_database(Path(analytics.database), archive.local_folder("exports/"), Path(analytics.marts) / timeframe)
         table = pl.DataFrame({"view": list(views), "reads": list(views.values())})
         return dg.MaterializeResult(metadata={
             "database": dg.MetadataValue.path(analytics.database), "views": sum(v != "not exported yet" for v in views.values()),

@@ -39,7 +39,7 @@ def report_assets(timeframe: str, checks: list[dg.AssetCheckKey]) -> list[dg.Ass
         home = Path(analytics.database).parent.parent
         pages = {}
         with duckdb.connect() as con:  # the exports' views in memory: the report never waits for the file
-            create_views(con, Path(archive.root))
+            create_views(con, archive.local_folder("exports/"))
             for day in (date.fromisoformat(k) for k in context.partition_keys):
                 report = daily_report(con, day, failed_check_rows(context.instance, checks, day), timeframe)
                 pages[day.isoformat()] = (write_report(daily_folder(home, day), report), report.json)

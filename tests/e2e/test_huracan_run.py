@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
+from contextlib import ExitStack
 
 import dagster as dg
+import polars as pl
+import pytest
 
+from huracan_core.storage import ArtifactStore, LocalArtifactStore
 from huracan_dagster.cli import main
 from huracan_dagster.commands import symbol_blocks
+from huracan_dagster.definitions import resources
+from huracan_dagster.settings import Settings
 from huracan_dagster.status import format_ranges
+from tests.services.postgres import throwaway_database
+from tests.services.s3 import s3_server
 
 SYMBOLS = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
 PIPELINE = ("candles", "features", "regimes", "signals", "labels", "champion", "shadow_trades", "trade_analysis")
@@ -19,7 +27,22 @@ def keys(days: range, month: str = "2024-12", symbols=SYMBOLS) -> set[str]:
     return {f"{month}-{d:02d}|{s}" for d in days for s in symbols}
 
 
-def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_home, capsys, monkeypatch):
+@pytest.fixture(params=["local", "s3+postgres"])
+def archive(request, huracan_home, monkeypatch) -> Iterator[ArtifactStore]:
+    """The default embedded profile, or the production one: the Dagster instance and MLflow on PostgreSQL, the
+    Archive and MLflow's artifacts on S3 (a loopback server); the store ``huracan run`` writes to."""
+    with ExitStack() as stack:
+        if request.param == "s3+postgres":
+            s3 = stack.enter_context(s3_server(monkeypatch))
+            monkeypatch.setenv("HURACAN_S3_URL", f"s3://{s3.bucket}/huracan")
+            monkeypatch.setenv("HURACAN_S3_ENDPOINT", s3.endpoint)
+            monkeypatch.setenv("HURACAN_PG_URL", stack.enter_context(throwaway_database("huracan_dagster")))
+            monkeypatch.setenv("HURACAN_MLFLOW_URI", stack.enter_context(throwaway_database("huracan_mlflow")))
+        yield resources(Settings.from_env())["archive"].store()
+        dg.DagsterInstance.get().dispose()  # before its database is dropped
+
+
+def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_home, archive, capsys, monkeypatch):
     monkeypatch.setenv("HURACAN_SYMBOLS", "BTC/USDT,ETH/USDT,SOL/USDT")  # the declared universe: no other candles needed
     # the per-day chain (coin models train on 150 days of it: tests/assets/test_learning_assets.py); without them
     # each day's champion decision has no challenger, and the rules trade
@@ -48,8 +71,8 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     runs_before = 4  # and one for the roster and the summary, below
     for key in window:
         day, symbol = key.split("|")
-        assert (huracan_home / "archive" / "candles" / symbol / "15m" / f"{day}.parquet").is_file()
-        assert (huracan_home / "archive" / "shadow_trades" / symbol / "15m" / f"{day}.parquet").is_file()
+        assert archive.exists(f"candles/{symbol}/15m/{day}.parquet") and archive.exists(f"shadow_trades/{symbol}/15m/{day}.parquet")
+    assert (huracan_home / "archive").exists() == isinstance(archive, LocalArtifactStore)  # on S3 nothing is written here
     decision = dg.DagsterInstance.get().fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey(["15m", "champion"]), asset_partitions=["2024-12-03|BTC-USDT"]), limit=1
     ).records[0].asset_materialization.metadata
@@ -61,17 +84,14 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     out = capsys.readouterr().out
     assert "15m/roster: 3 partitions materialized" in out and "15m/daily_summary: 3 partitions materialized" in out
     assert "Champions for 2024-12-03" in out and "BTC-USDT: rank" in out and "trade_ok false: no champion yet" in out
-    archive = huracan_home / "archive"
-    roster = json.loads((archive / "champions" / "roster.json").read_text())
+    roster = archive.read_json("champions/roster.json")
     assert roster["date"] == "2024-12-03" and [e["rank"] for e in roster["symbols"]] == [1, 2, 3]
     assert {e["symbol"] for e in roster["symbols"]} == set(SYMBOLS)
     assert all(not e["trade_ok"] and e["model_path"] is None and e["reason"] for e in roster["symbols"])
-    summary = json.loads((archive / "summaries" / "daily" / "2024-12-03.json").read_text())
+    summary = archive.read_json("summaries/daily/2024-12-03.json")
     assert summary["models_trained"] == 0 and summary["champions"] == 0
-    ledgers = [archive / "shadow_trades" / s / "15m" / "2024-12-03.parquet" for s in SYMBOLS]
-    import polars as pl
-
-    assert summary["trades"] == sum(pl.read_parquet(p).height for p in ledgers)
+    ledgers = [archive.read_parquet(f"shadow_trades/{s}/15m/2024-12-03.parquet") for s in SYMBOLS]
+    assert summary["trades"] == sum(ledger.height for ledger in ledgers)
     assert {c["symbol"] for c in summary["per_coin"]} == set(SYMBOLS)
 
     # a non-contiguous subset of the registered symbols: one ranged run per block of neighbours
