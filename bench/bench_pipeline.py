@@ -77,8 +77,8 @@ def through_dagster(home: Path, scenario: dict, storage: str = "pooled") -> tupl
     return wall, dict(steps), dict(counts)
 
 
-def direct(scenario: dict) -> dict[str, float]:
-    """The same core calls on the same partitions, timed per asset; nothing stored."""
+def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
+    """The same core calls on the same partitions, timed per asset up to ``through``; nothing stored."""
     from huracan_core.candles import load_candle_partitions
     from huracan_core.champions.book import ChampionBook
     from huracan_core.champions.partitions import decide_partitions
@@ -137,6 +137,8 @@ def direct(scenario: dict) -> dict[str, float]:
 
     sigs = timed("signals", signals)
     labels = {(p.day, p.symbol): p.frame for p in timed("labels", lambda: label_partitions(candles, feats, regs, sigs, traded, "15m"))}
+    if through == "labels":
+        return timings
     def champions():
         with tempfile.TemporaryDirectory() as tmp:  # no coin models in the per-day chain: each day keeps "no champion"
             book = ChampionBook(LocalArtifactStore(tmp))

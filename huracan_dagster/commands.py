@@ -21,7 +21,6 @@ from huracan_core.symbols import to_ccxt, to_key
 from huracan_core.trading.signals import WARMUP_DAYS
 from huracan_core.universe import UniverseConfig, universe_by_day
 from huracan_core.validation.problems import abbreviated
-from huracan_dagster.automation import symbol_blocks
 from huracan_dagster.definitions import (
     ANALYTICS_JOB,
     DATE_ASSETS,
@@ -31,8 +30,9 @@ from huracan_dagster.definitions import (
     resources,
     summary_job_name,
 )
-from huracan_dagster.failures import RANGE_END_TAG, RANGE_START_TAG, failure_causes
+from huracan_dagster.failures import failure_causes
 from huracan_dagster.partitions import asset_key, partition_key
+from huracan_dagster.policy_runs import PolicyRun, policy_runs, window_keys
 from huracan_dagster.registration import register_symbols
 from huracan_dagster.resources import ModelSettingsResource
 from huracan_dagster.run_owner import owner_tags
@@ -73,7 +73,7 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     keys = [to_key(s) for s in symbols or ranked_after]
     declared = sorted({to_key(m) for members in universes.values() for m in members} | {to_key(recipe.reference_symbol)})
     extra = [k for k in declared if k not in keys] if needs_inputs else []
-    registered = register_symbols(instance, [*keys, *extra])  # safe when two first runs race
+    register_symbols(instance, [*keys, *extra])  # safe when two first runs race
     print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({tf})")
     ok, done = True, set()  # assets already materialized over the whole window by an earlier phase
     if needs_inputs:
@@ -82,30 +82,30 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
         # the history back to the first whole listed day, and the window's own days whatever the listing
         candles_from = min(start, max(lead - timedelta(days=history_days(recipe)), listed))
         print(f"  history: candles {candles_from}..{end} (the feature recipe's trailing window, and labels' next days)")
-        ok &= _ranged_runs(job, instance, everyone, registered, candles_from, end, selection=[asset_key(tf, "candles")])
+        ok &= _ranged_runs(job, instance, everyone, candles_from, end, selection=[asset_key(tf, "candles")])
         done.add(asset_key(tf, "candles"))
         warm_from, chain_from = max(lead, listed), max(chain_from, listed)
         if warm_from < start:
             # through the window too: the labels of the day before it read the window's first features
             print(f"  history: features and regimes {warm_from}..{end} (the signals' warm-up and the models' history)")
             history = [asset_key(tf, n) for n in ("features", "regimes")]
-            ok &= _ranged_runs(job, instance, keys, registered, warm_from, end, selection=history)
+            ok &= _ranged_runs(job, instance, keys, warm_from, end, selection=history)
             done.update(history)
         if chain_from < start:
             print(f"  model history: signals and labels {chain_from}..{start - timedelta(days=1)} (what the coin models train on)")
             chain = [asset_key(tf, n) for n in ("signals", "labels")]
-            ok &= _ranged_runs(job, instance, keys, registered, chain_from, start - timedelta(days=1), selection=chain)
+            ok &= _ranged_runs(job, instance, keys, chain_from, start - timedelta(days=1), selection=chain)
     if wants["shared_encoder"]:
         reads = _encoder_feature_span(resources(settings)["models"], start, end)
         if needs_inputs and extra and reads:  # the encoder learns from the whole declared universe
             print(f"  universe and reference: features of {', '.join(to_ccxt(k) for k in extra)} {reads[0]}..{reads[1]} (the shared encoder reads them)")
-            ok &= _ranged_runs(job, instance, extra, registered, *reads, selection=[asset_key(tf, "features")])
+            ok &= _ranged_runs(job, instance, extra, *reads, selection=[asset_key(tf, "features")])
         print(f"  shared encoder: {start}..{end}")
         ok &= _encoder_run(defs.resolve_job_def(encoder_job_name(tf)), instance, start, end)
     outside = {asset_key(tf, n) for n in ("shared_encoder", "challengers", *DATE_ASSETS)}
     main = sorted(selected - outside - done)
     if main:
-        ok &= _ranged_runs(job, instance, keys, registered, start, end, selection=main)
+        ok &= _ranged_runs(job, instance, keys, start, end, selection=main)
     dated = sorted(selected & {asset_key(tf, n) for n in DATE_ASSETS})
     if dated:
         print(f"  roster and daily summary: {start}..{end}")
@@ -115,7 +115,7 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
         with contextlib.redirect_stdout(io.StringIO()):  # dagster-dbt echoes dbt's every line; the results are events
             result = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(
                 instance=instance, raise_on_error=False, run_config=QUIET, tags=owner_tags())
-        _print_run(result, ["every export"])
+        _print_run([result], "every export")
         ok &= result.success
     _print_models(instance, tf, keys, start, end)
     _print_champions(settings, keys, end)
@@ -135,23 +135,29 @@ def _encoder_run(job, instance, start: date, end: date) -> bool:
 
 
 def _date_run(job, instance, start: date, end: date, selection) -> bool:
-    """One ranged run of a date-partitioned job (every symbol inside each day)."""
-    tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat(), "huracan/window": f"{start}..{end}", **owner_tags()}
-    result = job.execute_in_process(instance=instance, tags=tags, asset_selection=selection, raise_on_error=False, run_config=QUIET)
-    _print_run(result, ["all symbols"])
-    return result.success
+    """The runs of a date-partitioned job over ``start..end`` (every symbol inside each day)."""
+    graph = job.asset_layer.asset_graph
+    assets = selection or sorted(job.asset_layer.executable_asset_keys, key=str)
+    days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+    return _execute(job, instance, policy_runs(graph, instance, assets, days), f"{start}..{end}", "all symbols")
 
 
-def _ranged_runs(job, instance, keys, registered, start: date, end: date, *, selection) -> bool:
-    ok = True
-    for block in symbol_blocks(keys, registered):
-        tags = {RANGE_START_TAG: f"{start}|{block[0]}", RANGE_END_TAG: f"{end}|{block[-1]}", "huracan/window": f"{start}..{end}", **owner_tags()}
-        result = job.execute_in_process(
-            instance=instance, tags=tags, asset_selection=selection, raise_on_error=False, run_config=QUIET
-        )
-        ok &= result.success
-        _print_run(result, block)
-    return ok
+def _ranged_runs(job, instance, keys, start: date, end: date, *, selection) -> bool:
+    """The window's date × symbol partitions in the runs their backfill policies make (``policy_runs``)."""
+    runs = policy_runs(job.asset_layer.asset_graph, instance, selection, window_keys(start, end, keys))
+    return _execute(job, instance, runs, f"{start}..{end}", ", ".join(keys))
+
+
+def _execute(job, instance, runs: list[PolicyRun], window: str, label: str) -> bool:
+    """Each run in this process, one after another (a process start per run would cost seconds)."""
+    results = []
+    for run in runs:
+        tags = {**run.tags, "huracan/window": window, **owner_tags()}
+        results.append(job.execute_in_process(
+            instance=instance, tags=tags, asset_selection=list(run.assets), raise_on_error=False, run_config=QUIET
+        ))
+    _print_run(results, label)
+    return all(r.success for r in results)
 
 
 def _first_whole_day(source, timeframe: str, symbols: list[str]) -> date:
@@ -160,23 +166,28 @@ def _first_whole_day(source, timeframe: str, symbols: list[str]) -> date:
     return max((t.date() + timedelta(days=1) for t in listed if t is not None), default=date.min)
 
 
-def _print_run(result: dg.ExecuteInProcessResult, block: list[str]) -> None:
+def _print_run(results: list[dg.ExecuteInProcessResult], label: str) -> None:
+    """One phase: its runs' outcome, the partitions each asset materialized across them, checks that did not pass
+    and, for a failed run, why."""
     counts: dict[str, int] = defaultdict(int)
-    for event in result.get_asset_materialization_events():
-        counts[event.asset_key.to_user_string()] += 1 if event.partition else 0
-    status = "succeeded" if result.success else "FAILED"
-    print(f"  run {result.run_id[:8]} ({', '.join(block)}): {status}")
+    failed: dict[str, list[str]] = defaultdict(list)
+    for result in results:
+        for event in result.get_asset_materialization_events():
+            counts[event.asset_key.to_user_string()] += 1 if event.partition else 0
+        for evaluation in result.get_asset_check_evaluations():
+            if not evaluation.passed:
+                failed[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"].append(evaluation.partition or "")
+    bad = [r for r in results if not r.success]
+    status = f"{len(bad)} of {len(results)} FAILED" if bad else "succeeded"
+    ids = ", ".join(r.run_id[:8] for r in results[:4]) + (", …" if len(results) > 4 else "")
+    print(f"  {len(results)} run{'s' * (len(results) != 1)} ({label}: {ids}): {status}")
     for asset, count in sorted(counts.items()):
         print(f"    {asset}: {count} partitions materialized" if count else f"    {asset}: materialized")
-    failed: dict[str, list[str]] = defaultdict(list)
-    for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
-            failed[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"].append(evaluation.partition or "")
     for check, partitions in sorted(failed.items()):
         keyed_partitions = sorted(p for p in partitions if p)
         where = f" on {len(keyed_partitions)} partitions: {abbreviated(keyed_partitions)}" if keyed_partitions else ""
         print(f"    check {check} did not pass{where}")
-    if not result.success:
+    for result in bad:
         for cause in failure_causes(result.all_events, result.dagster_run.tags):
             print("    " + cause.replace("\n", "\n      "))
 

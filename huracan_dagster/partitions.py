@@ -23,6 +23,20 @@ symbol_partitions = dg.DynamicPartitionsDefinition(name=SYMBOL_DIMENSION)
 date_symbol_partitions = dg.MultiPartitionsDefinition({"date": date_partitions, SYMBOL_DIMENSION: symbol_partitions})
 
 
+#: How a backfill launched from the UI (the daemon) turns a date × symbol subset into runs. Dagster cuts a
+#: multi-partition subset into one range per symbol (or per date, whichever is fewer) and runs each range in one
+#: run, so a year of a symbol pays one process start, not 365. Every asset computed from the candles shares one
+#: policy, so the daemon puts features → regimes → signals → labels … of a range into the same run (in dependency
+#: order). The candles' policy differs on purpose: the features read *every* symbol's candles, and with one policy
+#: the daemon would launch them beside the other symbols' candle runs and race them; with its own, every targeted
+#: candle is materialized before any feature run starts. A year of one symbol per candle run bounds a run's fetch.
+CANDLES_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=366)
+CHAIN_BACKFILL = dg.BackfillPolicy.single_run()
+#: The steps that write the analysts' files (the DuckDB file, the dbt marts and dbt's target folder) claim this
+#: pool; the production instance (``dagster.postgres.yaml``) lets one hold it at a time across concurrent runs.
+ANALYTICS_POOL = "analytics_files"
+
+
 def partition_key(day: date, symbol: str) -> str:
     """The multi-partition key string; dimensions are ordered by name, so ``date`` comes first."""
     return dg.MultiPartitionKey({"date": day.isoformat(), SYMBOL_DIMENSION: to_key(symbol)})

@@ -19,6 +19,8 @@ class BacktestResult:
     costs: dict[str, float]
     metrics: dict[str, float]
     equity: pl.DataFrame  # timestamp, equity over every bar
+    #: ``bar_costs`` of every bar for the trade size: what a trade entered there would have paid
+    quoted: pl.DataFrame
 
 
 def run_backtest(
@@ -40,4 +42,5 @@ def run_backtest(
         costs=daily_costs_summary(quoted, ledger),
         metrics=summary(ledger, timeframe, capital, bars["timestamp"]),
         equity=equity_curve(ledger, capital, bars["timestamp"]).select("timestamp", "equity"),
+        quoted=quoted,
     )

@@ -6,6 +6,7 @@ computed once per bar here and read by consensus, the shadow trader and the dail
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -123,3 +124,15 @@ def daily_costs_summary(costs: pl.DataFrame, ledger: pl.DataFrame | None = None)
         "avg_slip_bps": float(costs["slip_bps"].mean() or 0.0),
         "trades": 0.0,
     }
+
+
+def paid_costs(ledger: pl.DataFrame) -> dict[str, float]:
+    """What the trades actually paid: ``total`` in quote currency (0 without trades), and per round trip (both
+    legs) in bps of the traded notional, ``fees_bps``, ``spread_bps``, ``slippage_bps`` and ``total_bps`` — NaN
+    without trades, where ``daily_costs_summary`` falls back to the quoted means (per side), which nobody paid."""
+    columns = {"fees_bps": "fees_paid", "spread_bps": "spread_paid", "slippage_bps": "slippage_paid"}
+    paid = {name: float(ledger[column].sum()) for name, column in columns.items()}
+    total = sum(paid.values())
+    notional = float(ledger["size"].sum())
+    per_round_trip = {name: value / notional * BPS if notional > 0 else math.nan for name, value in paid.items()}
+    return {"total": total, **per_round_trip, "total_bps": total / notional * BPS if notional > 0 else math.nan}

@@ -32,8 +32,10 @@ from huracan_core.trading.analysis import (
 )
 from huracan_core.trading.backtest import run_backtest
 from huracan_core.trading.bars import join_bars
+from huracan_core.trading.consensus import ConsensusConfig
 from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
+from huracan_core.trading.no_trades import why_no_trades
 
 POST_EXIT_HORIZONS = (5, 30, 120)
 
@@ -54,6 +56,8 @@ class TradingDay:
     #: why this policy: which model, or why none could be used
     reason: str
     recipe_hash: str = ""
+    #: why the ledger is empty (``no_trades.why_no_trades``); "" when the day traded
+    no_trades_because: str = ""
 
 
 def trade_partitions(
@@ -94,11 +98,14 @@ def trade_partitions(
             raise AssertionError(f"{label(key)}: ledger holds entries of another day")
         reason = f"model {model.folder} (passed its gates)" if model is not None else no_model.get(key, "no gate-passing model")
         recipe = ",".join(features[key]["recipe_hash"].unique().sort().to_list())
+        # the signals are decided with the default consensus, so its safety margin is the one the rules had to beat
+        margin = model.margin_bps if model is not None else ConsensusConfig().safety_margin_bps
+        because = "" if result.ledger.height else why_no_trades(decisions, result.quoted, margin)
         days.append(TradingDay(
             day=day, symbol=symbol, ledger=result.ledger, costs=result.costs, metrics=result.metrics, equity=result.equity,
             bars=bars.height,
             policy="model" if model is not None else "rules", model_version=model.folder if model is not None else "",
-            reason=reason, recipe_hash=recipe,
+            reason=reason, recipe_hash=recipe, no_trades_because=because,
         ))
     return days
 

@@ -2,6 +2,10 @@
 
 Ratios are annualised with sqrt(bars per year) for the bar frequency of the returns, over a 365-day crypto
 year (``huracan_core.timeframes.bars_per_year``): per-bar statistics of a 5m curve are not daily statistics.
+
+A figure the data cannot define (a hit rate without trades, a Sharpe of a flat curve, a profit factor without
+a loss) is NaN, never 0: a 0 would read as a measured failure, and every reader (gates, exports, reports, the
+UI) shows NaN as missing.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from huracan_core.timeframes import bars_per_year
 def sharpe(returns: np.ndarray, timeframe: str) -> float:
     r = np.asarray(returns, dtype=np.float64)
     if r.size < 2 or r.std(ddof=1) == 0:
-        return 0.0
+        return math.nan
     return float(r.mean() / r.std(ddof=1) * math.sqrt(bars_per_year(timeframe)))
 
 
@@ -26,7 +30,7 @@ def sortino(returns: np.ndarray, timeframe: str) -> float:
     r = np.asarray(returns, dtype=np.float64)
     downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) if r.size else 0.0
     if downside == 0:
-        return 0.0
+        return math.nan
     return float(r.mean() / downside * math.sqrt(bars_per_year(timeframe)))
 
 
@@ -48,36 +52,36 @@ def annualised_return(equity: np.ndarray, timeframe: str) -> float:
 
 def calmar(equity: np.ndarray, timeframe: str) -> float:
     mdd = max_drawdown(equity)
-    return annualised_return(equity, timeframe) / mdd if mdd > 0 else 0.0
+    return annualised_return(equity, timeframe) / mdd if mdd > 0 else math.nan
 
 
 def profit_factor(pnl: np.ndarray) -> float:
+    """Gross wins over gross losses; NaN without a loss (nothing to divide by)."""
     p = np.asarray(pnl, dtype=np.float64)
     losses = -p[p < 0].sum()
-    wins = p[p > 0].sum()
     if losses == 0:
-        return math.inf if wins > 0 else 0.0
-    return float(wins / losses)
+        return math.nan
+    return float(p[p > 0].sum() / losses)
 
 
 def hit_rate(pnl: np.ndarray) -> float:
     p = np.asarray(pnl, dtype=np.float64)
-    return float((p > 0).mean()) if p.size else 0.0
+    return float((p > 0).mean()) if p.size else math.nan
 
 
 def expectancy(values: np.ndarray) -> float:
     """Mean outcome per trade, in the unit given (net bps per trade for ``net_bps``)."""
     v = np.asarray(values, dtype=np.float64)
-    return float(v.mean()) if v.size else 0.0
+    return float(v.mean()) if v.size else math.nan
 
 
 def cost_share_of_gross(ledger: pl.DataFrame) -> float:
-    """Costs paid as a share of gross profit; above 1 means the costs ate more than the edge made."""
+    """Costs paid as a share of gross profit; above 1 means the costs ate more than the edge made. NaN when the
+    gross profit is not positive (no share of it to speak of; the exports' SQL gives NULL there too)."""
     gross = float((ledger["gross_bps"] * ledger["size"] / 1e4).sum())
-    costs = float((ledger["fees_paid"] + ledger["spread_paid"] + ledger["slippage_paid"]).sum())
     if gross <= 0:
-        return math.inf if costs > 0 else 0.0
-    return costs / gross
+        return math.nan
+    return float((ledger["fees_paid"] + ledger["spread_paid"] + ledger["slippage_paid"]).sum()) / gross
 
 
 def equity_curve(ledger: pl.DataFrame, capital: float, bar_times: pl.Series | None = None) -> pl.DataFrame:
@@ -110,3 +114,21 @@ def summary(ledger: pl.DataFrame, timeframe: str, capital: float, bar_times: pl.
         "gross_expectancy_bps": expectancy(ledger["gross_bps"].to_numpy()),
         "cost_share_of_gross": cost_share_of_gross(ledger),
     }
+
+
+#: the unit of each ``summary`` figure, for a person reading it beside the number (fractions stay fractions:
+#: gates and ``metrics.json`` compare them as such)
+SUMMARY_UNITS: dict[str, str] = {
+    "trade_count": "trades",
+    "net_pnl": "quote currency",
+    "gross_pnl": "quote currency, before costs",
+    "sharpe": "annualised from per-bar returns",
+    "sortino": "annualised from per-bar returns",
+    "calmar": "annualised return / max drawdown",
+    "max_drawdown": "fraction of the peak",
+    "profit_factor": "gross wins / gross losses",
+    "hit_rate": "fraction of trades won",
+    "expectancy_bps": "bps of notional per trade",
+    "gross_expectancy_bps": "bps of notional per trade, before costs",
+    "cost_share_of_gross": "costs / gross profit",
+}

@@ -1,4 +1,5 @@
-"""Equity curves after costs as one PNG per run: a picture for people, stored once, never in the event log."""
+"""Equity curves after costs: one PNG per run, stored once and linked from every partition of the run, and one small
+PNG per symbol, small enough for the UI to show inline (the event log carries it once per symbol and run)."""
 
 from __future__ import annotations
 
@@ -22,15 +23,24 @@ def run_equity_png(days: Sequence[TradingDay], timeframe: str) -> tuple[str, byt
     return name, equity_png({s: pl.concat(c) for s, c in curves.items()}, title)
 
 
-def equity_png(curves: Mapping[str, pl.DataFrame], title: str) -> bytes:
-    """One line per symbol (``timestamp``, ``equity`` rows of its days, in any order), 800×400 px.
+def symbol_equity_png(days: Sequence[TradingDay], timeframe: str) -> bytes:
+    """One symbol's traded days of a run at 480×240 px: 10–25 KB as PNG whether the run covers a day or a year,
+    so that its base64 can ride in a materialization's metadata without bloating the event log."""
+    [symbol] = {d.symbol for d in days}
+    first, last = min(d.day for d in days), max(d.day for d in days)
+    title = f"{symbol} {timeframe} {first}..{last}: equity per day, net of costs"
+    return equity_png({symbol: pl.concat([d.equity for d in days])}, title, size=(6.0, 3.0), dpi=80)
+
+
+def equity_png(curves: Mapping[str, pl.DataFrame], title: str, size: tuple[float, float] = (8.0, 4.0), dpi: int = 100) -> bytes:
+    """One line per symbol (``timestamp``, ``equity`` rows of its days, in any order), ``size`` inches at ``dpi``.
 
     Days are traded flat-to-flat, so each day's curve starts from the same capital; the line shows the days
     side by side, which is what a person scanning a run wants to see.
     """
     from matplotlib.figure import Figure  # slow to import: only when a plot is drawn
 
-    figure = Figure(figsize=(8, 4), dpi=100)
+    figure = Figure(figsize=size, dpi=dpi)
     axes = figure.add_subplot()
     for symbol, curve in sorted(curves.items()):
         curve = curve.sort("timestamp")
@@ -39,6 +49,7 @@ def equity_png(curves: Mapping[str, pl.DataFrame], title: str) -> bytes:
     axes.set_title(title, fontsize=9)
     axes.set_ylabel("equity, net of costs (quote currency)", fontsize=7)
     axes.tick_params(labelsize=6)
+    axes.ticklabel_format(axis="y", useOffset=False)  # equity in plain figures, not "+1e4" and offsets from it
     if curves:
         axes.legend(fontsize=6)
     figure.autofmt_xdate()

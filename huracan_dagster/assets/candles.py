@@ -9,7 +9,7 @@ from huracan_core.validation import CandleValidationError
 from huracan_dagster.assets.candles_checks import candle_checks, check_results, failed_validation
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview, timestamps
 from huracan_dagster.assets.versions import candles_code_version
-from huracan_dagster.partitions import asset_key, date_symbol_partitions, days_by_symbol, partition_key
+from huracan_dagster.partitions import CANDLES_BACKFILL, asset_key, date_symbol_partitions, days_by_symbol, partition_key
 from huracan_dagster.resources import CandleSourceResource
 
 
@@ -19,6 +19,7 @@ def candle_assets(timeframe: str) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=key,
         partitions_def=date_symbol_partitions,
+        backfill_policy=CANDLES_BACKFILL,
         io_manager_key="frames_io",
         check_specs=candle_checks(key),
         kinds={"polars", "parquet"},

@@ -21,6 +21,7 @@ from huracan_dagster.assets.metadata import output_with_partition_metadata, prev
 from huracan_dagster.broadcaster import BroadcasterResource
 from huracan_dagster.io_manager import read_partitions
 from huracan_dagster.partitions import (
+    CHAIN_BACKFILL,
     SYMBOL_DIMENSION,
     asset_key,
     by_day,
@@ -54,6 +55,7 @@ def champion_assets(
     @dg.asset(
         key=key["champion"],
         partitions_def=date_symbol_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         ins={
             "coin_model": dg.AssetIn(key["coin_model"]),
             **{n: dg.AssetIn(key[n], partition_mapping=window) for n in ("candles", "features", "regimes", "signals")},
@@ -97,6 +99,7 @@ def champion_assets(
     @dg.asset(
         key=key["roster"],
         partitions_def=date_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         deps=[dg.AssetDep(key[n], partition_mapping=same_date()) for n in ("champion", "shadow_trades")],
         kinds={"json"},
         group_name=group,
@@ -129,6 +132,7 @@ def champion_assets(
     @dg.asset(
         key=key["daily_summary"],
         partitions_def=date_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         deps=[dg.AssetDep(key[n], partition_mapping=same_date()) for n in ("coin_model", "champion", "shadow_trades")],
         kinds={"json"},
         group_name=group,

@@ -24,7 +24,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
-from huracan_dagster.partitions import asset_key
+from huracan_dagster.partitions import ANALYTICS_POOL, asset_key
 from huracan_dagster.resources import ArchiveResource
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
@@ -217,7 +217,7 @@ def dbt_assets_for(timeframe: str) -> dg.AssetsDefinition:
     marts = {node["name"] for node in json.loads(manifest_path.read_text())["nodes"].values() if _is_mart(node)}
 
     @dbt_assets(manifest=manifest_path, dagster_dbt_translator=ExportsTranslator(timeframe), project=project(),
-                name=f"dbt_{timeframe}")
+                name=f"dbt_{timeframe}", pool=ANALYTICS_POOL)
     def dbt_models(context: dg.AssetExecutionContext, dbt: HuracanDbtResource, archive: ArchiveResource):
         archive.local_folder("exports/")  # dbt reads the export files under HURACAN_ARCHIVE: on S3, their mirror
         for event in dbt.build(timeframe, context).stream():

@@ -16,6 +16,8 @@ from huracan_core.versions import source_hash
 from huracan_dagster.assets.metadata import preview, result_with_partition_metadata
 from huracan_dagster.automation import when_later_data_arrives
 from huracan_dagster.partitions import (
+    ANALYTICS_POOL,
+    CHAIN_BACKFILL,
     asset_key,
     by_day,
     date_partitions,
@@ -33,6 +35,7 @@ def export_assets(timeframe: str) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=asset_key(timeframe, "exports"),
         partitions_def=date_symbol_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         ins={name: dg.AssetIn(key) for name, key in keys.items()},
         kinds={"duckdb", "parquet"},
         group_name=f"exports_{timeframe}",
@@ -77,6 +80,7 @@ def export_assets(timeframe: str) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=asset_key(timeframe, "exports_daily"),
         partitions_def=date_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         deps=[dg.AssetDep(asset_key(timeframe, "daily_summary")), dg.AssetDep(keys["champion"], partition_mapping=same_date())],
         kinds={"duckdb", "parquet"},
         group_name=f"exports_{timeframe}",
@@ -112,6 +116,7 @@ def analytics_database(timeframe: str, upstream: list[dg.AssetKey]) -> dg.Assets
 
     @dg.asset(
         key=dg.AssetKey("analytics_db"),
+        pool=ANALYTICS_POOL,
         deps=[asset_key(timeframe, "exports"), asset_key(timeframe, "exports_daily"), *upstream],
         kinds={"duckdb"},
         group_name="analytics",

@@ -24,7 +24,7 @@ from huracan_core.regimes.proof import prove_regime_causality
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
 from huracan_dagster.assets.verdicts import Verdict, evaluations, partitioned_check
 from huracan_dagster.assets.versions import features_code_version, regimes_code_version
-from huracan_dagster.partitions import asset_key, by_day, date_symbol_partitions, day_window, partition_key, split_key
+from huracan_dagster.partitions import CHAIN_BACKFILL, asset_key, by_day, date_symbol_partitions, day_window, partition_key, split_key
 from huracan_dagster.resources import UniverseResource
 
 #: bar times proven per symbol and run: a peeking feature peeks on every bar, so a few catch it, at bounded cost
@@ -43,6 +43,7 @@ def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=features_key,
         partitions_def=date_symbol_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         ins={"candles": candles_with_history},
         io_manager_key="frames_io",
         check_specs=[partitioned_check("features_causal", features_key, blocking=True,
@@ -70,6 +71,7 @@ def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=regimes_key,
         partitions_def=date_symbol_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         ins={"features": dg.AssetIn(features_key)},
         io_manager_key="frames_io",
         check_specs=[partitioned_check("regimes_causal", regimes_key, blocking=True,

@@ -28,6 +28,7 @@ from huracan_dagster.assets.verdicts import partitioned_check
 from huracan_dagster.automation import when_later_data_arrives
 from huracan_dagster.io_manager import read_partitions
 from huracan_dagster.partitions import (
+    CHAIN_BACKFILL,
     asset_key,
     by_day,
     date_partitions,
@@ -53,6 +54,7 @@ def learning_assets(
     @dg.asset(
         key=keys["signals"],
         partitions_def=date_symbol_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         ins={n: dg.AssetIn(keys[n], partition_mapping=day_window(-WARMUP_DAYS, 0)) for n in ("candles", "features", "regimes")},
         io_manager_key="frames_io",
         check_specs=[partitioned_check("signals_causal", keys["signals"], blocking=True,
@@ -81,6 +83,7 @@ def learning_assets(
     @dg.asset(
         key=keys["labels"],
         partitions_def=date_symbol_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         automation_condition=when_later_data_arrives(),
         ins={
             "candles": dg.AssetIn(keys["candles"], partition_mapping=day_window(0, 1)),
@@ -113,6 +116,7 @@ def learning_assets(
     @dg.asset(
         key=keys["shared_encoder"],
         partitions_def=date_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         deps=[dg.AssetDep(keys["features"], partition_mapping=same_date())],
         kinds={"torch"},
         group_name=group,
@@ -123,7 +127,7 @@ def learning_assets(
             f"inputs. The encoder of D trains on the declared universe's features of the first walk-forward training "
             f"span of D's coin models (from D−{train_days}; Dagster draws the edge to D's features, the days read are "
             "listed in the metadata), so every test window of those models lies after all it saw. CUDA when available. "
-            f"Stored at encoders/{timeframe}/<date>/encoder.pt with sha256.txt."
+            f"Stored at `encoders/{timeframe}/<date>/encoder.pt` with `sha256.txt`."
         ),
     )
     def shared_encoder(
@@ -152,6 +156,7 @@ def learning_assets(
     @dg.asset(
         key=keys["coin_model"],
         partitions_def=date_symbol_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         ins={n: dg.AssetIn(keys[n], partition_mapping=history) for n in ("candles", "features", "regimes", "signals", "labels")},
         deps=[dg.AssetDep(keys["shared_encoder"], partition_mapping=same_date())],
         io_manager_key="frames_io",
@@ -163,8 +168,8 @@ def learning_assets(
             f"A LightGBM model per coin trained on the {train_days} days before the day (labels that ended before it), "
             "under purged walk-forward validation: its out-of-sample trades, after costs, next to the rules-only and "
             "flat baselines and the ablation without the shared encoder, judged by the gates. The model folder "
-            f"(models/<SYMBOL>/{timeframe}/<cutoff>/, sha256.txt last) and an MLflow run and registered version "
-            "(huracan-<BASE>-<QUOTE>); a model that fails its gates never trades."
+            f"(`models/<SYMBOL>/{timeframe}/<cutoff>/`, `sha256.txt` last) and an MLflow run and registered version "
+            "(`huracan-<BASE>-<QUOTE>`); a model that fails its gates never trades."
         ),
     )
     def coin_model(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -16,6 +17,12 @@ def preview(frame: pl.DataFrame, rows: int = 5) -> dg.MarkdownMetadataValue:
     rule = "|" + "---|" * len(head.columns)
     body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in head.iter_rows()]
     return dg.MetadataValue.md("\n".join([header, rule, *body]))
+
+
+def picture(png: bytes, caption: str) -> dg.MarkdownMetadataValue:
+    """A PNG inline in markdown: the UI shows it one click away, where a path would need a shell on the storage
+    host. It lives in the event log, so callers keep it small and put it on few materializations."""
+    return dg.MetadataValue.md(f"![{caption}](data:image/png;base64,{base64.b64encode(png).decode()})")
 
 
 def output_with_partition_metadata(

@@ -10,7 +10,7 @@ from huracan_core.exports.database import create_views
 from huracan_core.reports import daily_folder, daily_report, write_report
 from huracan_core.versions import source_hash
 from huracan_dagster.check_verdicts import failed_check_rows
-from huracan_dagster.partitions import asset_key, date_partitions, same_date
+from huracan_dagster.partitions import CHAIN_BACKFILL, asset_key, date_partitions, same_date
 from huracan_dagster.resources import ArchiveResource, ExportsResource
 
 
@@ -19,6 +19,7 @@ def report_assets(timeframe: str, checks: list[dg.AssetCheckKey]) -> list[dg.Ass
     @dg.asset(
         key=asset_key(timeframe, "daily_report"),
         partitions_def=date_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         deps=[dg.AssetDep(asset_key(timeframe, "exports_daily")),
               dg.AssetDep(asset_key(timeframe, "exports"), partition_mapping=same_date())],
         kinds={"html"},

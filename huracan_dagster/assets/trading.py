@@ -8,13 +8,15 @@ import polars as pl
 
 from huracan_core.models.choice import choose_models
 from huracan_core.storage.keys import costs_key, plot_key
-from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
+from huracan_core.symbols import to_ccxt
+from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, paid_costs
 from huracan_core.trading.daily import TradeAnalysis, TradingDay, analyse_partitions, trade_partitions
-from huracan_core.trading.plots import run_equity_png
-from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
+from huracan_core.trading.metrics import SUMMARY_UNITS
+from huracan_core.trading.plots import run_equity_png, symbol_equity_png
+from huracan_dagster.assets.metadata import output_with_partition_metadata, picture, preview
 from huracan_dagster.assets.versions import trading_code_version
 from huracan_dagster.automation import when_later_data_arrives
-from huracan_dagster.partitions import asset_key, by_day, date_symbol_partitions, day_window, partition_key, split_key
+from huracan_dagster.partitions import CHAIN_BACKFILL, asset_key, by_day, date_symbol_partitions, day_window, partition_key, split_key
 from huracan_dagster.resources import ArchiveResource, CostsResource
 
 LEDGER_PREVIEW = ("entry_time", "exit_time", "direction", "regime", "gross_bps", "net_bps", "exit_reason", "policy", "model_version")
@@ -33,6 +35,7 @@ def trading_assets(timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFIL
     @dg.asset(
         key=key["shadow_trades"],
         partitions_def=date_symbol_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         ins={
             **{n: dg.AssetIn(key[n]) for n in ("candles", "features", "regimes", "signals", "champion")},
         },
@@ -44,8 +47,9 @@ def trading_assets(timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFIL
         description=(
             "The paper-trade ledger of the trades ENTERED on this UTC day (net of fees, spread and slippage), decided "
             "by the coin's champion in force at the start of the day (trained on data that ended before it), else — "
-            "no champion — by the rules-only consensus; every trade records its policy and model. Traded flat-to-flat. Also writes costs/<SYMBOL>/<timeframe>/<date>.json and one equity-curve "
-            "picture per run under plots/shadow_trades/<timeframe>/."
+            "no champion — by the rules-only consensus; every trade records its policy and model. Traded flat-to-flat. "
+            "Also writes `costs/<SYMBOL>/<timeframe>/<date>.json` and one equity-curve picture per run under "
+            "`plots/shadow_trades/<timeframe>/`; each symbol's last day of a run shows its equity inline."
         ),
     )
     def shadow_trades(
@@ -64,16 +68,22 @@ def trading_assets(timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFIL
         name, png = run_equity_png(days, timeframe)  # one picture per run, linked from every partition
         plot = plot_key("shadow_trades", timeframe, name)
         store.write_bytes(plot, png)
+        model = costs.cost_model()
         for traded in days:
             costs_at = costs_key(traded.symbol, timeframe, traded.day)
             store.write_json(costs_at, {"symbol": traded.symbol, "date": traded.day.isoformat(), "exchange": costs.exchange,
                                         "fee_profile": costs.fee_profile, **traded.costs})
-            results[partition_key(traded.day, traded.symbol)] = (traded.ledger, _trading_metadata(traded, store.uri(costs_at), store.uri(plot)))
+            metadata = _trading_metadata(traded, model.fee_bps(costs.exchange, traded.symbol), store.uri(costs_at), store.uri(plot))
+            results[partition_key(traded.day, traded.symbol)] = (traded.ledger, metadata)
+        for symbol, mine in _by_symbol(days).items():  # the inline picture on the symbol's last day only
+            inline = picture(symbol_equity_png(mine, timeframe), f"{symbol} equity")
+            results[partition_key(mine[-1].day, symbol)][1]["equity_curve"] = inline
         return output_with_partition_metadata(context, results)
 
     @dg.asset(
         key=asset_key(timeframe, "trade_analysis"),
         partitions_def=date_symbol_partitions,
+        backfill_policy=CHAIN_BACKFILL,
         automation_condition=when_later_data_arrives(),
         ins={
             "shadow_trades": dg.AssetIn(key["shadow_trades"]),
@@ -108,23 +118,45 @@ def trading_assets(timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFIL
     return [shadow_trades, trade_analysis]
 
 
-def _number(value: float) -> float | str:
-    return round(float(value), 6) if math.isfinite(value) else str(value)
+def _figure(value: float) -> float | str:
+    """A figure as the UI shows it: "n/a" where the data cannot define it (core gives NaN), never a made-up 0."""
+    return round(float(value), 6) if math.isfinite(value) else "n/a"
 
 
-def _trading_metadata(traded: TradingDay, costs_uri: str, plot_uri: str) -> dict:
-    m, ledger = traded.metrics, traded.ledger
-    table = "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {_number(v)} |" for k, v in sorted(m.items()))
+def _by_symbol(days: list[TradingDay]) -> dict[str, list[TradingDay]]:
+    """Each symbol's days, oldest first. Its inline equity picture goes on its last day's materialization only —
+    the one the UI shows as the latest — so a ranged run adds one picture per symbol to the event log, not one per
+    partition; every partition keeps the path of the run's picture."""
+    grouped: dict[str, list[TradingDay]] = {}
+    for traded in sorted(days, key=lambda d: d.day):
+        grouped.setdefault(traded.symbol, []).append(traded)
+    return grouped
+
+
+def _trading_metadata(traded: TradingDay, fee_tier_bps: float, costs_uri: str, plot_uri: str) -> dict:
+    """Every figure's name carries its unit (``_pct``, ``_bps``, the quote currency); ``paid_*`` are what the
+    trades paid per round trip (both legs) — "n/a" without trades — beside the fee tier they were charged at."""
+    m, ledger, paid = traded.metrics, traded.ledger, paid_costs(traded.ledger)
+    quote = to_ccxt(traded.symbol).split("/")[1]
+    table = "| metric | value | unit |\n|---|---|---|\n" + "\n".join(
+        f"| {k} | {_figure(v)} | {SUMMARY_UNITS[k].replace('quote currency', quote)} |" for k, v in sorted(m.items())
+    )
     return {
         "policy": traded.policy,
         "decided_by": traded.reason,
         "trades": ledger.height,
-        "hit_rate": _number(m["hit_rate"]),
-        "mean_net_bps": _number(m["expectancy_bps"]),
-        "mean_gross_bps": _number(m["gross_expectancy_bps"]),
-        "net_pnl": _number(m["net_pnl"]),
-        "cost_share_of_gross": _number(m["cost_share_of_gross"]),
-        **{f"paid_{k}": _number(v) for k, v in traded.costs.items() if k != "trades"},
+        **({"why_no_trades": traded.no_trades_because} if traded.no_trades_because else {}),
+        "hit_rate_pct": _figure(100 * m["hit_rate"]),
+        "mean_net_bps": _figure(m["expectancy_bps"]),
+        "mean_gross_bps": _figure(m["gross_expectancy_bps"]),
+        f"net_pnl_{quote.lower()}": _figure(m["net_pnl"]),
+        f"costs_paid_{quote.lower()}": _figure(paid["total"]),
+        "costs_pct_of_gross": _figure(100 * m["cost_share_of_gross"]),
+        "paid_fees_bps_per_round_trip": _figure(paid["fees_bps"]),
+        "paid_spread_bps_per_round_trip": _figure(paid["spread_bps"]),
+        "paid_slippage_bps_per_round_trip": _figure(paid["slippage_bps"]),
+        "paid_total_bps_per_round_trip": _figure(paid["total_bps"]),
+        "fee_tier_bps_per_side": _figure(fee_tier_bps),
         "bars": traded.bars,
         "recipe_hash": traded.recipe_hash,
         "costs_json": dg.MetadataValue.path(costs_uri),

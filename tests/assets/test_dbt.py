@@ -24,6 +24,7 @@ from huracan_dagster.assets.dbt import (
     manifest_is_stale,
     mart_dir,
 )
+from huracan_dagster.resources import ArchiveResource
 from tests.assets.dbt_fixtures import DAYS, SYMBOLS, TIMEFRAME, daily_summary, trade_history, write_exports, write_table
 
 MARTS = ("coin_daily_performance", "regime_engine_performance", "cost_share", "champion_history", "pattern_decay")
@@ -44,7 +45,7 @@ def dbt_15m() -> dg.AssetsDefinition:
 
 def build(assets: dg.AssetsDefinition, home: Path) -> dg.ExecuteInProcessResult:
     dbt = HuracanDbtResource.for_home(home, home / "archive")
-    return dg.materialize([assets], resources={"dbt": dbt}, raise_on_error=False)
+    return dg.materialize([assets], resources={"dbt": dbt, "archive": ArchiveResource(root=str(home / "archive"))}, raise_on_error=False)
 
 
 def mart(home: Path, name: str) -> pl.DataFrame:
@@ -190,13 +191,14 @@ def test_dbt_models_sit_downstream_of_the_export_assets(dbt_15m, tmp_path: Path)
     # with stand-ins for the export assets, the whole graph hangs below them; a second timeframe has its own keys
     exports = [dg.AssetSpec(EXPORTS), dg.AssetSpec(EXPORTS_DAILY)]
     dbt = HuracanDbtResource.for_home(tmp_path, tmp_path / "archive")
-    defs = dg.Definitions(assets=[*exports, dbt_15m, dbt_assets_for("1h")], resources={"dbt": dbt})
+    defs = dg.Definitions(assets=[*exports, dbt_15m, dbt_assets_for("1h")],
+                          resources={"dbt": dbt, "archive": ArchiveResource(root=str(tmp_path / "archive"))})
     graph = defs.resolve_asset_graph()
     below = dg.AssetSelection.assets(EXPORTS, EXPORTS_DAILY).downstream().resolve(graph)
     assert {dbt_key(m) for m in (*MARTS, *STAGING)} <= below
     assert not {dbt_key(m, "1h") for m in MARTS} & below
     assert graph.get(dbt_key("stg_trade_history", "1h")).parent_keys == {dg.AssetKey(["1h", "exports"])}
-    assert "dbt" in dbt_15m.required_resource_keys
+    assert {"dbt", "archive"} <= dbt_15m.required_resource_keys
     assert {s.asset_key for s in dbt_15m.check_specs} <= {dbt_key(m) for m in (*MARTS, *STAGING)}
 
 

@@ -169,7 +169,8 @@ def test_dbt_builds_and_tests_pass_on_the_pipelines_own_exports_and_the_file_sho
 
     root, instance = exported["root"], exported["instance"]
     dbt = HuracanDbtResource.for_home(root, exported["archive"])
-    result = dg.materialize([dbt_assets_for(TF)], instance=instance, resources={"dbt": dbt}, raise_on_error=False)
+    result = dg.materialize([dbt_assets_for(TF)], instance=instance, resources={"dbt": dbt, "archive": resources(exported["archive"])["archive"]},
+                            raise_on_error=False)
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)

@@ -6,8 +6,10 @@ post-exit outcomes waiting for the next day's candles …), so it holds whatever
 
 from __future__ import annotations
 
+import base64
 import json
-from datetime import date, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -17,9 +19,11 @@ import pytest
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.trading.consensus import ConsensusConfig
 from huracan_core.trading.costs import BPS, CostModel
-from huracan_core.trading.daily import POST_EXIT_HORIZONS
+from huracan_core.trading.daily import POST_EXIT_HORIZONS, TradingDay
 from huracan_core.trading.exits import take_profit_expr
-from huracan_core.trading.shadow_trader import EXIT_REASONS
+from huracan_core.trading.metrics import summary
+from huracan_core.trading.shadow_trader import EXIT_REASONS, LEDGER_COLUMNS
+from huracan_dagster.assets.trading import _trading_metadata
 from huracan_dagster.definitions import timeframe_assets
 from huracan_dagster.partitions import asset_key
 from huracan_dagster.resources import CostsResource, ModelSettingsResource
@@ -52,6 +56,7 @@ MODELS = ModelSettingsResource(walk_forward_train_days=4, walk_forward_test_days
                                use_encoder=False)
 ASSETS = timeframe_assets(TF, train_days=TRAIN_DAYS)
 PNG = b"\x89PNG\r\n\x1a\n"
+TEXT = {"trade_id", "symbol", "exit_reason", "regime", "engines_agreeing", "policy", "model_version"}
 
 
 def _fee(costs: CostsResource, symbol: str) -> float:
@@ -164,9 +169,17 @@ def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
             assert meta["trades"].value == _ledger(archive, s, d).height
             assert "| hit_rate |" in meta["metrics"].value and "| expectancy_bps |" in meta["metrics"].value
             assert meta["recipe_hash"].value == RECIPE.version_hash
-            assert {"hit_rate", "mean_net_bps", "mean_gross_bps", "cost_share_of_gross", "paid_fee_bps", "costs_json"} <= set(meta)
+            assert {"hit_rate_pct", "mean_net_bps", "mean_gross_bps", "net_pnl_usdt", "costs_paid_usdt", "costs_pct_of_gross",
+                    "paid_fees_bps_per_round_trip", "fee_tier_bps_per_side", "costs_json"} <= set(meta)
             assert Path(meta["costs_json"].value) == archive / f"costs/{s}/{TF}/{d}.json"
-            assert "equity_curve" not in meta  # no base64 picture in the event log any more
+            _assert_figures_say_what_was_paid(meta, _ledger(archive, s, d), _fee(CHEAP, s))
+            # the picture inline on each symbol's last day of the run only (what the UI shows as latest), small
+            assert ("equity_curve" in meta) == (d == DAYS[-1])
+            if d == DAYS[-1]:
+                inline = meta["equity_curve"].value
+                assert inline.startswith(f"![{s} equity](data:image/png;base64,") and inline.endswith(")")
+                png = base64.b64decode(inline.split("base64,")[1][:-1])
+                assert png.startswith(PNG) and len(png) < 50_000
             plots.add(Path(meta["equity_curves"].value))
             champion = pl.read_parquet(archive / f"champion_decisions/{s}/{TF}/{d}.parquet").row(0, named=True)
             if champion["champion_folder"] is None:  # the day's champion decides, or the rules say why there is none
@@ -183,6 +196,50 @@ def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
             assert analysis["opportunities"].value == rows.filter(pl.col("kind") == "opportunity").height == known
     [plot] = plots  # one picture per run, linked from every partition of the run
     assert plot.parent == archive / f"plots/shadow_trades/{TF}" and plot.read_bytes().startswith(PNG)
+
+
+def _assert_figures_say_what_was_paid(meta: dict, ledger: pl.DataFrame, fee: float) -> None:
+    """Undefined figures say n/a, never 0; paid costs are what the trades paid (nothing without trades), per round
+    trip; a day without trades says why."""
+    paid = ("paid_fees_bps_per_round_trip", "paid_spread_bps_per_round_trip", "paid_slippage_bps_per_round_trip",
+            "paid_total_bps_per_round_trip")
+    assert meta["fee_tier_bps_per_side"].value == pytest.approx(fee)
+    if ledger.is_empty():
+        assert all(meta[k].value == "n/a" for k in ("hit_rate_pct", "mean_net_bps", "mean_gross_bps", "costs_pct_of_gross", *paid))
+        assert meta["costs_paid_usdt"].value == 0 and meta["net_pnl_usdt"].value == 0
+        assert meta["why_no_trades"].value.startswith(f"{meta['policy'].value}:")
+        for figure in ("sharpe", "profit_factor", "hit_rate", "expectancy_bps", "cost_share_of_gross"):
+            assert re.search(rf"^\| {figure} \| n/a \|", meta["metrics"].value, re.MULTILINE), figure
+        return
+    assert "why_no_trades" not in meta
+    assert 0 <= meta["hit_rate_pct"].value <= 100
+    assert meta["paid_fees_bps_per_round_trip"].value == pytest.approx(2 * fee)  # both legs at the fee tier
+    assert meta["paid_total_bps_per_round_trip"].value == pytest.approx(sum(meta[k].value for k in paid[:3]), abs=1e-5)
+    assert meta["costs_paid_usdt"].value == pytest.approx(
+        float(ledger.select(pl.sum_horizontal("fees_paid", "spread_paid", "slippage_paid")).to_series().sum()), abs=1e-5)
+
+
+def test_a_day_without_trades_says_n_a_and_why():
+    """The metadata of a day whose ledger is empty, built from core's own figures for it."""
+    day, bars = date.fromisoformat(DAYS[0]), pl.Series([datetime(2024, 11, 28, h, tzinfo=UTC) for h in range(4)])
+    ledger = pl.DataFrame(schema={c: pl.Datetime("us", "UTC") if c.endswith("_time") else pl.String if c in TEXT else pl.Float64
+                                  for c in LEDGER_COLUMNS})
+    traded = TradingDay(day=day, symbol="BTC-USDT", ledger=ledger, costs={"fee_bps": 5.0, "trades": 0.0},
+                        metrics=summary(ledger, TF, 10_000.0, bars), equity=pl.DataFrame({"timestamp": bars, "equity": [10_000.0] * 4}),
+                        bars=4, policy="rules", model_version="", reason="rules-only: no champion", no_trades_because="rules: …")
+    recorded = dg.AssetMaterialization(SHADOW_TRADES, metadata=_trading_metadata(traded, 5.0, "costs.json", "plot.png")).metadata
+    _assert_figures_say_what_was_paid(recorded, ledger, 5.0)
+
+
+def test_a_ranged_run_records_its_partitions_in_date_order(pipeline):
+    """The UI's latest materialization of an asset is the last one recorded: after a ranged run, the newest day."""
+    instance, _ = pipeline
+    for asset in (CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, CHAMPION, SHADOW_TRADES, TRADE_ANALYSIS):
+        [latest] = instance.fetch_materializations(asset, limit=1).records
+        records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=asset), limit=1000, ascending=True).records
+        recorded = [r.partition_key for r in records if r.run_id == latest.run_id]
+        assert len(recorded) > 1 and recorded == sorted(recorded), asset.to_user_string()
+        assert latest.partition_key.startswith(max(recorded)[:10])
 
 
 def test_post_exit_outcomes_are_null_exactly_while_the_next_days_candles_are_absent(pipeline):

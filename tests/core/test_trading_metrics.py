@@ -20,7 +20,6 @@ def test_sharpe_and_sortino_on_a_known_series() -> None:
     assert metrics.sharpe(r, "1h") == pytest.approx(per_bar * math.sqrt(365 * 24))
     # downside deviation sqrt(0.01² / 4) = 0.005 → 1 per bar
     assert metrics.sortino(r, "1d") == pytest.approx(math.sqrt(365))
-    assert metrics.sharpe(np.zeros(5), "1d") == 0.0
 
 
 def test_drawdown_calmar_profit_factor_hit_rate_expectancy() -> None:
@@ -31,7 +30,6 @@ def test_drawdown_calmar_profit_factor_hit_rate_expectancy() -> None:
     assert metrics.calmar(equity, "1d") == pytest.approx((1.2 ** (365 / 4) - 1) / 0.1)
     pnl = np.array([3.0, -1.0, 2.0, -2.0])
     assert metrics.profit_factor(pnl) == pytest.approx(5 / 3)
-    assert metrics.profit_factor(np.array([1.0])) == math.inf
     assert metrics.hit_rate(pnl) == 0.5
     assert metrics.expectancy(pnl) == 0.5
 
@@ -69,3 +67,24 @@ def test_equity_curve_and_summary() -> None:
     assert s["hit_rate"] == pytest.approx(2 / 3)
     returns = np.array([0.0, 0.002, 0.0, -2 / 1002, 0.0])
     assert s["sharpe"] == pytest.approx(metrics.sharpe(returns, "1h"))
+
+
+def test_undefined_figures_are_nan_never_zero() -> None:
+    """A flat curve has no Sharpe, a win-only ledger no profit factor, no trades no hit rate: NaN, which every
+    reader shows as missing, where a 0 would read as a measured failure."""
+    flat, empty = np.zeros(5), np.array([])
+    for figure in (metrics.sharpe(flat, "1d"), metrics.sortino(flat, "1d"), metrics.calmar(np.full(5, 100.0), "1d"),
+                   metrics.profit_factor(np.array([1.0, 2.0])), metrics.hit_rate(empty), metrics.expectancy(empty)):
+        assert math.isnan(figure)
+
+
+def test_summary_of_a_day_without_trades() -> None:
+    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    bars = pl.Series([t0 + timedelta(hours=i) for i in range(5)])
+    s = metrics.summary(_ledger().clear(), "1h", 1000.0, bars)
+    assert set(s) == set(metrics.SUMMARY_UNITS)
+    undefined = {"sharpe", "sortino", "calmar", "profit_factor", "hit_rate", "expectancy_bps", "gross_expectancy_bps",
+                 "cost_share_of_gross"}
+    assert {k for k, v in s.items() if math.isnan(v)} == undefined
+    # what a day without trades did is defined: nothing traded, nothing earned, no drawdown
+    assert s["trade_count"] == s["net_pnl"] == s["gross_pnl"] == s["max_drawdown"] == 0.0

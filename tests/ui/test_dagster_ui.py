@@ -190,3 +190,77 @@ def test_ui_lists_the_engine_schedule_the_mechanic_and_the_champion_asset(ui, br
     screenshot(browser, tmp_path, "champion_partitions")
     page_text_when(browser, f"{ui}{champion}", "promotion rule", "champions/promotions.jsonl", "champion/<SYMBOL>/latest.json")
     screenshot(browser, tmp_path, "champion_overview")
+
+
+def test_a_backfill_launched_through_the_ui_runs_in_waves_and_records_every_partition(ui, browser, tmp_path):
+    """The backfill dialog's GraphQL call, run by the daemon under the assets' backfill policies: a run per range
+    (here per symbol), the candles first, every partition materialized and recorded once."""
+    from tests.ui.dagster_service import launch_backfill, wait_backfill
+
+    candles = [("2024-11-25", "2024-12-09"), ("BTC-USDT", "ETH-USDT")]
+    window = ("2024-12-06", "2024-12-09")  # what the signals of 12-09 read (their 3 warm-up days), below
+    chain = [asset_key(TF, n) for n in ("features", "regimes")]
+    backfill = launch_backfill(ui, [
+        (CANDLES.path, f"{candles[0][0]}|BTC-USDT", f"{candles[0][1]}|ETH-USDT"),
+        *((key.path, f"{window[0]}|BTC-USDT", f"{window[1]}|ETH-USDT") for key in chain),
+    ], title="ui test backfill")
+    state = wait_backfill(ui, backfill, timeout=240)
+    assert state["status"] == "COMPLETED_SUCCESS", state
+    with dg.DagsterInstance.get() as instance:
+        run_records = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill}))
+        runs = [r.dagster_run for r in run_records]
+        assert all(r.is_success for r in runs) and len(runs) == 4  # candles, then features + regimes, per symbol
+        assert all(r.tags["dagster/asset_partition_range_start"].endswith(r.tags["dagster/asset_partition_range_end"][10:])
+                   for r in runs)  # each run one symbol's range of days
+        for key, (first, last) in ((CANDLES, ("2024-11-25", "2024-12-09")), *((k, window) for k in chain)):
+            expected = {f"{d}|{s}" for d in _days(first, last) for s in SYMBOLS}
+            records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=1000).records
+            in_backfill = [r.partition_key for r in records if r.run_id in {run.run_id for run in runs}]
+            assert sorted(in_backfill) == sorted(expected), key  # each once, none missing
+        candle_runs = [r for r in run_records if CANDLES in (r.dagster_run.asset_selection or set())]
+        chain_start = min(r.start_time for r in run_records if r not in candle_runs)
+        assert len(candle_runs) == 2 and max(r.end_time for r in candle_runs) <= chain_start
+    # the backfill's page: what it targeted, each asset's partitions all succeeded
+    text = page_text_when(browser, f"{ui}/runs/b/{backfill}", "Succeeded", "15m / candles", "15m / features", "15m / regimes")
+    for asset, targeted in (("candles", 30), ("features", 8), ("regimes", 8)):  # targeted, in progress, succeeded, failed
+        assert f"15m / {asset}\n100% completed\n{targeted}\n0\n{targeted}\n0" in text, asset
+    screenshot(browser, tmp_path, "backfill")
+    # the asset graph: the chain's groups, from the market data to the analysts' marts
+    page_text_when(browser, f"{ui}/asset-groups", "Global asset lineage", *(f"{g}_{TF}" for g in
+                   ("market_data", "features", "learning", "champions", "trading", "exports", "dbt")), "analytics")
+    screenshot(browser, tmp_path, "asset_graph")
+
+    # a day traded after the backfill: its materialization shows the figures with units, n/a where undefined, why
+    # no trade was made (if none was), and its equity curve one click away
+    assert main(["run", "--date", "2024-12-09", "--symbols", "BTC/USDT,ETH/USDT", "--select", "signals or champion or shadow_trades"]) == 0
+    trades = "/assets/" + "/".join(asset_key(TF, "shadow_trades").path)
+    text = page_text_when(browser, f"{ui}{trades}?view=events", "2024-12-09|ETH-USDT", "equity_curve", "hit_rate_pct",
+                          "mean_net_bps", "fee_tier_bps_per_side")
+    with dg.DagsterInstance.get() as instance:
+        [record] = instance.fetch_materializations(dg.AssetRecordsFilter(
+            asset_key=asset_key(TF, "shadow_trades"), asset_partitions=["2024-12-09|ETH-USDT"]), limit=1).records
+    meta = record.asset_materialization.metadata
+    if meta["trades"].value == 0:  # undefined, not 0.0; and why
+        assert meta["hit_rate_pct"].value == "n/a" and "round-trip cost" in meta["why_no_trades"].value and "why_no_trades" in text
+    screenshot(browser, tmp_path, "shadow_trades_events")
+    # the picture, one click on its entry away
+    from selenium.webdriver.common.by import By
+
+    row = browser.find_element(By.XPATH, "//tr[td[normalize-space(.)='equity_curve']]")
+    browser.execute_script("arguments[0].scrollIntoView();", row)
+    opener = row.find_elements(By.XPATH, ".//button | .//a | .//*[@role='button']")
+    assert opener, row.get_attribute("outerHTML")[:3000]
+    opener[0].click()
+    deadline = time.time() + 20
+    while not (images := browser.find_elements(By.XPATH, "//img[starts-with(@src, 'data:image/png')]")) and time.time() < deadline:
+        time.sleep(0.5)
+    assert images and images[0].size["width"] > 200, "the equity curve did not open"
+    time.sleep(1)  # the dialog fades in
+    screenshot(browser, tmp_path, "shadow_trades_equity_curve")
+
+
+def _days(first: str, last: str) -> list[str]:
+    from datetime import date, timedelta
+
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(n)).isoformat() for n in range((end - start).days + 1)]
