@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from huracan_core.sources import CandleFetchError, CandleSource, open_source
 from huracan_core.symbols import is_pair, to_ccxt
 from huracan_core.timeframes import bars_per_day
-from huracan_dagster.partitions import PARTITIONS_START
+from huracan_dagster.partitions import PartitionSpace
 from huracan_dagster.settings import Settings
 
 SOURCE_CHOICES = "bundled, replay:DIR or ccxt:EXCHANGE_ID"
@@ -40,7 +40,6 @@ def check_run_options(
     def option(flag: str, env: str) -> str:
         return f"argument {flag}" if getattr(args, flag.lstrip("-")) is not None else f"{env} (environment)"
 
-    _check_window(parser, *window)
     try:
         bars_per_day(settings.timeframe)
     except ValueError:
@@ -60,6 +59,7 @@ def check_run_options(
             f"{option('--timeframe', 'HURACAN_TIMEFRAME')}: {source.name} has no {settings.timeframe!r} candles; "
             f"choose from {', '.join(offered_timeframes) or '(none: the folder holds no BASE-QUOTE_<tf>.parquet files)'}"
         )
+    _check_window(parser, *window, PartitionSpace.of_days(source.recorded_days(settings.timeframes)), source.name)
     listed = [s.strip() for s in args.symbols.split(",") if s.strip()] if args.symbols else None
     flag = "argument --symbols" if listed else "HURACAN_SYMBOLS (environment)"
     symbols = _check_symbols(parser, flag, listed or list(settings.symbols), source, settings.timeframe)
@@ -67,10 +67,13 @@ def check_run_options(
     return RunOptions(symbols=tuple(symbols) if listed else None, start=window[0], end=window[1])
 
 
-def _check_window(parser: argparse.ArgumentParser, start: date, end: date) -> None:
-    first = date.fromisoformat(PARTITIONS_START)
-    if start < first:
-        parser.error(f"argument --start/--date: {start} is before {first}, the first day partition")
+def _check_window(parser: argparse.ArgumentParser, start: date, end: date, space: PartitionSpace, source: str) -> None:
+    """Within the days that are partitions: those a recorded source holds, or 2018-01-01 to today."""
+    if start < space.first:
+        held = f"{source} holds candles from {space.first} on" if space.last else f"{space.first} is the first day partition"
+        parser.error(f"argument --start/--date: {start} is before {space.first} ({held})")
+    if space.last is not None and end > space.last:
+        parser.error(f"argument --end/--date: {end} is after {space.last}, the last day {source} holds candles for")
     today = datetime.now(UTC).date()
     if end > today:
         parser.error(f"argument --end/--date: {end} is in the future (today is {today} UTC)")

@@ -1,7 +1,7 @@
 """The ``huracan`` command: run the pipeline for a window, show what is materialized, open the UI.
 
 Every run goes through the Dagster instance in ``$HURACAN_HOME/dagster``, so it shows in the UI like a run
-launched there. A window is materialized as *ranged* runs (all dates × a block of symbols in one run): one run
+launched there. A window is materialized as *ranged* runs (cut as a UI backfill would cut it): one run
 per partition would cost seconds each (DESIGN.md §7).
 """
 
@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     # the code location reads these when the UI or a daemon loads it: keep it consistent with this process
     os.environ.update(HURACAN_HOME=str(settings.home), HURACAN_SOURCE=settings.source, HURACAN_TIMEFRAME=settings.timeframe)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # nothing leaves this machine
+    # a ranged run's materializations go to the event log in batches (one INSERT for a step's partitions, not one
+    # round trip each): on PostgreSQL a 10-day window took 47.5 s instead of 57.7; run workers inherit it
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
     # its table migrations are not news for the summary; MLflow resets its logger's level when first imported
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     logging.getLogger("mlflow").setLevel(logging.WARNING)

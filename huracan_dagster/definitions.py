@@ -6,6 +6,7 @@ import dagster as dg
 
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.training import ModelConfig
+from huracan_core.sources import open_source
 from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
 from huracan_dagster.assets.candles import candle_assets
 from huracan_dagster.assets.champions import champion_assets, mechanic_asset
@@ -18,7 +19,7 @@ from huracan_dagster.assets.trading import trading_assets
 from huracan_dagster.automation import automation_sensor, encoder_schedule, engine_schedule, mechanic_sensor
 from huracan_dagster.broadcaster import broadcaster_from_env, broadcaster_sensors, telegram_configured
 from huracan_dagster.io_manager import PartitionedFrameIOManager
-from huracan_dagster.partitions import asset_key
+from huracan_dagster.partitions import DEFAULT_SPACE, PartitionSpace, asset_key
 from huracan_dagster.resources import (
     ArchiveResource,
     CandleSourceResource,
@@ -61,17 +62,25 @@ def mechanic_job_name(timeframe: str) -> str:
 
 
 def timeframe_assets(
-    timeframe: str, train_days: int = ModelConfig().train_days, fee_profile: str = DEFAULT_FEE_PROFILE
+    timeframe: str, train_days: int = ModelConfig().train_days, fee_profile: str = DEFAULT_FEE_PROFILE,
+    space: PartitionSpace = DEFAULT_SPACE,
 ) -> list[dg.AssetsDefinition]:
     """The whole chain of one timeframe, every key under the ``<timeframe>/`` prefix; ``train_days`` is the
-    coin models' trailing window (their partition mapping), ``fee_profile`` the costs resource's tier."""
+    coin models' trailing window (their partition mapping), ``fee_profile`` the costs resource's tier, ``space``
+    the days that are partitions."""
     recipe = FeatureRecipe.default(timeframe)
-    chain = [*candle_assets(timeframe), *feature_assets(recipe),
-             *learning_assets(timeframe, recipe.version_hash, train_days, fee_profile),
-             *champion_assets(timeframe, recipe.version_hash, train_days, fee_profile=fee_profile),
-             mechanic_asset(timeframe, recipe.version_hash, train_days), *trading_assets(timeframe, fee_profile),
-             *export_assets(timeframe)]
-    return [*chain, *report_assets(timeframe, sorted({k for a in chain for k in a.check_keys}, key=str))]
+    chain = [*candle_assets(timeframe, space), *feature_assets(recipe, space),
+             *learning_assets(timeframe, recipe.version_hash, train_days, fee_profile, space),
+             *champion_assets(timeframe, recipe.version_hash, train_days, fee_profile=fee_profile, space=space),
+             mechanic_asset(timeframe, recipe.version_hash, train_days), *trading_assets(timeframe, fee_profile, space),
+             *export_assets(timeframe, space)]
+    return [*chain, *report_assets(timeframe, sorted({k for a in chain for k in a.check_keys}, key=str), space)]
+
+
+def partition_space(settings: Settings) -> PartitionSpace:
+    """The days of the configured source: a recorded one's own (the bundled sample, a replay folder), a live
+    exchange's from 2018-01-01 on."""
+    return PartitionSpace.of_days(open_source(settings.source).recorded_days(settings.timeframes))
 
 
 def resources(settings: Settings) -> dict[str, object]:
@@ -100,7 +109,8 @@ def mlflow_resource(settings: Settings) -> MLflowResource:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    assets = [a for tf in settings.timeframes for a in timeframe_assets(tf, fee_profile=settings.fee_profile)]
+    space = partition_space(settings)
+    assets = [a for tf in settings.timeframes for a in timeframe_assets(tf, fee_profile=settings.fee_profile, space=space)]
     dbt = {tf: dbt_assets_for(tf) for tf in settings.timeframes}
     analytics = [analytics_database(settings.timeframe, list(dbt[settings.timeframe].keys))]
     assets += [*dbt.values(), *analytics]

@@ -8,7 +8,9 @@ symbol that leaves the universe keeps its history. ``huracan run`` registers the
 from __future__ import annotations
 
 import warnings
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cached_property
 
 import dagster as dg
 from dagster._utils.warnings import BetaWarning
@@ -18,9 +20,39 @@ from huracan_core.symbols import to_key
 PARTITIONS_START = "2018-01-01"
 SYMBOL_DIMENSION = "symbol"
 
-date_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
 symbol_partitions = dg.DynamicPartitionsDefinition(name=SYMBOL_DIMENSION)
-date_symbol_partitions = dg.MultiPartitionsDefinition({"date": date_partitions, SYMBOL_DIMENSION: symbol_partitions})
+
+
+@dataclass(frozen=True)
+class PartitionSpace:
+    """The days that are partitions. A live exchange: every day from 2018-01-01 to the last one. A recorded source
+    (the bundled sample, a replay folder): only the days it holds, so the UI opens on the data — not on eight
+    years with the sample a sliver in them, "0 % filled" — and no one is offered a day that cannot have candles."""
+
+    first: date = date.fromisoformat(PARTITIONS_START)
+    #: the last day, inclusive; None: up to today, growing by itself
+    last: date | None = None
+
+    @cached_property
+    def dates(self) -> dg.DailyPartitionsDefinition:
+        end = None if self.last is None else (self.last + timedelta(days=1)).isoformat()
+        return dg.DailyPartitionsDefinition(start_date=self.first.isoformat(), end_date=end, timezone="UTC")
+
+    @cached_property
+    def dates_and_symbols(self) -> dg.MultiPartitionsDefinition:
+        return dg.MultiPartitionsDefinition({"date": self.dates, SYMBOL_DIMENSION: symbol_partitions})
+
+    @classmethod
+    def of_days(cls, recorded: tuple[date, date] | None) -> PartitionSpace:
+        """The space of a source's recorded days (``None``: a live source), never before 2018-01-01."""
+        if recorded is None:
+            return cls()
+        return cls(first=max(recorded[0], cls.first), last=recorded[1])
+
+
+DEFAULT_SPACE = PartitionSpace()
+date_partitions = DEFAULT_SPACE.dates
+date_symbol_partitions = DEFAULT_SPACE.dates_and_symbols
 
 
 #: How a backfill launched from the UI (the daemon) turns a date × symbol subset into runs. Dagster cuts a

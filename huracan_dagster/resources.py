@@ -120,14 +120,17 @@ class ModelSettingsResource(dg.ConfigurableResource):
 
 
 class ExportsResource(dg.ConfigurableResource):
-    """Where analysts look: the DuckDB file of views, and the folder of the dbt marts' parquet."""
+    """Where analysts look: the DuckDB file of views, the folder of the dbt marts' parquet, and the HURACAN_HOME
+    whose ``reports/`` hold the daily pages."""
 
     database: str
     marts: str
+    home: str
 
     @classmethod
     def for_home(cls, home: Path) -> "ExportsResource":
-        return cls(database=str(Path(home) / "exports" / "huracan.duckdb"), marts=str(Path(home) / "exports" / "marts"))
+        return cls(database=str(Path(home) / "exports" / "huracan.duckdb"), marts=str(Path(home) / "exports" / "marts"),
+                   home=str(home))
 
 
 class PromotionResource(dg.ConfigurableResource):

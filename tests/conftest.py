@@ -60,7 +60,7 @@ def huracan_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name, value in {
         "HURACAN_HOME": str(home), "HURACAN_SOURCE": "bundled", "HURACAN_TIMEFRAME": "15m",
         "HURACAN_SYMBOLS": "", "HURACAN_PG_URL": "", "DAGSTER_HOME": str(home / "dagster"),
-        "HURACAN_S3_URL": "", "HURACAN_S3_ENDPOINT": "", "HURACAN_MLFLOW_URI": "",
+        "HURACAN_S3_URL": "", "HURACAN_S3_ENDPOINT": "", "HURACAN_MLFLOW_URI": "", "DAGSTER_EVENT_BATCH_SIZE": "1000",
     }.items():
         monkeypatch.setenv(name, value)
     (home / "dagster").mkdir(parents=True)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 
 import polars as pl
 
@@ -38,3 +39,8 @@ class CandleSource(ABC):
     @abstractmethod
     def first_timestamp(self, symbol: str, timeframe: str) -> datetime | None:
         """Open time of the first candle the source has for ``symbol`` (its listing), or None."""
+
+    def recorded_days(self, timeframes: Sequence[str]) -> tuple[date, date] | None:
+        """The first and last UTC day a *recorded* source holds candles of at any of ``timeframes``; None for a
+        live exchange, whose days keep coming."""
+        return None

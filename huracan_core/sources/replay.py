@@ -10,9 +10,9 @@ blocking rules to report on each partition it was to fill.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -75,6 +75,24 @@ class ReplaySource(CandleSource):
         with self._reading(path, symbol, timeframe):
             lazy, as_time = _scan(path)
             return None if as_time is None else lazy.select(as_time.min()).collect().item()
+
+
+    def recorded_days(self, timeframes: Sequence[str]) -> tuple[date, date] | None:
+        """From the files' first and last timestamps. A file that cannot be read is left out here: it fails the
+        partitions it was to fill, naming itself, rather than the whole code location."""
+        spans = []
+        for timeframe in timeframes:
+            for symbol in self.symbols(timeframe):
+                path = self._file(symbol, timeframe)
+                try:
+                    with self._reading(path, symbol, timeframe):
+                        lazy, as_time = _scan(path)
+                        if as_time is not None:
+                            spans.append(lazy.select(as_time.min().alias("a"), as_time.max().alias("b")).collect().row(0))
+                except CandleFetchError:
+                    continue
+        spans = [(a, b) for a, b in spans if a is not None]
+        return (min(a for a, _ in spans).date(), max(b for _, b in spans).date()) if spans else None
 
 
 def _scan(path: Path) -> tuple[pl.LazyFrame, pl.Expr | None]:

@@ -9,19 +9,19 @@ from huracan_core.validation import CandleValidationError
 from huracan_dagster.assets.candles_checks import candle_checks, check_results, failed_validation
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview, timestamps
 from huracan_dagster.assets.versions import candles_code_version
-from huracan_dagster.partitions import CANDLES_BACKFILL, asset_key, date_symbol_partitions, days_by_symbol, partition_key
+from huracan_dagster.partitions import CANDLES_BACKFILL, DEFAULT_SPACE, PartitionSpace, asset_key, days_by_symbol, partition_key
 from huracan_dagster.resources import CandleSourceResource
 
 
-def candle_assets(timeframe: str) -> list[dg.AssetsDefinition]:
+def candle_assets(timeframe: str, space: PartitionSpace = DEFAULT_SPACE) -> list[dg.AssetsDefinition]:
     key = asset_key(timeframe, "candles")
 
     @dg.asset(
         key=key,
-        partitions_def=date_symbol_partitions,
+        partitions_def=space.dates_and_symbols,
         backfill_policy=CANDLES_BACKFILL,
         io_manager_key="frames_io",
-        check_specs=candle_checks(key),
+        check_specs=candle_checks(key, space),
         kinds={"polars", "parquet"},
         group_name=f"market_data_{timeframe}",
         code_version=candles_code_version(),

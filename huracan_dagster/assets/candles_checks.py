@@ -16,7 +16,7 @@ from huracan_core.candles import CandlePartition
 from huracan_core.validation import CandleValidationError
 from huracan_dagster.assets.metadata import timestamps
 from huracan_dagster.assets.verdicts import Verdict, evaluations, partitioned_check
-from huracan_dagster.partitions import partition_key
+from huracan_dagster.partitions import DEFAULT_SPACE, PartitionSpace, partition_key
 
 VALID = "candles_valid"
 GAPS = "no_gaps"
@@ -24,12 +24,12 @@ ZERO_VOLUME = "no_zero_volume_candles"
 EXTREME = "no_extreme_prints"
 
 
-def candle_checks(asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+def candle_checks(asset: dg.AssetKey, space: PartitionSpace = DEFAULT_SPACE) -> list[dg.AssetCheckSpec]:
     return [
-        partitioned_check(VALID, asset, "Schema, dtypes, unique aligned increasing timestamps, finite positive prices, low ≤ open,close ≤ high, volume ≥ 0.", blocking=True),
-        partitioned_check(GAPS, asset, "Missing candles inside the day (exchange outages); listed, never filled."),
-        partitioned_check(ZERO_VOLUME, asset, "Flat zero-volume candles (trading halts); listed, never dropped."),
-        partitioned_check(EXTREME, asset, "Bars whose range exceeds 10× the trailing ATR (flash-crash prints)."),
+        partitioned_check(VALID, asset, "Schema, dtypes, unique aligned increasing timestamps, finite positive prices, low ≤ open,close ≤ high, volume ≥ 0.", blocking=True, space=space),
+        partitioned_check(GAPS, asset, "Missing candles inside the day (exchange outages); listed, never filled.", space=space),
+        partitioned_check(ZERO_VOLUME, asset, "Flat zero-volume candles (trading halts); listed, never dropped.", space=space),
+        partitioned_check(EXTREME, asset, "Bars whose range exceeds 10× the trailing ATR (flash-crash prints).", space=space),
     ]
 
 

@@ -25,8 +25,8 @@ from huracan_dagster.partitions import (
     SYMBOL_DIMENSION,
     asset_key,
     by_day,
-    date_partitions,
-    date_symbol_partitions,
+    DEFAULT_SPACE,
+    PartitionSpace,
     day_window,
     partition_key,
     same_date,
@@ -45,7 +45,8 @@ EVALUATION_DAYS = 7
 
 
 def champion_assets(
-    timeframe: str, recipe_hash: str, train_days: int, evaluation_days: int = EVALUATION_DAYS, fee_profile: str = ""
+    timeframe: str, recipe_hash: str, train_days: int, evaluation_days: int = EVALUATION_DAYS, fee_profile: str = "",
+    space: PartitionSpace = DEFAULT_SPACE,
 ) -> list[dg.AssetsDefinition]:
     key = {n: asset_key(timeframe, n) for n in
            ("candles", "features", "regimes", "signals", "coin_model", "champion", "shadow_trades", "roster", "daily_summary")}
@@ -54,7 +55,7 @@ def champion_assets(
 
     @dg.asset(
         key=key["champion"],
-        partitions_def=date_symbol_partitions,
+        partitions_def=space.dates_and_symbols,
         backfill_policy=CHAIN_BACKFILL,
         ins={
             "coin_model": dg.AssetIn(key["coin_model"]),
@@ -98,7 +99,7 @@ def champion_assets(
 
     @dg.asset(
         key=key["roster"],
-        partitions_def=date_partitions,
+        partitions_def=space.dates,
         backfill_policy=CHAIN_BACKFILL,
         deps=[dg.AssetDep(key[n], partition_mapping=same_date()) for n in ("champion", "shadow_trades")],
         kinds={"json"},
@@ -131,7 +132,7 @@ def champion_assets(
 
     @dg.asset(
         key=key["daily_summary"],
-        partitions_def=date_partitions,
+        partitions_def=space.dates,
         backfill_policy=CHAIN_BACKFILL,
         deps=[dg.AssetDep(key[n], partition_mapping=same_date()) for n in ("coin_model", "champion", "shadow_trades")],
         kinds={"json"},

@@ -20,8 +20,8 @@ from huracan_dagster.partitions import (
     CHAIN_BACKFILL,
     asset_key,
     by_day,
-    date_partitions,
-    date_symbol_partitions,
+    DEFAULT_SPACE,
+    PartitionSpace,
     partition_key,
     same_date,
     split_key,
@@ -29,12 +29,12 @@ from huracan_dagster.partitions import (
 from huracan_dagster.resources import ArchiveResource, ExportsResource
 
 
-def export_assets(timeframe: str) -> list[dg.AssetsDefinition]:
+def export_assets(timeframe: str, space: PartitionSpace = DEFAULT_SPACE) -> list[dg.AssetsDefinition]:
     keys = {name: asset_key(timeframe, name) for name in SOURCES}
 
     @dg.asset(
         key=asset_key(timeframe, "exports"),
-        partitions_def=date_symbol_partitions,
+        partitions_def=space.dates_and_symbols,
         backfill_policy=CHAIN_BACKFILL,
         ins={name: dg.AssetIn(key) for name, key in keys.items()},
         kinds={"duckdb", "parquet"},
@@ -79,7 +79,7 @@ def export_assets(timeframe: str) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=asset_key(timeframe, "exports_daily"),
-        partitions_def=date_partitions,
+        partitions_def=space.dates,
         backfill_policy=CHAIN_BACKFILL,
         deps=[dg.AssetDep(asset_key(timeframe, "daily_summary")), dg.AssetDep(keys["champion"], partition_mapping=same_date())],
         kinds={"duckdb", "parquet"},

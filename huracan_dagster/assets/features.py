@@ -24,14 +24,14 @@ from huracan_core.regimes.proof import prove_regime_causality
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview
 from huracan_dagster.assets.verdicts import Verdict, evaluations, partitioned_check
 from huracan_dagster.assets.versions import features_code_version, regimes_code_version
-from huracan_dagster.partitions import CHAIN_BACKFILL, asset_key, by_day, date_symbol_partitions, day_window, partition_key, split_key
+from huracan_dagster.partitions import CHAIN_BACKFILL, DEFAULT_SPACE, PartitionSpace, asset_key, by_day, day_window, partition_key, split_key
 from huracan_dagster.resources import UniverseResource
 
 #: bar times proven per symbol and run: a peeking feature peeks on every bar, so a few catch it, at bounded cost
 CAUSAL_SAMPLES = 3
 
 
-def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
+def feature_assets(recipe: FeatureRecipe, space: PartitionSpace = DEFAULT_SPACE) -> list[dg.AssetsDefinition]:
     timeframe = recipe.timeframe
     features_key, regimes_key = asset_key(timeframe, "features"), asset_key(timeframe, "regimes")
     # trailing days so recursive indicators converge; every symbol of those days, of which the declared
@@ -42,12 +42,12 @@ def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=features_key,
-        partitions_def=date_symbol_partitions,
+        partitions_def=space.dates_and_symbols,
         backfill_policy=CHAIN_BACKFILL,
         ins={"candles": candles_with_history},
         io_manager_key="frames_io",
         check_specs=[partitioned_check("features_causal", features_key, blocking=True,
-                                       description="Values at sampled t equal those computed from history truncated at t.")],
+                                       description="Values at sampled t equal those computed from history truncated at t.", space=space)],
         kinds={"polars"},
         group_name=f"features_{timeframe}",
         code_version=features_code_version(recipe),
@@ -70,12 +70,12 @@ def feature_assets(recipe: FeatureRecipe) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         key=regimes_key,
-        partitions_def=date_symbol_partitions,
+        partitions_def=space.dates_and_symbols,
         backfill_policy=CHAIN_BACKFILL,
         ins={"features": dg.AssetIn(features_key)},
         io_manager_key="frames_io",
         check_specs=[partitioned_check("regimes_causal", regimes_key, blocking=True,
-                                       description="Regime at sampled t equals the regime computed from features truncated at t.")],
+                                       description="Regime at sampled t equals the regime computed from features truncated at t.", space=space)],
         kinds={"polars"},
         group_name=f"features_{timeframe}",
         code_version=regimes_code_version(detector),

@@ -31,8 +31,8 @@ from huracan_dagster.partitions import (
     CHAIN_BACKFILL,
     asset_key,
     by_day,
-    date_partitions,
-    date_symbol_partitions,
+    DEFAULT_SPACE,
+    PartitionSpace,
     day_window,
     partition_key,
     same_date,
@@ -44,7 +44,8 @@ CAUSAL_SAMPLES = 3
 
 
 def learning_assets(
-    timeframe: str, recipe_hash: str, train_days: int = ModelConfig().train_days, fee_profile: str = DEFAULT_FEE_PROFILE
+    timeframe: str, recipe_hash: str, train_days: int = ModelConfig().train_days, fee_profile: str = DEFAULT_FEE_PROFILE,
+    space: PartitionSpace = DEFAULT_SPACE,
 ) -> list[dg.AssetsDefinition]:
     """``fee_profile``: the one the ``costs`` resource is configured with; it prices every label, signal and
     model, so it is part of their code versions (a change of tier marks them stale in the UI)."""
@@ -53,12 +54,12 @@ def learning_assets(
 
     @dg.asset(
         key=keys["signals"],
-        partitions_def=date_symbol_partitions,
+        partitions_def=space.dates_and_symbols,
         backfill_policy=CHAIN_BACKFILL,
         ins={n: dg.AssetIn(keys[n], partition_mapping=day_window(-WARMUP_DAYS, 0)) for n in ("candles", "features", "regimes")},
         io_manager_key="frames_io",
         check_specs=[partitioned_check("signals_causal", keys["signals"], blocking=True,
-                                       description="Votes and decisions at sampled t equal those computed from bars truncated at t.")],
+                                       description="Votes and decisions at sampled t equal those computed from bars truncated at t.", space=space)],
         kinds={"polars"},
         group_name=group,
         code_version=source_hash(*modules_used("huracan_core.trading.signals"), extra={"warmup_days": WARMUP_DAYS, "fees": fee_profile}),
@@ -82,7 +83,7 @@ def learning_assets(
 
     @dg.asset(
         key=keys["labels"],
-        partitions_def=date_symbol_partitions,
+        partitions_def=space.dates_and_symbols,
         backfill_policy=CHAIN_BACKFILL,
         automation_condition=when_later_data_arrives(),
         ins={
@@ -115,7 +116,7 @@ def learning_assets(
 
     @dg.asset(
         key=keys["shared_encoder"],
-        partitions_def=date_partitions,
+        partitions_def=space.dates,
         backfill_policy=CHAIN_BACKFILL,
         deps=[dg.AssetDep(keys["features"], partition_mapping=same_date())],
         kinds={"torch"},
@@ -155,7 +156,7 @@ def learning_assets(
 
     @dg.asset(
         key=keys["coin_model"],
-        partitions_def=date_symbol_partitions,
+        partitions_def=space.dates_and_symbols,
         backfill_policy=CHAIN_BACKFILL,
         ins={n: dg.AssetIn(keys[n], partition_mapping=history) for n in ("candles", "features", "regimes", "signals", "labels")},
         deps=[dg.AssetDep(keys["shared_encoder"], partition_mapping=same_date())],

@@ -10,15 +10,17 @@ from huracan_core.exports.database import create_views
 from huracan_core.reports import daily_folder, daily_report, write_report
 from huracan_core.versions import source_hash
 from huracan_dagster.check_verdicts import failed_check_rows
-from huracan_dagster.partitions import CHAIN_BACKFILL, asset_key, date_partitions, same_date
+from huracan_dagster.partitions import CHAIN_BACKFILL, DEFAULT_SPACE, PartitionSpace, asset_key, same_date
 from huracan_dagster.resources import ArchiveResource, ExportsResource
 
 
-def report_assets(timeframe: str, checks: list[dg.AssetCheckKey]) -> list[dg.AssetsDefinition]:
+def report_assets(
+    timeframe: str, checks: list[dg.AssetCheckKey], space: PartitionSpace = DEFAULT_SPACE
+) -> list[dg.AssetsDefinition]:
     """``checks``: the chain's checks, whose failed verdicts on the day the report lists."""
     @dg.asset(
         key=asset_key(timeframe, "daily_report"),
-        partitions_def=date_partitions,
+        partitions_def=space.dates,
         backfill_policy=CHAIN_BACKFILL,
         deps=[dg.AssetDep(asset_key(timeframe, "exports_daily")),
               dg.AssetDep(asset_key(timeframe, "exports"), partition_mapping=same_date())],
@@ -37,7 +39,7 @@ def report_assets(timeframe: str, checks: list[dg.AssetCheckKey]) -> list[dg.Ass
     def daily_report_asset(
         context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: ExportsResource,
     ) -> dg.MaterializeResult:
-        home = Path(analytics.database).parent.parent
+        home = Path(analytics.home)
         pages = {}
         with duckdb.connect() as con:  # the exports' views in memory: the report never waits for the file
             create_views(con, archive.local_folder("exports/"))

@@ -16,7 +16,7 @@ from huracan_core.trading.plots import run_equity_png, symbol_equity_png
 from huracan_dagster.assets.metadata import output_with_partition_metadata, picture, preview
 from huracan_dagster.assets.versions import trading_code_version
 from huracan_dagster.automation import when_later_data_arrives
-from huracan_dagster.partitions import CHAIN_BACKFILL, asset_key, by_day, date_symbol_partitions, day_window, partition_key, split_key
+from huracan_dagster.partitions import CHAIN_BACKFILL, DEFAULT_SPACE, PartitionSpace, asset_key, by_day, day_window, partition_key, split_key
 from huracan_dagster.resources import ArchiveResource, CostsResource
 
 LEDGER_PREVIEW = ("entry_time", "exit_time", "direction", "regime", "gross_bps", "net_bps", "exit_reason", "policy", "model_version")
@@ -28,13 +28,15 @@ class TradingConfig(dg.Config):
     capital: float = 10_000.0
 
 
-def trading_assets(timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFILE) -> list[dg.AssetsDefinition]:
+def trading_assets(
+    timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFILE, space: PartitionSpace = DEFAULT_SPACE
+) -> list[dg.AssetsDefinition]:
     version = trading_code_version(extra={"timeframe": timeframe, "policy": "champion", "fees": fee_profile})
     key = {n: asset_key(timeframe, n) for n in ("candles", "features", "regimes", "signals", "labels", "champion", "shadow_trades")}
 
     @dg.asset(
         key=key["shadow_trades"],
-        partitions_def=date_symbol_partitions,
+        partitions_def=space.dates_and_symbols,
         backfill_policy=CHAIN_BACKFILL,
         ins={
             **{n: dg.AssetIn(key[n]) for n in ("candles", "features", "regimes", "signals", "champion")},
@@ -82,7 +84,7 @@ def trading_assets(timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFIL
 
     @dg.asset(
         key=asset_key(timeframe, "trade_analysis"),
-        partitions_def=date_symbol_partitions,
+        partitions_def=space.dates_and_symbols,
         backfill_policy=CHAIN_BACKFILL,
         automation_condition=when_later_data_arrives(),
         ins={

@@ -16,7 +16,7 @@ import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 from dagster._utils.warnings import PreviewWarning
 
-from huracan_dagster.partitions import date_symbol_partitions
+from huracan_dagster.partitions import DEFAULT_SPACE, PartitionSpace
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,12 @@ class Verdict:
     metadata: Mapping[str, object] = field(default_factory=dict)
 
 
-def partitioned_check(name: str, asset: dg.AssetKey, description: str, *, blocking: bool = False) -> dg.AssetCheckSpec:
+def partitioned_check(
+    name: str, asset: dg.AssetKey, description: str, *, blocking: bool = False, space: PartitionSpace = DEFAULT_SPACE
+) -> dg.AssetCheckSpec:
     with warnings.catch_warnings():  # partitioned checks are a preview in 1.13; they are what §3.12 asks for
         warnings.simplefilter("ignore", PreviewWarning)
-        return dg.AssetCheckSpec(name, asset=asset, description=description, blocking=blocking, partitions_def=date_symbol_partitions)
+        return dg.AssetCheckSpec(name, asset=asset, description=description, blocking=blocking, partitions_def=space.dates_and_symbols)
 
 
 def evaluations(

@@ -330,7 +330,9 @@ def test_two_first_runs_at_once_both_succeed(huracan_home):
         (["--select", "nosuch"],
          "argument --select: 'nosuch' matches no asset; assets: candles, champion, coin_model, daily_report, daily_summary, "
          "exports, exports_daily, features, labels, regimes, roster, shadow_trades, shared_encoder, signals, trade_analysis"),
-        (["--date", "2017-06-01"], "argument --start/--date: 2017-06-01 is before 2018-01-01, the first day partition"),
+        # the partitions are the days the source holds: the bundled sample's
+        (["--date", "2017-06-01"], "argument --start/--date: 2017-06-01 is before 2024-07-01 (bundled holds candles from 2024-07-01 on)"),
+        (["--date", "2025-06-01"], "argument --end/--date: 2025-06-01 is after 2024-12-31, the last day bundled holds candles for"),
     ],
 )
 def test_bad_options_are_usage_errors(huracan_home, capsys, argv, expected):

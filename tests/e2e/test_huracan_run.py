@@ -118,10 +118,22 @@ def test_status_lists_failed_warning_checks_per_partition(huracan_home, capsys, 
     assert "1h/candles:no_extreme_prints [WARN] 1 partitions: 2020-03-12|LINK-USDT" in status
 
 
-def test_a_failing_run_exits_non_zero_and_says_why(huracan_home, capsys):
-    assert main(["run", "--date", "2025-06-01", "--symbols", "BTC/USDT", "--select", "candles"]) == 1  # the sample ends in 2024
+def test_a_failing_run_exits_non_zero_and_says_why(huracan_home, capsys, tmp_path, monkeypatch):
+    """An exchange outage of a whole day in the middle of the data: that partition fails, naming itself."""
+    from datetime import date
+
+    import polars as pl
+
+    from huracan_core.sources.bundled import bundled_source
+
+    folder = tmp_path / "replay"
+    folder.mkdir()
+    frame = pl.read_parquet(bundled_source().folder / "BTC-USDT_15m.parquet")
+    frame.filter(pl.col("timestamp").dt.date() != date(2024, 12, 10)).write_parquet(folder / "BTC-USDT_15m.parquet")
+    monkeypatch.setenv("HURACAN_SOURCE", f"replay:{folder}")
+    assert main(["run", "--date", "2024-12-10", "--symbols", "BTC/USDT", "--select", "candles"]) == 1
     out = capsys.readouterr().out
-    assert "FAILED" in out and "2025-06-01|BTC-USDT" in out and "no candles from bundled" in out
+    assert "FAILED" in out and "2024-12-10|BTC-USDT" in out and "no candles from replay" in out
 
 
 def test_ranges():

@@ -140,14 +140,23 @@ def failed_verdicts(check: str) -> dict[str, str]:
     return found
 
 
+def first_and_last_day(replay: Path) -> tuple[str, str]:
+    from huracan_core.sources.replay import ReplaySource
+
+    first, last = ReplaySource(replay).recorded_days([TF])
+    return first.isoformat(), last.isoformat()
+
+
 def squeeze(text: str) -> str:
     """Table cells wrap long keys (``2024-12-05|ETH-`` / ``USDT``): compare without whitespace."""
     return "".join(text.split())
 
 
 def test_ui_shows_candles_partitions_and_each_partitions_check_verdict(ui, browser, tmp_path):
-    # 3 days × 2 symbols materialized out of every date × symbol partition since 2018-01-01
-    text = page_text_when(browser, f"{ui}{ASSET_PATH}?view=partitions", TF, "candles", "2018-01-01", "Materialized (6)", "Failed (0)")
+    # 3 days × 2 symbols materialized out of the partitions: the days the replayed files hold, from their first
+    first, last = first_and_last_day(tmp_path / "replay")
+    text = page_text_when(browser, f"{ui}{ASSET_PATH}?view=partitions", TF, "candles", first, "Materialized (6)", "Failed (0)")
+    assert last in text
     assert "Missing" in text and all(s in text for s in SYMBOLS)
     screenshot(browser, tmp_path, "candles_partitions")
 
@@ -185,7 +194,7 @@ def test_ui_lists_the_engine_schedule_the_mechanic_and_the_champion_asset(ui, br
     screenshot(browser, tmp_path, "automation")
     # the champion asset: its decisions per date × symbol partition, and what the decision weighs
     champion = "/assets/" + "/".join(asset_key(TF, "champion").path)
-    text = page_text_when(browser, f"{ui}{champion}?view=partitions", "champion", "2018-01-01")
+    text = page_text_when(browser, f"{ui}{champion}?view=partitions", "champion", first_and_last_day(tmp_path / "replay")[0])
     assert "Missing" in text
     screenshot(browser, tmp_path, "champion_partitions")
     page_text_when(browser, f"{ui}{champion}", "promotion rule", "champions/promotions.jsonl", "champion/<SYMBOL>/latest.json")
