@@ -1,6 +1,6 @@
 """Date × symbol partitions shared by every per-coin asset.
 
-Dates are UTC days from 2018-01-01 (the start of the real sample) up to the last complete day. Symbols are a
+Dates are UTC days: the days the source holds (``PartitionSpace``; a live exchange's from 2018-01-01). Symbols are a
 *dynamic* dimension: the universe changes (listings, delistings, top-N by volume) without a code deploy, and a
 symbol that leaves the universe keeps its history. ``huracan run`` registers the symbols it runs.
 """

@@ -5,13 +5,7 @@ Set HURACAN_UI_SCREENSHOTS=DIR to keep the screenshots for a look.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,8 +17,8 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from huracan_dagster.cli import main
 from huracan_dagster.definitions import daily_job_name
 from huracan_dagster.partitions import asset_key
-from tests.conftest import REPO
 from tests.ui.conftest import needs_browser, screenshot
+from tests.ui.dagster_service import dagster_ui, launch_backfill, wait_backfill
 
 pytestmark = needs_browser
 
@@ -35,12 +29,6 @@ SYMBOLS = ("BTC-USDT", "ETH-USDT")
 #: a flash-crash print planted in real candles: a bar whose range is far beyond 10× any trailing ATR
 SPIKE_SYMBOL, SPIKE_BAR = "ETH-USDT", datetime(2024, 12, 5, 12, 0, tzinfo=UTC)
 SPIKE_PARTITION = f"{SPIKE_BAR.date().isoformat()}|{SPIKE_SYMBOL}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def replay_with_spike(real_candles: Path, folder: Path) -> Path:
@@ -60,32 +48,8 @@ def replay_with_spike(real_candles: Path, folder: Path) -> Path:
 def ui(huracan_home, tmp_path, monkeypatch, real_candles):
     monkeypatch.setenv("HURACAN_SOURCE", f"replay:{replay_with_spike(real_candles, tmp_path / 'replay')}")
     assert main(["run", "--start", "2024-12-04", "--end", "2024-12-06", "--symbols", "BTC/USDT,ETH/USDT", "--select", "candles"]) == 0
-    port = free_port()
-    log = (tmp_path / "ui.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "huracan_dagster.cli", "ui", "--port", str(port)],
-        cwd=REPO, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"{url}/server_info", timeout=2)
-                break
-            except OSError:
-                assert proc.poll() is None, (tmp_path / "ui.log").read_text()
-                time.sleep(0.5)
-        else:
-            pytest.fail("dagster UI did not answer in 90 s:\n" + (tmp_path / "ui.log").read_text())
+    with dagster_ui(tmp_path / "ui.log") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 def text_when(driver, *needles: str, timeout: float = 60) -> str:
@@ -204,8 +168,6 @@ def test_ui_lists_the_engine_schedule_the_mechanic_and_the_champion_asset(ui, br
 def test_a_backfill_launched_through_the_ui_runs_in_waves_and_records_every_partition(ui, browser, tmp_path):
     """The backfill dialog's GraphQL call, run by the daemon under the assets' backfill policies: a run per range
     (here per symbol), the candles first, every partition materialized and recorded once."""
-    from tests.ui.dagster_service import launch_backfill, wait_backfill
-
     candles = [("2024-11-25", "2024-12-09"), ("BTC-USDT", "ETH-USDT")]
     window = ("2024-12-06", "2024-12-09")  # what the signals of 12-09 read (their 3 warm-up days), below
     chain = [asset_key(TF, n) for n in ("features", "regimes")]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,12 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.ui.dagster_service import free_port
 
 
 def _descendants(pid: int) -> set[int]:
@@ -57,7 +51,7 @@ def _alive(pids: set[int]) -> set[int]:
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_one_signal_to_huracan_ui_stops_the_webserver_and_the_daemon(huracan_home, tmp_path, signum) -> None:
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "ui.log").open("w")
     # huracan alone receives the signal, as from `kill` or a service manager (not the terminal's whole group)
     ui = subprocess.Popen([sys.executable, "-m", "huracan_dagster.cli", "ui", "--port", str(port)], cwd=REPO,
