@@ -17,6 +17,12 @@ from dagster._utils.warnings import BetaWarning
 
 from huracan_core.symbols import to_key
 
+# Backfill policies are how a UI backfill avoids a process per partition (CANDLES_BACKFILL says why the candles'
+# differs); Dagster marks the parameter beta, and the daily job, which holds both policies, warns that a *job*
+# backfill uses the smaller. Both are known and chosen: said once here, where the assets' modules import them.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
+warnings.filterwarnings("ignore", message="Asset job .* materializes assets with varying BackfillPolicies", category=UserWarning)
+
 PARTITIONS_START = "2018-01-01"
 SYMBOL_DIMENSION = "symbol"
 
