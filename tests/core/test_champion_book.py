@@ -134,7 +134,11 @@ class RewritingStore(LocalArtifactStore):
 
 
 def _promote_many(root: str, worker: int, rounds: int, go, rewriting: bool) -> None:
-    store = RewritingStore(root) if rewriting else LocalArtifactStore(root)
+    promote_many(RewritingStore(root) if rewriting else LocalArtifactStore(root), worker, rounds, go)
+
+
+def promote_many(store: ArtifactStore, worker: int, rounds: int, go) -> None:
+    """One worker's promotions of BTC: ``rounds`` model folders, each recorded as a decision (the S3 test's too)."""
     book = ChampionBook(store)
     go.wait(60)  # both processes start deciding at the same moment
     for n in range(rounds):

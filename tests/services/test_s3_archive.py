@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -24,9 +24,8 @@ from huracan_dagster.partitions import asset_key
 from huracan_dagster.resources import ArchiveResource, ExportsResource, MLflowResource
 from tests.assets.pipeline import SYMBOLS, TF, failure_text, materialize
 from tests.assets.test_trading_assets import ASSETS, CHEAP, EVERYTHING, MODELS, TRAIN_DAYS
+from tests.core.test_champion_book import promote_many
 from tests.services.s3 import s3_server
-
-T0 = datetime(2024, 12, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -60,7 +59,7 @@ def test_objects_round_trip_under_the_same_keys_and_a_damaged_one_names_itself(s
     with pytest.raises(ValueError, match="escapes the store root"):
         store.write_bytes("../outside", b"")
     with pytest.raises(ValueError, match="not an s3://bucket"):
-        parse_s3_url("/tmp/archive")
+        parse_s3_url("archive/folder")
 
 
 def test_a_model_folder_altered_on_s3_fails_its_checksum(s3) -> None:
@@ -91,16 +90,7 @@ def _promote_many(endpoint: str, bucket: str, worker: int, rounds: int, go) -> N
 
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
                           aws_secret_access_key="testing")
-    store = S3ArtifactStore(client, bucket, "huracan")
-    book = ChampionBook(store)
-    go.wait(60)
-    for n in range(rounds):
-        folder = f"models/BTC-USDT/15m/w{worker}_{n}"
-        write_model_folder(store, folder, {f: f"{f} {worker} {n}\n".encode() for f in REQUIRED_FILES})
-        card = {"symbol": "BTC-USDT", "timeframe": "15m", "model_folder": folder, "mlflow_version": "1"}
-        book.record({"decision_key": f"mechanic:{folder}", "symbol": "BTC/USDT", "timeframe": "15m", "source": "mechanic",
-                     "effective_from": (T0 + timedelta(hours=n)).isoformat(), "promoted": True, "champion_before": None,
-                     "champion_after": folder, "champion": card, "reason": "test"})
+    promote_many(S3ArtifactStore(client, bucket, "huracan"), worker, rounds, go)
 
 
 def test_two_processes_promoting_one_coin_on_s3_lose_no_decision(s3) -> None:
