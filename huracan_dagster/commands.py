@@ -209,6 +209,9 @@ def _print_models(instance: dg.DagsterInstance, tf: str, keys: list[str], start:
         if meta is None:
             print(f"  {symbol}: not trained")
             continue
+        if "reason" in meta:  # a day off the retrain cadence
+            print(f"  {symbol}: {meta['reason'].value}")
+            continue
         fee = meta["break_even_fee_bps"].value
         passing = "fails even without fees" if fee == "n/a" else f"would pass at a fee of {fee} bps a side"
         print(f"  {symbol}: {meta['gate_summary'].value}")

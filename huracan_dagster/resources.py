@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from huracan_core.champions.promotion import PromotionRule
+from huracan_core.models.cadence import RetrainCadence
 from huracan_core.models.encoder import EncoderConfig
 from huracan_core.models.gates import DEFAULT_GATE_PROFILE, gate_profile
 from huracan_core.models.tracking import TrackingConfig
@@ -105,6 +106,12 @@ class ModelSettingsResource(dg.ConfigurableResource):
     encoder_epochs: int = EncoderConfig().epochs
     #: ``cuda``, ``cpu`` or empty (CUDA when present)
     encoder_device: str = ""
+    #: models (and the shared encoder) train every this many days, counted from Mondays; the days between keep
+    #: the champion in force (``huracan_core.models.cadence``)
+    retrain_every_days: int = 1
+
+    def cadence(self) -> RetrainCadence:
+        return RetrainCadence(self.retrain_every_days)
 
     def training_config(self, train_days: int) -> ModelConfig:
         gate_profile(self.gate_profile)  # an unknown profile fails here, naming the known ones

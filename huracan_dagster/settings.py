@@ -37,6 +37,9 @@ class Settings:
     s3_endpoint: str = ""
     #: where the shared encoder trains: ``cuda``, ``cpu``, or empty for CUDA when present
     encoder_device: str = ""
+    #: coin models and the shared encoder retrain every this many days (7: Mondays); the days between keep the
+    #: champion in force
+    retrain_every_days: int = 1
     #: the Engine's schedules and the Mechanic's sensor start running with the daemon (``HURACAN_AUTOMATION``):
     #: by default only on a live exchange, because yesterday is not in a recorded sample
     automation: bool = False
@@ -83,9 +86,16 @@ class Settings:
             s3_url=env.get("HURACAN_S3_URL", "").rstrip("/"),
             s3_endpoint=env.get("HURACAN_S3_ENDPOINT", ""),
             encoder_device=env.get("HURACAN_ENCODER_DEVICE", ""),
+            retrain_every_days=_days(env.get("HURACAN_RETRAIN_EVERY_DAYS", "") or "1"),
             automation=_flag(env.get("HURACAN_AUTOMATION", ""), default=env.get("HURACAN_SOURCE", DEFAULT_SOURCE).startswith("ccxt:")),
             env={k: v for k, v in env.items() if k.startswith("HURACAN_TELEGRAM_")},
         )
+
+
+def _days(value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"HURACAN_RETRAIN_EVERY_DAYS={value!r}: give a whole number of days, 1 or more")
+    return int(value)
 
 
 def _flag(value: str, default: bool) -> bool:

@@ -75,6 +75,8 @@ class GateResult:
         label = self.name if self.name == self.metric else f"{self.name} ({self.metric})"
         if self.value is None:
             return f"{label} missing ({needs})"
+        if self.shortfall is None and math.isnan(self.value):  # a Sharpe or hit rate of no trades, a flat curve
+            return f"{label} n/a ({needs}; undefined: no trades or no variation)"
         if self.shortfall is None:
             return f"{label} {self.value} ({needs}; not a finite number)"
         short = f", short by {_fmt(self.shortfall, self.unit)}" if not self.passed else ""

@@ -26,6 +26,7 @@ from huracan_core.models.artifacts import (
     read_model_folder,
     write_model_folder,
 )
+from huracan_core.models.cadence import RetrainCadence
 from huracan_core.models.encoder import EncoderConfig, FittedEncoder, encoder_window, fit_encoder
 from huracan_core.models.inputs import feature_inputs, frames_for, input_columns, model_bars, with_embedding
 from huracan_core.models.training import ModelConfig, TrainedModel, train_coin_model
@@ -191,16 +192,37 @@ def write_model(store: ArtifactStore, part: ModelPartition) -> dict[str, bytes]:
     return {**part.files, CHECKSUMS: checksums_text(write_model_folder(store, part.folder, part.files))}
 
 
+#: a ``coin_model`` partition's columns: one row for the model trained for the day, none on a day off the cadence
+INDEX_SCHEMA = pl.Schema({
+    "day": pl.Date, "symbol": pl.String, "cutoff": pl.Datetime("us", "UTC"), "folder": pl.String, "folder_uri": pl.String,
+    "passed": pl.Boolean, "gate_profile": pl.String, "gate_summary": pl.String, "trade_count": pl.Int64,
+    "sharpe": pl.Float64, "net_pnl": pl.Float64, "hit_rate": pl.Float64, "break_even_fee_bps": pl.Float64,
+    "encoder_version": pl.String, "mlflow_run_id": pl.String, "mlflow_model": pl.String, "mlflow_version": pl.String,
+})
+
+
 def index_row(part: ModelPartition, store: ArtifactStore, tracked: Mapping[str, str]) -> pl.DataFrame:
-    """What the ``coin_model`` partition stores: which folder, its verdict and headline figures, its MLflow run."""
+    """What the ``coin_model`` partition stores: which folder, its verdict and headline figures, its MLflow run
+    (``tracked``: ``mlflow_run_id``, ``mlflow_model``, ``mlflow_version``)."""
     t, agg = part.trained, part.trained.model.aggregate
     return pl.DataFrame([{
         "day": part.day, "symbol": to_key(part.symbol), "cutoff": t.cutoff, "folder": part.folder,
         "folder_uri": store.uri(part.folder), "passed": t.passed, "gate_profile": t.gates.profile,
         "gate_summary": t.gates.summary(), "trade_count": int(agg["trade_count"]), "sharpe": agg["sharpe"],
         "net_pnl": agg["net_pnl"], "hit_rate": agg["hit_rate"], "break_even_fee_bps": t.break_even_fee_bps,
-        "encoder_version": part.encoder_version or "", **{k: str(v) for k, v in tracked.items()},
-    }], schema_overrides={"break_even_fee_bps": pl.Float64, "cutoff": pl.Datetime("us", "UTC")})
+        "encoder_version": part.encoder_version or "", **{k: str(tracked[k]) for k in ("mlflow_run_id", "mlflow_model", "mlflow_version")},
+    }], schema=INDEX_SCHEMA)
+
+
+def no_model_index() -> pl.DataFrame:
+    """The partition of a day off the retrain cadence: no model, so its champion decision has no challenger."""
+    return INDEX_SCHEMA.to_frame()
+
+
+def retrain_split(wanted: Sequence[DayKey], cadence: RetrainCadence) -> tuple[list[DayKey], list[DayKey]]:
+    """The wanted keys that train a model, and those that do not (days off the cadence), both in key order."""
+    keys = sorted(wanted)
+    return [k for k in keys if cadence.is_retrain_day(k[0])], [k for k in keys if not cadence.is_retrain_day(k[0])]
 
 
 def json_bytes(payload: object) -> bytes:

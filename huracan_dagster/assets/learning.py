@@ -13,6 +13,8 @@ from huracan_core.models.partitions import (
     encoder_keys,
     index_row,
     load_encoders,
+    no_model_index,
+    retrain_split,
     train_encoders,
     train_model_partitions,
     write_encoder,
@@ -124,7 +126,8 @@ def learning_assets(
         code_version=source_hash("huracan_core.models.encoder", "huracan_core.models.partitions", extra={"train_days": train_days}),
         metadata={"timeframe": timeframe},
         description=(
-            "One autoencoder per day over every coin's scale-free features; its embedding joins each coin model's "
+            "One autoencoder per retrain day (the `models` resource's `retrain_every_days`, HURACAN_RETRAIN_EVERY_DAYS; "
+            "other days record that they train nothing) over every coin's scale-free features; its embedding joins each coin model's "
             f"inputs. The encoder of D trains on the declared universe's features of the first walk-forward training "
             f"span of D's coin models (from D−{train_days}; Dagster draws the edge to D's features, the days read are "
             "listed in the metadata), so every test window of those models lies after all it saw. CUDA when available. "
@@ -134,18 +137,23 @@ def learning_assets(
     def shared_encoder(
         context: dg.AssetExecutionContext, archive: ArchiveResource, universe: UniverseResource, models: ModelSettingsResource,
     ) -> dg.MaterializeResult:
+        cadence = models.cadence()
         days = [date.fromisoformat(k) for k in context.partition_keys]
-        members = universe.members_by_day(timeframe, days)
+        retrain = [day for day in days if cadence.is_retrain_day(day)]
+        members = universe.members_by_day(timeframe, retrain)
         config = models.encoder_config(train_days)
-        wanted = sorted({k for day in days for k in encoder_keys(day, members[day], config)})
+        wanted = sorted({k for day in retrain for k in encoder_keys(day, members[day], config)})
         features = read_partitions(archive, "features", timeframe, wanted, recipe_hash=recipe_hash)
-        encoders = train_encoders(features, members, days, config, models.encoder_device or None)
-        store, metadata = archive.store(), {}
+        encoders = train_encoders(features, members, retrain, config, models.encoder_device or None)
+        store = archive.store()
+        metadata = {day.isoformat(): {"retrained": False, "reason": f"{cadence.why_not(day)}: no coin model of the day reads an encoder"}
+                    for day in days if day not in encoders}
         for day, encoder in encoders.items():
             folder = write_encoder(store, timeframe, day, encoder)
             start, end = encoder_window(day, config)
             metadata[day.isoformat()] = {
-                "folder": dg.MetadataValue.path(store.uri(folder)), "version": encoder.version_hash, "device": encoder.device,
+                "retrained": True, "folder": dg.MetadataValue.path(store.uri(folder)), "version": encoder.version_hash,
+                "device": encoder.device,
                 "trained_on": f"{start}..{end - timedelta(days=1)} × {', '.join(members[day])}", "columns": len(encoder.columns),
                 "losses": ", ".join(f"{v:.4f}" for v in encoder.losses),
                 "epoch_seconds": ", ".join(f"{v:.2f}" for v in encoder.epoch_seconds),
@@ -170,7 +178,9 @@ def learning_assets(
             "under purged walk-forward validation: its out-of-sample trades, after costs, next to the rules-only and "
             "flat baselines and the ablation without the shared encoder, judged by the gates. The model folder "
             f"(`models/<SYMBOL>/{timeframe}/<cutoff>/`, `sha256.txt` last) and an MLflow run and registered version "
-            "(`huracan-<BASE>-<QUOTE>`); a model that fails its gates never trades."
+            "(`huracan-<BASE>-<QUOTE>`); a model that fails its gates never trades. Models train on retrain days only "
+            "(`retrain_every_days` of the `models` resource, HURACAN_RETRAIN_EVERY_DAYS, counted from Mondays): a day "
+            "between stores no model, so the champion in force stays."
         ),
     )
     def coin_model(
@@ -180,15 +190,19 @@ def learning_assets(
     ) -> dg.Output:
         from huracan_core.models.tracking import log_training_run
 
-        wanted = [split_key(k) for k in context.partition_keys]
+        cadence = models.cadence()
+        retrain, idle = retrain_split([split_key(k) for k in context.partition_keys], cadence)
         store, config = archive.store(), models.training_config(train_days)
-        encoders = load_encoders(store, timeframe, sorted({day for day, _ in wanted})) if models.use_encoder else {}
+        encoders = load_encoders(store, timeframe, sorted({day for day, _ in retrain})) if models.use_encoder else {}
         inputs = {"candles": candles, "features": features, "regimes": regimes, "signals": signals, "labels": labels}
         parts = train_model_partitions(
-            {name: by_day(frames) for name, frames in inputs.items()}, encoders, wanted, timeframe, config=config,
+            {name: by_day(frames) for name, frames in inputs.items()}, encoders, retrain, timeframe, config=config,
             costs=costs.cost_model(), exchange=costs.exchange, use_encoder=models.use_encoder,
         )
-        results = {}
+        results = {
+            partition_key(day, symbol): (no_model_index(), {"retrained": False, "reason": f"{cadence.why_not(day)}: no challenger, the champion in force stays"})
+            for day, symbol in idle
+        }
         for part in parts:
             key = partition_key(part.day, part.symbol)
             written = write_model(store, part)
@@ -262,6 +276,7 @@ def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked
         f"| {r.name} | {_fmt(r.value)} | {r.op} {r.threshold:g} | {'yes' if r.passed else 'NO'} |" for r in t.gates.results
     )
     metadata = {
+        "retrained": True,
         "passed": t.passed,
         "gate_summary": t.gates.summary(),
         "gates": dg.MetadataValue.md(gates),

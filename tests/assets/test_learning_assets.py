@@ -28,8 +28,9 @@ from tests.services.postgres import throwaway_database
 
 TRAIN_DAYS = 20
 FIRST, LAST = date(2024, 9, 1), date(2024, 9, 2)  # the model days; history runs back TRAIN_DAYS + warm-up
-MODELS = ModelSettingsResource(walk_forward_train_days=8, walk_forward_test_days=4, walk_forward_step_days=4, rounds=20,
-                               encoder_epochs=1, encoder_device="cpu")
+MODELS_SETTINGS = dict(walk_forward_train_days=8, walk_forward_test_days=4, walk_forward_step_days=4, rounds=20,
+                       encoder_epochs=1, encoder_device="cpu")
+MODELS = ModelSettingsResource(**MODELS_SETTINGS)
 KEYS = {n: asset_key(TF, n) for n in ("candles", "features", "regimes", "signals", "labels", "shared_encoder", "coin_model",
                                       "champion", "shadow_trades", "trade_analysis", "roster", "daily_summary")}
 
@@ -241,3 +242,32 @@ def test_the_mechanic_trains_a_challenger_from_the_freshest_data_and_judges_it_o
     # nothing newer arrived: the next round trains nothing and records nothing
     assert run()["challengers_trained"].value == 0
     assert len([h for h in ChampionBook(store).history() if h["source"] == "mechanic"]) == len(SYMBOLS)
+
+
+def test_a_day_off_the_retrain_cadence_trains_nothing_and_keeps_the_champion(chain: dict) -> None:
+    from huracan_core.champions.book import ChampionBook
+    from huracan_core.champions.partitions import engine_decision_key
+    from huracan_core.models.partitions import INDEX_SCHEMA
+
+    store, instance = chain["store"], chain["instance"]
+    assert all(index.schema == INDEX_SCHEMA for index in chain["index"].values())
+    day = LAST + timedelta(days=1)  # a Tuesday: off a weekly cadence, its history is what the chain materialized
+    weekly = ModelSettingsResource(**{**MODELS_SETTINGS, "retrain_every_days": 7})
+    extra = {"costs": CostsResource(), "models": weekly, "mlflow": chain["mlflow"]}
+    result = materialize(instance, chain["root"] / "archive", day.isoformat(), day.isoformat(),
+                         assets=timeframe_assets(TF, train_days=TRAIN_DAYS), selection=[KEYS["coin_model"], KEYS["champion"]],
+                         extra_resources=extra)
+    assert result.success
+    book = {line["decision_key"]: line for line in ChampionBook(store).history()}
+    for symbol in SYMBOLS:
+        index = store.read_parquet(partition_object_key("coin_model", symbol=symbol, day=day, timeframe=TF))
+        assert index.height == 0 and index.schema == INDEX_SCHEMA
+        assert not store.list_keys(f"models/{symbol}/{TF}/{day:%Y%m%d}"), "no model folder for the day"
+        meta = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=KEYS["coin_model"], asset_partitions=[partition_key(day, symbol)]), limit=1
+        ).records[0].asset_materialization.metadata
+        assert meta["retrained"].value is False and "next 2024-09-09" in meta["reason"].value
+        champion = store.read_parquet(partition_object_key("champion", symbol=symbol, day=day, timeframe=TF)).row(0, named=True)
+        line = book[engine_decision_key(day, symbol)]
+        assert line["candidates"] == [] and not champion["promoted"]
+        assert champion["champion_folder"] == line["champion_before"] and "no coin model trained for this day" in champion["reason"]

@@ -53,7 +53,8 @@ def test_a_missing_or_non_finite_metric_fails_every_gate_it_feeds(profile: str, 
         report = evaluate_gates(metrics, profile)
         (failed,) = report.failed
         assert failed.name == gate.name and failed.shortfall is None
-        assert ("missing" if bad is None else str(bad)) in report.summary()
+        said = "missing" if bad is None else "n/a" if bad != bad else str(bad)  # NaN: undefined, said as n/a
+        assert f"{gate.metric} {said}" in report.summary() or f"({gate.metric}) {said}" in report.summary()
         assert report.to_dict()["results"][[g.name for g in gate_profile(profile)].index(gate.name)]["value"] is None
 
 

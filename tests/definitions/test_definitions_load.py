@@ -111,3 +111,15 @@ def test_two_timeframes_define_two_chains_under_their_prefixes_and_two_jobs(hura
         [name(tf) for tf in ("15m", "1h") for name in (daily_job_name, encoder_job_name, summary_job_name, mechanic_job_name)]
         + ["analytics"]
     )
+
+
+@pytest.mark.parametrize("value", ["0", "-7", "weekly", "2.5"])
+def test_a_retrain_cadence_that_is_not_a_whole_number_of_days_is_refused_naming_the_variable(value):
+    with pytest.raises(ValueError, match=f"HURACAN_RETRAIN_EVERY_DAYS='{value}'"):
+        Settings.from_env({"HURACAN_RETRAIN_EVERY_DAYS": value})
+
+
+def test_the_retrain_cadence_reaches_the_models_resource(huracan_home, monkeypatch):
+    monkeypatch.setenv("HURACAN_RETRAIN_EVERY_DAYS", "7")
+    models = build_definitions(Settings.from_env()).resources["models"]
+    assert models.retrain_every_days == 7 and models.cadence().describe() == "every 7 days (Mondays)"
