@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 import psycopg2
+from dagster_postgres.event_log import PostgresEventLogStorage
+from dagster_postgres.run_storage import PostgresRunStorage
+from sqlalchemy import event
 
 from huracan_dagster.cli import main
 from huracan_dagster.partitions import asset_key
@@ -16,7 +19,7 @@ def test_runs_and_materializations_are_recorded_in_postgres(huracan_home, monkey
         assert main(["run", "--start", "2024-12-01", "--end", "2024-12-02", "--symbols", "BTC/USDT,ETH/USDT", "--select", "candles"]) == 0
         assert "postgres" in (huracan_home / "dagster" / "dagster.yaml").read_text()
         instance = dg.DagsterInstance.get()
-        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert isinstance(instance.run_storage, PostgresRunStorage) and isinstance(instance.event_log_storage, PostgresEventLogStorage)
         assert instance.get_materialized_partitions(asset_key("15m", "candles")) == {
             "2024-12-01|BTC-USDT", "2024-12-01|ETH-USDT", "2024-12-02|BTC-USDT", "2024-12-02|ETH-USDT"
         }
@@ -32,3 +35,23 @@ def test_runs_and_materializations_are_recorded_in_postgres(huracan_home, monkey
             assert cur.fetchone()[0] == 4
             cur.execute("select partition from dynamic_partitions order by id")
             assert [r[0] for r in cur.fetchall()] == ["BTC-USDT", "ETH-USDT"]
+
+
+def test_the_instance_keeps_its_postgres_connection_instead_of_opening_one_per_event(huracan_home, monkeypatch):
+    """dagster-postgres alone opens a connection (a PostgreSQL backend process) for every write: 5.5 ms each here."""
+    from huracan_dagster.instance import prepare_dagster_home
+    from huracan_dagster.settings import Settings
+
+    with throwaway_database("huracan_pool") as url:
+        monkeypatch.setenv("HURACAN_PG_URL", url)
+        prepare_dagster_home(Settings.from_env())
+        with dg.DagsterInstance.get() as instance:
+            opened = []
+            for storage in (instance.event_log_storage, instance.run_storage):
+                event.listen(storage._engine, "connect", lambda *_: opened.append(1))
+            for n in range(60):
+                instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="pooled", partition=str(n)))
+                instance.get_runs(limit=1)
+            # opened once and kept: one per storage, and one while an index write overlaps its event's
+            assert len(opened) <= 3, f"{len(opened)} connections opened for 60 events and 60 run queries"
+            assert instance.fetch_materializations(dg.AssetKey("pooled"), limit=70).records[0].partition_key == "59"
