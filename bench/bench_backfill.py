@@ -11,12 +11,18 @@ The reference is the same core calls on the same partitions in one process, noth
 ``direct``), timed in the same run. Overhead per partition-asset = (backfill wall − direct wall) / partition-assets,
 and every partition is checked to be materialized and recorded exactly once. Prints one JSON line per storage.
 
-    .venv/bin/python bench/bench_backfill.py                  # 10 symbols × 365 days, sqlite and postgres
-    .venv/bin/python bench/bench_backfill.py 3 30 sqlite      # symbols, days, storages
+With ``--models-every N`` the backfill also takes the shared encoder and the coin models of every day whose 150
+days of history lie in the window, retrained every N days (``HURACAN_RETRAIN_EVERY_DAYS``): the days between
+materialize in milliseconds, and the reference trains the same models (folders written, MLflow runs logged).
+
+    .venv/bin/python bench/bench_backfill.py                          # 10 symbols × 365 days, sqlite and postgres
+    .venv/bin/python bench/bench_backfill.py 3 30 sqlite              # symbols, days, storages
+    .venv/bin/python bench/bench_backfill.py 10 365 sqlite --models-every 28
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -31,20 +37,29 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 from bench_pipeline import SHARED, SHARED_PAIRS, direct, postgres_database  # noqa: E402
 
 END = date(2024, 11, 29)
-CHAIN = ("candles", "features", "regimes", "signals", "labels")
+#: partitioned by date only (every symbol inside each day)
+DATE_ASSETS = ("shared_encoder",)
 
 
-def spans(start: date, end: date) -> dict[str, tuple[date, date]]:
+def spans(start: date, end: date, models: bool) -> dict[str, tuple[date, date]]:
     from huracan_core.features.partitions import history_days
     from huracan_core.features.recipe import FeatureRecipe
+    from huracan_core.models.training import ModelConfig
     from huracan_core.trading.signals import WARMUP_DAYS
 
     warm = start - timedelta(days=WARMUP_DAYS)
     history = warm - timedelta(days=history_days(FeatureRecipe.default("15m")))
-    return {"candles": (history, end), "features": (warm, end), "regimes": (warm, end), "signals": (start, end), "labels": (start, end)}
+    chain = {"candles": (history, end), "features": (warm, end), "regimes": (warm, end), "signals": (start, end), "labels": (start, end)}
+    trained = (start + timedelta(days=ModelConfig().train_days), end)  # the days whose model history is in the window
+    return {**chain, "shared_encoder": trained, "coin_model": trained} if models else chain
 
 
-def backfill(home: Path, symbols: list[str], start: date, end: date, pg_url: str) -> tuple[float, dict[str, int], int]:
+def partition_keys(name: str, first: date, last: date, keys: list[str]) -> set[str]:
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return {d.isoformat() for d in days} if name in DATE_ASSETS else {f"{d}|{k}" for d in days for k in keys}
+
+
+def backfill(home: Path, symbols: list[str], start: date, end: date, pg_url: str, every: int) -> tuple[float, dict[str, int], int]:
     import dagster as dg
 
     from huracan_dagster.instance import prepare_dagster_home
@@ -53,13 +68,15 @@ def backfill(home: Path, symbols: list[str], start: date, end: date, pg_url: str
     from tests.ui.dagster_service import dagster_ui, launch_backfill, wait_backfill
 
     env = {**os.environ, "HURACAN_HOME": str(home), "HURACAN_SOURCE": f"replay:{SHARED}", "HURACAN_SYMBOLS": ",".join(symbols),
-           "HURACAN_TIMEFRAME": "15m", "HURACAN_PG_URL": pg_url}
+           "HURACAN_TIMEFRAME": "15m", "HURACAN_PG_URL": pg_url, "HURACAN_RETRAIN_EVERY_DAYS": str(every or 1),
+           "HURACAN_ENCODER_DEVICE": "cpu"}
     os.environ.update(env)
     prepare_dagster_home(Settings.from_env())
     keys = [s.replace("/", "-") for s in symbols]
     with dg.DagsterInstance.get() as instance:
         register_symbols(instance, keys)
-    ranges = [(["15m", name], f"{first}|{keys[0]}", f"{last}|{keys[-1]}") for name, (first, last) in spans(start, end).items()]
+    ranges = [(["15m", name], str(first), str(last)) if name in DATE_ASSETS else (["15m", name], f"{first}|{keys[0]}", f"{last}|{keys[-1]}")
+              for name, (first, last) in spans(start, end, bool(every)).items()]
     with dagster_ui(home / "ui.log", env) as url:
         began = time.perf_counter()
         backfill_id = launch_backfill(url, ranges, title=f"bench {len(keys)} × {(end - start).days + 1}")
@@ -70,8 +87,8 @@ def backfill(home: Path, symbols: list[str], start: date, end: date, pg_url: str
     counts = {}
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
-        for name, (first, last) in spans(start, end).items():
-            expected = {f"{first + timedelta(days=n)}|{k}" for n in range((last - first).days + 1) for k in keys}
+        for name, (first, last) in spans(start, end, bool(every)).items():
+            expected = partition_keys(name, first, last, keys)
             records = instance.fetch_materializations(dg.AssetKey(["15m", name]), limit=len(expected) + 1).records
             got = [r.partition_key for r in records]
             if len(got) != len(set(got)) or set(got) != expected:
@@ -81,25 +98,32 @@ def backfill(home: Path, symbols: list[str], start: date, end: date, pg_url: str
 
 
 def main(argv: list[str]) -> None:
-    n_symbols, n_days = (int(argv[0]), int(argv[1])) if len(argv) >= 2 else (10, 365)
-    storages = argv[2:] or ["sqlite", "postgres"]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("symbols", nargs="?", type=int, default=10)
+    parser.add_argument("days", nargs="?", type=int, default=365)
+    parser.add_argument("storages", nargs="*", default=["sqlite", "postgres"])
+    parser.add_argument("--models-every", type=int, default=0, metavar="N", help="coin models retrained every N days (0: none)")
+    args = parser.parse_args(argv)
     if not SHARED.is_dir():
         print(json.dumps({"bench": "backfill", "skipped": f"no real candles at {SHARED}"}))
         return
-    symbols = SHARED_PAIRS.split(",")[:n_symbols]
-    start = END - timedelta(days=n_days - 1)
+    symbols = SHARED_PAIRS.split(",")[:args.symbols]
+    start = END - timedelta(days=args.days - 1)
+    scenario = {"source": f"replay:{SHARED}", "symbols": ",".join(symbols), "start": start, "end": END,
+                "retrain_every_days": args.models_every}
     began = time.perf_counter()
-    timings = direct({"source": f"replay:{SHARED}", "symbols": ",".join(symbols), "start": start, "end": END}, through="labels")
+    timings = direct(scenario, through="coin_model" if args.models_every else "labels")
     direct_wall = time.perf_counter() - began
-    for storage in storages:
+    for storage in args.storages:
         with tempfile.TemporaryDirectory() as tmp, (postgres_database() if storage == "postgres" else nullcontext("")) as url:
             if url is None:
                 print(json.dumps({"bench": "backfill", "storage": storage, "skipped": "no PostgreSQL at 127.0.0.1:5432"}))
                 continue
-            wall, counts, runs = backfill(Path(tmp) / "home", symbols, start, END, url)
+            wall, counts, runs = backfill(Path(tmp) / "home", symbols, start, END, url, args.models_every)
         n = sum(counts.values())
         print(json.dumps({
-            "bench": "backfill", "storage": storage, "symbols": n_symbols, "days": n_days, "window": f"{start}..{END}",
+            "bench": "backfill", "storage": storage, "symbols": args.symbols, "days": args.days, "window": f"{start}..{END}",
+            "retrain_every_days": args.models_every or None,
             "partition_assets": n, "runs": runs, "backfill_wall_s": round(wall, 1), "direct_wall_s": round(direct_wall, 1),
             "overhead_ms_per_partition_asset": round((wall - direct_wall) / n * 1e3, 1),
             "partition_assets_per_s": round(n / wall, 1), "materialized": counts,

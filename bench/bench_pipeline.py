@@ -137,7 +137,10 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
 
     sigs = timed("signals", signals)
     labels = {(p.day, p.symbol): p.frame for p in timed("labels", lambda: label_partitions(candles, feats, regs, sigs, traded, "15m"))}
-    if through == "labels":
+    if through == "coin_model":
+        inputs = {"candles": candles, "features": feats, "regimes": regs, "signals": sigs, "labels": labels}
+        timings.update(train_models(inputs, traded, scenario["retrain_every_days"], universe_by_day(source, "15m", config, days)))
+    if through in ("labels", "coin_model"):
         return timings
     def champions():
         with tempfile.TemporaryDirectory() as tmp:  # no coin models in the per-day chain: each day keeps "no champion"
@@ -150,6 +153,41 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
     days_traded = timed("shadow_trades", lambda: trade_partitions(candles, feats, regs, sigs, traded, "15m"))
     ledgers = {(t.day, t.symbol): t.ledger for t in days_traded}
     timed("trade_analysis", lambda: analyse_partitions(ledgers, labels, candles, feats, regs, traded))
+    return timings
+
+
+def model_days(traded: list[tuple[date, str]]) -> list[tuple[date, str]]:
+    """The (day, symbol) keys whose coin model has its whole trailing window of labels among ``traded``."""
+    from huracan_core.models.training import ModelConfig
+
+    first = min(d for d, _ in traded) + timedelta(days=ModelConfig().train_days)
+    return [(d, s) for d, s in traded if d >= first]
+
+
+def train_models(inputs: dict, traded: list, retrain_every_days: int, members: dict) -> dict[str, float]:
+    """What ``shared_encoder`` and ``coin_model`` do for ``traded``'s model days at the cadence: train each retrain
+    day's encoder and each coin's model, write the model folders and log the MLflow runs (to a throwaway store)."""
+    from huracan_core.models.partitions import retrain_split, train_encoders, train_model_partitions, write_model
+    from huracan_core.models.tracking import log_training_run
+    from huracan_core.models.training import ModelConfig
+    from huracan_core.storage import LocalArtifactStore
+    from huracan_dagster.resources import MLflowResource, ModelSettingsResource
+
+    settings = ModelSettingsResource(retrain_every_days=retrain_every_days, encoder_device="cpu")
+    config = settings.training_config(ModelConfig().train_days)
+    retrain, _ = retrain_split(model_days(traded), settings.cadence())
+    days = sorted({d for d, _ in retrain})
+    timings = {}
+    began = time.perf_counter()
+    encoders = train_encoders(inputs["features"], {d: members[d] for d in days}, days, settings.encoder_config(config.train_days), "cpu")
+    timings["shared_encoder"] = time.perf_counter() - began
+    began = time.perf_counter()
+    parts = train_model_partitions(inputs, encoders, retrain, "15m", config=config)
+    with tempfile.TemporaryDirectory() as tmp:
+        store, mlflow = LocalArtifactStore(Path(tmp) / "archive"), MLflowResource.for_home(Path(tmp)).config()
+        for part in parts:
+            log_training_run(mlflow, part.trained, params={"train_days": config.train_days}, files=write_model(store, part), tags={})
+    timings["coin_model"] = time.perf_counter() - began
     return timings
 
 
