@@ -20,8 +20,10 @@ run: $(STAMP)
 	@start=$$(date +%s); $(VENV)/bin/huracan run; rc=$$?; \
 	  echo "make run: pipeline took $$(( $$(date +%s) - start )) s"; exit $$rc
 
+# Two workers, a test file each: much of the suite waits (on the UI's daemon ticks, a browser, PostgreSQL, S3)
+# while the other file computes. A file's tests stay together, in order, with their module fixtures.
 test: $(STAMP) browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 ui: $(STAMP)
 	$(VENV)/bin/huracan ui

@@ -55,12 +55,17 @@ def real_15m(pair: str) -> pl.DataFrame:
 @pytest.fixture
 def huracan_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh HURACAN_HOME with its own Dagster instance, for one test."""
-    home = tmp_path / "home"
+    return use_home(tmp_path / "home", monkeypatch)
+
+
+def use_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every variable at ``home`` (a module-scoped fixture passes its own ``MonkeyPatch``)."""
     # setenv (not delenv) so that whatever ``huracan`` writes into os.environ is undone after the test
     for name, value in {
         "HURACAN_HOME": str(home), "HURACAN_SOURCE": "bundled", "HURACAN_TIMEFRAME": "15m",
         "HURACAN_SYMBOLS": "", "HURACAN_PG_URL": "", "DAGSTER_HOME": str(home / "dagster"),
         "HURACAN_S3_URL": "", "HURACAN_S3_ENDPOINT": "", "HURACAN_MLFLOW_URI": "", "DAGSTER_EVENT_BATCH_SIZE": "1000",
+        "HURACAN_RETRAIN_EVERY_DAYS": "",
     }.items():
         monkeypatch.setenv(name, value)
     (home / "dagster").mkdir(parents=True)

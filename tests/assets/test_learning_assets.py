@@ -7,6 +7,7 @@ a real instance; the tests read what it left: the archive, the MLflow store and 
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -162,19 +163,25 @@ def test_the_trader_records_policy_and_trades_only_the_champion_of_its_day(chain
 
 
 @pytest.mark.slow
-def test_mlflow_on_postgresql_records_the_materialization(tmp_path: Path) -> None:
+def test_mlflow_on_postgresql_records_the_materialization(chain: dict, tmp_path: Path) -> None:
+    """The coin models of a day trained again from a copy of the chain's archive, tracked in MLflow on PostgreSQL."""
+    archive = tmp_path / "archive"
+    shutil.copytree(chain["root"] / "archive", archive)
     with throwaway_database("huracan_mlflow_assets") as url:
         mlflow = MLflowResource.for_home(tmp_path, tracking_uri=url)
         (tmp_path / "dagster").mkdir()
         with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
-            _chain(instance, tmp_path / "archive", mlflow)
+            result = materialize(instance, archive, FIRST.isoformat(), FIRST.isoformat(), assets=timeframe_assets(TF, train_days=TRAIN_DAYS),
+                                 selection=[KEYS["coin_model"]], extra_resources={"costs": CostsResource(), "models": MODELS, "mlflow": mlflow})
+            assert result.success
         from mlflow import MlflowClient
 
         client = MlflowClient(tracking_uri=url, registry_uri=url)
-        versions = client.search_model_versions(f"name = '{registered_model_name(SYMBOLS[0])}'")
-        assert len(versions) == 2  # one per trained model day
-        run = client.get_run(versions[0].run_id)
-        assert {a.path for a in client.list_artifacts(run.info.run_id, "model")} >= {"model/model.bin"}
+        for symbol in SYMBOLS:
+            [version] = client.search_model_versions(f"name = '{registered_model_name(symbol)}'")
+            run = client.get_run(version.run_id)
+            assert run.data.tags["partition_key"] == partition_key(FIRST, symbol)
+            assert {a.path for a in client.list_artifacts(run.info.run_id, "model")} >= {"model/model.bin"}
 
 
 def test_every_coin_day_has_a_champion_decision_in_the_history_and_the_pointer_agrees(chain: dict) -> None:

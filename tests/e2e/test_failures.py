@@ -4,6 +4,7 @@ message naming the partition (or file, symbol, option) and the reason — on cor
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -190,7 +191,7 @@ def test_a_killed_run_is_reported_interrupted_marked_failed_and_rerun(huracan_ho
             "--select", "candles or features or regimes or signals or labels"]
     for _attempt in range(3):  # the kill must land while a run is STARTED; a run that just ended is retried
         process = subprocess.Popen([sys.executable, "-m", "huracan_dagster.cli", *argv], cwd=REPO,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 45
         while process.poll() is None and time.monotonic() < deadline:
             if instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
@@ -198,6 +199,8 @@ def test_a_killed_run_is_reported_interrupted_marked_failed_and_rerun(huracan_ho
             time.sleep(0.02)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
+        with contextlib.suppress(ProcessLookupError):  # what the killed run left behind (its compute logs' tail -F)
+            os.killpg(process.pid, signal.SIGKILL)
         started = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
         if started:
             break

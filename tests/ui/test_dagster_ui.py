@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import dagster as dg
 import polars as pl
@@ -17,7 +18,8 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from huracan_dagster.cli import main
 from huracan_dagster.definitions import daily_job_name
 from huracan_dagster.partitions import asset_key
-from tests.ui.conftest import needs_browser, screenshot
+from tests.conftest import use_home
+from tests.ui.conftest import chromium, needs_browser, screenshot
 from tests.ui.dagster_service import dagster_ui, launch_backfill, wait_backfill
 
 pytestmark = needs_browser
@@ -29,6 +31,11 @@ SYMBOLS = ("BTC-USDT", "ETH-USDT")
 #: a flash-crash print planted in real candles: a bar whose range is far beyond 10× any trailing ATR
 SPIKE_SYMBOL, SPIKE_BAR = "ETH-USDT", datetime(2024, 12, 5, 12, 0, tzinfo=UTC)
 SPIKE_PARTITION = f"{SPIKE_BAR.date().isoformat()}|{SPIKE_SYMBOL}"
+
+
+class UI(NamedTuple):
+    url: str
+    replay: Path
 
 
 def replay_with_spike(real_candles: Path, folder: Path) -> Path:
@@ -44,12 +51,24 @@ def replay_with_spike(real_candles: Path, folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def ui(huracan_home, tmp_path, monkeypatch, real_candles):
-    monkeypatch.setenv("HURACAN_SOURCE", f"replay:{replay_with_spike(real_candles, tmp_path / 'replay')}")
-    assert main(["run", "--start", "2024-12-04", "--end", "2024-12-06", "--symbols", "BTC/USDT,ETH/USDT", "--select", "candles"]) == 0
-    with dagster_ui(tmp_path / "ui.log") as url:
-        yield url
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory, real_candles):
+    """One `huracan ui` for the module (a start costs ~10 s): 3 days of candles, one with a planted print. The
+    tests that only look come before the one that backfills."""
+    root = tmp_path_factory.mktemp("ui")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_home(root / "home", monkeypatch)
+        monkeypatch.setenv("HURACAN_SOURCE", f"replay:{replay_with_spike(real_candles, root / 'replay')}")
+        assert main(["run", "--start", "2024-12-04", "--end", "2024-12-06", "--symbols", "BTC/USDT,ETH/USDT", "--select", "candles"]) == 0
+        with dagster_ui(root / "ui.log") as url:
+            yield UI(url, root / "replay")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = chromium()
+    yield driver
+    driver.quit()
 
 
 def text_when(driver, *needles: str, timeout: float = 60) -> str:
@@ -117,21 +136,25 @@ def squeeze(text: str) -> str:
 
 
 def test_ui_shows_candles_partitions_and_each_partitions_check_verdict(ui, browser, tmp_path):
-    # 3 days × 2 symbols materialized out of the partitions: the days the replayed files hold, from their first
-    first, last = first_and_last_day(tmp_path / "replay")
-    text = page_text_when(browser, f"{ui}{ASSET_PATH}?view=partitions", TF, "candles", first, "Materialized (6)", "Failed (0)")
+    # 3 days × 2 symbols materialized (more once the backfill below ran) out of the partitions: the days the
+    # replayed files hold, from their first
+    first, last = first_and_last_day(ui.replay)
+    with dg.DagsterInstance.get() as instance:
+        materialized = len(instance.get_materialized_partitions(CANDLES))
+    assert materialized >= 6
+    text = page_text_when(browser, f"{ui.url}{ASSET_PATH}?view=partitions", TF, "candles", first, f"Materialized ({materialized})", "Failed (0)")
     assert last in text
     assert "Missing" in text and all(s in text for s in SYMBOLS)
     screenshot(browser, tmp_path, "candles_partitions")
 
-    page_text_when(browser, f"{ui}{ASSET_PATH}?view=checks", "candles_valid", "no_gaps", "no_zero_volume_candles", "no_extreme_prints")
+    page_text_when(browser, f"{ui.url}{ASSET_PATH}?view=checks", "candles_valid", "no_gaps", "no_zero_volume_candles", "no_extreme_prints")
     screenshot(browser, tmp_path, "candles_checks")
 
     # the planted print fails no_extreme_prints on its partition (real prints may fail others: each is shown)
     failing = failed_verdicts("no_extreme_prints")
     assert SPIKE_PARTITION in failing
     # where a person looks: the check's execution history, one row per partition judged, the failure on its own row
-    browser.get(f"{ui}{ASSET_PATH}?view=checks&checkDetail=no_extreme_prints")
+    browser.get(f"{ui.url}{ASSET_PATH}?view=checks&checkDetail=no_extreme_prints")
     text_when(browser, "Execution history")
     click_tab(browser, "Execution history")
     text_when(browser, "Failed")
@@ -145,7 +168,7 @@ def test_ui_shows_candles_partitions_and_each_partitions_check_verdict(ui, brows
             assert squeeze(failing[partition]) in squeeze(row), (partition, row)  # what was found, at which bars
     assert SPIKE_BAR.strftime("%H:%M") in rows[SPIKE_PARTITION]
 
-    page_text_when(browser, f"{ui}/runs", daily_job_name(TF), "Success")
+    page_text_when(browser, f"{ui.url}/runs", daily_job_name(TF), "Success")
     screenshot(browser, tmp_path, "runs")
 
 
@@ -153,15 +176,15 @@ def test_ui_lists_the_engine_schedule_the_mechanic_and_the_champion_asset(ui, br
     # the Automation page: what runs by itself, each with its own switch (off over a recorded sample)
     names = ("engine_15m", "shared_encoder_15m_daily", "mechanic_15m", "automation_15m", "broadcast_run_failed", "broadcast_failed_checks")
     # each with its kind and the schedules' ticks (the Engine at 02:00 UTC, its encoder an hour before)
-    text = page_text_when(browser, f"{ui}/automation", *names, "At 02:00 AM UTC", "At 01:00 AM UTC", "Automation condition sensor")
+    text = page_text_when(browser, f"{ui.url}/automation", *names, "At 02:00 AM UTC", "At 01:00 AM UTC", "Automation condition sensor")
     assert text.index("engine_15m") < text.index("At 02:00 AM UTC")
     screenshot(browser, tmp_path, "automation")
     # the champion asset: its decisions per date × symbol partition, and what the decision weighs
     champion = "/assets/" + "/".join(asset_key(TF, "champion").path)
-    text = page_text_when(browser, f"{ui}{champion}?view=partitions", "champion", first_and_last_day(tmp_path / "replay")[0])
+    text = page_text_when(browser, f"{ui.url}{champion}?view=partitions", "champion", first_and_last_day(ui.replay)[0])
     assert "Missing" in text
     screenshot(browser, tmp_path, "champion_partitions")
-    page_text_when(browser, f"{ui}{champion}", "promotion rule", "champions/promotions.jsonl", "champion/<SYMBOL>/latest.json")
+    page_text_when(browser, f"{ui.url}{champion}", "promotion rule", "champions/promotions.jsonl", "champion/<SYMBOL>/latest.json")
     screenshot(browser, tmp_path, "champion_overview")
 
 
@@ -171,11 +194,11 @@ def test_a_backfill_launched_through_the_ui_runs_in_waves_and_records_every_part
     candles = [("2024-11-25", "2024-12-09"), ("BTC-USDT", "ETH-USDT")]
     window = ("2024-12-06", "2024-12-09")  # what the signals of 12-09 read (their 3 warm-up days), below
     chain = [asset_key(TF, n) for n in ("features", "regimes")]
-    backfill = launch_backfill(ui, [
+    backfill = launch_backfill(ui.url, [
         (CANDLES.path, f"{candles[0][0]}|BTC-USDT", f"{candles[0][1]}|ETH-USDT"),
         *((key.path, f"{window[0]}|BTC-USDT", f"{window[1]}|ETH-USDT") for key in chain),
     ], title="ui test backfill")
-    state = wait_backfill(ui, backfill, timeout=240)
+    state = wait_backfill(ui.url, backfill, timeout=240)
     assert state["status"] == "COMPLETED_SUCCESS", state
     with dg.DagsterInstance.get() as instance:
         run_records = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill}))
@@ -192,12 +215,12 @@ def test_a_backfill_launched_through_the_ui_runs_in_waves_and_records_every_part
         chain_start = min(r.start_time for r in run_records if r not in candle_runs)
         assert len(candle_runs) == 2 and max(r.end_time for r in candle_runs) <= chain_start
     # the backfill's page: what it targeted, each asset's partitions all succeeded
-    text = page_text_when(browser, f"{ui}/runs/b/{backfill}", "Succeeded", "15m / candles", "15m / features", "15m / regimes")
+    text = page_text_when(browser, f"{ui.url}/runs/b/{backfill}", "Succeeded", "15m / candles", "15m / features", "15m / regimes")
     for asset, targeted in (("candles", 30), ("features", 8), ("regimes", 8)):  # targeted, in progress, succeeded, failed
         assert f"15m / {asset}\n100% completed\n{targeted}\n0\n{targeted}\n0" in text, asset
     screenshot(browser, tmp_path, "backfill")
     # the asset graph: the chain's groups, from the market data to the analysts' marts
-    page_text_when(browser, f"{ui}/asset-groups", "Global asset lineage", *(f"{g}_{TF}" for g in
+    page_text_when(browser, f"{ui.url}/asset-groups", "Global asset lineage", *(f"{g}_{TF}" for g in
                    ("market_data", "features", "learning", "champions", "trading", "exports", "dbt")), "analytics")
     screenshot(browser, tmp_path, "asset_graph")
 
@@ -205,7 +228,7 @@ def test_a_backfill_launched_through_the_ui_runs_in_waves_and_records_every_part
     # no trade was made (if none was), and its equity curve one click away
     assert main(["run", "--date", "2024-12-09", "--symbols", "BTC/USDT,ETH/USDT", "--select", "signals or champion or shadow_trades"]) == 0
     trades = "/assets/" + "/".join(asset_key(TF, "shadow_trades").path)
-    text = page_text_when(browser, f"{ui}{trades}?view=events", "2024-12-09|ETH-USDT", "equity_curve", "hit_rate_pct",
+    text = page_text_when(browser, f"{ui.url}{trades}?view=events", "2024-12-09|ETH-USDT", "equity_curve", "hit_rate_pct",
                           "mean_net_bps", "fee_tier_bps_per_side")
     with dg.DagsterInstance.get() as instance:
         [record] = instance.fetch_materializations(dg.AssetRecordsFilter(
