@@ -48,3 +48,10 @@ def test_split_keeps_every_key_once_and_trains_only_retrain_days() -> None:
 def test_a_day_without_a_model_stores_an_empty_index_of_the_same_columns() -> None:
     frame = no_model_index()
     assert frame.height == 0 and frame.schema == INDEX_SCHEMA
+
+
+def test_a_day_without_a_model_exports_an_empty_model_performance_table() -> None:
+    from huracan_core.exports.partitions import model_performance
+
+    table = model_performance(no_model_index(), {})
+    assert table.height == 0 and {"model_version", "policy", "fold", "sharpe"} <= set(table.columns)
