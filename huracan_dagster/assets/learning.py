@@ -31,10 +31,10 @@ from huracan_dagster.automation import when_later_data_arrives
 from huracan_dagster.io_manager import read_partitions
 from huracan_dagster.partitions import (
     CHAIN_BACKFILL,
-    asset_key,
-    by_day,
     DEFAULT_SPACE,
     PartitionSpace,
+    asset_key,
+    by_day,
     day_window,
     partition_key,
     same_date,
@@ -146,8 +146,8 @@ def learning_assets(
         features = read_partitions(archive, "features", timeframe, wanted, recipe_hash=recipe_hash)
         encoders = train_encoders(features, members, retrain, config, models.encoder_device or None)
         store = archive.store()
-        metadata = {day.isoformat(): {"retrained": False, "reason": f"{cadence.why_not(day)}: no coin model of the day reads an encoder"}
-                    for day in days if day not in encoders}
+        idle = "no coin model of the day reads an encoder"
+        metadata = {day.isoformat(): {"retrained": False, "reason": f"{cadence.why_not(day)}: {idle}"} for day in days if day not in encoders}
         for day, encoder in encoders.items():
             folder = write_encoder(store, timeframe, day, encoder)
             start, end = encoder_window(day, config)
@@ -199,10 +199,9 @@ def learning_assets(
             {name: by_day(frames) for name, frames in inputs.items()}, encoders, retrain, timeframe, config=config,
             costs=costs.cost_model(), exchange=costs.exchange, use_encoder=models.use_encoder,
         )
-        results = {
-            partition_key(day, symbol): (no_model_index(), {"retrained": False, "reason": f"{cadence.why_not(day)}: no challenger, the champion in force stays"})
-            for day, symbol in idle
-        }
+        kept = "no challenger, the champion in force stays"
+        results = {partition_key(day, symbol): (no_model_index(), {"retrained": False, "reason": f"{cadence.why_not(day)}: {kept}"})
+                   for day, symbol in idle}
         for part in parts:
             key = partition_key(part.day, part.symbol)
             written = write_model(store, part)
