@@ -17,7 +17,7 @@ materialize in milliseconds, and the reference trains the same models (folders w
 
     .venv/bin/python bench/bench_backfill.py                          # 10 symbols × 365 days, sqlite and postgres
     .venv/bin/python bench/bench_backfill.py 3 30 sqlite              # symbols, days, storages
-    .venv/bin/python bench/bench_backfill.py 10 365 sqlite --models-every 28
+    .venv/bin/python bench/bench_backfill.py 10 365 sqlite postgres --models-every 56   # as in the README
 """
 
 from __future__ import annotations
