@@ -57,8 +57,6 @@ class PartitionSpace:
 
 
 DEFAULT_SPACE = PartitionSpace()
-date_partitions = DEFAULT_SPACE.dates
-date_symbol_partitions = DEFAULT_SPACE.dates_and_symbols
 
 
 #: How a backfill launched from the UI (the daemon) turns a date × symbol subset into runs. Dagster cuts a

@@ -37,13 +37,15 @@ def _arguments(inst_data: ConfigurableClassData | None, config_value: Mapping[st
             "token_provider": get_token_provider_from_config(config_value)}
 
 
-class PooledPostgresEventLogStorage(PostgresEventLogStorage):
+class _KeptConnection:
+    """Mixed in before a dagster-postgres storage: its engine replaced by one that keeps its connection."""
+
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         _keep_connection_open(self)
 
     @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]) -> PooledPostgresEventLogStorage:
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]):
         return cls(**_arguments(inst_data, config_value))
 
     def dispose(self) -> None:
@@ -51,15 +53,9 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
         self._engine.dispose()
 
 
-class PooledPostgresRunStorage(PostgresRunStorage):
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        _keep_connection_open(self)
+class PooledPostgresEventLogStorage(_KeptConnection, PostgresEventLogStorage):
+    pass
 
-    @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]) -> PooledPostgresRunStorage:
-        return cls(**_arguments(inst_data, config_value))
 
-    def dispose(self) -> None:
-        super().dispose()
-        self._engine.dispose()
+class PooledPostgresRunStorage(_KeptConnection, PostgresRunStorage):
+    pass

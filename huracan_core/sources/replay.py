@@ -76,7 +76,6 @@ class ReplaySource(CandleSource):
             lazy, as_time = _scan(path)
             return None if as_time is None else lazy.select(as_time.min()).collect().item()
 
-
     def recorded_days(self, timeframes: Sequence[str]) -> tuple[date, date] | None:
         """From the files' first and last timestamps. A file that cannot be read is left out here: it fails the
         partitions it was to fill, naming itself, rather than the whole code location."""

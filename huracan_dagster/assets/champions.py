@@ -22,11 +22,11 @@ from huracan_dagster.broadcaster import BroadcasterResource
 from huracan_dagster.io_manager import read_partitions
 from huracan_dagster.partitions import (
     CHAIN_BACKFILL,
+    DEFAULT_SPACE,
     SYMBOL_DIMENSION,
+    PartitionSpace,
     asset_key,
     by_day,
-    DEFAULT_SPACE,
-    PartitionSpace,
     day_window,
     partition_key,
     same_date,

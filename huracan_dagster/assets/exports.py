@@ -18,10 +18,10 @@ from huracan_dagster.automation import when_later_data_arrives
 from huracan_dagster.partitions import (
     ANALYTICS_POOL,
     CHAIN_BACKFILL,
-    asset_key,
-    by_day,
     DEFAULT_SPACE,
     PartitionSpace,
+    asset_key,
+    by_day,
     partition_key,
     same_date,
     split_key,

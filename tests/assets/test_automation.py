@@ -21,7 +21,7 @@ import pytest
 from huracan_dagster.automation import engine_schedule, mechanic_sensor, symbol_blocks
 from huracan_dagster.definitions import build_definitions, daily_job_name, encoder_job_name, mechanic_job_name, timeframe_assets
 from huracan_dagster.failures import RANGE_END_TAG, RANGE_START_TAG
-from huracan_dagster.partitions import asset_key, date_symbol_partitions
+from huracan_dagster.partitions import DEFAULT_SPACE, asset_key
 from huracan_dagster.settings import Settings
 from tests.assets.pipeline import (
     CANDLES,
@@ -163,7 +163,7 @@ def test_mechanic_ignores_candles_of_another_timeframe(instance):
 # --- the Engine's and the shared encoder's schedules -------------------------------------------------------------
 
 
-def _covered(instance: dg.DagsterInstance, request: dg.RunRequest, partitions_def=date_symbol_partitions) -> set[str]:
+def _covered(instance: dg.DagsterInstance, request: dg.RunRequest, partitions_def=DEFAULT_SPACE.dates_and_symbols) -> set[str]:
     """The date × symbol partitions a ranged run request stands for, as Dagster resolves its range tags."""
     span = dg.PartitionKeyRange(request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG])
     return set(partitions_def.get_partition_keys_in_range(span, dynamic_partitions_store=instance))
