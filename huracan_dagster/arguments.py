@@ -17,6 +17,7 @@ from huracan_core.sources import CandleFetchError, CandleSource, open_source
 from huracan_core.symbols import is_pair, to_ccxt
 from huracan_core.timeframes import bars_per_day
 from huracan_dagster.partitions import PartitionSpace
+from huracan_dagster.selection import ANALYTICS_SELECTION
 from huracan_dagster.settings import Settings
 
 SOURCE_CHOICES = "bundled, replay:DIR or ccxt:EXCHANGE_ID"
@@ -96,7 +97,7 @@ def _check_symbols(parser: argparse.ArgumentParser, flag: str, symbols: list[str
 
 
 def _check_selection(parser: argparse.ArgumentParser, select: str | None, settings: Settings) -> None:
-    if not select:
+    if not select or select == ANALYTICS_SELECTION:
         return
     import dagster as dg
 
@@ -108,7 +109,7 @@ def _check_selection(parser: argparse.ArgumentParser, select: str | None, settin
     try:
         resolve_selection(graph, settings.timeframe, select)
     except (ValueError, dg.DagsterInvalidSubsetError):
-        parser.error(f"argument --select: {select!r} matches no asset; assets: {', '.join(names)} (e.g. 'candles', '+features', 'regimes+')")
+        parser.error(f"argument --select: {select!r} matches no asset; assets: {', '.join(names)} (e.g. 'candles', '+features', 'regimes+'), or 'analytics' for the analytics job alone")
     except Exception as error:  # a syntax error in the selection string: Dagster's parser says where
         reason = str(error).strip().splitlines()[0]
         parser.error(f"argument --select: {select!r} is not an asset selection ({reason}); assets: {', '.join(names)}")

@@ -20,6 +20,8 @@ from huracan_core.broadcast.telegram import CHAT_VARIABLE, DEFAULT_BASE_URL, TOK
 from huracan_dagster.failures import FAILURE_EVENTS, RANGE_END_TAG, RANGE_START_TAG, failure_causes
 
 RESOURCE_KEY = "broadcaster"
+#: the metadata key of a message a materialization could not send (its value: the cause)
+NOT_SENT = "notification_not_sent"
 PARTITION_TAG = "dagster/partition"
 #: failed check evaluations read per tick; the cursor carries the rest to the next tick
 CHECK_BATCH = 100
@@ -43,6 +45,13 @@ class BroadcasterResource(dg.ConfigurableResource):
     def send(self, text: str, logger: logging.Logger | None = None) -> bool:
         """``True`` once Telegram accepted the message; ``False`` (logged) otherwise. Never raises."""
         return self.client(logger).send(text)
+
+    def notify(self, text: str, logger: logging.Logger | None = None) -> dict[str, str]:
+        """Send, and return the metadata that says a message could not be sent (``NOT_SENT``: the cause), or
+        nothing: a run's summary lists every message its materializations could not send."""
+        client = self.client(logger)
+        client.send(text)
+        return {NOT_SENT: client.last_failure} if client.last_failure else {}
 
 
 def telegram_configured(env: Mapping[str, str]) -> bool:

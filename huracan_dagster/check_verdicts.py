@@ -16,6 +16,8 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from huracan_core.validation.problems import abbreviated
 
 JUDGED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
+#: the "partition" of a check that judges its asset as a whole
+WHOLE_ASSET = ""
 
 
 def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey]) -> list[str]:
@@ -23,7 +25,9 @@ def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
     lines = []
     for check_key in sorted(check_keys, key=lambda k: k.to_user_string()):
         failing = sorted(p for p, bad in _partition_verdicts(instance, check_key).items() if bad)
-        if failing:
+        if failing == [WHOLE_ASSET]:  # a check of the asset as a whole (the Archive's integrity sweep)
+            lines.append(f"{check_key.to_user_string()} {_failed_description(instance, check_key, None)}")
+        elif failing:
             severity = _latest_failed_severity(instance, check_key)
             lines.append(f"{check_key.to_user_string()} [{severity}] {len(failing)} partitions: {abbreviated(failing)}")
     return lines
@@ -41,9 +45,10 @@ def failed_check_rows(instance: dg.DagsterInstance, check_keys: list[dg.AssetChe
     return rows
 
 
-def _failed_description(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, partition: str) -> str:
+def _failed_description(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, partition: str | None) -> str:
     records = instance.event_log_storage.get_asset_check_execution_history(
-        check_key, limit=1, status={AssetCheckExecutionRecordStatus.FAILED}, partition_filter=PartitionKeyFilter(key=partition))
+        check_key, limit=1, status={AssetCheckExecutionRecordStatus.FAILED},
+        partition_filter=PartitionKeyFilter(key=partition) if partition else None)
     evaluation = _evaluation(records[0]) if records else None
     return f"[{evaluation.severity.value}] {evaluation.description or 'failed'}" if evaluation else "failed"
 
@@ -56,22 +61,21 @@ def _evaluation(record) -> dg.AssetCheckEvaluation | None:
 
 
 def _partition_verdicts(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey) -> dict[str, bool]:
-    """Latest verdict per partition. A partition whose latest execution is only planned (that run failed or was
+    """Latest verdict per partition (``WHOLE_ASSET`` for an unpartitioned check). A partition whose latest execution is only planned (that run failed or was
     killed before judging it) keeps the verdict of its latest evaluation: a failed run must not erase a flag."""
     storage = instance.event_log_storage
     verdicts = {}
     for info in storage.get_asset_check_partition_info([check_key]):
-        if info.partition_key is None:
-            continue
         status = info.latest_execution_status
         if status == AssetCheckExecutionRecordStatus.PLANNED:
             judged = storage.get_asset_check_execution_history(
-                check_key, limit=1, status=JUDGED, partition_filter=PartitionKeyFilter(key=info.partition_key)
+                check_key, limit=1, status=JUDGED,
+                partition_filter=PartitionKeyFilter(key=info.partition_key) if info.partition_key else None,
             )
             if not judged:
                 continue
             status = judged[0].status
-        verdicts[info.partition_key] = status == AssetCheckExecutionRecordStatus.FAILED
+        verdicts[info.partition_key or WHOLE_ASSET] = status == AssetCheckExecutionRecordStatus.FAILED
     return verdicts
 
 

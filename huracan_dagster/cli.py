@@ -59,7 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     from huracan_dagster.instance import prepare_dagster_home
     from huracan_dagster.settings import Settings
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:  # a bad environment value: one line naming the variable, not a traceback
+        print(f"huracan {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    from huracan_dagster.home import follow_home
+
+    for line in follow_home(settings):  # a copied or restored home: what still pointed at the old place
+        print(f"huracan {args.command}: {line}", flush=True)
     if args.command == "report":  # reads the exports' DuckDB file only: no Dagster instance needed
         return _report(settings, args.start, args.end, args.timeframe)
     if args.command == "run":

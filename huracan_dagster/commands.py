@@ -21,6 +21,8 @@ from huracan_core.symbols import to_ccxt, to_key
 from huracan_core.trading.signals import WARMUP_DAYS
 from huracan_core.universe import UniverseConfig, universe_by_day
 from huracan_core.validation.problems import abbreviated
+from huracan_dagster.assets.champions import REPAIRED
+from huracan_dagster.broadcaster import NOT_SENT
 from huracan_dagster.definitions import (
     ANALYTICS_JOB,
     DATE_ASSETS,
@@ -31,12 +33,13 @@ from huracan_dagster.definitions import (
     summary_job_name,
 )
 from huracan_dagster.failures import failure_causes
-from huracan_dagster.partitions import asset_key, partition_key
+from huracan_dagster.partitions import ANALYTICS_POOL, asset_key, partition_key
 from huracan_dagster.policy_runs import PolicyRun, policy_runs, window_keys
+from huracan_dagster.recovery import PoolTimeout, reap_dead_runs, sweep, wait_for_pool
 from huracan_dagster.registration import register_symbols
 from huracan_dagster.resources import ModelSettingsResource
 from huracan_dagster.run_owner import owner_tags
-from huracan_dagster.selection import resolve_selection
+from huracan_dagster.selection import ANALYTICS_SELECTION, resolve_selection
 from huracan_dagster.settings import Settings
 
 #: the terminal gets the summary; every event is still in the instance and the UI
@@ -51,9 +54,13 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     the window's days; then the window itself.
     """
     instance = dg.DagsterInstance.get()
+    _recover(instance, settings)
+    defs = build_definitions(settings)
+    if select == ANALYTICS_SELECTION:
+        print("huracan run: the analytics job alone (the dbt marts and the DuckDB file over what is exported)")
+        return 0 if _analytics(defs, instance, settings) else 1
     source = open_source(settings.source)
     tf = settings.timeframe
-    defs = build_definitions(settings)
     job = defs.resolve_job_def(daily_job_name(tf))
     graph = defs.resolve_asset_graph()
     selection = resolve_selection(graph, tf, select)
@@ -111,16 +118,36 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
         print(f"  roster and daily summary: {start}..{end}")
         ok &= _date_run(defs.resolve_job_def(summary_job_name(tf)), instance, start, end, dated)
     if select is None:  # the whole chain: the analysts' file (and the dbt marts) over what was exported
-        print("  analytics: dbt marts and tests over the exports, and the DuckDB file of views")
-        with contextlib.redirect_stdout(io.StringIO()):  # dagster-dbt echoes dbt's every line; the results are events
-            result = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(
-                instance=instance, raise_on_error=False, run_config=QUIET, tags=owner_tags())
-        _print_run([result], "every export")
-        ok &= result.success
+        ok &= _analytics(defs, instance, settings)
     _print_models(instance, tf, keys, start, end)
     _print_champions(settings, keys, end)
     _print_where(settings, end)
     return 0 if ok else 1
+
+
+def _recover(instance: dg.DagsterInstance, settings: Settings) -> None:
+    """What killed runs left: their runs marked failed, the pool slots they held freed, their temporary files gone."""
+    lines = reap_dead_runs(instance)
+    swept = sweep(instance, settings)
+    if swept:
+        lines.append(f"removed {len(swept)} temporary files that killed runs left ({sum(f.size for f in swept) / 1e6:.1f} MB)")
+    for line in lines:
+        print(f"huracan run: {line}")
+
+
+def _analytics(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings) -> bool:
+    """The dbt marts and the DuckDB file, once no other run holds their pool (saying who does, meanwhile)."""
+    print("  analytics: dbt marts and tests over the exports, and the DuckDB file of views")
+    try:
+        wait_for_pool(instance, ANALYTICS_POOL, settings.pool_timeout_s, lambda line: print(f"    {line}", flush=True))
+    except PoolTimeout as error:
+        print(f"    analytics: {error}")
+        return False
+    with contextlib.redirect_stdout(io.StringIO()):  # dagster-dbt echoes dbt's every line; the results are events
+        result = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET, tags=owner_tags())
+    _print_run([result], "every export")
+    return result.success
 
 
 def _encoder_feature_span(models: ModelSettingsResource, start: date, end: date) -> tuple[date, date] | None:
@@ -171,9 +198,16 @@ def _print_run(results: list[dg.ExecuteInProcessResult], label: str) -> None:
     and, for a failed run, why."""
     counts: dict[str, int] = defaultdict(int)
     failed: dict[str, list[str]] = defaultdict(list)
+    not_sent: dict[str, int] = defaultdict(int)  # cause: messages
+    repaired: set[str] = set()
     for result in results:
         for event in result.get_asset_materialization_events():
             counts[event.asset_key.to_user_string()] += 1 if event.partition else 0
+            metadata = event.materialization.metadata
+            if NOT_SENT in metadata:
+                not_sent[metadata[NOT_SENT].value] += 1
+            if REPAIRED in metadata:
+                repaired.update(metadata[REPAIRED].value.splitlines())
         for evaluation in result.get_asset_check_evaluations():
             if not evaluation.passed:
                 failed[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"].append(evaluation.partition or "")
@@ -187,6 +221,10 @@ def _print_run(results: list[dg.ExecuteInProcessResult], label: str) -> None:
         keyed_partitions = sorted(p for p in partitions if p)
         where = f" on {len(keyed_partitions)} partitions: {abbreviated(keyed_partitions)}" if keyed_partitions else ""
         print(f"    check {check} did not pass{where}")
+    for note in sorted(repaired):
+        print(f"    repaired: {note}")
+    for cause, count in sorted(not_sent.items()):
+        print(f"    {count} notification{'s' * (count != 1)} not sent: {cause}")
     for result in bad:
         for cause in failure_causes(result.all_events, result.dagster_run.tags):
             print("    " + cause.replace("\n", "\n      "))

@@ -13,6 +13,7 @@ from huracan_dagster.assets.champions import champion_assets, mechanic_asset
 from huracan_dagster.assets.dbt import HuracanDbtResource, dbt_assets_for
 from huracan_dagster.assets.exports import analytics_database, export_assets
 from huracan_dagster.assets.features import feature_assets
+from huracan_dagster.assets.integrity import integrity_checks, integrity_job
 from huracan_dagster.assets.learning import learning_assets
 from huracan_dagster.assets.reports import report_assets
 from huracan_dagster.assets.trading import trading_assets
@@ -115,23 +116,27 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     dbt = {tf: dbt_assets_for(tf) for tf in settings.timeframes}
     analytics = [analytics_database(settings.timeframe, list(dbt[settings.timeframe].keys))]
     assets += [*dbt.values(), *analytics]
-    jobs, schedules, sensors = [], [], []
+    jobs, schedules, sensors, checks = [], [], [], []
     running = settings.automation
     for tf in settings.timeframes:
+        sweeps = integrity_checks(tf)
+        checks += sweeps
+        sweep_job, sweep_schedule = integrity_job(tf, sweeps)
         encoder = dg.AssetSelection.assets(asset_key(tf, "shared_encoder"))
         dated = dg.AssetSelection.assets(*(asset_key(tf, n) for n in DATE_ASSETS))
         mechanic = dg.AssetSelection.assets(asset_key(tf, "challengers"))
         daily = dg.define_asset_job(
             daily_job_name(tf),
-            selection=dg.AssetSelection.key_prefixes([tf]) - encoder - dated - mechanic - dg.AssetSelection.key_prefixes([tf, "dbt"]),
+            selection=(dg.AssetSelection.key_prefixes([tf]) - encoder - dated - mechanic - dg.AssetSelection.key_prefixes([tf, "dbt"])
+                       - dg.AssetSelection.checks(*sweeps)),
             description=f"The Engine on {tf} candles: the whole daily date × symbol pipeline.",
         )
         encoder_job = dg.define_asset_job(encoder_job_name(tf), selection=encoder, description=f"The {tf} shared encoder of each day.")
         mechanic_job = dg.define_asset_job(mechanic_job_name(tf), selection=mechanic,
                                            description=f"The Mechanic on {tf}: challengers from the freshest data, judged at once.")
-        jobs += [daily, encoder_job, mechanic_job,
+        jobs += [daily, encoder_job, mechanic_job, sweep_job,
                  dg.define_asset_job(summary_job_name(tf), selection=dated, description=f"The {tf} roster and daily summary of each day.")]
-        schedules += [engine_schedule(tf, daily, running), encoder_schedule(tf, encoder_job, running)]
+        schedules += [engine_schedule(tf, daily, running), encoder_schedule(tf, encoder_job, running), sweep_schedule]
         sensors += [mechanic_sensor(tf, mechanic_job, running), automation_sensor(tf)]
     marts = dg.AssetSelection.key_prefixes(*[[tf, "dbt"] for tf in settings.timeframes])
     jobs.append(dg.define_asset_job(ANALYTICS_JOB, selection=dg.AssetSelection.assets(*analytics) | marts,
@@ -140,7 +145,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     # A run's steps are a chain (candles → features → … of one range), so a process per step (the multiprocess
     # executor) buys no parallelism and costs an interpreter start and every import, 3–4 s, per step; runs execute
     # in their own process, and the cores are shared by running several runs at once (the run queue's limit).
-    return dg.Definitions(assets=assets, jobs=jobs, schedules=schedules, sensors=sensors, resources=resources(settings),
+    return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules, sensors=sensors, resources=resources(settings),
                           executor=dg.in_process_executor)
 
 

@@ -10,6 +10,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
+from huracan_core.storage.leftovers import temporary_name
 from huracan_dagster.settings import Settings
 
 
@@ -26,7 +27,7 @@ def prepare_dagster_home(settings: Settings) -> Path:
     wanted = instance_yaml(bool(os.environ.get("HURACAN_PG_URL")))
     if not target.exists() or target.read_text() != wanted:
         # atomically: a second ``huracan`` starting at the same moment must never read a half-written file
-        partial = target.with_name(f".dagster.yaml.{os.getpid()}")
+        partial = target.with_name(temporary_name(target.name))
         partial.write_text(wanted)
         os.replace(partial, target)
     os.environ["DAGSTER_HOME"] = str(home)

@@ -6,6 +6,8 @@ import re
 
 import dagster as dg
 
+#: ``--select analytics``: the analytics job alone (the dbt marts and the DuckDB file), over what is exported
+ANALYTICS_SELECTION = "analytics"
 #: assets outside any window of days: the Mechanic's ``challengers`` runs from its sensor (or the UI), not ``huracan run``
 NOT_IN_WINDOWS = frozenset({"challengers"})
 

@@ -43,6 +43,8 @@ class Settings:
     #: the Engine's schedules and the Mechanic's sensor start running with the daemon (``HURACAN_AUTOMATION``):
     #: by default only on a live exchange, because yesterday is not in a recorded sample
     automation: bool = False
+    #: how long a run waits for a pool slot held by another run (``HURACAN_POOL_TIMEOUT_S``) before it gives up
+    pool_timeout_s: float = 600.0
     #: the variables the Broadcaster reads (its token is resolved at run time, never copied into definitions)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -88,6 +90,7 @@ class Settings:
             encoder_device=env.get("HURACAN_ENCODER_DEVICE", ""),
             retrain_every_days=_days(env.get("HURACAN_RETRAIN_EVERY_DAYS", "") or "1"),
             automation=_flag(env.get("HURACAN_AUTOMATION", ""), default=env.get("HURACAN_SOURCE", DEFAULT_SOURCE).startswith("ccxt:")),
+            pool_timeout_s=_seconds("HURACAN_POOL_TIMEOUT_S", env.get("HURACAN_POOL_TIMEOUT_S", "") or "600"),
             env={k: v for k, v in env.items() if k.startswith("HURACAN_TELEGRAM_")},
         )
 
@@ -96,6 +99,16 @@ def _days(value: str) -> int:
     if not value.strip().isdigit() or int(value) < 1:
         raise ValueError(f"HURACAN_RETRAIN_EVERY_DAYS={value!r}: give a whole number of days, 1 or more")
     return int(value)
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ValueError(f"{name}={value!r}: give a number of seconds above 0")
+    return seconds
 
 
 def _flag(value: str, default: bool) -> bool:

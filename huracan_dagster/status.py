@@ -8,7 +8,7 @@ reported as interrupted and marked failed in the instance, so the UI stops showi
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
@@ -16,15 +16,15 @@ from huracan_core.symbols import to_ccxt
 from huracan_dagster.check_verdicts import failed_checks
 from huracan_dagster.definitions import build_definitions
 from huracan_dagster.failures import FAILURE_EVENTS, RANGE_END_TAG, RANGE_START_TAG, failure_causes
+from huracan_dagster.home import analytics_paths, analytics_state
 from huracan_dagster.partitions import split_key
-from huracan_dagster.run_owner import HOST_TAG, PID_TAG, UNFINISHED, process_gone
+from huracan_dagster.recovery import INTERRUPTED_TAG, leftovers, reap_dead_runs
+from huracan_dagster.run_owner import HOST_TAG, PID_TAG, UNFINISHED
 from huracan_dagster.settings import Settings
 
 __all__ = ["failed_checks", "format_ranges", "run_problems", "show_status"]
 
 WINDOW_TAG = "huracan/window"
-#: set on a run that status marked failed because its process was gone
-INTERRUPTED_TAG = "huracan/interrupted"
 #: runs listed, newest first; the count says how many there are in all
 SHOWN_RUNS = 10
 NOT_SUCCEEDED = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.CANCELING, *UNFINISHED]
@@ -33,7 +33,11 @@ NOT_SUCCEEDED = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED, dg.D
 def show_status(settings: Settings) -> int:
     instance = dg.DagsterInstance.get()
     graph = build_definitions(settings).resolve_asset_graph()
+    runs = run_problems(instance)  # first: marks the runs of dead processes failed and frees what they held
     for key in sorted(graph.get_all_asset_keys()):
+        if graph.get(key).partitions_def is None:
+            print(f"{key.to_user_string()}: {_materialized_at(instance, key)}")
+            continue
         done = instance.get_materialized_partitions(key)
         print(f"{key.to_user_string()}: {len(done)} partitions materialized")
         days: dict[str, list[date]] = defaultdict(list)
@@ -46,19 +50,63 @@ def show_status(settings: Settings) -> int:
     print(f"failed checks (latest verdict per partition): {len(failed)}")
     for line in failed:
         print(f"  {line}")
-    runs = run_problems(instance)
     print(f"runs not succeeded: {len(runs)}" + (f" (newest {SHOWN_RUNS} shown)" if len(runs) > SHOWN_RUNS else ""))
     for line in runs[:SHOWN_RUNS]:
         print("  " + line.replace("\n", "\n      "))
+    _print_analytics_database(settings)
+    _print_leftovers(settings)
     return 0
+
+
+def _materialized_at(instance: dg.DagsterInstance, key: dg.AssetKey) -> str:
+    event = instance.get_latest_materialization_event(key)
+    if event is None:
+        return "never materialized"
+    when = datetime.fromtimestamp(event.timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"materialized at {when} (run {event.run_id[:8]})"
+
+
+def _print_analytics_database(settings: Settings) -> None:
+    path, marts = analytics_paths(settings)
+    state = analytics_state(settings)
+    if state is None:
+        print(f"analytics database: {path} is missing; build it with `huracan run --select analytics` (or a whole run)")
+        return
+    age = datetime.now(UTC) - datetime.fromtimestamp(state.modified, UTC)
+    print(f"analytics database: {path}: {len(state.views)} views, built {_age(age.total_seconds())} ago")
+    elsewhere = state.reads_outside(settings.archive_root, marts)
+    if elsewhere:
+        print(f"  its views read files outside this home ({elsewhere[0]} …): any huracan command builds it again")
+
+
+def _print_leftovers(settings: Settings) -> None:
+    found = leftovers(settings)
+    if not found:
+        print("leftovers of killed runs: none")
+        return
+    size = sum(f.size for f in found)
+    print(f"leftovers of killed runs: {len(found)} temporary files ({size / 1e6:.1f} MB); the next `huracan run` removes "
+          "those older than every live run")
+    for leftover in found[:SHOWN_RUNS]:
+        when = datetime.fromtimestamp(leftover.modified, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        print(f"  {leftover.path} ({leftover.size} bytes, written {when})")
+    if len(found) > SHOWN_RUNS:
+        print(f"  … and {len(found) - SHOWN_RUNS} more")
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.0f} days"
 
 
 def run_problems(instance: dg.DagsterInstance, limit: int = 200) -> list[str]:
     """``<run id> <window> <status>: <cause>`` for each run that failed, was interrupted or is still running,
-    newest first (the newest ``limit``). Runs whose process is gone are marked failed first."""
-    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=list(UNFINISHED))):
-        if process_gone(record.dagster_run):
-            _mark_interrupted(instance, record.dagster_run)
+    newest first (the newest ``limit``). Runs whose process is gone are marked failed first, and what they held
+    (pool slots) is freed."""
+    reap_dead_runs(instance)
     succeeded = _succeeded_after(instance)
     lines = []
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED), limit=limit):
@@ -75,14 +123,6 @@ def run_problems(instance: dg.DagsterInstance, limit: int = 200) -> list[str]:
         rerun = f" (re-run {later[1][:8]} succeeded)" if later and later[0] > record.create_timestamp.timestamp() else ""
         lines.append(f"{line}{rerun}: " + "\n".join(causes))
     return lines
-
-
-def _mark_interrupted(instance: dg.DagsterInstance, run: dg.DagsterRun) -> None:
-    pid, host = run.tags[PID_TAG], run.tags[HOST_TAG]
-    instance.add_run_tags(run.run_id, {INTERRUPTED_TAG: "process gone"})
-    instance.report_run_failed(
-        run, f"process {pid} on {host} ended before the run finished (killed?); marked failed by huracan status"
-    )
 
 
 def _state(run: dg.DagsterRun) -> str:

@@ -84,6 +84,8 @@ class TelegramClient:
         self.max_wait_s = max(0.0, float(max_wait_s))
         self.log = logger or logging.getLogger("huracan.broadcast")
         self._announced_off = False
+        #: why the newest ``send`` failed (redacted); None when it was sent or the Broadcaster is off
+        self.last_failure: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -94,11 +96,12 @@ class TelegramClient:
         return f"TelegramClient(chat_id={self.chat_id!r}, base_url={self.base_url!r}, enabled={self.enabled})"
 
     def send(self, text: str) -> bool:
-        """Post ``text`` to the chat; ``True`` once Telegram accepted it. Never raises."""
+        """Post ``text`` to the chat; ``True`` once Telegram accepted it. Never raises; ``last_failure`` says why not."""
+        self.last_failure = None
         try:
             return self._send(text)
         except Exception as error:  # noqa: BLE001 — a message must never fail what sent it
-            self._emit(logging.ERROR, f"Telegram message not sent: unexpected {type(error).__name__}: {error}")
+            self._fail(f"Telegram message not sent: unexpected {type(error).__name__}: {error}")
             return False
 
     def _send(self, text: str) -> bool:
@@ -109,7 +112,7 @@ class TelegramClient:
                 self._announced_off = True
             return False
         if not text or not text.strip():
-            self._emit(logging.WARNING, "Telegram message not sent: the text is empty")
+            self._fail("Telegram message not sent: the text is empty", logging.WARNING)
             return False
         body = json.dumps(
             {"chat_id": self.chat_id, "text": truncate(text), "disable_web_page_preview": True}
@@ -120,7 +123,7 @@ class TelegramClient:
             if outcome.sent:
                 return True
             if not outcome.retry:
-                self._emit(logging.ERROR, f"{outcome.reason}; message not sent")
+                self._fail(f"{outcome.reason}; message not sent")
                 return False
             if attempt == attempts:
                 break
@@ -131,7 +134,7 @@ class TelegramClient:
                 f"Telegram send failed ({outcome.reason}); retrying in {wait:.1f} s (attempt {attempt} of {attempts})",
             )
             time.sleep(wait)
-        self._emit(logging.ERROR, f"Telegram message not sent after {attempts} attempts: {outcome.reason}")
+        self._fail(f"Telegram message not sent after {attempts} attempts: {outcome.reason}")
         return False
 
     def _post(self, body: bytes) -> _Outcome:
@@ -172,6 +175,10 @@ class TelegramClient:
             return _Outcome(False, status, retry=True)
         template = _PERMANENT.get(code, "Telegram refused the message ({status})")
         return _Outcome(False, template.format(status=status))
+
+    def _fail(self, reason: str, level: int = logging.ERROR) -> None:
+        self.last_failure = self._redact(reason)
+        self._emit(level, reason)
 
     def _emit(self, level: int, message: str) -> None:
         self.log.log(level, self._redact(message))

@@ -1,10 +1,13 @@
 """The champion book: every decision in ``champions/promotions.jsonl`` and each coin's pointer
 ``champion/<SYMBOL>/latest.json``, kept in step.
 
-The history is the truth; the pointer is its newest answer, written after the history line that decided it. Both
-change only under the store's lock, so two decisions racing for one coin are serialized, and a process killed
-between the two writes is repaired by the next decision (``reconcile``): the pointer never names a model that the
-history does not hold in force, and never a folder that failed its checksums (verified before it is recorded).
+The history is the truth; the pointer is derived state, its newest answer, written after the history line that
+decided it. Both change only under the store's lock, so two decisions racing for one coin are serialized. What a
+killed process or a damaged copy leaves — a pointer missing, cut short or disagreeing, a history line that cannot
+be read — is repaired under the lock by ``reconcile`` (at the start of every champion step), saying so: the
+pointer is rebuilt from the history, and an unreadable line is moved to the quarantine file with its number and
+the reason, never silently dropped. The pointer never names a model that the history does not hold in force, and
+never a folder that failed its checksums (verified before it is recorded).
 
 Which champion is in force at a moment: the newest decision (by ``effective_from``, then by order written) whose
 ``effective_from`` is at or before it. A decision taken again (a partition materialized again) supersedes its
@@ -16,11 +19,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from huracan_core.models.artifacts import read_model_folder
-from huracan_core.storage.keys import PROMOTIONS_KEY, champion_pointer_key
+from huracan_core.storage.keys import PROMOTIONS_KEY, QUARANTINE_KEY, champion_pointer_key
 from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 from huracan_core.symbols import to_key
 
@@ -35,20 +38,18 @@ class HistoryError(ValueError):
 
 class ChampionBook:
     """One book over a store. It parses each committed line once: the history only grows (a line is committed
-    when its newline is written), so a later read parses just the bytes added since."""
+    when its newline is written), so a later read parses just the bytes added since. ``notes`` collects, in
+    words, every repair this book made (a pointer rebuilt, a line quarantined), for the caller to report."""
 
     def __init__(self, store: ArtifactStore) -> None:
         self.store = store
         self._parsed: tuple[bytes, list[dict[str, Any]]] = (b"", [])
+        self.notes: list[str] = []
 
     def history(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """Every committed line in the order written (of one coin when ``symbol`` is given). A last line without
         its newline is an append still in progress (or cut short by a crash), not part of the history yet."""
-        try:
-            data = self.store.read_bytes(PROMOTIONS_KEY)
-        except ArtifactNotFound:
-            data = b""
-        committed = data[: data.rfind(b"\n") + 1]
+        committed = self._committed(self._read())
         seen, lines = self._parsed
         if not committed.startswith(seen):  # rewritten (repaired): parse it all again
             seen, lines = b"", []
@@ -56,83 +57,155 @@ class ChampionBook:
         self._parsed = (committed, lines)
         return [line for line in lines if symbol is None or line["symbol"] == to_key(symbol)]
 
+    def _read(self) -> bytes:
+        try:
+            return self.store.read_bytes(PROMOTIONS_KEY)
+        except ArtifactNotFound:
+            return b""
+
+    @staticmethod
+    def _committed(data: bytes) -> bytes:
+        return data[: data.rfind(b"\n") + 1]
+
     def _parse(self, data: bytes, first_number: int) -> list[dict[str, Any]]:
         lines = []
-        for number, raw in enumerate(data.decode().splitlines(), start=first_number):
-            try:
-                line = json.loads(raw)
-            except json.JSONDecodeError as error:
-                raise HistoryError(f"{self.store.uri(PROMOTIONS_KEY)} line {number} is not JSON: {error}") from None
-            missing = [f for f in LINE_FIELDS if f not in line]
-            if missing:
-                raise HistoryError(f"{self.store.uri(PROMOTIONS_KEY)} line {number} lacks {', '.join(missing)}")
+        for number, raw in enumerate(data.splitlines(), start=first_number):
+            line, problem = _read_line(raw)
+            if problem:
+                raise HistoryError(
+                    f"{self.store.uri(PROMOTIONS_KEY)} line {number} {problem}; the next champion step moves it to "
+                    f"{QUARANTINE_KEY} (ChampionBook.reconcile)"
+                )
             lines.append(line)
         return lines
 
-    def in_force(self, symbol: str, at: datetime | None, *, exclude_key: str | None = None) -> dict[str, Any] | None:
+    def in_force(
+        self, symbol: str, at: datetime | None, *, exclude_key: str | None = None, pending: Sequence[Mapping[str, Any]] = ()
+    ) -> dict[str, Any] | None:
         """The deciding line in force at ``at`` (None: the newest line), or None before any decision; its
         ``champion`` may be None (no model earned the coin yet). ``exclude_key``: a decision being taken again does
-        not see its own last word."""
-        return _in_force(self.history(symbol), at, exclude_key)
+        not see its own last word. ``pending``: decisions taken but not recorded yet (a step records its decisions
+        together, once all were taken), seen as if they followed the history."""
+        key = to_key(symbol)
+        return _in_force([*self.history(symbol), *(p for p in pending if p["symbol"] == key)], at, exclude_key)
 
     def pointer(self, symbol: str) -> dict[str, Any] | None:
+        """The coin's pointer; a pointer that is not JSON (damaged) reads as none: ``reconcile`` rebuilds it."""
         try:
             return self.store.read_json(champion_pointer_key(symbol))
-        except ArtifactNotFound:
+        except (ArtifactNotFound, ValueError):
             return None
 
-    def record(self, line: Mapping[str, Any]) -> dict[str, Any]:
-        """Append one decision and move the coin's pointer to what the history now holds in force.
-
-        A promotion's model folder is verified first (``CorruptModelError`` names the folder and file): a
-        champion that could not be loaded is never recorded, let alone pointed at.
-        """
+    def prepare(self, line: Mapping[str, Any]) -> dict[str, Any]:
+        """A decision as it will be recorded (strict JSON, the symbol as a key), refused when it lacks a field or
+        promotes a folder that fails its checksums (``CorruptModelError`` names the folder and file): a champion
+        that could not be loaded is never recorded, let alone pointed at."""
         missing = [f for f in LINE_FIELDS if f not in line]
         if missing:
             raise ValueError(f"champion decision lacks {', '.join(missing)}")
         line = _json_safe({**line, "symbol": to_key(line["symbol"])})
         if line["promoted"]:
             read_model_folder(self.store, line["champion_after"])
-        with self.store.lock(PROMOTIONS_KEY):
-            history = self.history()
-            self._drop_torn_tail()
-            self.store.append_bytes(PROMOTIONS_KEY, (json.dumps(line, sort_keys=True, allow_nan=False) + "\n").encode())
-            self._move_pointer(line["symbol"], [*history, line])
         return line
 
-    def _drop_torn_tail(self) -> None:
-        """A process killed in the middle of an append left a line without its newline: cut it before the next
-        append, or the two would run together (held under the lock, so no append is in progress)."""
-        committed, _ = self._parsed
-        try:
-            size = len(self.store.read_bytes(PROMOTIONS_KEY))
-        except ArtifactNotFound:
-            return
-        if size != len(committed):
-            self.store.write_bytes(PROMOTIONS_KEY, committed)
+    def record(self, line: Mapping[str, Any]) -> dict[str, Any]:
+        """Append one decision and move the coin's pointer to what the history now holds in force."""
+        [recorded] = self.record_all([line])
+        return recorded
+
+    def record_all(self, lines: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Append decisions in one write and move their coins' pointers, under the lock; every line is checked
+        (``prepare``) before anything is written, so a refused one leaves the book as it was."""
+        prepared = [self.prepare(line) for line in lines]
+        if not prepared:
+            return []
+        with self.store.lock(PROMOTIONS_KEY):
+            self._quarantine_damage()
+            data = b"".join((json.dumps(line, sort_keys=True, allow_nan=False) + "\n").encode() for line in prepared)
+            self.store.append_bytes(PROMOTIONS_KEY, data)
+            history = self.history()
+            for symbol in dict.fromkeys(line["symbol"] for line in prepared):
+                self._move_pointer(symbol, history)
+        return prepared
 
     def reconcile(self, symbols: Sequence[str]) -> list[str]:
-        """Point each coin where its history says (after a process died between the two writes); returns the
-        coins whose pointer was moved."""
-        moved = []
+        """Make the book whole again after whatever a killed process or a damaged copy left, under the lock: lines
+        that cannot be read (damaged, or an append cut short) are moved to the quarantine file, and each coin's
+        pointer is rebuilt from the history where it is missing, damaged or disagrees. Returns one line per repair
+        (also kept in ``notes``)."""
         with self.store.lock(PROMOTIONS_KEY):
+            notes = self._quarantine_damage()
             history = self.history()
-            for symbol in symbols:
-                if self._move_pointer(to_key(symbol), history):
-                    moved.append(to_key(symbol))
-        return moved
+            for symbol in dict.fromkeys([*(to_key(s) for s in symbols), *(h["symbol"] for h in history)]):
+                note = self._move_pointer(symbol, history)
+                if note:
+                    notes.append(note)
+                    self.notes.append(note)
+        return notes
 
-    def _move_pointer(self, symbol: str, history: list[dict[str, Any]]) -> bool:
+    def _quarantine_damage(self) -> list[str]:
+        """Move the lines that are not history (not JSON, missing fields, a last line without its newline) to the
+        quarantine file with their number and the reason, and rewrite the history without them. Held under the lock,
+        so no append is in progress: a torn last line is one that will never be finished."""
+        data = self._read()
+        committed = self._committed(data)
+        kept, moved = [], []
+        for number, raw in enumerate(committed.splitlines(), start=1):
+            _, problem = _read_line(raw)
+            (moved if problem else kept).append((number, raw, problem))
+        if len(committed) < len(data):
+            moved.append((len(kept) + len(moved) + 1, data[len(committed):], "has no newline: an append cut short"))
+        if not moved:
+            return []
+        now = datetime.now(UTC).isoformat()
+        record = b"".join((json.dumps({"line": n, "text": raw.decode("utf-8", "replace"), "reason": why,
+                                       "quarantined_at": now}) + "\n").encode() for n, raw, why in moved)
+        self.store.append_bytes(QUARANTINE_KEY, record)
+        self.store.write_bytes(PROMOTIONS_KEY, b"".join(raw + b"\n" for _, raw, _ in kept))
+        notes = [f"{self.store.uri(PROMOTIONS_KEY)} line {n} {why}: moved to {QUARANTINE_KEY}" for n, _, why in moved]
+        self.notes.extend(notes)
+        return notes
+
+    def _move_pointer(self, symbol: str, history: list[dict[str, Any]]) -> str | None:
+        """Point the coin where its history says. None when it already did; else what the pointer was (after a new
+        decision that is the ordinary move; in ``reconcile`` it is the damage repaired)."""
         newest = _in_force([h for h in history if h["symbol"] == symbol], None, None)
         wanted = newest["champion"] if newest else None
-        current = self.pointer(symbol)
+        key = champion_pointer_key(symbol)
+        try:
+            current = self.store.read_json(key)
+            was = f"named {current['model_folder'] if _is_pointer(current) else repr(current)}"
+        except ArtifactNotFound:
+            current, was = None, "was missing"
+        except ValueError:  # cut short or damaged: never equal to what is wanted
+            current, was = _DAMAGED, "was not JSON (damaged)"
         if current == wanted:
-            return False
+            return None
         if wanted is None:  # a decision taken again left the coin without a champion: nothing may point anywhere
-            self.store.delete(champion_pointer_key(symbol))
+            self.store.delete(key)
         else:
-            self.store.write_json(champion_pointer_key(symbol), wanted)
-        return True
+            self.store.write_json(key, wanted)
+        now = wanted["model_folder"] if wanted else "no champion (pointer removed)"
+        return f"champion pointer {self.store.uri(key)} {was}; rebuilt from the history: {now}"
+
+
+_DAMAGED = object()
+
+
+def _is_pointer(value: Any) -> bool:
+    return isinstance(value, Mapping) and "model_folder" in value
+
+
+def _read_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """One history line and None, or None and what is wrong with it."""
+    try:
+        line = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return None, f"is not JSON ({error})"
+    if not isinstance(line, dict):
+        return None, "is not a JSON object"
+    missing = [f for f in LINE_FIELDS if f not in line]
+    return (None, f"lacks {', '.join(missing)}") if missing else (line, None)
 
 
 def _json_safe(value: Any) -> Any:

@@ -8,7 +8,7 @@ effective from D's first moment: the shadow trader of D trades what it leaves in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -36,9 +36,12 @@ def engine_decision_key(day: date, symbol: str) -> str:
     return f"{ENGINE}:{label((day, symbol))}"
 
 
-def load_incumbent(book: ChampionBook, symbol: str, at: datetime, exclude_key: str | None = None) -> Incumbent | None:
-    """The champion in force at ``at``, loaded from its verified folder (``CorruptModelError`` names it)."""
-    line = book.in_force(symbol, at, exclude_key=exclude_key)
+def load_incumbent(
+    book: ChampionBook, symbol: str, at: datetime, exclude_key: str | None = None, pending: Sequence[Mapping[str, Any]] = ()
+) -> Incumbent | None:
+    """The champion in force at ``at`` (``pending``: decisions taken but not recorded yet), loaded from its verified
+    folder (``CorruptModelError`` names it)."""
+    line = book.in_force(symbol, at, exclude_key=exclude_key, pending=pending)
     if line is None or line["champion"] is None:
         return None
     return Incumbent(model=load_coin_model(book.store, line["champion"]["model_folder"]), line=line)
@@ -73,8 +76,10 @@ def decide_partitions(
     exits: ExitConfig = ExitConfig(),
     run_id: str = "",
     now: Callable[[], datetime],
-) -> Iterator[dict[str, Any]]:
-    """Each wanted (day, symbol) in date order: the decision's history line, recorded before the next is taken.
+) -> list[dict[str, Any]]:
+    """Each wanted (day, symbol) in date order: the decision's history line. The decision of a day sees those of
+    the days before it in the same run; all are recorded together once every one was taken, so a step that fails
+    part-way records nothing (taking them again appends no second line for a decision that never took effect).
 
     ``index``: the ``coin_model`` partitions of the wanted keys (the day's challenger); a day without one (a coin
     too new for a model's history, a run that left models out) has no challenger and the champion in force stays,
@@ -85,11 +90,12 @@ def decide_partitions(
     index = keyed(index)
     window = sorted({(day - timedelta(days=n), to_key(s)) for day, s in wanted for n in range(1, evaluation_days + 1)})
     frames = {name: keyed(inputs[name]) for name in ("candles", "features", "regimes", "signals")}
+    taken: list[dict[str, Any]] = []
     for day, symbol in sorted(wanted, key=lambda k: (k[0], to_key(k[1]))):
         key, start = (day, to_key(symbol)), day_start(day)
         decision_key = engine_decision_key(day, symbol)
         try:
-            incumbent = load_incumbent(book, symbol, start, exclude_key=decision_key)
+            incumbent = load_incumbent(book, symbol, start, exclude_key=decision_key, pending=taken)
         except CorruptModelError as error:
             raise CorruptModelError(f"champion {label(key)}: the champion in force cannot be loaded: {error}") from error
         bars = pl.DataFrame()
@@ -108,7 +114,8 @@ def decide_partitions(
             decided_at=now(), evaluation_days=evaluation_days, rule=rule, exchange=exchange, costs=costs, exits=exits,
             run_id=run_id,
         )
-        yield book.record(line)
+        taken.append(book.prepare(line))
+    return book.record_all(taken)
 
 
 def partition_row(day: date, line: Mapping[str, Any]) -> pl.DataFrame:

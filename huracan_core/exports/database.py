@@ -10,11 +10,17 @@ error, which a single DuckDB file written in place would give every reader while
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from huracan_core.exports.tables import DERIVED, TABLES, column_comment
+from huracan_core.storage.leftovers import temporary_name
+
+#: what a view reads: the path inside ``read_parquet('…')``
+_READS = re.compile(r"read_parquet\('((?:[^']|'')*)'")
 
 
 def export_glob(archive_root: Path, table: str) -> str:
@@ -24,7 +30,7 @@ def export_glob(archive_root: Path, table: str) -> str:
 def build_database(target: Path, archive_root: Path, marts: Path | None = None) -> dict[str, str]:
     """Writes the file; returns ``{view: what it reads}`` (tables not exported yet are left out, and said so)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary = target.with_name(temporary_name(target.name))
     temporary.unlink(missing_ok=True)
     con = duckdb.connect(str(temporary))
     try:
@@ -34,6 +40,36 @@ def build_database(target: Path, archive_root: Path, marts: Path | None = None) 
         con.close()
     os.replace(temporary, target)
     return views
+
+
+@dataclass(frozen=True)
+class DatabaseState:
+    """What ``huracan status`` says of the file, and how a command tells that the home moved under it."""
+
+    #: last built, seconds since the epoch
+    modified: float
+    views: tuple[str, ...]
+    #: the parquet files and globs the views read
+    reads: tuple[str, ...]
+
+    def reads_outside(self, *folders: Path) -> list[str]:
+        """What the views read outside ``folders`` (the home's archive and marts): a copied or restored home's file
+        still reads the home it was built in until it is built again."""
+        roots = [f"{Path(folder)}/" for folder in folders]
+        return [path for path in self.reads if not any(path.startswith(root) for root in roots)]
+
+
+def database_state(target: Path) -> DatabaseState | None:
+    """None when there is no file."""
+    if not target.is_file():
+        return None
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        rows = con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal ORDER BY view_name").fetchall()
+    finally:
+        con.close()
+    reads = sorted({path.replace("''", "'") for _, sql in rows for path in _READS.findall(sql)})
+    return DatabaseState(target.stat().st_mtime, tuple(name for name, _ in rows), tuple(reads))
 
 
 def create_views(con: duckdb.DuckDBPyConnection, archive_root: Path, marts: Path | None = None) -> dict[str, str]:

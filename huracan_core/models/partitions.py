@@ -194,20 +194,21 @@ def write_model(store: ArtifactStore, part: ModelPartition) -> dict[str, bytes]:
 
 #: a ``coin_model`` partition's columns: one row for the model trained for the day, none on a day off the cadence
 INDEX_SCHEMA = pl.Schema({
-    "day": pl.Date, "symbol": pl.String, "cutoff": pl.Datetime("us", "UTC"), "folder": pl.String, "folder_uri": pl.String,
+    "day": pl.Date, "symbol": pl.String, "cutoff": pl.Datetime("us", "UTC"), "folder": pl.String,
     "passed": pl.Boolean, "gate_profile": pl.String, "gate_summary": pl.String, "trade_count": pl.Int64,
     "sharpe": pl.Float64, "net_pnl": pl.Float64, "hit_rate": pl.Float64, "break_even_fee_bps": pl.Float64,
     "encoder_version": pl.String, "mlflow_run_id": pl.String, "mlflow_model": pl.String, "mlflow_version": pl.String,
 })
 
 
-def index_row(part: ModelPartition, store: ArtifactStore, tracked: Mapping[str, str]) -> pl.DataFrame:
-    """What the ``coin_model`` partition stores: which folder, its verdict and headline figures, its MLflow run
-    (``tracked``: ``mlflow_run_id``, ``mlflow_model``, ``mlflow_version``)."""
+def index_row(part: ModelPartition, tracked: Mapping[str, str]) -> pl.DataFrame:
+    """What the ``coin_model`` partition stores: which folder (a key of the Archive, so a copied home still finds
+    it), its verdict and headline figures, its MLflow run (``tracked``: ``mlflow_run_id``, ``mlflow_model``,
+    ``mlflow_version``)."""
     t, agg = part.trained, part.trained.model.aggregate
     return pl.DataFrame([{
         "day": part.day, "symbol": to_key(part.symbol), "cutoff": t.cutoff, "folder": part.folder,
-        "folder_uri": store.uri(part.folder), "passed": t.passed, "gate_profile": t.gates.profile,
+        "passed": t.passed, "gate_profile": t.gates.profile,
         "gate_summary": t.gates.summary(), "trade_count": int(agg["trade_count"]), "sharpe": agg["sharpe"],
         "net_pnl": agg["net_pnl"], "hit_rate": agg["hit_rate"], "break_even_fee_bps": t.break_even_fee_bps,
         "encoder_version": part.encoder_version or "", **{k: str(tracked[k]) for k in ("mlflow_run_id", "mlflow_model", "mlflow_version")},

@@ -200,12 +200,53 @@ def _experiment_id(client: MlflowClient, config: TrackingConfig) -> str:
             experiment = client.get_experiment_by_name(config.experiment)
             if experiment is None:
                 raise
+    if _moved(experiment.artifact_location, config):
+        relocate_artifacts(config, experiment.artifact_location)
     if experiment.lifecycle_stage != "active":
         raise ValueError(
             f"MLflow experiment {config.experiment!r} in {_redacted(config.tracking_uri)} is deleted: restore it "
             f"(mlflow experiments restore --experiment-id {experiment.experiment_id}) or track into another experiment"
         )
     return experiment.experiment_id
+
+
+#: the columns of MLflow's tables that hold an artifact location (its SQL store's schema)
+LOCATION_COLUMNS = {"experiments": ("artifact_location",), "runs": ("artifact_uri",),
+                    "model_versions": ("source", "storage_location"), "logged_models": ("artifact_location",)}
+
+
+def _moved(recorded: str, config: TrackingConfig) -> bool:
+    """The home's own store (SQLite) records artifacts in a folder that is not this home's: the home was copied or
+    restored elsewhere. A shared store (PostgreSQL) or remote artifacts (``s3://``) never move with a home."""
+    local = "://" not in config.artifact_root and "://" not in recorded.removeprefix("file://")
+    return config.tracking_uri.startswith("sqlite:") and local and recorded.removeprefix("file://") != config.artifact_root
+
+
+def relocate_artifacts(config: TrackingConfig, recorded: str) -> int:
+    """Point every stored artifact location under ``recorded`` (the folder the store was created with) at
+    ``config.artifact_root``, in one transaction; returns the rows changed. MLflow stores absolute locations and
+    offers no call to change them, so a copied home would go on writing its runs into the home it was copied from.
+    """
+    from sqlalchemy import create_engine, inspect, text
+
+    old, new = recorded.removeprefix("file://").rstrip("/"), config.artifact_root.rstrip("/")
+    engine = create_engine(config.tracking_uri)
+    changed = 0
+    try:
+        with engine.begin() as conn:
+            tables = set(inspect(conn).get_table_names())
+            for table, columns in LOCATION_COLUMNS.items():
+                for column in columns if table in tables else ():
+                    for before, after in ((old, new), (f"file://{old}", f"file://{new}")):
+                        result = conn.execute(text(
+                            f"UPDATE {table} SET {column} = :after || substr({column}, :cut) "  # noqa: S608 - our names
+                            f"WHERE {column} = :before OR substr({column}, 1, :size) = :under"
+                        ), {"after": after, "before": before, "under": f"{before}/", "cut": len(before) + 1,
+                            "size": len(before) + 1})
+                        changed += result.rowcount
+    finally:
+        engine.dispose()
+    return changed
 
 
 def _ensure_registered_model(client: MlflowClient, name: str) -> None:

@@ -35,7 +35,10 @@ def open_exports(home: Path) -> duckdb.DuckDBPyConnection:
     """The exports' DuckDB file, read-only; an error naming the file when there is none yet."""
     path = exports_db(home)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no exports database yet; run `huracan run` for the days first")
+        raise FileNotFoundError(
+            f"{path}: no exports database; it is built at the end of a whole `huracan run` (one without --select) "
+            "over the days, or alone by `huracan run --select analytics`"
+        )
     return duckdb.connect(str(path), read_only=True)
 
 

@@ -70,6 +70,8 @@ def encoder_folder_key(timeframe: str, day: date) -> str:
 CHAMPION_POINTER_LAYOUT = "champion/{symbol}/latest.json"
 #: every champion decision, promoted or not, one JSON object per line (the history)
 PROMOTIONS_KEY = "champions/promotions.jsonl"
+#: history lines that could not be read (damaged, or an append cut short), moved aside with where and why
+QUARANTINE_KEY = "champions/promotions.quarantine.jsonl"
 #: the newest roster (symbols ranked for trading), and each day's roster beside it
 ROSTER_KEY = "champions/roster.json"
 ROSTER_DAY_LAYOUT = "champions/roster/{timeframe}/{date}.json"

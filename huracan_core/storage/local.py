@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from huracan_core.storage.leftovers import temporary_prefix
 from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 
 
@@ -23,10 +24,11 @@ class LocalArtifactStore(ArtifactStore):
         return path
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        """Temp file in the target folder, fsync, then rename: a crash leaves the old object intact."""
+        """Temp file in the target folder (named for this process: ``leftovers``), fsync, then rename: a crash leaves
+        the old object intact."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)

@@ -40,6 +40,8 @@ from huracan_dagster.resources import (
     PromotionResource,
 )
 
+#: the metadata key of what the champion step repaired in the book before deciding (each repair a line)
+REPAIRED = "champion_book_repaired"
 #: the champion of D is weighed against its challengers on the days before D (at most this many)
 EVALUATION_DAYS = 7
 
@@ -84,17 +86,22 @@ def champion_assets(
         signals: dict[str, pl.DataFrame],
     ) -> dg.Output:
         book = ChampionBook(archive.store())
+        wanted = [split_key(k) for k in context.partition_keys]
+        repaired = book.reconcile(sorted({symbol for _, symbol in wanted}))  # what a killed run or a damaged copy left
+        for note in repaired:
+            context.log.warning(note)
         inputs = {"candles": by_day(candles), "features": by_day(features), "regimes": by_day(regimes), "signals": by_day(signals)}
         lines = decide_partitions(
-            book, by_day(coin_model), inputs, [split_key(k) for k in context.partition_keys], timeframe,
+            book, by_day(coin_model), inputs, wanted, timeframe,
             evaluation_days=evaluation_days, recipe_hash=recipe_hash, rule=promotion.rule(), exchange=costs.exchange,
             costs=costs.cost_model(), run_id=context.run.run_id, now=lambda: datetime.now(UTC),
         )
         results = {}
         for line in lines:
-            _announce(line, mlflow, broadcaster, context.log)
+            not_sent = _announce(line, mlflow, broadcaster, context.log)
             day = datetime.fromisoformat(line["effective_from"]).date()
-            results[partition_key(day, line["symbol"])] = (partition_row(day, line), _champion_metadata(line, book))
+            notes = {REPAIRED: "\n".join(repaired)} if repaired else {}
+            results[partition_key(day, line["symbol"])] = (partition_row(day, line), {**_champion_metadata(line, book), **not_sent, **notes})
         return output_with_partition_metadata(context, results)
 
     @dg.asset(
@@ -160,8 +167,8 @@ def champion_assets(
                 {s: frame for (_, s), frame in ledgers.items()}, promotions_of_day(history, day),
             )
             store.write_json(daily_summary_key(day), summary)
-            broadcaster.send(messages.daily_summary(summary), context.log)
-            metadata[day.isoformat()] = _summary_metadata(summary, store.uri(daily_summary_key(day)))
+            not_sent = broadcaster.notify(messages.daily_summary(summary), context.log)
+            metadata[day.isoformat()] = {**_summary_metadata(summary, store.uri(daily_summary_key(day))), **not_sent}
         return result_with_partition_metadata(context, metadata)
 
     return [champion, roster, daily_summary_asset]
@@ -194,10 +201,10 @@ def mechanic_asset(
         def track(part, files) -> dict[str, str]:
             tracked = log_training_run(mlflow.config(), part.trained, params={"source": "mechanic", "train_days": train_days},
                                        files=files, tags={"dagster_run_id": context.run.run_id, "recipe_hash": recipe_hash,
-                                                          "model_folder": store.uri(part.folder), "source": "mechanic"})
+                                                          "model_folder": part.folder, "source": "mechanic"})
             return {"mlflow_model": tracked.model_name, "mlflow_version": tracked.version}
 
-        rows = []
+        rows, not_sent = [], {}
         for row in mechanic_round(
             ChampionBook(store), context.instance.get_dynamic_partitions(SYMBOL_DIMENSION), timeframe, recipe_hash=recipe_hash,
             config=models.training_config(train_days), evaluation_days=evaluation_days, track=track,
@@ -206,21 +213,22 @@ def mechanic_asset(
         ):
             line = row.pop("line")
             if line is not None:
-                _announce(line, mlflow, broadcaster, context.log)
+                not_sent |= _announce(line, mlflow, broadcaster, context.log)
             rows.append(row)
         table = pl.DataFrame(rows, schema={"symbol": pl.String, "outcome": pl.String, "why": pl.String})
         return dg.MaterializeResult(metadata={
             "challengers_trained": int((table["outcome"] != "skipped").sum()),
             "promoted": int((table["outcome"] == "promoted").sum()),
             "decisions": preview(table, rows=50),
+            **not_sent,
         })
 
     return challengers
 
 
-def _announce(line: Mapping[str, Any], mlflow: MLflowResource, broadcaster: BroadcasterResource, log) -> None:
+def _announce(line: Mapping[str, Any], mlflow: MLflowResource, broadcaster: BroadcasterResource, log) -> dict[str, str]:
     """Aliases in step with the pointer (``@champion``; ``@challenger`` on the candidate just weighed), and a
-    message when the champion changed."""
+    message when the champion changed; returns the metadata of a message that could not be sent."""
     from huracan_core.models.tracking import registered_model_name, set_aliases
 
     card = line["champion"] or {}
@@ -229,8 +237,7 @@ def _announce(line: Mapping[str, Any], mlflow: MLflowResource, broadcaster: Broa
         name = registered_model_name(line["symbol"])
         set_aliases(mlflow.config(), name, {"champion": card.get("mlflow_version"),
                                             "challenger": candidate["mlflow_version"] if candidate else None})
-    if line["promoted"]:
-        broadcaster.send(messages.promotion(line), log)
+    return broadcaster.notify(messages.promotion(line), log) if line["promoted"] else {}
 
 
 def _rows(frames: Mapping[tuple[date, str], pl.DataFrame]) -> dict[str, dict[str, Any]]:

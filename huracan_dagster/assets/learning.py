@@ -6,9 +6,12 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
+from huracan_core.models.artifacts import CHECKSUMS, REQUIRED_FILES
 from huracan_core.models.encoder import encoder_window
+from huracan_core.models.integrity import verify_folder
 from huracan_core.models.lookahead_labels import LabelPartition, label_partitions
 from huracan_core.models.partitions import (
+    ENCODER_FILE,
     ModelPartition,
     encoder_keys,
     index_row,
@@ -26,7 +29,7 @@ from huracan_core.trading.signals import WARMUP_DAYS, prove_signal_causality, si
 from huracan_core.versions import modules_used, source_hash
 from huracan_dagster.assets.features import causality_verdicts
 from huracan_dagster.assets.metadata import output_with_partition_metadata, preview, result_with_partition_metadata
-from huracan_dagster.assets.verdicts import partitioned_check
+from huracan_dagster.assets.verdicts import Verdict, evaluations, partitioned_check
 from huracan_dagster.automation import when_later_data_arrives
 from huracan_dagster.io_manager import read_partitions
 from huracan_dagster.partitions import (
@@ -43,6 +46,9 @@ from huracan_dagster.partitions import (
 from huracan_dagster.resources import ArchiveResource, CostsResource, MLflowResource, ModelSettingsResource, UniverseResource
 
 CAUSAL_SAMPLES = 3
+#: the checks that read each new model and encoder folder back right after it is written
+MODEL_INTACT = "model_files_intact"
+ENCODER_INTACT = "encoder_files_intact"
 
 
 def learning_assets(
@@ -121,6 +127,8 @@ def learning_assets(
         partitions_def=space.dates,
         backfill_policy=CHAIN_BACKFILL,
         deps=[dg.AssetDep(keys["features"], partition_mapping=same_date())],
+        check_specs=[partitioned_check(ENCODER_INTACT, keys["shared_encoder"], by_date=True, space=space, description=(
+            f"The day's encoder folder, read back right after it was written, matches its `{CHECKSUMS}`."))],
         kinds={"torch"},
         group_name=group,
         code_version=source_hash("huracan_core.models.encoder", "huracan_core.models.partitions", extra={"train_days": train_days}),
@@ -136,7 +144,7 @@ def learning_assets(
     )
     def shared_encoder(
         context: dg.AssetExecutionContext, archive: ArchiveResource, universe: UniverseResource, models: ModelSettingsResource,
-    ) -> dg.MaterializeResult:
+    ) -> Iterator:
         cadence = models.cadence()
         days = [date.fromisoformat(k) for k in context.partition_keys]
         retrain = [day for day in days if cadence.is_retrain_day(day)]
@@ -148,8 +156,10 @@ def learning_assets(
         store = archive.store()
         idle = "no coin model of the day reads an encoder"
         metadata = {day.isoformat(): {"retrained": False, "reason": f"{cadence.why_not(day)}: {idle}"} for day in days if day not in encoders}
+        verdicts = {day.isoformat(): Verdict(True, "no encoder trained on this day") for day in days if day not in encoders}
         for day, encoder in encoders.items():
             folder = write_encoder(store, timeframe, day, encoder)
+            verdicts[day.isoformat()] = _intact(store, folder, (ENCODER_FILE,))
             start, end = encoder_window(day, config)
             metadata[day.isoformat()] = {
                 "retrained": True, "folder": dg.MetadataValue.path(store.uri(folder)), "version": encoder.version_hash,
@@ -158,7 +168,8 @@ def learning_assets(
                 "losses": ", ".join(f"{v:.4f}" for v in encoder.losses),
                 "epoch_seconds": ", ".join(f"{v:.2f}" for v in encoder.epoch_seconds),
             }
-        return result_with_partition_metadata(context, metadata)
+        yield result_with_partition_metadata(context, metadata)
+        yield from evaluations(context, keys["shared_encoder"], ENCODER_INTACT, verdicts, severity=dg.AssetCheckSeverity.ERROR)
 
     history = day_window(-train_days, -1)
 
@@ -168,6 +179,8 @@ def learning_assets(
         backfill_policy=CHAIN_BACKFILL,
         ins={n: dg.AssetIn(keys[n], partition_mapping=history) for n in ("candles", "features", "regimes", "signals", "labels")},
         deps=[dg.AssetDep(keys["shared_encoder"], partition_mapping=same_date())],
+        check_specs=[partitioned_check(MODEL_INTACT, keys["coin_model"], space=space, description=(
+            f"The model folder, read back right after it was written, matches its `{CHECKSUMS}`."))],
         io_manager_key="frames_io",
         kinds={"lightgbm", "mlflow"},
         group_name=group,
@@ -187,7 +200,7 @@ def learning_assets(
         context: dg.AssetExecutionContext, archive: ArchiveResource, costs: CostsResource, models: ModelSettingsResource,
         mlflow: MLflowResource, candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame],
         regimes: dict[str, pl.DataFrame], signals: dict[str, pl.DataFrame], labels: dict[str, pl.DataFrame],
-    ) -> dg.Output:
+    ) -> Iterator:
         from huracan_core.models.tracking import log_training_run
 
         cadence = models.cadence()
@@ -202,17 +215,26 @@ def learning_assets(
         kept = "no challenger, the champion in force stays"
         results = {partition_key(day, symbol): (no_model_index(), {"retrained": False, "reason": f"{cadence.why_not(day)}: {kept}"})
                    for day, symbol in idle}
+        verdicts = {key: Verdict(True, "no model trained on this day") for key in results}
         for part in parts:
             key = partition_key(part.day, part.symbol)
             written = write_model(store, part)
+            verdicts[key] = _intact(store, part.folder, REQUIRED_FILES)
             tags = {"dagster_run_id": context.run.run_id, "partition_key": key, "recipe_hash": recipe_hash,
-                    "model_folder": store.uri(part.folder)}
+                    "model_folder": part.folder}
             tracked = log_training_run(mlflow.config(), part.trained, params=_params(config, costs, part), files=written, tags=tags)
             link = {"mlflow_run_id": tracked.run_id, "mlflow_model": tracked.model_name, "mlflow_version": tracked.version}
-            results[key] = (index_row(part, store, link), _model_metadata(part, store, mlflow, tracked, config.safety_margin_bps))
-        return output_with_partition_metadata(context, results)
+            results[key] = (index_row(part, link), _model_metadata(part, store, mlflow, tracked, config.safety_margin_bps))
+        yield output_with_partition_metadata(context, results)
+        yield from evaluations(context, keys["coin_model"], MODEL_INTACT, verdicts, severity=dg.AssetCheckSeverity.ERROR)
 
     return [signals, labels, shared_encoder, coin_model]
+
+
+def _intact(store, folder: str, required) -> Verdict:
+    """The folder read back from the Archive: every file against its hash."""
+    problem = verify_folder(store, folder, required)
+    return Verdict(problem is None, problem or f"{CHECKSUMS} matches every file of {folder}")
 
 
 def _params(config: ModelConfig, costs: CostsResource, part: ModelPartition) -> dict[str, object]:

@@ -59,6 +59,7 @@ def _chain(instance: dg.DagsterInstance, archive: Path, mlflow: MLflowResource) 
         tags={"dagster/asset_partition_range_start": FIRST.isoformat(), "dagster/asset_partition_range_end": LAST.isoformat()},
     )
     assert encoders.success
+    assert sorted(e.partition for e in encoders.get_asset_check_evaluations() if e.passed) == [FIRST.isoformat(), LAST.isoformat()]
     runs.append(run(FIRST, LAST, ["coin_model", "champion", "shadow_trades", "trade_analysis"]))
     dated = dg.materialize(
         [a for a in assets if a.key in (KEYS["roster"], KEYS["daily_summary"])], instance=instance,
@@ -98,6 +99,9 @@ def test_every_learning_asset_materializes_every_partition(chain: dict) -> None:
                 assert records, f"{name} {day} {symbol} not recorded"
     checks = [e for r in chain["runs"] for e in r.get_asset_check_evaluations() if e.check_name == "signals_causal"]
     assert checks and all(e.passed for e in checks)
+    intact = [e for r in chain["runs"] for e in r.get_asset_check_evaluations() if e.check_name == "model_files_intact"]
+    assert sorted(e.partition for e in intact) == sorted(partition_key(d, s) for d in (FIRST, LAST) for s in SYMBOLS)
+    assert all(e.passed and e.severity == dg.AssetCheckSeverity.ERROR and "sha256.txt matches" in e.description for e in intact)
 
 
 def test_model_folder_is_complete_checksummed_and_out_of_sample(chain: dict) -> None:
@@ -278,3 +282,92 @@ def test_a_day_off_the_retrain_cadence_trains_nothing_and_keeps_the_champion(cha
         line = book[engine_decision_key(day, symbol)]
         assert line["candidates"] == [] and not champion["promoted"]
         assert champion["champion_folder"] == line["champion_before"] and "no coin model trained for this day" in champion["reason"]
+
+
+def _digests(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_copied_home_trains_into_itself_and_leaves_the_original_untouched(chain: dict, tmp_path: Path) -> None:
+    """Every stored path is relative to the home: a copy trains, tracks and records into itself alone."""
+    from mlflow import MlflowClient
+
+    source = chain["root"]
+    before = {name: _digests(source / name) for name in ("archive", "mlflow")}
+    copy = tmp_path / "copy"
+    for name in ("archive", "mlflow"):
+        shutil.copytree(source / name, copy / name)
+    mlflow = MLflowResource.for_home(copy)
+    (copy / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(copy / "dagster")) as instance:
+        result = materialize(instance, copy / "archive", FIRST.isoformat(), FIRST.isoformat(),
+                             assets=timeframe_assets(TF, train_days=TRAIN_DAYS), selection=[KEYS["coin_model"]],
+                             extra_resources={"costs": CostsResource(), "models": MODELS, "mlflow": mlflow})
+        assert result.success
+    assert {name: _digests(source / name) for name in ("archive", "mlflow")} == before
+    config = mlflow.config()
+    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+    for symbol in SYMBOLS:
+        row = LocalArtifactStore(copy / "archive").read_parquet(
+            partition_object_key("coin_model", symbol=symbol, day=FIRST, timeframe=TF)).row(0, named=True)
+        assert not Path(row["folder"]).is_absolute() and str(source) not in json.dumps(row, default=str)
+        run = client.get_run(row["mlflow_run_id"])
+        assert run.info.artifact_uri.startswith(str(copy)) and run.data.tags["model_folder"] == row["folder"]
+
+
+def test_a_torn_champion_pointer_is_rebuilt_from_the_history_saying_so(chain: dict, tmp_path: Path) -> None:
+    from huracan_core.champions.book import ChampionBook
+    from huracan_core.storage.keys import PROMOTIONS_KEY, champion_pointer_key
+    from huracan_dagster.assets.champions import REPAIRED
+
+    archive = tmp_path / "archive"
+    for name in ("archive", "mlflow"):  # a copied home: the aliases follow the pointer in its own MLflow
+        shutil.copytree(chain["root"] / name, tmp_path / name)
+    store = LocalArtifactStore(archive)
+    pointer = champion_pointer_key(SYMBOLS[0])
+    store.write_bytes(pointer, b'{"model_folder": "models/BT')  # a copy or a disk that cut it short
+    lines_before = len(ChampionBook(store).history())
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        result = materialize(instance, archive, LAST.isoformat(), LAST.isoformat(), assets=timeframe_assets(TF, train_days=TRAIN_DAYS),
+                             selection=[KEYS["champion"]], extra_resources={"costs": CostsResource(), "models": MODELS,
+                                                                            "mlflow": MLflowResource.for_home(tmp_path)})
+        assert result.success, "a torn pointer is repaired, never a bare JSONDecodeError"
+    book = ChampionBook(store)
+    assert book.pointer(SYMBOLS[0]) == book.in_force(SYMBOLS[0], None)["champion"]
+    assert store.exists(pointer) == (book.pointer(SYMBOLS[0]) is not None)
+    notes = {e.materialization.metadata[REPAIRED].value for e in result.get_asset_materialization_events()
+             if REPAIRED in e.materialization.metadata}
+    assert notes and all(f"{pointer} was not JSON (damaged); rebuilt from the history" in note for note in notes)
+    assert len(book.history()) == lines_before + len(SYMBOLS)  # one line per decision taken again, no more
+    assert PROMOTIONS_KEY in store.list_keys("champions/")
+
+
+def test_the_integrity_sweep_names_a_tampered_model_that_is_not_the_champion(chain: dict, tmp_path: Path) -> None:
+    from huracan_core.champions.book import ChampionBook
+    from huracan_dagster.assets.integrity import integrity_checks, integrity_job
+
+    archive = tmp_path / "archive"
+    shutil.copytree(chain["root"] / "archive", archive)
+    store = LocalArtifactStore(archive)
+    champions = {(ChampionBook(store).pointer(s) or {}).get("model_folder") for s in SYMBOLS}
+    folder = next(i.row(0, named=True)["folder"] for i in chain["index"].values() if i.row(0, named=True)["folder"] not in champions)
+    checks = integrity_checks(TF)
+    job, schedule = integrity_job(TF, checks)
+    defs = dg.Definitions(asset_checks=checks, jobs=[job], schedules=[schedule],
+                          assets=timeframe_assets(TF, train_days=TRAIN_DAYS),
+                          resources={**resources(archive), "models": MODELS, "mlflow": MLflowResource.for_home(tmp_path)})
+
+    def sweep() -> dict[str, dg.AssetCheckEvaluation]:
+        result = defs.resolve_job_def(job.name).execute_in_process(instance=dg.DagsterInstance.ephemeral())
+        assert result.success
+        return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+    clean = sweep()
+    assert clean["archive_models_intact"].passed and clean["archive_encoders_intact"].passed
+    assert clean["archive_models_intact"].metadata["folders_checked"].value >= len(chain["index"])
+    (archive / folder / "model.bin").write_bytes(b"tampered")
+    damaged = sweep()["archive_models_intact"]
+    assert not damaged.passed and damaged.severity == dg.AssetCheckSeverity.ERROR
+    assert f"{archive / folder}: model.bin has sha256" in damaged.description
+    assert schedule.cron_schedule == "30 3 * * *"

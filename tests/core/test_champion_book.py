@@ -11,7 +11,7 @@ import pytest
 from huracan_core.champions.book import ChampionBook, HistoryError
 from huracan_core.models.artifacts import REQUIRED_FILES, CorruptModelError, write_model_folder
 from huracan_core.storage import LocalArtifactStore
-from huracan_core.storage.keys import PROMOTIONS_KEY, champion_pointer_key
+from huracan_core.storage.keys import PROMOTIONS_KEY, QUARANTINE_KEY, champion_pointer_key
 from huracan_core.storage.store import ArtifactStore
 
 T0 = datetime(2024, 12, 1, tzinfo=UTC)
@@ -120,9 +120,11 @@ def test_a_crash_between_the_history_and_the_pointer_is_repaired_by_the_next_dec
     book = ChampionBook(store)
     # the consumer still reads a complete, verified champion (the previous one) …
     assert book.pointer("BTC-USDT")["model_folder"] == a
-    # … and the book puts the pointer where the history says, before or with the next decision
-    assert book.reconcile(["BTC-USDT", "ETH-USDT"]) == ["BTC-USDT"]
+    # … and the book puts the pointer where the history says, before or with the next decision, saying so
+    [note] = book.reconcile(["BTC-USDT", "ETH-USDT"])
+    assert "champion/BTC-USDT/latest.json named models/BTC-USDT/15m/a; rebuilt from the history: models/BTC-USDT/15m/b" in note
     assert book.pointer("BTC-USDT")["model_folder"] == b
+    assert book.reconcile(["BTC-USDT"]) == []  # whole again: nothing to say
     book.record(_line(c, b, key="engine:d3", effective=T0 + timedelta(days=2)))
     assert book.pointer("BTC-USDT")["model_folder"] == c
 
@@ -193,17 +195,57 @@ def test_a_coin_left_without_champion_by_a_decision_taken_again_has_no_pointer(t
     assert book.history()[-1]["figures"] == {"a": {"profit_factor": None}}
 
 
-def test_an_append_cut_short_is_not_history_and_is_cut_before_the_next(tmp_path) -> None:
+def test_an_append_cut_short_is_not_history_and_is_quarantined_saying_so_before_the_next(tmp_path) -> None:
     store = LocalArtifactStore(tmp_path)
     book = ChampionBook(store)
     a = _folder(store, "a")
     book.record(_line(a, None, key="engine:d1", effective=T0))
-    store.append_bytes(PROMOTIONS_KEY, b'{"decision_key": "engine:d2", "symb')  # a process killed mid-append
+    torn = b'{"decision_key": "engine:d2", "symb'
+    store.append_bytes(PROMOTIONS_KEY, torn)  # a process killed mid-append
     fresh = ChampionBook(store)
     assert [h["decision_key"] for h in fresh.history()] == ["engine:d1"]  # the torn line was never committed
     fresh.record(_line(a, a, key="engine:d2", effective=T0 + timedelta(days=1), promoted=False))
     assert [h["decision_key"] for h in ChampionBook(store).history()] == ["engine:d1", "engine:d2"]
     assert store.read_bytes(PROMOTIONS_KEY).count(b"\n") == 2
+    [note] = fresh.notes  # said, and kept: never dropped without a word
+    assert "promotions.jsonl line 2 has no newline: an append cut short: moved to champions/promotions.quarantine.jsonl" in note
+    [kept] = [json.loads(line) for line in store.read_bytes(QUARANTINE_KEY).splitlines()]
+    assert kept["line"] == 2 and kept["text"] == torn.decode() and "cut short" in kept["reason"]
+
+
+def test_a_damaged_line_is_quarantined_by_reconcile_naming_file_and_line(tmp_path) -> None:
+    store = LocalArtifactStore(tmp_path)
+    a = _folder(store, "a")
+    ChampionBook(store).record(_line(a, None, key="engine:d1", effective=T0))
+    good = store.read_bytes(PROMOTIONS_KEY)
+    store.write_bytes(PROMOTIONS_KEY, good + b'{"decision_key": "engine:d2", "symbol": "BT\xff\n' + good)
+    with pytest.raises(HistoryError, match=r"promotions.jsonl line 2 is not JSON .*the next champion step moves it"):
+        ChampionBook(store).history()
+    book = ChampionBook(store)
+    [note] = book.reconcile(["BTC-USDT"])
+    assert "promotions.jsonl line 2 is not JSON" in note and QUARANTINE_KEY in note
+    assert [h["decision_key"] for h in book.history()] == ["engine:d1", "engine:d1"]
+    assert json.loads(store.read_bytes(QUARANTINE_KEY))["line"] == 2
+
+
+@pytest.mark.parametrize("damage", ["torn", "missing", "foreign"])
+def test_a_torn_missing_or_disagreeing_pointer_is_rebuilt_from_the_history(tmp_path, damage) -> None:
+    store = LocalArtifactStore(tmp_path)
+    a, b = _folder(store, "a"), _folder(store, "b")
+    ChampionBook(store).record(_line(a, None, key="engine:d1", effective=T0))
+    key = champion_pointer_key("BTC-USDT")
+    if damage == "torn":
+        store.write_bytes(key, store.read_bytes(key)[:20])  # a copy or a disk that cut it short
+    elif damage == "missing":
+        store.delete(key)
+    else:
+        store.write_json(key, {"model_folder": b})
+    book = ChampionBook(store)
+    assert book.pointer("BTC-USDT") in (None, {"model_folder": b})  # a torn pointer reads as none, never a crash
+    [note] = book.reconcile([])  # every coin of the history, not only those named
+    expected = {"torn": "was not JSON (damaged)", "missing": "was missing", "foreign": f"named {b}"}[damage]
+    assert f"latest.json {expected}; rebuilt from the history: {a}" in note
+    assert book.pointer("BTC-USDT")["model_folder"] == a
 
 
 def test_a_decision_taken_again_is_one_decision_of_its_day(tmp_path) -> None:
@@ -217,3 +259,25 @@ def test_a_decision_taken_again_is_one_decision_of_its_day(tmp_path) -> None:
     book.record(_line(a, a, key="engine:d2", effective=T0 + timedelta(days=1), promoted=False))
     [decision] = decisions_of_day(book.history(), T0.date())
     assert decision["promoted"] and decision["champion_after"] == a
+
+
+def test_a_champion_step_that_fails_part_way_records_none_of_its_decisions(tmp_path) -> None:
+    """The decisions of a step are recorded together once all were taken: a retry after a failure appends no line
+    for a decision that never took effect (each retry used to append the first coins' decisions again)."""
+    from huracan_core.champions.partitions import decide_partitions
+
+    store = LocalArtifactStore(tmp_path)
+    a = _folder(store, "a")
+    eth = {**_line(a, None, key="engine:eth", effective=T0), "symbol": "ETH/USDT"}
+    ChampionBook(store).record(eth)
+    store.write_bytes(f"{a}/model.bin", b"damaged")  # ETH's champion in force can no longer be loaded
+    before = store.read_bytes(PROMOTIONS_KEY)
+    day = (T0 + timedelta(days=1)).date()
+    inputs = {name: {} for name in ("candles", "features", "regimes", "signals")}
+    with pytest.raises(CorruptModelError, match=rf"champion {day}\|ETH-USDT: the champion in force cannot be loaded"):
+        decide_partitions(ChampionBook(store), {}, inputs, [(day, "BTC-USDT"), (day, "ETH-USDT")], "15m",
+                          evaluation_days=3, recipe_hash="r", now=lambda: T0)
+    assert store.read_bytes(PROMOTIONS_KEY) == before  # BTC's decision, taken first, was not recorded either
+    lines = decide_partitions(ChampionBook(store), {}, inputs, [(day, "BTC-USDT")], "15m", evaluation_days=3,
+                              recipe_hash="r", now=lambda: T0)
+    assert [line["symbol"] for line in lines] == ["BTC-USDT"] and len(ChampionBook(store).history()) == 2

@@ -54,3 +54,40 @@ def test_missing_keys_and_escapes_are_refused(tmp_path):
     with pytest.raises(ValueError, match="escapes"):
         store.write_bytes("../outside", b"")
     assert not Path(tmp_path.parent / "outside").exists()
+
+
+KILLED_BEFORE_RENAME = """
+import os, signal, sys
+from pathlib import Path
+os.replace = lambda *_: os.kill(os.getpid(), signal.SIGKILL)  # killed between the write and its rename
+root = Path(sys.argv[1])
+if sys.argv[2] == "archive":
+    from huracan_core.storage import LocalArtifactStore
+    LocalArtifactStore(root / "archive").write_bytes("candles/BTC-USDT/15m/2024-12-05.parquet", b"whole object")
+else:
+    from huracan_core.exports.database import build_database
+    build_database(root / "exports" / "huracan.duckdb", root / "archive")
+"""
+
+
+def test_a_write_killed_before_its_rename_leaves_a_leftover_that_the_sweep_finds_and_removes(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from huracan_core.storage.leftovers import find_leftovers, sweep_leftovers
+
+    for writer in ("archive", "database"):
+        killed = subprocess.run([sys.executable, "-c", KILLED_BEFORE_RENAME, str(tmp_path), writer], check=False)
+        assert killed.returncode == -9
+    found = find_leftovers([tmp_path / "archive", tmp_path / "exports", tmp_path / "absent"])
+    names = sorted(f.path.name for f in found)
+    assert len(names) == 2 and names[0].startswith(".2024-12-05.parquet.pid") and names[1].startswith(".huracan.duckdb.pid")
+    (tmp_path / "archive" / "candles" / "mine.tmp").write_text("not a temporary name of ours")
+    assert sweep_leftovers(found, before=min(f.modified for f in found)) == []  # none older than the oldest live run
+    assert sweep_leftovers(found, before=time.time() + 1, alive=lambda pid, since: True) == []  # a live writer's
+    assert sorted(f.path.name for f in sweep_leftovers(found, before=time.time() + 1)) == names
+    assert find_leftovers([tmp_path]) == [] and (tmp_path / "archive" / "candles" / "mine.tmp").exists()
+    mine = tmp_path / f".object.pid{os.getpid()}.x1y2z3w4.tmp"  # this process is alive: its files stay
+    mine.write_bytes(b"being written")
+    assert sweep_leftovers(find_leftovers([tmp_path]), before=time.time() + 1) == [] and mine.exists()

@@ -276,3 +276,27 @@ def test_names_config_and_ui_command(tmp_path: Path) -> None:
     assert argv[argv.index("--backend-store-uri") + 1] == config.tracking_uri
     assert argv[argv.index("--default-artifact-root") + 1] == config.artifact_root
     assert argv[argv.index("--port") + 1] == "5055" and argv[argv.index("--host") + 1] == "127.0.0.1"
+
+
+def test_a_copied_home_tracks_into_its_own_folder_and_leaves_the_original_untouched(tmp_path: Path, trained: TrainedModel) -> None:
+    """MLflow records absolute artifact locations: a home copied elsewhere went on writing its runs into the home it
+    was copied from. The store moves every location to the copy when it is opened there."""
+    import shutil
+
+    from mlflow import MlflowClient
+
+    source = tmp_path / "source"
+    first = log_training_run(TrackingConfig.local(source), trained, params={}, files={"model.bin": b"x"}, tags=TAGS)
+    shutil.copytree(source, tmp_path / "copy")
+    before = {p: p.read_bytes() for p in source.rglob("*") if p.is_file()}
+
+    config = TrackingConfig.local(tmp_path / "copy")
+    second = log_training_run(config, trained, params={}, files={"model.bin": b"y"}, tags=TAGS)
+    assert {p: p.read_bytes() for p in source.rglob("*") if p.is_file()} == before  # nothing written at the old place
+    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+    assert client.get_experiment(second.experiment_id).artifact_location == config.artifact_root
+    for tracked in (first, second):  # the copied run too: its artifacts are read from the copy
+        run = client.get_run(tracked.run_id)
+        assert run.info.artifact_uri.startswith(config.artifact_root)
+        assert client.get_model_version(tracked.model_name, tracked.version).source.startswith(config.artifact_root)
+        assert client.download_artifacts(tracked.run_id, "model/model.bin", str(tmp_path / "dl" / tracked.run_id))

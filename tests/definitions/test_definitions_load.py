@@ -8,6 +8,7 @@ import sys
 import dagster as dg
 import pytest
 
+from huracan_dagster.assets.integrity import integrity_job_name
 from huracan_dagster.definitions import (
     build_definitions,
     daily_job_name,
@@ -78,9 +79,12 @@ def test_automation_is_defined_and_off_for_a_recorded_sample_on_for_a_live_excha
         monkeypatch.setenv("HURACAN_SOURCE", source)
         defs = build_definitions(Settings.from_env())
         schedules = {s.name: s for s in defs.schedules}
-        assert set(schedules) == {"engine_15m", "shared_encoder_15m_daily"}
+        assert set(schedules) == {"engine_15m", "shared_encoder_15m_daily", "integrity_15m_daily"}
         assert schedules["engine_15m"].cron_schedule == "0 2 * * *" and schedules["engine_15m"].execution_timezone == "UTC"
-        assert all(s.default_status == expected for s in schedules.values())
+        data = [s for name, s in schedules.items() if not name.startswith("integrity")]
+        assert all(s.default_status == expected for s in data)
+        # the Archive's integrity sweep reads nothing a recorded source lacks: it always runs
+        assert schedules["integrity_15m_daily"].default_status == dg.DefaultScheduleStatus.RUNNING
         sensors = {s.name for s in defs.sensors}
         assert sensors >= {"mechanic_15m", "automation_15m", "broadcast_run_started", "broadcast_run_succeeded",
                            "broadcast_run_failed", "broadcast_failed_checks"}
@@ -108,7 +112,8 @@ def test_two_timeframes_define_two_chains_under_their_prefixes_and_two_jobs(hura
         # the two recipes differ: features of 1h never land in the objects of 15m
         assert graph.get(asset_key(tf, "features")).metadata["recipe_hash"] != graph.get(asset_key(other, "features")).metadata["recipe_hash"]
     assert sorted(j.name for j in defs.jobs if not j.name.startswith("__")) == sorted(
-        [name(tf) for tf in ("15m", "1h") for name in (daily_job_name, encoder_job_name, summary_job_name, mechanic_job_name)]
+        [name(tf) for tf in ("15m", "1h")
+         for name in (daily_job_name, encoder_job_name, summary_job_name, mechanic_job_name, integrity_job_name)]
         + ["analytics"]
     )
 
