@@ -3,7 +3,7 @@
 The per-day chain (candles → features → regimes → signals → labels) of N symbols × D days is launched through the
 web UI's own GraphQL call (``launchPartitionBackfill``, as its backfill dialog sends it) against ``huracan ui``
 (webserver + daemon) over a fresh HURACAN_HOME, on the SQLite instance and on PostgreSQL (127.0.0.1:5432). The
-daemon cuts it into runs by the assets' backfill policies (``huracan_dagster/partitions.py``). Each asset gets
+daemon cuts it into runs by the assets' backfill policies (``huracan_dagster/defs/partitions.py``). Each asset gets
 what the chain reads: candles from the recipe's trailing window and the signals' warm-up before day 1, features
 and regimes from the warm-up, signals and labels over the D days — as ``huracan run`` does.
 
@@ -42,7 +42,7 @@ DATE_ASSETS = ("shared_encoder",)
 
 
 def spans(start: date, end: date, models: bool) -> dict[str, tuple[date, date]]:
-    from huracan_core.features.partitions import history_days
+    from huracan_core.features.windows import history_days
     from huracan_core.features.recipe import FeatureRecipe
     from huracan_core.models.training import ModelConfig
     from huracan_core.trading.signals import WARMUP_DAYS
@@ -62,8 +62,8 @@ def partition_keys(name: str, first: date, last: date, keys: list[str]) -> set[s
 def backfill(home: Path, symbols: list[str], start: date, end: date, pg_url: str, every: int) -> tuple[float, dict[str, int], int]:
     import dagster as dg
 
-    from huracan_dagster.instance import prepare_dagster_home
-    from huracan_dagster.registration import register_symbols
+    from huracan_dagster.instance.prepare import prepare_dagster_home
+    from huracan_dagster.instance.registration import register_symbols
     from huracan_dagster.settings import Settings
     from tests.ui.dagster_service import dagster_ui, launch_backfill, wait_backfill
 

@@ -11,7 +11,7 @@ validation and causality proofs and the warning checks) runs twice on the same p
 Overhead per partition-asset = (Dagster wall − direct wall) / partition-assets materialized. Each asset's share is
 its step time in the Dagster run (from the event log) next to its direct time. Prints one JSON line per scenario.
 The ``storage`` scenario runs the default window on each instance storage: Dagster's stock SQLite event log,
-Huracan's pooled one (the default, ``huracan_dagster/event_log.py``) and PostgreSQL on 127.0.0.1:5432.
+Huracan's pooled one (the default, ``huracan_dagster/instance/sqlite_storage.py``) and PostgreSQL on 127.0.0.1:5432.
 
     .venv/bin/python bench/bench_pipeline.py              # default, sample, shared, storage
     .venv/bin/python bench/bench_pipeline.py default      # any of: default, sample, shared, storage
@@ -43,8 +43,8 @@ SCENARIOS = {
 def through_dagster(home: Path, scenario: dict, storage: str = "pooled") -> tuple[float, dict[str, float], dict[str, int]]:
     import dagster as dg
 
-    from huracan_dagster.commands import run_window
-    from huracan_dagster.instance import prepare_dagster_home
+    from huracan_dagster.cli.run import run_window
+    from huracan_dagster.instance.prepare import prepare_dagster_home
     from huracan_dagster.settings import Settings
 
     os.environ.update(HURACAN_HOME=str(home), HURACAN_SOURCE=scenario["source"], HURACAN_SYMBOLS=scenario["symbols"])
@@ -81,8 +81,8 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
     """The same core calls on the same partitions, timed per asset up to ``through``; nothing stored."""
     from huracan_core.candles import load_candle_partitions
     from huracan_core.champions.book import ChampionBook
-    from huracan_core.champions.partitions import decide_partitions
-    from huracan_core.features.partitions import compute_feature_partitions, history_days, prove_causality
+    from huracan_core.champions.day_decisions import decide_partitions
+    from huracan_core.features.windows import compute_feature_partitions, history_days, prove_causality
     from huracan_core.features.recipe import FeatureRecipe
     from huracan_core.models.lookahead_labels import label_partitions
     from huracan_core.regimes import RegimeDetector
@@ -90,7 +90,7 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
     from huracan_core.sources import open_source
     from huracan_core.storage import LocalArtifactStore
     from huracan_core.symbols import to_key
-    from huracan_core.trading.daily import analyse_partitions, trade_partitions
+    from huracan_core.desk.shadow_day import analyse_partitions, trade_partitions
     from huracan_core.trading.signals import WARMUP_DAYS, prove_signal_causality, signal_partitions
     from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
 
@@ -167,11 +167,11 @@ def model_days(traded: list[tuple[date, str]]) -> list[tuple[date, str]]:
 def train_models(inputs: dict, traded: list, retrain_every_days: int, members: dict) -> dict[str, float]:
     """What ``shared_encoder`` and ``coin_model`` do for ``traded``'s model days at the cadence: train each retrain
     day's encoder and each coin's model, write the model folders and log the MLflow runs (to a throwaway store)."""
-    from huracan_core.models.partitions import retrain_split, train_encoders, train_model_partitions, write_model
+    from huracan_core.models.day_models import retrain_split, train_encoders, train_model_partitions, write_model
     from huracan_core.models.tracking import log_training_run
     from huracan_core.models.training import ModelConfig
     from huracan_core.storage import LocalArtifactStore
-    from huracan_dagster.resources import MLflowResource, ModelSettingsResource
+    from huracan_dagster.defs.resources import MLflowResource, ModelSettingsResource
 
     settings = ModelSettingsResource(retrain_every_days=retrain_every_days, encoder_device="cpu")
     config = settings.training_config(ModelConfig().train_days)

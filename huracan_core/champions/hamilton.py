@@ -37,8 +37,8 @@ import polars as pl
 
 from huracan_core.candles import day_start
 from huracan_core.day_keys import DayKey
-from huracan_core.features.partitions import compute_feature_partitions
-from huracan_core.features.partitions import history_days as feature_history_days
+from huracan_core.features.windows import compute_feature_partitions
+from huracan_core.features.windows import history_days as feature_history_days
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.artifacts import CorruptModelError, read_model_folder
 from huracan_core.models.inputs import model_bars

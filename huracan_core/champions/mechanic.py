@@ -21,15 +21,15 @@ import polars as pl
 from huracan_core.candles import day_start
 from huracan_core.champions.book import ChampionBook
 from huracan_core.champions.evaluation import Challenger, champion_decision
-from huracan_core.champions.partitions import load_incumbent
+from huracan_core.champions.day_decisions import load_incumbent
 from huracan_core.champions.promotion import PromotionRule
 from huracan_core.day_keys import DayKey, MissingPartitionError, keyed
 from huracan_core.models.encoder import FittedEncoder
 from huracan_core.models.inputs import model_bars
-from huracan_core.models.partitions import ModelPartition, newest_encoder, train_model_partitions, window_days, write_model
+from huracan_core.models.day_models import ModelPartition, newest_encoder, train_model_partitions, window_days, write_model
 from huracan_core.models.training import ModelConfig
 from huracan_core.storage.keys import challenger_folder_key, partition_object_key
-from huracan_core.storage.partitions import read_partitions
+from huracan_core.storage.partition_reads import read_partitions
 from huracan_core.storage.store import ArtifactStore
 from huracan_core.symbols import to_key
 from huracan_core.trading.costs import CostModel

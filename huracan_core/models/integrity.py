@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from huracan_core.models.artifacts import CHECKSUMS, REQUIRED_FILES, CorruptModelError, read_model_folder
-from huracan_core.models.partitions import ENCODER_FILE
+from huracan_core.models.day_models import ENCODER_FILE
 from huracan_core.storage.keys import CHALLENGER_FOLDER_LAYOUT, ENCODER_FOLDER_LAYOUT, MODEL_FOLDER_LAYOUT
 from huracan_core.storage.store import ArtifactStore
 

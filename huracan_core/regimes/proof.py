@@ -8,7 +8,7 @@ import polars as pl
 
 from huracan_core.day_keys import DayKey, last_per_symbol
 from huracan_core.features.causality import CausalityReport, check_causality
-from huracan_core.features.partitions import sample_timestamps
+from huracan_core.features.windows import sample_timestamps
 from huracan_core.regimes.detector import RegimeDetector
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from huracan_core.trading.daily import TradingDay
+from huracan_core.desk.shadow_day import TradingDay
 
 
 def run_equity_png(days: Sequence[TradingDay], timeframe: str) -> tuple[str, bytes]:

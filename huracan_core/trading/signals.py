@@ -17,7 +17,7 @@ import polars as pl
 from huracan_core.candles import day_start
 from huracan_core.day_keys import DayKey, keyed, last_per_symbol, require
 from huracan_core.features.causality import CausalityReport, check_causality
-from huracan_core.features.partitions import sample_timestamps
+from huracan_core.features.windows import sample_timestamps
 from huracan_core.trading.bars import join_bars
 from huracan_core.trading.consensus import ConsensusConfig, vote
 from huracan_core.trading.costs import CostModel

@@ -12,11 +12,11 @@ from pathlib import Path
 import dagster as dg
 
 from huracan_core.symbols import to_ccxt
-from huracan_dagster.broadcaster import BroadcasterResource
-from huracan_dagster.definitions import timeframe_assets
-from huracan_dagster.io_manager import PartitionedFrameIOManager
-from huracan_dagster.partitions import SYMBOL_DIMENSION, asset_key
-from huracan_dagster.resources import (
+from huracan_dagster.defs.broadcaster import BroadcasterResource
+from huracan_dagster.defs.definitions import timeframe_assets
+from huracan_dagster.defs.io_manager import PartitionedFrameIOManager
+from huracan_dagster.defs.partitions import SYMBOL_DIMENSION, asset_key
+from huracan_dagster.defs.resources import (
     ArchiveResource,
     CandleSourceResource,
     CostsResource,

@@ -18,10 +18,16 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from huracan_dagster.automation import engine_schedule, mechanic_sensor, symbol_blocks
-from huracan_dagster.definitions import build_definitions, daily_job_name, encoder_job_name, mechanic_job_name, timeframe_assets
-from huracan_dagster.failures import RANGE_END_TAG, RANGE_START_TAG
-from huracan_dagster.partitions import DEFAULT_SPACE, asset_key
+from huracan_dagster.defs.automation import engine_schedule, mechanic_sensor, symbol_blocks
+from huracan_dagster.defs.definitions import (
+    build_definitions,
+    daily_job_name,
+    encoder_job_name,
+    mechanic_job_name,
+    timeframe_assets,
+)
+from huracan_dagster.defs.partitions import DEFAULT_SPACE, asset_key
+from huracan_dagster.instance.failures import RANGE_END_TAG, RANGE_START_TAG
 from huracan_dagster.settings import Settings
 from tests.assets.pipeline import (
     CANDLES,

@@ -13,11 +13,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.events import DagsterEventType
-from dagster._serdes import serialize_value
-from dagster._utils.warnings import PreviewWarning
 
-from huracan_dagster.broadcaster import (
+from huracan_dagster.defs.broadcaster import (
     BroadcasterResource,
     broadcaster_from_env,
     broadcaster_sensors,
@@ -63,7 +60,7 @@ def broken() -> int:
 
 def _partitioned_check(name: str) -> dg.AssetCheckSpec:
     with warnings.catch_warnings():  # partitioned checks are a preview in 1.13; the platform's checks use them
-        warnings.simplefilter("ignore", PreviewWarning)
+        warnings.simplefilter("ignore", dg.PreviewWarning)
         return dg.AssetCheckSpec(name, asset="checked", partitions_def=PARTITIONS)
 
 
@@ -106,9 +103,9 @@ def test_rejected_token_logs_a_clear_error_and_the_run_succeeds(
         assert len(errors) == 1
         assert "rejected the bot token" in errors[0] and "HURACAN_TELEGRAM_TOKEN" in errors[0]
         # nowhere: not in a log line, an event, the run config, the job snapshot, nor Python's log records
-        assert all(rejected not in serialize_value(e) for e in entries)
-        assert rejected not in serialize_value(result.dagster_run)
-        assert rejected not in serialize_value(instance.get_job_snapshot(result.dagster_run.job_snapshot_id))
+        assert all(rejected not in dg.serialize_value(e) for e in entries)
+        assert rejected not in dg.serialize_value(result.dagster_run)
+        assert rejected not in dg.serialize_value(instance.get_job_snapshot(result.dagster_run.job_snapshot_id))
         assert all(rejected not in r.getMessage() for r in caplog.records)
     assert telegram.messages == [] and telegram.requests == 1
 
@@ -128,7 +125,7 @@ def test_run_status_sensors_name_the_job(telegram: FakeTelegram, broadcaster: Br
         result = dg.materialize([tiny], partition_key=PARTITION, instance=instance)
         assert result.success
         run, job = result.dagster_run, result.dagster_run.job_name
-        [started] = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_START)
+        [started] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_START)
         for name, event in [("broadcast_run_started", started.dagster_event),
                             ("broadcast_run_succeeded", result.get_run_success_event())]:
             with dg.build_run_status_sensor_context(
@@ -160,7 +157,7 @@ def test_failure_sensor_sends_the_cause_not_the_wrapper(telegram: FakeTelegram, 
 def platform_instance(kind: str, tmp_path: Path) -> Iterator[dg.DagsterInstance]:
     """A persistent instance on the platform's storages: its run-sharded SQLite event log, or PostgreSQL."""
     if kind == "sqlite":
-        overrides = {"event_log_storage": {"module": "huracan_dagster.event_log", "class": "PooledSqliteEventLogStorage",
+        overrides = {"event_log_storage": {"module": "huracan_dagster.instance.sqlite_storage", "class": "PooledSqliteEventLogStorage",
                                            "config": {"base_dir": str(tmp_path / "history")}}}
         with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
             yield instance

@@ -12,12 +12,12 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from huracan_dagster.assets.candles import candle_assets
-from huracan_dagster.io_manager import PartitionedFrameIOManager
-from huracan_dagster.partitions import SYMBOL_DIMENSION
-from huracan_dagster.resources import ArchiveResource, CandleSourceResource
+from huracan_dagster.dagster_internals import AssetCheckExecutionRecordStatus
+from huracan_dagster.defs.assets.candles import candle_assets
+from huracan_dagster.defs.io_manager import PartitionedFrameIOManager
+from huracan_dagster.defs.partitions import SYMBOL_DIMENSION
+from huracan_dagster.defs.resources import ArchiveResource, CandleSourceResource
 from tests.assets.pipeline import CANDLES, TF, evaluations, failure_text, latest_metadata, materialize
 
 [candles] = candle_assets(TF)

@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from huracan_dagster.assets.dbt import (
+from huracan_dagster.defs.assets.dbt import (
     DBT_DIR,
     HuracanDbtResource,
     dbt_assets_for,
@@ -24,7 +24,7 @@ from huracan_dagster.assets.dbt import (
     manifest_is_stale,
     mart_dir,
 )
-from huracan_dagster.resources import ArchiveResource
+from huracan_dagster.defs.resources import ArchiveResource
 from tests.assets.dbt_fixtures import DAYS, SYMBOLS, TIMEFRAME, daily_summary, trade_history, write_exports, write_table
 
 MARTS = ("coin_daily_performance", "regime_engine_performance", "cost_share", "champion_history", "pattern_decay")

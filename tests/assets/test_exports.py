@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 
 from huracan_core.exports.tables import DERIVED, TABLES
-from huracan_dagster.assets.exports import analytics_database
-from huracan_dagster.partitions import asset_key
-from huracan_dagster.resources import ExportsResource
+from huracan_dagster.defs.assets.exports import analytics_database
+from huracan_dagster.defs.partitions import asset_key
+from huracan_dagster.defs.resources import ExportsResource
 from tests.assets.pipeline import SYMBOLS, TF, resources
 from tests.assets.test_trading_assets import ASSETS, EVERYTHING, MODELS, _history, _materialize
 from tests.conftest import REPO
@@ -165,7 +165,7 @@ def test_every_table_has_an_object_per_partition_even_without_trades(exported) -
 def test_dbt_builds_and_tests_pass_on_the_pipelines_own_exports_and_the_file_shows_the_marts(exported) -> None:
     """dbt over what the real chain exported (not a fixture): every model builds, every dbt test passes as an asset
     check, and the rebuilt DuckDB file offers the marts beside the exports."""
-    from huracan_dagster.assets.dbt import HuracanDbtResource, dbt_assets_for
+    from huracan_dagster.defs.assets.dbt import HuracanDbtResource, dbt_assets_for
 
     root, instance = exported["root"], exported["instance"]
     dbt = HuracanDbtResource.for_home(root, exported["archive"])

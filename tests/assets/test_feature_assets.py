@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 
 from huracan_core.features.feature import Feature
-from huracan_core.features.partitions import history_days
 from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.features.windows import history_days
 from huracan_core.sources import open_source
 from huracan_core.symbols import to_key
-from huracan_dagster.assets.candles import candle_assets
-from huracan_dagster.assets.features import feature_assets
+from huracan_dagster.defs.assets.candles import candle_assets
+from huracan_dagster.defs.assets.features import feature_assets
 from tests.assets.pipeline import (
     CANDLES,
     FEATURES,

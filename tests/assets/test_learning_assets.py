@@ -21,9 +21,9 @@ from huracan_core.models.policy import load_coin_model
 from huracan_core.models.tracking import registered_model_name
 from huracan_core.storage import LocalArtifactStore
 from huracan_core.storage.keys import partition_object_key
-from huracan_dagster.definitions import timeframe_assets
-from huracan_dagster.partitions import asset_key, partition_key
-from huracan_dagster.resources import CostsResource, MLflowResource, ModelSettingsResource
+from huracan_dagster.defs.definitions import timeframe_assets
+from huracan_dagster.defs.partitions import asset_key, partition_key
+from huracan_dagster.defs.resources import CostsResource, MLflowResource, ModelSettingsResource
 from tests.assets.pipeline import SYMBOLS, TF, materialize, register, resources
 from tests.services.postgres import throwaway_database
 
@@ -190,7 +190,7 @@ def test_mlflow_on_postgresql_records_the_materialization(chain: dict, tmp_path:
 
 def test_every_coin_day_has_a_champion_decision_in_the_history_and_the_pointer_agrees(chain: dict) -> None:
     from huracan_core.champions.book import ChampionBook
-    from huracan_core.champions.partitions import engine_decision_key
+    from huracan_core.champions.day_decisions import engine_decision_key
     from huracan_core.storage.keys import ROSTER_KEY, daily_summary_key
 
     store, instance = chain["store"], chain["instance"]
@@ -257,8 +257,8 @@ def test_the_mechanic_trains_a_challenger_from_the_freshest_data_and_judges_it_o
 
 def test_a_day_off_the_retrain_cadence_trains_nothing_and_keeps_the_champion(chain: dict) -> None:
     from huracan_core.champions.book import ChampionBook
-    from huracan_core.champions.partitions import engine_decision_key
-    from huracan_core.models.partitions import INDEX_SCHEMA
+    from huracan_core.champions.day_decisions import engine_decision_key
+    from huracan_core.models.day_models import INDEX_SCHEMA
 
     store, instance = chain["store"], chain["instance"]
     assert all(index.schema == INDEX_SCHEMA for index in chain["index"].values())
@@ -318,7 +318,7 @@ def test_a_copied_home_trains_into_itself_and_leaves_the_original_untouched(chai
 def test_a_torn_champion_pointer_is_rebuilt_from_the_history_saying_so(chain: dict, tmp_path: Path) -> None:
     from huracan_core.champions.book import ChampionBook
     from huracan_core.storage.keys import PROMOTIONS_KEY, champion_pointer_key
-    from huracan_dagster.assets.champions import REPAIRED
+    from huracan_dagster.defs.assets.champions import REPAIRED
 
     archive = tmp_path / "archive"
     for name in ("archive", "mlflow"):  # a copied home: the aliases follow the pointer in its own MLflow
@@ -345,7 +345,7 @@ def test_a_torn_champion_pointer_is_rebuilt_from_the_history_saying_so(chain: di
 
 def test_the_integrity_sweep_names_a_tampered_model_that_is_not_the_champion(chain: dict, tmp_path: Path) -> None:
     from huracan_core.champions.book import ChampionBook
-    from huracan_dagster.assets.integrity import integrity_checks, integrity_job
+    from huracan_dagster.defs.assets.integrity import integrity_checks, integrity_job
 
     archive = tmp_path / "archive"
     shutil.copytree(chain["root"] / "archive", archive)

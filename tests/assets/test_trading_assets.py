@@ -16,17 +16,17 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from huracan_core.desk.shadow_day import POST_EXIT_HORIZONS, TradingDay
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.trading.consensus import ConsensusConfig
 from huracan_core.trading.costs import BPS, CostModel
-from huracan_core.trading.daily import POST_EXIT_HORIZONS, TradingDay
 from huracan_core.trading.exits import take_profit_expr
 from huracan_core.trading.metrics import summary
 from huracan_core.trading.shadow_trader import EXIT_REASONS, LEDGER_COLUMNS
-from huracan_dagster.assets.trading import _trading_metadata
-from huracan_dagster.definitions import timeframe_assets
-from huracan_dagster.partitions import asset_key
-from huracan_dagster.resources import CostsResource, ModelSettingsResource
+from huracan_dagster.defs.assets.trading import _trading_metadata
+from huracan_dagster.defs.definitions import timeframe_assets
+from huracan_dagster.defs.partitions import asset_key
+from huracan_dagster.defs.resources import CostsResource, ModelSettingsResource
 from tests.assets.pipeline import (
     CANDLES,
     CHAMPION,

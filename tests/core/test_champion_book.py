@@ -264,7 +264,7 @@ def test_a_decision_taken_again_is_one_decision_of_its_day(tmp_path) -> None:
 def test_a_champion_step_that_fails_part_way_records_none_of_its_decisions(tmp_path) -> None:
     """The decisions of a step are recorded together once all were taken: a retry after a failure appends no line
     for a decision that never took effect (each retry used to append the first coins' decisions again)."""
-    from huracan_core.champions.partitions import decide_partitions
+    from huracan_core.champions.day_decisions import decide_partitions
 
     store = LocalArtifactStore(tmp_path)
     a = _folder(store, "a")

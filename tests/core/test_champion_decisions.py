@@ -12,9 +12,9 @@ from huracan_core.champions.evaluation import Challenger, Incumbent, champion_de
 from huracan_core.champions.promotion import PromotionRule
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.artifacts import write_model_folder
+from huracan_core.models.day_models import feature_columns, model_files
 from huracan_core.models.inputs import input_columns, model_bars
 from huracan_core.models.lookahead_labels import label_bars
-from huracan_core.models.partitions import feature_columns, model_files
 from huracan_core.models.policy import load_coin_model
 from huracan_core.models.training import ModelConfig, train_coin_model
 from huracan_core.models.walk_forward import WalkForwardConfig

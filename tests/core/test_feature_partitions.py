@@ -9,8 +9,8 @@ import pytest
 
 from huracan_core.candles import day_start
 from huracan_core.day_keys import MissingPartitionError
-from huracan_core.features.partitions import compute_feature_partitions, history_days
 from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.features.windows import compute_feature_partitions, history_days
 from huracan_core.sources.bundled import bundled_source
 
 RECIPE = FeatureRecipe.default("15m")

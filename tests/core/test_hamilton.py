@@ -27,13 +27,13 @@ from huracan_core.champions.hamilton import (
     load_champion,
     score_latest,
 )
-from huracan_core.features.partitions import compute_feature_partitions, history_days
 from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.features.windows import compute_feature_partitions, history_days
 from huracan_core.models.artifacts import CHECKSUMS, CorruptModelError
+from huracan_core.models.day_models import ModelPartition, feature_columns, train_model_partitions, write_model
 from huracan_core.models.encoder import EncoderConfig, fit_encoder
 from huracan_core.models.inputs import feature_inputs
 from huracan_core.models.lookahead_labels import label_partitions
-from huracan_core.models.partitions import ModelPartition, feature_columns, train_model_partitions, write_model
 from huracan_core.models.training import REFERENCE_BARS, ModelConfig
 from huracan_core.models.walk_forward import WalkForwardConfig
 from huracan_core.regimes import RegimeDetector

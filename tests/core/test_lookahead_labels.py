@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from huracan_core.day_keys import MissingPartitionError
+from huracan_core.desk.shadow_day import join_bars
 from huracan_core.features import FeatureRecipe
 from huracan_core.features.causality import check_causality
 from huracan_core.models.inputs import input_columns
@@ -26,7 +27,6 @@ from huracan_core.models.lookahead_labels import OUTCOME_COLUMNS, label_bars, la
 from huracan_core.regimes.detector import RegimeDetector
 from huracan_core.trading.consensus import vote
 from huracan_core.trading.costs import CostModel, FeeSchedule, bar_costs
-from huracan_core.trading.daily import join_bars
 from huracan_core.trading.exits import ExitConfig
 from tests.conftest import real_15m
 

@@ -9,17 +9,17 @@ import polars as pl
 import pytest
 
 from huracan_core.candles import day_start
+from huracan_core.desk.shadow_day import trade_partitions
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.choice import choose_models
+from huracan_core.models.day_models import feature_columns
 from huracan_core.models.inputs import input_columns, model_bars
 from huracan_core.models.lookahead_labels import label_bars
-from huracan_core.models.partitions import feature_columns
 from huracan_core.models.training import ModelConfig, train_coin_model
 from huracan_core.models.walk_forward import WalkForwardConfig
 from huracan_core.regimes import RegimeDetector
 from huracan_core.storage import LocalArtifactStore
 from huracan_core.trading.consensus import vote
-from huracan_core.trading.daily import trade_partitions
 from tests.conftest import real_15m
 
 DAY = date(2024, 9, 10)

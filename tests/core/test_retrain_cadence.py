@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from huracan_core.models.cadence import RetrainCadence
-from huracan_core.models.partitions import INDEX_SCHEMA, no_model_index, retrain_split
+from huracan_core.models.day_models import INDEX_SCHEMA, no_model_index, retrain_split
 
 DAYS = [date(2024, 7, 1) + timedelta(days=n) for n in range(60)]
 
@@ -51,7 +51,7 @@ def test_a_day_without_a_model_stores_an_empty_index_of_the_same_columns() -> No
 
 
 def test_a_day_without_a_model_exports_an_empty_model_performance_table() -> None:
-    from huracan_core.exports.partitions import model_performance
+    from huracan_core.exports.rows import model_performance
 
     table = model_performance(no_model_index(), {})
     assert table.height == 0 and {"model_version", "policy", "fold", "sharpe"} <= set(table.columns)

@@ -10,13 +10,13 @@ from types import ModuleType
 
 import pytest
 
+from huracan_core.desk.version import code_version
 from huracan_core.features import FeatureRecipe
 from huracan_core.trading.consensus import ConsensusConfig
 from huracan_core.trading.costs import CostModel, FeeSchedule
 from huracan_core.trading.engines import DEFAULT_ENGINES
 from huracan_core.trading.exits import ExitConfig
 from huracan_core.trading.meta import MetaConfig
-from huracan_core.trading.version import code_version
 from huracan_core.versions import CANDLE_CODE, candles_code_version, modules_used, source_hash
 
 BUILDER = "def builder(n: int) -> int:\n    return n + 1\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from huracan_dagster.definitions import build_definitions
+from huracan_dagster.defs.definitions import build_definitions
 from huracan_dagster.settings import Settings
 
 CODE_SPAN = re.compile(r"`[^`]*`")

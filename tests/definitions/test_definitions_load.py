@@ -8,15 +8,15 @@ import sys
 import dagster as dg
 import pytest
 
-from huracan_dagster.assets.integrity import integrity_job_name
-from huracan_dagster.definitions import (
+from huracan_dagster.defs.assets.integrity import integrity_job_name
+from huracan_dagster.defs.definitions import (
     build_definitions,
     daily_job_name,
     encoder_job_name,
     mechanic_job_name,
     summary_job_name,
 )
-from huracan_dagster.partitions import asset_key
+from huracan_dagster.defs.partitions import asset_key
 from huracan_dagster.settings import Settings
 from tests.conftest import REPO
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
-from dagster._core.event_api import PartitionKeyFilter
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from huracan_dagster.cli import main
+from huracan_dagster.cli.main import main
+from huracan_dagster.dagster_internals import AssetCheckExecutionRecordStatus, PartitionKeyFilter
 
 EXTREME = dg.AssetCheckKey(dg.AssetKey(["15m", "candles"]), "no_extreme_prints")
 

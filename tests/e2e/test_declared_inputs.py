@@ -16,7 +16,7 @@ import pytest
 
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.sources.bundled import SAMPLE_DIR
-from huracan_dagster.cli import main
+from huracan_dagster.cli.main import main
 
 DAY = "2024-12-04"
 UNIVERSE = "BTC/USDT,ETH/USDT,SOL/USDT"

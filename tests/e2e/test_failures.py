@@ -19,13 +19,12 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-from dagster._core.events import DagsterEventType
 
 from huracan_core.sources.bundled import SAMPLE_DIR
-from huracan_dagster.cli import main
-from huracan_dagster.commands import run_window
-from huracan_dagster.instance import prepare_dagster_home
-from huracan_dagster.registration import register_symbols
+from huracan_dagster.cli.main import main
+from huracan_dagster.cli.run import run_window
+from huracan_dagster.instance.prepare import prepare_dagster_home
+from huracan_dagster.instance.registration import register_symbols
 from huracan_dagster.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,7 +67,7 @@ def failed_valid_partitions(instance: dg.DagsterInstance) -> set[str]:
     """Partitions on which a ``candles_valid`` evaluation failed, in any run."""
     found: set[str] = set()
     for run in instance.get_runs():
-        for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+        for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
             evaluation = entry.dagster_event.event_specific_data
             if evaluation.check_name == "candles_valid" and not evaluation.passed:
                 found.add(evaluation.partition)
@@ -214,7 +213,7 @@ def test_a_killed_run_is_reported_interrupted_marked_failed_and_rerun(huracan_ho
     assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
     assert cli("status") == 0  # and it stays reported, without a second failure event
     assert "interrupted (process gone)" in capsys.readouterr().out
-    assert len(instance.all_logs(killed.run_id, of_type=DagsterEventType.RUN_FAILURE)) == 1
+    assert len(instance.all_logs(killed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)) == 1
 
     assert cli(*argv) == 0
     assert "FAILED" not in capsys.readouterr().out
@@ -222,7 +221,7 @@ def test_a_killed_run_is_reported_interrupted_marked_failed_and_rerun(huracan_ho
 
 def test_a_running_run_is_not_marked_failed(huracan_home, capsys):
     """Only a process that is certainly gone marks its run failed: a live one is reported as running."""
-    from huracan_dagster.run_owner import owner_tags
+    from huracan_dagster.instance.run_owner import owner_tags
 
     prepare_dagster_home(Settings.from_env())
     instance = dg.DagsterInstance.get()

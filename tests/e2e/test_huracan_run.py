@@ -9,10 +9,10 @@ import dagster as dg
 import pytest
 
 from huracan_core.storage import ArtifactStore, LocalArtifactStore
-from huracan_dagster.cli import main
-from huracan_dagster.definitions import resources
+from huracan_dagster.cli.main import main
+from huracan_dagster.cli.status import format_ranges
+from huracan_dagster.defs.definitions import resources
 from huracan_dagster.settings import Settings
-from huracan_dagster.status import format_ranges
 from tests.services.postgres import throwaway_database
 from tests.services.s3 import s3_server
 

@@ -16,9 +16,9 @@ import dagster as dg
 import polars as pl
 
 from huracan_core.exports.database import build_database, database_state
-from huracan_dagster.instance import prepare_dagster_home
-from huracan_dagster.partitions import ANALYTICS_POOL
-from huracan_dagster.run_owner import owner_tags
+from huracan_dagster.defs.partitions import ANALYTICS_POOL
+from huracan_dagster.instance.prepare import prepare_dagster_home
+from huracan_dagster.instance.run_owner import owner_tags
 from huracan_dagster.settings import Settings
 from tests.e2e.test_failures import REPO, cli
 from tests.fake_telegram import FakeTelegram

@@ -8,8 +8,8 @@ from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.run_storage import PostgresRunStorage
 from sqlalchemy import event
 
-from huracan_dagster.cli import main
-from huracan_dagster.partitions import asset_key
+from huracan_dagster.cli.main import main
+from huracan_dagster.defs.partitions import asset_key
 from tests.services.postgres import throwaway_database
 
 
@@ -39,7 +39,7 @@ def test_runs_and_materializations_are_recorded_in_postgres(huracan_home, monkey
 
 def test_the_instance_keeps_its_postgres_connection_instead_of_opening_one_per_event(huracan_home, monkeypatch):
     """dagster-postgres alone opens a connection (a PostgreSQL backend process) for every write: 5.5 ms each here."""
-    from huracan_dagster.instance import prepare_dagster_home
+    from huracan_dagster.instance.prepare import prepare_dagster_home
     from huracan_dagster.settings import Settings
 
     with throwaway_database("huracan_pool") as url:

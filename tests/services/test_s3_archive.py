@@ -18,10 +18,10 @@ from huracan_core.models.artifacts import REQUIRED_FILES, read_model_folder, wri
 from huracan_core.storage import LocalArtifactStore
 from huracan_core.storage.s3 import LOCK_LEASE_S, CorruptArtifact, S3ArtifactStore, parse_s3_url
 from huracan_core.storage.store import ArtifactNotFound
-from huracan_dagster.assets.exports import analytics_database
-from huracan_dagster.io_manager import PartitionedFrameIOManager
-from huracan_dagster.partitions import asset_key
-from huracan_dagster.resources import ArchiveResource, ExportsResource, MLflowResource
+from huracan_dagster.defs.assets.exports import analytics_database
+from huracan_dagster.defs.io_manager import PartitionedFrameIOManager
+from huracan_dagster.defs.partitions import asset_key
+from huracan_dagster.defs.resources import ArchiveResource, ExportsResource, MLflowResource
 from tests.assets.pipeline import SYMBOLS, TF, failure_text, materialize
 from tests.assets.test_trading_assets import ASSETS, CHEAP, EVERYTHING, MODELS, TRAIN_DAYS
 from tests.core.test_champion_book import promote_many

@@ -13,11 +13,11 @@ from typing import NamedTuple
 import dagster as dg
 import polars as pl
 import pytest
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from huracan_dagster.cli import main
-from huracan_dagster.definitions import daily_job_name
-from huracan_dagster.partitions import asset_key
+from huracan_dagster.cli.main import main
+from huracan_dagster.dagster_internals import AssetCheckExecutionRecordStatus
+from huracan_dagster.defs.definitions import daily_job_name
+from huracan_dagster.defs.partitions import asset_key
 from tests.conftest import use_home
 from tests.ui.conftest import chromium, needs_browser, screenshot
 from tests.ui.dagster_service import dagster_ui, launch_backfill, wait_backfill

@@ -1,0 +1,184 @@
+"""The ``huracan`` command: run the pipeline for a window, show what is materialized, open the UI.
+
+Every run goes through the Dagster instance in ``$HURACAN_HOME/dagster``, so it shows in the UI like a run
+launched there. A window is materialized as *ranged* runs (cut as a UI backfill would cut it): one run
+per partition would cost seconds each (DESIGN.md §7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+DEFAULT_WINDOW = (date(2024, 12, 30), date(2024, 12, 31))
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="huracan", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="materialize the pipeline for a window of dates and symbols")
+    when = run.add_mutually_exclusive_group()
+    when.add_argument("--date", type=date.fromisoformat, help="one UTC day (YYYY-MM-DD)")
+    when.add_argument("--start", type=date.fromisoformat, help="first UTC day of a range (with --end)")
+    run.add_argument("--end", type=date.fromisoformat, help="last UTC day of a range, inclusive")
+    run.add_argument("--symbols", help="comma-separated, e.g. BTC/USDT,ETH/USDT (default: the configured universe)")
+    run.add_argument("--source", help="bundled | replay:DIR | ccxt:EXCHANGE_ID (default: $HURACAN_SOURCE or bundled)")
+    run.add_argument("--timeframe", help="candle timeframe (default: $HURACAN_TIMEFRAME or 15m)")
+    run.add_argument("--select", help="Dagster asset selection, e.g. 'candles' or '+features' (default: everything)")
+    run.set_defaults(run_parser=run)  # option values are checked against the source once settings are known
+    sub.add_parser("status", help="what is materialized per symbol and date range, and which checks failed")
+    ui = sub.add_parser("ui", help="the Dagster UI over the same HURACAN_HOME")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", default="3000")
+    report = sub.add_parser("report", help="a backtest report of the exported shadow trades over a window of days (HTML + JSON)")
+    report.add_argument("--start", type=date.fromisoformat, required=True, help="first UTC day (YYYY-MM-DD)")
+    report.add_argument("--end", type=date.fromisoformat, required=True, help="last UTC day, inclusive")
+    report.add_argument("--timeframe", help="candle timeframe (default: the one the window's exports hold)")
+    tracking = sub.add_parser("mlflow", help="the MLflow UI over the training runs and registered models of HURACAN_HOME")
+    tracking.add_argument("--host", default="127.0.0.1")
+    tracking.add_argument("--port", default="5000")
+    args = parser.parse_args(argv)
+    if args.command == "run" and (args.start is None) != (args.end is None):
+        parser.error("--start and --end go together")
+    if args.command in ("run", "report") and args.start and args.end < args.start:
+        parser.error("--end is before --start")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    from huracan_dagster.instance.prepare import prepare_dagster_home
+    from huracan_dagster.settings import Settings
+
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:  # a bad environment value: one line naming the variable, not a traceback
+        print(f"huracan {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    from huracan_dagster.cli.moved_home import follow_home
+
+    for line in follow_home(settings):  # a copied or restored home: what still pointed at the old place
+        print(f"huracan {args.command}: {line}", flush=True)
+    if args.command == "report":  # reads the exports' DuckDB file only: no Dagster instance needed
+        return _report(settings, args.start, args.end, args.timeframe)
+    if args.command == "run":
+        settings = replace(settings, source=args.source or settings.source).with_timeframe(args.timeframe or settings.timeframe)
+        from huracan_dagster.cli.arguments import check_run_options
+
+        window = (args.date, args.date) if args.date else (args.start, args.end) if args.start else DEFAULT_WINDOW
+        options = check_run_options(args.run_parser, args, settings, window)
+    # the code location reads these when the UI or a daemon loads it: keep it consistent with this process
+    os.environ.update(HURACAN_HOME=str(settings.home), HURACAN_SOURCE=settings.source, HURACAN_TIMEFRAME=settings.timeframe)
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # nothing leaves this machine
+    # a ranged run's materializations go to the event log in batches (one INSERT for a step's partitions, not one
+    # round trip each): on PostgreSQL a 10-day window took 47.5 s instead of 57.7; run workers inherit it
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    # its table migrations are not news for the summary; MLflow resets its logger's level when first imported
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    prepare_dagster_home(settings)
+    if args.command == "ui":
+        return _ui(args.host, args.port)
+    if args.command == "mlflow":
+        return _mlflow(settings, args.host, int(args.port))
+    if args.command == "status":
+        from huracan_dagster.cli.status import show_status
+
+        return show_status(settings)
+    from huracan_core.sources import CandleFetchError
+    from huracan_dagster.cli.run import run_window
+
+    try:
+        return run_window(settings, options.start, options.end, symbols=options.symbols, select=args.select)
+    except CandleFetchError as error:  # before any run: the universe or the listing dates could not be read
+        print(f"huracan run: error: {error}", file=sys.stderr)
+        return 1
+
+
+def _report(settings, start: date, end: date, timeframe: str | None) -> int:
+    from huracan_core.reports import report_command
+
+    try:
+        folder = report_command(settings.home, start, end, timeframe)
+    except (FileNotFoundError, ValueError) as error:  # no exports yet; several timeframes and none chosen
+        print(f"huracan report: error: {error}", file=sys.stderr)
+        return 1
+    print(f"window report {start}..{end}: {folder / 'index.html'} (and window_report.json)", flush=True)
+    return 0
+
+
+def _mlflow(settings, host: str, port: int) -> int:
+    from huracan_core.models.tracking import mlflow_ui_command
+    from huracan_dagster.defs.definitions import mlflow_resource
+
+    config = mlflow_resource(settings).config()
+    settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    if config.s3_endpoint:  # the server reads the runs' artifacts from S3 itself
+        os.environ.setdefault("MLFLOW_S3_ENDPOINT_URL", config.s3_endpoint)
+    print(f"MLflow UI on http://{host}:{port} (store: {settings.mlflow_dir if not settings.mlflow_uri else 'HURACAN_MLFLOW_URI'})", flush=True)
+    return subprocess.call(mlflow_ui_command(config, host, port))
+
+
+def _ui(host: str, port: str) -> int:
+    workspace = Path(__file__).resolve().parents[2] / "workspace.yaml"
+    command = [sys.executable, "-m", "dagster", "dev", "-h", host, "-p", port]
+    command += ["-w", str(workspace)] if workspace.is_file() else ["-m", "huracan_dagster.defs"]
+    print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
+    return run_as_service(command)
+
+
+def run_as_service(command: list[str], grace_s: float = 20.0) -> int:
+    """Run ``command`` (``dagster dev``: a webserver and a daemon) in its own process group and stop all of it on
+    one Ctrl-C, SIGTERM or SIGHUP to this process: the signal is passed on to the whole group, and whatever is still
+    alive ``grace_s`` after the command ended (or after the signal) is killed. Without this a SIGTERM to ``huracan``
+    left ``dagster dev`` and its children running."""
+    child = subprocess.Popen(command, start_new_session=True)
+    stopping: list[float] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        stopping.append(time.monotonic())
+        _signal_group(child.pid, signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        while True:
+            try:
+                code = child.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stopping and time.monotonic() - stopping[0] > grace_s:
+                    _signal_group(child.pid, signal.SIGKILL)
+    finally:
+        deadline = time.monotonic() + grace_s
+        while _group_alive(child.pid) and time.monotonic() < deadline:  # its webserver and daemon, after it
+            time.sleep(0.2)
+        _signal_group(child.pid, signal.SIGKILL)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if stopping and code in (0, -signal.SIGINT, -signal.SIGTERM, 130, 143) else code
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""What ``huracan run`` does, against the Dagster instance of ``HURACAN_HOME`` (``huracan status``: status.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections import defaultdict
+from datetime import date, timedelta
+
+import dagster as dg
+
+from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.features.windows import history_days
+from huracan_core.models.encoder import encoder_window
+from huracan_core.models.training import ModelConfig
+from huracan_core.reports import daily_folder
+from huracan_core.sources import open_source
+from huracan_core.storage.keys import daily_summary_key, roster_day_key
+from huracan_core.storage.store import ArtifactNotFound
+from huracan_core.symbols import to_ccxt, to_key
+from huracan_core.trading.signals import WARMUP_DAYS
+from huracan_core.universe import UniverseConfig, universe_by_day
+from huracan_core.validation.problems import abbreviated
+from huracan_dagster.cli.policy_runs import PolicyRun, policy_runs, window_keys
+from huracan_dagster.cli.selection import ANALYTICS_SELECTION, resolve_selection
+from huracan_dagster.defs.assets.champions import REPAIRED
+from huracan_dagster.defs.broadcaster import NOT_SENT
+from huracan_dagster.defs.definitions import (
+    ANALYTICS_JOB,
+    DATE_ASSETS,
+    build_definitions,
+    daily_job_name,
+    encoder_job_name,
+    resources,
+    summary_job_name,
+)
+from huracan_dagster.defs.partitions import ANALYTICS_POOL, asset_key, partition_key
+from huracan_dagster.defs.resources import ModelSettingsResource
+from huracan_dagster.instance.failures import failure_causes
+from huracan_dagster.instance.recovery import PoolTimeout, reap_dead_runs, sweep, wait_for_pool
+from huracan_dagster.instance.registration import register_symbols
+from huracan_dagster.instance.run_owner import owner_tags
+from huracan_dagster.settings import Settings
+
+#: the terminal gets the summary; every event is still in the instance and the UI
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str, ...] | None, select: str | None) -> int:
+    """Materialize ``start..end`` and, first, every declared input its selection reads before ``start``.
+
+    Phases (each a ranged run per block of symbols): candles of the whole span; the features and regimes that
+    the signals' warm-up reads; the per-day chain over the days coin models train on; the shared encoders of
+    the window's days; then the window itself.
+    """
+    instance = dg.DagsterInstance.get()
+    _recover(instance, settings)
+    defs = build_definitions(settings)
+    if select == ANALYTICS_SELECTION:
+        print("huracan run: the analytics job alone (the dbt marts and the DuckDB file over what is exported)")
+        return 0 if _analytics(defs, instance, settings) else 1
+    source = open_source(settings.source)
+    tf = settings.timeframe
+    job = defs.resolve_job_def(daily_job_name(tf))
+    graph = defs.resolve_asset_graph()
+    selection = resolve_selection(graph, tf, select)
+    # the window's assets (the dbt models, <tf>/dbt/<model>, follow a whole run in the analytics job)
+    selected = set(selection) if selection is not None else {k for k in graph.get_all_asset_keys() if k.path[0] == tf and len(k.path) == 2}
+    wants = {name: asset_key(tf, name) in selected for name in ("candles", "features", "signals", "coin_model", "shared_encoder")}
+    recipe = FeatureRecipe.default(tf)
+    needs_inputs = wants["features"] and wants["candles"]
+    # coin models of the window's days train on the days before it; the signals read their warm-up days
+    chain_from = start - timedelta(days=ModelConfig().train_days if needs_inputs and wants["coin_model"] else 0)
+    lead = chain_from - timedelta(days=WARMUP_DAYS if needs_inputs and wants["signals"] else 0)
+    # one ranking for every day: the universe each day declares, and (the day after the window) what to run
+    after = end + timedelta(days=1)
+    universes = universe_by_day(source, tf, UniverseConfig(symbols=settings.symbols, top_n=settings.top_n),
+                                [lead + timedelta(days=n) for n in range((after - lead).days + 1)])
+    ranked_after = universes.pop(after)
+    keys = [to_key(s) for s in symbols or ranked_after]
+    declared = sorted({to_key(m) for members in universes.values() for m in members} | {to_key(recipe.reference_symbol)})
+    extra = [k for k in declared if k not in keys] if needs_inputs else []
+    register_symbols(instance, [*keys, *extra])  # safe when two first runs race
+    print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({tf})")
+    ok, done = True, set()  # assets already materialized over the whole window by an earlier phase
+    if needs_inputs:
+        everyone = [*keys, *extra]
+        listed = _first_whole_day(source, tf, everyone)
+        # the history back to the first whole listed day, and the window's own days whatever the listing
+        candles_from = min(start, max(lead - timedelta(days=history_days(recipe)), listed))
+        print(f"  history: candles {candles_from}..{end} (the feature recipe's trailing window, and labels' next days)")
+        ok &= _ranged_runs(job, instance, everyone, candles_from, end, selection=[asset_key(tf, "candles")])
+        done.add(asset_key(tf, "candles"))
+        warm_from, chain_from = max(lead, listed), max(chain_from, listed)
+        if warm_from < start:
+            # through the window too: the labels of the day before it read the window's first features
+            print(f"  history: features and regimes {warm_from}..{end} (the signals' warm-up and the models' history)")
+            history = [asset_key(tf, n) for n in ("features", "regimes")]
+            ok &= _ranged_runs(job, instance, keys, warm_from, end, selection=history)
+            done.update(history)
+        if chain_from < start:
+            print(f"  model history: signals and labels {chain_from}..{start - timedelta(days=1)} (what the coin models train on)")
+            chain = [asset_key(tf, n) for n in ("signals", "labels")]
+            ok &= _ranged_runs(job, instance, keys, chain_from, start - timedelta(days=1), selection=chain)
+    if wants["shared_encoder"]:
+        reads = _encoder_feature_span(resources(settings)["models"], start, end)
+        if needs_inputs and extra and reads:  # the encoder learns from the whole declared universe
+            print(f"  universe and reference: features of {', '.join(to_ccxt(k) for k in extra)} {reads[0]}..{reads[1]} (the shared encoder reads them)")
+            ok &= _ranged_runs(job, instance, extra, *reads, selection=[asset_key(tf, "features")])
+        print(f"  shared encoder: {start}..{end}")
+        ok &= _encoder_run(defs.resolve_job_def(encoder_job_name(tf)), instance, start, end)
+    outside = {asset_key(tf, n) for n in ("shared_encoder", "challengers", *DATE_ASSETS)}
+    main = sorted(selected - outside - done)
+    if main:
+        ok &= _ranged_runs(job, instance, keys, start, end, selection=main)
+    dated = sorted(selected & {asset_key(tf, n) for n in DATE_ASSETS})
+    if dated:
+        print(f"  roster and daily summary: {start}..{end}")
+        ok &= _date_run(defs.resolve_job_def(summary_job_name(tf)), instance, start, end, dated)
+    if select is None:  # the whole chain: the analysts' file (and the dbt marts) over what was exported
+        ok &= _analytics(defs, instance, settings)
+    _print_models(instance, tf, keys, start, end)
+    _print_champions(settings, keys, end)
+    _print_where(settings, end)
+    return 0 if ok else 1
+
+
+def _recover(instance: dg.DagsterInstance, settings: Settings) -> None:
+    """What killed runs left: their runs marked failed, the pool slots they held freed, their temporary files gone."""
+    lines = reap_dead_runs(instance)
+    swept = sweep(instance, settings)
+    if swept:
+        lines.append(f"removed {len(swept)} temporary files that killed runs left ({sum(f.size for f in swept) / 1e6:.1f} MB)")
+    for line in lines:
+        print(f"huracan run: {line}")
+
+
+def _analytics(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings) -> bool:
+    """The dbt marts and the DuckDB file, once no other run holds their pool (saying who does, meanwhile)."""
+    print("  analytics: dbt marts and tests over the exports, and the DuckDB file of views")
+    try:
+        wait_for_pool(instance, ANALYTICS_POOL, settings.pool_timeout_s, lambda line: print(f"    {line}", flush=True))
+    except PoolTimeout as error:
+        print(f"    analytics: {error}")
+        return False
+    with contextlib.redirect_stdout(io.StringIO()):  # dagster-dbt echoes dbt's every line; the results are events
+        result = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET, tags=owner_tags())
+    _print_run([result], "every export")
+    return result.success
+
+
+def _encoder_feature_span(models: ModelSettingsResource, start: date, end: date) -> tuple[date, date] | None:
+    """The first and last day whose features the encoders of ``start..end`` read."""
+    config = models.encoder_config(ModelConfig().train_days)
+    (first, _), (_, last) = encoder_window(start, config), encoder_window(end, config)
+    return (first, last - timedelta(days=1)) if first < last else None
+
+
+def _encoder_run(job, instance, start: date, end: date) -> bool:
+    return _date_run(job, instance, start, end, None)
+
+
+def _date_run(job, instance, start: date, end: date, selection) -> bool:
+    """The runs of a date-partitioned job over ``start..end`` (every symbol inside each day)."""
+    graph = job.asset_layer.asset_graph
+    assets = selection or sorted(job.asset_layer.executable_asset_keys, key=str)
+    days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+    return _execute(job, instance, policy_runs(graph, instance, assets, days), f"{start}..{end}", "all symbols")
+
+
+def _ranged_runs(job, instance, keys, start: date, end: date, *, selection) -> bool:
+    """The window's date × symbol partitions in the runs their backfill policies make (``policy_runs``)."""
+    runs = policy_runs(job.asset_layer.asset_graph, instance, selection, window_keys(start, end, keys))
+    return _execute(job, instance, runs, f"{start}..{end}", ", ".join(keys))
+
+
+def _execute(job, instance, runs: list[PolicyRun], window: str, label: str) -> bool:
+    """Each run in this process, one after another (a process start per run would cost seconds)."""
+    results = []
+    for run in runs:
+        tags = {**run.tags, "huracan/window": window, **owner_tags()}
+        results.append(job.execute_in_process(
+            instance=instance, tags=tags, asset_selection=list(run.assets), raise_on_error=False, run_config=QUIET
+        ))
+    _print_run(results, label)
+    return all(r.success for r in results)
+
+
+def _first_whole_day(source, timeframe: str, symbols: list[str]) -> date:
+    """The first day that every symbol has whole at the source (the day after its first candle)."""
+    listed = [source.first_timestamp(s, timeframe) for s in symbols]
+    return max((t.date() + timedelta(days=1) for t in listed if t is not None), default=date.min)
+
+
+def _print_run(results: list[dg.ExecuteInProcessResult], label: str) -> None:
+    """One phase: its runs' outcome, the partitions each asset materialized across them, checks that did not pass
+    and, for a failed run, why."""
+    counts: dict[str, int] = defaultdict(int)
+    failed: dict[str, list[str]] = defaultdict(list)
+    not_sent: dict[str, int] = defaultdict(int)  # cause: messages
+    repaired: set[str] = set()
+    for result in results:
+        for event in result.get_asset_materialization_events():
+            counts[event.asset_key.to_user_string()] += 1 if event.partition else 0
+            metadata = event.materialization.metadata
+            if NOT_SENT in metadata:
+                not_sent[metadata[NOT_SENT].value] += 1
+            if REPAIRED in metadata:
+                repaired.update(metadata[REPAIRED].value.splitlines())
+        for evaluation in result.get_asset_check_evaluations():
+            if not evaluation.passed:
+                failed[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"].append(evaluation.partition or "")
+    bad = [r for r in results if not r.success]
+    status = f"{len(bad)} of {len(results)} FAILED" if bad else "succeeded"
+    ids = ", ".join(r.run_id[:8] for r in results[:4]) + (", …" if len(results) > 4 else "")
+    print(f"  {len(results)} run{'s' * (len(results) != 1)} ({label}: {ids}): {status}")
+    for asset, count in sorted(counts.items()):
+        print(f"    {asset}: {count} partitions materialized" if count else f"    {asset}: materialized")
+    for check, partitions in sorted(failed.items()):
+        keyed_partitions = sorted(p for p in partitions if p)
+        where = f" on {len(keyed_partitions)} partitions: {abbreviated(keyed_partitions)}" if keyed_partitions else ""
+        print(f"    check {check} did not pass{where}")
+    for note in sorted(repaired):
+        print(f"    repaired: {note}")
+    for cause, count in sorted(not_sent.items()):
+        print(f"    {count} notification{'s' * (count != 1)} not sent: {cause}")
+    for result in bad:
+        for cause in failure_causes(result.all_events, result.dagster_run.tags):
+            print("    " + cause.replace("\n", "\n      "))
+
+
+def _print_models(instance: dg.DagsterInstance, tf: str, keys: list[str], start: date, end: date) -> None:
+    """Per coin: what was trained for the window's last day, and whether it passed (or which gates, by how much)."""
+    wanted = [partition_key(end, k) for k in keys]
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key(tf, "coin_model"), asset_partitions=wanted), limit=len(wanted) * 4
+    ).records
+    latest: dict[str, dict] = {}
+    for record in records:  # newest first
+        latest.setdefault(record.partition_key, record.asset_materialization.metadata)
+    if not latest:
+        return
+    print(f"Coin models for {end} (trained on the days before it, judged out of sample after costs):")
+    for key in wanted:
+        symbol, meta = key.split("|")[1], latest.get(key)
+        if meta is None:
+            print(f"  {symbol}: not trained")
+            continue
+        if "reason" in meta:  # a day off the retrain cadence
+            print(f"  {symbol}: {meta['reason'].value}")
+            continue
+        fee = meta["break_even_fee_bps"].value
+        passing = "fails even without fees" if fee == "n/a" else f"would pass at a fee of {fee} bps a side"
+        print(f"  {symbol}: {meta['gate_summary'].value}")
+        print(f"    {meta['trades_out_of_sample'].value} trades out of sample, best predicted edge "
+              f"{meta['best_predicted_edge_bps'].value} bps (margin {meta['safety_margin_bps'].value}); {passing}")
+
+
+def _print_champions(settings: Settings, keys: list[str], end: date) -> None:
+    """Per coin: its champion after the window, or why it has none (the roster's answer)."""
+    store = resources(settings)["archive"].store()
+    try:
+        roster = {e["symbol"]: e for e in store.read_json(roster_day_key(settings.timeframe, end))["symbols"]}
+    except ArtifactNotFound:
+        return
+    print(f"Champions for {end} (champions/roster.json; every decision in champions/promotions.jsonl):")
+    for key in keys:
+        entry = roster.get(key)
+        if entry is None:
+            print(f"  {key}: no champion decision")
+        elif entry["trade_ok"]:
+            print(f"  {key}: rank {entry['rank']}, champion {entry['model_path']}")
+        else:  # the gates it failed are printed above
+            print(f"  {key}: rank {entry['rank']}, trade_ok false: {entry['reason'].split(' (')[0]}")
+
+
+def _print_where(settings: Settings, end: date) -> None:
+    print("Where to look:")
+    print(f"  UI:       make ui  →  http://127.0.0.1:3000 (Assets → {settings.timeframe}/candles: partitions and checks)")
+    print(f"  archive:  {settings.archive_uri}")
+    print(f"  summary:  {settings.archive_uri}/{daily_summary_key(end)}")
+    print(f"  DuckDB:   duckdb -readonly {settings.home / 'exports' / 'huracan.duckdb'}")
+    page = daily_folder(settings.home, end) / "index.html"
+    if page.is_file():
+        print(f"  report:   {page}  (any window: huracan report --start D1 --end D2)")
+    print(f"  instance: {settings.dagster_home}")
+    print(f"  MLflow:   make mlflow  →  http://127.0.0.1:5000 (store under {settings.mlflow_dir})")
+    print("  status:   huracan status")

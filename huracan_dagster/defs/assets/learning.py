@@ -1,0 +1,329 @@
+"""``signals``, ``labels``, ``shared_encoder`` and ``coin_model``: what the coins' models learn from, and the models."""
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import dagster as dg
+import polars as pl
+
+from huracan_core.models.artifacts import CHECKSUMS, REQUIRED_FILES
+from huracan_core.models.day_models import (
+    ENCODER_FILE,
+    ModelPartition,
+    encoder_keys,
+    index_row,
+    load_encoders,
+    no_model_index,
+    retrain_split,
+    train_encoders,
+    train_model_partitions,
+    write_encoder,
+    write_model,
+)
+from huracan_core.models.encoder import encoder_window
+from huracan_core.models.integrity import verify_folder
+from huracan_core.models.lookahead_labels import LabelPartition, label_partitions
+from huracan_core.models.training import ModelConfig
+from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
+from huracan_core.trading.signals import WARMUP_DAYS, prove_signal_causality, signal_partitions
+from huracan_core.versions import modules_used, source_hash
+from huracan_dagster.defs.assets.features import causality_verdicts
+from huracan_dagster.defs.automation import when_later_data_arrives
+from huracan_dagster.defs.io_manager import read_partitions
+from huracan_dagster.defs.metadata import output_with_partition_metadata, preview, result_with_partition_metadata
+from huracan_dagster.defs.partitions import (
+    CHAIN_BACKFILL,
+    DEFAULT_SPACE,
+    PartitionSpace,
+    asset_key,
+    by_day,
+    day_window,
+    partition_key,
+    same_date,
+    split_key,
+)
+from huracan_dagster.defs.resources import ArchiveResource, CostsResource, MLflowResource, ModelSettingsResource, UniverseResource
+from huracan_dagster.defs.verdicts import Verdict, evaluations, partitioned_check
+
+CAUSAL_SAMPLES = 3
+#: the checks that read each new model and encoder folder back right after it is written
+MODEL_INTACT = "model_files_intact"
+ENCODER_INTACT = "encoder_files_intact"
+
+
+def learning_assets(
+    timeframe: str, recipe_hash: str, train_days: int = ModelConfig().train_days, fee_profile: str = DEFAULT_FEE_PROFILE,
+    space: PartitionSpace = DEFAULT_SPACE,
+) -> list[dg.AssetsDefinition]:
+    """``fee_profile``: the one the ``costs`` resource is configured with; it prices every label, signal and
+    model, so it is part of their code versions (a change of tier marks them stale in the UI)."""
+    keys = {name: asset_key(timeframe, name) for name in ("candles", "features", "regimes", "signals", "labels", "shared_encoder", "coin_model")}
+    group = f"learning_{timeframe}"
+
+    @dg.asset(
+        key=keys["signals"],
+        partitions_def=space.dates_and_symbols,
+        backfill_policy=CHAIN_BACKFILL,
+        ins={n: dg.AssetIn(keys[n], partition_mapping=day_window(-WARMUP_DAYS, 0)) for n in ("candles", "features", "regimes")},
+        io_manager_key="frames_io",
+        check_specs=[partitioned_check("signals_causal", keys["signals"], blocking=True,
+                                       description="Votes and decisions at sampled t equal those computed from bars truncated at t.", space=space)],
+        kinds={"polars"},
+        group_name=group,
+        code_version=source_hash(*modules_used("huracan_core.trading.signals"), extra={"warmup_days": WARMUP_DAYS, "fees": fee_profile}),
+        metadata={"timeframe": timeframe},
+        description=(
+            "Every engine's vote (direction, confidence, reason, regime affinity) and the consensus decision per bar, "
+            f"costs in. The {WARMUP_DAYS} previous days warm up the engines' trailing windows and the meta combiner."
+        ),
+    )
+    def signals(
+        context: dg.AssetExecutionContext, costs: CostsResource,
+        candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame],
+    ) -> Iterator:
+        wanted = [split_key(k) for k in context.partition_keys]
+        inputs = {"candles": by_day(candles), "features": by_day(features), "regimes": by_day(regimes)}
+        options = {"warmup_days": WARMUP_DAYS, "exchange": costs.exchange, "costs": costs.cost_model()}
+        frames = signal_partitions(*inputs.values(), wanted, **options)
+        yield output_with_partition_metadata(context, {partition_key(*k): (f, _signal_metadata(f)) for k, f in frames.items()})
+        proofs = prove_signal_causality(inputs, wanted, CAUSAL_SAMPLES, **options)
+        yield from causality_verdicts(context, keys["signals"], "signals_causal", proofs)
+
+    @dg.asset(
+        key=keys["labels"],
+        partitions_def=space.dates_and_symbols,
+        backfill_policy=CHAIN_BACKFILL,
+        automation_condition=when_later_data_arrives(),
+        ins={
+            "candles": dg.AssetIn(keys["candles"], partition_mapping=day_window(0, 1)),
+            "features": dg.AssetIn(keys["features"], partition_mapping=day_window(0, 1)),
+            "regimes": dg.AssetIn(keys["regimes"]),
+            "signals": dg.AssetIn(keys["signals"]),
+        },
+        io_manager_key="frames_io",
+        kinds={"polars"},
+        group_name=group,
+        code_version=source_hash(*modules_used("huracan_core.models.lookahead_labels"), extra={"fees": fee_profile}),
+        metadata={"timeframe": timeframe},
+        description=(
+            "LOOKS FORWARD (targets, never features): each bar's after-cost outcome of a long and a short entered at "
+            "the next bar's open under the shadow trader's own exits and costs. The last bars' trades finish on the "
+            "NEXT day's candles: until those exist their outcomes are null and the partition says it waits; when they "
+            "arrive it materializes again by itself (automation condition)."
+        ),
+    )
+    def labels(
+        context: dg.AssetExecutionContext, costs: CostsResource, candles: dict[str, pl.DataFrame],
+        features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame], signals: dict[str, pl.DataFrame],
+    ) -> dg.Output:
+        parts = label_partitions(
+            by_day(candles), by_day(features), by_day(regimes), by_day(signals), [split_key(k) for k in context.partition_keys],
+            timeframe, exchange=costs.exchange, costs=costs.cost_model(),
+        )
+        return output_with_partition_metadata(context, {partition_key(p.day, p.symbol): (p.frame, _label_metadata(p)) for p in parts})
+
+    @dg.asset(
+        key=keys["shared_encoder"],
+        partitions_def=space.dates,
+        backfill_policy=CHAIN_BACKFILL,
+        deps=[dg.AssetDep(keys["features"], partition_mapping=same_date())],
+        check_specs=[partitioned_check(ENCODER_INTACT, keys["shared_encoder"], by_date=True, space=space, description=(
+            f"The day's encoder folder, read back right after it was written, matches its `{CHECKSUMS}`."))],
+        kinds={"torch"},
+        group_name=group,
+        code_version=source_hash("huracan_core.models.encoder", "huracan_core.models.day_models", extra={"train_days": train_days}),
+        metadata={"timeframe": timeframe},
+        description=(
+            "One autoencoder per retrain day (the `models` resource's `retrain_every_days`, HURACAN_RETRAIN_EVERY_DAYS; "
+            "other days record that they train nothing) over every coin's scale-free features; its embedding joins each coin model's "
+            f"inputs. The encoder of D trains on the declared universe's features of the first walk-forward training "
+            f"span of D's coin models (from D−{train_days}; Dagster draws the edge to D's features, the days read are "
+            "listed in the metadata), so every test window of those models lies after all it saw. CUDA when available. "
+            f"Stored at `encoders/{timeframe}/<date>/encoder.pt` with `sha256.txt`."
+        ),
+    )
+    def shared_encoder(
+        context: dg.AssetExecutionContext, archive: ArchiveResource, universe: UniverseResource, models: ModelSettingsResource,
+    ) -> Iterator:
+        cadence = models.cadence()
+        days = [date.fromisoformat(k) for k in context.partition_keys]
+        retrain = [day for day in days if cadence.is_retrain_day(day)]
+        members = universe.members_by_day(timeframe, retrain)
+        config = models.encoder_config(train_days)
+        wanted = sorted({k for day in retrain for k in encoder_keys(day, members[day], config)})
+        features = read_partitions(archive, "features", timeframe, wanted, recipe_hash=recipe_hash)
+        encoders = train_encoders(features, members, retrain, config, models.encoder_device or None)
+        store = archive.store()
+        idle = "no coin model of the day reads an encoder"
+        metadata = {day.isoformat(): {"retrained": False, "reason": f"{cadence.why_not(day)}: {idle}"} for day in days if day not in encoders}
+        verdicts = {day.isoformat(): Verdict(True, "no encoder trained on this day") for day in days if day not in encoders}
+        for day, encoder in encoders.items():
+            folder = write_encoder(store, timeframe, day, encoder)
+            verdicts[day.isoformat()] = _intact(store, folder, (ENCODER_FILE,))
+            start, end = encoder_window(day, config)
+            metadata[day.isoformat()] = {
+                "retrained": True, "folder": dg.MetadataValue.path(store.uri(folder)), "version": encoder.version_hash,
+                "device": encoder.device,
+                "trained_on": f"{start}..{end - timedelta(days=1)} × {', '.join(members[day])}", "columns": len(encoder.columns),
+                "losses": ", ".join(f"{v:.4f}" for v in encoder.losses),
+                "epoch_seconds": ", ".join(f"{v:.2f}" for v in encoder.epoch_seconds),
+            }
+        yield result_with_partition_metadata(context, metadata)
+        yield from evaluations(context, keys["shared_encoder"], ENCODER_INTACT, verdicts, severity=dg.AssetCheckSeverity.ERROR)
+
+    history = day_window(-train_days, -1)
+
+    @dg.asset(
+        key=keys["coin_model"],
+        partitions_def=space.dates_and_symbols,
+        backfill_policy=CHAIN_BACKFILL,
+        ins={n: dg.AssetIn(keys[n], partition_mapping=history) for n in ("candles", "features", "regimes", "signals", "labels")},
+        deps=[dg.AssetDep(keys["shared_encoder"], partition_mapping=same_date())],
+        check_specs=[partitioned_check(MODEL_INTACT, keys["coin_model"], space=space, description=(
+            f"The model folder, read back right after it was written, matches its `{CHECKSUMS}`."))],
+        io_manager_key="frames_io",
+        kinds={"lightgbm", "mlflow"},
+        group_name=group,
+        code_version=source_hash(*modules_used("huracan_core.models.day_models"), extra={"train_days": train_days, "fees": fee_profile}),
+        metadata={"timeframe": timeframe},
+        description=(
+            f"A LightGBM model per coin trained on the {train_days} days before the day (labels that ended before it), "
+            "under purged walk-forward validation: its out-of-sample trades, after costs, next to the rules-only and "
+            "flat baselines and the ablation without the shared encoder, judged by the gates. The model folder "
+            f"(`models/<SYMBOL>/{timeframe}/<cutoff>/`, `sha256.txt` last) and an MLflow run and registered version "
+            "(`huracan-<BASE>-<QUOTE>`); a model that fails its gates never trades. Models train on retrain days only "
+            "(`retrain_every_days` of the `models` resource, HURACAN_RETRAIN_EVERY_DAYS, counted from Mondays): a day "
+            "between stores no model, so the champion in force stays."
+        ),
+    )
+    def coin_model(
+        context: dg.AssetExecutionContext, archive: ArchiveResource, costs: CostsResource, models: ModelSettingsResource,
+        mlflow: MLflowResource, candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame],
+        regimes: dict[str, pl.DataFrame], signals: dict[str, pl.DataFrame], labels: dict[str, pl.DataFrame],
+    ) -> Iterator:
+        from huracan_core.models.tracking import log_training_run
+
+        cadence = models.cadence()
+        retrain, idle = retrain_split([split_key(k) for k in context.partition_keys], cadence)
+        store, config = archive.store(), models.training_config(train_days)
+        encoders = load_encoders(store, timeframe, sorted({day for day, _ in retrain})) if models.use_encoder else {}
+        inputs = {"candles": candles, "features": features, "regimes": regimes, "signals": signals, "labels": labels}
+        parts = train_model_partitions(
+            {name: by_day(frames) for name, frames in inputs.items()}, encoders, retrain, timeframe, config=config,
+            costs=costs.cost_model(), exchange=costs.exchange, use_encoder=models.use_encoder,
+        )
+        kept = "no challenger, the champion in force stays"
+        results = {partition_key(day, symbol): (no_model_index(), {"retrained": False, "reason": f"{cadence.why_not(day)}: {kept}"})
+                   for day, symbol in idle}
+        verdicts = {key: Verdict(True, "no model trained on this day") for key in results}
+        for part in parts:
+            key = partition_key(part.day, part.symbol)
+            written = write_model(store, part)
+            verdicts[key] = _intact(store, part.folder, REQUIRED_FILES)
+            tags = {"dagster_run_id": context.run.run_id, "partition_key": key, "recipe_hash": recipe_hash,
+                    "model_folder": part.folder}
+            tracked = log_training_run(mlflow.config(), part.trained, params=_params(config, costs, part), files=written, tags=tags)
+            link = {"mlflow_run_id": tracked.run_id, "mlflow_model": tracked.model_name, "mlflow_version": tracked.version}
+            results[key] = (index_row(part, link), _model_metadata(part, store, mlflow, tracked, config.safety_margin_bps))
+        yield output_with_partition_metadata(context, results)
+        yield from evaluations(context, keys["coin_model"], MODEL_INTACT, verdicts, severity=dg.AssetCheckSeverity.ERROR)
+
+    return [signals, labels, shared_encoder, coin_model]
+
+
+def _intact(store, folder: str, required) -> Verdict:
+    """The folder read back from the Archive: every file against its hash."""
+    problem = verify_folder(store, folder, required)
+    return Verdict(problem is None, problem or f"{CHECKSUMS} matches every file of {folder}")
+
+
+def _params(config: ModelConfig, costs: CostsResource, part: ModelPartition) -> dict[str, object]:
+    return {
+        "train_days": config.train_days, "rounds": config.rounds, "num_leaves": config.num_leaves,
+        "learning_rate": config.learning_rate, "min_data_in_leaf": config.min_data_in_leaf, "seed": config.seed,
+        "gate_profile": config.gate_profile, "safety_margin_bps": config.safety_margin_bps,
+        "walk_forward": config.walk_forward, "fee_profile": costs.fee_profile, "use_taker": costs.use_taker,
+        "columns": len(part.trained.columns), "encoder_version": part.encoder_version or "none",
+    }
+
+
+def _signal_metadata(frame: pl.DataFrame) -> dict:
+    taken = frame.filter(pl.col("recommendation") != "SKIP")
+    return {
+        "rows": frame.height,
+        "take_signals": taken.height,
+        "mean_expected_edge_bps": round(float(frame["expected_edge_bps"].mean() or 0.0), 3),
+        "mean_cost_bps": round(float(frame["cost_bps"].mean() or 0.0), 3),
+        "preview": preview(frame.select("timestamp", "regime", "direction", "confidence", "agreement", "recommendation", "expected_edge_bps", "cost_bps")),
+    }
+
+
+def _label_metadata(part: LabelPartition) -> dict:
+    frame = part.frame
+    next_day = part.day.fromordinal(part.day.toordinal() + 1).isoformat()
+    if not part.pending:
+        status = "complete"
+    elif not part.next_day_available:
+        status = f"waiting for {next_day} candles: {part.pending} of {frame.height} bars' outcomes are null until they exist"
+    else:
+        status = f"{part.pending} of {frame.height} bars run past the candles available"
+    done = frame.filter(pl.col("complete"))
+
+    def share_positive(side: str) -> float:
+        return round(float((done[f"{side}_net_bps"] > 0).mean() or 0.0), 4) if done.height else 0.0
+
+    return {
+        "rows": frame.height,
+        "complete": done.height,
+        "pending": part.pending,
+        "status": status,
+        "long_mean_net_bps": round(float(done["long_net_bps"].mean() or 0.0), 3),
+        "short_mean_net_bps": round(float(done["short_net_bps"].mean() or 0.0), 3),
+        "long_share_positive_after_costs": share_positive("long"),
+        "short_share_positive_after_costs": share_positive("short"),
+        "mean_round_trip_cost_bps": round(float(done["long_cost_bps"].mean() or 0.0), 3),
+        "preview": preview(frame.select("timestamp", "long_net_bps", "long_exit_reason", "short_net_bps", "short_exit_reason", "complete")),
+    }
+
+
+def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked, margin_bps: float) -> dict:
+    t = part.trained
+    agg, rules, flat = t.model.aggregate, t.baselines["rules"].aggregate, t.baselines["flat"].aggregate
+    shown = ("trade_count", "net_pnl", "sharpe", "hit_rate", "max_drawdown", "profit_factor", "expectancy_bps")
+    table = "| metric | model | rules | flat |\n|---|---|---|---|\n" + "\n".join(
+        f"| {k} | {_fmt(agg[k])} | {_fmt(rules[k])} | {_fmt(flat[k])} |" for k in shown
+    )
+    gates = "| gate | value | needs | passed |\n|---|---|---|---|\n" + "\n".join(
+        f"| {r.name} | {_fmt(r.value)} | {r.op} {r.threshold:g} | {'yes' if r.passed else 'NO'} |" for r in t.gates.results
+    )
+    metadata = {
+        "retrained": True,
+        "passed": t.passed,
+        "gate_summary": t.gates.summary(),
+        "gates": dg.MetadataValue.md(gates),
+        "out_of_sample": dg.MetadataValue.md(table),
+        "trades_out_of_sample": int(agg["trade_count"]),
+        "best_predicted_edge_bps": _fmt(agg["best_predicted_edge_bps"]),
+        "safety_margin_bps": _fmt(margin_bps),
+        "folds": len(t.folds),
+        "training_rows": t.training_rows,
+        "fee_bps_per_side": t.fee_bps,
+        "break_even_fee_bps": _fmt(t.break_even_fee_bps),
+        "model_folder": dg.MetadataValue.path(store.uri(part.folder)),
+        "mlflow_run": dg.MetadataValue.url(f"{mlflow.ui_url()}/{tracked.run_path}"),
+        "mlflow_model": f"{tracked.model_name} v{tracked.version}",
+        "top_features": dg.MetadataValue.md("\n".join(f"- `{n}`: {g:.0f}" for n, g in list(t.importance.items())[:10])),
+    }
+    if t.ablation:
+        diff = t.ablation["difference"]
+        metadata["ablation_without_encoder"] = dg.MetadataValue.md(
+            "| metric | with − without embedding |\n|---|---|\n" + "\n".join(f"| {k} | {_fmt(v)} |" for k, v in diff.items())
+        )
+    return metadata
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "n/a"
+    value = float(value)
+    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.0f}"

@@ -1,0 +1,197 @@
+"""``shadow_trades`` and ``trade_analysis``: paper trading per UTC day and symbol, and what the trades teach."""
+
+import math
+from datetime import date, timedelta
+
+import dagster as dg
+import polars as pl
+
+from huracan_core.desk.shadow_day import TradeAnalysis, TradingDay, analyse_partitions, trade_partitions
+from huracan_core.models.choice import choose_models
+from huracan_core.storage.keys import costs_key, plot_key
+from huracan_core.symbols import to_ccxt
+from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, paid_costs
+from huracan_core.trading.metrics import SUMMARY_UNITS
+from huracan_core.trading.plots import run_equity_png, symbol_equity_png
+from huracan_dagster.defs.automation import when_later_data_arrives
+from huracan_dagster.defs.metadata import output_with_partition_metadata, picture, preview
+from huracan_dagster.defs.partitions import (
+    CHAIN_BACKFILL,
+    DEFAULT_SPACE,
+    PartitionSpace,
+    asset_key,
+    by_day,
+    day_window,
+    partition_key,
+    split_key,
+)
+from huracan_dagster.defs.resources import ArchiveResource, CostsResource
+from huracan_dagster.defs.versions import trading_code_version
+
+LEDGER_PREVIEW = ("entry_time", "exit_time", "direction", "regime", "gross_bps", "net_bps", "exit_reason", "policy", "model_version")
+
+
+class TradingConfig(dg.Config):
+    """The trader's capital (the fee tier is the ``costs`` resource, shared with labels and models)."""
+
+    capital: float = 10_000.0
+
+
+def trading_assets(
+    timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFILE, space: PartitionSpace = DEFAULT_SPACE
+) -> list[dg.AssetsDefinition]:
+    version = trading_code_version(extra={"timeframe": timeframe, "policy": "champion", "fees": fee_profile})
+    key = {n: asset_key(timeframe, n) for n in ("candles", "features", "regimes", "signals", "labels", "champion", "shadow_trades")}
+
+    @dg.asset(
+        key=key["shadow_trades"],
+        partitions_def=space.dates_and_symbols,
+        backfill_policy=CHAIN_BACKFILL,
+        ins={
+            **{n: dg.AssetIn(key[n]) for n in ("candles", "features", "regimes", "signals", "champion")},
+        },
+        io_manager_key="frames_io",
+        kinds={"polars"},
+        group_name=f"trading_{timeframe}",
+        code_version=version,
+        metadata={"timeframe": timeframe},
+        description=(
+            "The paper-trade ledger of the trades ENTERED on this UTC day (net of fees, spread and slippage), decided "
+            "by the coin's champion in force at the start of the day (trained on data that ended before it), else — "
+            "no champion — by the rules-only consensus; every trade records its policy and model. Traded flat-to-flat. "
+            "Also writes `costs/<SYMBOL>/<timeframe>/<date>.json` and one equity-curve picture per run under "
+            "`plots/shadow_trades/<timeframe>/`; each symbol's last day of a run shows its equity inline."
+        ),
+    )
+    def shadow_trades(
+        context: dg.AssetExecutionContext, config: TradingConfig, archive: ArchiveResource, costs: CostsResource,
+        candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame],
+        signals: dict[str, pl.DataFrame], champion: dict[str, pl.DataFrame],
+    ) -> dg.Output:
+        wanted = [split_key(k) for k in context.partition_keys]
+        store = archive.store()
+        models, no_model = choose_models(store, by_day(champion), wanted)
+        days = trade_partitions(
+            by_day(candles), by_day(features), by_day(regimes), by_day(signals), wanted, timeframe, models=models,
+            no_model=no_model, exchange=costs.exchange, costs=costs.cost_model(), capital=config.capital,
+        )
+        results = {}
+        name, png = run_equity_png(days, timeframe)  # one picture per run, linked from every partition
+        plot = plot_key("shadow_trades", timeframe, name)
+        store.write_bytes(plot, png)
+        model = costs.cost_model()
+        for traded in days:
+            costs_at = costs_key(traded.symbol, timeframe, traded.day)
+            store.write_json(costs_at, {"symbol": traded.symbol, "date": traded.day.isoformat(), "exchange": costs.exchange,
+                                        "fee_profile": costs.fee_profile, **traded.costs})
+            metadata = _trading_metadata(traded, model.fee_bps(costs.exchange, traded.symbol), store.uri(costs_at), store.uri(plot))
+            results[partition_key(traded.day, traded.symbol)] = (traded.ledger, metadata)
+        for symbol, mine in _by_symbol(days).items():  # the inline picture on the symbol's last day only
+            inline = picture(symbol_equity_png(mine, timeframe), f"{symbol} equity")
+            results[partition_key(mine[-1].day, symbol)][1]["equity_curve"] = inline
+        return output_with_partition_metadata(context, results)
+
+    @dg.asset(
+        key=asset_key(timeframe, "trade_analysis"),
+        partitions_def=space.dates_and_symbols,
+        backfill_policy=CHAIN_BACKFILL,
+        automation_condition=when_later_data_arrives(),
+        ins={
+            "shadow_trades": dg.AssetIn(key["shadow_trades"]),
+            "labels": dg.AssetIn(key["labels"]),
+            "candles": dg.AssetIn(key["candles"], partition_mapping=day_window(0, 1)),
+            "features": dg.AssetIn(key["features"]),
+            "regimes": dg.AssetIn(key["regimes"]),
+        },
+        io_manager_key="frames_io",
+        kinds={"polars"},
+        group_name=f"trading_{timeframe}",
+        code_version=version,
+        metadata={"timeframe": timeframe},
+        description=(
+            "The day's traded ledger (kind=trade) and every labelled opportunity (kind=opportunity: each bar's long "
+            "and short under the trader's exits, after costs) with post-exit outcomes (price 5/30/120 minutes after "
+            "each exit, read from this day's and the NEXT day's candles; null while those do not exist yet, and filled in by itself when they arrive), plus "
+            "win/loss, regime and pattern summaries of both in the metadata. Looks forward on purpose: never an input feature."
+        ),
+    )
+    def trade_analysis(
+        context: dg.AssetExecutionContext, shadow_trades: dict[str, pl.DataFrame], labels: dict[str, pl.DataFrame],
+        candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame],
+    ) -> dg.Output:
+        analyses = analyse_partitions(
+            by_day(shadow_trades), by_day(labels), by_day(candles), by_day(features), by_day(regimes),
+            [split_key(k) for k in context.partition_keys],
+        )
+        results = {partition_key(*key): (a.trades, _analysis_metadata(a, key[0] + timedelta(days=1))) for key, a in analyses.items()}
+        return output_with_partition_metadata(context, results)
+
+    return [shadow_trades, trade_analysis]
+
+
+def _figure(value: float) -> float | str:
+    """A figure as the UI shows it: "n/a" where the data cannot define it (core gives NaN), never a made-up 0."""
+    return round(float(value), 6) if math.isfinite(value) else "n/a"
+
+
+def _by_symbol(days: list[TradingDay]) -> dict[str, list[TradingDay]]:
+    """Each symbol's days, oldest first. Its inline equity picture goes on its last day's materialization only —
+    the one the UI shows as the latest — so a ranged run adds one picture per symbol to the event log, not one per
+    partition; every partition keeps the path of the run's picture."""
+    grouped: dict[str, list[TradingDay]] = {}
+    for traded in sorted(days, key=lambda d: d.day):
+        grouped.setdefault(traded.symbol, []).append(traded)
+    return grouped
+
+
+def _trading_metadata(traded: TradingDay, fee_tier_bps: float, costs_uri: str, plot_uri: str) -> dict:
+    """Every figure's name carries its unit (``_pct``, ``_bps``, the quote currency); ``paid_*`` are what the
+    trades paid per round trip (both legs) — "n/a" without trades — beside the fee tier they were charged at."""
+    m, ledger, paid = traded.metrics, traded.ledger, paid_costs(traded.ledger)
+    quote = to_ccxt(traded.symbol).split("/")[1]
+    table = "| metric | value | unit |\n|---|---|---|\n" + "\n".join(
+        f"| {k} | {_figure(v)} | {SUMMARY_UNITS[k].replace('quote currency', quote)} |" for k, v in sorted(m.items())
+    )
+    return {
+        "policy": traded.policy,
+        "decided_by": traded.reason,
+        "trades": ledger.height,
+        **({"why_no_trades": traded.no_trades_because} if traded.no_trades_because else {}),
+        "hit_rate_pct": _figure(100 * m["hit_rate"]),
+        "mean_net_bps": _figure(m["expectancy_bps"]),
+        "mean_gross_bps": _figure(m["gross_expectancy_bps"]),
+        f"net_pnl_{quote.lower()}": _figure(m["net_pnl"]),
+        f"costs_paid_{quote.lower()}": _figure(paid["total"]),
+        "costs_pct_of_gross": _figure(100 * m["cost_share_of_gross"]),
+        "paid_fees_bps_per_round_trip": _figure(paid["fees_bps"]),
+        "paid_spread_bps_per_round_trip": _figure(paid["spread_bps"]),
+        "paid_slippage_bps_per_round_trip": _figure(paid["slippage_bps"]),
+        "paid_total_bps_per_round_trip": _figure(paid["total_bps"]),
+        "fee_tier_bps_per_side": _figure(fee_tier_bps),
+        "bars": traded.bars,
+        "recipe_hash": traded.recipe_hash,
+        "costs_json": dg.MetadataValue.path(costs_uri),
+        "metrics": dg.MetadataValue.md(table),
+        "equity_curves": dg.MetadataValue.path(plot_uri),
+        "preview": preview(ledger.select(LEDGER_PREVIEW), rows=10),
+    }
+
+
+def _analysis_metadata(analysis: TradeAnalysis, next_day: date) -> dict:
+    trades = int((analysis.trades["kind"] == "trade").sum())
+    pending = len(analysis.pending)
+    if not pending:
+        status = "complete"
+    elif not analysis.next_day_available:
+        status = f"waiting for {next_day.isoformat()} candles: post-exit outcomes of {pending} of {trades} trades are null"
+    else:
+        status = f"{pending} of {trades} trades run past the candles available"
+    metadata: dict = {"trades": trades, "opportunities": analysis.trades.height - trades, "post_exit": status, "post_exit_pending": pending}
+    for scope, tables in (("traded", analysis.traded), ("opportunities", analysis.opportunities)):
+        metadata |= {
+            f"{scope}_winners_vs_losers": preview(tables["features"], rows=10),
+            f"{scope}_failure_reasons": preview(tables["failure_reasons"], rows=10),
+            f"{scope}_by_regime": preview(tables["by_regime"], rows=10),
+            f"{scope}_patterns": preview(tables["patterns"].select(pl.exclude("^centroid_.*$")), rows=10),
+        }
+    return metadata

@@ -1,0 +1,124 @@
+"""What runs by itself: the Engine's schedule (02:00 UTC), the shared encoder's schedule ahead of it, the hourly
+Mechanic sensor, and the conditions under which waiting assets catch up when later data arrives.
+
+The Engine's daily chain and the shared encoder have different partitions (date × symbol, date), and one run
+covers one partitions definition, so the encoder of yesterday runs at 01:00 (it reads only features months old)
+and the chain at 02:00 as one ranged run per block of registered symbols. The roster and the daily summary
+(date partitions) follow by their automation condition once the day's champions and trades are in; labels and the
+trade analysis of the day before materialize again by theirs when the next day's candles arrive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+
+from huracan_dagster.defs.partitions import SYMBOL_DIMENSION, asset_key
+from huracan_dagster.instance.failures import RANGE_END_TAG, RANGE_START_TAG
+
+ENGINE_CRON = "0 2 * * *"
+ENCODER_CRON = "0 1 * * *"
+#: labels and post-exit analysis of the day before the newest wait for its candles: they may run again then
+CATCH_UP = timedelta(days=2)
+
+
+def when_later_data_arrives() -> dg.AutomationCondition:
+    """Dagster's eager condition over the last two days instead of the latest one: a partition whose next day's
+    candles arrive (its declared input) materializes again, once nothing it reads is missing or in progress."""
+    return dg.AutomationCondition.eager().replace(
+        "in_latest_time_window", dg.AutomationCondition.in_latest_time_window(CATCH_UP)
+    ).with_label("when later data arrives (last 2 days)")
+
+
+def symbol_blocks(wanted: list[str], registered: list[str]) -> list[list[str]]:
+    """Group ``wanted`` into runs of neighbours in the registered order: one ranged run per block."""
+    position = {s: i for i, s in enumerate(registered)}
+    ordered = sorted(wanted, key=position.__getitem__)
+    blocks: list[list[str]] = []
+    for symbol in ordered:
+        if blocks and position[symbol] == position[blocks[-1][-1]] + 1:
+            blocks[-1].append(symbol)
+        else:
+            blocks.append([symbol])
+    return blocks
+
+
+def engine_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name=f"engine_{timeframe}", cron_schedule=ENGINE_CRON, execution_timezone="UTC", job=job,
+        default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
+        description=(
+            f"The Engine, daily at 02:00 UTC: yesterday's {timeframe} partitions of every registered symbol, "
+            "candles → features → regimes → signals → labels → coin models → champion decisions → shadow trades "
+            "→ analysis (the roster and the daily summary follow by themselves). One ranged run per block of symbols."
+        ),
+    )
+    def engine(context: dg.ScheduleEvaluationContext):
+        day = _yesterday(context.scheduled_execution_time)
+        symbols = context.instance.get_dynamic_partitions(SYMBOL_DIMENSION)
+        if not symbols:
+            return dg.SkipReason("no symbols registered yet: run `huracan run` once to register the universe")
+        return [
+            dg.RunRequest(
+                run_key=f"engine-{timeframe}-{day}-{block[0]}",
+                tags={RANGE_START_TAG: f"{day}|{block[0]}", RANGE_END_TAG: f"{day}|{block[-1]}", "huracan/window": f"{day}..{day}"},
+            )
+            for block in symbol_blocks(symbols, symbols)
+        ]
+
+    return engine
+
+
+def encoder_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool) -> dg.ScheduleDefinition:
+    return dg.build_schedule_from_partitioned_job(
+        job, name=f"shared_encoder_{timeframe}_daily", hour_of_day=1, minute_of_hour=0,
+        default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
+        description=f"Yesterday's {timeframe} shared encoder at 01:00 UTC, ready for the Engine's coin models at 02:00.",
+    )
+
+
+def mechanic_sensor(
+    timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dg.SensorDefinition:
+    """Hourly; a run only when candles were materialized since the last run it requested, at most one per hour
+    (``run_key`` ``mechanic-<tf>-<hour>``). The cursor (JSON: the newest candles event seen, the hour of the last
+    request) lives in the instance, so a restarted daemon carries on where it was."""
+    candles = asset_key(timeframe, "candles")
+
+    @dg.sensor(
+        name=f"mechanic_{timeframe}", job=job, minimum_interval_seconds=3600,
+        default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
+        description=(
+            "The Mechanic: every hour, when new candles have been materialized since its last run, trains a "
+            "challenger per coin from the freshest data and applies the promotion rule (asset challengers)."
+        ),
+    )
+    def mechanic(context: dg.SensorEvaluationContext):
+        cursor = json.loads(context.cursor) if context.cursor else {}
+        records = context.instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=candles), limit=1).records
+        if not records:
+            return dg.SkipReason(f"no {candles.to_user_string()} materialized yet")
+        newest, hour = records[0].storage_id, clock().astimezone(UTC).strftime("%Y-%m-%dT%H")
+        if newest <= cursor.get("candles_event", -1):
+            return dg.SkipReason(f"no new candles since event {cursor['candles_event']}")
+        if cursor.get("hour") == hour:
+            return dg.SkipReason(f"already requested a run in hour {hour}; new candles wait for the next hour")
+        context.update_cursor(json.dumps({"candles_event": newest, "hour": hour}))
+        return dg.RunRequest(run_key=f"mechanic-{timeframe}-{hour}", tags={"huracan/candles_event": str(newest)})
+
+    return mechanic
+
+
+def automation_sensor(timeframe: str) -> dg.AutomationConditionSensorDefinition:
+    return dg.AutomationConditionSensorDefinition(
+        f"automation_{timeframe}", target=dg.AssetSelection.key_prefixes([timeframe]),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Evaluates the assets' automation conditions (labels, trade analysis, roster, daily summary).",
+    )
+
+
+def _yesterday(moment: datetime) -> date:
+    return moment.astimezone(UTC).date() - timedelta(days=1)

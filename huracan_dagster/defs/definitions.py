@@ -1,0 +1,154 @@
+"""The code location. Environment is resolved here, once, when Dagster loads the definitions."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.models.training import ModelConfig
+from huracan_core.sources import open_source
+from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
+from huracan_dagster.defs.assets.candles import candle_assets
+from huracan_dagster.defs.assets.champions import champion_assets, mechanic_asset
+from huracan_dagster.defs.assets.dbt import HuracanDbtResource, dbt_assets_for
+from huracan_dagster.defs.assets.exports import analytics_database, export_assets
+from huracan_dagster.defs.assets.features import feature_assets
+from huracan_dagster.defs.assets.integrity import integrity_checks, integrity_job
+from huracan_dagster.defs.assets.learning import learning_assets
+from huracan_dagster.defs.assets.reports import report_assets
+from huracan_dagster.defs.assets.trading import trading_assets
+from huracan_dagster.defs.automation import automation_sensor, encoder_schedule, engine_schedule, mechanic_sensor
+from huracan_dagster.defs.broadcaster import broadcaster_from_env, broadcaster_sensors, telegram_configured
+from huracan_dagster.defs.io_manager import PartitionedFrameIOManager
+from huracan_dagster.defs.partitions import DEFAULT_SPACE, PartitionSpace, asset_key
+from huracan_dagster.defs.resources import (
+    ArchiveResource,
+    CandleSourceResource,
+    CostsResource,
+    ExportsResource,
+    MLflowResource,
+    ModelSettingsResource,
+    PromotionResource,
+    UniverseResource,
+)
+from huracan_dagster.settings import Settings
+
+DAILY_JOB = "daily_pipeline"
+ENCODER_JOB = "shared_encoder"
+SUMMARY_JOB = "daily_summary"
+MECHANIC_JOB = "mechanic"
+#: assets of a timeframe outside its daily date × symbol job (other partitions, or none)
+DATE_ASSETS = ("roster", "daily_summary", "exports_daily", "daily_report")
+#: the DuckDB file of views (and the dbt marts): one for every timeframe, built by its own job
+ANALYTICS_JOB = "analytics"
+
+
+def daily_job_name(timeframe: str) -> str:
+    """One Engine job per timeframe: ``daily_pipeline_15m``."""
+    return f"{DAILY_JOB}_{timeframe}"
+
+
+def encoder_job_name(timeframe: str) -> str:
+    """The date-partitioned shared encoder runs in its own job: a run covers one partitions definition."""
+    return f"{ENCODER_JOB}_{timeframe}"
+
+
+def summary_job_name(timeframe: str) -> str:
+    """The date-partitioned roster and daily summary of each day."""
+    return f"{SUMMARY_JOB}_{timeframe}"
+
+
+def mechanic_job_name(timeframe: str) -> str:
+    return f"{MECHANIC_JOB}_{timeframe}"
+
+
+def timeframe_assets(
+    timeframe: str, train_days: int = ModelConfig().train_days, fee_profile: str = DEFAULT_FEE_PROFILE,
+    space: PartitionSpace = DEFAULT_SPACE,
+) -> list[dg.AssetsDefinition]:
+    """The whole chain of one timeframe, every key under the ``<timeframe>/`` prefix; ``train_days`` is the
+    coin models' trailing window (their partition mapping), ``fee_profile`` the costs resource's tier, ``space``
+    the days that are partitions."""
+    recipe = FeatureRecipe.default(timeframe)
+    chain = [*candle_assets(timeframe, space), *feature_assets(recipe, space),
+             *learning_assets(timeframe, recipe.version_hash, train_days, fee_profile, space),
+             *champion_assets(timeframe, recipe.version_hash, train_days, fee_profile=fee_profile, space=space),
+             mechanic_asset(timeframe, recipe.version_hash, train_days), *trading_assets(timeframe, fee_profile, space),
+             *export_assets(timeframe, space)]
+    return [*chain, *report_assets(timeframe, sorted({k for a in chain for k in a.check_keys}, key=str), space)]
+
+
+def partition_space(settings: Settings) -> PartitionSpace:
+    """The days of the configured source: a recorded one's own (the bundled sample, a replay folder), a live
+    exchange's from 2018-01-01 on."""
+    return PartitionSpace.of_days(open_source(settings.source).recorded_days(settings.timeframes))
+
+
+def resources(settings: Settings) -> dict[str, object]:
+    """Every resource the assets use, configured from the settings (the UI's launchpad can override them)."""
+    source = CandleSourceResource(spec=settings.source)
+    archive = ArchiveResource(root=str(settings.archive_root), s3_url=settings.s3_url, s3_endpoint=settings.s3_endpoint)
+    return {
+        "source": source,
+        "archive": archive,
+        "universe": UniverseResource(source=source, symbols=list(settings.symbols), top_n=settings.top_n),
+        "frames_io": PartitionedFrameIOManager(archive=archive),
+        "costs": CostsResource(fee_profile=settings.fee_profile),
+        "models": ModelSettingsResource(gate_profile=settings.gate_profile, encoder_device=settings.encoder_device,
+                                        retrain_every_days=settings.retrain_every_days),
+        "mlflow": mlflow_resource(settings),
+        "promotion": PromotionResource(),
+        "broadcaster": broadcaster_from_env(settings.env),
+        "analytics": ExportsResource.for_home(settings.home),
+        "dbt": HuracanDbtResource.for_home(settings.home, settings.archive_root),
+    }
+
+
+def mlflow_resource(settings: Settings) -> MLflowResource:
+    """MLflow's artifacts beside the Archive's: under ``<HURACAN_S3_URL>/mlflow`` when it is on S3."""
+    artifacts = f"{settings.s3_url}/mlflow" if settings.s3_url else ""
+    return MLflowResource.for_home(settings.home, settings.mlflow_uri, artifacts, settings.s3_endpoint)
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    space = partition_space(settings)
+    assets = [a for tf in settings.timeframes for a in timeframe_assets(tf, fee_profile=settings.fee_profile, space=space)]
+    dbt = {tf: dbt_assets_for(tf) for tf in settings.timeframes}
+    analytics = [analytics_database(settings.timeframe, list(dbt[settings.timeframe].keys))]
+    assets += [*dbt.values(), *analytics]
+    jobs, schedules, sensors, checks = [], [], [], []
+    running = settings.automation
+    for tf in settings.timeframes:
+        sweeps = integrity_checks(tf)
+        checks += sweeps
+        sweep_job, sweep_schedule = integrity_job(tf, sweeps)
+        encoder = dg.AssetSelection.assets(asset_key(tf, "shared_encoder"))
+        dated = dg.AssetSelection.assets(*(asset_key(tf, n) for n in DATE_ASSETS))
+        mechanic = dg.AssetSelection.assets(asset_key(tf, "challengers"))
+        daily = dg.define_asset_job(
+            daily_job_name(tf),
+            selection=(dg.AssetSelection.key_prefixes([tf]) - encoder - dated - mechanic - dg.AssetSelection.key_prefixes([tf, "dbt"])
+                       - dg.AssetSelection.checks(*sweeps)),
+            description=f"The Engine on {tf} candles: the whole daily date × symbol pipeline.",
+        )
+        encoder_job = dg.define_asset_job(encoder_job_name(tf), selection=encoder, description=f"The {tf} shared encoder of each day.")
+        mechanic_job = dg.define_asset_job(mechanic_job_name(tf), selection=mechanic,
+                                           description=f"The Mechanic on {tf}: challengers from the freshest data, judged at once.")
+        jobs += [daily, encoder_job, mechanic_job, sweep_job,
+                 dg.define_asset_job(summary_job_name(tf), selection=dated, description=f"The {tf} roster and daily summary of each day.")]
+        schedules += [engine_schedule(tf, daily, running), encoder_schedule(tf, encoder_job, running), sweep_schedule]
+        sensors += [mechanic_sensor(tf, mechanic_job, running), automation_sensor(tf)]
+    marts = dg.AssetSelection.key_prefixes(*[[tf, "dbt"] for tf in settings.timeframes])
+    jobs.append(dg.define_asset_job(ANALYTICS_JOB, selection=dg.AssetSelection.assets(*analytics) | marts,
+                                    description="The analysts' DuckDB file (views over the exports) and the dbt marts."))
+    sensors += broadcaster_sensors(enabled=telegram_configured(settings.env))
+    # A run's steps are a chain (candles → features → … of one range), so a process per step (the multiprocess
+    # executor) buys no parallelism and costs an interpreter start and every import, 3–4 s, per step; runs execute
+    # in their own process, and the cores are shared by running several runs at once (the run queue's limit).
+    return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules, sensors=sensors, resources=resources(settings),
+                          executor=dg.in_process_executor)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(Settings.from_env())

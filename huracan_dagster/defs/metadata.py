@@ -1,0 +1,70 @@
+"""Materialization metadata for people: small previews and lists that read well in the UI."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime
+
+import dagster as dg
+import polars as pl
+
+from huracan_dagster.dagster_internals import add_partition_metadata
+
+
+def preview(frame: pl.DataFrame, rows: int = 5) -> dg.MarkdownMetadataValue:
+    """A markdown table of the first rows; floats rounded so the table fits on screen."""
+    head = frame.head(rows).with_columns(pl.col(pl.Float64).round(6))
+    header = "| " + " | ".join(head.columns) + " |"
+    rule = "|" + "---|" * len(head.columns)
+    body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in head.iter_rows()]
+    return dg.MetadataValue.md("\n".join([header, rule, *body]))
+
+
+def picture(png: bytes, caption: str) -> dg.MarkdownMetadataValue:
+    """A PNG inline in markdown: the UI shows it one click away, where a path would need a shell on the storage
+    host. It lives in the event log, so callers keep it small and put it on few materializations."""
+    return dg.MetadataValue.md(f"![{caption}](data:image/png;base64,{base64.b64encode(png).decode()})")
+
+
+def output_with_partition_metadata(
+    context: dg.AssetExecutionContext, results: dict[str, tuple[pl.DataFrame, dict]]
+) -> dg.Output:
+    """The ``{partition: frame}`` output, each partition's materialization carrying its own metadata.
+
+    A one-partition output carries it directly (this also works when an asset is invoked in a test); a ranged
+    run attaches it per partition.
+    """
+    if len(results) == 1:
+        [(key, (frame, metadata))] = results.items()
+        return dg.Output({key: frame}, metadata=metadata)
+    attach_partition_metadata(context, {key: metadata for key, (_, metadata) in results.items()})
+    return dg.Output({key: frame for key, (frame, _) in results.items()})
+
+
+def result_with_partition_metadata(context: dg.AssetExecutionContext, metadata: dict[str, dict]) -> dg.MaterializeResult:
+    """``output_with_partition_metadata`` for an asset that writes its own objects: each partition's metadata on its
+    own materialization (a one-partition run carries it directly)."""
+    if len(metadata) == 1:
+        return dg.MaterializeResult(metadata=next(iter(metadata.values())))
+    attach_partition_metadata(context, metadata)
+    return dg.MaterializeResult()
+
+
+def attach_partition_metadata(context: dg.AssetExecutionContext, by_partition: dict[str, dict]) -> None:
+    """Per-partition metadata of a ranged run, its keys checked against the run's once (``add_partition_metadata``
+    says why Dagster's own method is not used)."""
+    in_run = set(context.partition_keys)
+    unknown = sorted(set(by_partition) - in_run)
+    if unknown:
+        raise ValueError(f"{context.asset_key.to_user_string()}: metadata for partitions outside the run: {unknown[:5]}")
+    add_partition_metadata(context, by_partition)
+
+
+def timestamps(values: Sequence[datetime], limit: int = 50) -> str:
+    shown = [v.strftime("%Y-%m-%dT%H:%MZ") for v in values[:limit]]
+    return ", ".join(shown) + (f" … (+{len(values) - limit} more)" if len(values) > limit else "")
+
+
+def _cell(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else str(value)

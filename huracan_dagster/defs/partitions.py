@@ -1,0 +1,126 @@
+"""Date × symbol partitions shared by every per-coin asset.
+
+Dates are UTC days: the days the source holds (``PartitionSpace``; a live exchange's from 2018-01-01). Symbols are a
+*dynamic* dimension: the universe changes (listings, delistings, top-N by volume) without a code deploy, and a
+symbol that leaves the universe keeps its history. ``huracan run`` registers the symbols it runs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cached_property
+
+import dagster as dg
+
+from huracan_core.symbols import to_key
+
+# Backfill policies are how a UI backfill avoids a process per partition (CANDLES_BACKFILL says why the candles'
+# differs); Dagster marks the parameter beta, and the daily job, which holds both policies, warns that a *job*
+# backfill uses the smaller. Both are known and chosen: said once here, where the assets' modules import them.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", message="Asset job .* materializes assets with varying BackfillPolicies", category=UserWarning)
+
+PARTITIONS_START = "2018-01-01"
+SYMBOL_DIMENSION = "symbol"
+
+symbol_partitions = dg.DynamicPartitionsDefinition(name=SYMBOL_DIMENSION)
+
+
+@dataclass(frozen=True)
+class PartitionSpace:
+    """The days that are partitions. A live exchange: every day from 2018-01-01 to the last one. A recorded source
+    (the bundled sample, a replay folder): only the days it holds, so the UI opens on the data — not on eight
+    years with the sample a sliver in them, "0 % filled" — and no one is offered a day that cannot have candles."""
+
+    first: date = date.fromisoformat(PARTITIONS_START)
+    #: the last day, inclusive; None: up to today, growing by itself
+    last: date | None = None
+
+    @cached_property
+    def dates(self) -> dg.DailyPartitionsDefinition:
+        end = None if self.last is None else (self.last + timedelta(days=1)).isoformat()
+        return dg.DailyPartitionsDefinition(start_date=self.first.isoformat(), end_date=end, timezone="UTC")
+
+    @cached_property
+    def dates_and_symbols(self) -> dg.MultiPartitionsDefinition:
+        return dg.MultiPartitionsDefinition({"date": self.dates, SYMBOL_DIMENSION: symbol_partitions})
+
+    @classmethod
+    def of_days(cls, recorded: tuple[date, date] | None) -> PartitionSpace:
+        """The space of a source's recorded days (``None``: a live source), never before 2018-01-01."""
+        if recorded is None:
+            return cls()
+        return cls(first=max(recorded[0], cls.first), last=recorded[1])
+
+
+DEFAULT_SPACE = PartitionSpace()
+
+
+#: How a backfill launched from the UI (the daemon) turns a date × symbol subset into runs. Dagster cuts a
+#: multi-partition subset into one range per symbol (or per date, whichever is fewer) and runs each range in one
+#: run, so a year of a symbol pays one process start, not 365. Every asset computed from the candles shares one
+#: policy, so the daemon puts features → regimes → signals → labels … of a range into the same run (in dependency
+#: order). The candles' policy differs on purpose: the features read *every* symbol's candles, and with one policy
+#: the daemon would launch them beside the other symbols' candle runs and race them; with its own, every targeted
+#: candle is materialized before any feature run starts. A year of one symbol per candle run bounds a run's fetch.
+CANDLES_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=366)
+CHAIN_BACKFILL = dg.BackfillPolicy.single_run()
+#: The steps that write the analysts' files (the DuckDB file, the dbt marts and dbt's target folder) claim this
+#: pool; the production instance (``dagster.postgres.yaml``) lets one hold it at a time across concurrent runs.
+ANALYTICS_POOL = "analytics_files"
+
+
+def partition_key(day: date, symbol: str) -> str:
+    """The multi-partition key string; dimensions are ordered by name, so ``date`` comes first."""
+    return dg.MultiPartitionKey({"date": day.isoformat(), SYMBOL_DIMENSION: to_key(symbol)})
+
+
+def split_key(key: str | dg.MultiPartitionKey) -> tuple[date, str]:
+    day, symbol = str(key).split("|")
+    return date.fromisoformat(day), symbol
+
+
+def by_day(frames: dict[str, object]) -> dict[tuple[date, str], object]:
+    """``{partition_key: frame}`` as core functions take it: ``{(day, symbol): frame}``."""
+    return {split_key(key): frame for key, frame in frames.items()}
+
+
+def days_by_symbol(keys: list[str]) -> dict[str, list[date]]:
+    grouped: dict[str, list[date]] = {}
+    for key in keys:
+        day, symbol = split_key(key)
+        grouped.setdefault(symbol, []).append(day)
+    return {symbol: sorted(days) for symbol, days in grouped.items()}
+
+
+def day_window(start_offset: int, end_offset: int = 0, *, all_symbols: bool = False) -> dg.MultiPartitionMapping:
+    """Upstream days ``[day + start_offset, day + end_offset]`` of the same symbol (or of every symbol).
+
+    Days outside the partitions (before 2018-01-01, after today) are allowed and simply absent: the consuming
+    core function decides what a missing history or next day means, and says so.
+    """
+    with warnings.catch_warnings():  # MultiPartitionMapping and allow_nonexistent… are beta; date × symbol needs them
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        dates = dg.TimeWindowPartitionMapping(
+            start_offset=start_offset, end_offset=end_offset, allow_nonexistent_upstream_partitions=True
+        )
+        symbols = dg.AllPartitionMapping() if all_symbols else dg.IdentityPartitionMapping()
+        return dg.MultiPartitionMapping({
+            "date": dg.DimensionPartitionMapping("date", dates),
+            SYMBOL_DIMENSION: dg.DimensionPartitionMapping(SYMBOL_DIMENSION, symbols),
+        })
+
+
+def asset_key(timeframe: str, name: str) -> dg.AssetKey:
+    """Assets of each timeframe live under their own prefix (``15m/candles``), so two timeframes in one
+    instance never share partition status."""
+    return dg.AssetKey([timeframe, name])
+
+
+def same_date() -> dg.MultiToSingleDimensionPartitionMapping:
+    """Between a date-partitioned asset and the date × symbol ones: the same day, every symbol."""
+    with warnings.catch_warnings():  # beta in 1.13, and the only mapping between the two definitions
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")

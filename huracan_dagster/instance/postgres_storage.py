@@ -1,0 +1,62 @@
+"""dagster-postgres's run and event log storage, with a connection kept open in each process.
+
+dagster-postgres opens a new connection — a new PostgreSQL backend process — for each group of statements
+(``NullPool``, so that a process holding many ``DagsterInstance`` objects keeps none idle), and storing one event
+takes two or three such groups: the row, its asset index, its check execution. Measured here, a connection costs
+5.5 ms to open against 0.26 ms to reuse, and a backfill's run workers store tens of thousands of check verdicts.
+These subclasses keep one connection open per storage (and up to ten more while threads overlap, closed when
+returned), as dagster-webserver already does for itself (``optimize_for_webserver``); a connection found dead
+(PostgreSQL restarted) is replaced on checkout. Tables, schema and queries are dagster-postgres's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dagster_postgres.event_log import PostgresEventLogStorage
+from dagster_postgres.run_storage import PostgresRunStorage
+from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+
+from huracan_dagster.dagster_internals import ConfigurableClassData
+
+#: seconds before a kept connection is replaced (bounds what a long-lived daemon holds)
+RECYCLE_SECONDS = 300
+
+
+def _keep_connection_open(storage: PostgresEventLogStorage | PostgresRunStorage) -> None:
+    storage._engine.dispose()
+    storage._engine = create_pg_engine(
+        storage.postgres_url, storage._token_provider, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=10,
+        pool_recycle=RECYCLE_SECONDS, pool_pre_ping=True,
+    )
+
+
+def _arguments(inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]) -> dict[str, Any]:
+    return {"inst_data": inst_data, "postgres_url": pg_url_from_config(config_value),
+            "should_autocreate_tables": config_value.get("should_autocreate_tables", True),
+            "token_provider": get_token_provider_from_config(config_value)}
+
+
+class _KeptConnection:
+    """Mixed in before a dagster-postgres storage: its engine replaced by one that keeps its connection."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        _keep_connection_open(self)
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]):
+        return cls(**_arguments(inst_data, config_value))
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._engine.dispose()
+
+
+class PooledPostgresEventLogStorage(_KeptConnection, PostgresEventLogStorage):
+    pass
+
+
+class PooledPostgresRunStorage(_KeptConnection, PostgresRunStorage):
+    pass
