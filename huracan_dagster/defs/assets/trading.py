@@ -12,7 +12,7 @@ from huracan_core.storage.keys import costs_key, plot_key
 from huracan_core.symbols import to_ccxt
 from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, paid_costs
 from huracan_core.trading.metrics import SUMMARY_UNITS
-from huracan_core.trading.plots import run_equity_png, symbol_equity_png
+from huracan_core.desk.plots import run_equity_png, symbol_equity_png
 from huracan_dagster.defs.automation import when_later_data_arrives
 from huracan_dagster.defs.metadata import output_with_partition_metadata, picture, preview
 from huracan_dagster.defs.partitions import (
