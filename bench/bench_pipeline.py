@@ -144,7 +144,7 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
         return timings
     def champions():
         with tempfile.TemporaryDirectory() as tmp:  # no coin models in the per-day chain: each day keeps "no champion"
-            book = ChampionBook(LocalArtifactStore(tmp))
+            book = ChampionBook(LocalArtifactStore(tmp), "15m")
             inputs = {"candles": candles, "features": feats, "regimes": regs, "signals": sigs}
             return list(decide_partitions(book, {}, inputs, traded, "15m", evaluation_days=7, recipe_hash=recipe.version_hash,
                                           now=lambda: datetime.now(UTC)))

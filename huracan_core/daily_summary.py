@@ -1,4 +1,4 @@
-"""One day in one document (``summaries/daily/<DATE>.json``): what was trained and why it failed, what was
+"""One day in one document (``summaries/daily/<tf>/<DATE>.json``): what was trained and why it failed, what was
 promoted, what the champions (or the rules) traded, and what it earned after costs — per coin and in total.
 """
 

@@ -12,11 +12,15 @@ import dagster as dg
 
 # 4. A partitioned check's verdict points at the partition's materialization of the same run, as Dagster's own
 #    ``AssetCheckResult`` does for one partition; a ranged run records evaluations itself, with this target.
-from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
 
 # 3. ``huracan run`` cuts a window into exactly the runs a UI backfill would get from the assets' backfill
 #    policies: Dagster's function for that (used by its daemon) is not public, nor the key type it takes.
-from dagster._core.definitions.automation_tick_evaluation_context import build_run_requests_with_backfill_policies
+from dagster._core.definitions.automation_tick_evaluation_context import (
+    build_run_requests_with_backfill_policies,
+)
 from dagster._core.definitions.events import AssetKeyPartitionKey
 from dagster._core.definitions.partitions.context import partition_loading_context
 
@@ -28,7 +32,9 @@ from dagster._core.definitions.partitions.subset.default import DefaultPartition
 # 5. ``huracan status`` reads the latest verdict per check partition: the execution records' status type and the
 #    partition filter of ``get_asset_check_execution_history`` are not exported.
 from dagster._core.event_api import PartitionKeyFilter
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.asset_check_execution_record import (
+    AssetCheckExecutionRecordStatus,
+)
 
 # 1. The instance's SQLite event log keeps its connections (instance/sqlite_storage.py) by subclassing Dagster's
 #    own storage: there is no public base class for an event log storage that keeps Dagster's schema and files.

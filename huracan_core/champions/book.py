@@ -1,5 +1,5 @@
 """The champion book: every decision in ``champions/promotions.jsonl`` and each coin's pointer
-``champion/<SYMBOL>/latest.json``, kept in step.
+``champion/<SYMBOL>/<tf>/latest.json``, kept in step.
 
 The history is the truth; the pointer is derived state, its newest answer, written after the history line that
 decided it. Both change only under the store's lock, so two decisions racing for one coin are serialized. What a
@@ -37,25 +37,33 @@ class HistoryError(ValueError):
 
 
 class ChampionBook:
-    """One book over a store. It parses each committed line once: the history only grows (a line is committed
-    when its newline is written), so a later read parses just the bytes added since. ``notes`` collects, in
-    words, every repair this book made (a pointer rebuilt, a line quarantined), for the caller to report."""
+    """The book of one timeframe over a store: every look-up reads that timeframe's lines and pointers only, so a
+    1h decision never becomes the 15m champion in force (the history file holds every timeframe's lines).
 
-    def __init__(self, store: ArtifactStore) -> None:
+    It parses each committed line once: the history only grows (a line is committed when its newline is written),
+    so a later read parses just the bytes added since. ``notes`` collects, in words, every repair this book made
+    (a pointer rebuilt, a line quarantined), for the caller to report."""
+
+    def __init__(self, store: ArtifactStore, timeframe: str) -> None:
         self.store = store
+        self.timeframe = timeframe
         self._parsed: tuple[bytes, list[dict[str, Any]]] = (b"", [])
         self.notes: list[str] = []
 
     def history(self, symbol: str | None = None) -> list[dict[str, Any]]:
-        """Every committed line in the order written (of one coin when ``symbol`` is given). A last line without
-        its newline is an append still in progress (or cut short by a crash), not part of the history yet."""
+        """This timeframe's committed lines in the order written (of one coin when ``symbol`` is given). A last
+        line without its newline is an append still in progress (or cut short by a crash), not history yet."""
+        return [line for line in self._every_line()
+                if line["timeframe"] == self.timeframe and (symbol is None or line["symbol"] == to_key(symbol))]
+
+    def _every_line(self) -> list[dict[str, Any]]:
         committed = self._committed(self._read())
         seen, lines = self._parsed
         if not committed.startswith(seen):  # rewritten (repaired): parse it all again
             seen, lines = b"", []
         lines = lines + self._parse(committed[len(seen):], first_number=len(lines) + 1)
         self._parsed = (committed, lines)
-        return [line for line in lines if symbol is None or line["symbol"] == to_key(symbol)]
+        return lines
 
     def _read(self) -> bytes:
         try:
@@ -92,7 +100,7 @@ class ChampionBook:
     def pointer(self, symbol: str) -> dict[str, Any] | None:
         """The coin's pointer; a pointer that is not JSON (damaged) reads as none: ``reconcile`` rebuilds it."""
         try:
-            return self.store.read_json(champion_pointer_key(symbol))
+            return self.store.read_json(champion_pointer_key(symbol, self.timeframe))
         except (ArtifactNotFound, ValueError):
             return None
 
@@ -103,6 +111,8 @@ class ChampionBook:
         missing = [f for f in LINE_FIELDS if f not in line]
         if missing:
             raise ValueError(f"champion decision lacks {', '.join(missing)}")
+        if line["timeframe"] != self.timeframe:
+            raise ValueError(f"a {line['timeframe']} decision offered to the {self.timeframe} champion book")
         line = _json_safe({**line, "symbol": to_key(line["symbol"])})
         if line["promoted"]:
             read_model_folder(self.store, line["champion_after"])
@@ -171,7 +181,7 @@ class ChampionBook:
         decision that is the ordinary move; in ``reconcile`` it is the damage repaired)."""
         newest = _in_force([h for h in history if h["symbol"] == symbol], None, None)
         wanted = newest["champion"] if newest else None
-        key = champion_pointer_key(symbol)
+        key = champion_pointer_key(symbol, self.timeframe)
         try:
             current = self.store.read_json(key)
             was = f"named {current['model_folder'] if _is_pointer(current) else repr(current)}"

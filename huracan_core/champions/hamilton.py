@@ -1,6 +1,7 @@
 """Hamilton's side: a coin's champion loaded and verified, and the newest closed candle scored by it.
 
-``load_champion`` reads ``champion/<SYMBOL>/latest.json``, loads the model folder it points at (every file checked
+``load_champion`` reads ``champion/<SYMBOL>/<timeframe>/latest.json`` (a coin trades on one timeframe's champion;
+``champions/roster/<timeframe>/latest.json`` ranks the coins of that timeframe and says which may trade), loads the model folder it points at (every file checked
 against ``sha256.txt`` first) and refuses a model whose features this code cannot compute: the recipe hash in its
 ``features.json`` must be the hash of the recipe this code builds for its timeframe.
 
@@ -45,7 +46,7 @@ from huracan_core.models.inputs import model_bars
 from huracan_core.models.policy import CoinModel, load_coin_model, model_decisions
 from huracan_core.regimes import RegimeDetector
 from huracan_core.schema import TIMESTAMP_DTYPE, conform
-from huracan_core.storage.keys import ROSTER_KEY, champion_pointer_key
+from huracan_core.storage.keys import champion_pointer_key, roster_key
 from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 from huracan_core.symbols import to_key
 from huracan_core.timeframes import timeframe_delta
@@ -77,7 +78,7 @@ class Champion:
 
     symbol: str  # BASE-QUOTE
     timeframe: str
-    #: ``champion/<SYMBOL>/latest.json`` as read
+    #: ``champion/<SYMBOL>/<tf>/latest.json`` as read
     pointer: dict[str, Any]
     model: CoinModel
     #: the recipe whose hash the model's ``features.json`` names (this code's recipe for the timeframe)
@@ -274,22 +275,23 @@ class Score:
     in_training_window: bool
 
 
-def load_champion(store: ArtifactStore, symbol: str) -> Champion:
-    """The champion of ``symbol``: pointer read, model folder verified against ``sha256.txt``, recipe checked.
+def load_champion(store: ArtifactStore, symbol: str, timeframe: str) -> Champion:
+    """The champion of ``symbol`` on ``timeframe``: pointer read, model folder verified against ``sha256.txt``,
+    recipe checked.
 
     Raises ``NoChampionError`` (no pointer), ``CorruptModelError`` (incomplete or altered folder; names folder and
     file), ``RecipeMismatchError`` (trained on another feature recipe than this code computes) or ``ValueError``
     (a pointer that is not what the promotion writes).
     """
     coin = to_key(symbol)
-    key = champion_pointer_key(coin)
+    key = champion_pointer_key(coin, timeframe)
     where = store.uri(key)
     try:
         raw = store.read_bytes(key)
     except ArtifactNotFound:
         raise NoChampionError(
-            f"{coin} has no champion: {where} does not exist, so nothing may trade it — "
-            f"{store.uri(ROSTER_KEY)} says why (not ranked, no model passed its gates, …)"
+            f"{coin} has no {timeframe} champion: {where} does not exist, so nothing may trade it — "
+            f"{store.uri(roster_key(timeframe))} says why (not ranked, no model passed its gates, …)"
         ) from None
     pointer = _pointer(raw, coin, where)
     folder = pointer["model_folder"].rstrip("/")
@@ -304,9 +306,9 @@ def load_champion(store: ArtifactStore, symbol: str) -> Champion:
         raise CorruptModelError(f"champion of {coin} ({where}): model folder {store.uri(folder)} changed while it was read")
     if to_key(config["symbol"]) != coin:
         raise ValueError(f"champion of {coin} ({where}) points at {folder}, a model of {config['symbol']}")
-    timeframe = config["timeframe"]
-    if pointer.get("timeframe") not in (None, timeframe):
-        raise ValueError(f"champion of {coin} ({where}) says timeframe {pointer['timeframe']}, its model {folder} is {timeframe}")
+    if config["timeframe"] != timeframe or pointer.get("timeframe") not in (None, timeframe):
+        raise ValueError(f"champion of {coin} ({where}) is a {timeframe} pointer, but it says timeframe "
+                         f"{pointer.get('timeframe')} and its model {folder} is {config['timeframe']}")
 
     recipe = FeatureRecipe.default(timeframe)
     trained_on = spec["recipe_hash"]
@@ -331,6 +333,7 @@ def load_champion(store: ArtifactStore, symbol: str) -> Champion:
 def score_latest(
     store: ArtifactStore,
     symbol: str,
+    timeframe: str,
     candles: Mapping[str, pl.DataFrame],
     *,
     now: datetime | None = None,
@@ -338,7 +341,7 @@ def score_latest(
 ) -> Score:
     """The champion of ``symbol`` (``load_champion``) scoring the newest candle closed by ``now``
     (``Champion.score``: what ``candles`` must hold is in the module docstring)."""
-    return load_champion(store, symbol).score(candles, now=now, universe=universe)
+    return load_champion(store, symbol, timeframe).score(candles, now=now, universe=universe)
 
 
 def _pointer(raw: bytes, coin: str, where: str) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def model_performance(index: pl.DataFrame, metrics: Mapping[str, Mapping[str, An
 
 
 def daily_rows(day: date, timeframe: str, summary: Mapping[str, Any], run_id: str) -> pl.DataFrame:
-    """``summaries/daily/<DATE>.json`` as rows: one per coin and one 'ALL'."""
+    """``summaries/daily/<tf>/<DATE>.json`` as rows: one per coin and one 'ALL'."""
     def row(symbol: str, part: Mapping[str, Any], models: tuple[int, int, int], promotions: int) -> dict[str, Any]:
         return {
             "symbol": symbol, "models_trained": models[0], "models_passed": models[1], "models_failed": models[2],

@@ -1,5 +1,5 @@
 """MLflow tracking of a trained per-coin model: one run with its params, metrics, tags, model folder and plots,
-and one version of the coin's registered model ``huracan-<BASE>-<QUOTE>``.
+and one version of the coin's registered model of its timeframe, ``huracan-<BASE>-<QUOTE>-<tf>``.
 
 Everything goes through an explicit ``MlflowClient`` built from a ``TrackingConfig`` (never mlflow's global
 fluent state or its environment variables), so several tracking stores can be used in one process. Params,
@@ -85,9 +85,10 @@ class TrackedRun:
     run_path: str
 
 
-def registered_model_name(symbol: str) -> str:
-    """``BTC/USDT`` or ``BTC-USDT`` -> ``huracan-BTC-USDT``: one registered model per coin."""
-    return f"huracan-{to_key(symbol)}"
+def registered_model_name(symbol: str, timeframe: str) -> str:
+    """``BTC/USDT`` or ``BTC-USDT`` on 15m -> ``huracan-BTC-USDT-15m``: one registered model per coin and timeframe,
+    so the ``@champion`` alias of one timeframe never moves another's."""
+    return f"huracan-{to_key(symbol)}-{timeframe}"
 
 
 def log_training_run(
@@ -129,7 +130,7 @@ def log_training_run(
         raise
     client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
 
-    name = registered_model_name(trained.symbol)
+    name = registered_model_name(trained.symbol, trained.timeframe)
     _ensure_registered_model(client, name)
     version = client.create_model_version(
         name,

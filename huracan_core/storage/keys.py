@@ -17,7 +17,7 @@ PARTITIONED_LAYOUT = {
     "coin_model": "coin_model/{symbol}/{timeframe}/{date}.parquet",
     "shadow_trades": "shadow_trades/{symbol}/{timeframe}/{date}.parquet",
     "trade_analysis": "trade_analysis/{symbol}/{timeframe}/{date}.parquet",
-    # the day's champion decision (in force, promoted or kept, why); the pointer is champion/<SYMBOL>/latest.json
+    # the day's champion decision (in force, promoted or kept, why); the pointer is champion/<SYMBOL>/<tf>/latest.json
     "champion": "champion_decisions/{symbol}/{timeframe}/{date}.parquet",
 }
 # Every key carries the timeframe (features through the recipe hash, which covers it): two timeframes in one
@@ -66,34 +66,40 @@ def model_folder_key(symbol: str, timeframe: str, cutoff: datetime) -> str:
 
 def encoder_folder_key(timeframe: str, day: date) -> str:
     return ENCODER_FOLDER_LAYOUT.format(timeframe=timeframe, date=day.isoformat())
-#: the champion pointer of one coin: always points at a complete, checksum-valid model folder (absent: no champion)
-CHAMPION_POINTER_LAYOUT = "champion/{symbol}/latest.json"
-#: every champion decision, promoted or not, one JSON object per line (the history)
+#: the champion pointer of one coin on one timeframe: always points at a complete, checksum-valid model folder
+#: (absent: no champion). A coin's 1h champion never stands in for its 15m one.
+CHAMPION_POINTER_LAYOUT = "champion/{symbol}/{timeframe}/latest.json"
+#: every champion decision, promoted or not, one JSON object per line (the history); each line names its timeframe,
+#: and every look-up (``ChampionBook``) reads one timeframe's lines
 PROMOTIONS_KEY = "champions/promotions.jsonl"
 #: history lines that could not be read (damaged, or an append cut short), moved aside with where and why
 QUARANTINE_KEY = "champions/promotions.quarantine.jsonl"
-#: the newest roster (symbols ranked for trading), and each day's roster beside it
-ROSTER_KEY = "champions/roster.json"
+#: the newest roster of a timeframe (symbols ranked for trading: what Hamilton reads), and each day's roster
+ROSTER_LAYOUT = "champions/roster/{timeframe}/latest.json"
 ROSTER_DAY_LAYOUT = "champions/roster/{timeframe}/{date}.json"
 #: a challenger the Mechanic trained from the freshest data, named like a model folder
 CHALLENGER_FOLDER_LAYOUT = "challengers/{symbol}/{timeframe}/{cutoff}"
-DAILY_SUMMARY_LAYOUT = "summaries/daily/{date}.json"
+DAILY_SUMMARY_LAYOUT = "summaries/daily/{timeframe}/{date}.json"
 
 
-def champion_pointer_key(symbol: str) -> str:
-    return CHAMPION_POINTER_LAYOUT.format(symbol=to_key(symbol))
+def champion_pointer_key(symbol: str, timeframe: str) -> str:
+    return CHAMPION_POINTER_LAYOUT.format(symbol=to_key(symbol), timeframe=timeframe)
 
 
 def challenger_folder_key(symbol: str, timeframe: str, cutoff: datetime) -> str:
     return model_folder_key(symbol, timeframe, cutoff).replace("models/", "challengers/", 1)
 
 
+def roster_key(timeframe: str) -> str:
+    return ROSTER_LAYOUT.format(timeframe=timeframe)
+
+
 def roster_day_key(timeframe: str, day: date) -> str:
     return ROSTER_DAY_LAYOUT.format(timeframe=timeframe, date=day.isoformat())
 
 
-def daily_summary_key(day: date) -> str:
-    return DAILY_SUMMARY_LAYOUT.format(date=day.isoformat())
+def daily_summary_key(timeframe: str, day: date) -> str:
+    return DAILY_SUMMARY_LAYOUT.format(timeframe=timeframe, date=day.isoformat())
 #: export tables analysts query (``huracan_core/exports``): one object per source partition, replaced whole
 EXPORT_LAYOUT = "exports/{table}/{timeframe}/{symbol}/{date}.parquet"
 EXPORT_DAY_LAYOUT = "exports/{table}/{timeframe}/{date}.parquet"

@@ -95,13 +95,16 @@ def main(argv: list[str] | None = None) -> int:
 
         return show_status(settings)
     from huracan_core.sources import CandleFetchError
-    from huracan_dagster.cli.run import run_window
+    from huracan_dagster.cli.run import WindowError, run_window
 
     try:
         return run_window(settings, options.start, options.end, symbols=options.symbols, select=args.select)
     except CandleFetchError as error:  # before any run: the universe or the listing dates could not be read
         print(f"huracan run: error: {error}", file=sys.stderr)
         return 1
+    except WindowError as error:  # before any run: the source cannot hold what the window needs
+        print(f"huracan run: error: {error}", file=sys.stderr)
+        return 2
 
 
 def _report(settings, start: date, end: date, timeframe: str | None) -> int:

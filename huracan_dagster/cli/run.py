@@ -10,19 +10,18 @@ from datetime import date, timedelta
 import dagster as dg
 
 from huracan_core.features.recipe import FeatureRecipe
-from huracan_core.features.windows import history_days
 from huracan_core.models.encoder import encoder_window
 from huracan_core.models.training import ModelConfig
 from huracan_core.reports import daily_folder
 from huracan_core.sources import open_source
-from huracan_core.storage.keys import daily_summary_key, roster_day_key
+from huracan_core.storage.keys import daily_summary_key, roster_day_key, roster_key
 from huracan_core.storage.store import ArtifactNotFound
 from huracan_core.symbols import to_ccxt, to_key
-from huracan_core.trading.signals import WARMUP_DAYS
 from huracan_core.universe import UniverseConfig, universe_by_day
 from huracan_core.validation.problems import abbreviated
 from huracan_dagster.cli.policy_runs import PolicyRun, policy_runs, window_keys
 from huracan_dagster.cli.selection import ANALYTICS_SELECTION, resolve_selection
+from huracan_dagster.cli.window_plan import WindowPlan, plan_window
 from huracan_dagster.defs.assets.champions import REPAIRED
 from huracan_dagster.defs.broadcaster import NOT_SENT
 from huracan_dagster.defs.definitions import (
@@ -37,7 +36,12 @@ from huracan_dagster.defs.definitions import (
 from huracan_dagster.defs.partitions import ANALYTICS_POOL, asset_key, partition_key
 from huracan_dagster.defs.resources import ModelSettingsResource
 from huracan_dagster.instance.failures import failure_causes
-from huracan_dagster.instance.recovery import PoolTimeout, reap_dead_runs, sweep, wait_for_pool
+from huracan_dagster.instance.recovery import (
+    PoolTimeout,
+    reap_dead_runs,
+    sweep,
+    wait_for_pool,
+)
 from huracan_dagster.instance.registration import register_symbols
 from huracan_dagster.instance.run_owner import owner_tags
 from huracan_dagster.settings import Settings
@@ -49,9 +53,11 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str, ...] | None, select: str | None) -> int:
     """Materialize ``start..end`` and, first, every declared input its selection reads before ``start``.
 
-    Phases (each a ranged run per block of symbols): candles of the whole span; the features and regimes that
-    the signals' warm-up reads; the per-day chain over the days coin models train on; the shared encoders of
-    the window's days; then the window itself.
+    Phases (each a ranged run per block of symbols): the history the partition mappings declare (``plan_window``),
+    furthest back first — candles (of the declared universe and the reference too), the features and regimes the
+    signals warm up on, the signals and labels the coin models train on — each through the window's last day; the
+    shared encoders of the window's days; the window itself; the roster and the daily summary; the analytics.
+    Raises ``WindowError`` before anything runs when the source cannot hold what the selection needs.
     """
     instance = dg.DagsterInstance.get()
     _recover(instance, settings)
@@ -66,12 +72,12 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     selection = resolve_selection(graph, tf, select)
     # the window's assets (the dbt models, <tf>/dbt/<model>, follow a whole run in the analytics job)
     selected = set(selection) if selection is not None else {k for k in graph.get_all_asset_keys() if k.path[0] == tf and len(k.path) == 2}
-    wants = {name: asset_key(tf, name) in selected for name in ("candles", "features", "signals", "coin_model", "shared_encoder")}
+    wants = {name: asset_key(tf, name) in selected for name in ("candles", "features", "shared_encoder")}
     recipe = FeatureRecipe.default(tf)
     needs_inputs = wants["features"] and wants["candles"]
-    # coin models of the window's days train on the days before it; the signals read their warm-up days
-    chain_from = start - timedelta(days=ModelConfig().train_days if needs_inputs and wants["coin_model"] else 0)
-    lead = chain_from - timedelta(days=WARMUP_DAYS if needs_inputs and wants["signals"] else 0)
+    # the days each selected asset must have before the window: the look-backs its partition mappings declare
+    plan = plan_window(graph, selected, start, end)
+    lead = min((first for first, _ in plan.spans.values()), default=start)
     # one ranking for every day: the universe each day declares, and (the day after the window) what to run
     after = end + timedelta(days=1)
     universes = universe_by_day(source, tf, UniverseConfig(symbols=settings.symbols, top_n=settings.top_n),
@@ -80,28 +86,22 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     keys = [to_key(s) for s in symbols or ranked_after]
     declared = sorted({to_key(m) for members in universes.values() for m in members} | {to_key(recipe.reference_symbol)})
     extra = [k for k in declared if k not in keys] if needs_inputs else []
-    register_symbols(instance, [*keys, *extra])  # safe when two first runs race
+    everyone = [*keys, *extra]
+    listed = _first_whole_day(source, tf, everyone)
+    _refuse_unreachable(plan, listed, source.name, tf, start)  # before anything runs: never a half-failed run
+    register_symbols(instance, everyone)  # safe when two first runs race
     print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({tf})")
     ok, done = True, set()  # assets already materialized over the whole window by an earlier phase
-    if needs_inputs:
-        everyone = [*keys, *extra]
-        listed = _first_whole_day(source, tf, everyone)
-        # the history back to the first whole listed day, and the window's own days whatever the listing
-        candles_from = min(start, max(lead - timedelta(days=history_days(recipe)), listed))
-        print(f"  history: candles {candles_from}..{end} (the feature recipe's trailing window, and labels' next days)")
-        ok &= _ranged_runs(job, instance, everyone, candles_from, end, selection=[asset_key(tf, "candles")])
-        done.add(asset_key(tf, "candles"))
-        warm_from, chain_from = max(lead, listed), max(chain_from, listed)
-        if warm_from < start:
-            # through the window too: the labels of the day before it read the window's first features
-            print(f"  history: features and regimes {warm_from}..{end} (the signals' warm-up and the models' history)")
-            history = [asset_key(tf, n) for n in ("features", "regimes")]
-            ok &= _ranged_runs(job, instance, keys, warm_from, end, selection=history)
-            done.update(history)
-        if chain_from < start:
-            print(f"  model history: signals and labels {chain_from}..{start - timedelta(days=1)} (what the coin models train on)")
-            chain = [asset_key(tf, n) for n in ("signals", "labels")]
-            ok &= _ranged_runs(job, instance, keys, chain_from, start - timedelta(days=1), selection=chain)
+    for first, assets in plan.history_phases(start):
+        reader = plan.readers[assets[0]]
+        names = " and ".join(a.path[-1] for a in assets)
+        if assets == [asset_key(tf, "candles")]:  # every declared member's and the reference's, and the window's own
+            first, block = min(start, max(first, listed)), everyone
+        else:
+            first, block = max(first, listed), keys
+        print(f"  history: {names} {first}..{end} ({reader})")
+        ok &= _ranged_runs(job, instance, block, first, end, selection=assets)
+        done.update(assets)
     if wants["shared_encoder"]:
         reads = _encoder_feature_span(resources(settings)["models"], start, end)
         if needs_inputs and extra and reads:  # the encoder learns from the whole declared universe
@@ -123,6 +123,21 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     _print_champions(settings, keys, end)
     _print_where(settings, end)
     return 0 if ok else 1
+
+
+class WindowError(ValueError):
+    """The source cannot hold a declared input of the window (a usage error, raised before anything runs)."""
+
+
+def _refuse_unreachable(plan: WindowPlan, listed: date, source: str, timeframe: str, start: date) -> None:
+    need = plan.earliest_need
+    if need is None or need.first >= listed:
+        return
+    first_possible = start + (listed - need.first)
+    raise WindowError(
+        f"{need}, but {source} holds whole days of {timeframe} candles only from {listed} on: this selection can run "
+        f"from {first_possible} on (choose a later --start, or a --select without {need.asset.path[-1]})"
+    )
 
 
 def _recover(instance: dg.DagsterInstance, settings: Settings) -> None:
@@ -264,7 +279,7 @@ def _print_champions(settings: Settings, keys: list[str], end: date) -> None:
         roster = {e["symbol"]: e for e in store.read_json(roster_day_key(settings.timeframe, end))["symbols"]}
     except ArtifactNotFound:
         return
-    print(f"Champions for {end} (champions/roster.json; every decision in champions/promotions.jsonl):")
+    print(f"Champions for {end} ({roster_key(settings.timeframe)}; every decision in champions/promotions.jsonl):")
     for key in keys:
         entry = roster.get(key)
         if entry is None:
@@ -279,7 +294,7 @@ def _print_where(settings: Settings, end: date) -> None:
     print("Where to look:")
     print(f"  UI:       make ui  →  http://127.0.0.1:3000 (Assets → {settings.timeframe}/candles: partitions and checks)")
     print(f"  archive:  {settings.archive_uri}")
-    print(f"  summary:  {settings.archive_uri}/{daily_summary_key(end)}")
+    print(f"  summary:  {settings.archive_uri}/{daily_summary_key(settings.timeframe, end)}")
     print(f"  DuckDB:   duckdb -readonly {settings.home / 'exports' / 'huracan.duckdb'}")
     page = daily_folder(settings.home, end) / "index.html"
     if page.is_file():

@@ -19,14 +19,20 @@ def window_asset_names(graph, timeframe: str) -> set[str]:
 
 
 def resolve_selection(graph, timeframe: str, select: str | None) -> list[dg.AssetKey] | None:
-    """The asset keys ``select`` names within ``timeframe`` (``features`` → ``15m/features``); None for everything.
+    """The asset keys ``select`` names within ``timeframe`` (``features`` → ``15m/features``, ``*regimes`` → every
+    asset upstream of ``15m/regimes``); None for everything.
 
     Raises ``ValueError`` when it names nothing, and Dagster's own error when it does not parse.
     """
     if not select:
         return None
     names = window_asset_names(graph, timeframe)
-    pattern = re.compile(r"(?<![\w:/\"])(" + "|".join(sorted(names, key=len, reverse=True)) + r")(?![\w/\"])")
+    alternatives = "|".join(sorted(names, key=len, reverse=True))
+    # Dagster's legacy syntax: ``*name`` is every asset upstream of it, ``name*`` every one downstream; the current
+    # syntax writes them ``+name`` and ``name+`` (a bare ``*`` stays: every asset)
+    select = re.sub(rf"(?<![\w:/\"*])\*(?=({alternatives})(?![\w/\"]))", "+", select)
+    select = re.sub(rf"(?<![\w:/\"])({alternatives})\*", r"\1+", select)
+    pattern = re.compile(rf"(?<![\w:/\"])({alternatives})(?![\w/\"])")
     prefixed = pattern.sub(lambda m: f'key:"{timeframe}/{m.group(1)}"', select)
     keys = {k for k in dg.AssetSelection.from_string(prefixed).resolve(graph) if k.path[-1] in names}
     if not keys:

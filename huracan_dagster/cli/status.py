@@ -17,7 +17,12 @@ from huracan_dagster.cli.moved_home import analytics_paths, analytics_state
 from huracan_dagster.defs.definitions import build_definitions
 from huracan_dagster.defs.partitions import split_key
 from huracan_dagster.instance.check_verdicts import failed_checks
-from huracan_dagster.instance.failures import FAILURE_EVENTS, RANGE_END_TAG, RANGE_START_TAG, failure_causes
+from huracan_dagster.instance.failures import (
+    FAILURE_EVENTS,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    failure_causes,
+)
 from huracan_dagster.instance.recovery import INTERRUPTED_TAG, leftovers, reap_dead_runs
 from huracan_dagster.instance.run_owner import HOST_TAG, PID_TAG, UNFINISHED
 from huracan_dagster.settings import Settings

@@ -83,31 +83,33 @@ def encoder_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, runni
 def mechanic_sensor(
     timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> dg.SensorDefinition:
-    """Hourly; a run only when candles were materialized since the last run it requested, at most one per hour
-    (``run_key`` ``mechanic-<tf>-<hour>``). The cursor (JSON: the newest candles event seen, the hour of the last
-    request) lives in the instance, so a restarted daemon carries on where it was."""
-    candles = asset_key(timeframe, "candles")
+    """Hourly; a run only when labels were materialized since the last run it requested, at most one per hour
+    (``run_key`` ``mechanic-<tf>-<hour>``). Labels, not candles: the Mechanic learns from the newest labelled day,
+    and a run fired by a day's candles before its labels exist would find that day already judged and skip it.
+    The cursor (JSON: the newest labels event seen, the hour of the last request) lives in the instance, so a
+    restarted daemon carries on where it was."""
+    labels = asset_key(timeframe, "labels")
 
     @dg.sensor(
         name=f"mechanic_{timeframe}", job=job, minimum_interval_seconds=3600,
         default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
         description=(
-            "The Mechanic: every hour, when new candles have been materialized since its last run, trains a "
-            "challenger per coin from the freshest data and applies the promotion rule (asset challengers)."
+            "The Mechanic: every hour, when new labels have been materialized since its last run, trains a "
+            "challenger per coin from the freshest labelled day and applies the promotion rule (asset challengers)."
         ),
     )
     def mechanic(context: dg.SensorEvaluationContext):
         cursor = json.loads(context.cursor) if context.cursor else {}
-        records = context.instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=candles), limit=1).records
+        records = context.instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=labels), limit=1).records
         if not records:
-            return dg.SkipReason(f"no {candles.to_user_string()} materialized yet")
+            return dg.SkipReason(f"no {labels.to_user_string()} materialized yet")
         newest, hour = records[0].storage_id, clock().astimezone(UTC).strftime("%Y-%m-%dT%H")
-        if newest <= cursor.get("candles_event", -1):
-            return dg.SkipReason(f"no new candles since event {cursor['candles_event']}")
+        if newest <= cursor.get("labels_event", -1):
+            return dg.SkipReason(f"no new labels since event {cursor['labels_event']}")
         if cursor.get("hour") == hour:
-            return dg.SkipReason(f"already requested a run in hour {hour}; new candles wait for the next hour")
-        context.update_cursor(json.dumps({"candles_event": newest, "hour": hour}))
-        return dg.RunRequest(run_key=f"mechanic-{timeframe}-{hour}", tags={"huracan/candles_event": str(newest)})
+            return dg.SkipReason(f"already requested a run in hour {hour}; new labels wait for the next hour")
+        context.update_cursor(json.dumps({"labels_event": newest, "hour": hour}))
+        return dg.RunRequest(run_key=f"mechanic-{timeframe}-{hour}", tags={"huracan/labels_event": str(newest)})
 
     return mechanic
 

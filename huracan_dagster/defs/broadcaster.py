@@ -15,8 +15,19 @@ from collections.abc import Mapping
 import dagster as dg
 
 from huracan_core.broadcast import messages
-from huracan_core.broadcast.telegram import CHAT_VARIABLE, DEFAULT_BASE_URL, TOKEN_VARIABLE, URL_VARIABLE, TelegramClient
-from huracan_dagster.instance.failures import FAILURE_EVENTS, RANGE_END_TAG, RANGE_START_TAG, failure_causes
+from huracan_core.broadcast.telegram import (
+    CHAT_VARIABLE,
+    DEFAULT_BASE_URL,
+    TOKEN_VARIABLE,
+    URL_VARIABLE,
+    TelegramClient,
+)
+from huracan_dagster.instance.failures import (
+    FAILURE_EVENTS,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    failure_causes,
+)
 
 RESOURCE_KEY = "broadcaster"
 #: the metadata key of a message a materialization could not send (its value: the cause)

@@ -17,8 +17,17 @@ from huracan_dagster.defs.assets.integrity import integrity_checks, integrity_jo
 from huracan_dagster.defs.assets.learning import learning_assets
 from huracan_dagster.defs.assets.reports import report_assets
 from huracan_dagster.defs.assets.trading import trading_assets
-from huracan_dagster.defs.automation import automation_sensor, encoder_schedule, engine_schedule, mechanic_sensor
-from huracan_dagster.defs.broadcaster import broadcaster_from_env, broadcaster_sensors, telegram_configured
+from huracan_dagster.defs.automation import (
+    automation_sensor,
+    encoder_schedule,
+    engine_schedule,
+    mechanic_sensor,
+)
+from huracan_dagster.defs.broadcaster import (
+    broadcaster_from_env,
+    broadcaster_sensors,
+    telegram_configured,
+)
 from huracan_dagster.defs.io_manager import PartitionedFrameIOManager
 from huracan_dagster.defs.partitions import DEFAULT_SPACE, PartitionSpace, asset_key
 from huracan_dagster.defs.resources import (

@@ -95,6 +95,11 @@ def days_by_symbol(keys: list[str]) -> dict[str, list[date]]:
     return {symbol: sorted(days) for symbol, days in grouped.items()}
 
 
+#: asset metadata: the asset computes from whatever part of its declared history exists (and reports what was short),
+#: so ``huracan run`` does not require the history before a source's first day (``cli/window_plan.py``)
+PARTIAL_HISTORY = "huracan/partial_history"
+
+
 def day_window(start_offset: int, end_offset: int = 0, *, all_symbols: bool = False) -> dg.MultiPartitionMapping:
     """Upstream days ``[day + start_offset, day + end_offset]`` of the same symbol (or of every symbol).
 

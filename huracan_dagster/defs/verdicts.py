@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from huracan_dagster.dagster_internals import AssetCheckEvaluationTargetMaterializationData
+from huracan_dagster.dagster_internals import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
 from huracan_dagster.defs.partitions import DEFAULT_SPACE, PartitionSpace
 
 

@@ -12,7 +12,10 @@ from datetime import date
 import dagster as dg
 
 from huracan_core.validation.problems import abbreviated
-from huracan_dagster.dagster_internals import AssetCheckExecutionRecordStatus, PartitionKeyFilter
+from huracan_dagster.dagster_internals import (
+    AssetCheckExecutionRecordStatus,
+    PartitionKeyFilter,
+)
 
 JUDGED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
 #: the "partition" of a check that judges its asset as a whole

@@ -20,7 +20,12 @@ from datetime import UTC
 import dagster as dg
 
 from huracan_core.storage.leftovers import Leftover, find_leftovers, sweep_leftovers
-from huracan_dagster.instance.run_owner import HOST_TAG, PID_TAG, UNFINISHED, process_gone
+from huracan_dagster.instance.run_owner import (
+    HOST_TAG,
+    PID_TAG,
+    UNFINISHED,
+    process_gone,
+)
 from huracan_dagster.settings import Settings
 
 #: set on a run marked failed because its process was gone

@@ -20,7 +20,11 @@ import dagster as dg
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
-from huracan_dagster.dagster_internals import SQLITE_BUSY_TIMEOUT_SECONDS, ConfigurableClassData, SqliteEventLogStorage
+from huracan_dagster.dagster_internals import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    ConfigurableClassData,
+    SqliteEventLogStorage,
+)
 
 #: open engines kept: the index shard plus the run shards of the runs in flight
 OPEN_SHARDS = 8

@@ -99,7 +99,7 @@ def daily_summary(trades: pl.DataFrame, day: date) -> pl.DataFrame:
 def champions(day: date, symbol: str) -> pl.DataFrame:
     has = symbol == "BTC-USDT" and day > DAYS[0]
     return pl.DataFrame([{
-        "champion_folder": CHAMPION if has else None, "mlflow_model": "huracan-BTC-USDT" if has else None,
+        "champion_folder": CHAMPION if has else None, "mlflow_model": "huracan-BTC-USDT-15m" if has else None,
         "mlflow_version": "1" if has else None, "trade_ok": has, "promoted": has and day == DAYS[1],
         "reason": "first champion" if has else "no champion", "test": "first-champion" if has else "none",
         "p_value": None, "decision_key": "BTC-USDT|2024-07-02" if has else None,

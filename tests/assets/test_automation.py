@@ -83,9 +83,14 @@ def _candles(instance: dg.DagsterInstance, archive: Path, day: str) -> None:
     assert result.success, failure_text(result)
 
 
-def _newest_candles_event(instance: dg.DagsterInstance) -> int:
-    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=CANDLES), limit=1000, ascending=True).records
-    return max(r.storage_id for r in records)
+def _labels(instance: dg.DagsterInstance, day: str, timeframe: str = TF) -> None:
+    """A day's labels recorded (the Mechanic's sensor reads the event log only)."""
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset_key(timeframe, "labels"), partition=f"{day}|{BTC}"))
+
+
+def _newest_labels_event(instance: dg.DagsterInstance) -> int:
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=asset_key(TF, "labels")), limit=1).records
+    return records[0].storage_id
 
 
 def _tick(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, cursor: str | None):
@@ -97,23 +102,23 @@ def _skipped(tick) -> bool:
     return not tick.run_requests and bool(tick.skip_message)
 
 
-def test_mechanic_runs_once_an_hour_and_only_after_new_candles(instance, tmp_path):
+def test_mechanic_runs_once_an_hour_and_only_after_new_labels(instance, tmp_path):
     clock = Clock(datetime(2024, 12, 2, 10, 5, tzinfo=UTC))
     sensor = mechanic_sensor(TF, MECHANIC_JOB, running=False, clock=clock)
     archive = tmp_path / "archive"
 
     nothing = _tick(sensor, instance, None)
-    assert _skipped(nothing) and "15m/candles" in nothing.skip_message
+    assert _skipped(nothing) and "15m/labels" in nothing.skip_message
     assert nothing.cursor is None
 
-    _candles(instance, archive, "2024-12-01")
+    _labels(instance, "2024-12-01")
     first = _tick(sensor, instance, nothing.cursor)
     [request] = first.run_requests
     assert request.run_key == "mechanic-15m-2024-12-02T10"
-    assert json.loads(first.cursor) == {"candles_event": _newest_candles_event(instance), "hour": "2024-12-02T10"}
+    assert json.loads(first.cursor) == {"labels_event": _newest_labels_event(instance), "hour": "2024-12-02T10"}
 
-    clock.now = datetime(2024, 12, 2, 10, 50, tzinfo=UTC)  # new candles in the same hour: they wait for the next one
-    _candles(instance, archive, "2024-12-02")
+    clock.now = datetime(2024, 12, 2, 10, 50, tzinfo=UTC)  # new labels in the same hour: they wait for the next one
+    _labels(instance, "2024-12-02")
     same_hour = _tick(sensor, instance, first.cursor)
     assert _skipped(same_hour) and "2024-12-02T10" in same_hour.skip_message
     assert same_hour.cursor == first.cursor
@@ -123,8 +128,8 @@ def test_mechanic_runs_once_an_hour_and_only_after_new_candles(instance, tmp_pat
     [request] = next_hour.run_requests
     assert request.run_key == "mechanic-15m-2024-12-02T11"
     saved = json.loads(next_hour.cursor)
-    assert saved == {"candles_event": _newest_candles_event(instance), "hour": "2024-12-02T11"}
-    assert saved["candles_event"] > json.loads(first.cursor)["candles_event"]
+    assert saved == {"labels_event": _newest_labels_event(instance), "hour": "2024-12-02T11"}
+    assert saved["labels_event"] > json.loads(first.cursor)["labels_event"]
 
     clock.now = datetime(2024, 12, 2, 12, 5, tzinfo=UTC)  # a new hour, but nothing new since the last run
     quiet = _tick(sensor, instance, next_hour.cursor)
@@ -135,7 +140,7 @@ def test_mechanic_carries_on_from_its_saved_cursor_after_a_restart(instance, tmp
     clock = Clock(datetime(2024, 12, 2, 10, 5, tzinfo=UTC))
     sensor = mechanic_sensor(TF, MECHANIC_JOB, running=False, clock=clock)
     archive = tmp_path / "archive"
-    _candles(instance, archive, "2024-12-01")
+    _labels(instance, "2024-12-01")
 
     running = dg.build_sensor_context(instance=instance, sensor_name=sensor.name)  # one daemon that never stops
     [request] = sensor.evaluate_tick(running).run_requests
@@ -151,19 +156,34 @@ def test_mechanic_carries_on_from_its_saved_cursor_after_a_restart(instance, tmp
     assert [r.run_key for r in _tick(sensor, instance, None).run_requests] == [request.run_key]
 
     clock.now = datetime(2024, 12, 2, 11, 5, tzinfo=UTC)
-    _candles(instance, archive, "2024-12-02")
+    _labels(instance, "2024-12-02")
     restarted = _tick(sensor, instance, saved)
     continuing = sensor.evaluate_tick(running)
     assert [r.run_key for r in restarted.run_requests] == [r.run_key for r in continuing.run_requests] == ["mechanic-15m-2024-12-02T11"]
     assert restarted.cursor == continuing.cursor != saved
 
 
-def test_mechanic_ignores_candles_of_another_timeframe(instance):
+def test_mechanic_ignores_labels_of_another_timeframe(instance):
     sensor = mechanic_sensor(TF, MECHANIC_JOB, running=False, clock=lambda: datetime(2024, 12, 2, 10, 5, tzinfo=UTC))
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset_key("1h", "candles")))
+    _labels(instance, "2024-12-01", "1h")
     assert _skipped(_tick(sensor, instance, None))
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=CANDLES))
+    _labels(instance, "2024-12-01")
     assert len(_tick(sensor, instance, None).run_requests) == 1
+
+
+def test_mechanic_waits_for_the_days_labels_not_its_candles(instance, tmp_path):
+    """New candles alone never start the Mechanic: it learns from the newest labelled day, and a run started by the
+    candles before that day's labels existed judged the day before again and skipped the new one."""
+    clock = Clock(datetime(2024, 12, 2, 10, 5, tzinfo=UTC))
+    sensor = mechanic_sensor(TF, MECHANIC_JOB, running=False, clock=clock)
+    _candles(instance, tmp_path / "archive", "2024-12-01")
+    waiting = _tick(sensor, instance, None)
+    assert _skipped(waiting) and "no 15m/labels materialized yet" in waiting.skip_message
+    _labels(instance, "2024-12-01")
+    [request] = _tick(sensor, instance, waiting.cursor).run_requests
+    assert request.tags["huracan/labels_event"] == str(_newest_labels_event(instance))
+    [challengers] = [a for a in ASSETS if a.key == asset_key(TF, "challengers")]
+    assert asset_key(TF, "labels") in challengers.dependency_keys  # the lineage says so too
 
 
 # --- the Engine's and the shared encoder's schedules -------------------------------------------------------------

@@ -146,7 +146,7 @@ def test_every_training_run_is_in_mlflow_with_a_registered_version(chain: dict) 
         assert run.data.tags["dagster_run_id"] == chain["runs"][-1].run_id
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
         assert {"model/model.bin", "model/metrics.json", "model/sha256.txt"} <= artifacts
-        version = client.get_model_version(registered_model_name(symbol), row["mlflow_version"])
+        version = client.get_model_version(registered_model_name(symbol, TF), row["mlflow_version"])
         assert version.run_id == run.info.run_id
 
 
@@ -182,7 +182,7 @@ def test_mlflow_on_postgresql_records_the_materialization(chain: dict, tmp_path:
 
         client = MlflowClient(tracking_uri=url, registry_uri=url)
         for symbol in SYMBOLS:
-            [version] = client.search_model_versions(f"name = '{registered_model_name(symbol)}'")
+            [version] = client.search_model_versions(f"name = '{registered_model_name(symbol, TF)}'")
             run = client.get_run(version.run_id)
             assert run.data.tags["partition_key"] == partition_key(FIRST, symbol)
             assert {a.path for a in client.list_artifacts(run.info.run_id, "model")} >= {"model/model.bin"}
@@ -191,10 +191,10 @@ def test_mlflow_on_postgresql_records_the_materialization(chain: dict, tmp_path:
 def test_every_coin_day_has_a_champion_decision_in_the_history_and_the_pointer_agrees(chain: dict) -> None:
     from huracan_core.champions.book import ChampionBook
     from huracan_core.champions.day_decisions import engine_decision_key
-    from huracan_core.storage.keys import ROSTER_KEY, daily_summary_key
+    from huracan_core.storage.keys import daily_summary_key, roster_key
 
     store, instance = chain["store"], chain["instance"]
-    book = ChampionBook(store)
+    book = ChampionBook(store, "15m")
     for symbol in SYMBOLS:
         lines = {line["decision_key"]: line for line in book.history(symbol)}
         for day in (FIRST, LAST):
@@ -210,14 +210,14 @@ def test_every_coin_day_has_a_champion_decision_in_the_history_and_the_pointer_a
             assert meta["trade_ok"].value == row["trade_ok"] and "| effective_from |" in meta["promotions"].value
         newest = book.in_force(symbol, None)
         assert book.pointer(symbol) == newest["champion"]  # absent exactly when no champion
-    roster = store.read_json(ROSTER_KEY)
+    roster = store.read_json(roster_key(TF))
     assert roster["date"] == LAST.isoformat() and {e["symbol"] for e in roster["symbols"]} == set(SYMBOLS)
     assert sorted(e["rank"] for e in roster["symbols"]) == [1, 2]
     for entry in roster["symbols"]:
         assert {"symbol", "model_path", "rank", "spread_bps", "fee_bps", "avg_slip_bps", "last_7d_net_bps", "trade_ok"} <= set(entry)
         assert entry["trade_ok"] == (entry["model_path"] is not None) and (entry["trade_ok"] or entry["reason"])
     for day in (FIRST, LAST):
-        summary = store.read_json(daily_summary_key(day))
+        summary = store.read_json(daily_summary_key(TF, day))
         assert summary["models_trained"] == len(SYMBOLS) == summary["models_passed"] + summary["models_failed"]
         assert len(summary["failures"]) == summary["models_failed"]
         trades = sum(store.read_parquet(partition_object_key("shadow_trades", symbol=s, day=day, timeframe=TF)).height for s in SYMBOLS)
@@ -241,7 +241,7 @@ def test_the_mechanic_trains_a_challenger_from_the_freshest_data_and_judges_it_o
 
     first = run()
     assert first["challengers_trained"].value == len(SYMBOLS)
-    lines = [h for h in ChampionBook(store).history() if h["source"] == "mechanic"]
+    lines = [h for h in ChampionBook(store, "15m").history() if h["source"] == "mechanic"]
     assert {h["symbol"] for h in lines} == set(SYMBOLS)
     cutoff = day_start(LAST + timedelta(days=1))  # the newest labelled day is LAST: the challenger is the next day's model
     for line in lines:
@@ -252,7 +252,7 @@ def test_the_mechanic_trains_a_challenger_from_the_freshest_data_and_judges_it_o
         assert candidate["mlflow_version"]  # tracked like the Engine's models
     # nothing newer arrived: the next round trains nothing and records nothing
     assert run()["challengers_trained"].value == 0
-    assert len([h for h in ChampionBook(store).history() if h["source"] == "mechanic"]) == len(SYMBOLS)
+    assert len([h for h in ChampionBook(store, "15m").history() if h["source"] == "mechanic"]) == len(SYMBOLS)
 
 
 def test_a_day_off_the_retrain_cadence_trains_nothing_and_keeps_the_champion(chain: dict) -> None:
@@ -269,7 +269,7 @@ def test_a_day_off_the_retrain_cadence_trains_nothing_and_keeps_the_champion(cha
                          assets=timeframe_assets(TF, train_days=TRAIN_DAYS), selection=[KEYS["coin_model"], KEYS["champion"]],
                          extra_resources=extra)
     assert result.success
-    book = {line["decision_key"]: line for line in ChampionBook(store).history()}
+    book = {line["decision_key"]: line for line in ChampionBook(store, "15m").history()}
     for symbol in SYMBOLS:
         index = store.read_parquet(partition_object_key("coin_model", symbol=symbol, day=day, timeframe=TF))
         assert index.height == 0 and index.schema == INDEX_SCHEMA
@@ -324,16 +324,16 @@ def test_a_torn_champion_pointer_is_rebuilt_from_the_history_saying_so(chain: di
     for name in ("archive", "mlflow"):  # a copied home: the aliases follow the pointer in its own MLflow
         shutil.copytree(chain["root"] / name, tmp_path / name)
     store = LocalArtifactStore(archive)
-    pointer = champion_pointer_key(SYMBOLS[0])
+    pointer = champion_pointer_key(SYMBOLS[0], TF)
     store.write_bytes(pointer, b'{"model_folder": "models/BT')  # a copy or a disk that cut it short
-    lines_before = len(ChampionBook(store).history())
+    lines_before = len(ChampionBook(store, "15m").history())
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
         result = materialize(instance, archive, LAST.isoformat(), LAST.isoformat(), assets=timeframe_assets(TF, train_days=TRAIN_DAYS),
                              selection=[KEYS["champion"]], extra_resources={"costs": CostsResource(), "models": MODELS,
                                                                             "mlflow": MLflowResource.for_home(tmp_path)})
         assert result.success, "a torn pointer is repaired, never a bare JSONDecodeError"
-    book = ChampionBook(store)
+    book = ChampionBook(store, "15m")
     assert book.pointer(SYMBOLS[0]) == book.in_force(SYMBOLS[0], None)["champion"]
     assert store.exists(pointer) == (book.pointer(SYMBOLS[0]) is not None)
     notes = {e.materialization.metadata[REPAIRED].value for e in result.get_asset_materialization_events()
@@ -350,7 +350,7 @@ def test_the_integrity_sweep_names_a_tampered_model_that_is_not_the_champion(cha
     archive = tmp_path / "archive"
     shutil.copytree(chain["root"] / "archive", archive)
     store = LocalArtifactStore(archive)
-    champions = {(ChampionBook(store).pointer(s) or {}).get("model_folder") for s in SYMBOLS}
+    champions = {(ChampionBook(store, "15m").pointer(s) or {}).get("model_folder") for s in SYMBOLS}
     folder = next(i.row(0, named=True)["folder"] for i in chain["index"].values() if i.row(0, named=True)["folder"] not in champions)
     checks = integrity_checks(TF)
     job, schedule = integrity_job(TF, checks)

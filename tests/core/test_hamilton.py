@@ -107,7 +107,7 @@ def publish(store: LocalArtifactStore, part: ModelPartition, **pointer) -> str:
     """The model folder written as the coin_model asset writes it, and a champion pointer at it (what the
     promotion writes)."""
     write_model(store, part)
-    store.write_json(champion_pointer_key(COIN), {
+    store.write_json(champion_pointer_key(COIN, TF), {
         "symbol": COIN, "timeframe": TF, "model_folder": part.folder, "mlflow_model": f"huracan-{COIN}", "mlflow_version": "3",
         "metrics": {}, "recipe_hash": FeatureRecipe.default(TF).version_hash, "promoted_at": "2024-09-01T00:00:00+00:00",
         "effective_from": "2024-09-01T00:00:00+00:00", "reason": "test", "decision_id": "d-1", **pointer,
@@ -137,7 +137,7 @@ def test_the_score_of_a_bar_equals_the_one_computed_in_training(model, candles, 
     part: ModelPartition = request.getfixturevalue(model)
     store = LocalArtifactStore(tmp_path)
     folder = publish(store, part)
-    champion = load_champion(store, COIN)
+    champion = load_champion(store, COIN, TF)
     assert champion.model.folder == folder and champion.recipe.version_hash == json.loads(part.files["features.json"])["recipe_hash"]
     assert (champion.model.encoder is not None) == (model == "encoded_model")
     assert champion.exchange == "binance" and champion.costs.fee_bps("binance", COIN) == 5.0  # the signals' costs
@@ -146,7 +146,7 @@ def test_the_score_of_a_bar_equals_the_one_computed_in_training(model, candles, 
     assert bar == day_start(DAY) - STEP  # the window's last bar: 2024-08-31 23:45
 
     started = time.perf_counter()
-    score = score_latest(store, COIN, until(candles, bar + STEP))  # the candles end with the bar: now = its close
+    score = score_latest(store, COIN, TF, until(candles, bar + STEP))  # the candles end with the bar: now = its close
     seconds = time.perf_counter() - started
     assert_scores(score, last)
     assert score.symbol == COIN and score.model_folder == folder and score.mlflow_version == "3"
@@ -168,18 +168,18 @@ def test_a_still_forming_candle_is_never_scored(plain_model, candles, tmp_path):
     last = reference_scores(plain_model)[-1]
     # the candles run into the next day, whose first candle (00:00) is still forming at 00:07
     given = until(candles, day_start(DAY) + STEP)
-    score = score_latest(store, COIN, given, now=day_start(DAY) + timedelta(minutes=7))
+    score = score_latest(store, COIN, TF, given, now=day_start(DAY) + timedelta(minutes=7))
     assert_scores(score, last)
     # once it has closed, it is the one scored (a bar after the cutoff: out of sample)
-    later = score_latest(store, COIN, given)
+    later = score_latest(store, COIN, TF, given)
     assert later.timestamp == day_start(DAY) and not later.in_training_window
     # a moment exactly at a close includes that candle
-    assert score_latest(store, COIN, candles, now=day_start(DAY) + STEP).timestamp == day_start(DAY)
+    assert score_latest(store, COIN, TF, candles, now=day_start(DAY) + STEP).timestamp == day_start(DAY)
     # what was scored is one row of the model's inputs; a moment without a time zone is refused
-    bar = load_champion(store, COIN).bar(candles, now=day_start(DAY))
+    bar = load_champion(store, COIN, TF).bar(candles, now=day_start(DAY))
     assert bar["timestamp"].to_list() == [day_start(DAY) - STEP] and set(json.loads(plain_model.files["features.json"])["columns"]) <= set(bar.columns)
     with pytest.raises(ValueError, match="no time zone"):
-        score_latest(store, COIN, candles, now=datetime(2024, 9, 1))
+        score_latest(store, COIN, TF, candles, now=datetime(2024, 9, 1))
 
 
 def test_too_little_history_names_the_days_needed(plain_model, candles, tmp_path):
@@ -188,8 +188,8 @@ def test_too_little_history_names_the_days_needed(plain_model, candles, tmp_path
     needed = history_days(FeatureRecipe.default(TF)) + SIGNAL_WARMUP_DAYS
     short = {s: f.filter(pl.col("timestamp") >= day_start(DAY - timedelta(days=needed - 1))) for s, f in candles.items()}
     with pytest.raises(NotEnoughHistoryError, match=rf"needs {needed} whole days of candles before 2024-08-31 \(from 2024-08-16"):
-        score_latest(store, COIN, short, now=day_start(DAY))
-    assert load_champion(store, COIN).history_days == needed == 15
+        score_latest(store, COIN, TF, short, now=day_start(DAY))
+    assert load_champion(store, COIN, TF).history_days == needed == 15
 
 
 def test_the_candles_the_recipe_reads_must_be_given(plain_model, candles, tmp_path):
@@ -198,19 +198,19 @@ def test_the_candles_the_recipe_reads_must_be_given(plain_model, candles, tmp_pa
     now = day_start(DAY)
     without_reference = {s: f for s, f in candles.items() if s != "BTC-USDT"}
     with pytest.raises(MissingCandlesError, match="no candles of BTC-USDT given.*reference BTC-USDT"):
-        score_latest(store, COIN, without_reference, now=now, universe=list(without_reference))
+        score_latest(store, COIN, TF, without_reference, now=now, universe=list(without_reference))
     with pytest.raises(MissingCandlesError, match="no candles of ETH-USDT given"):
-        score_latest(store, COIN, {"BTC-USDT": candles["BTC-USDT"]}, now=now)
+        score_latest(store, COIN, TF, {"BTC-USDT": candles["BTC-USDT"]}, now=now)
     with pytest.raises(MissingCandlesError, match="XRP-USDT"):
-        score_latest(store, COIN, {s: candles[s] for s in ("BTC-USDT", "ETH-USDT")}, now=now, universe=list(PAIRS))
+        score_latest(store, COIN, TF, {s: candles[s] for s in ("BTC-USDT", "ETH-USDT")}, now=now, universe=list(PAIRS))
     gap = dict(candles, **{"SOL-USDT": candles["SOL-USDT"].filter(pl.col("timestamp").dt.date() != date(2024, 8, 20))})
     with pytest.raises(MissingCandlesError, match=r"SOL-USDT \(2024-08-20\)"):
-        score_latest(store, COIN, gap, now=now)
+        score_latest(store, COIN, TF, gap, now=now)
 
 
 def test_no_pointer_means_no_champion(tmp_path):
-    with pytest.raises(NoChampionError, match=r"ETH-USDT has no champion.*champion/ETH-USDT/latest\.json.*champions/roster\.json"):
-        load_champion(LocalArtifactStore(tmp_path), "ETH/USDT")
+    with pytest.raises(NoChampionError, match=r"ETH-USDT has no 15m champion.*champion/ETH-USDT/15m/latest\.json.*champions/roster/15m/latest\.json"):
+        load_champion(LocalArtifactStore(tmp_path), "ETH/USDT", TF)
 
 
 def test_a_tampered_model_is_refused_naming_folder_and_file(plain_model, tmp_path):
@@ -219,7 +219,7 @@ def test_a_tampered_model_is_refused_naming_folder_and_file(plain_model, tmp_pat
     path = tmp_path / folder / "model.bin"
     path.write_bytes(path.read_bytes().replace(b"leaf_value=", b"leaf_value=1", 1))
     with pytest.raises(CorruptModelError, match=rf"{folder}: model\.bin has sha256"):
-        load_champion(store, COIN)
+        load_champion(store, COIN, TF)
 
 
 def test_a_pointer_at_an_unfinished_folder_is_refused(plain_model, tmp_path):
@@ -227,7 +227,7 @@ def test_a_pointer_at_an_unfinished_folder_is_refused(plain_model, tmp_path):
     folder = publish(store, plain_model)
     (tmp_path / folder / CHECKSUMS).unlink()
     with pytest.raises(CorruptModelError, match=rf"{folder}: incomplete: no sha256\.txt"):
-        load_champion(store, COIN)
+        load_champion(store, COIN, TF)
 
 
 def test_a_model_of_another_recipe_is_refused_naming_both_hashes(plain_model, tmp_path):
@@ -237,10 +237,10 @@ def test_a_model_of_another_recipe_is_refused_naming_both_hashes(plain_model, tm
     publish(store, other, recipe_hash="0123456789ab")
     current = FeatureRecipe.default(TF).version_hash
     with pytest.raises(RecipeMismatchError, match=rf"recipe 0123456789ab, but this code computes recipe {current}"):
-        load_champion(store, COIN)
+        load_champion(store, COIN, TF)
     publish(store, plain_model, recipe_hash="0123456789ab")  # a pointer that disagrees with its model's features.json
     with pytest.raises(RecipeMismatchError, match=rf"names recipe 0123456789ab.*trained on recipe {current}"):
-        load_champion(store, COIN)
+        load_champion(store, COIN, TF)
 
 
 def test_the_decision_is_the_traders_under_the_models_margin(plain_model, candles, tmp_path):
@@ -249,7 +249,7 @@ def test_the_decision_is_the_traders_under_the_models_margin(plain_model, candle
     config = json.loads(plain_model.files["config.json"]) | {"safety_margin_bps": -1000.0}
     publish(store, replace(plain_model, files=plain_model.files | {"config.json": json.dumps(config).encode()}))
     last = reference_scores(plain_model)[-1]
-    score = score_latest(store, COIN, candles, now=day_start(DAY))
+    score = score_latest(store, COIN, TF, candles, now=day_start(DAY))
     assert_scores(score, last)
     assert score.margin_bps == -1000.0
     assert score.decision == (1 if last["long_edge_bps"] >= last["short_edge_bps"] else -1)

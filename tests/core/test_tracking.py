@@ -143,7 +143,7 @@ def assert_recorded(config: TrackingConfig, trained: TrainedModel) -> None:
     elapsed = time.perf_counter() - started
     print(f"log_training_run on {config.tracking_uri.split(':')[0]}: {elapsed:.2f} s")
     second = log_training_run(config, trained, params=params(), files=model_files(trained), tags=TAGS)
-    assert (first.model_name, first.version, second.model_name, second.version) == ("huracan-BTC-USDT", "1", "huracan-BTC-USDT", "2")
+    assert (first.model_name, first.version, second.model_name, second.version) == ("huracan-BTC-USDT-15m", "1", "huracan-BTC-USDT-15m", "2")
     assert first.run_id != second.run_id and first.experiment_id == second.experiment_id
     assert first.run_path == f"#/experiments/{first.experiment_id}/runs/{first.run_id}"
 
@@ -182,9 +182,9 @@ def assert_recorded(config: TrackingConfig, trained: TrainedModel) -> None:
     local = Path(client.download_artifacts(first.run_id, "model/model.bin", dst_path=str(Path(config.artifact_root).parent / "dl")))
     assert local.read_bytes() == trained.booster_text.encode()
 
-    versions = client.search_model_versions("name = 'huracan-BTC-USDT'")
+    versions = client.search_model_versions("name = 'huracan-BTC-USDT-15m'")
     assert sorted((str(v.version), v.run_id) for v in versions) == sorted([("1", first.run_id), ("2", second.run_id)])
-    version = client.get_model_version("huracan-BTC-USDT", "1")
+    version = client.get_model_version("huracan-BTC-USDT-15m", "1")
     assert version.source == f"{run.info.artifact_uri}/model"
     assert version.tags["gate_result"] == data.tags["gate_result"]
 
@@ -216,7 +216,7 @@ def test_no_trades_and_non_finite_figures_are_tracked(sqlite_config: TrackingCon
     idle = trained_model("ETH-USDT", model_trades=0, sharpe_gap=math.inf)
     assert idle.model.ledger.height == 0 and not idle.passed
     tracked = log_training_run(sqlite_config, idle, params={"rounds": 5}, files=model_files(idle), tags=TAGS)
-    assert (tracked.model_name, tracked.version) == ("huracan-ETH-USDT", "1")
+    assert (tracked.model_name, tracked.version) == ("huracan-ETH-USDT-15m", "1")
     run = MlflowClient(tracking_uri=sqlite_config.tracking_uri).get_run(tracked.run_id)
     assert run.data.metrics["trade_count"] == 0 and run.data.metrics["gates_passed"] == 0
     assert "sharpe_gap" not in run.data.metrics and run.data.tags["non_finite.sharpe_gap"] == "inf"
@@ -265,7 +265,7 @@ def test_plots_are_deterministic_pngs(trained: TrainedModel) -> None:
 
 
 def test_names_config_and_ui_command(tmp_path: Path) -> None:
-    assert registered_model_name("BTC/USDT") == registered_model_name("btc-usdt") == "huracan-BTC-USDT"
+    assert registered_model_name("BTC/USDT", "15m") == registered_model_name("btc-usdt", "15m") == "huracan-BTC-USDT-15m"
     config = TrackingConfig.local(tmp_path)
     assert config.tracking_uri == f"sqlite:///{tmp_path.resolve()}/mlflow/mlflow.db"
     assert config.artifact_root == f"{tmp_path.resolve()}/mlflow/artifacts" and config.experiment == "huracan"

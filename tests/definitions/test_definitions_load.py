@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -43,6 +44,18 @@ def test_definitions_validate_through_the_workspace(huracan_home, monkeypatch, t
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_dagster_cli_works_in_the_project_root_without_dagster_home(tmp_path):
+    """As a Dagster user expects: no DAGSTER_HOME, so Dagster makes a temporary instance; nothing in the project
+    root may require the variable (a repo-root dagster.yaml naming Huracan's storages used to: KeyError)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "HURACAN_"))}
+    env["HURACAN_HOME"] = str(tmp_path / "home")  # the definitions read nothing there; keep the repo clean
+    result = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation successful" in result.stdout + result.stderr and "KeyError" not in result.stderr
+    assert not (REPO / "dagster.yaml").exists() or "huracan_dagster" not in (REPO / "dagster.yaml").read_text()
 
 
 def test_definitions_hold_the_prefixed_chain_its_checks_and_daily_job(huracan_home, monkeypatch):
@@ -128,3 +141,18 @@ def test_the_retrain_cadence_reaches_the_models_resource(huracan_home, monkeypat
     monkeypatch.setenv("HURACAN_RETRAIN_EVERY_DAYS", "7")
     models = build_definitions(Settings.from_env()).resources["models"]
     assert models.retrain_every_days == 7 and models.cadence().describe() == "every 7 days (Mondays)"
+
+
+@pytest.mark.parametrize(("select", "expected"), [
+    ("*regimes", {"candles", "features", "regimes"}),  # Dagster's legacy syntax: everything upstream
+    ("+regimes", {"candles", "features", "regimes"}),
+    ("regimes*", {"regimes", "signals", "labels", "coin_model", "champion", "shadow_trades", "trade_analysis", "exports",
+                  "roster", "daily_summary", "exports_daily", "daily_report"}),
+    ("candles or features", {"candles", "features"}),
+    ('key:"15m/labels"', {"labels"}),
+])
+def test_selections_in_either_syntax_resolve_inside_the_timeframe(huracan_home, select, expected):
+    from huracan_dagster.cli.selection import resolve_selection
+
+    graph = build_definitions(Settings.from_env()).resolve_asset_graph()
+    assert {key.path[-1] for key in resolve_selection(graph, "15m", select)} == expected

@@ -8,13 +8,17 @@ and in a home that ran the day inside a longer range.
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
 
+from huracan_core.champions.book import ChampionBook
 from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.storage import LocalArtifactStore
+from huracan_core.storage.keys import PROMOTIONS_KEY, daily_summary_key, roster_key
 from huracan_core.sources.bundled import SAMPLE_DIR
 from huracan_dagster.cli.main import main
 
@@ -94,3 +98,18 @@ def test_two_timeframes_in_one_home_never_touch_each_other(huracan_home, tmp_pat
     for timeframe in ("15m", "1h"):
         for asset in ("candles", "features", "regimes"):
             assert f"{DAY}|BTC-USDT" in instance.get_materialized_partitions(dg.AssetKey([timeframe, asset]))
+
+    # through the champions, the roster and the daily summary: each timeframe decides and summarises its own day
+    decided = ["--date", DAY, "--source", f"replay:{replay}", "--select", "champion or roster or daily_summary"]
+    assert main(["run", "--timeframe", "15m", *decided]) == 0
+    before = digests(archive)
+    assert main(["run", "--timeframe", "1h", *decided]) == 0
+    after = digests(archive)
+    changed = {k for k in after if before.get(k) != after[k]}
+    assert changed - {PROMOTIONS_KEY} and all("/1h/" in k for k in changed - {PROMOTIONS_KEY}), changed
+    store = LocalArtifactStore(archive)
+    for timeframe in ("15m", "1h"):
+        lines = ChampionBook(store, timeframe).history()
+        assert {(line["symbol"], line["timeframe"]) for line in lines} == {("BTC-USDT", timeframe), ("ETH-USDT", timeframe)}
+        assert store.read_json(daily_summary_key(timeframe, date.fromisoformat(DAY)))["timeframe"] == timeframe
+        assert store.read_json(roster_key(timeframe))["timeframe"] == timeframe

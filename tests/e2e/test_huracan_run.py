@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from huracan_core.storage import ArtifactStore, LocalArtifactStore
@@ -86,7 +88,7 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     out = capsys.readouterr().out
     assert "15m/roster: 3 partitions materialized" in out and "15m/daily_summary: 3 partitions materialized" in out
     assert "Champions for 2024-12-03" in out and "BTC-USDT: rank" in out and "trade_ok false: no champion yet" in out
-    roster = archive.read_json("champions/roster.json")
+    roster = archive.read_json("champions/roster/15m/latest.json")
     assert roster["date"] == "2024-12-03" and [e["rank"] for e in roster["symbols"]] == [1, 2, 3]
     assert {e["symbol"] for e in roster["symbols"]} == set(SYMBOLS)
     assert all(not e["trade_ok"] and e["model_path"] is None and e["reason"] for e in roster["symbols"])
@@ -149,3 +151,23 @@ def test_a_window_on_the_first_listed_day_materializes_its_own_candles(huracan_h
     assert main(["run", "--date", "2024-07-01", "--symbols", "BTC/USDT", "--select", "+features"]) == 0
     instance = dg.DagsterInstance.get()
     assert "2024-07-01|BTC-USDT" in instance.get_materialized_partitions(dg.AssetKey(["15m", "features"]))
+
+
+def test_a_window_the_source_cannot_feed_is_refused_before_anything_runs(huracan_home, tmp_path, capsys, monkeypatch):
+    """Two months of 1h candles cannot train a model on 150 days: refused naming the days needed and held, not a
+    run that materializes history and then fails half-way in the models."""
+    from tests.e2e.test_declared_inputs import write_replay
+
+    replay = tmp_path / "replay"
+    write_replay(replay, ["BTC-USDT"])
+    for path in replay.glob("*_1h.parquet"):
+        pl.read_parquet(path).filter(pl.col("timestamp") >= datetime(2024, 11, 1, tzinfo=UTC)).write_parquet(path)
+    monkeypatch.setenv("HURACAN_SYMBOLS", "BTC/USDT")
+    assert main(["run", "--timeframe", "1h", "--date", "2024-12-31", "--source", f"replay:{replay}"]) == 2
+    err = capsys.readouterr().err
+    assert "huracan run: error: signals of 2024-08-03 reads candles from 2024-07-31" in err, err
+    assert "holds whole days of 1h candles only from 2024-11-02 on: this selection can run from 2025-" in err
+    assert dg.DagsterInstance.get().get_runs() == []  # nothing ran
+    # what the source can feed runs whole: the per-day chain of a day with its warm-up in the source
+    assert main(["run", "--timeframe", "1h", "--date", "2024-12-31", "--source", f"replay:{replay}",
+                 "--select", "candles or features or regimes or signals or labels"]) == 0

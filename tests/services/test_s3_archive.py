@@ -106,7 +106,7 @@ def test_two_processes_promoting_one_coin_on_s3_lose_no_decision(s3) -> None:
     for w in workers:
         w.join(timeout=120)
         assert w.exitcode == 0
-    book = ChampionBook(_store(s3))
+    book = ChampionBook(_store(s3), "15m")
     history = book.history("BTC-USDT")
     assert len({h["decision_key"] for h in history}) == len(history) == 2 * rounds
     assert book.pointer("BTC-USDT") == book.in_force("BTC-USDT", None)["champion"]

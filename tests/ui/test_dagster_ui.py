@@ -184,7 +184,7 @@ def test_ui_lists_the_engine_schedule_the_mechanic_and_the_champion_asset(ui, br
     text = page_text_when(browser, f"{ui.url}{champion}?view=partitions", "champion", first_and_last_day(ui.replay)[0])
     assert "Missing" in text
     screenshot(browser, tmp_path, "champion_partitions")
-    page_text_when(browser, f"{ui.url}{champion}", "promotion rule", "champions/promotions.jsonl", "champion/<SYMBOL>/latest.json")
+    page_text_when(browser, f"{ui.url}{champion}", "promotion rule", "champions/promotions.jsonl", "champion/<SYMBOL>/15m/latest.json")
     screenshot(browser, tmp_path, "champion_overview")
 
 

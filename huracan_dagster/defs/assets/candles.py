@@ -6,8 +6,16 @@ import dagster as dg
 
 from huracan_core.candles import CandlePartition, load_candle_partitions
 from huracan_core.validation import CandleValidationError
-from huracan_dagster.defs.assets.candles_checks import candle_checks, check_results, failed_validation
-from huracan_dagster.defs.metadata import output_with_partition_metadata, preview, timestamps
+from huracan_dagster.defs.assets.candles_checks import (
+    candle_checks,
+    check_results,
+    failed_validation,
+)
+from huracan_dagster.defs.metadata import (
+    output_with_partition_metadata,
+    preview,
+    timestamps,
+)
 from huracan_dagster.defs.partitions import (
     CANDLES_BACKFILL,
     DEFAULT_SPACE,

@@ -13,16 +13,26 @@ from huracan_core.champions.day_decisions import decide_partitions, partition_ro
 from huracan_core.champions.mechanic import mechanic_round
 from huracan_core.champions.roster import build_roster, roster_days
 from huracan_core.daily_summary import daily_summary, promotions_of_day
-from huracan_core.storage.keys import ROSTER_KEY, costs_key, daily_summary_key, roster_day_key
+from huracan_core.storage.keys import (
+    costs_key,
+    daily_summary_key,
+    roster_day_key,
+    roster_key,
+)
 from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 from huracan_core.symbols import to_key
 from huracan_core.versions import modules_used, source_hash
 from huracan_dagster.defs.broadcaster import BroadcasterResource
 from huracan_dagster.defs.io_manager import read_partitions
-from huracan_dagster.defs.metadata import output_with_partition_metadata, preview, result_with_partition_metadata
+from huracan_dagster.defs.metadata import (
+    output_with_partition_metadata,
+    preview,
+    result_with_partition_metadata,
+)
 from huracan_dagster.defs.partitions import (
     CHAIN_BACKFILL,
     DEFAULT_SPACE,
+    PARTIAL_HISTORY,
     SYMBOL_DIMENSION,
     PartitionSpace,
     asset_key,
@@ -68,14 +78,14 @@ def champion_assets(
         group_name=group,
         code_version=source_hash(*modules_used("huracan_core.champions.day_decisions"),
                                  extra={"evaluation_days": evaluation_days, "fees": fee_profile}),
-        metadata={"timeframe": timeframe},
+        metadata={"timeframe": timeframe, PARTIAL_HISTORY: True},  # the evaluation window may be short, and says so
         description=(
             "The coin's champion at the START of the day: the coin model trained before the day (the challenger) "
             "against the champion in force, both out of sample and after costs on the same recent window (up to "
             f"{evaluation_days} days, never before the champion's own cutoff), under the promotion rule (gates, "
             "minimum trades, a margin, a stationary block bootstrap — Hansen's SPA for several challengers). The "
             "first gate-passing, profitable model becomes the champion; doubt keeps it. Every decision is appended to "
-            "`champions/promotions.jsonl`; the pointer `champion/<SYMBOL>/latest.json` and the MLflow @champion alias "
+            f"`champions/promotions.jsonl`; the pointer `champion/<SYMBOL>/{timeframe}/latest.json` and the MLflow @champion alias "
             "follow. No champion: trade_ok false, and the reason."
         ),
     )
@@ -85,7 +95,7 @@ def champion_assets(
         candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame],
         signals: dict[str, pl.DataFrame],
     ) -> dg.Output:
-        book = ChampionBook(archive.store())
+        book = ChampionBook(archive.store(), timeframe)
         wanted = [split_key(k) for k in context.partition_keys]
         repaired = book.reconcile(sorted({symbol for _, symbol in wanted}))  # what a killed run or a damaged copy left
         for note in repaired:
@@ -117,7 +127,7 @@ def champion_assets(
         description=(
             "Every coin with a champion decision of the day, ranked: tradeable first, then by liquidity (quote "
             "volume), round-trip cost (fee, spread, slippage paid) and the champion's net bps of the last 7 days of "
-            f"shadow trades. `champions/roster/{timeframe}/<date>.json`, and `champions/roster.json` for the newest day "
+            f"shadow trades. `champions/roster/{timeframe}/<date>.json`, and `champions/roster/{timeframe}/latest.json` for the newest day "
             "(what Hamilton reads). Materializes by itself once the day's champions and shadow trades are in."
         ),
     )
@@ -132,8 +142,8 @@ def champion_assets(
                 _costs(store, timeframe, keys), read_partitions(archive, "candles", timeframe, keys),
             )
             store.write_json(roster_day_key(timeframe, day), document)
-            if _newest(store, ROSTER_KEY, day):
-                store.write_json(ROSTER_KEY, document)
+            if _newest(store, roster_key(timeframe), day):
+                store.write_json(roster_key(timeframe), document)
             metadata[day.isoformat()] = _roster_metadata(document, store.uri(roster_day_key(timeframe, day)))
         return result_with_partition_metadata(context, metadata)
 
@@ -148,7 +158,7 @@ def champion_assets(
         code_version=source_hash("huracan_core.daily_summary"),
         metadata={"timeframe": timeframe},
         description=(
-            "The day in one document, `summaries/daily/<date>.json`: models trained, passed and failed (with the "
+            "The day in one document, `summaries/daily/{timeframe}/<date>.json`: models trained, passed and failed (with the "
             "gates that failed), promotions, shadow trades, hit rate and net PnL after costs, per coin and in total. "
             "Sent by the Broadcaster. Materializes by itself once the day's models, champions and trades are in."
         ),
@@ -157,7 +167,7 @@ def champion_assets(
         context: dg.AssetExecutionContext, archive: ArchiveResource, broadcaster: BroadcasterResource,
     ) -> dg.MaterializeResult:
         store, metadata = archive.store(), {}
-        history = ChampionBook(store).history()
+        history = ChampionBook(store, timeframe).history()
         for day in (date.fromisoformat(k) for k in context.partition_keys):
             keys = [(day, s) for s in context.instance.get_dynamic_partitions(SYMBOL_DIMENSION)]
             ledgers = read_partitions(archive, "shadow_trades", timeframe, keys)
@@ -166,9 +176,9 @@ def champion_assets(
                 _rows(read_partitions(archive, "champion", timeframe, keys)),
                 {s: frame for (_, s), frame in ledgers.items()}, promotions_of_day(history, day),
             )
-            store.write_json(daily_summary_key(day), summary)
+            store.write_json(daily_summary_key(timeframe, day), summary)
             not_sent = broadcaster.notify(messages.daily_summary(summary), context.log)
-            metadata[day.isoformat()] = {**_summary_metadata(summary, store.uri(daily_summary_key(day))), **not_sent}
+            metadata[day.isoformat()] = {**_summary_metadata(summary, store.uri(daily_summary_key(timeframe, day))), **not_sent}
         return result_with_partition_metadata(context, metadata)
 
     return [champion, roster, daily_summary_asset]
@@ -179,11 +189,13 @@ def mechanic_asset(
 ) -> dg.AssetsDefinition:
     @dg.asset(
         key=asset_key(timeframe, "challengers"),
+        # what the Mechanic learns from: every labelled day (it reads the newest ones; its sensor waits for them)
+        deps=[dg.AssetDep(asset_key(timeframe, "labels"), partition_mapping=dg.AllPartitionMapping())],
         kinds={"lightgbm", "mlflow"},
         group_name=f"champions_{timeframe}",
         metadata={"timeframe": timeframe},
         description=(
-            "The Mechanic (run by its hourly sensor when new candles have arrived): per coin, a challenger trained "
+            "The Mechanic (run by its hourly sensor when new labels have arrived): per coin, a challenger trained "
             f"with the Engine's recipe on the {train_days} days before the day after the newest labelled day, into "
             f"`challengers/<SYMBOL>/{timeframe}/<cutoff>/`, logged in MLflow, and judged at once against the champion "
             "by the promotion rule (its walk-forward folds' out-of-sample trades against the champion's on the same "
@@ -206,7 +218,7 @@ def mechanic_asset(
 
         rows, not_sent = [], {}
         for row in mechanic_round(
-            ChampionBook(store), context.instance.get_dynamic_partitions(SYMBOL_DIMENSION), timeframe, recipe_hash=recipe_hash,
+            ChampionBook(store, timeframe), context.instance.get_dynamic_partitions(SYMBOL_DIMENSION), timeframe, recipe_hash=recipe_hash,
             config=models.training_config(train_days), evaluation_days=evaluation_days, track=track,
             use_encoder=models.use_encoder, rule=promotion.rule(), exchange=costs.exchange, costs=costs.cost_model(),
             run_id=context.run.run_id,
@@ -234,7 +246,7 @@ def _announce(line: Mapping[str, Any], mlflow: MLflowResource, broadcaster: Broa
     card = line["champion"] or {}
     candidate = next((c for c in reversed(line["candidates"]) if c.get("mlflow_version")), None)
     if card.get("mlflow_version") or candidate:
-        name = registered_model_name(line["symbol"])
+        name = registered_model_name(line["symbol"], line["timeframe"])
         set_aliases(mlflow.config(), name, {"champion": card.get("mlflow_version"),
                                             "challenger": candidate["mlflow_version"] if candidate else None})
     return broadcaster.notify(messages.promotion(line), log) if line["promoted"] else {}

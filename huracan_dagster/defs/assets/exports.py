@@ -9,7 +9,12 @@ import polars as pl
 from huracan_core.champions.book import ChampionBook
 from huracan_core.daily_summary import decisions_of_day
 from huracan_core.exports.database import build_database
-from huracan_core.exports.rows import SOURCES, daily_rows, export_partitions, promotion_rows
+from huracan_core.exports.rows import (
+    SOURCES,
+    daily_rows,
+    export_partitions,
+    promotion_rows,
+)
 from huracan_core.models.artifacts import read_model_folder
 from huracan_core.storage.keys import daily_summary_key, export_key
 from huracan_core.versions import source_hash
@@ -95,10 +100,10 @@ def export_assets(timeframe: str, space: PartitionSpace = DEFAULT_SPACE) -> list
     )
     def exports_daily(context: dg.AssetExecutionContext, archive: ArchiveResource) -> dg.MaterializeResult:
         store = archive.store()
-        history = ChampionBook(store).history()
+        history = ChampionBook(store, timeframe).history()
         rows = {}
         for day in (date.fromisoformat(k) for k in context.partition_keys):
-            summary = store.read_json(daily_summary_key(day))
+            summary = store.read_json(daily_summary_key(timeframe, day))
             frames = {
                 "daily_summary": daily_rows(day, timeframe, summary, _run_of(context, asset_key(timeframe, "daily_summary"), day.isoformat())),
                 "promotions": promotion_rows(day, timeframe, decisions_of_day(history, day)),

@@ -25,6 +25,7 @@ from huracan_dagster.defs.metadata import output_with_partition_metadata, previe
 from huracan_dagster.defs.partitions import (
     CHAIN_BACKFILL,
     DEFAULT_SPACE,
+    PARTIAL_HISTORY,
     PartitionSpace,
     asset_key,
     by_day,
@@ -60,7 +61,8 @@ def feature_assets(recipe: FeatureRecipe, space: PartitionSpace = DEFAULT_SPACE)
         kinds={"polars"},
         group_name=f"features_{timeframe}",
         code_version=features_code_version(recipe),
-        metadata={"timeframe": timeframe, "recipe_hash": recipe.version_hash},
+        # a day with too little history holds nulls, with the reason in its metadata
+        metadata={"timeframe": timeframe, "recipe_hash": recipe.version_hash, PARTIAL_HISTORY: True},
         description=(
             f"{len(recipe.output_columns)} named features (recipe {recipe.version_hash}) of one day and symbol, "
             f"from {history_days(recipe)} days of history, the reference {recipe.reference_symbol} and the universe "

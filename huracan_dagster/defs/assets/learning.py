@@ -25,12 +25,20 @@ from huracan_core.models.integrity import verify_folder
 from huracan_core.models.lookahead_labels import LabelPartition, label_partitions
 from huracan_core.models.training import ModelConfig
 from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
-from huracan_core.trading.signals import WARMUP_DAYS, prove_signal_causality, signal_partitions
+from huracan_core.trading.signals import (
+    WARMUP_DAYS,
+    prove_signal_causality,
+    signal_partitions,
+)
 from huracan_core.versions import modules_used, source_hash
 from huracan_dagster.defs.assets.features import causality_verdicts
 from huracan_dagster.defs.automation import when_later_data_arrives
 from huracan_dagster.defs.io_manager import read_partitions
-from huracan_dagster.defs.metadata import output_with_partition_metadata, preview, result_with_partition_metadata
+from huracan_dagster.defs.metadata import (
+    output_with_partition_metadata,
+    preview,
+    result_with_partition_metadata,
+)
 from huracan_dagster.defs.partitions import (
     CHAIN_BACKFILL,
     DEFAULT_SPACE,
@@ -42,7 +50,13 @@ from huracan_dagster.defs.partitions import (
     same_date,
     split_key,
 )
-from huracan_dagster.defs.resources import ArchiveResource, CostsResource, MLflowResource, ModelSettingsResource, UniverseResource
+from huracan_dagster.defs.resources import (
+    ArchiveResource,
+    CostsResource,
+    MLflowResource,
+    ModelSettingsResource,
+    UniverseResource,
+)
 from huracan_dagster.defs.verdicts import Verdict, evaluations, partitioned_check
 
 CAUSAL_SAMPLES = 3
@@ -191,7 +205,7 @@ def learning_assets(
             "under purged walk-forward validation: its out-of-sample trades, after costs, next to the rules-only and "
             "flat baselines and the ablation without the shared encoder, judged by the gates. The model folder "
             f"(`models/<SYMBOL>/{timeframe}/<cutoff>/`, `sha256.txt` last) and an MLflow run and registered version "
-            "(`huracan-<BASE>-<QUOTE>`); a model that fails its gates never trades. Models train on retrain days only "
+            "(`huracan-<BASE>-<QUOTE>-<tf>`); a model that fails its gates never trades. Models train on retrain days only "
             "(`retrain_every_days` of the `models` resource, HURACAN_RETRAIN_EVERY_DAYS, counted from Mondays): a day "
             "between stores no model, so the champion in force stays."
         ),

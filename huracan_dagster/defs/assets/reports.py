@@ -9,7 +9,13 @@ import duckdb
 from huracan_core.exports.database import create_views
 from huracan_core.reports import daily_folder, daily_report, write_report
 from huracan_core.versions import source_hash
-from huracan_dagster.defs.partitions import CHAIN_BACKFILL, DEFAULT_SPACE, PartitionSpace, asset_key, same_date
+from huracan_dagster.defs.partitions import (
+    CHAIN_BACKFILL,
+    DEFAULT_SPACE,
+    PartitionSpace,
+    asset_key,
+    same_date,
+)
 from huracan_dagster.defs.resources import ArchiveResource, ExportsResource
 from huracan_dagster.instance.check_verdicts import failed_check_rows
 

@@ -6,15 +6,24 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
-from huracan_core.desk.shadow_day import TradeAnalysis, TradingDay, analyse_partitions, trade_partitions
+from huracan_core.desk.plots import run_equity_png, symbol_equity_png
+from huracan_core.desk.shadow_day import (
+    TradeAnalysis,
+    TradingDay,
+    analyse_partitions,
+    trade_partitions,
+)
 from huracan_core.models.choice import choose_models
 from huracan_core.storage.keys import costs_key, plot_key
 from huracan_core.symbols import to_ccxt
 from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, paid_costs
 from huracan_core.trading.metrics import SUMMARY_UNITS
-from huracan_core.desk.plots import run_equity_png, symbol_equity_png
 from huracan_dagster.defs.automation import when_later_data_arrives
-from huracan_dagster.defs.metadata import output_with_partition_metadata, picture, preview
+from huracan_dagster.defs.metadata import (
+    output_with_partition_metadata,
+    picture,
+    preview,
+)
 from huracan_dagster.defs.partitions import (
     CHAIN_BACKFILL,
     DEFAULT_SPACE,
