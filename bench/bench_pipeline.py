@@ -179,7 +179,7 @@ def train_models(inputs: dict, traded: list, retrain_every_days: int, members: d
     days = sorted({d for d, _ in retrain})
     timings = {}
     began = time.perf_counter()
-    encoders = train_encoders(inputs["features"], {d: members[d] for d in days}, days, settings.encoder_config(config.train_days), "cpu")
+    encoders = train_encoders(inputs["features"], {d: members[d] for d in days}, days, "15m", settings.encoder_config(config.train_days), "cpu")
     timings["shared_encoder"] = time.perf_counter() - began
     began = time.perf_counter()
     parts = train_model_partitions(inputs, encoders, retrain, "15m", config=config)

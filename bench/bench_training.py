@@ -74,7 +74,7 @@ def encoder_rows(features: dict[str, pl.DataFrame], recipe: FeatureRecipe, confi
     first, end = encoder_window(CUTOFF.date(), config)
     start, stop = day_start(first), day_start(end)
     frames = [f.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < stop)) for f in features.values()]
-    return frames, feature_inputs(recipe.output_columns)
+    return frames, feature_inputs(recipe.output_columns, recipe.timeframe)
 
 
 def reference_fit() -> float:
@@ -141,7 +141,7 @@ def bench_training(candles: dict[str, pl.DataFrame], recipe: FeatureRecipe, devi
             started = time.perf_counter()
             frame = with_embedding(bars, encoder if embedded else None)
             embed_s = time.perf_counter() - started
-            inputs = input_columns(recipe.output_columns, signals, embedding)
+            inputs = input_columns(recipe.output_columns, signals, recipe.timeframe, embedding)
             started = time.perf_counter()
             model = train_coin_model(frame, inputs, symbol, TIMEFRAME, cutoff=CUTOFF, embedding=embedding)
             seconds = time.perf_counter() - started

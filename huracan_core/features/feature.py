@@ -13,12 +13,23 @@ from typing import Any
 import polars as pl
 
 
+#: the units a feature's values are in: a ratio, a return, an oscillator, a flag — the same scale for every coin …
+SCALE_FREE = "scale-free"
+#: … or the coin's own price or volume: BTC's SMA is 60,000 and XRP's 0.55, so a model split on one learns the price
+#: level of its training months, not a pattern that recurs; such a feature never reaches a model or the encoder
+PRICE_UNITS = "price"
+VOLUME_UNITS = "volume"
+UNITS = (SCALE_FREE, PRICE_UNITS, VOLUME_UNITS)
+
+
 @dataclass(frozen=True)
 class Feature:
     """``lookback`` is the index of the first bar that may hold a value (0 = defined from the first bar).
 
     Names starting with ``_`` are intermediates: computed, shared, but not part of the output.
     ``family`` lets reasons for nulls be specific (cross-asset needs a reference, microstructure needs trades).
+    ``units`` says whether the values are scale-free or in the coin's price or volume (``PRICE_UNITS``, ``VOLUME_UNITS``): the
+    models' inputs are derived from it (``huracan_core.models.inputs``), so declaring them is all a new feature needs.
     """
 
     name: str
@@ -26,6 +37,16 @@ class Feature:
     lookback: int
     family: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    units: str = SCALE_FREE
+
+    def __post_init__(self) -> None:
+        if self.units not in UNITS:
+            raise ValueError(f"feature {self.name}: units {self.units!r}; give one of {', '.join(UNITS)}")
+
+    @property
+    def is_level(self) -> bool:
+        """Its values follow the coin's price or volume level."""
+        return self.units != SCALE_FREE
 
     def expr(self) -> pl.Expr:
         """The raw expression; the recipe applies ``finite`` to the stored column (cheaper than inside)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from huracan_core.features.feature import Feature, safe_div
+from huracan_core.features.feature import Feature, PRICE_UNITS, safe_div
 from huracan_core.features.smoothing import ema, wilder
 
 CLOSE = pl.col("close")
@@ -71,9 +71,9 @@ def features() -> list[Feature]:
         Feature("_avg_loss", wilder_mean, 14, "oscillators", {"source": "_loss", "n": 14}),
         Feature("rsi_14", rsi, 14, "oscillators"),
         Feature("_macd_fast", macd_fast, 25, "oscillators", {"fast": 12, "slow": 26}),
-        Feature("macd", macd, 25, "oscillators"),
-        Feature("macd_signal", macd_signal, 33, "oscillators", {"n": 9, "offset": 25}),
-        Feature("macd_hist", macd_hist, 33, "oscillators"),
+        Feature("macd", macd, 25, "oscillators", units=PRICE_UNITS),
+        Feature("macd_signal", macd_signal, 33, "oscillators", {"n": 9, "offset": 25}, PRICE_UNITS),
+        Feature("macd_hist", macd_hist, 33, "oscillators", units=PRICE_UNITS),
         Feature("_low_14", rolling_extreme, 13, "oscillators", {"source": "low", "n": 14}),
         Feature("_high_14", rolling_extreme, 13, "oscillators", {"source": "high", "n": 14}),
         Feature("_fast_k", fast_k, 13, "oscillators", {"n": 14}),

@@ -88,6 +88,11 @@ class FeatureRecipe:
         return self.warmup_bars + CONVERGENCE_BARS
 
     @property
+    def scale_free_columns(self) -> tuple[str, ...]:
+        """The output features whose values are scale-free (``Feature.units``): what a model may learn from."""
+        return tuple(f.name for f in self.features if f.is_output and not f.is_level)
+
+    @property
     def cumulative_features(self) -> tuple[str, ...]:
         return ("obv", "pvt")
 

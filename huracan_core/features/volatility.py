@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from huracan_core.features.feature import Feature, safe_div
+from huracan_core.features.feature import Feature, PRICE_UNITS, safe_div
 from huracan_core.features.smoothing import wilder
 
 CLOSE = pl.col("close")
@@ -64,11 +64,11 @@ def features() -> list[Feature]:
     return [
         Feature("volatility_5", realised_vol, 5, "volatility", {"n": 5}),
         Feature("volatility_20", realised_vol, 20, "volatility", {"n": 20}),
-        Feature("atr_14", atr, 14, "volatility", {"n": 14}),
+        Feature("atr_14", atr, 14, "volatility", {"n": 14}, PRICE_UNITS),
         Feature("atr_pct", atr_pct, 14, "volatility"),
         Feature("_bb_std", bb_std, 19, "volatility", {"n": 20}),
-        Feature("bb_upper", bb_band, 19, "volatility", {"side": 1, "k": 2.0}),
-        Feature("bb_lower", bb_band, 19, "volatility", {"side": -1, "k": 2.0}),
+        Feature("bb_upper", bb_band, 19, "volatility", {"side": 1, "k": 2.0}, PRICE_UNITS),
+        Feature("bb_lower", bb_band, 19, "volatility", {"side": -1, "k": 2.0}, PRICE_UNITS),
         Feature("bb_width_pct", bb_width_pct, 19, "volatility"),
         Feature("bb_position", bb_position, 19, "volatility"),
         Feature("volatility_ratio", volatility_ratio, 20, "volatility", {"short": 5, "long": 20}),

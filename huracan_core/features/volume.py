@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from huracan_core.features.feature import Feature, safe_div
+from huracan_core.features.feature import Feature, VOLUME_UNITS, safe_div
 
 CLOSE, VOLUME = pl.col("close"), pl.col("volume")
 VOL_SMA = pl.col("volume_sma_20")
@@ -65,15 +65,15 @@ def price_volume_trend() -> pl.Expr:
 
 def features() -> list[Feature]:
     return [
-        Feature("volume_sma_20", volume_sma, 19, "volume", {"n": 20}),
+        Feature("volume_sma_20", volume_sma, 19, "volume", {"n": 20}, VOLUME_UNITS),
         Feature("volume_ratio", volume_ratio, 19, "volume"),
         Feature("_volume_std_20", volume_std, 19, "volume", {"n": 20}),
         Feature("volume_zscore", volume_zscore, 19, "volume", {"n": 20}),
-        Feature("obv", obv, 0, "volume"),
+        Feature("obv", obv, 0, "volume", units=VOLUME_UNITS),
         Feature("obv_slope", obv_slope, 20, "volume", {"n": 20}),
         Feature("_mfv", money_flow_volume, 0, "volume"),
         Feature("_mfv_sum_20", rolling_sum, 19, "volume", {"source": "_mfv", "n": 20}),
         Feature("_volume_sum_20", rolling_sum, 19, "volume", {"source": "volume", "n": 20}),
         Feature("cmf", cmf, 19, "volume", {"n": 20}),
-        Feature("pvt", price_volume_trend, 0, "volume"),
+        Feature("pvt", price_volume_trend, 0, "volume", units=VOLUME_UNITS),
     ]

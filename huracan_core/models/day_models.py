@@ -61,6 +61,7 @@ def train_encoders(
     features: Mapping[DayKey, pl.DataFrame],
     members: Mapping[date, Sequence[str]],
     days: Sequence[date],
+    timeframe: str,
     config: EncoderConfig = EncoderConfig(),
     device: str | None = None,
 ) -> dict[date, FittedEncoder]:
@@ -74,7 +75,7 @@ def train_encoders(
         start, end = encoder_window(day, config)
         require(f"features (the shared encoder of {day} reads its universe over {start}..{end - timedelta(days=1)})", features, keys)
         frames = [features[k] for k in keys]
-        out[day] = fit_encoder(frames, feature_inputs(feature_columns(frames[0])), config, device)
+        out[day] = fit_encoder(frames, feature_inputs(feature_columns(frames[0]), timeframe), config, device)
     return out
 
 
@@ -124,7 +125,7 @@ def train_model_partitions(
         encoder = encoders[day] if use_encoder else None
         bars = with_embedding(bars, encoder)
         embedding = encoder.embedding_columns if encoder else []
-        columns = input_columns(feature_columns(frames["features"][0]), frames["signals"][0], embedding)
+        columns = input_columns(feature_columns(frames["features"][0]), frames["signals"][0], timeframe, embedding)
         try:
             trained = train_coin_model(
                 bars, columns, symbol, timeframe, day_start(day), embedding=embedding, config=config, costs=costs,

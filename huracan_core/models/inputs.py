@@ -1,11 +1,11 @@
 """What a coin model sees: one row per bar of candles, scale-free features, regime and the engines' signals
 (+ the shared encoder's embedding), with the forward-looking labels beside it as targets only.
 
-Features in price or volume units (moving averages, Bollinger bands, ATR in price, MACD, OBV, PVT, volume
-averages) are left out of the model inputs: their values follow the coin's price level (BTC's SMA is 60,000,
-XRP's 0.55), so a split on them learns the level of the training months, not a pattern that recurs, and the
-encoder is shared across coins. Their scale-free forms (``price_vs_sma20``, ``atr_pct``, ``bb_position``,
-``volume_ratio`` …) are in.
+Features in price or volume units (``Feature.units``: moving averages, Bollinger bands, ATR in price, MACD, OBV,
+PVT, volume averages) are left out of the model inputs: their values follow the coin's price level (BTC's SMA is
+60,000, XRP's 0.55), so a split on them learns the level of the training months, not a pattern that recurs, and
+the encoder is shared across coins. Their scale-free forms (``price_vs_sma20``, ``atr_pct``, ``bb_position``,
+``volume_ratio`` …) are in. The list is the recipe's own declaration, never restated here.
 """
 
 from __future__ import annotations
@@ -17,24 +17,28 @@ import numpy as np
 import polars as pl
 
 from huracan_core.day_keys import DayKey
+from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.lookahead_labels import LABEL_PREFIXES
 from huracan_core.trading.bars import join_bars
 
 if TYPE_CHECKING:
     from huracan_core.models.encoder import FittedEncoder
 
-LEVEL_FEATURES = frozenset({
-    "sma_5", "sma_10", "sma_20", "sma_50", "sma_200", "ema_5", "ema_10", "ema_12", "ema_20", "ema_26",
-    "atr_14", "bb_upper", "bb_lower", "macd", "macd_signal", "macd_hist", "volume_sma_20", "obv", "pvt",
-})
 REGIME_FLAGS = ("TREND", "RANGE", "PANIC")
 CONSENSUS_INPUTS = ("direction", "confidence", "expected_edge_bps", "cost_bps")
 #: the side a stacked row asks about: +1 long, −1 short (one booster predicts both)
 SIDE = "side"
 
 
-def feature_inputs(feature_columns: Sequence[str]) -> list[str]:
-    return [c for c in feature_columns if c not in LEVEL_FEATURES]
+def feature_inputs(feature_columns: Sequence[str], timeframe: str) -> list[str]:
+    """The scale-free features among ``feature_columns`` (a features partition's columns), in their order; a
+    column the timeframe's recipe does not declare is refused, naming it (it could be in any units)."""
+    recipe = FeatureRecipe.default(timeframe)
+    unknown = sorted(set(feature_columns) - {f.name for f in recipe.features})
+    if unknown:
+        raise ValueError(f"feature columns {unknown} are not in the {timeframe} recipe {recipe.version_hash}: their units are unknown")
+    allowed = set(recipe.scale_free_columns)
+    return [c for c in feature_columns if c in allowed]
 
 
 def signal_inputs(signals: pl.DataFrame) -> list[str]:
@@ -68,9 +72,11 @@ def with_signals(bars: pl.DataFrame, signals: Sequence[pl.DataFrame], labels: Se
     return bars.sort("timestamp")
 
 
-def input_columns(feature_columns: Sequence[str], signals: pl.DataFrame, embedding: Sequence[str] = ()) -> list[str]:
+def input_columns(
+    feature_columns: Sequence[str], signals: pl.DataFrame, timeframe: str, embedding: Sequence[str] = ()
+) -> list[str]:
     """The model's columns, in order (stored in ``features.json``); refuses a label among them."""
-    columns = [*feature_inputs(feature_columns), "regime_confidence", *(f"regime_{r.lower()}" for r in REGIME_FLAGS),
+    columns = [*feature_inputs(feature_columns, timeframe), "regime_confidence", *(f"regime_{r.lower()}" for r in REGIME_FLAGS),
                *signal_inputs(signals), *embedding]
     leaked = [c for c in columns if c.startswith(LABEL_PREFIXES) or c in ("label_end", "complete")]
     if leaked:

@@ -87,12 +87,14 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     declared = sorted({to_key(m) for members in universes.values() for m in members} | {to_key(recipe.reference_symbol)})
     extra = [k for k in declared if k not in keys] if needs_inputs else []
     everyone = [*keys, *extra]
-    listed = _first_whole_day(source, tf, everyone)
+    phases = plan.history_phases(start)
+    # the first day every symbol has whole at the source: where history can start, and what the window may need
+    listed = _first_whole_day(source, tf, everyone) if phases or plan.earliest_need else date.min
     _refuse_unreachable(plan, listed, source.name, tf, start)  # before anything runs: never a half-failed run
     register_symbols(instance, everyone)  # safe when two first runs race
     print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({tf})")
     ok, done = True, set()  # assets already materialized over the whole window by an earlier phase
-    for first, assets in plan.history_phases(start):
+    for first, assets in phases:
         reader = plan.readers[assets[0]]
         names = " and ".join(a.path[-1] for a in assets)
         if assets == [asset_key(tf, "candles")]:  # every declared member's and the reference's, and the window's own

@@ -42,7 +42,7 @@ def world(tmp_path_factory):
     signals = vote(plain, SYMBOL)
     labels = label_bars(plain, signals, SYMBOL, "15m")
     bars = model_bars([candles], [features], [regimes], [signals], [labels])
-    columns = input_columns(feature_columns(features), signals)
+    columns = input_columns(feature_columns(features), signals, "15m")
     store = LocalArtifactStore(tmp_path_factory.mktemp("archive"))
     trained = train_coin_model(bars, columns, SYMBOL, "15m", CHAMPION_CUTOFF, config=CONFIG)
     folder = "models/ETH-USDT/15m/champion"

@@ -207,3 +207,24 @@ def test_history_bars_reproduce_continuous_run(btc: pl.DataFrame) -> None:
     # Cumulative lines differ by a constant level, so their changes agree.
     for name in RECIPE.cumulative_features:
         np.testing.assert_allclose(np.diff(part_day[name].to_numpy()), np.diff(full_day[name].to_numpy()), rtol=1e-9, atol=1e-6)
+
+
+def test_a_feature_in_price_or_volume_units_never_reaches_the_model_inputs(btc_15m) -> None:
+    """The units a feature declares decide the model inputs; a feature whose values follow the coin's price or volume
+    level but say they are scale-free is caught here, on real candles of a 60,000 USDT coin and a 0.5 USDT one."""
+    from huracan_core.models.inputs import feature_inputs
+    from tests.conftest import real_15m
+
+    recipe = FeatureRecipe.default("15m")
+    inputs = feature_inputs(list(recipe.output_columns), "15m")
+    levels = [f.name for f in recipe.features if f.is_output and f.is_level]
+    assert levels and not set(levels) & set(inputs) and set(inputs) == set(recipe.scale_free_columns)
+    window = pl.col("timestamp").dt.month() >= 11
+    btc, xrp = (recipe.compute(frame.filter(window), reference=btc_15m.filter(window)) for frame in (btc_15m, real_15m("XRP-USDT")))
+    for name in inputs:  # a scale-free feature has the same order of magnitude on both (prices differ ~100,000 times)
+        a, b = (frame[name].cast(pl.Float64).abs().median() for frame in (btc, xrp))
+        if a and b:
+            assert 1e-2 < a / b < 1e2, f"{name} follows the price or volume level ({a:.3g} vs {b:.3g}): declare its units"
+    for name in levels:
+        a, b = (frame[name].cast(pl.Float64).abs().median() for frame in (btc, xrp))
+        assert not 1e-2 < a / b < 1e2, f"{name} is declared {next(f.units for f in recipe.features if f.name == name)} but is scale-free"

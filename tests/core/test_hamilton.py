@@ -98,7 +98,7 @@ def plain_model(inputs) -> ModelPartition:
 def encoded_model(inputs) -> ModelPartition:
     """With a small encoder (one epoch over the coin's training features): its embedding joins the inputs."""
     frames = [inputs["features"][(d, COIN)] for d in _days(DAY - timedelta(days=CONFIG.train_days), DAY - timedelta(days=1))]
-    encoder = fit_encoder(frames, feature_inputs(feature_columns(frames[0])), EncoderConfig(epochs=1), device="cpu")
+    encoder = fit_encoder(frames, feature_inputs(feature_columns(frames[0]), TF), EncoderConfig(epochs=1), device="cpu")
     (part,) = train_model_partitions(inputs, {DAY: encoder}, [(DAY, COIN)], TF, config=CONFIG, use_encoder=True)
     return part
 

@@ -447,10 +447,10 @@ def test_a_label_fed_in_as_a_feature_is_caught_by_the_causality_check(eth_window
 
 def test_model_inputs_refuse_label_columns() -> None:
     signals = pl.DataFrame({"timestamp": [START], "trend_direction": [1], "trend_confidence": [0.5]})
-    fine = input_columns(["rsi_14", "atr_pct"], signals)
+    fine = input_columns(["rsi_14", "atr_pct"], signals, "15m")
     assert "rsi_14" in fine
     for leak in ("long_net_bps", "short_gross_bps", "label_end", "complete"):
         with pytest.raises(ValueError, match=leak):
-            input_columns(["rsi_14", leak], signals)
+            input_columns(["rsi_14", leak], signals, "15m")
     with pytest.raises(ValueError, match="long_net_bps"):
-        input_columns(["rsi_14"], signals, embedding=["long_net_bps"])
+        input_columns(["rsi_14"], signals, "15m", embedding=["long_net_bps"])

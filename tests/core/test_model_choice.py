@@ -70,7 +70,7 @@ def eth_bars() -> pl.DataFrame:
 
 def test_shuffled_labels_of_real_data_fail_the_gates(eth_bars) -> None:
     bars, features, signals = eth_bars
-    columns = input_columns(feature_columns(features), signals)
+    columns = input_columns(feature_columns(features), signals, "15m")
     config = ModelConfig(train_days=60, walk_forward=WalkForwardConfig(20, 10, 10), rounds=40)
     control = train_coin_model(bars, columns, "ETH-USDT", "15m", datetime(2024, 9, 30, tzinfo=UTC), config=config, shuffle_labels=True)
     assert not control.passed and control.gates.failed

@@ -49,26 +49,28 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     assert main(["run", "--start", "2024-12-01", "--end", "2024-12-03", "--symbols", "BTC/USDT,ETH/USDT,SOL/USDT",
                  "--select", PER_DAY_CHAIN]) == 0
     out = capsys.readouterr().out
-    assert "history: candles 2024-11-16..2024-12-03" in out and "http://127.0.0.1:3000" in out
-    assert "history: features and regimes 2024-11-28..2024-12-03" in out
-    # each partition is materialized once: candles and features run ahead over the history and the window
-    assert "15m/candles: 54 partitions materialized" in out  # 2024-11-16..12-03 × 3
-    assert "15m/features: 18 partitions materialized" in out and "15m/regimes: 18 partitions materialized" in out
-    for asset in PIPELINE[3:]:
+    # the history the partition mappings declare: the champion weighs its incumbent on the 7 days before each day
+    # (signals from 11-24), the signals warm up on 3 more (features and regimes from 11-21), and the features read
+    # 12 days of candles before those (candles from 11-09)
+    assert "history: candles 2024-11-09..2024-12-03" in out and "http://127.0.0.1:3000" in out
+    assert "history: features and regimes 2024-11-21..2024-12-03" in out
+    assert "history: signals 2024-11-24..2024-12-03 (champion of 2024-12-01 reads signals from 2024-11-24)" in out
+    # each partition is materialized once: the history phases run ahead over the history and the window
+    assert "15m/candles: 75 partitions materialized" in out  # 2024-11-09..12-03 × 3
+    assert "15m/features: 39 partitions materialized" in out and "15m/regimes: 39 partitions materialized" in out
+    assert "15m/signals: 30 partitions materialized" in out
+    for asset in PIPELINE[4:]:
         assert f"15m/{asset}: 9 partitions materialized" in out
     instance = dg.DagsterInstance.get()
     window = keys(range(1, 4))
-    history = keys(range(16, 31), "2024-11")  # the signals' 3 warm-up days and their features' 12 days of history
-    warm_up = keys(range(28, 31), "2024-11")
-    assert instance.get_materialized_partitions(dg.AssetKey(["15m", "candles"])) == window | history
-    for asset in PIPELINE[1:3]:
-        assert instance.get_materialized_partitions(dg.AssetKey(["15m", asset])) == window | warm_up
-    for asset in PIPELINE[3:]:
-        assert instance.get_materialized_partitions(dg.AssetKey(["15m", asset])) == window
+    spans = {"candles": 9, "features": 21, "regimes": 21, "signals": 24}
+    for asset in PIPELINE:
+        history = keys(range(spans[asset], 31), "2024-11") if asset in spans else set()
+        assert instance.get_materialized_partitions(dg.AssetKey(["15m", asset])) == window | history, asset
     runs = instance.get_runs()
     # ranged runs, cut by the assets' backfill policies as a UI backfill would cut them: never one per partition
     assert all(r.is_success and r.tags["dagster/asset_partition_range_start"] != r.tags["dagster/asset_partition_range_end"] for r in runs)
-    assert len(runs) <= 9  # candles and features of each symbol's history, then each day of the window
+    assert len(runs) <= 12  # each history phase per symbol, then each day of the window
     for asset in PIPELINE:  # and each partition once: no run repeated another's work
         records = instance.fetch_materializations(dg.AssetKey(["15m", asset]), limit=1000).records
         assert len(records) == len({r.partition_key for r in records}), asset
@@ -92,7 +94,7 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     assert roster["date"] == "2024-12-03" and [e["rank"] for e in roster["symbols"]] == [1, 2, 3]
     assert {e["symbol"] for e in roster["symbols"]} == set(SYMBOLS)
     assert all(not e["trade_ok"] and e["model_path"] is None and e["reason"] for e in roster["symbols"])
-    summary = archive.read_json("summaries/daily/2024-12-03.json")
+    summary = archive.read_json("summaries/daily/15m/2024-12-03.json")
     assert summary["models_trained"] == 0 and summary["champions"] == 0
     ledgers = [archive.read_parquet(f"shadow_trades/{s}/15m/2024-12-03.parquet") for s in SYMBOLS]
     assert summary["trades"] == sum(ledger.height for ledger in ledgers)
@@ -104,9 +106,9 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
 
     assert main(["status"]) == 0
     status = capsys.readouterr().out
-    assert "15m/candles: 56 partitions materialized" in status  # (15 history + 3) days × 3 + 2
+    assert "15m/candles: 77 partitions materialized" in status  # (22 history + 3) days × 3 + 2
     assert "15m/trade_analysis: 9 partitions materialized" in status
-    assert "BTC/USDT     2024-11-16..2024-12-04" in status and "ETH/USDT     2024-11-16..2024-12-03" in status
+    assert "BTC/USDT     2024-11-09..2024-12-04" in status and "ETH/USDT     2024-11-09..2024-12-03" in status
     assert "failed checks (latest verdict per partition): 0" in status
     assert "15m/roster: 3 partitions materialized\n  all symbols  2024-12-01..2024-12-03" in status  # a date-partitioned asset
 

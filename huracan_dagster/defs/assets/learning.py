@@ -166,7 +166,7 @@ def learning_assets(
         config = models.encoder_config(train_days)
         wanted = sorted({k for day in retrain for k in encoder_keys(day, members[day], config)})
         features = read_partitions(archive, "features", timeframe, wanted, recipe_hash=recipe_hash)
-        encoders = train_encoders(features, members, retrain, config, models.encoder_device or None)
+        encoders = train_encoders(features, members, retrain, timeframe, config, models.encoder_device or None)
         store = archive.store()
         idle = "no coin model of the day reads an encoder"
         metadata = {day.isoformat(): {"retrained": False, "reason": f"{cadence.why_not(day)}: {idle}"} for day in days if day not in encoders}
