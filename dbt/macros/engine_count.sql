@@ -1,5 +1,5 @@
 {#- How many engines agreed with the consensus. The ledger writes the agreeing engines' names
-    ('trend,leader'); CONTRACT.md says a count. Either reads as the count (none, NULL or '' → 0). -#}
+    ('trend,leader'); docs/exports.md says a count. Either reads as the count (none, NULL or '' → 0). -#}
 {% macro engine_count(column) -%}
   case
     when {{ column }} is null or trim({{ column }}) = '' then 0

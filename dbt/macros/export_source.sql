@@ -1,4 +1,4 @@
-{#- The export parquet of one table (CONTRACT.md), read straight from the archive:
+{#- The export parquet of one table (docs/exports.md), read straight from the archive:
     HURACAN_ARCHIVE/exports/<table>/<timeframe>/**/*.parquet (one object per source partition).
 
     The source's `external_location` (models/staging/_sources.yml) renders to the same read_parquet(); keep the two

@@ -70,7 +70,8 @@ def export_partitions(
             "pattern_library": tag(_scoped(analysis, pattern_library), "trade_analysis"),
             "pattern_performance": tag(_scoped(analysis, _pattern_performance), "trade_analysis"),
             "model_performance": tag(model_performance(get["coin_model"], metrics), "coin_model"),
-            "champions": tag(get["champion"].drop("day", "symbol"), "champion"),
+            "champions": tag(get["champion"].drop("day", "symbol").with_columns(
+                pl.col("effective_from").str.to_datetime(time_zone="UTC")), "champion"),
         }
         out[key] = tables
     return out

@@ -1,5 +1,5 @@
 """Reports for people: the daily report and the window report (a backtest report for any range of days),
-built with SQL over the exports' DuckDB views (``huracan_core/exports/CONTRACT.md``), written as one
+built with SQL over the exports' DuckDB views (``docs/exports.md``), written as one
 self-contained ``index.html`` (opens offline) plus a JSON document. Pure: no Dagster here."""
 
 from huracan_core.reports.command import (

@@ -1,4 +1,4 @@
-"""SQL over the export tables (``huracan_core/exports/CONTRACT.md``) on one DuckDB connection.
+"""SQL over the export tables (``docs/exports.md``) on one DuckDB connection.
 
 Every figure of the reports is aggregated here, from the exported rows, never recomputed from candles.
 Each table a report reads is read once from the caller's connection, cut to the report's days (``LOADS``), into a

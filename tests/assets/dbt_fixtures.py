@@ -1,4 +1,4 @@
-"""Small export tables shaped like huracan_core/exports/CONTRACT.md, written where the exports write them
+"""Small export tables shaped like docs/exports.md, written where the exports write them
 (``<archive>/exports/<table>/<timeframe>/[<SYMBOL>/]<YYYY-MM-DD>.parquet``), for the dbt tests.
 
 Three days over two ISO weeks × two coins: trades on four of the six coin-days (one coin-day with a gross loss,

@@ -13,7 +13,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from huracan_core.exports.tables import DERIVED, TABLES
+from huracan_core.exports.tables import DATE_SYMBOL, DERIVED, LINEAGE, PATTERNS, TABLES
+from huracan_core.features.recipe import FeatureRecipe
 from huracan_dagster.defs.assets.exports import analytics_database
 from huracan_dagster.defs.partitions import asset_key
 from huracan_dagster.defs.resources import ExportsResource
@@ -129,17 +130,45 @@ def test_a_reader_holding_the_file_open_sees_old_or_new_rows_never_an_error(expo
     assert not errors and seen == {expected}
 
 
-def test_every_view_and_documented_column_carries_its_comment(exported) -> None:
+def test_every_exported_column_is_written_once_in_tables_py_with_its_type_and_comment(exported) -> None:
+    """``tables.py`` is the one list of the export tables: what the pipeline exports has exactly its columns and
+    types (or a documented pattern), and the file's COMMENTs are its words."""
     con = duckdb.connect(str(exported["database"]), read_only=True)
     views = dict(con.execute("SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall())
     assert set(views) >= set(TABLES) | set(DERIVED)
+    features = set(FeatureRecipe.default(TF).output_columns)
     for name, table in TABLES.items():
         assert views[name] == table.comment
-        comments = dict(con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = ?", [name]).fetchall())
-        for column in [*table.columns, "partition_key", "dagster_run_id", "day", "symbol", "timeframe"]:
-            if column in comments:
-                assert comments[column], (name, column)
-        assert set(table.columns) <= set(comments), (name, set(table.columns) - set(comments))
+        exported_columns = {c: (t, comment) for c, t, comment in con.execute(
+            "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE table_name = ?", [name]).fetchall()}
+        for column, (kind, comment) in exported_columns.items():
+            assert comment, (name, column)
+            if column in table.columns:
+                assert kind.replace("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ") == table.columns[column].type, (name, column, kind)
+            else:  # lineage, a documented prefix or suffix, or a feature of the recipe
+                assert column in LINEAGE or any(column.startswith(p) or column.endswith(p) for p in PATTERNS) or (
+                    name == "features" and column in features), f"{name}.{column} is exported but not in tables.py"
+        assert set(table.columns) <= set(exported_columns), (name, set(table.columns) - set(exported_columns))
+
+
+def test_the_docs_page_and_the_dbt_sources_say_what_tables_py_says() -> None:
+    import yaml
+
+    from huracan_core.exports.contract import with_contract
+
+    page = (REPO / "docs" / "exports.md").read_text()
+    assert page == with_contract(page), "docs/exports.md is stale: run `python -m huracan_core.exports.contract docs/exports.md`"
+    sources = yaml.safe_load((REPO / "dbt" / "models" / "staging" / "_sources.yml").read_text())["sources"]
+    families = {"TINYINT": "integer", "SMALLINT": "integer", "INTEGER": "integer", "BIGINT": "integer", "UINTEGER": "integer"}
+    for table in (t for source in sources for t in source["tables"]):
+        documented = TABLES[table["name"]]
+        for column in table["columns"]:
+            name = column["name"]
+            meaning = LINEAGE.get(name) or documented.columns[name].comment
+            assert column["description"] == meaning, (table["name"], name)
+            if name in documented.columns:
+                declared = documented.columns[name].type
+                assert families.get(declared, declared.lower()) == families.get(column["data_type"].upper(), column["data_type"].lower()), (table["name"], name)
 
 
 def test_the_readme_queries_run_and_return_rows(exported) -> None:
@@ -158,7 +187,7 @@ def test_every_table_has_an_object_per_partition_even_without_trades(exported) -
     for d in DAYS:
         for s in SYMBOLS:
             for table in TABLES.values():
-                if table.grain == "date×symbol":
+                if table.grain == DATE_SYMBOL:
                     assert (archive / f"exports/{table.name}/{TF}/{s}/{d}.parquet").is_file(), (table.name, d, s)
 
 

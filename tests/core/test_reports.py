@@ -1,5 +1,5 @@
 """The daily and window reports, built with SQL over export tables written here as parquet (per the contract in
-``huracan_core/exports/CONTRACT.md``), against figures computed directly with polars and the metrics module."""
+``docs/exports.md``), against figures computed directly with polars and the metrics module."""
 
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ from dagster_dbt import (
 )
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
+from huracan_core.exports.tables import DATE, DATE_SYMBOL, TABLES
 from huracan_dagster.defs.partitions import ANALYTICS_POOL, asset_key
 from huracan_dagster.defs.resources import ArchiveResource
 
@@ -37,13 +38,8 @@ DBT_DIR = Path(__file__).resolve().parents[3] / "dbt"
 #: the files whose change makes the manifest stale
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
 PROJECT_DIRS = ("models", "macros", "tests")
-#: export tables of each export asset (CONTRACT.md): date × symbol tables, and the date tables
-DATE_SYMBOL_TABLES = frozenset({
-    "candles", "features", "regimes", "signals", "opportunities", "trade_history", "post_exit_tracking",
-    "win_loss_analysis", "regime_analysis", "pattern_library", "pattern_performance", "model_performance", "champions",
-})
-DATE_TABLES = frozenset({"daily_summary", "promotions"})
-EXPORTS_ASSET, EXPORTS_DAILY_ASSET = "exports", "exports_daily"
+#: the export asset that writes each grain of export table (``huracan_core/exports/tables.py``)
+EXPORT_ASSETS = {DATE_SYMBOL: "exports", DATE: "exports_daily"}
 
 
 def _dbt_executable() -> str:
@@ -63,11 +59,9 @@ def mart_dir(home: str | Path, timeframe: str) -> Path:
 
 def export_asset_key(timeframe: str, table: str) -> dg.AssetKey:
     """The export asset that writes ``table`` (a dbt source)."""
-    if table in DATE_SYMBOL_TABLES:
-        return asset_key(timeframe, EXPORTS_ASSET)
-    if table in DATE_TABLES:
-        return asset_key(timeframe, EXPORTS_DAILY_ASSET)
-    raise ValueError(f"dbt source exports.{table}: not an export table of CONTRACT.md, so no export asset writes it")
+    if table not in TABLES:
+        raise ValueError(f"dbt source exports.{table}: not an export table (huracan_core/exports/tables.py), so no export asset writes it")
+    return asset_key(timeframe, EXPORT_ASSETS[TABLES[table].grain])
 
 
 # ── the manifest ─────────────────────────────────────────────────────────────────────────────────────────────────
