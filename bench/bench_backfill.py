@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
-from bench_pipeline import SHARED, SHARED_PAIRS, direct, postgres_database  # noqa: E402
+from bench_pipeline import SHARED, SHARED_PAIRS, direct, postgres_database
 
 END = date(2024, 11, 29)
 #: partitioned by date only (every symbol inside each day)
@@ -42,14 +42,20 @@ DATE_ASSETS = ("shared_encoder",)
 
 
 def spans(start: date, end: date, models: bool) -> dict[str, tuple[date, date]]:
-    from huracan_core.features.windows import history_days
     from huracan_core.features.recipe import FeatureRecipe
+    from huracan_core.features.windows import history_days
     from huracan_core.models.training import ModelConfig
     from huracan_core.trading.signals import WARMUP_DAYS
 
     warm = start - timedelta(days=WARMUP_DAYS)
     history = warm - timedelta(days=history_days(FeatureRecipe.default("15m")))
-    chain = {"candles": (history, end), "features": (warm, end), "regimes": (warm, end), "signals": (start, end), "labels": (start, end)}
+    chain = {
+        "candles": (history, end),
+        "features": (warm, end),
+        "regimes": (warm, end),
+        "signals": (start, end),
+        "labels": (start, end),
+    }
     trained = (start + timedelta(days=ModelConfig().train_days), end)  # the days whose model history is in the window
     return {**chain, "shared_encoder": trained, "coin_model": trained} if models else chain
 
@@ -59,7 +65,9 @@ def partition_keys(name: str, first: date, last: date, keys: list[str]) -> set[s
     return {d.isoformat() for d in days} if name in DATE_ASSETS else {f"{d}|{k}" for d in days for k in keys}
 
 
-def backfill(home: Path, symbols: list[str], start: date, end: date, pg_url: str, every: int) -> tuple[float, dict[str, int], int]:
+def backfill(
+    home: Path, symbols: list[str], start: date, end: date, pg_url: str, every: int
+) -> tuple[float, dict[str, int], int]:
     import dagster as dg
 
     from huracan_dagster.instance.prepare import prepare_dagster_home
@@ -67,16 +75,27 @@ def backfill(home: Path, symbols: list[str], start: date, end: date, pg_url: str
     from huracan_dagster.settings import Settings
     from tests.ui.dagster_service import dagster_ui, launch_backfill, wait_backfill
 
-    env = {**os.environ, "HURACAN_HOME": str(home), "HURACAN_SOURCE": f"replay:{SHARED}", "HURACAN_SYMBOLS": ",".join(symbols),
-           "HURACAN_TIMEFRAME": "15m", "HURACAN_PG_URL": pg_url, "HURACAN_RETRAIN_EVERY_DAYS": str(every or 1),
-           "HURACAN_ENCODER_DEVICE": "cpu"}
+    env = {
+        **os.environ,
+        "HURACAN_HOME": str(home),
+        "HURACAN_SOURCE": f"replay:{SHARED}",
+        "HURACAN_SYMBOLS": ",".join(symbols),
+        "HURACAN_TIMEFRAME": "15m",
+        "HURACAN_PG_URL": pg_url,
+        "HURACAN_RETRAIN_EVERY_DAYS": str(every or 1),
+        "HURACAN_ENCODER_DEVICE": "cpu",
+    }
     os.environ.update(env)
     prepare_dagster_home(Settings.from_env())
     keys = [s.replace("/", "-") for s in symbols]
     with dg.DagsterInstance.get() as instance:
         register_symbols(instance, keys)
-    ranges = [(["15m", name], str(first), str(last)) if name in DATE_ASSETS else (["15m", name], f"{first}|{keys[0]}", f"{last}|{keys[-1]}")
-              for name, (first, last) in spans(start, end, bool(every)).items()]
+    ranges = [
+        (["15m", name], str(first), str(last))
+        if name in DATE_ASSETS
+        else (["15m", name], f"{first}|{keys[0]}", f"{last}|{keys[-1]}")
+        for name, (first, last) in spans(start, end, bool(every)).items()
+    ]
     with dagster_ui(home / "ui.log", env) as url:
         began = time.perf_counter()
         backfill_id = launch_backfill(url, ranges, title=f"bench {len(keys)} × {(end - start).days + 1}")
@@ -102,33 +121,58 @@ def main(argv: list[str]) -> None:
     parser.add_argument("symbols", nargs="?", type=int, default=10)
     parser.add_argument("days", nargs="?", type=int, default=365)
     parser.add_argument("storages", nargs="*", default=["sqlite", "postgres"])
-    parser.add_argument("--models-every", type=int, default=0, metavar="N", help="coin models retrained every N days (0: none)")
+    parser.add_argument(
+        "--models-every", type=int, default=0, metavar="N", help="coin models retrained every N days (0: none)"
+    )
     args = parser.parse_args(argv)
     if not SHARED.is_dir():
         print(json.dumps({"bench": "backfill", "skipped": f"no real candles at {SHARED}"}))
         return
-    symbols = SHARED_PAIRS.split(",")[:args.symbols]
+    symbols = SHARED_PAIRS.split(",")[: args.symbols]
     start = END - timedelta(days=args.days - 1)
-    scenario = {"source": f"replay:{SHARED}", "symbols": ",".join(symbols), "start": start, "end": END,
-                "retrain_every_days": args.models_every}
+    scenario = {
+        "source": f"replay:{SHARED}",
+        "symbols": ",".join(symbols),
+        "start": start,
+        "end": END,
+        "retrain_every_days": args.models_every,
+    }
     began = time.perf_counter()
     timings = direct(scenario, through="coin_model" if args.models_every else "labels")
     direct_wall = time.perf_counter() - began
     for storage in args.storages:
-        with tempfile.TemporaryDirectory() as tmp, (postgres_database() if storage == "postgres" else nullcontext("")) as url:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            postgres_database() if storage == "postgres" else nullcontext("") as url,
+        ):
             if url is None:
-                print(json.dumps({"bench": "backfill", "storage": storage, "skipped": "no PostgreSQL at 127.0.0.1:5432"}))
+                print(
+                    json.dumps({"bench": "backfill", "storage": storage, "skipped": "no PostgreSQL at 127.0.0.1:5432"})
+                )
                 continue
             wall, counts, runs = backfill(Path(tmp) / "home", symbols, start, END, url, args.models_every)
         n = sum(counts.values())
-        print(json.dumps({
-            "bench": "backfill", "storage": storage, "symbols": args.symbols, "days": args.days, "window": f"{start}..{END}",
-            "retrain_every_days": args.models_every or None,
-            "partition_assets": n, "runs": runs, "backfill_wall_s": round(wall, 1), "direct_wall_s": round(direct_wall, 1),
-            "overhead_ms_per_partition_asset": round((wall - direct_wall) / n * 1e3, 1),
-            "partition_assets_per_s": round(n / wall, 1), "materialized": counts,
-            "direct_s": {k: round(v, 2) for k, v in timings.items()},
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "bench": "backfill",
+                    "storage": storage,
+                    "symbols": args.symbols,
+                    "days": args.days,
+                    "window": f"{start}..{END}",
+                    "retrain_every_days": args.models_every or None,
+                    "partition_assets": n,
+                    "runs": runs,
+                    "backfill_wall_s": round(wall, 1),
+                    "direct_wall_s": round(direct_wall, 1),
+                    "overhead_ms_per_partition_asset": round((wall - direct_wall) / n * 1e3, 1),
+                    "partition_assets_per_s": round(n / wall, 1),
+                    "materialized": counts,
+                    "direct_s": {k: round(v, 2) for k, v in timings.items()},
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
@@ -56,7 +56,7 @@ def rsi_wilder(close: np.ndarray, period: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def reference_loop(o, h, l, c, signal, tp_bps, sl_bps, hold):  # noqa: E741
+def reference_loop(o, h, l, c, signal, tp_bps, sl_bps, hold):
     """The rule written as plainly as possible: same fill conventions, no per-bar parameters, no trailing."""
     n = o.shape[0]
     entries = np.empty(n, np.int64)
@@ -109,7 +109,7 @@ def best_of(fn, repeat: int = 25) -> float:
 
 def main() -> None:
     bars = synthetic_candles(N)
-    o, h, l, c = bars["open"], bars["high"], bars["low"], bars["close"]  # noqa: E741
+    o, h, l, c = bars["open"], bars["high"], bars["low"], bars["close"]
     signal = (np.nan_to_num(rsi_wilder(c, 14), nan=50.0) < 30.0).astype(np.int8)
     stop = np.full(N, SL_BPS)
     take = np.full(N, TP_BPS)
@@ -126,16 +126,38 @@ def main() -> None:
     assert len(ent) == len(r_ent), (len(ent), len(r_ent))
     assert np.array_equal(ent, r_ent) and np.array_equal(ext, r_ext) and np.array_equal(why, r_why)
     assert np.array_equal(px, r_px)
-    print(json.dumps({"bench": "data", "candles": N, "source": "synthetic 1m random walk (seed 42)",
-                      "signals": int(signal.sum()), "trades": int(len(ent)),
-                      "exits": {name: int((why == code).sum()) for code, name in
-                                enumerate(("stop_loss", "take_profit", "trailing_stop", "max_hold", "end_of_data"))}}))
+    print(
+        json.dumps(
+            {
+                "bench": "data",
+                "candles": N,
+                "source": "synthetic 1m random walk (seed 42)",
+                "signals": int(signal.sum()),
+                "trades": len(ent),
+                "exits": {
+                    name: int((why == code).sum())
+                    for code, name in enumerate(
+                        ("stop_loss", "take_profit", "trailing_stop", "max_hold", "end_of_data")
+                    )
+                },
+            }
+        )
+    )
     t_core, t_ref = best_of(core), best_of(reference)
-    print(json.dumps({"bench": "exit_simulation", "shadow_core_s": round(t_core, 5), "reference_loop_s": round(t_ref, 5),
-                      "ratio": round(t_core / t_ref, 3), "core_candles_per_s": round(N / t_core),
-                      "reference_candles_per_s": round(N / t_ref)}))
+    print(
+        json.dumps(
+            {
+                "bench": "exit_simulation",
+                "shadow_core_s": round(t_core, 5),
+                "reference_loop_s": round(t_ref, 5),
+                "ratio": round(t_core / t_ref, 3),
+                "core_candles_per_s": round(N / t_core),
+                "reference_candles_per_s": round(N / t_ref),
+            }
+        )
+    )
 
-    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
     timestamps = pl.Series("timestamp", np.arange(N, dtype=np.int64) * 60_000 + int(start.timestamp() * 1000))
     frame = pl.DataFrame({"timestamp": timestamps, **bars, "volume": np.full(N, 1e6)}).with_columns(
         pl.from_epoch("timestamp", time_unit="ms").dt.replace_time_zone("UTC"), regime=pl.lit("TREND")
@@ -147,16 +169,33 @@ def main() -> None:
         recommendation=pl.when(pl.Series(signal) == 1).then(pl.lit("TAKE")).otherwise(pl.lit("SKIP")),
         engines_agreeing=pl.lit("rsi14"),
     )
-    exits = ExitConfig(stop_bps={"UNKNOWN": SL_BPS, "TREND": SL_BPS}, take_profit_bands=((0.0, TP_BPS),),
-                       trail_start_bps=math.inf, max_hold_minutes={"UNKNOWN": HOLD, "TREND": HOLD})
-    costs = CostModel(default_fees=FeeSchedule(FEE_BPS, FEE_BPS), spread_floor_bps=0.0, slip_floor_bps=SLIP_BPS,
-                      slip_vol_coeff=0.0, slip_impact_bps=0.0)
+    exits = ExitConfig(
+        stop_bps={"UNKNOWN": SL_BPS, "TREND": SL_BPS},
+        take_profit_bands=((0.0, TP_BPS),),
+        trail_start_bps=math.inf,
+        max_hold_minutes={"UNKNOWN": HOLD, "TREND": HOLD},
+    )
+    costs = CostModel(
+        default_fees=FeeSchedule(FEE_BPS, FEE_BPS),
+        spread_floor_bps=0.0,
+        slip_floor_bps=SLIP_BPS,
+        slip_vol_coeff=0.0,
+        slip_impact_bps=0.0,
+    )
     ledger_time = best_of(lambda: shadow_trade(frame, decisions, "SYN-USDT", "1m", exits=exits, costs=costs), 3)
     ledger = shadow_trade(frame, decisions, "SYN-USDT", "1m", exits=exits, costs=costs)
     expected_net = (r_px / o[r_ent] - 1.0) * 1e4 - 2 * (FEE_BPS + SLIP_BPS)
     assert ledger.height == len(r_ent) and np.allclose(ledger["net_bps"].to_numpy(), expected_net)
-    print(json.dumps({"bench": "shadow_trade_ledger", "seconds": round(ledger_time, 4), "trades": ledger.height,
-                      "mean_net_bps": round(float(ledger["net_bps"].mean()), 3)}))
+    print(
+        json.dumps(
+            {
+                "bench": "shadow_trade_ledger",
+                "seconds": round(ledger_time, 4),
+                "trades": ledger.height,
+                "mean_net_bps": round(float(ledger["net_bps"].mean()), 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -32,12 +32,20 @@ import polars as pl
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
 
-from huracan_core.storage.keys import PROMOTIONS_KEY  # noqa: E402
-from huracan_core.storage.leftovers import find_leftovers  # noqa: E402
+from huracan_core.storage.keys import PROMOTIONS_KEY
+from huracan_core.storage.leftovers import find_leftovers
 
 #: fields that name the run, process or moment that wrote a record, not what it holds
-WRITER_FIELDS = {"dagster_run_id", "run_id", "mlflow_run_id", "mlflow_version", "mlflow_champion", "decided_at",
-                 "generated_at", "created_at"}
+WRITER_FIELDS = {
+    "dagster_run_id",
+    "run_id",
+    "mlflow_run_id",
+    "mlflow_version",
+    "mlflow_champion",
+    "decided_at",
+    "generated_at",
+    "created_at",
+}
 #: folders outside the comparison: the instance and MLflow record runs, which differ by construction
 COMPARED = ("archive",)
 
@@ -46,8 +54,14 @@ def run(home: Path, kill_after: float | None) -> tuple[int, float]:
     """One ``huracan run`` over ``home``; killed with its group after ``kill_after`` seconds when given."""
     env = {**os.environ, "HURACAN_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true"}
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "huracan_dagster.cli", "run"], cwd=REPO, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "huracan_dagster.cli", "run"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         code = process.wait(timeout=kill_after)
     except subprocess.TimeoutExpired:
@@ -84,16 +98,26 @@ def _strip(value: object) -> object:
 
 
 def files(home: Path) -> dict[str, Path]:
-    return {str(p.relative_to(home)): p for folder in COMPARED for p in (home / folder).rglob("*")
-            if p.is_file() and not p.name.startswith(".")}
+    return {
+        str(p.relative_to(home)): p
+        for folder in COMPARED
+        for p in (home / folder).rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 def compare(reference: Path, probe: Path) -> dict[str, list[str]]:
     ours, theirs = files(reference), files(probe)
-    differ = [k for k in sorted(set(ours) & set(theirs))
-              if normalized(ours[k], k.removeprefix("archive/")) != normalized(theirs[k], k.removeprefix("archive/"))]
-    return {"only_in_reference": sorted(set(ours) - set(theirs)), "only_in_probe": sorted(set(theirs) - set(ours)),
-            "differ": differ}
+    differ = [
+        k
+        for k in sorted(set(ours) & set(theirs))
+        if normalized(ours[k], k.removeprefix("archive/")) != normalized(theirs[k], k.removeprefix("archive/"))
+    ]
+    return {
+        "only_in_reference": sorted(set(ours) - set(theirs)),
+        "only_in_probe": sorted(set(theirs) - set(ours)),
+        "differ": differ,
+    }
 
 
 def main() -> int:
@@ -111,14 +135,38 @@ def main() -> int:
         for n in range(args.kills):
             at = rng.uniform(3.0, whole * 0.9)
             code, seconds = run(probe, at)
-            print(json.dumps({"run": f"kill {n + 1}", "kill_after_s": round(at, 1), "exit": code,
-                              "leftovers": len(find_leftovers([probe / "archive", probe / "exports", probe / "reports"]))}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "run": f"kill {n + 1}",
+                        "kill_after_s": round(at, 1),
+                        "exit": code,
+                        "leftovers": len(find_leftovers([probe / "archive", probe / "exports", probe / "reports"])),
+                    }
+                ),
+                flush=True,
+            )
         code, seconds = run(probe, None)
-        leftovers = [str(f.path) for f in find_leftovers([probe / "archive", probe / "exports", probe / "reports", probe / "dagster"])]
+        leftovers = [
+            str(f.path)
+            for f in find_leftovers([probe / "archive", probe / "exports", probe / "reports", probe / "dagster"])
+        ]
         difference = compare(reference, probe)
         same = not any(difference.values())
-        print(json.dumps({"run": "clean", "exit": code, "seconds": round(seconds, 1), "leftovers": leftovers,
-                          "files_compared": len(files(reference)), "same_archive": same, **difference}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "run": "clean",
+                    "exit": code,
+                    "seconds": round(seconds, 1),
+                    "leftovers": leftovers,
+                    "files_compared": len(files(reference)),
+                    "same_archive": same,
+                    **difference,
+                }
+            ),
+            flush=True,
+        )
         return 0 if code == 0 and not leftovers and same else 1
 
 

@@ -20,7 +20,9 @@ import talib
 
 from huracan_core.features import FeatureRecipe
 
-CANDLES = Path(os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "candles"))
+CANDLES = Path(
+    os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "candles")
+)
 PAIRS = ("ADA", "AVAX", "BNB", "BTC", "DOGE", "DOT", "ETH", "LINK", "SOL", "XRP")
 TALIB_SET = [
     "sma_5", "sma_10", "sma_20", "sma_50", "sma_200", "ema_5", "ema_10", "ema_12", "ema_20", "ema_26", "rsi_14",
@@ -38,8 +40,14 @@ def synthetic_minutes(n: int, seed: int = 7) -> pl.DataFrame:
     low = np.minimum(open_, close) * (1 - wick[1])
     start = np.datetime64("2023-01-01T00:00", "ms")
     return pl.DataFrame(
-        {"timestamp": start + np.arange(n) * np.timedelta64(60_000, "ms"), "open": open_, "high": high, "low": low,
-         "close": close, "volume": rng.lognormal(2.0, 1.0, n)}  # fmt: skip
+        {
+            "timestamp": start + np.arange(n) * np.timedelta64(60_000, "ms"),
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": rng.lognormal(2.0, 1.0, n),
+        }
     ).with_columns(pl.col("timestamp").dt.replace_time_zone("UTC"))
 
 
@@ -76,7 +84,9 @@ def bench_vs_talib() -> None:
 
 def bench_full_recipe() -> None:
     candles = {
-        f"{p}-USDT": pl.read_parquet(CANDLES / f"{p}-USDT_15m.parquet").filter(pl.col("timestamp").dt.year().is_in([2023, 2024]))
+        f"{p}-USDT": pl.read_parquet(CANDLES / f"{p}-USDT_15m.parquet").filter(
+            pl.col("timestamp").dt.year().is_in([2023, 2024])
+        )
         for p in PAIRS
     }
     rows = sum(c.height for c in candles.values())

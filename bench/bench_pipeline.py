@@ -29,7 +29,9 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-SHARED = Path(os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[2] / "shared" / "data" / "candles"))
+SHARED = Path(
+    os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[2] / "shared" / "data" / "candles")
+)
 SHARED_PAIRS = "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,DOGE/USDT,LINK/USDT,AVAX/USDT,DOT/USDT"
 #: the per-day chain (models are benchmarked by bench_training.py): no challengers, no champion, the rules trade
 PER_DAY_CHAIN = "candles or features or regimes or signals or labels or champion or shadow_trades or trade_analysis"
@@ -40,7 +42,9 @@ SCENARIOS = {
 }
 
 
-def through_dagster(home: Path, scenario: dict, storage: str = "pooled") -> tuple[float, dict[str, float], dict[str, int]]:
+def through_dagster(
+    home: Path, scenario: dict, storage: str = "pooled"
+) -> tuple[float, dict[str, float], dict[str, int]]:
     import dagster as dg
 
     from huracan_dagster.cli.run import run_window
@@ -82,15 +86,15 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
     from huracan_core.candles import load_candle_partitions
     from huracan_core.champions.book import ChampionBook
     from huracan_core.champions.day_decisions import decide_partitions
-    from huracan_core.features.windows import compute_feature_partitions, history_days, prove_causality
+    from huracan_core.desk.shadow_day import analyse_partitions, trade_partitions
     from huracan_core.features.recipe import FeatureRecipe
+    from huracan_core.features.windows import compute_feature_partitions, history_days, prove_causality
     from huracan_core.models.lookahead_labels import label_partitions
     from huracan_core.regimes import RegimeDetector
     from huracan_core.regimes.proof import prove_regime_causality
     from huracan_core.sources import open_source
     from huracan_core.storage import LocalArtifactStore
     from huracan_core.symbols import to_key
-    from huracan_core.desk.shadow_day import analyse_partitions, trade_partitions
     from huracan_core.trading.signals import WARMUP_DAYS, prove_signal_causality, signal_partitions
     from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
 
@@ -114,7 +118,10 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
         return out
 
     all_days = [first + timedelta(days=n) for n in range((end - first).days + 1)]
-    parts = timed("candles", lambda: load_candle_partitions(source, "15m", {s: all_days for s in symbols}, lambda d, s: f"{d}|{s}"))
+    parts = timed(
+        "candles",
+        lambda: load_candle_partitions(source, "15m", {s: all_days for s in symbols}, lambda d, s: f"{d}|{s}"),
+    )
     candles = {(p.day, p.symbol): p.frame for p in parts}
 
     def features():
@@ -130,24 +137,43 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
         return out
 
     regs = timed("regimes", regimes)
+
     def signals():
         out = signal_partitions(candles, feats, regs, traded, warmup_days=WARMUP_DAYS)
-        prove_signal_causality({"candles": candles, "features": feats, "regimes": regs}, traded, 3, warmup_days=WARMUP_DAYS)
+        prove_signal_causality(
+            {"candles": candles, "features": feats, "regimes": regs}, traded, 3, warmup_days=WARMUP_DAYS
+        )
         return out
 
     sigs = timed("signals", signals)
-    labels = {(p.day, p.symbol): p.frame for p in timed("labels", lambda: label_partitions(candles, feats, regs, sigs, traded, "15m"))}
+    labels = {
+        (p.day, p.symbol): p.frame
+        for p in timed("labels", lambda: label_partitions(candles, feats, regs, sigs, traded, "15m"))
+    }
     if through == "coin_model":
         inputs = {"candles": candles, "features": feats, "regimes": regs, "signals": sigs, "labels": labels}
-        timings.update(train_models(inputs, traded, scenario["retrain_every_days"], universe_by_day(source, "15m", config, days)))
+        timings.update(
+            train_models(inputs, traded, scenario["retrain_every_days"], universe_by_day(source, "15m", config, days))
+        )
     if through in ("labels", "coin_model"):
         return timings
+
     def champions():
         with tempfile.TemporaryDirectory() as tmp:  # no coin models in the per-day chain: each day keeps "no champion"
             book = ChampionBook(LocalArtifactStore(tmp), "15m")
             inputs = {"candles": candles, "features": feats, "regimes": regs, "signals": sigs}
-            return list(decide_partitions(book, {}, inputs, traded, "15m", evaluation_days=7, recipe_hash=recipe.version_hash,
-                                          now=lambda: datetime.now(UTC)))
+            return list(
+                decide_partitions(
+                    book,
+                    {},
+                    inputs,
+                    traded,
+                    "15m",
+                    evaluation_days=7,
+                    recipe_hash=recipe.version_hash,
+                    now=lambda: datetime.now(UTC),
+                )
+            )
 
     timed("champion", champions)
     days_traded = timed("shadow_trades", lambda: trade_partitions(candles, feats, regs, sigs, traded, "15m"))
@@ -179,14 +205,23 @@ def train_models(inputs: dict, traded: list, retrain_every_days: int, members: d
     days = sorted({d for d, _ in retrain})
     timings = {}
     began = time.perf_counter()
-    encoders = train_encoders(inputs["features"], {d: members[d] for d in days}, days, "15m", settings.encoder_config(config.train_days), "cpu")
+    encoders = train_encoders(
+        inputs["features"],
+        {d: members[d] for d in days},
+        days,
+        "15m",
+        settings.encoder_config(config.train_days),
+        "cpu",
+    )
     timings["shared_encoder"] = time.perf_counter() - began
     began = time.perf_counter()
     parts = train_model_partitions(inputs, encoders, retrain, "15m", config=config)
     with tempfile.TemporaryDirectory() as tmp:
         store, mlflow = LocalArtifactStore(Path(tmp) / "archive"), MLflowResource.for_home(Path(tmp)).config()
         for part in parts:
-            log_training_run(mlflow, part.trained, params={"train_days": config.train_days}, files=write_model(store, part), tags={})
+            log_training_run(
+                mlflow, part.trained, params={"train_days": config.train_days}, files=write_model(store, part), tags={}
+            )
     timings["coin_model"] = time.perf_counter() - began
     return timings
 
@@ -201,7 +236,15 @@ def storage_variants() -> None:
             if storage == "postgres":
                 with postgres_database() as url:
                     if url is None:
-                        print(json.dumps({"scenario": "storage", "storage": storage, "skipped": "no PostgreSQL at 127.0.0.1:5432"}))
+                        print(
+                            json.dumps(
+                                {
+                                    "scenario": "storage",
+                                    "storage": storage,
+                                    "skipped": "no PostgreSQL at 127.0.0.1:5432",
+                                }
+                            )
+                        )
                         continue
                     os.environ["HURACAN_PG_URL"] = url
                     wall, _, counts = through_dagster(Path(tmp) / "home", scenario)
@@ -209,8 +252,19 @@ def storage_variants() -> None:
             else:
                 wall, _, counts = through_dagster(Path(tmp) / "home", scenario, storage)
         n = sum(counts.values())
-        print(json.dumps({"scenario": "storage", "storage": storage, "partition_assets": n, "dagster_wall_s": round(wall, 2),
-                          "direct_wall_s": round(direct_wall, 2), "overhead_ms_per_partition_asset": round((wall - direct_wall) / n * 1e3, 1)}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "scenario": "storage",
+                    "storage": storage,
+                    "partition_assets": n,
+                    "dagster_wall_s": round(wall, 2),
+                    "direct_wall_s": round(direct_wall, 2),
+                    "overhead_ms_per_partition_asset": round((wall - direct_wall) / n * 1e3, 1),
+                }
+            ),
+            flush=True,
+        )
 
 
 @contextmanager
@@ -250,16 +304,26 @@ def main(names: list[str]) -> None:
         timings = direct(scenario)
         direct_wall = sum(timings.values())
         partition_assets = sum(counts.values())
-        print(json.dumps({
-            "scenario": name, "source": scenario["source"].split(":")[0], "window": f"{scenario['start']}..{scenario['end']}",
-            "partition_assets": partition_assets, "dagster_wall_s": round(wall, 2), "direct_wall_s": round(direct_wall, 2),
-            "overhead_ms_per_partition_asset": round((wall - direct_wall) / partition_assets * 1e3, 1),
-            "partition_assets_per_s": round(partition_assets / wall, 1), "direct_partition_assets_per_s": round(partition_assets / direct_wall, 1),
-            "materialized": counts,
-            "step_s": {k: round(v, 2) for k, v in sorted(steps.items())},
-            "direct_s": {k: round(v, 2) for k, v in timings.items()},
-            "share_of_dagster_wall": {k: round(v / wall, 3) for k, v in sorted(steps.items())},
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "scenario": name,
+                    "source": scenario["source"].split(":")[0],
+                    "window": f"{scenario['start']}..{scenario['end']}",
+                    "partition_assets": partition_assets,
+                    "dagster_wall_s": round(wall, 2),
+                    "direct_wall_s": round(direct_wall, 2),
+                    "overhead_ms_per_partition_asset": round((wall - direct_wall) / partition_assets * 1e3, 1),
+                    "partition_assets_per_s": round(partition_assets / wall, 1),
+                    "direct_partition_assets_per_s": round(partition_assets / direct_wall, 1),
+                    "materialized": counts,
+                    "step_s": {k: round(v, 2) for k, v in sorted(steps.items())},
+                    "direct_s": {k: round(v, 2) for k, v in timings.items()},
+                    "share_of_dagster_wall": {k: round(v / wall, 3) for k, v in sorted(steps.items())},
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

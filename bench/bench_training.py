@@ -66,7 +66,9 @@ def load_candles() -> dict[str, pl.DataFrame]:
     return {f"{p}-USDT": pl.read_parquet(SAMPLE_DIR / f"{p}-USDT_{TIMEFRAME}.parquet") for p in PAIRS}
 
 
-def encoder_rows(features: dict[str, pl.DataFrame], recipe: FeatureRecipe, config: EncoderConfig) -> tuple[list[pl.DataFrame], list[str]]:
+def encoder_rows(
+    features: dict[str, pl.DataFrame], recipe: FeatureRecipe, config: EncoderConfig
+) -> tuple[list[pl.DataFrame], list[str]]:
     """Every coin's scale-free feature rows over the encoder window of the cutoff day, and their columns."""
     from huracan_core.candles import day_start
     from huracan_core.models.inputs import feature_inputs
@@ -119,7 +121,9 @@ def prepare(candles: dict[str, pl.DataFrame], recipe: FeatureRecipe) -> tuple[di
     return features, coins
 
 
-def bench_training(candles: dict[str, pl.DataFrame], recipe: FeatureRecipe, device: str | None) -> tuple[dict, FittedEncoder]:
+def bench_training(
+    candles: dict[str, pl.DataFrame], recipe: FeatureRecipe, device: str | None
+) -> tuple[dict, FittedEncoder]:
     from huracan_core.models.inputs import input_columns, with_embedding
     from huracan_core.models.training import train_coin_model
 
@@ -159,7 +163,9 @@ def bench_training(candles: dict[str, pl.DataFrame], recipe: FeatureRecipe, devi
     return features, encoder
 
 
-def bench_encoder(frames: list[pl.DataFrame], columns: list[str], devices: list[str], fitted: FittedEncoder | None = None) -> None:
+def bench_encoder(
+    frames: list[pl.DataFrame], columns: list[str], devices: list[str], fitted: FittedEncoder | None = None
+) -> None:
     """``fitted``: the training part's encoder (same rows and config), whose epochs are reused for its device."""
     config = EncoderConfig()
     rows = min(sum(f.height for f in frames), config.max_rows)
@@ -176,13 +182,18 @@ def bench_encoder(frames: list[pl.DataFrame], columns: list[str], devices: list[
              rows_per_s=round(rows / steady), final_loss=round(encoder.losses[-1], 5),
              fit="the training part's" if reuse else "own")  # fmt: skip
     if {"cpu", "cuda"} <= set(embeddings):  # the same seed on both devices: how far apart the embeddings land
-        emit(bench="encoder_cpu_vs_cuda", max_abs_embedding_difference=float(abs(embeddings["cpu"] - embeddings["cuda"]).max()))
+        emit(
+            bench="encoder_cpu_vs_cuda",
+            max_abs_embedding_difference=float(abs(embeddings["cpu"] - embeddings["cuda"]).max()),
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("parts", nargs="*", metavar="{training,encoder}", help="which parts to run (default: both)")
-    parser.add_argument("--device", choices=["cpu", "cuda"], help="the encoder's device (cuda: required, not a fall-back)")
+    parser.add_argument(
+        "--device", choices=["cpu", "cuda"], help="the encoder's device (cuda: required, not a fall-back)"
+    )
     parser.add_argument("--save-rows", help="write the encoder's training rows to this parquet file")
     parser.add_argument("--rows", help="time the encoder on rows written by --save-rows (needs only polars and torch)")
     args = parser.parse_args()

@@ -81,15 +81,22 @@ def load_candle_partitions(
         usable = has_usable_timestamp(extended)
         window = extended.filter(pl.col("timestamp").dt.date().is_in(days)) if usable else extended
         try:
-            validate_candles(window, timeframe=timeframe, partition_of=lambda d, s=name: partition_key(d, s), partitions=keys)
+            validate_candles(
+                window, timeframe=timeframe, partition_of=lambda d, s=name: partition_key(d, s), partitions=keys
+            )
         except CandleValidationError as error:
             problems.extend(error.problems)
             continue
         anomalies = find_anomalies(
-            extended, timeframe=timeframe, window_start=start, window_end=end,
+            extended,
+            timeframe=timeframe,
+            window_start=start,
+            window_end=end,
             series_start=source.first_timestamp(symbol, timeframe),
         )
-        by_day = window.with_columns(pl.col("timestamp").dt.date().alias("_day")).partition_by("_day", as_dict=True, include_key=False)
+        by_day = window.with_columns(pl.col("timestamp").dt.date().alias("_day")).partition_by(
+            "_day", as_dict=True, include_key=False
+        )
         frames = {key[0]: frame for key, frame in by_day.items()}
         for day in days:
             if day not in frames:

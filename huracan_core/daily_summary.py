@@ -18,9 +18,24 @@ def decisions_of_day(history: Sequence[Mapping[str, Any]], day: date) -> list[di
     """Champion decisions, promoted or not, that took effect on ``day`` (the Engine's of that day, the Mechanic's
     whose data ended then), as they stand: a decision taken again counts once, by its latest line."""
     start, end = day_start(day), day_start(day + timedelta(days=1))
-    fields = ("symbol", "source", "champion_before", "champion_after", "reason", "p_value", "decided_at", "decision_key",
-              "effective_from", "promoted", "test", "window", "run_id")
-    latest = {line["decision_key"]: line for line in history if start <= datetime.fromisoformat(line["effective_from"]) < end}
+    fields = (
+        "symbol",
+        "source",
+        "champion_before",
+        "champion_after",
+        "reason",
+        "p_value",
+        "decided_at",
+        "decision_key",
+        "effective_from",
+        "promoted",
+        "test",
+        "window",
+        "run_id",
+    )
+    latest = {
+        line["decision_key"]: line for line in history if start <= datetime.fromisoformat(line["effective_from"]) < end
+    }
     return [{k: line.get(k) for k in fields} for line in latest.values()]
 
 
@@ -42,16 +57,18 @@ def daily_summary(
     coins = []
     for symbol in symbols:
         model, champion, ledger = models.get(symbol), champions.get(symbol), ledgers.get(symbol)
-        coins.append({
-            "symbol": symbol,
-            "model_trained": model is not None,
-            "model_passed": bool(model["passed"]) if model else None,
-            "gate_summary": model["gate_summary"] if model else "no coin model for this day",
-            "champion": champion.get("champion_folder") if champion else None,
-            "trade_ok": bool(champion.get("trade_ok")) if champion else False,
-            "champion_reason": champion["reason"] if champion else "no champion decision for this day",
-            **_trading(ledger),
-        })
+        coins.append(
+            {
+                "symbol": symbol,
+                "model_trained": model is not None,
+                "model_passed": bool(model["passed"]) if model else None,
+                "gate_summary": model["gate_summary"] if model else "no coin model for this day",
+                "champion": champion.get("champion_folder") if champion else None,
+                "trade_ok": bool(champion.get("trade_ok")) if champion else False,
+                "champion_reason": champion["reason"] if champion else "no champion decision for this day",
+                **_trading(ledger),
+            }
+        )
     ledgers_all = [ledgers[s] for s in ledgers if ledgers[s].height]
     everything = pl.concat(ledgers_all, how="diagonal_relaxed") if ledgers_all else None
     trained = [c for c in coins if c["model_trained"]]
@@ -73,8 +90,14 @@ def daily_summary(
 def _trading(ledger: pl.DataFrame | None) -> dict[str, Any]:
     """Trades, hit rate and net figures after costs; undefined figures (no trades) are None, not 0."""
     if ledger is None or ledger.is_empty():
-        return {"trades": 0, "hit_rate_pct": None, "net_pnl": 0.0, "mean_net_bps": None, "costs_paid": 0.0,
-                "policies": {}}
+        return {
+            "trades": 0,
+            "hit_rate_pct": None,
+            "net_pnl": 0.0,
+            "mean_net_bps": None,
+            "costs_paid": 0.0,
+            "policies": {},
+        }
     paid = float(ledger.select(pl.sum_horizontal("fees_paid", "spread_paid", "slippage_paid")).to_series().sum())
     return {
         "trades": ledger.height,

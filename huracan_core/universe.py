@@ -46,7 +46,9 @@ def resolve_universe(source: CandleSource, timeframe: str, config: UniverseConfi
     return [r.symbol for r in rank_universe(source, timeframe, config, as_of)]
 
 
-def universe_by_day(source: CandleSource, timeframe: str, config: UniverseConfig, days: list[date]) -> dict[date, list[str]]:
+def universe_by_day(
+    source: CandleSource, timeframe: str, config: UniverseConfig, days: list[date]
+) -> dict[date, list[str]]:
     """The universe declared for each day: the explicit list, or the top N ranked on the volume *before* the day.
 
     Ranking each day on its own past keeps the cross-asset features free of lookahead (a universe picked on a
@@ -67,7 +69,9 @@ class _Candidate:
     candles: pl.DataFrame
 
 
-def _candidates(source: CandleSource, timeframe: str, config: UniverseConfig, first: date, last: date) -> list[_Candidate]:
+def _candidates(
+    source: CandleSource, timeframe: str, config: UniverseConfig, first: date, last: date
+) -> list[_Candidate]:
     """The quote's symbols with their candles over the lookback before ``first`` up to ``last`` (exclusive)."""
     start, end = day_start(first) - timedelta(days=config.lookback_days), day_start(last)
     out = []

@@ -48,16 +48,24 @@ from dagster._serdes import ConfigurableClassData
 if TYPE_CHECKING:
     # 7. The errors on failure events (``step_failure_data.error``) are ``SerializableErrorInfo``: a type for
     #    annotations only, never constructed here.
-    from dagster._utils.error import SerializableErrorInfo
+    pass
 
 __all__ = [
-    "SQLITE_BUSY_TIMEOUT_SECONDS", "AssetCheckEvaluationTargetMaterializationData", "AssetCheckExecutionRecordStatus",
-    "ConfigurableClassData", "PartitionKeyFilter", "SqliteEventLogStorage",
-    "add_partition_metadata", "backfill_run_requests", "record_partitions_in_key_order",
+    "SQLITE_BUSY_TIMEOUT_SECONDS",
+    "AssetCheckEvaluationTargetMaterializationData",
+    "AssetCheckExecutionRecordStatus",
+    "ConfigurableClassData",
+    "PartitionKeyFilter",
+    "SqliteEventLogStorage",
+    "add_partition_metadata",
+    "backfill_run_requests",
+    "record_partitions_in_key_order",
 ]
 
 
-def backfill_run_requests(graph: Any, instance: dg.DagsterInstance, wanted: Iterable[tuple[dg.AssetKey, str]]) -> list[dg.RunRequest]:
+def backfill_run_requests(
+    graph: Any, instance: dg.DagsterInstance, wanted: Iterable[tuple[dg.AssetKey, str]]
+) -> list[dg.RunRequest]:
     """The run requests the daemon would make for these (asset, partition) pairs under their backfill policies
     (use 3); the symbols are dynamic partitions, read from ``instance``."""
     keys = [AssetKeyPartitionKey(asset, partition) for asset, partition in wanted]
@@ -75,9 +83,9 @@ class _KeyOrderedSubset(DefaultPartitionsSubset):
 def record_partitions_in_key_order(context: dg.OutputContext) -> None:
     """Have Dagster record a ranged output's materializations in key order (use 6). The same context records the
     events right after ``handle_output``, so its subset is replaced here by one that lists its keys sorted."""
-    subset = context._asset_partitions_subset  # noqa: SLF001 - use 6
+    subset = context._asset_partitions_subset
     if isinstance(subset, DefaultPartitionsSubset):
-        context._asset_partitions_subset = _KeyOrderedSubset(subset.subset)  # noqa: SLF001
+        context._asset_partitions_subset = _KeyOrderedSubset(subset.subset)
 
 
 # 8. Per-partition metadata of a ranged run goes to the step's metadata accumulator (a private attribute), below.
@@ -90,8 +98,8 @@ def add_partition_metadata(context: dg.AssetExecutionContext, by_partition: Mapp
     key (O(n²): 10 s for 835 partition-assets, measured); the caller checks the keys once against one set, and the
     metadata goes to the accumulator, which is what that method ends up doing.
     """
-    step = context.op_execution_context._step_execution_context  # noqa: SLF001 - use 8
-    accumulator = step._metadata_accumulator  # noqa: SLF001
+    step = context.op_execution_context._step_execution_context
+    accumulator = step._metadata_accumulator
     for key, metadata in by_partition.items():
         accumulator = accumulator.with_additional_asset_metadata(context.asset_key, key, metadata)
-    step._metadata_accumulator = accumulator  # noqa: SLF001
+    step._metadata_accumulator = accumulator

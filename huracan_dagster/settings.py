@@ -89,7 +89,9 @@ class Settings:
             s3_endpoint=env.get("HURACAN_S3_ENDPOINT", ""),
             encoder_device=env.get("HURACAN_ENCODER_DEVICE", ""),
             retrain_every_days=_days(env.get("HURACAN_RETRAIN_EVERY_DAYS", "") or "1"),
-            automation=_flag(env.get("HURACAN_AUTOMATION", ""), default=env.get("HURACAN_SOURCE", DEFAULT_SOURCE).startswith("ccxt:")),
+            automation=_flag(
+                env.get("HURACAN_AUTOMATION", ""), default=env.get("HURACAN_SOURCE", DEFAULT_SOURCE).startswith("ccxt:")
+            ),
             pool_timeout_s=_seconds("HURACAN_POOL_TIMEOUT_S", env.get("HURACAN_POOL_TIMEOUT_S", "") or "600"),
             env={k: v for k, v in env.items() if k.startswith("HURACAN_TELEGRAM_")},
         )

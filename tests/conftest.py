@@ -62,9 +62,16 @@ def use_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point every variable at ``home`` (a module-scoped fixture passes its own ``MonkeyPatch``)."""
     # setenv (not delenv) so that whatever ``huracan`` writes into os.environ is undone after the test
     for name, value in {
-        "HURACAN_HOME": str(home), "HURACAN_SOURCE": "bundled", "HURACAN_TIMEFRAME": "15m",
-        "HURACAN_SYMBOLS": "", "HURACAN_PG_URL": "", "DAGSTER_HOME": str(home / "dagster"),
-        "HURACAN_S3_URL": "", "HURACAN_S3_ENDPOINT": "", "HURACAN_MLFLOW_URI": "", "DAGSTER_EVENT_BATCH_SIZE": "1000",
+        "HURACAN_HOME": str(home),
+        "HURACAN_SOURCE": "bundled",
+        "HURACAN_TIMEFRAME": "15m",
+        "HURACAN_SYMBOLS": "",
+        "HURACAN_PG_URL": "",
+        "DAGSTER_HOME": str(home / "dagster"),
+        "HURACAN_S3_URL": "",
+        "HURACAN_S3_ENDPOINT": "",
+        "HURACAN_MLFLOW_URI": "",
+        "DAGSTER_EVENT_BATCH_SIZE": "1000",
         "HURACAN_RETRAIN_EVERY_DAYS": "",
     }.items():
         monkeypatch.setenv(name, value)

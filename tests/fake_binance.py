@@ -49,9 +49,20 @@ class FakeBinance:
         page = frame.filter(cond).head(limit)
         step = 900_000
         return [
-            [int(r["timestamp"].timestamp() * 1000), f"{r['open']:.8f}", f"{r['high']:.8f}", f"{r['low']:.8f}", f"{r['close']:.8f}",
-             f"{r['volume']:.8f}", int(r["timestamp"].timestamp() * 1000) + step - 1, f"{r.get('quote_volume') or 0:.8f}",
-             int(r.get("trades") or 0), "0", "0", "0"]
+            [
+                int(r["timestamp"].timestamp() * 1000),
+                f"{r['open']:.8f}",
+                f"{r['high']:.8f}",
+                f"{r['low']:.8f}",
+                f"{r['close']:.8f}",
+                f"{r['volume']:.8f}",
+                int(r["timestamp"].timestamp() * 1000) + step - 1,
+                f"{r.get('quote_volume') or 0:.8f}",
+                int(r.get("trades") or 0),
+                "0",
+                "0",
+                "0",
+            ]
             for r in page.iter_rows(named=True)
         ]
 
@@ -76,7 +87,10 @@ class FakeBinance:
                 fake.requests.append({"path": parsed.path, **query})
                 fault = fake.faults.popleft() if fake.faults else None
                 if fault == "429":
-                    return self._send(429, {"code": -1003, "msg": "Too many requests; current limit is 6000 request weight per 1 MINUTE."})
+                    return self._send(
+                        429,
+                        {"code": -1003, "msg": "Too many requests; current limit is 6000 request weight per 1 MINUTE."},
+                    )
                 if fault == "stall":
                     time.sleep(fake.stall_s)
                     return self._send(200, [])
@@ -93,10 +107,30 @@ def binance_exchange(url: str, timeout_ms: int = 2_000):
 
     exchange = ccxt.binance({"enableRateLimit": True, "timeout": timeout_ms, "rateLimit": 5})
     exchange.urls["api"]["public"] = url
-    exchange.set_markets([
-        {"id": f"{base}USDT", "symbol": f"{base}/USDT", "base": base, "quote": "USDT", "baseId": base, "quoteId": "USDT",
-         "type": "spot", "spot": True, "margin": False, "swap": False, "future": False, "option": False, "contract": False,
-         "linear": None, "inverse": None, "active": True, "precision": {"amount": 8, "price": 8}, "limits": {}, "info": {}}
-        for base in ("BTC", "ETH")
-    ])
+    exchange.set_markets(
+        [
+            {
+                "id": f"{base}USDT",
+                "symbol": f"{base}/USDT",
+                "base": base,
+                "quote": "USDT",
+                "baseId": base,
+                "quoteId": "USDT",
+                "type": "spot",
+                "spot": True,
+                "margin": False,
+                "swap": False,
+                "future": False,
+                "option": False,
+                "contract": False,
+                "linear": None,
+                "inverse": None,
+                "active": True,
+                "precision": {"amount": 8, "price": 8},
+                "limits": {},
+                "info": {},
+            }
+            for base in ("BTC", "ETH")
+        ]
+    )
     return exchange

@@ -64,8 +64,12 @@ class FakeTelegram:
             if self.faults:
                 fault = self.faults.popleft()
                 if fault == "429":
-                    return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 0",
-                                 "parameters": {"retry_after": 0}}
+                    return 429, {
+                        "ok": False,
+                        "error_code": 429,
+                        "description": "Too Many Requests: retry after 0",
+                        "parameters": {"retry_after": 0},
+                    }
                 return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
             try:
                 message = json.loads(body)
@@ -83,7 +87,7 @@ class FakeTelegram:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if fake.take_stall():  # answer nothing; the client has timed out by then
                     time.sleep(fake.stall_s)

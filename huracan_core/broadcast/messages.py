@@ -74,7 +74,9 @@ def daily_summary(summary: Mapping[str, Any]) -> str:
     """Totals, then one line per coin. Accepts a hit rate as a fraction (``hit_rate``) or in percent
     (``hit_rate_pct``), and promotions as a count or as the list of promotions."""
     promotions = summary.get("promotions")
-    promoted = [str(p.get("symbol")) for p in promotions if isinstance(p, Mapping)] if isinstance(promotions, list) else []
+    promoted = (
+        [str(p.get("symbol")) for p in promotions if isinstance(p, Mapping)] if isinstance(promotions, list) else []
+    )
     n_promotions = summary.get("promotion_count", len(promotions) if isinstance(promotions, list) else promotions)
     lines = [
         f"{TAG} daily summary {summary.get('date') or NA}",
@@ -110,7 +112,10 @@ def _contender_figures(decision: Mapping[str, Any]) -> Mapping[str, Any] | None:
     challengers = [v for v in nested.values() if "mean_diff_bps_per_day" in v]
     if not challengers:
         return None
-    return max(challengers, key=lambda v: float(v["mean_diff_bps_per_day"]) if _defined(v["mean_diff_bps_per_day"]) else -math.inf)
+    return max(
+        challengers,
+        key=lambda v: float(v["mean_diff_bps_per_day"]) if _defined(v["mean_diff_bps_per_day"]) else -math.inf,
+    )
 
 
 def _hit_rate(figures: Mapping[str, Any]) -> str:
@@ -127,7 +132,7 @@ def duration(seconds: float | None) -> str:
     s = float(seconds)  # type: ignore[arg-type]
     if s < 60:
         return f"{s:.1f} s"
-    whole = int(round(s))
+    whole = round(s)
     if whole < 3600:
         return f"{whole // 60} min {whole % 60:02d} s"
     return f"{whole // 3600} h {whole % 3600 // 60:02d} min"

@@ -100,7 +100,7 @@ class TelegramClient:
         self.last_failure = None
         try:
             return self._send(text)
-        except Exception as error:  # noqa: BLE001 — a message must never fail what sent it
+        except Exception as error:
             self._fail(f"Telegram message not sent: unexpected {type(error).__name__}: {error}")
             return False
 
@@ -114,9 +114,9 @@ class TelegramClient:
         if not text or not text.strip():
             self._fail("Telegram message not sent: the text is empty", logging.WARNING)
             return False
-        body = json.dumps(
-            {"chat_id": self.chat_id, "text": truncate(text), "disable_web_page_preview": True}
-        ).encode("utf-8")
+        body = json.dumps({"chat_id": self.chat_id, "text": truncate(text), "disable_web_page_preview": True}).encode(
+            "utf-8"
+        )
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
             outcome = self._post(body)
@@ -143,7 +143,7 @@ class TelegramClient:
             url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 (http/https only)
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 answer = _json(response.read())
                 if answer.get("ok") is True:
                     return _Outcome(True)
@@ -156,7 +156,9 @@ class TelegramClient:
                     raw = b""
                 return self._refusal(error.code, _json(raw))
         except (http.client.InvalidURL, ValueError) as error:  # e.g. whitespace in the token, a bad scheme
-            return _Outcome(False, f"invalid Telegram URL or token ({error}): check {TOKEN_VARIABLE} and {URL_VARIABLE}")
+            return _Outcome(
+                False, f"invalid Telegram URL or token ({error}): check {TOKEN_VARIABLE} and {URL_VARIABLE}"
+            )
         except (OSError, http.client.HTTPException) as error:  # refused, reset, timed out, cut short
             reason = getattr(error, "reason", error)
             kind = "timed out" if isinstance(reason, TimeoutError) else "connection failed"
@@ -170,7 +172,9 @@ class TelegramClient:
             parameters = answer.get("parameters")
             retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
             wait = float(retry_after) if isinstance(retry_after, int | float) and math.isfinite(retry_after) else None
-            return _Outcome(False, f"429 {description}", retry=True, wait_s=max(0.0, wait) if wait is not None else None)
+            return _Outcome(
+                False, f"429 {description}", retry=True, wait_s=max(0.0, wait) if wait is not None else None
+            )
         if code >= 500:
             return _Outcome(False, status, retry=True)
         template = _PERMANENT.get(code, "Telegram refused the message ({status})")

@@ -28,8 +28,18 @@ from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 from huracan_core.symbols import to_key
 
 #: what a history line must carry
-LINE_FIELDS = ("decision_key", "symbol", "timeframe", "source", "effective_from", "promoted", "champion_before",
-               "champion_after", "champion", "reason")
+LINE_FIELDS = (
+    "decision_key",
+    "symbol",
+    "timeframe",
+    "source",
+    "effective_from",
+    "promoted",
+    "champion_before",
+    "champion_after",
+    "champion",
+    "reason",
+)
 
 
 class HistoryError(ValueError):
@@ -53,15 +63,18 @@ class ChampionBook:
     def history(self, symbol: str | None = None) -> list[dict[str, Any]]:
         """This timeframe's committed lines in the order written (of one coin when ``symbol`` is given). A last
         line without its newline is an append still in progress (or cut short by a crash), not history yet."""
-        return [line for line in self._every_line()
-                if line["timeframe"] == self.timeframe and (symbol is None or line["symbol"] == to_key(symbol))]
+        return [
+            line
+            for line in self._every_line()
+            if line["timeframe"] == self.timeframe and (symbol is None or line["symbol"] == to_key(symbol))
+        ]
 
     def _every_line(self) -> list[dict[str, Any]]:
         committed = self._committed(self._read())
         seen, lines = self._parsed
         if not committed.startswith(seen):  # rewritten (repaired): parse it all again
             seen, lines = b"", []
-        lines = lines + self._parse(committed[len(seen):], first_number=len(lines) + 1)
+        lines = lines + self._parse(committed[len(seen) :], first_number=len(lines) + 1)
         self._parsed = (committed, lines)
         return lines
 
@@ -88,7 +101,12 @@ class ChampionBook:
         return lines
 
     def in_force(
-        self, symbol: str, at: datetime | None, *, exclude_key: str | None = None, pending: Sequence[Mapping[str, Any]] = ()
+        self,
+        symbol: str,
+        at: datetime | None,
+        *,
+        exclude_key: str | None = None,
+        pending: Sequence[Mapping[str, Any]] = (),
     ) -> dict[str, Any] | None:
         """The deciding line in force at ``at`` (None: the newest line), or None before any decision; its
         ``champion`` may be None (no model earned the coin yet). ``exclude_key``: a decision being taken again does
@@ -164,12 +182,17 @@ class ChampionBook:
             _, problem = _read_line(raw)
             (moved if problem else kept).append((number, raw, problem))
         if len(committed) < len(data):
-            moved.append((len(kept) + len(moved) + 1, data[len(committed):], "has no newline: an append cut short"))
+            moved.append((len(kept) + len(moved) + 1, data[len(committed) :], "has no newline: an append cut short"))
         if not moved:
             return []
         now = datetime.now(UTC).isoformat()
-        record = b"".join((json.dumps({"line": n, "text": raw.decode("utf-8", "replace"), "reason": why,
-                                       "quarantined_at": now}) + "\n").encode() for n, raw, why in moved)
+        record = b"".join(
+            (
+                json.dumps({"line": n, "text": raw.decode("utf-8", "replace"), "reason": why, "quarantined_at": now})
+                + "\n"
+            ).encode()
+            for n, raw, why in moved
+        )
         self.store.append_bytes(QUARANTINE_KEY, record)
         self.store.write_bytes(PROMOTIONS_KEY, b"".join(raw + b"\n" for _, raw, _ in kept))
         notes = [f"{self.store.uri(PROMOTIONS_KEY)} line {n} {why}: moved to {QUARANTINE_KEY}" for n, _, why in moved]

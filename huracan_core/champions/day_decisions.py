@@ -20,8 +20,8 @@ from huracan_core.champions.evaluation import Challenger, Incumbent, champion_de
 from huracan_core.champions.promotion import PromotionRule
 from huracan_core.day_keys import DayKey, MissingPartitionError, keyed, label, require
 from huracan_core.models.artifacts import CorruptModelError, read_model_folder
-from huracan_core.models.inputs import model_bars
 from huracan_core.models.day_models import OOS_TRADES_FILE
+from huracan_core.models.inputs import model_bars
 from huracan_core.models.policy import load_coin_model
 from huracan_core.storage.store import ArtifactNotFound
 from huracan_core.symbols import to_key
@@ -37,7 +37,11 @@ def engine_decision_key(day: date, symbol: str) -> str:
 
 
 def load_incumbent(
-    book: ChampionBook, symbol: str, at: datetime, exclude_key: str | None = None, pending: Sequence[Mapping[str, Any]] = ()
+    book: ChampionBook,
+    symbol: str,
+    at: datetime,
+    exclude_key: str | None = None,
+    pending: Sequence[Mapping[str, Any]] = (),
 ) -> Incumbent | None:
     """The champion in force at ``at`` (``pending``: decisions taken but not recorded yet), loaded from its verified
     folder (``CorruptModelError`` names it)."""
@@ -57,8 +61,14 @@ def load_challenger(book: ChampionBook, row: Mapping[str, Any], card: Mapping[st
         except ArtifactNotFound as error:
             raise CorruptModelError(f"model folder {book.store.uri(row['folder'])}: {error}") from error
         trades = pl.read_parquet(files[OOS_TRADES_FILE])
-    return Challenger(folder=row["folder"], cutoff=row["cutoff"], passed=bool(row["passed"]),
-                      gate_summary=row["gate_summary"], oos_trades=trades, card=card)
+    return Challenger(
+        folder=row["folder"],
+        cutoff=row["cutoff"],
+        passed=bool(row["passed"]),
+        gate_summary=row["gate_summary"],
+        oos_trades=trades,
+        card=card,
+    )
 
 
 def decide_partitions(
@@ -97,21 +107,43 @@ def decide_partitions(
         try:
             incumbent = load_incumbent(book, symbol, start, exclude_key=decision_key, pending=taken)
         except CorruptModelError as error:
-            raise CorruptModelError(f"champion {label(key)}: the champion in force cannot be loaded: {error}") from error
+            raise CorruptModelError(
+                f"champion {label(key)}: the champion in force cannot be loaded: {error}"
+            ) from error
         bars = pl.DataFrame()
         if incumbent is not None:
-            days = [k for k in window if k[1] == key[1] and start - timedelta(days=evaluation_days) <= day_start(k[0]) < start]
+            days = [
+                k
+                for k in window
+                if k[1] == key[1] and start - timedelta(days=evaluation_days) <= day_start(k[0]) < start
+            ]
             for name, parts in frames.items():
                 try:
-                    require(f"{name} (the champion of {label(key)} is traded on the {evaluation_days} days before)", parts, days)
+                    require(
+                        f"{name} (the champion of {label(key)} is traded on the {evaluation_days} days before)",
+                        parts,
+                        days,
+                    )
                 except MissingPartitionError as error:
                     raise MissingPartitionError(f"champion {label(key)}: {error}") from None
             bars = model_bars(*([parts[k] for k in days] for parts in frames.values()))
         rows = index[key].iter_rows(named=True) if key in index else []
         challengers = [load_challenger(book, row, _card(row, recipe_hash)) for row in rows]
         line = champion_decision(
-            symbol, timeframe, challengers, incumbent, bars, decision_key=decision_key, source=ENGINE, effective_from=start,
-            decided_at=now(), evaluation_days=evaluation_days, rule=rule, exchange=exchange, costs=costs, exits=exits,
+            symbol,
+            timeframe,
+            challengers,
+            incumbent,
+            bars,
+            decision_key=decision_key,
+            source=ENGINE,
+            effective_from=start,
+            decided_at=now(),
+            evaluation_days=evaluation_days,
+            rule=rule,
+            exchange=exchange,
+            costs=costs,
+            exits=exits,
             run_id=run_id,
         )
         taken.append(book.prepare(line))
@@ -121,16 +153,38 @@ def decide_partitions(
 def partition_row(day: date, line: Mapping[str, Any]) -> pl.DataFrame:
     """What the ``champion`` partition stores: the champion in force for the day and the decision that left it."""
     card = line["champion"] or {}
-    return pl.DataFrame([{
-        "day": day, "symbol": line["symbol"], "champion_folder": card.get("model_folder"),
-        "mlflow_model": card.get("mlflow_model"), "mlflow_version": card.get("mlflow_version"),
-        "trade_ok": bool(card), "promoted": bool(line["promoted"]), "reason": line["reason"], "test": line["test"],
-        "p_value": line["p_value"], "decision_key": line["decision_key"], "effective_from": line["effective_from"],
-    }], schema_overrides={"champion_folder": pl.String, "mlflow_model": pl.String, "mlflow_version": pl.String,
-                          "p_value": pl.Float64})
+    return pl.DataFrame(
+        [
+            {
+                "day": day,
+                "symbol": line["symbol"],
+                "champion_folder": card.get("model_folder"),
+                "mlflow_model": card.get("mlflow_model"),
+                "mlflow_version": card.get("mlflow_version"),
+                "trade_ok": bool(card),
+                "promoted": bool(line["promoted"]),
+                "reason": line["reason"],
+                "test": line["test"],
+                "p_value": line["p_value"],
+                "decision_key": line["decision_key"],
+                "effective_from": line["effective_from"],
+            }
+        ],
+        schema_overrides={
+            "champion_folder": pl.String,
+            "mlflow_model": pl.String,
+            "mlflow_version": pl.String,
+            "p_value": pl.Float64,
+        },
+    )
 
 
 def _card(row: Mapping[str, Any], recipe_hash: str) -> dict[str, Any]:
     metrics = {k: row[k] for k in ("trade_count", "sharpe", "net_pnl", "hit_rate", "break_even_fee_bps") if k in row}
-    return {"mlflow_model": row.get("mlflow_model"), "mlflow_version": row.get("mlflow_version"),
-            "metrics": metrics, "recipe_hash": recipe_hash, "gate_summary": row["gate_summary"]}
+    return {
+        "mlflow_model": row.get("mlflow_model"),
+        "mlflow_version": row.get("mlflow_version"),
+        "metrics": metrics,
+        "recipe_hash": recipe_hash,
+        "gate_summary": row["gate_summary"],
+    }

@@ -78,38 +78,88 @@ def champion_decision(
     """
     late = [c.folder for c in challengers if c.cutoff > effective_from]
     if late:
-        raise ValueError(f"champion {to_key(symbol)} at {effective_from.isoformat()}: challengers trained on later data: {late}")
+        raise ValueError(
+            f"champion {to_key(symbol)} at {effective_from.isoformat()}: challengers trained on later data: {late}"
+        )
     start, end = evaluation_window(effective_from, evaluation_days, incumbent)
     periods = period_count(start, end, timedelta(hours=rule.period_hours)) if end > start else 0
     before = incumbent.line["champion"] if incumbent else None
     base: dict[str, Any] = {
-        "decision_key": decision_key, "symbol": to_key(symbol), "timeframe": timeframe, "source": source, "run_id": run_id,
-        "decided_at": decided_at.isoformat(), "effective_from": effective_from.isoformat(),
-        "window": [start.isoformat(), end.isoformat()], "evaluation_days": evaluation_days, "rule": rule.to_dict(),
+        "decision_key": decision_key,
+        "symbol": to_key(symbol),
+        "timeframe": timeframe,
+        "source": source,
+        "run_id": run_id,
+        "decided_at": decided_at.isoformat(),
+        "effective_from": effective_from.isoformat(),
+        "window": [start.isoformat(), end.isoformat()],
+        "evaluation_days": evaluation_days,
+        "rule": rule.to_dict(),
         "champion_before": before["model_folder"] if before else None,
-        "candidates": [{"folder": c.folder, "passed_gates": c.passed, "gate_summary": c.gate_summary,
-                        "mlflow_model": c.card.get("mlflow_model"), "mlflow_version": c.card.get("mlflow_version")}
-                       for c in challengers],
+        "candidates": [
+            {
+                "folder": c.folder,
+                "passed_gates": c.passed,
+                "gate_summary": c.gate_summary,
+                "mlflow_model": c.card.get("mlflow_model"),
+                "mlflow_version": c.card.get("mlflow_version"),
+            }
+            for c in challengers
+        ],
     }
     rivals = [c for c in challengers if not before or c.folder != before["model_folder"]]
     if not rivals or periods == 0:
-        why = ("no coin model trained for this day" if not challengers else "no challenger other than the champion" if not rivals
-               else f"no out-of-sample window left after the champion's cutoff {start.isoformat()}")
+        why = (
+            "no coin model trained for this day"
+            if not challengers
+            else "no challenger other than the champion"
+            if not rivals
+            else f"no out-of-sample window left after the champion's cutoff {start.isoformat()}"
+        )
         reason = f"kept champion {before['model_folder']}: {why}" if before else f"no champion yet: {why}"
-        return {**base, "promoted": False, "winner": None, "champion_after": base["champion_before"], "champion": before,
-                "reason": reason, "test": "none", "p_value": None, "figures": {}}
-    champion = _champion_contender(incumbent, bars, symbol, timeframe, start, end, rule, exchange, costs, exits) if incumbent else None
+        return {
+            **base,
+            "promoted": False,
+            "winner": None,
+            "champion_after": base["champion_before"],
+            "champion": before,
+            "reason": reason,
+            "test": "none",
+            "p_value": None,
+            "figures": {},
+        }
+    champion = (
+        _champion_contender(incumbent, bars, symbol, timeframe, start, end, rule, exchange, costs, exits)
+        if incumbent
+        else None
+    )
     decision = decide(champion, [_contender(c, start, end, rule, periods) for c in rivals], rule)
     told = decision.to_dict()  # JSON-safe figures (an undefined one is None)
     promoted = next((c for c in rivals if c.folder == decision.winner), None) if decision.promoted else None
-    card = ({**promoted.card, "symbol": to_key(symbol), "timeframe": timeframe, "model_folder": promoted.folder,
-             "promoted_at": decided_at.isoformat(), "effective_from": effective_from.isoformat(),
-             "reason": decision.reason, "decision_id": decision_key} if promoted else before)
+    card = (
+        {
+            **promoted.card,
+            "symbol": to_key(symbol),
+            "timeframe": timeframe,
+            "model_folder": promoted.folder,
+            "promoted_at": decided_at.isoformat(),
+            "effective_from": effective_from.isoformat(),
+            "reason": decision.reason,
+            "decision_id": decision_key,
+        }
+        if promoted
+        else before
+    )
     return {
-        **base, "promoted": promoted is not None, "winner": decision.winner if promoted else None,
-        "champion_after": card["model_folder"] if card else None, "champion": card,
+        **base,
+        "promoted": promoted is not None,
+        "winner": decision.winner if promoted else None,
+        "champion_after": card["model_folder"] if card else None,
+        "champion": card,
         "reason": decision.reason,
-        "test": decision.test, "p_value": told["p_value"], "figures": told["figures"],
+        "test": decision.test,
+        "p_value": told["p_value"],
+        "figures": told["figures"],
     }
 
 
@@ -118,18 +168,39 @@ def _contender(challenger: Challenger, start: datetime, end: datetime, rule: Pro
     if challenger.oos_trades is None:
         return Contender(challenger.folder, False, challenger.gate_summary, np.zeros(periods), 0)
     trades = challenger.oos_trades.filter((pl.col("entry_time") >= start) & (pl.col("entry_time") < end))
-    return Contender(challenger.folder, challenger.passed, challenger.gate_summary,
-                     period_returns(trades, start, end, period), trades.height)
+    return Contender(
+        challenger.folder,
+        challenger.passed,
+        challenger.gate_summary,
+        period_returns(trades, start, end, period),
+        trades.height,
+    )
 
 
 def _champion_contender(
-    incumbent: Incumbent, bars: pl.DataFrame, symbol: str, timeframe: str, start: datetime, end: datetime,
-    rule: PromotionRule, exchange: str, costs: CostModel, exits: ExitConfig,
+    incumbent: Incumbent,
+    bars: pl.DataFrame,
+    symbol: str,
+    timeframe: str,
+    start: datetime,
+    end: datetime,
+    rule: PromotionRule,
+    exchange: str,
+    costs: CostModel,
+    exits: ExitConfig,
 ) -> Contender:
     """The champion re-decided and re-traded on the window's bars (all after its cutoff, so out of sample)."""
     window = bars.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end))
     if window.is_empty():
-        raise ValueError(f"champion {to_key(symbol)}: no bars in the evaluation window {start.isoformat()}..{end.isoformat()}")
+        raise ValueError(
+            f"champion {to_key(symbol)}: no bars in the evaluation window {start.isoformat()}..{end.isoformat()}"
+        )
     result = run_backtest(window, incumbent.model.decisions(window), symbol, timeframe, exchange, exits, costs)
     ledger = result.ledger
-    return Contender(incumbent.model.folder, True, "champion in force", period_returns(ledger, start, end, timedelta(hours=rule.period_hours)), ledger.height)
+    return Contender(
+        incumbent.model.folder,
+        True,
+        "champion in force",
+        period_returns(ledger, start, end, timedelta(hours=rule.period_hours)),
+        ledger.height,
+    )

@@ -38,9 +38,9 @@ import polars as pl
 
 from huracan_core.candles import day_start
 from huracan_core.day_keys import DayKey
+from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.features.windows import compute_feature_partitions
 from huracan_core.features.windows import history_days as feature_history_days
-from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.artifacts import CorruptModelError, read_model_folder
 from huracan_core.models.inputs import model_bars
 from huracan_core.models.policy import CoinModel, load_coin_model, model_decisions
@@ -219,8 +219,12 @@ class Champion:
         return bar_time
 
     def _day_partitions(
-        self, frames: Mapping[str, pl.DataFrame], own: pl.DataFrame, members: Mapping[date, Sequence[str]],
-        bar_time: datetime, now: datetime,
+        self,
+        frames: Mapping[str, pl.DataFrame],
+        own: pl.DataFrame,
+        members: Mapping[date, Sequence[str]],
+        bar_time: datetime,
+        now: datetime,
     ) -> dict[DayKey, pl.DataFrame]:
         """Every symbol read cut into UTC days as the candles asset stores them, from the first warm-up day to
         ``now``; the reference and each member on every day the coin has candles (as the features require)."""
@@ -252,6 +256,7 @@ class Champion:
                 f"scoring {self.symbol} at {bar_time.isoformat()}: no candles on days the features read: {lines}"
             )
         return by_day
+
 
 @dataclass(frozen=True)
 class Score:
@@ -303,12 +308,16 @@ def load_champion(store: ArtifactStore, symbol: str, timeframe: str) -> Champion
     config = json.loads(files["config.json"])
     spec = json.loads(files["features.json"])
     if tuple(spec["columns"]) != model.columns:  # both reads verified, so the folder was rewritten in between
-        raise CorruptModelError(f"champion of {coin} ({where}): model folder {store.uri(folder)} changed while it was read")
+        raise CorruptModelError(
+            f"champion of {coin} ({where}): model folder {store.uri(folder)} changed while it was read"
+        )
     if to_key(config["symbol"]) != coin:
         raise ValueError(f"champion of {coin} ({where}) points at {folder}, a model of {config['symbol']}")
     if config["timeframe"] != timeframe or pointer.get("timeframe") not in (None, timeframe):
-        raise ValueError(f"champion of {coin} ({where}) is a {timeframe} pointer, but it says timeframe "
-                         f"{pointer.get('timeframe')} and its model {folder} is {config['timeframe']}")
+        raise ValueError(
+            f"champion of {coin} ({where}) is a {timeframe} pointer, but it says timeframe "
+            f"{pointer.get('timeframe')} and its model {folder} is {config['timeframe']}"
+        )
 
     recipe = FeatureRecipe.default(timeframe)
     trained_on = spec["recipe_hash"]
@@ -388,14 +397,18 @@ def _validated(symbol: str, frame: pl.DataFrame, timeframe: str) -> pl.DataFrame
 
 
 def _members_by_day(
-    universe: Sequence[str] | Mapping[date, Sequence[str]] | None, frames: Mapping[str, pl.DataFrame], days: Sequence[date]
+    universe: Sequence[str] | Mapping[date, Sequence[str]] | None,
+    frames: Mapping[str, pl.DataFrame],
+    days: Sequence[date],
 ) -> dict[date, list[str]]:
     if universe is None:
         return {d: sorted(frames) for d in days}
     if isinstance(universe, Mapping):
         absent = [d.isoformat() for d in days if d not in universe]
         if absent:
-            raise ValueError(f"no universe given for {', '.join(absent)} (the features of each day rank against its own)")
+            raise ValueError(
+                f"no universe given for {', '.join(absent)} (the features of each day rank against its own)"
+            )
         return {d: sorted({to_key(m) for m in universe[d]}) for d in days}
     if isinstance(universe, str):
         raise TypeError("universe must be a list of symbols, not one string")
@@ -406,7 +419,9 @@ def _by_day(series: Mapping[str, pl.DataFrame]) -> dict[DayKey, pl.DataFrame]:
     """Each symbol's candles cut into UTC days, as the candles asset stores them."""
     out: dict[DayKey, pl.DataFrame] = {}
     for symbol, frame in series.items():
-        parts = frame.with_columns(pl.col("timestamp").dt.date().alias("_day")).partition_by("_day", as_dict=True, include_key=False)
+        parts = frame.with_columns(pl.col("timestamp").dt.date().alias("_day")).partition_by(
+            "_day", as_dict=True, include_key=False
+        )
         out.update({(key[0], symbol): part for key, part in parts.items()})
     return out
 

@@ -20,13 +20,19 @@ import polars as pl
 
 from huracan_core.candles import day_start
 from huracan_core.champions.book import ChampionBook
-from huracan_core.champions.evaluation import Challenger, champion_decision
 from huracan_core.champions.day_decisions import load_incumbent
+from huracan_core.champions.evaluation import Challenger, champion_decision
 from huracan_core.champions.promotion import PromotionRule
 from huracan_core.day_keys import DayKey, MissingPartitionError, keyed
+from huracan_core.models.day_models import (
+    ModelPartition,
+    newest_encoder,
+    train_model_partitions,
+    window_days,
+    write_model,
+)
 from huracan_core.models.encoder import FittedEncoder
 from huracan_core.models.inputs import model_bars
-from huracan_core.models.day_models import ModelPartition, newest_encoder, train_model_partitions, window_days, write_model
 from huracan_core.models.training import ModelConfig
 from huracan_core.storage.keys import challenger_folder_key, partition_object_key
 from huracan_core.storage.partition_reads import read_partitions
@@ -41,8 +47,14 @@ CHAIN = ("candles", "features", "regimes", "signals", "labels")
 
 def freshest_day(store: ArtifactStore, symbol: str, timeframe: str) -> date | None:
     """The newest day whose labels are archived (labels come last in the chain the challenger learns from)."""
-    prefix = partition_object_key("labels", symbol=symbol, day=date(2000, 1, 1), timeframe=timeframe).rsplit("/", 1)[0] + "/"
-    days = [date.fromisoformat(k.rsplit("/", 1)[1].removesuffix(".parquet")) for k in store.list_keys(prefix) if k.endswith(".parquet")]
+    prefix = (
+        partition_object_key("labels", symbol=symbol, day=date(2000, 1, 1), timeframe=timeframe).rsplit("/", 1)[0] + "/"
+    )
+    days = [
+        date.fromisoformat(k.rsplit("/", 1)[1].removesuffix(".parquet"))
+        for k in store.list_keys(prefix)
+        if k.endswith(".parquet")
+    ]
     return max(days, default=None)
 
 
@@ -65,8 +77,15 @@ def train_challenger(
 ) -> ModelPartition:
     """The Engine's training of ``(day, symbol)``, kept in the challengers' folder."""
     [part] = train_model_partitions(
-        inputs, {day: encoder} if encoder else {}, [(day, symbol)], timeframe, config=config, costs=costs,
-        exchange=exchange, exits=exits, use_encoder=encoder is not None,
+        inputs,
+        {day: encoder} if encoder else {},
+        [(day, symbol)],
+        timeframe,
+        config=config,
+        costs=costs,
+        exchange=exchange,
+        exits=exits,
+        use_encoder=encoder is not None,
     )
     return dataclasses.replace(part, folder=challenger_folder_key(symbol, timeframe, part.trained.cutoff))
 
@@ -97,13 +116,30 @@ def mechanic_decision(
         frames = {name: keyed(inputs[name]) for name in CHAIN[:4]}
         bars = model_bars(*([parts[k] for k in days if k in parts] for parts in frames.values()))
     trades = part.trained.model.ledger
-    challenger = Challenger(folder=part.folder, cutoff=cutoff, passed=part.trained.passed,
-                            gate_summary=part.trained.gates.summary(), oos_trades=trades if part.trained.passed else None,
-                            card=card)
+    challenger = Challenger(
+        folder=part.folder,
+        cutoff=cutoff,
+        passed=part.trained.passed,
+        gate_summary=part.trained.gates.summary(),
+        oos_trades=trades if part.trained.passed else None,
+        card=card,
+    )
     line = champion_decision(
-        part.symbol, timeframe, [challenger], incumbent, bars, decision_key=key, source=MECHANIC,
-        effective_from=cutoff, decided_at=decided_at, evaluation_days=evaluation_days, rule=rule, exchange=exchange,
-        costs=costs, exits=exits, run_id=run_id,
+        part.symbol,
+        timeframe,
+        [challenger],
+        incumbent,
+        bars,
+        decision_key=key,
+        source=MECHANIC,
+        effective_from=cutoff,
+        decided_at=decided_at,
+        evaluation_days=evaluation_days,
+        rule=rule,
+        exchange=exchange,
+        costs=costs,
+        exits=exits,
+        run_id=run_id,
     )
     return book.record(line)
 
@@ -118,7 +154,6 @@ def needs_decision(book: ChampionBook, symbol: str, timeframe: str, day: date) -
     without new labels trains nothing."""
     key = f"{MECHANIC}:{challenger_folder_key(symbol, timeframe, day_start(day))}"
     return not any(line["decision_key"] == key for line in book.history(symbol))
-
 
 
 def mechanic_round(
@@ -152,12 +187,34 @@ def mechanic_round(
         inputs = {n: read_partitions(store, n, timeframe, keys, recipe_hash if n == "features" else "") for n in CHAIN}
         encoder = newest_encoder(store, timeframe, day) if use_encoder else None
         try:
-            part = train_challenger(inputs, encoder, day, symbol, timeframe, config=config, costs=costs, exchange=exchange)
+            part = train_challenger(
+                inputs, encoder, day, symbol, timeframe, config=config, costs=costs, exchange=exchange
+            )
         except MissingPartitionError as error:
             yield {"symbol": symbol, "outcome": "skipped", "why": str(error), "line": None}
             continue
-        card = {**track(part, write_model(store, part)), "recipe_hash": recipe_hash, "gate_summary": part.trained.gates.summary(),
-                "metrics": {k: part.trained.model.aggregate[k] for k in ("trade_count", "sharpe", "net_pnl", "hit_rate")}}
-        line = mechanic_decision(book, part, card, inputs, timeframe, evaluation_days=evaluation_days,
-                                 decided_at=datetime.now(UTC), rule=rule, exchange=exchange, costs=costs, run_id=run_id)
-        yield {"symbol": symbol, "outcome": "promoted" if line["promoted"] else "kept", "why": line["reason"], "line": line}
+        card = {
+            **track(part, write_model(store, part)),
+            "recipe_hash": recipe_hash,
+            "gate_summary": part.trained.gates.summary(),
+            "metrics": {k: part.trained.model.aggregate[k] for k in ("trade_count", "sharpe", "net_pnl", "hit_rate")},
+        }
+        line = mechanic_decision(
+            book,
+            part,
+            card,
+            inputs,
+            timeframe,
+            evaluation_days=evaluation_days,
+            decided_at=datetime.now(UTC),
+            rule=rule,
+            exchange=exchange,
+            costs=costs,
+            run_id=run_id,
+        )
+        yield {
+            "symbol": symbol,
+            "outcome": "promoted" if line["promoted"] else "kept",
+            "why": line["reason"],
+            "line": line,
+        }

@@ -43,7 +43,8 @@ def period_returns(
     missing = [c for c in ("entry_time", "net_bps") if c not in ledger.columns]
     if missing:
         raise ValueError(
-            f"trade ledger lacks column(s) {', '.join(missing)}; period returns need entry_time and net_bps")
+            f"trade ledger lacks column(s) {', '.join(missing)}; period returns need entry_time and net_bps"
+        )
     dtype = ledger.schema["entry_time"]
     if not isinstance(dtype, pl.Datetime) or dtype.time_zone is None:
         raise ValueError(f"trade ledger entry_time must be a time-zone-aware Datetime (UTC), got {dtype}")
@@ -189,8 +190,15 @@ def decide(
         return _first_champion(eligible, excluded, figures, rule)
     if not eligible:
         why = "; ".join(excluded) if excluded else "none offered"
-        return Decision(False, None, champion.name, f"kept champion {champion.name}: no eligible challenger ({why})",
-                        "none", None, figures)
+        return Decision(
+            False,
+            None,
+            champion.name,
+            f"kept champion {champion.name}: no eligible challenger ({why})",
+            "none",
+            None,
+            figures,
+        )
     if len(eligible) == 1:
         return _paired_bootstrap(champion, eligible[0], figures, rule)
     return _spa(champion, eligible, figures, rule)
@@ -201,19 +209,31 @@ def _first_champion(
 ) -> Decision:
     if not eligible:
         why = "; ".join(excluded) if excluded else "none offered"
-        return Decision(False, None, None, f"no champion yet and no eligible challenger ({why})", "none", None,
-                        figures)
+        return Decision(False, None, None, f"no champion yet and no eligible challenger ({why})", "none", None, figures)
     best = max(eligible, key=lambda c: float(np.mean(c.returns)))
     per_day = _per_day(np.mean(best.returns), rule)
     if np.mean(best.returns) > 0.0:
-        return Decision(True, best.name, best.name,
-                        f"first champion {best.name}: passed its gates and made {per_day:+.2f} bps/day after costs "
-                        f"over {best.returns.size} periods ({best.trades} trades), "
-                        f"the best of {len(eligible)} eligible",
-                        "first-champion", None, figures)
-    return Decision(False, None, None,
-                    f"no champion yet: the best eligible challenger {best.name} does not make money after costs "
-                    f"({per_day:+.2f} bps/day over {best.returns.size} periods)", "first-champion", None, figures)
+        return Decision(
+            True,
+            best.name,
+            best.name,
+            f"first champion {best.name}: passed its gates and made {per_day:+.2f} bps/day after costs "
+            f"over {best.returns.size} periods ({best.trades} trades), "
+            f"the best of {len(eligible)} eligible",
+            "first-champion",
+            None,
+            figures,
+        )
+    return Decision(
+        False,
+        None,
+        None,
+        f"no champion yet: the best eligible challenger {best.name} does not make money after costs "
+        f"({per_day:+.2f} bps/day over {best.returns.size} periods)",
+        "first-champion",
+        None,
+        figures,
+    )
 
 
 def _paired_bootstrap(
@@ -241,8 +261,15 @@ def _spa(
     models = np.column_stack([-c.returns + rule.margin_per_period for c in eligible])
     from arch.bootstrap import SPA
 
-    spa = SPA(-champion.returns, models, block_size=rule.block_periods, reps=rule.reps, bootstrap="stationary",
-              studentize=True, seed=rule.seed)
+    spa = SPA(
+        -champion.returns,
+        models,
+        block_size=rule.block_periods,
+        reps=rule.reps,
+        bootstrap="stationary",
+        studentize=True,
+        seed=rule.seed,
+    )
     spa.compute()
     p_value = float(spa.pvalues["consistent"])
     mean_d = (-champion.returns[:, None] - models).mean(axis=0)
@@ -264,18 +291,28 @@ def _verdict(
     advantage = _per_day(mean_d, rule) + rule.margin_bps_per_day
     margin = f"{rule.margin_bps_per_day:.2f} bps/day margin"
     if p_value < rule.alpha and mean_d > 0.0:
-        return Decision(True, challenger.name, challenger.name,
-                        f"promoted {challenger.name} over champion {champion.name}: advantage {advantage:+.2f} "
-                        f"bps/day after costs beats the {margin} ({test_text} < {rule.alpha:.3f})",
-                        test, p_value, figures)
+        return Decision(
+            True,
+            challenger.name,
+            challenger.name,
+            f"promoted {challenger.name} over champion {champion.name}: advantage {advantage:+.2f} "
+            f"bps/day after costs beats the {margin} ({test_text} < {rule.alpha:.3f})",
+            test,
+            p_value,
+            figures,
+        )
     if np.array_equal(challenger.returns, champion.returns):
         why = f"{challenger.name} returns equal the champion's on every period (tie; {test_text})"
     elif mean_d <= 0.0:
-        why = (f"{challenger.name} advantage {advantage:+.2f} bps/day after costs does not exceed the {margin} "
-               f"({test_text})")
+        why = (
+            f"{challenger.name} advantage {advantage:+.2f} bps/day after costs does not exceed the {margin} "
+            f"({test_text})"
+        )
     else:
-        why = (f"{challenger.name} advantage {advantage:+.2f} bps/day after costs beats the {margin} but is not "
-               f"significant ({test_text} >= {rule.alpha:.3f})")
+        why = (
+            f"{challenger.name} advantage {advantage:+.2f} bps/day after costs beats the {margin} but is not "
+            f"significant ({test_text} >= {rule.alpha:.3f})"
+        )
     return Decision(False, None, champion.name, f"kept champion {champion.name}: {why}", test, p_value, figures)
 
 
@@ -296,7 +333,8 @@ def _check_contenders(champion: Contender | None, challengers: Sequence[Contende
             role = "champion" if reference is champion else "first challenger"
             raise ValueError(
                 f"challenger {c.name!r} has {c.returns.size} periods but {role} {reference.name!r} has "
-                f"{reference.returns.size}: promotion compares paired returns on the same window")
+                f"{reference.returns.size}: promotion compares paired returns on the same window"
+            )
 
 
 def _exclusion(c: Contender, rule: PromotionRule) -> str:

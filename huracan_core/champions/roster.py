@@ -41,10 +41,17 @@ def build_roster(
         keys = [(d, symbol) for d in days]
         folder = row.get("champion_folder")
         traded = [ledgers[k] for k in keys if k in ledgers]
-        mine = (pl.concat(traded, how="diagonal_relaxed").filter(pl.col("model_version") == folder)
-                if traded and folder else pl.DataFrame())
+        mine = (
+            pl.concat(traded, how="diagonal_relaxed").filter(pl.col("model_version") == folder)
+            if traded and folder
+            else pl.DataFrame()
+        )
         paid = [costs[k] for k in keys if k in costs]
-        volume = [float(candles[k]["quote_volume"].sum()) for k in keys if k in candles and "quote_volume" in candles[k].columns]
+        volume = [
+            float(candles[k]["quote_volume"].sum())
+            for k in keys
+            if k in candles and "quote_volume" in candles[k].columns
+        ]
         entry = {
             "symbol": symbol,
             "model_path": folder,
@@ -64,20 +71,32 @@ def build_roster(
         entries.append(entry)
     for position, entry in enumerate(_ranked(entries), start=1):
         entry["rank"] = position
-    return {"date": day.isoformat(), "timeframe": timeframe, "lookback_days": lookback_days,
-            "ranked_by": "trade_ok, then the sum of ranks of liquidity (quote volume), round-trip cost and last_7d_net_bps",
-            "symbols": sorted(entries, key=lambda e: e["rank"])}
+    return {
+        "date": day.isoformat(),
+        "timeframe": timeframe,
+        "lookback_days": lookback_days,
+        "ranked_by": "trade_ok, then the sum of ranks of liquidity (quote volume), round-trip cost and last_7d_net_bps",
+        "symbols": sorted(entries, key=lambda e: e["rank"]),
+    }
 
 
 def _ranked(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Tradeable coins first; within each group, the sum of three ranks (1 = best; an unknown figure ranks last)."""
+
     def ranks(field: str, best_high: bool) -> dict[str, int]:
         known = sorted((e for e in entries if e[field] is not None), key=lambda e: -e[field] if best_high else e[field])
         order = {e["symbol"]: n for n, e in enumerate(known)}
         return {e["symbol"]: order.get(e["symbol"], len(entries)) for e in entries}
 
-    liquidity, cost, edge = ranks("quote_volume_per_day", True), ranks("round_trip_cost_bps", False), ranks("last_7d_net_bps", True)
-    return sorted(entries, key=lambda e: (not e["trade_ok"], liquidity[e["symbol"]] + cost[e["symbol"]] + edge[e["symbol"]], e["symbol"]))
+    liquidity, cost, edge = (
+        ranks("quote_volume_per_day", True),
+        ranks("round_trip_cost_bps", False),
+        ranks("last_7d_net_bps", True),
+    )
+    return sorted(
+        entries,
+        key=lambda e: (not e["trade_ok"], liquidity[e["symbol"]] + cost[e["symbol"]] + edge[e["symbol"]], e["symbol"]),
+    )
 
 
 def _mean(values: Sequence[float]) -> float | None:

@@ -32,7 +32,9 @@ def symbol_equity_png(days: Sequence[TradingDay], timeframe: str) -> bytes:
     return equity_png({symbol: pl.concat([d.equity for d in days])}, title, size=(6.0, 3.0), dpi=80)
 
 
-def equity_png(curves: Mapping[str, pl.DataFrame], title: str, size: tuple[float, float] = (8.0, 4.0), dpi: int = 100) -> bytes:
+def equity_png(
+    curves: Mapping[str, pl.DataFrame], title: str, size: tuple[float, float] = (8.0, 4.0), dpi: int = 100
+) -> bytes:
     """One line per symbol (``timestamp``, ``equity`` rows of its days, in any order), ``size`` inches at ``dpi``.
 
     Days are traded flat-to-flat, so each day's curve starts from the same capital; the line shows the days

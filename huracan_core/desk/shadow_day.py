@@ -89,24 +89,40 @@ def trade_partitions(
         day, symbol = key
         model = models.get(key)
         if model is not None and model.cutoff > day_start(day):
-            raise AssertionError(f"{label(key)}: model {model.folder} was trained on data up to {model.cutoff}, after the day began")
+            raise AssertionError(
+                f"{label(key)}: model {model.folder} was trained on data up to {model.cutoff}, after the day began"
+            )
         bars = join_bars([candles[key]], [features[key]], [regimes[key]])
         view = with_signals(bars, [signals[key]])
         decisions = model.decisions(view) if model is not None else rules_decisions(view)
         result = run_backtest(bars, decisions, symbol, timeframe, exchange, exits, costs, capital)
         if result.ledger.height and result.ledger["entry_time"].dt.date().ne(day).any():  # flat-to-flat forbids it
             raise AssertionError(f"{label(key)}: ledger holds entries of another day")
-        reason = f"model {model.folder} (passed its gates)" if model is not None else no_model.get(key, "no gate-passing model")
+        reason = (
+            f"model {model.folder} (passed its gates)"
+            if model is not None
+            else no_model.get(key, "no gate-passing model")
+        )
         recipe = ",".join(features[key]["recipe_hash"].unique().sort().to_list())
         # the signals are decided with the default consensus, so its safety margin is the one the rules had to beat
         margin = model.margin_bps if model is not None else ConsensusConfig().safety_margin_bps
         because = "" if result.ledger.height else why_no_trades(decisions, result.quoted, margin)
-        days.append(TradingDay(
-            day=day, symbol=symbol, ledger=result.ledger, costs=result.costs, metrics=result.metrics, equity=result.equity,
-            bars=bars.height,
-            policy="model" if model is not None else "rules", model_version=model.folder if model is not None else "",
-            reason=reason, recipe_hash=recipe, no_trades_because=because,
-        ))
+        days.append(
+            TradingDay(
+                day=day,
+                symbol=symbol,
+                ledger=result.ledger,
+                costs=result.costs,
+                metrics=result.metrics,
+                equity=result.equity,
+                bars=bars.height,
+                policy="model" if model is not None else "rules",
+                model_version=model.folder if model is not None else "",
+                reason=reason,
+                recipe_hash=recipe,
+                no_trades_because=because,
+            )
+        )
     return days
 
 
@@ -128,7 +144,9 @@ def _tables(ledger: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def analyse_day(
-    ledger: pl.DataFrame, opportunities: pl.DataFrame, candles: pl.DataFrame,
+    ledger: pl.DataFrame,
+    opportunities: pl.DataFrame,
+    candles: pl.DataFrame,
     horizons_minutes: tuple[int, ...] = POST_EXIT_HORIZONS,
 ) -> TradeAnalysis:
     """``candles``: the day's candles and, when it exists, the next day's (post-exit outcomes read them)."""
@@ -137,9 +155,14 @@ def analyse_day(
     post = post_exit_tracking(both, candles, horizons_minutes)
     rows = both.join(post.drop("exit_time", "exit_price", "direction"), on="trade_id", how="left")
     reach = pl.col("exit_time") + timedelta(minutes=max(horizons_minutes))
-    pending = rows.filter((pl.col("kind") == "trade") & (reach > candles["timestamp"].max())) if candles.height else rows
+    pending = (
+        rows.filter((pl.col("kind") == "trade") & (reach > candles["timestamp"].max())) if candles.height else rows
+    )
     return TradeAnalysis(
-        trades=rows, traded=_tables(ledger), opportunities=_tables(opportunities), pending=pending["trade_id"].to_list(),
+        trades=rows,
+        traded=_tables(ledger),
+        opportunities=_tables(opportunities),
+        pending=pending["trade_id"].to_list(),
     )
 
 
@@ -154,8 +177,13 @@ def analyse_partitions(
 ) -> dict[DayKey, TradeAnalysis]:
     """Each wanted day's ledger and labelled opportunities, analysed against its own and (when materialized) the
     next day's candles."""
-    for name, frames in {"shadow_trades": ledgers, "labels": labels, "candles": candles, "features": features,
-                         "regimes": regimes}.items():
+    for name, frames in {
+        "shadow_trades": ledgers,
+        "labels": labels,
+        "candles": candles,
+        "features": features,
+        "regimes": regimes,
+    }.items():
         require(name, frames, wanted)
     out = {}
     for day, symbol in sorted(wanted):

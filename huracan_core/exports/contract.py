@@ -10,7 +10,9 @@ from pathlib import Path
 
 from huracan_core.exports.tables import DATE_SYMBOL, DERIVED, LINEAGE, PATTERNS, TABLES
 
-BEGIN = "<!-- export tables: generated from huracan_core/exports/tables.py (python -m huracan_core.exports.contract) -->"
+BEGIN = (
+    "<!-- export tables: generated from huracan_core/exports/tables.py (python -m huracan_core.exports.contract) -->"
+)
 END = "<!-- end of the generated export tables -->"
 
 
@@ -18,14 +20,29 @@ def contract_markdown() -> str:
     """Every table: its grain, what a row is, what it holds, and each column with its type and meaning."""
     out = ["Every row carries its lineage:", "", "| column | meaning |", "|---|---|"]
     out += [f"| `{name}` | {_cell(text)} |" for name, text in LINEAGE.items()]
-    out += ["", "A column not listed below is described by its prefix or suffix:", "", "| name | meaning |", "|---|---|"]
-    out += [f"| `{pattern}…` | {_cell(text)} |" if pattern.endswith("_") else f"| `…{pattern}` | {_cell(text)} |"
-            for pattern, text in PATTERNS.items()]
+    out += [
+        "",
+        "A column not listed below is described by its prefix or suffix:",
+        "",
+        "| name | meaning |",
+        "|---|---|",
+    ]
+    out += [
+        f"| `{pattern}…` | {_cell(text)} |" if pattern.endswith("_") else f"| `…{pattern}` | {_cell(text)} |"
+        for pattern, text in PATTERNS.items()
+    ]
     for table in TABLES.values():
         where = "per source partition (date × symbol)" if table.grain == DATE_SYMBOL else "per day"
         row = "" if "one row per" in table.comment else f" One row per {table.row}."
-        out += ["", f"### `{table.name}`", "", f"{table.comment}{row} Exported {where}.", "",
-                "| column | type | meaning |", "|---|---|---|"]
+        out += [
+            "",
+            f"### `{table.name}`",
+            "",
+            f"{table.comment}{row} Exported {where}.",
+            "",
+            "| column | type | meaning |",
+            "|---|---|---|",
+        ]
         out += [f"| `{name}` | {column.type} | {_cell(column.comment)} |" for name, column in table.columns.items()]
     for name, (comment, sql) in DERIVED.items():
         out += ["", f"### `{name}` (a view)", "", comment, "", "```sql", sql, "```"]

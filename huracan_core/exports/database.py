@@ -91,7 +91,9 @@ def create_views(con: duckdb.DuckDBPyConnection, archive_root: Path, marts: Path
             views[name] = sql
     for mart in sorted(Path(marts).glob("*.parquet")) if marts and Path(marts).is_dir() else []:
         con.execute(f"CREATE VIEW {mart.stem} AS SELECT * FROM read_parquet({_quote(str(mart))})")
-        con.execute(f"COMMENT ON VIEW {mart.stem} IS {_quote(f'dbt mart {mart.stem}: see dbt/models (schema.yml documents each column)')}")
+        con.execute(
+            f"COMMENT ON VIEW {mart.stem} IS {_quote(f'dbt mart {mart.stem}: see dbt/models (schema.yml documents each column)')}"
+        )
         views[mart.stem] = str(mart)
     return views
 

@@ -36,7 +36,9 @@ def universe_returns(universe: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> pl.
     return table
 
 
-def attach_rs_rank(frame: pl.LazyFrame, table: pl.LazyFrame | None, members: list[str], symbol: str | None) -> pl.LazyFrame:
+def attach_rs_rank(
+    frame: pl.LazyFrame, table: pl.LazyFrame | None, members: list[str], symbol: str | None
+) -> pl.LazyFrame:
     """Add ``_rs_rank``: share of the other members whose return is below ours (ties count half)."""
     others = [m for m in members if m != symbol]
     if table is None or not others:

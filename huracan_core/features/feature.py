@@ -12,7 +12,6 @@ from typing import Any
 
 import polars as pl
 
-
 #: the units a feature's values are in: a ratio, a return, an oscillator, a flag — the same scale for every coin …
 SCALE_FREE = "scale-free"
 #: … or the coin's own price or volume: BTC's SMA is 60,000 and XRP's 0.55, so a model split on one learns the price

@@ -14,7 +14,7 @@ _CS_K = 3.0 - 2.0 * math.sqrt(2.0)
 
 def uptick_ratio(n: int) -> pl.Expr:
     """Share of the last ``n`` bars that closed above the previous close: buying pressure by count."""
-    up = CLOSE > CLOSE.shift(1)
+    up = CLOSE.shift(1) < CLOSE
     return up.cast(pl.Float64).rolling_mean(n)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from huracan_core.features.feature import Feature, PRICE_UNITS, safe_div
+from huracan_core.features.feature import PRICE_UNITS, Feature, safe_div
 from huracan_core.features.smoothing import ema, wilder
 
 CLOSE = pl.col("close")

@@ -25,7 +25,9 @@ def breakout_quality(n: int, cap: float) -> pl.Expr:
     weight = pl.col("volume_ratio").clip(upper_bound=cap) / cap
     up = safe_div(CLOSE - prior_high, ATR, otherwise=0.0) * weight
     down = safe_div(CLOSE - prior_low, ATR, otherwise=0.0) * weight
-    return pl.when(CLOSE > prior_high).then(up).when(CLOSE < prior_low).then(down).when(prior_high.is_not_null()).then(0.0)
+    return (
+        pl.when(prior_high < CLOSE).then(up).when(prior_low > CLOSE).then(down).when(prior_high.is_not_null()).then(0.0)
+    )
 
 
 def thrust(n: int) -> pl.Expr:

@@ -11,7 +11,7 @@ from functools import reduce
 
 import polars as pl
 
-from huracan_core.features.feature import Feature, PRICE_UNITS, safe_div
+from huracan_core.features.feature import PRICE_UNITS, Feature, safe_div
 from huracan_core.features.smoothing import ema, seeded_ewm, wilder
 
 CLOSE, HIGH, LOW = pl.col("close"), pl.col("high"), pl.col("low")
@@ -98,7 +98,9 @@ def momentum_slope(n: int) -> pl.Expr:
 
 
 def features() -> list[Feature]:
-    out: list[Feature] = [Feature(f"sma_{n}", simple_ma, n - 1, "trend", {"n": n}, PRICE_UNITS) for n in (5, 10, 20, 50, 200)]
+    out: list[Feature] = [
+        Feature(f"sma_{n}", simple_ma, n - 1, "trend", {"n": n}, PRICE_UNITS) for n in (5, 10, 20, 50, 200)
+    ]
     out += [Feature(f"ema_{n}", exp_ma, n - 1, "trend", {"n": n}, PRICE_UNITS) for n in (5, 10, 12, 20, 26)]
     out += [
         Feature("_tr", true_range, 1, "trend"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from huracan_core.features.feature import Feature, VOLUME_UNITS, safe_div
+from huracan_core.features.feature import VOLUME_UNITS, Feature, safe_div
 
 CLOSE, VOLUME = pl.col("close"), pl.col("volume")
 VOL_SMA = pl.col("volume_sma_20")

@@ -80,10 +80,14 @@ def compute_feature_partitions(
     """
     require("candles", candles, wanted)
     keyed = {(day, to_key(symbol)): frame for (day, symbol), frame in candles.items()}
-    windows = {(day, to_key(symbol)): _inputs(recipe, keyed, day, to_key(symbol), universes) for day, symbol in sorted(wanted)}
+    windows = {
+        (day, to_key(symbol)): _inputs(recipe, keyed, day, to_key(symbol), universes) for day, symbol in sorted(wanted)
+    }
     lazies = [
         recipe.lazy(
-            w.candles, symbol=symbol, reference=w.reference,
+            w.candles,
+            symbol=symbol,
+            reference=w.reference,
             universe_table=cross_asset.universe_returns(w.universe) if w.universe else None,
             universe_members=list(w.universe),
         )
@@ -97,13 +101,19 @@ def compute_feature_partitions(
         history = w.candles.filter(pl.col("timestamp") < start).height
         reasons = recipe.null_reasons(frame, symbol=symbol, reference=w.reference, universe=w.universe)
         if history < recipe.history_bars:
-            reasons["history"] = f"{history} bars of history < {recipe.history_bars} needed: early values may be null or not yet converged"
+            reasons["history"] = (
+                f"{history} bars of history < {recipe.history_bars} needed: early values may be null or not yet converged"
+            )
         out.append(FeaturePartition(day, symbol, frame, history, reasons, tuple(w.universe)))
     return FeatureBatch(out, windows)
 
 
 def _inputs(
-    recipe: FeatureRecipe, candles: Mapping[DayKey, pl.DataFrame], day: date, symbol: str, universes: Mapping[date, Sequence[str]]
+    recipe: FeatureRecipe,
+    candles: Mapping[DayKey, pl.DataFrame],
+    day: date,
+    symbol: str,
+    universes: Mapping[date, Sequence[str]],
 ) -> PartitionInputs:
     if day not in universes:
         raise MissingPartitionError(f"features {label((day, symbol))}: no universe declared for {day.isoformat()}")
@@ -125,7 +135,9 @@ def _inputs(
         s: pl.concat([candles[(d, s)] for d in own_days], how="diagonal_relaxed").sort("timestamp")
         for s in {symbol, reference, *members}
     }
-    return PartitionInputs(series[symbol], None if reference == symbol else series[reference], {m: series[m] for m in members})
+    return PartitionInputs(
+        series[symbol], None if reference == symbol else series[reference], {m: series[m] for m in members}
+    )
 
 
 def _days(days: Sequence[date]) -> str:
@@ -167,4 +179,4 @@ def sample_timestamps(frame: pl.DataFrame, count: int) -> list[datetime]:
     if not times:
         return []
     step = max(1, len(times) // count)
-    return sorted(set(times[::step][: count - 1] + [times[-1]]))
+    return sorted({*times[::step][: count - 1], times[-1]})

@@ -71,14 +71,18 @@ def _listed_digests(store: ArtifactStore, folder: str, required: Sequence[str]) 
     for number, line in enumerate(text.splitlines(), start=1):
         match = _LINE.match(line)
         if match is None:
-            raise CorruptModelError(f"model folder {where}: {CHECKSUMS} line {number} is not '<sha256>  <name>': {line!r}")
+            raise CorruptModelError(
+                f"model folder {where}: {CHECKSUMS} line {number} is not '<sha256>  <name>': {line!r}"
+            )
         digest, name = match.groups()
         if name in digests:
             raise CorruptModelError(f"model folder {where}: {CHECKSUMS} lists {name} twice")
         digests[name] = digest
     unlisted = [name for name in required if name not in digests]
     if unlisted:
-        raise CorruptModelError(f"model folder {where}: {CHECKSUMS} does not list required file(s) {', '.join(unlisted)}")
+        raise CorruptModelError(
+            f"model folder {where}: {CHECKSUMS} does not list required file(s) {', '.join(unlisted)}"
+        )
     return digests
 
 

@@ -39,6 +39,8 @@ def choose_models(
             try:
                 loaded[folder] = load_coin_model(store, folder)
             except CorruptModelError as error:
-                raise CorruptModelError(f"shadow_trades {label((day, symbol))}: the champion it must trade is refused: {error}") from error
+                raise CorruptModelError(
+                    f"shadow_trades {label((day, symbol))}: the champion it must trade is refused: {error}"
+                ) from error
         models[(day, symbol)] = loaded[folder]
     return models, reasons

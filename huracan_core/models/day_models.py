@@ -73,7 +73,11 @@ def train_encoders(
     for day in sorted(days):
         keys = encoder_keys(day, members[day], config)
         start, end = encoder_window(day, config)
-        require(f"features (the shared encoder of {day} reads its universe over {start}..{end - timedelta(days=1)})", features, keys)
+        require(
+            f"features (the shared encoder of {day} reads its universe over {start}..{end - timedelta(days=1)})",
+            features,
+            keys,
+        )
         frames = [features[k] for k in keys]
         out[day] = fit_encoder(frames, feature_inputs(feature_columns(frames[0]), timeframe), config, device)
     return out
@@ -128,8 +132,16 @@ def train_model_partitions(
         columns = input_columns(feature_columns(frames["features"][0]), frames["signals"][0], timeframe, embedding)
         try:
             trained = train_coin_model(
-                bars, columns, symbol, timeframe, day_start(day), embedding=embedding, config=config, costs=costs,
-                exchange=exchange, exits=exits,
+                bars,
+                columns,
+                symbol,
+                timeframe,
+                day_start(day),
+                embedding=embedding,
+                config=config,
+                costs=costs,
+                exchange=exchange,
+                exits=exits,
             )
         except ValueError as error:
             raise ValueError(f"coin_model {label((day, symbol))}: {error}") from error
@@ -153,22 +165,37 @@ def model_files(
     """The folder's files (DESIGN.md §4): the booster in LightGBM's text format, never a pickle."""
     files = {
         "model.bin": trained.booster_text.encode(),
-        "config.json": json_bytes({
-            "symbol": trained.symbol, "timeframe": trained.timeframe, "cutoff": trained.cutoff.isoformat(),
-            "exchange": exchange, "safety_margin_bps": config.safety_margin_bps, "gate_profile": config.gate_profile,
-            "model": asdict(config), "exits": asdict(exits),
-        }),
+        "config.json": json_bytes(
+            {
+                "symbol": trained.symbol,
+                "timeframe": trained.timeframe,
+                "cutoff": trained.cutoff.isoformat(),
+                "exchange": exchange,
+                "safety_margin_bps": config.safety_margin_bps,
+                "gate_profile": config.gate_profile,
+                "model": asdict(config),
+                "exits": asdict(exits),
+            }
+        ),
         "metrics.json": json_bytes(trained.metrics_document()),
-        "costs.json": json_bytes({
-            "exchange": exchange, "fee_bps_per_side": trained.fee_bps, "use_taker": costs.use_taker,
-            "model": asdict(costs) | {"fees": {f"{e}:{s}": asdict(f) for (e, s), f in costs.fees.items()}},
-            "break_even_fee_bps": trained.break_even_fee_bps,
-        }),
-        "features.json": json_bytes({
-            "recipe_hash": recipe_hash, "columns": trained.columns, "side_column": "side",
-            "embedding": encoder.embedding_columns if encoder else [],
-            "encoder_version": encoder.version_hash if encoder else None,
-        }),
+        "costs.json": json_bytes(
+            {
+                "exchange": exchange,
+                "fee_bps_per_side": trained.fee_bps,
+                "use_taker": costs.use_taker,
+                "model": asdict(costs) | {"fees": {f"{e}:{s}": asdict(f) for (e, s), f in costs.fees.items()}},
+                "break_even_fee_bps": trained.break_even_fee_bps,
+            }
+        ),
+        "features.json": json_bytes(
+            {
+                "recipe_hash": recipe_hash,
+                "columns": trained.columns,
+                "side_column": "side",
+                "embedding": encoder.embedding_columns if encoder else [],
+                "encoder_version": encoder.version_hash if encoder else None,
+            }
+        ),
     }
     if encoder is not None:
         files[ENCODER_FILE] = encoder.to_bytes()
@@ -194,12 +221,26 @@ def write_model(store: ArtifactStore, part: ModelPartition) -> dict[str, bytes]:
 
 
 #: a ``coin_model`` partition's columns: one row for the model trained for the day, none on a day off the cadence
-INDEX_SCHEMA = pl.Schema({
-    "day": pl.Date, "symbol": pl.String, "cutoff": pl.Datetime("us", "UTC"), "folder": pl.String,
-    "passed": pl.Boolean, "gate_profile": pl.String, "gate_summary": pl.String, "trade_count": pl.Int64,
-    "sharpe": pl.Float64, "net_pnl": pl.Float64, "hit_rate": pl.Float64, "break_even_fee_bps": pl.Float64,
-    "encoder_version": pl.String, "mlflow_run_id": pl.String, "mlflow_model": pl.String, "mlflow_version": pl.String,
-})
+INDEX_SCHEMA = pl.Schema(
+    {
+        "day": pl.Date,
+        "symbol": pl.String,
+        "cutoff": pl.Datetime("us", "UTC"),
+        "folder": pl.String,
+        "passed": pl.Boolean,
+        "gate_profile": pl.String,
+        "gate_summary": pl.String,
+        "trade_count": pl.Int64,
+        "sharpe": pl.Float64,
+        "net_pnl": pl.Float64,
+        "hit_rate": pl.Float64,
+        "break_even_fee_bps": pl.Float64,
+        "encoder_version": pl.String,
+        "mlflow_run_id": pl.String,
+        "mlflow_model": pl.String,
+        "mlflow_version": pl.String,
+    }
+)
 
 
 def index_row(part: ModelPartition, tracked: Mapping[str, str]) -> pl.DataFrame:
@@ -207,13 +248,27 @@ def index_row(part: ModelPartition, tracked: Mapping[str, str]) -> pl.DataFrame:
     it), its verdict and headline figures, its MLflow run (``tracked``: ``mlflow_run_id``, ``mlflow_model``,
     ``mlflow_version``)."""
     t, agg = part.trained, part.trained.model.aggregate
-    return pl.DataFrame([{
-        "day": part.day, "symbol": to_key(part.symbol), "cutoff": t.cutoff, "folder": part.folder,
-        "passed": t.passed, "gate_profile": t.gates.profile,
-        "gate_summary": t.gates.summary(), "trade_count": int(agg["trade_count"]), "sharpe": agg["sharpe"],
-        "net_pnl": agg["net_pnl"], "hit_rate": agg["hit_rate"], "break_even_fee_bps": t.break_even_fee_bps,
-        "encoder_version": part.encoder_version or "", **{k: str(tracked[k]) for k in ("mlflow_run_id", "mlflow_model", "mlflow_version")},
-    }], schema=INDEX_SCHEMA)
+    return pl.DataFrame(
+        [
+            {
+                "day": part.day,
+                "symbol": to_key(part.symbol),
+                "cutoff": t.cutoff,
+                "folder": part.folder,
+                "passed": t.passed,
+                "gate_profile": t.gates.profile,
+                "gate_summary": t.gates.summary(),
+                "trade_count": int(agg["trade_count"]),
+                "sharpe": agg["sharpe"],
+                "net_pnl": agg["net_pnl"],
+                "hit_rate": agg["hit_rate"],
+                "break_even_fee_bps": t.break_even_fee_bps,
+                "encoder_version": part.encoder_version or "",
+                **{k: str(tracked[k]) for k in ("mlflow_run_id", "mlflow_model", "mlflow_version")},
+            }
+        ],
+        schema=INDEX_SCHEMA,
+    )
 
 
 def no_model_index() -> pl.DataFrame:
@@ -262,7 +317,9 @@ def load_encoders(store: ArtifactStore, timeframe: str, days: Sequence[date]) ->
         try:
             files = read_model_folder(store, encoder_folder_key(timeframe, day), required=(ENCODER_FILE,))
         except (CorruptModelError, ArtifactNotFound) as error:
-            raise CorruptModelError(f"shared_encoder {day}: cannot be used ({error}); materialize shared_encoder for {day}") from error
+            raise CorruptModelError(
+                f"shared_encoder {day}: cannot be used ({error}); materialize shared_encoder for {day}"
+            ) from error
         out[day] = FittedEncoder.from_bytes(files[ENCODER_FILE])
     return out
 
@@ -272,6 +329,12 @@ def newest_encoder(store: ArtifactStore, timeframe: str, day: date) -> FittedEnc
     partitions (the Mechanic's challengers): an encoder of an earlier day saw only earlier features, so every
     test window of a model of ``day`` still lies after all it saw. None when no encoder exists yet."""
     prefix = encoder_folder_key(timeframe, day).rsplit("/", 1)[0] + "/"
-    days = sorted({date.fromisoformat(k[len(prefix):].split("/", 1)[0]) for k in store.list_keys(prefix) if k.endswith(f"/{CHECKSUMS}")})
+    days = sorted(
+        {
+            date.fromisoformat(k[len(prefix) :].split("/", 1)[0])
+            for k in store.list_keys(prefix)
+            if k.endswith(f"/{CHECKSUMS}")
+        }
+    )
     usable = [d for d in days if d <= day]
     return load_encoders(store, timeframe, [usable[-1]])[usable[-1]] if usable else None

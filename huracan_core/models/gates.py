@@ -124,9 +124,7 @@ def gate_profile(name: str) -> tuple[Gate, ...]:
     return GATE_PROFILES[name]
 
 
-def evaluate_gates(
-    metrics: Mapping[str, float], profile: str | Sequence[Gate] = DEFAULT_GATE_PROFILE
-) -> GateReport:
+def evaluate_gates(metrics: Mapping[str, float], profile: str | Sequence[Gate] = DEFAULT_GATE_PROFILE) -> GateReport:
     """Judge ``metrics`` against a named profile, or against gates given directly (reported as ``custom``)."""
     name, gates = (profile, gate_profile(profile)) if isinstance(profile, str) else ("custom", tuple(profile))
     if not gates:

@@ -36,7 +36,9 @@ def feature_inputs(feature_columns: Sequence[str], timeframe: str) -> list[str]:
     recipe = FeatureRecipe.default(timeframe)
     unknown = sorted(set(feature_columns) - {f.name for f in recipe.features})
     if unknown:
-        raise ValueError(f"feature columns {unknown} are not in the {timeframe} recipe {recipe.version_hash}: their units are unknown")
+        raise ValueError(
+            f"feature columns {unknown} are not in the {timeframe} recipe {recipe.version_hash}: their units are unknown"
+        )
     allowed = set(recipe.scale_free_columns)
     return [c for c in feature_columns if c in allowed]
 
@@ -58,17 +60,23 @@ def model_bars(
     return with_signals(join_bars(candles, features, regimes), signals, labels)
 
 
-def with_signals(bars: pl.DataFrame, signals: Sequence[pl.DataFrame], labels: Sequence[pl.DataFrame] = ()) -> pl.DataFrame:
+def with_signals(
+    bars: pl.DataFrame, signals: Sequence[pl.DataFrame], labels: Sequence[pl.DataFrame] = ()
+) -> pl.DataFrame:
     """``bars`` (``join_bars``) with one-hot regime flags, the signals (consensus columns prefixed ``consensus_``)
     and the labels when given: what a coin model reads, and learns from."""
     bars = bars.with_columns(
         [(pl.col("regime") == r).cast(pl.Float64).fill_null(0.0).alias(f"regime_{r.lower()}") for r in REGIME_FLAGS]
     )
     votes = pl.concat(list(signals), how="vertical_relaxed").drop("regime")
-    votes = votes.rename({c: f"consensus_{c}" for c in CONSENSUS_INPUTS}).rename({"recommendation": "consensus_recommendation"})
+    votes = votes.rename({c: f"consensus_{c}" for c in CONSENSUS_INPUTS}).rename(
+        {"recommendation": "consensus_recommendation"}
+    )
     bars = bars.join(votes, on="timestamp", how="inner", maintain_order="left")
     if labels:
-        bars = bars.join(pl.concat(list(labels), how="vertical_relaxed"), on="timestamp", how="left", maintain_order="left")
+        bars = bars.join(
+            pl.concat(list(labels), how="vertical_relaxed"), on="timestamp", how="left", maintain_order="left"
+        )
     return bars.sort("timestamp")
 
 
@@ -76,8 +84,13 @@ def input_columns(
     feature_columns: Sequence[str], signals: pl.DataFrame, timeframe: str, embedding: Sequence[str] = ()
 ) -> list[str]:
     """The model's columns, in order (stored in ``features.json``); refuses a label among them."""
-    columns = [*feature_inputs(feature_columns, timeframe), "regime_confidence", *(f"regime_{r.lower()}" for r in REGIME_FLAGS),
-               *signal_inputs(signals), *embedding]
+    columns = [
+        *feature_inputs(feature_columns, timeframe),
+        "regime_confidence",
+        *(f"regime_{r.lower()}" for r in REGIME_FLAGS),
+        *signal_inputs(signals),
+        *embedding,
+    ]
     leaked = [c for c in columns if c.startswith(LABEL_PREFIXES) or c in ("label_end", "complete")]
     if leaked:
         raise ValueError(f"label columns would be model inputs: {leaked}")

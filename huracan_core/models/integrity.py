@@ -44,15 +44,21 @@ class IntegrityReport:
             return f"all {self.checked} {kind} folders match their {CHECKSUMS}"
         parts = []
         if self.damaged:
-            parts.append(f"{len(self.damaged)} of {self.checked} {kind} folders fail their {CHECKSUMS}: "
-                         + "; ".join(self.damaged.values()))
+            parts.append(
+                f"{len(self.damaged)} of {self.checked} {kind} folders fail their {CHECKSUMS}: "
+                + "; ".join(self.damaged.values())
+            )
         if self.unfinished:
-            parts.append(f"{len(self.unfinished)} unfinished (no {CHECKSUMS}: a writer killed or still writing): "
-                         + ", ".join(self.unfinished))
+            parts.append(
+                f"{len(self.unfinished)} unfinished (no {CHECKSUMS}: a writer killed or still writing): "
+                + ", ".join(self.unfinished)
+            )
         return ". ".join(parts)
 
 
-def sweep_folders(store: ArtifactStore, layouts: Sequence[str], timeframe: str, required: Sequence[str]) -> IntegrityReport:
+def sweep_folders(
+    store: ArtifactStore, layouts: Sequence[str], timeframe: str, required: Sequence[str]
+) -> IntegrityReport:
     """Every folder of ``layouts`` (``MODEL_FOLDER_LAYOUT`` …) of one timeframe, each verified."""
     folders = sorted({folder for layout in layouts for folder in _folders(store, layout, timeframe)})
     damaged, unfinished = {}, []

@@ -75,7 +75,11 @@ def label_bars(
         ).filter(pl.col("exit_reason") != "end_of_data")
         outcome = trades.select(
             pl.col("signal_time").alias("timestamp"),
-            "net_bps", "gross_bps", "exit_reason", "bars_held", "exit_time",
+            "net_bps",
+            "gross_bps",
+            "exit_reason",
+            "bars_held",
+            "exit_time",
             (pl.col("gross_bps") - pl.col("net_bps")).alias("cost_bps"),
         ).rename({c: f"{side}_{c}" for c in OUTCOME_COLUMNS})
         out = out.join(outcome, on="timestamp", how="left", maintain_order="left")
@@ -108,12 +112,18 @@ def label_partitions(
     for name, frames in {"candles": candles, "features": features, "regimes": regimes, "signals": signals}.items():
         require(name, frames, wanted)
     following = [(day + timedelta(days=1), symbol) for day, symbol in wanted]
-    require("features (the next day, whose candles exist: exit costs read them)", features, [k for k in following if k in candles])
+    require(
+        "features (the next day, whose candles exist: exit costs read them)",
+        features,
+        [k for k in following if k in candles],
+    )
     parts = []
     for (day, symbol), after in zip(sorted(wanted), sorted(following), strict=True):
         keys = [(day, symbol), after]
         bars = join_bars(
-            [candles[k] for k in keys if k in candles], [features[k] for k in keys if k in features], [regimes[(day, symbol)]]
+            [candles[k] for k in keys if k in candles],
+            [features[k] for k in keys if k in features],
+            [regimes[(day, symbol)]],
         )
         frame = label_bars(bars, signals[(day, symbol)], symbol, timeframe, exchange=exchange, costs=costs, exits=exits)
         if frame.height and frame["timestamp"].min() < day_start(day):

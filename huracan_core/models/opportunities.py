@@ -34,7 +34,9 @@ def opportunity_ledger(labels: pl.DataFrame, bars: pl.DataFrame, symbol: str, no
             labels.filter(pl.col(f"{side}_net_bps").is_not_null())
             .join(at_signal, on="timestamp", how="left")
             .select(
-                pl.concat_str(pl.lit(f"{symbol}-{side}-"), pl.col("timestamp").dt.strftime("%Y%m%dT%H%M%SZ")).alias("trade_id"),
+                pl.concat_str(pl.lit(f"{symbol}-{side}-"), pl.col("timestamp").dt.strftime("%Y%m%dT%H%M%SZ")).alias(
+                    "trade_id"
+                ),
                 pl.lit("opportunity").alias("kind"),
                 pl.lit(symbol).alias("symbol"),
                 pl.col("timestamp").alias("signal_time"),

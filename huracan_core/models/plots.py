@@ -83,7 +83,9 @@ def _span(trained: TrainedModel) -> tuple[datetime | None, datetime | None]:
     """First test bar and end of the last test window, from the fold rows."""
     if not trained.folds:
         return None, None
-    return datetime.fromisoformat(str(trained.folds[0]["test_start"])), datetime.fromisoformat(str(trained.folds[-1]["test_end"]))
+    return datetime.fromisoformat(str(trained.folds[0]["test_start"])), datetime.fromisoformat(
+        str(trained.folds[-1]["test_end"])
+    )
 
 
 def _steps(

@@ -120,10 +120,13 @@ def log_training_run(
         with tempfile.TemporaryDirectory(prefix="huracan-mlflow-") as tmp:
             root = Path(tmp)
             _write(root / MODEL_ARTIFACTS, files)
-            _write(root / PLOT_ARTIFACTS, {
-                "equity.png": equity_png(trained, capital),
-                "feature_importance.png": importance_png(trained.importance),
-            })
+            _write(
+                root / PLOT_ARTIFACTS,
+                {
+                    "equity.png": equity_png(trained, capital),
+                    "feature_importance.png": importance_png(trained.importance),
+                },
+            )
             client.log_artifacts(run_id, str(root))
     except BaseException:
         client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
@@ -140,7 +143,10 @@ def log_training_run(
         description=trained.gates.summary()[:MAX_TAG_VALUE_LENGTH],
     )
     return TrackedRun(
-        run_id=run_id, experiment_id=experiment_id, model_name=name, version=str(version.version),
+        run_id=run_id,
+        experiment_id=experiment_id,
+        model_name=name,
+        version=str(version.version),
         run_path=f"#/experiments/{experiment_id}/runs/{run_id}",
     )
 
@@ -171,12 +177,21 @@ def mlflow_ui_command(config: TrackingConfig, host: str = "127.0.0.1", port: int
     and is switched off. One worker is plenty for one person's UI.
     """
     return [
-        sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", config.tracking_uri,
-        "--default-artifact-root", config.artifact_root,
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        config.tracking_uri,
+        "--default-artifact-root",
+        config.artifact_root,
         "--no-serve-artifacts",
-        "--host", host, "--port", str(port),
-        "--workers", "1",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
     ]
 
 
@@ -212,15 +227,21 @@ def _experiment_id(client: MlflowClient, config: TrackingConfig) -> str:
 
 
 #: the columns of MLflow's tables that hold an artifact location (its SQL store's schema)
-LOCATION_COLUMNS = {"experiments": ("artifact_location",), "runs": ("artifact_uri",),
-                    "model_versions": ("source", "storage_location"), "logged_models": ("artifact_location",)}
+LOCATION_COLUMNS = {
+    "experiments": ("artifact_location",),
+    "runs": ("artifact_uri",),
+    "model_versions": ("source", "storage_location"),
+    "logged_models": ("artifact_location",),
+}
 
 
 def _moved(recorded: str, config: TrackingConfig) -> bool:
     """The home's own store (SQLite) records artifacts in a folder that is not this home's: the home was copied or
     restored elsewhere. A shared store (PostgreSQL) or remote artifacts (``s3://``) never move with a home."""
     local = "://" not in config.artifact_root and "://" not in recorded.removeprefix("file://")
-    return config.tracking_uri.startswith("sqlite:") and local and recorded.removeprefix("file://") != config.artifact_root
+    return (
+        config.tracking_uri.startswith("sqlite:") and local and recorded.removeprefix("file://") != config.artifact_root
+    )
 
 
 def relocate_artifacts(config: TrackingConfig, recorded: str) -> int:
@@ -239,11 +260,19 @@ def relocate_artifacts(config: TrackingConfig, recorded: str) -> int:
             for table, columns in LOCATION_COLUMNS.items():
                 for column in columns if table in tables else ():
                     for before, after in ((old, new), (f"file://{old}", f"file://{new}")):
-                        result = conn.execute(text(
-                            f"UPDATE {table} SET {column} = :after || substr({column}, :cut) "  # noqa: S608 - our names
-                            f"WHERE {column} = :before OR substr({column}, 1, :size) = :under"
-                        ), {"after": after, "before": before, "under": f"{before}/", "cut": len(before) + 1,
-                            "size": len(before) + 1})
+                        result = conn.execute(
+                            text(
+                                f"UPDATE {table} SET {column} = :after || substr({column}, :cut) "
+                                f"WHERE {column} = :before OR substr({column}, 1, :size) = :under"
+                            ),
+                            {
+                                "after": after,
+                                "before": before,
+                                "under": f"{before}/",
+                                "cut": len(before) + 1,
+                                "size": len(before) + 1,
+                            },
+                        )
                         changed += result.rowcount
     finally:
         engine.dispose()
@@ -320,19 +349,25 @@ def _tags(trained: TrainedModel, given: Mapping[str, str], non_finite: Mapping[s
     tags = {_key(k): str(v) for k, v in given.items()}
     tags.update(non_finite)
     summary = trained.gates.summary()
-    break_even = "none (fails even without fees)" if trained.break_even_fee_bps is None else f"{trained.break_even_fee_bps:g} bps"
-    tags.update({
-        "gate_result": _verdict(trained),
-        "gate_summary": summary,
-        "gate_profile": trained.gates.profile,
-        "symbol": to_key(trained.symbol),
-        "timeframe": trained.timeframe,
-        "cutoff": trained.cutoff.isoformat(),
-        "mlflow.note.content": (
-            f"{to_key(trained.symbol)} {trained.timeframe} model trained on bars before {trained.cutoff.isoformat()}.\n\n"
-            f"Gates: {summary}\n\nBreak-even fee per side: {break_even} (charged: {trained.fee_bps:g} bps)."
-        ),
-    })
+    break_even = (
+        "none (fails even without fees)"
+        if trained.break_even_fee_bps is None
+        else f"{trained.break_even_fee_bps:g} bps"
+    )
+    tags.update(
+        {
+            "gate_result": _verdict(trained),
+            "gate_summary": summary,
+            "gate_profile": trained.gates.profile,
+            "symbol": to_key(trained.symbol),
+            "timeframe": trained.timeframe,
+            "cutoff": trained.cutoff.isoformat(),
+            "mlflow.note.content": (
+                f"{to_key(trained.symbol)} {trained.timeframe} model trained on bars before {trained.cutoff.isoformat()}.\n\n"
+                f"Gates: {summary}\n\nBreak-even fee per side: {break_even} (charged: {trained.fee_bps:g} bps)."
+            ),
+        }
+    )
     return {k: v[:MAX_TAG_VALUE_LENGTH] for k, v in tags.items()}
 
 

@@ -60,10 +60,18 @@ class ModelConfig:
 
     def lightgbm_params(self) -> dict[str, object]:
         return {
-            "objective": "regression", "num_leaves": self.num_leaves, "learning_rate": self.learning_rate,
-            "min_data_in_leaf": self.min_data_in_leaf, "feature_fraction": self.feature_fraction,
-            "bagging_fraction": self.bagging_fraction, "bagging_freq": 1, "seed": self.seed,
-            "deterministic": True, "force_row_wise": True, "num_threads": self.threads, "verbose": -1,
+            "objective": "regression",
+            "num_leaves": self.num_leaves,
+            "learning_rate": self.learning_rate,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "feature_fraction": self.feature_fraction,
+            "bagging_fraction": self.bagging_fraction,
+            "bagging_freq": 1,
+            "seed": self.seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "num_threads": self.threads,
+            "verbose": -1,
         }
 
 
@@ -140,11 +148,15 @@ def train_coin_model(
     start = cutoff - timedelta(days=config.train_days)
     window = bars.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < cutoff))
     known = window.select(pl.when(pl.col("label_end") < cutoff).then(pl.col("label_end")))["label_end"]
-    folds = purged_walk_forward(window["timestamp"], known, start, cutoff, timeframe_delta(timeframe), config.walk_forward)
+    folds = purged_walk_forward(
+        window["timestamp"], known, start, cutoff, timeframe_delta(timeframe), config.walk_forward
+    )
     targets = _targets(window, config, shuffle_labels)
     trade = _Trader(symbol, timeframe, exchange, exits, costs, config)
 
-    results: dict[str, list[tuple[pl.DataFrame, dict[str, float], pl.Series]]] = {p: [] for p in (*POLICIES, "no_embedding")}
+    results: dict[str, list[tuple[pl.DataFrame, dict[str, float], pl.Series]]] = {
+        p: [] for p in (*POLICIES, "no_embedding")
+    }
     fold_rows, in_sample = [], []
     out_of_sample: list[tuple[pl.DataFrame, np.ndarray, np.ndarray]] = []  # each fold's test bars and predicted edges
     for fold in folds:
@@ -159,7 +171,11 @@ def train_coin_model(
             results[name].append(trade(test, decisions))
         if embedding:
             plain = [c for c in columns if c not in embedding]
-            results["no_embedding"].append(trade(test, _predicted(_fit(window, fold.train, plain, targets, config), test, plain, config, "ablation")))
+            results["no_embedding"].append(
+                trade(
+                    test, _predicted(_fit(window, fold.train, plain, targets, config), test, plain, config, "ablation")
+                )
+            )
         seen = window.filter((pl.col("timestamp") >= fold.train_start) & (pl.col("timestamp") < fold.test_start))
         in_sample.append(trade(seen, _predicted(booster, seen, columns, config, "in-sample"))[1]["sharpe"])
         fold_rows.append(_fold_row(fold, results, in_sample[-1]))
@@ -183,10 +199,16 @@ def train_coin_model(
         ``fee``, so each predicted edge moves by exactly the fee saved on both legs (the fold spread and the
         train–test gap are kept from the model's own fee)."""
         shift = 2 * (fee - level)
-        at_level = _Trader(symbol, timeframe, exchange, exits, replace(costs, default_fees=FeeSchedule(level, level), fees={}), config)
-        parts = [at_level(test, model_decisions(test, lo + shift, sh + shift, config.safety_margin_bps, "break-even"))
-                 for test, lo, sh in out_of_sample]
-        return evaluate_gates({**_combine(parts, timeframe, config.capital).aggregate, **extras}, config.gate_profile).passed
+        at_level = _Trader(
+            symbol, timeframe, exchange, exits, replace(costs, default_fees=FeeSchedule(level, level), fees={}), config
+        )
+        parts = [
+            at_level(test, model_decisions(test, lo + shift, sh + shift, config.safety_margin_bps, "break-even"))
+            for test, lo, sh in out_of_sample
+        ]
+        return evaluate_gates(
+            {**_combine(parts, timeframe, config.capital).aggregate, **extras}, config.gate_profile
+        ).passed
 
     final = _fit(window, np.flatnonzero(known.is_not_null().to_numpy()), columns, targets, config)
     ablation: dict[str, object] = {}
@@ -201,7 +223,10 @@ def train_coin_model(
     last = window.tail(REFERENCE_BARS)
     long_edge, short_edge = _edges(final, last, columns)
     return TrainedModel(
-        symbol=symbol, timeframe=timeframe, cutoff=cutoff, columns=list(columns),
+        symbol=symbol,
+        timeframe=timeframe,
+        cutoff=cutoff,
+        columns=list(columns),
         booster_text=final.model_to_string(),
         model=model,
         baselines={name: _combine(results[name], timeframe, config.capital) for name in ("rules", "flat")},
@@ -222,7 +247,9 @@ def train_coin_model(
 class _Trader:
     """The shadow trader over one stretch of bars: (ledger, metrics, bar times)."""
 
-    def __init__(self, symbol: str, timeframe: str, exchange: str, exits: ExitConfig, costs: CostModel, config: ModelConfig):
+    def __init__(
+        self, symbol: str, timeframe: str, exchange: str, exits: ExitConfig, costs: CostModel, config: ModelConfig
+    ):
         self.args = (symbol, timeframe, exchange, exits, costs)
         self.config = config
 
@@ -234,7 +261,9 @@ class _Trader:
 def _targets(window: pl.DataFrame, config: ModelConfig, shuffle: bool) -> np.ndarray:
     """Long and short net bps stacked (the row order of the stacked matrix), clipped; permuted for the control."""
     clip = config.target_clip_bps
-    y = np.concatenate([window[f"{side}_net_bps"].cast(pl.Float64).fill_null(np.nan).to_numpy() for side in ("long", "short")])
+    y = np.concatenate(
+        [window[f"{side}_net_bps"].cast(pl.Float64).fill_null(np.nan).to_numpy() for side in ("long", "short")]
+    )
     y = np.clip(y, -clip, clip)
     if shuffle:
         n = window.height
@@ -263,10 +292,14 @@ def _predicted(booster, bars: pl.DataFrame, columns: Sequence[str], config: Mode
     return model_decisions(bars, *_edges(booster, bars, columns), config.safety_margin_bps, version)
 
 
-def _combine(parts: list[tuple[pl.DataFrame, dict[str, float], pl.Series]], timeframe: str, capital: float) -> PolicyResult:
+def _combine(
+    parts: list[tuple[pl.DataFrame, dict[str, float], pl.Series]], timeframe: str, capital: float
+) -> PolicyResult:
     ledger = pl.concat([p[0] for p in parts], how="vertical_relaxed")
     times = pl.concat([p[2] for p in parts])
-    return PolicyResult(folds=[p[1] for p in parts], aggregate=summary(ledger, timeframe, capital, times), ledger=ledger)
+    return PolicyResult(
+        folds=[p[1] for p in parts], aggregate=summary(ledger, timeframe, capital, times), ledger=ledger
+    )
 
 
 def _gap(train_sharpe: float, test_sharpe: float) -> float:
@@ -276,11 +309,18 @@ def _gap(train_sharpe: float, test_sharpe: float) -> float:
 
 def _fold_row(fold: Fold, results: dict[str, list], in_sample_sharpe: float) -> dict[str, object]:
     row: dict[str, object] = {
-        "fold": fold.index, "train_start": fold.train_start.isoformat(), "test_start": fold.test_start.isoformat(),
-        "test_end": fold.test_end.isoformat(), "train_rows": int(fold.train.size), "test_rows": int(fold.test.size),
-        "purged_rows": fold.purged, "in_sample_sharpe": in_sample_sharpe,
+        "fold": fold.index,
+        "train_start": fold.train_start.isoformat(),
+        "test_start": fold.test_start.isoformat(),
+        "test_end": fold.test_end.isoformat(),
+        "train_rows": int(fold.train.size),
+        "test_rows": int(fold.test.size),
+        "purged_rows": fold.purged,
+        "in_sample_sharpe": in_sample_sharpe,
     }
     for name in POLICIES:
         metrics = results[name][-1][1]
-        row.update({f"{name}_{k}": metrics[k] for k in ("sharpe", "net_pnl", "hit_rate", "trade_count", "max_drawdown")})
+        row.update(
+            {f"{name}_{k}": metrics[k] for k in ("sharpe", "net_pnl", "hit_rate", "trade_count", "max_drawdown")}
+        )
     return row

@@ -16,12 +16,12 @@ have few or no rows, and the caller decides what that means.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NS_PER_US = 1000
 
 
@@ -142,7 +142,7 @@ def _epoch_ns(values: pl.Series | np.ndarray, what: str) -> tuple[np.ndarray, np
 def _utc(moment: datetime, what: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"{what} must be timezone-aware (UTC), got naive {moment}")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _ns(moment: datetime) -> int:

@@ -12,7 +12,9 @@ from huracan_core.features.windows import sample_timestamps
 from huracan_core.regimes.detector import RegimeDetector
 
 
-def prove_regime_causality(detector: RegimeDetector, features: Mapping[DayKey, pl.DataFrame], samples: int) -> dict[DayKey, CausalityReport]:
+def prove_regime_causality(
+    detector: RegimeDetector, features: Mapping[DayKey, pl.DataFrame], samples: int
+) -> dict[DayKey, CausalityReport]:
     """``samples`` bar times of each symbol's last partition: the regime from features truncated at t equals the
     regime from the whole partition."""
     return {

@@ -16,6 +16,14 @@ from huracan_core.reports.window import window_report
 from huracan_core.reports.write import write_report
 
 __all__ = [
-    "Report", "daily_folder", "daily_report", "daily_report_command", "exports_db", "open_exports", "report_command",
-    "window_folder", "window_report", "write_report",
+    "Report",
+    "daily_folder",
+    "daily_report",
+    "daily_report_command",
+    "exports_db",
+    "open_exports",
+    "report_command",
+    "window_folder",
+    "window_report",
+    "write_report",
 ]

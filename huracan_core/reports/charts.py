@@ -3,6 +3,7 @@ offline. Deliberately small: a line chart (equity curves) and a horizontal bar c
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
@@ -62,7 +63,7 @@ def line_chart(
     parts.append(f'<text x="{LEFT - 6}" y="{TOP - 14}" text-anchor="end">{escape(y_unit)}</text>')
     for i, (name, values) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
-        drawn = [q for a, b in zip(values, values[1:], strict=False) for q in ((b[0], a[1]), b)] if step else list(values[1:])
+        drawn = [q for a, b in itertools.pairwise(values) for q in ((b[0], a[1]), b)] if step else list(values[1:])
         coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in [values[0], *drawn])
         if len(values) == 1:
             x, y = values[0]
@@ -70,8 +71,10 @@ def line_chart(
         else:
             parts.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2"/>')
         ly = TOP + 14 + 18 * i
-        parts.append(f'<line x1="{WIDTH - RIGHT + 12}" x2="{WIDTH - RIGHT + 32}" y1="{ly - 4}" y2="{ly - 4}" '
-                     f'stroke="{color}" stroke-width="3"/>')
+        parts.append(
+            f'<line x1="{WIDTH - RIGHT + 12}" x2="{WIDTH - RIGHT + 32}" y1="{ly - 4}" y2="{ly - 4}" '
+            f'stroke="{color}" stroke-width="3"/>'
+        )
         parts.append(f'<text x="{WIDTH - RIGHT + 38}" y="{ly}">{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -104,12 +107,16 @@ def bar_chart(bars: Sequence[tuple[str, float]], title: str, unit: str) -> str:
         x_from, x_to = sorted((sx(0), sx(value)))
         color = PALETTE[0] if value >= 0 else PALETTE[1]
         parts.append(f'<text x="{LEFT + 54}" y="{y + 14}" text-anchor="end">{escape(label)}</text>')
-        parts.append(f'<rect x="{x_from:.1f}" y="{y + 3}" width="{max(x_to - x_from, 1):.1f}" height="15" fill="{color}"/>')
+        parts.append(
+            f'<rect x="{x_from:.1f}" y="{y + 3}" width="{max(x_to - x_from, 1):.1f}" height="15" fill="{color}"/>'
+        )
         parts.append(f'<text x="{max(x_to, sx(0)) + 6:.1f}" y="{y + 14}">{escape(_num(value))} {escape(unit)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _open(title: str, height: int = HEIGHT) -> str:
-    return (f'<svg viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" '
-            f'aria-label="{escape(title)}"><title>{escape(title)}</title>')
+    return (
+        f'<svg viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+    )

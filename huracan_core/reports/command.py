@@ -52,8 +52,9 @@ def report_command(home: Path, start: date, end: date, timeframe: str | None = N
     return folder
 
 
-def daily_report_command(home: Path, day: date, failed_checks: Sequence[Mapping[str, Any]] = (),
-                         timeframe: str | None = None) -> Path:
+def daily_report_command(
+    home: Path, day: date, failed_checks: Sequence[Mapping[str, Any]] = (), timeframe: str | None = None
+) -> Path:
     """Writes ``reports/<DATE>/{index.html,daily_report.json}`` and returns the path of ``index.html``."""
     with open_exports(home) as con:
         report = daily_report(con, day, failed_checks, timeframe)

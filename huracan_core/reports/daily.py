@@ -28,8 +28,12 @@ PATTERNS_SHOWN = 3
 FAILED_CHECK_KEYS = ("asset", "check", "partition", "description")
 
 
-def daily_report(con: duckdb.DuckDBPyConnection, day: date, failed_checks: Sequence[Mapping[str, Any]] = (),
-                 timeframe: str | None = None) -> Report:
+def daily_report(
+    con: duckdb.DuckDBPyConnection,
+    day: date,
+    failed_checks: Sequence[Mapping[str, Any]] = (),
+    timeframe: str | None = None,
+) -> Report:
     """``failed_checks``: the checks whose latest verdict failed, as ``{asset, check, partition, description}``
     (the caller reads them from the Dagster instance; the exports do not hold them)."""
     ex = queries.Exports(con, day, day, timeframe)
@@ -98,7 +102,7 @@ def _best_and_worst(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[dict
     out = {}
     for scope, ranked in scopes.items():  # a pattern is best or worst, never both: the top half at most is best
         best = ranked[: min(PATTERNS_SHOWN, (len(ranked) + 1) // 2)]
-        worst = ranked[len(best):][::-1][:PATTERNS_SHOWN]
+        worst = ranked[len(best) :][::-1][:PATTERNS_SHOWN]
         out[scope] = {"best": best, "worst": worst}
     return out
 
@@ -106,8 +110,12 @@ def _best_and_worst(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[dict
 def _why_no_trades(champions: list[dict[str, Any]] | None, coins: list[dict[str, Any]] | None) -> str:
     """One line per coin from the champions table (or the daily summary): why it did not trade."""
     if champions:
-        lines = [f"{c['symbol']}: " + (c["reason"] or "no reason recorded")
-                 + ("" if not c["trade_ok"] else " (champion allowed to trade; no signal was taken)") for c in champions]
+        lines = [
+            f"{c['symbol']}: "
+            + (c["reason"] or "no reason recorded")
+            + ("" if not c["trade_ok"] else " (champion allowed to trade; no signal was taken)")
+            for c in champions
+        ]
         return "; ".join(lines)
     if coins:
         return "; ".join(f"{c['symbol']}: {c['reason'] or 'no reason recorded'}" for c in coins)
@@ -117,25 +125,43 @@ def _why_no_trades(champions: list[dict[str, Any]] | None, coins: list[dict[str,
 # ---- the page --------------------------------------------------------------------------------------------------
 
 COIN_COLUMNS = [
-    ("symbol", "Coin", "text"), ("trades", "Trades", "int"), ("wins", "Win", "int"), ("losses", "Loss", "int"),
-    ("win_pct", "Hit rate", "pct"), ("mean_net_pct", "Avg net %", "pct"), ("total_net_pnl", "Net USDT", "usdt"),
-    ("costs_paid", "Costs USDT", "usdt"), ("mean_duration_s", "Avg duration", "duration"),
+    ("symbol", "Coin", "text"),
+    ("trades", "Trades", "int"),
+    ("wins", "Win", "int"),
+    ("losses", "Loss", "int"),
+    ("win_pct", "Hit rate", "pct"),
+    ("mean_net_pct", "Avg net %", "pct"),
+    ("total_net_pnl", "Net USDT", "usdt"),
+    ("costs_paid", "Costs USDT", "usdt"),
+    ("mean_duration_s", "Avg duration", "duration"),
 ]
 REGIME_COLUMNS = [
-    ("regime", "Regime at entry", "text"), ("share_pct", "Share of trades", "pct"), ("trades", "Trades", "int"),
-    ("win_pct", "Hit rate", "pct"), ("mean_net_bps", "Avg net", "bps"), ("total_net_pnl", "Net USDT", "usdt"),
+    ("regime", "Regime at entry", "text"),
+    ("share_pct", "Share of trades", "pct"),
+    ("trades", "Trades", "int"),
+    ("win_pct", "Hit rate", "pct"),
+    ("mean_net_bps", "Avg net", "bps"),
+    ("total_net_pnl", "Net USDT", "usdt"),
 ]
 PATTERN_COLUMNS = [
-    ("pattern_key", "Pattern", "text"), ("trades", "Trades", "int"), ("win_pct", "Win %", "pct"),
-    ("mean_net_bps", "Avg net", "bps"), ("total_net_bps", "Total net", "bps"),
+    ("pattern_key", "Pattern", "text"),
+    ("trades", "Trades", "int"),
+    ("win_pct", "Win %", "pct"),
+    ("mean_net_bps", "Avg net", "bps"),
+    ("total_net_bps", "Total net", "bps"),
 ]
 CHECK_COLUMNS = [
-    ("asset", "Asset", "text"), ("check", "Check", "text"), ("partition", "Partition", "text"),
+    ("asset", "Asset", "text"),
+    ("check", "Check", "text"),
+    ("partition", "Partition", "text"),
     ("description", "Description", "text"),
 ]
 CHAMPION_COLUMNS = [
-    ("symbol", "Coin", "text"), ("champion_folder", "Champion", "text"), ("trade_ok", "Trading", "bool"),
-    ("promoted", "Promoted", "bool"), ("reason", "Reason", "text"),
+    ("symbol", "Coin", "text"),
+    ("champion_folder", "Champion", "text"),
+    ("trade_ok", "Trading", "bool"),
+    ("promoted", "Promoted", "bool"),
+    ("reason", "Reason", "text"),
 ]
 
 
@@ -143,62 +169,93 @@ def _html(doc: dict[str, Any]) -> str:
     day: date = doc["date"]
     gone = doc["missing_tables"]
     title = f"Huracan daily report {day.isoformat()}"
-    subtitle = (f"{doc['timeframe'] or 'no'} shadow trades of the champions in force, after fees, spread and slippage. "
-                f"Generated {h.fmt(doc['generated_at'])}.")
+    subtitle = (
+        f"{doc['timeframe'] or 'no'} shadow trades of the champions in force, after fees, spread and slippage. "
+        f"Generated {h.fmt(doc['generated_at'])}."
+    )
     share = doc["cost_share_of_gross"]
     share_pct = h.fmt(None if share is None else 100 * share, "pct")
-    headline = [h.cards([
-        ("Models trained", h.fmt(doc["models_trained"], "int")),
-        ("Promotions", h.fmt(doc["promotions"], "int")),
-        ("Total trades", h.fmt(doc["total_trades"], "int")),
-        ("Avg net P&L per trade", h.fmt(doc["avg_pnl_pct"], "pct")),
-        ("Hit rate", h.fmt(doc["hit_rate_pct"], "pct")),
-        ("Net P&L", h.fmt(doc["net_pnl"], "usdt")),
-        ("Cost share of gross", share_pct),
-        ("Failed checks", h.fmt(len(doc["failed_checks"]), "int")),
-    ])]
+    headline = [
+        h.cards(
+            [
+                ("Models trained", h.fmt(doc["models_trained"], "int")),
+                ("Promotions", h.fmt(doc["promotions"], "int")),
+                ("Total trades", h.fmt(doc["total_trades"], "int")),
+                ("Avg net P&L per trade", h.fmt(doc["avg_pnl_pct"], "pct")),
+                ("Hit rate", h.fmt(doc["hit_rate_pct"], "pct")),
+                ("Net P&L", h.fmt(doc["net_pnl"], "usdt")),
+                ("Cost share of gross", share_pct),
+                ("Failed checks", h.fmt(len(doc["failed_checks"]), "int")),
+            ]
+        )
+    ]
     if not doc["total_trades"]:
         headline.append(h.alert(f"No trades on {day.isoformat()}: {doc['no_trades_reason']}"))
     if doc["models_trained"] is None:
         headline.append(h.note("Models trained: n/a, no daily_summary row for this day."))
     parts = [h.section("The day", *headline, anchor="day"), _equity_section(doc)]
-    parts.append(h.section(
-        "Promotions and other champion decisions",
-        h.table(h.DECISION_COLUMNS, doc["promotion_decisions"],
-                h.missing(gone, "promotions", "no champion decision took effect this day")),
-        anchor="promotions",
-    ))
+    parts.append(
+        h.section(
+            "Promotions and other champion decisions",
+            h.table(
+                h.DECISION_COLUMNS,
+                doc["promotion_decisions"],
+                h.missing(gone, "promotions", "no champion decision took effect this day"),
+            ),
+            anchor="promotions",
+        )
+    )
     mix = charts.bar_chart([(r["regime"], r["share_pct"]) for r in doc["regime_mix"]], "share of bars per regime", "%")
-    parts.append(h.section(
-        "Regime mix",
-        h.figure(mix, "Share of the day's bars in each regime, over every coin's signals.",
-                 h.missing(gone, "signals", "no bars")),
-        h.table(REGIME_COLUMNS, doc["trade_regimes"], "no trades", ("mean_net_bps", "total_net_pnl")),
-        anchor="regimes",
-    ))
+    parts.append(
+        h.section(
+            "Regime mix",
+            h.figure(
+                mix,
+                "Share of the day's bars in each regime, over every coin's signals.",
+                h.missing(gone, "signals", "no bars"),
+            ),
+            h.table(REGIME_COLUMNS, doc["trade_regimes"], "no trades", ("mean_net_bps", "total_net_pnl")),
+            anchor="regimes",
+        )
+    )
     c = doc["costs"]
-    parts.append(h.section(
-        "Costs",
-        h.cards([("Fees", h.fmt(c["fees"], "usdt")), ("Spread", h.fmt(c["spread"], "usdt")),
-                 ("Slippage", h.fmt(c["slippage"], "usdt")), ("Total costs", h.fmt(c["costs"], "usdt")),
-                 ("Gross P&L", h.fmt(c["gross_pnl"], "usdt")), ("Cost share of gross", share_pct)]),
-        h.note("Cost share = costs paid / gross profit; n/a when the gross profit is not positive."),
-        anchor="costs",
-    ))
+    parts.append(
+        h.section(
+            "Costs",
+            h.cards(
+                [
+                    ("Fees", h.fmt(c["fees"], "usdt")),
+                    ("Spread", h.fmt(c["spread"], "usdt")),
+                    ("Slippage", h.fmt(c["slippage"], "usdt")),
+                    ("Total costs", h.fmt(c["costs"], "usdt")),
+                    ("Gross P&L", h.fmt(c["gross_pnl"], "usdt")),
+                    ("Cost share of gross", share_pct),
+                ]
+            ),
+            h.note("Cost share = costs paid / gross profit; n/a when the gross profit is not positive."),
+            anchor="costs",
+        )
+    )
     patterns = []
     for scope, ranked in doc["patterns"].items():
         for which in ("best", "worst"):
-            patterns += [f"<h3>{escape(str(scope))}: {which}</h3>",
-                         h.table(PATTERN_COLUMNS, ranked[which], "none", ("mean_net_bps",))]
+            patterns += [
+                f"<h3>{escape(str(scope))}: {which}</h3>",
+                h.table(PATTERN_COLUMNS, ranked[which], "none", ("mean_net_bps",)),
+            ]
     if not patterns:
         patterns = [h.note(h.missing(gone, "pattern_performance", "no patterns with trades this day"))]
     parts.append(h.section("Best and worst patterns", *patterns, anchor="patterns"))
-    parts.append(h.section("Failed checks", h.table(CHECK_COLUMNS, doc["failed_checks"], "no failed checks"), anchor="checks"))
-    parts.append(h.section(
-        "Champions",
-        h.table(CHAMPION_COLUMNS, doc["champions"], h.missing(gone, "champions", "no champion decisions this day")),
-        anchor="champions",
-    ))
+    parts.append(
+        h.section("Failed checks", h.table(CHECK_COLUMNS, doc["failed_checks"], "no failed checks"), anchor="checks")
+    )
+    parts.append(
+        h.section(
+            "Champions",
+            h.table(CHAMPION_COLUMNS, doc["champions"], h.missing(gone, "champions", "no champion decisions this day")),
+            anchor="champions",
+        )
+    )
     parts.append(h.missing_section(gone))
     return h.page(title, subtitle, parts)
 
@@ -216,11 +273,19 @@ def _equity_section(doc: dict[str, Any]) -> str:
     def label(t: float) -> str:
         return "24:00" if t == start + 86400 else datetime.fromtimestamp(t, UTC).strftime("%H:%M")
 
-    chart = charts.line_chart(series, "cumulative net P&L per coin after costs", label, "USDT", step=True,
-                              x_ticks=[start + 6 * 3600 * i for i in range(5)])
+    chart = charts.line_chart(
+        series,
+        "cumulative net P&L per coin after costs",
+        label,
+        "USDT",
+        step=True,
+        x_ticks=[start + 6 * 3600 * i for i in range(5)],
+    )
     return h.section(
         "Equity per coin after costs",
-        h.figure(chart, "Cumulative net P&L of each coin's trades over the day (UTC), stepping at each exit.", "no trades"),
+        h.figure(
+            chart, "Cumulative net P&L of each coin's trades over the day (UTC), stepping at each exit.", "no trades"
+        ),
         h.table(COIN_COLUMNS, doc["per_coin"], "no trades", ("mean_net_pct", "total_net_pnl")),
         anchor="equity",
     )

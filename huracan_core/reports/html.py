@@ -29,9 +29,15 @@ svg text{font-size:11px;fill:#1d2330}svg .grid{stroke:#e3e7ef}svg .zero{stroke:#
 
 #: the champion decisions (promotions table) as both reports show them
 DECISION_COLUMNS = [
-    ("effective_from", "Effective", "text"), ("symbol", "Coin", "text"), ("source", "Source", "text"),
-    ("promoted", "Promoted", "bool"), ("champion_before", "Before", "text"), ("champion_after", "After", "text"),
-    ("reason", "Reason", "text"), ("test", "Test", "text"), ("p_value", "p", "p"),
+    ("effective_from", "Effective", "text"),
+    ("symbol", "Coin", "text"),
+    ("source", "Source", "text"),
+    ("promoted", "Promoted", "bool"),
+    ("champion_before", "Before", "text"),
+    ("champion_after", "After", "text"),
+    ("reason", "Reason", "text"),
+    ("test", "Test", "text"),
+    ("p_value", "p", "p"),
 ]
 
 
@@ -63,7 +69,7 @@ def fmt(value: object, kind: str = "text") -> str:
 
 
 def duration(seconds: float) -> str:
-    minutes = int(round(seconds / 60))
+    minutes = round(seconds / 60)
     days, rest = divmod(minutes, 1440)
     hours, minutes = divmod(rest, 60)
     return (f"{days}d " if days else "") + f"{hours}h{minutes:02d}m"
@@ -84,8 +90,9 @@ def table(columns: Sequence[tuple[str, str, str]], rows: Iterable[dict], empty: 
     rows = list(rows)
     if not rows:
         return f'<p class="empty">{escape(empty)}</p>'
-    head = "".join(f'<th class="{"text" if kind in ("text", "date") else ""}">{escape(title)}</th>'
-                   for _, title, kind in columns)
+    head = "".join(
+        f'<th class="{"text" if kind in ("text", "date") else ""}">{escape(title)}</th>' for _, title, kind in columns
+    )
     body = []
     for row in rows:
         cells = []

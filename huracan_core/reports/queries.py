@@ -27,8 +27,8 @@ DEFAULT_CAPITAL = 10_000.0
 LOADS = {
     # the ledger's columns that the reports read (not the entry feature vectors)
     "trade_history": "SELECT day, symbol, timeframe, trade_id, entry_time, exit_time, size, bars_held, gross_bps, net_bps, "
-                     "net_pnl, fees_paid, spread_paid, slippage_paid, exit_reason, regime, policy, model_version "
-                     "FROM trade_history WHERE day BETWEEN $start AND $end",
+    "net_pnl, fees_paid, spread_paid, slippage_paid, exit_reason, regime, policy, model_version "
+    "FROM trade_history WHERE day BETWEEN $start AND $end",
     # a bar table: only what the regime mix needs
     "signals": "SELECT day, symbol, timeframe, regime FROM signals WHERE day BETWEEN $start AND $end",
     # a decision belongs to the day it takes effect, which may not be the day of its partition
@@ -42,8 +42,14 @@ _TABLE = re.compile(r"\{([a-z_]+)(\*?)\}")
 class Exports:
     """The export tables of ``start..end`` (UTC days, inclusive) and one timeframe, for SQL."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, start: date, end: date, timeframe: str | None = None,
-                 capital: float = DEFAULT_CAPITAL) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        start: date,
+        end: date,
+        timeframe: str | None = None,
+        capital: float = DEFAULT_CAPITAL,
+    ) -> None:
         if end < start:
             raise ValueError(f"report window ends ({end}) before it starts ({start})")
         self.source, self.start, self.end, self.capital = con, start, end, capital
@@ -82,8 +88,15 @@ class Exports:
         return rows[0] if rows else None
 
     def _params(self, sql: str, **extra: Any) -> dict[str, Any]:
-        values = {"start": self.start, "end": self.end, "tf": self.timeframe or "", "capital": self.capital,
-                  "window_from": _utc(self.start), "window_to": _utc(self.end + timedelta(days=1)), **extra}
+        values = {
+            "start": self.start,
+            "end": self.end,
+            "tf": self.timeframe or "",
+            "capital": self.capital,
+            "window_from": _utc(self.start),
+            "window_to": _utc(self.end + timedelta(days=1)),
+            **extra,
+        }
         return {name: values[name] for name in dict.fromkeys(_PARAM.findall(sql))}
 
     def _only_timeframe(self) -> str | None:
@@ -176,20 +189,26 @@ traded AS (
 )"""
 
 #: every day of the window (a day without trades has 0 P&L), with the equity at its end and its drawdown
-DAILY = _DAYS + """
+DAILY = (
+    _DAYS
+    + """
 SELECT *, 100.0 * net_pnl / $capital AS net_pct,
        CASE WHEN trades > 0 THEN 100.0 * wins / trades END AS win_pct,
        greatest($capital, max(equity) OVER (ORDER BY day ROWS UNBOUNDED PRECEDING)) AS peak,
        1.0 - equity / greatest($capital, max(equity) OVER (ORDER BY day ROWS UNBOUNDED PRECEDING)) AS drawdown
 FROM days ORDER BY day"""
+)
 
-PERIODS = _DAYS + """
+PERIODS = (
+    _DAYS
+    + """
 SELECT CAST(date_trunc($unit, day) AS DATE) AS period, min(day) AS first_day, max(day) AS last_day,
        sum(trades) AS trades, sum(wins) AS wins, sum(draws) AS draws, sum(losses) AS losses,
        CASE WHEN sum(trades) > 0 THEN 100.0 * sum(wins) / sum(trades) END AS win_pct,
        sum(net_pnl) AS net_pnl, 100.0 * sum(net_pnl) / $capital AS net_pct, sum(costs_paid) AS costs_paid,
        count(*) FILTER (WHERE trades > 0) AS trading_days
 FROM days GROUP BY ALL ORDER BY period"""
+)
 
 #: the deepest drawdown of the daily equity: the day of its trough and the last high before it (NULL: the
 #: starting capital, before the window's first day)

@@ -32,15 +32,23 @@ def window_folder_name(start: date, end: date) -> str:
     return f"window_{start.isoformat()}_{end.isoformat()}"
 
 
-def window_report(con: duckdb.DuckDBPyConnection, start: date, end: date, timeframe: str | None = None,
-                  capital: float = queries.DEFAULT_CAPITAL) -> Report:
+def window_report(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    timeframe: str | None = None,
+    capital: float = queries.DEFAULT_CAPITAL,
+) -> Report:
     ex = queries.Exports(con, start, end, timeframe, capital)
     daily = ex.rows(queries.DAILY) or []
     per_coin, costs = ex.rows(queries.PER_COIN) or [], ex.rows(queries.COSTS) or []
     summary = summary_metrics(ex, daily, per_coin, costs)
     doc: dict[str, Any] = {
         "kind": "window",
-        "start": start, "end": end, "timeframe": ex.timeframe, "capital": capital,
+        "start": start,
+        "end": end,
+        "timeframe": ex.timeframe,
+        "capital": capital,
         "generated_at": datetime.now(UTC).replace(microsecond=0),
         "summary": summary,
         "per_coin": per_coin,
@@ -57,12 +65,12 @@ def window_report(con: duckdb.DuckDBPyConnection, start: date, end: date, timefr
     }
     coin_days = ex.rows(queries.COIN_DAYS) or []
     doc["missing_tables"] = dict(ex.missing)
-    return Report("window", window_folder_name(start, end), "window_report.json", jsonable(doc),
-                  _html(doc, coin_days))
+    return Report("window", window_folder_name(start, end), "window_report.json", jsonable(doc), _html(doc, coin_days))
 
 
-def summary_metrics(ex: queries.Exports, daily: list[dict[str, Any]], per_coin: list[dict[str, Any]],
-                    costs: list[dict[str, Any]]) -> dict[str, Any]:
+def summary_metrics(
+    ex: queries.Exports, daily: list[dict[str, Any]], per_coin: list[dict[str, Any]], costs: list[dict[str, Any]]
+) -> dict[str, Any]:
     """freqtrade's summary figures: SQL aggregates, and the metrics module's ratios on the daily equity."""
     outcomes = ex.rows(queries.OUTCOMES) or []
     net = np.array([r["net_pnl"] for r in outcomes], dtype=np.float64)
@@ -127,23 +135,36 @@ def _named(row: dict[str, Any] | None, key: str, value: str) -> dict[str, Any] |
 # ---- the page --------------------------------------------------------------------------------------------------
 
 OUTCOME_COLUMNS = [
-    ("trades", "Trades", "int"), ("mean_net_pct", "Avg net %", "pct"), ("total_net_pnl", "Tot net USDT", "usdt"),
-    ("total_net_pct", "Tot net % of capital", "pct"), ("wins", "Win", "int"), ("draws", "Draw", "int"),
-    ("losses", "Loss", "int"), ("win_pct", "Win %", "pct"), ("mean_duration_s", "Avg duration", "duration"),
+    ("trades", "Trades", "int"),
+    ("mean_net_pct", "Avg net %", "pct"),
+    ("total_net_pnl", "Tot net USDT", "usdt"),
+    ("total_net_pct", "Tot net % of capital", "pct"),
+    ("wins", "Win", "int"),
+    ("draws", "Draw", "int"),
+    ("losses", "Loss", "int"),
+    ("win_pct", "Win %", "pct"),
+    ("mean_duration_s", "Avg duration", "duration"),
 ]
 SIGNED = ("mean_net_pct", "total_net_pnl", "total_net_pct", "net_pnl", "net_pct", "mean_net_bps", "cum_net_pnl")
 PERIOD_COLUMNS = [
-    ("trades", "Trades", "int"), ("wins", "Win", "int"), ("draws", "Draw", "int"), ("losses", "Loss", "int"),
-    ("win_pct", "Win %", "pct"), ("net_pnl", "Net USDT", "usdt"), ("net_pct", "Net % of capital", "pct"),
+    ("trades", "Trades", "int"),
+    ("wins", "Win", "int"),
+    ("draws", "Draw", "int"),
+    ("losses", "Loss", "int"),
+    ("win_pct", "Win %", "pct"),
+    ("net_pnl", "Net USDT", "usdt"),
+    ("net_pct", "Net % of capital", "pct"),
     ("costs_paid", "Costs USDT", "usdt"),
 ]
 
 
 def _day_labels(start: date):
     """x labels of a chart by day, whose point the day before ``start`` is the window's start (the capital)."""
+
     def label(seconds: float) -> str:
         day = datetime.fromtimestamp(seconds, UTC).date()
         return "start" if day < start else day.isoformat()
+
     return label
 
 
@@ -155,9 +176,14 @@ def _summary_table(s: dict[str, Any]) -> str:
     def named(item: dict[str, Any] | None, key: str, value: str) -> str:
         return f"{h.fmt(item[key])} ({h.fmt(item[value], 'usdt')})" if item else h.NA
 
-    dd = (f"{h.fmt(s['max_drawdown_pct'], 'pct')} ({h.fmt(s['max_drawdown_usdt'], 'usdt')}), "
-          f"from {h.fmt(s['drawdown_peak_day'])} to {h.fmt(s['drawdown_trough_day'])}") if s["max_drawdown"] else (
-        h.NA if s["max_drawdown"] is None else "0.00 % (no drawdown)")
+    dd = (
+        (
+            f"{h.fmt(s['max_drawdown_pct'], 'pct')} ({h.fmt(s['max_drawdown_usdt'], 'usdt')}), "
+            f"from {h.fmt(s['drawdown_peak_day'])} to {h.fmt(s['drawdown_trough_day'])}"
+        )
+        if s["max_drawdown"]
+        else (h.NA if s["max_drawdown"] is None else "0.00 % (no drawdown)")
+    )
     no_loss, share = s["profit_factor"] is None and s["trades"] > 0, s["cost_share_of_gross"]
     rows = [
         ("Trades", h.fmt(s["trades"], "int")),
@@ -181,26 +207,47 @@ def _summary_table(s: dict[str, Any]) -> str:
         ("Costs paid", h.fmt(s["costs_paid"], "usdt")),
         ("Costs / gross profit", h.fmt(None if share is None else 100 * share, "pct")),
     ]
-    return h.table([("metric", "Metric", "text"), ("value", "Value", "text")],
-                   [{"metric": k, "value": v} for k, v in rows], "no figures")
+    return h.table(
+        [("metric", "Metric", "text"), ("value", "Value", "text")],
+        [{"metric": k, "value": v} for k, v in rows],
+        "no figures",
+    )
 
 
 COST_COLUMNS = [
-    ("symbol", "Coin", "text"), ("trades", "Trades", "int"), ("fees", "Fees", "usdt"), ("spread", "Spread", "usdt"),
-    ("slippage", "Slippage", "usdt"), ("costs", "Total costs", "usdt"), ("gross_pnl", "Gross P&L", "usdt"),
-    ("net_pnl", "Net P&L", "usdt"), ("mean_cost_bps", "Avg cost", "bps"), ("cost_share_of_gross", "Costs / gross", "ratio"),
+    ("symbol", "Coin", "text"),
+    ("trades", "Trades", "int"),
+    ("fees", "Fees", "usdt"),
+    ("spread", "Spread", "usdt"),
+    ("slippage", "Slippage", "usdt"),
+    ("costs", "Total costs", "usdt"),
+    ("gross_pnl", "Gross P&L", "usdt"),
+    ("net_pnl", "Net P&L", "usdt"),
+    ("mean_cost_bps", "Avg cost", "bps"),
+    ("cost_share_of_gross", "Costs / gross", "ratio"),
 ]
 CHAMPION_COLUMNS = [
-    ("symbol", "Coin", "text"), ("days", "Days", "int"), ("days_with_champion", "With champion", "int"),
-    ("days_trading", "Trading", "int"), ("promotions", "Promotions", "int"),
-    ("usual_reason_not_trading", "Usual reason for not trading", "text"), ("latest_champion", "Latest champion", "text"),
+    ("symbol", "Coin", "text"),
+    ("days", "Days", "int"),
+    ("days_with_champion", "With champion", "int"),
+    ("days_trading", "Trading", "int"),
+    ("promotions", "Promotions", "int"),
+    ("usual_reason_not_trading", "Usual reason for not trading", "text"),
+    ("latest_champion", "Latest champion", "text"),
 ]
 GATE_COLUMNS = [
-    ("symbol", "Coin", "text"), ("models", "Models", "int"), ("passed", "Passed", "int"), ("failed", "Failed", "int"),
-    ("gate_profile", "Profile", "text"), ("latest_gate_summary", "Latest verdict", "text"),
+    ("symbol", "Coin", "text"),
+    ("models", "Models", "int"),
+    ("passed", "Passed", "int"),
+    ("failed", "Failed", "int"),
+    ("gate_profile", "Profile", "text"),
+    ("latest_gate_summary", "Latest verdict", "text"),
 ]
 PER_GATE_COLUMNS = [
-    ("symbol", "Coin", "text"), ("gate", "Gate", "text"), ("passed", "Passed", "int"), ("failed", "Failed", "int"),
+    ("symbol", "Coin", "text"),
+    ("gate", "Gate", "text"),
+    ("passed", "Passed", "int"),
+    ("failed", "Failed", "int"),
 ]
 
 
@@ -208,65 +255,123 @@ def _html(doc: dict[str, Any], coin_days: list[dict[str, Any]]) -> str:
     s, start, end = doc["summary"], doc["start"], doc["end"]
     gone = doc["missing_tables"]
     title = f"Huracan window report {start} .. {end}"
-    subtitle = (f"{doc['timeframe'] or 'no'} shadow trades of the champions in force, after fees, spread and slippage; "
-                f"capital {h.fmt(doc['capital'], 'usdt')}. Generated {h.fmt(doc['generated_at'])}.")
-    parts = [h.section("Summary", h.cards([
-        ("Trades", h.fmt(s["trades"], "int")), ("Net profit", h.fmt(s["total_net_pnl"], "usdt")),
-        ("Hit rate", h.fmt(s["hit_rate_pct"], "pct")), ("Profit factor", h.fmt(s["profit_factor"], "ratio")),
-        ("Sharpe", h.fmt(s["sharpe"], "ratio")), ("Max drawdown", h.fmt(s["max_drawdown_pct"], "pct")),
-    ]), _summary_table(s), anchor="summary")]
+    subtitle = (
+        f"{doc['timeframe'] or 'no'} shadow trades of the champions in force, after fees, spread and slippage; "
+        f"capital {h.fmt(doc['capital'], 'usdt')}. Generated {h.fmt(doc['generated_at'])}."
+    )
+    parts = [
+        h.section(
+            "Summary",
+            h.cards(
+                [
+                    ("Trades", h.fmt(s["trades"], "int")),
+                    ("Net profit", h.fmt(s["total_net_pnl"], "usdt")),
+                    ("Hit rate", h.fmt(s["hit_rate_pct"], "pct")),
+                    ("Profit factor", h.fmt(s["profit_factor"], "ratio")),
+                    ("Sharpe", h.fmt(s["sharpe"], "ratio")),
+                    ("Max drawdown", h.fmt(s["max_drawdown_pct"], "pct")),
+                ]
+            ),
+            _summary_table(s),
+            anchor="summary",
+        )
+    ]
     if not s["trades"]:
         parts.insert(0, h.alert(f"No trades between {start} and {end}: see the champions and gates below for why."))
     parts.append(_equity_section(doc, coin_days))
     coin = [("symbol", "Coin", "text"), *OUTCOME_COLUMNS, ("costs_paid", "Costs USDT", "usdt")]
     parts.append(h.section("Per coin", h.table(coin, doc["per_coin"], "no trades", SIGNED), anchor="per-coin"))
     exits = [("exit_reason", "Exit reason", "text"), ("share_pct", "Share", "pct"), *OUTCOME_COLUMNS]
-    parts.append(h.section("Exit reasons", h.table(exits, doc["exit_reasons"], "no trades", SIGNED), anchor="exit-reasons"))
+    parts.append(
+        h.section("Exit reasons", h.table(exits, doc["exit_reasons"], "no trades", SIGNED), anchor="exit-reasons")
+    )
     period = [("trading_days", "Trading days", "int"), *PERIOD_COLUMNS]
-    parts.append(h.section(
-        "Breakdown by day, week and month",
-        "<h3>Days</h3>", h.table([("day", "Day", "date"), *PERIOD_COLUMNS, ("equity", "Equity", "usdt")], doc["daily"],
-                                 "no days", SIGNED),
-        "<h3>Weeks</h3>", h.table([("period", "Week of", "date"), *period], doc["weekly"], "no weeks", SIGNED),
-        "<h3>Months</h3>", h.table([("period", "Month", "date"), *period], doc["monthly"], "no months", SIGNED),
-        anchor="breakdown",
-    ))
+    parts.append(
+        h.section(
+            "Breakdown by day, week and month",
+            "<h3>Days</h3>",
+            h.table(
+                [("day", "Day", "date"), *PERIOD_COLUMNS, ("equity", "Equity", "usdt")], doc["daily"], "no days", SIGNED
+            ),
+            "<h3>Weeks</h3>",
+            h.table([("period", "Week of", "date"), *period], doc["weekly"], "no weeks", SIGNED),
+            "<h3>Months</h3>",
+            h.table([("period", "Month", "date"), *period], doc["monthly"], "no months", SIGNED),
+            anchor="breakdown",
+        )
+    )
     total = next((r for r in doc["costs"] if r["symbol"] == "TOTAL"), None)
-    kinds = charts.bar_chart([(k, total[k]) for k in ("fees", "spread", "slippage")], "costs by kind", "USDT") if total else ""
-    parts.append(h.section(
-        "Costs paid by kind",
-        h.figure(kinds, "Fees, spread and slippage paid over the window, both legs.", "no trades: no costs"),
-        h.table(COST_COLUMNS, doc["costs"], "no trades", SIGNED),
-        h.note("Costs / gross is n/a where the gross P&L is not positive."),
-        anchor="costs",
-    ))
-    mix = charts.bar_chart([(r["regime"], r["share_pct"]) for r in doc["regimes"]["bars"]], "share of bars per regime", "%")
-    parts.append(h.section(
-        "Regime mix",
-        h.figure(mix, "Share of the window's bars in each regime (signals).", h.missing(gone, "signals", "no bars")),
-        h.table([("regime", "Regime at entry", "text"), ("share_pct", "Share of trades", "pct"), *OUTCOME_COLUMNS],
-                doc["regimes"]["trades"], "no trades", SIGNED),
-        anchor="regimes",
-    ))
-    decided = [("symbol", "Coin", "text"), ("policy", "Policy", "text"), ("model_version", "Model", "text"), *OUTCOME_COLUMNS]
-    parts.append(h.section(
-        "Which model or policy decided",
-        h.table(decided, doc["decided_by"], "no trades", SIGNED),
-        h.table(CHAMPION_COLUMNS, doc["champions"], h.missing(gone, "champions", "no champion decisions in the window")),
-        anchor="decided-by",
-    ))
-    parts.append(h.section(
-        "Gates passed and failed by each coin's models",
-        h.table(GATE_COLUMNS, doc["gates"]["per_coin"],
-                h.missing(gone, "model_performance", "no models trained in the window")),
-        h.table(PER_GATE_COLUMNS, doc["gates"]["per_gate"], "no gate verdicts"),
-        anchor="gates",
-    ))
-    parts.append(h.section(
-        "Champion decisions",
-        h.table(h.DECISION_COLUMNS, doc["promotions"], h.missing(gone, "promotions", "no decisions took effect in the window")),
-        anchor="promotions",
-    ))
+    kinds = (
+        charts.bar_chart([(k, total[k]) for k in ("fees", "spread", "slippage")], "costs by kind", "USDT")
+        if total
+        else ""
+    )
+    parts.append(
+        h.section(
+            "Costs paid by kind",
+            h.figure(kinds, "Fees, spread and slippage paid over the window, both legs.", "no trades: no costs"),
+            h.table(COST_COLUMNS, doc["costs"], "no trades", SIGNED),
+            h.note("Costs / gross is n/a where the gross P&L is not positive."),
+            anchor="costs",
+        )
+    )
+    mix = charts.bar_chart(
+        [(r["regime"], r["share_pct"]) for r in doc["regimes"]["bars"]], "share of bars per regime", "%"
+    )
+    parts.append(
+        h.section(
+            "Regime mix",
+            h.figure(
+                mix, "Share of the window's bars in each regime (signals).", h.missing(gone, "signals", "no bars")
+            ),
+            h.table(
+                [("regime", "Regime at entry", "text"), ("share_pct", "Share of trades", "pct"), *OUTCOME_COLUMNS],
+                doc["regimes"]["trades"],
+                "no trades",
+                SIGNED,
+            ),
+            anchor="regimes",
+        )
+    )
+    decided = [
+        ("symbol", "Coin", "text"),
+        ("policy", "Policy", "text"),
+        ("model_version", "Model", "text"),
+        *OUTCOME_COLUMNS,
+    ]
+    parts.append(
+        h.section(
+            "Which model or policy decided",
+            h.table(decided, doc["decided_by"], "no trades", SIGNED),
+            h.table(
+                CHAMPION_COLUMNS, doc["champions"], h.missing(gone, "champions", "no champion decisions in the window")
+            ),
+            anchor="decided-by",
+        )
+    )
+    parts.append(
+        h.section(
+            "Gates passed and failed by each coin's models",
+            h.table(
+                GATE_COLUMNS,
+                doc["gates"]["per_coin"],
+                h.missing(gone, "model_performance", "no models trained in the window"),
+            ),
+            h.table(PER_GATE_COLUMNS, doc["gates"]["per_gate"], "no gate verdicts"),
+            anchor="gates",
+        )
+    )
+    parts.append(
+        h.section(
+            "Champion decisions",
+            h.table(
+                h.DECISION_COLUMNS,
+                doc["promotions"],
+                h.missing(gone, "promotions", "no decisions took effect in the window"),
+            ),
+            anchor="promotions",
+        )
+    )
     parts.append(h.missing_section(gone))
     return h.page(title, subtitle, parts)
 
@@ -276,16 +381,20 @@ def _equity_section(doc: dict[str, Any], coin_days: list[dict[str, Any]]) -> str
     before = _epoch(start) - 86400  # the capital, before the first day's P&L
     ticks = [before] + [_epoch(d["day"]) for d in doc["daily"]]
     curve = [(before, doc["capital"])] + [(_epoch(d["day"]), d["equity"]) for d in doc["daily"]]
-    equity = charts.line_chart({"equity": curve}, "daily equity after costs", _day_labels(start), "USDT",
-                               include_zero=False, x_ticks=ticks)
+    equity = charts.line_chart(
+        {"equity": curve}, "daily equity after costs", _day_labels(start), "USDT", include_zero=False, x_ticks=ticks
+    )
     per_coin: dict[str, list[tuple[float, float]]] = {}
     for row in coin_days:
         per_coin.setdefault(row["symbol"], [(before, 0.0)]).append((_epoch(row["day"]), row["cum_net_pnl"]))
     coins = charts.line_chart(per_coin, "cumulative net P&L per coin", _day_labels(start), "USDT", x_ticks=ticks)
     daily = len(doc["daily"]) <= MAX_DAY_BARS
     by = doc["daily"] if daily else doc["weekly"]
-    bars = charts.bar_chart([(str(d["day"] if daily else d["period"]), d["net_pnl"]) for d in by],
-                            "net P&L per day" if daily else "net P&L per week", "USDT")
+    bars = charts.bar_chart(
+        [(str(d["day"] if daily else d["period"]), d["net_pnl"]) for d in by],
+        "net P&L per day" if daily else "net P&L per week",
+        "USDT",
+    )
     return h.section(
         "Equity",
         h.figure(equity, "Equity at the end of each day (capital + cumulative net P&L after costs).", "no days"),

@@ -54,14 +54,21 @@ class CcxtSource(CandleSource):
         import ccxt
 
         def note(attempt: int, error: BaseException, delay: float) -> None:
-            log.warning("%s: %s failed (%s: %s); retry %d in %.2fs", self.name, what, type(error).__name__, error, attempt, delay)
+            log.warning(
+                "%s: %s failed (%s: %s); retry %d in %.2fs",
+                self.name,
+                what,
+                type(error).__name__,
+                error,
+                attempt,
+                delay,
+            )
 
         try:
             return call_with_retry(fn, policy=self.retry, retry_on=(ccxt.NetworkError,), on_retry=note)
         except ccxt.NetworkError as error:
             raise CandleFetchError(
-                f"{self.name}: {what} failed after {self.retry.max_attempts} attempts "
-                f"({type(error).__name__}: {error})"
+                f"{self.name}: {what} failed after {self.retry.max_attempts} attempts ({type(error).__name__}: {error})"
             ) from error
         except ccxt.BaseError as error:
             raise CandleFetchError(f"{self.name}: {what} failed ({type(error).__name__}: {error})") from error
@@ -76,7 +83,9 @@ class CcxtSource(CandleSource):
         rows: list[list[Any]] = []
         since = _ms(start)
         while since < end_ms:
-            page = self._call(what, lambda s=since: self.exchange.fetch_ohlcv(pair, timeframe, since=s, limit=self.page_limit))
+            page = self._call(
+                what, lambda s=since: self.exchange.fetch_ohlcv(pair, timeframe, since=s, limit=self.page_limit)
+            )
             page = [row for row in page if row[0] >= since]
             if not page:
                 break
@@ -101,5 +110,7 @@ class CcxtSource(CandleSource):
     def first_timestamp(self, symbol: str, timeframe: str) -> datetime | None:
         pair = to_ccxt(symbol)
         self._call("load_markets", self.exchange.load_markets)
-        page = self._call(f"first candle of {pair}", lambda: self.exchange.fetch_ohlcv(pair, timeframe, since=0, limit=1))
+        page = self._call(
+            f"first candle of {pair}", lambda: self.exchange.fetch_ohlcv(pair, timeframe, since=0, limit=1)
+        )
         return datetime.fromtimestamp(page[0][0] / 1000, tz=UTC) if page else None

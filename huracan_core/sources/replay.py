@@ -41,16 +41,24 @@ class ReplaySource(CandleSource):
             yield
         except READ_ERRORS as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise CandleFetchError(f"{self.name}: cannot read {path} ({to_ccxt(symbol)} {timeframe}): {reason}") from error
+            raise CandleFetchError(
+                f"{self.name}: cannot read {path} ({to_ccxt(symbol)} {timeframe}): {reason}"
+            ) from error
 
     def fetch(self, symbol: str, timeframe: str, start: datetime, end: datetime) -> pl.DataFrame:
         path = self._file(symbol, timeframe)
         if not path.is_file():
-            raise CandleFetchError(f"{self.name}: no {timeframe} candles for {to_ccxt(symbol)}: file {path} does not exist")
+            raise CandleFetchError(
+                f"{self.name}: no {timeframe} candles for {to_ccxt(symbol)}: file {path} does not exist"
+            )
         with self._reading(path, symbol, timeframe):
             lazy, as_time = _scan(path)
             if as_time is not None:
-                lazy = lazy.with_columns(as_time).filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end)).sort("timestamp")
+                lazy = (
+                    lazy.with_columns(as_time)
+                    .filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end))
+                    .sort("timestamp")
+                )
             # without a usable timestamp the range cannot be cut: the whole file goes to the rules, which reject it
             frame = lazy.collect()
         return conform(frame)
@@ -64,7 +72,9 @@ class ReplaySource(CandleSource):
         return self.symbols(timeframe)
 
     def timeframes(self) -> list[str]:
-        return sorted({p.stem.rpartition("_")[2] for p in self.folder.glob("*_*.parquet") if is_pair(p.stem.rpartition("_")[0])})
+        return sorted(
+            {p.stem.rpartition("_")[2] for p in self.folder.glob("*_*.parquet") if is_pair(p.stem.rpartition("_")[0])}
+        )
 
     def first_timestamp(self, symbol: str, timeframe: str) -> datetime | None:
         """The first candle's time; None when the file is missing or its timestamps are no times (drift that the
@@ -87,7 +97,9 @@ class ReplaySource(CandleSource):
                     with self._reading(path, symbol, timeframe):
                         lazy, as_time = _scan(path)
                         if as_time is not None:
-                            spans.append(lazy.select(as_time.min().alias("a"), as_time.max().alias("b")).collect().row(0))
+                            spans.append(
+                                lazy.select(as_time.min().alias("a"), as_time.max().alias("b")).collect().row(0)
+                            )
                 except CandleFetchError:
                     continue
         spans = [(a, b) for a, b in spans if a is not None]

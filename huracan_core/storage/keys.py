@@ -66,6 +66,8 @@ def model_folder_key(symbol: str, timeframe: str, cutoff: datetime) -> str:
 
 def encoder_folder_key(timeframe: str, day: date) -> str:
     return ENCODER_FOLDER_LAYOUT.format(timeframe=timeframe, date=day.isoformat())
+
+
 #: the champion pointer of one coin on one timeframe: always points at a complete, checksum-valid model folder
 #: (absent: no champion). A coin's 1h champion never stands in for its 15m one.
 CHAMPION_POINTER_LAYOUT = "champion/{symbol}/{timeframe}/latest.json"
@@ -100,6 +102,8 @@ def roster_day_key(timeframe: str, day: date) -> str:
 
 def daily_summary_key(timeframe: str, day: date) -> str:
     return DAILY_SUMMARY_LAYOUT.format(timeframe=timeframe, date=day.isoformat())
+
+
 #: export tables analysts query (``huracan_core/exports``): one object per source partition, replaced whole
 EXPORT_LAYOUT = "exports/{table}/{timeframe}/{symbol}/{date}.parquet"
 EXPORT_DAY_LAYOUT = "exports/{table}/{timeframe}/{date}.parquet"

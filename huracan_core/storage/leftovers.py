@@ -59,7 +59,9 @@ def find_leftovers(folders: Iterable[Path]) -> list[Leftover]:
     return sorted(found, key=lambda leftover: (leftover.modified, str(leftover.path)))
 
 
-def sweep_leftovers(found: Iterable[Leftover], before: float, alive: Callable[[int, float], bool] | None = None) -> list[Leftover]:
+def sweep_leftovers(
+    found: Iterable[Leftover], before: float, alive: Callable[[int, float], bool] | None = None
+) -> list[Leftover]:
     """Remove the temporary files whose writer is gone and that were last written before ``before``; returns those
     removed. ``alive(pid, since)``: whether the writer still runs (default: a process with that pid that started
     before the file was written exists on this host). A file that changed since it was found is left alone."""

@@ -10,6 +10,7 @@ API, and the endpoint, credentials and retries are the caller's configuration.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -61,7 +62,10 @@ class S3ArtifactStore(ArtifactStore):
     def write_bytes(self, key: str, data: bytes) -> None:
         digest = hashlib.sha256(data)
         self.client.put_object(
-            Bucket=self.bucket, Key=self._key(key), Body=data, Metadata={CHECKSUM_METADATA: digest.hexdigest()},
+            Bucket=self.bucket,
+            Key=self._key(key),
+            Body=data,
+            Metadata={CHECKSUM_METADATA: digest.hexdigest()},
             ChecksumSHA256=base64.b64encode(digest.digest()).decode(),
         )
 
@@ -76,7 +80,9 @@ class S3ArtifactStore(ArtifactStore):
             raise CorruptArtifact(f"{self.uri(key)} carries no sha256: it was not written by the Archive")
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected:
-            raise CorruptArtifact(f"{self.uri(key)}: {len(data)} bytes with sha256 {actual[:12]}…, written as {expected[:12]}…")
+            raise CorruptArtifact(
+                f"{self.uri(key)}: {len(data)} bytes with sha256 {actual[:12]}…, written as {expected[:12]}…"
+            )
         return data
 
     def exists(self, key: str) -> bool:
@@ -92,7 +98,7 @@ class S3ArtifactStore(ArtifactStore):
         root = f"{self.prefix}/" if self.prefix else ""
         keys = []
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=root + prefix):
-            keys += [item["Key"][len(root):] for item in page.get("Contents", [])]
+            keys += [item["Key"][len(root) :] for item in page.get("Contents", [])]
         return sorted(k for k in keys if not k.startswith(".locks/") and not k.rsplit("/", 1)[-1].startswith("."))
 
     def delete(self, key: str) -> None:
@@ -124,7 +130,12 @@ class S3ArtifactStore(ArtifactStore):
             self.client.put_object(Bucket=self.bucket, Key=lock_key, Body=body, IfNoneMatch="*")
             return True
         except self.client.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+            if error.response.get("Error", {}).get("Code") not in (
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+                "412",
+                "409",
+            ):
                 raise
         self._break_if_stale(lock_key)
         return False
@@ -136,10 +147,9 @@ class S3ArtifactStore(ArtifactStore):
             return
         since = json.loads(held["Body"].read() or b"{}").get("since", 0.0)
         if time.time() - since > LOCK_LEASE_S:
-            try:
+            # taken over or released meanwhile: the next conditional put decides
+            with contextlib.suppress(self.client.exceptions.ClientError):
                 self.client.delete_object(Bucket=self.bucket, Key=lock_key, IfMatch=held["ETag"])
-            except self.client.exceptions.ClientError:
-                pass  # taken over or released meanwhile: the next conditional put decides
 
     def mirror(self, prefix: str, folder: Path) -> int:
         """Make ``folder`` hold exactly the objects under ``prefix`` (same relative keys), for tools that read files
@@ -150,7 +160,7 @@ class S3ArtifactStore(ArtifactStore):
         root = f"{self.prefix}/" if self.prefix else ""
         remote = {}
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=root + prefix):
-            remote |= {item["Key"][len(root):]: item["ETag"].strip('"') for item in page.get("Contents", [])}
+            remote |= {item["Key"][len(root) :]: item["ETag"].strip('"') for item in page.get("Contents", [])}
         fetched = 0
         for key, etag in sorted(remote.items()):
             path = folder / key

@@ -38,26 +38,38 @@ def win_loss_analysis(ledger: pl.DataFrame) -> dict[str, pl.DataFrame]:
     names = _features(ledger)
     schema = {"feature": pl.String, "winners_mean": pl.Float64, "losers_mean": pl.Float64, "gap_in_std": pl.Float64}
     # one aggregation over every feature (nulls dropped per feature, as means and std do), not one query each
-    stats = won.select(
-        *[pl.col(n).filter(pl.col("won")).mean().cast(pl.Float64).alias(f"w|{n}") for n in names],
-        *[pl.col(n).filter(~pl.col("won")).mean().cast(pl.Float64).alias(f"l|{n}") for n in names],
-        *[pl.col(n).std().cast(pl.Float64).alias(f"s|{n}") for n in names],
-    ).row(0, named=True) if names else {}
+    stats = (
+        won.select(
+            *[pl.col(n).filter(pl.col("won")).mean().cast(pl.Float64).alias(f"w|{n}") for n in names],
+            *[pl.col(n).filter(~pl.col("won")).mean().cast(pl.Float64).alias(f"l|{n}") for n in names],
+            *[pl.col(n).std().cast(pl.Float64).alias(f"s|{n}") for n in names],
+        ).row(0, named=True)
+        if names
+        else {}
+    )
     rows = []
     for name in names:
         w_mean, l_mean, spread = stats[f"w|{name}"], stats[f"l|{name}"], stats[f"s|{name}"]
         gap = (w_mean - l_mean) / spread if spread and w_mean is not None and l_mean is not None else None
-        rows.append({"feature": name.removeprefix(FEATURE_PREFIX), "winners_mean": w_mean, "losers_mean": l_mean, "gap_in_std": gap})
+        rows.append(
+            {
+                "feature": name.removeprefix(FEATURE_PREFIX),
+                "winners_mean": w_mean,
+                "losers_mean": l_mean,
+                "gap_in_std": gap,
+            }
+        )
     features = pl.DataFrame(rows, schema=schema).sort(pl.col("gap_in_std").abs(), descending=True, nulls_last=True)
     regimes = (
-        won.group_by("regime", "won").agg(pl.len().alias("trades")).with_columns(
-            share=pl.col("trades") / pl.col("trades").sum().over("won")
-        ).sort("won", "regime", descending=[True, False])
+        won.group_by("regime", "won")
+        .agg(pl.len().alias("trades"))
+        .with_columns(share=pl.col("trades") / pl.col("trades").sum().over("won"))
+        .sort("won", "regime", descending=[True, False])
     )
     failures = (
-        won.filter(~pl.col("won")).group_by("exit_reason").agg(
-            pl.len().alias("trades"), pl.col("net_bps").mean().alias("mean_net_bps")
-        )
+        won.filter(~pl.col("won"))
+        .group_by("exit_reason")
+        .agg(pl.len().alias("trades"), pl.col("net_bps").mean().alias("mean_net_bps"))
         .with_columns(share=pl.col("trades") / pl.col("trades").sum())
         .sort("trades", "exit_reason", descending=[True, False])
     )
@@ -80,9 +92,9 @@ def post_exit_tracking(
     candles = candles.sort("timestamp")
     out = ledger.select("trade_id", "exit_time", "exit_price", "direction", "entry_time", "entry_price", "gross_bps")
     for minutes in horizons_minutes:
-        target = out.select(
-            "trade_id", (pl.col("exit_time") + timedelta(minutes=minutes)).alias("target")
-        ).sort("target")
+        target = out.select("trade_id", (pl.col("exit_time") + timedelta(minutes=minutes)).alias("target")).sort(
+            "target"
+        )
         later = target.join_asof(
             candles.select(pl.col("timestamp").alias("target"), "open"),
             on="target",
@@ -102,14 +114,18 @@ def post_exit_tracking(
         for s, e, d in zip(start, stop, out["direction"].to_numpy(), strict=True)
     ]
     longest = f"after_{max(horizons_minutes)}m_bps"
-    return out.with_columns(
-        mfe_bps=pl.col("direction")
-        * (pl.Series(best, dtype=pl.Float64).fill_nan(None) / pl.col("entry_price") - 1.0)
-        * 1e4
-    ).with_columns(
-        exited_too_early=pl.col(longest) >= too_early_bps,
-        exited_too_late=(pl.col("mfe_bps") - pl.col("gross_bps")) >= giveback_bps,
-    ).drop("entry_time", "entry_price", "gross_bps")
+    return (
+        out.with_columns(
+            mfe_bps=pl.col("direction")
+            * (pl.Series(best, dtype=pl.Float64).fill_nan(None) / pl.col("entry_price") - 1.0)
+            * 1e4
+        )
+        .with_columns(
+            exited_too_early=pl.col(longest) >= too_early_bps,
+            exited_too_late=(pl.col("mfe_bps") - pl.col("gross_bps")) >= giveback_bps,
+        )
+        .drop("entry_time", "entry_price", "gross_bps")
+    )
 
 
 def regime_analysis(ledger: pl.DataFrame) -> pl.DataFrame:
@@ -121,8 +137,15 @@ def pattern_library(ledger: pl.DataFrame, k: int = 4, seed: int = 7, iterations:
     each pattern's count, win rate, mean net bps and centroid (``centroid_<feature>`` in original units)."""
     names = _features(ledger)
     if ledger.height == 0 or not names:
-        return pl.DataFrame(schema={"pattern": pl.Int64, "trades": pl.UInt32, "win_rate": pl.Float64,
-                                    "mean_net_bps": pl.Float64, "net_pnl": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "pattern": pl.Int64,
+                "trades": pl.UInt32,
+                "win_rate": pl.Float64,
+                "mean_net_bps": pl.Float64,
+                "net_pnl": pl.Float64,
+            }
+        )
     raw = ledger.select(names).to_numpy().astype(np.float64)
     with warnings.catch_warnings():  # a feature null on every entry (too little history) centres at 0
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -140,7 +163,9 @@ def pattern_library(ledger: pl.DataFrame, k: int = 4, seed: int = 7, iterations:
         if np.allclose(moved, centres):
             break
         centres = moved
-    stats = ledger.with_columns(pattern=pl.Series(labels)).group_by("pattern").agg(
-        *_outcome_stats(), *[pl.col(n).mean().alias(f"centroid_{n.removeprefix(FEATURE_PREFIX)}") for n in names]
+    stats = (
+        ledger.with_columns(pattern=pl.Series(labels))
+        .group_by("pattern")
+        .agg(*_outcome_stats(), *[pl.col(n).mean().alias(f"centroid_{n.removeprefix(FEATURE_PREFIX)}") for n in names])
     )
     return stats.sort("pattern")

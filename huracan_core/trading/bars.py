@@ -12,7 +12,9 @@ REGIME_COLUMNS = ("regime", "regime_confidence")
 LINEAGE_COLUMNS = ("recipe_hash", "universe_hash")
 
 
-def join_bars(candles: Sequence[pl.DataFrame], features: Sequence[pl.DataFrame], regimes: Sequence[pl.DataFrame]) -> pl.DataFrame:
+def join_bars(
+    candles: Sequence[pl.DataFrame], features: Sequence[pl.DataFrame], regimes: Sequence[pl.DataFrame]
+) -> pl.DataFrame:
     """Candles joined with features and regime on timestamp (candles lead: a bar without features keeps nulls),
     from per-day frames in any order."""
     bars = pl.concat(list(candles), how="vertical_relaxed").unique("timestamp", keep="last").sort("timestamp")

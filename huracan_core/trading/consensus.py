@@ -34,8 +34,15 @@ from huracan_core.trading.meta import MetaConfig, meta_weights
 AGREEMENT_LEVELS = ("unanimous", "strong", "moderate", "weak", "divided", "none")
 #: one decision per bar (``combine``); the signals asset stores these after the engines' own columns
 DECISION_COLUMNS = (
-    "timestamp", "regime", "direction", "confidence", "agreement", "recommendation", "engines_agreeing",
-    "expected_edge_bps", "cost_bps",
+    "timestamp",
+    "regime",
+    "direction",
+    "confidence",
+    "agreement",
+    "recommendation",
+    "engines_agreeing",
+    "expected_edge_bps",
+    "cost_bps",
 )
 
 
@@ -64,8 +71,10 @@ def combine(
     names = engine_names(signals)
     if not names:
         raise ValueError("no engine could run on this frame: its feature columns are missing")
-    regime = frame["regime"].fill_null("UNKNOWN") if "regime" in frame.columns else pl.repeat(
-        "UNKNOWN", frame.height, eager=True
+    regime = (
+        frame["regime"].fill_null("UNKNOWN")
+        if "regime" in frame.columns
+        else pl.repeat("UNKNOWN", frame.height, eager=True)
     )
     direction = signals.select([pl.col(f"{n}_direction") for n in names]).to_numpy().astype(np.int8)
     confidence = signals.select([pl.col(f"{n}_confidence") for n in names]).to_numpy().astype(np.float64)
@@ -92,8 +101,9 @@ def combine(
     bonus = np.array([config.agreement_bonus.get(str(lv), 0.0) for lv in level], dtype=np.float64)
     final_conf = np.where(majority == 0, 0.0, np.clip(base + bonus, 0.0, 1.0))
     agreeing = pl.DataFrame({n: agrees[:, i] for i, n in enumerate(names)}).select(
-        pl.concat_str([pl.when(pl.col(n)).then(pl.lit(n)) for n in names], separator=",", ignore_nulls=True)
-        .alias("engines_agreeing")
+        pl.concat_str([pl.when(pl.col(n)).then(pl.lit(n)) for n in names], separator=",", ignore_nulls=True).alias(
+            "engines_agreeing"
+        )
     )
 
     decisions = pl.DataFrame(
@@ -121,7 +131,10 @@ def combine(
         | (pl.col("expected_edge_bps") <= pl.col("cost_bps") + config.safety_margin_bps)
     )
     recommendation = (
-        pl.when(skip).then(pl.lit("SKIP")).when(pl.col("agreement") == "weak").then(pl.lit("REDUCE_SIZE"))
+        pl.when(skip)
+        .then(pl.lit("SKIP"))
+        .when(pl.col("agreement") == "weak")
+        .then(pl.lit("REDUCE_SIZE"))
         .otherwise(pl.lit("TAKE"))
     )
     return decisions.with_columns(recommendation=recommendation).select(DECISION_COLUMNS)

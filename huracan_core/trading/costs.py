@@ -74,9 +74,7 @@ def bar_notional_expr() -> pl.Expr:
     return pl.col("volume") * pl.col("close")
 
 
-def bar_costs(
-    frame: pl.DataFrame, model: CostModel, exchange: str, symbol: str, size: float | pl.Expr
-) -> pl.DataFrame:
+def bar_costs(frame: pl.DataFrame, model: CostModel, exchange: str, symbol: str, size: float | pl.Expr) -> pl.DataFrame:
     """Per-bar one-side costs for an order of ``size`` quote notional (a number, or a column for per-trade
     sizes): ``fee_bps``, ``spread_bps``
     (full quoted spread), ``slip_bps``, ``side_cost_bps`` (fee + half spread + slippage) and ``cost_bps``
@@ -96,14 +94,18 @@ def bar_costs(
     impact = (size_expr / notional.fill_null(0.0).clip(lower_bound=1.0)).sqrt() * model.slip_impact_bps
     slip = model.slip_floor_bps + model.slip_vol_coeff * atr_bps + impact
     fee = model.fee_bps(exchange, symbol)
-    return frame.select(
-        "timestamp",
-        pl.lit(fee, dtype=pl.Float64).alias("fee_bps"),
-        spread.cast(pl.Float64).alias("spread_bps"),
-        slip.cast(pl.Float64).alias("slip_bps"),
-    ).with_columns(
-        side_cost_bps=pl.col("fee_bps") + pl.col("spread_bps") / 2 + pl.col("slip_bps"),
-    ).with_columns(cost_bps=2 * pl.col("side_cost_bps"))
+    return (
+        frame.select(
+            "timestamp",
+            pl.lit(fee, dtype=pl.Float64).alias("fee_bps"),
+            spread.cast(pl.Float64).alias("spread_bps"),
+            slip.cast(pl.Float64).alias("slip_bps"),
+        )
+        .with_columns(
+            side_cost_bps=pl.col("fee_bps") + pl.col("spread_bps") / 2 + pl.col("slip_bps"),
+        )
+        .with_columns(cost_bps=2 * pl.col("side_cost_bps"))
+    )
 
 
 def daily_costs_summary(costs: pl.DataFrame, ledger: pl.DataFrame | None = None) -> dict[str, float]:

@@ -33,9 +33,29 @@ from huracan_core.trading.exits import (
 EXIT_REASONS = ("stop_loss", "take_profit", "trailing_stop", "max_hold", "end_of_data")
 TRADED = ("TAKE", "REDUCE_SIZE")
 LEDGER_COLUMNS = (
-    "trade_id", "symbol", "signal_time", "entry_time", "exit_time", "entry_price", "exit_price", "size", "direction",
-    "bars_held", "gross_bps", "net_bps", "net_pnl", "fees_paid", "spread_paid", "slippage_paid", "exit_reason",
-    "regime", "engines_agreeing", "confidence", "policy", "model_version", "expected_edge_bps",
+    "trade_id",
+    "symbol",
+    "signal_time",
+    "entry_time",
+    "exit_time",
+    "entry_price",
+    "exit_price",
+    "size",
+    "direction",
+    "bars_held",
+    "gross_bps",
+    "net_bps",
+    "net_pnl",
+    "fees_paid",
+    "spread_paid",
+    "slippage_paid",
+    "exit_reason",
+    "regime",
+    "engines_agreeing",
+    "confidence",
+    "policy",
+    "model_version",
+    "expected_edge_bps",
 )
 NON_FEATURE_COLUMNS = frozenset(
     {"timestamp", "open", "high", "low", "close", "volume", "quote_volume", "trades", "regime", "regime_confidence"}
@@ -155,26 +175,45 @@ def shadow_trade(
     if not frame["timestamp"].equals(decisions["timestamp"]):
         raise ValueError("decisions must cover exactly the frame's bars, in order")
     features = [c for c in frame.columns if c not in NON_FEATURE_COLUMNS and frame.schema[c].is_numeric()]
-    bars = frame.select(
-        "timestamp", "open", "high", "low", "close",
-        pl.col("regime").fill_null("UNKNOWN") if "regime" in frame.columns else pl.lit("UNKNOWN").alias("regime"),
-    ).with_columns(
-        decisions.select(
-            pl.when(pl.col("recommendation").is_in(TRADED)).then(pl.col("direction")).otherwise(0)
-            .fill_null(0).cast(pl.Int8).alias("signal"),
-            pl.col("confidence").fill_null(0.0),
-            pl.col("engines_agreeing"),
-            (pl.col("expected_edge_bps").cast(pl.Float64) if "expected_edge_bps" in decisions.columns
-             else pl.lit(None, pl.Float64)).alias("expected_edge_bps"),
-            (pl.col("policy") if "policy" in decisions.columns else pl.lit("rules")).alias("policy"),
-            (pl.col("model_version") if "model_version" in decisions.columns else pl.lit("")).alias("model_version"),
-            pl.when(pl.col("recommendation") == "REDUCE_SIZE").then(exits.notional * exits.reduced_size)
-            .otherwise(exits.notional).alias("size"),
+    bars = (
+        frame.select(
+            "timestamp",
+            "open",
+            "high",
+            "low",
+            "close",
+            pl.col("regime").fill_null("UNKNOWN") if "regime" in frame.columns else pl.lit("UNKNOWN").alias("regime"),
         )
-    ).with_columns(
-        stop_expr(exits, pl.col("regime")).alias("stop_bps"),
-        take_profit_expr(exits, pl.col("confidence")).alias("tp_bps"),
-        max_hold_bars_expr(exits, pl.col("regime"), timeframe).alias("hold_bars"),
+        .with_columns(
+            decisions.select(
+                pl.when(pl.col("recommendation").is_in(TRADED))
+                .then(pl.col("direction"))
+                .otherwise(0)
+                .fill_null(0)
+                .cast(pl.Int8)
+                .alias("signal"),
+                pl.col("confidence").fill_null(0.0),
+                pl.col("engines_agreeing"),
+                (
+                    pl.col("expected_edge_bps").cast(pl.Float64)
+                    if "expected_edge_bps" in decisions.columns
+                    else pl.lit(None, pl.Float64)
+                ).alias("expected_edge_bps"),
+                (pl.col("policy") if "policy" in decisions.columns else pl.lit("rules")).alias("policy"),
+                (pl.col("model_version") if "model_version" in decisions.columns else pl.lit("")).alias(
+                    "model_version"
+                ),
+                pl.when(pl.col("recommendation") == "REDUCE_SIZE")
+                .then(exits.notional * exits.reduced_size)
+                .otherwise(exits.notional)
+                .alias("size"),
+            )
+        )
+        .with_columns(
+            stop_expr(exits, pl.col("regime")).alias("stop_bps"),
+            take_profit_expr(exits, pl.col("confidence")).alias("tp_bps"),
+            max_hold_bars_expr(exits, pl.col("regime"), timeframe).alias("hold_bars"),
+        )
     )
     sig, ent, ext, exit_px, reason = simulate_exits(
         *(bars[c].to_numpy().astype(np.float64) for c in ("open", "high", "low", "close")),
@@ -217,19 +256,28 @@ def shadow_trade(
         }
     )
     per_quote = pl.col("size") / BPS
-    ledger = ledger.with_columns(
-        trade_id=pl.concat_str(pl.lit(f"{symbol}-"), pl.col("entry_time").dt.strftime("%Y%m%dT%H%M%SZ")),
-        gross_bps=pl.col("direction") * (pl.col("exit_price") / pl.col("entry_price") - 1.0) * BPS,
-        fees_paid=(pl.col("fee_in") + pl.col("fee_out")) * per_quote,
-        spread_paid=(pl.col("spread_in") + pl.col("spread_out")) * per_quote,
-        slippage_paid=(pl.col("slip_in") + pl.col("slip_out")) * per_quote,
-    ).with_columns(
-        net_bps=pl.col("gross_bps")
-        - (pl.col("fee_in") + pl.col("fee_out") + pl.col("spread_in") + pl.col("spread_out")
-           + pl.col("slip_in") + pl.col("slip_out")),
-    ).with_columns(net_pnl=pl.col("net_bps") * per_quote)
+    ledger = (
+        ledger.with_columns(
+            trade_id=pl.concat_str(pl.lit(f"{symbol}-"), pl.col("entry_time").dt.strftime("%Y%m%dT%H%M%SZ")),
+            gross_bps=pl.col("direction") * (pl.col("exit_price") / pl.col("entry_price") - 1.0) * BPS,
+            fees_paid=(pl.col("fee_in") + pl.col("fee_out")) * per_quote,
+            spread_paid=(pl.col("spread_in") + pl.col("spread_out")) * per_quote,
+            slippage_paid=(pl.col("slip_in") + pl.col("slip_out")) * per_quote,
+        )
+        .with_columns(
+            net_bps=pl.col("gross_bps")
+            - (
+                pl.col("fee_in")
+                + pl.col("fee_out")
+                + pl.col("spread_in")
+                + pl.col("spread_out")
+                + pl.col("slip_in")
+                + pl.col("slip_out")
+            ),
+        )
+        .with_columns(net_pnl=pl.col("net_bps") * per_quote)
+    )
     if not entry_features:
         return ledger.select(LEDGER_COLUMNS)
     entry = frame[sig].select([pl.col(c).cast(pl.Float64).alias(f"f_{c}") for c in features])
     return ledger.select(LEDGER_COLUMNS).hstack(entry)
-

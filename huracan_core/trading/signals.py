@@ -31,9 +31,7 @@ def warmup_keys(wanted: Sequence[DayKey], warmup_days: int) -> list[DayKey]:
     return sorted({(day - timedelta(days=n), symbol) for day, symbol in wanted for n in range(1, warmup_days + 1)})
 
 
-def day_bars(
-    inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]], key: DayKey, warmup_days: int
-) -> pl.DataFrame:
+def day_bars(inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]], key: DayKey, warmup_days: int) -> pl.DataFrame:
     """Candles + features + regime of the day and its warm-up days (those that exist), in time order."""
     day, symbol = key
     window = [(day - timedelta(days=n), symbol) for n in range(warmup_days, -1, -1)]
@@ -88,6 +86,8 @@ def prove_signal_causality(
         bars = day_bars(inputs, key, warmup_days)
         today = bars.filter(pl.col("timestamp") >= day_start(key[0]))
         reports[key] = check_causality(
-            lambda frame: vote(frame, key[1], exchange, costs=costs, config=config), bars, sample_timestamps(today, samples)
+            lambda frame, symbol=key[1]: vote(frame, symbol, exchange, costs=costs, config=config),
+            bars,
+            sample_timestamps(today, samples),
         )
     return reports

@@ -51,7 +51,9 @@ def find_anomalies(
     """
     step = timeframe_delta(timeframe)
     prev_close = pl.col("close").shift(1)
-    true_range = pl.max_horizontal(pl.col("high") - pl.col("low"), (pl.col("high") - prev_close).abs(), (pl.col("low") - prev_close).abs())
+    true_range = pl.max_horizontal(
+        pl.col("high") - pl.col("low"), (pl.col("high") - prev_close).abs(), (pl.col("low") - prev_close).abs()
+    )
     scored = frame.sort("timestamp").with_columns(
         (pl.col("high") - pl.col("low")).alias("_range"),
         true_range.shift(1).rolling_mean(atr_period).alias("_atr"),
@@ -60,12 +62,18 @@ def find_anomalies(
 
     grid_start = max(window_start, series_start) if series_start else window_start
     last_present = day["timestamp"].max() if day.height else None
-    expected = pl.datetime_range(grid_start, window_end - step, step, eager=True, time_zone="UTC") if grid_start < window_end else []
+    expected = (
+        pl.datetime_range(grid_start, window_end - step, step, eager=True, time_zone="UTC")
+        if grid_start < window_end
+        else []
+    )
     present = set(day["timestamp"].to_list())
     # candles after the last one received may simply not exist yet (today's partition): only inner holes count
     missing = [t for t in expected if t not in present and (last_present is None or t < last_present)]
 
-    zero = day.filter((pl.col("volume") == 0))["timestamp"].to_list()
-    extreme_rows = day.filter(pl.col("_atr").is_not_null() & (pl.col("_atr") > 0) & (pl.col("_range") > extreme_ratio * pl.col("_atr")))
+    zero = day.filter(pl.col("volume") == 0)["timestamp"].to_list()
+    extreme_rows = day.filter(
+        pl.col("_atr").is_not_null() & (pl.col("_atr") > 0) & (pl.col("_range") > extreme_ratio * pl.col("_atr"))
+    )
     extreme = [ExtremePrint(r["timestamp"], r["_range"], r["_atr"]) for r in extreme_rows.iter_rows(named=True)]
     return CandleAnomalies(missing=missing, zero_volume=zero, extreme=extreme)

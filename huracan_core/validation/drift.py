@@ -21,7 +21,9 @@ def has_usable_timestamp(frame: pl.DataFrame) -> bool:
     return frame.schema.get("timestamp") == REQUIRED_COLUMNS["timestamp"]
 
 
-def schema_problems(frame: pl.DataFrame, *, partitions: Sequence[str], partition_of: Callable[[date], str]) -> list[Problem]:
+def schema_problems(
+    frame: pl.DataFrame, *, partitions: Sequence[str], partition_of: Callable[[date], str]
+) -> list[Problem]:
     """Missing columns and wrong dtypes on each of ``partitions``; unparseable text on the partition of its row.
 
     ``partitions`` are the partitions the frame was fetched for: a column-wide problem spoils all of them.
@@ -42,11 +44,15 @@ def schema_problems(frame: pl.DataFrame, *, partitions: Sequence[str], partition
     return problems
 
 
-def _unparseable(frame: pl.DataFrame, column: str, dtype: pl.DataType, partition_of: Callable[[date], str]) -> list[Problem]:
+def _unparseable(
+    frame: pl.DataFrame, column: str, dtype: pl.DataType, partition_of: Callable[[date], str]
+) -> list[Problem]:
     """Rows whose text is not a number at all (``'n/a'``), on the partition of each row; needs usable timestamps."""
     if not has_usable_timestamp(frame):
         return []
-    bad = frame.filter(pl.col(column).is_not_null() & pl.col(column).str.strip_chars().cast(dtype, strict=False).is_null())
+    bad = frame.filter(
+        pl.col(column).is_not_null() & pl.col(column).str.strip_chars().cast(dtype, strict=False).is_null()
+    )
     rows: dict[str, list[str]] = {}
     values: dict[str, list[str]] = {}
     for moment, value in bad.select("timestamp", column).iter_rows():

@@ -38,13 +38,14 @@ class CandleValidationError(ValueError):
         self.problems = problems
         partitions = sorted({p.partition for p in problems})
         lines = "\n".join(f"  - {line}" for line in _grouped(problems))
-        super().__init__(f"invalid candles in {len(partitions)} partition(s) {abbreviated(partitions)}; nothing written:\n{lines}")
+        super().__init__(
+            f"invalid candles in {len(partitions)} partition(s) {abbreviated(partitions)}; nothing written:\n{lines}"
+        )
 
 
 def abbreviated(items: Sequence[str], shown: int = SHOWN_PARTITIONS) -> str:
     """``a, b, c`` or ``a, b, c, d, e … (+26 more)``: enough to find them, short enough to read."""
     return ", ".join(items[:shown]) + (f" … (+{len(items) - shown} more)" if len(items) > shown else "")
-
 
 
 def _grouped(problems: list[Problem]) -> list[str]:

@@ -33,13 +33,17 @@ FINITE = _elementwise("finite", "NaN or infinite value", lambda c: pl.col(c).is_
 POSITIVE = _elementwise("positive", "price is not positive", lambda c: pl.col(c) > 0)
 NON_NEGATIVE = _elementwise("non_negative", "negative value", lambda c: pl.col(c) >= 0)
 INCREASING = _elementwise(
-    "strictly_increasing", "timestamp not after the previous row", lambda c: (pl.col(c).diff().dt.total_milliseconds() > 0).fill_null(True)
+    "strictly_increasing",
+    "timestamp not after the previous row",
+    lambda c: (pl.col(c).diff().dt.total_milliseconds() > 0).fill_null(True),
 )
 
 
 def candle_schema(timeframe: str, columns: list[str]) -> pa.DataFrameSchema:
     step = timeframe_ms(timeframe)
-    aligned = _elementwise("aligned", f"timestamp not aligned to {timeframe}", lambda c: pl.col(c).dt.epoch("ms") % step == 0)
+    aligned = _elementwise(
+        "aligned", f"timestamp not aligned to {timeframe}", lambda c: pl.col(c).dt.epoch("ms") % step == 0
+    )
     spec: dict[str, pa.Column] = {
         "timestamp": pa.Column(REQUIRED_COLUMNS["timestamp"], checks=[aligned, INCREASING], unique=True),
         **{c: pa.Column(pl.Float64, checks=[FINITE, POSITIVE]) for c in ("open", "high", "low", "close")},
@@ -71,7 +75,11 @@ def validate_candles(
     """
     fallback_day = _first_day(frame)
     if partitions is None:
-        days = sorted(set(frame["timestamp"].dt.date().drop_nulls())) if has_usable_timestamp(frame) and frame.height else []
+        days = (
+            sorted(set(frame["timestamp"].dt.date().drop_nulls()))
+            if has_usable_timestamp(frame) and frame.height
+            else []
+        )
         partitions = [partition_of(d) for d in days or [fallback_day]]
     drift = schema_problems(frame, partitions=partitions, partition_of=partition_of)
     if drift:

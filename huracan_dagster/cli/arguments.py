@@ -71,7 +71,11 @@ def check_run_options(
 def _check_window(parser: argparse.ArgumentParser, start: date, end: date, space: PartitionSpace, source: str) -> None:
     """Within the days that are partitions: those a recorded source holds, or 2018-01-01 to today."""
     if start < space.first:
-        held = f"{source} holds candles from {space.first} on" if space.last else f"{space.first} is the first day partition"
+        held = (
+            f"{source} holds candles from {space.first} on"
+            if space.last
+            else f"{space.first} is the first day partition"
+        )
         parser.error(f"argument --start/--date: {start} is before {space.first} ({held})")
     if space.last is not None and end > space.last:
         parser.error(f"argument --end/--date: {end} is after {space.last}, the last day {source} holds candles for")
@@ -80,7 +84,9 @@ def _check_window(parser: argparse.ArgumentParser, start: date, end: date, space
         parser.error(f"argument --end/--date: {end} is in the future (today is {today} UTC)")
 
 
-def _check_symbols(parser: argparse.ArgumentParser, flag: str, symbols: list[str], source: CandleSource, timeframe: str) -> list[str]:
+def _check_symbols(
+    parser: argparse.ArgumentParser, flag: str, symbols: list[str], source: CandleSource, timeframe: str
+) -> list[str]:
     """``BASE/QUOTE`` for each symbol; against the source's own list where it has one without a request."""
     offered = source.known_symbols(timeframe)
     normalised = []
@@ -91,7 +97,9 @@ def _check_symbols(parser: argparse.ArgumentParser, flag: str, symbols: list[str
             parser.error(f"{flag}: {symbol!r} is not BASE/QUOTE, e.g. BTC/USDT{suggestion}")
         pair = to_ccxt(symbol)
         if offered is not None and pair not in offered:
-            parser.error(f"{flag}: {source.name} offers no {timeframe} candles for {pair}; choose from {', '.join(offered) or '(none)'}")
+            parser.error(
+                f"{flag}: {source.name} offers no {timeframe} candles for {pair}; choose from {', '.join(offered) or '(none)'}"
+            )
         normalised.append(pair)
     return normalised
 
@@ -109,7 +117,9 @@ def _check_selection(parser: argparse.ArgumentParser, select: str | None, settin
     try:
         resolve_selection(graph, settings.timeframe, select)
     except (ValueError, dg.DagsterInvalidSubsetError):
-        parser.error(f"argument --select: {select!r} matches no asset; assets: {', '.join(names)} (e.g. 'candles', '+features', 'regimes+'), or 'analytics' for the analytics job alone")
+        parser.error(
+            f"argument --select: {select!r} matches no asset; assets: {', '.join(names)} (e.g. 'candles', '+features', 'regimes+'), or 'analytics' for the analytics job alone"
+        )
     except Exception as error:  # a syntax error in the selection string: Dagster's parser says where
         reason = str(error).strip().splitlines()[0]
         parser.error(f"argument --select: {select!r} is not an asset selection ({reason}); assets: {', '.join(names)}")

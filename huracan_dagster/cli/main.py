@@ -39,11 +39,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ui = sub.add_parser("ui", help="the Dagster UI over the same HURACAN_HOME")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", default="3000")
-    report = sub.add_parser("report", help="a backtest report of the exported shadow trades over a window of days (HTML + JSON)")
+    report = sub.add_parser(
+        "report", help="a backtest report of the exported shadow trades over a window of days (HTML + JSON)"
+    )
     report.add_argument("--start", type=date.fromisoformat, required=True, help="first UTC day (YYYY-MM-DD)")
     report.add_argument("--end", type=date.fromisoformat, required=True, help="last UTC day, inclusive")
     report.add_argument("--timeframe", help="candle timeframe (default: the one the window's exports hold)")
-    tracking = sub.add_parser("mlflow", help="the MLflow UI over the training runs and registered models of HURACAN_HOME")
+    tracking = sub.add_parser(
+        "mlflow", help="the MLflow UI over the training runs and registered models of HURACAN_HOME"
+    )
     tracking.add_argument("--host", default="127.0.0.1")
     tracking.add_argument("--port", default="5000")
     args = parser.parse_args(argv)
@@ -71,13 +75,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "report":  # reads the exports' DuckDB file only: no Dagster instance needed
         return _report(settings, args.start, args.end, args.timeframe)
     if args.command == "run":
-        settings = replace(settings, source=args.source or settings.source).with_timeframe(args.timeframe or settings.timeframe)
+        settings = replace(settings, source=args.source or settings.source).with_timeframe(
+            args.timeframe or settings.timeframe
+        )
         from huracan_dagster.cli.arguments import check_run_options
 
         window = (args.date, args.date) if args.date else (args.start, args.end) if args.start else DEFAULT_WINDOW
         options = check_run_options(args.run_parser, args, settings, window)
     # the code location reads these when the UI or a daemon loads it: keep it consistent with this process
-    os.environ.update(HURACAN_HOME=str(settings.home), HURACAN_SOURCE=settings.source, HURACAN_TIMEFRAME=settings.timeframe)
+    os.environ.update(
+        HURACAN_HOME=str(settings.home), HURACAN_SOURCE=settings.source, HURACAN_TIMEFRAME=settings.timeframe
+    )
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # nothing leaves this machine
     # a ranged run's materializations go to the event log in batches (one INSERT for a step's partitions, not one
     # round trip each): on PostgreSQL a 10-day window took 47.5 s instead of 57.7; run workers inherit it
@@ -127,7 +135,10 @@ def _mlflow(settings, host: str, port: int) -> int:
     settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
     if config.s3_endpoint:  # the server reads the runs' artifacts from S3 itself
         os.environ.setdefault("MLFLOW_S3_ENDPOINT_URL", config.s3_endpoint)
-    print(f"MLflow UI on http://{host}:{port} (store: {settings.mlflow_dir if not settings.mlflow_uri else 'HURACAN_MLFLOW_URI'})", flush=True)
+    print(
+        f"MLflow UI on http://{host}:{port} (store: {settings.mlflow_dir if not settings.mlflow_uri else 'HURACAN_MLFLOW_URI'})",
+        flush=True,
+    )
     return subprocess.call(mlflow_ui_command(config, host, port))
 
 

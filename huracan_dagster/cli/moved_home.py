@@ -30,7 +30,9 @@ def follow_home(settings: Settings) -> list[str]:
         return []
     old = state.reads_outside(settings.archive_root, marts)[0]
     build_database(database, settings.archive_root, marts)
-    return [f"{database}: its views read {old.split('/exports/')[0]} (the home it was built in); built again from {settings.home}"]
+    return [
+        f"{database}: its views read {old.split('/exports/')[0]} (the home it was built in); built again from {settings.home}"
+    ]
 
 
 def analytics_state(settings: Settings) -> DatabaseState | None:

@@ -39,8 +39,10 @@ def policy_runs(
     runs first (their consumers read every symbol's), then by the range's first partition (earlier days first)."""
     keys = list(partition_keys)
     requests = backfill_run_requests(graph, instance, [(asset, key) for asset in assets for key in keys])
-    runs = [PolicyRun(tuple(sorted(r.asset_selection or [], key=str)), r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG])
-            for r in requests]
+    runs = [
+        PolicyRun(tuple(sorted(r.asset_selection or [], key=str)), r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG])
+        for r in requests
+    ]
     first = {a for a in assets if graph.get(a).backfill_policy == CANDLES_BACKFILL}
     return sorted(runs, key=lambda r: (not set(r.assets) & first, r.start, r.end))
 

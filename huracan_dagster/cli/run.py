@@ -50,7 +50,9 @@ from huracan_dagster.settings import Settings
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str, ...] | None, select: str | None) -> int:
+def run_window(
+    settings: Settings, start: date, end: date, *, symbols: tuple[str, ...] | None, select: str | None
+) -> int:
     """Materialize ``start..end`` and, first, every declared input its selection reads before ``start``.
 
     Phases (each a ranged run per block of symbols): the history the partition mappings declare (``plan_window``),
@@ -71,7 +73,11 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     graph = defs.resolve_asset_graph()
     selection = resolve_selection(graph, tf, select)
     # the window's assets (the dbt models, <tf>/dbt/<model>, follow a whole run in the analytics job)
-    selected = set(selection) if selection is not None else {k for k in graph.get_all_asset_keys() if k.path[0] == tf and len(k.path) == 2}
+    selected = (
+        set(selection)
+        if selection is not None
+        else {k for k in graph.get_all_asset_keys() if k.path[0] == tf and len(k.path) == 2}
+    )
     wants = {name: asset_key(tf, name) in selected for name in ("candles", "features", "shared_encoder")}
     recipe = FeatureRecipe.default(tf)
     needs_inputs = wants["features"] and wants["candles"]
@@ -80,11 +86,17 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     lead = min((first for first, _ in plan.spans.values()), default=start)
     # one ranking for every day: the universe each day declares, and (the day after the window) what to run
     after = end + timedelta(days=1)
-    universes = universe_by_day(source, tf, UniverseConfig(symbols=settings.symbols, top_n=settings.top_n),
-                                [lead + timedelta(days=n) for n in range((after - lead).days + 1)])
+    universes = universe_by_day(
+        source,
+        tf,
+        UniverseConfig(symbols=settings.symbols, top_n=settings.top_n),
+        [lead + timedelta(days=n) for n in range((after - lead).days + 1)],
+    )
     ranked_after = universes.pop(after)
     keys = [to_key(s) for s in symbols or ranked_after]
-    declared = sorted({to_key(m) for members in universes.values() for m in members} | {to_key(recipe.reference_symbol)})
+    declared = sorted(
+        {to_key(m) for members in universes.values() for m in members} | {to_key(recipe.reference_symbol)}
+    )
     extra = [k for k in declared if k not in keys] if needs_inputs else []
     everyone = [*keys, *extra]
     phases = plan.history_phases(start)
@@ -107,7 +119,9 @@ def run_window(settings: Settings, start: date, end: date, *, symbols: tuple[str
     if wants["shared_encoder"]:
         reads = _encoder_feature_span(resources(settings)["models"], start, end)
         if needs_inputs and extra and reads:  # the encoder learns from the whole declared universe
-            print(f"  universe and reference: features of {', '.join(to_ccxt(k) for k in extra)} {reads[0]}..{reads[1]} (the shared encoder reads them)")
+            print(
+                f"  universe and reference: features of {', '.join(to_ccxt(k) for k in extra)} {reads[0]}..{reads[1]} (the shared encoder reads them)"
+            )
             ok &= _ranged_runs(job, instance, extra, *reads, selection=[asset_key(tf, "features")])
         print(f"  shared encoder: {start}..{end}")
         ok &= _encoder_run(defs.resolve_job_def(encoder_job_name(tf)), instance, start, end)
@@ -147,7 +161,9 @@ def _recover(instance: dg.DagsterInstance, settings: Settings) -> None:
     lines = reap_dead_runs(instance)
     swept = sweep(instance, settings)
     if swept:
-        lines.append(f"removed {len(swept)} temporary files that killed runs left ({sum(f.size for f in swept) / 1e6:.1f} MB)")
+        lines.append(
+            f"removed {len(swept)} temporary files that killed runs left ({sum(f.size for f in swept) / 1e6:.1f} MB)"
+        )
     for line in lines:
         print(f"huracan run: {line}")
 
@@ -162,7 +178,8 @@ def _analytics(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Set
         return False
     with contextlib.redirect_stdout(io.StringIO()):  # dagster-dbt echoes dbt's every line; the results are events
         result = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET, tags=owner_tags())
+            instance=instance, raise_on_error=False, run_config=QUIET, tags=owner_tags()
+        )
     _print_run([result], "every export")
     return result.success
 
@@ -197,9 +214,11 @@ def _execute(job, instance, runs: list[PolicyRun], window: str, label: str) -> b
     results = []
     for run in runs:
         tags = {**run.tags, "huracan/window": window, **owner_tags()}
-        results.append(job.execute_in_process(
-            instance=instance, tags=tags, asset_selection=list(run.assets), raise_on_error=False, run_config=QUIET
-        ))
+        results.append(
+            job.execute_in_process(
+                instance=instance, tags=tags, asset_selection=list(run.assets), raise_on_error=False, run_config=QUIET
+            )
+        )
     _print_run(results, label)
     return all(r.success for r in results)
 
@@ -227,7 +246,9 @@ def _print_run(results: list[dg.ExecuteInProcessResult], label: str) -> None:
                 repaired.update(metadata[REPAIRED].value.splitlines())
         for evaluation in result.get_asset_check_evaluations():
             if not evaluation.passed:
-                failed[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"].append(evaluation.partition or "")
+                failed[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"].append(
+                    evaluation.partition or ""
+                )
     bad = [r for r in results if not r.success]
     status = f"{len(bad)} of {len(results)} FAILED" if bad else "succeeded"
     ids = ", ".join(r.run_id[:8] for r in results[:4]) + (", …" if len(results) > 4 else "")
@@ -270,8 +291,10 @@ def _print_models(instance: dg.DagsterInstance, tf: str, keys: list[str], start:
         fee = meta["break_even_fee_bps"].value
         passing = "fails even without fees" if fee == "n/a" else f"would pass at a fee of {fee} bps a side"
         print(f"  {symbol}: {meta['gate_summary'].value}")
-        print(f"    {meta['trades_out_of_sample'].value} trades out of sample, best predicted edge "
-              f"{meta['best_predicted_edge_bps'].value} bps (margin {meta['safety_margin_bps'].value}); {passing}")
+        print(
+            f"    {meta['trades_out_of_sample'].value} trades out of sample, best predicted edge "
+            f"{meta['best_predicted_edge_bps'].value} bps (margin {meta['safety_margin_bps'].value}); {passing}"
+        )
 
 
 def _print_champions(settings: Settings, keys: list[str], end: date) -> None:
@@ -294,7 +317,9 @@ def _print_champions(settings: Settings, keys: list[str], end: date) -> None:
 
 def _print_where(settings: Settings, end: date) -> None:
     print("Where to look:")
-    print(f"  UI:       make ui  →  http://127.0.0.1:3000 (Assets → {settings.timeframe}/candles: partitions and checks)")
+    print(
+        f"  UI:       make ui  →  http://127.0.0.1:3000 (Assets → {settings.timeframe}/candles: partitions and checks)"
+    )
     print(f"  archive:  {settings.archive_uri}")
     print(f"  summary:  {settings.archive_uri}/{daily_summary_key(settings.timeframe, end)}")
     print(f"  DuckDB:   duckdb -readonly {settings.home / 'exports' / 'huracan.duckdb'}")

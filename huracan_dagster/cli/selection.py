@@ -15,7 +15,9 @@ NOT_IN_WINDOWS = frozenset({"challengers"})
 def window_asset_names(graph, timeframe: str) -> set[str]:
     """What ``huracan run`` can materialize over a window of days (the dbt models, ``<tf>/dbt/<model>``, follow a
     whole run in the analytics job)."""
-    return {key.path[-1] for key in graph.get_all_asset_keys() if key.path[0] == timeframe and len(key.path) == 2} - NOT_IN_WINDOWS
+    return {
+        key.path[-1] for key in graph.get_all_asset_keys() if key.path[0] == timeframe and len(key.path) == 2
+    } - NOT_IN_WINDOWS
 
 
 def resolve_selection(graph, timeframe: str, select: str | None) -> list[dg.AssetKey] | None:

@@ -90,8 +90,10 @@ def _print_leftovers(settings: Settings) -> None:
         print("leftovers of killed runs: none")
         return
     size = sum(f.size for f in found)
-    print(f"leftovers of killed runs: {len(found)} temporary files ({size / 1e6:.1f} MB); the next `huracan run` removes "
-          "those older than every live run")
+    print(
+        f"leftovers of killed runs: {len(found)} temporary files ({size / 1e6:.1f} MB); the next `huracan run` removes "
+        "those older than every live run"
+    )
     for leftover in found[:SHOWN_RUNS]:
         when = datetime.fromtimestamp(leftover.modified, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         print(f"  {leftover.path} ({leftover.size} bytes, written {when})")
@@ -125,7 +127,9 @@ def run_problems(instance: dg.DagsterInstance, limit: int = 200) -> list[str]:
         events = [e.dagster_event for e in instance.all_logs(run.run_id, of_type=FAILURE_EVENTS) if e.dagster_event]
         causes = failure_causes(events, run.tags) or ["no failure recorded"]
         later = succeeded.get(_range(run.tags)) if RANGE_START_TAG in run.tags else None
-        rerun = f" (re-run {later[1][:8]} succeeded)" if later and later[0] > record.create_timestamp.timestamp() else ""
+        rerun = (
+            f" (re-run {later[1][:8]} succeeded)" if later and later[0] > record.create_timestamp.timestamp() else ""
+        )
         lines.append(f"{line}{rerun}: " + "\n".join(causes))
     return lines
 
@@ -147,11 +151,15 @@ def _range(tags: dict[str, str]) -> tuple[str | None, str | None]:
     return tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
 
 
-def _succeeded_after(instance: dg.DagsterInstance, limit: int = 500) -> dict[tuple[str | None, str | None], tuple[float, str]]:
+def _succeeded_after(
+    instance: dg.DagsterInstance, limit: int = 500
+) -> dict[tuple[str | None, str | None], tuple[float, str]]:
     """The newest successful run per partition range, so that a failure already repaired says so."""
     newest: dict[tuple[str | None, str | None], tuple[float, str]] = {}
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]), limit=limit):
-        newest.setdefault(_range(record.dagster_run.tags), (record.create_timestamp.timestamp(), record.dagster_run.run_id))
+        newest.setdefault(
+            _range(record.dagster_run.tags), (record.create_timestamp.timestamp(), record.dagster_run.run_id)
+        )
     return newest
 
 

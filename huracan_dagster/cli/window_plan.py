@@ -85,5 +85,7 @@ def plan_window(graph, selected: Collection[dg.AssetKey], start: date, end: date
                     spans[parent] = (first, spans[parent][1])
                     readers[parent] = Need(key, spans[key][0], parent, first)
                     changed = True
-    needs = [Need(key, spans[key][0], parent, first) for key in wanted for parent, first, required in reads(key) if required]
+    needs = [
+        Need(key, spans[key][0], parent, first) for key in wanted for parent, first, required in reads(key) if required
+    ]
     return WindowPlan(spans, readers, min(needs, key=lambda n: (n.first, str(n.asset)), default=None))

@@ -28,9 +28,11 @@ CATCH_UP = timedelta(days=2)
 def when_later_data_arrives() -> dg.AutomationCondition:
     """Dagster's eager condition over the last two days instead of the latest one: a partition whose next day's
     candles arrive (its declared input) materializes again, once nothing it reads is missing or in progress."""
-    return dg.AutomationCondition.eager().replace(
-        "in_latest_time_window", dg.AutomationCondition.in_latest_time_window(CATCH_UP)
-    ).with_label("when later data arrives (last 2 days)")
+    return (
+        dg.AutomationCondition.eager()
+        .replace("in_latest_time_window", dg.AutomationCondition.in_latest_time_window(CATCH_UP))
+        .with_label("when later data arrives (last 2 days)")
+    )
 
 
 def symbol_blocks(wanted: list[str], registered: list[str]) -> list[list[str]]:
@@ -48,7 +50,10 @@ def symbol_blocks(wanted: list[str], registered: list[str]) -> list[list[str]]:
 
 def engine_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool) -> dg.ScheduleDefinition:
     @dg.schedule(
-        name=f"engine_{timeframe}", cron_schedule=ENGINE_CRON, execution_timezone="UTC", job=job,
+        name=f"engine_{timeframe}",
+        cron_schedule=ENGINE_CRON,
+        execution_timezone="UTC",
+        job=job,
         default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
         description=(
             f"The Engine, daily at 02:00 UTC: yesterday's {timeframe} partitions of every registered symbol, "
@@ -64,7 +69,11 @@ def engine_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, runnin
         return [
             dg.RunRequest(
                 run_key=f"engine-{timeframe}-{day}-{block[0]}",
-                tags={RANGE_START_TAG: f"{day}|{block[0]}", RANGE_END_TAG: f"{day}|{block[-1]}", "huracan/window": f"{day}..{day}"},
+                tags={
+                    RANGE_START_TAG: f"{day}|{block[0]}",
+                    RANGE_END_TAG: f"{day}|{block[-1]}",
+                    "huracan/window": f"{day}..{day}",
+                },
             )
             for block in symbol_blocks(symbols, symbols)
         ]
@@ -74,14 +83,20 @@ def engine_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, runnin
 
 def encoder_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool) -> dg.ScheduleDefinition:
     return dg.build_schedule_from_partitioned_job(
-        job, name=f"shared_encoder_{timeframe}_daily", hour_of_day=1, minute_of_hour=0,
+        job,
+        name=f"shared_encoder_{timeframe}_daily",
+        hour_of_day=1,
+        minute_of_hour=0,
         default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
         description=f"Yesterday's {timeframe} shared encoder at 01:00 UTC, ready for the Engine's coin models at 02:00.",
     )
 
 
 def mechanic_sensor(
-    timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    timeframe: str,
+    job: dg.UnresolvedAssetJobDefinition,
+    running: bool,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> dg.SensorDefinition:
     """Hourly; a run only when labels were materialized since the last run it requested, at most one per hour
     (``run_key`` ``mechanic-<tf>-<hour>``). Labels, not candles: the Mechanic learns from the newest labelled day,
@@ -91,7 +106,9 @@ def mechanic_sensor(
     labels = asset_key(timeframe, "labels")
 
     @dg.sensor(
-        name=f"mechanic_{timeframe}", job=job, minimum_interval_seconds=3600,
+        name=f"mechanic_{timeframe}",
+        job=job,
+        minimum_interval_seconds=3600,
         default_status=dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
         description=(
             "The Mechanic: every hour, when new labels have been materialized since its last run, trains a "
@@ -116,7 +133,8 @@ def mechanic_sensor(
 
 def automation_sensor(timeframe: str) -> dg.AutomationConditionSensorDefinition:
     return dg.AutomationConditionSensorDefinition(
-        f"automation_{timeframe}", target=dg.AssetSelection.key_prefixes([timeframe]),
+        f"automation_{timeframe}",
+        target=dg.AssetSelection.key_prefixes([timeframe]),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Evaluates the assets' automation conditions (labels, trade analysis, roster, daily summary).",
     )

@@ -48,7 +48,11 @@ class BroadcasterResource(dg.ConfigurableResource):
 
     def client(self, logger: logging.Logger | None = None) -> TelegramClient:
         return TelegramClient(
-            self.token, self.chat_id, base_url=self.base_url, retries=self.retries, backoff_s=self.backoff_s,
+            self.token,
+            self.chat_id,
+            base_url=self.base_url,
+            retries=self.retries,
+            backoff_s=self.backoff_s,
             logger=logger,
         )
 
@@ -85,16 +89,22 @@ def broadcaster_sensors(enabled: bool, monitor_all_code_locations: bool = True) 
     every = monitor_all_code_locations
 
     @dg.run_status_sensor(
-        name="broadcast_run_started", run_status=dg.DagsterRunStatus.STARTED, default_status=status,
-        monitor_all_code_locations=every, description="Telegram message when a run starts.",
+        name="broadcast_run_started",
+        run_status=dg.DagsterRunStatus.STARTED,
+        default_status=status,
+        monitor_all_code_locations=every,
+        description="Telegram message when a run starts.",
     )
     def broadcast_run_started(context: dg.RunStatusSensorContext, broadcaster: BroadcasterResource):
         run = context.dagster_run
         broadcaster.send(messages.run_started(run.job_name, run.run_id, partitions_of(run.tags)), context.log)
 
     @dg.run_status_sensor(
-        name="broadcast_run_succeeded", run_status=dg.DagsterRunStatus.SUCCESS, default_status=status,
-        monitor_all_code_locations=every, description="Telegram message when a run succeeds.",
+        name="broadcast_run_succeeded",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        default_status=status,
+        monitor_all_code_locations=every,
+        description="Telegram message when a run succeeds.",
     )
     def broadcast_run_succeeded(context: dg.RunStatusSensorContext, broadcaster: BroadcasterResource):
         run = context.dagster_run
@@ -104,7 +114,9 @@ def broadcaster_sensors(enabled: bool, monitor_all_code_locations: bool = True) 
         broadcaster.send(text, context.log)
 
     @dg.run_failure_sensor(
-        name="broadcast_run_failed", default_status=status, monitor_all_code_locations=every,
+        name="broadcast_run_failed",
+        default_status=status,
+        monitor_all_code_locations=every,
         description="Telegram message when a run fails, with the cause in the words of the code that failed.",
     )
     def broadcast_run_failed(context: dg.RunFailureSensorContext, broadcaster: BroadcasterResource):
@@ -112,7 +124,9 @@ def broadcaster_sensors(enabled: bool, monitor_all_code_locations: bool = True) 
         broadcaster.send(messages.run_failed(run.job_name, run.run_id, run_cause(context.instance, run)), context.log)
 
     @dg.sensor(
-        name="broadcast_failed_checks", default_status=status, minimum_interval_seconds=60,
+        name="broadcast_failed_checks",
+        default_status=status,
+        minimum_interval_seconds=60,
         description="Telegram message for every asset check evaluation that did not pass.",
     )
     def broadcast_failed_checks(context: dg.SensorEvaluationContext, broadcaster: BroadcasterResource):

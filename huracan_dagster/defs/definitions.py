@@ -72,18 +72,24 @@ def mechanic_job_name(timeframe: str) -> str:
 
 
 def timeframe_assets(
-    timeframe: str, train_days: int = ModelConfig().train_days, fee_profile: str = DEFAULT_FEE_PROFILE,
+    timeframe: str,
+    train_days: int = ModelConfig().train_days,
+    fee_profile: str = DEFAULT_FEE_PROFILE,
     space: PartitionSpace = DEFAULT_SPACE,
 ) -> list[dg.AssetsDefinition]:
     """The whole chain of one timeframe, every key under the ``<timeframe>/`` prefix; ``train_days`` is the
     coin models' trailing window (their partition mapping), ``fee_profile`` the costs resource's tier, ``space``
     the days that are partitions."""
     recipe = FeatureRecipe.default(timeframe)
-    chain = [*candle_assets(timeframe, space), *feature_assets(recipe, space),
-             *learning_assets(timeframe, recipe.version_hash, train_days, fee_profile, space),
-             *champion_assets(timeframe, recipe.version_hash, train_days, fee_profile=fee_profile, space=space),
-             mechanic_asset(timeframe, recipe.version_hash, train_days), *trading_assets(timeframe, fee_profile, space),
-             *export_assets(timeframe, space)]
+    chain = [
+        *candle_assets(timeframe, space),
+        *feature_assets(recipe, space),
+        *learning_assets(timeframe, recipe.version_hash, train_days, fee_profile, space),
+        *champion_assets(timeframe, recipe.version_hash, train_days, fee_profile=fee_profile, space=space),
+        mechanic_asset(timeframe, recipe.version_hash, train_days),
+        *trading_assets(timeframe, fee_profile, space),
+        *export_assets(timeframe, space),
+    ]
     return [*chain, *report_assets(timeframe, sorted({k for a in chain for k in a.check_keys}, key=str), space)]
 
 
@@ -103,8 +109,11 @@ def resources(settings: Settings) -> dict[str, object]:
         "universe": UniverseResource(source=source, symbols=list(settings.symbols), top_n=settings.top_n),
         "frames_io": PartitionedFrameIOManager(archive=archive),
         "costs": CostsResource(fee_profile=settings.fee_profile),
-        "models": ModelSettingsResource(gate_profile=settings.gate_profile, encoder_device=settings.encoder_device,
-                                        retrain_every_days=settings.retrain_every_days),
+        "models": ModelSettingsResource(
+            gate_profile=settings.gate_profile,
+            encoder_device=settings.encoder_device,
+            retrain_every_days=settings.retrain_every_days,
+        ),
         "mlflow": mlflow_resource(settings),
         "promotion": PromotionResource(),
         "broadcaster": broadcaster_from_env(settings.env),
@@ -121,7 +130,9 @@ def mlflow_resource(settings: Settings) -> MLflowResource:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     space = partition_space(settings)
-    assets = [a for tf in settings.timeframes for a in timeframe_assets(tf, fee_profile=settings.fee_profile, space=space)]
+    assets = [
+        a for tf in settings.timeframes for a in timeframe_assets(tf, fee_profile=settings.fee_profile, space=space)
+    ]
     dbt = {tf: dbt_assets_for(tf) for tf in settings.timeframes}
     analytics = [analytics_database(settings.timeframe, list(dbt[settings.timeframe].keys))]
     assets += [*dbt.values(), *analytics]
@@ -136,26 +147,56 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         mechanic = dg.AssetSelection.assets(asset_key(tf, "challengers"))
         daily = dg.define_asset_job(
             daily_job_name(tf),
-            selection=(dg.AssetSelection.key_prefixes([tf]) - encoder - dated - mechanic - dg.AssetSelection.key_prefixes([tf, "dbt"])
-                       - dg.AssetSelection.checks(*sweeps)),
+            selection=(
+                dg.AssetSelection.key_prefixes([tf])
+                - encoder
+                - dated
+                - mechanic
+                - dg.AssetSelection.key_prefixes([tf, "dbt"])
+                - dg.AssetSelection.checks(*sweeps)
+            ),
             description=f"The Engine on {tf} candles: the whole daily date × symbol pipeline.",
         )
-        encoder_job = dg.define_asset_job(encoder_job_name(tf), selection=encoder, description=f"The {tf} shared encoder of each day.")
-        mechanic_job = dg.define_asset_job(mechanic_job_name(tf), selection=mechanic,
-                                           description=f"The Mechanic on {tf}: challengers from the freshest data, judged at once.")
-        jobs += [daily, encoder_job, mechanic_job, sweep_job,
-                 dg.define_asset_job(summary_job_name(tf), selection=dated, description=f"The {tf} roster and daily summary of each day.")]
+        encoder_job = dg.define_asset_job(
+            encoder_job_name(tf), selection=encoder, description=f"The {tf} shared encoder of each day."
+        )
+        mechanic_job = dg.define_asset_job(
+            mechanic_job_name(tf),
+            selection=mechanic,
+            description=f"The Mechanic on {tf}: challengers from the freshest data, judged at once.",
+        )
+        jobs += [
+            daily,
+            encoder_job,
+            mechanic_job,
+            sweep_job,
+            dg.define_asset_job(
+                summary_job_name(tf), selection=dated, description=f"The {tf} roster and daily summary of each day."
+            ),
+        ]
         schedules += [engine_schedule(tf, daily, running), encoder_schedule(tf, encoder_job, running), sweep_schedule]
         sensors += [mechanic_sensor(tf, mechanic_job, running), automation_sensor(tf)]
     marts = dg.AssetSelection.key_prefixes(*[[tf, "dbt"] for tf in settings.timeframes])
-    jobs.append(dg.define_asset_job(ANALYTICS_JOB, selection=dg.AssetSelection.assets(*analytics) | marts,
-                                    description="The analysts' DuckDB file (views over the exports) and the dbt marts."))
+    jobs.append(
+        dg.define_asset_job(
+            ANALYTICS_JOB,
+            selection=dg.AssetSelection.assets(*analytics) | marts,
+            description="The analysts' DuckDB file (views over the exports) and the dbt marts.",
+        )
+    )
     sensors += broadcaster_sensors(enabled=telegram_configured(settings.env))
     # A run's steps are a chain (candles → features → … of one range), so a process per step (the multiprocess
     # executor) buys no parallelism and costs an interpreter start and every import, 3–4 s, per step; runs execute
     # in their own process, and the cores are shared by running several runs at once (the run queue's limit).
-    return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules, sensors=sensors, resources=resources(settings),
-                          executor=dg.in_process_executor)
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=checks,
+        jobs=jobs,
+        schedules=schedules,
+        sensors=sensors,
+        resources=resources(settings),
+        executor=dg.in_process_executor,
+    )
 
 
 @dg.definitions

@@ -26,7 +26,10 @@ class PartitionedFrameIOManager(dg.ConfigurableIOManager):
     def _key(asset_name: str, partition: str, definition: Mapping) -> str:
         day, symbol = split_key(partition)
         return partition_object_key(
-            asset_name, symbol=symbol, day=day, timeframe=str(definition["timeframe"]),
+            asset_name,
+            symbol=symbol,
+            day=day,
+            timeframe=str(definition["timeframe"]),
             recipe_hash=str(definition.get("recipe_hash", "")),
         )
 

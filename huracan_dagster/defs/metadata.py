@@ -42,7 +42,9 @@ def output_with_partition_metadata(
     return dg.Output({key: frame for key, (frame, _) in results.items()})
 
 
-def result_with_partition_metadata(context: dg.AssetExecutionContext, metadata: dict[str, dict]) -> dg.MaterializeResult:
+def result_with_partition_metadata(
+    context: dg.AssetExecutionContext, metadata: dict[str, dict]
+) -> dg.MaterializeResult:
     """``output_with_partition_metadata`` for an asset that writes its own objects: each partition's metadata on its
     own materialization (a one-partition run carries it directly)."""
     if len(metadata) == 1:
@@ -57,7 +59,9 @@ def attach_partition_metadata(context: dg.AssetExecutionContext, by_partition: d
     in_run = set(context.partition_keys)
     unknown = sorted(set(by_partition) - in_run)
     if unknown:
-        raise ValueError(f"{context.asset_key.to_user_string()}: metadata for partitions outside the run: {unknown[:5]}")
+        raise ValueError(
+            f"{context.asset_key.to_user_string()}: metadata for partitions outside the run: {unknown[:5]}"
+        )
     add_partition_metadata(context, by_partition)
 
 

@@ -20,7 +20,9 @@ from huracan_core.symbols import to_key
 # differs); Dagster marks the parameter beta, and the daily job, which holds both policies, warns that a *job*
 # backfill uses the smaller. Both are known and chosen: said once here, where the assets' modules import them.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
-warnings.filterwarnings("ignore", message="Asset job .* materializes assets with varying BackfillPolicies", category=UserWarning)
+warnings.filterwarnings(
+    "ignore", message="Asset job .* materializes assets with varying BackfillPolicies", category=UserWarning
+)
 
 PARTITIONS_START = "2018-01-01"
 SYMBOL_DIMENSION = "symbol"
@@ -112,10 +114,12 @@ def day_window(start_offset: int, end_offset: int = 0, *, all_symbols: bool = Fa
             start_offset=start_offset, end_offset=end_offset, allow_nonexistent_upstream_partitions=True
         )
         symbols = dg.AllPartitionMapping() if all_symbols else dg.IdentityPartitionMapping()
-        return dg.MultiPartitionMapping({
-            "date": dg.DimensionPartitionMapping("date", dates),
-            SYMBOL_DIMENSION: dg.DimensionPartitionMapping(SYMBOL_DIMENSION, symbols),
-        })
+        return dg.MultiPartitionMapping(
+            {
+                "date": dg.DimensionPartitionMapping("date", dates),
+                SYMBOL_DIMENSION: dg.DimensionPartitionMapping(SYMBOL_DIMENSION, symbols),
+            }
+        )
 
 
 def asset_key(timeframe: str, name: str) -> dg.AssetKey:

@@ -68,7 +68,7 @@ class UniverseResource(dg.ConfigurableResource):
     the quote volume of the 30 days before that day. Part of a feature partition's declared inputs."""
 
     source: dg.ResourceDependency[CandleSourceResource]
-    symbols: list[str] = []
+    symbols: list[str] = []  # noqa: RUF012 - a pydantic field: each resource gets its own copy
     top_n: int = 5
 
     def config(self) -> UniverseConfig:
@@ -116,14 +116,22 @@ class ModelSettingsResource(dg.ConfigurableResource):
     def training_config(self, train_days: int) -> ModelConfig:
         gate_profile(self.gate_profile)  # an unknown profile fails here, naming the known ones
         walk = WalkForwardConfig(self.walk_forward_train_days, self.walk_forward_test_days, self.walk_forward_step_days)
-        return ModelConfig(train_days=train_days, walk_forward=walk, rounds=self.rounds, gate_profile=self.gate_profile,
-                           safety_margin_bps=self.safety_margin_bps)
+        return ModelConfig(
+            train_days=train_days,
+            walk_forward=walk,
+            rounds=self.rounds,
+            gate_profile=self.gate_profile,
+            safety_margin_bps=self.safety_margin_bps,
+        )
 
     def encoder_config(self, train_days: int) -> EncoderConfig:
         """The encoder of D trains on the first walk-forward training span of D's coin models, so every one of
         their test windows lies after all it saw."""
-        return EncoderConfig(window_days=self.walk_forward_train_days, lag_days=train_days - self.walk_forward_train_days,
-                             epochs=self.encoder_epochs)
+        return EncoderConfig(
+            window_days=self.walk_forward_train_days,
+            lag_days=train_days - self.walk_forward_train_days,
+            epochs=self.encoder_epochs,
+        )
 
 
 class ExportsResource(dg.ConfigurableResource):
@@ -136,8 +144,11 @@ class ExportsResource(dg.ConfigurableResource):
 
     @classmethod
     def for_home(cls, home: Path) -> "ExportsResource":
-        return cls(database=str(Path(home) / "exports" / "huracan.duckdb"), marts=str(Path(home) / "exports" / "marts"),
-                   home=str(home))
+        return cls(
+            database=str(Path(home) / "exports" / "huracan.duckdb"),
+            marts=str(Path(home) / "exports" / "marts"),
+            home=str(home),
+        )
 
 
 class PromotionResource(dg.ConfigurableResource):
@@ -151,8 +162,13 @@ class PromotionResource(dg.ConfigurableResource):
     reps: int = PromotionRule().reps
 
     def rule(self) -> PromotionRule:
-        return PromotionRule(confidence=self.confidence, margin_bps_per_day=self.margin_bps_per_day,
-                             min_trades=self.min_trades, block_periods=self.block_periods, reps=self.reps)
+        return PromotionRule(
+            confidence=self.confidence,
+            margin_bps_per_day=self.margin_bps_per_day,
+            min_trades=self.min_trades,
+            block_periods=self.block_periods,
+            reps=self.reps,
+        )
 
 
 class MLflowResource(dg.ConfigurableResource):
@@ -170,12 +186,19 @@ class MLflowResource(dg.ConfigurableResource):
         return f"http://{self.ui_host}:{self.ui_port}"
 
     @classmethod
-    def for_home(cls, home: Path, tracking_uri: str = "", artifact_root: str = "", s3_endpoint: str = "") -> "MLflowResource":
+    def for_home(
+        cls, home: Path, tracking_uri: str = "", artifact_root: str = "", s3_endpoint: str = ""
+    ) -> "MLflowResource":
         """SQLite and artifacts under ``home/mlflow``; ``tracking_uri`` (PostgreSQL) replaces the SQLite store and
         ``artifact_root`` (``s3://…``) the artifact folder."""
         local = TrackingConfig.local(home)
-        return cls(tracking_uri=tracking_uri or local.tracking_uri, artifact_root=artifact_root or local.artifact_root,
-                   s3_endpoint=s3_endpoint)
+        return cls(
+            tracking_uri=tracking_uri or local.tracking_uri,
+            artifact_root=artifact_root or local.artifact_root,
+            s3_endpoint=s3_endpoint,
+        )
 
     def config(self) -> TrackingConfig:
-        return TrackingConfig(tracking_uri=self.tracking_uri, artifact_root=self.artifact_root, s3_endpoint=self.s3_endpoint)
+        return TrackingConfig(
+            tracking_uri=self.tracking_uri, artifact_root=self.artifact_root, s3_endpoint=self.s3_endpoint
+        )

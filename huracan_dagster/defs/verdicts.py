@@ -29,19 +29,31 @@ class Verdict:
 
 
 def partitioned_check(
-    name: str, asset: dg.AssetKey, description: str, *, blocking: bool = False, space: PartitionSpace = DEFAULT_SPACE,
+    name: str,
+    asset: dg.AssetKey,
+    description: str,
+    *,
+    blocking: bool = False,
+    space: PartitionSpace = DEFAULT_SPACE,
     by_date: bool = False,
 ) -> dg.AssetCheckSpec:
     """A check partitioned like its asset: date × symbol, or by date alone (``by_date``)."""
     partitions = space.dates if by_date else space.dates_and_symbols
     with warnings.catch_warnings():  # partitioned checks are a preview in 1.13; they are what §3.12 asks for
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        return dg.AssetCheckSpec(name, asset=asset, description=description, blocking=blocking, partitions_def=partitions)
+        return dg.AssetCheckSpec(
+            name, asset=asset, description=description, blocking=blocking, partitions_def=partitions
+        )
 
 
 def evaluations(
-    context: dg.AssetExecutionContext, asset: dg.AssetKey, check: str, verdicts: Mapping[str, Verdict], *,
-    severity: dg.AssetCheckSeverity, blocking: bool = False,
+    context: dg.AssetExecutionContext,
+    asset: dg.AssetKey,
+    check: str,
+    verdicts: Mapping[str, Verdict],
+    *,
+    severity: dg.AssetCheckSeverity,
+    blocking: bool = False,
 ) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     """One evaluation per judged partition, in key order, then the check's (empty) output that the step owes.
 
@@ -61,7 +73,9 @@ def evaluations(
             description=verdict.summary,
             metadata={"found": verdict.summary, **verdict.metadata},
         )
-    yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(dg.AssetCheckKey(asset, check)))
+    yield dg.Output(
+        None, output_name=context.assets_def.get_output_name_for_asset_check_key(dg.AssetCheckKey(asset, check))
+    )
 
 
 def _materializations(
@@ -73,7 +87,11 @@ def _materializations(
     ).records
     out: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
     for record in records:  # newest first
-        if record.partition_key in partitions and record.partition_key not in out and record.run_id == context.run.run_id:
+        if (
+            record.partition_key in partitions
+            and record.partition_key not in out
+            and record.run_id == context.run.run_id
+        ):
             out[record.partition_key] = AssetCheckEvaluationTargetMaterializationData(
                 storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
             )

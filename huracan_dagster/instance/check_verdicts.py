@@ -35,22 +35,33 @@ def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
     return lines
 
 
-def failed_check_rows(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey], day: date | None = None) -> list[dict[str, str]]:
+def failed_check_rows(
+    instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey], day: date | None = None
+) -> list[dict[str, str]]:
     """``{asset, check, partition, description}`` per partition whose latest verdict fails (of ``day``'s partitions
     when given), for the daily report."""
     rows = []
     for check_key in sorted(check_keys, key=lambda k: k.to_user_string()):
         for partition, bad in sorted(_partition_verdicts(instance, check_key).items()):
             if bad and (day is None or partition.startswith(day.isoformat())):
-                rows.append({"asset": check_key.asset_key.to_user_string(), "check": check_key.name,
-                             "partition": partition, "description": _failed_description(instance, check_key, partition)})
+                rows.append(
+                    {
+                        "asset": check_key.asset_key.to_user_string(),
+                        "check": check_key.name,
+                        "partition": partition,
+                        "description": _failed_description(instance, check_key, partition),
+                    }
+                )
     return rows
 
 
 def _failed_description(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, partition: str | None) -> str:
     records = instance.event_log_storage.get_asset_check_execution_history(
-        check_key, limit=1, status={AssetCheckExecutionRecordStatus.FAILED},
-        partition_filter=PartitionKeyFilter(key=partition) if partition else None)
+        check_key,
+        limit=1,
+        status={AssetCheckExecutionRecordStatus.FAILED},
+        partition_filter=PartitionKeyFilter(key=partition) if partition else None,
+    )
     evaluation = _evaluation(records[0]) if records else None
     return f"[{evaluation.severity.value}] {evaluation.description or 'failed'}" if evaluation else "failed"
 
@@ -71,7 +82,9 @@ def _partition_verdicts(instance: dg.DagsterInstance, check_key: dg.AssetCheckKe
         status = info.latest_execution_status
         if status == AssetCheckExecutionRecordStatus.PLANNED:
             judged = storage.get_asset_check_execution_history(
-                check_key, limit=1, status=JUDGED,
+                check_key,
+                limit=1,
+                status=JUDGED,
                 partition_filter=PartitionKeyFilter(key=info.partition_key) if info.partition_key else None,
             )
             if not judged:
@@ -87,4 +100,3 @@ def _latest_failed_severity(instance: dg.DagsterInstance, check_key: dg.AssetChe
     )
     evaluation = _evaluation(records[0]) if records else None
     return evaluation.severity.value if evaluation else "?"
-

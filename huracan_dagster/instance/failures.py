@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 #: where Dagster's public ``Failure`` lives, as a raised error names it
 FAILURE_CLASS = f"{dg.Failure.__module__}.{dg.Failure.__qualname__}"
 #: events whose error explains a failed run
-FAILURE_EVENTS = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RESOURCE_INIT_FAILURE}
+FAILURE_EVENTS = {
+    dg.DagsterEventType.STEP_FAILURE,
+    dg.DagsterEventType.RUN_FAILURE,
+    dg.DagsterEventType.RESOURCE_INIT_FAILURE,
+}
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 

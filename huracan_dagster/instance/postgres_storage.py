@@ -31,15 +31,23 @@ RECYCLE_SECONDS = 300
 def _keep_connection_open(storage: PostgresEventLogStorage | PostgresRunStorage) -> None:
     storage._engine.dispose()
     storage._engine = create_pg_engine(
-        storage.postgres_url, storage._token_provider, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=10,
-        pool_recycle=RECYCLE_SECONDS, pool_pre_ping=True,
+        storage.postgres_url,
+        storage._token_provider,
+        isolation_level="AUTOCOMMIT",
+        pool_size=1,
+        max_overflow=10,
+        pool_recycle=RECYCLE_SECONDS,
+        pool_pre_ping=True,
     )
 
 
 def _arguments(inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]) -> dict[str, Any]:
-    return {"inst_data": inst_data, "postgres_url": pg_url_from_config(config_value),
-            "should_autocreate_tables": config_value.get("should_autocreate_tables", True),
-            "token_provider": get_token_provider_from_config(config_value)}
+    return {
+        "inst_data": inst_data,
+        "postgres_url": pg_url_from_config(config_value),
+        "should_autocreate_tables": config_value.get("should_autocreate_tables", True),
+        "token_provider": get_token_provider_from_config(config_value),
+    }
 
 
 class _KeptConnection:

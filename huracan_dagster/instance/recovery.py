@@ -65,7 +65,9 @@ def free_finished_slots(instance: dg.DagsterInstance) -> list[str]:
     holders = storage.get_concurrency_run_ids()
     if not holders:
         return []
-    finished = instance.get_run_records(filters=dg.RunsFilter(run_ids=list(holders), statuses=list(dg.DagsterRunStatus)))
+    finished = instance.get_run_records(
+        filters=dg.RunsFilter(run_ids=list(holders), statuses=list(dg.DagsterRunStatus))
+    )
     lines = []
     for record in finished:
         run = record.dagster_run
@@ -96,8 +98,12 @@ def pool_holders(instance: dg.DagsterInstance, pool: str) -> tuple[list[PoolHold
 
 
 def wait_for_pool(
-    instance: dg.DagsterInstance, pool: str, timeout_s: float, say: Callable[[str], None],
-    clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+    instance: dg.DagsterInstance,
+    pool: str,
+    timeout_s: float,
+    say: Callable[[str], None],
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Return once ``pool`` has a free slot; meanwhile say who holds it (once, then every ``REMIND_S``). A holder
     whose process died is reaped on the way. Raises ``PoolTimeout`` after ``timeout_s``."""
@@ -124,14 +130,19 @@ def wait_for_pool(
 
 def leftovers(settings: Settings) -> list[Leftover]:
     """Temporary files in the home (archive, exports, reports, the instance's folder)."""
-    return find_leftovers([settings.archive_root, settings.home / "exports", settings.home / "reports", settings.dagster_home])
+    return find_leftovers(
+        [settings.archive_root, settings.home / "exports", settings.home / "reports", settings.dagster_home]
+    )
 
 
 def sweep(instance: dg.DagsterInstance, settings: Settings) -> list[Leftover]:
     """Remove the leftovers that no live writer can still rename: their writing process is gone, and they were last
     written before the oldest unfinished run began (a run on another host sharing the home). Call after
     ``reap_dead_runs``, so a dead run no longer counts as live."""
-    live = [r.create_timestamp.timestamp() for r in instance.get_run_records(filters=dg.RunsFilter(statuses=list(UNFINISHED)))]
+    live = [
+        r.create_timestamp.timestamp()
+        for r in instance.get_run_records(filters=dg.RunsFilter(statuses=list(UNFINISHED)))
+    ]
     return sweep_leftovers(leftovers(settings), before=min([time.time(), *live]))
 
 
@@ -143,5 +154,9 @@ def _owner(record: dg.RunRecord | None) -> str:
     state = f"{run.status.value.lower()}, created {created}"
     if PID_TAG in run.tags:
         host = run.tags.get(HOST_TAG, "?")
-        return f"huracan run pid {run.tags[PID_TAG]}" + ("" if host == socket.gethostname() else f" on {host}") + f", {state}"
+        return (
+            f"huracan run pid {run.tags[PID_TAG]}"
+            + ("" if host == socket.gethostname() else f" on {host}")
+            + f", {state}"
+        )
     return f"launched from the UI or a schedule, {state}"

@@ -37,7 +37,11 @@ def process_gone(run: dg.DagsterRun) -> bool:
     daemon watches), or a process that still exists.
     """
     tags = run.tags
-    if run.status not in UNFINISHED or tags.get(HOST_TAG) != socket.gethostname() or not tags.get(PID_TAG, "").isdigit():
+    if (
+        run.status not in UNFINISHED
+        or tags.get(HOST_TAG) != socket.gethostname()
+        or not tags.get(PID_TAG, "").isdigit()
+    ):
         return False
     pid = int(tags[PID_TAG])
     if pid == os.getpid():

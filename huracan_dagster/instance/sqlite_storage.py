@@ -47,7 +47,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         return {"base_dir": dg.Field(dg.StringSource, is_required=False)}
 
     @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: dict) -> PooledSqliteEventLogStorage:
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: dict
+    ) -> PooledSqliteEventLogStorage:
         base_dir = config_value.get("base_dir") or os.path.join(os.environ["DAGSTER_HOME"], "history", "runs")
         return cls(base_dir, inst_data=inst_data)
 
@@ -55,7 +57,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         engine = self._engines.pop(shard, None)
         if engine is None:
             engine = create_engine(
-                self.conn_string_for_shard(shard), pool_size=1, max_overflow=4,
+                self.conn_string_for_shard(shard),
+                pool_size=1,
+                max_overflow=4,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
             )
             event.listen(engine, "connect", _pragmas)

@@ -29,7 +29,8 @@ from huracan_dagster.defs.resources import (
 
 TF = "15m"
 CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, CHAMPION, SHADOW_TRADES, TRADE_ANALYSIS = (
-    asset_key(TF, name) for name in ("candles", "features", "regimes", "signals", "labels", "champion", "shadow_trades", "trade_analysis")
+    asset_key(TF, name)
+    for name in ("candles", "features", "regimes", "signals", "labels", "champion", "shadow_trades", "trade_analysis")
 )
 #: BTC is the feature recipe's reference; declared with ETH as the whole universe, these two read nothing else
 SYMBOLS = ["BTC-USDT", "ETH-USDT"]
@@ -75,14 +76,23 @@ def materialize(
     """One ranged run: every date of ``start..end`` × the block of ``symbols`` (neighbours in registration order)."""
     register(instance, symbols)
     return dg.materialize(
-        list(assets if assets is not None else timeframe_assets(TF)), instance=instance, selection=selection,
-        resources={**resources(archive, **resource_args), **(extra_resources or {})}, run_config=run_config, raise_on_error=False,
-        tags={"dagster/asset_partition_range_start": f"{start}|{symbols[0]}", "dagster/asset_partition_range_end": f"{end}|{symbols[-1]}"},
+        list(assets if assets is not None else timeframe_assets(TF)),
+        instance=instance,
+        selection=selection,
+        resources={**resources(archive, **resource_args), **(extra_resources or {})},
+        run_config=run_config,
+        raise_on_error=False,
+        tags={
+            "dagster/asset_partition_range_start": f"{start}|{symbols[0]}",
+            "dagster/asset_partition_range_end": f"{end}|{symbols[-1]}",
+        },
     )
 
 
 def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> dict:
-    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+    ).records
     assert records, f"{key.to_user_string()} {partition}: never materialized"
     return records[0].asset_materialization.metadata
 

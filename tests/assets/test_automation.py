@@ -45,8 +45,12 @@ from tests.assets.pipeline import (
 )
 
 ASSETS = timeframe_assets(TF)
-CHAMPION, COIN_MODEL, ROSTER, DAILY_SUMMARY = (asset_key(TF, n) for n in ("champion", "coin_model", "roster", "daily_summary"))
-MECHANIC_JOB = dg.define_asset_job(mechanic_job_name(TF), selection=dg.AssetSelection.assets(asset_key(TF, "challengers")))
+CHAMPION, COIN_MODEL, ROSTER, DAILY_SUMMARY = (
+    asset_key(TF, n) for n in ("champion", "coin_model", "roster", "daily_summary")
+)
+MECHANIC_JOB = dg.define_asset_job(
+    mechanic_job_name(TF), selection=dg.AssetSelection.assets(asset_key(TF, "challengers"))
+)
 DAILY_JOB = dg.define_asset_job(daily_job_name(TF), selection=dg.AssetSelection.key_prefixes([TF]))
 BTC = "BTC-USDT"
 #: registered in this order on purpose: the Engine's range follows the registration order, not the alphabet
@@ -85,7 +89,9 @@ def _candles(instance: dg.DagsterInstance, archive: Path, day: str) -> None:
 
 def _labels(instance: dg.DagsterInstance, day: str, timeframe: str = TF) -> None:
     """A day's labels recorded (the Mechanic's sensor reads the event log only)."""
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset_key(timeframe, "labels"), partition=f"{day}|{BTC}"))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key=asset_key(timeframe, "labels"), partition=f"{day}|{BTC}")
+    )
 
 
 def _newest_labels_event(instance: dg.DagsterInstance) -> int:
@@ -105,7 +111,6 @@ def _skipped(tick) -> bool:
 def test_mechanic_runs_once_an_hour_and_only_after_new_labels(instance, tmp_path):
     clock = Clock(datetime(2024, 12, 2, 10, 5, tzinfo=UTC))
     sensor = mechanic_sensor(TF, MECHANIC_JOB, running=False, clock=clock)
-    archive = tmp_path / "archive"
 
     nothing = _tick(sensor, instance, None)
     assert _skipped(nothing) and "15m/labels" in nothing.skip_message
@@ -139,7 +144,6 @@ def test_mechanic_runs_once_an_hour_and_only_after_new_labels(instance, tmp_path
 def test_mechanic_carries_on_from_its_saved_cursor_after_a_restart(instance, tmp_path):
     clock = Clock(datetime(2024, 12, 2, 10, 5, tzinfo=UTC))
     sensor = mechanic_sensor(TF, MECHANIC_JOB, running=False, clock=clock)
-    archive = tmp_path / "archive"
     _labels(instance, "2024-12-01")
 
     running = dg.build_sensor_context(instance=instance, sensor_name=sensor.name)  # one daemon that never stops
@@ -159,7 +163,11 @@ def test_mechanic_carries_on_from_its_saved_cursor_after_a_restart(instance, tmp
     _labels(instance, "2024-12-02")
     restarted = _tick(sensor, instance, saved)
     continuing = sensor.evaluate_tick(running)
-    assert [r.run_key for r in restarted.run_requests] == [r.run_key for r in continuing.run_requests] == ["mechanic-15m-2024-12-02T11"]
+    assert (
+        [r.run_key for r in restarted.run_requests]
+        == [r.run_key for r in continuing.run_requests]
+        == ["mechanic-15m-2024-12-02T11"]
+    )
     assert restarted.cursor == continuing.cursor != saved
 
 
@@ -189,7 +197,9 @@ def test_mechanic_waits_for_the_days_labels_not_its_candles(instance, tmp_path):
 # --- the Engine's and the shared encoder's schedules -------------------------------------------------------------
 
 
-def _covered(instance: dg.DagsterInstance, request: dg.RunRequest, partitions_def=DEFAULT_SPACE.dates_and_symbols) -> set[str]:
+def _covered(
+    instance: dg.DagsterInstance, request: dg.RunRequest, partitions_def=DEFAULT_SPACE.dates_and_symbols
+) -> set[str]:
     """The date × symbol partitions a ranged run request stands for, as Dagster resolves its range tags."""
     span = dg.PartitionKeyRange(request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG])
     return set(partitions_def.get_partition_keys_in_range(span, dynamic_partitions_store=instance))
@@ -197,7 +207,9 @@ def _covered(instance: dg.DagsterInstance, request: dg.RunRequest, partitions_de
 
 def test_engine_skips_until_symbols_are_registered(instance):
     schedule = engine_schedule(TF, DAILY_JOB, running=False)
-    data = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2024, 12, 31, 2, tzinfo=UTC)))
+    data = schedule.evaluate_tick(
+        dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2024, 12, 31, 2, tzinfo=UTC))
+    )
     assert not data.run_requests and "symbols" in data.skip_message  # says why, not just "empty result"
 
 
@@ -228,7 +240,9 @@ def test_engine_range_follows_registration_order_and_names_each_day(instance):
     schedule = engine_schedule(TF, DAILY_JOB, running=False)
     keys = set()
     for tick in (datetime(2024, 12, 31, 2, tzinfo=UTC), datetime(2025, 1, 1, 2, tzinfo=UTC)):
-        [request] = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
+        [request] = schedule.evaluate_tick(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+        ).run_requests
         day = _day(tick.date().isoformat(), -1)
         assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (f"{day}|BTC-USDT", f"{day}|ADA-USDT")
         assert _covered(instance, request) == {f"{day}|{s}" for s in [*REGISTERED, "ADA-USDT"]}
@@ -243,12 +257,22 @@ def test_symbol_blocks_are_runs_of_neighbours_in_registration_order():
     assert symbol_blocks([], REGISTERED) == []
 
 
-def test_the_code_locations_schedules_run_the_daily_job_at_0200_and_the_encoder_at_0100(huracan_home, monkeypatch, instance):
+def test_the_code_locations_schedules_run_the_daily_job_at_0200_and_the_encoder_at_0100(
+    huracan_home, monkeypatch, instance
+):
     monkeypatch.setenv("HURACAN_TIMEFRAMES", "")
     defs = build_definitions(Settings.from_env())
     engine, encoder = defs.resolve_schedule_def(f"engine_{TF}"), defs.resolve_schedule_def(f"shared_encoder_{TF}_daily")
-    assert (engine.cron_schedule, engine.execution_timezone, engine.job_name) == ("0 2 * * *", "UTC", "daily_pipeline_15m")
-    assert (encoder.cron_schedule, encoder.execution_timezone, encoder.job_name) == ("0 1 * * *", "UTC", encoder_job_name(TF))
+    assert (engine.cron_schedule, engine.execution_timezone, engine.job_name) == (
+        "0 2 * * *",
+        "UTC",
+        "daily_pipeline_15m",
+    )
+    assert (encoder.cron_schedule, encoder.execution_timezone, encoder.job_name) == (
+        "0 1 * * *",
+        "UTC",
+        encoder_job_name(TF),
+    )
 
     tick = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2024, 12, 31, 1, tzinfo=UTC))
     [request] = encoder.evaluate_tick(tick).run_requests
@@ -288,7 +312,9 @@ def test_labels_of_the_day_before_materialize_again_when_the_next_days_data_arri
     defs = dg.Definitions(assets=ASSETS, resources=resources(archive, universe=[BTC]))
 
     def run(selection, start, end):
-        result = materialize(instance, archive, start, end, symbols=[BTC], selection=selection, assets=ASSETS, universe=[BTC])
+        result = materialize(
+            instance, archive, start, end, symbols=[BTC], selection=selection, assets=ASSETS, universe=[BTC]
+        )
         assert result.success, failure_text(result)
 
     # D-1 and D with the history they read: features read 12 trailing days, signals 3 warm-up days
@@ -329,7 +355,16 @@ def test_trade_analysis_is_requested_with_the_labels_when_the_next_days_data_arr
     defs = dg.Definitions(assets=ASSETS, resources=resources(tmp_path / "archive", universe=[BTC]))
     register(instance, [BTC])
     at, next_day = f"{day}|{BTC}", f"{after}|{BTC}"
-    for key in (CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, CHAMPION, SHADOW_TRADES, TRADE_ANALYSIS):  # the Engine's run of D
+    for key in (
+        CANDLES,
+        FEATURES,
+        REGIMES,
+        SIGNALS,
+        LABELS,
+        CHAMPION,
+        SHADOW_TRADES,
+        TRADE_ANALYSIS,
+    ):  # the Engine's run of D
         _report(instance, key, at)
 
     first = _evaluate(defs, instance, when)

@@ -70,8 +70,12 @@ def checked(context: dg.AssetExecutionContext):
     yield dg.Output(1)
     for name, passed in [("no_gaps", False), ("sorted", True)]:
         yield dg.AssetCheckEvaluation(
-            asset_key=dg.AssetKey("checked"), check_name=name, passed=passed, severity=dg.AssetCheckSeverity.WARN,
-            partition=context.partition_key, description="3 gaps of 15m between 02:00 and 03:00" if not passed else "ok",
+            asset_key=dg.AssetKey("checked"),
+            check_name=name,
+            passed=passed,
+            severity=dg.AssetCheckSeverity.WARN,
+            partition=context.partition_key,
+            description="3 gaps of 15m between 02:00 and 03:00" if not passed else "ok",
         )
         output = context.assets_def.get_output_name_for_asset_check_key(dg.AssetCheckKey(dg.AssetKey("checked"), name))
         yield dg.Output(None, output_name=output)
@@ -82,7 +86,9 @@ def test_rejected_token_logs_a_clear_error_and_the_run_succeeds(
 ) -> None:
     rejected = "777777:REJECTED-secret-token"
     for name, value in {
-        "HURACAN_TELEGRAM_TOKEN": rejected, "HURACAN_TELEGRAM_CHAT_ID": CHAT, "HURACAN_TELEGRAM_URL": telegram.url,
+        "HURACAN_TELEGRAM_TOKEN": rejected,
+        "HURACAN_TELEGRAM_CHAT_ID": CHAT,
+        "HURACAN_TELEGRAM_URL": telegram.url,
     }.items():
         monkeypatch.setenv(name, value)
     resource = broadcaster_from_env(os.environ)
@@ -115,8 +121,12 @@ def test_off_without_environment() -> None:
     assert resource.token == "" and not telegram_configured({})
     assert resource.send("nobody") is False
     assert {s.default_status for s in broadcaster_sensors(enabled=False)} == {dg.DefaultSensorStatus.STOPPED}
-    assert set(sensors()) == {"broadcast_run_started", "broadcast_run_succeeded", "broadcast_run_failed",
-                              "broadcast_failed_checks"}
+    assert set(sensors()) == {
+        "broadcast_run_started",
+        "broadcast_run_succeeded",
+        "broadcast_run_failed",
+        "broadcast_failed_checks",
+    }
 
 
 def test_run_status_sensors_name_the_job(telegram: FakeTelegram, broadcaster: BroadcasterResource) -> None:
@@ -126,8 +136,10 @@ def test_run_status_sensors_name_the_job(telegram: FakeTelegram, broadcaster: Br
         assert result.success
         run, job = result.dagster_run, result.dagster_run.job_name
         [started] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_START)
-        for name, event in [("broadcast_run_started", started.dagster_event),
-                            ("broadcast_run_succeeded", result.get_run_success_event())]:
+        for name, event in [
+            ("broadcast_run_started", started.dagster_event),
+            ("broadcast_run_succeeded", result.get_run_success_event()),
+        ]:
             with dg.build_run_status_sensor_context(
                 sensor_name=name, dagster_event=event, dagster_instance=instance, dagster_run=run, resources=resources
             ) as context:
@@ -138,13 +150,18 @@ def test_run_status_sensors_name_the_job(telegram: FakeTelegram, broadcaster: Br
     assert "1 materialization" in second
 
 
-def test_failure_sensor_sends_the_cause_not_the_wrapper(telegram: FakeTelegram, broadcaster: BroadcasterResource) -> None:
+def test_failure_sensor_sends_the_cause_not_the_wrapper(
+    telegram: FakeTelegram, broadcaster: BroadcasterResource
+) -> None:
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize([broken], instance=instance, raise_on_error=False)
         assert not result.success
         with dg.build_run_status_sensor_context(
-            sensor_name="broadcast_run_failed", dagster_event=result.get_run_failure_event(), dagster_instance=instance,
-            dagster_run=result.dagster_run, resources={"broadcaster": broadcaster},
+            sensor_name="broadcast_run_failed",
+            dagster_event=result.get_run_failure_event(),
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            resources={"broadcaster": broadcaster},
         ) as context:
             sensors()["broadcast_run_failed"](context)
     [text] = telegram.texts()
@@ -157,14 +174,23 @@ def test_failure_sensor_sends_the_cause_not_the_wrapper(telegram: FakeTelegram, 
 def platform_instance(kind: str, tmp_path: Path) -> Iterator[dg.DagsterInstance]:
     """A persistent instance on the platform's storages: its run-sharded SQLite event log, or PostgreSQL."""
     if kind == "sqlite":
-        overrides = {"event_log_storage": {"module": "huracan_dagster.instance.sqlite_storage", "class": "PooledSqliteEventLogStorage",
-                                           "config": {"base_dir": str(tmp_path / "history")}}}
+        overrides = {
+            "event_log_storage": {
+                "module": "huracan_dagster.instance.sqlite_storage",
+                "class": "PooledSqliteEventLogStorage",
+                "config": {"base_dir": str(tmp_path / "history")},
+            }
+        }
         with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
             yield instance
         return
-    with throwaway_database("huracan_broadcast") as url:
-        with dg.instance_for_test(temp_dir=str(tmp_path), overrides={"storage": {"postgres": {"postgres_url": url}}}) as instance:
-            yield instance
+    with (
+        throwaway_database("huracan_broadcast") as url,
+        dg.instance_for_test(
+            temp_dir=str(tmp_path), overrides={"storage": {"postgres": {"postgres_url": url}}}
+        ) as instance,
+    ):
+        yield instance
 
 
 @pytest.mark.parametrize("storage", ["sqlite", "postgres"])

@@ -23,7 +23,11 @@ from tests.assets.pipeline import CANDLES, TF, evaluations, failure_text, latest
 [candles] = candle_assets(TF)
 CHECKS = {"candles_valid", "no_gaps", "no_zero_volume_candles", "no_extreme_prints"}
 #: each warning check, and the materialization metadata that counts what it flags
-WARNING_COUNTS = {"no_gaps": "missing_candles", "no_zero_volume_candles": "zero_volume_candles", "no_extreme_prints": "extreme_prints"}
+WARNING_COUNTS = {
+    "no_gaps": "missing_candles",
+    "no_zero_volume_candles": "zero_volume_candles",
+    "no_extreme_prints": "extreme_prints",
+}
 
 
 def test_one_partition_in_memory_returns_validated_frames_and_a_verdict_per_check():
@@ -32,13 +36,22 @@ def test_one_partition_in_memory_returns_validated_frames_and_a_verdict_per_chec
     key = "2024-12-02|BTC-USDT"
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(SYMBOL_DIMENSION, ["BTC-USDT"])
-    result = dg.materialize_to_memory([candles], instance=instance, resources={"source": CandleSourceResource()}, partition_key=key)
+    result = dg.materialize_to_memory(
+        [candles], instance=instance, resources={"source": CandleSourceResource()}, partition_key=key
+    )
     assert result.success
     frame = result.output_for_node(candles.op.name)[key]
     day = datetime(2024, 12, 2, tzinfo=UTC)
     assert frame.height > 0 and frame["timestamp"].is_sorted() and frame["timestamp"].is_unique().all()
     assert frame["timestamp"].min() >= day and frame["timestamp"].max() < day + timedelta(days=1)
-    assert frame.select((pl.col("low") <= pl.min_horizontal("open", "close")) & (pl.col("high") >= pl.max_horizontal("open", "close"))).to_series().all()
+    assert (
+        frame.select(
+            (pl.col("low") <= pl.min_horizontal("open", "close"))
+            & (pl.col("high") >= pl.max_horizontal("open", "close"))
+        )
+        .to_series()
+        .all()
+    )
 
     verdicts = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(verdicts) == CHECKS and all(e.partition == key for e in verdicts.values())
@@ -51,7 +64,9 @@ def test_one_partition_in_memory_returns_validated_frames_and_a_verdict_per_chec
         assert isinstance(verdicts[check].metadata["found"].value, str) and verdicts[check].metadata["found"].value
 
 
-def materialize_range(instance: dg.DagsterInstance, archive: Path, source: str, start: str, end: str, symbols: list[str]) -> dg.ExecuteInProcessResult:
+def materialize_range(
+    instance: dg.DagsterInstance, archive: Path, source: str, start: str, end: str, symbols: list[str]
+) -> dg.ExecuteInProcessResult:
     return materialize(instance, archive, start, end, symbols, assets=[candles], source=source)
 
 
@@ -107,13 +122,19 @@ def test_a_later_narrower_run_never_hides_an_earlier_flag(tmp_path):
     first = materialize_range(instance, tmp_path, "bundled", "2024-12-04", "2024-12-06", symbols)
     assert first.success
     flagged = {(e.check_name, e.partition) for e in first.get_asset_check_evaluations() if not e.passed}
-    narrower = [s for s in days("2024-12-04", "2024-12-06") if not any(p.startswith(s) for _, p in flagged)] or ["2024-12-04"]
+    narrower = [s for s in days("2024-12-04", "2024-12-06") if not any(p.startswith(s) for _, p in flagged)] or [
+        "2024-12-04"
+    ]
     assert materialize_range(instance, tmp_path, "bundled", narrower[0], narrower[0], symbols).success
     for check in CHECKS:
         infos = instance.event_log_storage.get_asset_check_partition_info([dg.AssetCheckKey(CANDLES, check)])
-        failing = {i.partition_key for i in infos if i.latest_execution_status == AssetCheckExecutionRecordStatus.FAILED}
+        failing = {
+            i.partition_key for i in infos if i.latest_execution_status == AssetCheckExecutionRecordStatus.FAILED
+        }
         assert failing == {p for c, p in flagged if c == check}, check
-        assert {i.partition_key for i in infos} == {f"{d}|{s}" for d in days("2024-12-04", "2024-12-06") for s in symbols}
+        assert {i.partition_key for i in infos} == {
+            f"{d}|{s}" for d in days("2024-12-04", "2024-12-06") for s in symbols
+        }
 
 
 def test_rematerializing_writes_the_same_bytes(tmp_path):
@@ -138,7 +159,10 @@ def test_bad_data_fails_the_run_naming_the_partition_and_keeps_the_good_partitio
 
     frame = pl.read_parquet(replay / "BTC-USDT_15m.parquet")
     broken = frame.with_columns(
-        pl.when(pl.col("timestamp").dt.date() == date(2024, 12, 2)).then(pl.col("low") * 0 - 1).otherwise(pl.col("low")).alias("low")
+        pl.when(pl.col("timestamp").dt.date() == date(2024, 12, 2))
+        .then(pl.col("low") * 0 - 1)
+        .otherwise(pl.col("low"))
+        .alias("low")
     )
     broken.write_parquet(replay / "BTC-USDT_15m.parquet")
     result = materialize_range(instance, archive, f"replay:{replay}", "2024-12-01", "2024-12-02", ["BTC-USDT"])
@@ -167,7 +191,9 @@ def test_a_half_written_upstream_object_is_a_clear_error(tmp_path, corruption):
     io = PartitionedFrameIOManager(archive=ArchiveResource(root=str(archive)))
     upstream = dg.build_output_context(asset_key=CANDLES, definition_metadata=candles.metadata_by_key[CANDLES])
     context = dg.build_input_context(
-        asset_key=CANDLES, upstream_output=upstream, instance=instance,
+        asset_key=CANDLES,
+        upstream_output=upstream,
+        instance=instance,
         asset_partition_key_range=dg.PartitionKeyRange("2024-12-01|BTC-USDT", "2024-12-01|BTC-USDT"),
     )
     with pytest.raises(OSError, match=r"2024-12-01\|BTC-USDT.*cannot read"):

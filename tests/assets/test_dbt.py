@@ -28,8 +28,16 @@ from huracan_dagster.defs.resources import ArchiveResource
 from tests.assets.dbt_fixtures import DAYS, SYMBOLS, TIMEFRAME, daily_summary, trade_history, write_exports, write_table
 
 MARTS = ("coin_daily_performance", "regime_engine_performance", "cost_share", "champion_history", "pattern_decay")
-STAGING = ("stg_trade_history", "stg_daily_summary", "stg_champions", "stg_promotions", "stg_regime_analysis",
-           "stg_pattern_performance", "stg_model_performance", "stg_signals")
+STAGING = (
+    "stg_trade_history",
+    "stg_daily_summary",
+    "stg_champions",
+    "stg_promotions",
+    "stg_regime_analysis",
+    "stg_pattern_performance",
+    "stg_model_performance",
+    "stg_signals",
+)
 EXPORTS = dg.AssetKey([TIMEFRAME, "exports"])
 EXPORTS_DAILY = dg.AssetKey([TIMEFRAME, "exports_daily"])
 
@@ -45,7 +53,9 @@ def dbt_15m() -> dg.AssetsDefinition:
 
 def build(assets: dg.AssetsDefinition, home: Path) -> dg.ExecuteInProcessResult:
     dbt = HuracanDbtResource.for_home(home, home / "archive")
-    return dg.materialize([assets], resources={"dbt": dbt, "archive": ArchiveResource(root=str(home / "archive"))}, raise_on_error=False)
+    return dg.materialize(
+        [assets], resources={"dbt": dbt, "archive": ArchiveResource(root=str(home / "archive"))}, raise_on_error=False
+    )
 
 
 def mart(home: Path, name: str) -> pl.DataFrame:
@@ -75,15 +85,19 @@ def test_build_succeeds_and_every_dbt_test_is_a_passing_check(built, dbt_15m) ->
     assert len(evaluated) == len(tests) == len(dbt_15m.check_specs) > 50
     assert all(evaluated.values()), [k for k, ok in evaluated.items() if not ok]
     # the kinds of test the issue asks for, each on its model
-    for model, check in [("coin_daily_performance", "unique_combination_of_columns_coin_daily_performance_timeframe__day__symbol"),
-                         ("coin_daily_performance", "relationships_coin_daily_performance_symbol__symbol__ref_stg_daily_summary_"),
-                         ("stg_trade_history", "accepted_values_stg_trade_history_policy__model__rules"),
-                         ("stg_trade_history", "not_null_stg_trade_history_trade_id")]:
+    for model, check in [
+        ("coin_daily_performance", "unique_combination_of_columns_coin_daily_performance_timeframe__day__symbol"),
+        ("coin_daily_performance", "relationships_coin_daily_performance_symbol__symbol__ref_stg_daily_summary_"),
+        ("stg_trade_history", "accepted_values_stg_trade_history_policy__model__rules"),
+        ("stg_trade_history", "not_null_stg_trade_history_trade_id"),
+    ]:
         assert evaluated[(model, check)] is True
     # every mart is a parquet file, and says where with how many rows
     for name in MARTS:
         assert (mart_dir(home, TIMEFRAME) / f"{name}.parquet").is_file()
-    event = next(e for e in result.get_asset_materialization_events() if e.asset_key == dbt_key("coin_daily_performance"))
+    event = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key == dbt_key("coin_daily_performance")
+    )
     assert event.materialization.metadata["rows"].value == len(DAYS) * len(SYMBOLS)
     assert (home / "exports" / f"dbt_{TIMEFRAME}.duckdb").is_file()
 
@@ -96,19 +110,29 @@ def test_coin_daily_performance_adds_up_the_trade_history(built) -> None:
     assert set(zip(daily["day"], daily["symbol"], strict=True)) == {(d, s) for d in DAYS for s in SYMBOLS}
     costs = pl.sum_horizontal("fees_paid", "spread_paid", "slippage_paid")
     expected = trades.group_by("day", "symbol").agg(
-        trades=pl.len(), wins=(pl.col("net_pnl") > 0).sum(), net_bps_total=pl.col("net_bps").sum(),
-        net_pnl=pl.col("net_pnl").sum(), gross_pnl=(pl.col("gross_bps") * pl.col("size") / 1e4).sum(), costs_paid=costs.sum(),
+        trades=pl.len(),
+        wins=(pl.col("net_pnl") > 0).sum(),
+        net_bps_total=pl.col("net_bps").sum(),
+        net_pnl=pl.col("net_pnl").sum(),
+        gross_pnl=(pl.col("gross_bps") * pl.col("size") / 1e4).sum(),
+        costs_paid=costs.sum(),
     )
     joined = daily.join(expected, on=["day", "symbol"], how="left", suffix="_expected")
     for row in joined.iter_rows(named=True):
         n = row["trades_expected"] or 0
         assert row["trades"] == n and row["wins"] == (row["wins_expected"] or 0)
         for column in ("net_bps_total", "net_pnl", "gross_pnl", "costs_paid"):
-            assert row[column] == pytest.approx(row[f"{column}_expected"] or 0.0, abs=1e-9), (row["day"], row["symbol"], column)
+            assert row[column] == pytest.approx(row[f"{column}_expected"] or 0.0, abs=1e-9), (
+                row["day"],
+                row["symbol"],
+                column,
+            )
         assert row["gross_pnl"] - row["costs_paid"] == pytest.approx(row["net_pnl"], abs=1e-9)
         assert (row["hit_rate"] is None) == (n == 0)
     # and the daily summary's own figures agree with it (the same ledger)
-    summary = pl.concat([daily_summary(trades, d).with_columns(day=pl.lit(d)) for d in DAYS]).filter(pl.col("symbol") != "ALL")
+    summary = pl.concat([daily_summary(trades, d).with_columns(day=pl.lit(d)) for d in DAYS]).filter(
+        pl.col("symbol") != "ALL"
+    )
     both = daily.join(summary, on=["day", "symbol"], suffix="_summary")
     assert (both["trades"] == both["trades_summary"]).all()
     assert ((both["net_pnl"] - both["net_pnl_summary"]).abs() < 1e-5).all()
@@ -144,7 +168,9 @@ def test_regime_engine_champion_and_pattern_marts(built) -> None:
     assert not champions.filter(pl.col("symbol") == "ETH-USDT")["changed"].any()
 
     decay = mart(home, "pattern_decay")
-    later = decay.filter((pl.col("pattern_key") == "TREND|long|2") & (pl.col("week_start") == DAYS[2])).row(0, named=True)
+    later = decay.filter((pl.col("pattern_key") == "TREND|long|2") & (pl.col("week_start") == DAYS[2])).row(
+        0, named=True
+    )
     assert later["trailing_weeks"] == 1 and later["trailing_mean_net_bps"] == pytest.approx(39.0)
     assert later["decay_bps"] == pytest.approx(-6.0 - 39.0)
 
@@ -152,8 +178,12 @@ def test_regime_engine_champion_and_pattern_marts(built) -> None:
 def test_bad_exports_fail_their_dbt_tests_as_asset_checks(dbt_15m, tmp_path: Path) -> None:
     home = tmp_path / "home"
     trades = write_exports(home / "archive")
-    bogus = trade_history().filter(pl.col("day") == DAYS[0]).head(1).with_columns(
-        policy=pl.lit("bogus"), trade_id=pl.lit("BTC-USDT-bogus"))
+    bogus = (
+        trade_history()
+        .filter(pl.col("day") == DAYS[0])
+        .head(1)
+        .with_columns(policy=pl.lit("bogus"), trade_id=pl.lit("BTC-USDT-bogus"))
+    )
     write_table(home / "archive", "trade_history", bogus.drop("day", "symbol"), DAYS[1], "BTC-USDT")
     twice = daily_summary(trades, DAYS[1])
     write_table(home / "archive", "daily_summary", pl.concat([twice, twice.head(1)]), DAYS[1])
@@ -162,7 +192,10 @@ def test_bad_exports_fail_their_dbt_tests_as_asset_checks(dbt_15m, tmp_path: Pat
     assert not result.success  # a failed dbt test stops the build: its downstream models are not built
     evaluated = checks(result)
     assert evaluated[("stg_trade_history", "accepted_values_stg_trade_history_policy__model__rules")] is False
-    assert evaluated[("stg_daily_summary", "unique_combination_of_columns_stg_daily_summary_timeframe__day__symbol")] is False
+    assert (
+        evaluated[("stg_daily_summary", "unique_combination_of_columns_stg_daily_summary_timeframe__day__symbol")]
+        is False
+    )
     assert evaluated[("stg_trade_history", "not_null_stg_trade_history_trade_id")] is True
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert {e.asset_key for e in failed} == {dbt_key("stg_trade_history"), dbt_key("stg_daily_summary")}
@@ -184,15 +217,19 @@ def test_dbt_models_sit_downstream_of_the_export_assets(dbt_15m, tmp_path: Path)
     deps = {key.path[-1]: set(up) for key, up in dbt_15m.asset_deps.items()}
     assert set(deps) == {*MARTS, *STAGING}
     for model in STAGING:
-        assert deps[model] == ({EXPORTS_DAILY} if model in ("stg_daily_summary", "stg_promotions") else {EXPORTS}), model
+        assert deps[model] == ({EXPORTS_DAILY} if model in ("stg_daily_summary", "stg_promotions") else {EXPORTS}), (
+            model
+        )
     assert deps["coin_daily_performance"] == {dbt_key("stg_daily_summary"), dbt_key("stg_trade_history")}
     assert deps["cost_share"] == {dbt_key("coin_daily_performance")}
 
     # with stand-ins for the export assets, the whole graph hangs below them; a second timeframe has its own keys
     exports = [dg.AssetSpec(EXPORTS), dg.AssetSpec(EXPORTS_DAILY)]
     dbt = HuracanDbtResource.for_home(tmp_path, tmp_path / "archive")
-    defs = dg.Definitions(assets=[*exports, dbt_15m, dbt_assets_for("1h")],
-                          resources={"dbt": dbt, "archive": ArchiveResource(root=str(tmp_path / "archive"))})
+    defs = dg.Definitions(
+        assets=[*exports, dbt_15m, dbt_assets_for("1h")],
+        resources={"dbt": dbt, "archive": ArchiveResource(root=str(tmp_path / "archive"))},
+    )
     graph = defs.resolve_asset_graph()
     below = dg.AssetSelection.assets(EXPORTS, EXPORTS_DAILY).downstream().resolve(graph)
     assert {dbt_key(m) for m in (*MARTS, *STAGING)} <= below
@@ -210,7 +247,9 @@ def test_the_manifest_is_parsed_only_when_missing_or_stale(tmp_path: Path) -> No
     (project / "models").mkdir(parents=True)
     (project / "dbt_project.yml").write_text("name: x\n")
     stale = tmp_path / "old.json"
-    stale.write_text(json.dumps({"metadata": {"dbt_version": json.loads(manifest.read_text())["metadata"]["dbt_version"]}}))
+    stale.write_text(
+        json.dumps({"metadata": {"dbt_version": json.loads(manifest.read_text())["metadata"]["dbt_version"]}})
+    )
     model = project / "models" / "m.sql"
     model.write_text("select 1")
     os.utime(stale, (1, 1))

@@ -29,16 +29,23 @@ DATED = [asset_key(TF, n) for n in ("daily_summary", "exports_daily")]
 
 def _database(instance, root: Path) -> Path:
     analytics = ExportsResource.for_home(root)
-    result = dg.materialize([analytics_database(TF, [])], instance=instance,
-                            resources={**resources(root / "archive"), "analytics": analytics})
+    result = dg.materialize(
+        [analytics_database(TF, [])],
+        instance=instance,
+        resources={**resources(root / "archive"), "analytics": analytics},
+    )
     assert result.success
     return Path(analytics.database)
 
 
 def _dated(instance, root: Path, keys=DATED) -> None:
     dated = [a for a in ASSETS if a.key in keys]
-    result = dg.materialize(dated, instance=instance, resources={**resources(root / "archive"), "models": MODELS},
-                            tags={"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[-1]})
+    result = dg.materialize(
+        dated,
+        instance=instance,
+        resources={**resources(root / "archive"), "models": MODELS},
+        tags={"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[-1]},
+    )
     assert result.success
 
 
@@ -60,8 +67,14 @@ def _objects(archive: Path) -> dict[str, bytes]:
 def test_export_rows_equal_their_sources_and_carry_their_lineage(exported) -> None:
     archive, instance = exported["archive"], exported["instance"]
     con = duckdb.connect(str(exported["database"]), read_only=True)
-    pairs = {"candles": "candles", "features": "features/*/{s}/{d}", "regimes": "regimes", "signals": "signals",
-             "opportunities": "labels", "trade_history": "shadow_trades"}
+    pairs = {
+        "candles": "candles",
+        "features": "features/*/{s}/{d}",
+        "regimes": "regimes",
+        "signals": "signals",
+        "opportunities": "labels",
+        "trade_history": "shadow_trades",
+    }
     for table, source in pairs.items():
         for d in DAYS:
             for s in SYMBOLS:
@@ -100,7 +113,8 @@ def test_exporting_again_changes_nothing(exported) -> None:
     assert not changed  # same rows, same bytes: replaced, never appended
     con = duckdb.connect(str(_database(instance, exported["root"])), read_only=True)
     assert con.execute("SELECT count(*) FROM trade_history").fetchone()[0] == sum(
-        pl.read_parquet(p).height for p in archive.glob(f"shadow_trades/*/{TF}/*.parquet"))
+        pl.read_parquet(p).height for p in archive.glob(f"shadow_trades/*/{TF}/*.parquet")
+    )
 
 
 def test_a_reader_holding_the_file_open_sees_old_or_new_rows_never_an_error(exported) -> None:
@@ -116,7 +130,7 @@ def test_a_reader_holding_the_file_open_sees_old_or_new_rows_never_an_error(expo
                 fresh = duckdb.connect(str(database), read_only=True)  # and one that opens it meanwhile
                 seen.add(fresh.execute("SELECT count(*) FROM candles").fetchone()[0])
                 fresh.close()
-            except Exception as error:  # noqa: BLE001 - any error is the failure this test looks for
+            except Exception as error:
                 errors.append(error)
 
     thread = threading.Thread(target=read)
@@ -139,15 +153,26 @@ def test_every_exported_column_is_written_once_in_tables_py_with_its_type_and_co
     features = set(FeatureRecipe.default(TF).output_columns)
     for name, table in TABLES.items():
         assert views[name] == table.comment
-        exported_columns = {c: (t, comment) for c, t, comment in con.execute(
-            "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE table_name = ?", [name]).fetchall()}
+        exported_columns = {
+            c: (t, comment)
+            for c, t, comment in con.execute(
+                "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE table_name = ?", [name]
+            ).fetchall()
+        }
         for column, (kind, comment) in exported_columns.items():
             assert comment, (name, column)
             if column in table.columns:
-                assert kind.replace("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ") == table.columns[column].type, (name, column, kind)
+                assert kind.replace("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ") == table.columns[column].type, (
+                    name,
+                    column,
+                    kind,
+                )
             else:  # lineage, a documented prefix or suffix, or a feature of the recipe
-                assert column in LINEAGE or any(column.startswith(p) or column.endswith(p) for p in PATTERNS) or (
-                    name == "features" and column in features), f"{name}.{column} is exported but not in tables.py"
+                assert (
+                    column in LINEAGE
+                    or any(column.startswith(p) or column.endswith(p) for p in PATTERNS)
+                    or (name == "features" and column in features)
+                ), f"{name}.{column} is exported but not in tables.py"
         assert set(table.columns) <= set(exported_columns), (name, set(table.columns) - set(exported_columns))
 
 
@@ -157,9 +182,17 @@ def test_the_docs_page_and_the_dbt_sources_say_what_tables_py_says() -> None:
     from huracan_core.exports.contract import with_contract
 
     page = (REPO / "docs" / "exports.md").read_text()
-    assert page == with_contract(page), "docs/exports.md is stale: run `python -m huracan_core.exports.contract docs/exports.md`"
+    assert page == with_contract(page), (
+        "docs/exports.md is stale: run `python -m huracan_core.exports.contract docs/exports.md`"
+    )
     sources = yaml.safe_load((REPO / "dbt" / "models" / "staging" / "_sources.yml").read_text())["sources"]
-    families = {"TINYINT": "integer", "SMALLINT": "integer", "INTEGER": "integer", "BIGINT": "integer", "UINTEGER": "integer"}
+    families = {
+        "TINYINT": "integer",
+        "SMALLINT": "integer",
+        "INTEGER": "integer",
+        "BIGINT": "integer",
+        "UINTEGER": "integer",
+    }
     for table in (t for source in sources for t in source["tables"]):
         documented = TABLES[table["name"]]
         for column in table["columns"]:
@@ -168,7 +201,9 @@ def test_the_docs_page_and_the_dbt_sources_say_what_tables_py_says() -> None:
             assert column["description"] == meaning, (table["name"], name)
             if name in documented.columns:
                 declared = documented.columns[name].type
-                assert families.get(declared, declared.lower()) == families.get(column["data_type"].upper(), column["data_type"].lower()), (table["name"], name)
+                assert families.get(declared, declared.lower()) == families.get(
+                    column["data_type"].upper(), column["data_type"].lower()
+                ), (table["name"], name)
 
 
 def test_the_readme_queries_run_and_return_rows(exported) -> None:
@@ -198,14 +233,21 @@ def test_dbt_builds_and_tests_pass_on_the_pipelines_own_exports_and_the_file_sho
 
     root, instance = exported["root"], exported["instance"]
     dbt = HuracanDbtResource.for_home(root, exported["archive"])
-    result = dg.materialize([dbt_assets_for(TF)], instance=instance, resources={"dbt": dbt, "archive": resources(exported["archive"])["archive"]},
-                            raise_on_error=False)
+    result = dg.materialize(
+        [dbt_assets_for(TF)],
+        instance=instance,
+        resources={"dbt": dbt, "archive": resources(exported["archive"])["archive"]},
+        raise_on_error=False,
+    )
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
     analytics = ExportsResource.for_home(root)
-    assert dg.materialize([analytics_database(TF, [])], instance=instance,
-                          resources={**resources(exported["archive"]), "analytics": analytics}).success
+    assert dg.materialize(
+        [analytics_database(TF, [])],
+        instance=instance,
+        resources={**resources(exported["archive"]), "analytics": analytics},
+    ).success
     con = duckdb.connect(analytics.database, read_only=True)
     per_day = con.execute("SELECT count(*) FROM coin_daily_performance").fetchone()[0]
     assert per_day == len(DAYS) * len(SYMBOLS)  # every coin-day, traded or not

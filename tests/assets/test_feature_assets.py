@@ -34,7 +34,9 @@ ASSETS = [*candle_assets(TF), *feature_assets(RECIPE)]
 REFERENCE = to_key(RECIPE.reference_symbol)
 
 
-def run(instance, archive, start: str, end: str, *, assets=ASSETS, selection=None, symbols=SYMBOLS, **resource_args) -> dg.ExecuteInProcessResult:
+def run(
+    instance, archive, start: str, end: str, *, assets=ASSETS, selection=None, symbols=SYMBOLS, **resource_args
+) -> dg.ExecuteInProcessResult:
     return materialize(instance, archive, start, end, symbols, assets=assets, selection=selection, **resource_args)
 
 
@@ -120,7 +122,9 @@ def test_too_little_history_gives_nulls_with_the_reason(tmp_path):
     reasons = latest_metadata(instance, FEATURES, "2024-07-01|BTC-USDT")["null_reasons"].value
     assert "0 bars of history" in reasons and "sma_200" in reasons
     frame = pl.read_parquet(feature_file(tmp_path, "BTC-USDT", "2024-07-01"))
-    assert frame.height < 200 and frame["sma_200"].null_count() == frame.height  # too few bars: null, never a wrong number
+    assert (
+        frame.height < 200 and frame["sma_200"].null_count() == frame.height
+    )  # too few bars: null, never a wrong number
     numeric = frame.select(pl.col(pl.Float64))
     assert not numeric.select(pl.any_horizontal(pl.all().is_nan()).any()).item()
 
@@ -164,7 +168,9 @@ def test_features_read_nothing_but_their_declared_inputs(tmp_path):
         assert run(instance, archive, "2024-11-29", day, symbols=symbols, selection=[CANDLES]).success
         result = run(instance, archive, day, day, selection=[FEATURES])
         assert result.success, failure_text(result)
-        objects[name] = {p.relative_to(archive).as_posix(): p.read_bytes() for p in (archive / "features").rglob("*.parquet")}
+        objects[name] = {
+            p.relative_to(archive).as_posix(): p.read_bytes() for p in (archive / "features").rglob("*.parquet")
+        }
     assert sorted(objects["fresh"]) == sorted(f"features/{RECIPE.version_hash}/{s}/{day}.parquet" for s in SYMBOLS)
     assert objects["busy"] == objects["fresh"]
 
@@ -174,7 +180,14 @@ def test_a_peeking_feature_fails_the_blocking_causality_check(tmp_path):
     cheat = FeatureRecipe(RECIPE.timeframe, RECIPE.reference_symbol, (*RECIPE.features, peek))
     instance = dg.DagsterInstance.ephemeral()
     assert run(instance, tmp_path, "2024-12-01", "2024-12-02", selection=[CANDLES]).success
-    result = run(instance, tmp_path, "2024-12-02", "2024-12-02", assets=[*candle_assets(TF), *feature_assets(cheat)], selection=[FEATURES, REGIMES])
+    result = run(
+        instance,
+        tmp_path,
+        "2024-12-02",
+        "2024-12-02",
+        assets=[*candle_assets(TF), *feature_assets(cheat)],
+        selection=[FEATURES, REGIMES],
+    )
     judged = evaluations(result, "features_causal")
     assert sorted(e.partition for e in judged) == sorted(f"2024-12-02|{s}" for s in SYMBOLS)
     for check in judged:

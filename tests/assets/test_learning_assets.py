@@ -29,11 +29,32 @@ from tests.services.postgres import throwaway_database
 
 TRAIN_DAYS = 20
 FIRST, LAST = date(2024, 9, 1), date(2024, 9, 2)  # the model days; history runs back TRAIN_DAYS + warm-up
-MODELS_SETTINGS = dict(walk_forward_train_days=8, walk_forward_test_days=4, walk_forward_step_days=4, rounds=20,
-                       encoder_epochs=1, encoder_device="cpu")
+MODELS_SETTINGS = dict(
+    walk_forward_train_days=8,
+    walk_forward_test_days=4,
+    walk_forward_step_days=4,
+    rounds=20,
+    encoder_epochs=1,
+    encoder_device="cpu",
+)
 MODELS = ModelSettingsResource(**MODELS_SETTINGS)
-KEYS = {n: asset_key(TF, n) for n in ("candles", "features", "regimes", "signals", "labels", "shared_encoder", "coin_model",
-                                      "champion", "shadow_trades", "trade_analysis", "roster", "daily_summary")}
+KEYS = {
+    n: asset_key(TF, n)
+    for n in (
+        "candles",
+        "features",
+        "regimes",
+        "signals",
+        "labels",
+        "shared_encoder",
+        "coin_model",
+        "champion",
+        "shadow_trades",
+        "trade_analysis",
+        "roster",
+        "daily_summary",
+    )
+}
 
 
 def _chain(instance: dg.DagsterInstance, archive: Path, mlflow: MLflowResource) -> list[dg.ExecuteInProcessResult]:
@@ -41,8 +62,15 @@ def _chain(instance: dg.DagsterInstance, archive: Path, mlflow: MLflowResource) 
     extra = {"costs": CostsResource(), "models": MODELS, "mlflow": mlflow}
 
     def run(start: date, end: date, names: list[str]) -> dg.ExecuteInProcessResult:
-        result = materialize(instance, archive, start.isoformat(), end.isoformat(), assets=assets,
-                             selection=[KEYS[n] for n in names], extra_resources=extra)
+        result = materialize(
+            instance,
+            archive,
+            start.isoformat(),
+            end.isoformat(),
+            assets=assets,
+            selection=[KEYS[n] for n in names],
+            extra_resources=extra,
+        )
         assert result.success, f"{names} {start}..{end} failed"
         return result
 
@@ -54,17 +82,28 @@ def _chain(instance: dg.DagsterInstance, archive: Path, mlflow: MLflowResource) 
     ]
     register(instance, SYMBOLS)
     encoders = dg.materialize(
-        [a for a in assets if a.key == KEYS["shared_encoder"]], instance=instance,
+        [a for a in assets if a.key == KEYS["shared_encoder"]],
+        instance=instance,
         resources={**resources(archive), **extra},
-        tags={"dagster/asset_partition_range_start": FIRST.isoformat(), "dagster/asset_partition_range_end": LAST.isoformat()},
+        tags={
+            "dagster/asset_partition_range_start": FIRST.isoformat(),
+            "dagster/asset_partition_range_end": LAST.isoformat(),
+        },
     )
     assert encoders.success
-    assert sorted(e.partition for e in encoders.get_asset_check_evaluations() if e.passed) == [FIRST.isoformat(), LAST.isoformat()]
+    assert sorted(e.partition for e in encoders.get_asset_check_evaluations() if e.passed) == [
+        FIRST.isoformat(),
+        LAST.isoformat(),
+    ]
     runs.append(run(FIRST, LAST, ["coin_model", "champion", "shadow_trades", "trade_analysis"]))
     dated = dg.materialize(
-        [a for a in assets if a.key in (KEYS["roster"], KEYS["daily_summary"])], instance=instance,
+        [a for a in assets if a.key in (KEYS["roster"], KEYS["daily_summary"])],
+        instance=instance,
         resources={**resources(archive), **extra},
-        tags={"dagster/asset_partition_range_start": FIRST.isoformat(), "dagster/asset_partition_range_end": LAST.isoformat()},
+        tags={
+            "dagster/asset_partition_range_start": FIRST.isoformat(),
+            "dagster/asset_partition_range_end": LAST.isoformat(),
+        },
     )
     assert dated.success
     return runs
@@ -79,11 +118,19 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> dict:
         runs = _chain(instance, root / "archive", mlflow)
         index = {
             (day, s): LocalArtifactStore(root / "archive").read_parquet(
-                partition_object_key("coin_model", symbol=s, day=day, timeframe=TF))
-            for day in (FIRST, LAST) for s in SYMBOLS
+                partition_object_key("coin_model", symbol=s, day=day, timeframe=TF)
+            )
+            for day in (FIRST, LAST)
+            for s in SYMBOLS
         }
-        yield {"root": root, "store": LocalArtifactStore(root / "archive"), "mlflow": mlflow, "runs": runs,
-               "index": index, "instance": instance}
+        yield {
+            "root": root,
+            "store": LocalArtifactStore(root / "archive"),
+            "mlflow": mlflow,
+            "runs": runs,
+            "index": index,
+            "instance": instance,
+        }
 
 
 def test_every_learning_asset_materializes_every_partition(chain: dict) -> None:
@@ -101,12 +148,14 @@ def test_every_learning_asset_materializes_every_partition(chain: dict) -> None:
     assert checks and all(e.passed for e in checks)
     intact = [e for r in chain["runs"] for e in r.get_asset_check_evaluations() if e.check_name == "model_files_intact"]
     assert sorted(e.partition for e in intact) == sorted(partition_key(d, s) for d in (FIRST, LAST) for s in SYMBOLS)
-    assert all(e.passed and e.severity == dg.AssetCheckSeverity.ERROR and "sha256.txt matches" in e.description for e in intact)
+    assert all(
+        e.passed and e.severity == dg.AssetCheckSeverity.ERROR and "sha256.txt matches" in e.description for e in intact
+    )
 
 
 def test_model_folder_is_complete_checksummed_and_out_of_sample(chain: dict) -> None:
     store = chain["store"]
-    for (day, symbol), index in chain["index"].items():
+    for (day, _), index in chain["index"].items():
         row = index.row(0, named=True)
         assert row["cutoff"] == day_start(day), "a coin model of day D trains on data ending where D begins"
         files = read_model_folder(store, row["folder"])
@@ -155,7 +204,9 @@ def test_the_trader_records_policy_and_trades_only_the_champion_of_its_day(chain
     for day in (FIRST, LAST):
         for symbol in SYMBOLS:
             ledger = store.read_parquet(partition_object_key("shadow_trades", symbol=symbol, day=day, timeframe=TF))
-            champion = store.read_parquet(partition_object_key("champion", symbol=symbol, day=day, timeframe=TF)).row(0, named=True)
+            champion = store.read_parquet(partition_object_key("champion", symbol=symbol, day=day, timeframe=TF)).row(
+                0, named=True
+            )
             assert set(ledger["policy"].unique()) <= {"model", "rules"}
             for folder in ledger.filter(pl.col("policy") == "model")["model_version"].unique():
                 assert folder == champion["champion_folder"]
@@ -175,8 +226,15 @@ def test_mlflow_on_postgresql_records_the_materialization(chain: dict, tmp_path:
         mlflow = MLflowResource.for_home(tmp_path, tracking_uri=url)
         (tmp_path / "dagster").mkdir()
         with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
-            result = materialize(instance, archive, FIRST.isoformat(), FIRST.isoformat(), assets=timeframe_assets(TF, train_days=TRAIN_DAYS),
-                                 selection=[KEYS["coin_model"]], extra_resources={"costs": CostsResource(), "models": MODELS, "mlflow": mlflow})
+            result = materialize(
+                instance,
+                archive,
+                FIRST.isoformat(),
+                FIRST.isoformat(),
+                assets=timeframe_assets(TF, train_days=TRAIN_DAYS),
+                selection=[KEYS["coin_model"]],
+                extra_resources={"costs": CostsResource(), "models": MODELS, "mlflow": mlflow},
+            )
             assert result.success
         from mlflow import MlflowClient
 
@@ -198,15 +256,22 @@ def test_every_coin_day_has_a_champion_decision_in_the_history_and_the_pointer_a
     for symbol in SYMBOLS:
         lines = {line["decision_key"]: line for line in book.history(symbol)}
         for day in (FIRST, LAST):
-            row = store.read_parquet(partition_object_key("champion", symbol=symbol, day=day, timeframe=TF)).row(0, named=True)
+            row = store.read_parquet(partition_object_key("champion", symbol=symbol, day=day, timeframe=TF)).row(
+                0, named=True
+            )
             line = lines[engine_decision_key(day, symbol)]
             assert row["champion_folder"] == line["champion_after"] and row["reason"] == line["reason"]
             assert row["trade_ok"] == (line["champion"] is not None)
             if row["champion_folder"] is None:
                 assert row["reason"].startswith("no champion")  # says why
-            meta = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=KEYS["champion"], asset_partitions=[partition_key(day, symbol)]), limit=1
-            ).records[0].asset_materialization.metadata
+            meta = (
+                instance.fetch_materializations(
+                    dg.AssetRecordsFilter(asset_key=KEYS["champion"], asset_partitions=[partition_key(day, symbol)]),
+                    limit=1,
+                )
+                .records[0]
+                .asset_materialization.metadata
+            )
             assert meta["trade_ok"].value == row["trade_ok"] and "| effective_from |" in meta["promotions"].value
         newest = book.in_force(symbol, None)
         assert book.pointer(symbol) == newest["champion"]  # absent exactly when no champion
@@ -214,13 +279,25 @@ def test_every_coin_day_has_a_champion_decision_in_the_history_and_the_pointer_a
     assert roster["date"] == LAST.isoformat() and {e["symbol"] for e in roster["symbols"]} == set(SYMBOLS)
     assert sorted(e["rank"] for e in roster["symbols"]) == [1, 2]
     for entry in roster["symbols"]:
-        assert {"symbol", "model_path", "rank", "spread_bps", "fee_bps", "avg_slip_bps", "last_7d_net_bps", "trade_ok"} <= set(entry)
+        assert {
+            "symbol",
+            "model_path",
+            "rank",
+            "spread_bps",
+            "fee_bps",
+            "avg_slip_bps",
+            "last_7d_net_bps",
+            "trade_ok",
+        } <= set(entry)
         assert entry["trade_ok"] == (entry["model_path"] is not None) and (entry["trade_ok"] or entry["reason"])
     for day in (FIRST, LAST):
         summary = store.read_json(daily_summary_key(TF, day))
         assert summary["models_trained"] == len(SYMBOLS) == summary["models_passed"] + summary["models_failed"]
         assert len(summary["failures"]) == summary["models_failed"]
-        trades = sum(store.read_parquet(partition_object_key("shadow_trades", symbol=s, day=day, timeframe=TF)).height for s in SYMBOLS)
+        trades = sum(
+            store.read_parquet(partition_object_key("shadow_trades", symbol=s, day=day, timeframe=TF)).height
+            for s in SYMBOLS
+        )
         assert summary["trades"] == trades == sum(c["trades"] for c in summary["per_coin"])
         assert (summary["hit_rate_pct"] is None) == (trades == 0)
 
@@ -235,7 +312,9 @@ def test_the_mechanic_trains_a_challenger_from_the_freshest_data_and_judges_it_o
     extra = {"costs": CostsResource(), "models": MODELS, "mlflow": chain["mlflow"]}
 
     def run() -> dict:
-        result = dg.materialize(mechanic, instance=instance, resources={**resources(chain["root"] / "archive"), **extra})
+        result = dg.materialize(
+            mechanic, instance=instance, resources={**resources(chain["root"] / "archive"), **extra}
+        )
         assert result.success
         return result.get_asset_materialization_events()[0].materialization.metadata
 
@@ -243,7 +322,9 @@ def test_the_mechanic_trains_a_challenger_from_the_freshest_data_and_judges_it_o
     assert first["challengers_trained"].value == len(SYMBOLS)
     lines = [h for h in ChampionBook(store, "15m").history() if h["source"] == "mechanic"]
     assert {h["symbol"] for h in lines} == set(SYMBOLS)
-    cutoff = day_start(LAST + timedelta(days=1))  # the newest labelled day is LAST: the challenger is the next day's model
+    cutoff = day_start(
+        LAST + timedelta(days=1)
+    )  # the newest labelled day is LAST: the challenger is the next day's model
     for line in lines:
         [candidate] = line["candidates"]
         assert candidate["folder"] == f"challengers/{line['symbol']}/{TF}/{cutoff:%Y%m%d_%H%M%SZ}"
@@ -265,23 +346,39 @@ def test_a_day_off_the_retrain_cadence_trains_nothing_and_keeps_the_champion(cha
     day = LAST + timedelta(days=1)  # a Tuesday: off a weekly cadence, its history is what the chain materialized
     weekly = ModelSettingsResource(**{**MODELS_SETTINGS, "retrain_every_days": 7})
     extra = {"costs": CostsResource(), "models": weekly, "mlflow": chain["mlflow"]}
-    result = materialize(instance, chain["root"] / "archive", day.isoformat(), day.isoformat(),
-                         assets=timeframe_assets(TF, train_days=TRAIN_DAYS), selection=[KEYS["coin_model"], KEYS["champion"]],
-                         extra_resources=extra)
+    result = materialize(
+        instance,
+        chain["root"] / "archive",
+        day.isoformat(),
+        day.isoformat(),
+        assets=timeframe_assets(TF, train_days=TRAIN_DAYS),
+        selection=[KEYS["coin_model"], KEYS["champion"]],
+        extra_resources=extra,
+    )
     assert result.success
     book = {line["decision_key"]: line for line in ChampionBook(store, "15m").history()}
     for symbol in SYMBOLS:
         index = store.read_parquet(partition_object_key("coin_model", symbol=symbol, day=day, timeframe=TF))
         assert index.height == 0 and index.schema == INDEX_SCHEMA
         assert not store.list_keys(f"models/{symbol}/{TF}/{day:%Y%m%d}"), "no model folder for the day"
-        meta = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=KEYS["coin_model"], asset_partitions=[partition_key(day, symbol)]), limit=1
-        ).records[0].asset_materialization.metadata
+        meta = (
+            instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=KEYS["coin_model"], asset_partitions=[partition_key(day, symbol)]),
+                limit=1,
+            )
+            .records[0]
+            .asset_materialization.metadata
+        )
         assert meta["retrained"].value is False and "next 2024-09-09" in meta["reason"].value
-        champion = store.read_parquet(partition_object_key("champion", symbol=symbol, day=day, timeframe=TF)).row(0, named=True)
+        champion = store.read_parquet(partition_object_key("champion", symbol=symbol, day=day, timeframe=TF)).row(
+            0, named=True
+        )
         line = book[engine_decision_key(day, symbol)]
         assert line["candidates"] == [] and not champion["promoted"]
-        assert champion["champion_folder"] == line["champion_before"] and "no coin model trained for this day" in champion["reason"]
+        assert (
+            champion["champion_folder"] == line["champion_before"]
+            and "no coin model trained for this day" in champion["reason"]
+        )
 
 
 def _digests(root: Path) -> dict[str, bytes]:
@@ -300,16 +397,25 @@ def test_a_copied_home_trains_into_itself_and_leaves_the_original_untouched(chai
     mlflow = MLflowResource.for_home(copy)
     (copy / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(copy / "dagster")) as instance:
-        result = materialize(instance, copy / "archive", FIRST.isoformat(), FIRST.isoformat(),
-                             assets=timeframe_assets(TF, train_days=TRAIN_DAYS), selection=[KEYS["coin_model"]],
-                             extra_resources={"costs": CostsResource(), "models": MODELS, "mlflow": mlflow})
+        result = materialize(
+            instance,
+            copy / "archive",
+            FIRST.isoformat(),
+            FIRST.isoformat(),
+            assets=timeframe_assets(TF, train_days=TRAIN_DAYS),
+            selection=[KEYS["coin_model"]],
+            extra_resources={"costs": CostsResource(), "models": MODELS, "mlflow": mlflow},
+        )
         assert result.success
     assert {name: _digests(source / name) for name in ("archive", "mlflow")} == before
     config = mlflow.config()
     client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
     for symbol in SYMBOLS:
-        row = LocalArtifactStore(copy / "archive").read_parquet(
-            partition_object_key("coin_model", symbol=symbol, day=FIRST, timeframe=TF)).row(0, named=True)
+        row = (
+            LocalArtifactStore(copy / "archive")
+            .read_parquet(partition_object_key("coin_model", symbol=symbol, day=FIRST, timeframe=TF))
+            .row(0, named=True)
+        )
         assert not Path(row["folder"]).is_absolute() and str(source) not in json.dumps(row, default=str)
         run = client.get_run(row["mlflow_run_id"])
         assert run.info.artifact_uri.startswith(str(copy)) and run.data.tags["model_folder"] == row["folder"]
@@ -329,15 +435,24 @@ def test_a_torn_champion_pointer_is_rebuilt_from_the_history_saying_so(chain: di
     lines_before = len(ChampionBook(store, "15m").history())
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
-        result = materialize(instance, archive, LAST.isoformat(), LAST.isoformat(), assets=timeframe_assets(TF, train_days=TRAIN_DAYS),
-                             selection=[KEYS["champion"]], extra_resources={"costs": CostsResource(), "models": MODELS,
-                                                                            "mlflow": MLflowResource.for_home(tmp_path)})
+        result = materialize(
+            instance,
+            archive,
+            LAST.isoformat(),
+            LAST.isoformat(),
+            assets=timeframe_assets(TF, train_days=TRAIN_DAYS),
+            selection=[KEYS["champion"]],
+            extra_resources={"costs": CostsResource(), "models": MODELS, "mlflow": MLflowResource.for_home(tmp_path)},
+        )
         assert result.success, "a torn pointer is repaired, never a bare JSONDecodeError"
     book = ChampionBook(store, "15m")
     assert book.pointer(SYMBOLS[0]) == book.in_force(SYMBOLS[0], None)["champion"]
     assert store.exists(pointer) == (book.pointer(SYMBOLS[0]) is not None)
-    notes = {e.materialization.metadata[REPAIRED].value for e in result.get_asset_materialization_events()
-             if REPAIRED in e.materialization.metadata}
+    notes = {
+        e.materialization.metadata[REPAIRED].value
+        for e in result.get_asset_materialization_events()
+        if REPAIRED in e.materialization.metadata
+    }
     assert notes and all(f"{pointer} was not JSON (damaged); rebuilt from the history" in note for note in notes)
     assert len(book.history()) == lines_before + len(SYMBOLS)  # one line per decision taken again, no more
     assert PROMOTIONS_KEY in store.list_keys("champions/")
@@ -351,12 +466,20 @@ def test_the_integrity_sweep_names_a_tampered_model_that_is_not_the_champion(cha
     shutil.copytree(chain["root"] / "archive", archive)
     store = LocalArtifactStore(archive)
     champions = {(ChampionBook(store, "15m").pointer(s) or {}).get("model_folder") for s in SYMBOLS}
-    folder = next(i.row(0, named=True)["folder"] for i in chain["index"].values() if i.row(0, named=True)["folder"] not in champions)
+    folder = next(
+        i.row(0, named=True)["folder"]
+        for i in chain["index"].values()
+        if i.row(0, named=True)["folder"] not in champions
+    )
     checks = integrity_checks(TF)
     job, schedule = integrity_job(TF, checks)
-    defs = dg.Definitions(asset_checks=checks, jobs=[job], schedules=[schedule],
-                          assets=timeframe_assets(TF, train_days=TRAIN_DAYS),
-                          resources={**resources(archive), "models": MODELS, "mlflow": MLflowResource.for_home(tmp_path)})
+    defs = dg.Definitions(
+        asset_checks=checks,
+        jobs=[job],
+        schedules=[schedule],
+        assets=timeframe_assets(TF, train_days=TRAIN_DAYS),
+        resources={**resources(archive), "models": MODELS, "mlflow": MLflowResource.for_home(tmp_path)},
+    )
 
     def sweep() -> dict[str, dg.AssetCheckEvaluation]:
         result = defs.resolve_job_def(job.name).execute_in_process(instance=dg.DagsterInstance.ephemeral())

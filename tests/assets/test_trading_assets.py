@@ -52,8 +52,9 @@ COIN_MODEL = asset_key(TF, "coin_model")
 EVERYTHING = [CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, COIN_MODEL, CHAMPION, SHADOW_TRADES, TRADE_ANALYSIS]
 #: the trader trades the day's champion, so each day needs its coin model and champion decision: a small one
 TRAIN_DAYS = 8
-MODELS = ModelSettingsResource(walk_forward_train_days=4, walk_forward_test_days=2, walk_forward_step_days=2, rounds=10,
-                               use_encoder=False)
+MODELS = ModelSettingsResource(
+    walk_forward_train_days=4, walk_forward_test_days=2, walk_forward_step_days=2, rounds=10, use_encoder=False
+)
 ASSETS = timeframe_assets(TF, train_days=TRAIN_DAYS)
 PNG = b"\x89PNG\r\n\x1a\n"
 TEXT = {"trade_id", "symbol", "exit_reason", "regime", "engines_agreeing", "policy", "model_version"}
@@ -64,8 +65,15 @@ def _fee(costs: CostsResource, symbol: str) -> float:
 
 
 def _materialize(instance, archive, selection, start, end, costs=CHEAP) -> dg.ExecuteInProcessResult:
-    result = materialize(instance, archive, start, end, selection=selection, assets=ASSETS,
-                         extra_resources={"costs": costs, "models": MODELS})
+    result = materialize(
+        instance,
+        archive,
+        start,
+        end,
+        selection=selection,
+        assets=ASSETS,
+        extra_resources={"costs": costs, "models": MODELS},
+    )
     assert result.success, failure_text(result)
     return result
 
@@ -73,6 +81,7 @@ def _materialize(instance, archive, selection, start, end, costs=CHEAP) -> dg.Ex
 def _history(instance, archive, first: str, last: str, costs=CHEAP) -> None:
     """What days ``first..last`` read before them: the models' training days (signals and labels), the signals'
     3 warm-up days (features and regimes) and the recipe's 12 trailing days of candles."""
+
     def before(days: int) -> str:
         return (date.fromisoformat(first) - timedelta(days=days)).isoformat()
 
@@ -132,7 +141,9 @@ def test_ledgers_hold_only_their_day_flat_at_day_end_with_costs_on_both_legs(pip
             day = date.fromisoformat(d)
             assert ledger["entry_time"].dt.date().eq(day).all()  # only the day's entries
             assert ledger["exit_time"].dt.date().eq(day).all()  # and flat at day end
-            assert (ledger["exit_time"] >= ledger["entry_time"]).all() and (ledger["signal_time"] < ledger["entry_time"]).all()
+            assert (ledger["exit_time"] >= ledger["entry_time"]).all() and (
+                ledger["signal_time"] < ledger["entry_time"]
+            ).all()
             # one position at a time: a trade enters after the previous one left
             assert (ledger["entry_time"].slice(1) > ledger["exit_time"].slice(0, ledger.height - 1)).all()
             assert ledger["trade_id"].is_unique().all() and set(ledger["symbol"]) == {s}
@@ -142,7 +153,10 @@ def test_ledgers_hold_only_their_day_flat_at_day_end_with_costs_on_both_legs(pip
             assert (ledger["net_bps"] < ledger["gross_bps"]).all()
             assert ((ledger["fees_paid"] - 2 * _fee(CHEAP, s) * ledger["size"] / BPS).abs() < 1e-9).all()
             champion = pl.read_parquet(archive / f"champion_decisions/{s}/{TF}/{d}.parquet")["champion_folder"][0]
-            assert set(zip(ledger["policy"], ledger["model_version"], strict=True)) <= {("rules", ""), ("model", champion)}
+            assert set(zip(ledger["policy"], ledger["model_version"], strict=True)) <= {
+                ("rules", ""),
+                ("model", champion),
+            }
             # both legs pay at least the model's floors: half the spread each side, the slippage floor each side
             assert (ledger["spread_paid"] >= model.spread_floor_bps * ledger["size"] / BPS - 1e-12).all()
             assert (ledger["slippage_paid"] >= 2 * model.slip_floor_bps * ledger["size"] / BPS - 1e-12).all()
@@ -156,7 +170,11 @@ def test_costs_json_per_symbol_and_day(pipeline):
             assert {"fee_bps", "spread_bps", "avg_slip_bps", "trades"} <= set(payload)
             assert payload["symbol"] == s and payload["date"] == d and payload["exchange"] == CHEAP.exchange
             assert payload["trades"] == _ledger(archive, s, d).height
-            assert payload["fee_bps"] == pytest.approx(_fee(CHEAP, s)) and payload["spread_bps"] > 0 and payload["avg_slip_bps"] > 0
+            assert (
+                payload["fee_bps"] == pytest.approx(_fee(CHEAP, s))
+                and payload["spread_bps"] > 0
+                and payload["avg_slip_bps"] > 0
+            )
             assert payload["fee_profile"] == CHEAP.fee_profile
 
 
@@ -169,8 +187,17 @@ def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
             assert meta["trades"].value == _ledger(archive, s, d).height
             assert "| hit_rate |" in meta["metrics"].value and "| expectancy_bps |" in meta["metrics"].value
             assert meta["recipe_hash"].value == RECIPE.version_hash
-            assert {"hit_rate_pct", "mean_net_bps", "mean_gross_bps", "net_pnl_usdt", "costs_paid_usdt", "costs_pct_of_gross",
-                    "paid_fees_bps_per_round_trip", "fee_tier_bps_per_side", "costs_json"} <= set(meta)
+            assert {
+                "hit_rate_pct",
+                "mean_net_bps",
+                "mean_gross_bps",
+                "net_pnl_usdt",
+                "costs_paid_usdt",
+                "costs_pct_of_gross",
+                "paid_fees_bps_per_round_trip",
+                "fee_tier_bps_per_side",
+                "costs_json",
+            } <= set(meta)
             assert Path(meta["costs_json"].value) == archive / f"costs/{s}/{TF}/{d}.json"
             _assert_figures_say_what_was_paid(meta, _ledger(archive, s, d), _fee(CHEAP, s))
             # the picture inline on each symbol's last day of the run only (what the UI shows as latest), small
@@ -183,11 +210,19 @@ def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
             plots.add(Path(meta["equity_curves"].value))
             champion = pl.read_parquet(archive / f"champion_decisions/{s}/{TF}/{d}.parquet").row(0, named=True)
             if champion["champion_folder"] is None:  # the day's champion decides, or the rules say why there is none
-                assert meta["policy"].value == "rules" and meta["decided_by"].value == f"rules-only: no champion ({champion['reason']})"
+                assert (
+                    meta["policy"].value == "rules"
+                    and meta["decided_by"].value == f"rules-only: no champion ({champion['reason']})"
+                )
             else:
                 assert meta["policy"].value == "model" and champion["champion_folder"] in meta["decided_by"].value
             analysis = latest_metadata(instance, TRADE_ANALYSIS, f"{d}|{s}")
-            assert {"traded_winners_vs_losers", "opportunities_by_regime", "opportunities_patterns", "post_exit"} <= set(analysis)
+            assert {
+                "traded_winners_vs_losers",
+                "opportunities_by_regime",
+                "opportunities_patterns",
+                "post_exit",
+            } <= set(analysis)
             rows = _analysis(archive, s, d)
             assert analysis["trades"].value == rows.filter(pl.col("kind") == "trade").height == meta["trades"].value
             # every bar whose outcome is known is an opportunity on each side, traded or not
@@ -201,11 +236,18 @@ def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
 def _assert_figures_say_what_was_paid(meta: dict, ledger: pl.DataFrame, fee: float) -> None:
     """Undefined figures say n/a, never 0; paid costs are what the trades paid (nothing without trades), per round
     trip; a day without trades says why."""
-    paid = ("paid_fees_bps_per_round_trip", "paid_spread_bps_per_round_trip", "paid_slippage_bps_per_round_trip",
-            "paid_total_bps_per_round_trip")
+    paid = (
+        "paid_fees_bps_per_round_trip",
+        "paid_spread_bps_per_round_trip",
+        "paid_slippage_bps_per_round_trip",
+        "paid_total_bps_per_round_trip",
+    )
     assert meta["fee_tier_bps_per_side"].value == pytest.approx(fee)
     if ledger.is_empty():
-        assert all(meta[k].value == "n/a" for k in ("hit_rate_pct", "mean_net_bps", "mean_gross_bps", "costs_pct_of_gross", *paid))
+        assert all(
+            meta[k].value == "n/a"
+            for k in ("hit_rate_pct", "mean_net_bps", "mean_gross_bps", "costs_pct_of_gross", *paid)
+        )
         assert meta["costs_paid_usdt"].value == 0 and meta["net_pnl_usdt"].value == 0
         assert meta["why_no_trades"].value.startswith(f"{meta['policy'].value}:")
         for figure in ("sharpe", "profit_factor", "hit_rate", "expectancy_bps", "cost_share_of_gross"):
@@ -216,18 +258,35 @@ def _assert_figures_say_what_was_paid(meta: dict, ledger: pl.DataFrame, fee: flo
     assert meta["paid_fees_bps_per_round_trip"].value == pytest.approx(2 * fee)  # both legs at the fee tier
     assert meta["paid_total_bps_per_round_trip"].value == pytest.approx(sum(meta[k].value for k in paid[:3]), abs=1e-5)
     assert meta["costs_paid_usdt"].value == pytest.approx(
-        float(ledger.select(pl.sum_horizontal("fees_paid", "spread_paid", "slippage_paid")).to_series().sum()), abs=1e-5)
+        float(ledger.select(pl.sum_horizontal("fees_paid", "spread_paid", "slippage_paid")).to_series().sum()), abs=1e-5
+    )
 
 
 def test_a_day_without_trades_says_n_a_and_why():
     """The metadata of a day whose ledger is empty, built from core's own figures for it."""
     day, bars = date.fromisoformat(DAYS[0]), pl.Series([datetime(2024, 11, 28, h, tzinfo=UTC) for h in range(4)])
-    ledger = pl.DataFrame(schema={c: pl.Datetime("us", "UTC") if c.endswith("_time") else pl.String if c in TEXT else pl.Float64
-                                  for c in LEDGER_COLUMNS})
-    traded = TradingDay(day=day, symbol="BTC-USDT", ledger=ledger, costs={"fee_bps": 5.0, "trades": 0.0},
-                        metrics=summary(ledger, TF, 10_000.0, bars), equity=pl.DataFrame({"timestamp": bars, "equity": [10_000.0] * 4}),
-                        bars=4, policy="rules", model_version="", reason="rules-only: no champion", no_trades_because="rules: …")
-    recorded = dg.AssetMaterialization(SHADOW_TRADES, metadata=_trading_metadata(traded, 5.0, "costs.json", "plot.png")).metadata
+    ledger = pl.DataFrame(
+        schema={
+            c: pl.Datetime("us", "UTC") if c.endswith("_time") else pl.String if c in TEXT else pl.Float64
+            for c in LEDGER_COLUMNS
+        }
+    )
+    traded = TradingDay(
+        day=day,
+        symbol="BTC-USDT",
+        ledger=ledger,
+        costs={"fee_bps": 5.0, "trades": 0.0},
+        metrics=summary(ledger, TF, 10_000.0, bars),
+        equity=pl.DataFrame({"timestamp": bars, "equity": [10_000.0] * 4}),
+        bars=4,
+        policy="rules",
+        model_version="",
+        reason="rules-only: no champion",
+        no_trades_because="rules: …",
+    )
+    recorded = dg.AssetMaterialization(
+        SHADOW_TRADES, metadata=_trading_metadata(traded, 5.0, "costs.json", "plot.png")
+    ).metadata
     _assert_figures_say_what_was_paid(recorded, ledger, 5.0)
 
 
@@ -236,7 +295,9 @@ def test_a_ranged_run_records_its_partitions_in_date_order(pipeline):
     instance, _ = pipeline
     for asset in (CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, CHAMPION, SHADOW_TRADES, TRADE_ANALYSIS):
         [latest] = instance.fetch_materializations(asset, limit=1).records
-        records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=asset), limit=1000, ascending=True).records
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset), limit=1000, ascending=True
+        ).records
         recorded = [r.partition_key for r in records if r.run_id == latest.run_id]
         assert len(recorded) > 1 and recorded == sorted(recorded), asset.to_user_string()
         assert latest.partition_key.startswith(max(recorded)[:10])
@@ -288,8 +349,11 @@ def test_rematerializing_writes_the_same_bytes(pipeline):
     instance, archive = pipeline
 
     def objects() -> dict[str, bytes]:
-        return {p.relative_to(archive).as_posix(): p.read_bytes()
-                for prefix in ("shadow_trades", "costs", "plots") for p in (archive / prefix).rglob("*.*")}
+        return {
+            p.relative_to(archive).as_posix(): p.read_bytes()
+            for prefix in ("shadow_trades", "costs", "plots")
+            for p in (archive / prefix).rglob("*.*")
+        }
 
     first = objects()
     assert any(k.startswith("plots/") for k in first)
@@ -303,7 +367,14 @@ def test_default_fees_are_a_finding_not_an_error(pipeline, tmp_path):
     _, cheap_archive = pipeline
     instance, day = dg.DagsterInstance.ephemeral(), DAYS[1]
     _history(instance, tmp_path, day, day, DEFAULT)
-    _materialize(instance, tmp_path, [CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, COIN_MODEL, CHAMPION, SHADOW_TRADES], day, day, DEFAULT)
+    _materialize(
+        instance,
+        tmp_path,
+        [CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, COIN_MODEL, CHAMPION, SHADOW_TRADES],
+        day,
+        day,
+        DEFAULT,
+    )
     margin = ConsensusConfig().safety_margin_bps
     for s in SYMBOLS:
         fee = _fee(DEFAULT, s)
@@ -313,8 +384,12 @@ def test_default_fees_are_a_finding_not_an_error(pipeline, tmp_path):
         assert payload["fee_bps"] == pytest.approx(fee) and payload["trades"] == ledger.height
         assert ((ledger["fees_paid"] - 2 * fee * ledger["size"] / BPS).abs() < 1e-9).all()
         assert (ledger["net_bps"] <= ledger["gross_bps"] - 2 * fee).all()
-        edge = ledger.select(pl.col("confidence") * take_profit_expr(ConsensusConfig().exits, pl.col("confidence"))).to_series()
+        edge = ledger.select(
+            pl.col("confidence") * take_profit_expr(ConsensusConfig().exits, pl.col("confidence"))
+        ).to_series()
         assert (edge > 2 * fee + margin).all()
         # the same day and inputs at zero fees: the features, regimes and candles are the same bytes
         for asset, path in (("features", f"{RECIPE.version_hash}/{s}/{day}"), ("regimes", f"{s}/{TF}/{day}")):
-            assert (tmp_path / f"{asset}/{path}.parquet").read_bytes() == (cheap_archive / f"{asset}/{path}.parquet").read_bytes()
+            assert (tmp_path / f"{asset}/{path}.parquet").read_bytes() == (
+                cheap_archive / f"{asset}/{path}.parquet"
+            ).read_bytes()

@@ -163,16 +163,41 @@ def test_messages_are_short_tagged_and_say_na() -> None:
         messages.run_succeeded("daily", "abcdef1234567890", None, None),
         messages.run_failed("daily", "abcdef1234567890", "15m/candles: 2024-12-05|BTC-USDT: gap\n" * 9),
         messages.check_failed("15m/candles", "no_gaps", "2024-12-05|BTC-USDT", "3 gaps"),
-        messages.promotion({"symbol": "BTC-USDT", "promoted": True, "champion_before": None,
-                            "champion_after": "20241231_020000Z", "reason": "beats champion",
-                            "figures": {"mean_diff_bps_per_day": 3.2, "p_value": 0.012, "trades": 340}}),
-        messages.promotion({"symbol": "ETH-USDT", "promoted": False, "champion_before": "20241230_020000Z",
-                            "champion_after": "20241230_020000Z", "reason": "not significant",
-                            "figures": {"mean_diff_bps_per_day": float("nan"), "p_value": None, "trades": 0}}),
-        messages.daily_summary({"date": "2024-12-31", "models_trained": 5, "models_passed": 1, "models_failed": 4,
-                                "promotions": 0, "trades": 120, "hit_rate": None, "net_pnl": -12.4,
-                                "per_coin": [{"symbol": "BTC-USDT", "trades": 30, "net_pnl": -3.1,
-                                              "champion": None, "reason": "no model passed"}]}),
+        messages.promotion(
+            {
+                "symbol": "BTC-USDT",
+                "promoted": True,
+                "champion_before": None,
+                "champion_after": "20241231_020000Z",
+                "reason": "beats champion",
+                "figures": {"mean_diff_bps_per_day": 3.2, "p_value": 0.012, "trades": 340},
+            }
+        ),
+        messages.promotion(
+            {
+                "symbol": "ETH-USDT",
+                "promoted": False,
+                "champion_before": "20241230_020000Z",
+                "champion_after": "20241230_020000Z",
+                "reason": "not significant",
+                "figures": {"mean_diff_bps_per_day": float("nan"), "p_value": None, "trades": 0},
+            }
+        ),
+        messages.daily_summary(
+            {
+                "date": "2024-12-31",
+                "models_trained": 5,
+                "models_passed": 1,
+                "models_failed": 4,
+                "promotions": 0,
+                "trades": 120,
+                "hit_rate": None,
+                "net_pnl": -12.4,
+                "per_coin": [
+                    {"symbol": "BTC-USDT", "trades": 30, "net_pnl": -3.1, "champion": None, "reason": "no model passed"}
+                ],
+            }
+        ),
     ]
     for text in texts:
         lines = text.splitlines()
@@ -193,27 +218,56 @@ def test_messages_read_the_champion_book_and_summary_shapes() -> None:
     """The shapes ``huracan_core.champions`` and ``daily_summary`` write: figures per contender, a p-value of the
     decision, promotions as a list, the hit rate in percent, the champion's reason per coin."""
     decision = {
-        "symbol": "SOL-USDT", "source": "mechanic", "promoted": True, "winner": "models/SOL-USDT/15m/B",
-        "champion_before": "models/SOL-USDT/15m/A", "champion_after": "models/SOL-USDT/15m/B",
-        "reason": "promoted B: beats the champion by 4.1 bps/day", "p_value": 0.0004,
-        "figures": {"models/SOL-USDT/15m/A": {"status": "champion", "trades": 80, "mean_bps_per_day": 1.0},
-                    "models/SOL-USDT/15m/B": {"status": "eligible", "trades": 95, "mean_diff_bps_per_day": 4.1},
-                    "models/SOL-USDT/15m/C": {"status": "eligible", "trades": 10, "mean_diff_bps_per_day": 9.0}},
+        "symbol": "SOL-USDT",
+        "source": "mechanic",
+        "promoted": True,
+        "winner": "models/SOL-USDT/15m/B",
+        "champion_before": "models/SOL-USDT/15m/A",
+        "champion_after": "models/SOL-USDT/15m/B",
+        "reason": "promoted B: beats the champion by 4.1 bps/day",
+        "p_value": 0.0004,
+        "figures": {
+            "models/SOL-USDT/15m/A": {"status": "champion", "trades": 80, "mean_bps_per_day": 1.0},
+            "models/SOL-USDT/15m/B": {"status": "eligible", "trades": 95, "mean_diff_bps_per_day": 4.1},
+            "models/SOL-USDT/15m/C": {"status": "eligible", "trades": 10, "mean_diff_bps_per_day": 9.0},
+        },
     }
     text = messages.promotion(decision)
     assert "promoted SOL-USDT (mechanic)" in text and "was models/SOL-USDT/15m/A" in text
     assert "+4.10 bps/day" in text and "p < 0.001" in text and "95 trades" in text  # the winner's figures
-    kept = messages.promotion({**decision, "promoted": False, "winner": None, "p_value": None,
-                               "champion_after": decision["champion_before"], "reason": "kept: not significant"})
+    kept = messages.promotion(
+        {
+            **decision,
+            "promoted": False,
+            "winner": None,
+            "p_value": None,
+            "champion_after": decision["champion_before"],
+            "reason": "kept: not significant",
+        }
+    )
     assert kept.startswith("[huracan] kept SOL-USDT") and "+9.00 bps/day" in kept and "p = n/a" in kept
     assert messages.promotion({**decision, "figures": {}}).count("\n") == 1  # no figures: no figures line
 
     summary = {
-        "date": "2024-12-31", "models_trained": 2, "models_passed": 0, "models_failed": 2,
-        "promotions": [{"symbol": "SOL-USDT"}], "promotion_count": 1, "trades": 0, "hit_rate_pct": None,
+        "date": "2024-12-31",
+        "models_trained": 2,
+        "models_passed": 0,
+        "models_failed": 2,
+        "promotions": [{"symbol": "SOL-USDT"}],
+        "promotion_count": 1,
+        "trades": 0,
+        "hit_rate_pct": None,
         "net_pnl": 0.0,
-        "per_coin": [{"symbol": "BTC-USDT", "trades": 12, "hit_rate_pct": 41.67, "net_pnl": 1.5, "champion": None,
-                      "champion_reason": "no model passed its gates"}],
+        "per_coin": [
+            {
+                "symbol": "BTC-USDT",
+                "trades": 12,
+                "hit_rate_pct": 41.67,
+                "net_pnl": 1.5,
+                "champion": None,
+                "champion_reason": "no model passed its gates",
+            }
+        ],
     }
     text = messages.daily_summary(summary)
     assert "1 promotions (SOL-USDT)" in text and "hit rate n/a" in text and "+0.00 USDT" in text

@@ -24,8 +24,12 @@ def fake(btc_15m):
 def source(fake: FakeBinance, *, attempts: int = 4, timeout_ms: int = 2_000, now: datetime | None = None) -> CcxtSource:
     waits: list[float] = []
     policy = RetryPolicy(max_attempts=attempts, base_delay_s=0.01, max_delay_s=0.05, sleep=waits.append)
-    src = CcxtSource(binance_exchange(fake.url, timeout_ms), retry=policy, page_limit=100,
-                     now_ms=(lambda: int(now.timestamp() * 1000)) if now else None)
+    src = CcxtSource(
+        binance_exchange(fake.url, timeout_ms),
+        retry=policy,
+        page_limit=100,
+        now_ms=(lambda: int(now.timestamp() * 1000)) if now else None,
+    )
     src.waits = waits  # type: ignore[attr-defined]
     return src
 

@@ -25,9 +25,18 @@ def _folder(store: ArtifactStore, name: str) -> str:
 
 def _line(folder: str | None, before: str | None, *, key: str, effective: datetime, promoted: bool = True) -> dict:
     card = {"symbol": "BTC-USDT", "timeframe": "15m", "model_folder": folder, "mlflow_version": "1"} if folder else None
-    return {"decision_key": key, "symbol": "BTC/USDT", "timeframe": "15m", "source": "engine",
-            "effective_from": effective.isoformat(), "promoted": promoted, "champion_before": before,
-            "champion_after": folder, "champion": card, "reason": "test"}
+    return {
+        "decision_key": key,
+        "symbol": "BTC/USDT",
+        "timeframe": "15m",
+        "source": "engine",
+        "effective_from": effective.isoformat(),
+        "promoted": promoted,
+        "champion_before": before,
+        "champion_after": folder,
+        "champion": card,
+        "reason": "test",
+    }
 
 
 def test_the_first_promotion_writes_the_pointer_and_a_kept_decision_leaves_it(tmp_path) -> None:
@@ -107,7 +116,11 @@ def test_a_crash_between_the_model_and_the_decision_leaves_the_previous_champion
     with pytest.raises(OSError, match="killed"):  # … and the process dies before the decision is recorded
         dying.record(_line(b, a, key="engine:d2", effective=T0 + timedelta(days=1)))
     book = ChampionBook(store, "15m")
-    assert book.pointer("BTC-USDT")["model_folder"] == a == book.in_force("BTC-USDT", T0 + timedelta(days=9))["champion_after"]
+    assert (
+        book.pointer("BTC-USDT")["model_folder"]
+        == a
+        == book.in_force("BTC-USDT", T0 + timedelta(days=9))["champion_after"]
+    )
 
 
 def test_a_crash_between_the_history_and_the_pointer_is_repaired_by_the_next_decision(tmp_path) -> None:
@@ -122,7 +135,10 @@ def test_a_crash_between_the_history_and_the_pointer_is_repaired_by_the_next_dec
     assert book.pointer("BTC-USDT")["model_folder"] == a
     # … and the book puts the pointer where the history says, before or with the next decision, saying so
     [note] = book.reconcile(["BTC-USDT", "ETH-USDT"])
-    assert "champion/BTC-USDT/15m/latest.json named models/BTC-USDT/15m/a; rebuilt from the history: models/BTC-USDT/15m/b" in note
+    assert (
+        "champion/BTC-USDT/15m/latest.json named models/BTC-USDT/15m/a; rebuilt from the history: models/BTC-USDT/15m/b"
+        in note
+    )
     assert book.pointer("BTC-USDT")["model_folder"] == b
     assert book.reconcile(["BTC-USDT"]) == []  # whole again: nothing to say
     book.record(_line(c, b, key="engine:d3", effective=T0 + timedelta(days=2)))
@@ -151,7 +167,9 @@ def promote_many(store: ArtifactStore, worker: int, rounds: int, go) -> None:
 
 
 @pytest.mark.parametrize("rewriting", [False, True], ids=["append-in-place", "rewrite-whole-object"])
-def test_two_processes_promoting_one_coin_at_once_leave_a_pointer_that_agrees_with_the_history(tmp_path, rewriting) -> None:
+def test_two_processes_promoting_one_coin_at_once_leave_a_pointer_that_agrees_with_the_history(
+    tmp_path, rewriting
+) -> None:
     rounds = 40
     spawn = multiprocessing.get_context("spawn")
     go = spawn.Event()
@@ -208,7 +226,10 @@ def test_an_append_cut_short_is_not_history_and_is_quarantined_saying_so_before_
     assert [h["decision_key"] for h in ChampionBook(store, "15m").history()] == ["engine:d1", "engine:d2"]
     assert store.read_bytes(PROMOTIONS_KEY).count(b"\n") == 2
     [note] = fresh.notes  # said, and kept: never dropped without a word
-    assert "promotions.jsonl line 2 has no newline: an append cut short: moved to champions/promotions.quarantine.jsonl" in note
+    assert (
+        "promotions.jsonl line 2 has no newline: an append cut short: moved to champions/promotions.quarantine.jsonl"
+        in note
+    )
     [kept] = [json.loads(line) for line in store.read_bytes(QUARANTINE_KEY).splitlines()]
     assert kept["line"] == 2 and kept["text"] == torn.decode() and "cut short" in kept["reason"]
 
@@ -275,11 +296,27 @@ def test_a_champion_step_that_fails_part_way_records_none_of_its_decisions(tmp_p
     day = (T0 + timedelta(days=1)).date()
     inputs = {name: {} for name in ("candles", "features", "regimes", "signals")}
     with pytest.raises(CorruptModelError, match=rf"champion {day}\|ETH-USDT: the champion in force cannot be loaded"):
-        decide_partitions(ChampionBook(store, "15m"), {}, inputs, [(day, "BTC-USDT"), (day, "ETH-USDT")], "15m",
-                          evaluation_days=3, recipe_hash="r", now=lambda: T0)
+        decide_partitions(
+            ChampionBook(store, "15m"),
+            {},
+            inputs,
+            [(day, "BTC-USDT"), (day, "ETH-USDT")],
+            "15m",
+            evaluation_days=3,
+            recipe_hash="r",
+            now=lambda: T0,
+        )
     assert store.read_bytes(PROMOTIONS_KEY) == before  # BTC's decision, taken first, was not recorded either
-    lines = decide_partitions(ChampionBook(store, "15m"), {}, inputs, [(day, "BTC-USDT")], "15m", evaluation_days=3,
-                              recipe_hash="r", now=lambda: T0)
+    lines = decide_partitions(
+        ChampionBook(store, "15m"),
+        {},
+        inputs,
+        [(day, "BTC-USDT")],
+        "15m",
+        evaluation_days=3,
+        recipe_hash="r",
+        now=lambda: T0,
+    )
     assert [line["symbol"] for line in lines] == ["BTC-USDT"] and len(ChampionBook(store, "15m").history()) == 2
 
 
@@ -291,7 +328,9 @@ def test_a_decision_of_another_timeframe_never_becomes_this_ones_champion(tmp_pa
     book = ChampionBook(store, "15m")
     book.record(_line(None, None, key="engine:q", effective=T0 + timedelta(hours=1), promoted=False))
     assert book.in_force("BTC-USDT", None)["champion"] is None and book.pointer("BTC-USDT") is None
-    assert hourly.in_force("BTC-USDT", None)["champion"]["model_folder"] == a == hourly.pointer("BTC-USDT")["model_folder"]
+    assert (
+        hourly.in_force("BTC-USDT", None)["champion"]["model_folder"] == a == hourly.pointer("BTC-USDT")["model_folder"]
+    )
     assert [h["decision_key"] for h in book.history()] == ["engine:q"]
     with pytest.raises(ValueError, match="a 1h decision offered to the 15m champion book"):
         book.record({**_line(a, None, key="engine:x", effective=T0), "timeframe": "1h"})

@@ -46,7 +46,11 @@ def world(tmp_path_factory):
     store = LocalArtifactStore(tmp_path_factory.mktemp("archive"))
     trained = train_coin_model(bars, columns, SYMBOL, "15m", CHAMPION_CUTOFF, config=CONFIG)
     folder = "models/ETH-USDT/15m/champion"
-    write_model_folder(store, folder, model_files(trained, "recipe", None, config=CONFIG, costs=CostModel(), exchange="binance", exits=ExitConfig()))
+    write_model_folder(
+        store,
+        folder,
+        model_files(trained, "recipe", None, config=CONFIG, costs=CostModel(), exchange="binance", exits=ExitConfig()),
+    )
     card = {"symbol": SYMBOL, "timeframe": "15m", "model_folder": folder, "mlflow_version": "1"}
     incumbent = Incumbent(model=load_coin_model(store, folder), line={"champion": card})
     return {"bars": bars, "columns": columns, "incumbent": incumbent}
@@ -54,17 +58,31 @@ def world(tmp_path_factory):
 
 def _decide(world, challengers, incumbent="default", rule=RULE) -> dict:
     return champion_decision(
-        SYMBOL, "15m", challengers, world["incumbent"] if incumbent == "default" else incumbent, world["bars"],
-        decision_key="engine:test", source="engine", effective_from=CUTOFF, decided_at=CUTOFF, evaluation_days=7, rule=rule,
+        SYMBOL,
+        "15m",
+        challengers,
+        world["incumbent"] if incumbent == "default" else incumbent,
+        world["bars"],
+        decision_key="engine:test",
+        source="engine",
+        effective_from=CUTOFF,
+        decided_at=CUTOFF,
+        evaluation_days=7,
+        rule=rule,
     )
 
 
 def _foresight(bars: pl.DataFrame, round_trip_bps: float = 20.0) -> pl.DataFrame:
     """Hourly trades by a model that knows the next hour's move: on the right side of it, paying a round trip."""
     move = ((pl.col("close").shift(-4) / pl.col("close") - 1) * 1e4).abs()
-    return bars.filter(pl.col("timestamp").dt.minute() == 0).select(
-        (pl.col("timestamp") + timedelta(minutes=15)).alias("entry_time"), (move - round_trip_bps).alias("net_bps"),
-    ).drop_nulls()
+    return (
+        bars.filter(pl.col("timestamp").dt.minute() == 0)
+        .select(
+            (pl.col("timestamp") + timedelta(minutes=15)).alias("entry_time"),
+            (move - round_trip_bps).alias("net_bps"),
+        )
+        .drop_nulls()
+    )
 
 
 def test_the_window_never_reaches_before_the_champions_cutoff(world) -> None:
@@ -75,9 +93,15 @@ def test_the_window_never_reaches_before_the_champions_cutoff(world) -> None:
 
 
 def test_foresight_beats_the_real_champion_and_is_promoted(world) -> None:
-    oracle = Challenger("challengers/oracle", CUTOFF, True, "passed", _foresight(world["bars"]), {"mlflow_version": "2"})
+    oracle = Challenger(
+        "challengers/oracle", CUTOFF, True, "passed", _foresight(world["bars"]), {"mlflow_version": "2"}
+    )
     line = _decide(world, [oracle])
-    assert line["promoted"] and line["champion_after"] == "challengers/oracle" and line["champion"]["mlflow_version"] == "2"
+    assert (
+        line["promoted"]
+        and line["champion_after"] == "challengers/oracle"
+        and line["champion"]["mlflow_version"] == "2"
+    )
     assert line["champion_before"] == "models/ETH-USDT/15m/champion"
     assert line["test"] == "stationary-bootstrap" and line["p_value"] < 0.05
     assert line["window"] == [(CUTOFF - timedelta(days=7)).isoformat(), CUTOFF.isoformat()]
@@ -90,8 +114,15 @@ def test_a_model_trained_on_shuffled_labels_is_never_promoted(world) -> None:
     # a negative margin makes it trade, so it is judged on its trades, not turned away for having none
     config = ModelConfig(train_days=30, walk_forward=WalkForwardConfig(10, 5, 5), rounds=20, safety_margin_bps=-40.0)
     for seed in (1, 2, 3):
-        control = train_coin_model(world["bars"], world["columns"], SYMBOL, "15m", CUTOFF,
-                                   config=ModelConfig(**{**config.__dict__, "seed": seed}), shuffle_labels=True)
+        control = train_coin_model(
+            world["bars"],
+            world["columns"],
+            SYMBOL,
+            "15m",
+            CUTOFF,
+            config=ModelConfig(**{**config.__dict__, "seed": seed}),
+            shuffle_labels=True,
+        )
         trades = control.model.ledger
         window = trades.filter(pl.col("entry_time") >= CUTOFF - timedelta(days=7))
         assert window.height >= RULE.min_trades, "the control must trade to be judged"

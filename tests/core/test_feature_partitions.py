@@ -41,12 +41,19 @@ def test_extra_days_before_the_window_change_nothing(candles):
     """A day computed alone and inside a longer range gives identical values (the window is the declaration)."""
     universe = {DAY - timedelta(days=n): ["BTC/USDT", "ETH/USDT"] for n in range(2)}
     alone = compute_feature_partitions(RECIPE, candles, [(DAY, "ETH-USDT")], universe).parts[0]
-    ranged = {p.day: p for p in compute_feature_partitions(RECIPE, candles, [(DAY, "ETH-USDT"), (DAY - timedelta(days=1), "ETH-USDT")], universe).parts}
+    ranged = {
+        p.day: p
+        for p in compute_feature_partitions(
+            RECIPE, candles, [(DAY, "ETH-USDT"), (DAY - timedelta(days=1), "ETH-USDT")], universe
+        ).parts
+    }
     assert alone.frame.equals(ranged[DAY].frame)
 
 
 def test_a_changed_universe_changes_rs_rank_and_its_recorded_hash(candles):
-    wide = compute_feature_partitions(RECIPE, candles, [(DAY, "BTC-USDT")], {DAY: ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]}).parts[0]
+    wide = compute_feature_partitions(
+        RECIPE, candles, [(DAY, "BTC-USDT")], {DAY: ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]}
+    ).parts[0]
     narrow = compute_feature_partitions(RECIPE, candles, [(DAY, "BTC-USDT")], {DAY: ["BTC/USDT", "ETH/USDT"]}).parts[0]
     assert wide.frame["universe_hash"][0] != narrow.frame["universe_hash"][0]
     assert not wide.frame["rs_rank"].equals(narrow.frame["rs_rank"])

@@ -43,7 +43,13 @@ def _assert_all_finite(frame: pl.DataFrame) -> None:
 
 def test_names_and_hash() -> None:
     assert len(RECIPE.output_columns) >= 50
-    assert ENGINE_COLUMNS and set(ENGINE_COLUMNS) <= set(RECIPE.output_columns) | {"open", "high", "low", "close", "volume"}
+    assert ENGINE_COLUMNS and set(ENGINE_COLUMNS) <= set(RECIPE.output_columns) | {
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+    }
     assert len(set(RECIPE.output_columns)) == len(RECIPE.output_columns)
     assert all(f.build.__doc__ for f in RECIPE.features)
     h = RECIPE.version_hash
@@ -142,8 +148,14 @@ def test_compute_many_equals_compute(btc: pl.DataFrame) -> None:
 def test_halt_gives_no_nan_or_inf() -> None:
     """2023-03-24 (shared set only): flat zero-volume candles 11:30-12:30, then five missing candles."""
     btc = pl.read_parquet(SHARED_CANDLES / "BTC-USDT_15m.parquet")
-    window = btc.filter(pl.col("timestamp").is_between(datetime(2023, 3, 10, tzinfo=UTC), datetime(2023, 3, 26, tzinfo=UTC)))
-    halt = window.filter(pl.col("timestamp").is_between(datetime(2023, 3, 24, 11, 30, tzinfo=UTC), datetime(2023, 3, 24, 12, 30, tzinfo=UTC)))
+    window = btc.filter(
+        pl.col("timestamp").is_between(datetime(2023, 3, 10, tzinfo=UTC), datetime(2023, 3, 26, tzinfo=UTC))
+    )
+    halt = window.filter(
+        pl.col("timestamp").is_between(
+            datetime(2023, 3, 24, 11, 30, tzinfo=UTC), datetime(2023, 3, 24, 12, 30, tzinfo=UTC)
+        )
+    )
     assert (halt["volume"] == 0).all() and (halt["high"] == halt["low"]).all()
     out = RECIPE.compute(window)
     _assert_all_finite(out)
@@ -154,7 +166,12 @@ def test_halt_gives_no_nan_or_inf() -> None:
 
 def test_flat_frame_is_well_defined() -> None:
     n = 700
-    ts = pl.datetime_range(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=15 * (n - 1)), "15m", eager=True)
+    ts = pl.datetime_range(
+        datetime(2024, 1, 1, tzinfo=UTC),
+        datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=15 * (n - 1)),
+        "15m",
+        eager=True,
+    )
     flat = pl.DataFrame({"timestamp": ts, "open": 100.0, "high": 100.0, "low": 100.0, "close": 100.0, "volume": 0.0})
     flat = flat.with_columns(pl.col("timestamp").dt.cast_time_unit("ms"))
     out = RECIPE.compute(flat)
@@ -203,7 +220,9 @@ def test_history_bars_reproduce_continuous_run(btc: pl.DataFrame) -> None:
         assert np.nanmax(np.abs(want - got) / np.maximum(np.abs(want), scale)) <= 1e-9, name
     # Cumulative lines differ by a constant level, so their changes agree.
     for name in RECIPE.cumulative_features:
-        np.testing.assert_allclose(np.diff(part_day[name].to_numpy()), np.diff(full_day[name].to_numpy()), rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(
+            np.diff(part_day[name].to_numpy()), np.diff(full_day[name].to_numpy()), rtol=1e-9, atol=1e-6
+        )
 
 
 def test_a_feature_in_price_or_volume_units_never_reaches_the_model_inputs(btc_15m) -> None:
@@ -217,11 +236,18 @@ def test_a_feature_in_price_or_volume_units_never_reaches_the_model_inputs(btc_1
     levels = [f.name for f in recipe.features if f.is_output and f.is_level]
     assert levels and not set(levels) & set(inputs) and set(inputs) == set(recipe.scale_free_columns)
     window = pl.col("timestamp").dt.month() >= 11
-    btc, xrp = (recipe.compute(frame.filter(window), reference=btc_15m.filter(window)) for frame in (btc_15m, real_15m("XRP-USDT")))
+    btc, xrp = (
+        recipe.compute(frame.filter(window), reference=btc_15m.filter(window))
+        for frame in (btc_15m, real_15m("XRP-USDT"))
+    )
     for name in inputs:  # a scale-free feature has the same order of magnitude on both (prices differ ~100,000 times)
         a, b = (frame[name].cast(pl.Float64).abs().median() for frame in (btc, xrp))
         if a and b:
-            assert 1e-2 < a / b < 1e2, f"{name} follows the price or volume level ({a:.3g} vs {b:.3g}): declare its units"
+            assert 1e-2 < a / b < 1e2, (
+                f"{name} follows the price or volume level ({a:.3g} vs {b:.3g}): declare its units"
+            )
     for name in levels:
         a, b = (frame[name].cast(pl.Float64).abs().median() for frame in (btc, xrp))
-        assert not 1e-2 < a / b < 1e2, f"{name} is declared {next(f.units for f in recipe.features if f.name == name)} but is scale-free"
+        assert not 1e-2 < a / b < 1e2, (
+            f"{name} is declared {next(f.units for f in recipe.features if f.name == name)} but is scale-free"
+        )

@@ -20,7 +20,7 @@ def frames() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _talib_outputs(c: pl.DataFrame) -> dict[str, np.ndarray]:
-    o, h, l, cl, v = (c[x].to_numpy() for x in ("open", "high", "low", "close", "volume"))
+    h, l, cl, v = (c[x].to_numpy() for x in ("high", "low", "close", "volume"))
     macd, signal, hist = talib.MACD(cl, 12, 26, 9)
     upper, _, lower = talib.BBANDS(cl, 20, 2.0, 2.0, 0)
     slow_k, slow_d = talib.STOCH(h, l, cl, 14, 3, 0, 3, 0)

@@ -67,7 +67,9 @@ def _partitions(candles: dict[str, pl.DataFrame]) -> dict:
     by_day = {}
     for symbol, frame in candles.items():
         frame = frame.filter(pl.col("timestamp") < day_start(DAY))
-        parts = frame.with_columns(_day=pl.col("timestamp").dt.date()).partition_by("_day", as_dict=True, include_key=False)
+        parts = frame.with_columns(_day=pl.col("timestamp").dt.date()).partition_by(
+            "_day", as_dict=True, include_key=False
+        )
         by_day |= {(key[0], symbol): part for key, part in parts.items()}
     train = _days(DAY - timedelta(days=CONFIG.train_days), DAY - timedelta(days=1))
     warm = _days(train[0] - timedelta(days=SIGNAL_WARMUP_DAYS), train[-1])
@@ -97,7 +99,9 @@ def plain_model(inputs) -> ModelPartition:
 @pytest.fixture(scope="module")
 def encoded_model(inputs) -> ModelPartition:
     """With a small encoder (one epoch over the coin's training features): its embedding joins the inputs."""
-    frames = [inputs["features"][(d, COIN)] for d in _days(DAY - timedelta(days=CONFIG.train_days), DAY - timedelta(days=1))]
+    frames = [
+        inputs["features"][(d, COIN)] for d in _days(DAY - timedelta(days=CONFIG.train_days), DAY - timedelta(days=1))
+    ]
     encoder = fit_encoder(frames, feature_inputs(feature_columns(frames[0]), TF), EncoderConfig(epochs=1), device="cpu")
     (part,) = train_model_partitions(inputs, {DAY: encoder}, [(DAY, COIN)], TF, config=CONFIG, use_encoder=True)
     return part
@@ -138,7 +142,10 @@ def test_the_score_of_a_bar_equals_the_one_computed_in_training(model, candles, 
     store = LocalArtifactStore(tmp_path)
     folder = publish(store, part)
     champion = load_champion(store, COIN, TF)
-    assert champion.model.folder == folder and champion.recipe.version_hash == json.loads(part.files["features.json"])["recipe_hash"]
+    assert (
+        champion.model.folder == folder
+        and champion.recipe.version_hash == json.loads(part.files["features.json"])["recipe_hash"]
+    )
     assert (champion.model.encoder is not None) == (model == "encoded_model")
     assert champion.exchange == "binance" and champion.costs.fee_bps("binance", COIN) == 5.0  # the signals' costs
     last = reference_scores(part)[-1]
@@ -152,7 +159,13 @@ def test_the_score_of_a_bar_equals_the_one_computed_in_training(model, candles, 
     assert score.symbol == COIN and score.model_folder == folder and score.mlflow_version == "3"
     assert score.as_of == bar + STEP and score.in_training_window
     margin, long_edge, short_edge = CONFIG.safety_margin_bps, score.long_edge_bps, score.short_edge_bps
-    expected = 1 if long_edge > margin and long_edge >= short_edge else -1 if short_edge > margin and short_edge > long_edge else 0
+    expected = (
+        1
+        if long_edge > margin and long_edge >= short_edge
+        else -1
+        if short_edge > margin and short_edge > long_edge
+        else 0
+    )
     assert score.decision == expected and score.margin_bps == margin
     assert seconds < 20, f"scoring took {seconds:.1f} s"
 
@@ -177,7 +190,9 @@ def test_a_still_forming_candle_is_never_scored(plain_model, candles, tmp_path):
     assert score_latest(store, COIN, TF, candles, now=day_start(DAY) + STEP).timestamp == day_start(DAY)
     # what was scored is one row of the model's inputs; a moment without a time zone is refused
     bar = load_champion(store, COIN, TF).bar(candles, now=day_start(DAY))
-    assert bar["timestamp"].to_list() == [day_start(DAY) - STEP] and set(json.loads(plain_model.files["features.json"])["columns"]) <= set(bar.columns)
+    assert bar["timestamp"].to_list() == [day_start(DAY) - STEP] and set(
+        json.loads(plain_model.files["features.json"])["columns"]
+    ) <= set(bar.columns)
     with pytest.raises(ValueError, match="no time zone"):
         score_latest(store, COIN, TF, candles, now=datetime(2024, 9, 1))
 
@@ -186,8 +201,12 @@ def test_too_little_history_names_the_days_needed(plain_model, candles, tmp_path
     store = LocalArtifactStore(tmp_path)
     publish(store, plain_model)
     needed = history_days(FeatureRecipe.default(TF)) + SIGNAL_WARMUP_DAYS
-    short = {s: f.filter(pl.col("timestamp") >= day_start(DAY - timedelta(days=needed - 1))) for s, f in candles.items()}
-    with pytest.raises(NotEnoughHistoryError, match=rf"needs {needed} whole days of candles before 2024-08-31 \(from 2024-08-16"):
+    short = {
+        s: f.filter(pl.col("timestamp") >= day_start(DAY - timedelta(days=needed - 1))) for s, f in candles.items()
+    }
+    with pytest.raises(
+        NotEnoughHistoryError, match=rf"needs {needed} whole days of candles before 2024-08-31 \(from 2024-08-16"
+    ):
         score_latest(store, COIN, TF, short, now=day_start(DAY))
     assert load_champion(store, COIN, TF).history_days == needed == 15
 
@@ -209,7 +228,10 @@ def test_the_candles_the_recipe_reads_must_be_given(plain_model, candles, tmp_pa
 
 
 def test_no_pointer_means_no_champion(tmp_path):
-    with pytest.raises(NoChampionError, match=r"ETH-USDT has no 15m champion.*champion/ETH-USDT/15m/latest\.json.*champions/roster/15m/latest\.json"):
+    with pytest.raises(
+        NoChampionError,
+        match=r"ETH-USDT has no 15m champion.*champion/ETH-USDT/15m/latest\.json.*champions/roster/15m/latest\.json",
+    ):
         load_champion(LocalArtifactStore(tmp_path), "ETH/USDT", TF)
 
 

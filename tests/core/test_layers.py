@@ -50,5 +50,9 @@ def test_the_packages_of_huracan_core_import_each_other_without_a_cycle() -> Non
 
 
 def test_huracan_core_never_imports_dagster() -> None:
-    offenders = [str(p.relative_to(CORE)) for p in CORE.rglob("*.py") if any(m.split(".")[0].startswith("dagster") for m in _imports(p))]
+    offenders = [
+        str(p.relative_to(CORE))
+        for p in CORE.rglob("*.py")
+        if any(m.split(".")[0].startswith("dagster") for m in _imports(p))
+    ]
     assert offenders == []

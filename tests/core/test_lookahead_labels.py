@@ -152,43 +152,57 @@ def test_exit_levels_of_the_hand_cases_come_from_the_exit_config() -> None:
     ("ohlc", "confidence", "long", "short"),
     [
         pytest.param(  # low 99.4 ≤ long stop 99.5 → 99.5; the same low ≤ short TP 99.85 → 99.85
-            [FLAT, (100, 100.05, 99.4, 99.6)], 0.5,
-            outcome("stop_loss", -50.0, 1), outcome("take_profit", 15.0, 1),
+            [FLAT, (100, 100.05, 99.4, 99.6)],
+            0.5,
+            outcome("stop_loss", -50.0, 1),
+            outcome("take_profit", 15.0, 1),
             id="long_stop_inside_bar__short_tp_inside_bar",
         ),
         pytest.param(  # high 100.6 ≥ short stop 100.5 and ≥ long TP 100.15; low 99.95 touches neither
-            [FLAT, (100, 100.6, 99.95, 100.4)], 0.5,
-            outcome("take_profit", 15.0, 1), outcome("stop_loss", -50.0, 1),
+            [FLAT, (100, 100.6, 99.95, 100.4)],
+            0.5,
+            outcome("take_profit", 15.0, 1),
+            outcome("stop_loss", -50.0, 1),
             id="long_tp_inside_bar__short_stop_inside_bar",
         ),
         pytest.param(  # bar 2 opens at 99.0, under the long stop: paid at the open (−100); beyond the short TP: TP level
-            [FLAT, QUIET, (99.0, 99.2, 98.8, 99.1)], 0.5,
-            outcome("stop_loss", -100.0, 2), outcome("take_profit", 15.0, 2),
+            [FLAT, QUIET, (99.0, 99.2, 98.8, 99.1)],
+            0.5,
+            outcome("stop_loss", -100.0, 2),
+            outcome("take_profit", 15.0, 2),
             id="long_gap_through_stop__short_gap_beyond_tp",
         ),
         pytest.param(  # bar 2 opens at 101.0: the short's stop gap is paid in full, the long fills at 100.15, not 101
-            [FLAT, QUIET, (101.0, 101.2, 100.8, 100.9)], 0.5,
-            outcome("take_profit", 15.0, 2), outcome("stop_loss", -100.0, 2),
+            [FLAT, QUIET, (101.0, 101.2, 100.8, 100.9)],
+            0.5,
+            outcome("take_profit", 15.0, 2),
+            outcome("stop_loss", -100.0, 2),
             id="long_gap_beyond_tp__short_gap_through_stop",
         ),
         pytest.param(  # 99.4 … 100.6 touches stop and TP of both sides in one bar: the stop is assumed first
-            [FLAT, (100, 100.6, 99.4, 100.0)], 0.5,
-            outcome("stop_loss", -50.0, 1), outcome("stop_loss", -50.0, 1),
+            [FLAT, (100, 100.6, 99.4, 100.0)],
+            0.5,
+            outcome("stop_loss", -50.0, 1),
+            outcome("stop_loss", -50.0, 1),
             id="stop_and_tp_in_one_bar__stop_first",
         ),
         pytest.param(
             # TP 30 bps. Long: bar 1 peaks at +25 bps → stop moves to 100 × (1 + 0.5 × (25 − 15) bps) = 100.05 at
             # the END of bar 1 (bar 1's own low 99.95 is not tested against it); bar 2's low 100.0 hits it → +5.
             # Short: never gains more than 5 bps; bar 3's high 100.6 reaches its stop 100.5 → −50, 3 bars.
-            [FLAT, (100, 100.25, 99.95, 100.2), (100.2, 100.22, 100.0, 100.1), (100.1, 100.6, 100.05, 100.5)], 0.85,
-            outcome("trailing_stop", 5.0, 2), outcome("stop_loss", -50.0, 3),
+            [FLAT, (100, 100.25, 99.95, 100.2), (100.2, 100.22, 100.0, 100.1), (100.1, 100.6, 100.05, 100.5)],
+            0.85,
+            outcome("trailing_stop", 5.0, 2),
+            outcome("stop_loss", -50.0, 3),
             id="long_trailing_stop__short_stop",
         ),
         pytest.param(
             # TP 30 bps. Short: bar 1 peaks at +25 bps (low 99.75) → stop moves to 100 × (1 − 5 bps) = 99.95; bar 2
             # opens at 99.98, above it: out at the open → +2 bps, trailing. Long: bar 2's low 99.4 → stop 99.5.
-            [FLAT, (100, 100.05, 99.75, 99.8), (99.98, 100.0, 99.4, 99.9)], 0.85,
-            outcome("stop_loss", -50.0, 2), outcome("trailing_stop", 2.0, 2),
+            [FLAT, (100, 100.05, 99.75, 99.8), (99.98, 100.0, 99.4, 99.9)],
+            0.85,
+            outcome("stop_loss", -50.0, 2),
+            outcome("trailing_stop", 2.0, 2),
             id="short_trailing_stop_gap_at_open__long_stop",
         ),
     ],
@@ -377,14 +391,16 @@ def _real_pipeline(candles: pl.DataFrame, symbol: str = SYMBOL) -> tuple[pl.Data
 def eth_window() -> pl.DataFrame:
     # 12 warm-up days, 10 labelled days (2024-08-13 … 08-22), and 2 more days for the last exits to finish on
     return real_15m(SYMBOL).filter(
-        (pl.col("timestamp") >= datetime(2024, 8, 1, tzinfo=UTC)) & (pl.col("timestamp") < datetime(2024, 8, 25, tzinfo=UTC))
+        (pl.col("timestamp") >= datetime(2024, 8, 1, tzinfo=UTC))
+        & (pl.col("timestamp") < datetime(2024, 8, 25, tzinfo=UTC))
     )
 
 
 def test_real_eth_labels_hold_their_invariants(eth_window: pl.DataFrame) -> None:
     _, bars, signals = _real_pipeline(eth_window)
     days = signals.filter(
-        (pl.col("timestamp") >= datetime(2024, 8, 13, tzinfo=UTC)) & (pl.col("timestamp") < datetime(2024, 8, 23, tzinfo=UTC))
+        (pl.col("timestamp") >= datetime(2024, 8, 13, tzinfo=UTC))
+        & (pl.col("timestamp") < datetime(2024, 8, 23, tzinfo=UTC))
     )
     labels = label_bars(bars, days, SYMBOL, "15m")
     assert labels.height == days.height == 10 * 96
@@ -403,12 +419,18 @@ def test_real_eth_labels_hold_their_invariants(eth_window: pl.DataFrame) -> None
         labels.select(pl.max_horizontal("long_exit_time", "short_exit_time").alias("label_end"))["label_end"]
     )
     # both sides' costs are the legs at the entry bar (the next bar) and at the exit bar
-    per_bar = bar_costs(bars, CostModel(), "binance", SYMBOL, ExitConfig().notional).select("timestamp", "side_cost_bps")
+    per_bar = bar_costs(bars, CostModel(), "binance", SYMBOL, ExitConfig().notional).select(
+        "timestamp", "side_cost_bps"
+    )
     for side in ("long", "short"):
         legs = (
             labels.select("timestamp", f"{side}_exit_time", f"{side}_cost_bps")
-            .join(per_bar.with_columns(pl.col("timestamp") - BAR).rename({"side_cost_bps": "entry_leg"}), on="timestamp")
-            .join(per_bar.rename({"timestamp": f"{side}_exit_time", "side_cost_bps": "exit_leg"}), on=f"{side}_exit_time")
+            .join(
+                per_bar.with_columns(pl.col("timestamp") - BAR).rename({"side_cost_bps": "entry_leg"}), on="timestamp"
+            )
+            .join(
+                per_bar.rename({"timestamp": f"{side}_exit_time", "side_cost_bps": "exit_leg"}), on=f"{side}_exit_time"
+            )
         )
         assert legs.height == labels.height
         assert ((legs[f"{side}_cost_bps"] - legs["entry_leg"] - legs["exit_leg"]).abs() < 1e-9).all()

@@ -56,7 +56,9 @@ class MarkerNeverLands(ArtifactStore):
 def test_model_folder_key_names_symbol_timeframe_and_utc_cutoff():
     cutoff = datetime(2024, 12, 1, 1, 30, 5, tzinfo=timezone(timedelta(hours=2)))
     assert model_folder_key("BTC/USDT", "15m", cutoff) == "models/BTC-USDT/15m/20241130_233005Z"
-    assert model_folder_key("ETH-USDT", "1h", datetime(2024, 12, 1, tzinfo=UTC)) == "models/ETH-USDT/1h/20241201_000000Z"
+    assert (
+        model_folder_key("ETH-USDT", "1h", datetime(2024, 12, 1, tzinfo=UTC)) == "models/ETH-USDT/1h/20241201_000000Z"
+    )
     with pytest.raises(ValueError, match="no time zone"):
         model_folder_key("BTC/USDT", "15m", datetime(2024, 12, 1))
 
@@ -118,7 +120,10 @@ def test_a_marker_that_leaves_out_a_required_file_is_refused(tmp_path: Path):
     store = LocalArtifactStore(tmp_path)
     write_model_folder(store, FOLDER, model_files())
     marker = store.read_bytes(f"{FOLDER}/{CHECKSUMS}").decode()
-    store.write_bytes(f"{FOLDER}/{CHECKSUMS}", "".join(l + "\n" for l in marker.splitlines() if not l.endswith("features.json")).encode())
+    store.write_bytes(
+        f"{FOLDER}/{CHECKSUMS}",
+        "".join(l + "\n" for l in marker.splitlines() if not l.endswith("features.json")).encode(),
+    )
     assert not is_complete(store, FOLDER)
     with pytest.raises(CorruptModelError, match="does not list required file.*features.json"):
         read_model_folder(store, FOLDER)

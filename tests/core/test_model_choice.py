@@ -26,8 +26,18 @@ DAY = date(2024, 9, 10)
 
 
 def _champion(folder: str | None, reason: str) -> pl.DataFrame:
-    return pl.DataFrame([{"day": DAY, "symbol": "BTC-USDT", "champion_folder": folder, "trade_ok": folder is not None, "reason": reason}],
-                        schema_overrides={"champion_folder": pl.String})
+    return pl.DataFrame(
+        [
+            {
+                "day": DAY,
+                "symbol": "BTC-USDT",
+                "champion_folder": folder,
+                "trade_ok": folder is not None,
+                "reason": reason,
+            }
+        ],
+        schema_overrides={"champion_folder": pl.String},
+    )
 
 
 def test_a_coin_without_champion_is_traded_by_the_rules_and_says_why(tmp_path) -> None:
@@ -42,7 +52,9 @@ def test_a_coin_without_champion_is_traded_by_the_rules_and_says_why(tmp_path) -
 
 def test_the_champion_must_verify_or_the_day_fails_naming_it(tmp_path) -> None:
     champions = {(DAY, "BTC-USDT"): _champion("models/BTC-USDT/15m/20240910_000000Z", "first champion")}
-    with pytest.raises(Exception, match=r"shadow_trades 2024-09-10\|BTC-USDT.*models/BTC-USDT/15m/20240910_000000Z.*sha256"):
+    with pytest.raises(
+        Exception, match=r"shadow_trades 2024-09-10\|BTC-USDT.*models/BTC-USDT/15m/20240910_000000Z.*sha256"
+    ):
         choose_models(LocalArtifactStore(tmp_path), champions, [(DAY, "BTC-USDT")])
 
 
@@ -72,7 +84,9 @@ def test_shuffled_labels_of_real_data_fail_the_gates(eth_bars) -> None:
     bars, features, signals = eth_bars
     columns = input_columns(feature_columns(features), signals, "15m")
     config = ModelConfig(train_days=60, walk_forward=WalkForwardConfig(20, 10, 10), rounds=40)
-    control = train_coin_model(bars, columns, "ETH-USDT", "15m", datetime(2024, 9, 30, tzinfo=UTC), config=config, shuffle_labels=True)
+    control = train_coin_model(
+        bars, columns, "ETH-USDT", "15m", datetime(2024, 9, 30, tzinfo=UTC), config=config, shuffle_labels=True
+    )
     assert not control.passed and control.gates.failed
     assert control.model.aggregate["trade_count"] >= 0 and len(control.folds) == 4
     # every figure of the verdict is there to read, baselines beside it

@@ -26,11 +26,18 @@ def _market(rng: np.random.Generator) -> np.ndarray:
     return rng.normal(0.0, 20.0, PERIODS)
 
 
-def _model(name: str, rng: np.random.Generator, market: np.ndarray, edge_bps_per_day: float = 0.0,
-           trades: int = 100, passed_gates: bool = True) -> Contender:
+def _model(
+    name: str,
+    rng: np.random.Generator,
+    market: np.ndarray,
+    edge_bps_per_day: float = 0.0,
+    trades: int = 100,
+    passed_gates: bool = True,
+) -> Contender:
     returns = market + rng.normal(0.5, 3.0, PERIODS) + edge_bps_per_day / 24.0
-    return Contender(name, passed_gates, "all gates passed" if passed_gates else "sharpe 0.2 (needs > 0.5)",
-                     returns, trades)
+    return Contender(
+        name, passed_gates, "all gates passed" if passed_gates else "sharpe 0.2 (needs > 0.5)", returns, trades
+    )
 
 
 def _field(seed: int, edges: list[float]) -> tuple[Contender, list[Contender]]:
@@ -151,10 +158,18 @@ def test_mismatched_window_lengths_are_an_error_naming_both() -> None:
 def test_period_returns_sum_trades_into_their_entry_period_and_pair_lengths() -> None:
     start = datetime(2024, 3, 1, tzinfo=UTC)
     end = start + timedelta(hours=4, minutes=30)  # 4.5 h: the partial last hour is a period too
-    at = [start - timedelta(minutes=1), start, start + timedelta(minutes=59), start + timedelta(hours=2, minutes=5),
-          start + timedelta(hours=4, minutes=29), end]
-    ledger = pl.DataFrame({"entry_time": at, "net_bps": [100.0, 5.0, -2.0, 7.5, 1.0, 100.0]},
-                          schema={"entry_time": pl.Datetime("ns", "UTC"), "net_bps": pl.Float64})
+    at = [
+        start - timedelta(minutes=1),
+        start,
+        start + timedelta(minutes=59),
+        start + timedelta(hours=2, minutes=5),
+        start + timedelta(hours=4, minutes=29),
+        end,
+    ]
+    ledger = pl.DataFrame(
+        {"entry_time": at, "net_bps": [100.0, 5.0, -2.0, 7.5, 1.0, 100.0]},
+        schema={"entry_time": pl.Datetime("ns", "UTC"), "net_bps": pl.Float64},
+    )
     r = period_returns(ledger, start, end)
     np.testing.assert_array_equal(r, [3.0, 0.0, 7.5, 0.0, 1.0])
     empty = period_returns(ledger.clear(), start, end)
@@ -164,13 +179,16 @@ def test_period_returns_sum_trades_into_their_entry_period_and_pair_lengths() ->
 
 def test_period_returns_name_what_is_wrong() -> None:
     start = datetime(2024, 3, 1, tzinfo=UTC)
-    ok = pl.DataFrame({"entry_time": [start], "net_bps": [1.0]}, schema={"entry_time": pl.Datetime("us", "UTC"),
-                                                                         "net_bps": pl.Float64})
+    ok = pl.DataFrame(
+        {"entry_time": [start], "net_bps": [1.0]},
+        schema={"entry_time": pl.Datetime("us", "UTC"), "net_bps": pl.Float64},
+    )
     with pytest.raises(ValueError, match="lacks column.*net_bps"):
         period_returns(ok.drop("net_bps"), start, start + timedelta(hours=1))
     with pytest.raises(ValueError, match="time-zone-aware Datetime"):
-        period_returns(ok.with_columns(pl.col("entry_time").dt.replace_time_zone(None)), start,
-                       start + timedelta(hours=1))
+        period_returns(
+            ok.with_columns(pl.col("entry_time").dt.replace_time_zone(None)), start, start + timedelta(hours=1)
+        )
     with pytest.raises(ValueError, match="not after its start"):
         period_returns(ok, start, start)
     with pytest.raises(ValueError, match="non-finite net_bps"):

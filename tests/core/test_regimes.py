@@ -27,7 +27,11 @@ def _inputs(**overrides: float) -> pl.DataFrame:
 
 
 def test_scores_follow_the_documented_formula() -> None:
-    row = RegimeDetector().detect(_inputs(trend_strength=-0.5, adx=40.0, ema_slope=0.1, momentum_slope=-0.2)).row(0, named=True)
+    row = (
+        RegimeDetector()
+        .detect(_inputs(trend_strength=-0.5, adx=40.0, ema_slope=0.1, momentum_slope=-0.2))
+        .row(0, named=True)
+    )
     assert row["trend_score"] == pytest.approx(-0.15 + 1.8 * 0.5 + 0.035 * 0.40 + 1.1 * 0.1 + 0.9 * 0.2)
     assert row["range_score"] == pytest.approx(0.1 + 1.2 * 0.5 - 0.8 * 0.02 - 0.9 * 0.5)
     assert row["panic_score"] == pytest.approx(-1.0 + 1.4 * 0.0 + 1.6 * 0.5)
@@ -38,7 +42,9 @@ def test_scores_follow_the_documented_formula() -> None:
 
 def test_precedence_and_confidence() -> None:
     detector = RegimeDetector()
-    both = detector.detect(_inputs(trend_strength=0.5, compression=1.0, volatility_percentile=1.0, volatility_ratio=2.0))
+    both = detector.detect(
+        _inputs(trend_strength=0.5, compression=1.0, volatility_percentile=1.0, volatility_ratio=2.0)
+    )
     assert both["regime"][0] == "TREND"
     ranging = detector.detect(_inputs(compression=1.0))
     assert ranging["regime"][0] == "RANGE"

@@ -55,17 +55,36 @@ def ledger(trades=TRADES, size: float = 1_000.0) -> pl.DataFrame:
     rows = []
     for i, (symbol, day, hour, gross, reason, regime) in enumerate(trades):
         net = gross - cost
-        rows.append({
-            "day": day, "symbol": symbol, "timeframe": TF, "partition_key": f"{day}|{symbol}", "dagster_run_id": "run-1",
-            "trade_id": f"{symbol}-{day}-{i:03d}", "signal_time": _ts(day, hour - 1.25), "entry_time": _ts(day, hour - 1),
-            "exit_time": _ts(day, hour), "entry_price": 100.0, "exit_price": 100.0 * (1 + gross / 1e4), "size": size,
-            "direction": 1, "bars_held": 4, "gross_bps": gross, "net_bps": net, "net_pnl": net * size / 1e4,
-            **{k: v * size / 1e4 for k, v in COST_BPS.items()},
-            "exit_reason": reason, "regime": regime, "engines_agreeing": "trend,leader,breakout", "confidence": 0.7,
-            "policy": "model" if symbol == "BTC-USDT" else "rules",
-            "model_version": "20241201_000000Z" if symbol == "BTC-USDT" else "",
-            "expected_edge_bps": 20.0, "recipe_hash": "abc",
-        })
+        rows.append(
+            {
+                "day": day,
+                "symbol": symbol,
+                "timeframe": TF,
+                "partition_key": f"{day}|{symbol}",
+                "dagster_run_id": "run-1",
+                "trade_id": f"{symbol}-{day}-{i:03d}",
+                "signal_time": _ts(day, hour - 1.25),
+                "entry_time": _ts(day, hour - 1),
+                "exit_time": _ts(day, hour),
+                "entry_price": 100.0,
+                "exit_price": 100.0 * (1 + gross / 1e4),
+                "size": size,
+                "direction": 1,
+                "bars_held": 4,
+                "gross_bps": gross,
+                "net_bps": net,
+                "net_pnl": net * size / 1e4,
+                **{k: v * size / 1e4 for k, v in COST_BPS.items()},
+                "exit_reason": reason,
+                "regime": regime,
+                "engines_agreeing": "trend,leader,breakout",
+                "confidence": 0.7,
+                "policy": "model" if symbol == "BTC-USDT" else "rules",
+                "model_version": "20241201_000000Z" if symbol == "BTC-USDT" else "",
+                "expected_edge_bps": 20.0,
+                "recipe_hash": "abc",
+            }
+        )
     if not rows:  # the schema of a partition without trades
         return ledger(TRADES[:1], size).clear()
     return pl.DataFrame(rows, schema_overrides={"exit_time": pl.Datetime("us", "UTC")})
@@ -90,58 +109,166 @@ def write_exports(root: Path, trades: pl.DataFrame, days: list[date] | None = No
     for day in days:
         for symbol in SYMBOLS:
             put("trade_history", trades.filter((pl.col("day") == day) & (pl.col("symbol") == symbol)), day, symbol)
-            bars = pl.DataFrame([{**_lineage(day, symbol), "timestamp": _ts(day, h / 4), "direction": 0, "confidence": 0.5,
-                                  "regime": ("TREND" if h < 48 else "RANGE") if symbol == "BTC-USDT" else "PANIC" if h < 24 else "RANGE"}
-                                 for h in range(96)])
+            bars = pl.DataFrame(
+                [
+                    {
+                        **_lineage(day, symbol),
+                        "timestamp": _ts(day, h / 4),
+                        "direction": 0,
+                        "confidence": 0.5,
+                        "regime": ("TREND" if h < 48 else "RANGE")
+                        if symbol == "BTC-USDT"
+                        else "PANIC"
+                        if h < 24
+                        else "RANGE",
+                    }
+                    for h in range(96)
+                ]
+            )
             put("signals", bars, day, symbol)
             passed = symbol == "BTC-USDT"
-            gates = {"profile": "default", "passed": passed, "results": [
-                {"name": "min_trades", "passed": True}, {"name": "sharpe", "passed": passed}]}
-            put("model_performance", pl.DataFrame([{
-                **_lineage(day, symbol), "model_version": f"{symbol}/{day:%Y%m%d}_000000Z", "cutoff": _ts(day, 0),
-                "passed": passed, "gate_profile": "default",
-                "gate_summary": "passed default" if passed else "failed default: sharpe 0.1 (needs >= 0.5, short by 0.4)",
-                "policy": "model", "fold": None, "trade_count": 40.0, "net_pnl": 1.0, "gates_json": json.dumps(gates),
-            }], schema_overrides={"fold": pl.Int64}), day, symbol)
-            put("champions", pl.DataFrame([{
-                **_lineage(day, symbol), "champion_folder": "models/BTC-USDT/20241201_000000Z" if passed else None,
-                "trade_ok": passed and day != QUIET_DAY, "promoted": False,
-                "reason": "champion in force" if passed and day != QUIET_DAY else
-                ("kill switch: 3 losing days" if passed else "no model has passed its gates yet"),
-            }], schema_overrides={"champion_folder": pl.String}), day, symbol)
+            gates = {
+                "profile": "default",
+                "passed": passed,
+                "results": [{"name": "min_trades", "passed": True}, {"name": "sharpe", "passed": passed}],
+            }
+            put(
+                "model_performance",
+                pl.DataFrame(
+                    [
+                        {
+                            **_lineage(day, symbol),
+                            "model_version": f"{symbol}/{day:%Y%m%d}_000000Z",
+                            "cutoff": _ts(day, 0),
+                            "passed": passed,
+                            "gate_profile": "default",
+                            "gate_summary": "passed default"
+                            if passed
+                            else "failed default: sharpe 0.1 (needs >= 0.5, short by 0.4)",
+                            "policy": "model",
+                            "fold": None,
+                            "trade_count": 40.0,
+                            "net_pnl": 1.0,
+                            "gates_json": json.dumps(gates),
+                        }
+                    ],
+                    schema_overrides={"fold": pl.Int64},
+                ),
+                day,
+                symbol,
+            )
+            put(
+                "champions",
+                pl.DataFrame(
+                    [
+                        {
+                            **_lineage(day, symbol),
+                            "champion_folder": "models/BTC-USDT/20241201_000000Z" if passed else None,
+                            "trade_ok": passed and day != QUIET_DAY,
+                            "promoted": False,
+                            "reason": "champion in force"
+                            if passed and day != QUIET_DAY
+                            else ("kill switch: 3 losing days" if passed else "no model has passed its gates yet"),
+                        }
+                    ],
+                    schema_overrides={"champion_folder": pl.String},
+                ),
+                day,
+                symbol,
+            )
             mine = trades.filter((pl.col("day") == day) & (pl.col("symbol") == symbol))
-            patterns = (mine.group_by("regime").agg(trades=pl.len(), wins=(pl.col("net_pnl") > 0).sum(),
-                                                    mean_net_bps=pl.col("net_bps").mean(), total_net_bps=pl.col("net_bps").sum())
-                        .with_columns(scope=pl.lit("traded"), pattern_key=pl.col("regime") + "|long|3", side=pl.lit("long"),
-                                      engines_agreeing=pl.lit(3)))
-            put("pattern_performance", patterns.with_columns(**{k: pl.lit(v) for k, v in _lineage(day, symbol).items()}), day, symbol)
+            patterns = (
+                mine.group_by("regime")
+                .agg(
+                    trades=pl.len(),
+                    wins=(pl.col("net_pnl") > 0).sum(),
+                    mean_net_bps=pl.col("net_bps").mean(),
+                    total_net_bps=pl.col("net_bps").sum(),
+                )
+                .with_columns(
+                    scope=pl.lit("traded"),
+                    pattern_key=pl.col("regime") + "|long|3",
+                    side=pl.lit("long"),
+                    engines_agreeing=pl.lit(3),
+                )
+            )
+            put(
+                "pattern_performance",
+                patterns.with_columns(**{k: pl.lit(v) for k, v in _lineage(day, symbol).items()}),
+                day,
+                symbol,
+            )
         summary = []
         for symbol in (*SYMBOLS, "ALL"):
             mine = trades.filter(pl.col("day") == day, (pl.col("symbol") == symbol) | (symbol == "ALL"))
-            summary.append({
-                **_lineage(day, symbol), "models_trained": 2 if symbol == "ALL" else 1,
-                "models_passed": 1 if symbol in ("ALL", "BTC-USDT") else 0, "models_failed": 0 if symbol == "BTC-USDT" else 1,
-                "promotions": int(day == START and symbol in ("ALL", "BTC-USDT")), "trades": mine.height,
-                "hit_rate_pct": 100 * float((mine["net_pnl"] > 0).mean()) if mine.height else None,
-                "mean_net_bps": mine["net_bps"].mean(), "net_pnl": float(mine["net_pnl"].sum()),
-                "costs_paid": float(sum(mine[k].sum() for k in COST_BPS)), "champion": None, "trade_ok": None, "reason": None,
-            })
-        put("daily_summary", pl.DataFrame(summary, schema_overrides={"hit_rate_pct": pl.Float64, "mean_net_bps": pl.Float64,
-                                                                     "champion": pl.String, "trade_ok": pl.Boolean,
-                                                                     "reason": pl.String}), day)
+            summary.append(
+                {
+                    **_lineage(day, symbol),
+                    "models_trained": 2 if symbol == "ALL" else 1,
+                    "models_passed": 1 if symbol in ("ALL", "BTC-USDT") else 0,
+                    "models_failed": 0 if symbol == "BTC-USDT" else 1,
+                    "promotions": int(day == START and symbol in ("ALL", "BTC-USDT")),
+                    "trades": mine.height,
+                    "hit_rate_pct": 100 * float((mine["net_pnl"] > 0).mean()) if mine.height else None,
+                    "mean_net_bps": mine["net_bps"].mean(),
+                    "net_pnl": float(mine["net_pnl"].sum()),
+                    "costs_paid": float(sum(mine[k].sum() for k in COST_BPS)),
+                    "champion": None,
+                    "trade_ok": None,
+                    "reason": None,
+                }
+            )
+        put(
+            "daily_summary",
+            pl.DataFrame(
+                summary,
+                schema_overrides={
+                    "hit_rate_pct": pl.Float64,
+                    "mean_net_bps": pl.Float64,
+                    "champion": pl.String,
+                    "trade_ok": pl.Boolean,
+                    "reason": pl.String,
+                },
+            ),
+            day,
+        )
         promoted = day == START
-        put("promotions", pl.DataFrame([{
-            **_lineage(day, "BTC-USDT"), "decision_key": f"engine|BTC-USDT|{day}", "source": "engine",
-            "decided_at": _ts(day, 0.5), "effective_from": _ts(day, 1), "promoted": promoted,
-            "champion_before": None if promoted else "models/BTC-USDT/20241201_000000Z",
-            "champion_after": "models/BTC-USDT/20241201_000000Z",
-            "reason": "first gate-passing model that makes money becomes champion" if promoted else "challenger did not beat the champion",
-            "test": "first-champion" if promoted else "stationary-bootstrap", "p_value": None if promoted else 0.41,
-        }], schema_overrides={"champion_before": pl.String, "p_value": pl.Float64}), day)
+        put(
+            "promotions",
+            pl.DataFrame(
+                [
+                    {
+                        **_lineage(day, "BTC-USDT"),
+                        "decision_key": f"engine|BTC-USDT|{day}",
+                        "source": "engine",
+                        "decided_at": _ts(day, 0.5),
+                        "effective_from": _ts(day, 1),
+                        "promoted": promoted,
+                        "champion_before": None if promoted else "models/BTC-USDT/20241201_000000Z",
+                        "champion_after": "models/BTC-USDT/20241201_000000Z",
+                        "reason": "first gate-passing model that makes money becomes champion"
+                        if promoted
+                        else "challenger did not beat the champion",
+                        "test": "first-champion" if promoted else "stationary-bootstrap",
+                        "p_value": None if promoted else 0.41,
+                    }
+                ],
+                schema_overrides={"champion_before": pl.String, "p_value": pl.Float64},
+            ),
+            day,
+        )
     return root
 
 
-VIEWS = ("trade_history", "signals", "model_performance", "champions", "pattern_performance", "daily_summary", "promotions")
+VIEWS = (
+    "trade_history",
+    "signals",
+    "model_performance",
+    "champions",
+    "pattern_performance",
+    "daily_summary",
+    "promotions",
+)
 
 
 def connect(root: Path, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
@@ -161,7 +288,9 @@ def exports(tmp_path: Path) -> duckdb.DuckDBPyConnection:
 def expected_daily_equity(trades: pl.DataFrame, start: date = START, end: date = END) -> np.ndarray:
     """Capital, then the equity at the end of each day of the window (a day without trades adds 0)."""
     grid = pl.DataFrame({"day": pl.date_range(start, end, eager=True)})
-    pnl = grid.join(trades.group_by("day").agg(pl.col("net_pnl").sum()), on="day", how="left").fill_null(0.0).sort("day")
+    pnl = (
+        grid.join(trades.group_by("day").agg(pl.col("net_pnl").sum()), on="day", how="left").fill_null(0.0).sort("day")
+    )
     return np.concatenate([[CAPITAL], CAPITAL + np.cumsum(pnl["net_pnl"].to_numpy())])
 
 
@@ -203,8 +332,11 @@ def test_window_tables_equal_polars_sums(exports) -> None:
     doc = window_report(exports, START, END).json
     per_coin = {r["symbol"]: r for r in doc["per_coin"]}
     expected = trades.group_by("symbol").agg(
-        n=pl.len(), total=pl.col("net_pnl").sum(), mean_bps=pl.col("net_bps").mean(),
-        wins=(pl.col("net_pnl") > 0).sum(), losses=(pl.col("net_pnl") < 0).sum(),
+        n=pl.len(),
+        total=pl.col("net_pnl").sum(),
+        mean_bps=pl.col("net_bps").mean(),
+        wins=(pl.col("net_pnl") > 0).sum(),
+        losses=(pl.col("net_pnl") < 0).sum(),
         costs=(pl.col("fees_paid") + pl.col("spread_paid") + pl.col("slippage_paid")).sum(),
         duration=(pl.col("exit_time") - pl.col("entry_time")).dt.total_seconds().mean(),
     )
@@ -258,7 +390,9 @@ def test_window_tables_equal_polars_sums(exports) -> None:
 def test_streaks_on_a_crafted_sequence(tmp_path) -> None:
     # in exit order: W W L L L L W D W W W L — a draw breaks a streak
     outcomes = [60, 60, -40, -40, -40, -40, 60, 12, 60, 60, 60, -40]
-    trades = [("BTC-USDT", START, 1 + i, g, "take_profit" if g > 12 else "stop_loss", "TREND") for i, g in enumerate(outcomes)]
+    trades = [
+        ("BTC-USDT", START, 1 + i, g, "take_profit" if g > 12 else "stop_loss", "TREND") for i, g in enumerate(outcomes)
+    ]
     con = connect(write_exports(tmp_path, ledger(trades)))
     s = window_report(con, START, END).json["summary"]
     assert (s["max_win_streak"], s["max_loss_streak"]) == (3, 4)
@@ -270,8 +404,21 @@ def test_undefined_figures_are_null_never_zero(tmp_path) -> None:
     con = connect(write_exports(tmp_path / "none", ledger([])))
     report = window_report(con, START, END)
     s = report.json["summary"]
-    for key in ("sharpe", "sortino", "calmar", "max_drawdown", "profit_factor", "expectancy_bps", "hit_rate",
-                "hit_rate_pct", "best_coin", "worst_day", "max_win_streak", "mean_duration_s", "cost_share_of_gross"):
+    for key in (
+        "sharpe",
+        "sortino",
+        "calmar",
+        "max_drawdown",
+        "profit_factor",
+        "expectancy_bps",
+        "hit_rate",
+        "hit_rate_pct",
+        "best_coin",
+        "worst_day",
+        "max_win_streak",
+        "mean_duration_s",
+        "cost_share_of_gross",
+    ):
         assert s[key] is None, key
     assert s["trades"] == 0 and report.json["per_coin"] == []
     assert "No trades between" in report.html and "n/a" in report.html
@@ -288,8 +435,14 @@ def test_undefined_figures_are_null_never_zero(tmp_path) -> None:
 
 def test_daily_report_fields(exports) -> None:
     trades = ledger().filter(pl.col("day") == START)
-    checks = [{"asset": "15m/candles", "check": "no_flash_crash", "partition": "2024-12-02|ETH-USDT",
-               "description": "1 bar beyond 10× ATR"}]
+    checks = [
+        {
+            "asset": "15m/candles",
+            "check": "no_flash_crash",
+            "partition": "2024-12-02|ETH-USDT",
+            "description": "1 bar beyond 10× ATR",
+        }
+    ]
     report = daily_report(exports, START, checks)
     doc = report.json
     assert list(doc)[:6] == ["date", "models_trained", "promotions", "total_trades", "avg_pnl_pct", "hit_rate_pct"]
@@ -300,8 +453,12 @@ def test_daily_report_fields(exports) -> None:
     assert doc["promotion_decisions"][0]["reason"].startswith("first gate-passing model")
     assert doc["cost_share_of_gross"] == pytest.approx(metrics.cost_share_of_gross(trades))
     btc = doc["equity_per_coin"]["BTC-USDT"]
-    assert [p["cum_net_pnl"] for p in btc] == pytest.approx(np.cumsum(trades.filter(pl.col("symbol") == "BTC-USDT")["net_pnl"]))
-    assert {r["regime"]: r["share_pct"] for r in doc["regime_mix"]} == pytest.approx({"TREND": 25, "RANGE": 62.5, "PANIC": 12.5})
+    assert [p["cum_net_pnl"] for p in btc] == pytest.approx(
+        np.cumsum(trades.filter(pl.col("symbol") == "BTC-USDT")["net_pnl"])
+    )
+    assert {r["regime"]: r["share_pct"] for r in doc["regime_mix"]} == pytest.approx(
+        {"TREND": 25, "RANGE": 62.5, "PANIC": 12.5}
+    )
     best, worst = doc["patterns"]["traded"]["best"], doc["patterns"]["traded"]["worst"]
     assert best[0]["pattern_key"] == "RANGE|long|3" and worst[0]["pattern_key"] == "TREND|long|3"
     assert worst[0]["trades"] == 2 and worst[0]["mean_net_bps"] == pytest.approx((48 - 52) / 2)
@@ -372,7 +529,10 @@ def test_written_reports_are_valid_json_and_offline_html(tmp_path) -> None:
 
 def test_jsonable_turns_undefined_numbers_into_null() -> None:
     assert jsonable({"a": math.inf, "b": float("nan"), "c": [date(2024, 1, 1), np.float64(1.5)], "_hidden": 1}) == {
-        "a": None, "b": None, "c": ["2024-01-01", 1.5]}
+        "a": None,
+        "b": None,
+        "c": ["2024-01-01", 1.5],
+    }
 
 
 def test_write_report_replaces_whole_files(tmp_path, exports) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ DAYS = [date(2024, 7, 1) + timedelta(days=n) for n in range(60)]
 def test_every_day_knows_its_last_and_next_retrain_day(every: int) -> None:
     cadence = RetrainCadence(every)
     retrain_days = [d for d in DAYS if cadence.is_retrain_day(d)]
-    assert all((b - a).days == every for a, b in zip(retrain_days, retrain_days[1:])), "evenly spaced"
+    assert all((b - a).days == every for a, b in itertools.pairwise(retrain_days)), "evenly spaced"
     for day in DAYS:
         last, following = cadence.last_retrain_day(day), cadence.next_retrain_day(day)
         assert cadence.is_retrain_day(last) and cadence.is_retrain_day(following)

@@ -97,7 +97,9 @@ def test_a_truncated_replay_file_names_file_and_symbol(tmp_path):
 def test_a_missing_replay_file_names_file_and_symbol(tmp_path):
     sample_copy(tmp_path, "ETH-USDT")
     src = ReplaySource(tmp_path)
-    with pytest.raises(CandleFetchError, match="no 15m candles for BTC/USDT: file .*BTC-USDT_15m.parquet does not exist"):
+    with pytest.raises(
+        CandleFetchError, match="no 15m candles for BTC/USDT: file .*BTC-USDT_15m.parquet does not exist"
+    ):
         src.fetch("BTC/USDT", "15m", *DEC)
     assert src.first_timestamp("BTC/USDT", "15m") is None
 
@@ -109,7 +111,9 @@ def test_a_fetch_error_names_the_partitions_it_was_for(tmp_path):
 
     sample_copy(tmp_path).write_bytes(b"not parquet at all")
     with pytest.raises(CandleFetchError) as raised:
-        load_candle_partitions(ReplaySource(tmp_path), "15m", {"BTC/USDT": [date(2024, 12, 5), date(2024, 12, 6)]}, lambda d, s: f"{d}|{s}")
+        load_candle_partitions(
+            ReplaySource(tmp_path), "15m", {"BTC/USDT": [date(2024, 12, 5), date(2024, 12, 6)]}, lambda d, s: f"{d}|{s}"
+        )
     assert str(raised.value).startswith("2024-12-05|BTC-USDT, 2024-12-06|BTC-USDT: replay:")
 
 

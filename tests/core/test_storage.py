@@ -15,7 +15,10 @@ from huracan_core.storage.store import ArtifactNotFound
 
 def test_keys_follow_the_design_layout():
     assert candles_key("BTC/USDT", "15m", date(2024, 12, 1)) == "candles/BTC-USDT/15m/2024-12-01.parquet"
-    assert partition_object_key("features", symbol="ETH-USDT", day=date(2024, 1, 2), timeframe="15m", recipe_hash="ab12") == "features/ab12/ETH-USDT/2024-01-02.parquet"
+    assert (
+        partition_object_key("features", symbol="ETH-USDT", day=date(2024, 1, 2), timeframe="15m", recipe_hash="ab12")
+        == "features/ab12/ETH-USDT/2024-01-02.parquet"
+    )
     with pytest.raises(ValueError, match="recipe hash"):
         partition_object_key("features", symbol="ETH-USDT", day=date(2024, 1, 2), timeframe="15m")
     with pytest.raises(ValueError, match="no storage layout"):
@@ -82,7 +85,11 @@ def test_a_write_killed_before_its_rename_leaves_a_leftover_that_the_sweep_finds
         assert killed.returncode == -9
     found = find_leftovers([tmp_path / "archive", tmp_path / "exports", tmp_path / "absent"])
     names = sorted(f.path.name for f in found)
-    assert len(names) == 2 and names[0].startswith(".2024-12-05.parquet.pid") and names[1].startswith(".huracan.duckdb.pid")
+    assert (
+        len(names) == 2
+        and names[0].startswith(".2024-12-05.parquet.pid")
+        and names[1].startswith(".huracan.duckdb.pid")
+    )
     (tmp_path / "archive" / "candles" / "mine.tmp").write_text("not a temporary name of ours")
     assert sweep_leftovers(found, before=min(f.modified for f in found)) == []  # none older than the oldest live run
     assert sweep_leftovers(found, before=time.time() + 1, alive=lambda pid, since: True) == []  # a live writer's

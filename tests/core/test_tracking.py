@@ -48,8 +48,17 @@ def booster_text() -> tuple[str, dict[str, float]]:
     rng = np.random.default_rng(3)
     x = rng.normal(size=(200, 3))
     y = x[:, 0] * 2 + rng.normal(size=200)
-    params = {"objective": "regression", "num_leaves": 4, "min_data_in_leaf": 10, "verbose": -1, "seed": 1, "num_threads": 1}
-    booster = lightgbm.train(params, lightgbm.Dataset(x, y, feature_name=["rsi_14", "atr_bps", "side"]), num_boost_round=5)
+    params = {
+        "objective": "regression",
+        "num_leaves": 4,
+        "min_data_in_leaf": 10,
+        "verbose": -1,
+        "seed": 1,
+        "num_threads": 1,
+    }
+    booster = lightgbm.train(
+        params, lightgbm.Dataset(x, y, feature_name=["rsi_14", "atr_bps", "side"]), num_boost_round=5
+    )
     gains = booster.feature_importance(importance_type="gain")
     return booster.model_to_string(), {n: float(g) for n, g in zip(booster.feature_name(), gains, strict=True)}
 
@@ -61,23 +70,25 @@ def ledger(trades: int, seed: int) -> pl.DataFrame:
     gross = rng.normal(8.0, 30.0, size=trades)
     net = gross - 6.0
     size = np.full(trades, 1_000.0)
-    return pl.DataFrame({
-        "exit_time": pl.Series([START + int(i) * BAR for i in exits], dtype=pl.Datetime("us", "UTC")),
-        "size": size,
-        "gross_bps": gross,
-        "net_bps": net,
-        "net_pnl": net * size / 1e4,
-        "fees_paid": size * 4e-4,
-        "spread_paid": size * 1e-4,
-        "slippage_paid": size * 1e-4,
-    })
+    return pl.DataFrame(
+        {
+            "exit_time": pl.Series([START + int(i) * BAR for i in exits], dtype=pl.Datetime("us", "UTC")),
+            "size": size,
+            "gross_bps": gross,
+            "net_bps": net,
+            "net_pnl": net * size / 1e4,
+            "fees_paid": size * 4e-4,
+            "spread_paid": size * 1e-4,
+            "slippage_paid": size * 1e-4,
+        }
+    )
 
 
 def policy(trades: pl.DataFrame) -> PolicyResult:
     times = [START + i * BAR for i in range(FOLDS * FOLD_BARS)]
     folds = []
     for f in range(FOLDS):
-        bars = pl.Series(times[f * FOLD_BARS:(f + 1) * FOLD_BARS], dtype=pl.Datetime("us", "UTC"))
+        bars = pl.Series(times[f * FOLD_BARS : (f + 1) * FOLD_BARS], dtype=pl.Datetime("us", "UTC"))
         part = trades.filter(pl.col("exit_time").is_in(bars.implode()))
         folds.append(summary(part, "15m", CAPITAL, bars))
     aggregate = summary(trades, "15m", CAPITAL, pl.Series(times, dtype=pl.Datetime("us", "UTC")))
@@ -92,18 +103,36 @@ def trained_model(symbol: str = "BTC/USDT", model_trades: int = 40, sharpe_gap: 
     for f in range(FOLDS):
         test_start = START + f * FOLD_BARS * BAR
         row: dict[str, object] = {
-            "fold": f, "train_start": (test_start - timedelta(days=30)).isoformat(), "test_start": test_start.isoformat(),
-            "test_end": (test_start + FOLD_BARS * BAR).isoformat(), "train_rows": 2000, "test_rows": FOLD_BARS,
-            "purged_rows": 4, "in_sample_sharpe": 2.0,
+            "fold": f,
+            "train_start": (test_start - timedelta(days=30)).isoformat(),
+            "test_start": test_start.isoformat(),
+            "test_end": (test_start + FOLD_BARS * BAR).isoformat(),
+            "train_rows": 2000,
+            "test_rows": FOLD_BARS,
+            "purged_rows": 4,
+            "in_sample_sharpe": 2.0,
         }
         for name, result in (("model", model), ("rules", rules), ("flat", flat)):
             row.update({f"{name}_{k}": result.folds[f][k] for k in FOLD_KEYS})
         rows.append(row)
     return TrainedModel(
-        symbol=symbol, timeframe="15m", cutoff=CUTOFF, columns=["rsi_14", "atr_bps"], booster_text=text,
-        model=model, baselines={"rules": rules, "flat": flat}, gates=evaluate_gates(model.aggregate),
-        break_even_fee_bps=2.5, fee_bps=4.0, importance=importance, folds=rows, training_rows=2000,
-        ablation={"without_embedding": {}, "difference": {"sharpe": 0.1, "net_pnl": 12.0, "hit_rate": 0.01, "trade_count": 3.0}},
+        symbol=symbol,
+        timeframe="15m",
+        cutoff=CUTOFF,
+        columns=["rsi_14", "atr_bps"],
+        booster_text=text,
+        model=model,
+        baselines={"rules": rules, "flat": flat},
+        gates=evaluate_gates(model.aggregate),
+        break_even_fee_bps=2.5,
+        fee_bps=4.0,
+        importance=importance,
+        folds=rows,
+        training_rows=2000,
+        ablation={
+            "without_embedding": {},
+            "difference": {"sharpe": 0.1, "net_pnl": 12.0, "hit_rate": 0.01, "trade_count": 3.0},
+        },
     )
 
 
@@ -117,7 +146,9 @@ def model_files(trained: TrainedModel) -> dict[str, bytes]:
 def params() -> dict[str, object]:
     """Nested like a dataclass's asdict, and more than one batch's worth (100 params a call)."""
     return {
-        "rounds": 150, "learning_rate": 0.05, "walk_forward": {"folds": 3, "embargo_bars": 12},
+        "rounds": 150,
+        "learning_rate": 0.05,
+        "walk_forward": {"folds": 3, "embargo_bars": 12},
         "columns": ", ".join(f"feature_{i}" for i in range(2000)),  # longer than MLflow's 6000 characters
         "extra": {f"p{i:03d}": i for i in range(120)},
     }
@@ -143,7 +174,12 @@ def assert_recorded(config: TrackingConfig, trained: TrainedModel) -> None:
     elapsed = time.perf_counter() - started
     print(f"log_training_run on {config.tracking_uri.split(':')[0]}: {elapsed:.2f} s")
     second = log_training_run(config, trained, params=params(), files=model_files(trained), tags=TAGS)
-    assert (first.model_name, first.version, second.model_name, second.version) == ("huracan-BTC-USDT-15m", "1", "huracan-BTC-USDT-15m", "2")
+    assert (first.model_name, first.version, second.model_name, second.version) == (
+        "huracan-BTC-USDT-15m",
+        "1",
+        "huracan-BTC-USDT-15m",
+        "2",
+    )
     assert first.run_id != second.run_id and first.experiment_id == second.experiment_id
     assert first.run_path == f"#/experiments/{first.experiment_id}/runs/{first.run_id}"
 
@@ -178,8 +214,15 @@ def assert_recorded(config: TrackingConfig, trained: TrainedModel) -> None:
 
     artifacts = {a.path for a in client.list_artifacts(first.run_id, "model")}
     assert artifacts == {f"model/{n}" for n in (*REQUIRED_FILES, "sha256.txt")}
-    assert {a.path for a in client.list_artifacts(first.run_id, "plots")} == {"plots/equity.png", "plots/feature_importance.png"}
-    local = Path(client.download_artifacts(first.run_id, "model/model.bin", dst_path=str(Path(config.artifact_root).parent / "dl")))
+    assert {a.path for a in client.list_artifacts(first.run_id, "plots")} == {
+        "plots/equity.png",
+        "plots/feature_importance.png",
+    }
+    local = Path(
+        client.download_artifacts(
+            first.run_id, "model/model.bin", dst_path=str(Path(config.artifact_root).parent / "dl")
+        )
+    )
     assert local.read_bytes() == trained.booster_text.encode()
 
     versions = client.search_model_versions("name = 'huracan-BTC-USDT-15m'")
@@ -245,7 +288,11 @@ def test_batches_stay_within_mlflow_limits() -> None:
     tags = {f"t{i}": str(i) for i in range(130)}
     batches = list(_batches(metrics, params, tags))
     for m, p, t in batches:
-        assert len(m) <= MAX_METRICS_PER_BATCH and len(p) <= MAX_PARAMS_TAGS_PER_BATCH and len(t) <= MAX_PARAMS_TAGS_PER_BATCH
+        assert (
+            len(m) <= MAX_METRICS_PER_BATCH
+            and len(p) <= MAX_PARAMS_TAGS_PER_BATCH
+            and len(t) <= MAX_PARAMS_TAGS_PER_BATCH
+        )
         assert len(m) + len(p) + len(t) <= MAX_ENTITIES_PER_BATCH
     assert sorted((x.key, x.step) for b in batches for x in b[0]) == sorted(metrics)
     assert {x.key for b in batches for x in b[1]} == set(params) and {x.key for b in batches for x in b[2]} == set(tags)
@@ -265,7 +312,9 @@ def test_plots_are_deterministic_pngs(trained: TrainedModel) -> None:
 
 
 def test_names_config_and_ui_command(tmp_path: Path) -> None:
-    assert registered_model_name("BTC/USDT", "15m") == registered_model_name("btc-usdt", "15m") == "huracan-BTC-USDT-15m"
+    assert (
+        registered_model_name("BTC/USDT", "15m") == registered_model_name("btc-usdt", "15m") == "huracan-BTC-USDT-15m"
+    )
     config = TrackingConfig.local(tmp_path)
     assert config.tracking_uri == f"sqlite:///{tmp_path.resolve()}/mlflow/mlflow.db"
     assert config.artifact_root == f"{tmp_path.resolve()}/mlflow/artifacts" and config.experiment == "huracan"
@@ -278,7 +327,9 @@ def test_names_config_and_ui_command(tmp_path: Path) -> None:
     assert argv[argv.index("--port") + 1] == "5055" and argv[argv.index("--host") + 1] == "127.0.0.1"
 
 
-def test_a_copied_home_tracks_into_its_own_folder_and_leaves_the_original_untouched(tmp_path: Path, trained: TrainedModel) -> None:
+def test_a_copied_home_tracks_into_its_own_folder_and_leaves_the_original_untouched(
+    tmp_path: Path, trained: TrainedModel
+) -> None:
     """MLflow records absolute artifact locations: a home copied elsewhere went on writing its runs into the home it
     was copied from. The store moves every location to the copy when it is opened there."""
     import shutil

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -14,7 +14,7 @@ from huracan_core.trading.analysis import (
     win_loss_analysis,
 )
 
-T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def _minute(i: int) -> datetime:
@@ -26,8 +26,13 @@ def _candles() -> pl.DataFrame:
     highs = [o + 0.1 for o in opens]
     highs[2] = 100.5
     return pl.DataFrame(
-        {"timestamp": [_minute(i) for i in range(10)], "open": opens, "high": highs,
-         "low": [o - 0.1 for o in opens], "close": opens}
+        {
+            "timestamp": [_minute(i) for i in range(10)],
+            "open": opens,
+            "high": highs,
+            "low": [o - 0.1 for o in opens],
+            "close": opens,
+        }
     ).with_columns(pl.col("timestamp").dt.cast_time_unit("ms"))
 
 
@@ -80,8 +85,12 @@ def test_win_loss_and_regimes() -> None:
     a = features.row(0, named=True)
     assert a["winners_mean"] == pytest.approx(6.0) and a["losers_mean"] == pytest.approx(-6.0)
     failures = result["failure_reasons"]
-    assert failures.row(0, named=True) == {"exit_reason": "stop_loss", "trades": 2, "mean_net_bps": -15.0,
-                                          "share": pytest.approx(2 / 3)}
+    assert failures.row(0, named=True) == {
+        "exit_reason": "stop_loss",
+        "trades": 2,
+        "mean_net_bps": -15.0,
+        "share": pytest.approx(2 / 3),
+    }
     regimes = regime_analysis(_outcomes())
     assert regimes["regime"].to_list() == ["RANGE", "TREND"]
     assert regimes["trades"].to_list() == [4, 2]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -22,7 +22,7 @@ SPOT = fee_profile("binance-spot-vip0")  # 10 bps a side: round numbers for the 
 def _bars() -> pl.DataFrame:
     return pl.DataFrame(
         {
-            "timestamp": [datetime(2025, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=i) for i in range(3)],
+            "timestamp": [datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=i) for i in range(3)],
             "close": [100.0, 100.0, 100.0],
             "volume": [1000.0, 1000.0, 10.0],
             "quote_volume": [100_000.0, 100_000.0, 1_000.0],
@@ -52,7 +52,9 @@ def test_fee_schedules() -> None:
 
 
 def test_bar_costs() -> None:
-    model = CostModel(default_fees=SPOT, spread_floor_bps=1.0, slip_floor_bps=0.5, slip_vol_coeff=0.05, slip_impact_bps=10.0)
+    model = CostModel(
+        default_fees=SPOT, spread_floor_bps=1.0, slip_floor_bps=0.5, slip_vol_coeff=0.05, slip_impact_bps=10.0
+    )
     costs = bar_costs(_bars(), model, "binance", "BTC-USDT", 1000.0)
     assert costs["spread_bps"].to_list() == [1.0, 3.0, 1.0]  # floored; null → floor
     # slippage = 0.5 + 0.05 × atr(bps) + 10 × sqrt(1000 / bar notional)
@@ -71,7 +73,8 @@ def test_daily_costs_summary() -> None:
     quoted = daily_costs_summary(costs)
     assert set(quoted) == {"fee_bps", "spread_bps", "avg_slip_bps", "trades"}
     assert quoted["fee_bps"] == 10.0 and quoted["spread_bps"] == pytest.approx(5 / 3)
-    ledger = pl.DataFrame({"size": [1000.0, 500.0], "fees_paid": [2.0, 1.0], "spread_paid": [0.2, 0.1],
-                           "slippage_paid": [0.3, 0.15]})
+    ledger = pl.DataFrame(
+        {"size": [1000.0, 500.0], "fees_paid": [2.0, 1.0], "spread_paid": [0.2, 0.1], "slippage_paid": [0.3, 0.15]}
+    )
     paid = daily_costs_summary(costs, ledger)
     assert paid == pytest.approx({"fee_bps": 10.0, "spread_bps": 2.0, "avg_slip_bps": 1.5, "trades": 2.0})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -35,7 +35,7 @@ def test_drawdown_calmar_profit_factor_hit_rate_expectancy() -> None:
 
 
 def _ledger() -> pl.DataFrame:
-    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
     return pl.DataFrame(
         {
             "exit_time": [t0 + timedelta(hours=1), t0 + timedelta(hours=3), t0 + timedelta(hours=3)],
@@ -52,7 +52,7 @@ def _ledger() -> pl.DataFrame:
 
 def test_equity_curve_and_summary() -> None:
     ledger = _ledger()
-    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
     bars = pl.Series([t0 + timedelta(hours=i) for i in range(5)])
     curve = metrics.equity_curve(ledger, 1000.0, bars)
     assert curve["equity"].to_list() == [1000.0, 1002.0, 1002.0, 1000.0, 1000.0]
@@ -73,18 +73,32 @@ def test_undefined_figures_are_nan_never_zero() -> None:
     """A flat curve has no Sharpe, a win-only ledger no profit factor, no trades no hit rate: NaN, which every
     reader shows as missing, where a 0 would read as a measured failure."""
     flat, empty = np.zeros(5), np.array([])
-    for figure in (metrics.sharpe(flat, "1d"), metrics.sortino(flat, "1d"), metrics.calmar(np.full(5, 100.0), "1d"),
-                   metrics.profit_factor(np.array([1.0, 2.0])), metrics.hit_rate(empty), metrics.expectancy(empty)):
+    for figure in (
+        metrics.sharpe(flat, "1d"),
+        metrics.sortino(flat, "1d"),
+        metrics.calmar(np.full(5, 100.0), "1d"),
+        metrics.profit_factor(np.array([1.0, 2.0])),
+        metrics.hit_rate(empty),
+        metrics.expectancy(empty),
+    ):
         assert math.isnan(figure)
 
 
 def test_summary_of_a_day_without_trades() -> None:
-    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
     bars = pl.Series([t0 + timedelta(hours=i) for i in range(5)])
     s = metrics.summary(_ledger().clear(), "1h", 1000.0, bars)
     assert set(s) == set(metrics.SUMMARY_UNITS)
-    undefined = {"sharpe", "sortino", "calmar", "profit_factor", "hit_rate", "expectancy_bps", "gross_expectancy_bps",
-                 "cost_share_of_gross"}
+    undefined = {
+        "sharpe",
+        "sortino",
+        "calmar",
+        "profit_factor",
+        "hit_rate",
+        "expectancy_bps",
+        "gross_expectancy_bps",
+        "cost_share_of_gross",
+    }
     assert {k for k, v in s.items() if math.isnan(v)} == undefined
     # what a day without trades did is defined: nothing traded, nothing earned, no drawdown
     assert s["trade_count"] == s["net_pnl"] == s["gross_pnl"] == s["max_drawdown"] == 0.0

@@ -18,19 +18,29 @@ MARGIN = 3.0
 
 
 def _quoted() -> pl.DataFrame:
-    bars = pl.DataFrame({
-        "timestamp": [T0 + timedelta(minutes=15 * i) for i in range(BARS)],
-        "close": [100.0] * BARS, "volume": [1e4 * (i + 1) for i in range(BARS)],
-        "atr_pct": [0.002 * (i + 1) for i in range(BARS)],
-    })
+    bars = pl.DataFrame(
+        {
+            "timestamp": [T0 + timedelta(minutes=15 * i) for i in range(BARS)],
+            "close": [100.0] * BARS,
+            "volume": [1e4 * (i + 1) for i in range(BARS)],
+            "atr_pct": [0.002 * (i + 1) for i in range(BARS)],
+        }
+    )
     return bar_costs(bars, CostModel(), "binance", "BTC-USDT", 1000.0)
 
 
-def _decisions(policy: str, direction: list[int], edge: list[float], recommendation: list[str] | None = None) -> pl.DataFrame:
-    return pl.DataFrame({
-        "timestamp": _quoted()["timestamp"], "policy": [policy] * BARS, "direction": pl.Series(direction, dtype=pl.Int8),
-        "recommendation": recommendation or ["SKIP"] * BARS, "expected_edge_bps": edge,
-    })
+def _decisions(
+    policy: str, direction: list[int], edge: list[float], recommendation: list[str] | None = None
+) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "timestamp": _quoted()["timestamp"],
+            "policy": [policy] * BARS,
+            "direction": pl.Series(direction, dtype=pl.Int8),
+            "recommendation": recommendation or ["SKIP"] * BARS,
+            "expected_edge_bps": edge,
+        }
+    )
 
 
 def _numbers(text: str) -> list[float]:
@@ -50,7 +60,9 @@ def test_rules_name_the_best_edge_and_the_round_trip_it_did_not_beat() -> None:
     edge, cost, fees, spread, slippage, margin = _numbers(because)[:6]
     assert edge == pytest.approx(max(edges), abs=0.05) and "00:30 UTC" in because
     assert cost == pytest.approx(best["cost_bps"], abs=0.05) and margin == MARGIN
-    assert fees == pytest.approx(2 * best["fee_bps"], abs=0.05) and spread == pytest.approx(best["spread_bps"], abs=0.05)
+    assert fees == pytest.approx(2 * best["fee_bps"], abs=0.05) and spread == pytest.approx(
+        best["spread_bps"], abs=0.05
+    )
     assert slippage == pytest.approx(2 * best["slip_bps"], abs=0.05)
     assert fees + spread + slippage == pytest.approx(cost, abs=0.15)
     assert because.endswith(f"4 of {BARS} bars had a consensus direction")
@@ -60,7 +72,9 @@ def test_rules_that_beat_the_cost_but_were_skipped_say_the_consensus_filtered_th
     quoted = _quoted()
     rich = float(quoted["cost_bps"][1]) + MARGIN + 5
     because = why_no_trades(_decisions("rules", [0, 1, 0, 0, 0, 0], [0.0, rich, 0, 0, 0, 0]), quoted, MARGIN)
-    assert because.startswith("rules: 1 of the 1 bars with a consensus direction expected more") and "skipped" in because
+    assert (
+        because.startswith("rules: 1 of the 1 bars with a consensus direction expected more") and "skipped" in because
+    )
 
 
 def test_a_model_names_its_best_after_cost_prediction_against_its_margin() -> None:
@@ -71,7 +85,9 @@ def test_a_model_names_its_best_after_cost_prediction_against_its_margin() -> No
 
 
 def test_a_signal_on_the_last_bar_has_no_bar_to_enter_at() -> None:
-    decisions = _decisions("model", [0] * (BARS - 1) + [1], [0.0] * (BARS - 1) + [9.0], ["SKIP"] * (BARS - 1) + ["TAKE"])
+    decisions = _decisions(
+        "model", [0] * (BARS - 1) + [1], [0.0] * (BARS - 1) + [9.0], ["SKIP"] * (BARS - 1) + ["TAKE"]
+    )
     because = why_no_trades(decisions, _quoted(), MARGIN)
     assert "last bar (01:15 UTC)" in because and "no bar left to enter" in because
 
@@ -81,8 +97,9 @@ def test_no_bars_no_trades() -> None:
 
 
 def test_paid_costs_are_zero_without_trades_and_per_round_trip_with_them() -> None:
-    ledger = pl.DataFrame({"size": [1000.0, 500.0], "fees_paid": [1.0, 0.5], "spread_paid": [0.2, 0.1],
-                           "slippage_paid": [0.3, 0.1]})
+    ledger = pl.DataFrame(
+        {"size": [1000.0, 500.0], "fees_paid": [1.0, 0.5], "spread_paid": [0.2, 0.1], "slippage_paid": [0.3, 0.1]}
+    )
     nothing = paid_costs(ledger.clear())
     assert nothing["total"] == 0.0
     assert all(math.isnan(nothing[k]) for k in ("fees_bps", "spread_bps", "slippage_bps", "total_bps"))

@@ -7,7 +7,7 @@ spread + 0.5 bps slippage (impact disabled) = 11.5 bps, so net = gross − 23 bp
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -16,8 +16,10 @@ import pytest
 from huracan_core.trading.costs import CostModel, fee_profile
 from huracan_core.trading.shadow_trader import LEDGER_COLUMNS, shadow_trade
 
-COSTS = CostModel(default_fees=fee_profile("binance-spot-vip0"), slip_impact_bps=0.0, slip_vol_coeff=0.0, slip_floor_bps=0.5)
-START = datetime(2025, 1, 1, tzinfo=timezone.utc)
+COSTS = CostModel(
+    default_fees=fee_profile("binance-spot-vip0"), slip_impact_bps=0.0, slip_vol_coeff=0.0, slip_floor_bps=0.5
+)
+START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def _frame(bars: list[tuple[float, float, float, float]], regime: str = "TREND", minutes: int = 1) -> pl.DataFrame:
@@ -54,7 +56,9 @@ def _decisions(frame: pl.DataFrame, signals: dict[int, int], confidence: float =
 def _trade(bars, signals=None, confidence=0.5, regime="TREND", timeframe="1m") -> pl.DataFrame:
     minutes = {"1m": 1, "15m": 15}[timeframe]
     frame = _frame(bars, regime, minutes)
-    return shadow_trade(frame, _decisions(frame, {0: 1} if signals is None else signals, confidence), "BTC-USDT", timeframe, costs=COSTS)
+    return shadow_trade(
+        frame, _decisions(frame, {0: 1} if signals is None else signals, confidence), "BTC-USDT", timeframe, costs=COSTS
+    )
 
 
 SIGNAL = (100.0, 100.0, 100.0, 100.0)
@@ -66,8 +70,22 @@ SIGNAL = (100.0, 100.0, 100.0, 100.0)
         ("stop", [SIGNAL, (100, 100.1, 99.4, 99.6)], {}, 99.5, "stop_loss", -50.0),
         ("take_profit", [SIGNAL, (100, 100.2, 99.9, 100.1)], {}, 100.15, "take_profit", 15.0),
         ("stop_and_tp_same_bar", [SIGNAL, (100, 100.2, 99.4, 100.0)], {}, 99.5, "stop_loss", -50.0),
-        ("gap_through_stop", [SIGNAL, (100, 100.05, 99.95, 100), (99.0, 99.2, 98.9, 99.1)], {}, 99.0, "stop_loss", -100.0),
-        ("gap_through_tp", [SIGNAL, (100, 100.05, 99.95, 100), (100.5, 100.6, 100.4, 100.5)], {}, 100.15, "take_profit", 15.0),
+        (
+            "gap_through_stop",
+            [SIGNAL, (100, 100.05, 99.95, 100), (99.0, 99.2, 98.9, 99.1)],
+            {},
+            99.0,
+            "stop_loss",
+            -100.0,
+        ),
+        (
+            "gap_through_tp",
+            [SIGNAL, (100, 100.05, 99.95, 100), (100.5, 100.6, 100.4, 100.5)],
+            {},
+            100.15,
+            "take_profit",
+            15.0,
+        ),
         (
             "trailing",  # confidence 0.85 → TP 30 bps; peak +25 bps → stop at entry + 0.5 × (25 − 15) = +5 bps
             [SIGNAL, (100, 100.25, 99.95, 100.2), (100.2, 100.22, 100.0, 100.1)],
@@ -123,8 +141,13 @@ def test_exit_paths(name, bars, kwargs, exit_price, reason, gross) -> None:
 def test_ledger_shape_and_one_position_at_a_time() -> None:
     # Signals on bars 0, 1 and 2: bar 1's is ignored (position open), the trade exits (TP) on bar 2, and
     # bar 2's signal enters at bar 3's open.
-    bars = [SIGNAL, (100, 100.1, 99.9, 100.0), (100.0, 100.2, 99.9, 100.1), (101, 101.1, 100.9, 101.0),
-            (101, 101.2, 100.9, 101.1)]
+    bars = [
+        SIGNAL,
+        (100, 100.1, 99.9, 100.0),
+        (100.0, 100.2, 99.9, 100.1),
+        (101, 101.1, 100.9, 101.0),
+        (101, 101.2, 100.9, 101.1),
+    ]
     ledger = _trade(bars, signals={0: 1, 1: 1, 2: 1})
     assert ledger.height == 2
     assert list(ledger.columns[: len(LEDGER_COLUMNS)]) == list(LEDGER_COLUMNS)

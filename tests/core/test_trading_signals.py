@@ -8,7 +8,7 @@ under the recipe's column names) and a crude regime, so that these tests do not 
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -131,7 +131,7 @@ def _signals(directions: list[list[int]], confidence: float = 0.8) -> tuple[pl.D
     n, m = len(directions), len(directions[0])
     frame = pl.DataFrame(
         {
-            "timestamp": [datetime(2025, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=i) for i in range(n)],
+            "timestamp": [datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=i) for i in range(n)],
             "open": [100.0] * n,
             "close": [100.0] * n,
         }
@@ -193,7 +193,9 @@ def test_meta_combiner_is_causal_and_learns() -> None:
     close = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, n)))
     open_ = np.concatenate([[100.0], close[:-1]])
     directions = rng.choice([-1, 0, 1], size=(n, 3)).astype(np.int8)
-    directions[:, 0] = np.sign(np.concatenate([close[h : n - 1] - open_[1 : n - h], np.zeros(h + 1)]))  # a perfect oracle
+    directions[:, 0] = np.sign(
+        np.concatenate([close[h : n - 1] - open_[1 : n - h], np.zeros(h + 1)])
+    )  # a perfect oracle
     cost = np.full(n, 2.0)
     config = MetaConfig(horizon_bars=h)
     weights = meta_weights(directions, open_, close, cost, config)

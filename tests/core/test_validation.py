@@ -75,7 +75,10 @@ def test_duplicate_timestamps_are_blocked(tmp_path, day_frame):
 
 def test_misaligned_timestamp_is_blocked(tmp_path, day_frame):
     shifted = day_frame.with_columns(
-        pl.when(pl.col("timestamp").dt.hour() == 9).then(pl.col("timestamp") + pl.duration(minutes=7)).otherwise(pl.col("timestamp")).alias("timestamp")
+        pl.when(pl.col("timestamp").dt.hour() == 9)
+        .then(pl.col("timestamp") + pl.duration(minutes=7))
+        .otherwise(pl.col("timestamp"))
+        .alias("timestamp")
     )
     problems = problems_of(tmp_path, shifted)
     assert any(p.reason == "timestamp not aligned to 15m" and len(p.rows) == 4 for p in problems)
@@ -160,7 +163,10 @@ def drift_problems(tmp_path: Path, frame: pl.DataFrame) -> tuple[list, str]:
 
 def test_a_renamed_column_names_every_partition_and_what_came_instead(tmp_path, day_frame):
     problems, message = drift_problems(tmp_path, day_frame.rename({"close": "Close"}))
-    assert {(p.partition, p.column) for p in problems} == {("2024-09-05|BTC-USDT", "close"), ("2024-09-06|BTC-USDT", "close")}
+    assert {(p.partition, p.column) for p in problems} == {
+        ("2024-09-05|BTC-USDT", "close"),
+        ("2024-09-06|BTC-USDT", "close"),
+    }
     assert all(p.reason == "required column missing (the frame has unexpected columns 'Close')" for p in problems)
     # one line for the file-wide problem, both partitions named on it
     assert message.count("required column missing") == 1
@@ -183,7 +189,10 @@ def test_text_that_is_not_a_number_is_listed_row_by_row(tmp_path, day_frame):
     assert unparseable.partition == "2024-09-06|BTC-USDT" and unparseable.column == "high"
     assert unparseable.reason == "text that is not a number: 'n/a'"
     assert unparseable.rows == ("2024-09-06T07:30Z", "2024-09-06T07:45Z")
-    assert "2024-09-06|BTC-USDT: column 'high': text that is not a number: 'n/a' (2 rows: 2024-09-06T07:30Z, 2024-09-06T07:45Z)" in message
+    assert (
+        "2024-09-06|BTC-USDT: column 'high': text that is not a number: 'n/a' (2 rows: 2024-09-06T07:30Z, 2024-09-06T07:45Z)"
+        in message
+    )
 
 
 def test_a_timestamp_that_is_no_time_spoils_every_partition(tmp_path, day_frame):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import itertools
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -10,7 +11,6 @@ import pytest
 
 from huracan_core.models.walk_forward import WalkForwardConfig, purged_walk_forward
 
-UTC = timezone.utc
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -84,7 +84,7 @@ def test_purged_walk_forward_invariants_hold_for_random_configs(seed: int) -> No
             meets = (times < te + embargo) & (ends >= ts - embargo)
         np.testing.assert_array_equal(fold.train, np.flatnonzero(candidate & known & ~meets))
         assert fold.train.size + fold.purged == candidate.sum()
-    for a, b in zip(folds, folds[1:]):
+    for a, b in itertools.pairwise(folds):
         assert a.test_start < b.test_start
         if config.step_days >= config.test_days:
             assert a.test_end <= b.test_start and not np.intersect1d(a.test, b.test).size
@@ -140,7 +140,7 @@ def test_polars_and_numpy_inputs_give_the_same_folds() -> None:
     from_numpy = purged_walk_forward(case["times"], case["ends"], *args)
     from_polars = purged_walk_forward(_as_polars(case["times"], "ms"), _as_polars(case["ends"], "us"), *args)
     assert len(from_numpy) == len(from_polars)
-    for a, b in zip(from_numpy, from_polars):
+    for a, b in zip(from_numpy, from_polars, strict=True):
         np.testing.assert_array_equal(a.train, b.train)
         np.testing.assert_array_equal(a.test, b.test)
         assert (a.purged, a.test_start) == (b.purged, b.test_start)

@@ -1,16 +1,17 @@
 """One test per use of Dagster's private API (``huracan_dagster/dagster_internals.py``): each fails loudly, naming
 the use, when a Dagster upgrade moves or changes what Huracan relies on."""
 
-
 import dagster as dg
 
 from huracan_dagster import dagster_internals as internals
 from huracan_dagster.instance.failures import root_cause
 
-PARTS = dg.MultiPartitionsDefinition({
-    "date": dg.DailyPartitionsDefinition(start_date="2024-12-01", end_date="2024-12-04"),
-    "symbol": dg.StaticPartitionsDefinition(["AAA", "BBB"]),
-})
+PARTS = dg.MultiPartitionsDefinition(
+    {
+        "date": dg.DailyPartitionsDefinition(start_date="2024-12-01", end_date="2024-12-04"),
+        "symbol": dg.StaticPartitionsDefinition(["AAA", "BBB"]),
+    }
+)
 KEYS = sorted(PARTS.get_partition_keys())
 
 
@@ -19,8 +20,11 @@ def test_use_1_the_sqlite_event_log_subclass_stores_and_reads_events(tmp_path) -
 
     assert issubclass(PooledSqliteEventLogStorage, internals.SqliteEventLogStorage)
     assert internals.SQLITE_BUSY_TIMEOUT_SECONDS > 0
-    storage = {"module": "huracan_dagster.instance.sqlite_storage", "class": "PooledSqliteEventLogStorage",
-               "config": {"base_dir": str(tmp_path / "history")}}
+    storage = {
+        "module": "huracan_dagster.instance.sqlite_storage",
+        "class": "PooledSqliteEventLogStorage",
+        "config": {"base_dir": str(tmp_path / "history")},
+    }
     with dg.instance_for_test(temp_dir=str(tmp_path), overrides={"event_log_storage": storage}) as instance:
         assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
         result = dg.materialize([dg.asset(name="thing")(lambda: 1)], instance=instance)
@@ -30,7 +34,9 @@ def test_use_1_the_sqlite_event_log_subclass_stores_and_reads_events(tmp_path) -
 def test_use_2_storages_are_built_from_configurable_class_data(tmp_path) -> None:
     from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
 
-    data = internals.ConfigurableClassData("huracan_dagster.instance.sqlite_storage", "PooledSqliteEventLogStorage", "{}")
+    data = internals.ConfigurableClassData(
+        "huracan_dagster.instance.sqlite_storage", "PooledSqliteEventLogStorage", "{}"
+    )
     storage = PooledSqliteEventLogStorage.from_config_value(data, {"base_dir": str(tmp_path)})
     assert storage.inst_data == data
     storage.dispose()
@@ -44,13 +50,18 @@ def test_use_3_backfill_run_requests_cut_a_window_as_the_daemon_does() -> None:
     requests = internals.backfill_run_requests(graph, dg.DagsterInstance.ephemeral(), [(thing.key, k) for k in KEYS])
     assert {r.tags["dagster/asset_partition_range_start"] for r in requests} <= set(KEYS)
     assert sum(len(r.asset_selection or []) for r in requests) >= 1
-    covered = {(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"]) for r in requests}
+    covered = {
+        (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"]) for r in requests
+    }
     assert len(covered) == 2  # one range per symbol: fewer symbols than dates
 
 
 def _ranged(instance: dg.DagsterInstance, asset: dg.AssetsDefinition) -> dg.ExecuteInProcessResult:
-    return dg.materialize([asset], instance=instance, tags={"dagster/asset_partition_range_start": KEYS[0],
-                                                            "dagster/asset_partition_range_end": KEYS[-1]})
+    return dg.materialize(
+        [asset],
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]},
+    )
 
 
 def test_use_4_and_5_partitioned_verdicts_point_at_their_materialization_and_are_read_back() -> None:
@@ -61,16 +72,25 @@ def test_use_4_and_5_partitioned_verdicts_point_at_their_materialization_and_are
         yield dg.MaterializeResult()
         for record in context.instance.fetch_materializations(dg.AssetKey("thing"), limit=100).records:
             target = internals.AssetCheckEvaluationTargetMaterializationData(
-                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp)
-            yield dg.AssetCheckEvaluation(asset_key=dg.AssetKey("thing"), check_name="ok", passed=record.partition_key != KEYS[0],
-                                          partition=record.partition_key, target_materialization_data=target)
+                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+            )
+            yield dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey("thing"),
+                check_name="ok",
+                passed=record.partition_key != KEYS[0],
+                partition=record.partition_key,
+                target_materialization_data=target,
+            )
         yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(check.key))
 
     instance = dg.DagsterInstance.ephemeral()
     assert _ranged(instance, thing).success
     failed = instance.event_log_storage.get_asset_check_execution_history(
-        check.key, limit=5, status={internals.AssetCheckExecutionRecordStatus.FAILED},
-        partition_filter=internals.PartitionKeyFilter(key=KEYS[0]))
+        check.key,
+        limit=5,
+        status={internals.AssetCheckExecutionRecordStatus.FAILED},
+        partition_filter=internals.PartitionKeyFilter(key=KEYS[0]),
+    )
     assert [r.status for r in failed] == [internals.AssetCheckExecutionRecordStatus.FAILED]
 
 
@@ -86,8 +106,11 @@ def test_use_6_and_8_a_ranged_output_records_its_partitions_in_key_order_with_th
         internals.add_partition_metadata(context, {k: {"key": k} for k in context.partition_keys})
         return {}
 
-    result = dg.materialize([thing], resources={"ordered": Ordered()}, tags={
-        "dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]})
+    result = dg.materialize(
+        [thing],
+        resources={"ordered": Ordered()},
+        tags={"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]},
+    )
     events = result.get_asset_materialization_events()
     assert [e.partition for e in events] == KEYS
     assert all(e.materialization.metadata["key"].value == e.partition for e in events)

@@ -23,7 +23,18 @@ from tests.conftest import REPO
 
 #: the date × symbol chain of the daily job; the date-partitioned shared encoder, roster and summary, and the
 #: unpartitioned Mechanic have jobs of their own
-CHAIN = ("candles", "features", "regimes", "signals", "labels", "coin_model", "champion", "shadow_trades", "trade_analysis", "exports")
+CHAIN = (
+    "candles",
+    "features",
+    "regimes",
+    "signals",
+    "labels",
+    "coin_model",
+    "champion",
+    "shadow_trades",
+    "trade_analysis",
+    "exports",
+)
 DATED = ("roster", "daily_summary", "exports_daily", "daily_report")
 ASSETS = (*CHAIN, "shared_encoder", *DATED, "challengers")
 #: one for every timeframe: the analysts' DuckDB file; and each timeframe's dbt models (tests/assets/test_dbt.py)
@@ -32,6 +43,8 @@ SHARED = {dg.AssetKey("analytics_db")}
 
 def _chain_keys(graph) -> set[dg.AssetKey]:
     return {k for k in graph.get_all_asset_keys() - SHARED if len(k.path) == 2}
+
+
 CANDLE_CHECKS = {"candles_valid", "no_gaps", "no_zero_volume_candles", "no_extreme_prints"}
 
 
@@ -40,7 +53,10 @@ def test_definitions_validate_through_the_workspace(huracan_home, monkeypatch, t
     monkeypatch.setenv("HURACAN_TIMEFRAMES", timeframes)
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
@@ -51,8 +67,14 @@ def test_dagster_cli_works_in_the_project_root_without_dagster_home(tmp_path):
     root may require the variable (a repo-root dagster.yaml naming Huracan's storages used to: KeyError)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "HURACAN_"))}
     env["HURACAN_HOME"] = str(tmp_path / "home")  # the definitions read nothing there; keep the repo clean
-    result = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-                            cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr and "KeyError" not in result.stderr
     assert not (REPO / "dagster.yaml").exists() or "huracan_dagster" not in (REPO / "dagster.yaml").read_text()
@@ -77,10 +99,22 @@ def test_definitions_hold_the_prefixed_chain_its_checks_and_daily_job(huracan_ho
     partitions = graph.get(asset_key("15m", "candles")).partitions_def
     assert isinstance(partitions, dg.MultiPartitionsDefinition)
     assert [d.name for d in partitions.partitions_defs] == ["date", "symbol"]
-    assert set(defs.resources) >= {"source", "archive", "universe", "frames_io", "costs", "models", "mlflow", "promotion", "broadcaster"}
+    assert set(defs.resources) >= {
+        "source",
+        "archive",
+        "universe",
+        "frames_io",
+        "costs",
+        "models",
+        "mlflow",
+        "promotion",
+        "broadcaster",
+    }
     summary = defs.resolve_job_def(summary_job_name("15m"))
     assert summary.asset_layer.selected_asset_keys == {asset_key("15m", n) for n in DATED}
-    assert defs.resolve_job_def(mechanic_job_name("15m")).asset_layer.selected_asset_keys == {asset_key("15m", "challengers")}
+    assert defs.resolve_job_def(mechanic_job_name("15m")).asset_layer.selected_asset_keys == {
+        asset_key("15m", "challengers")
+    }
     # the shadow trader reads the day's champion, never a window of coin models
     assert set(graph.get(asset_key("15m", "shadow_trades")).parent_keys) >= {asset_key("15m", "champion")}
     assert asset_key("15m", "coin_model") not in graph.get(asset_key("15m", "shadow_trades")).parent_keys
@@ -88,19 +122,30 @@ def test_definitions_hold_the_prefixed_chain_its_checks_and_daily_job(huracan_ho
 
 def test_automation_is_defined_and_off_for_a_recorded_sample_on_for_a_live_exchange(huracan_home, monkeypatch):
     monkeypatch.setenv("HURACAN_TIMEFRAMES", "")
-    for source, expected in (("bundled", dg.DefaultScheduleStatus.STOPPED), ("ccxt:binance", dg.DefaultScheduleStatus.RUNNING)):
+    for source, expected in (
+        ("bundled", dg.DefaultScheduleStatus.STOPPED),
+        ("ccxt:binance", dg.DefaultScheduleStatus.RUNNING),
+    ):
         monkeypatch.setenv("HURACAN_SOURCE", source)
         defs = build_definitions(Settings.from_env())
         schedules = {s.name: s for s in defs.schedules}
         assert set(schedules) == {"engine_15m", "shared_encoder_15m_daily", "integrity_15m_daily"}
-        assert schedules["engine_15m"].cron_schedule == "0 2 * * *" and schedules["engine_15m"].execution_timezone == "UTC"
+        assert (
+            schedules["engine_15m"].cron_schedule == "0 2 * * *" and schedules["engine_15m"].execution_timezone == "UTC"
+        )
         data = [s for name, s in schedules.items() if not name.startswith("integrity")]
         assert all(s.default_status == expected for s in data)
         # the Archive's integrity sweep reads nothing a recorded source lacks: it always runs
         assert schedules["integrity_15m_daily"].default_status == dg.DefaultScheduleStatus.RUNNING
         sensors = {s.name for s in defs.sensors}
-        assert sensors >= {"mechanic_15m", "automation_15m", "broadcast_run_started", "broadcast_run_succeeded",
-                           "broadcast_run_failed", "broadcast_failed_checks"}
+        assert sensors >= {
+            "mechanic_15m",
+            "automation_15m",
+            "broadcast_run_started",
+            "broadcast_run_succeeded",
+            "broadcast_run_failed",
+            "broadcast_failed_checks",
+        }
     graph = defs.resolve_asset_graph()
     for name in ("labels", "trade_analysis", "roster", "daily_summary"):  # they catch up by themselves
         assert graph.get(asset_key("15m", name)).automation_condition is not None, name
@@ -123,10 +168,16 @@ def test_two_timeframes_define_two_chains_under_their_prefixes_and_two_jobs(hura
         for name in ASSETS:
             assert graph.get(asset_key(tf, name)).metadata["timeframe"] == tf
         # the two recipes differ: features of 1h never land in the objects of 15m
-        assert graph.get(asset_key(tf, "features")).metadata["recipe_hash"] != graph.get(asset_key(other, "features")).metadata["recipe_hash"]
+        assert (
+            graph.get(asset_key(tf, "features")).metadata["recipe_hash"]
+            != graph.get(asset_key(other, "features")).metadata["recipe_hash"]
+        )
     assert sorted(j.name for j in defs.jobs if not j.name.startswith("__")) == sorted(
-        [name(tf) for tf in ("15m", "1h")
-         for name in (daily_job_name, encoder_job_name, summary_job_name, mechanic_job_name, integrity_job_name)]
+        [
+            name(tf)
+            for tf in ("15m", "1h")
+            for name in (daily_job_name, encoder_job_name, summary_job_name, mechanic_job_name, integrity_job_name)
+        ]
         + ["analytics"]
     )
 
@@ -143,14 +194,32 @@ def test_the_retrain_cadence_reaches_the_models_resource(huracan_home, monkeypat
     assert models.retrain_every_days == 7 and models.cadence().describe() == "every 7 days (Mondays)"
 
 
-@pytest.mark.parametrize(("select", "expected"), [
-    ("*regimes", {"candles", "features", "regimes"}),  # Dagster's legacy syntax: everything upstream
-    ("+regimes", {"candles", "features", "regimes"}),
-    ("regimes*", {"regimes", "signals", "labels", "coin_model", "champion", "shadow_trades", "trade_analysis", "exports",
-                  "roster", "daily_summary", "exports_daily", "daily_report"}),
-    ("candles or features", {"candles", "features"}),
-    ('key:"15m/labels"', {"labels"}),
-])
+@pytest.mark.parametrize(
+    ("select", "expected"),
+    [
+        ("*regimes", {"candles", "features", "regimes"}),  # Dagster's legacy syntax: everything upstream
+        ("+regimes", {"candles", "features", "regimes"}),
+        (
+            "regimes*",
+            {
+                "regimes",
+                "signals",
+                "labels",
+                "coin_model",
+                "champion",
+                "shadow_trades",
+                "trade_analysis",
+                "exports",
+                "roster",
+                "daily_summary",
+                "exports_daily",
+                "daily_report",
+            },
+        ),
+        ("candles or features", {"candles", "features"}),
+        ('key:"15m/labels"', {"labels"}),
+    ],
+)
 def test_selections_in_either_syntax_resolve_inside_the_timeframe(huracan_home, select, expected):
     from huracan_dagster.cli.selection import resolve_selection
 

@@ -45,9 +45,16 @@ def test_the_whole_chain_plans_the_models_history_back_to_the_features_trailing_
     assert firsts["signals"] == firsts["labels"] == START - timedelta(days=train)
     assert firsts["features"] == firsts["regimes"] == START - timedelta(days=train + warm)
     assert firsts["candles"] == START - timedelta(days=train + warm + history)
-    assert all(first == START for name, first in firsts.items() if name not in ("candles", "features", "regimes", "signals", "labels"))
+    assert all(
+        first == START
+        for name, first in firsts.items()
+        if name not in ("candles", "features", "regimes", "signals", "labels")
+    )
     assert [[k.path[-1] for k in assets] for _, assets in plan.history_phases(START)] == [
-        ["candles"], ["features", "regimes"], ["labels", "signals"]]
+        ["candles"],
+        ["features", "regimes"],
+        ["labels", "signals"],
+    ]
     # the features compute from whatever history exists; the signals' warm-up does not
     need = plan.earliest_need
     assert need.asset.path[-1] == "signals" and need.first == START - timedelta(days=train + warm)
@@ -58,4 +65,6 @@ def test_a_selection_plans_only_its_own_assets(graph) -> None:
     assert plan.spans[asset_key("15m", "candles")][0] < START and plan.earliest_need is None  # partial history
     alone = plan_window(graph, keys("coin_model"), START, END)
     assert dict(alone.spans) == {asset_key("15m", "coin_model"): (START, END)}
-    assert str(alone.earliest_need).startswith(f"coin_model of {START} reads ") and alone.earliest_need.first == START - timedelta(days=ModelConfig().train_days)
+    assert str(alone.earliest_need).startswith(
+        f"coin_model of {START} reads "
+    ) and alone.earliest_need.first == START - timedelta(days=ModelConfig().train_days)

@@ -12,7 +12,10 @@ EXTREME = dg.AssetCheckKey(dg.AssetKey(["15m", "candles"]), "no_extreme_prints")
 
 
 def verdicts(instance: dg.DagsterInstance) -> dict[str, AssetCheckExecutionRecordStatus]:
-    return {i.partition_key: i.latest_execution_status for i in instance.event_log_storage.get_asset_check_partition_info([EXTREME])}
+    return {
+        i.partition_key: i.latest_execution_status
+        for i in instance.event_log_storage.get_asset_check_partition_info([EXTREME])
+    }
 
 
 @pytest.mark.slow
@@ -21,7 +24,10 @@ def test_a_narrow_run_keeps_the_flag_of_an_earlier_partition(huracan_home, capsy
     assert main(["run", "--date", "2024-12-05", "--symbols", "BTC/USDT", "--select", "candles"]) == 0
     instance = dg.DagsterInstance.get()
     assert verdicts(instance)["2024-12-05|BTC-USDT"] == AssetCheckExecutionRecordStatus.FAILED
-    assert main(["run", "--start", "2024-12-01", "--end", "2024-12-02", "--symbols", "BTC/USDT", "--select", "candles"]) == 0
+    assert (
+        main(["run", "--start", "2024-12-01", "--end", "2024-12-02", "--symbols", "BTC/USDT", "--select", "candles"])
+        == 0
+    )
     after = verdicts(instance)
     assert after["2024-12-05|BTC-USDT"] == AssetCheckExecutionRecordStatus.FAILED
     assert after["2024-12-01|BTC-USDT"] == after["2024-12-02|BTC-USDT"] == AssetCheckExecutionRecordStatus.SUCCEEDED

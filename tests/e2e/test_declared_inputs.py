@@ -17,9 +17,9 @@ import pytest
 
 from huracan_core.champions.book import ChampionBook
 from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.sources.bundled import SAMPLE_DIR
 from huracan_core.storage import LocalArtifactStore
 from huracan_core.storage.keys import PROMOTIONS_KEY, daily_summary_key, roster_key
-from huracan_core.sources.bundled import SAMPLE_DIR
 from huracan_dagster.cli.main import main
 
 DAY = "2024-12-04"
@@ -45,13 +45,35 @@ def test_a_feature_partition_is_the_same_bytes_in_fresh_busy_and_ranged_homes(hu
     fresh = feature_bytes(tmp_path / "fresh")
     # busy: more symbols registered and materialized (XRP, BNB are not in the universe), the day run again narrowly
     use_home(monkeypatch, tmp_path / "busy")
-    assert main(["run", "--start", "2024-12-01", "--end", "2024-12-05", "--symbols", "BTC/USDT,ETH/USDT,XRP/USDT,SOL/USDT,BNB/USDT",
-                 "--select", "+features"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--start",
+                "2024-12-01",
+                "--end",
+                "2024-12-05",
+                "--symbols",
+                "BTC/USDT,ETH/USDT,XRP/USDT,SOL/USDT,BNB/USDT",
+                "--select",
+                "+features",
+            ]
+        )
+        == 0
+    )
     ranged = feature_bytes(tmp_path / "busy")
     assert main(["run", "--date", DAY, "--symbols", "BTC/USDT,SOL/USDT", "--select", "+features"]) == 0
     busy = feature_bytes(tmp_path / "busy")
     assert fresh == ranged == busy
-    frame = pl.read_parquet(tmp_path / "fresh" / "archive" / "features" / FeatureRecipe.default("15m").version_hash / "BTC-USDT" / f"{DAY}.parquet")
+    frame = pl.read_parquet(
+        tmp_path
+        / "fresh"
+        / "archive"
+        / "features"
+        / FeatureRecipe.default("15m").version_hash
+        / "BTC-USDT"
+        / f"{DAY}.parquet"
+    )
     assert frame["rs_rank"].null_count() == 0 and frame["universe_hash"].n_unique() == 1
     # the universe is recorded on the partition, where a person looks
     instance = dg.DagsterInstance.get()
@@ -67,15 +89,26 @@ def write_replay(folder: Path, symbols: list[str]) -> None:
     for symbol in symbols:
         candles = pl.read_parquet(SAMPLE_DIR / f"{symbol}_15m.parquet")
         candles.write_parquet(folder / f"{symbol}_15m.parquet")
-        hourly = candles.sort("timestamp").group_by_dynamic("timestamp", every="1h").agg(
-            pl.col("open").first(), pl.col("high").max(), pl.col("low").min(), pl.col("close").last(),
-            *[pl.col(c).sum() for c in candles.columns if c not in ("timestamp", "open", "high", "low", "close")],
-        ).filter(pl.len().over(pl.col("timestamp").dt.date()) == 24)
+        hourly = (
+            candles.sort("timestamp")
+            .group_by_dynamic("timestamp", every="1h")
+            .agg(
+                pl.col("open").first(),
+                pl.col("high").max(),
+                pl.col("low").min(),
+                pl.col("close").last(),
+                *[pl.col(c).sum() for c in candles.columns if c not in ("timestamp", "open", "high", "low", "close")],
+            )
+            .filter(pl.len().over(pl.col("timestamp").dt.date()) == 24)
+        )
         hourly.select(candles.columns).write_parquet(folder / f"{symbol}_1h.parquet")
 
 
 def digests(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.parquet"))}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*.parquet"))
+    }
 
 
 @pytest.mark.slow
@@ -93,7 +126,9 @@ def test_two_timeframes_in_one_home_never_touch_each_other(huracan_home, tmp_pat
     assert {k: v for k, v in after.items() if k in before} == before  # nothing of 15m was rewritten
     new = set(after) - set(before)
     assert new and all("/1h/" in k or k.startswith("features/") for k in new)
-    assert not any(k.startswith("features/") and k.split("/")[1] == FeatureRecipe.default("15m").version_hash for k in new)
+    assert not any(
+        k.startswith("features/") and k.split("/")[1] == FeatureRecipe.default("15m").version_hash for k in new
+    )
     instance = dg.DagsterInstance.get()
     for timeframe in ("15m", "1h"):
         for asset in ("candles", "features", "regimes"):
@@ -110,6 +145,9 @@ def test_two_timeframes_in_one_home_never_touch_each_other(huracan_home, tmp_pat
     store = LocalArtifactStore(archive)
     for timeframe in ("15m", "1h"):
         lines = ChampionBook(store, timeframe).history()
-        assert {(line["symbol"], line["timeframe"]) for line in lines} == {("BTC-USDT", timeframe), ("ETH-USDT", timeframe)}
+        assert {(line["symbol"], line["timeframe"]) for line in lines} == {
+            ("BTC-USDT", timeframe),
+            ("ETH-USDT", timeframe),
+        }
         assert store.read_json(daily_summary_key(timeframe, date.fromisoformat(DAY)))["timeframe"] == timeframe
         assert store.read_json(roster_key(timeframe))["timeframe"] == timeframe

@@ -33,13 +33,17 @@ PARTITION = f"{DAY}|BTC-USDT"
 WRAPPERS = ("Traceback", "Error occurred while executing", "DagsterExecutionStepExecutionError")
 
 
-def replay_copy(tmp_path: Path, corrupt: Callable[[pl.DataFrame], pl.DataFrame] | None = None, pairs=("BTC-USDT", "ETH-USDT")) -> Path:
+def replay_copy(
+    tmp_path: Path, corrupt: Callable[[pl.DataFrame], pl.DataFrame] | None = None, pairs=("BTC-USDT", "ETH-USDT")
+) -> Path:
     """A replay folder with real sample files; BTC's file passed through ``corrupt``."""
     folder = tmp_path / "replay"
     folder.mkdir(exist_ok=True)
     for pair in pairs:
         frame = pl.read_parquet(SAMPLE_DIR / f"{pair}_15m.parquet")
-        (corrupt if corrupt and pair == "BTC-USDT" else (lambda f: f))(frame).write_parquet(folder / f"{pair}_15m.parquet")
+        (corrupt if corrupt and pair == "BTC-USDT" else (lambda f: f))(frame).write_parquet(
+            folder / f"{pair}_15m.parquet"
+        )
     return folder
 
 
@@ -83,21 +87,34 @@ AT_3H = pl.col("timestamp").dt.strftime("%Y-%m-%d %H") == f"{DAY} 03"
 @pytest.mark.parametrize(
     ("corrupt", "expected"),
     [
-        pytest.param(lambda f: f.rename({"close": "Close"}),
-                     f"{PARTITION}: column 'close': required column missing (the frame has unexpected columns 'Close')", id="renamed-column"),
-        pytest.param(lambda f: f.with_columns(TEXT_CLOSE),
-                     f"{PARTITION}: column 'close': wrong dtype String (expected Float64)", id="prices-as-text"),
-        pytest.param(lambda f: f.with_columns(pl.when(AT_3H).then(pl.lit("n/a")).otherwise(TEXT_CLOSE).alias("close")),
-                     f"{PARTITION}: column 'close': text that is not a number: 'n/a' (4 rows: {DAY}T03:00Z", id="unparseable-value"),
+        pytest.param(
+            lambda f: f.rename({"close": "Close"}),
+            f"{PARTITION}: column 'close': required column missing (the frame has unexpected columns 'Close')",
+            id="renamed-column",
+        ),
+        pytest.param(
+            lambda f: f.with_columns(TEXT_CLOSE),
+            f"{PARTITION}: column 'close': wrong dtype String (expected Float64)",
+            id="prices-as-text",
+        ),
+        pytest.param(
+            lambda f: f.with_columns(pl.when(AT_3H).then(pl.lit("n/a")).otherwise(TEXT_CLOSE).alias("close")),
+            f"{PARTITION}: column 'close': text that is not a number: 'n/a' (4 rows: {DAY}T03:00Z",
+            id="unparseable-value",
+        ),
     ],
 )
-def test_drifted_candles_fail_the_blocking_check_and_keep_the_good_partition(huracan_home, tmp_path, capsys, corrupt, expected):
+def test_drifted_candles_fail_the_blocking_check_and_keep_the_good_partition(
+    huracan_home, tmp_path, capsys, corrupt, expected
+):
     assert cli("run", "--date", DAY, "--symbols", "BTC/USDT", "--select", "candles") == 0
     good = archived(huracan_home).read_bytes()
     capsys.readouterr()
 
     replay = replay_copy(tmp_path, corrupt)
-    assert cli("run", "--date", DAY, "--symbols", "BTC/USDT", "--select", "candles", "--source", f"replay:{replay}") == 1
+    assert (
+        cli("run", "--date", DAY, "--symbols", "BTC/USDT", "--select", "candles", "--source", f"replay:{replay}") == 1
+    )
     captured = capsys.readouterr()
     assert_one_clear_message(captured.out, captured.err, expected)
     assert "FAILED" in captured.out
@@ -125,7 +142,9 @@ def test_a_truncated_file_met_before_any_run_is_one_line_on_stderr(huracan_home,
     btc = replay / "BTC-USDT_15m.parquet"
     btc.write_bytes(btc.read_bytes()[:4096])
     # no explicit universe: ranking the pairs by volume reads the broken file before any run starts
-    assert cli("run", "--date", DAY, "--symbols", "ETH/USDT", "--select", "candles", "--source", f"replay:{replay}") == 1
+    assert (
+        cli("run", "--date", DAY, "--symbols", "ETH/USDT", "--select", "candles", "--source", f"replay:{replay}") == 1
+    )
     captured = capsys.readouterr()
     assert captured.err.strip().count("\n") == 0, captured.err
     assert captured.err.startswith("huracan run: error: ") and str(btc) in captured.err and "BTC/USDT" in captured.err
@@ -151,7 +170,9 @@ def test_a_missing_file_fails_the_run_naming_file_and_symbol(huracan_home, tmp_p
 
 def test_status_lists_a_failed_run_and_survives_a_later_success(huracan_home, tmp_path, capsys, monkeypatch):
     replay = replay_copy(tmp_path, lambda f: f.rename({"close": "Close"}))
-    assert cli("run", "--date", DAY, "--symbols", "BTC/USDT", "--select", "candles", "--source", f"replay:{replay}") == 1
+    assert (
+        cli("run", "--date", DAY, "--symbols", "BTC/USDT", "--select", "candles", "--source", f"replay:{replay}") == 1
+    )
     [failed] = dg.DagsterInstance.get().get_runs()
     capsys.readouterr()
 
@@ -160,7 +181,10 @@ def test_status_lists_a_failed_run_and_survives_a_later_success(huracan_home, tm
     assert "candles:candles_valid [ERROR] 1 partitions: 2024-12-05|BTC-USDT" in out
     assert "runs not succeeded: 1" in out
     [line] = [x for x in out.splitlines() if x.strip().startswith(failed.run_id[:8])]
-    assert f"{DAY}..{DAY} × BTC-USDT  failure: " in line and "invalid candles in 1 partition(s) 2024-12-05|BTC-USDT" in line
+    assert (
+        f"{DAY}..{DAY} × BTC-USDT  failure: " in line
+        and "invalid candles in 1 partition(s) 2024-12-05|BTC-USDT" in line
+    )
     assert "column 'close': required column missing" in out
 
     # a later run that dies before judging the partition (unreadable file) must not erase its failed verdict
@@ -186,11 +210,25 @@ def test_status_lists_a_failed_run_and_survives_a_later_success(huracan_home, tm
 def test_a_killed_run_is_reported_interrupted_marked_failed_and_rerun(huracan_home, capsys):
     prepare_dagster_home(Settings.from_env())
     instance = dg.DagsterInstance.get()
-    argv = ["run", "--start", "2024-12-01", "--end", "2024-12-02", "--symbols", "BTC/USDT",
-            "--select", "candles or features or regimes or signals or labels"]
+    argv = [
+        "run",
+        "--start",
+        "2024-12-01",
+        "--end",
+        "2024-12-02",
+        "--symbols",
+        "BTC/USDT",
+        "--select",
+        "candles or features or regimes or signals or labels",
+    ]
     for _attempt in range(3):  # the kill must land while a run is STARTED; a run that just ended is retried
-        process = subprocess.Popen([sys.executable, "-m", "huracan_dagster.cli", *argv], cwd=REPO,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "huracan_dagster.cli", *argv],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 45
         while process.poll() is None and time.monotonic() < deadline:
             if instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
@@ -251,7 +289,7 @@ def _register_rounds(home: str, rounds: int, barrier, errors) -> None:
         barrier.wait()
         try:
             register_symbols(instance, [f"PAIR{n}-{i}" for i in range(4)], dimension=f"race{n}")
-        except Exception as error:  # noqa: BLE001 - any failure is what the test reports
+        except Exception as error:
             errors.put(f"{type(error).__name__}: {error}")
 
 
@@ -263,7 +301,10 @@ def test_concurrent_registration_of_the_same_symbols_never_fails(huracan_home):
     dg.DagsterInstance.get().get_dynamic_partitions("race")  # create the storage before the race
     context = multiprocessing.get_context("fork")
     barrier, errors, rounds = context.Barrier(4), context.Queue(), 40
-    workers = [context.Process(target=_register_rounds, args=(os.environ["DAGSTER_HOME"], rounds, barrier, errors)) for _ in range(4)]
+    workers = [
+        context.Process(target=_register_rounds, args=(os.environ["DAGSTER_HOME"], rounds, barrier, errors))
+        for _ in range(4)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -304,14 +345,18 @@ def test_first_commands_on_a_fresh_home_create_the_storage_once(tmp_path, monkey
 
 def test_two_first_runs_at_once_both_succeed(huracan_home):
     argv = [sys.executable, "-m", "huracan_dagster.cli", "run", "--symbols", "BTC/USDT,ETH/USDT", "--select", "candles"]
-    runs = [subprocess.Popen([*argv, "--date", day], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            for day in ("2024-12-05", "2024-12-06")]
+    runs = [
+        subprocess.Popen([*argv, "--date", day], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for day in ("2024-12-05", "2024-12-06")
+    ]
     outputs = [run.communicate(timeout=120)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
     instance = dg.DagsterInstance.get()
     assert sorted(instance.get_dynamic_partitions("symbol")) == ["BTC-USDT", "ETH-USDT"]
     [candles] = [k for k in instance.get_asset_keys() if k.path[-1] == "candles"]
-    assert instance.get_materialized_partitions(candles) == {f"{d}|{s}" for d in ("2024-12-05", "2024-12-06") for s in ("BTC-USDT", "ETH-USDT")}
+    assert instance.get_materialized_partitions(candles) == {
+        f"{d}|{s}" for d in ("2024-12-05", "2024-12-06") for s in ("BTC-USDT", "ETH-USDT")
+    }
 
 
 # --- 6: usage errors, not tracebacks ------------------------------------------------------------------------
@@ -320,21 +365,38 @@ def test_two_first_runs_at_once_both_succeed(huracan_home):
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--timeframe", "7x"],
-         "argument --timeframe: unknown timeframe '7x'; expected a timeframe that divides a day, e.g. 1m, 5m, 15m, 1h, 4h, 1d"),
+        (
+            ["--timeframe", "7x"],
+            "argument --timeframe: unknown timeframe '7x'; expected a timeframe that divides a day, e.g. 1m, 5m, 15m, 1h, 4h, 1d",
+        ),
         (["--timeframe", "1h"], "argument --timeframe: bundled has no '1h' candles; choose from 15m"),
-        (["--source", "kraken"],
-         "argument --source: unknown candle source 'kraken'; expected bundled, replay:DIR or ccxt:EXCHANGE_ID"),
+        (
+            ["--source", "kraken"],
+            "argument --source: unknown candle source 'kraken'; expected bundled, replay:DIR or ccxt:EXCHANGE_ID",
+        ),
         (["--source", "ccxt:nosuchexchange"], "argument --source: ccxt has no exchange 'nosuchexchange'"),
-        (["--symbols", "BTCUSDT"], "argument --symbols: 'BTCUSDT' is not BASE/QUOTE, e.g. BTC/USDT (did you mean BTC/USDT?)"),
-        (["--symbols", "btc/usdt,DOGE/USDT"],
-         "argument --symbols: bundled offers no 15m candles for DOGE/USDT; choose from BNB/USDT, BTC/USDT, ETH/USDT, SOL/USDT, XRP/USDT"),
-        (["--select", "nosuch"],
-         "argument --select: 'nosuch' matches no asset; assets: candles, champion, coin_model, daily_report, daily_summary, "
-         "exports, exports_daily, features, labels, regimes, roster, shadow_trades, shared_encoder, signals, trade_analysis"),
+        (
+            ["--symbols", "BTCUSDT"],
+            "argument --symbols: 'BTCUSDT' is not BASE/QUOTE, e.g. BTC/USDT (did you mean BTC/USDT?)",
+        ),
+        (
+            ["--symbols", "btc/usdt,DOGE/USDT"],
+            "argument --symbols: bundled offers no 15m candles for DOGE/USDT; choose from BNB/USDT, BTC/USDT, ETH/USDT, SOL/USDT, XRP/USDT",
+        ),
+        (
+            ["--select", "nosuch"],
+            "argument --select: 'nosuch' matches no asset; assets: candles, champion, coin_model, daily_report, daily_summary, "
+            "exports, exports_daily, features, labels, regimes, roster, shadow_trades, shared_encoder, signals, trade_analysis",
+        ),
         # the partitions are the days the source holds: the bundled sample's
-        (["--date", "2017-06-01"], "argument --start/--date: 2017-06-01 is before 2024-07-01 (bundled holds candles from 2024-07-01 on)"),
-        (["--date", "2025-06-01"], "argument --end/--date: 2025-06-01 is after 2024-12-31, the last day bundled holds candles for"),
+        (
+            ["--date", "2017-06-01"],
+            "argument --start/--date: 2017-06-01 is before 2024-07-01 (bundled holds candles from 2024-07-01 on)",
+        ),
+        (
+            ["--date", "2025-06-01"],
+            "argument --end/--date: 2025-06-01 is after 2024-12-31, the last day bundled holds candles for",
+        ),
     ],
 )
 def test_bad_options_are_usage_errors(huracan_home, capsys, argv, expected):

@@ -43,11 +43,27 @@ def archive(request, huracan_home, monkeypatch) -> Iterator[ArtifactStore]:
 
 
 def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_home, archive, capsys, monkeypatch):
-    monkeypatch.setenv("HURACAN_SYMBOLS", "BTC/USDT,ETH/USDT,SOL/USDT")  # the declared universe: no other candles needed
+    monkeypatch.setenv(
+        "HURACAN_SYMBOLS", "BTC/USDT,ETH/USDT,SOL/USDT"
+    )  # the declared universe: no other candles needed
     # the per-day chain (coin models train on 150 days of it: tests/assets/test_learning_assets.py); without them
     # each day's champion decision has no challenger, and the rules trade
-    assert main(["run", "--start", "2024-12-01", "--end", "2024-12-03", "--symbols", "BTC/USDT,ETH/USDT,SOL/USDT",
-                 "--select", PER_DAY_CHAIN]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--start",
+                "2024-12-01",
+                "--end",
+                "2024-12-03",
+                "--symbols",
+                "BTC/USDT,ETH/USDT,SOL/USDT",
+                "--select",
+                PER_DAY_CHAIN,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     # the history the partition mappings declare: the champion weighs its incumbent on the 7 days before each day
     # (signals from 11-24), the signals warm up on 3 more (features and regimes from 11-21), and the features read
@@ -69,7 +85,10 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
         assert instance.get_materialized_partitions(dg.AssetKey(["15m", asset])) == window | history, asset
     runs = instance.get_runs()
     # ranged runs, cut by the assets' backfill policies as a UI backfill would cut them: never one per partition
-    assert all(r.is_success and r.tags["dagster/asset_partition_range_start"] != r.tags["dagster/asset_partition_range_end"] for r in runs)
+    assert all(
+        r.is_success and r.tags["dagster/asset_partition_range_start"] != r.tags["dagster/asset_partition_range_end"]
+        for r in runs
+    )
     assert len(runs) <= 12  # each history phase per symbol, then each day of the window
     for asset in PIPELINE:  # and each partition once: no run repeated another's work
         records = instance.fetch_materializations(dg.AssetKey(["15m", asset]), limit=1000).records
@@ -77,16 +96,43 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     runs_before = len(runs) + 1  # and one for the roster and the summary, below
     for key in window:
         day, symbol = key.split("|")
-        assert archive.exists(f"candles/{symbol}/15m/{day}.parquet") and archive.exists(f"shadow_trades/{symbol}/15m/{day}.parquet")
-    assert (huracan_home / "archive").exists() == isinstance(archive, LocalArtifactStore)  # on S3 nothing is written here
-    decision = dg.DagsterInstance.get().fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(["15m", "champion"]), asset_partitions=["2024-12-03|BTC-USDT"]), limit=1
-    ).records[0].asset_materialization.metadata
-    assert decision["trade_ok"].value is False and decision["reason"].value == "no champion yet: no coin model trained for this day"
+        assert archive.exists(f"candles/{symbol}/15m/{day}.parquet") and archive.exists(
+            f"shadow_trades/{symbol}/15m/{day}.parquet"
+        )
+    assert (huracan_home / "archive").exists() == isinstance(
+        archive, LocalArtifactStore
+    )  # on S3 nothing is written here
+    decision = (
+        dg.DagsterInstance.get()
+        .fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(["15m", "champion"]), asset_partitions=["2024-12-03|BTC-USDT"]),
+            limit=1,
+        )
+        .records[0]
+        .asset_materialization.metadata
+    )
+    assert (
+        decision["trade_ok"].value is False
+        and decision["reason"].value == "no champion yet: no coin model trained for this day"
+    )
 
     # the day's roster and summary follow the window (their own date-partitioned run): every coin, and why none trades
-    assert main(["run", "--start", "2024-12-01", "--end", "2024-12-03", "--symbols", "BTC/USDT,ETH/USDT,SOL/USDT",
-                 "--select", "roster or daily_summary"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--start",
+                "2024-12-01",
+                "--end",
+                "2024-12-03",
+                "--symbols",
+                "BTC/USDT,ETH/USDT,SOL/USDT",
+                "--select",
+                "roster or daily_summary",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "15m/roster: 3 partitions materialized" in out and "15m/daily_summary: 3 partitions materialized" in out
     assert "Champions for 2024-12-03" in out and "BTC-USDT: rank" in out and "trade_ok false: no champion yet" in out
@@ -110,11 +156,30 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     assert "15m/trade_analysis: 9 partitions materialized" in status
     assert "BTC/USDT     2024-11-09..2024-12-04" in status and "ETH/USDT     2024-11-09..2024-12-03" in status
     assert "failed checks (latest verdict per partition): 0" in status
-    assert "15m/roster: 3 partitions materialized\n  all symbols  2024-12-01..2024-12-03" in status  # a date-partitioned asset
+    assert (
+        "15m/roster: 3 partitions materialized\n  all symbols  2024-12-01..2024-12-03" in status
+    )  # a date-partitioned asset
 
 
 def test_status_lists_failed_warning_checks_per_partition(huracan_home, capsys, shared_candles):
-    assert main(["run", "--date", "2020-03-12", "--symbols", "LINK/USDT", "--timeframe", "1h", "--source", f"replay:{shared_candles}", "--select", "candles"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--date",
+                "2020-03-12",
+                "--symbols",
+                "LINK/USDT",
+                "--timeframe",
+                "1h",
+                "--source",
+                f"replay:{shared_candles}",
+                "--select",
+                "candles",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "check 1h/candles:no_extreme_prints did not pass on 1 partitions: 2020-03-12|LINK-USDT" in out
     main(["status"])
@@ -171,5 +236,19 @@ def test_a_window_the_source_cannot_feed_is_refused_before_anything_runs(huracan
     assert "holds whole days of 1h candles only from 2024-11-02 on: this selection can run from 2025-" in err
     assert dg.DagsterInstance.get().get_runs() == []  # nothing ran
     # what the source can feed runs whole: the per-day chain of a day with its warm-up in the source
-    assert main(["run", "--timeframe", "1h", "--date", "2024-12-31", "--source", f"replay:{replay}",
-                 "--select", "candles or features or regimes or signals or labels"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--timeframe",
+                "1h",
+                "--date",
+                "2024-12-31",
+                "--source",
+                f"replay:{replay}",
+                "--select",
+                "candles or features or regimes or signals or labels",
+            ]
+        )
+        == 0
+    )

@@ -28,8 +28,14 @@ DAY = "2024-12-05"
 
 def huracan(*argv: str, timeout: float = 240) -> subprocess.CompletedProcess:
     """``huracan ARGV`` in its own process (killed with its group if it outlives ``timeout``: a jam fails the test)."""
-    process = subprocess.Popen([sys.executable, "-m", "huracan_dagster.cli", *argv], cwd=REPO, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "huracan_dagster.cli", *argv],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -42,8 +48,13 @@ def huracan(*argv: str, timeout: float = 240) -> subprocess.CompletedProcess:
 def test_a_run_killed_inside_the_analytics_pool_never_jams_the_next(huracan_home):
     prepare_dagster_home(Settings.from_env())
     instance = dg.DagsterInstance.get()
-    process = subprocess.Popen([sys.executable, "-m", "huracan_dagster.cli", "run", "--select", "analytics"], cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "huracan_dagster.cli", "run", "--select", "analytics"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while not instance.event_log_storage.get_concurrency_info(ANALYTICS_POOL).claimed_slots:
         assert process.poll() is None and time.monotonic() < deadline, "the analytics step never claimed its pool"
@@ -78,12 +89,17 @@ def test_a_pool_held_by_a_live_run_is_waited_for_with_its_holder_named_and_given
     assert waited.returncode == 1, waited.stdout
     assert f"waiting for pool {ANALYTICS_POOL}" in waited.stdout
     assert f"held by run {run.run_id[:8]} (step analytics_db; huracan run pid {holder.pid}" in waited.stdout
-    assert re.search(r"gave up after [3-9] s waiting for pool", waited.stdout) and "HURACAN_POOL_TIMEOUT_S" in waited.stdout
+    assert (
+        re.search(r"gave up after [3-9] s waiting for pool", waited.stdout)
+        and "HURACAN_POOL_TIMEOUT_S" in waited.stdout
+    )
     assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED  # a live holder is never reaped
 
 
 def test_leftovers_are_reported_by_status_and_swept_by_the_next_run(huracan_home, capsys):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     gone = int(dead.stdout)  # a writer killed before its rename
     planted = [
         huracan_home / "archive" / "candles" / "BTC-USDT" / "15m" / f".{DAY}.parquet.pid{gone}.k3j9x2qa.tmp",
@@ -146,7 +162,9 @@ def test_notifications_that_could_not_be_sent_are_listed_once_in_the_run_summary
         assert cli("run", "--start", "2024-12-05", "--end", "2024-12-06", "--select", "daily_summary") == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if "not sent" in line]
-    assert lines == ["    2 notifications not sent: Telegram rejected the bot token (401 Unauthorized): check "
-                     "HURACAN_TELEGRAM_TOKEN; message not sent"], out
+    assert lines == [
+        "    2 notifications not sent: Telegram rejected the bot token (401 Unauthorized): check "
+        "HURACAN_TELEGRAM_TOKEN; message not sent"
+    ], out
     assert "revoked" not in out
     assert telegram.requests == 2  # a permanent refusal is not retried

@@ -49,8 +49,9 @@ def test_objects_round_trip_under_the_same_keys_and_a_damaged_one_names_itself(s
     with pytest.raises(ArtifactNotFound, match="summaries/daily/2024-12-01.json"):
         store.read_json("summaries/daily/2024-12-01.json")
     # bytes changed behind the Archive's back (a bad copy, a tool that rewrote it): never read as data
-    s3.client().put_object(Bucket=s3.bucket, Key="huracan/champions/roster.json", Body=b'{"x": 2}',
-                           Metadata={"sha256": "0" * 64})
+    s3.client().put_object(
+        Bucket=s3.bucket, Key="huracan/champions/roster.json", Body=b'{"x": 2}', Metadata={"sha256": "0" * 64}
+    )
     with pytest.raises(CorruptArtifact, match=r"s3://.*/huracan/champions/roster.json: 8 bytes with sha256"):
         store.read_json("champions/roster.json")
     s3.client().put_object(Bucket=s3.bucket, Key="huracan/champions/other.json", Body=b"{}")
@@ -73,7 +74,11 @@ def test_a_model_folder_altered_on_s3_fails_its_checksum(s3) -> None:
 
 def test_the_lock_is_exclusive_and_a_dead_holders_lock_is_broken_after_its_lease(s3) -> None:
     store, other = _store(s3), S3ArtifactStore(s3.client(), s3.bucket, "huracan", lock_wait_s=0.3)
-    with store.lock("champions/promotions.jsonl"), pytest.raises(TimeoutError, match="stayed held"), other.lock("champions/promotions.jsonl"):
+    with (
+        store.lock("champions/promotions.jsonl"),
+        pytest.raises(TimeoutError, match="stayed held"),
+        other.lock("champions/promotions.jsonl"),
+    ):
         pass
     with other.lock("champions/promotions.jsonl"):  # released: free again
         pass
@@ -88,8 +93,13 @@ def test_the_lock_is_exclusive_and_a_dead_holders_lock_is_broken_after_its_lease
 def _promote_many(endpoint: str, bucket: str, worker: int, rounds: int, go) -> None:
     import boto3
 
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                          aws_secret_access_key="testing")
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     promote_many(S3ArtifactStore(client, bucket, "huracan"), worker, rounds, go)
 
 
@@ -130,29 +140,55 @@ def test_the_whole_chain_materializes_on_s3_with_mlflow_artifacts_beside_it(s3, 
     """Candles to shadow trades, the champion book, the exports and the analysts' DuckDB file, with the Archive
     and MLflow's artifacts on S3: every partition's object is in the bucket at its key, nothing but the exports'
     mirror is written locally, and the views read the same rows as the objects hold."""
-    archive = ArchiveResource(root=str(tmp_path / "archive"), s3_url=f"s3://{s3.bucket}/huracan", s3_endpoint=s3.endpoint)
-    mlflow = MLflowResource.for_home(tmp_path, artifact_root=f"s3://{s3.bucket}/huracan/mlflow", s3_endpoint=s3.endpoint)
-    overrides = {"archive": archive, "frames_io": PartitionedFrameIOManager(archive=archive), "mlflow": mlflow,
-                 "costs": CHEAP, "models": MODELS}
+    archive = ArchiveResource(
+        root=str(tmp_path / "archive"), s3_url=f"s3://{s3.bucket}/huracan", s3_endpoint=s3.endpoint
+    )
+    mlflow = MLflowResource.for_home(
+        tmp_path, artifact_root=f"s3://{s3.bucket}/huracan/mlflow", s3_endpoint=s3.endpoint
+    )
+    overrides = {
+        "archive": archive,
+        "frames_io": PartitionedFrameIOManager(archive=archive),
+        "mlflow": mlflow,
+        "costs": CHEAP,
+        "models": MODELS,
+    }
     day = "2024-11-29"
     before = datetime.fromisoformat(day).date()
 
     def run(selection, start, end, assets=ASSETS):
-        result = materialize(instance, tmp_path / "unused", start, end, assets=assets, selection=selection, extra_resources=overrides)
+        result = materialize(
+            instance, tmp_path / "unused", start, end, assets=assets, selection=selection, extra_resources=overrides
+        )
         assert result.success, failure_text(result)
 
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
         run([asset_key(TF, "candles")], (before - timedelta(days=TRAIN_DAYS + 15)).isoformat(), day)
-        run([asset_key(TF, n) for n in ("features", "regimes")], (before - timedelta(days=TRAIN_DAYS + 3)).isoformat(), day)
+        run(
+            [asset_key(TF, n) for n in ("features", "regimes")],
+            (before - timedelta(days=TRAIN_DAYS + 3)).isoformat(),
+            day,
+        )
         run([asset_key(TF, n) for n in ("signals", "labels")], (before - timedelta(days=TRAIN_DAYS)).isoformat(), day)
         run([*EVERYTHING[4:], asset_key(TF, "exports")], day, day)
         analytics = ExportsResource.for_home(tmp_path)
-        result = dg.materialize([analytics_database(TF, [])], instance=instance, resources={"archive": archive, "analytics": analytics})
+        result = dg.materialize(
+            [analytics_database(TF, [])], instance=instance, resources={"archive": archive, "analytics": analytics}
+        )
         assert result.success
     store = archive.store()
     for symbol in SYMBOLS:
-        for name in ("candles", "regimes", "signals", "labels", "coin_model", "champion_decisions", "shadow_trades", "trade_analysis"):
+        for name in (
+            "candles",
+            "regimes",
+            "signals",
+            "labels",
+            "coin_model",
+            "champion_decisions",
+            "shadow_trades",
+            "trade_analysis",
+        ):
             assert store.exists(f"{name}/{symbol}/{TF}/{day}.parquet"), (name, symbol)
         [folder] = {f.rsplit("/", 1)[0] for f in store.list_keys(f"models/{symbol}/{TF}/")}
         assert set(read_model_folder(store, folder)) >= set(REQUIRED_FILES)  # complete and checksum-valid
@@ -164,5 +200,7 @@ def test_the_whole_chain_materializes_on_s3_with_mlflow_artifacts_beside_it(s3, 
     con = duckdb.connect(analytics.database, read_only=True)
     for symbol in SYMBOLS:
         ledger = store.read_parquet(f"shadow_trades/{symbol}/{TF}/{day}.parquet")
-        rows = con.execute("SELECT count(*) FROM trade_history WHERE partition_key = ?", [f"{day}|{symbol}"]).fetchone()[0]
+        rows = con.execute(
+            "SELECT count(*) FROM trade_history WHERE partition_key = ?", [f"{day}|{symbol}"]
+        ).fetchone()[0]
         assert rows == ledger.height

@@ -52,8 +52,14 @@ def dagster_ui(log: Path, env: dict[str, str] | None = None, timeout: float = 12
     webserver and the daemon with one SIGTERM when done."""
     port = free_port()
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "huracan_dagster.cli", "ui", "--port", str(port)], cwd=REPO,
-                                env=env or os.environ.copy(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "huracan_dagster.cli", "ui", "--port", str(port)],
+            cwd=REPO,
+            env=env or os.environ.copy(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.time() + timeout
@@ -63,7 +69,9 @@ def dagster_ui(log: Path, env: dict[str, str] | None = None, timeout: float = 12
                     break
                 except OSError:
                     if proc.poll() is not None or time.time() > deadline:
-                        raise RuntimeError(f"dagster UI did not answer in {timeout:.0f} s:\n{log.read_text()[-3000:]}") from None
+                        raise RuntimeError(
+                            f"dagster UI did not answer in {timeout:.0f} s:\n{log.read_text()[-3000:]}"
+                        ) from None
                     time.sleep(0.5)
             yield url
         finally:
@@ -75,8 +83,11 @@ def dagster_ui(log: Path, env: dict[str, str] | None = None, timeout: float = 12
 
 
 def graphql(url: str, query: str, variables: dict) -> dict:
-    request = urllib.request.Request(f"{url}/graphql", data=json.dumps({"query": query, "variables": variables}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         body = json.loads(response.read())
     if body.get("errors"):
@@ -87,9 +98,13 @@ def graphql(url: str, query: str, variables: dict) -> dict:
 def launch_backfill(url: str, ranges: Sequence[tuple[Sequence[str], str, str]], title: str) -> str:
     """An asset backfill as the UI's launch dialog makes it: per asset key path, a partition range
     ``start..end`` (``date|symbol`` keys span every date and every symbol between them). Returns its id."""
-    params = {"title": title, "partitionsByAssets": [
-        {"assetKey": {"path": list(path)}, "partitions": {"range": {"start": start, "end": end}}} for path, start, end in ranges
-    ]}
+    params = {
+        "title": title,
+        "partitionsByAssets": [
+            {"assetKey": {"path": list(path)}, "partitions": {"range": {"start": start, "end": end}}}
+            for path, start, end in ranges
+        ],
+    }
     answer = graphql(url, LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
     if answer["__typename"] != "LaunchBackfillSuccess":
         raise RuntimeError(f"backfill not launched: {answer}")

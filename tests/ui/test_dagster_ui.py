@@ -46,7 +46,9 @@ def replay_with_spike(real_candles: Path, folder: Path) -> Path:
         if symbol == SPIKE_SYMBOL:
             at = pl.col("timestamp") == SPIKE_BAR
             assert frame.filter(at).height == 1
-            frame = frame.with_columns(pl.when(at).then(pl.min_horizontal("open", "close") / 3).otherwise(pl.col("low")).alias("low"))
+            frame = frame.with_columns(
+                pl.when(at).then(pl.min_horizontal("open", "close") / 3).otherwise(pl.col("low")).alias("low")
+            )
         frame.write_parquet(folder / f"{symbol}_{TF}.parquet")
     return folder
 
@@ -59,7 +61,22 @@ def ui(tmp_path_factory, real_candles):
     with pytest.MonkeyPatch.context() as monkeypatch:
         use_home(root / "home", monkeypatch)
         monkeypatch.setenv("HURACAN_SOURCE", f"replay:{replay_with_spike(real_candles, root / 'replay')}")
-        assert main(["run", "--start", "2024-12-04", "--end", "2024-12-06", "--symbols", "BTC/USDT,ETH/USDT", "--select", "candles"]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    "--start",
+                    "2024-12-04",
+                    "--end",
+                    "2024-12-06",
+                    "--symbols",
+                    "BTC/USDT,ETH/USDT",
+                    "--select",
+                    "candles",
+                ]
+            )
+            == 0
+        )
         with dagster_ui(root / "ui.log") as url:
             yield UI(url, root / "replay")
 
@@ -101,7 +118,9 @@ def table_rows_when(driver, keys: list[str], timeout: float = 30) -> dict[str, s
 
     deadline, rows = time.time() + timeout, {}
     while time.time() < deadline:
-        rows = {key: row.text for row in driver.find_elements(By.TAG_NAME, "tr") for key in keys if key in squeeze(row.text)}
+        rows = {
+            key: row.text for row in driver.find_elements(By.TAG_NAME, "tr") for key in keys if key in squeeze(row.text)
+        }
         if len(rows) == len(keys):
             return rows
         time.sleep(0.5)
@@ -142,12 +161,27 @@ def test_ui_shows_candles_partitions_and_each_partitions_check_verdict(ui, brows
     with dg.DagsterInstance.get() as instance:
         materialized = len(instance.get_materialized_partitions(CANDLES))
     assert materialized >= 6
-    text = page_text_when(browser, f"{ui.url}{ASSET_PATH}?view=partitions", TF, "candles", first, f"Materialized ({materialized})", "Failed (0)")
+    text = page_text_when(
+        browser,
+        f"{ui.url}{ASSET_PATH}?view=partitions",
+        TF,
+        "candles",
+        first,
+        f"Materialized ({materialized})",
+        "Failed (0)",
+    )
     assert last in text
     assert "Missing" in text and all(s in text for s in SYMBOLS)
     screenshot(browser, tmp_path, "candles_partitions")
 
-    page_text_when(browser, f"{ui.url}{ASSET_PATH}?view=checks", "candles_valid", "no_gaps", "no_zero_volume_candles", "no_extreme_prints")
+    page_text_when(
+        browser,
+        f"{ui.url}{ASSET_PATH}?view=checks",
+        "candles_valid",
+        "no_gaps",
+        "no_zero_volume_candles",
+        "no_extreme_prints",
+    )
     screenshot(browser, tmp_path, "candles_checks")
 
     # the planted print fails no_extreme_prints on its partition (real prints may fail others: each is shown)
@@ -174,9 +208,18 @@ def test_ui_shows_candles_partitions_and_each_partitions_check_verdict(ui, brows
 
 def test_ui_lists_the_engine_schedule_the_mechanic_and_the_champion_asset(ui, browser, tmp_path):
     # the Automation page: what runs by itself, each with its own switch (off over a recorded sample)
-    names = ("engine_15m", "shared_encoder_15m_daily", "mechanic_15m", "automation_15m", "broadcast_run_failed", "broadcast_failed_checks")
+    names = (
+        "engine_15m",
+        "shared_encoder_15m_daily",
+        "mechanic_15m",
+        "automation_15m",
+        "broadcast_run_failed",
+        "broadcast_failed_checks",
+    )
     # each with its kind and the schedules' ticks (the Engine at 02:00 UTC, its encoder an hour before)
-    text = page_text_when(browser, f"{ui.url}/automation", *names, "At 02:00 AM UTC", "At 01:00 AM UTC", "Automation condition sensor")
+    text = page_text_when(
+        browser, f"{ui.url}/automation", *names, "At 02:00 AM UTC", "At 01:00 AM UTC", "Automation condition sensor"
+    )
     assert text.index("engine_15m") < text.index("At 02:00 AM UTC")
     screenshot(browser, tmp_path, "automation")
     # the champion asset: its decisions per date × symbol partition, and what the decision weighs
@@ -184,7 +227,13 @@ def test_ui_lists_the_engine_schedule_the_mechanic_and_the_champion_asset(ui, br
     text = page_text_when(browser, f"{ui.url}{champion}?view=partitions", "champion", first_and_last_day(ui.replay)[0])
     assert "Missing" in text
     screenshot(browser, tmp_path, "champion_partitions")
-    page_text_when(browser, f"{ui.url}{champion}", "promotion rule", "champions/promotions.jsonl", "champion/<SYMBOL>/15m/latest.json")
+    page_text_when(
+        browser,
+        f"{ui.url}{champion}",
+        "promotion rule",
+        "champions/promotions.jsonl",
+        "champion/<SYMBOL>/15m/latest.json",
+    )
     screenshot(browser, tmp_path, "champion_overview")
 
 
@@ -194,18 +243,24 @@ def test_a_backfill_launched_through_the_ui_runs_in_waves_and_records_every_part
     candles = [("2024-11-25", "2024-12-09"), ("BTC-USDT", "ETH-USDT")]
     window = ("2024-12-06", "2024-12-09")  # what the signals of 12-09 read (their 3 warm-up days), below
     chain = [asset_key(TF, n) for n in ("features", "regimes")]
-    backfill = launch_backfill(ui.url, [
-        (CANDLES.path, f"{candles[0][0]}|BTC-USDT", f"{candles[0][1]}|ETH-USDT"),
-        *((key.path, f"{window[0]}|BTC-USDT", f"{window[1]}|ETH-USDT") for key in chain),
-    ], title="ui test backfill")
+    backfill = launch_backfill(
+        ui.url,
+        [
+            (CANDLES.path, f"{candles[0][0]}|BTC-USDT", f"{candles[0][1]}|ETH-USDT"),
+            *((key.path, f"{window[0]}|BTC-USDT", f"{window[1]}|ETH-USDT") for key in chain),
+        ],
+        title="ui test backfill",
+    )
     state = wait_backfill(ui.url, backfill, timeout=240)
     assert state["status"] == "COMPLETED_SUCCESS", state
     with dg.DagsterInstance.get() as instance:
         run_records = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill}))
         runs = [r.dagster_run for r in run_records]
         assert all(r.is_success for r in runs) and len(runs) == 4  # candles, then features + regimes, per symbol
-        assert all(r.tags["dagster/asset_partition_range_start"].endswith(r.tags["dagster/asset_partition_range_end"][10:])
-                   for r in runs)  # each run one symbol's range of days
+        assert all(
+            r.tags["dagster/asset_partition_range_start"].endswith(r.tags["dagster/asset_partition_range_end"][10:])
+            for r in runs
+        )  # each run one symbol's range of days
         for key, (first, last) in ((CANDLES, ("2024-11-25", "2024-12-09")), *((k, window) for k in chain)):
             expected = {f"{d}|{s}" for d in _days(first, last) for s in SYMBOLS}
             records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=1000).records
@@ -215,27 +270,64 @@ def test_a_backfill_launched_through_the_ui_runs_in_waves_and_records_every_part
         chain_start = min(r.start_time for r in run_records if r not in candle_runs)
         assert len(candle_runs) == 2 and max(r.end_time for r in candle_runs) <= chain_start
     # the backfill's page: what it targeted, each asset's partitions all succeeded
-    text = page_text_when(browser, f"{ui.url}/runs/b/{backfill}", "Succeeded", "15m / candles", "15m / features", "15m / regimes")
-    for asset, targeted in (("candles", 30), ("features", 8), ("regimes", 8)):  # targeted, in progress, succeeded, failed
+    text = page_text_when(
+        browser, f"{ui.url}/runs/b/{backfill}", "Succeeded", "15m / candles", "15m / features", "15m / regimes"
+    )
+    for asset, targeted in (
+        ("candles", 30),
+        ("features", 8),
+        ("regimes", 8),
+    ):  # targeted, in progress, succeeded, failed
         assert f"15m / {asset}\n100% completed\n{targeted}\n0\n{targeted}\n0" in text, asset
     screenshot(browser, tmp_path, "backfill")
     # the asset graph: the chain's groups, from the market data to the analysts' marts
-    page_text_when(browser, f"{ui.url}/asset-groups", "Global asset lineage", *(f"{g}_{TF}" for g in
-                   ("market_data", "features", "learning", "champions", "trading", "exports", "dbt")), "analytics")
+    page_text_when(
+        browser,
+        f"{ui.url}/asset-groups",
+        "Global asset lineage",
+        *(f"{g}_{TF}" for g in ("market_data", "features", "learning", "champions", "trading", "exports", "dbt")),
+        "analytics",
+    )
     screenshot(browser, tmp_path, "asset_graph")
 
     # a day traded after the backfill: its materialization shows the figures with units, n/a where undefined, why
     # no trade was made (if none was), and its equity curve one click away
-    assert main(["run", "--date", "2024-12-09", "--symbols", "BTC/USDT,ETH/USDT", "--select", "signals or champion or shadow_trades"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--date",
+                "2024-12-09",
+                "--symbols",
+                "BTC/USDT,ETH/USDT",
+                "--select",
+                "signals or champion or shadow_trades",
+            ]
+        )
+        == 0
+    )
     trades = "/assets/" + "/".join(asset_key(TF, "shadow_trades").path)
-    text = page_text_when(browser, f"{ui.url}{trades}?view=events", "2024-12-09|ETH-USDT", "equity_curve", "hit_rate_pct",
-                          "mean_net_bps", "fee_tier_bps_per_side")
+    text = page_text_when(
+        browser,
+        f"{ui.url}{trades}?view=events",
+        "2024-12-09|ETH-USDT",
+        "equity_curve",
+        "hit_rate_pct",
+        "mean_net_bps",
+        "fee_tier_bps_per_side",
+    )
     with dg.DagsterInstance.get() as instance:
-        [record] = instance.fetch_materializations(dg.AssetRecordsFilter(
-            asset_key=asset_key(TF, "shadow_trades"), asset_partitions=["2024-12-09|ETH-USDT"]), limit=1).records
+        [record] = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key(TF, "shadow_trades"), asset_partitions=["2024-12-09|ETH-USDT"]),
+            limit=1,
+        ).records
     meta = record.asset_materialization.metadata
     if meta["trades"].value == 0:  # undefined, not 0.0; and why
-        assert meta["hit_rate_pct"].value == "n/a" and "round-trip cost" in meta["why_no_trades"].value and "why_no_trades" in text
+        assert (
+            meta["hit_rate_pct"].value == "n/a"
+            and "round-trip cost" in meta["why_no_trades"].value
+            and "why_no_trades" in text
+        )
     screenshot(browser, tmp_path, "shadow_trades_events")
     # the picture, one click on its entry away
     from selenium.webdriver.common.by import By
@@ -246,7 +338,10 @@ def test_a_backfill_launched_through_the_ui_runs_in_waves_and_records_every_part
     assert opener, row.get_attribute("outerHTML")[:3000]
     opener[0].click()
     deadline = time.time() + 20
-    while not (images := browser.find_elements(By.XPATH, "//img[starts-with(@src, 'data:image/png')]")) and time.time() < deadline:
+    while (
+        not (images := browser.find_elements(By.XPATH, "//img[starts-with(@src, 'data:image/png')]"))
+        and time.time() < deadline
+    ):
         time.sleep(0.5)
     assert images and images[0].size["width"] > 200, "the equity curve did not open"
     time.sleep(1)  # the dialog fades in

@@ -47,8 +47,18 @@ def drawn_charts(driver) -> list:
 
 def test_daily_report_page(browser, tmp_path) -> None:
     con = connect(write_exports(tmp_path / "archive", ledger()))
-    report = daily_report(con, START, [{"asset": "15m/candles", "check": "no_flash_crash", "partition": f"{START}|ETH-USDT",
-                                        "description": "1 bar beyond 10x ATR"}])
+    report = daily_report(
+        con,
+        START,
+        [
+            {
+                "asset": "15m/candles",
+                "check": "no_flash_crash",
+                "partition": f"{START}|ETH-USDT",
+                "description": "1 bar beyond 10x ATR",
+            }
+        ],
+    )
     page = write_report(tmp_path / "reports" / str(START), report)
     text = open_page(browser, page)
     doc = report.json
@@ -78,8 +88,16 @@ def test_window_report_page(browser, tmp_path) -> None:
     assert re.search(rf"Sharpe \(daily, annualised\)\s+{s['sharpe']:,.2f}", text)
     assert re.search(rf"Profit factor\s+{s['profit_factor']:,.2f}", text)
     assert "from 2024-12-02 to 2024-12-03" in text  # the drawdown's dates
-    for heading in ("Per coin", "Exit reasons", "Breakdown by day, week and month", "Costs paid by kind", "Regime mix",
-                    "Which model or policy decided", "Gates passed and failed by each coin's models", "Champion decisions"):
+    for heading in (
+        "Per coin",
+        "Exit reasons",
+        "Breakdown by day, week and month",
+        "Costs paid by kind",
+        "Regime mix",
+        "Which model or policy decided",
+        "Gates passed and failed by each coin's models",
+        "Champion decisions",
+    ):
         assert heading in text
     assert "take_profit" in text and "no model has passed its gates yet" in text
     assert len(drawn_charts(browser)) == 5  # equity, per coin, daily P&L, costs by kind, regime mix

@@ -26,7 +26,7 @@ def _descendants(pid: int) -> set[int]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             if fields[0] != "Z":  # a zombie is gone already
                 parents[int(entry.name)] = int(fields[1])
     found, frontier = set(), {pid}
@@ -54,8 +54,13 @@ def test_one_signal_to_huracan_ui_stops_the_webserver_and_the_daemon(huracan_hom
     port = free_port()
     log = (tmp_path / "ui.log").open("w")
     # huracan alone receives the signal, as from `kill` or a service manager (not the terminal's whole group)
-    ui = subprocess.Popen([sys.executable, "-m", "huracan_dagster.cli", "ui", "--port", str(port)], cwd=REPO,
-                          env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "huracan_dagster.cli", "ui", "--port", str(port)],
+        cwd=REPO,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.time() + 90
         while True:

@@ -95,12 +95,16 @@ def _sweep_signals() -> dict[str, pl.Expr]:
     prior_high = pl.col("high").shift(1).rolling_max(SWEEP_WINDOW)
     prior_low = pl.col("low").shift(1).rolling_min(SWEEP_WINDOW)
     atr = pl.col("atr_14")
-    swept_high = pl.when((pl.col("high") > prior_high) & (pl.col("close") < prior_high)).then(
-        unit((pl.col("high") - prior_high) / atr, 1.0)
-    ).otherwise(0.0)
-    swept_low = pl.when((pl.col("low") < prior_low) & (pl.col("close") > prior_low)).then(
-        unit((prior_low - pl.col("low")) / atr, 1.0)
-    ).otherwise(0.0)
+    swept_high = (
+        pl.when((pl.col("high") > prior_high) & (pl.col("close") < prior_high))
+        .then(unit((pl.col("high") - prior_high) / atr, 1.0))
+        .otherwise(0.0)
+    )
+    swept_low = (
+        pl.when((pl.col("low") < prior_low) & (pl.col("close") > prior_low))
+        .then(unit((prior_low - pl.col("low")) / atr, 1.0))
+        .otherwise(0.0)
+    )
     sweep = swept_low - swept_high
     return {"sweep": sweep, "close_position": signed_like(close_position() * sweep.sign(), sweep)}
 

@@ -46,7 +46,9 @@ def candle_assets(timeframe: str, space: PartitionSpace = DEFAULT_SPACE) -> list
     def candles(context: dg.AssetExecutionContext, source: CandleSourceResource) -> Iterator:
         candle_source = source.open()
         try:
-            parts = load_candle_partitions(candle_source, timeframe, days_by_symbol(sorted(context.partition_keys)), partition_key)
+            parts = load_candle_partitions(
+                candle_source, timeframe, days_by_symbol(sorted(context.partition_keys)), partition_key
+            )
         except CandleValidationError as error:
             yield from failed_validation(context, key, error)
             raise dg.Failure(description=str(error)) from None

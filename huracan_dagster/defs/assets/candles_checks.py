@@ -26,10 +26,22 @@ EXTREME = "no_extreme_prints"
 
 def candle_checks(asset: dg.AssetKey, space: PartitionSpace = DEFAULT_SPACE) -> list[dg.AssetCheckSpec]:
     return [
-        partitioned_check(VALID, asset, "Schema, dtypes, unique aligned increasing timestamps, finite positive prices, low ≤ open,close ≤ high, volume ≥ 0.", blocking=True, space=space),
-        partitioned_check(GAPS, asset, "Missing candles inside the day (exchange outages); listed, never filled.", space=space),
-        partitioned_check(ZERO_VOLUME, asset, "Flat zero-volume candles (trading halts); listed, never dropped.", space=space),
-        partitioned_check(EXTREME, asset, "Bars whose range exceeds 10× the trailing ATR (flash-crash prints).", space=space),
+        partitioned_check(
+            VALID,
+            asset,
+            "Schema, dtypes, unique aligned increasing timestamps, finite positive prices, low ≤ open,close ≤ high, volume ≥ 0.",
+            blocking=True,
+            space=space,
+        ),
+        partitioned_check(
+            GAPS, asset, "Missing candles inside the day (exchange outages); listed, never filled.", space=space
+        ),
+        partitioned_check(
+            ZERO_VOLUME, asset, "Flat zero-volume candles (trading halts); listed, never dropped.", space=space
+        ),
+        partitioned_check(
+            EXTREME, asset, "Bars whose range exceeds 10× the trailing ATR (flash-crash prints).", space=space
+        ),
     ]
 
 
@@ -38,22 +50,37 @@ def failed_validation(context: dg.AssetExecutionContext, asset: dg.AssetKey, err
     problems: dict[str, list[str]] = {}
     for problem in error.problems:
         problems.setdefault(problem.partition, []).append(str(problem))
-    verdicts = {key: Verdict(False, "; ".join(lines), {"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in lines))})
-                for key, lines in problems.items()}
+    verdicts = {
+        key: Verdict(False, "; ".join(lines), {"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in lines))})
+        for key, lines in problems.items()
+    }
     yield from evaluations(context, asset, VALID, verdicts, severity=dg.AssetCheckSeverity.ERROR, blocking=True)
 
 
 def check_results(context: dg.AssetExecutionContext, asset: dg.AssetKey, parts: Sequence[CandlePartition]) -> Iterator:
     keys = {partition_key(p.day, p.symbol): p for p in parts}
-    yield from evaluations(context, asset, VALID, {k: Verdict(True, "all blocking rules hold") for k in keys},
-                           severity=dg.AssetCheckSeverity.ERROR, blocking=True)
+    yield from evaluations(
+        context,
+        asset,
+        VALID,
+        {k: Verdict(True, "all blocking rules hold") for k in keys},
+        severity=dg.AssetCheckSeverity.ERROR,
+        blocking=True,
+    )
     yield from _warning(context, asset, GAPS, keys, lambda p: p.anomalies.missing, "missing candles")
     yield from _warning(context, asset, ZERO_VOLUME, keys, lambda p: p.anomalies.zero_volume, "zero-volume candles")
-    yield from _warning(context, asset, EXTREME, keys, lambda p: [e.timestamp for e in p.anomalies.extreme], "extreme prints")
+    yield from _warning(
+        context, asset, EXTREME, keys, lambda p: [e.timestamp for e in p.anomalies.extreme], "extreme prints"
+    )
 
 
 def _warning(
-    context: dg.AssetExecutionContext, asset: dg.AssetKey, name: str, parts: dict[str, CandlePartition], found: Callable[[CandlePartition], list[datetime]], label: str
+    context: dg.AssetExecutionContext,
+    asset: dg.AssetKey,
+    name: str,
+    parts: dict[str, CandlePartition],
+    found: Callable[[CandlePartition], list[datetime]],
+    label: str,
 ) -> Iterator:
     verdicts = {}
     for key, part in parts.items():

@@ -57,11 +57,27 @@ EVALUATION_DAYS = 7
 
 
 def champion_assets(
-    timeframe: str, recipe_hash: str, train_days: int, evaluation_days: int = EVALUATION_DAYS, fee_profile: str = "",
+    timeframe: str,
+    recipe_hash: str,
+    train_days: int,
+    evaluation_days: int = EVALUATION_DAYS,
+    fee_profile: str = "",
     space: PartitionSpace = DEFAULT_SPACE,
 ) -> list[dg.AssetsDefinition]:
-    key = {n: asset_key(timeframe, n) for n in
-           ("candles", "features", "regimes", "signals", "coin_model", "champion", "shadow_trades", "roster", "daily_summary")}
+    key = {
+        n: asset_key(timeframe, n)
+        for n in (
+            "candles",
+            "features",
+            "regimes",
+            "signals",
+            "coin_model",
+            "champion",
+            "shadow_trades",
+            "roster",
+            "daily_summary",
+        )
+    }
     group = f"champions_{timeframe}"
     window = day_window(-evaluation_days, -1)
 
@@ -76,8 +92,10 @@ def champion_assets(
         io_manager_key="frames_io",
         kinds={"mlflow"},
         group_name=group,
-        code_version=source_hash(*modules_used("huracan_core.champions.day_decisions"),
-                                 extra={"evaluation_days": evaluation_days, "fees": fee_profile}),
+        code_version=source_hash(
+            *modules_used("huracan_core.champions.day_decisions"),
+            extra={"evaluation_days": evaluation_days, "fees": fee_profile},
+        ),
         metadata={"timeframe": timeframe, PARTIAL_HISTORY: True},  # the evaluation window may be short, and says so
         description=(
             "The coin's champion at the START of the day: the coin model trained before the day (the challenger) "
@@ -90,9 +108,16 @@ def champion_assets(
         ),
     )
     def champion(
-        context: dg.AssetExecutionContext, archive: ArchiveResource, costs: CostsResource, promotion: PromotionResource,
-        mlflow: MLflowResource, broadcaster: BroadcasterResource, coin_model: dict[str, pl.DataFrame],
-        candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame],
+        context: dg.AssetExecutionContext,
+        archive: ArchiveResource,
+        costs: CostsResource,
+        promotion: PromotionResource,
+        mlflow: MLflowResource,
+        broadcaster: BroadcasterResource,
+        coin_model: dict[str, pl.DataFrame],
+        candles: dict[str, pl.DataFrame],
+        features: dict[str, pl.DataFrame],
+        regimes: dict[str, pl.DataFrame],
         signals: dict[str, pl.DataFrame],
     ) -> dg.Output:
         book = ChampionBook(archive.store(), timeframe)
@@ -100,18 +125,35 @@ def champion_assets(
         repaired = book.reconcile(sorted({symbol for _, symbol in wanted}))  # what a killed run or a damaged copy left
         for note in repaired:
             context.log.warning(note)
-        inputs = {"candles": by_day(candles), "features": by_day(features), "regimes": by_day(regimes), "signals": by_day(signals)}
+        inputs = {
+            "candles": by_day(candles),
+            "features": by_day(features),
+            "regimes": by_day(regimes),
+            "signals": by_day(signals),
+        }
         lines = decide_partitions(
-            book, by_day(coin_model), inputs, wanted, timeframe,
-            evaluation_days=evaluation_days, recipe_hash=recipe_hash, rule=promotion.rule(), exchange=costs.exchange,
-            costs=costs.cost_model(), run_id=context.run.run_id, now=lambda: datetime.now(UTC),
+            book,
+            by_day(coin_model),
+            inputs,
+            wanted,
+            timeframe,
+            evaluation_days=evaluation_days,
+            recipe_hash=recipe_hash,
+            rule=promotion.rule(),
+            exchange=costs.exchange,
+            costs=costs.cost_model(),
+            run_id=context.run.run_id,
+            now=lambda: datetime.now(UTC),
         )
         results = {}
         for line in lines:
             not_sent = _announce(line, mlflow, broadcaster, context.log)
             day = datetime.fromisoformat(line["effective_from"]).date()
             notes = {REPAIRED: "\n".join(repaired)} if repaired else {}
-            results[partition_key(day, line["symbol"])] = (partition_row(day, line), {**_champion_metadata(line, book), **not_sent, **notes})
+            results[partition_key(day, line["symbol"])] = (
+                partition_row(day, line),
+                {**_champion_metadata(line, book), **not_sent, **notes},
+            )
         return output_with_partition_metadata(context, results)
 
     @dg.asset(
@@ -138,8 +180,12 @@ def champion_assets(
             champions = _rows(read_partitions(archive, "champion", timeframe, [(day, s) for s in symbols]))
             keys = [(d, s) for d in roster_days(day) for s in champions]
             document = build_roster(
-                day, timeframe, champions, read_partitions(archive, "shadow_trades", timeframe, keys),
-                _costs(store, timeframe, keys), read_partitions(archive, "candles", timeframe, keys),
+                day,
+                timeframe,
+                champions,
+                read_partitions(archive, "shadow_trades", timeframe, keys),
+                _costs(store, timeframe, keys),
+                read_partitions(archive, "candles", timeframe, keys),
             )
             store.write_json(roster_day_key(timeframe, day), document)
             if _newest(store, roster_key(timeframe), day):
@@ -164,7 +210,9 @@ def champion_assets(
         ),
     )
     def daily_summary_asset(
-        context: dg.AssetExecutionContext, archive: ArchiveResource, broadcaster: BroadcasterResource,
+        context: dg.AssetExecutionContext,
+        archive: ArchiveResource,
+        broadcaster: BroadcasterResource,
     ) -> dg.MaterializeResult:
         store, metadata = archive.store(), {}
         history = ChampionBook(store, timeframe).history()
@@ -172,13 +220,19 @@ def champion_assets(
             keys = [(day, s) for s in context.instance.get_dynamic_partitions(SYMBOL_DIMENSION)]
             ledgers = read_partitions(archive, "shadow_trades", timeframe, keys)
             summary = daily_summary(
-                day, timeframe, _rows(read_partitions(archive, "coin_model", timeframe, keys)),
+                day,
+                timeframe,
+                _rows(read_partitions(archive, "coin_model", timeframe, keys)),
                 _rows(read_partitions(archive, "champion", timeframe, keys)),
-                {s: frame for (_, s), frame in ledgers.items()}, promotions_of_day(history, day),
+                {s: frame for (_, s), frame in ledgers.items()},
+                promotions_of_day(history, day),
             )
             store.write_json(daily_summary_key(timeframe, day), summary)
             not_sent = broadcaster.notify(messages.daily_summary(summary), context.log)
-            metadata[day.isoformat()] = {**_summary_metadata(summary, store.uri(daily_summary_key(timeframe, day))), **not_sent}
+            metadata[day.isoformat()] = {
+                **_summary_metadata(summary, store.uri(daily_summary_key(timeframe, day))),
+                **not_sent,
+            }
         return result_with_partition_metadata(context, metadata)
 
     return [champion, roster, daily_summary_asset]
@@ -203,24 +257,46 @@ def mechanic_asset(
         ),
     )
     def challengers(
-        context: dg.AssetExecutionContext, archive: ArchiveResource, costs: CostsResource, models: ModelSettingsResource,
-        promotion: PromotionResource, mlflow: MLflowResource, broadcaster: BroadcasterResource,
+        context: dg.AssetExecutionContext,
+        archive: ArchiveResource,
+        costs: CostsResource,
+        models: ModelSettingsResource,
+        promotion: PromotionResource,
+        mlflow: MLflowResource,
+        broadcaster: BroadcasterResource,
     ) -> dg.MaterializeResult:
         from huracan_core.models.tracking import log_training_run
 
         store = archive.store()
 
         def track(part, files) -> dict[str, str]:
-            tracked = log_training_run(mlflow.config(), part.trained, params={"source": "mechanic", "train_days": train_days},
-                                       files=files, tags={"dagster_run_id": context.run.run_id, "recipe_hash": recipe_hash,
-                                                          "model_folder": part.folder, "source": "mechanic"})
+            tracked = log_training_run(
+                mlflow.config(),
+                part.trained,
+                params={"source": "mechanic", "train_days": train_days},
+                files=files,
+                tags={
+                    "dagster_run_id": context.run.run_id,
+                    "recipe_hash": recipe_hash,
+                    "model_folder": part.folder,
+                    "source": "mechanic",
+                },
+            )
             return {"mlflow_model": tracked.model_name, "mlflow_version": tracked.version}
 
         rows, not_sent = [], {}
         for row in mechanic_round(
-            ChampionBook(store, timeframe), context.instance.get_dynamic_partitions(SYMBOL_DIMENSION), timeframe, recipe_hash=recipe_hash,
-            config=models.training_config(train_days), evaluation_days=evaluation_days, track=track,
-            use_encoder=models.use_encoder, rule=promotion.rule(), exchange=costs.exchange, costs=costs.cost_model(),
+            ChampionBook(store, timeframe),
+            context.instance.get_dynamic_partitions(SYMBOL_DIMENSION),
+            timeframe,
+            recipe_hash=recipe_hash,
+            config=models.training_config(train_days),
+            evaluation_days=evaluation_days,
+            track=track,
+            use_encoder=models.use_encoder,
+            rule=promotion.rule(),
+            exchange=costs.exchange,
+            costs=costs.cost_model(),
             run_id=context.run.run_id,
         ):
             line = row.pop("line")
@@ -228,12 +304,14 @@ def mechanic_asset(
                 not_sent |= _announce(line, mlflow, broadcaster, context.log)
             rows.append(row)
         table = pl.DataFrame(rows, schema={"symbol": pl.String, "outcome": pl.String, "why": pl.String})
-        return dg.MaterializeResult(metadata={
-            "challengers_trained": int((table["outcome"] != "skipped").sum()),
-            "promoted": int((table["outcome"] == "promoted").sum()),
-            "decisions": preview(table, rows=50),
-            **not_sent,
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "challengers_trained": int((table["outcome"] != "skipped").sum()),
+                "promoted": int((table["outcome"] == "promoted").sum()),
+                "decisions": preview(table, rows=50),
+                **not_sent,
+            }
+        )
 
     return challengers
 
@@ -247,8 +325,11 @@ def _announce(line: Mapping[str, Any], mlflow: MLflowResource, broadcaster: Broa
     candidate = next((c for c in reversed(line["candidates"]) if c.get("mlflow_version")), None)
     if card.get("mlflow_version") or candidate:
         name = registered_model_name(line["symbol"], line["timeframe"])
-        set_aliases(mlflow.config(), name, {"champion": card.get("mlflow_version"),
-                                            "challenger": candidate["mlflow_version"] if candidate else None})
+        set_aliases(
+            mlflow.config(),
+            name,
+            {"champion": card.get("mlflow_version"), "challenger": candidate["mlflow_version"] if candidate else None},
+        )
     return broadcaster.notify(messages.promotion(line), log) if line["promoted"] else {}
 
 
@@ -278,11 +359,20 @@ def _newest(store: ArtifactStore, key: str, day: date) -> bool:
 def _champion_metadata(line: Mapping[str, Any], book: ChampionBook) -> dict:
     card = line["champion"] or {}
     history = book.history(line["symbol"])[-10:]
-    table = pl.DataFrame([{
-        "effective_from": h["effective_from"][:16], "source": h["source"], "promoted": "yes" if h["promoted"] else "no",
-        "champion_after": (h["champion_after"] or "none").rsplit("/", 1)[-1], "test": h.get("test", ""),
-        "p_value": "n/a" if h.get("p_value") is None else f"{h['p_value']:.3f}", "reason": h["reason"][:160],
-    } for h in reversed(history)])
+    table = pl.DataFrame(
+        [
+            {
+                "effective_from": h["effective_from"][:16],
+                "source": h["source"],
+                "promoted": "yes" if h["promoted"] else "no",
+                "champion_after": (h["champion_after"] or "none").rsplit("/", 1)[-1],
+                "test": h.get("test", ""),
+                "p_value": "n/a" if h.get("p_value") is None else f"{h['p_value']:.3f}",
+                "reason": h["reason"][:160],
+            }
+            for h in reversed(history)
+        ]
+    )
     return {
         "trade_ok": bool(card),
         "champion": card.get("model_folder") or "none",
@@ -298,18 +388,40 @@ def _champion_metadata(line: Mapping[str, Any], book: ChampionBook) -> dict:
 
 def _roster_metadata(document: Mapping[str, Any], uri: str) -> dict:
     entries = document["symbols"]
-    table = pl.DataFrame([{k: e[k] for k in ("rank", "symbol", "trade_ok", "round_trip_cost_bps", "last_7d_net_bps", "reason")}
-                          for e in entries], schema_overrides={"round_trip_cost_bps": pl.Float64, "last_7d_net_bps": pl.Float64})
-    return {"coins": len(entries), "tradeable": sum(e["trade_ok"] for e in entries), "roster_json": dg.MetadataValue.path(uri),
-            "roster": preview(table, rows=len(entries) or 1)}
+    table = pl.DataFrame(
+        [
+            {k: e[k] for k in ("rank", "symbol", "trade_ok", "round_trip_cost_bps", "last_7d_net_bps", "reason")}
+            for e in entries
+        ],
+        schema_overrides={"round_trip_cost_bps": pl.Float64, "last_7d_net_bps": pl.Float64},
+    )
+    return {
+        "coins": len(entries),
+        "tradeable": sum(e["trade_ok"] for e in entries),
+        "roster_json": dg.MetadataValue.path(uri),
+        "roster": preview(table, rows=len(entries) or 1),
+    }
 
 
 def _summary_metadata(summary: Mapping[str, Any], uri: str) -> dict:
     return {
-        "models_trained": summary["models_trained"], "models_passed": summary["models_passed"],
-        "promotions": summary["promotion_count"], "champions": summary["champions"], "trades": summary["trades"],
+        "models_trained": summary["models_trained"],
+        "models_passed": summary["models_passed"],
+        "promotions": summary["promotion_count"],
+        "champions": summary["champions"],
+        "trades": summary["trades"],
         "hit_rate_pct": "n/a" if summary["hit_rate_pct"] is None else summary["hit_rate_pct"],
-        "net_pnl_usdt": summary["net_pnl"], "summary_json": dg.MetadataValue.path(uri),
-        "per_coin": preview(pl.DataFrame([{k: c[k] for k in ("symbol", "model_passed", "trade_ok", "trades", "net_pnl", "champion_reason")}
-                                          for c in summary["per_coin"]]), rows=50) if summary["per_coin"] else "no coins",
+        "net_pnl_usdt": summary["net_pnl"],
+        "summary_json": dg.MetadataValue.path(uri),
+        "per_coin": preview(
+            pl.DataFrame(
+                [
+                    {k: c[k] for k in ("symbol", "model_passed", "trade_ok", "trades", "net_pnl", "champion_reason")}
+                    for c in summary["per_coin"]
+                ]
+            ),
+            rows=50,
+        )
+        if summary["per_coin"]
+        else "no coins",
     }

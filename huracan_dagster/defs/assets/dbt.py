@@ -60,7 +60,9 @@ def mart_dir(home: str | Path, timeframe: str) -> Path:
 def export_asset_key(timeframe: str, table: str) -> dg.AssetKey:
     """The export asset that writes ``table`` (a dbt source)."""
     if table not in TABLES:
-        raise ValueError(f"dbt source exports.{table}: not an export table (huracan_core/exports/tables.py), so no export asset writes it")
+        raise ValueError(
+            f"dbt source exports.{table}: not an export table (huracan_core/exports/tables.py), so no export asset writes it"
+        )
     return asset_key(timeframe, EXPORT_ASSETS[TABLES[table].grain])
 
 
@@ -105,15 +107,29 @@ def ensure_manifest(project_dir: Path = DBT_DIR) -> Path:
         return manifest
     manifest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".parse-", dir=manifest.parent) as tmp:
-        env = {**os.environ, "HURACAN_HOME": "$HURACAN_HOME", "HURACAN_ARCHIVE": "$HURACAN_ARCHIVE",
-               "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_TARGET_PATH": tmp, "DBT_LOG_PATH": tmp,
-               "DBT_PROFILES_DIR": str(project_dir)}
-        done = subprocess.run([_dbt_executable(), "parse", "--quiet", "--no-partial-parse"], cwd=project_dir, env=env,
-                              capture_output=True, text=True, check=False)
+        env = {
+            **os.environ,
+            "HURACAN_HOME": "$HURACAN_HOME",
+            "HURACAN_ARCHIVE": "$HURACAN_ARCHIVE",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_TARGET_PATH": tmp,
+            "DBT_LOG_PATH": tmp,
+            "DBT_PROFILES_DIR": str(project_dir),
+        }
+        done = subprocess.run(
+            [_dbt_executable(), "parse", "--quiet", "--no-partial-parse"],
+            cwd=project_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         parsed = Path(tmp) / "manifest.json"
         if done.returncode != 0 or not parsed.is_file():
             output = (done.stdout + done.stderr).strip()[-4000:]
-            raise RuntimeError(f"dbt parse of {project_dir} failed (exit {done.returncode}), so its assets cannot load:\n{output}")
+            raise RuntimeError(
+                f"dbt parse of {project_dir} failed (exit {done.returncode}), so its assets cannot load:\n{output}"
+            )
         os.replace(parsed, manifest)
     return manifest
 
@@ -149,7 +165,7 @@ class HuracanDbtResource(DbtCliResource):
         return cls(project_dir=dbt, home=str(home), archive=str(archive), dbt_executable=_dbt_executable())
 
     @property
-    def _cli_version(self):  # noqa: ANN202 (packaging Version)
+    def _cli_version(self):
         # dagster-dbt runs `dbt --version` (a 2 s subprocess) twice per invocation to learn the engine; the dbt
         # beside this interpreter is the dbt-core installed here, whose version is known in-process
         if DBT_PYTHON_VERSION is not None and Path(self.dbt_executable) == Path(sys.executable).with_name("dbt"):
@@ -159,11 +175,11 @@ class HuracanDbtResource(DbtCliResource):
     def environment(self) -> dict[str, str]:
         return {"HURACAN_HOME": self.home, "HURACAN_ARCHIVE": self.archive}
 
-    def cli(self, args: Sequence[str], **kwargs: Any):  # noqa: ANN201 (DbtCliInvocation)
+    def cli(self, args: Sequence[str], **kwargs: Any):
         with _environment(self.environment()):
             return super().cli(args, **kwargs)
 
-    def build(self, timeframe: str, context: dg.AssetExecutionContext):  # noqa: ANN201
+    def build(self, timeframe: str, context: dg.AssetExecutionContext):
         """``dbt build`` of the timeframe's exports; the folders dbt writes into exist first (DuckDB creates none).
         dbt's artifacts and logs go to ``HURACAN_HOME/exports/dbt_target/<timeframe>`` (the last build's, kept
         for its partial parse), not into the repository."""
@@ -180,7 +196,9 @@ class ExportsTranslator(DagsterDbtTranslator):
 
     def __init__(self, timeframe: str):
         # every date × symbol table is one asset (the exports), so several sources share a key
-        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_duplicate_source_asset_keys=True))
+        super().__init__(
+            DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_duplicate_source_asset_keys=True)
+        )
         self.timeframe = timeframe
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
@@ -194,7 +212,9 @@ class ExportsTranslator(DagsterDbtTranslator):
     def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
         metadata = dict(super().get_metadata(dbt_resource_props))
         if _is_mart(dbt_resource_props):
-            metadata["parquet"] = dg.MetadataValue.path(f"$HURACAN_HOME/exports/marts/{self.timeframe}/{dbt_resource_props['name']}.parquet")
+            metadata["parquet"] = dg.MetadataValue.path(
+                f"$HURACAN_HOME/exports/marts/{self.timeframe}/{dbt_resource_props['name']}.parquet"
+            )
         return metadata
 
 
@@ -216,16 +236,29 @@ def dbt_assets_for(timeframe: str) -> dg.AssetsDefinition:
     manifest_path = ensure_manifest()
     marts = {node["name"] for node in json.loads(manifest_path.read_text())["nodes"].values() if _is_mart(node)}
 
-    @dbt_assets(manifest=manifest_path, dagster_dbt_translator=ExportsTranslator(timeframe), project=project(),
-                name=f"dbt_{timeframe}", pool=ANALYTICS_POOL)
+    @dbt_assets(
+        manifest=manifest_path,
+        dagster_dbt_translator=ExportsTranslator(timeframe),
+        project=project(),
+        name=f"dbt_{timeframe}",
+        pool=ANALYTICS_POOL,
+    )
     def dbt_models(context: dg.AssetExecutionContext, dbt: HuracanDbtResource, archive: ArchiveResource):
         archive.local_folder("exports/")  # dbt reads the export files under HURACAN_ARCHIVE: on S3, their mirror
         for event in dbt.build(timeframe, context).stream():
-            if isinstance(event, dg.Output) and (model := context.asset_key_for_output(event.output_name).path[-1]) in marts:
+            if (
+                isinstance(event, dg.Output)
+                and (model := context.asset_key_for_output(event.output_name).path[-1]) in marts
+            ):
                 path = mart_dir(dbt.home, timeframe) / f"{model}.parquet"  # written by the model's post-hook
                 if path.is_file():
-                    event = event.with_metadata({**event.metadata, "parquet": dg.MetadataValue.path(str(path)),
-                                                 "rows": dg.MetadataValue.int(_mart_rows(path))})
+                    event = event.with_metadata(
+                        {
+                            **event.metadata,
+                            "parquet": dg.MetadataValue.path(str(path)),
+                            "rows": dg.MetadataValue.int(_mart_rows(path)),
+                        }
+                    )
             yield event
 
     return dbt_models

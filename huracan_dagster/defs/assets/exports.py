@@ -57,20 +57,39 @@ def export_assets(timeframe: str, space: PartitionSpace = DEFAULT_SPACE) -> list
         ),
     )
     def exports(
-        context: dg.AssetExecutionContext, archive: ArchiveResource, candles: dict[str, pl.DataFrame],
-        features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame], signals: dict[str, pl.DataFrame],
-        labels: dict[str, pl.DataFrame], shadow_trades: dict[str, pl.DataFrame], trade_analysis: dict[str, pl.DataFrame],
-        coin_model: dict[str, pl.DataFrame], champion: dict[str, pl.DataFrame],
+        context: dg.AssetExecutionContext,
+        archive: ArchiveResource,
+        candles: dict[str, pl.DataFrame],
+        features: dict[str, pl.DataFrame],
+        regimes: dict[str, pl.DataFrame],
+        signals: dict[str, pl.DataFrame],
+        labels: dict[str, pl.DataFrame],
+        shadow_trades: dict[str, pl.DataFrame],
+        trade_analysis: dict[str, pl.DataFrame],
+        coin_model: dict[str, pl.DataFrame],
+        champion: dict[str, pl.DataFrame],
     ) -> dg.MaterializeResult:
-        sources = {"candles": candles, "features": features, "regimes": regimes, "signals": signals, "labels": labels,
-                   "shadow_trades": shadow_trades, "trade_analysis": trade_analysis, "coin_model": coin_model, "champion": champion}
+        sources = {
+            "candles": candles,
+            "features": features,
+            "regimes": regimes,
+            "signals": signals,
+            "labels": labels,
+            "shadow_trades": shadow_trades,
+            "trade_analysis": trade_analysis,
+            "coin_model": coin_model,
+            "champion": champion,
+        }
         store = archive.store()
         wanted = [split_key(k) for k in context.partition_keys]
         folders = {row["folder"] for frame in sources["coin_model"].values() for row in frame.iter_rows(named=True)}
         metrics = {f: _metrics(store, f) for f in sorted(folders)}
         tables = export_partitions(
-            {name: by_day(frames) for name, frames in sources.items()}, wanted, timeframe,
-            runs=_source_runs(context, keys, context.partition_keys), metrics=metrics,
+            {name: by_day(frames) for name, frames in sources.items()},
+            wanted,
+            timeframe,
+            runs=_source_runs(context, keys, context.partition_keys),
+            metrics=metrics,
         )
         metadata = {}
         for (day, symbol), frames in tables.items():
@@ -78,7 +97,9 @@ def export_assets(timeframe: str, space: PartitionSpace = DEFAULT_SPACE) -> list
                 store.write_parquet(export_key(table, timeframe, day, symbol), frame)
             metadata[partition_key(day, symbol)] = {
                 **{f"rows_{t}": f.height for t, f in frames.items()},
-                "trade_history": preview(frames["trade_history"].select("entry_time", "direction", "net_bps", "policy", "model_version")),
+                "trade_history": preview(
+                    frames["trade_history"].select("entry_time", "direction", "net_bps", "policy", "model_version")
+                ),
             }
         return result_with_partition_metadata(context, metadata)
 
@@ -86,7 +107,10 @@ def export_assets(timeframe: str, space: PartitionSpace = DEFAULT_SPACE) -> list
         key=asset_key(timeframe, "exports_daily"),
         partitions_def=space.dates,
         backfill_policy=CHAIN_BACKFILL,
-        deps=[dg.AssetDep(asset_key(timeframe, "daily_summary")), dg.AssetDep(keys["champion"], partition_mapping=same_date())],
+        deps=[
+            dg.AssetDep(asset_key(timeframe, "daily_summary")),
+            dg.AssetDep(keys["champion"], partition_mapping=same_date()),
+        ],
         kinds={"duckdb", "parquet"},
         group_name=f"exports_{timeframe}",
         automation_condition=dg.AutomationCondition.eager(),
@@ -105,7 +129,9 @@ def export_assets(timeframe: str, space: PartitionSpace = DEFAULT_SPACE) -> list
         for day in (date.fromisoformat(k) for k in context.partition_keys):
             summary = store.read_json(daily_summary_key(timeframe, day))
             frames = {
-                "daily_summary": daily_rows(day, timeframe, summary, _run_of(context, asset_key(timeframe, "daily_summary"), day.isoformat())),
+                "daily_summary": daily_rows(
+                    day, timeframe, summary, _run_of(context, asset_key(timeframe, "daily_summary"), day.isoformat())
+                ),
                 "promotions": promotion_rows(day, timeframe, decisions_of_day(history, day)),
             }
             for table, frame in frames.items():
@@ -132,13 +158,21 @@ def analytics_database(timeframe: str, upstream: list[dg.AssetKey]) -> dg.Assets
             "rebuilt in a temporary file and renamed over the old one, so an analyst can keep it open read-only."
         ),
     )
-    def analytics_db(context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: ExportsResource) -> dg.MaterializeResult:
-        views = build_database(Path(analytics.database), archive.local_folder("exports/"), Path(analytics.marts) / timeframe)
+    def analytics_db(
+        context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: ExportsResource
+    ) -> dg.MaterializeResult:
+        views = build_database(
+            Path(analytics.database), archive.local_folder("exports/"), Path(analytics.marts) / timeframe
+        )
         table = pl.DataFrame({"view": list(views), "reads": list(views.values())})
-        return dg.MaterializeResult(metadata={
-            "database": dg.MetadataValue.path(analytics.database), "views": sum(v != "not exported yet" for v in views.values()),
-            "connect": dg.MetadataValue.md(f"```\nduckdb -readonly {analytics.database}\n```"), "view_list": preview(table, rows=50),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "database": dg.MetadataValue.path(analytics.database),
+                "views": sum(v != "not exported yet" for v in views.values()),
+                "connect": dg.MetadataValue.md(f"```\nduckdb -readonly {analytics.database}\n```"),
+                "view_list": preview(table, rows=50),
+            }
+        )
 
     return analytics_db
 
@@ -163,5 +197,7 @@ def _source_runs(context: dg.AssetExecutionContext, keys: dict[str, dg.AssetKey]
 
 
 def _run_of(context: dg.AssetExecutionContext, key: dg.AssetKey, partition: str) -> str:
-    records = context.instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+    ).records
     return records[0].run_id if records else ""

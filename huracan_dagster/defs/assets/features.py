@@ -56,8 +56,15 @@ def feature_assets(recipe: FeatureRecipe, space: PartitionSpace = DEFAULT_SPACE)
         backfill_policy=CHAIN_BACKFILL,
         ins={"candles": candles_with_history},
         io_manager_key="frames_io",
-        check_specs=[partitioned_check("features_causal", features_key, blocking=True,
-                                       description="Values at sampled t equal those computed from history truncated at t.", space=space)],
+        check_specs=[
+            partitioned_check(
+                "features_causal",
+                features_key,
+                blocking=True,
+                description="Values at sampled t equal those computed from history truncated at t.",
+                space=space,
+            )
+        ],
         kinds={"polars"},
         group_name=f"features_{timeframe}",
         code_version=features_code_version(recipe),
@@ -69,11 +76,15 @@ def feature_assets(recipe: FeatureRecipe, space: PartitionSpace = DEFAULT_SPACE)
             "declared for the day (explicit list or top N by prior quote volume)."
         ),
     )
-    def features(context: dg.AssetExecutionContext, universe: UniverseResource, candles: dict[str, pl.DataFrame]) -> Iterator:
+    def features(
+        context: dg.AssetExecutionContext, universe: UniverseResource, candles: dict[str, pl.DataFrame]
+    ) -> Iterator:
         wanted = [split_key(k) for k in context.partition_keys]
         members = universe.members_by_day(timeframe, [day for day, _ in wanted])
         batch = compute_feature_partitions(recipe, by_day(candles), wanted, members)
-        yield output_with_partition_metadata(context, {_key(p): (p.frame, _feature_metadata(p, recipe)) for p in batch.parts})
+        yield output_with_partition_metadata(
+            context, {_key(p): (p.frame, _feature_metadata(p, recipe)) for p in batch.parts}
+        )
         proofs = prove_causality(recipe, batch, CAUSAL_SAMPLES)
         yield from causality_verdicts(context, features_key, "features_causal", proofs)
 
@@ -85,8 +96,15 @@ def feature_assets(recipe: FeatureRecipe, space: PartitionSpace = DEFAULT_SPACE)
         backfill_policy=CHAIN_BACKFILL,
         ins={"features": dg.AssetIn(features_key)},
         io_manager_key="frames_io",
-        check_specs=[partitioned_check("regimes_causal", regimes_key, blocking=True,
-                                       description="Regime at sampled t equals the regime computed from features truncated at t.", space=space)],
+        check_specs=[
+            partitioned_check(
+                "regimes_causal",
+                regimes_key,
+                blocking=True,
+                description="Regime at sampled t equals the regime computed from features truncated at t.",
+                space=space,
+            )
+        ],
         kinds={"polars"},
         group_name=f"features_{timeframe}",
         code_version=regimes_code_version(detector),
@@ -95,7 +113,9 @@ def feature_assets(recipe: FeatureRecipe, space: PartitionSpace = DEFAULT_SPACE)
     )
     def regimes(context: dg.AssetExecutionContext, features: dict[str, pl.DataFrame]) -> Iterator:
         results = {key: detector.detect(frame) for key, frame in sorted(features.items())}
-        yield output_with_partition_metadata(context, {key: (frame, _regime_metadata(frame)) for key, frame in results.items()})
+        yield output_with_partition_metadata(
+            context, {key: (frame, _regime_metadata(frame)) for key, frame in results.items()}
+        )
         proofs = prove_regime_causality(detector, by_day(features), CAUSAL_SAMPLES)
         yield from causality_verdicts(context, regimes_key, "regimes_causal", proofs)
 
@@ -124,8 +144,14 @@ def _feature_metadata(part: FeaturePartition, recipe: FeatureRecipe) -> dict:
         "universe_hash": universe_hash(part.universe),
         "features": len(recipe.output_columns),
         "history_bars": part.history_bars,
-        "null_reasons": dg.MetadataValue.md("\n".join(f"- `{k}`: {v}" for k, v in sorted(part.null_reasons.items())) or "no nulls"),
-        "preview": preview(frame.select("timestamp", "ret_1", "rsi_14", "atr_pct", "trend_strength", "adx", "spread_bps", "corr_btc", "rs_rank")),
+        "null_reasons": dg.MetadataValue.md(
+            "\n".join(f"- `{k}`: {v}" for k, v in sorted(part.null_reasons.items())) or "no nulls"
+        ),
+        "preview": preview(
+            frame.select(
+                "timestamp", "ret_1", "rsi_14", "atr_pct", "trend_strength", "adx", "spread_bps", "corr_btc", "rs_rank"
+            )
+        ),
     }
 
 

@@ -30,15 +30,32 @@ def integrity_job_name(timeframe: str) -> str:
 
 def integrity_checks(timeframe: str) -> list[dg.AssetChecksDefinition]:
     return [
-        _sweep_check(timeframe, "coin_model", "archive_models_intact", "model", sweep_models,
-                     "Every model and challenger folder of the Archive matches its `sha256.txt` (daily, the whole Archive)."),
-        _sweep_check(timeframe, "shared_encoder", "archive_encoders_intact", "encoder", sweep_encoders,
-                     "Every shared encoder folder of the Archive matches its `sha256.txt` (daily, the whole Archive)."),
+        _sweep_check(
+            timeframe,
+            "coin_model",
+            "archive_models_intact",
+            "model",
+            sweep_models,
+            "Every model and challenger folder of the Archive matches its `sha256.txt` (daily, the whole Archive).",
+        ),
+        _sweep_check(
+            timeframe,
+            "shared_encoder",
+            "archive_encoders_intact",
+            "encoder",
+            sweep_encoders,
+            "Every shared encoder folder of the Archive matches its `sha256.txt` (daily, the whole Archive).",
+        ),
     ]
 
 
 def _sweep_check(
-    timeframe: str, asset: str, name: str, kind: str, sweep: Callable[[ArtifactStore, str], IntegrityReport], description: str,
+    timeframe: str,
+    asset: str,
+    name: str,
+    kind: str,
+    sweep: Callable[[ArtifactStore, str], IntegrityReport],
+    description: str,
 ) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=asset_key(timeframe, asset), name=name, description=description, blocking=False)
     def check(archive: ArchiveResource) -> dg.AssetCheckResult:
@@ -54,21 +71,29 @@ def _sweep_check(
                 "folders_checked": report.checked,
                 "damaged": len(report.damaged),
                 "unfinished": len(report.unfinished),
-                "problems": dg.MetadataValue.md("\n".join(f"- `{line}`" for line in [*damaged, *report.unfinished][:SHOWN]) or "none"),
+                "problems": dg.MetadataValue.md(
+                    "\n".join(f"- `{line}`" for line in [*damaged, *report.unfinished][:SHOWN]) or "none"
+                ),
             },
         )
 
     return check
 
 
-def integrity_job(timeframe: str, checks: list[dg.AssetChecksDefinition]) -> tuple[dg.UnresolvedAssetJobDefinition, dg.ScheduleDefinition]:
+def integrity_job(
+    timeframe: str, checks: list[dg.AssetChecksDefinition]
+) -> tuple[dg.UnresolvedAssetJobDefinition, dg.ScheduleDefinition]:
     """The job of the sweep checks alone, and its daily schedule (running: it reads nothing a recorded source lacks)."""
     job = dg.define_asset_job(
-        integrity_job_name(timeframe), selection=dg.AssetSelection.checks(*checks),
+        integrity_job_name(timeframe),
+        selection=dg.AssetSelection.checks(*checks),
         description=f"The {timeframe} model and encoder folders of the Archive verified against their sha256.txt.",
     )
     schedule = dg.ScheduleDefinition(
-        name=f"integrity_{timeframe}_daily", job=job, cron_schedule=INTEGRITY_CRON, execution_timezone="UTC",
+        name=f"integrity_{timeframe}_daily",
+        job=job,
+        cron_schedule=INTEGRITY_CRON,
+        execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Every model and encoder folder checked against its sha256.txt, daily at 03:30 UTC.",
     )

@@ -66,25 +66,43 @@ ENCODER_INTACT = "encoder_files_intact"
 
 
 def learning_assets(
-    timeframe: str, recipe_hash: str, train_days: int = ModelConfig().train_days, fee_profile: str = DEFAULT_FEE_PROFILE,
+    timeframe: str,
+    recipe_hash: str,
+    train_days: int = ModelConfig().train_days,
+    fee_profile: str = DEFAULT_FEE_PROFILE,
     space: PartitionSpace = DEFAULT_SPACE,
 ) -> list[dg.AssetsDefinition]:
     """``fee_profile``: the one the ``costs`` resource is configured with; it prices every label, signal and
     model, so it is part of their code versions (a change of tier marks them stale in the UI)."""
-    keys = {name: asset_key(timeframe, name) for name in ("candles", "features", "regimes", "signals", "labels", "shared_encoder", "coin_model")}
+    keys = {
+        name: asset_key(timeframe, name)
+        for name in ("candles", "features", "regimes", "signals", "labels", "shared_encoder", "coin_model")
+    }
     group = f"learning_{timeframe}"
 
     @dg.asset(
         key=keys["signals"],
         partitions_def=space.dates_and_symbols,
         backfill_policy=CHAIN_BACKFILL,
-        ins={n: dg.AssetIn(keys[n], partition_mapping=day_window(-WARMUP_DAYS, 0)) for n in ("candles", "features", "regimes")},
+        ins={
+            n: dg.AssetIn(keys[n], partition_mapping=day_window(-WARMUP_DAYS, 0))
+            for n in ("candles", "features", "regimes")
+        },
         io_manager_key="frames_io",
-        check_specs=[partitioned_check("signals_causal", keys["signals"], blocking=True,
-                                       description="Votes and decisions at sampled t equal those computed from bars truncated at t.", space=space)],
+        check_specs=[
+            partitioned_check(
+                "signals_causal",
+                keys["signals"],
+                blocking=True,
+                description="Votes and decisions at sampled t equal those computed from bars truncated at t.",
+                space=space,
+            )
+        ],
         kinds={"polars"},
         group_name=group,
-        code_version=source_hash(*modules_used("huracan_core.trading.signals"), extra={"warmup_days": WARMUP_DAYS, "fees": fee_profile}),
+        code_version=source_hash(
+            *modules_used("huracan_core.trading.signals"), extra={"warmup_days": WARMUP_DAYS, "fees": fee_profile}
+        ),
         metadata={"timeframe": timeframe},
         description=(
             "Every engine's vote (direction, confidence, reason, regime affinity) and the consensus decision per bar, "
@@ -92,14 +110,19 @@ def learning_assets(
         ),
     )
     def signals(
-        context: dg.AssetExecutionContext, costs: CostsResource,
-        candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame],
+        context: dg.AssetExecutionContext,
+        costs: CostsResource,
+        candles: dict[str, pl.DataFrame],
+        features: dict[str, pl.DataFrame],
+        regimes: dict[str, pl.DataFrame],
     ) -> Iterator:
         wanted = [split_key(k) for k in context.partition_keys]
         inputs = {"candles": by_day(candles), "features": by_day(features), "regimes": by_day(regimes)}
         options = {"warmup_days": WARMUP_DAYS, "exchange": costs.exchange, "costs": costs.cost_model()}
         frames = signal_partitions(*inputs.values(), wanted, **options)
-        yield output_with_partition_metadata(context, {partition_key(*k): (f, _signal_metadata(f)) for k, f in frames.items()})
+        yield output_with_partition_metadata(
+            context, {partition_key(*k): (f, _signal_metadata(f)) for k, f in frames.items()}
+        )
         proofs = prove_signal_causality(inputs, wanted, CAUSAL_SAMPLES, **options)
         yield from causality_verdicts(context, keys["signals"], "signals_causal", proofs)
 
@@ -127,25 +150,48 @@ def learning_assets(
         ),
     )
     def labels(
-        context: dg.AssetExecutionContext, costs: CostsResource, candles: dict[str, pl.DataFrame],
-        features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame], signals: dict[str, pl.DataFrame],
+        context: dg.AssetExecutionContext,
+        costs: CostsResource,
+        candles: dict[str, pl.DataFrame],
+        features: dict[str, pl.DataFrame],
+        regimes: dict[str, pl.DataFrame],
+        signals: dict[str, pl.DataFrame],
     ) -> dg.Output:
         parts = label_partitions(
-            by_day(candles), by_day(features), by_day(regimes), by_day(signals), [split_key(k) for k in context.partition_keys],
-            timeframe, exchange=costs.exchange, costs=costs.cost_model(),
+            by_day(candles),
+            by_day(features),
+            by_day(regimes),
+            by_day(signals),
+            [split_key(k) for k in context.partition_keys],
+            timeframe,
+            exchange=costs.exchange,
+            costs=costs.cost_model(),
         )
-        return output_with_partition_metadata(context, {partition_key(p.day, p.symbol): (p.frame, _label_metadata(p)) for p in parts})
+        return output_with_partition_metadata(
+            context, {partition_key(p.day, p.symbol): (p.frame, _label_metadata(p)) for p in parts}
+        )
 
     @dg.asset(
         key=keys["shared_encoder"],
         partitions_def=space.dates,
         backfill_policy=CHAIN_BACKFILL,
         deps=[dg.AssetDep(keys["features"], partition_mapping=same_date())],
-        check_specs=[partitioned_check(ENCODER_INTACT, keys["shared_encoder"], by_date=True, space=space, description=(
-            f"The day's encoder folder, read back right after it was written, matches its `{CHECKSUMS}`."))],
+        check_specs=[
+            partitioned_check(
+                ENCODER_INTACT,
+                keys["shared_encoder"],
+                by_date=True,
+                space=space,
+                description=(
+                    f"The day's encoder folder, read back right after it was written, matches its `{CHECKSUMS}`."
+                ),
+            )
+        ],
         kinds={"torch"},
         group_name=group,
-        code_version=source_hash("huracan_core.models.encoder", "huracan_core.models.day_models", extra={"train_days": train_days}),
+        code_version=source_hash(
+            "huracan_core.models.encoder", "huracan_core.models.day_models", extra={"train_days": train_days}
+        ),
         metadata={"timeframe": timeframe},
         description=(
             "One autoencoder per retrain day (the `models` resource's `retrain_every_days`, HURACAN_RETRAIN_EVERY_DAYS; "
@@ -157,7 +203,10 @@ def learning_assets(
         ),
     )
     def shared_encoder(
-        context: dg.AssetExecutionContext, archive: ArchiveResource, universe: UniverseResource, models: ModelSettingsResource,
+        context: dg.AssetExecutionContext,
+        archive: ArchiveResource,
+        universe: UniverseResource,
+        models: ModelSettingsResource,
     ) -> Iterator:
         cadence = models.cadence()
         days = [date.fromisoformat(k) for k in context.partition_keys]
@@ -169,21 +218,32 @@ def learning_assets(
         encoders = train_encoders(features, members, retrain, timeframe, config, models.encoder_device or None)
         store = archive.store()
         idle = "no coin model of the day reads an encoder"
-        metadata = {day.isoformat(): {"retrained": False, "reason": f"{cadence.why_not(day)}: {idle}"} for day in days if day not in encoders}
-        verdicts = {day.isoformat(): Verdict(True, "no encoder trained on this day") for day in days if day not in encoders}
+        metadata = {
+            day.isoformat(): {"retrained": False, "reason": f"{cadence.why_not(day)}: {idle}"}
+            for day in days
+            if day not in encoders
+        }
+        verdicts = {
+            day.isoformat(): Verdict(True, "no encoder trained on this day") for day in days if day not in encoders
+        }
         for day, encoder in encoders.items():
             folder = write_encoder(store, timeframe, day, encoder)
             verdicts[day.isoformat()] = _intact(store, folder, (ENCODER_FILE,))
             start, end = encoder_window(day, config)
             metadata[day.isoformat()] = {
-                "retrained": True, "folder": dg.MetadataValue.path(store.uri(folder)), "version": encoder.version_hash,
+                "retrained": True,
+                "folder": dg.MetadataValue.path(store.uri(folder)),
+                "version": encoder.version_hash,
                 "device": encoder.device,
-                "trained_on": f"{start}..{end - timedelta(days=1)} × {', '.join(members[day])}", "columns": len(encoder.columns),
+                "trained_on": f"{start}..{end - timedelta(days=1)} × {', '.join(members[day])}",
+                "columns": len(encoder.columns),
                 "losses": ", ".join(f"{v:.4f}" for v in encoder.losses),
                 "epoch_seconds": ", ".join(f"{v:.2f}" for v in encoder.epoch_seconds),
             }
         yield result_with_partition_metadata(context, metadata)
-        yield from evaluations(context, keys["shared_encoder"], ENCODER_INTACT, verdicts, severity=dg.AssetCheckSeverity.ERROR)
+        yield from evaluations(
+            context, keys["shared_encoder"], ENCODER_INTACT, verdicts, severity=dg.AssetCheckSeverity.ERROR
+        )
 
     history = day_window(-train_days, -1)
 
@@ -191,14 +251,25 @@ def learning_assets(
         key=keys["coin_model"],
         partitions_def=space.dates_and_symbols,
         backfill_policy=CHAIN_BACKFILL,
-        ins={n: dg.AssetIn(keys[n], partition_mapping=history) for n in ("candles", "features", "regimes", "signals", "labels")},
+        ins={
+            n: dg.AssetIn(keys[n], partition_mapping=history)
+            for n in ("candles", "features", "regimes", "signals", "labels")
+        },
         deps=[dg.AssetDep(keys["shared_encoder"], partition_mapping=same_date())],
-        check_specs=[partitioned_check(MODEL_INTACT, keys["coin_model"], space=space, description=(
-            f"The model folder, read back right after it was written, matches its `{CHECKSUMS}`."))],
+        check_specs=[
+            partitioned_check(
+                MODEL_INTACT,
+                keys["coin_model"],
+                space=space,
+                description=(f"The model folder, read back right after it was written, matches its `{CHECKSUMS}`."),
+            )
+        ],
         io_manager_key="frames_io",
         kinds={"lightgbm", "mlflow"},
         group_name=group,
-        code_version=source_hash(*modules_used("huracan_core.models.day_models"), extra={"train_days": train_days, "fees": fee_profile}),
+        code_version=source_hash(
+            *modules_used("huracan_core.models.day_models"), extra={"train_days": train_days, "fees": fee_profile}
+        ),
         metadata={"timeframe": timeframe},
         description=(
             f"A LightGBM model per coin trained on the {train_days} days before the day (labels that ended before it), "
@@ -211,9 +282,16 @@ def learning_assets(
         ),
     )
     def coin_model(
-        context: dg.AssetExecutionContext, archive: ArchiveResource, costs: CostsResource, models: ModelSettingsResource,
-        mlflow: MLflowResource, candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame],
-        regimes: dict[str, pl.DataFrame], signals: dict[str, pl.DataFrame], labels: dict[str, pl.DataFrame],
+        context: dg.AssetExecutionContext,
+        archive: ArchiveResource,
+        costs: CostsResource,
+        models: ModelSettingsResource,
+        mlflow: MLflowResource,
+        candles: dict[str, pl.DataFrame],
+        features: dict[str, pl.DataFrame],
+        regimes: dict[str, pl.DataFrame],
+        signals: dict[str, pl.DataFrame],
+        labels: dict[str, pl.DataFrame],
     ) -> Iterator:
         from huracan_core.models.tracking import log_training_run
 
@@ -223,24 +301,50 @@ def learning_assets(
         encoders = load_encoders(store, timeframe, sorted({day for day, _ in retrain})) if models.use_encoder else {}
         inputs = {"candles": candles, "features": features, "regimes": regimes, "signals": signals, "labels": labels}
         parts = train_model_partitions(
-            {name: by_day(frames) for name, frames in inputs.items()}, encoders, retrain, timeframe, config=config,
-            costs=costs.cost_model(), exchange=costs.exchange, use_encoder=models.use_encoder,
+            {name: by_day(frames) for name, frames in inputs.items()},
+            encoders,
+            retrain,
+            timeframe,
+            config=config,
+            costs=costs.cost_model(),
+            exchange=costs.exchange,
+            use_encoder=models.use_encoder,
         )
         kept = "no challenger, the champion in force stays"
-        results = {partition_key(day, symbol): (no_model_index(), {"retrained": False, "reason": f"{cadence.why_not(day)}: {kept}"})
-                   for day, symbol in idle}
+        results = {
+            partition_key(day, symbol): (
+                no_model_index(),
+                {"retrained": False, "reason": f"{cadence.why_not(day)}: {kept}"},
+            )
+            for day, symbol in idle
+        }
         verdicts = {key: Verdict(True, "no model trained on this day") for key in results}
         for part in parts:
             key = partition_key(part.day, part.symbol)
             written = write_model(store, part)
             verdicts[key] = _intact(store, part.folder, REQUIRED_FILES)
-            tags = {"dagster_run_id": context.run.run_id, "partition_key": key, "recipe_hash": recipe_hash,
-                    "model_folder": part.folder}
-            tracked = log_training_run(mlflow.config(), part.trained, params=_params(config, costs, part), files=written, tags=tags)
-            link = {"mlflow_run_id": tracked.run_id, "mlflow_model": tracked.model_name, "mlflow_version": tracked.version}
-            results[key] = (index_row(part, link), _model_metadata(part, store, mlflow, tracked, config.safety_margin_bps))
+            tags = {
+                "dagster_run_id": context.run.run_id,
+                "partition_key": key,
+                "recipe_hash": recipe_hash,
+                "model_folder": part.folder,
+            }
+            tracked = log_training_run(
+                mlflow.config(), part.trained, params=_params(config, costs, part), files=written, tags=tags
+            )
+            link = {
+                "mlflow_run_id": tracked.run_id,
+                "mlflow_model": tracked.model_name,
+                "mlflow_version": tracked.version,
+            }
+            results[key] = (
+                index_row(part, link),
+                _model_metadata(part, store, mlflow, tracked, config.safety_margin_bps),
+            )
         yield output_with_partition_metadata(context, results)
-        yield from evaluations(context, keys["coin_model"], MODEL_INTACT, verdicts, severity=dg.AssetCheckSeverity.ERROR)
+        yield from evaluations(
+            context, keys["coin_model"], MODEL_INTACT, verdicts, severity=dg.AssetCheckSeverity.ERROR
+        )
 
     return [signals, labels, shared_encoder, coin_model]
 
@@ -253,11 +357,19 @@ def _intact(store, folder: str, required) -> Verdict:
 
 def _params(config: ModelConfig, costs: CostsResource, part: ModelPartition) -> dict[str, object]:
     return {
-        "train_days": config.train_days, "rounds": config.rounds, "num_leaves": config.num_leaves,
-        "learning_rate": config.learning_rate, "min_data_in_leaf": config.min_data_in_leaf, "seed": config.seed,
-        "gate_profile": config.gate_profile, "safety_margin_bps": config.safety_margin_bps,
-        "walk_forward": config.walk_forward, "fee_profile": costs.fee_profile, "use_taker": costs.use_taker,
-        "columns": len(part.trained.columns), "encoder_version": part.encoder_version or "none",
+        "train_days": config.train_days,
+        "rounds": config.rounds,
+        "num_leaves": config.num_leaves,
+        "learning_rate": config.learning_rate,
+        "min_data_in_leaf": config.min_data_in_leaf,
+        "seed": config.seed,
+        "gate_profile": config.gate_profile,
+        "safety_margin_bps": config.safety_margin_bps,
+        "walk_forward": config.walk_forward,
+        "fee_profile": costs.fee_profile,
+        "use_taker": costs.use_taker,
+        "columns": len(part.trained.columns),
+        "encoder_version": part.encoder_version or "none",
     }
 
 
@@ -268,7 +380,18 @@ def _signal_metadata(frame: pl.DataFrame) -> dict:
         "take_signals": taken.height,
         "mean_expected_edge_bps": round(float(frame["expected_edge_bps"].mean() or 0.0), 3),
         "mean_cost_bps": round(float(frame["cost_bps"].mean() or 0.0), 3),
-        "preview": preview(frame.select("timestamp", "regime", "direction", "confidence", "agreement", "recommendation", "expected_edge_bps", "cost_bps")),
+        "preview": preview(
+            frame.select(
+                "timestamp",
+                "regime",
+                "direction",
+                "confidence",
+                "agreement",
+                "recommendation",
+                "expected_edge_bps",
+                "cost_bps",
+            )
+        ),
     }
 
 
@@ -278,7 +401,9 @@ def _label_metadata(part: LabelPartition) -> dict:
     if not part.pending:
         status = "complete"
     elif not part.next_day_available:
-        status = f"waiting for {next_day} candles: {part.pending} of {frame.height} bars' outcomes are null until they exist"
+        status = (
+            f"waiting for {next_day} candles: {part.pending} of {frame.height} bars' outcomes are null until they exist"
+        )
     else:
         status = f"{part.pending} of {frame.height} bars run past the candles available"
     done = frame.filter(pl.col("complete"))
@@ -296,7 +421,11 @@ def _label_metadata(part: LabelPartition) -> dict:
         "long_share_positive_after_costs": share_positive("long"),
         "short_share_positive_after_costs": share_positive("short"),
         "mean_round_trip_cost_bps": round(float(done["long_cost_bps"].mean() or 0.0), 3),
-        "preview": preview(frame.select("timestamp", "long_net_bps", "long_exit_reason", "short_net_bps", "short_exit_reason", "complete")),
+        "preview": preview(
+            frame.select(
+                "timestamp", "long_net_bps", "long_exit_reason", "short_net_bps", "short_exit_reason", "complete"
+            )
+        ),
     }
 
 
@@ -308,7 +437,8 @@ def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked
         f"| {k} | {_fmt(agg[k])} | {_fmt(rules[k])} | {_fmt(flat[k])} |" for k in shown
     )
     gates = "| gate | value | needs | passed |\n|---|---|---|---|\n" + "\n".join(
-        f"| {r.name} | {_fmt(r.value)} | {r.op} {r.threshold:g} | {'yes' if r.passed else 'NO'} |" for r in t.gates.results
+        f"| {r.name} | {_fmt(r.value)} | {r.op} {r.threshold:g} | {'yes' if r.passed else 'NO'} |"
+        for r in t.gates.results
     )
     metadata = {
         "retrained": True,
@@ -331,7 +461,8 @@ def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked
     if t.ablation:
         diff = t.ablation["difference"]
         metadata["ablation_without_encoder"] = dg.MetadataValue.md(
-            "| metric | with − without embedding |\n|---|---|\n" + "\n".join(f"| {k} | {_fmt(v)} |" for k, v in diff.items())
+            "| metric | with − without embedding |\n|---|---|\n"
+            + "\n".join(f"| {k} | {_fmt(v)} |" for k, v in diff.items())
         )
     return metadata
 

@@ -24,16 +24,21 @@ def report_assets(
     timeframe: str, checks: list[dg.AssetCheckKey], space: PartitionSpace = DEFAULT_SPACE
 ) -> list[dg.AssetsDefinition]:
     """``checks``: the chain's checks, whose failed verdicts on the day the report lists."""
+
     @dg.asset(
         key=asset_key(timeframe, "daily_report"),
         partitions_def=space.dates,
         backfill_policy=CHAIN_BACKFILL,
-        deps=[dg.AssetDep(asset_key(timeframe, "exports_daily")),
-              dg.AssetDep(asset_key(timeframe, "exports"), partition_mapping=same_date())],
+        deps=[
+            dg.AssetDep(asset_key(timeframe, "exports_daily")),
+            dg.AssetDep(asset_key(timeframe, "exports"), partition_mapping=same_date()),
+        ],
         kinds={"html"},
         group_name=f"exports_{timeframe}",
         automation_condition=dg.AutomationCondition.eager(),
-        code_version=source_hash("huracan_core.reports.daily", "huracan_core.reports.queries", "huracan_core.reports.html"),
+        code_version=source_hash(
+            "huracan_core.reports.daily", "huracan_core.reports.queries", "huracan_core.reports.html"
+        ),
         metadata={"timeframe": timeframe},
         description=(
             "The day on one self-contained page (opens offline), `reports/<date>/index.html`, and "
@@ -43,7 +48,9 @@ def report_assets(
         ),
     )
     def daily_report_asset(
-        context: dg.AssetExecutionContext, archive: ArchiveResource, analytics: ExportsResource,
+        context: dg.AssetExecutionContext,
+        archive: ArchiveResource,
+        analytics: ExportsResource,
     ) -> dg.MaterializeResult:
         home = Path(analytics.home)
         pages = {}
@@ -55,11 +62,15 @@ def report_assets(
         if len(pages) > 1:
             return dg.MaterializeResult(metadata={"pages": len(pages)})
         [(page, doc)] = pages.values()
-        return dg.MaterializeResult(metadata={
-            "page": dg.MetadataValue.path(str(page)), "total_trades": doc["total_trades"],
-            "hit_rate_pct": "n/a" if doc["hit_rate_pct"] is None else doc["hit_rate_pct"],
-            "avg_pnl_pct": "n/a" if doc["avg_pnl_pct"] is None else doc["avg_pnl_pct"],
-            "models_trained": doc["models_trained"], "promotions": doc["promotions"],
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "page": dg.MetadataValue.path(str(page)),
+                "total_trades": doc["total_trades"],
+                "hit_rate_pct": "n/a" if doc["hit_rate_pct"] is None else doc["hit_rate_pct"],
+                "avg_pnl_pct": "n/a" if doc["avg_pnl_pct"] is None else doc["avg_pnl_pct"],
+                "models_trained": doc["models_trained"],
+                "promotions": doc["promotions"],
+            }
+        )
 
     return [daily_report_asset]

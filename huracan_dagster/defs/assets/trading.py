@@ -37,7 +37,17 @@ from huracan_dagster.defs.partitions import (
 from huracan_dagster.defs.resources import ArchiveResource, CostsResource
 from huracan_dagster.defs.versions import trading_code_version
 
-LEDGER_PREVIEW = ("entry_time", "exit_time", "direction", "regime", "gross_bps", "net_bps", "exit_reason", "policy", "model_version")
+LEDGER_PREVIEW = (
+    "entry_time",
+    "exit_time",
+    "direction",
+    "regime",
+    "gross_bps",
+    "net_bps",
+    "exit_reason",
+    "policy",
+    "model_version",
+)
 
 
 class TradingConfig(dg.Config):
@@ -50,7 +60,10 @@ def trading_assets(
     timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFILE, space: PartitionSpace = DEFAULT_SPACE
 ) -> list[dg.AssetsDefinition]:
     version = trading_code_version(extra={"timeframe": timeframe, "policy": "champion", "fees": fee_profile})
-    key = {n: asset_key(timeframe, n) for n in ("candles", "features", "regimes", "signals", "labels", "champion", "shadow_trades")}
+    key = {
+        n: asset_key(timeframe, n)
+        for n in ("candles", "features", "regimes", "signals", "labels", "champion", "shadow_trades")
+    }
 
     @dg.asset(
         key=key["shadow_trades"],
@@ -73,16 +86,31 @@ def trading_assets(
         ),
     )
     def shadow_trades(
-        context: dg.AssetExecutionContext, config: TradingConfig, archive: ArchiveResource, costs: CostsResource,
-        candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame],
-        signals: dict[str, pl.DataFrame], champion: dict[str, pl.DataFrame],
+        context: dg.AssetExecutionContext,
+        config: TradingConfig,
+        archive: ArchiveResource,
+        costs: CostsResource,
+        candles: dict[str, pl.DataFrame],
+        features: dict[str, pl.DataFrame],
+        regimes: dict[str, pl.DataFrame],
+        signals: dict[str, pl.DataFrame],
+        champion: dict[str, pl.DataFrame],
     ) -> dg.Output:
         wanted = [split_key(k) for k in context.partition_keys]
         store = archive.store()
         models, no_model = choose_models(store, by_day(champion), wanted)
         days = trade_partitions(
-            by_day(candles), by_day(features), by_day(regimes), by_day(signals), wanted, timeframe, models=models,
-            no_model=no_model, exchange=costs.exchange, costs=costs.cost_model(), capital=config.capital,
+            by_day(candles),
+            by_day(features),
+            by_day(regimes),
+            by_day(signals),
+            wanted,
+            timeframe,
+            models=models,
+            no_model=no_model,
+            exchange=costs.exchange,
+            costs=costs.cost_model(),
+            capital=config.capital,
         )
         results = {}
         name, png = run_equity_png(days, timeframe)  # one picture per run, linked from every partition
@@ -91,9 +119,19 @@ def trading_assets(
         model = costs.cost_model()
         for traded in days:
             costs_at = costs_key(traded.symbol, timeframe, traded.day)
-            store.write_json(costs_at, {"symbol": traded.symbol, "date": traded.day.isoformat(), "exchange": costs.exchange,
-                                        "fee_profile": costs.fee_profile, **traded.costs})
-            metadata = _trading_metadata(traded, model.fee_bps(costs.exchange, traded.symbol), store.uri(costs_at), store.uri(plot))
+            store.write_json(
+                costs_at,
+                {
+                    "symbol": traded.symbol,
+                    "date": traded.day.isoformat(),
+                    "exchange": costs.exchange,
+                    "fee_profile": costs.fee_profile,
+                    **traded.costs,
+                },
+            )
+            metadata = _trading_metadata(
+                traded, model.fee_bps(costs.exchange, traded.symbol), store.uri(costs_at), store.uri(plot)
+            )
             results[partition_key(traded.day, traded.symbol)] = (traded.ledger, metadata)
         for symbol, mine in _by_symbol(days).items():  # the inline picture on the symbol's last day only
             inline = picture(symbol_equity_png(mine, timeframe), f"{symbol} equity")
@@ -125,14 +163,25 @@ def trading_assets(
         ),
     )
     def trade_analysis(
-        context: dg.AssetExecutionContext, shadow_trades: dict[str, pl.DataFrame], labels: dict[str, pl.DataFrame],
-        candles: dict[str, pl.DataFrame], features: dict[str, pl.DataFrame], regimes: dict[str, pl.DataFrame],
+        context: dg.AssetExecutionContext,
+        shadow_trades: dict[str, pl.DataFrame],
+        labels: dict[str, pl.DataFrame],
+        candles: dict[str, pl.DataFrame],
+        features: dict[str, pl.DataFrame],
+        regimes: dict[str, pl.DataFrame],
     ) -> dg.Output:
         analyses = analyse_partitions(
-            by_day(shadow_trades), by_day(labels), by_day(candles), by_day(features), by_day(regimes),
+            by_day(shadow_trades),
+            by_day(labels),
+            by_day(candles),
+            by_day(features),
+            by_day(regimes),
             [split_key(k) for k in context.partition_keys],
         )
-        results = {partition_key(*key): (a.trades, _analysis_metadata(a, key[0] + timedelta(days=1))) for key, a in analyses.items()}
+        results = {
+            partition_key(*key): (a.trades, _analysis_metadata(a, key[0] + timedelta(days=1)))
+            for key, a in analyses.items()
+        }
         return output_with_partition_metadata(context, results)
 
     return [shadow_trades, trade_analysis]
@@ -192,10 +241,17 @@ def _analysis_metadata(analysis: TradeAnalysis, next_day: date) -> dict:
     if not pending:
         status = "complete"
     elif not analysis.next_day_available:
-        status = f"waiting for {next_day.isoformat()} candles: post-exit outcomes of {pending} of {trades} trades are null"
+        status = (
+            f"waiting for {next_day.isoformat()} candles: post-exit outcomes of {pending} of {trades} trades are null"
+        )
     else:
         status = f"{pending} of {trades} trades run past the candles available"
-    metadata: dict = {"trades": trades, "opportunities": analysis.trades.height - trades, "post_exit": status, "post_exit_pending": pending}
+    metadata: dict = {
+        "trades": trades,
+        "opportunities": analysis.trades.height - trades,
+        "post_exit": status,
+        "post_exit_pending": pending,
+    }
     for scope, tables in (("traded", analysis.traded), ("opportunities", analysis.opportunities)):
         metadata |= {
             f"{scope}_winners_vs_losers": preview(tables["features"], rows=10),
