@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export HURACAN_HOME ?= $(CURDIR)/.huracan
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: run test ui mlflow browser clean
+.PHONY: run test test-fast lint docs ui mlflow browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,10 +20,26 @@ run: $(STAMP)
 	@start=$$(date +%s); $(VENV)/bin/huracan run; rc=$$?; \
 	  echo "make run: pipeline took $$(( $$(date +%s) - start )) s"; exit $$rc
 
-# Two workers, a test file each: much of the suite waits (on the UI's daemon ticks, a browser, PostgreSQL, S3)
-# while the other file computes. A file's tests stay together, in order, with their module fixtures.
-test: $(STAMP) browser
+# Lint, formatting, types and the docs first (seconds), then the suite on two workers, a test file each: much of it
+# waits (on the UI's daemon ticks, a browser, PostgreSQL, S3) while the other file computes. A file's tests stay
+# together, in order, with their module fixtures.
+test: $(STAMP) browser lint
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# The core and definitions tiers: pure units and the code location loading (under 90 s)
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 tests/core tests/definitions
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pyright
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# The export tables of docs/exports.md are generated from huracan_core/exports/tables.py; the site goes to site/
+docs: $(STAMP)
+	$(PY) -m huracan_core.exports.contract docs/exports.md
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 ui: $(STAMP)
 	$(VENV)/bin/huracan ui
@@ -38,4 +54,4 @@ browser:
 	  echo "chromium not installed: the UI tests will be skipped"
 
 clean:
-	rm -rf $(VENV) .huracan
+	rm -rf $(VENV) .huracan site

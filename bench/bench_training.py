@@ -9,7 +9,7 @@ Data: the real Binance sample bundled in the package (5 pairs, 15m candles, 2024
     assets build them: ``compute_many`` features → regimes → consensus votes → lookahead labels → ``model_bars``;
     that preparation is timed once, apart. Target: < 10 s per coin. Reference in the same run: one plain LightGBM
     fit of 17k rows × 39 features × 200 rounds on 2 threads (seeded random data, the models' booster settings),
-    whose ~0.6 s on these machines is the figure in DESIGN.md §7.
+    whose ~0.6 s on these machines is the figure in docs/architecture.md#measured-costs.
 (b) ``encoder``: seconds per epoch of ``fit_encoder`` on every coin's scale-free feature rows of its window for the
     day 2024-12-31 (``encoder_window``), on the CPU and, when torch sees one, on CUDA; rows/s per epoch.
 

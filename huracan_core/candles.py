@@ -6,10 +6,10 @@ overhead dominates short days; the result is still one frame and one anomaly rep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -45,8 +45,8 @@ class CandlePartition:
         ts = self.frame["timestamp"]
         return {
             "rows": self.frame.height,
-            "first_timestamp": ts.min().isoformat() if self.frame.height else None,
-            "last_timestamp": ts.max().isoformat() if self.frame.height else None,
+            "first_timestamp": cast(datetime, ts.min()).isoformat() if self.frame.height else None,
+            "last_timestamp": cast(datetime, ts.max()).isoformat() if self.frame.height else None,
             "missing_candles": len(self.anomalies.missing),
             "zero_volume_candles": len(self.anomalies.zero_volume),
             "extreme_prints": len(self.anomalies.extreme),
@@ -56,7 +56,7 @@ class CandlePartition:
 def load_candle_partitions(
     source: CandleSource,
     timeframe: str,
-    days_by_symbol: dict[str, Iterable[date]],
+    days_by_symbol: Mapping[str, Iterable[date]],
     partition_key: Callable[[date, str], str],
 ) -> list[CandlePartition]:
     """Fetch, validate and split; raise ``CandleValidationError`` naming every bad partition, return nothing.

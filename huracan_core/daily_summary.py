@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -101,9 +101,9 @@ def _trading(ledger: pl.DataFrame | None) -> dict[str, Any]:
     paid = float(ledger.select(pl.sum_horizontal("fees_paid", "spread_paid", "slippage_paid")).to_series().sum())
     return {
         "trades": ledger.height,
-        "hit_rate_pct": round(100.0 * float((ledger["net_pnl"] > 0).mean()), 2),
+        "hit_rate_pct": round(100.0 * cast(float, (ledger["net_pnl"] > 0).mean()), 2),
         "net_pnl": round(float(ledger["net_pnl"].sum()), 6),
-        "mean_net_bps": round(float(ledger["net_bps"].mean()), 4),
+        "mean_net_bps": round(cast(float, ledger["net_bps"].mean()), 4),
         "costs_paid": round(paid, 6),
         "policies": dict(sorted(ledger.group_by("policy").len().iter_rows())),
     }

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import TypeVar
 
 from huracan_core.symbols import to_key
 
 DayKey = tuple[date, str]
+T = TypeVar("T")
 
 
 class MissingPartitionError(LookupError):
@@ -30,7 +32,7 @@ def require(what: str, frames: Mapping[DayKey, object], wanted: Iterable[DayKey]
         raise MissingPartitionError(f"no {what} for partitions {shown}: materialize {what} for them first")
 
 
-def keyed(frames: Mapping[DayKey, object]) -> dict[DayKey, object]:
+def keyed(frames: Mapping[DayKey, T]) -> dict[DayKey, T]:
     """``frames`` with every symbol spelled ``BASE-QUOTE``, so a lookup never misses ``BTC/USDT`` for ``BTC-USDT``."""
     return {(day, to_key(symbol)): frame for (day, symbol), frame in frames.items()}
 

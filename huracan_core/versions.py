@@ -16,14 +16,17 @@ import importlib.util
 import inspect
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import ModuleType
+from typing import Any, TypeAlias
 
 VERSION_CHARS = 12
 CANDLE_CODE = "huracan_core.candles"
+#: what a version hashes the source of: a module, a class or a function
+Code: TypeAlias = ModuleType | type | Callable[..., Any]
 
 
-def source_hash(*objects: object, extra: object = None) -> str:
+def source_hash(*objects: str | Code, extra: object = None) -> str:
     """Short hex hash over the source text of ``objects`` and the value of ``extra``.
 
     ``objects`` are modules, module names (imported on demand, so a caller need not import what it only hashes),
@@ -34,7 +37,7 @@ def source_hash(*objects: object, extra: object = None) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:VERSION_CHARS]
 
 
-def modules_used(*roots: object, within: str = "huracan_core") -> list[ModuleType]:
+def modules_used(*roots: str | Code, within: str = "huracan_core") -> list[ModuleType]:
     """The modules of ``roots`` and, transitively, every module of package ``within`` that they import.
 
     A change to a helper or a constant that a builder takes from another module must change the version too;
@@ -79,20 +82,20 @@ def _canonical(value: object) -> object:
     raise TypeError(f"no canonical form for a code version of {type(value).__qualname__}: {value!r}")
 
 
-def _resolve(obj: object) -> object:
+def _resolve(obj: str | Code) -> Code:
     return importlib.import_module(obj) if isinstance(obj, str) else obj
 
 
-def _label(obj: object) -> str:
+def _label(obj: Code) -> str:
     return obj.__name__ if isinstance(obj, ModuleType) else f"{obj.__module__}.{obj.__qualname__}"
 
 
-def _source(obj: object) -> str:
+def _source(obj: Code) -> str:
     """Source text with normalised line ends (a Windows checkout must hash like a Linux one)."""
     return inspect.getsource(obj).replace("\r\n", "\n")
 
 
-def _module_of(obj: object) -> ModuleType:
+def _module_of(obj: Code) -> ModuleType:
     return obj if isinstance(obj, ModuleType) else sys.modules[obj.__module__]
 
 

@@ -48,7 +48,7 @@ from dagster._serdes import ConfigurableClassData
 if TYPE_CHECKING:
     # 7. The errors on failure events (``step_failure_data.error``) are ``SerializableErrorInfo``: a type for
     #    annotations only, never constructed here.
-    pass
+    from dagster_shared.error import SerializableErrorInfo
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_SECONDS",
@@ -56,6 +56,7 @@ __all__ = [
     "AssetCheckExecutionRecordStatus",
     "ConfigurableClassData",
     "PartitionKeyFilter",
+    "SerializableErrorInfo",
     "SqliteEventLogStorage",
     "add_partition_metadata",
     "backfill_run_requests",

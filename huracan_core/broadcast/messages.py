@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 TAG = "[huracan]"
 NA = "n/a"
@@ -159,7 +159,8 @@ def count(value: Any) -> str:
     return str(int(value)) if _defined(value) else NA
 
 
-def _defined(value: Any) -> bool:
+def _defined(value: Any) -> TypeGuard[float]:
+    """A finite number (not None, not a bool)."""
     if value is None or isinstance(value, bool):
         return False
     try:

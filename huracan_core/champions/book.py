@@ -107,7 +107,7 @@ class ChampionBook:
         *,
         exclude_key: str | None = None,
         pending: Sequence[Mapping[str, Any]] = (),
-    ) -> dict[str, Any] | None:
+    ) -> Mapping[str, Any] | None:
         """The deciding line in force at ``at`` (None: the newest line), or None before any decision; its
         ``champion`` may be None (no model earned the coin yet). ``exclude_key``: a decision being taken again does
         not see its own last word. ``pending``: decisions taken but not recorded yet (a step records its decisions
@@ -131,10 +131,10 @@ class ChampionBook:
             raise ValueError(f"champion decision lacks {', '.join(missing)}")
         if line["timeframe"] != self.timeframe:
             raise ValueError(f"a {line['timeframe']} decision offered to the {self.timeframe} champion book")
-        line = _json_safe({**line, "symbol": to_key(line["symbol"])})
-        if line["promoted"]:
-            read_model_folder(self.store, line["champion_after"])
-        return line
+        safe: dict[str, Any] = _json_safe({**line, "symbol": to_key(line["symbol"])})
+        if safe["promoted"]:
+            read_model_folder(self.store, safe["champion_after"])
+        return safe
 
     def record(self, line: Mapping[str, Any]) -> dict[str, Any]:
         """Append one decision and move the coin's pointer to what the history now holds in force."""
@@ -252,9 +252,11 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _in_force(lines: list[dict[str, Any]], at: datetime | None, exclude_key: str | None) -> dict[str, Any] | None:
+def _in_force(
+    lines: Sequence[Mapping[str, Any]], at: datetime | None, exclude_key: str | None
+) -> Mapping[str, Any] | None:
     """``at`` None: the newest decision of all."""
-    latest: dict[str, tuple[int, dict[str, Any]]] = {}
+    latest: dict[str, tuple[int, Mapping[str, Any]]] = {}
     for order, line in enumerate(lines):
         if line["decision_key"] != exclude_key:
             latest[line["decision_key"]] = (order, line)  # a decision taken again supersedes its earlier line

@@ -25,7 +25,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import polars as pl
@@ -271,7 +271,7 @@ def _spa(
         seed=rule.seed,
     )
     spa.compute()
-    p_value = float(spa.pvalues["consistent"])
+    p_value = float(cast(float, spa.pvalues["consistent"]))  # one label: a scalar, not the Series pandas may return
     mean_d = (-champion.returns[:, None] - models).mean(axis=0)
     best = int(np.argmax(mean_d))
     test = f"SPA p={p_value:.3f} over {len(eligible)} challengers, {models.shape[0]} periods"
@@ -349,7 +349,7 @@ def _base_figures(c: Contender, rule: PromotionRule) -> dict[str, Figure]:
     return {"trades": int(c.trades), "mean_bps_per_day": _per_day(np.mean(c.returns), rule)}
 
 
-def _per_day(per_period: float, rule: PromotionRule) -> float:
+def _per_day(per_period: float | np.floating, rule: PromotionRule) -> float:
     return float(per_period) * rule.periods_per_day
 
 

@@ -78,7 +78,9 @@ def create_views(con: duckdb.DuckDBPyConnection, archive_root: Path, marts: Path
     views: dict[str, str] = {}
     for table in TABLES.values():
         pattern = export_glob(archive_root, table.name)
-        if not con.execute("SELECT count(*) FROM glob(?)", [pattern]).fetchone()[0]:
+        files = con.execute("SELECT count(*) FROM glob(?)", [pattern]).fetchone()
+        assert files is not None  # count(*) always returns one row
+        if not files[0]:
             views[table.name] = "not exported yet"
             continue
         con.execute(f"CREATE VIEW {table.name} AS SELECT * FROM read_parquet({_quote(pattern)}, union_by_name = true)")

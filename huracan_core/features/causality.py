@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import polars as pl
 
@@ -76,5 +77,6 @@ def _same(full: object, truncated: object, dtype: pl.DataType, atol: float, rtol
     if full is None or truncated is None:
         return full is None and truncated is None
     if dtype.is_numeric():
-        return abs(float(full) - float(truncated)) <= atol + rtol * abs(float(full))
+        a, b = float(cast(float, full)), float(cast(float, truncated))  # a numeric column's cells are numbers
+        return abs(a - b) <= atol + rtol * abs(a)
     return full == truncated

@@ -162,7 +162,7 @@ def model_files(
     exchange: str,
     exits: ExitConfig,
 ) -> dict[str, bytes]:
-    """The folder's files (DESIGN.md §4): the booster in LightGBM's text format, never a pickle."""
+    """The folder's files (docs/architecture.md#storage-keys): the booster in LightGBM's text format, never a pickle."""
     files = {
         "model.bin": trained.booster_text.encode(),
         "config.json": json_bytes(

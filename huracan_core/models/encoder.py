@@ -20,7 +20,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -273,7 +273,7 @@ def _train(
     return weights, losses, seconds
 
 
-def _encode(weights: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+def _encode(weights: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """The encoder half, written once for training (on parameters) and inference (on the stored weights)."""
     import torch
     import torch.nn.functional as F
@@ -329,7 +329,7 @@ def _checked_weights(weights: Any, n_inputs: int, config: EncoderConfig) -> dict
     if not isinstance(weights, list) or len(weights) != len(_WEIGHTS):
         found = f"{len(weights)} items" if isinstance(weights, list) else type(weights).__name__
         raise ValueError(f"encoder archive weights are {found}, expected {len(_WEIGHTS)} tensors {list(_WEIGHTS)}")
-    named = dict(zip(_WEIGHTS, weights, strict=True))
+    named: dict[str, torch.Tensor] = dict(zip(_WEIGHTS, weights, strict=True))
     for name, t in named.items():
         shape = shapes[name]
         if not isinstance(t, torch.Tensor) or t.dtype != torch.float32 or tuple(t.shape) != shape:

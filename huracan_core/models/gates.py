@@ -35,6 +35,11 @@ class Gate:
         if not math.isfinite(self.threshold):
             raise ValueError(f"gate {self.name!r}: threshold must be finite, got {self.threshold}")
 
+    def __str__(self) -> str:
+        """The rule as docs/learning.md states it (a test keeps the page equal to the profiles)."""
+        label = self.name if self.name == self.metric else f"{self.name} ({self.metric})"
+        return f"{label} {self.op} {_fmt(self.threshold, self.unit)}"
+
 
 GATE_PROFILES: dict[str, tuple[Gate, ...]] = {
     "standard": (
@@ -134,14 +139,15 @@ def evaluate_gates(metrics: Mapping[str, float], profile: str | Sequence[Gate] =
 
 def _judge(gate: Gate, raw: float | None) -> GateResult:
     value = None if raw is None else float(raw)
-    finite = value is not None and math.isfinite(value)
-    passed = finite and _OPS[gate.op](value, gate.threshold)
-    if not finite:
-        shortfall = None
-    elif passed:
-        shortfall = 0.0
-    else:
-        shortfall = gate.threshold - value if gate.op in (">", ">=") else value - gate.threshold
+    passed, shortfall = False, None  # no finite value: failed, by no measurable amount
+    if value is not None and math.isfinite(value):
+        passed = _OPS[gate.op](value, gate.threshold)
+        if passed:
+            shortfall = 0.0
+        elif gate.op in (">", ">="):
+            shortfall = gate.threshold - value
+        else:
+            shortfall = value - gate.threshold
     return GateResult(gate.name, gate.metric, gate.op, gate.threshold, gate.unit, value, passed, shortfall)
 
 

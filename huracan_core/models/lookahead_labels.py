@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import cast
 
 import polars as pl
 
@@ -126,7 +127,7 @@ def label_partitions(
             [regimes[(day, symbol)]],
         )
         frame = label_bars(bars, signals[(day, symbol)], symbol, timeframe, exchange=exchange, costs=costs, exits=exits)
-        if frame.height and frame["timestamp"].min() < day_start(day):
+        if frame.height and cast(datetime, frame["timestamp"].min()) < day_start(day):
             raise AssertionError(f"{symbol} {day}: labels of another day")
         parts.append(LabelPartition(day, symbol, frame, int((~frame["complete"]).sum()), after in candles))
     return parts

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -28,13 +29,22 @@ def equity_png(trained: TrainedModel, capital: float) -> bytes:
     for name, ledger in (("model", trained.model.ledger), ("rules", _ledger(trained, "rules")), ("flat", None)):
         times, equity, trades, pnl = _steps(ledger, capital, start, end)
         label = f"{name}: {trades} trades, net {pnl:+,.2f}" if name != "flat" else "flat: no trades"
-        style = {"linestyle": ":"} if name == "flat" else {}
+        style: dict[str, Any] = {"linestyle": ":"} if name == "flat" else {}
         if times:
-            axes.plot(times, equity, drawstyle="steps-post", linewidth=0.9, color=_COLOURS[name], label=label, **style)
+            axes.plot(
+                times,  # pyright: ignore[reportArgumentType] - matplotlib plots datetimes (units); its stubs say floats
+                equity,
+                drawstyle="steps-post",
+                linewidth=0.9,
+                color=_COLOURS[name],
+                label=label,
+                **style,
+            )
         else:  # no test window known and no trades: nothing to draw a line across
             axes.axhline(capital, linewidth=0.9, color=_COLOURS[name], label=label, **style)
     for fold in trained.folds[1:]:
-        axes.axvline(datetime.fromisoformat(str(fold["test_start"])), color="0.85", linewidth=0.6, zorder=0)
+        test_start = datetime.fromisoformat(str(fold["test_start"]))
+        axes.axvline(test_start, color="0.85", linewidth=0.6, zorder=0)  # pyright: ignore[reportArgumentType] - as above
     verdict = "passed" if trained.gates.passed else f"FAILED ({', '.join(r.name for r in trained.gates.failed)})"
     axes.set_title(
         f"{to_key(trained.symbol)} {trained.timeframe}, model of {trained.cutoff:%Y-%m-%d %H:%M}: out-of-sample equity "

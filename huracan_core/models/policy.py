@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import polars as pl
@@ -75,9 +75,10 @@ class CoinModel:
     def predict(self, bars: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Predicted after-cost edge (bps) of a long and of a short entered after each bar."""
         frame = with_embedding(bars, self.encoder)
+        # a dense matrix in, no contributions asked: one array each (the stubs also allow sparse results)
         return (
-            self.booster.predict(matrix(frame, self.columns, side=1)),
-            self.booster.predict(matrix(frame, self.columns, side=-1)),
+            cast(np.ndarray, self.booster.predict(matrix(frame, self.columns, side=1))),
+            cast(np.ndarray, self.booster.predict(matrix(frame, self.columns, side=-1))),
         )
 
     def decisions(self, bars: pl.DataFrame) -> pl.DataFrame:

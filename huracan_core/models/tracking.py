@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from huracan_core.models.training import TrainedModel
 from huracan_core.symbols import to_key
@@ -135,9 +135,11 @@ def log_training_run(
 
     name = registered_model_name(trained.symbol, trained.timeframe)
     _ensure_registered_model(client, name)
+    artifact_uri = run.info.artifact_uri
+    assert artifact_uri is not None  # a run the tracking server created has its artifact location
     version = client.create_model_version(
         name,
-        source=f"{run.info.artifact_uri.rstrip('/')}/{MODEL_ARTIFACTS}",
+        source=f"{artifact_uri.rstrip('/')}/{MODEL_ARTIFACTS}",
         run_id=run_id,
         tags={"gate_result": _verdict(trained), "cutoff": trained.cutoff.isoformat(), "timeframe": trained.timeframe},
         description=trained.gates.summary()[:MAX_TAG_VALUE_LENGTH],
@@ -302,7 +304,7 @@ def _metrics(trained: TrainedModel) -> tuple[dict[tuple[str, int], float], dict[
     for name, value in dict(trained.ablation.get("difference", {}) or {}).items():  # type: ignore[call-overload]
         values[(f"ablation_{name}", None)] = value
     for row in trained.folds:
-        step = int(row["fold"])
+        step = cast(int, row["fold"])  # the fold's index (training.py)
         for name in FOLD_METRICS:
             for policy, prefix in (("model", "fold_"), ("rules", "fold_rules_")):
                 if f"{policy}_{name}" in row:

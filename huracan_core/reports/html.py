@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from html import escape
+from typing import Any
 
 NA = "n/a"
 
@@ -41,8 +42,9 @@ DECISION_COLUMNS = [
 ]
 
 
-def fmt(value: object, kind: str = "text") -> str:
-    """``value`` as shown on the page; None (an undefined figure) is ``n/a``."""
+def fmt(value: Any, kind: str = "text") -> str:
+    """``value`` as shown on the page; None (an undefined figure) is ``n/a``. ``kind`` says what ``value`` is
+    (a number for the numeric kinds)."""
     if value is None:
         return NA
     if kind == "int":
@@ -75,7 +77,7 @@ def duration(seconds: float) -> str:
     return (f"{days}d " if days else "") + f"{hours}h{minutes:02d}m"
 
 
-def _css_class(value: object, kind: str) -> str:
+def _css_class(value: Any, kind: str) -> str:
     numeric = kind in ("usdt", "pct", "bps", "ratio")
     if not numeric:
         return "text" if kind in ("text", "date") else ""

@@ -1,4 +1,4 @@
-"""Storage keys of DESIGN.md §4 — the one place that spells them, so that readers and writers agree."""
+"""Storage keys (docs/architecture.md#storage-keys) — the one place that spells them, so that readers and writers agree."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import polars as pl
 
@@ -21,7 +22,7 @@ class FeeSchedule:
     taker_bps: float
 
     @classmethod
-    def from_ccxt_market(cls, market: Mapping[str, object]) -> FeeSchedule:
+    def from_ccxt_market(cls, market: Mapping[str, Any]) -> FeeSchedule:
         """ccxt markets carry fees as fractions of notional (0.001 = 10 bps)."""
         return cls(maker_bps=float(market["maker"]) * BPS, taker_bps=float(market["taker"]) * BPS)
 
@@ -112,20 +113,25 @@ def daily_costs_summary(costs: pl.DataFrame, ledger: pl.DataFrame | None = None)
     """What a day cost to trade (written as ``costs.json``): means over the bars, or over the entries and
     exits actually traded when a ledger is given — what was paid, not what was quoted."""
     if ledger is not None and ledger.height:
-        notional = ledger["size"].sum()
+        notional = float(ledger["size"].sum())
         per_side = 2 * notional
         return {
-            "fee_bps": float(ledger["fees_paid"].sum() / per_side * BPS),
-            "spread_bps": float(ledger["spread_paid"].sum() / notional * BPS),
-            "avg_slip_bps": float(ledger["slippage_paid"].sum() / per_side * BPS),
+            "fee_bps": float(ledger["fees_paid"].sum()) / per_side * BPS,
+            "spread_bps": float(ledger["spread_paid"].sum()) / notional * BPS,
+            "avg_slip_bps": float(ledger["slippage_paid"].sum()) / per_side * BPS,
             "trades": float(ledger.height),
         }
     return {
-        "fee_bps": float(costs["fee_bps"].mean() or 0.0),
-        "spread_bps": float(costs["spread_bps"].mean() or 0.0),
-        "avg_slip_bps": float(costs["slip_bps"].mean() or 0.0),
+        "fee_bps": _mean(costs["fee_bps"]),
+        "spread_bps": _mean(costs["spread_bps"]),
+        "avg_slip_bps": _mean(costs["slip_bps"]),
         "trades": 0.0,
     }
+
+
+def _mean(column: pl.Series) -> float:
+    """The mean of a numeric column; 0 when it holds no values."""
+    return float(cast("float | None", column.mean()) or 0.0)
 
 
 def paid_costs(ledger: pl.DataFrame) -> dict[str, float]:

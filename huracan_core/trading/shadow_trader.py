@@ -215,8 +215,12 @@ def shadow_trade(
             max_hold_bars_expr(exits, pl.col("regime"), timeframe).alias("hold_bars"),
         )
     )
+    open_, high, low, close = (bars[c].to_numpy().astype(np.float64) for c in ("open", "high", "low", "close"))
     sig, ent, ext, exit_px, reason = simulate_exits(
-        *(bars[c].to_numpy().astype(np.float64) for c in ("open", "high", "low", "close")),
+        open_,
+        high,
+        low,
+        close,
         bars["signal"].to_numpy(),
         bars["stop_bps"].to_numpy(),
         bars["tp_bps"].to_numpy(),

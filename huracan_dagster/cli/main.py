@@ -2,7 +2,7 @@
 
 Every run goes through the Dagster instance in ``$HURACAN_HOME/dagster``, so it shows in the UI like a run
 launched there. A window is materialized as *ranged* runs (cut as a UI backfill would cut it): one run
-per partition would cost seconds each (DESIGN.md §7).
+per partition would cost seconds each (docs/architecture.md#measured-costs).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ DEFAULT_WINDOW = (date(2024, 12, 30), date(2024, 12, 31))
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
+    assert __doc__ is not None  # the module's docstring, whose first line describes the command
     parser = argparse.ArgumentParser(prog="huracan", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="materialize the pipeline for a window of dates and symbols")

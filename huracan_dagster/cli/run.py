@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import dagster as dg
@@ -34,7 +35,7 @@ from huracan_dagster.defs.definitions import (
     summary_job_name,
 )
 from huracan_dagster.defs.partitions import ANALYTICS_POOL, asset_key, partition_key
-from huracan_dagster.defs.resources import ModelSettingsResource
+from huracan_dagster.defs.resources import ArchiveResource, ModelSettingsResource
 from huracan_dagster.instance.failures import failure_causes
 from huracan_dagster.instance.recovery import (
     PoolTimeout,
@@ -117,7 +118,9 @@ def run_window(
         ok &= _ranged_runs(job, instance, block, first, end, selection=assets)
         done.update(assets)
     if wants["shared_encoder"]:
-        reads = _encoder_feature_span(resources(settings)["models"], start, end)
+        models = resources(settings)["models"]
+        assert isinstance(models, ModelSettingsResource)
+        reads = _encoder_feature_span(models, start, end)
         if needs_inputs and extra and reads:  # the encoder learns from the whole declared universe
             print(
                 f"  universe and reference: features of {', '.join(to_ccxt(k) for k in extra)} {reads[0]}..{reads[1]} (the shared encoder reads them)"
@@ -238,12 +241,13 @@ def _print_run(results: list[dg.ExecuteInProcessResult], label: str) -> None:
     repaired: set[str] = set()
     for result in results:
         for event in result.get_asset_materialization_events():
-            counts[event.asset_key.to_user_string()] += 1 if event.partition else 0
-            metadata = event.materialization.metadata
-            if NOT_SENT in metadata:
-                not_sent[metadata[NOT_SENT].value] += 1
+            materialization = event.materialization
+            counts[materialization.asset_key.to_user_string()] += 1 if materialization.partition else 0
+            metadata = materialization.metadata
+            if NOT_SENT in metadata:  # both texts
+                not_sent[str(metadata[NOT_SENT].value)] += 1
             if REPAIRED in metadata:
-                repaired.update(metadata[REPAIRED].value.splitlines())
+                repaired.update(str(metadata[REPAIRED].value).splitlines())
         for evaluation in result.get_asset_check_evaluations():
             if not evaluation.passed:
                 failed[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"].append(
@@ -274,9 +278,11 @@ def _print_models(instance: dg.DagsterInstance, tf: str, keys: list[str], start:
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=asset_key(tf, "coin_model"), asset_partitions=wanted), limit=len(wanted) * 4
     ).records
-    latest: dict[str, dict] = {}
+    latest: dict[str, Mapping[str, dg.MetadataValue]] = {}
     for record in records:  # newest first
-        latest.setdefault(record.partition_key, record.asset_materialization.metadata)
+        materialization = record.asset_materialization
+        assert record.partition_key is not None and materialization is not None  # a partition's materialization
+        latest.setdefault(record.partition_key, materialization.metadata)
     if not latest:
         return
     print(f"Coin models for {end} (trained on the days before it, judged out of sample after costs):")
@@ -299,7 +305,9 @@ def _print_models(instance: dg.DagsterInstance, tf: str, keys: list[str], start:
 
 def _print_champions(settings: Settings, keys: list[str], end: date) -> None:
     """Per coin: its champion after the window, or why it has none (the roster's answer)."""
-    store = resources(settings)["archive"].store()
+    archive = resources(settings)["archive"]
+    assert isinstance(archive, ArchiveResource)
+    store = archive.store()
     try:
         roster = {e["symbol"]: e for e in store.read_json(roster_day_key(settings.timeframe, end))["symbols"]}
     except ArtifactNotFound:

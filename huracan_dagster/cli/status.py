@@ -8,6 +8,7 @@ reported as interrupted and marked failed in the instance, so the UI stops showi
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -140,14 +141,14 @@ def _state(run: dg.DagsterRun) -> str:
     return "running" if run.status in UNFINISHED else run.status.value.lower()
 
 
-def _window(tags: dict[str, str]) -> str:
+def _window(tags: Mapping[str, str]) -> str:
     start, end = tags.get(RANGE_START_TAG, ""), tags.get(RANGE_END_TAG, "")
     symbols = start.partition("|")[2], end.partition("|")[2]
     block = symbols[0] if symbols[0] == symbols[1] else f"{symbols[0]}..{symbols[1]}"
     return f"{tags.get(WINDOW_TAG, '?')} × {block or '?'}"
 
 
-def _range(tags: dict[str, str]) -> tuple[str | None, str | None]:
+def _range(tags: Mapping[str, str]) -> tuple[str | None, str | None]:
     return tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
 
 

@@ -11,7 +11,7 @@ trade analysis of the day before materialize again by theirs when the next day's
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -35,7 +35,7 @@ def when_later_data_arrives() -> dg.AutomationCondition:
     )
 
 
-def symbol_blocks(wanted: list[str], registered: list[str]) -> list[list[str]]:
+def symbol_blocks(wanted: Sequence[str], registered: Sequence[str]) -> list[list[str]]:
     """Group ``wanted`` into runs of neighbours in the registered order: one ranged run per block."""
     position = {s: i for i, s in enumerate(registered)}
     ordered = sorted(wanted, key=position.__getitem__)
@@ -81,7 +81,8 @@ def engine_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, runnin
     return engine
 
 
-def encoder_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool) -> dg.ScheduleDefinition:
+def encoder_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool):
+    # an unresolved job gives an unresolved schedule (resolved by the Definitions), a type Dagster does not export
     return dg.build_schedule_from_partitioned_job(
         job,
         name=f"shared_encoder_{timeframe}_daily",

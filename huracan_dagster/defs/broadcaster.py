@@ -1,4 +1,4 @@
-"""The Broadcaster in Dagster: a resource that sends, and sensors that decide when (DESIGN.md §1, §3.6-7).
+"""The Broadcaster in Dagster: a resource that sends, and sensors that decide when (docs/operations.md#the-broadcaster).
 
 Sensors watch runs start, succeed and fail (run-status sensors, all code locations by default, so the in-process
 runs of ``huracan run`` count too) and poll the event log for failed asset checks. Assets may send too (the
@@ -165,7 +165,7 @@ def _broadcast_failed_checks(context: dg.SensorEvaluationContext, broadcaster: B
     for storage_id, entry in sorted(entries.items()):
         evaluation = entry.dagster_event.event_specific_data if entry.dagster_event else None
         after = max(after, storage_id)
-        if evaluation is None or evaluation.passed:
+        if not isinstance(evaluation, dg.AssetCheckEvaluation) or evaluation.passed:
             continue
         failed += 1
         text = messages.check_failed(

@@ -51,7 +51,9 @@ class PartitionedFrameIOManager(dg.ConfigurableIOManager):
         """
         store = self.archive.store()
         asset = context.asset_key.path[-1]
-        definition = context.upstream_output.definition_metadata
+        upstream = context.upstream_output
+        assert upstream is not None  # an asset's input: the output of the upstream asset
+        definition = upstream.definition_metadata
         frames: dict[str, pl.DataFrame] = {}
         for key in sorted(context.asset_partition_keys):
             object_key = self._key(asset, key, definition)

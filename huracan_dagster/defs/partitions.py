@@ -8,9 +8,11 @@ symbol that leaves the universe keeps its history. ``huracan run`` registers the
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
+from typing import TypeVar
 
 import dagster as dg
 
@@ -28,6 +30,8 @@ PARTITIONS_START = "2018-01-01"
 SYMBOL_DIMENSION = "symbol"
 
 symbol_partitions = dg.DynamicPartitionsDefinition(name=SYMBOL_DIMENSION)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ def split_key(key: str | dg.MultiPartitionKey) -> tuple[date, str]:
     return date.fromisoformat(day), symbol
 
 
-def by_day(frames: dict[str, object]) -> dict[tuple[date, str], object]:
+def by_day(frames: Mapping[str, T]) -> dict[tuple[date, str], T]:
     """``{partition_key: frame}`` as core functions take it: ``{(day, symbol): frame}``."""
     return {split_key(key): frame for key, frame in frames.items()}
 

@@ -21,7 +21,7 @@ from huracan_core.universe import UniverseConfig, universe_by_day
 
 
 class ArchiveResource(dg.ConfigurableResource):
-    """The artifact store (DESIGN.md §4 layout): the folder ``root``, or S3 at ``s3_url`` (``s3://bucket/prefix``,
+    """The artifact store (docs/architecture.md#storage-keys): the folder ``root``, or S3 at ``s3_url`` (``s3://bucket/prefix``,
     any S3-compatible ``s3_endpoint``; credentials from the usual AWS variables) with the same keys. On S3, ``root``
     holds a mirror of the exports for the tools that read files (DuckDB, dbt)."""
 

@@ -1,4 +1,4 @@
-"""Check verdicts that belong to the partitions they judged (DESIGN.md §3.12).
+"""Check verdicts that belong to the partitions they judged (docs/architecture.md#verdicts).
 
 A ranged run judges many partitions at once; one ``AssetCheckResult`` per run would let a later, narrower run
 hide an earlier failure. So every check is partitioned like its asset, and a run records one evaluation per
@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
@@ -25,7 +26,8 @@ class Verdict:
     passed: bool
     #: a short line for people: what was found, or "ok"
     summary: str = "ok"
-    metadata: Mapping[str, object] = field(default_factory=dict)
+    #: raw metadata values (numbers, text, ``dg.MetadataValue``), as Dagster takes them
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 def partitioned_check(

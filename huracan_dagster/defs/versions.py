@@ -1,4 +1,4 @@
-"""Each asset's Dagster ``code_version``: the core's hash over what determines its output (DESIGN.md §3.9)."""
+"""Each asset's Dagster ``code_version``: the core's hash over what determines its output (docs/architecture.md#declared-inputs)."""
 
 from huracan_core.desk.version import code_version as trading_code_version
 from huracan_core.features.recipe import FeatureRecipe

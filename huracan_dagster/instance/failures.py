@@ -1,4 +1,4 @@
-"""Why a run failed, in the words of the code that failed — not Dagster's wrapper around it (DESIGN.md §3.13).
+"""Why a run failed, in the words of the code that failed — not Dagster's wrapper around it (docs/architecture.md#errors).
 
 Dagster reports a failing asset as ``Error occurred while executing op "candles"`` and keeps the real error in
 the ``cause`` chain. People need the cause: the partition, file or symbol, and the reason. Both the run summary
@@ -36,7 +36,7 @@ def root_cause(error: SerializableErrorInfo) -> str:
     while current.cause is not None and _is_wrapper(current):
         current = current.cause
     qualified, text = _split_message(current)
-    text = _first_paragraph(text) or current.cls_name
+    text = _first_paragraph(text) or current.cls_name or ""
     if qualified.startswith(("huracan_", FAILURE_CLASS)):
         return text
     return f"{current.cls_name}: {text}"
@@ -69,7 +69,7 @@ def _split_message(error: SerializableErrorInfo) -> tuple[str, str]:
     head, sep, rest = error.message.partition(": ")
     if sep and head.split(".")[-1] == error.cls_name:
         return head, rest
-    return error.cls_name, error.message
+    return error.cls_name or "", error.message  # no class: an error Dagster wrote itself (a truncated cause)
 
 
 def _first_paragraph(text: str) -> str:

@@ -50,9 +50,11 @@ def _arguments(inst_data: ConfigurableClassData | None, config_value: Mapping[st
     }
 
 
-class _KeptConnection:
-    """Mixed in before a dagster-postgres storage: its engine replaced by one that keeps its connection."""
+# Each storage's engine is replaced by one that keeps its connection. The two classes repeat each other on purpose:
+# a mixin's super() calls would reach methods that only the dagster-postgres class after it defines, unchecked.
 
+
+class PooledPostgresEventLogStorage(PostgresEventLogStorage):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         _keep_connection_open(self)
@@ -66,9 +68,15 @@ class _KeptConnection:
         self._engine.dispose()
 
 
-class PooledPostgresEventLogStorage(_KeptConnection, PostgresEventLogStorage):
-    pass
+class PooledPostgresRunStorage(PostgresRunStorage):
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        _keep_connection_open(self)
 
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]):
+        return cls(**_arguments(inst_data, config_value))
 
-class PooledPostgresRunStorage(_KeptConnection, PostgresRunStorage):
-    pass
+    def dispose(self) -> None:
+        super().dispose()
+        self._engine.dispose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 
 import dagster as dg
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -20,7 +21,7 @@ from huracan_dagster.defs.partitions import SYMBOL_DIMENSION
 ATTEMPTS = 8
 
 
-def register_symbols(instance: dg.DagsterInstance, keys: list[str], dimension: str = SYMBOL_DIMENSION) -> list[str]:
+def register_symbols(instance: dg.DagsterInstance, keys: list[str], dimension: str = SYMBOL_DIMENSION) -> Sequence[str]:
     """Add the ``keys`` the instance does not know yet; return every registered key in registration order."""
     wanted = list(dict.fromkeys(keys))
     for attempt in range(ATTEMPTS):

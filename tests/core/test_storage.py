@@ -1,4 +1,4 @@
-"""The local Archive: DESIGN.md §4 keys, atomic replacement, byte-identical rewrites."""
+"""The local Archive: docs/architecture.md storage keys, atomic replacement, byte-identical rewrites."""
 
 from __future__ import annotations
 

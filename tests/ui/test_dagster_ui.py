@@ -241,7 +241,9 @@ def test_a_backfill_launched_through_the_ui_runs_in_waves_and_records_every_part
     """The backfill dialog's GraphQL call, run by the daemon under the assets' backfill policies: a run per range
     (here per symbol), the candles first, every partition materialized and recorded once."""
     candles = [("2024-11-25", "2024-12-09"), ("BTC-USDT", "ETH-USDT")]
-    window = ("2024-12-06", "2024-12-09")  # what the signals of 12-09 read (their 3 warm-up days), below
+    # what the run below reads: the champion of 12-09 evaluates the signals from 12-02 on (plan_window), and each
+    # day's signals read the features and regimes of their 3 warm-up days
+    window = ("2024-11-29", "2024-12-09")
     chain = [asset_key(TF, n) for n in ("features", "regimes")]
     backfill = launch_backfill(
         ui.url,
@@ -275,8 +277,8 @@ def test_a_backfill_launched_through_the_ui_runs_in_waves_and_records_every_part
     )
     for asset, targeted in (
         ("candles", 30),
-        ("features", 8),
-        ("regimes", 8),
+        ("features", 22),
+        ("regimes", 22),
     ):  # targeted, in progress, succeeded, failed
         assert f"15m / {asset}\n100% completed\n{targeted}\n0\n{targeted}\n0" in text, asset
     screenshot(browser, tmp_path, "backfill")

@@ -162,7 +162,9 @@ class HuracanDbtResource(DbtCliResource):
     @classmethod
     def for_home(cls, home: str | Path, archive: str | Path) -> "HuracanDbtResource":
         dbt = project()
-        return cls(project_dir=dbt, home=str(home), archive=str(archive), dbt_executable=_dbt_executable())
+        # DbtCliResource.__init__ takes a DbtProject (and reads its profile, target, state); pyright sees only the
+        # init synthesized from the fields, whose project_dir is a str
+        return cls(project_dir=dbt, home=str(home), archive=str(archive), dbt_executable=_dbt_executable())  # pyright: ignore[reportArgumentType] - see above
 
     @property
     def _cli_version(self):
@@ -226,7 +228,9 @@ def _mart_rows(path: Path) -> int:
     import duckdb  # only where a build ran
 
     with duckdb.connect() as con:
-        return con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[0]
+        row = con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()
+        assert row is not None  # count(*) always returns one row
+        return row[0]
 
 
 def dbt_assets_for(timeframe: str) -> dg.AssetsDefinition:

@@ -1,5 +1,6 @@
 """``exports`` (date × symbol), ``exports_daily`` (date) and ``analytics_db``: what analysts query."""
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def _metrics(store, folder: str) -> dict:
     return json.loads(read_model_folder(store, folder)["metrics.json"])
 
 
-def _source_runs(context: dg.AssetExecutionContext, keys: dict[str, dg.AssetKey], partitions: list[str]) -> dict:
+def _source_runs(context: dg.AssetExecutionContext, keys: dict[str, dg.AssetKey], partitions: Sequence[str]) -> dict:
     """The run that materialized each source partition (one event-log query per source asset)."""
     runs = {}
     for name, key in keys.items():
@@ -192,6 +193,7 @@ def _source_runs(context: dg.AssetExecutionContext, keys: dict[str, dg.AssetKey]
             dg.AssetRecordsFilter(asset_key=key, asset_partitions=list(partitions)), limit=len(partitions) * 4
         ).records
         for record in records:  # newest first
+            assert record.partition_key is not None  # fetched by partition
             runs.setdefault((name, split_key(record.partition_key)), record.run_id)
     return runs
 

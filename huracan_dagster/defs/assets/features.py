@@ -5,6 +5,8 @@ needs (the partition mapping) depends on it.
 """
 
 from collections.abc import Iterator
+from datetime import datetime
+from typing import cast
 
 import dagster as dg
 import polars as pl
@@ -137,8 +139,8 @@ def _feature_metadata(part: FeaturePartition, recipe: FeatureRecipe) -> dict:
     frame = part.frame
     return {
         "rows": frame.height,
-        "first_timestamp": frame["timestamp"].min().isoformat() if frame.height else "none",
-        "last_timestamp": frame["timestamp"].max().isoformat() if frame.height else "none",
+        "first_timestamp": cast(datetime, frame["timestamp"].min()).isoformat() if frame.height else "none",
+        "last_timestamp": cast(datetime, frame["timestamp"].max()).isoformat() if frame.height else "none",
         "recipe_hash": recipe.version_hash,
         "universe": ", ".join(part.universe) or "empty",
         "universe_hash": universe_hash(part.universe),

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import cast
 
 import dagster as dg
 import polars as pl
@@ -119,7 +120,7 @@ def learning_assets(
         wanted = [split_key(k) for k in context.partition_keys]
         inputs = {"candles": by_day(candles), "features": by_day(features), "regimes": by_day(regimes)}
         options = {"warmup_days": WARMUP_DAYS, "exchange": costs.exchange, "costs": costs.cost_model()}
-        frames = signal_partitions(*inputs.values(), wanted, **options)
+        frames = signal_partitions(inputs["candles"], inputs["features"], inputs["regimes"], wanted, **options)
         yield output_with_partition_metadata(
             context, {partition_key(*k): (f, _signal_metadata(f)) for k, f in frames.items()}
         )
@@ -373,13 +374,18 @@ def _params(config: ModelConfig, costs: CostsResource, part: ModelPartition) -> 
     }
 
 
+def _mean(column: pl.Series) -> float:
+    """The mean of a numeric (or boolean) column; 0 when it holds no values."""
+    return float(cast("float | None", column.mean()) or 0.0)
+
+
 def _signal_metadata(frame: pl.DataFrame) -> dict:
     taken = frame.filter(pl.col("recommendation") != "SKIP")
     return {
         "rows": frame.height,
         "take_signals": taken.height,
-        "mean_expected_edge_bps": round(float(frame["expected_edge_bps"].mean() or 0.0), 3),
-        "mean_cost_bps": round(float(frame["cost_bps"].mean() or 0.0), 3),
+        "mean_expected_edge_bps": round(_mean(frame["expected_edge_bps"]), 3),
+        "mean_cost_bps": round(_mean(frame["cost_bps"]), 3),
         "preview": preview(
             frame.select(
                 "timestamp",
@@ -409,18 +415,18 @@ def _label_metadata(part: LabelPartition) -> dict:
     done = frame.filter(pl.col("complete"))
 
     def share_positive(side: str) -> float:
-        return round(float((done[f"{side}_net_bps"] > 0).mean() or 0.0), 4) if done.height else 0.0
+        return round(_mean(done[f"{side}_net_bps"] > 0), 4) if done.height else 0.0
 
     return {
         "rows": frame.height,
         "complete": done.height,
         "pending": part.pending,
         "status": status,
-        "long_mean_net_bps": round(float(done["long_net_bps"].mean() or 0.0), 3),
-        "short_mean_net_bps": round(float(done["short_net_bps"].mean() or 0.0), 3),
+        "long_mean_net_bps": round(_mean(done["long_net_bps"]), 3),
+        "short_mean_net_bps": round(_mean(done["short_net_bps"]), 3),
         "long_share_positive_after_costs": share_positive("long"),
         "short_share_positive_after_costs": share_positive("short"),
-        "mean_round_trip_cost_bps": round(float(done["long_cost_bps"].mean() or 0.0), 3),
+        "mean_round_trip_cost_bps": round(_mean(done["long_cost_bps"]), 3),
         "preview": preview(
             frame.select(
                 "timestamp", "long_net_bps", "long_exit_reason", "short_net_bps", "short_exit_reason", "complete"
@@ -460,6 +466,7 @@ def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked
     }
     if t.ablation:
         diff = t.ablation["difference"]
+        assert isinstance(diff, dict)  # metric: with − without (training.py)
         metadata["ablation_without_encoder"] = dg.MetadataValue.md(
             "| metric | with − without embedding |\n|---|---|\n"
             + "\n".join(f"| {k} | {_fmt(v)} |" for k, v in diff.items())
