@@ -12,6 +12,7 @@ import polars as pl
 
 from huracan_core.candles import day_start
 from huracan_core.symbols import to_key
+from huracan_core.trading.costs import PAID_COLUMNS
 
 
 def decisions_of_day(history: Sequence[Mapping[str, Any]], day: date) -> list[dict[str, Any]]:
@@ -98,7 +99,7 @@ def _trading(ledger: pl.DataFrame | None) -> dict[str, Any]:
             "costs_paid": 0.0,
             "policies": {},
         }
-    paid = float(ledger.select(pl.sum_horizontal("fees_paid", "spread_paid", "slippage_paid")).to_series().sum())
+    paid = float(ledger.select(pl.sum_horizontal(PAID_COLUMNS)).to_series().sum())
     return {
         "trades": ledger.height,
         "hit_rate_pct": round(100.0 * cast(float, (ledger["net_pnl"] > 0).mean()), 2),

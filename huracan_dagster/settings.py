@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from huracan_core.models.gates import DEFAULT_GATE_PROFILE
-from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
+from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, DEFAULT_ORDER_TYPE, order_type
 
 DEFAULT_SOURCE = "bundled"
 DEFAULT_TIMEFRAME = "15m"
@@ -27,6 +27,8 @@ class Settings:
     top_n: int
     #: named fee tier of every cost (``huracan_core.trading.costs.FEE_PROFILES``)
     fee_profile: str = DEFAULT_FEE_PROFILE
+    #: ``taker`` or ``maker`` (``huracan_core.trading.costs.ORDER_TYPES``): how every entry is placed
+    order_type: str = DEFAULT_ORDER_TYPE
     #: gates a coin model must pass to trade (``huracan_core.models.gates.GATE_PROFILES``)
     gate_profile: str = DEFAULT_GATE_PROFILE
     #: MLflow's backend store; empty = SQLite under ``home/mlflow``
@@ -83,6 +85,7 @@ class Settings:
             symbols=symbols,
             top_n=int(env.get("HURACAN_TOP_N", "5")),
             fee_profile=env.get("HURACAN_FEE_PROFILE") or DEFAULT_FEE_PROFILE,
+            order_type=order_type(env.get("HURACAN_ORDER_TYPE") or DEFAULT_ORDER_TYPE),
             gate_profile=env.get("HURACAN_GATE_PROFILE") or DEFAULT_GATE_PROFILE,
             mlflow_uri=env.get("HURACAN_MLFLOW_URI", ""),
             s3_url=env.get("HURACAN_S3_URL", "").rstrip("/"),

@@ -82,7 +82,7 @@ def decide_partitions(
     recipe_hash: str,
     rule: PromotionRule = PromotionRule(),
     exchange: str = "binance",
-    costs: CostModel = CostModel(),
+    costs: CostModel,
     exits: ExitConfig = ExitConfig(),
     run_id: str = "",
     now: Callable[[], datetime],

@@ -67,7 +67,7 @@ def champion_decision(
     evaluation_days: int,
     rule: PromotionRule = PromotionRule(),
     exchange: str = "binance",
-    costs: CostModel = CostModel(),
+    costs: CostModel,
     exits: ExitConfig = ExitConfig(),
     run_id: str = "",
 ) -> dict[str, Any]:
@@ -195,7 +195,7 @@ def _champion_contender(
         raise ValueError(
             f"champion {to_key(symbol)}: no bars in the evaluation window {start.isoformat()}..{end.isoformat()}"
         )
-    result = run_backtest(window, incumbent.model.decisions(window), symbol, timeframe, exchange, exits, costs)
+    result = run_backtest(window, incumbent.model.decisions(window), symbol, timeframe, exchange, exits, costs=costs)
     ledger = result.ledger
     return Contender(
         incumbent.model.folder,

@@ -50,7 +50,7 @@ from huracan_core.storage.keys import champion_pointer_key, roster_key
 from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 from huracan_core.symbols import to_key
 from huracan_core.timeframes import timeframe_delta
-from huracan_core.trading.costs import CostModel, FeeSchedule
+from huracan_core.trading.costs import CostModel, FeeSchedule, order_type
 from huracan_core.trading.signals import WARMUP_DAYS as SIGNAL_WARMUP_DAYS
 from huracan_core.trading.signals import signal_partitions
 from huracan_core.validation import validate_candles
@@ -366,10 +366,17 @@ def _pointer(raw: bytes, coin: str, where: str) -> dict[str, Any]:
 
 
 def _cost_model(doc: Mapping[str, Any]) -> CostModel:
-    """The ``CostModel`` that ``costs.json`` recorded (``model``: its fields, fees keyed ``exchange:symbol``)."""
+    """The ``CostModel`` that ``costs.json`` recorded (``model``: ``CostModel.describe``, fees keyed
+    ``exchange:symbol``; a folder written before order types says ``use_taker``). The quotes are the recorded
+    table's: a folder keeps the book's hash, not the book."""
     fees = {tuple(name.split(":", 1)): FeeSchedule(**schedule) for name, schedule in doc.get("fees", {}).items()}
-    plain = {k: v for k, v in doc.items() if k not in ("default_fees", "fees")}
-    return CostModel(default_fees=FeeSchedule(**doc["default_fees"]), fees=fees, **plain)
+    kind = doc.get("order_type") or ("taker" if doc.get("use_taker", True) else "maker")
+    return CostModel(
+        default_fees=FeeSchedule(**doc["default_fees"]),
+        fees=fees,
+        order_type=order_type(kind),
+        slip_impact_bps=float(doc.get("slip_impact_bps", CostModel.slip_impact_bps)),
+    )
 
 
 def _keyed_frames(candles: Mapping[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:

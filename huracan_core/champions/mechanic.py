@@ -71,7 +71,7 @@ def train_challenger(
     timeframe: str,
     *,
     config: ModelConfig,
-    costs: CostModel = CostModel(),
+    costs: CostModel,
     exchange: str = "binance",
     exits: ExitConfig = ExitConfig(),
 ) -> ModelPartition:
@@ -101,7 +101,7 @@ def mechanic_decision(
     decided_at: datetime,
     rule: PromotionRule = PromotionRule(),
     exchange: str = "binance",
-    costs: CostModel = CostModel(),
+    costs: CostModel,
     exits: ExitConfig = ExitConfig(),
     run_id: str = "",
 ) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def mechanic_round(
     use_encoder: bool = True,
     rule: PromotionRule = PromotionRule(),
     exchange: str = "binance",
-    costs: CostModel = CostModel(),
+    costs: CostModel,
     run_id: str = "",
 ) -> Iterator[dict[str, Any]]:
     """One round over ``symbols``: ``{symbol, outcome, why, line}`` per coin as it is decided (``line``: the

@@ -1,5 +1,8 @@
 """The roster: which coins to trade on a day, ranked by liquidity, cost and the champion's recent net edge.
 
+The round-trip cost is what the days' ``costs.json`` say was paid: fees and slippage on both legs, the spread,
+and funding (per trade when traded; one settlement of a long when not).
+
 A coin without a champion stays on the roster with ``trade_ok`` false and the reason (usually: every model failed
 its gates after costs), so a consumer sees the whole universe and why most of it may be closed.
 """
@@ -61,13 +64,16 @@ def build_roster(
             "spread_bps": _mean([c["spread_bps"] for c in paid]),
             "fee_bps": _mean([c["fee_bps"] for c in paid]),
             "avg_slip_bps": _mean([c["avg_slip_bps"] for c in paid]),
+            # a costs.json written before funding was charged paid none
+            "funding_bps": _mean([c.get("funding_bps", 0.0) for c in paid]),
             "quote_volume_per_day": _mean(volume),
             "last_7d_trades": mine.height,
             "last_7d_net_bps": float(mine["net_bps"].sum()) if mine.height else None,
             "days_missing": [d.isoformat() for d, s in keys if (d, s) not in ledgers],
         }
-        fee, slip, spread = entry["fee_bps"], entry["avg_slip_bps"], entry["spread_bps"]
-        entry["round_trip_cost_bps"] = None if None in (fee, slip, spread) else 2 * (fee + slip) + spread
+        fee, slip, spread, funding = (entry[k] for k in ("fee_bps", "avg_slip_bps", "spread_bps", "funding_bps"))
+        known = None not in (fee, slip, spread, funding)
+        entry["round_trip_cost_bps"] = 2 * (fee + slip) + spread + funding if known else None
         entries.append(entry)
     for position, entry in enumerate(_ranked(entries), start=1):
         entry["rank"] = position

@@ -71,7 +71,7 @@ def trade_partitions(
     models: Mapping[DayKey, CoinModel] = {},
     no_model: Mapping[DayKey, str] = {},
     exchange: str = "binance",
-    costs: CostModel = CostModel(),
+    costs: CostModel,
     exits: ExitConfig = ExitConfig(),
     capital: float = 10_000.0,
 ) -> list[TradingDay]:
@@ -95,7 +95,7 @@ def trade_partitions(
         bars = join_bars([candles[key]], [features[key]], [regimes[key]])
         view = with_signals(bars, [signals[key]])
         decisions = model.decisions(view) if model is not None else rules_decisions(view)
-        result = run_backtest(bars, decisions, symbol, timeframe, exchange, exits, costs, capital)
+        result = run_backtest(bars, decisions, symbol, timeframe, exchange, exits, capital, costs=costs)
         if result.ledger.height and result.ledger["entry_time"].dt.date().ne(day).any():  # flat-to-flat forbids it
             raise AssertionError(f"{label(key)}: ledger holds entries of another day")
         reason = (

@@ -100,7 +100,7 @@ def train_model_partitions(
     timeframe: str,
     *,
     config: ModelConfig = ModelConfig(),
-    costs: CostModel = CostModel(),
+    costs: CostModel,
     exchange: str = "binance",
     exits: ExitConfig = ExitConfig(),
     use_encoder: bool = True,
@@ -182,8 +182,8 @@ def model_files(
             {
                 "exchange": exchange,
                 "fee_bps_per_side": trained.fee_bps,
-                "use_taker": costs.use_taker,
-                "model": asdict(costs) | {"fees": {f"{e}:{s}": asdict(f) for (e, s), f in costs.fees.items()}},
+                "order_type": costs.order_type,
+                "model": costs.describe(),
                 "break_even_fee_bps": trained.break_even_fee_bps,
             }
         ),

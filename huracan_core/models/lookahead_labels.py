@@ -4,7 +4,9 @@ These are the models' targets and the ledger of all opportunities ("shadow tradi
 input feature. Each bar is followed with the shadow trader's own exit rules and its own numba kernel
 (``simulate_exits`` with ``overlapping``: every bar is an entry, open position or not) and its own costs (fee,
 half spread and slippage at the entry bar and at the exit bar): stop by the bar's regime, take profit by the
-consensus confidence band of the bar, trailing stop, max hold by regime.
+consensus confidence band of the bar, trailing stop, max hold by regime. The outcome is after every cost the
+trade pays, funding included; under maker orders an entry the market never traded through is ``missed``: no
+trade, an outcome of 0.
 
 Unlike the daily ledger, which closes a position at midnight to keep days apart, a label lets the trade run its
 course, so the last bars of a day finish on the NEXT day's candles (and the exit bar's costs on its features).
@@ -25,9 +27,11 @@ from huracan_core.day_keys import DayKey, keyed, require
 from huracan_core.trading.bars import join_bars
 from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
-from huracan_core.trading.shadow_trader import shadow_trade
+from huracan_core.trading.shadow_trader import shadow_fills
 
 SIDES = {"long": 1, "short": -1}
+#: the exit reason of a maker entry the next bar did not trade through: outcome 0, known once that bar closed
+MISSED_REASON = "missed"
 OUTCOME_COLUMNS = ("net_bps", "gross_bps", "exit_reason", "bars_held", "exit_time", "cost_bps")
 #: what a label column is called: ``long_net_bps`` … ; a model must never see one as an input
 LABEL_PREFIXES = tuple(f"{side}_" for side in SIDES)
@@ -50,7 +54,7 @@ def label_bars(
     timeframe: str,
     *,
     exchange: str = "binance",
-    costs: CostModel = CostModel(),
+    costs: CostModel,
     exits: ExitConfig = ExitConfig(),
 ) -> pl.DataFrame:
     """One row per bar of ``signals`` (the labelled bars): ``long_*`` and ``short_*`` outcomes
@@ -71,10 +75,10 @@ def label_bars(
             pl.lit("").alias("engines_agreeing"),
             pl.lit(0.0).alias("expected_edge_bps"),
         )
-        trades = shadow_trade(
-            bars, decisions, symbol, timeframe, exchange, exits, costs, overlapping=True, entry_features=False
-        ).filter(pl.col("exit_reason") != "end_of_data")
-        outcome = trades.select(
+        fills = shadow_fills(
+            bars, decisions, symbol, timeframe, exchange, exits, costs=costs, overlapping=True, entry_features=False
+        )
+        trades = fills.ledger.filter(pl.col("exit_reason") != "end_of_data").select(
             pl.col("signal_time").alias("timestamp"),
             "net_bps",
             "gross_bps",
@@ -82,7 +86,21 @@ def label_bars(
             "bars_held",
             "exit_time",
             (pl.col("gross_bps") - pl.col("net_bps")).alias("cost_bps"),
-        ).rename({c: f"{side}_{c}" for c in OUTCOME_COLUMNS})
+        )
+        missed = fills.missed.select(  # a limit the market never traded through: no trade, nothing won or paid
+            pl.col("signal_time").alias("timestamp"),
+            pl.lit(0.0).alias("net_bps"),
+            pl.lit(0.0).alias("gross_bps"),
+            pl.lit(MISSED_REASON).alias("exit_reason"),
+            pl.lit(0, pl.Int64).alias("bars_held"),
+            pl.col("entry_time").alias("exit_time"),
+            pl.lit(0.0).alias("cost_bps"),
+        )
+        outcome = (
+            pl.concat([trades, missed], how="vertical_relaxed")
+            .sort("timestamp")
+            .rename({c: f"{side}_{c}" for c in OUTCOME_COLUMNS})
+        )
         out = out.join(outcome, on="timestamp", how="left", maintain_order="left")
     complete = pl.col("long_net_bps").is_not_null() & pl.col("short_net_bps").is_not_null()
     return out.with_columns(
@@ -100,13 +118,14 @@ def label_partitions(
     timeframe: str,
     *,
     exchange: str = "binance",
-    costs: CostModel = CostModel(),
+    costs: CostModel,
     exits: ExitConfig = ExitConfig(),
 ) -> list[LabelPartition]:
     """Each wanted day's labels, its exits followed into the next day when that day's candles exist.
 
     The next day is optional (it may not have happened yet); when its candles exist, its features are required
-    too, because the exit bar's costs read them.
+    too: the labels asset declares them, so its bars join the same columns as the day's own (the costs read only
+    the candles and the quotes).
     """
     candles, features, regimes, signals = (keyed(f) for f in (candles, features, regimes, signals))
     wanted = sorted(keyed(dict.fromkeys(wanted)))
@@ -114,7 +133,7 @@ def label_partitions(
         require(name, frames, wanted)
     following = [(day + timedelta(days=1), symbol) for day, symbol in wanted]
     require(
-        "features (the next day, whose candles exist: exit costs read them)",
+        "features (the next day, whose candles exist: declared with them)",
         features,
         [k for k in following if k in candles],
     )

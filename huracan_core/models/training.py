@@ -26,10 +26,10 @@ from huracan_core.models.inputs import SIDE, matrix
 from huracan_core.models.policy import model_decisions, rules_decisions
 from huracan_core.models.walk_forward import Fold, WalkForwardConfig, purged_walk_forward
 from huracan_core.timeframes import timeframe_delta
-from huracan_core.trading.costs import CostModel, FeeSchedule
+from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
 from huracan_core.trading.metrics import summary
-from huracan_core.trading.shadow_trader import shadow_trade
+from huracan_core.trading.shadow_trader import shadow_fills
 
 POLICIES = ("model", "rules", "flat")
 #: how many of the window's last bars the kept booster's scores are recorded for (``reference_scores``)
@@ -135,7 +135,7 @@ def train_coin_model(
     *,
     embedding: Sequence[str] = (),
     config: ModelConfig = ModelConfig(),
-    costs: CostModel = CostModel(),
+    costs: CostModel,
     exchange: str = "binance",
     exits: ExitConfig = ExitConfig(),
     shuffle_labels: bool = False,
@@ -193,6 +193,7 @@ def train_coin_model(
     )
     gates = evaluate_gates(model.aggregate, config.gate_profile)
     fee = costs.fee_bps(exchange, symbol)
+    schedule = costs.fee_schedule(exchange, symbol)
 
     def passes(level: float) -> bool:
         """The folds decided and traded again as if every side paid ``level``: the labels were after-cost at
@@ -200,7 +201,12 @@ def train_coin_model(
         train–test gap are kept from the model's own fee)."""
         shift = 2 * (fee - level)
         at_level = _Trader(
-            symbol, timeframe, exchange, exits, replace(costs, default_fees=FeeSchedule(level, level), fees={}), config
+            symbol,
+            timeframe,
+            exchange,
+            exits,
+            replace(costs, default_fees=replace(schedule, maker_bps=level, taker_bps=level), fees={}),
+            config,
         )
         parts = [
             at_level(test, model_decisions(test, lo + shift, sh + shift, config.safety_margin_bps, "break-even"))
@@ -254,8 +260,10 @@ class _Trader:
         self.config = config
 
     def __call__(self, bars: pl.DataFrame, decisions: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, float], pl.Series]:
-        ledger = shadow_trade(bars, decisions, *self.args, entry_features=False)
-        return ledger, summary(ledger, self.args[1], self.config.capital, bars["timestamp"]), bars["timestamp"]
+        symbol, timeframe, exchange, exits, costs = self.args
+        fills = shadow_fills(bars, decisions, symbol, timeframe, exchange, exits, costs=costs, entry_features=False)
+        metrics = summary(fills.ledger, timeframe, self.config.capital, bars["timestamp"], fills.missed.height)
+        return fills.ledger, metrics, bars["timestamp"]
 
 
 def _targets(window: pl.DataFrame, config: ModelConfig, shuffle: bool) -> np.ndarray:
@@ -297,8 +305,9 @@ def _combine(
 ) -> PolicyResult:
     ledger = pl.concat([p[0] for p in parts], how="vertical_relaxed")
     times = pl.concat([p[2] for p in parts])
+    missed = int(sum(p[1]["missed_entries"] for p in parts))
     return PolicyResult(
-        folds=[p[1] for p in parts], aggregate=summary(ledger, timeframe, capital, times), ledger=ledger
+        folds=[p[1] for p in parts], aggregate=summary(ledger, timeframe, capital, times, missed), ledger=ledger
     )
 
 

@@ -27,7 +27,7 @@ DEFAULT_CAPITAL = 10_000.0
 LOADS = {
     # the ledger's columns that the reports read (not the entry feature vectors)
     "trade_history": "SELECT day, symbol, timeframe, trade_id, entry_time, exit_time, size, bars_held, gross_bps, net_bps, "
-    "net_pnl, fees_paid, spread_paid, slippage_paid, exit_reason, regime, policy, model_version "
+    "net_pnl, fees_paid, spread_paid, slippage_paid, funding_paid, exit_reason, regime, policy, model_version "
     "FROM trade_history WHERE day BETWEEN $start AND $end",
     # a bar table: only what the regime mix needs
     "signals": "SELECT day, symbol, timeframe, regime FROM signals WHERE day BETWEEN $start AND $end",
@@ -130,7 +130,7 @@ _OUTCOMES = """
     100.0 * sum(net_pnl) / $capital AS total_net_pct,
     avg(epoch(exit_time) - epoch(entry_time)) AS mean_duration_s,
     avg(bars_held) AS mean_bars_held,
-    sum(fees_paid + spread_paid + slippage_paid) AS costs_paid"""
+    sum(fees_paid + spread_paid + slippage_paid + funding_paid) AS costs_paid"""
 
 PER_COIN = f"""
 SELECT coalesce(symbol, 'TOTAL') AS symbol, grouping(symbol) = 1 AS _total, {_OUTCOMES}
@@ -154,12 +154,12 @@ SELECT net_pnl, net_bps FROM {trade_history} ORDER BY exit_time, symbol, trade_i
 
 COSTS = """
 SELECT coalesce(symbol, 'TOTAL') AS symbol, grouping(symbol) = 1 AS _total, count(*) AS trades,
-    sum(fees_paid) AS fees, sum(spread_paid) AS spread, sum(slippage_paid) AS slippage,
-    sum(fees_paid + spread_paid + slippage_paid) AS costs,
+    sum(fees_paid) AS fees, sum(spread_paid) AS spread, sum(slippage_paid) AS slippage, sum(funding_paid) AS funding,
+    sum(fees_paid + spread_paid + slippage_paid + funding_paid) AS costs,
     sum(gross_bps * size / 1e4) AS gross_pnl, sum(net_pnl) AS net_pnl,
-    avg((fees_paid + spread_paid + slippage_paid) / size * 1e4) AS mean_cost_bps,
+    avg((fees_paid + spread_paid + slippage_paid + funding_paid) / size * 1e4) AS mean_cost_bps,
     CASE WHEN sum(gross_bps * size / 1e4) > 0
-         THEN sum(fees_paid + spread_paid + slippage_paid) / sum(gross_bps * size / 1e4) END AS cost_share_of_gross
+         THEN sum(fees_paid + spread_paid + slippage_paid + funding_paid) / sum(gross_bps * size / 1e4) END AS cost_share_of_gross
 FROM {trade_history} GROUP BY GROUPING SETS ((symbol), ()) HAVING count(*) > 0 ORDER BY _total, symbol"""
 
 #: longest runs of consecutive winning (net > 0) and losing (net < 0) trades in exit order; a draw breaks both
@@ -179,7 +179,7 @@ WITH grid AS (SELECT CAST(d AS DATE) AS day FROM range($start, $end + 1, INTERVA
 traded AS (
     SELECT day, count(*) AS trades, count(*) FILTER (WHERE net_pnl > 0) AS wins,
            count(*) FILTER (WHERE net_pnl = 0) AS draws, count(*) FILTER (WHERE net_pnl < 0) AS losses,
-           sum(net_pnl) AS net_pnl, sum(fees_paid + spread_paid + slippage_paid) AS costs_paid
+           sum(net_pnl) AS net_pnl, sum(fees_paid + spread_paid + slippage_paid + funding_paid) AS costs_paid
     FROM {trade_history} GROUP BY day
 ), days AS (
     SELECT g.day, coalesce(t.trades, 0) AS trades, coalesce(t.wins, 0) AS wins, coalesce(t.draws, 0) AS draws,

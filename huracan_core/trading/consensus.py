@@ -145,11 +145,12 @@ def decide(
     symbol: str,
     exchange: str = "binance",
     engines: tuple[Engine, ...] = DEFAULT_ENGINES,
-    costs: CostModel = CostModel(),
+    *,
+    costs: CostModel,
     config: ConsensusConfig = ConsensusConfig(),
 ) -> pl.DataFrame:
     """Engines → costs → consensus for one coin's frame (candles joined with features and regime)."""
-    return vote(frame, symbol, exchange, engines, costs, config).select(DECISION_COLUMNS)
+    return vote(frame, symbol, exchange, engines, costs=costs, config=config).select(DECISION_COLUMNS)
 
 
 def vote(
@@ -157,7 +158,8 @@ def vote(
     symbol: str,
     exchange: str = "binance",
     engines: tuple[Engine, ...] = DEFAULT_ENGINES,
-    costs: CostModel = CostModel(),
+    *,
+    costs: CostModel,
     config: ConsensusConfig = ConsensusConfig(),
 ) -> pl.DataFrame:
     """Every engine's vote (``{engine}_direction|confidence|reason|affinity``) and the consensus decision per bar."""

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from huracan_core.timeframes import bars_per_year
+from huracan_core.trading.costs import PAID_COLUMNS
 
 
 def sharpe(returns: np.ndarray, timeframe: str) -> float:
@@ -81,7 +82,7 @@ def cost_share_of_gross(ledger: pl.DataFrame) -> float:
     gross = float((ledger["gross_bps"] * ledger["size"] / 1e4).sum())
     if gross <= 0:
         return math.nan
-    return float((ledger["fees_paid"] + ledger["spread_paid"] + ledger["slippage_paid"]).sum()) / gross
+    return float(ledger.select(pl.sum_horizontal(PAID_COLUMNS)).to_series().sum()) / gross
 
 
 def equity_curve(ledger: pl.DataFrame, capital: float, bar_times: pl.Series | None = None) -> pl.DataFrame:
@@ -94,14 +95,18 @@ def equity_curve(ledger: pl.DataFrame, capital: float, bar_times: pl.Series | No
     return pnl.sort("timestamp").with_columns(equity=capital + pl.col("net_pnl").cum_sum())
 
 
-def summary(ledger: pl.DataFrame, timeframe: str, capital: float, bar_times: pl.Series) -> dict[str, float]:
-    """The headline figures of a backtest (what promotion reads)."""
+def summary(
+    ledger: pl.DataFrame, timeframe: str, capital: float, bar_times: pl.Series, missed_entries: int
+) -> dict[str, float]:
+    """The headline figures of a backtest (what promotion reads); ``missed_entries``: the maker entries the
+    market never traded through (``shadow_fills``' missed rows), which are no trades."""
     curve = equity_curve(ledger, capital, bar_times)
     equity = np.concatenate([[capital], curve["equity"].to_numpy()])
     returns = np.diff(equity) / equity[:-1]
     net = ledger["net_pnl"].to_numpy()
     return {
         "trade_count": float(ledger.height),
+        "missed_entries": float(missed_entries),
         "net_pnl": float(net.sum()),
         "gross_pnl": float((ledger["gross_bps"] * ledger["size"] / 1e4).sum()),
         "sharpe": sharpe(returns, timeframe),
@@ -120,6 +125,7 @@ def summary(ledger: pl.DataFrame, timeframe: str, capital: float, bar_times: pl.
 #: gates and ``metrics.json`` compare them as such)
 SUMMARY_UNITS: dict[str, str] = {
     "trade_count": "trades",
+    "missed_entries": "maker entries not filled (no trade)",
     "net_pnl": "quote currency",
     "gross_pnl": "quote currency, before costs",
     "sharpe": "annualised from per-bar returns",

@@ -2,7 +2,7 @@
 
 A day without trades is the usual finding, not a fault: the costs of a round trip are a high bar. What a person
 needs is the best edge the deciding policy saw that day and what it had to beat there, split into fees, spread and
-slippage, so that "no trades" can be told apart from "no signals" or "a broken pipeline".
+slippage, with the funding a position pays at each settlement it spans, so that "no trades" can be told apart from "no signals" or "a broken pipeline".
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ def why_no_trades(decisions: pl.DataFrame, quoted: pl.DataFrame, margin_bps: flo
     already after costs)."""
     if decisions.is_empty():
         return "no bars this day"
-    bars = decisions.join(quoted.select("timestamp", "fee_bps", "spread_bps", "slip_bps", "cost_bps"), on="timestamp")
+    bars = decisions.join(
+        quoted.select("timestamp", "fee_bps", "spread_bps", "slip_bps", "cost_bps", "funding_bps"), on="timestamp"
+    )
     policy = str(bars["policy"][0])
     wanted = bars.filter(pl.col("recommendation").is_in(TRADED))
     if wanted.height:  # every signal but the last bar's enters at the next bar's open
@@ -41,7 +43,8 @@ def why_no_trades(decisions: pl.DataFrame, quoted: pl.DataFrame, margin_bps: flo
     best = seen.sort("expected_edge_bps", descending=True, maintain_order=True).row(0, named=True)
     cost = (
         f"round-trip cost {best['cost_bps']:.1f} bps (fees {2 * best['fee_bps']:.1f} + spread {best['spread_bps']:.1f} "
-        f"+ slippage {2 * best['slip_bps']:.1f})"
+        f"+ slippage {2 * best['slip_bps']:.1f}) + funding {best['funding_bps']:.1f} bps per settlement held "
+        "(longs pay, shorts receive)"
     )
     at = _time(best["timestamp"])
     if policy == "rules":

@@ -8,6 +8,8 @@ and funding history sampled from a live exchange) both answer ``QuoteBook.quote`
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
@@ -41,8 +43,18 @@ class QuoteBook(Protocol):
 
     def quote(self, symbol: str, day: date) -> MarketQuote: ...
 
+    def content_hash(self) -> str:
+        """A short hash of everything the book answers: the assets' code versions carry it, so partitions priced
+        under another book are marked stale."""
+        ...
+
 
 def funding_times(day: date) -> list[datetime]:
     """The funding settlements of ``day`` (UTC)."""
     start = datetime.combine(day, time(), tzinfo=UTC)
     return [start + timedelta(hours=h) for h in FUNDING_HOURS]
+
+
+def hash_of(parts: object) -> str:
+    """A short hash of plain data (a quote book's ``content_hash``)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]

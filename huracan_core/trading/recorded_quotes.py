@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from huracan_core.trading.quotes import MarketQuote, funding_times
+from huracan_core.symbols import is_pair, to_ccxt
+from huracan_core.trading.quotes import MarketQuote, funding_times, hash_of
 
 #: Binance spot price increments (exchangeInfo, PRICE_FILTER tickSize), by pair
 _TICKS = {
@@ -46,13 +47,15 @@ class RecordedQuotes:
     funding_rate: float | None = DEFAULT_FUNDING_RATE
 
     def quote(self, symbol: str, day: date) -> MarketQuote:
+        """``symbol`` in either spelling (``BTC/USDT`` or the storage key ``BTC-USDT``, which the pipeline passes:
+        a table keyed by one spelling alone priced every pair as unlisted)."""
         funding = tuple((t, self.funding_rate) for t in funding_times(day)) if self.funding_rate is not None else ()
         funding_note = (
             f"; funding {self.funding_rate * 1e4:g} bp per 8 h (the perpetuals' base rate, no history recorded)"
             if self.funding_rate is not None
             else ""
         )
-        tick = _TICKS.get(symbol)
+        tick = _TICKS.get(to_ccxt(symbol) if is_pair(symbol) else symbol)
         if tick is None:
             return MarketQuote(
                 symbol,
@@ -75,6 +78,7 @@ class RecordedQuotes:
             f"config: tick {tick:g} ({_TICK_SOURCE}){funding_note}",
         )
 
-    def table_hash_parts(self) -> list[object]:
-        """What a code version must cover so that partitions priced under another table are stale."""
-        return [sorted(_TICKS.items()), UNLISTED_SPREAD_BPS, self.order_size, self.funding_rate]
+    def content_hash(self) -> str:
+        """The table, the unlisted spread, the order size and the funding rate: partitions priced under another
+        table are stale."""
+        return hash_of([sorted(_TICKS.items()), UNLISTED_SPREAD_BPS, self.order_size, self.funding_rate])

@@ -1,8 +1,12 @@
 """The shadow trader: paper-trades the consensus decisions, one position per symbol, with costs on both legs.
 
 Fill rules (conservative where the candle cannot tell the order of events):
-* entry at the OPEN of the bar after the signal bar; a signal while a position is open is ignored, and the bar
-  a position exits on may itself signal the next entry;
+* a taker entry fills at the OPEN of the bar after the signal bar; a maker entry is a limit at the signal bar's
+  CLOSE that fills only if the next bar trades THROUGH it (a buy: its low < the limit; a sell: its high > the
+  limit) — an unfilled entry is a missed signal, never a trade;
+* a signal while a position is open is ignored, and the bar a position exits on may itself signal the next entry;
+* inside the entry bar of a maker fill the fill came after the open: no exit at that bar's open, and a stop
+  touched in that bar counts before a take profit;
 * a bar that opens beyond the stop exits at its OPEN (the gap is paid in full); a bar that opens beyond the
   take profit exits at the take-profit level (the limit's price, not the better open);
 * inside a bar, when both the stop and the take profit are touched, the stop is assumed to come first;
@@ -10,19 +14,27 @@ Fill rules (conservative where the candle cannot tell the order of events):
   next bar (a bar's own high never tightens the stop that its own low is tested against);
 * max hold exits at the CLOSE of the ``hold``-th bar held; a position still open on the last bar exits at its
   close as ``end_of_data``.
-Costs per side are fee + half the spread + slippage at that bar for the trade's size (see ``costs``);
-``fees_paid``/``spread_paid``/``slippage_paid`` are in quote currency on the entry notional.
+Costs per side are fee + half the spread + slippage at that bar for the trade's size (see ``costs``). Under the
+maker order type the entry and a take profit rest as limits (maker fee, no spread, no slippage); stops, trailing
+stops, time exits and the end of data leave as takers. A perpetual position pays (long) or receives (short) the
+funding of every settlement strictly after its entry and at or before its exit (a time exit leaves at its bar's
+close). ``fees_paid``/``spread_paid``/``slippage_paid``/``funding_paid`` are in quote currency on the entry
+notional; net = gross − all four.
 The entry feature vector — the features of the signal bar, i.e. what the decision saw — is stored as
 ``f_<feature>`` columns (one per numeric non-candle column of the frame).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
+
 import numpy as np
 import polars as pl
 from numba import njit
 
-from huracan_core.trading.costs import BPS, CostModel, bar_costs
+from huracan_core.timeframes import timeframe_seconds
+from huracan_core.trading.costs import BPS, CostModel, funding_paid, leg_costs
 from huracan_core.trading.exits import (
     ExitConfig,
     max_hold_bars_expr,
@@ -31,6 +43,10 @@ from huracan_core.trading.exits import (
 )
 
 EXIT_REASONS = ("stop_loss", "take_profit", "trailing_stop", "max_hold", "end_of_data")
+#: the kernel's code of a maker entry the next bar did not trade through (no trade)
+MISSED = len(EXIT_REASONS)
+#: exits that leave at the close of their bar (the others inside it, or at its open)
+AT_CLOSE = ("max_hold", "end_of_data")
 TRADED = ("TAKE", "REDUCE_SIZE")
 LEDGER_COLUMNS = (
     "trade_id",
@@ -49,9 +65,23 @@ LEDGER_COLUMNS = (
     "fees_paid",
     "spread_paid",
     "slippage_paid",
+    "funding_paid",
     "exit_reason",
     "regime",
     "engines_agreeing",
+    "confidence",
+    "policy",
+    "model_version",
+    "expected_edge_bps",
+)
+#: a missed maker entry: the signal, the bar that did not trade through its limit, and the decision behind it
+MISSED_COLUMNS = (
+    "symbol",
+    "signal_time",
+    "entry_time",
+    "limit_price",
+    "size",
+    "direction",
     "confidence",
     "policy",
     "model_version",
@@ -75,12 +105,15 @@ def simulate_exits(
     trail_start_bps: float,
     trail_keep: float,
     overlapping: bool = False,
+    maker: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Path-dependent exits for signals (−1/0/+1 per bar, exit parameters read at the signal bar).
 
-    Returns per trade: signal bar, entry bar, exit bar, exit price, exit reason code (index in EXIT_REASONS).
-    Pass ``trail_start_bps = inf`` to disable the trailing stop. ``overlapping``: every signal is followed to its
-    exit, open position or not — the labels' view of every opportunity; the trader holds one position at a time.
+    Returns per trade: signal bar, entry bar, exit bar, exit price, exit reason code (index in EXIT_REASONS, or
+    ``MISSED`` for a maker entry the next bar did not trade through: entry and exit bar are that bar, the price
+    NaN). Pass ``trail_start_bps = inf`` to disable the trailing stop. ``overlapping``: every signal is followed to
+    its exit, open position or not — the labels' view of every opportunity; the trader holds one position at a
+    time. ``maker``: entries are limits at the signal bar's close (see the module's fill rules).
     """
     n = open_.shape[0]
     sig_idx = np.empty(n, np.int64)
@@ -96,7 +129,19 @@ def simulate_exits(
             i += 1
             continue
         e = i + 1
-        entry = open_[e]
+        if maker:
+            entry = close[i]
+            if not ((d > 0 and low[e] < entry) or (d < 0 and high[e] > entry)):
+                sig_idx[k] = i
+                entry_idx[k] = e
+                exit_idx[k] = e
+                exit_px[k] = np.nan
+                reason[k] = MISSED
+                k += 1
+                i += 1
+                continue
+        else:
+            entry = open_[e]
         stop = entry * (1.0 - d * stop_bps[i] / 1e4)
         tp = entry * (1.0 + d * tp_bps[i] / 1e4)
         hold_end = e + hold_bars[i] - 1
@@ -105,11 +150,12 @@ def simulate_exits(
         peak = 0.0
         j = e
         while True:
+            at_open = not (maker and j == e)  # a maker fill came after its bar's open
             if d > 0:
-                if open_[j] <= stop:
+                if at_open and open_[j] <= stop:
                     px, code = open_[j], 2 if trailing else 0
                     break
-                if open_[j] >= tp:
+                if at_open and open_[j] >= tp:
                     px, code = tp, 1
                     break
                 if low[j] <= stop:
@@ -120,10 +166,10 @@ def simulate_exits(
                     break
                 gain = (high[j] / entry - 1.0) * 1e4
             else:
-                if open_[j] >= stop:
+                if at_open and open_[j] >= stop:
                     px, code = open_[j], 2 if trailing else 0
                     break
-                if open_[j] <= tp:
+                if at_open and open_[j] <= tp:
                     px, code = tp, 1
                     break
                 if high[j] >= stop:
@@ -154,6 +200,15 @@ def simulate_exits(
     return sig_idx[:k], entry_idx[:k], exit_idx[:k], exit_px[:k], reason[:k]
 
 
+@dataclass(frozen=True)
+class Fills:
+    """What the trader did with the decisions: the trades (``LEDGER_COLUMNS``, then the ``f_`` entry features)
+    and the maker entries the market never traded through (``MISSED_COLUMNS``; empty for taker orders)."""
+
+    ledger: pl.DataFrame
+    missed: pl.DataFrame
+
+
 def shadow_trade(
     frame: pl.DataFrame,
     decisions: pl.DataFrame,
@@ -161,19 +216,46 @@ def shadow_trade(
     timeframe: str,
     exchange: str = "binance",
     exits: ExitConfig = ExitConfig(),
-    costs: CostModel = CostModel(),
     *,
+    costs: CostModel,
     overlapping: bool = False,
     entry_features: bool = True,
 ) -> pl.DataFrame:
-    """Trade ledger for one symbol. ``frame`` is candles + features + ``regime``; ``decisions`` is the
-    consensus output for the same bars (``direction``, ``confidence``, ``recommendation``, ``engines_agreeing``,
-    ``expected_edge_bps``; a model's decisions also carry ``policy`` and ``model_version``, which every trade
-    records). The take profit follows ``confidence``, the stop and max hold the bar's regime.
+    """The trade ledger of ``shadow_fills`` (its missed maker entries dropped: a caller that counts them calls
+    ``shadow_fills``)."""
+    return shadow_fills(
+        frame,
+        decisions,
+        symbol,
+        timeframe,
+        exchange,
+        exits,
+        costs=costs,
+        overlapping=overlapping,
+        entry_features=entry_features,
+    ).ledger
+
+
+def shadow_fills(
+    frame: pl.DataFrame,
+    decisions: pl.DataFrame,
+    symbol: str,
+    timeframe: str,
+    exchange: str = "binance",
+    exits: ExitConfig = ExitConfig(),
+    *,
+    costs: CostModel,
+    overlapping: bool = False,
+    entry_features: bool = True,
+) -> Fills:
+    """Trades and missed entries for one symbol. ``frame`` is candles + features + ``regime``; ``decisions`` is
+    the consensus output for the same bars (``direction``, ``confidence``, ``recommendation``,
+    ``engines_agreeing``, ``expected_edge_bps``; a model's decisions also carry ``policy`` and ``model_version``,
+    which every trade records). The take profit follows ``confidence``, the stop and max hold the bar's regime.
 
     ``overlapping`` follows every signal to its exit (the labels); ``entry_features`` adds the ``f_`` columns."""
     if not frame["timestamp"].equals(decisions["timestamp"]):
-        raise ValueError("decisions must cover exactly the frame's bars, in order")
+        raise ValueError(f"{symbol}: decisions must cover exactly the frame's bars, in order")
     features = [c for c in frame.columns if c not in NON_FEATURE_COLUMNS and frame.schema[c].is_numeric()]
     bars = (
         frame.select(
@@ -215,6 +297,7 @@ def shadow_trade(
             max_hold_bars_expr(exits, pl.col("regime"), timeframe).alias("hold_bars"),
         )
     )
+    maker = costs.order_type == "maker"
     open_, high, low, close = (bars[c].to_numpy().astype(np.float64) for c in ("open", "high", "low", "close"))
     sig, ent, ext, exit_px, reason = simulate_exits(
         open_,
@@ -228,35 +311,58 @@ def shadow_trade(
         exits.trail_start_bps,
         exits.trail_keep,
         overlapping,
+        maker,
     )
+    filled = reason != MISSED
+    missed = _missed(bars, symbol, sig[~filled], ent[~filled])
+    sig, ent, ext, exit_px, reason = sig[filled], ent[filled], ext[filled], exit_px[filled], reason[filled]
     signal_rows = bars[sig]
     sizes = signal_rows["size"]
-    entry_costs = bar_costs(frame[ent].with_columns(size=sizes), costs, exchange, symbol, pl.col("size"))
-    exit_costs = bar_costs(frame[ext].with_columns(size=sizes), costs, exchange, symbol, pl.col("size"))
+    reasons = pl.Series([EXIT_REASONS[r] for r in reason], dtype=pl.String)
+    entry_legs = leg_costs(frame[ent].with_columns(size=sizes), costs, exchange, symbol, pl.col("size"), "taker")
+    exit_legs = leg_costs(frame[ext].with_columns(size=sizes), costs, exchange, symbol, pl.col("size"), "taker")
+    if maker:  # the entry and a take profit rest as limits: the maker fee alone
+        maker_fee = costs.fee_bps(exchange, symbol, "maker")
+        entry_legs = entry_legs.with_columns(fee_bps=pl.lit(maker_fee), spread_bps=pl.lit(0.0), slip_bps=pl.lit(0.0))
+        at_limit = reasons == "take_profit"
+        exit_legs = exit_legs.with_columns(
+            fee_bps=pl.when(at_limit).then(maker_fee).otherwise(pl.col("fee_bps")),
+            spread_bps=pl.when(at_limit).then(0.0).otherwise(pl.col("spread_bps")),
+            slip_bps=pl.when(at_limit).then(0.0).otherwise(pl.col("slip_bps")),
+        )
+    entry_time = bars["timestamp"].gather(ent)
+    exit_time = bars["timestamp"].gather(ext)
+    bar = timedelta(seconds=timeframe_seconds(timeframe))
+    left_at = (
+        pl.DataFrame({"t": exit_time, "r": reasons})
+        .select(pl.when(pl.col("r").is_in(AT_CLOSE)).then(pl.col("t") + bar).otherwise(pl.col("t")))
+        .to_series()
+    )
     ledger = pl.DataFrame(
         {
             "symbol": pl.Series([symbol] * len(sig), dtype=pl.String),
             "signal_time": signal_rows["timestamp"],
-            "entry_time": bars["timestamp"].gather(ent),
-            "exit_time": bars["timestamp"].gather(ext),
-            "entry_price": bars["open"].gather(ent),
+            "entry_time": entry_time,
+            "exit_time": exit_time,
+            "entry_price": bars["close"].gather(sig) if maker else bars["open"].gather(ent),
             "exit_price": pl.Series(exit_px, dtype=pl.Float64),
             "size": sizes,
             "direction": signal_rows["signal"],
             "bars_held": pl.Series(ext - ent + 1, dtype=pl.Int64),
-            "exit_reason": pl.Series([EXIT_REASONS[r] for r in reason], dtype=pl.String),
+            "exit_reason": reasons,
             "regime": signal_rows["regime"],
             "engines_agreeing": signal_rows["engines_agreeing"],
             "confidence": signal_rows["confidence"],
             "policy": signal_rows["policy"],
             "model_version": signal_rows["model_version"],
             "expected_edge_bps": signal_rows["expected_edge_bps"],
-            "fee_in": entry_costs["fee_bps"],
-            "fee_out": exit_costs["fee_bps"],
-            "spread_in": entry_costs["spread_bps"] / 2,
-            "spread_out": exit_costs["spread_bps"] / 2,
-            "slip_in": entry_costs["slip_bps"],
-            "slip_out": exit_costs["slip_bps"],
+            "fee_in": entry_legs["fee_bps"],
+            "fee_out": exit_legs["fee_bps"],
+            "spread_in": entry_legs["spread_bps"] / 2,
+            "spread_out": exit_legs["spread_bps"] / 2,
+            "slip_in": entry_legs["slip_bps"],
+            "slip_out": exit_legs["slip_bps"],
+            "funding_paid": funding_paid(costs, exchange, symbol, entry_time, left_at, signal_rows["signal"], sizes),
         }
     )
     per_quote = pl.col("size") / BPS
@@ -277,11 +383,31 @@ def shadow_trade(
                 + pl.col("spread_out")
                 + pl.col("slip_in")
                 + pl.col("slip_out")
-            ),
+            )
+            - pl.col("funding_paid") / per_quote,
         )
         .with_columns(net_pnl=pl.col("net_bps") * per_quote)
     )
     if not entry_features:
-        return ledger.select(LEDGER_COLUMNS)
+        return Fills(ledger.select(LEDGER_COLUMNS), missed)
     entry = frame[sig].select([pl.col(c).cast(pl.Float64).alias(f"f_{c}") for c in features])
-    return ledger.select(LEDGER_COLUMNS).hstack(entry)
+    return Fills(ledger.select(LEDGER_COLUMNS).hstack(entry), missed)
+
+
+def _missed(bars: pl.DataFrame, symbol: str, sig: np.ndarray, ent: np.ndarray) -> pl.DataFrame:
+    """The missed maker entries as rows (``MISSED_COLUMNS``)."""
+    rows = bars[sig]
+    return pl.DataFrame(
+        {
+            "symbol": pl.Series([symbol] * len(sig), dtype=pl.String),
+            "signal_time": rows["timestamp"],
+            "entry_time": bars["timestamp"].gather(ent),
+            "limit_price": rows["close"],
+            "size": rows["size"],
+            "direction": rows["signal"],
+            "confidence": rows["confidence"],
+            "policy": rows["policy"],
+            "model_version": rows["model_version"],
+            "expected_edge_bps": rows["expected_edge_bps"],
+        }
+    ).select(MISSED_COLUMNS)

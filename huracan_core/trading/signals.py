@@ -46,7 +46,7 @@ def signal_partitions(
     *,
     warmup_days: int,
     exchange: str = "binance",
-    costs: CostModel = CostModel(),
+    costs: CostModel,
     config: ConsensusConfig = ConsensusConfig(),
 ) -> dict[DayKey, pl.DataFrame]:
     """Each wanted (day, symbol): the day's bars with every engine's vote and the consensus decision.
@@ -75,7 +75,7 @@ def prove_signal_causality(
     *,
     warmup_days: int,
     exchange: str = "binance",
-    costs: CostModel = CostModel(),
+    costs: CostModel,
     config: ConsensusConfig = ConsensusConfig(),
 ) -> dict[DayKey, CausalityReport]:
     """``samples`` bar times of each symbol's last wanted day: the signals from bars truncated at t equal the

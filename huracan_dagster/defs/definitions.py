@@ -7,7 +7,6 @@ import dagster as dg
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.training import ModelConfig
 from huracan_core.sources import open_source
-from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
 from huracan_dagster.defs.assets.candles import candle_assets
 from huracan_dagster.defs.assets.champions import champion_assets, mechanic_asset
 from huracan_dagster.defs.assets.dbt import HuracanDbtResource, dbt_assets_for
@@ -74,20 +73,20 @@ def mechanic_job_name(timeframe: str) -> str:
 def timeframe_assets(
     timeframe: str,
     train_days: int = ModelConfig().train_days,
-    fee_profile: str = DEFAULT_FEE_PROFILE,
+    costs_config: CostsResource = CostsResource(),
     space: PartitionSpace = DEFAULT_SPACE,
 ) -> list[dg.AssetsDefinition]:
     """The whole chain of one timeframe, every key under the ``<timeframe>/`` prefix; ``train_days`` is the
-    coin models' trailing window (their partition mapping), ``fee_profile`` the costs resource's tier, ``space``
+    coin models' trailing window (their partition mapping), ``costs_config`` the costs resource as configured, ``space``
     the days that are partitions."""
     recipe = FeatureRecipe.default(timeframe)
     chain = [
         *candle_assets(timeframe, space),
         *feature_assets(recipe, space),
-        *learning_assets(timeframe, recipe.version_hash, train_days, fee_profile, space),
-        *champion_assets(timeframe, recipe.version_hash, train_days, fee_profile=fee_profile, space=space),
+        *learning_assets(timeframe, recipe.version_hash, train_days, costs_config, space),
+        *champion_assets(timeframe, recipe.version_hash, train_days, costs_config=costs_config, space=space),
         mechanic_asset(timeframe, recipe.version_hash, train_days),
-        *trading_assets(timeframe, fee_profile, space),
+        *trading_assets(timeframe, costs_config, space),
         *export_assets(timeframe, space),
     ]
     return [*chain, *report_assets(timeframe, sorted({k for a in chain for k in a.check_keys}, key=str), space)]
@@ -99,6 +98,12 @@ def partition_space(settings: Settings) -> PartitionSpace:
     return PartitionSpace.of_days(open_source(settings.source).recorded_days(settings.timeframes))
 
 
+def costs_resource(settings: Settings) -> CostsResource:
+    """The configured costs (``HURACAN_FEE_PROFILE``, ``HURACAN_ORDER_TYPE``): the resource the assets price with
+    and the code versions they carry."""
+    return CostsResource(fee_profile=settings.fee_profile, order_type=settings.order_type)
+
+
 def resources(settings: Settings) -> dict[str, object]:
     """Every resource the assets use, configured from the settings (the UI's launchpad can override them)."""
     source = CandleSourceResource(spec=settings.source)
@@ -108,7 +113,7 @@ def resources(settings: Settings) -> dict[str, object]:
         "archive": archive,
         "universe": UniverseResource(source=source, symbols=list(settings.symbols), top_n=settings.top_n),
         "frames_io": PartitionedFrameIOManager(archive=archive),
-        "costs": CostsResource(fee_profile=settings.fee_profile),
+        "costs": costs_resource(settings),
         "models": ModelSettingsResource(
             gate_profile=settings.gate_profile,
             encoder_device=settings.encoder_device,
@@ -131,7 +136,9 @@ def mlflow_resource(settings: Settings) -> MLflowResource:
 def build_definitions(settings: Settings) -> dg.Definitions:
     space = partition_space(settings)
     assets = [
-        a for tf in settings.timeframes for a in timeframe_assets(tf, fee_profile=settings.fee_profile, space=space)
+        a
+        for tf in settings.timeframes
+        for a in timeframe_assets(tf, costs_config=costs_resource(settings), space=space)
     ]
     dbt = {tf: dbt_assets_for(tf) for tf in settings.timeframes}
     analytics = [analytics_database(settings.timeframe, list(dbt[settings.timeframe].keys))]

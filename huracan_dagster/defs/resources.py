@@ -16,7 +16,7 @@ from huracan_core.models.walk_forward import WalkForwardConfig
 from huracan_core.sources import CandleSource, open_source
 from huracan_core.storage import ArtifactStore, LocalArtifactStore
 from huracan_core.storage.s3 import S3ArtifactStore, parse_s3_url
-from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, CostModel, fee_profile
+from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, DEFAULT_ORDER_TYPE, CostModel, fee_profile, order_type
 from huracan_core.universe import UniverseConfig, universe_by_day
 
 
@@ -79,16 +79,23 @@ class UniverseResource(dg.ConfigurableResource):
 
 
 class CostsResource(dg.ConfigurableResource):
-    """The fee tier every cost is priced at (``binance-perp-vip0``: maker 2 / taker 5 bps a side, the default),
-    taker or maker fills; spread and slippage come from each bar. Shared by labels, models and the trader, so a
-    model is judged at the costs it will trade at."""
+    """The fee tier every cost is priced at (``binance-perp-vip0``: maker 2 / taker 5 bps a side, the default)
+    and the order type (``taker`` or ``maker``); spread, impact and funding come from the quote book. Shared by
+    labels, models and the trader, so a model is judged at the costs it will trade at: the one place the
+    configured ``CostModel`` is built."""
 
     exchange: str = "binance"
     fee_profile: str = DEFAULT_FEE_PROFILE
-    use_taker: bool = True
+    order_type: str = DEFAULT_ORDER_TYPE
 
     def cost_model(self) -> CostModel:
-        return CostModel(default_fees=fee_profile(self.fee_profile), use_taker=self.use_taker)
+        return CostModel(default_fees=fee_profile(self.fee_profile), order_type=order_type(self.order_type))
+
+    def version(self) -> dict[str, object]:
+        """What the assets' code versions carry of the costs: the fee profile, the order type and the quote
+        book's content hash, so partitions priced under other costs are marked stale."""
+        model = self.cost_model()
+        return {"fees": self.fee_profile, "order_type": model.order_type, "quotes": model.quotes.content_hash()}
 
 
 class ModelSettingsResource(dg.ConfigurableResource):

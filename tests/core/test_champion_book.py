@@ -13,6 +13,7 @@ from huracan_core.models.artifacts import REQUIRED_FILES, CorruptModelError, wri
 from huracan_core.storage import LocalArtifactStore
 from huracan_core.storage.keys import PROMOTIONS_KEY, QUARANTINE_KEY, champion_pointer_key
 from huracan_core.storage.store import ArtifactStore
+from huracan_core.trading.costs import CostModel
 
 T0 = datetime(2024, 12, 1, tzinfo=UTC)
 
@@ -304,6 +305,7 @@ def test_a_champion_step_that_fails_part_way_records_none_of_its_decisions(tmp_p
             "15m",
             evaluation_days=3,
             recipe_hash="r",
+            costs=CostModel(),
             now=lambda: T0,
         )
     assert store.read_bytes(PROMOTIONS_KEY) == before  # BTC's decision, taken first, was not recorded either
@@ -315,6 +317,7 @@ def test_a_champion_step_that_fails_part_way_records_none_of_its_decisions(tmp_p
         "15m",
         evaluation_days=3,
         recipe_hash="r",
+        costs=CostModel(),
         now=lambda: T0,
     )
     assert [line["symbol"] for line in lines] == ["BTC-USDT"] and len(ChampionBook(store, "15m").history()) == 2

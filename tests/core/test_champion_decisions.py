@@ -39,12 +39,12 @@ def world(tmp_path_factory):
     features = FeatureRecipe.default("15m").compute(candles, symbol="ETH/USDT")
     regimes = RegimeDetector().detect(features)
     plain = join_bars([candles], [features], [regimes])
-    signals = vote(plain, SYMBOL)
-    labels = label_bars(plain, signals, SYMBOL, "15m")
+    signals = vote(plain, SYMBOL, costs=CostModel())
+    labels = label_bars(plain, signals, SYMBOL, "15m", costs=CostModel())
     bars = model_bars([candles], [features], [regimes], [signals], [labels])
     columns = input_columns(feature_columns(features), signals, "15m")
     store = LocalArtifactStore(tmp_path_factory.mktemp("archive"))
-    trained = train_coin_model(bars, columns, SYMBOL, "15m", CHAMPION_CUTOFF, config=CONFIG)
+    trained = train_coin_model(bars, columns, SYMBOL, "15m", CHAMPION_CUTOFF, config=CONFIG, costs=CostModel())
     folder = "models/ETH-USDT/15m/champion"
     write_model_folder(
         store,
@@ -69,6 +69,7 @@ def _decide(world, challengers, incumbent="default", rule=RULE) -> dict:
         decided_at=CUTOFF,
         evaluation_days=7,
         rule=rule,
+        costs=CostModel(),
     )
 
 
@@ -121,6 +122,7 @@ def test_a_model_trained_on_shuffled_labels_is_never_promoted(world) -> None:
             "15m",
             CUTOFF,
             config=ModelConfig(**{**config.__dict__, "seed": seed}),
+            costs=CostModel(),
             shuffle_labels=True,
         )
         trades = control.model.ledger

@@ -40,12 +40,15 @@ from huracan_core.regimes import RegimeDetector
 from huracan_core.sources import open_source
 from huracan_core.storage import LocalArtifactStore
 from huracan_core.storage.keys import champion_pointer_key
+from huracan_core.trading.costs import CostModel
 from huracan_core.trading.signals import signal_partitions
 
 TF = "15m"
 COIN = "ETH-USDT"  # not the reference, so corr_btc/beta_btc and the reference's candles are exercised
 PAIRS = ("BTC-USDT", "ETH-USDT", "SOL-USDT", "BNB-USDT", "XRP-USDT")
 DAY = date(2024, 9, 1)  # the model of this day trains on 2024-08-02..08-31
+#: the costs the signals, labels and models are priced at (the default model)
+COSTS = CostModel()
 CONFIG = ModelConfig(train_days=30, rounds=30, walk_forward=WalkForwardConfig(train_days=15, test_days=5, step_days=5))
 STEP = timedelta(minutes=15)
 
@@ -80,8 +83,10 @@ def _partitions(candles: dict[str, pl.DataFrame]) -> dict:
     regimes = {k: detector.detect(f) for k, f in features.items()}
     own = {k: f for k, f in by_day.items() if k[1] == COIN}
     keys = [(d, COIN) for d in train]
-    signals = signal_partitions(own, features, regimes, keys, warmup_days=SIGNAL_WARMUP_DAYS)
-    labels = {(p.day, p.symbol): p.frame for p in label_partitions(own, features, regimes, signals, keys, TF)}
+    signals = signal_partitions(own, features, regimes, keys, warmup_days=SIGNAL_WARMUP_DAYS, costs=COSTS)
+    labels = {
+        (p.day, p.symbol): p.frame for p in label_partitions(own, features, regimes, signals, keys, TF, costs=COSTS)
+    }
     return {"candles": own, "features": features, "regimes": regimes, "signals": signals, "labels": labels}
 
 
@@ -92,7 +97,7 @@ def inputs(candles) -> dict:
 
 @pytest.fixture(scope="module")
 def plain_model(inputs) -> ModelPartition:
-    (part,) = train_model_partitions(inputs, {}, [(DAY, COIN)], TF, config=CONFIG, use_encoder=False)
+    (part,) = train_model_partitions(inputs, {}, [(DAY, COIN)], TF, config=CONFIG, costs=COSTS, use_encoder=False)
     return part
 
 
@@ -103,7 +108,9 @@ def encoded_model(inputs) -> ModelPartition:
         inputs["features"][(d, COIN)] for d in _days(DAY - timedelta(days=CONFIG.train_days), DAY - timedelta(days=1))
     ]
     encoder = fit_encoder(frames, feature_inputs(feature_columns(frames[0]), TF), EncoderConfig(epochs=1), device="cpu")
-    (part,) = train_model_partitions(inputs, {DAY: encoder}, [(DAY, COIN)], TF, config=CONFIG, use_encoder=True)
+    (part,) = train_model_partitions(
+        inputs, {DAY: encoder}, [(DAY, COIN)], TF, config=CONFIG, costs=COSTS, use_encoder=True
+    )
     return part
 
 

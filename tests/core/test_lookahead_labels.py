@@ -5,14 +5,16 @@ OPEN = 100. Default exits: regime TREND → stop 50 bps (long 99.5 / short 100.5
 RANGE → stop 100 bps, 8 bars; PANIC → stop 150 bps, 2 bars. Confidence 0.5 → take profit 15 bps (long 100.15 /
 short 99.85); 0.85 → 30 bps (100.30 / 99.70), which leaves room for the trailing stop (it starts beyond +15 bps).
 
-Costs: taker fee 5 bps (FeeSchedule(2, 5)), half the bar's quoted spread, slippage 0.5 bps (no volatility or
-impact term) on each leg, each at its own bar: the quoted spread on bar i is 2 + 2·i bps, so one side at bar i
-costs 5 + (1 + i) + 0.5 = 6.5 + i bps and entry and exit legs are told apart.
+Costs: taker fee 5 bps (FeeSchedule(2, 5), spot: no funding), half of a quoted 1 bp spread, and the order's share
+of the bar, 10 × sqrt(1,000 / bar notional), on each leg, each at its own bar: bar i trades 1,000 × (10 / (1 + i))²
+USDT, so its slippage is 1 + i bps, one side at bar i costs 5 + 0.5 + (1 + i) = 6.5 + i bps and entry and exit
+legs are told apart.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -26,20 +28,22 @@ from huracan_core.models.inputs import input_columns
 from huracan_core.models.lookahead_labels import OUTCOME_COLUMNS, label_bars, label_partitions
 from huracan_core.regimes.detector import RegimeDetector
 from huracan_core.trading.consensus import vote
-from huracan_core.trading.costs import CostModel, FeeSchedule, bar_costs
+from huracan_core.trading.costs import CostModel, FeeSchedule, bar_costs, fee_profile
 from huracan_core.trading.exits import ExitConfig
 from tests.conftest import real_15m
+from tests.core.fixed_quotes import FixedQuotes
 
 SYMBOL = "ETH-USDT"
 START = datetime(2025, 1, 1, tzinfo=UTC)
 BAR = timedelta(minutes=15)
 FEES = FeeSchedule(maker_bps=2.0, taker_bps=5.0)
-COSTS = CostModel(
-    default_fees=FEES, use_taker=True, spread_floor_bps=1.0, slip_floor_bps=0.5, slip_vol_coeff=0.0,
-    slip_impact_bps=0.0,
-)  # fmt: skip
+COSTS = CostModel(default_fees=FEES, quotes=FixedQuotes(spread_bps=1.0), slip_impact_bps=10.0)
 EXITS = ExitConfig()
-ATR_PCT = 0.002  # 20 bps of ATR: present on every bar, priced only where slip_vol_coeff is not 0
+ATR_PCT = 0.002  # 20 bps of ATR: present on every bar, priced nowhere (volatility is no cost)
+#: the real-data tests' costs: the default model (perpetual, taker, the recorded quotes)
+REAL = CostModel()
+#: spot fees and the recorded quotes: no funding, so a label's cost is exactly its two legs
+SPOT = CostModel(default_fees=fee_profile("binance-spot-vip0"))
 
 FLAT = (100.0, 100.0, 100.0, 100.0)
 QUIET = (100.0, 100.1, 99.9, 100.0)  # inside every level; best excursion 10 bps < 15, so no trailing either
@@ -50,21 +54,28 @@ def ts(i: int, start: datetime = START) -> datetime:
     return start + i * BAR
 
 
-def spread_at(i: int) -> float:
-    return 2.0 + 2.0 * i
+def slip_at(i: int) -> float:
+    return 1.0 + i
 
 
 def side_cost(i: int, costs: CostModel = COSTS) -> float:
-    """One leg at bar i, written out from the CostModel's fields: fee + half spread + slippage."""
-    fee = costs.default_fees.taker_bps if costs.use_taker else costs.default_fees.maker_bps
-    spread = max(spread_at(i), costs.spread_floor_bps)
-    slip = costs.slip_floor_bps + costs.slip_vol_coeff * ATR_PCT * costs.atr_pct_to_bps  # no impact term here
-    return fee + spread / 2 + slip
+    """One leg at bar i, written out from the CostModel's fields: fee + half the quoted spread + slippage."""
+    quote = costs.quotes.quote(SYMBOL, START.date())
+    return costs.fee_bps("binance", SYMBOL) + quote.spread_bps / 2 + slip_at(i)
 
 
-def bars_frame(ohlc, regimes="TREND", start: datetime = START, spreads=None, volume: float = 1e6) -> pl.DataFrame:
+def volume_for(slip_bps: float, close: float) -> float:
+    """The bar volume at which 1,000 USDT pays ``slip_bps``: 10 × sqrt(1,000 / (volume × close)) = slip_bps."""
+    return EXITS.notional * (COSTS.slip_impact_bps / slip_bps) ** 2 / close
+
+
+def bars_frame(ohlc, regimes="TREND", start: datetime = START, slips=None, volume: float | None = None) -> pl.DataFrame:
+    """``slips``: each bar's slippage (bps) for 1,000 USDT, set through its volume (1 + i by default), unless a
+    ``volume`` is given for every bar."""
     n = len(ohlc)
     regimes = [regimes] * n if isinstance(regimes, str) else list(regimes)
+    slips = slips if slips is not None else [slip_at(i) for i in range(n)]
+    volumes = [volume if volume is not None else volume_for(s, float(b[3])) for s, b in zip(slips, ohlc, strict=True)]
     return pl.DataFrame(
         {
             "timestamp": [ts(i, start) for i in range(n)],
@@ -72,9 +83,9 @@ def bars_frame(ohlc, regimes="TREND", start: datetime = START, spreads=None, vol
             "high": [float(b[1]) for b in ohlc],
             "low": [float(b[2]) for b in ohlc],
             "close": [float(b[3]) for b in ohlc],
-            "volume": [volume] * n,
+            "volume": volumes,
             "atr_pct": [ATR_PCT] * n,
-            "spread_bps": spreads if spreads is not None else [spread_at(i) for i in range(n)],
+            "spread_bps": [50.0] * n,  # the volatility FEATURE: never a cost
             "regime": regimes,
         },
         schema_overrides={"timestamp": pl.Datetime("us", "UTC")},
@@ -145,7 +156,7 @@ def test_exit_levels_of_the_hand_cases_come_from_the_exit_config() -> None:
     assert EXITS.trail_start_bps == 15.0 and EXITS.trail_keep == 0.5
     assert EXITS.max_hold_minutes["TREND"] / 15 == 16 and EXITS.max_hold_minutes["RANGE"] / 15 == 8
     assert EXITS.max_hold_minutes["PANIC"] / 15 == 2
-    assert side_cost(1) == 7.5 and side_cost(2) == 8.5  # 5 + (2 + 2·i) / 2 + 0.5
+    assert side_cost(1) == 7.5 and side_cost(2) == 8.5  # 5 + 1 / 2 + (1 + i)
 
 
 @pytest.mark.parametrize(
@@ -253,45 +264,68 @@ def test_every_signal_is_followed_even_while_an_earlier_one_is_open() -> None:
 
 
 def test_columns_and_types() -> None:
-    labels = label_bars(bars_frame(pad([FLAT])), signals_frame(bars_frame(pad([FLAT])), {0: 0.5}), SYMBOL, "15m")
+    bars = bars_frame(pad([FLAT]))
+    labels = label_bars(bars, signals_frame(bars, {0: 0.5}), SYMBOL, "15m", costs=COSTS)
     sides = [f"{s}_{c}" for s in ("long", "short") for c in OUTCOME_COLUMNS]
     assert labels.columns == ["timestamp", *sides, "label_end", "complete"]
     assert labels.schema["long_exit_time"] == labels.schema["timestamp"] == labels.schema["label_end"]
     assert labels.schema["complete"] == pl.Boolean and labels.schema["long_bars_held"] == pl.Int64
 
 
-def test_slippage_from_volatility_and_size_maker_fees_and_the_spread_floor() -> None:
-    # Maker fee 2 bps; a quoted spread of 0.4 bps is floored at 1 bps (half: 0.5); slippage = floor 0.5 + 0.1 × ATR
-    # (20 bps) + 10 × sqrt(size 1,000 / bar notional volume × close): each leg at its own bar's close.
-    costs = CostModel(
-        default_fees=FEES, use_taker=False, spread_floor_bps=1.0, slip_floor_bps=0.5, slip_vol_coeff=0.1,
-        slip_impact_bps=10.0,
-    )  # fmt: skip
+def test_the_spread_floored_at_one_tick_and_the_share_of_the_bar() -> None:
+    # A quoted 0.4 bps under a tick of 0.01 (1 bp at 100, 1.009 bps at 99.1); slippage 10 × sqrt(size 1,000 / bar
+    # notional 1,000 × close): each leg at its own bar's close. The volatility feature prices nothing.
+    costs = CostModel(default_fees=FEES, quotes=FixedQuotes(spread_bps=0.4, tick_size=0.01), slip_impact_bps=10.0)
     ohlc = pad([FLAT, QUIET, (99.0, 99.2, 98.8, 99.1)])  # long: gap stop at 99.0 on bar 2; short: TP on bar 2
-    bars = bars_frame(ohlc, spreads=[0.4] * len(ohlc), volume=1_000.0)
+    bars = bars_frame(ohlc, volume=1_000.0)
     row = label_bars(bars, signals_frame(bars, {0: 0.5}), SYMBOL, "15m", costs=costs, exits=EXITS).row(0, named=True)
 
     def leg(close: float) -> float:
         impact = costs.slip_impact_bps * math.sqrt(EXITS.notional / (1_000.0 * close))
-        return FEES.maker_bps + 1.0 / 2 + costs.slip_floor_bps + costs.slip_vol_coeff * 20.0 + impact
+        return FEES.taker_bps + max(0.4, 0.01 / close * 1e4) / 2 + impact
 
     cost = leg(QUIET[3]) + leg(99.1)  # entry bar 1 closes at 100.0, exit bar 2 at 99.1
-    assert cost == pytest.approx(2 * (2 + 0.5 + 0.5 + 2) + 1.0 + 10 * math.sqrt(1 / 99.1))
+    assert cost == pytest.approx(2 * 5 + 0.5 + 0.5 / 0.991 + 1.0 + 10 * math.sqrt(1 / 99.1))
     for side, gross in (("long", -100.0), ("short", 15.0)):
         assert row[f"{side}_cost_bps"] == pytest.approx(cost, abs=1e-9)
         assert row[f"{side}_net_bps"] == pytest.approx(gross - cost, abs=1e-6)
 
 
+def test_maker_labels_a_missed_entry_as_no_trade() -> None:
+    # Maker: each side's limit sits at the signal bar's close (100). Bar 1 (99.99 … 100.0) trades through the
+    # long's buy limit but only touches the short's sell limit: the long is entered at 100 and takes its profit
+    # on bar 2 as a maker (2 + 2 bps); the short is missed — an outcome of 0, known when bar 1 closed.
+    maker = CostModel(default_fees=FEES, order_type="maker", quotes=FixedQuotes(spread_bps=1.0))
+    bars = bars_frame(pad([FLAT, (100.0, 100.0, 99.99, 100.0), (100.0, 100.2, 99.95, 100.1)]))
+    row = label_bars(bars, signals_frame(bars, {0: 0.5}), SYMBOL, "15m", costs=maker, exits=EXITS).row(0, named=True)
+    assert row["long_exit_reason"] == "take_profit"
+    assert (row["long_net_bps"], row["long_cost_bps"]) == pytest.approx((11.0, 4.0))
+    assert row["short_exit_reason"] == "missed" and row["short_exit_time"] == ts(1)
+    assert (row["short_net_bps"], row["short_gross_bps"], row["short_cost_bps"], row["short_bars_held"]) == (0, 0, 0, 0)
+    assert row["complete"] and row["label_end"] == ts(2)
+
+
+def test_funding_is_in_the_label() -> None:
+    # a perpetual at 3 bps per 8 hours; signal at 07:30, entry 07:45, both sides out at the 08:00 bar's close
+    # (RANGE at 120 minutes would hold longer: PANIC holds 2 bars) — each spans the 08:00 settlement
+    perp = CostModel(default_fees=fee_profile("binance-perp-vip0"), quotes=COSTS.quotes, slip_impact_bps=10.0)
+    start = START + timedelta(hours=7, minutes=30)
+    bars = bars_frame(pad([FLAT, QUIET, QUIET]), ["PANIC"] + ["TREND"] * 11, start=start, slips=[1.0] * 12)
+    funded = replace(perp, quotes=FixedQuotes(spread_bps=1.0, funding_rate=3e-4))
+    plain = label_bars(bars, signals_frame(bars, {0: 0.5}), SYMBOL, "15m", costs=perp).row(0, named=True)
+    row = label_bars(bars, signals_frame(bars, {0: 0.5}), SYMBOL, "15m", costs=funded).row(0, named=True)
+    assert row["long_exit_reason"] == "max_hold" and row["long_exit_time"] == start + 2 * BAR
+    assert row["long_cost_bps"] == pytest.approx(plain["long_cost_bps"] + 3.0)  # the long pays
+    assert row["short_cost_bps"] == pytest.approx(plain["short_cost_bps"] - 3.0)  # the short receives
+
+
 def test_a_symbols_own_fee_schedule_is_used() -> None:
-    costs = CostModel(
-        default_fees=FEES, fees={("binance", SYMBOL): FeeSchedule(1.0, 3.0)}, spread_floor_bps=1.0,
-        slip_floor_bps=0.5, slip_vol_coeff=0.0, slip_impact_bps=0.0,
-    )  # fmt: skip
+    costs = replace(COSTS, fees={("binance", SYMBOL): FeeSchedule(1.0, 3.0)})
     bars = bars_frame(pad([FLAT, (100, 100.6, 99.4, 100.0)]))
     row = label_bars(bars, signals_frame(bars, {0: 0.5}), SYMBOL, "15m", costs=costs).row(0, named=True)
-    assert row["long_cost_bps"] == pytest.approx(2 * (3.0 + spread_at(1) / 2 + 0.5))  # both legs on bar 1
+    assert row["long_cost_bps"] == pytest.approx(2 * (3.0 + 0.5 + slip_at(1)))  # both legs on bar 1
     other = label_bars(bars, signals_frame(bars, {0: 0.5}), "BTC-USDT", "15m", costs=costs).row(0, named=True)
-    assert other["long_cost_bps"] == pytest.approx(2 * (5.0 + spread_at(1) / 2 + 0.5))
+    assert other["long_cost_bps"] == pytest.approx(2 * (5.0 + 0.5 + slip_at(1)))
 
 
 # ------------------------------------------------------------------------------------------------ partitions
@@ -305,10 +339,10 @@ def _day_inputs(with_next: bool, next_features: bool = True):
     """Day D: five bars. The 22:45 signal enters at 23:00, whose 99.4 … 100.6 range stops both sides out inside
     D. The other four signals (23:00 … 23:45) enter at 100 on the next open and meet nothing until D+1: at
     00:00 the high 100.2 fills every long's TP (100.15); at 00:15 the high 100.6 stops every short (100.5).
-    Spreads: 2 bps on D, 6 bps on D+1 — an exit leg on D+1 is priced with D+1's features."""
-    day_bars = bars_frame([FLAT, (100, 100.6, 99.4, 100.0), FLAT, FLAT, FLAT], start=LATE, spreads=[2.0] * 5)
+    Slippage: 1 bp on D, 3 bps on D+1 (their volumes) — an exit leg on D+1 is priced with D+1's candles."""
+    day_bars = bars_frame([FLAT, (100, 100.6, 99.4, 100.0), FLAT, FLAT, FLAT], start=LATE, slips=[1.0] * 5)
     next_bars = bars_frame(
-        [(100, 100.2, 99.95, 100.1), (100.1, 100.6, 100.05, 100.5), *[QUIET] * 6], start=MIDNIGHT, spreads=[6.0] * 8
+        [(100, 100.2, 99.95, 100.1), (100.1, 100.6, 100.05, 100.5), *[QUIET] * 6], start=MIDNIGHT, slips=[3.0] * 8
     )
     candle_cols = ["timestamp", "open", "high", "low", "close", "volume"]
     feature_cols = ["timestamp", "atr_pct", "spread_bps"]
@@ -324,8 +358,8 @@ def _day_inputs(with_next: bool, next_features: bool = True):
     return candles, features, regimes, signals
 
 
-def _side(spread: float) -> float:
-    return FEES.taker_bps + spread / 2 + COSTS.slip_floor_bps
+def _side(slip: float) -> float:
+    return FEES.taker_bps + 1.0 / 2 + slip
 
 
 def test_a_days_last_bars_finish_on_the_next_days_candles() -> None:
@@ -337,17 +371,17 @@ def test_a_days_last_bars_finish_on_the_next_days_candles() -> None:
     first = frame.row(0, named=True)  # stopped out inside the day, both legs on the 23:00 bar
     assert (first["long_exit_reason"], first["short_exit_reason"]) == ("stop_loss", "stop_loss")
     assert first["long_exit_time"] == first["label_end"] == LATE + BAR
-    assert first["long_net_bps"] == pytest.approx(-50.0 - 2 * _side(2.0))
+    assert first["long_net_bps"] == pytest.approx(-50.0 - 2 * _side(1.0))
     for i, row in enumerate(frame.rows(named=True)[1:], start=1):
         entry = LATE + (i + 1) * BAR  # 23:15 … 00:00
-        entry_side = _side(6.0 if entry >= MIDNIGHT else 2.0)
+        entry_side = _side(3.0 if entry >= MIDNIGHT else 1.0)
         assert row["long_exit_reason"] == "take_profit" and row["long_exit_time"] == MIDNIGHT
         assert row["short_exit_reason"] == "stop_loss" and row["short_exit_time"] == MIDNIGHT + BAR
         assert row["long_exit_time"].date() == NEXT
         assert row["long_bars_held"] == (MIDNIGHT - entry) // BAR + 1
         assert row["short_bars_held"] == row["long_bars_held"] + 1
-        assert row["long_net_bps"] == pytest.approx(15.0 - entry_side - _side(6.0), abs=1e-6)
-        assert row["short_net_bps"] == pytest.approx(-50.0 - entry_side - _side(6.0), abs=1e-6)
+        assert row["long_net_bps"] == pytest.approx(15.0 - entry_side - _side(3.0), abs=1e-6)
+        assert row["short_net_bps"] == pytest.approx(-50.0 - entry_side - _side(3.0), abs=1e-6)
         assert row["label_end"] == MIDNIGHT + BAR
 
 
@@ -384,7 +418,7 @@ def _real_pipeline(candles: pl.DataFrame, symbol: str = SYMBOL) -> tuple[pl.Data
     features = FeatureRecipe.default("15m").compute(candles, symbol=symbol)
     regimes = RegimeDetector().detect(features)
     bars = join_bars([candles], [features], [regimes])
-    return features, bars, vote(bars, symbol)
+    return features, bars, vote(bars, symbol, costs=REAL)
 
 
 @pytest.fixture(scope="module")
@@ -402,7 +436,7 @@ def test_real_eth_labels_hold_their_invariants(eth_window: pl.DataFrame) -> None
         (pl.col("timestamp") >= datetime(2024, 8, 13, tzinfo=UTC))
         & (pl.col("timestamp") < datetime(2024, 8, 23, tzinfo=UTC))
     )
-    labels = label_bars(bars, days, SYMBOL, "15m")
+    labels = label_bars(bars, days, SYMBOL, "15m", costs=SPOT)
     assert labels.height == days.height == 10 * 96
     assert labels["timestamp"].equals(days["timestamp"])
     assert labels["complete"].all()  # two days after the last labelled bar: every trade found its exit
@@ -419,9 +453,7 @@ def test_real_eth_labels_hold_their_invariants(eth_window: pl.DataFrame) -> None
         labels.select(pl.max_horizontal("long_exit_time", "short_exit_time").alias("label_end"))["label_end"]
     )
     # both sides' costs are the legs at the entry bar (the next bar) and at the exit bar
-    per_bar = bar_costs(bars, CostModel(), "binance", SYMBOL, ExitConfig().notional).select(
-        "timestamp", "side_cost_bps"
-    )
+    per_bar = bar_costs(bars, SPOT, "binance", SYMBOL, ExitConfig().notional).select("timestamp", "side_cost_bps")
     for side in ("long", "short"):
         legs = (
             labels.select("timestamp", f"{side}_exit_time", f"{side}_cost_bps")
@@ -438,7 +470,12 @@ def test_real_eth_labels_hold_their_invariants(eth_window: pl.DataFrame) -> None
     reasons = set(labels["long_exit_reason"]) | set(labels["short_exit_reason"])
     assert {"stop_loss", "take_profit", "max_hold"} <= reasons
     # same inputs, same frame
-    assert label_bars(bars, days, SYMBOL, "15m").equals(labels)
+    assert label_bars(bars, days, SYMBOL, "15m", costs=SPOT).equals(labels)
+    # on the default perpetual the labels differ from spot by the fees and the funding: net < gross still
+    perp = label_bars(bars, days, SYMBOL, "15m", costs=REAL)
+    for side in ("long", "short"):
+        assert (perp[f"{side}_net_bps"] < perp[f"{side}_gross_bps"]).all()
+        assert (perp[f"{side}_exit_reason"] == labels[f"{side}_exit_reason"]).all()
 
 
 def test_a_label_fed_in_as_a_feature_is_caught_by_the_causality_check(eth_window: pl.DataFrame) -> None:
@@ -450,7 +487,7 @@ def test_a_label_fed_in_as_a_feature_is_caught_by_the_causality_check(eth_window
 
     def with_label(frame: pl.DataFrame) -> pl.DataFrame:
         features, bars, signals = _real_pipeline(frame)
-        labels = label_bars(bars, signals, SYMBOL, "15m")
+        labels = label_bars(bars, signals, SYMBOL, "15m", costs=REAL)
         return features.drop("recipe_hash").join(
             labels.select("timestamp", "long_net_bps"), on="timestamp", how="left", maintain_order="left"
         )

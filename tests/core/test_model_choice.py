@@ -20,6 +20,7 @@ from huracan_core.models.walk_forward import WalkForwardConfig
 from huracan_core.regimes import RegimeDetector
 from huracan_core.storage import LocalArtifactStore
 from huracan_core.trading.consensus import vote
+from huracan_core.trading.costs import CostModel
 from tests.conftest import real_15m
 
 DAY = date(2024, 9, 10)
@@ -64,7 +65,16 @@ def test_the_trader_refuses_a_model_trained_past_the_start_of_its_day() -> None:
 
     empty = {(DAY, "BTC-USDT"): pl.DataFrame({"timestamp": pl.Series([], dtype=pl.Datetime("us", "UTC"))})}
     with pytest.raises(AssertionError, match="after the day began"):
-        trade_partitions(empty, empty, empty, empty, [(DAY, "BTC-USDT")], "15m", models={(DAY, "BTC-USDT"): Peeking()})
+        trade_partitions(
+            empty,
+            empty,
+            empty,
+            empty,
+            [(DAY, "BTC-USDT")],
+            "15m",
+            models={(DAY, "BTC-USDT"): Peeking()},
+            costs=CostModel(),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +85,8 @@ def eth_bars() -> pl.DataFrame:
     from huracan_core.trading.bars import join_bars
 
     bars = join_bars([candles], [features], [regimes])
-    signals = vote(bars, "ETH-USDT")
-    labels = label_bars(bars, signals, "ETH-USDT", "15m")
+    signals = vote(bars, "ETH-USDT", costs=CostModel())
+    labels = label_bars(bars, signals, "ETH-USDT", "15m", costs=CostModel())
     return model_bars([candles], [features], [regimes], [signals], [labels]), features, signals
 
 
@@ -85,7 +95,14 @@ def test_shuffled_labels_of_real_data_fail_the_gates(eth_bars) -> None:
     columns = input_columns(feature_columns(features), signals, "15m")
     config = ModelConfig(train_days=60, walk_forward=WalkForwardConfig(20, 10, 10), rounds=40)
     control = train_coin_model(
-        bars, columns, "ETH-USDT", "15m", datetime(2024, 9, 30, tzinfo=UTC), config=config, shuffle_labels=True
+        bars,
+        columns,
+        "ETH-USDT",
+        "15m",
+        datetime(2024, 9, 30, tzinfo=UTC),
+        config=config,
+        costs=CostModel(),
+        shuffle_labels=True,
     )
     assert not control.passed and control.gates.failed
     assert control.model.aggregate["trade_count"] >= 0 and len(control.folds) == 4

@@ -30,7 +30,7 @@ CAPITAL = 10_000.0
 START, END = date(2024, 12, 2), date(2024, 12, 6)
 QUIET_DAY = date(2024, 12, 4)  # no trades on any coin
 SYMBOLS = ("BTC-USDT", "ETH-USDT")
-COST_BPS = {"fees_paid": 8.0, "spread_paid": 2.5, "slippage_paid": 1.5}
+COST_BPS = {"fees_paid": 8.0, "spread_paid": 2.5, "slippage_paid": 0.5, "funding_paid": 1.0}
 #: (symbol, day, hour of exit, gross bps, exit reason, regime) — wins and losses on both coins
 TRADES = [
     ("BTC-USDT", date(2024, 12, 2), 3, 60.0, "take_profit", "TREND"),
@@ -337,7 +337,7 @@ def test_window_tables_equal_polars_sums(exports) -> None:
         mean_bps=pl.col("net_bps").mean(),
         wins=(pl.col("net_pnl") > 0).sum(),
         losses=(pl.col("net_pnl") < 0).sum(),
-        costs=(pl.col("fees_paid") + pl.col("spread_paid") + pl.col("slippage_paid")).sum(),
+        costs=(pl.col("fees_paid") + pl.col("spread_paid") + pl.col("slippage_paid") + pl.col("funding_paid")).sum(),
         duration=(pl.col("exit_time") - pl.col("entry_time")).dt.total_seconds().mean(),
     )
     for row in expected.iter_rows(named=True):
@@ -364,7 +364,12 @@ def test_window_tables_equal_polars_sums(exports) -> None:
     assert [r["period"] for r in doc["monthly"]] == ["2024-12-01"]
     assert [r["period"] for r in doc["weekly"]] == ["2024-12-02"]  # ISO week starting on Monday 2 December
     costs = {r["symbol"]: r for r in doc["costs"]}["TOTAL"]
-    for kind, column in (("fees", "fees_paid"), ("spread", "spread_paid"), ("slippage", "slippage_paid")):
+    for kind, column in (
+        ("fees", "fees_paid"),
+        ("spread", "spread_paid"),
+        ("slippage", "slippage_paid"),
+        ("funding", "funding_paid"),
+    ):
         assert costs[kind] == pytest.approx(trades[column].sum())
     gross = float((trades["gross_bps"] * trades["size"] / 1e4).sum())
     assert costs["gross_pnl"] == pytest.approx(gross)

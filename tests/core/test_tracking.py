@@ -80,6 +80,7 @@ def ledger(trades: int, seed: int) -> pl.DataFrame:
             "fees_paid": size * 4e-4,
             "spread_paid": size * 1e-4,
             "slippage_paid": size * 1e-4,
+            "funding_paid": size * 0.0,
         }
     )
 
@@ -90,8 +91,8 @@ def policy(trades: pl.DataFrame) -> PolicyResult:
     for f in range(FOLDS):
         bars = pl.Series(times[f * FOLD_BARS : (f + 1) * FOLD_BARS], dtype=pl.Datetime("us", "UTC"))
         part = trades.filter(pl.col("exit_time").is_in(bars.implode()))
-        folds.append(summary(part, "15m", CAPITAL, bars))
-    aggregate = summary(trades, "15m", CAPITAL, pl.Series(times, dtype=pl.Datetime("us", "UTC")))
+        folds.append(summary(part, "15m", CAPITAL, bars, missed_entries=0))
+    aggregate = summary(trades, "15m", CAPITAL, pl.Series(times, dtype=pl.Datetime("us", "UTC")), missed_entries=0)
     return PolicyResult(folds=folds, aggregate=aggregate, ledger=trades)
 
 

@@ -46,6 +46,7 @@ def _ledger() -> pl.DataFrame:
             "fees_paid": [1.6, 1.6, 1.6],
             "spread_paid": [0.2, 0.2, 0.2],
             "slippage_paid": [0.2, 0.2, 0.2],
+            "funding_paid": [0.1, 0.0, -0.1],
         }
     )
 
@@ -56,11 +57,11 @@ def test_equity_curve_and_summary() -> None:
     bars = pl.Series([t0 + timedelta(hours=i) for i in range(5)])
     curve = metrics.equity_curve(ledger, 1000.0, bars)
     assert curve["equity"].to_list() == [1000.0, 1002.0, 1002.0, 1000.0, 1000.0]
-    s = metrics.summary(ledger, "1h", 1000.0, bars)
-    assert s["trade_count"] == 3
+    s = metrics.summary(ledger, "1h", 1000.0, bars, missed_entries=2)
+    assert s["trade_count"] == 3 and s["missed_entries"] == 2
     assert s["net_pnl"] == pytest.approx(0.0)
     assert s["gross_pnl"] == pytest.approx(6.0)
-    assert s["cost_share_of_gross"] == pytest.approx(6.0 / 6.0)
+    assert s["cost_share_of_gross"] == pytest.approx(6.0 / 6.0)  # funding: paid 0.1, received 0.1
     assert s["max_drawdown"] == pytest.approx(2.0 / 1002.0)
     assert s["expectancy_bps"] == pytest.approx(0.0)
     assert s["gross_expectancy_bps"] == pytest.approx(20.0)
@@ -87,7 +88,7 @@ def test_undefined_figures_are_nan_never_zero() -> None:
 def test_summary_of_a_day_without_trades() -> None:
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     bars = pl.Series([t0 + timedelta(hours=i) for i in range(5)])
-    s = metrics.summary(_ledger().clear(), "1h", 1000.0, bars)
+    s = metrics.summary(_ledger().clear(), "1h", 1000.0, bars, missed_entries=0)
     assert set(s) == set(metrics.SUMMARY_UNITS)
     undefined = {
         "sharpe",

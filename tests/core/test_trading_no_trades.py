@@ -57,13 +57,14 @@ def test_rules_name_the_best_edge_and_the_round_trip_it_did_not_beat() -> None:
     edges = [1.0, 0.0, 4.5, 2.0, 0.0, 3.0]
     because = why_no_trades(_decisions("rules", [1, 0, -1, 1, 0, 1], edges), quoted, MARGIN)
     best = quoted.row(2, named=True)  # the bar of the best edge among those with a direction
-    edge, cost, fees, spread, slippage, margin = _numbers(because)[:6]
+    edge, cost, fees, spread, slippage, funding, margin = _numbers(because)[:7]
     assert edge == pytest.approx(max(edges), abs=0.05) and "00:30 UTC" in because
     assert cost == pytest.approx(best["cost_bps"], abs=0.05) and margin == MARGIN
     assert fees == pytest.approx(2 * best["fee_bps"], abs=0.05) and spread == pytest.approx(
         best["spread_bps"], abs=0.05
     )
     assert slippage == pytest.approx(2 * best["slip_bps"], abs=0.05)
+    assert funding == pytest.approx(best["funding_bps"], abs=0.05) and "longs pay, shorts receive" in because
     assert fees + spread + slippage == pytest.approx(cost, abs=0.15)
     assert because.endswith(f"4 of {BARS} bars had a consensus direction")
 
@@ -98,13 +99,20 @@ def test_no_bars_no_trades() -> None:
 
 def test_paid_costs_are_zero_without_trades_and_per_round_trip_with_them() -> None:
     ledger = pl.DataFrame(
-        {"size": [1000.0, 500.0], "fees_paid": [1.0, 0.5], "spread_paid": [0.2, 0.1], "slippage_paid": [0.3, 0.1]}
+        {
+            "size": [1000.0, 500.0],
+            "fees_paid": [1.0, 0.5],
+            "spread_paid": [0.2, 0.1],
+            "slippage_paid": [0.3, 0.1],
+            "funding_paid": [0.1, -0.05],
+        }
     )
     nothing = paid_costs(ledger.clear())
     assert nothing["total"] == 0.0
-    assert all(math.isnan(nothing[k]) for k in ("fees_bps", "spread_bps", "slippage_bps", "total_bps"))
+    assert all(math.isnan(nothing[k]) for k in ("fees_bps", "spread_bps", "slippage_bps", "funding_bps", "total_bps"))
     paid = paid_costs(ledger)
     notional, total = 1500.0, float(ledger.select(pl.sum_horizontal(pl.exclude("size"))).to_series().sum())
     assert paid["total"] == pytest.approx(total)
     assert paid["fees_bps"] == pytest.approx(1.5 / notional * 1e4)
-    assert paid["total_bps"] == pytest.approx(paid["fees_bps"] + paid["spread_bps"] + paid["slippage_bps"])
+    parts = ("fees_bps", "spread_bps", "slippage_bps", "funding_bps")
+    assert paid["total_bps"] == pytest.approx(sum(paid[k] for k in parts))

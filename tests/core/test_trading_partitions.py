@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from huracan_core.day_keys import MissingPartitionError
+from huracan_core.trading.costs import CostModel
 from huracan_core.trading.signals import signal_partitions
 
 DAY = date(2024, 12, 4)
@@ -18,4 +19,4 @@ def test_a_warm_up_day_with_candles_but_no_features_is_an_error_naming_it():
     candles = {(DAY - timedelta(days=n), "BTC-USDT"): frame for n in range(4)}
     only_today = {(DAY, "BTC-USDT"): frame}
     with pytest.raises(MissingPartitionError, match=r"warm-up.*2024-12-01\|BTC-USDT.*2024-12-03\|BTC-USDT"):
-        signal_partitions(candles, only_today, only_today, [(DAY, "BTC-USDT")], warmup_days=3)
+        signal_partitions(candles, only_today, only_today, [(DAY, "BTC-USDT")], warmup_days=3, costs=CostModel())

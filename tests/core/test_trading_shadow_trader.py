@@ -2,7 +2,7 @@
 
 Set-up for all cases unless stated: signal on bar 0, entry at bar 1's open = 100, long, regime TREND
 (stop 50 bps → 99.5), confidence 0.5 (take profit 15 bps → 100.15). Costs per side: fee 10 + half of a 2 bps
-spread + 0.5 bps slippage (impact disabled) = 11.5 bps, so net = gross − 23 bps.
+spread + 0.5 bps of measured impact = 11.5 bps (spot: no funding), so net = gross − 23 bps.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 
 from huracan_core.trading.costs import CostModel, fee_profile
-from huracan_core.trading.shadow_trader import LEDGER_COLUMNS, shadow_trade
+from huracan_core.trading.shadow_trader import LEDGER_COLUMNS, shadow_fills, shadow_trade
+from tests.core.fixed_quotes import FixedQuotes
 
-COSTS = CostModel(
-    default_fees=fee_profile("binance-spot-vip0"), slip_impact_bps=0.0, slip_vol_coeff=0.0, slip_floor_bps=0.5
-)
+# a quote of a 2 bps spread and 0.5 bps of measured impact for 1,000 USDT (the trades' size)
+COSTS = CostModel(default_fees=fee_profile("binance-spot-vip0"), quotes=FixedQuotes(spread_bps=2.0, impact_bps=0.5))
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
@@ -190,3 +190,73 @@ def test_no_trades_gives_empty_ledger_with_columns() -> None:
     ledger = _trade([SIGNAL, SIGNAL], signals={})
     assert ledger.height == 0
     assert list(ledger.columns[: len(LEDGER_COLUMNS)]) == list(LEDGER_COLUMNS)
+
+
+# perpetual fees (maker 2, taker 5) with the same quote: a taker leg pays 5 + 1 + 0.5 = 6.5 bps, a maker leg 2
+MAKER = CostModel(default_fees=fee_profile("binance-perp-vip0"), order_type="maker", quotes=COSTS.quotes)
+
+
+def _fills(bars, signals, costs: CostModel = MAKER, hours: float = 0.0, timeframe: str = "1m"):
+    minutes = {"1m": 1, "15m": 15}[timeframe]
+    frame = _frame(bars, minutes=minutes).with_columns(pl.col("timestamp") + timedelta(hours=hours))
+    return shadow_fills(frame, _decisions(frame, signals), "BTC-USDT", timeframe, costs=costs)
+
+
+@pytest.mark.parametrize(
+    ("direction", "next_bar", "filled"),
+    [
+        (1, (100.1, 100.2, 100.0, 100.1), False),  # the low only touches the buy limit at 100
+        (1, (100.1, 100.2, 99.99, 100.1), True),  # traded through it
+        (-1, (99.9, 100.0, 99.8, 99.9), False),  # the high only touches the sell limit
+        (-1, (99.9, 100.01, 99.8, 99.9), True),
+    ],
+)
+def test_maker_entry_fills_only_when_traded_through(direction, next_bar, filled) -> None:
+    fills = _fills([SIGNAL, next_bar, (100.0, 100.0, 100.0, 100.0)], {0: direction})
+    assert fills.ledger.height == int(filled)
+    assert fills.missed.height == int(not filled)  # a missed entry is a missed signal, never a trade
+    if filled:
+        assert fills.ledger["entry_price"][0] == 100.0  # the limit: the signal bar's close
+    else:
+        missed = fills.missed.row(0, named=True)
+        assert missed["signal_time"] == START and missed["entry_time"] == START + timedelta(minutes=1)
+        assert missed["limit_price"] == 100.0 and missed["direction"] == direction
+    taker = _fills([SIGNAL, next_bar, (100.0, 100.0, 100.0, 100.0)], {0: direction}, COSTS)
+    assert taker.ledger.height == 1 and taker.missed.is_empty()
+
+
+def test_maker_take_profit_pays_the_maker_fee_a_stop_the_taker_leg() -> None:
+    through = (100.0, 100.05, 99.99, 100.0)
+    took = _fills([SIGNAL, through, (100.0, 100.2, 99.9, 100.1)], {0: 1}).ledger.row(0, named=True)
+    assert took["exit_reason"] == "take_profit"
+    assert took["fees_paid"] == pytest.approx(0.4) and took["spread_paid"] == 0 and took["slippage_paid"] == 0
+    assert took["net_bps"] == pytest.approx(15.0 - 4.0)
+    stopped = _fills([SIGNAL, through, (100.0, 100.1, 99.4, 99.6)], {0: 1}).ledger.row(0, named=True)
+    assert stopped["exit_reason"] == "stop_loss"
+    assert stopped["net_bps"] == pytest.approx(-50.0 - 2.0 - 6.5)
+
+
+def test_maker_entry_bar_is_conservative() -> None:
+    # the fill came after the open: no take profit at an open beyond it, and a stop touched in the bar comes first
+    above = _fills([SIGNAL, (100.3, 100.3, 99.9, 100.0), SIGNAL], {0: 1}).ledger.row(0, named=True)
+    assert above["exit_reason"] == "take_profit" and above["exit_price"] == pytest.approx(100.15)
+    assert above["exit_time"] == START + timedelta(minutes=1)
+    both = _fills([SIGNAL, (100.1, 100.3, 99.4, 100.0), SIGNAL], {0: 1}).ledger.row(0, named=True)
+    assert both["exit_reason"] == "stop_loss" and both["exit_price"] == pytest.approx(99.5)
+    gap = _fills([SIGNAL, (99.3, 100.0, 99.2, 99.6), SIGNAL], {0: 1}).ledger.row(0, named=True)
+    assert gap["exit_price"] == pytest.approx(99.5)  # the stop's level, not the open the fill came after
+
+
+@pytest.mark.parametrize("direction", [1, -1])
+def test_funding_in_the_ledger(direction: int) -> None:
+    """15m bars from 07:00: entry at 07:15, a take profit on the 08:15 bar spans the 08:00 settlement."""
+    perp = CostModel(default_fees=fee_profile("binance-perp-vip0"), quotes=FixedQuotes(2.0, 0.5, funding_rate=3e-4))
+    flat = (100.0, 100.05, 99.95, 100.0)
+    tp = (100.0, 100.2, 99.8, 100.0) if direction > 0 else (100.0, 100.05, 99.8, 100.0)
+    ledger = _fills([SIGNAL, flat, flat, flat, flat, tp, flat], {0: direction}, perp, 7.0, "15m").ledger
+    row = ledger.row(0, named=True)
+    assert row["exit_reason"] == "take_profit" and row["exit_time"] == START + timedelta(hours=8, minutes=15)
+    assert row["funding_paid"] == pytest.approx(direction * 3e-4 * 1000.0)  # longs pay, shorts receive
+    assert row["net_bps"] == pytest.approx(15.0 - 2 * 6.5 - direction * 3.0)
+    before = _fills([SIGNAL, flat, tp, flat], {0: direction}, perp, 7.0, "15m").ledger  # out at 07:30
+    assert before["funding_paid"].to_list() == [0.0]

@@ -16,7 +16,7 @@ import pytest
 
 from huracan_core.trading.backtest import run_backtest
 from huracan_core.trading.consensus import ConsensusConfig, combine, decide
-from huracan_core.trading.costs import BPS, CostModel, FeeSchedule
+from huracan_core.trading.costs import BPS, PAID_COLUMNS, CostModel, FeeSchedule
 from huracan_core.trading.engines import (
     DEFAULT_ENGINES,
     UNAVAILABLE_ENGINES,
@@ -27,7 +27,12 @@ from huracan_core.trading.meta import MetaConfig, meta_weights
 from tests.conftest import real_15m
 
 CHEAP = CostModel(default_fees=FeeSchedule(maker_bps=0.0, taker_bps=1.0))
-COSTS = [pytest.param(CostModel(), id="default_fees"), pytest.param(CHEAP, id="cheap_fees")]
+MAKER = CostModel(order_type="maker")
+COSTS = [
+    pytest.param(CostModel(), id="default_fees"),
+    pytest.param(CHEAP, id="cheap_fees"),
+    pytest.param(MAKER, id="maker_orders"),
+]
 
 
 def feature_frame(candles: pl.DataFrame) -> pl.DataFrame:
@@ -120,11 +125,11 @@ def test_engine_missing_inputs_is_left_out(frame: pl.DataFrame) -> None:
 
 def test_signals_and_decisions_are_causal(frame: pl.DataFrame) -> None:
     full_signals = run_engines(frame, DEFAULT_ENGINES)
-    full = decide(frame, "BTC-USDT")
+    full = decide(frame, "BTC-USDT", costs=CostModel())
     for t in range(250, frame.height, 97):
         cut = frame.head(t + 1)
         assert run_engines(cut, DEFAULT_ENGINES).row(t) == full_signals.row(t)
-        assert decide(cut, "BTC-USDT").row(t) == full.row(t)
+        assert decide(cut, "BTC-USDT", costs=CostModel()).row(t) == full.row(t)
 
 
 def _signals(directions: list[list[int]], confidence: float = 0.8) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -238,8 +243,10 @@ def _parquet_bytes(frame: pl.DataFrame) -> bytes:
 
 @pytest.mark.parametrize("costs", COSTS)
 def test_backtest_ledger_invariants_and_determinism(half_year: pl.DataFrame, costs: CostModel) -> None:
-    """Every trade pays fee, spread and slippage on both legs, so net is below gross by exactly what was paid; the
-    same inputs give the same bytes. (At default fees the sample may well trade nothing: the checks still hold.)"""
+    """Every trade pays its fees on both legs, a taker leg also the spread and slippage, a perpetual position the
+    funding it spans, so net is below gross by exactly what was paid; a maker entry the market never traded
+    through is counted, not traded; the same inputs give the same bytes. (At default fees the sample may well
+    trade nothing: the checks still hold.)"""
     runs = []
     for _ in range(2):
         decisions = decide(half_year, "BTC-USDT", costs=costs)
@@ -252,12 +259,23 @@ def test_backtest_ledger_invariants_and_determinism(half_year: pl.DataFrame, cos
     assert _parquet_bytes(decided) == _parquet_bytes(decided_again)
     assert first.costs == second.costs and first.metrics == second.metrics
     per_bps = ledger["size"] / BPS  # quote currency per bps of the entry notional
-    fee = costs.fee_bps("binance", "BTC-USDT")
-    np.testing.assert_allclose(ledger["fees_paid"], 2 * fee * per_bps)
-    assert (ledger["spread_paid"] >= costs.spread_floor_bps * per_bps * (1 - 1e-12)).all()  # two half spreads
-    assert (ledger["slippage_paid"] >= 2 * costs.slip_floor_bps * per_bps * (1 - 1e-12)).all()
-    paid = (ledger["fees_paid"] + ledger["spread_paid"] + ledger["slippage_paid"]) / per_bps
+    taker, maker = (costs.fee_bps("binance", "BTC-USDT", kind) for kind in ("taker", "maker"))
+    if costs.order_type == "taker":
+        np.testing.assert_allclose(ledger["fees_paid"], 2 * taker * per_bps)
+        assert (ledger["spread_paid"] > 0).all() and (ledger["slippage_paid"] > 0).all()
+        assert first.missed.is_empty()
+    else:  # a maker entry; a take profit rests as a limit too, every other exit is a taker
+        exit_fee = pl.when(ledger["exit_reason"] == "take_profit").then(maker).otherwise(taker)
+        np.testing.assert_allclose(ledger["fees_paid"], (maker + ledger.select(exit_fee).to_series()) * per_bps)
+        assert (
+            ledger["entry_price"]
+            == half_year["close"].filter(half_year["timestamp"].is_in(ledger["signal_time"].implode()))
+        ).all()
+    assert (ledger["spread_paid"] >= 0).all() and (ledger["slippage_paid"] >= 0).all()
+    paid = ledger.select(pl.sum_horizontal(PAID_COLUMNS)).to_series() / per_bps
     np.testing.assert_allclose(ledger["gross_bps"] - ledger["net_bps"], paid, rtol=1e-9)
     assert (ledger["net_bps"] < ledger["gross_bps"]).all()
     assert ledger["trade_id"].is_unique().all()
     assert first.metrics["trade_count"] == ledger.height
+    assert first.metrics["missed_entries"] == first.missed.height
+    assert first.missed["signal_time"].is_in(ledger["signal_time"].implode()).not_().all()

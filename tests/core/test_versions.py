@@ -17,6 +17,7 @@ from huracan_core.trading.costs import CostModel, FeeSchedule
 from huracan_core.trading.engines import DEFAULT_ENGINES
 from huracan_core.trading.exits import ExitConfig
 from huracan_core.trading.meta import MetaConfig
+from huracan_core.trading.recorded_quotes import RecordedQuotes
 from huracan_core.versions import CANDLE_CODE, candles_code_version, modules_used, source_hash
 
 BUILDER = "def builder(n: int) -> int:\n    return n + 1\n"
@@ -68,20 +69,22 @@ def test_modules_used_follows_imports_of_functions_and_constants() -> None:
 
 
 def test_trading_version_follows_every_config() -> None:
-    version = code_version()
-    assert code_version(list(DEFAULT_ENGINES), CostModel(), ConsensusConfig()) == version
+    version = code_version(costs=CostModel())
+    assert code_version(list(DEFAULT_ENGINES), costs=CostModel(), config=ConsensusConfig()) == version
     first = DEFAULT_ENGINES[0]
     retuned = dataclasses.replace(
         first, config=dataclasses.replace(first.config, activation=first.config.activation + 0.01)
     )
     changed = [
-        code_version(engines=DEFAULT_ENGINES[1:]),
-        code_version(engines=(retuned, *DEFAULT_ENGINES[1:])),
+        code_version(engines=DEFAULT_ENGINES[1:], costs=CostModel()),
+        code_version(engines=(retuned, *DEFAULT_ENGINES[1:]), costs=CostModel()),
         code_version(costs=CostModel(default_fees=FeeSchedule(maker_bps=0.0, taker_bps=0.0))),
         code_version(costs=CostModel(slip_impact_bps=5.0)),
-        code_version(config=ConsensusConfig(safety_margin_bps=2.0)),
-        code_version(config=ConsensusConfig(exits=ExitConfig(trail_keep=0.6))),
-        code_version(config=ConsensusConfig(meta=MetaConfig(alpha=0.2))),
-        code_version(extra={"timeframe": "1h"}),
+        code_version(costs=CostModel(order_type="maker")),
+        code_version(costs=CostModel(quotes=RecordedQuotes(funding_rate=None))),
+        code_version(costs=CostModel(), config=ConsensusConfig(safety_margin_bps=2.0)),
+        code_version(costs=CostModel(), config=ConsensusConfig(exits=ExitConfig(trail_keep=0.6))),
+        code_version(costs=CostModel(), config=ConsensusConfig(meta=MetaConfig(alpha=0.2))),
+        code_version(costs=CostModel(), extra={"timeframe": "1h"}),
     ]
     assert version not in changed and len(set(changed)) == len(changed)

@@ -20,6 +20,7 @@ trades as (
         sum(fees_paid) as fees_paid,
         sum(spread_paid) as spread_paid,
         sum(slippage_paid) as slippage_paid,
+        sum(funding_paid) as funding_paid,
         sum(costs_paid) as costs_paid,
         sum(size) as notional
     from {{ ref('stg_trade_history') }}
@@ -46,6 +47,7 @@ select
     coalesce(t.fees_paid, 0.0) as fees_paid,
     coalesce(t.spread_paid, 0.0) as spread_paid,
     coalesce(t.slippage_paid, 0.0) as slippage_paid,
+    coalesce(t.funding_paid, 0.0) as funding_paid,
     coalesce(t.costs_paid, 0.0) as costs_paid,
     coalesce(t.notional, 0.0) as notional,
     s.champion,

@@ -61,7 +61,7 @@ def champion_assets(
     recipe_hash: str,
     train_days: int,
     evaluation_days: int = EVALUATION_DAYS,
-    fee_profile: str = "",
+    costs_config: CostsResource = CostsResource(),
     space: PartitionSpace = DEFAULT_SPACE,
 ) -> list[dg.AssetsDefinition]:
     key = {
@@ -94,7 +94,7 @@ def champion_assets(
         group_name=group,
         code_version=source_hash(
             *modules_used("huracan_core.champions.day_decisions"),
-            extra={"evaluation_days": evaluation_days, "fees": fee_profile},
+            extra={"evaluation_days": evaluation_days, "costs": costs_config.version()},
         ),
         metadata={"timeframe": timeframe, PARTIAL_HISTORY: True},  # the evaluation window may be short, and says so
         description=(

@@ -25,7 +25,6 @@ from huracan_core.models.encoder import encoder_window
 from huracan_core.models.integrity import verify_folder
 from huracan_core.models.lookahead_labels import LabelPartition, label_partitions
 from huracan_core.models.training import ModelConfig
-from huracan_core.trading.costs import DEFAULT_FEE_PROFILE
 from huracan_core.trading.signals import (
     WARMUP_DAYS,
     prove_signal_causality,
@@ -70,11 +69,12 @@ def learning_assets(
     timeframe: str,
     recipe_hash: str,
     train_days: int = ModelConfig().train_days,
-    fee_profile: str = DEFAULT_FEE_PROFILE,
+    costs_config: CostsResource = CostsResource(),
     space: PartitionSpace = DEFAULT_SPACE,
 ) -> list[dg.AssetsDefinition]:
-    """``fee_profile``: the one the ``costs`` resource is configured with; it prices every label, signal and
-    model, so it is part of their code versions (a change of tier marks them stale in the UI)."""
+    """``costs_config``: the ``costs`` resource as configured; it prices every label, signal and model, so its
+    fee profile, order type and quote book are part of their code versions (a change marks them stale in the UI)."""
+    priced = costs_config.version()
     keys = {
         name: asset_key(timeframe, name)
         for name in ("candles", "features", "regimes", "signals", "labels", "shared_encoder", "coin_model")
@@ -102,7 +102,7 @@ def learning_assets(
         kinds={"polars"},
         group_name=group,
         code_version=source_hash(
-            *modules_used("huracan_core.trading.signals"), extra={"warmup_days": WARMUP_DAYS, "fees": fee_profile}
+            *modules_used("huracan_core.trading.signals"), extra={"warmup_days": WARMUP_DAYS, "costs": priced}
         ),
         metadata={"timeframe": timeframe},
         description=(
@@ -141,7 +141,7 @@ def learning_assets(
         io_manager_key="frames_io",
         kinds={"polars"},
         group_name=group,
-        code_version=source_hash(*modules_used("huracan_core.models.lookahead_labels"), extra={"fees": fee_profile}),
+        code_version=source_hash(*modules_used("huracan_core.models.lookahead_labels"), extra={"costs": priced}),
         metadata={"timeframe": timeframe},
         description=(
             "LOOKS FORWARD (targets, never features): each bar's after-cost outcome of a long and a short entered at "
@@ -269,7 +269,7 @@ def learning_assets(
         kinds={"lightgbm", "mlflow"},
         group_name=group,
         code_version=source_hash(
-            *modules_used("huracan_core.models.day_models"), extra={"train_days": train_days, "fees": fee_profile}
+            *modules_used("huracan_core.models.day_models"), extra={"train_days": train_days, "costs": priced}
         ),
         metadata={"timeframe": timeframe},
         description=(
@@ -368,7 +368,7 @@ def _params(config: ModelConfig, costs: CostsResource, part: ModelPartition) -> 
         "safety_margin_bps": config.safety_margin_bps,
         "walk_forward": config.walk_forward,
         "fee_profile": costs.fee_profile,
-        "use_taker": costs.use_taker,
+        "order_type": costs.order_type,
         "columns": len(part.trained.columns),
         "encoder_version": part.encoder_version or "none",
     }

@@ -16,7 +16,7 @@ from huracan_core.desk.shadow_day import (
 from huracan_core.models.choice import choose_models
 from huracan_core.storage.keys import costs_key, plot_key
 from huracan_core.symbols import to_ccxt
-from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, paid_costs
+from huracan_core.trading.costs import paid_costs
 from huracan_core.trading.metrics import SUMMARY_UNITS
 from huracan_dagster.defs.automation import when_later_data_arrives
 from huracan_dagster.defs.metadata import (
@@ -57,9 +57,12 @@ class TradingConfig(dg.Config):
 
 
 def trading_assets(
-    timeframe: str = "15m", fee_profile: str = DEFAULT_FEE_PROFILE, space: PartitionSpace = DEFAULT_SPACE
+    timeframe: str = "15m", costs_config: CostsResource = CostsResource(), space: PartitionSpace = DEFAULT_SPACE
 ) -> list[dg.AssetsDefinition]:
-    version = trading_code_version(extra={"timeframe": timeframe, "policy": "champion", "fees": fee_profile})
+    version = trading_code_version(
+        costs=costs_config.cost_model(),
+        extra={"timeframe": timeframe, "policy": "champion", "costs": costs_config.version()},
+    )
     key = {
         n: asset_key(timeframe, n)
         for n in ("candles", "features", "regimes", "signals", "labels", "champion", "shadow_trades")
@@ -126,6 +129,7 @@ def trading_assets(
                     "date": traded.day.isoformat(),
                     "exchange": costs.exchange,
                     "fee_profile": costs.fee_profile,
+                    "order_type": costs.order_type,
                     **traded.costs,
                 },
             )
