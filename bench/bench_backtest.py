@@ -22,6 +22,7 @@ from numba import njit
 
 from huracan_core.trading.costs import CostModel, FeeSchedule
 from huracan_core.trading.exits import ExitConfig
+from huracan_core.trading.fixed_quotes import FixedQuotes
 from huracan_core.trading.shadow_trader import shadow_trade, simulate_exits
 
 N = 525_600
@@ -175,12 +176,9 @@ def main() -> None:
         trail_start_bps=math.inf,
         max_hold_minutes={"UNKNOWN": HOLD, "TREND": HOLD},
     )
-    costs = CostModel(
+    costs = CostModel(  # fixed costs a side: the fee and SLIP_BPS of impact for the trade's size, no spread
         default_fees=FeeSchedule(FEE_BPS, FEE_BPS),
-        spread_floor_bps=0.0,
-        slip_floor_bps=SLIP_BPS,
-        slip_vol_coeff=0.0,
-        slip_impact_bps=0.0,
+        quotes=FixedQuotes(impact_bps=SLIP_BPS, order_size=exits.notional),
     )
     ledger_time = best_of(lambda: shadow_trade(frame, decisions, "SYN-USDT", "1m", exits=exits, costs=costs), 3)
     ledger = shadow_trade(frame, decisions, "SYN-USDT", "1m", exits=exits, costs=costs)

@@ -29,12 +29,16 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from huracan_core.trading.costs import CostModel
+
 SHARED = Path(
     os.environ.get("HURACAN_SHARED_CANDLES", Path(__file__).resolve().parents[2] / "shared" / "data" / "candles")
 )
 SHARED_PAIRS = "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,DOGE/USDT,LINK/USDT,AVAX/USDT,DOT/USDT"
 #: the per-day chain (models are benchmarked by bench_training.py): no challengers, no champion, the rules trade
 PER_DAY_CHAIN = "candles or features or regimes or signals or labels or champion or shadow_trades or trade_analysis"
+#: the costs every step is priced at: the default model (perpetual VIP 0, taker, the recorded quotes)
+COSTS = CostModel()
 SCENARIOS = {
     "default": dict(source="bundled", symbols="", start=date(2024, 12, 1), end=date(2024, 12, 31)),
     "sample": dict(source="bundled", symbols="", start=date(2024, 7, 1), end=date(2024, 12, 31)),
@@ -139,16 +143,16 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
     regs = timed("regimes", regimes)
 
     def signals():
-        out = signal_partitions(candles, feats, regs, traded, warmup_days=WARMUP_DAYS)
+        out = signal_partitions(candles, feats, regs, traded, warmup_days=WARMUP_DAYS, costs=COSTS)
         prove_signal_causality(
-            {"candles": candles, "features": feats, "regimes": regs}, traded, 3, warmup_days=WARMUP_DAYS
+            {"candles": candles, "features": feats, "regimes": regs}, traded, 3, warmup_days=WARMUP_DAYS, costs=COSTS
         )
         return out
 
     sigs = timed("signals", signals)
     labels = {
         (p.day, p.symbol): p.frame
-        for p in timed("labels", lambda: label_partitions(candles, feats, regs, sigs, traded, "15m"))
+        for p in timed("labels", lambda: label_partitions(candles, feats, regs, sigs, traded, "15m", costs=COSTS))
     }
     if through == "coin_model":
         inputs = {"candles": candles, "features": feats, "regimes": regs, "signals": sigs, "labels": labels}
@@ -171,12 +175,15 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
                     "15m",
                     evaluation_days=7,
                     recipe_hash=recipe.version_hash,
+                    costs=COSTS,
                     now=lambda: datetime.now(UTC),
                 )
             )
 
     timed("champion", champions)
-    days_traded = timed("shadow_trades", lambda: trade_partitions(candles, feats, regs, sigs, traded, "15m"))
+    days_traded = timed(
+        "shadow_trades", lambda: trade_partitions(candles, feats, regs, sigs, traded, "15m", costs=COSTS)
+    )
     ledgers = {(t.day, t.symbol): t.ledger for t in days_traded}
     timed("trade_analysis", lambda: analyse_partitions(ledgers, labels, candles, feats, regs, traded))
     return timings
@@ -215,7 +222,7 @@ def train_models(inputs: dict, traded: list, retrain_every_days: int, members: d
     )
     timings["shared_encoder"] = time.perf_counter() - began
     began = time.perf_counter()
-    parts = train_model_partitions(inputs, encoders, retrain, "15m", config=config)
+    parts = train_model_partitions(inputs, encoders, retrain, "15m", config=config, costs=COSTS)
     with tempfile.TemporaryDirectory() as tmp:
         store, mlflow = LocalArtifactStore(Path(tmp) / "archive"), MLflowResource.for_home(Path(tmp)).config()
         for part in parts:

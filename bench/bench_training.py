@@ -42,6 +42,7 @@ import numpy as np
 import polars as pl
 
 from huracan_core.models.encoder import EncoderConfig, FittedEncoder, encoder_window, fit_encoder
+from huracan_core.trading.costs import CostModel
 
 if TYPE_CHECKING:
     from huracan_core.features import FeatureRecipe
@@ -147,7 +148,9 @@ def bench_training(
             embed_s = time.perf_counter() - started
             inputs = input_columns(recipe.output_columns, signals, recipe.timeframe, embedding)
             started = time.perf_counter()
-            model = train_coin_model(frame, inputs, symbol, TIMEFRAME, cutoff=CUTOFF, embedding=embedding)
+            model = train_coin_model(
+                frame, inputs, symbol, TIMEFRAME, cutoff=CUTOFF, embedding=embedding, costs=CostModel()
+            )
             seconds = time.perf_counter() - started
             per_coin[(symbol, embedded)] = seconds
             emit(bench="train_coin_model", symbol=symbol, embedding=embedded, seconds=round(seconds, 3),

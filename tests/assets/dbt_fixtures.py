@@ -34,6 +34,7 @@ TRADE_SCHEMA = {
     "fees_paid": pl.Float64,
     "spread_paid": pl.Float64,
     "slippage_paid": pl.Float64,
+    "funding_paid": pl.Float64,
     "exit_reason": pl.String,
     "regime": pl.String,
     "engines_agreeing": pl.String,
@@ -79,6 +80,7 @@ def trade_history() -> pl.DataFrame:
                 "fees_paid": fees,
                 "spread_paid": spread,
                 "slippage_paid": slip,
+                "funding_paid": 0.0,  # the crafted trades hold no settlement
                 "exit_reason": exit_reason,
                 "regime": regime,
                 "engines_agreeing": engines,
@@ -137,7 +139,9 @@ def daily_summary(trades: pl.DataFrame, day: date) -> pl.DataFrame:
                 "net_pnl": round(float(ledger["net_pnl"].sum()), 6),
                 "costs_paid": round(
                     float(
-                        ledger.select(pl.sum_horizontal("fees_paid", "spread_paid", "slippage_paid")).to_series().sum()
+                        ledger.select(pl.sum_horizontal("fees_paid", "spread_paid", "slippage_paid", "funding_paid"))
+                        .to_series()
+                        .sum()
                     ),
                     6,
                 ),

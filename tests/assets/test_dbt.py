@@ -108,7 +108,7 @@ def test_coin_daily_performance_adds_up_the_trade_history(built) -> None:
     # the grain is complete: every day × coin of the daily summary, days without trades included
     assert daily.height == len(DAYS) * len(SYMBOLS)
     assert set(zip(daily["day"], daily["symbol"], strict=True)) == {(d, s) for d in DAYS for s in SYMBOLS}
-    costs = pl.sum_horizontal("fees_paid", "spread_paid", "slippage_paid")
+    costs = pl.sum_horizontal("fees_paid", "spread_paid", "slippage_paid", "funding_paid")
     expected = trades.group_by("day", "symbol").agg(
         trades=pl.len(),
         wins=(pl.col("net_pnl") > 0).sum(),

@@ -19,7 +19,7 @@ import pytest
 from huracan_core.desk.shadow_day import POST_EXIT_HORIZONS, TradingDay
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.trading.consensus import ConsensusConfig
-from huracan_core.trading.costs import BPS, CostModel
+from huracan_core.trading.costs import BPS, PAID_COLUMNS
 from huracan_core.trading.exits import take_profit_expr
 from huracan_core.trading.metrics import summary
 from huracan_core.trading.shadow_trader import EXIT_REASONS, LEDGER_COLUMNS
@@ -46,7 +46,9 @@ from tests.assets.pipeline import (
 RECIPE = FeatureRecipe.default(TF)
 DAYS = ["2024-11-28", "2024-11-29", "2024-11-30", "2024-12-01"]
 NEXT_DAY = (date.fromisoformat(DAYS[-1]) + timedelta(days=1)).isoformat()  # not materialized until a test does it
-CHEAP = CostsResource(use_taker=False)  # maker fills, 2 bps a side: trades are likelier, the ledger checks bite
+#: maker entries and take profits at 2 bps a side (stops and time exits as takers): trades are likelier, the ledger
+#: checks bite, and the maker path runs through the assets
+CHEAP = CostsResource(order_type="maker")
 DEFAULT = CostsResource()  # taker fills of the default profile, 5 bps a side
 COIN_MODEL = asset_key(TF, "coin_model")
 EVERYTHING = [CANDLES, FEATURES, REGIMES, SIGNALS, LABELS, COIN_MODEL, CHAMPION, SHADOW_TRADES, TRADE_ANALYSIS]
@@ -62,6 +64,16 @@ TEXT = {"trade_id", "symbol", "exit_reason", "regime", "engines_agreeing", "poli
 
 def _fee(costs: CostsResource, symbol: str) -> float:
     return costs.cost_model().fee_bps(costs.exchange, symbol)
+
+
+def _fees_due(costs: CostsResource, symbol: str, ledger: pl.DataFrame) -> pl.Series:
+    """Each trade's fees (quote currency) as the order type says: a taker pays the taker fee on both legs; a maker
+    entry pays the maker fee, and so does a take profit, every other exit the taker fee."""
+    model = costs.cost_model()
+    taker, maker = (model.fee_bps(costs.exchange, symbol, kind) for kind in ("taker", "maker"))
+    entry = maker if model.order_type == "maker" else taker
+    exit_fee = pl.when((pl.col("exit_reason") == "take_profit") & pl.lit(model.order_type == "maker"))
+    return ledger.select((entry + exit_fee.then(maker).otherwise(taker)) * pl.col("size") / BPS).to_series()
 
 
 def _materialize(instance, archive, selection, start, end, costs=CHEAP) -> dg.ExecuteInProcessResult:
@@ -131,7 +143,7 @@ def test_every_partition_is_materialized_and_recorded(pipeline):
 
 def test_ledgers_hold_only_their_day_flat_at_day_end_with_costs_on_both_legs(pipeline):
     instance, archive = pipeline
-    model = CostModel()
+    model = CHEAP.cost_model()
     for d in DAYS:
         for s in SYMBOLS:
             ledger = _ledger(archive, s, d)
@@ -148,18 +160,24 @@ def test_ledgers_hold_only_their_day_flat_at_day_end_with_costs_on_both_legs(pip
             assert (ledger["entry_time"].slice(1) > ledger["exit_time"].slice(0, ledger.height - 1)).all()
             assert ledger["trade_id"].is_unique().all() and set(ledger["symbol"]) == {s}
             assert set(ledger["exit_reason"]) <= set(EXIT_REASONS)
-            paid = ledger["fees_paid"] + ledger["spread_paid"] + ledger["slippage_paid"]
+            paid = ledger.select(pl.sum_horizontal(PAID_COLUMNS)).to_series()
             assert ((ledger["gross_bps"] - ledger["net_bps"]) * ledger["size"] / BPS - paid).abs().max() < 1e-9
             assert (ledger["net_bps"] < ledger["gross_bps"]).all()
-            assert ((ledger["fees_paid"] - 2 * _fee(CHEAP, s) * ledger["size"] / BPS).abs() < 1e-9).all()
+            assert ((ledger["fees_paid"] - _fees_due(CHEAP, s, ledger)).abs() < 1e-9).all()
             champion = pl.read_parquet(archive / f"champion_decisions/{s}/{TF}/{d}.parquet")["champion_folder"][0]
             assert set(zip(ledger["policy"], ledger["model_version"], strict=True)) <= {
                 ("rules", ""),
                 ("model", champion),
             }
-            # both legs pay at least the model's floors: half the spread each side, the slippage floor each side
-            assert (ledger["spread_paid"] >= model.spread_floor_bps * ledger["size"] / BPS - 1e-12).all()
-            assert (ledger["slippage_paid"] >= 2 * model.slip_floor_bps * ledger["size"] / BPS - 1e-12).all()
+            # a maker take profit crosses nothing; every other exit is a taker leg: half a spread of at least one tick
+            # and the order's impact
+            took = ledger["exit_reason"] == "take_profit"
+            assert (ledger.filter(took)[["spread_paid", "slippage_paid"]].sum_horizontal() == 0).all()
+            assert (ledger.filter(~took)["spread_paid"] > 0).all() and (ledger.filter(~took)["slippage_paid"] > 0).all()
+            # funding: a long pays, a short receives, a whole number of settlements at the day's rate
+            rate = model.quotes.quote(s, day).funding[0][1]
+            settlements = ledger["funding_paid"] * ledger["direction"] / (ledger["size"] * rate)
+            assert (settlements >= 0).all() and ((settlements - settlements.round()).abs() < 1e-9).all()
 
 
 def test_costs_json_per_symbol_and_day(pipeline):
@@ -167,15 +185,17 @@ def test_costs_json_per_symbol_and_day(pipeline):
     for d in DAYS:
         for s in SYMBOLS:
             payload = _costs(archive, s, d)
-            assert {"fee_bps", "spread_bps", "avg_slip_bps", "trades"} <= set(payload)
+            assert {"fee_bps", "spread_bps", "avg_slip_bps", "funding_bps", "trades"} <= set(payload)
             assert payload["symbol"] == s and payload["date"] == d and payload["exchange"] == CHEAP.exchange
             assert payload["trades"] == _ledger(archive, s, d).height
-            assert (
-                payload["fee_bps"] == pytest.approx(_fee(CHEAP, s))
-                and payload["spread_bps"] > 0
-                and payload["avg_slip_bps"] > 0
-            )
-            assert payload["fee_profile"] == CHEAP.fee_profile
+            ledger = _ledger(archive, s, d)
+            if ledger.height:  # what was paid: the fees as the order type says, per side
+                due = float(_fees_due(CHEAP, s, ledger).sum()) / (2 * float(ledger["size"].sum())) * BPS
+                assert payload["fee_bps"] == pytest.approx(due)
+            else:  # what a maker round trip is quoted: the maker fee, no spread, no slippage
+                assert payload["fee_bps"] == pytest.approx(_fee(CHEAP, s))
+            assert payload["spread_bps"] >= 0 and payload["avg_slip_bps"] >= 0
+            assert payload["fee_profile"] == CHEAP.fee_profile and payload["order_type"] == "maker"
 
 
 def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
@@ -199,7 +219,7 @@ def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
                 "costs_json",
             } <= set(meta)
             assert Path(meta["costs_json"].value) == archive / f"costs/{s}/{TF}/{d}.json"
-            _assert_figures_say_what_was_paid(meta, _ledger(archive, s, d), _fee(CHEAP, s))
+            _assert_figures_say_what_was_paid(meta, _ledger(archive, s, d), _fee(CHEAP, s), CHEAP)
             # the picture inline on each symbol's last day of the run only (what the UI shows as latest), small
             assert ("equity_curve" in meta) == (d == DAYS[-1])
             if d == DAYS[-1]:
@@ -233,13 +253,14 @@ def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
     assert plot.parent == archive / f"plots/shadow_trades/{TF}" and plot.read_bytes().startswith(PNG)
 
 
-def _assert_figures_say_what_was_paid(meta: dict, ledger: pl.DataFrame, fee: float) -> None:
+def _assert_figures_say_what_was_paid(meta: dict, ledger: pl.DataFrame, fee: float, costs: CostsResource) -> None:
     """Undefined figures say n/a, never 0; paid costs are what the trades paid (nothing without trades), per round
     trip; a day without trades says why."""
     paid = (
         "paid_fees_bps_per_round_trip",
         "paid_spread_bps_per_round_trip",
         "paid_slippage_bps_per_round_trip",
+        "paid_funding_bps_per_round_trip",
         "paid_total_bps_per_round_trip",
     )
     assert meta["fee_tier_bps_per_side"].value == pytest.approx(fee)
@@ -255,10 +276,12 @@ def _assert_figures_say_what_was_paid(meta: dict, ledger: pl.DataFrame, fee: flo
         return
     assert "why_no_trades" not in meta
     assert 0 <= meta["hit_rate_pct"].value <= 100
-    assert meta["paid_fees_bps_per_round_trip"].value == pytest.approx(2 * fee)  # both legs at the fee tier
-    assert meta["paid_total_bps_per_round_trip"].value == pytest.approx(sum(meta[k].value for k in paid[:3]), abs=1e-5)
+    symbol = str(ledger["symbol"][0])
+    due = float(_fees_due(costs, symbol, ledger).sum()) / float(ledger["size"].sum()) * BPS
+    assert meta["paid_fees_bps_per_round_trip"].value == pytest.approx(due, abs=1e-5)  # as the order type says
+    assert meta["paid_total_bps_per_round_trip"].value == pytest.approx(sum(meta[k].value for k in paid[:4]), abs=1e-5)
     assert meta["costs_paid_usdt"].value == pytest.approx(
-        float(ledger.select(pl.sum_horizontal("fees_paid", "spread_paid", "slippage_paid")).to_series().sum()), abs=1e-5
+        float(ledger.select(pl.sum_horizontal(PAID_COLUMNS)).to_series().sum()), abs=1e-5
     )
 
 
@@ -276,7 +299,7 @@ def test_a_day_without_trades_says_n_a_and_why():
         symbol="BTC-USDT",
         ledger=ledger,
         costs={"fee_bps": 5.0, "trades": 0.0},
-        metrics=summary(ledger, TF, 10_000.0, bars),
+        metrics=summary(ledger, TF, 10_000.0, bars, missed_entries=0),
         equity=pl.DataFrame({"timestamp": bars, "equity": [10_000.0] * 4}),
         bars=4,
         policy="rules",
@@ -287,7 +310,7 @@ def test_a_day_without_trades_says_n_a_and_why():
     recorded = dg.AssetMaterialization(
         SHADOW_TRADES, metadata=_trading_metadata(traded, 5.0, "costs.json", "plot.png")
     ).metadata
-    _assert_figures_say_what_was_paid(recorded, ledger, 5.0)
+    _assert_figures_say_what_was_paid(recorded, ledger, 5.0, DEFAULT)
 
 
 def test_a_ranged_run_records_its_partitions_in_date_order(pipeline):
@@ -383,7 +406,8 @@ def test_default_fees_are_a_finding_not_an_error(pipeline, tmp_path):
         payload = _costs(tmp_path, s, day)
         assert payload["fee_bps"] == pytest.approx(fee) and payload["trades"] == ledger.height
         assert ((ledger["fees_paid"] - 2 * fee * ledger["size"] / BPS).abs() < 1e-9).all()
-        assert (ledger["net_bps"] <= ledger["gross_bps"] - 2 * fee).all()
+        before_funding = ledger["net_bps"] + ledger["funding_paid"] / ledger["size"] * BPS
+        assert (before_funding <= ledger["gross_bps"] - 2 * fee).all()
         edge = ledger.select(
             pl.col("confidence") * take_profit_expr(ConsensusConfig().exits, pl.col("confidence"))
         ).to_series()

@@ -30,8 +30,8 @@ from huracan_core.regimes.detector import RegimeDetector
 from huracan_core.trading.consensus import vote
 from huracan_core.trading.costs import CostModel, FeeSchedule, bar_costs, fee_profile
 from huracan_core.trading.exits import ExitConfig
+from huracan_core.trading.fixed_quotes import FixedQuotes
 from tests.conftest import real_15m
-from tests.core.fixed_quotes import FixedQuotes
 
 SYMBOL = "ETH-USDT"
 START = datetime(2025, 1, 1, tzinfo=UTC)

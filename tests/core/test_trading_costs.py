@@ -22,9 +22,9 @@ from huracan_core.trading.costs import (
     order_type,
     paid_costs,
 )
+from huracan_core.trading.fixed_quotes import FixedQuotes
 from huracan_core.trading.recorded_quotes import UNLISTED_SPREAD_BPS, RecordedQuotes
 from tests.conftest import real_15m
-from tests.core.fixed_quotes import FixedQuotes
 
 SPOT = fee_profile("binance-spot-vip0")  # 10 bps a side: round numbers for the hand computations below
 PERP = fee_profile("binance-perp-vip0")

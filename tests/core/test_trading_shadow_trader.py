@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 
 from huracan_core.trading.costs import CostModel, fee_profile
+from huracan_core.trading.fixed_quotes import FixedQuotes
 from huracan_core.trading.shadow_trader import LEDGER_COLUMNS, shadow_fills, shadow_trade
-from tests.core.fixed_quotes import FixedQuotes
 
 # a quote of a 2 bps spread and 0.5 bps of measured impact for 1,000 USDT (the trades' size)
 COSTS = CostModel(default_fees=fee_profile("binance-spot-vip0"), quotes=FixedQuotes(spread_bps=2.0, impact_bps=0.5))

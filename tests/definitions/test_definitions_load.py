@@ -194,6 +194,25 @@ def test_the_retrain_cadence_reaches_the_models_resource(huracan_home, monkeypat
     assert models.retrain_every_days == 7 and models.cadence().describe() == "every 7 days (Mondays)"
 
 
+def test_an_unknown_order_type_is_refused_naming_the_variable():
+    with pytest.raises(ValueError, match="unknown order type 'limit' \\(HURACAN_ORDER_TYPE\\)"):
+        Settings.from_env({"HURACAN_ORDER_TYPE": "limit"})
+
+
+def test_the_order_type_reaches_the_costs_resource_and_the_code_versions(huracan_home, monkeypatch):
+    """Partitions priced as taker are stale once the orders are makers: every priced asset's version moves."""
+    taker = build_definitions(Settings.from_env())
+    monkeypatch.setenv("HURACAN_ORDER_TYPE", "maker")
+    maker = build_definitions(Settings.from_env())
+    assert maker.resources["costs"].cost_model().order_type == "maker"
+    assert taker.resources["costs"].cost_model().order_type == "taker"
+    graphs = taker.resolve_asset_graph(), maker.resolve_asset_graph()
+    for name in ("signals", "labels", "coin_model", "champion", "shadow_trades", "trade_analysis"):
+        key = asset_key("15m", name)
+        before, after = (graph.get(key).code_version for graph in graphs)
+        assert before and after and before != after, name
+
+
 @pytest.mark.parametrize(
     ("select", "expected"),
     [

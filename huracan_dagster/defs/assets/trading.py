@@ -228,6 +228,7 @@ def _trading_metadata(traded: TradingDay, fee_tier_bps: float, costs_uri: str, p
         "paid_fees_bps_per_round_trip": _figure(paid["fees_bps"]),
         "paid_spread_bps_per_round_trip": _figure(paid["spread_bps"]),
         "paid_slippage_bps_per_round_trip": _figure(paid["slippage_bps"]),
+        "paid_funding_bps_per_round_trip": _figure(paid["funding_bps"]),
         "paid_total_bps_per_round_trip": _figure(paid["total_bps"]),
         "fee_tier_bps_per_side": _figure(fee_tier_bps),
         "bars": traded.bars,
