@@ -9,7 +9,7 @@ trade pays, funding included; under maker orders an entry the market never trade
 trade, an outcome of 0.
 
 Unlike the daily ledger, which closes a position at midnight to keep days apart, a label lets the trade run its
-course, so the last bars of a day finish on the NEXT day's candles (and the exit bar's costs on its features).
+course, so the last bars of a day finish on the NEXT day's candles (and the exit bar's costs on its candles).
 While that day does not exist yet, those bars are pending: null outcomes, and the partition says it waits.
 """
 
