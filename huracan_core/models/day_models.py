@@ -12,7 +12,7 @@ import io
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -152,6 +152,14 @@ def train_model_partitions(
     return parts
 
 
+def _cost_fields(costs: CostModel) -> dict[str, object]:
+    """The cost model's settings as ``costs.json`` records them (fees keyed ``exchange:symbol``). The quote book is
+    data, not a setting: the days a model was judged on are in its ``market_quotes`` partitions, not repeated here."""
+    plain = {f.name: getattr(costs, f.name) for f in fields(costs) if f.name not in ("quotes", "fees", "default_fees")}
+    fees = {f"{e}:{s}": asdict(f) for (e, s), f in costs.fees.items()}
+    return plain | {"default_fees": asdict(costs.default_fees), "fees": fees}
+
+
 def model_files(
     trained: TrainedModel,
     recipe_hash: str,
@@ -183,7 +191,7 @@ def model_files(
                 "exchange": exchange,
                 "fee_bps_per_side": trained.fee_bps,
                 "use_taker": costs.use_taker,
-                "model": asdict(costs) | {"fees": {f"{e}:{s}": asdict(f) for (e, s), f in costs.fees.items()}},
+                "model": _cost_fields(costs),
                 "break_even_fee_bps": trained.break_even_fee_bps,
             }
         ),

@@ -13,6 +13,9 @@ from typing import Any, cast
 
 import polars as pl
 
+from huracan_core.trading.quotes import QuoteBook
+from huracan_core.trading.recorded_quotes import RecordedQuotes
+
 BPS = 1e4
 
 
@@ -61,6 +64,8 @@ class CostModel:
     slip_floor_bps: float = 0.5
     slip_vol_coeff: float = 0.05
     slip_impact_bps: float = 10.0
+    #: what each (symbol, UTC day) quotes beyond fees: measured (``market_quotes``) or the recorded table
+    quotes: QuoteBook = field(default_factory=RecordedQuotes)
 
     def fee_schedule(self, exchange: str, symbol: str) -> FeeSchedule:
         return self.fees.get((exchange, symbol)) or self.fees.get((exchange, "*")) or self.default_fees

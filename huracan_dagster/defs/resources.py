@@ -1,12 +1,15 @@
 """Configurable resources: where artifacts live, where candles come from, and which universe a day declares."""
 
 import functools
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from huracan_core.champions.promotion import PromotionRule
+from huracan_core.day_keys import DayKey
 from huracan_core.models.cadence import RetrainCadence
 from huracan_core.models.encoder import EncoderConfig
 from huracan_core.models.gates import DEFAULT_GATE_PROFILE, gate_profile
@@ -17,6 +20,8 @@ from huracan_core.sources import CandleSource, open_source
 from huracan_core.storage import ArtifactStore, LocalArtifactStore
 from huracan_core.storage.s3 import S3ArtifactStore, parse_s3_url
 from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, CostModel, fee_profile
+from huracan_core.trading.measured_quotes import quote_book
+from huracan_core.trading.recorded_quotes import DEFAULT_FUNDING_RATE, RecordedQuotes
 from huracan_core.universe import UniverseConfig, universe_by_day
 
 
@@ -80,15 +85,31 @@ class UniverseResource(dg.ConfigurableResource):
 
 class CostsResource(dg.ConfigurableResource):
     """The fee tier every cost is priced at (``binance-perp-vip0``: maker 2 / taker 5 bps a side, the default),
-    taker or maker fills; spread and slippage come from each bar. Shared by labels, models and the trader, so a
-    model is judged at the costs it will trade at."""
+    taker or maker fills; spread, impact, tick and funding come from each day's ``market_quotes``. Shared by labels,
+    models and the trader, so a model is judged at the costs it will trade at."""
 
     exchange: str = "binance"
     fee_profile: str = DEFAULT_FEE_PROFILE
     use_taker: bool = True
 
-    def cost_model(self) -> CostModel:
-        return CostModel(default_fees=fee_profile(self.fee_profile), use_taker=self.use_taker)
+    def perpetual(self) -> bool:
+        """Whether the fee profile trades perpetuals (``binance-perp-…`` in ``FEE_PROFILES``), which pay funding."""
+        fee_profile(self.fee_profile)  # an unknown profile fails here, naming the known ones
+        return "-perp-" in self.fee_profile
+
+    def recorded_quotes(self) -> RecordedQuotes:
+        """The recorded table: funding at the perpetuals' base rate for a perpetual profile, none for spot."""
+        return RecordedQuotes(funding_rate=DEFAULT_FUNDING_RATE if self.perpetual() else None)
+
+    def cost_model(self, quotes: Mapping[DayKey, pl.DataFrame] | None = None) -> CostModel:
+        """The cost model pricing with the loaded ``market_quotes`` partitions (``{(day, symbol): frame}``; a
+        (symbol, day) without one is the recorded table's, and says so); None: the recorded table alone."""
+        recorded = self.recorded_quotes()
+        return CostModel(
+            default_fees=fee_profile(self.fee_profile),
+            use_taker=self.use_taker,
+            quotes=recorded if quotes is None else quote_book(quotes, recorded),
+        )
 
 
 class ModelSettingsResource(dg.ConfigurableResource):
