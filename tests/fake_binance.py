@@ -1,4 +1,6 @@
-"""A loopback HTTP server that answers like Binance's ``/api/v3/klines``, from real candles.
+"""A loopback HTTP server that answers like Binance: ``/api/v3/klines`` from real candles, ``/api/v3/depth`` from a
+book the test builds (``books``) and the USDⓈ-M ``/fapi/v1/fundingRate`` history from settlements it sets
+(``funding``).
 
 ccxt's own request building, HTTP, error mapping and parsing run against it; ``faults`` scripts what the next
 requests get (a 429, a stall longer than the client's timeout) so retries are exercised for real.
@@ -20,6 +22,10 @@ class FakeBinance:
     def __init__(self, candles: dict[str, pl.DataFrame], max_limit: int = 1000) -> None:
         self.candles = {s: f.sort("timestamp") for s, f in candles.items()}
         self.max_limit = max_limit
+        #: exchange id (``BTCUSDT``) -> {"bids": [(price, amount)…] best first, "asks": […]}
+        self.books: dict[str, dict[str, list[tuple[float, float]]]] = {}
+        #: exchange id -> [(funding time ms, rate)…] of its perpetual
+        self.funding: dict[str, list[tuple[int, float]]] = {}
         self.faults: deque[str] = deque()  # "429", "stall", "500" — consumed one per request
         self.stall_s = 1.0
         self.requests: list[dict[str, str]] = []
@@ -29,6 +35,10 @@ class FakeBinance:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/api/v3"
+
+    @property
+    def futures_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/fapi/v1"
 
     def __enter__(self) -> FakeBinance:
         self._thread.start()
@@ -66,6 +76,24 @@ class FakeBinance:
             for r in page.iter_rows(named=True)
         ]
 
+    def depth(self, query: dict[str, str]) -> dict:
+        """Binance's spot depth: price and quantity as strings, ``limit`` levels a side (no timestamp)."""
+        book = self.books[query["symbol"]]
+        limit = int(query.get("limit", 100))
+        return {
+            "lastUpdateId": 1,
+            **{side: [[f"{p:.8f}", f"{a:.8f}"] for p, a in book[side][:limit]] for side in ("bids", "asks")},
+        }
+
+    def funding_rates(self, query: dict[str, str]) -> list[dict]:
+        """Binance's ``fundingRate`` history: settlements within ``startTime``..``endTime``, oldest first."""
+        start, end = int(query.get("startTime", 0)), int(query.get("endTime", 2**62))
+        rows = [(t, r) for t, r in sorted(self.funding.get(query["symbol"], [])) if start <= t <= end]
+        return [
+            {"symbol": query["symbol"], "fundingTime": t, "fundingRate": f"{r:.8f}", "markPrice": "0"}
+            for t, r in rows[: int(query.get("limit", 100))]
+        ]
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
@@ -96,17 +124,27 @@ class FakeBinance:
                     return self._send(200, [])
                 if parsed.path.endswith("/klines"):
                     return self._send(200, fake.klines(query))
+                if parsed.path.endswith("/api/v3/depth"):
+                    return self._send(200, fake.depth(query))
+                if parsed.path.endswith("/fapi/v1/fundingRate"):
+                    return self._send(200, fake.funding_rates(query))
                 return self._send(404, {"code": -1, "msg": f"no route {parsed.path}"})
 
         return Handler
 
 
+#: Binance's price increments (PRICE_FILTER tickSize) of the pairs served, spot and perpetual alike
+TICKS = {"BTC": 0.01, "ETH": 0.01}
+
+
 def binance_exchange(url: str, timeout_ms: int = 2_000):
-    """A real ``ccxt.binance`` pointed at the loopback server, with markets set so no exchangeInfo is needed."""
+    """A real ``ccxt.binance`` pointed at the loopback server (spot and USDⓈ-M futures), with markets set so no
+    exchangeInfo is needed: BTC and ETH spot, and their linear perpetuals ``BASE/USDT:USDT``."""
     import ccxt
 
     exchange = ccxt.binance({"enableRateLimit": True, "timeout": timeout_ms, "rateLimit": 5})
     exchange.urls["api"]["public"] = url
+    exchange.urls["api"]["fapiPublic"] = url.replace("/api/v3", "/fapi/v1")
     exchange.set_markets(
         [
             {
@@ -126,11 +164,38 @@ def binance_exchange(url: str, timeout_ms: int = 2_000):
                 "linear": None,
                 "inverse": None,
                 "active": True,
-                "precision": {"amount": 8, "price": 8},
+                "precision": {"amount": 0.00001, "price": TICKS[base]},
                 "limits": {},
                 "info": {},
             }
-            for base in ("BTC", "ETH")
+            for base in TICKS
+        ]
+        + [
+            {
+                "id": f"{base}USDT",
+                "symbol": f"{base}/USDT:USDT",
+                "base": base,
+                "quote": "USDT",
+                "settle": "USDT",
+                "baseId": base,
+                "quoteId": "USDT",
+                "settleId": "USDT",
+                "type": "swap",
+                "spot": False,
+                "margin": False,
+                "swap": True,
+                "future": False,
+                "option": False,
+                "contract": True,
+                "linear": True,
+                "inverse": False,
+                "contractSize": 1.0,
+                "active": True,
+                "precision": {"amount": 0.001, "price": TICKS[base]},
+                "limits": {},
+                "info": {},
+            }
+            for base in TICKS
         ]
     )
     return exchange

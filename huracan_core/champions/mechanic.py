@@ -40,6 +40,7 @@ from huracan_core.storage.store import ArtifactStore
 from huracan_core.symbols import to_key
 from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
+from huracan_core.trading.measured_quotes import quote_book
 
 MECHANIC = "mechanic"
 CHAIN = ("candles", "features", "regimes", "signals", "labels")
@@ -186,9 +187,13 @@ def mechanic_round(
         keys = mechanic_keys(day, symbol, config.train_days)
         inputs = {n: read_partitions(store, n, timeframe, keys, recipe_hash if n == "features" else "") for n in CHAIN}
         encoder = newest_encoder(store, timeframe, day) if use_encoder else None
+        # the days' measured quotes where they exist, else ``costs``' own book (and the quote says so)
+        quoted = dataclasses.replace(
+            costs, quotes=quote_book(read_partitions(store, "market_quotes", timeframe, keys), costs.quotes)
+        )
         try:
             part = train_challenger(
-                inputs, encoder, day, symbol, timeframe, config=config, costs=costs, exchange=exchange
+                inputs, encoder, day, symbol, timeframe, config=config, costs=quoted, exchange=exchange
             )
         except MissingPartitionError as error:
             yield {"symbol": symbol, "outcome": "skipped", "why": str(error), "line": None}
@@ -209,7 +214,7 @@ def mechanic_round(
             decided_at=datetime.now(UTC),
             rule=rule,
             exchange=exchange,
-            costs=costs,
+            costs=quoted,
             run_id=run_id,
         )
         yield {

@@ -50,7 +50,12 @@ class CcxtSource(CandleSource):
         exchange = klass({"enableRateLimit": True, "timeout": 30_000, **(options or {})})
         return cls(exchange, **kwargs)
 
-    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+    def now(self) -> datetime:
+        """The clock this source reads (a test sets it): which candles are closed, when a book was sampled."""
+        return datetime.fromtimestamp(self._now_ms() / 1000, tz=UTC)
+
+    def _call(self, what: str, fn: Callable[[], Any], error: type[CandleFetchError] = CandleFetchError) -> Any:
+        """``fn`` with retries of network errors; any failure raises ``error`` naming ``what`` and the cause."""
         import ccxt
 
         def note(attempt: int, error: BaseException, delay: float) -> None:
@@ -66,12 +71,12 @@ class CcxtSource(CandleSource):
 
         try:
             return call_with_retry(fn, policy=self.retry, retry_on=(ccxt.NetworkError,), on_retry=note)
-        except ccxt.NetworkError as error:
-            raise CandleFetchError(
-                f"{self.name}: {what} failed after {self.retry.max_attempts} attempts ({type(error).__name__}: {error})"
-            ) from error
-        except ccxt.BaseError as error:
-            raise CandleFetchError(f"{self.name}: {what} failed ({type(error).__name__}: {error})") from error
+        except ccxt.NetworkError as cause:
+            raise error(
+                f"{self.name}: {what} failed after {self.retry.max_attempts} attempts ({type(cause).__name__}: {cause})"
+            ) from cause
+        except ccxt.BaseError as cause:
+            raise error(f"{self.name}: {what} failed ({type(cause).__name__}: {cause})") from cause
 
     def fetch(self, symbol: str, timeframe: str, start: datetime, end: datetime) -> pl.DataFrame:
         pair = to_ccxt(symbol)

@@ -19,12 +19,17 @@ PARTITIONED_LAYOUT = {
     "trade_analysis": "trade_analysis/{symbol}/{timeframe}/{date}.parquet",
     # the day's champion decision (in force, promoted or kept, why); the pointer is champion/<SYMBOL>/<tf>/latest.json
     "champion": "champion_decisions/{symbol}/{timeframe}/{date}.parquet",
+    # the day's MarketQuote (spread, impact, tick, funding, where they come from) as one row
+    "market_quotes": "market_quotes/{symbol}/{timeframe}/{date}.parquet",
 }
 # Every key carries the timeframe (features through the recipe hash, which covers it): two timeframes in one
 # HURACAN_HOME never touch each other's files.
 
 #: what one symbol-day of shadow trading paid (fee, spread, slippage in bps), beside the day's ledger
 COSTS_LAYOUT = "costs/{symbol}/{timeframe}/{date}.json"
+#: one look at a live exchange's order book (``QuoteSample``), taken every 15 minutes. The only key without a
+#: timeframe: a book is the same whatever the candles' timeframe, and every timeframe's ``market_quotes`` reads it
+QUOTE_SAMPLE_LAYOUT = "quotes/{symbol}/{date}/{time}.parquet"
 #: one picture per run of an asset (equity curves …), linked from the partitions' metadata
 PLOT_LAYOUT = "plots/{asset}/{timeframe}/{name}.png"
 #: one trained model's folder (files and their ``sha256.txt``), named for the UTC moment its training data ends;
@@ -50,6 +55,17 @@ def candles_key(symbol: str, timeframe: str, day: date) -> str:
 
 def costs_key(symbol: str, timeframe: str, day: date) -> str:
     return COSTS_LAYOUT.format(symbol=to_key(symbol), timeframe=timeframe, date=day.isoformat())
+
+
+def quote_sample_key(symbol: str, moment: datetime) -> str:
+    """The sample read at ``moment`` (UTC, to the second)."""
+    utc = moment.astimezone(UTC)
+    return QUOTE_SAMPLE_LAYOUT.format(symbol=to_key(symbol), date=utc.date().isoformat(), time=utc.strftime("%H%M%S"))
+
+
+def quote_samples_prefix(symbol: str, day: date) -> str:
+    """Where the samples of one symbol's UTC day lie."""
+    return QUOTE_SAMPLE_LAYOUT.format(symbol=to_key(symbol), date=day.isoformat(), time="").removesuffix(".parquet")
 
 
 def plot_key(asset: str, timeframe: str, name: str) -> str:

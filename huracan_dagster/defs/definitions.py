@@ -6,7 +6,7 @@ import dagster as dg
 
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.training import ModelConfig
-from huracan_core.sources import open_source
+from huracan_core.sources import CandleSource, open_source
 from huracan_dagster.defs.assets.candles import candle_assets
 from huracan_dagster.defs.assets.champions import champion_assets, mechanic_asset
 from huracan_dagster.defs.assets.dbt import HuracanDbtResource, dbt_assets_for
@@ -14,6 +14,7 @@ from huracan_dagster.defs.assets.exports import analytics_database, export_asset
 from huracan_dagster.defs.assets.features import feature_assets
 from huracan_dagster.defs.assets.integrity import integrity_checks, integrity_job
 from huracan_dagster.defs.assets.learning import learning_assets
+from huracan_dagster.defs.assets.market_quotes import market_quote_assets
 from huracan_dagster.defs.assets.reports import report_assets
 from huracan_dagster.defs.assets.trading import trading_assets
 from huracan_dagster.defs.automation import (
@@ -29,6 +30,7 @@ from huracan_dagster.defs.broadcaster import (
 )
 from huracan_dagster.defs.io_manager import PartitionedFrameIOManager
 from huracan_dagster.defs.partitions import DEFAULT_SPACE, PartitionSpace, asset_key
+from huracan_dagster.defs.quote_sampler import sampler_definitions
 from huracan_dagster.defs.resources import (
     ArchiveResource,
     CandleSourceResource,
@@ -82,6 +84,7 @@ def timeframe_assets(
     recipe = FeatureRecipe.default(timeframe)
     chain = [
         *candle_assets(timeframe, space),
+        *market_quote_assets(timeframe, costs_config, space),
         *feature_assets(recipe, space),
         *learning_assets(timeframe, recipe.version_hash, train_days, costs_config, space),
         *champion_assets(timeframe, recipe.version_hash, train_days, costs_config=costs_config, space=space),
@@ -92,10 +95,10 @@ def timeframe_assets(
     return [*chain, *report_assets(timeframe, sorted({k for a in chain for k in a.check_keys}, key=str), space)]
 
 
-def partition_space(settings: Settings) -> PartitionSpace:
+def partition_space(settings: Settings, source: CandleSource) -> PartitionSpace:
     """The days of the configured source: a recorded one's own (the bundled sample, a replay folder), a live
     exchange's from 2018-01-01 on."""
-    return PartitionSpace.of_days(open_source(settings.source).recorded_days(settings.timeframes))
+    return PartitionSpace.of_days(source.recorded_days(settings.timeframes))
 
 
 def costs_resource(settings: Settings) -> CostsResource:
@@ -134,7 +137,8 @@ def mlflow_resource(settings: Settings) -> MLflowResource:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    space = partition_space(settings)
+    source = open_source(settings.source)
+    space = partition_space(settings, source)
     assets = [
         a
         for tf in settings.timeframes
@@ -143,8 +147,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     dbt = {tf: dbt_assets_for(tf) for tf in settings.timeframes}
     analytics = [analytics_database(settings.timeframe, list(dbt[settings.timeframe].keys))]
     assets += [*dbt.values(), *analytics]
-    jobs, schedules, sensors, checks = [], [], [], []
     running = settings.automation
+    sampler_jobs, schedules = sampler_definitions(source, running)
+    jobs: list[dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = [*sampler_jobs]
+    sensors, checks = [], []
     for tf in settings.timeframes:
         sweeps = integrity_checks(tf)
         checks += sweeps

@@ -1,12 +1,15 @@
 """Configurable resources: where artifacts live, where candles come from, and which universe a day declares."""
 
 import functools
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from huracan_core.champions.promotion import PromotionRule
+from huracan_core.day_keys import DayKey
 from huracan_core.models.cadence import RetrainCadence
 from huracan_core.models.encoder import EncoderConfig
 from huracan_core.models.gates import DEFAULT_GATE_PROFILE, gate_profile
@@ -17,6 +20,8 @@ from huracan_core.sources import CandleSource, open_source
 from huracan_core.storage import ArtifactStore, LocalArtifactStore
 from huracan_core.storage.s3 import S3ArtifactStore, parse_s3_url
 from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, DEFAULT_ORDER_TYPE, CostModel, fee_profile, order_type
+from huracan_core.trading.measured_quotes import quote_book
+from huracan_core.trading.recorded_quotes import DEFAULT_FUNDING_RATE, RecordedQuotes
 from huracan_core.universe import UniverseConfig, universe_by_day
 
 
@@ -88,12 +93,28 @@ class CostsResource(dg.ConfigurableResource):
     fee_profile: str = DEFAULT_FEE_PROFILE
     order_type: str = DEFAULT_ORDER_TYPE
 
-    def cost_model(self) -> CostModel:
-        return CostModel(default_fees=fee_profile(self.fee_profile), order_type=order_type(self.order_type))
+    def perpetual(self) -> bool:
+        """Whether the fee profile trades perpetuals, which pay funding (an unknown profile fails, naming the known)."""
+        return fee_profile(self.fee_profile).perpetual
+
+    def recorded_quotes(self) -> RecordedQuotes:
+        """The recorded table: funding at the perpetuals' base rate for a perpetual profile, none for spot."""
+        return RecordedQuotes(funding_rate=DEFAULT_FUNDING_RATE if self.perpetual() else None)
+
+    def cost_model(self, quotes: Mapping[DayKey, pl.DataFrame] | None = None) -> CostModel:
+        """The cost model pricing with the loaded ``market_quotes`` partitions (``{(day, symbol): frame}``; a
+        (symbol, day) without one is the recorded table's, and says so); None: the recorded table alone."""
+        recorded = self.recorded_quotes()
+        return CostModel(
+            default_fees=fee_profile(self.fee_profile),
+            order_type=order_type(self.order_type),
+            quotes=recorded if quotes is None else quote_book(quotes, recorded),
+        )
 
     def version(self) -> dict[str, object]:
-        """What the assets' code versions carry of the costs: the fee profile, the order type and the quote
-        book's content hash, so partitions priced under other costs are marked stale."""
+        """What the assets' code versions carry of the costs: the fee profile, the order type and the recorded
+        table's content hash, so partitions priced under other costs are marked stale (measured quotes are data:
+        the ``market_quotes`` partitions' own versions carry them)."""
         model = self.cost_model()
         return {"fees": self.fee_profile, "order_type": model.order_type, "quotes": model.quotes.content_hash()}
 

@@ -45,8 +45,8 @@ from tests.assets.pipeline import (
 )
 
 ASSETS = timeframe_assets(TF)
-CHAMPION, COIN_MODEL, ROSTER, DAILY_SUMMARY = (
-    asset_key(TF, n) for n in ("champion", "coin_model", "roster", "daily_summary")
+CHAMPION, COIN_MODEL, ROSTER, DAILY_SUMMARY, MARKET_QUOTES = (
+    asset_key(TF, n) for n in ("champion", "coin_model", "roster", "daily_summary", "market_quotes")
 )
 MECHANIC_JOB = dg.define_asset_job(
     mechanic_job_name(TF), selection=dg.AssetSelection.assets(asset_key(TF, "challengers"))
@@ -319,7 +319,7 @@ def test_labels_of_the_day_before_materialize_again_when_the_next_days_data_arri
 
     # D-1 and D with the history they read: features read 12 trailing days, signals 3 warm-up days
     run([CANDLES], _day(before, -3 - 12), day)
-    run([FEATURES, REGIMES], _day(before, -3), day)
+    run([FEATURES, REGIMES, MARKET_QUOTES], _day(before, -3), day)
     run([SIGNALS, LABELS], before, day)
     assert {f"{before}|{BTC}", f"{day}|{BTC}"} <= instance.get_materialized_partitions(LABELS)
 
@@ -327,7 +327,7 @@ def test_labels_of_the_day_before_materialize_again_when_the_next_days_data_arri
     assert first.get_requested_partitions(LABELS) == set()  # nothing new for D; D+1 lacks its inputs
     assert first.get_requested_partitions(TRADE_ANALYSIS) == set()
 
-    run([CANDLES, FEATURES, REGIMES, SIGNALS, LABELS], after, after)  # the Engine's run of D+1
+    run([CANDLES, MARKET_QUOTES, FEATURES, REGIMES, SIGNALS, LABELS], after, after)  # the Engine's run of D+1
     arrived = _evaluate(defs, instance, when, first.cursor)
     assert arrived.get_requested_partitions(LABELS) == {f"{day}|{BTC}"}
     assert arrived.get_requested_partitions(TRADE_ANALYSIS) == set()  # no trades of D in this instance
@@ -357,6 +357,7 @@ def test_trade_analysis_is_requested_with_the_labels_when_the_next_days_data_arr
     at, next_day = f"{day}|{BTC}", f"{after}|{BTC}"
     for key in (
         CANDLES,
+        MARKET_QUOTES,
         FEATURES,
         REGIMES,
         SIGNALS,
@@ -370,7 +371,12 @@ def test_trade_analysis_is_requested_with_the_labels_when_the_next_days_data_arr
     first = _evaluate(defs, instance, when)
     assert first.get_requested_partitions(TRADE_ANALYSIS) == first.get_requested_partitions(LABELS) == set()
 
-    for key in (CANDLES, FEATURES, REGIMES):  # the Engine's run of D+1 under way: its signals, labels, trades to come
+    for key in (
+        CANDLES,
+        MARKET_QUOTES,
+        FEATURES,
+        REGIMES,
+    ):  # the Engine's run of D+1 under way: its signals, labels, trades to come
         _report(instance, key, next_day)
     arrived = _evaluate(defs, instance, when, first.cursor)
     assert arrived.get_requested_partitions(LABELS) == {at}  # D+1's wait for their signals

@@ -25,6 +25,7 @@ from tests.conftest import REPO
 #: unpartitioned Mechanic have jobs of their own
 CHAIN = (
     "candles",
+    "market_quotes",
     "features",
     "regimes",
     "signals",
@@ -120,6 +121,30 @@ def test_definitions_hold_the_prefixed_chain_its_checks_and_daily_job(huracan_ho
     assert asset_key("15m", "coin_model") not in graph.get(asset_key("15m", "shadow_trades")).parent_keys
 
 
+#: every asset that prices a trade (an edge against costs, a label, a model's walk-forward trades, a champion's
+#: evaluation window, the day's shadow trades, the Mechanic's challengers)
+PRICING = ("signals", "labels", "coin_model", "champion", "shadow_trades", "challengers")
+
+
+def test_every_asset_that_prices_a_trade_declares_the_quotes_of_the_days_its_candles_cover(huracan_home):
+    """The quotes' look-back and look-ahead are those of the candles each pricing asset reads (the labels' next
+    day included), so the planner runs them first and no priced bar lacks its day's quote."""
+    from huracan_dagster.cli.window_plan import date_offsets
+
+    graph = build_definitions(Settings.from_env()).resolve_asset_graph()
+    quotes = asset_key("15m", "market_quotes")
+    for name in PRICING:
+        node = graph.get(asset_key("15m", name))
+        assert quotes in node.parent_keys, name
+        if node.partitions_def is None:  # the Mechanic: every day, like its labels
+            continue
+        day_inputs = {p: date_offsets(node.partition_mappings.get(p)) for p in node.parent_keys if p != quotes}
+        candles = day_inputs.get(asset_key("15m", "candles"))
+        assert date_offsets(node.partition_mappings.get(quotes)) == candles, name
+    assert graph.get(quotes).group_name == "market_data_15m"
+    assert {k.name for k in graph.asset_check_keys if k.asset_key == quotes} == {"quotes_sane"}
+
+
 def test_automation_is_defined_and_off_for_a_recorded_sample_on_for_a_live_exchange(huracan_home, monkeypatch):
     monkeypatch.setenv("HURACAN_TIMEFRAMES", "")
     for source, expected in (
@@ -129,7 +154,12 @@ def test_automation_is_defined_and_off_for_a_recorded_sample_on_for_a_live_excha
         monkeypatch.setenv("HURACAN_SOURCE", source)
         defs = build_definitions(Settings.from_env())
         schedules = {s.name: s for s in defs.schedules}
-        assert set(schedules) == {"engine_15m", "shared_encoder_15m_daily", "integrity_15m_daily"}
+        # a live exchange's order books are sampled every 15 minutes; a recorded source has none to sample
+        sampler = {"quote_sampler_every_15m"} if source.startswith("ccxt:") else set()
+        assert set(schedules) == {"engine_15m", "shared_encoder_15m_daily", "integrity_15m_daily", *sampler}
+        if sampler:
+            assert schedules["quote_sampler_every_15m"].cron_schedule == "*/15 * * * *"
+            assert defs.resolve_job_def("quote_sampler").name == "quote_sampler"
         assert (
             schedules["engine_15m"].cron_schedule == "0 2 * * *" and schedules["engine_15m"].execution_timezone == "UTC"
         )
@@ -218,6 +248,7 @@ def test_the_order_type_reaches_the_costs_resource_and_the_code_versions(huracan
     [
         ("*regimes", {"candles", "features", "regimes"}),  # Dagster's legacy syntax: everything upstream
         ("+regimes", {"candles", "features", "regimes"}),
+        ("+signals", {"candles", "features", "regimes", "market_quotes", "signals"}),
         (
             "regimes*",
             {

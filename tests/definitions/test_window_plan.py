@@ -43,16 +43,17 @@ def test_the_whole_chain_plans_the_models_history_back_to_the_features_trailing_
     train, warm, history = ModelConfig().train_days, WARMUP_DAYS, history_days(FeatureRecipe.default("15m"))
     firsts = {key.path[-1]: first for key, (first, last) in plan.spans.items() if last == END}
     assert firsts["signals"] == firsts["labels"] == START - timedelta(days=train)
-    assert firsts["features"] == firsts["regimes"] == START - timedelta(days=train + warm)
+    # the quotes of every day a signal warms up on are priced: as far back as the features it reads
+    assert firsts["features"] == firsts["regimes"] == firsts["market_quotes"] == START - timedelta(days=train + warm)
     assert firsts["candles"] == START - timedelta(days=train + warm + history)
     assert all(
         first == START
         for name, first in firsts.items()
-        if name not in ("candles", "features", "regimes", "signals", "labels")
+        if name not in ("candles", "features", "regimes", "market_quotes", "signals", "labels")
     )
     assert [[k.path[-1] for k in assets] for _, assets in plan.history_phases(START)] == [
         ["candles"],
-        ["features", "regimes"],
+        ["features", "market_quotes", "regimes"],
         ["labels", "signals"],
     ]
     # the features compute from whatever history exists; the signals' warm-up does not

@@ -70,6 +70,7 @@ def champion_assets(
             "candles",
             "features",
             "regimes",
+            "market_quotes",
             "signals",
             "coin_model",
             "champion",
@@ -87,7 +88,10 @@ def champion_assets(
         backfill_policy=CHAIN_BACKFILL,
         ins={
             "coin_model": dg.AssetIn(key["coin_model"]),
-            **{n: dg.AssetIn(key[n], partition_mapping=window) for n in ("candles", "features", "regimes", "signals")},
+            **{
+                n: dg.AssetIn(key[n], partition_mapping=window)
+                for n in ("candles", "features", "regimes", "market_quotes", "signals")
+            },
         },
         io_manager_key="frames_io",
         kinds={"mlflow"},
@@ -119,6 +123,7 @@ def champion_assets(
         features: dict[str, pl.DataFrame],
         regimes: dict[str, pl.DataFrame],
         signals: dict[str, pl.DataFrame],
+        market_quotes: dict[str, pl.DataFrame],
     ) -> dg.Output:
         book = ChampionBook(archive.store(), timeframe)
         wanted = [split_key(k) for k in context.partition_keys]
@@ -141,7 +146,7 @@ def champion_assets(
             recipe_hash=recipe_hash,
             rule=promotion.rule(),
             exchange=costs.exchange,
-            costs=costs.cost_model(),
+            costs=costs.cost_model(by_day(market_quotes)),
             run_id=context.run.run_id,
             now=lambda: datetime.now(UTC),
         )
@@ -244,7 +249,10 @@ def mechanic_asset(
     @dg.asset(
         key=asset_key(timeframe, "challengers"),
         # what the Mechanic learns from: every labelled day (it reads the newest ones; its sensor waits for them)
-        deps=[dg.AssetDep(asset_key(timeframe, "labels"), partition_mapping=dg.AllPartitionMapping())],
+        deps=[
+            dg.AssetDep(asset_key(timeframe, n), partition_mapping=dg.AllPartitionMapping())
+            for n in ("labels", "market_quotes")
+        ],
         kinds={"lightgbm", "mlflow"},
         group_name=f"champions_{timeframe}",
         metadata={"timeframe": timeframe},

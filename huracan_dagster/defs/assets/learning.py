@@ -77,7 +77,16 @@ def learning_assets(
     priced = costs_config.version()
     keys = {
         name: asset_key(timeframe, name)
-        for name in ("candles", "features", "regimes", "signals", "labels", "shared_encoder", "coin_model")
+        for name in (
+            "candles",
+            "features",
+            "regimes",
+            "market_quotes",
+            "signals",
+            "labels",
+            "shared_encoder",
+            "coin_model",
+        )
     }
     group = f"learning_{timeframe}"
 
@@ -87,7 +96,7 @@ def learning_assets(
         backfill_policy=CHAIN_BACKFILL,
         ins={
             n: dg.AssetIn(keys[n], partition_mapping=day_window(-WARMUP_DAYS, 0))
-            for n in ("candles", "features", "regimes")
+            for n in ("candles", "features", "regimes", "market_quotes")
         },
         io_manager_key="frames_io",
         check_specs=[
@@ -116,10 +125,12 @@ def learning_assets(
         candles: dict[str, pl.DataFrame],
         features: dict[str, pl.DataFrame],
         regimes: dict[str, pl.DataFrame],
+        market_quotes: dict[str, pl.DataFrame],
     ) -> Iterator:
         wanted = [split_key(k) for k in context.partition_keys]
         inputs = {"candles": by_day(candles), "features": by_day(features), "regimes": by_day(regimes)}
-        options = {"warmup_days": WARMUP_DAYS, "exchange": costs.exchange, "costs": costs.cost_model()}
+        quoted = costs.cost_model(by_day(market_quotes))
+        options = {"warmup_days": WARMUP_DAYS, "exchange": costs.exchange, "costs": quoted}
         frames = signal_partitions(inputs["candles"], inputs["features"], inputs["regimes"], wanted, **options)
         yield output_with_partition_metadata(
             context, {partition_key(*k): (f, _signal_metadata(f)) for k, f in frames.items()}
@@ -135,6 +146,8 @@ def learning_assets(
         ins={
             "candles": dg.AssetIn(keys["candles"], partition_mapping=day_window(0, 1)),
             "features": dg.AssetIn(keys["features"], partition_mapping=day_window(0, 1)),
+            # the exits of a day's last bars are priced on the next day's quotes
+            "market_quotes": dg.AssetIn(keys["market_quotes"], partition_mapping=day_window(0, 1)),
             "regimes": dg.AssetIn(keys["regimes"]),
             "signals": dg.AssetIn(keys["signals"]),
         },
@@ -157,6 +170,7 @@ def learning_assets(
         features: dict[str, pl.DataFrame],
         regimes: dict[str, pl.DataFrame],
         signals: dict[str, pl.DataFrame],
+        market_quotes: dict[str, pl.DataFrame],
     ) -> dg.Output:
         parts = label_partitions(
             by_day(candles),
@@ -166,7 +180,7 @@ def learning_assets(
             [split_key(k) for k in context.partition_keys],
             timeframe,
             exchange=costs.exchange,
-            costs=costs.cost_model(),
+            costs=costs.cost_model(by_day(market_quotes)),
         )
         return output_with_partition_metadata(
             context, {partition_key(p.day, p.symbol): (p.frame, _label_metadata(p)) for p in parts}
@@ -254,7 +268,7 @@ def learning_assets(
         backfill_policy=CHAIN_BACKFILL,
         ins={
             n: dg.AssetIn(keys[n], partition_mapping=history)
-            for n in ("candles", "features", "regimes", "signals", "labels")
+            for n in ("candles", "features", "regimes", "market_quotes", "signals", "labels")
         },
         deps=[dg.AssetDep(keys["shared_encoder"], partition_mapping=same_date())],
         check_specs=[
@@ -293,6 +307,7 @@ def learning_assets(
         regimes: dict[str, pl.DataFrame],
         signals: dict[str, pl.DataFrame],
         labels: dict[str, pl.DataFrame],
+        market_quotes: dict[str, pl.DataFrame],
     ) -> Iterator:
         from huracan_core.models.tracking import log_training_run
 
@@ -307,7 +322,7 @@ def learning_assets(
             retrain,
             timeframe,
             config=config,
-            costs=costs.cost_model(),
+            costs=costs.cost_model(by_day(market_quotes)),
             exchange=costs.exchange,
             use_encoder=models.use_encoder,
         )

@@ -65,7 +65,7 @@ def trading_assets(
     )
     key = {
         n: asset_key(timeframe, n)
-        for n in ("candles", "features", "regimes", "signals", "labels", "champion", "shadow_trades")
+        for n in ("candles", "features", "regimes", "market_quotes", "signals", "labels", "champion", "shadow_trades")
     }
 
     @dg.asset(
@@ -73,7 +73,10 @@ def trading_assets(
         partitions_def=space.dates_and_symbols,
         backfill_policy=CHAIN_BACKFILL,
         ins={
-            **{n: dg.AssetIn(key[n]) for n in ("candles", "features", "regimes", "signals", "champion")},
+            **{
+                n: dg.AssetIn(key[n])
+                for n in ("candles", "features", "regimes", "market_quotes", "signals", "champion")
+            },
         },
         io_manager_key="frames_io",
         kinds={"polars"},
@@ -98,9 +101,11 @@ def trading_assets(
         regimes: dict[str, pl.DataFrame],
         signals: dict[str, pl.DataFrame],
         champion: dict[str, pl.DataFrame],
+        market_quotes: dict[str, pl.DataFrame],
     ) -> dg.Output:
         wanted = [split_key(k) for k in context.partition_keys]
         store = archive.store()
+        model = costs.cost_model(by_day(market_quotes))
         models, no_model = choose_models(store, by_day(champion), wanted)
         days = trade_partitions(
             by_day(candles),
@@ -112,14 +117,13 @@ def trading_assets(
             models=models,
             no_model=no_model,
             exchange=costs.exchange,
-            costs=costs.cost_model(),
+            costs=model,
             capital=config.capital,
         )
         results = {}
         name, png = run_equity_png(days, timeframe)  # one picture per run, linked from every partition
         plot = plot_key("shadow_trades", timeframe, name)
         store.write_bytes(plot, png)
-        model = costs.cost_model()
         for traded in days:
             costs_at = costs_key(traded.symbol, timeframe, traded.day)
             store.write_json(
