@@ -16,8 +16,9 @@ the last ``calibration_fraction`` of the fold's training window, which the boost
 meet that slice are purged as rows are purged against a test window, ``walk_forward.calibration_split``). The test
 window never chooses anything. The gates and the break-even fee judge ``decision_policy``. The kept booster trades
 with the most recent fold's thresholds: they were chosen on predictions its slice's booster made out of sample,
-and an inner refit of the whole window minus its last slice would cost about a third more training time (a fit
-on ~120 of the 150 days) for thresholds that would still belong to another booster than the kept one.
+and an inner refit of the whole window minus its last slice would add about a quarter to the fitting (a fit on
+~120 of the 150 days, beside six fits on ~48 and the kept one on 150) for thresholds that would still belong to
+another booster than the kept one.
 
 ``signal``: the predictions judged by themselves (``diagnostics.py``: rank IC, quintiles, calibration) over the
 folds' test bars whose outcome is known before the cutoff.
