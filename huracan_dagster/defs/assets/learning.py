@@ -275,8 +275,11 @@ def learning_assets(
         metadata={"timeframe": timeframe},
         description=(
             f"A LightGBM model per coin trained on the {train_days} days before the day (labels that ended before it), "
-            "under purged walk-forward validation: its out-of-sample trades, after costs, next to the rules-only and "
-            "flat baselines and the ablation without the shared encoder, judged by the gates. The model folder "
+            "under purged walk-forward validation: the signal of its predictions (rank IC, realized net by predicted "
+            "quintile) and its out-of-sample trades, after costs, under its two rules (the absolute margin, and "
+            "thresholds calibrated on the end of each fold's training window; the `models` resource's decision_policy "
+            "is the one judged), next to the rules-only and flat baselines and the ablation without the shared "
+            "encoder, judged by the gates. The model folder "
             f"(`models/<SYMBOL>/{timeframe}/<cutoff>/`, `sha256.txt` last) and an MLflow run and registered version "
             "(`huracan-<BASE>-<QUOTE>-<tf>`); a model that fails its gates never trades. Models train on retrain days only "
             "(`retrain_every_days` of the `models` resource, HURACAN_RETRAIN_EVERY_DAYS, counted from Mondays): a day "
