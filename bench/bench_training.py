@@ -10,6 +10,12 @@ Data: the real Binance sample bundled in the package (5 pairs, 15m candles, 2024
     that preparation is timed once, apart. Target: < 10 s per coin. Reference in the same run: one plain LightGBM
     fit of 17k rows × 39 features × 200 rounds on 2 threads (seeded random data, the models' booster settings),
     whose ~0.6 s on these machines is the figure in docs/architecture.md#measured-costs.
+    In the same run, the plain training's line also says what the signal diagnostics and the calibrated policy
+    added to it (target: under 10 % of the coin's walk-forward): ``signal_diagnostics``; and the calibrated
+    rule's own work — ``calibration_split``, the calibration slice's predictions, ``calibrate_side`` (the break-even
+    search's re-calibrations included) and the shadow trade of the second rule per fold (both rules trade every
+    fold; before, one did). The fold's booster fitting only the rows before its slice makes each fit smaller, which
+    these figures do not credit.
 (b) ``encoder``: seconds per epoch of ``fit_encoder`` on every coin's scale-free feature rows of its window for the
     day 2024-12-31 (``encoder_window``), on the CPU and, when torch sees one, on CUDA; rows/s per epoch.
 
@@ -54,6 +60,8 @@ PAIRS = ("BTC", "ETH", "SOL", "BNB", "XRP")
 TIMEFRAME = "15m"
 CUTOFF = datetime(2024, 12, 31, tzinfo=UTC)
 TARGET_S = 10.0
+#: what the signal diagnostics and the calibrated policy may add to a coin's walk-forward, as a share
+ADDED_TARGET = 0.10
 REFERENCE = {"rows": 17_000, "features": 39, "rounds": 200, "threads": 2}
 
 
@@ -94,6 +102,69 @@ def reference_fit() -> float:
     started = time.perf_counter()
     lightgbm.train(params, lightgbm.Dataset(x, y), num_boost_round=REFERENCE["rounds"])
     return time.perf_counter() - started
+
+
+class AddedCost:
+    """Seconds spent in the diagnostics and in the calibrated rule's own steps during ``train_coin_model``, by
+    wrapping the names ``huracan_core.models.training`` calls them by."""
+
+    def __init__(self) -> None:
+        self.seconds = {"diagnostics": 0.0, "calibration": 0.0}
+        self._slice_rows = -1
+        self._rule_trades = 0
+
+    def __enter__(self) -> AddedCost:
+        from huracan_core.models import training
+
+        self._module, self._saved = training, {}
+        timed = self._timed
+        self._wrap("signal_diagnostics", lambda f, *a, **k: timed("diagnostics", f, *a, **k))
+        self._wrap("calibrate_side", lambda f, *a, **k: timed("calibration", f, *a, **k))
+        self._wrap("calibration_split", self._split)
+        self._wrap("_edges", self._edges)
+        trader = training._Trader.__call__
+        self._saved["_Trader.__call__"] = trader
+        added = self
+
+        def call(this, bars, decisions):
+            if decisions.height and decisions["model_version"][0] == "walk-forward":
+                added._rule_trades += 1
+                if added._rule_trades % 2 == 1:  # each fold trades both rules: the first is the one added
+                    return timed("calibration", trader, this, bars, decisions)
+            return trader(this, bars, decisions)
+
+        training._Trader.__call__ = call
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        training = self._module
+        training._Trader.__call__ = self._saved.pop("_Trader.__call__")
+        for name, original in self._saved.items():
+            setattr(training, name, original)
+
+    def _wrap(self, name: str, wrapper) -> None:
+        original = getattr(self._module, name)
+        self._saved[name] = original
+        setattr(self._module, name, lambda *a, **k: wrapper(original, *a, **k))
+
+    def _timed(self, what: str, function, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            self.seconds[what] += time.perf_counter() - started
+
+    def _split(self, function, *args, **kwargs):
+        inner = self._timed("calibration", function, *args, **kwargs)
+        self._slice_rows = inner.calibration.size
+        return inner
+
+    def _edges(self, function, booster, bars, columns):
+        """The calibration slice's predictions (the frame right after its split, of its size) count as added."""
+        if bars.height == self._slice_rows:
+            self._slice_rows = -1
+            return self._timed("calibration", function, booster, bars, columns)
+        return function(booster, bars, columns)
 
 
 def prepare(candles: dict[str, pl.DataFrame], recipe: FeatureRecipe) -> tuple[dict, dict]:
@@ -139,7 +210,7 @@ def bench_training(
     emit(bench="encoder_fit_for_training", device=encoder.device, rows=min(sum(f.height for f in frames), config.max_rows),
          inputs=len(columns), epochs=config.epochs, seconds=round(time.perf_counter() - started, 3))  # fmt: skip
 
-    per_coin = {}
+    per_coin, shares = {}, {}
     for symbol, (bars, signals) in coins.items():
         for embedded in (False, True):
             embedding = encoder.embedding_columns if embedded else []
@@ -147,17 +218,33 @@ def bench_training(
             frame = with_embedding(bars, encoder if embedded else None)
             embed_s = time.perf_counter() - started
             inputs = input_columns(recipe.output_columns, signals, recipe.timeframe, embedding)
-            started = time.perf_counter()
-            model = train_coin_model(
-                frame, inputs, symbol, TIMEFRAME, cutoff=CUTOFF, embedding=embedding, costs=CostModel()
-            )
-            seconds = time.perf_counter() - started
+            with AddedCost() as added:
+                started = time.perf_counter()
+                model = train_coin_model(
+                    frame, inputs, symbol, TIMEFRAME, cutoff=CUTOFF, embedding=embedding, costs=CostModel()
+                )
+                seconds = time.perf_counter() - started
             per_coin[(symbol, embedded)] = seconds
+            if not embedded:
+                shares[symbol] = sum(added.seconds.values()) / seconds
+                signal = model.signal
+                assert signal is not None  # train_coin_model always measures it
+                emit(bench="signal_and_calibration", symbol=symbol, walk_forward_s=round(seconds, 3),
+                     diagnostics_s=round(added.seconds["diagnostics"], 4),
+                     calibrated_policy_s=round(added.seconds["calibration"], 4),
+                     added_share=round(shares[symbol], 4), within_target=shares[symbol] < ADDED_TARGET,
+                     signal=signal.summary(), decision_rule=model.rule.describe(),
+                     trades={name: int(r.aggregate["trade_count"]) for name, r in model.policies.items()},
+                     sharpe={name: round(r.aggregate["sharpe"], 3) for name, r in model.policies.items()},
+                     gates_passed=model.passed)  # fmt: skip
             emit(bench="train_coin_model", symbol=symbol, embedding=embedded, seconds=round(seconds, 3),
                  embed_s=round(embed_s, 3), training_rows=model.training_rows, folds=len(model.folds),
                  inputs=len(inputs), gates_passed=model.passed, gate_summary=model.gates.summary(),
                  target_s=TARGET_S, within_target=seconds < TARGET_S,
                  ratio_to_reference_fit=round(seconds / reference_s, 2))  # fmt: skip
+    emit(bench="signal_and_calibration_summary", coins=len(shares), mean_added_share=round(statistics.mean(shares.values()), 4),
+         max_added_share=round(max(shares.values()), 4), target_share=ADDED_TARGET,
+         all_within_target=max(shares.values()) < ADDED_TARGET)  # fmt: skip
     for embedded in (False, True):
         times = [s for (_, e), s in per_coin.items() if e is embedded]
         emit(bench="train_coin_model_summary", embedding=embedded, coins=len(times), mean_s=round(statistics.mean(times), 3),

@@ -64,6 +64,8 @@ def daily_summary(
                 "model_trained": model is not None,
                 "model_passed": bool(model["passed"]) if model else None,
                 "gate_summary": model["gate_summary"] if model else "no coin model for this day",
+                # a partition stored before the signal was measured has none
+                "signal_summary": model.get("signal_summary") if model else None,
                 "champion": champion.get("champion_folder") if champion else None,
                 "trade_ok": bool(champion.get("trade_ok")) if champion else False,
                 "champion_reason": champion["reason"] if champion else "no champion decision for this day",

@@ -95,6 +95,8 @@ def daily_summary(summary: Mapping[str, Any]) -> str:
         reason = coin.get("reason") or coin.get("champion_reason")
         if reason:
             line += f" ({_clip(str(reason), 160)})"
+        if coin.get("signal_summary"):
+            line += f"; model signal: {coin['signal_summary']}"
         lines.append(line)
     return "\n".join(lines)
 

@@ -43,7 +43,7 @@ from huracan_core.features.windows import compute_feature_partitions
 from huracan_core.features.windows import history_days as feature_history_days
 from huracan_core.models.artifacts import CorruptModelError, read_model_folder
 from huracan_core.models.inputs import model_bars
-from huracan_core.models.policy import CoinModel, load_coin_model, model_decisions
+from huracan_core.models.policy import CoinModel, load_coin_model
 from huracan_core.regimes import RegimeDetector
 from huracan_core.schema import TIMESTAMP_DTYPE, conform
 from huracan_core.storage.keys import champion_pointer_key, roster_key
@@ -115,7 +115,7 @@ class Champion:
         """The newest candle of the coin closed by ``now``, scored (arguments as for ``bar``)."""
         bar, now = self._bar(candles, now, universe)
         long_edge, short_edge = self.model.predict(bar)
-        decision = model_decisions(bar, long_edge, short_edge, self.model.margin_bps, self.model.folder)
+        decision = self.model.rule.decide(bar, long_edge, short_edge, self.model.folder)
         bar_time: datetime = bar["timestamp"][0]
         return Score(
             symbol=self.symbol,
@@ -125,6 +125,7 @@ class Champion:
             decision=int(decision["direction"][0]),
             expected_edge_bps=float(decision["expected_edge_bps"][0]),
             margin_bps=self.model.margin_bps,
+            rule=self.model.rule.describe(),
             model_folder=self.model.folder,
             mlflow_version=self.mlflow_version,
             as_of=now,
@@ -268,10 +269,12 @@ class Score:
     #: predicted after-cost edge (bps) of a long / a short entered after this bar
     long_edge_bps: float
     short_edge_bps: float
-    #: +1 long, −1 short, 0 stay out: ``model_decisions`` under the model's margin, as the shadow trader decides
+    #: +1 long, −1 short, 0 stay out: the model's rule (``config.json``'s ``decision``), as the shadow trader decides
     decision: int
     expected_edge_bps: float
     margin_bps: float
+    #: the rule and its thresholds per side, for people (``DecisionRule.describe``)
+    rule: str
     model_folder: str
     mlflow_version: str
     #: the moment the candles were cut at (candles closing later were left out)

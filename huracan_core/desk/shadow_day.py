@@ -60,6 +60,21 @@ class TradingDay:
     no_trades_because: str = ""
 
 
+def _why_no_trades(model: CoinModel | None, decisions: pl.DataFrame, quoted: pl.DataFrame) -> str:
+    """The signals are decided with the default consensus, so its safety margin is the one the rules had to beat; a
+    model had to beat its rule's lowest enabled threshold, and with no side enabled it could not trade at all."""
+    if model is None:
+        return why_no_trades(decisions, quoted, ConsensusConfig().safety_margin_bps)
+    rule = model.rule
+    enabled = [t for t in (rule.long_threshold_bps, rule.short_threshold_bps) if t is not None]
+    if not enabled:
+        return (
+            f"model: its rule ({rule.describe()}) trades no side: on the slice of its training window its "
+            "thresholds were chosen on, no side beat costs + margin"
+        )
+    return why_no_trades(decisions, quoted, min(enabled)) + f" ({rule.describe()})"
+
+
 def trade_partitions(
     candles: Mapping[DayKey, pl.DataFrame],
     features: Mapping[DayKey, pl.DataFrame],
@@ -104,9 +119,7 @@ def trade_partitions(
             else no_model.get(key, "no gate-passing model")
         )
         recipe = ",".join(features[key]["recipe_hash"].unique().sort().to_list())
-        # the signals are decided with the default consensus, so its safety margin is the one the rules had to beat
-        margin = model.margin_bps if model is not None else ConsensusConfig().safety_margin_bps
-        because = "" if result.ledger.height else why_no_trades(decisions, result.quoted, margin)
+        because = "" if result.ledger.height else _why_no_trades(model, decisions, result.quoted)
         days.append(
             TradingDay(
                 day=day,

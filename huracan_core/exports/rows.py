@@ -114,12 +114,20 @@ def export_partitions(
     return out
 
 
+#: the signal's figures (``diagnostics.py``), on the rows of the policies that trade the model's predictions
+SIGNAL_FIGURES = ("ic", "ic_std", "icir", "pooled_ic", *(f"q{k}_net_bps" for k in range(1, 6)), "q5_minus_q1_bps")
+#: the policies that trade the model's own predictions (``model`` is whichever of the two rules it trades with)
+MODEL_POLICIES = ("model", "absolute", "calibrated")
+
+
 def model_performance(index: pl.DataFrame, metrics: Mapping[str, Mapping[str, Any]]) -> pl.DataFrame:
-    """Per model in the ``coin_model`` partition: one row per policy (model, rules, flat, no_embedding) and fold
-    (NULL: the aggregate), from its verified ``metrics.json``."""
+    """Per model in the ``coin_model`` partition: one row per policy (model, absolute, calibrated, rules, flat,
+    no_embedding) and fold (NULL: the aggregate), from its verified ``metrics.json``. The signal's figures are on
+    the rows of the policies that trade the model's predictions (the same predictions, so the same figures)."""
     rows = []
     for model in index.iter_rows(named=True):
         doc = metrics[model["folder"]]
+        rule = doc.get("decision_rule") or {}
         base = {
             "model_version": model["folder"],
             "cutoff": model["cutoff"],
@@ -130,16 +138,42 @@ def model_performance(index: pl.DataFrame, metrics: Mapping[str, Mapping[str, An
             "mlflow_model": model.get("mlflow_model"),
             "mlflow_version": model.get("mlflow_version"),
             "gates_json": json.dumps(doc.get("gates"), sort_keys=True),
+            "decision_policy": doc.get("decision_policy", "absolute"),  # before the rules were named: the margin
         }
-        policies = {"model": (doc["aggregate"], None), **{n: (b["aggregate"], b) for n, b in doc["baselines"].items()}}
+        signal = doc.get("signal") or {}
+        policies = {
+            "model": doc["aggregate"],
+            **{n: p["aggregate"] for n, p in (doc.get("policies") or {}).items()},
+            **{n: b["aggregate"] for n, b in doc["baselines"].items()},
+        }
         if doc.get("ablation"):
-            policies["no_embedding"] = (doc["ablation"]["without_embedding"], None)
-        for policy, (aggregate, _) in policies.items():
+            policies["no_embedding"] = doc["ablation"]["without_embedding"]
+        aggregate_signal = _signal_figures(signal, signal.get("ic_mean"))
+        for policy, aggregate in policies.items():
             rows.append(
-                {**base, "policy": policy, "fold": None, **{k: _number(aggregate.get(k)) for k in AGGREGATE_FIGURES}}
+                {
+                    **base,
+                    "policy": policy,
+                    "fold": None,
+                    **{k: _number(aggregate.get(k)) for k in AGGREGATE_FIGURES},
+                    **(aggregate_signal if policy in MODEL_POLICIES else {}),
+                    **_thresholds(policy, base["decision_policy"], {**_absolute(rule), rule.get("policy", ""): rule}),
+                }
             )
+        fold_signals = {f["fold"]: f for f in signal.get("folds", [])}
         for fold in doc["folds"]:
-            for policy in ("model", "rules", "flat"):
+            measured = fold_signals.get(fold["fold"], {})
+            fold_signal = _signal_figures(measured.get("quintiles", {}), measured.get("ic"))
+            fold_rules = {
+                **_absolute(rule),
+                "calibrated": {
+                    "long_threshold_bps": fold.get("calibrated_long_threshold_bps"),
+                    "short_threshold_bps": fold.get("calibrated_short_threshold_bps"),
+                },
+            }
+            for policy in (*MODEL_POLICIES, "rules", "flat"):
+                if f"{policy}_trade_count" not in fold:  # absolute/calibrated: not in a model of before the rules
+                    continue
                 figures = {k: _number(fold.get(f"{policy}_{k}")) for k in FOLD_FIGURES}
                 rows.append(
                     {
@@ -149,6 +183,8 @@ def model_performance(index: pl.DataFrame, metrics: Mapping[str, Mapping[str, An
                         **figures,
                         "profit_factor": None,
                         "expectancy_bps": None,
+                        **(fold_signal if policy in MODEL_POLICIES else {}),
+                        **_thresholds(policy, base["decision_policy"], fold_rules),
                     }
                 )
     schema = {
@@ -161,11 +197,49 @@ def model_performance(index: pl.DataFrame, metrics: Mapping[str, Mapping[str, An
         "mlflow_model": pl.String,
         "mlflow_version": pl.String,
         "gates_json": pl.String,
+        "decision_policy": pl.String,
         "policy": pl.String,
         "fold": pl.Int32,
         **{k: pl.Float64 for k in AGGREGATE_FIGURES},
+        **{k: pl.Float64 for k in SIGNAL_FIGURES},
+        "long_threshold_bps": pl.Float64,
+        "short_threshold_bps": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema)
+
+
+def _signal_figures(figures: Mapping[str, Any], ic: object) -> dict[str, float | None]:
+    """``figures``: the aggregate signal document (``SignalDiagnostics.to_dict``) or a fold's quintiles; the IC is
+    the fold's own or, on the aggregate, the mean over the folds. Undefined figures are NULL."""
+    quintiles = figures.get("quintiles", figures)
+    means = list(quintiles.get("mean_net_bps") or [None] * 5)
+    return {
+        "ic": _number(ic),
+        "ic_std": _number(figures.get("ic_std")),
+        "icir": _number(figures.get("icir")),
+        "pooled_ic": _number(figures.get("pooled_ic")),
+        **{f"q{k + 1}_net_bps": _number(v) for k, v in enumerate(means)},
+        "q5_minus_q1_bps": _number(quintiles.get("top_minus_bottom_bps")),
+    }
+
+
+def _thresholds(policy: str, decision_policy: str, rules: Mapping[str, Mapping[str, Any]]) -> dict[str, float | None]:
+    """The thresholds the row's rule traded with (``model``: its ``decision_policy``'s); none on the baselines'
+    rows, and NULL for a side the calibration disabled."""
+    rule = rules.get(decision_policy if policy == "model" else policy)
+    if rule is None:
+        return {}
+    return {
+        "long_threshold_bps": _number(rule.get("long_threshold_bps")),
+        "short_threshold_bps": _number(rule.get("short_threshold_bps")),
+    }
+
+
+def _absolute(rule: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The absolute rule of a model whose ``decision_rule`` is recorded: both thresholds at its margin."""
+    if "margin_bps" not in rule:
+        return {}
+    return {"absolute": {"long_threshold_bps": rule["margin_bps"], "short_threshold_bps": rule["margin_bps"]}}
 
 
 def daily_rows(day: date, timeframe: str, summary: Mapping[str, Any], run_id: str) -> pl.DataFrame:

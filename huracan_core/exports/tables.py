@@ -239,7 +239,7 @@ TABLES = {
             "model_performance",
             DATE_SYMBOL,
             "(model, policy, fold)",
-            "Each coin model's out-of-sample figures: per fold and aggregate, for the model, its rules and flat baselines and the no-embedding ablation, with its gates.",
+            "Each coin model's out-of-sample figures: per fold and aggregate, for the model (and each of its two trading rules), its rules and flat baselines and the no-embedding ablation, with its gates and the signal of its predictions.",
             model_version=("VARCHAR", "the model folder"),
             cutoff=("TIMESTAMPTZ", "where its training data ends"),
             passed=("BOOLEAN", "passed its gates"),
@@ -249,7 +249,11 @@ TABLES = {
             mlflow_model=("VARCHAR", "registered MLflow model"),
             mlflow_version=("VARCHAR", "its version"),
             gates_json=("VARCHAR", "every gate with value and threshold"),
-            policy=("VARCHAR", "model, rules, flat or no_embedding"),
+            decision_policy=("VARCHAR", "the rule the model trades with and is judged by: absolute or calibrated"),
+            policy=(
+                "VARCHAR",
+                "model (its decision_policy's trades), absolute, calibrated, rules, flat or no_embedding",
+            ),
             fold=("INTEGER", "walk-forward fold (NULL: aggregate over the folds)"),
             trade_count=("DOUBLE", "trades"),
             net_pnl=("DOUBLE", "profit after costs (USDT)"),
@@ -258,6 +262,26 @@ TABLES = {
             max_drawdown=("DOUBLE", "max drawdown (fraction)"),
             profit_factor=("DOUBLE", "gross wins / gross losses (NULL when undefined)"),
             expectancy_bps=("DOUBLE", "mean net bps per trade"),
+            ic=(
+                "DOUBLE",
+                "Spearman rank IC of predicted edge vs realized net bps, each side an observation: the fold's, or "
+                "the mean over the folds (NULL: undefined, or a baseline's row)",
+            ),
+            ic_std=("DOUBLE", "standard deviation of the folds' ICs (aggregate rows)"),
+            icir=("DOUBLE", "ic / ic_std (aggregate rows; NULL when undefined)"),
+            pooled_ic=("DOUBLE", "IC over every fold's observations at once (aggregate rows)"),
+            q1_net_bps=("DOUBLE", "mean realized net bps of the lowest predicted quintile (each fold's own quintiles)"),
+            q2_net_bps=("DOUBLE", "the same, second quintile"),
+            q3_net_bps=("DOUBLE", "the same, third quintile"),
+            q4_net_bps=("DOUBLE", "the same, fourth quintile"),
+            q5_net_bps=("DOUBLE", "the same, highest predicted quintile"),
+            q5_minus_q1_bps=("DOUBLE", "q5_net_bps − q1_net_bps: the spread the ranking earns"),
+            long_threshold_bps=(
+                "DOUBLE",
+                "predicted edge a long must beat under the row's rule (calibrated: chosen on the fold's slice, "
+                "the kept model's on the aggregate; NULL: side disabled, or a baseline)",
+            ),
+            short_threshold_bps=("DOUBLE", "the same for a short"),
         ),
         _t(
             "champions",

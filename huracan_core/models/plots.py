@@ -1,4 +1,5 @@
-"""Pictures of a trained model for people: out-of-sample equity against the baselines, and feature importance.
+"""Pictures of a trained model for people: out-of-sample equity against the baselines, feature importance, and
+the signal (realized net by predicted quintile, and the calibration of the predicted level).
 
 PNG bytes, drawn with matplotlib's Agg canvas (imported only when a picture is drawn) at a fixed size and dpi and
 without the "Software" stamp, so the same model gives the same bytes.
@@ -84,6 +85,55 @@ def importance_png(importance: Mapping[str, float], top: int = 20) -> bytes:
     return _png(figure)
 
 
+def signal_png(trained: TrainedModel) -> bytes:
+    """Left: mean realized net bps (after costs) by predicted quintile over the folds' test bars, each labelled
+    with its hit rate; right: mean realized against mean predicted by predicted decile, beside the diagonal a
+    calibrated model would follow. An undefined bucket (no observations) is left out and said so."""
+    import math
+
+    from huracan_core.models.diagnostics import fmt
+
+    signal = trained.signal
+    assert signal is not None  # the caller draws it only for a model with diagnostics
+    bars_axes, calibration_axes = (figure := _canvas(9, 3.6)).subplots(1, 2)
+    quintiles = signal.quintiles
+    shown = [k for k, v in enumerate(quintiles.mean_net_bps) if math.isfinite(v)]
+    values = [quintiles.mean_net_bps[k] for k in shown]
+    bars = bars_axes.bar(
+        [f"Q{k + 1}" for k in shown], values, color=["tab:red" if v < 0 else "tab:green" for v in values]
+    )
+    bars_axes.bar_label(bars, [f"hit {quintiles.hit_rate[k]:.0%}" for k in shown], fontsize=6, padding=2)
+    bars_axes.axhline(0, color="0.3", linewidth=0.6)
+    bars_axes.set_title(
+        f"realized net by predicted quintile (top − bottom {fmt(signal.q5_minus_q1_bps, '.1f')} bps)"
+        + ("" if len(shown) == len(quintiles.count) else f"; {len(quintiles.count) - len(shown)} empty"),
+        fontsize=8,
+    )
+    bars_axes.set_ylabel("mean net bps after costs", fontsize=7)
+    deciles = signal.calibration
+    points = [(p, r) for p, r in zip(deciles.mean_predicted, deciles.mean_net_bps, strict=True) if math.isfinite(p + r)]
+    if points:
+        xs, ys = zip(*points, strict=True)
+        calibration_axes.plot(xs, ys, marker="o", markersize=3, linewidth=0.9, color="tab:blue", label="deciles")
+        low, high = min(*xs, *ys), max(*xs, *ys)
+        calibration_axes.plot(
+            [low, high], [low, high], linestyle=":", color="0.5", linewidth=0.8, label="predicted = realized"
+        )
+        calibration_axes.legend(fontsize=6, loc="upper left")
+    else:
+        calibration_axes.text(0.5, 0.5, "no predictions with a known outcome", ha="center", va="center", fontsize=8)
+    calibration_axes.set_title("calibration: mean realized vs mean predicted, by predicted decile", fontsize=8)
+    calibration_axes.set_xlabel("mean predicted edge (bps)", fontsize=7)
+    calibration_axes.set_ylabel("mean realized net (bps)", fontsize=7)
+    for axes in (bars_axes, calibration_axes):
+        axes.tick_params(labelsize=6)
+    figure.suptitle(
+        f"{to_key(trained.symbol)} {trained.timeframe}, model of {trained.cutoff:%Y-%m-%d}: {signal.summary()}",
+        fontsize=8,
+    )
+    return _png(figure)
+
+
 def _ledger(trained: TrainedModel, name: str) -> pl.DataFrame | None:
     result = trained.baselines.get(name)
     return None if result is None else result.ledger
@@ -116,12 +166,17 @@ def _steps(
     return times, equity, trades, pnl
 
 
-def _figure(width: float, height: float):
+def _canvas(width: float, height: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), dpi=_DPI)
     FigureCanvasAgg(figure)
+    return figure
+
+
+def _figure(width: float, height: float):
+    figure = _canvas(width, height)
     return figure, figure.add_subplot()
 
 

@@ -42,6 +42,13 @@ MAX_TAG_VALUE_LENGTH = 8000
 
 #: the per-fold figures logged as steps (step = fold index), for the model and the rules baseline
 FOLD_METRICS = ("sharpe", "net_pnl", "hit_rate", "trade_count", "max_drawdown")
+#: whose per-fold figures are logged, under which prefix (``model`` is the rule the model trades with)
+FOLD_POLICIES = (
+    ("model", "fold_"),
+    ("absolute", "fold_absolute_"),
+    ("calibrated", "fold_calibrated_"),
+    ("rules", "fold_rules_"),
+)
 MODEL_ARTIFACTS = "model"
 PLOT_ARTIFACTS = "plots"
 
@@ -106,7 +113,7 @@ def log_training_run(
     and cutoff. A run that fails half-way is marked FAILED and the error raised."""
     from mlflow.entities import RunStatus
 
-    from huracan_core.models.plots import equity_png, importance_png
+    from huracan_core.models.plots import equity_png, importance_png, signal_png
 
     key = to_key(trained.symbol)
     client = _client(config)
@@ -125,6 +132,7 @@ def log_training_run(
                 {
                     "equity.png": equity_png(trained, capital),
                     "feature_importance.png": importance_png(trained.importance),
+                    **({"signal.png": signal_png(trained)} if trained.signal is not None else {}),
                 },
             )
             client.log_artifacts(run_id, str(root))
@@ -301,16 +309,23 @@ def _metrics(trained: TrainedModel) -> tuple[dict[tuple[str, int], float], dict[
         if policy in trained.baselines:
             for name, value in trained.baselines[policy].aggregate.items():
                 values[(f"{policy}_{name}", None)] = value
+    for policy, result in trained.policies.items():  # both model rules, whichever trades (``model`` above)
+        for name, value in result.aggregate.items():
+            values[(f"{policy}_{name}", None)] = value
+    if trained.signal is not None:
+        for name, value in trained.signal.headline().items():  # ic_mean, icir, q5_minus_q1_bps, ...
+            values[(name, None)] = value
     for name, value in dict(trained.ablation.get("difference", {}) or {}).items():  # type: ignore[call-overload]
         values[(f"ablation_{name}", None)] = value
     for row in trained.folds:
         step = cast(int, row["fold"])  # the fold's index (training.py)
         for name in FOLD_METRICS:
-            for policy, prefix in (("model", "fold_"), ("rules", "fold_rules_")):
+            for policy, prefix in FOLD_POLICIES:
                 if f"{policy}_{name}" in row:
                     values[(f"{prefix}{name}", step)] = row[f"{policy}_{name}"]
-        if "in_sample_sharpe" in row:
-            values[("fold_in_sample_sharpe", step)] = row["in_sample_sharpe"]
+        for name in ("in_sample_sharpe", "ic", "q5_minus_q1_bps"):
+            if name in row:
+                values[(f"fold_{name}", step)] = row[name]
     if trained.break_even_fee_bps is not None:
         values[("break_even_fee_bps", None)] = trained.break_even_fee_bps
     values[("fee_bps_per_side", None)] = trained.fee_bps
@@ -364,8 +379,12 @@ def _tags(trained: TrainedModel, given: Mapping[str, str], non_finite: Mapping[s
             "symbol": to_key(trained.symbol),
             "timeframe": trained.timeframe,
             "cutoff": trained.cutoff.isoformat(),
+            "decision_rule": trained.rule.describe(),
+            "signal_summary": trained.signal.summary() if trained.signal else "n/a",
             "mlflow.note.content": (
                 f"{to_key(trained.symbol)} {trained.timeframe} model trained on bars before {trained.cutoff.isoformat()}.\n\n"
+                f"Signal: {trained.signal.summary() if trained.signal else 'n/a'}\n\n"
+                f"Trades by {trained.rule.describe()}\n\n"
                 f"Gates: {summary}\n\nBreak-even fee per side: {break_even} (charged: {trained.fee_bps:g} bps)."
             ),
         }

@@ -9,6 +9,19 @@ traded by the shadow trader with fees, spread and slippage; the same folds are t
 consensus and by staying flat (the baselines), and, when the shared encoder's embedding is among the inputs, by
 the same model without it (the ablation). The gates judge the aggregate of the out-of-sample folds; the model
 that is kept is then fit on every row of the window whose label ended before the cutoff.
+
+Two rules trade each fold's predictions with the same booster (``policy.DecisionRule``): ``absolute`` (a side
+whose predicted edge beats the margin) and ``calibrated`` (a side whose predicted edge beats a threshold chosen on
+the last ``calibration_fraction`` of the fold's training window, which the booster does not fit: rows whose labels
+meet that slice are purged as rows are purged against a test window, ``walk_forward.calibration_split``). The test
+window never chooses anything. The gates and the break-even fee judge ``decision_policy``. The kept booster trades
+with the most recent fold's thresholds: they were chosen on predictions its slice's booster made out of sample,
+and an inner refit of the whole window minus its last slice would add about a quarter to the fitting (a fit on
+~120 of the 150 days, beside six fits on ~48 and the kept one on 150) for thresholds that would still belong to
+another booster than the kept one.
+
+``signal``: the predictions judged by themselves (``diagnostics.py``: rank IC, quintiles, calibration) over the
+folds' test bars whose outcome is known before the cutoff.
 """
 
 from __future__ import annotations
@@ -21,17 +34,20 @@ import numpy as np
 import polars as pl
 
 from huracan_core.models.break_even import break_even_fee
+from huracan_core.models.calibration import SideCalibration, calibrate_side
+from huracan_core.models.diagnostics import SignalDiagnostics, signal_diagnostics
 from huracan_core.models.gates import DEFAULT_GATE_PROFILE, GateReport, evaluate_gates
 from huracan_core.models.inputs import SIDE, matrix
-from huracan_core.models.policy import model_decisions, rules_decisions
-from huracan_core.models.walk_forward import Fold, WalkForwardConfig, purged_walk_forward
+from huracan_core.models.policy import DECISION_POLICIES, DecisionRule, rules_decisions
+from huracan_core.models.walk_forward import Fold, InnerSplit, WalkForwardConfig, calibration_split, purged_walk_forward
 from huracan_core.timeframes import timeframe_delta
 from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
 from huracan_core.trading.metrics import summary
 from huracan_core.trading.shadow_trader import shadow_fills
 
-POLICIES = ("model", "rules", "flat")
+#: every policy traded over each fold: the model's two rules, then the baselines
+POLICIES = (*DECISION_POLICIES, "rules", "flat")
 #: how many of the window's last bars the kept booster's scores are recorded for (``reference_scores``)
 REFERENCE_BARS = 4
 
@@ -57,6 +73,27 @@ class ModelConfig:
     gate_profile: str = DEFAULT_GATE_PROFILE
     safety_margin_bps: float = 3.0
     capital: float = 10_000.0
+    #: the rule the model trades with, which the gates and the break-even fee judge (``policy.DECISION_POLICIES``)
+    decision_policy: str = "calibrated"
+    #: the last this share of each fold's training window is the slice its thresholds are chosen on
+    calibration_fraction: float = 0.2
+    #: candidate thresholds: these quantiles of the slice's predictions (a fixed grid, ascending)
+    calibration_quantiles: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+    #: a side is enabled only with at least this many slice entries above its threshold
+    calibration_min_trades: int = 30
+    #: standard errors taken off the slice mean before it is compared with the margin
+    calibration_z: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.decision_policy not in DECISION_POLICIES:
+            raise ValueError(
+                f"model decision_policy {self.decision_policy!r} is not one of {', '.join(DECISION_POLICIES)}"
+            )
+        grid = self.calibration_quantiles
+        if not grid or any(not 0 < q < 1 for q in grid) or list(grid) != sorted(set(grid)):
+            raise ValueError(f"model calibration_quantiles must ascend strictly within (0, 1), got {grid}")
+        if not 0 < self.calibration_fraction < 1:
+            raise ValueError(f"model calibration_fraction must lie in (0, 1), got {self.calibration_fraction}")
 
     def lightgbm_params(self) -> dict[str, object]:
         return {
@@ -91,6 +128,7 @@ class TrainedModel:
     cutoff: datetime
     columns: list[str]
     booster_text: str
+    #: the ``decision_policy``'s result (what the gates judge)
     model: PolicyResult
     baselines: dict[str, PolicyResult]
     gates: GateReport
@@ -105,16 +143,31 @@ class TrainedModel:
     #: the kept booster's predicted edges on the window's last bars: a consumer that rebuilds those bars from
     #: candles with the same recipe must predict exactly these (``champions.hamilton`` proves it)
     reference_scores: list[dict[str, object]] = field(default_factory=list)
+    decision_policy: str = "calibrated"
+    #: the kept booster's rule: the most recent fold's thresholds for ``calibrated``
+    rule: DecisionRule = DecisionRule.absolute(ModelConfig.safety_margin_bps)
+    #: each model rule traded over the folds (``absolute`` and ``calibrated``, one of them is ``model``)
+    policies: dict[str, PolicyResult] = field(default_factory=dict)
+    signal: SignalDiagnostics | None = None
+    #: per fold, the calibration slice and each side's choice
+    calibration: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
         return self.gates.passed
 
     def metrics_document(self) -> dict[str, object]:
-        """``metrics.json``: per fold, aggregate, baselines, ablation, gates and the break-even fee."""
+        """``metrics.json``: per fold, aggregate, both model rules, baselines, ablation, gates, the break-even fee,
+        the signal diagnostics and the calibration."""
         return {
             "folds": self.folds,
             "aggregate": self.model.aggregate,
+            "decision_policy": self.decision_policy,
+            "decision_rule": self.rule.to_dict(),
+            "policies": {name: {"aggregate": r.aggregate, "folds": r.folds} for name, r in self.policies.items()},
+            "signal": self.signal.to_dict() if self.signal else None,
+            "signal_summary": self.signal.summary() if self.signal else "n/a",
+            "calibration": self.calibration,
             "baselines": {name: {"aggregate": r.aggregate, "folds": r.folds} for name, r in self.baselines.items()},
             "ablation": self.ablation,
             "gates": self.gates.to_dict(),
@@ -148,40 +201,51 @@ def train_coin_model(
     start = cutoff - timedelta(days=config.train_days)
     window = bars.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < cutoff))
     known = window.select(pl.when(pl.col("label_end") < cutoff).then(pl.col("label_end")))["label_end"]
-    folds = purged_walk_forward(
-        window["timestamp"], known, start, cutoff, timeframe_delta(timeframe), config.walk_forward
-    )
+    bar = timeframe_delta(timeframe)
+    folds = purged_walk_forward(window["timestamp"], known, start, cutoff, bar, config.walk_forward)
     targets = _targets(window, config, shuffle_labels)
+    outcomes = _outcomes(window, known)
     trade = _Trader(symbol, timeframe, exchange, exits, costs, config)
+    chosen = config.decision_policy
 
     results: dict[str, list[tuple[pl.DataFrame, dict[str, float], pl.Series]]] = {
         p: [] for p in (*POLICIES, "no_embedding")
     }
-    fold_rows, in_sample = [], []
-    out_of_sample: list[tuple[pl.DataFrame, np.ndarray, np.ndarray]] = []  # each fold's test bars and predicted edges
+    fold_rows, in_sample, calibration = [], [], []
+    scored: list[_FoldScores] = []  # each fold's test bars, predictions and calibration slice
     for fold in folds:
-        booster = _fit(window, fold.train, columns, targets, config)
-        test = window[fold.test]
-        out_of_sample.append((test, *_edges(booster, test, columns)))
-        for name, decisions in (
-            ("model", model_decisions(test, *out_of_sample[-1][1:], config.safety_margin_bps, "walk-forward")),
-            ("rules", rules_decisions(test)),
-            ("flat", rules_decisions(test).with_columns(recommendation=pl.lit("SKIP"), policy=pl.lit("flat"))),
-        ):
-            results[name].append(trade(test, decisions))
+        inner = calibration_split(
+            fold, window["timestamp"], known, bar, config.calibration_fraction, config.walk_forward.embargo_bars
+        )
+        booster = _fit(window, inner.fit, columns, targets, config)
+        scored.append(_FoldScores.of(booster, window, fold, inner, columns, outcomes))
+        test = scored[-1].test
+        rules, sides = scored[-1].rules(config)
+        for name in DECISION_POLICIES:
+            results[name].append(trade(test, rules[name].decide(test, *scored[-1].edges, "walk-forward")))
+        results["rules"].append(trade(test, rules_decisions(test)))
+        flat = rules_decisions(test).with_columns(recommendation=pl.lit("SKIP"), policy=pl.lit("flat"))
+        results["flat"].append(trade(test, flat))
         if embedding:
             plain = [c for c in columns if c not in embedding]
-            results["no_embedding"].append(
-                trade(
-                    test, _predicted(_fit(window, fold.train, plain, targets, config), test, plain, config, "ablation")
-                )
+            without = _FoldScores.of(
+                _fit(window, inner.fit, plain, targets, config), window, fold, inner, plain, outcomes
             )
-        seen = window.filter((pl.col("timestamp") >= fold.train_start) & (pl.col("timestamp") < fold.test_start))
-        in_sample.append(trade(seen, _predicted(booster, seen, columns, config, "in-sample"))[1]["sharpe"])
-        fold_rows.append(_fold_row(fold, results, in_sample[-1]))
+            decide = without.rules(config)[0][chosen].decide
+            results["no_embedding"].append(trade(test, decide(test, *without.edges, "ablation")))
+        seen = window.filter((pl.col("timestamp") >= fold.train_start) & (pl.col("timestamp") < inner.start))
+        in_sample.append(
+            trade(seen, rules[chosen].decide(seen, *_edges(booster, seen, columns), "in-sample"))[1]["sharpe"]
+        )
+        calibration.append(_calibration_row(fold, inner, sides))
+        fold_rows.append(_fold_row(fold, inner, results, in_sample[-1], chosen, rules["calibrated"]))
 
-    model = _combine(results["model"], timeframe, config.capital)
-    sharpes = [f["sharpe"] for _, f, _ in results["model"]]
+    signal = signal_diagnostics([f.observations() for f in scored])
+    for row, measured in zip(fold_rows, signal.folds, strict=True):
+        row.update({"ic": measured.ic, "q5_minus_q1_bps": measured.quintiles.top_minus_bottom})
+    policies = {name: _combine(results[name], timeframe, config.capital) for name in DECISION_POLICIES}
+    model = policies[chosen]
+    sharpes = [f["sharpe"] for _, f, _ in results[chosen]]
     extras = {
         "fold_sharpe_std": float(np.std(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0,
         "in_sample_sharpe": float(np.mean(in_sample)),
@@ -189,7 +253,7 @@ def train_coin_model(
     }
     model.aggregate.update(extras)
     model.aggregate["best_predicted_edge_bps"] = max(
-        (float(max(lo.max(), sh.max())) for _, lo, sh in out_of_sample if lo.size), default=float("nan")
+        (float(max(lo.max(), sh.max())) for lo, sh in (f.edges for f in scored) if lo.size), default=float("nan")
     )
     gates = evaluate_gates(model.aggregate, config.gate_profile)
     fee = costs.fee_bps(exchange, symbol)
@@ -197,8 +261,9 @@ def train_coin_model(
 
     def passes(level: float) -> bool:
         """The folds decided and traded again as if every side paid ``level``: the labels were after-cost at
-        ``fee``, so each predicted edge moves by exactly the fee saved on both legs (the fold spread and the
-        train–test gap are kept from the model's own fee)."""
+        ``fee``, so each predicted edge, and each realized outcome of a calibration slice, moves by exactly the
+        fee saved on both legs; the calibrated thresholds are chosen again on the moved slice (the fold spread
+        and the train–test gap are kept from the model's own fee)."""
         shift = 2 * (fee - level)
         at_level = _Trader(
             symbol,
@@ -208,10 +273,10 @@ def train_coin_model(
             replace(costs, default_fees=replace(schedule, maker_bps=level, taker_bps=level), fees={}),
             config,
         )
-        parts = [
-            at_level(test, model_decisions(test, lo + shift, sh + shift, config.safety_margin_bps, "break-even"))
-            for test, lo, sh in out_of_sample
-        ]
+        parts = []
+        for f in scored:
+            long_edge, short_edge = f.edges[0] + shift, f.edges[1] + shift
+            parts.append(at_level(f.test, f.rules(config, shift)[0][chosen].decide(f.test, long_edge, short_edge, "")))
         return evaluate_gates(
             {**_combine(parts, timeframe, config.capital).aggregate, **extras}, config.gate_profile
         ).passed
@@ -247,7 +312,73 @@ def train_coin_model(
             {"timestamp": t.isoformat(), "long_edge_bps": float(lo), "short_edge_bps": float(sh)}
             for t, lo, sh in zip(last["timestamp"], long_edge, short_edge, strict=True)
         ],
+        decision_policy=chosen,
+        rule=scored[-1].rules(config)[0][chosen],
+        policies=policies,
+        signal=signal,
+        calibration=calibration,
     )
+
+
+@dataclass(frozen=True)
+class _FoldScores:
+    """One fold's booster applied: its test bars' and its calibration slice's predicted edges and realized
+    outcomes (long, short; NaN where unknown before the cutoff)."""
+
+    fold: int
+    test: pl.DataFrame
+    edges: tuple[np.ndarray, np.ndarray]
+    outcomes: tuple[np.ndarray, np.ndarray]
+    slice_edges: tuple[np.ndarray, np.ndarray]
+    slice_outcomes: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(
+        cls,
+        booster,
+        window: pl.DataFrame,
+        fold: Fold,
+        inner: InnerSplit,
+        columns: Sequence[str],
+        outcomes: tuple[np.ndarray, np.ndarray],
+    ) -> _FoldScores:
+        test = window[fold.test]
+        return cls(
+            fold=fold.index,
+            test=test,
+            edges=_edges(booster, test, columns),
+            outcomes=(outcomes[0][fold.test], outcomes[1][fold.test]),
+            slice_edges=_edges(booster, window[inner.calibration], columns),
+            slice_outcomes=(outcomes[0][inner.calibration], outcomes[1][inner.calibration]),
+        )
+
+    def rules(
+        self, config: ModelConfig, shift: float = 0.0
+    ) -> tuple[dict[str, DecisionRule], tuple[SideCalibration, SideCalibration]]:
+        """Both model rules, the calibrated one chosen on the slice alone (edges and outcomes moved by
+        ``shift`` bps), and each side's calibration."""
+        long_side, short_side = (
+            calibrate_side(
+                edges + shift,
+                realized + shift,
+                config.calibration_quantiles,
+                config.safety_margin_bps,
+                config.calibration_min_trades,
+                config.calibration_z,
+            )
+            for edges, realized in zip(self.slice_edges, self.slice_outcomes, strict=True)
+        )
+        rules = {
+            "absolute": DecisionRule.absolute(config.safety_margin_bps),
+            "calibrated": DecisionRule(
+                "calibrated", config.safety_margin_bps, long_side.threshold_bps, short_side.threshold_bps
+            ),
+        }
+        return rules, (long_side, short_side)
+
+    def observations(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """Both sides of the test bars as observations: (fold, predicted edge, realized net bps)."""
+        return self.fold, np.concatenate(self.edges), np.concatenate(self.outcomes)
 
 
 class _Trader:
@@ -280,6 +411,16 @@ def _targets(window: pl.DataFrame, config: ModelConfig, shuffle: bool) -> np.nda
     return y
 
 
+def _outcomes(window: pl.DataFrame, known: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Realized after-cost net bps of a long and of a short after each bar, as paid (never clipped); NaN where
+    the outcome was not known before the cutoff."""
+    unknown = known.is_null().to_numpy()
+    return tuple(  # type: ignore[return-value]
+        np.where(unknown, np.nan, window[f"{side}_net_bps"].cast(pl.Float64).fill_null(np.nan).to_numpy())
+        for side in ("long", "short")
+    )
+
+
 def _fit(window: pl.DataFrame, rows: np.ndarray, columns: Sequence[str], targets: np.ndarray, config: ModelConfig):
     import lightgbm
 
@@ -294,10 +435,6 @@ def _fit(window: pl.DataFrame, rows: np.ndarray, columns: Sequence[str], targets
 def _edges(booster, bars: pl.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Predicted after-cost edge (bps) of a long and of a short entered after each bar."""
     return booster.predict(matrix(bars, columns, side=1)), booster.predict(matrix(bars, columns, side=-1))
-
-
-def _predicted(booster, bars: pl.DataFrame, columns: Sequence[str], config: ModelConfig, version: str) -> pl.DataFrame:
-    return model_decisions(bars, *_edges(booster, bars, columns), config.safety_margin_bps, version)
 
 
 def _combine(
@@ -316,19 +453,40 @@ def _gap(train_sharpe: float, test_sharpe: float) -> float:
     return (train_sharpe - test_sharpe) / train_sharpe if train_sharpe > 0 else float("inf")
 
 
-def _fold_row(fold: Fold, results: dict[str, list], in_sample_sharpe: float) -> dict[str, object]:
+def _calibration_row(
+    fold: Fold, inner: InnerSplit, sides: tuple[SideCalibration, SideCalibration]
+) -> dict[str, object]:
+    return {
+        "fold": fold.index,
+        "slice_start": inner.start.isoformat(),
+        "slice_rows": int(inner.calibration.size),
+        "fit_rows": int(inner.fit.size),
+        "purged_before_slice": inner.purged,
+        "long": sides[0].to_dict(),
+        "short": sides[1].to_dict(),
+    }
+
+
+def _fold_row(
+    fold: Fold, inner: InnerSplit, results: dict[str, list], in_sample_sharpe: float, chosen: str, rule: DecisionRule
+) -> dict[str, object]:
     row: dict[str, object] = {
         "fold": fold.index,
         "train_start": fold.train_start.isoformat(),
+        "calibration_start": inner.start.isoformat(),
         "test_start": fold.test_start.isoformat(),
         "test_end": fold.test_end.isoformat(),
         "train_rows": int(fold.train.size),
+        "fit_rows": int(inner.fit.size),
+        "calibration_rows": int(inner.calibration.size),
         "test_rows": int(fold.test.size),
         "purged_rows": fold.purged,
         "in_sample_sharpe": in_sample_sharpe,
+        "calibrated_long_threshold_bps": rule.long_threshold_bps,
+        "calibrated_short_threshold_bps": rule.short_threshold_bps,
     }
-    for name in POLICIES:
-        metrics = results[name][-1][1]
+    for name in (*POLICIES, "model"):
+        metrics = results[chosen if name == "model" else name][-1][1]
         row.update(
             {f"{name}_{k}": metrics[k] for k in ("sharpe", "net_pnl", "hit_rate", "trade_count", "max_drawdown")}
         )

@@ -120,6 +120,42 @@ def purged_walk_forward(
     return folds
 
 
+@dataclass(frozen=True)
+class InnerSplit:
+    """A fold's training rows split for calibration: the booster fits ``fit``, and its decision thresholds are
+    chosen on ``calibration`` (``[start, test_start)``, the last part of the training window). ``purged`` counts
+    the rows before the slice dropped because their label met the slice widened by the embargo."""
+
+    fit: np.ndarray
+    calibration: np.ndarray
+    start: datetime
+    purged: int
+
+
+def calibration_split(
+    fold: Fold,
+    times: pl.Series | np.ndarray,
+    label_ends: pl.Series | np.ndarray,
+    bar: timedelta,
+    fraction: float,
+    embargo_bars: int,
+) -> InnerSplit:
+    """The last ``fraction`` of the fold's training window (in time) is its calibration slice; a training row
+    before it whose label interval meets the slice, widened by ``embargo_bars`` bars before it, is purged from the
+    fit rows exactly as a training row is purged against a test window, so no label the booster fits on shares a
+    price with the slice. The slice's own rows are the fold's training rows, already purged against the test."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"calibration fraction must lie in (0, 1), got {fraction}")
+    t, _ = _epoch_ns(times, "times")
+    end, _ = _epoch_ns(label_ends, "label_ends")
+    start = fold.test_start - (fold.test_start - fold.train_start) * fraction
+    rows = fold.train
+    before = t[rows] < _ns(start)
+    meets = _overlaps(t[rows], end[rows], _ns(start - bar * embargo_bars), _ns(fold.test_start))
+    fit = rows[before & ~meets]
+    return InnerSplit(fit=fit, calibration=rows[~before], start=start, purged=int((before & meets).sum()))
+
+
 def _overlaps(start: np.ndarray, end: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """Closed ``[start, end]`` meets half-open ``[lo, hi)``: the label's exit bar counts as inside it."""
     return (start < hi) & (end >= lo)

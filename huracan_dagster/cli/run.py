@@ -297,6 +297,8 @@ def _print_models(instance: dg.DagsterInstance, tf: str, keys: list[str], start:
         fee = meta["break_even_fee_bps"].value
         passing = "fails even without fees" if fee == "n/a" else f"would pass at a fee of {fee} bps a side"
         print(f"  {symbol}: {meta['gate_summary'].value}")
+        if "signal_summary" in meta:  # models trained before the signal was measured have none
+            print(f"    {meta['signal_summary'].value}; trades by {meta['decision_rule'].value}")
         print(
             f"    {meta['trades_out_of_sample'].value} trades out of sample, best predicted edge "
             f"{meta['best_predicted_edge_bps'].value} bps (margin {meta['safety_margin_bps'].value}); {passing}"

@@ -126,6 +126,8 @@ class ModelSettingsResource(dg.ConfigurableResource):
 
     gate_profile: str = DEFAULT_GATE_PROFILE
     safety_margin_bps: float = ModelConfig().safety_margin_bps
+    #: ``calibrated`` (thresholds chosen on the end of each training window) or ``absolute`` (the margin)
+    decision_policy: str = ModelConfig().decision_policy
     walk_forward_train_days: int = WalkForwardConfig().train_days
     walk_forward_test_days: int = WalkForwardConfig().test_days
     walk_forward_step_days: int = WalkForwardConfig().step_days
@@ -150,6 +152,7 @@ class ModelSettingsResource(dg.ConfigurableResource):
             rounds=self.rounds,
             gate_profile=self.gate_profile,
             safety_margin_bps=self.safety_margin_bps,
+            decision_policy=self.decision_policy,
         )
 
     def encoder_config(self, train_days: int) -> EncoderConfig:

@@ -250,6 +250,35 @@ def pattern_performance(ledger: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+SIGNAL_COLUMNS = (
+    "ic",
+    "ic_std",
+    "icir",
+    "pooled_ic",
+    *(f"q{k}_net_bps" for k in range(1, 6)),
+    "q5_minus_q1_bps",
+    "long_threshold_bps",
+    "short_threshold_bps",
+)
+
+
+def _signal(policy: str, fold: int | None) -> dict[str, float | None]:
+    """The signal's figures on the model's rows (NULL on the baselines'), the aggregate's only on fold NULL."""
+    if policy not in ("model", "absolute", "calibrated"):
+        return dict.fromkeys(SIGNAL_COLUMNS)
+    aggregate = fold is None
+    return {
+        "ic": 0.04,
+        "ic_std": 0.02 if aggregate else None,
+        "icir": 2.0 if aggregate else None,
+        "pooled_ic": 0.035 if aggregate else None,
+        **{f"q{k}_net_bps": -20.0 + 4 * k for k in range(1, 6)},
+        "q5_minus_q1_bps": 16.0,
+        "long_threshold_bps": 4.0 if policy != "absolute" else 3.0,
+        "short_threshold_bps": None if policy != "absolute" else 3.0,
+    }
+
+
 def model_performance(day: date, symbol: str) -> pl.DataFrame:
     folder = f"models/{symbol}/{day:%Y%m%d}_000000Z"
     return pl.DataFrame(
@@ -273,11 +302,13 @@ def model_performance(day: date, symbol: str) -> pl.DataFrame:
                 "mlflow_model": f"huracan-{symbol}",
                 "mlflow_version": "1",
                 "gates_json": "{}",
+                "decision_policy": "calibrated",
+                **_signal(policy, fold),
             }
-            for policy in ("model", "rules", "flat", "no_embedding")
+            for policy in ("model", "absolute", "calibrated", "rules", "flat", "no_embedding")
             for fold in (0, 1, None)
         ],
-        schema_overrides={"fold": pl.Int32},
+        schema_overrides={"fold": pl.Int32, **dict.fromkeys(SIGNAL_COLUMNS, pl.Float64)},
     )
 
 

@@ -89,10 +89,24 @@ def test_export_rows_equal_their_sources_and_carry_their_lineage(exported) -> No
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         assert ids <= runs and bool(ids) == bool(rows), table  # the runs that materialized the sources
     assert con.execute("SELECT count(*) FROM champions").fetchone()[0] == len(DAYS) * len(SYMBOLS)
-    # the model's and its baselines' aggregate plus one row per fold and policy, per model
+    # the model's (the rule it trades with, its two rules) and its baselines' aggregate plus one row per fold and
+    # policy, per model
     folds = con.execute("SELECT count(DISTINCT fold) FROM model_performance WHERE fold IS NOT NULL").fetchone()[0]
     per_model = con.execute("SELECT count(*) FROM model_performance GROUP BY model_version").fetchall()
-    assert folds > 0 and {n for (n,) in per_model} == {3 + 3 * folds}
+    assert folds > 0 and {n for (n,) in per_model} == {5 + 5 * folds}
+    # the signal is on the rows that trade the model's predictions, and only there; the model row is its rule's
+    signal = con.execute(
+        "SELECT policy, count(*), count(ic) FILTER (WHERE fold IS NULL), count(q1_net_bps) FROM model_performance "
+        "GROUP BY policy"
+    ).fetchall()
+    assert {p for p, _, _, q in signal if q} <= {"model", "absolute", "calibrated"}
+    assert {p for p, n, _, q in signal if q == n} >= {"model", "absolute", "calibrated"}
+    mismatched = con.execute(
+        "SELECT count(*) FROM model_performance m JOIN model_performance r USING (model_version) "
+        "WHERE m.policy = 'model' AND r.policy = m.decision_policy AND m.fold IS NOT DISTINCT FROM r.fold "
+        "AND (m.net_pnl != r.net_pnl OR m.trade_count != r.trade_count)"
+    ).fetchone()[0]
+    assert mismatched == 0
     assert con.execute("SELECT count(*) FROM model_evolution").fetchone()[0] == len(DAYS) * len(SYMBOLS)
     summary = con.execute("SELECT symbol, trades FROM daily_summary WHERE day = ?", [DAYS[-1]]).fetchall()
     assert {s for s, _ in summary} == {*SYMBOLS, "ALL"}

@@ -165,15 +165,20 @@ def test_the_score_of_a_bar_equals_the_one_computed_in_training(model, candles, 
     assert_scores(score, last)
     assert score.symbol == COIN and score.model_folder == folder and score.mlflow_version == "3"
     assert score.as_of == bar + STEP and score.in_training_window
-    margin, long_edge, short_edge = CONFIG.safety_margin_bps, score.long_edge_bps, score.short_edge_bps
-    expected = (
-        1
-        if long_edge > margin and long_edge >= short_edge
-        else -1
-        if short_edge > margin and short_edge > long_edge
-        else 0
+    # the rule the model folder records (thresholds per side, None: disabled), applied by hand
+    decision = json.loads(part.files["config.json"])["decision"]
+    assert decision["policy"] == CONFIG.decision_policy and decision["margin_bps"] == CONFIG.safety_margin_bps
+    long_over = score.long_edge_bps - (
+        decision["long_threshold_bps"] if decision["long_threshold_bps"] is not None else np.inf
     )
-    assert score.decision == expected and score.margin_bps == margin
+    short_over = score.short_edge_bps - (
+        decision["short_threshold_bps"] if decision["short_threshold_bps"] is not None else np.inf
+    )
+    expected = (
+        1 if long_over > 0 and long_over >= short_over else -1 if short_over > 0 and short_over > long_over else 0
+    )
+    assert score.decision == expected and score.margin_bps == CONFIG.safety_margin_bps
+    assert score.rule == champion.model.rule.describe()
     assert seconds < 20, f"scoring took {seconds:.1f} s"
 
     # the earlier reference bars, from the whole candle history cut by ``now`` (later candles are left out)
@@ -272,14 +277,30 @@ def test_a_model_of_another_recipe_is_refused_naming_both_hashes(plain_model, tm
         load_champion(store, COIN, TF)
 
 
-def test_the_decision_is_the_traders_under_the_models_margin(plain_model, candles, tmp_path):
-    """The same model with a margin below both edges must take the side with the larger edge, as the trader would."""
+def _with_decision(part: ModelPartition, decision: dict) -> ModelPartition:
+    config = json.loads(part.files["config.json"]) | {"decision": decision}
+    return replace(part, files=part.files | {"config.json": json.dumps(config).encode()})
+
+
+def test_the_decision_is_the_traders_under_the_models_rule(plain_model, candles, tmp_path):
+    """The same model under thresholds below both edges must take the side with the larger edge, as the trader
+    would; with the long disabled by its calibration, the short."""
     store = LocalArtifactStore(tmp_path)
-    config = json.loads(plain_model.files["config.json"]) | {"safety_margin_bps": -1000.0}
-    publish(store, replace(plain_model, files=plain_model.files | {"config.json": json.dumps(config).encode()}))
+    absolute = {
+        "policy": "absolute",
+        "margin_bps": -1000.0,
+        "long_threshold_bps": -1000.0,
+        "short_threshold_bps": -1000.0,
+    }
+    publish(store, _with_decision(plain_model, absolute))
     last = reference_scores(plain_model)[-1]
     score = score_latest(store, COIN, TF, candles, now=day_start(DAY))
     assert_scores(score, last)
     assert score.margin_bps == -1000.0
     assert score.decision == (1 if last["long_edge_bps"] >= last["short_edge_bps"] else -1)
     assert score.expected_edge_bps == max(score.long_edge_bps, score.short_edge_bps)
+
+    short_only = absolute | {"policy": "calibrated", "long_threshold_bps": None}
+    publish(store, _with_decision(plain_model, short_only))
+    score = score_latest(store, COIN, TF, candles, now=day_start(DAY))
+    assert score.decision == -1 and score.rule == "calibrated: long disabled, short > -1000.0 bps"

@@ -14,8 +14,10 @@ import polars as pl
 import pytest
 
 from huracan_core.models.artifacts import REQUIRED_FILES
+from huracan_core.models.diagnostics import signal_diagnostics
 from huracan_core.models.gates import evaluate_gates
-from huracan_core.models.plots import equity_png, importance_png
+from huracan_core.models.plots import equity_png, importance_png, signal_png
+from huracan_core.models.policy import DecisionRule
 from huracan_core.models.tracking import (
     MAX_ENTITIES_PER_BATCH,
     MAX_METRICS_PER_BATCH,
@@ -100,6 +102,10 @@ def trained_model(symbol: str = "BTC/USDT", model_trades: int = 40, sharpe_gap: 
     text, importance = booster_text()
     model, rules, flat = policy(ledger(model_trades, 1)), policy(ledger(25, 2)), policy(ledger(0, 0))
     model.aggregate.update({"fold_sharpe_std": 0.3, "in_sample_sharpe": 2.0, "sharpe_gap": sharpe_gap})
+    absolute = policy(ledger(12, 3))
+    rng = np.random.default_rng(4)
+    predicted = [rng.normal(-20, 5, 200) for _ in range(FOLDS)]
+    signal = signal_diagnostics([(f, p, p + rng.normal(0, 30, p.size)) for f, p in enumerate(predicted)])
     rows = []
     for f in range(FOLDS):
         test_start = START + f * FOLD_BARS * BAR
@@ -113,8 +119,9 @@ def trained_model(symbol: str = "BTC/USDT", model_trades: int = 40, sharpe_gap: 
             "purged_rows": 4,
             "in_sample_sharpe": 2.0,
         }
-        for name, result in (("model", model), ("rules", rules), ("flat", flat)):
+        for name, result in (("model", model), ("rules", rules), ("flat", flat), ("absolute", absolute)):
             row.update({f"{name}_{k}": result.folds[f][k] for k in FOLD_KEYS})
+        row.update({"ic": signal.folds[f].ic, "q5_minus_q1_bps": signal.folds[f].quintiles.top_minus_bottom})
         rows.append(row)
     return TrainedModel(
         symbol=symbol,
@@ -134,6 +141,10 @@ def trained_model(symbol: str = "BTC/USDT", model_trades: int = 40, sharpe_gap: 
             "without_embedding": {},
             "difference": {"sharpe": 0.1, "net_pnl": 12.0, "hit_rate": 0.01, "trade_count": 3.0},
         },
+        decision_policy="calibrated",
+        rule=DecisionRule("calibrated", 3.0, 4.5, None),
+        policies={"absolute": absolute, "calibrated": model},
+        signal=signal,
     )
 
 
@@ -208,6 +219,18 @@ def assert_recorded(config: TrackingConfig, trained: TrainedModel) -> None:
         history = sorted((m.step, m.value) for m in client.get_metric_history(first.run_id, f"fold_{key}"))
         assert history == [(f, pytest.approx(trained.folds[f][f"model_{key}"])) for f in range(FOLDS)], key
     assert [m.step for m in client.get_metric_history(first.run_id, "fold_rules_sharpe")] == [0, 1, 2]
+    signal = trained.signal
+    assert signal is not None
+    assert data.metrics["ic_mean"] == pytest.approx(signal.ic_mean) and data.metrics["icir"] == pytest.approx(
+        signal.icir
+    )
+    assert data.metrics["q5_minus_q1_bps"] == pytest.approx(signal.q5_minus_q1_bps)
+    assert data.metrics["absolute_trade_count"] == 12 and data.metrics["calibrated_trade_count"] == 40
+    history = sorted((m.step, m.value) for m in client.get_metric_history(first.run_id, "fold_ic"))
+    assert history == [(f, pytest.approx(signal.folds[f].ic)) for f in range(FOLDS)]
+    assert [m.step for m in client.get_metric_history(first.run_id, "fold_absolute_trade_count")] == [0, 1, 2]
+    assert data.tags["decision_rule"] == "calibrated: long > 4.5 bps, short disabled"
+    assert data.tags["signal_summary"] == signal.summary()
     assert {k: data.tags[k] for k in TAGS} == TAGS
     assert data.tags["gate_result"] == ("passed" if trained.passed else "failed")
     assert data.tags["gate_summary"] == trained.gates.summary()
@@ -218,6 +241,7 @@ def assert_recorded(config: TrackingConfig, trained: TrainedModel) -> None:
     assert {a.path for a in client.list_artifacts(first.run_id, "plots")} == {
         "plots/equity.png",
         "plots/feature_importance.png",
+        "plots/signal.png",
     }
     local = Path(
         client.download_artifacts(
@@ -308,6 +332,10 @@ def test_plots_are_deterministic_pngs(trained: TrainedModel) -> None:
     many = {f"feature_{i:02d}": float(i) for i in range(40)}
     assert importance_png(many, top=20) == importance_png(many, top=20) != importance_png(many, top=10)
     assert importance_png({}).startswith(PNG)
+    assert signal_png(trained).startswith(PNG) and signal_png(trained) == signal_png(replace(trained))
+    # undefined buckets (constant predictions) are left out of the picture, not drawn at 0
+    constant = signal_diagnostics([(0, np.zeros(50), np.linspace(-40, 10, 50))])
+    assert signal_png(replace(trained, signal=constant)).startswith(PNG)
     no_folds = replace(trained, folds=[])
     assert equity_png(no_folds, CAPITAL).startswith(PNG)
 

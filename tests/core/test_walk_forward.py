@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from huracan_core.models.walk_forward import WalkForwardConfig, purged_walk_forward
+from huracan_core.models.walk_forward import WalkForwardConfig, calibration_split, purged_walk_forward
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -88,6 +88,29 @@ def test_purged_walk_forward_invariants_hold_for_random_configs(seed: int) -> No
         assert a.test_start < b.test_start
         if config.step_days >= config.test_days:
             assert a.test_end <= b.test_start and not np.intersect1d(a.test, b.test).size
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_the_calibration_slice_is_purged_like_a_test_window_for_random_configs(seed: int) -> None:
+    """The fit rows' labels end before the slice less the embargo; the slice is every training row from its start,
+    so none of it meets the test window (already purged); nothing safe to fit on is dropped."""
+    case = _random_case(seed)
+    times, ends, config, bar = case["times"], case["ends"], case["config"], case["bar"]
+    fraction = float(np.random.default_rng(seed).uniform(0.05, 0.5))
+    embargo = np.timedelta64(bar * config.embargo_bars)
+    for fold in purged_walk_forward(times, ends, case["span_start"], case["span_end"], bar, config):
+        inner = calibration_split(fold, times, ends, bar, fraction, config.embargo_bars)
+        start = _np(inner.start)
+        assert inner.start == fold.test_start - (fold.test_start - fold.train_start) * fraction
+        assert not np.intersect1d(inner.fit, inner.calibration).size
+        assert not np.intersect1d(inner.calibration, fold.test).size
+        np.testing.assert_array_equal(inner.calibration, fold.train[times[fold.train] >= start])
+        assert np.all(ends[inner.fit] < start - embargo) and np.all(times[inner.calibration] < _np(fold.test_start))
+        before = fold.train[times[fold.train] < start]
+        np.testing.assert_array_equal(inner.fit, before[ends[before] < start - embargo])
+        assert inner.fit.size + inner.purged + inner.calibration.size == fold.train.size
+    with pytest.raises(ValueError, match="calibration fraction must lie in"):
+        calibration_split(fold, times, ends, bar, 1.0, config.embargo_bars)
 
 
 def _bars(days: int, bar: timedelta = timedelta(minutes=15)) -> np.ndarray:

@@ -12,6 +12,7 @@ select
     cutoff,
     passed,
     gate_profile,
+    decision_policy,
     policy,
     fold,
     fold is null as is_aggregate,
@@ -22,6 +23,12 @@ select
     max_drawdown,
     profit_factor,
     expectancy_bps,
+    ic,
+    icir,
+    pooled_ic,
+    q1_net_bps,
+    q5_net_bps,
+    q5_minus_q1_bps,
     mlflow_model,
     mlflow_version
 from src

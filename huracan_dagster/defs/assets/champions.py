@@ -424,7 +424,18 @@ def _summary_metadata(summary: Mapping[str, Any], uri: str) -> dict:
         "per_coin": preview(
             pl.DataFrame(
                 [
-                    {k: c[k] for k in ("symbol", "model_passed", "trade_ok", "trades", "net_pnl", "champion_reason")}
+                    {
+                        k: c.get(k)
+                        for k in (
+                            "symbol",
+                            "model_passed",
+                            "signal_summary",
+                            "trade_ok",
+                            "trades",
+                            "net_pnl",
+                            "champion_reason",
+                        )
+                    }
                     for c in summary["per_coin"]
                 ]
             ),

@@ -1,5 +1,6 @@
 """``signals``, ``labels``, ``shared_encoder`` and ``coin_model``: what the coins' models learn from, and the models."""
 
+import math
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import cast
@@ -288,8 +289,11 @@ def learning_assets(
         metadata={"timeframe": timeframe},
         description=(
             f"A LightGBM model per coin trained on the {train_days} days before the day (labels that ended before it), "
-            "under purged walk-forward validation: its out-of-sample trades, after costs, next to the rules-only and "
-            "flat baselines and the ablation without the shared encoder, judged by the gates. The model folder "
+            "under purged walk-forward validation: the signal of its predictions (rank IC, realized net by predicted "
+            "quintile) and its out-of-sample trades, after costs, under its two rules (the absolute margin, and "
+            "thresholds calibrated on the end of each fold's training window; the `models` resource's decision_policy "
+            "is the one judged), next to the rules-only and flat baselines and the ablation without the shared "
+            "encoder, judged by the gates. The model folder "
             f"(`models/<SYMBOL>/{timeframe}/<cutoff>/`, `sha256.txt` last) and an MLflow run and registered version "
             "(`huracan-<BASE>-<QUOTE>-<tf>`); a model that fails its gates never trades. Models train on retrain days only "
             "(`retrain_every_days` of the `models` resource, HURACAN_RETRAIN_EVERY_DAYS, counted from Mondays): a day "
@@ -381,6 +385,13 @@ def _params(config: ModelConfig, costs: CostsResource, part: ModelPartition) -> 
         "seed": config.seed,
         "gate_profile": config.gate_profile,
         "safety_margin_bps": config.safety_margin_bps,
+        "decision_policy": config.decision_policy,
+        "calibration": {
+            "fraction": config.calibration_fraction,
+            "quantiles": config.calibration_quantiles,
+            "min_trades": config.calibration_min_trades,
+            "z": config.calibration_z,
+        },
         "walk_forward": config.walk_forward,
         "fee_profile": costs.fee_profile,
         "order_type": costs.order_type,
@@ -461,10 +472,18 @@ def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked
         f"| {r.name} | {_fmt(r.value)} | {r.op} {r.threshold:g} | {'yes' if r.passed else 'NO'} |"
         for r in t.gates.results
     )
+    policies = "| metric | " + " | ".join(t.policies) + " |\n|---|" + "---|" * len(t.policies) + "\n"
+    policies += "\n".join(
+        f"| {k} | " + " | ".join(_fmt(r.aggregate[k]) for r in t.policies.values()) + " |" for k in shown
+    )
     metadata = {
         "retrained": True,
         "passed": t.passed,
         "gate_summary": t.gates.summary(),
+        "signal_summary": t.signal.summary() if t.signal else "n/a",
+        "signal": dg.MetadataValue.md(_signal_table(t)),
+        "decision_rule": t.rule.describe(),
+        "policies": dg.MetadataValue.md(policies),
         "gates": dg.MetadataValue.md(gates),
         "out_of_sample": dg.MetadataValue.md(table),
         "trades_out_of_sample": int(agg["trade_count"]),
@@ -489,8 +508,36 @@ def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked
     return metadata
 
 
+def _signal_table(trained) -> str:
+    """Per fold and over all: IC, realized net by predicted quintile, top − bottom, and the calibrated thresholds
+    the fold chose on its slice (``off``: the side was disabled)."""
+    signal = trained.signal
+    if signal is None:
+        return "no signal measured"
+    head = "| fold | IC | Q1 bps | Q5 bps | Q5 − Q1 | long > | short > |\n|---|---|---|---|---|---|---|\n"
+
+    def threshold(value) -> str:
+        return "off" if value is None else _fmt(value)
+
+    rows = [
+        f"| {f.fold} | {_fmt(f.ic)} | {_fmt(f.quintiles.mean_net_bps[0])} | {_fmt(f.quintiles.mean_net_bps[-1])} | "
+        f"{_fmt(f.quintiles.top_minus_bottom)} | {threshold(row['calibrated_long_threshold_bps'])} | "
+        f"{threshold(row['calibrated_short_threshold_bps'])} |"
+        for f, row in zip(signal.folds, trained.folds, strict=True)
+    ]
+    q = signal.quintiles.mean_net_bps
+    rows.append(
+        f"| all (kept rule) | {_fmt(signal.ic_mean)} ± {_fmt(signal.ic_std)} (ICIR {_fmt(signal.icir)}, pooled "
+        f"{_fmt(signal.pooled_ic)}) | {_fmt(q[0])} | {_fmt(q[-1])} | {_fmt(signal.q5_minus_q1_bps)} | "
+        f"{threshold(trained.rule.long_threshold_bps)} | {threshold(trained.rule.short_threshold_bps)} |"
+    )
+    return head + "\n".join(rows)
+
+
 def _fmt(value) -> str:
     if value is None:
         return "n/a"
     value = float(value)
+    if not math.isfinite(value):
+        return "n/a" if math.isnan(value) else str(value)
     return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.0f}"
