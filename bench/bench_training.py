@@ -184,8 +184,8 @@ def prepare(candles: dict[str, pl.DataFrame], recipe: FeatureRecipe) -> tuple[di
     for symbol, frame in candles.items():
         regimes = detector.detect(features[symbol])
         bars = join_bars([frame], [features[symbol]], [regimes])
-        signals = vote(bars, symbol)
-        labels = label_bars(bars, signals, symbol, TIMEFRAME)
+        signals = vote(bars, symbol, costs=CostModel())
+        labels = label_bars(bars, signals, symbol, TIMEFRAME, costs=CostModel())
         coins[symbol] = (model_bars([frame], [features[symbol]], [regimes], [signals], [labels]), signals)
     emit(bench="prepare", symbols=len(candles), rows=sum(c.height for c in candles.values()),
          features=len(recipe.output_columns), features_s=round(features_s, 3),

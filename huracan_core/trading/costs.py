@@ -252,6 +252,17 @@ def daily_costs_summary(costs: pl.DataFrame, ledger: pl.DataFrame | None = None)
     }
 
 
+def round_trip_text(day: Mapping[str, Any]) -> str:
+    """A day's ``costs.json`` as a person reads it: the round trip and its parts (bps of the notional), and the
+    funding — what the day's trades paid when it traded, else the means quoted over its bars."""
+    fees, spread, slip = 2 * day["fee_bps"], day["spread_bps"], 2 * day["avg_slip_bps"]
+    parts = f"{fees + spread + slip:.2f} bps (fees {fees:.2f} + spread {spread:.2f} + slippage {slip:.2f})"
+    trades = int(day.get("trades", 0))
+    if trades:
+        return f"paid by {trades} trades: round trip {parts}, funding {day['funding_bps']:+.2f} bps a trade"
+    return f"quoted over the day's bars: round trip {parts}, funding {day['funding_bps']:+.2f} bp per settlement held"
+
+
 def _mean(column: pl.Series) -> float:
     """The mean of a numeric column; 0 when it holds no values."""
     return float(cast("float | None", column.mean()) or 0.0)

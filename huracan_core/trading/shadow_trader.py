@@ -256,7 +256,8 @@ def shadow_fills(
     ``overlapping`` follows every signal to its exit (the labels); ``entry_features`` adds the ``f_`` columns."""
     if not frame["timestamp"].equals(decisions["timestamp"]):
         raise ValueError(f"{symbol}: decisions must cover exactly the frame's bars, in order")
-    features = [c for c in frame.columns if c not in NON_FEATURE_COLUMNS and frame.schema[c].is_numeric()]
+    schema = frame.schema  # built once: polars assembles it anew on every access
+    features = [c for c, dtype in schema.items() if c not in NON_FEATURE_COLUMNS and dtype.is_numeric()]
     bars = (
         frame.select(
             "timestamp",
@@ -264,7 +265,7 @@ def shadow_fills(
             "high",
             "low",
             "close",
-            pl.col("regime").fill_null("UNKNOWN") if "regime" in frame.columns else pl.lit("UNKNOWN").alias("regime"),
+            pl.col("regime").fill_null("UNKNOWN") if "regime" in schema else pl.lit("UNKNOWN").alias("regime"),
         )
         .with_columns(
             decisions.select(

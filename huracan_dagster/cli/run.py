@@ -15,9 +15,11 @@ from huracan_core.models.encoder import encoder_window
 from huracan_core.models.training import ModelConfig
 from huracan_core.reports import daily_folder
 from huracan_core.sources import open_source
-from huracan_core.storage.keys import daily_summary_key, roster_day_key, roster_key
+from huracan_core.storage.keys import costs_key, daily_summary_key, roster_day_key, roster_key
 from huracan_core.storage.store import ArtifactNotFound
 from huracan_core.symbols import to_ccxt, to_key
+from huracan_core.trading.costs import round_trip_text
+from huracan_core.trading.exits import ExitConfig
 from huracan_core.universe import UniverseConfig, universe_by_day
 from huracan_core.validation.problems import abbreviated
 from huracan_dagster.cli.policy_runs import PolicyRun, policy_runs, window_keys
@@ -138,7 +140,7 @@ def run_window(
         ok &= _date_run(defs.resolve_job_def(summary_job_name(tf)), instance, start, end, dated)
     if select is None:  # the whole chain: the analysts' file (and the dbt marts) over what was exported
         ok &= _analytics(defs, instance, settings)
-    _print_models(instance, tf, keys, start, end)
+    _print_models(instance, settings, tf, keys, end)
     _print_champions(settings, keys, end)
     _print_where(settings, end)
     return 0 if ok else 1
@@ -272,8 +274,9 @@ def _print_run(results: list[dg.ExecuteInProcessResult], label: str) -> None:
             print("    " + cause.replace("\n", "\n      "))
 
 
-def _print_models(instance: dg.DagsterInstance, tf: str, keys: list[str], start: date, end: date) -> None:
-    """Per coin: what was trained for the window's last day, and whether it passed (or which gates, by how much)."""
+def _print_models(instance: dg.DagsterInstance, settings: Settings, tf: str, keys: list[str], end: date) -> None:
+    """Per coin: what the window's last day costs to trade, what was trained for it, and whether it passed (or
+    which gates, by how much), with whether its predictions rank the outcomes at all."""
     wanted = [partition_key(end, k) for k in keys]
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=asset_key(tf, "coin_model"), asset_partitions=wanted), limit=len(wanted) * 4
@@ -286,6 +289,9 @@ def _print_models(instance: dg.DagsterInstance, tf: str, keys: list[str], start:
     if not latest:
         return
     print(f"Coin models for {end} (trained on the days before it, judged out of sample after costs):")
+    archive = resources(settings)["archive"]
+    assert isinstance(archive, ArchiveResource)
+    store, size = archive.store(), ExitConfig().notional
     for key in wanted:
         symbol, meta = key.split("|")[1], latest.get(key)
         if meta is None:
@@ -297,6 +303,11 @@ def _print_models(instance: dg.DagsterInstance, tf: str, keys: list[str], start:
         fee = meta["break_even_fee_bps"].value
         passing = "fails even without fees" if fee == "n/a" else f"would pass at a fee of {fee} bps a side"
         print(f"  {symbol}: {meta['gate_summary'].value}")
+        try:
+            day = store.read_json(costs_key(symbol, tf, end))
+            print(f"    costs ({day['order_type']}, {size:,.0f} {symbol.split('-')[1]}) {round_trip_text(day)}")
+        except ArtifactNotFound:
+            print(f"    costs: no shadow_trades of {end} (costs/{symbol}/{tf}/{end}.json)")
         if "signal_summary" in meta:  # models trained before the signal was measured have none
             print(f"    {meta['signal_summary'].value}; trades by {meta['decision_rule'].value}")
         print(

@@ -21,6 +21,7 @@ from huracan_core.trading.costs import (
     leg_costs,
     order_type,
     paid_costs,
+    round_trip_text,
 )
 from huracan_core.trading.fixed_quotes import FixedQuotes
 from huracan_core.trading.recorded_quotes import UNLISTED_SPREAD_BPS, RecordedQuotes
@@ -182,3 +183,19 @@ def test_daily_costs_summary_and_paid_costs() -> None:
     assert total["total"] == pytest.approx(3.0 + 0.3 + 0.45 + 0.05)
     assert total["funding_bps"] == pytest.approx(0.05 / 1500 * 1e4)
     assert math.isnan(paid_costs(ledger.clear())["total_bps"])
+
+
+def test_a_days_round_trip_reads_as_its_parts_whether_quoted_or_paid() -> None:
+    """The run's line per coin: the round trip is both legs' fees and slippage plus the full spread, quoted over
+    the bars when nothing traded, paid when it did."""
+    costs = bar_costs(_bars(), CostModel(default_fees=SPOT, quotes=FixedQuotes(spread_bps=2.0)), "binance", "X-Y", 1e3)
+    quoted = daily_costs_summary(costs)
+    slip = 2 * quoted["avg_slip_bps"]
+    assert round_trip_text(quoted) == (
+        f"quoted over the day's bars: round trip {20 + 2 + slip:.2f} bps (fees 20.00 + spread 2.00 + slippage "
+        f"{slip:.2f}), funding +0.00 bp per settlement held"
+    )
+    paid = {"fee_bps": 5.0, "spread_bps": 0.5, "avg_slip_bps": 0.25, "funding_bps": -1.0, "trades": 3.0}
+    assert round_trip_text(paid) == (
+        "paid by 3 trades: round trip 11.00 bps (fees 10.00 + spread 0.50 + slippage 0.50), funding -1.00 bps a trade"
+    )
