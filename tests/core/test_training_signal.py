@@ -30,6 +30,7 @@ from huracan_core.models.walk_forward import WalkForwardConfig, calibration_spli
 from huracan_core.regimes import RegimeDetector
 from huracan_core.trading.bars import join_bars
 from huracan_core.trading.consensus import vote
+from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
 from tests.conftest import real_15m
 
@@ -37,6 +38,8 @@ SYMBOL = "ETH-USDT"
 CUTOFF = datetime(2024, 9, 30, tzinfo=UTC)
 CONFIG = ModelConfig(train_days=30, walk_forward=WalkForwardConfig(10, 5, 5), rounds=40)
 PLANTED = "planted"
+#: the default profile, priced by the recorded quote table
+COSTS = CostModel()
 EXITS = ExitConfig(take_profit_bands=((0.0, 120.0),), trail_start_bps=60.0)
 
 
@@ -46,8 +49,8 @@ def real() -> tuple[pl.DataFrame, list[str]]:
     features = FeatureRecipe.default("15m").compute(candles, symbol="ETH/USDT")
     regimes = RegimeDetector().detect(features)
     plain = join_bars([candles], [features], [regimes])
-    signals = vote(plain, SYMBOL)
-    labels = label_bars(plain, signals, SYMBOL, "15m", exits=EXITS)
+    signals = vote(plain, SYMBOL, costs=COSTS)
+    labels = label_bars(plain, signals, SYMBOL, "15m", exits=EXITS, costs=COSTS)
     bars = model_bars([candles], [features], [regimes], [signals], [labels])
     return bars, input_columns(feature_columns(features), signals, "15m")
 
@@ -64,7 +67,7 @@ def planted(real) -> tuple[pl.DataFrame, list[str]]:
 @pytest.fixture(scope="module")
 def planted_model(planted):
     bars, columns = planted
-    return train_coin_model(bars, columns, SYMBOL, "15m", CUTOFF, config=CONFIG, exits=EXITS)
+    return train_coin_model(bars, columns, SYMBOL, "15m", CUTOFF, config=CONFIG, exits=EXITS, costs=COSTS)
 
 
 def test_a_planted_signal_shows_in_the_ic_and_the_calibrated_rule_trades_it_past_the_gates(planted_model) -> None:
@@ -92,7 +95,9 @@ def test_a_planted_signal_shows_in_the_ic_and_the_calibrated_rule_trades_it_past
 
 def test_shuffled_labels_show_no_signal_and_fail_the_gates(planted) -> None:
     bars, columns = planted
-    control = train_coin_model(bars, columns, SYMBOL, "15m", CUTOFF, config=CONFIG, exits=EXITS, shuffle_labels=True)
+    control = train_coin_model(
+        bars, columns, SYMBOL, "15m", CUTOFF, config=CONFIG, exits=EXITS, costs=COSTS, shuffle_labels=True
+    )
     signal = control.signal
     assert signal is not None
     # within noise: a handful of standard errors of the folds' mean IC, and far below the planted signal's
@@ -135,7 +140,7 @@ def test_thresholds_come_only_from_the_slice(planted, planted_model) -> None:
     changed = bars.with_columns(
         pl.when(later).then(-pl.col(c)).otherwise(pl.col(c)).alias(c) for c in ("long_net_bps", "short_net_bps")
     )
-    again = train_coin_model(changed, columns, SYMBOL, "15m", CUTOFF, config=CONFIG, exits=EXITS)
+    again = train_coin_model(changed, columns, SYMBOL, "15m", CUTOFF, config=CONFIG, exits=EXITS, costs=COSTS)
     assert again.calibration == planted_model.calibration
     assert again.rule == planted_model.rule
     assert again.signal is not None and planted_model.signal is not None
