@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
+import polars as pl
 
 QUINTILES = 5
 DECILES = 10
@@ -120,7 +120,7 @@ def spearman(predicted: np.ndarray, realized: np.ndarray) -> float:
     """Rank correlation (average ranks for ties); NaN with fewer than ``MIN_OBSERVATIONS`` or a constant side."""
     if predicted.size < MIN_OBSERVATIONS:
         return math.nan
-    a, b = rankdata(predicted), rankdata(realized)
+    a, b = (pl.Series(x).rank("average").to_numpy() for x in (predicted, realized))
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return math.nan
     return float(np.corrcoef(a, b)[0, 1])

@@ -223,8 +223,9 @@ def train_coin_model(
         rules, sides = scored[-1].rules(config)
         for name in DECISION_POLICIES:
             results[name].append(trade(test, rules[name].decide(test, *scored[-1].edges, "walk-forward")))
-        results["rules"].append(trade(test, rules_decisions(test)))
-        flat = rules_decisions(test).with_columns(recommendation=pl.lit("SKIP"), policy=pl.lit("flat"))
+        consensus = rules_decisions(test)
+        results["rules"].append(trade(test, consensus))
+        flat = consensus.with_columns(recommendation=pl.lit("SKIP"), policy=pl.lit("flat"))
         results["flat"].append(trade(test, flat))
         if embedding:
             plain = [c for c in columns if c not in embedding]

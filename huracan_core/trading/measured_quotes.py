@@ -177,3 +177,17 @@ def quote_book(partitions: Mapping[tuple[date, str], pl.DataFrame], fallback: Qu
         for (day, symbol), frame in partitions.items()
     }
     return MeasuredQuotes(quotes, fallback)
+
+
+def quote_problems(frame: pl.DataFrame) -> list[str]:
+    """What is impossible in a day's quote row: a spread or an impact is a cost (≥ 0), and a book's ask lies above
+    its bid. Empty when the quote is sane."""
+    row = frame.row(0, named=True)
+    problems = []
+    if not row["spread_bps"] >= 0:
+        problems.append(f"spread {row['spread_bps']} bps < 0")
+    if row["impact_bps"] is not None and not row["impact_bps"] >= 0:
+        problems.append(f"impact {row['impact_bps']} bps < 0")
+    if row["bid"] is not None and row["ask"] is not None and not row["ask"] > row["bid"]:
+        problems.append(f"median ask {row['ask']} ≤ median bid {row['bid']}")
+    return problems

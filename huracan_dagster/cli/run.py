@@ -16,7 +16,7 @@ from huracan_core.models.training import ModelConfig
 from huracan_core.reports import daily_folder
 from huracan_core.sources import open_source
 from huracan_core.storage.keys import costs_key, daily_summary_key, roster_day_key, roster_key
-from huracan_core.storage.store import ArtifactNotFound
+from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 from huracan_core.symbols import to_ccxt, to_key
 from huracan_core.trading.costs import round_trip_text
 from huracan_core.trading.exits import ExitConfig
@@ -140,8 +140,11 @@ def run_window(
         ok &= _date_run(defs.resolve_job_def(summary_job_name(tf)), instance, start, end, dated)
     if select is None:  # the whole chain: the analysts' file (and the dbt marts) over what was exported
         ok &= _analytics(defs, instance, settings)
-    _print_models(instance, settings, tf, keys, end)
-    _print_champions(settings, keys, end)
+    archive = resources(settings)["archive"]
+    assert isinstance(archive, ArchiveResource)
+    store = archive.store()
+    _print_models(instance, store, tf, keys, end)
+    _print_champions(store, tf, keys, end)
     _print_where(settings, end)
     return 0 if ok else 1
 
@@ -274,7 +277,7 @@ def _print_run(results: list[dg.ExecuteInProcessResult], label: str) -> None:
             print("    " + cause.replace("\n", "\n      "))
 
 
-def _print_models(instance: dg.DagsterInstance, settings: Settings, tf: str, keys: list[str], end: date) -> None:
+def _print_models(instance: dg.DagsterInstance, store: ArtifactStore, tf: str, keys: list[str], end: date) -> None:
     """Per coin: what the window's last day costs to trade, what was trained for it, and whether it passed (or
     which gates, by how much), with whether its predictions rank the outcomes at all."""
     wanted = [partition_key(end, k) for k in keys]
@@ -289,9 +292,7 @@ def _print_models(instance: dg.DagsterInstance, settings: Settings, tf: str, key
     if not latest:
         return
     print(f"Coin models for {end} (trained on the days before it, judged out of sample after costs):")
-    archive = resources(settings)["archive"]
-    assert isinstance(archive, ArchiveResource)
-    store, size = archive.store(), ExitConfig().notional
+    size = ExitConfig().notional
     for key in wanted:
         symbol, meta = key.split("|")[1], latest.get(key)
         if meta is None:
@@ -316,16 +317,13 @@ def _print_models(instance: dg.DagsterInstance, settings: Settings, tf: str, key
         )
 
 
-def _print_champions(settings: Settings, keys: list[str], end: date) -> None:
+def _print_champions(store: ArtifactStore, timeframe: str, keys: list[str], end: date) -> None:
     """Per coin: its champion after the window, or why it has none (the roster's answer)."""
-    archive = resources(settings)["archive"]
-    assert isinstance(archive, ArchiveResource)
-    store = archive.store()
     try:
-        roster = {e["symbol"]: e for e in store.read_json(roster_day_key(settings.timeframe, end))["symbols"]}
+        roster = {e["symbol"]: e for e in store.read_json(roster_day_key(timeframe, end))["symbols"]}
     except ArtifactNotFound:
         return
-    print(f"Champions for {end} ({roster_key(settings.timeframe)}; every decision in champions/promotions.jsonl):")
+    print(f"Champions for {end} ({roster_key(timeframe)}; every decision in champions/promotions.jsonl):")
     for key in keys:
         entry = roster.get(key)
         if entry is None:

@@ -5,6 +5,7 @@ and times; samples are stored one object each and the day's quote is their media
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from statistics import median
 
@@ -16,7 +17,7 @@ from huracan_core.sources.ccxt_source import CcxtSource
 from huracan_core.sources.market_data import CcxtMarketData, MarketDataError, ThinBookError, average_fill
 from huracan_core.sources.retry import RetryPolicy
 from huracan_core.storage import LocalArtifactStore
-from huracan_core.trading.measured_quotes import quote_book, quote_frame, quote_from_frame
+from huracan_core.trading.measured_quotes import quote_book, quote_frame, quote_from_frame, quote_problems
 from huracan_core.trading.recorded_quotes import RecordedQuotes
 from tests.fake_binance import FakeBinance, binance_exchange
 
@@ -169,3 +170,15 @@ def test_a_quote_book_reads_partitions_back_and_falls_back_by_name():
     assert other.spread_bps == recorded.quote("ETH/USDT", DAY + timedelta(days=1)).spread_bps
     with pytest.raises(ValueError, match=re.escape("market_quotes 2024-09-02|ETH-USDT: 2 rows")):
         quote_book({(DAY, "ETH-USDT"): pl.concat([frames[(DAY, "ETH-USDT")]] * 2)}, recorded)
+
+
+def test_an_impossible_quote_is_named_and_a_sane_one_passes() -> None:
+    """The blocking check's verdict: a negative spread or impact, or an ask at or below the bid, each named."""
+    sane = RecordedQuotes().quote("BTC/USDT", date(2024, 12, 31))
+    assert quote_problems(quote_frame(sane, 3, 100.0, 100.01)) == []
+    bad = replace(sane, spread_bps=-0.5, impact_bps=-1.0)
+    assert quote_problems(quote_frame(bad, 3, 100.0, 100.0)) == [
+        "spread -0.5 bps < 0",
+        "impact -1.0 bps < 0",
+        "median ask 100.0 ≤ median bid 100.0",
+    ]

@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from huracan_core.quote_days import day_quotes
+from huracan_core.trading.measured_quotes import quote_problems
 from huracan_core.versions import source_hash
 from huracan_dagster.defs.metadata import output_with_partition_metadata
 from huracan_dagster.defs.partitions import (
@@ -81,16 +82,8 @@ def market_quote_assets(
 
 
 def _sane(frame: pl.DataFrame) -> Verdict:
-    """The quote's figures are possible: a spread and an impact are costs (≥ 0), and a book's ask lies above its bid."""
-    row = frame.row(0, named=True)
-    problems = []
-    if not row["spread_bps"] >= 0:
-        problems.append(f"spread {row['spread_bps']} bps < 0")
-    if row["impact_bps"] is not None and not row["impact_bps"] >= 0:
-        problems.append(f"impact {row['impact_bps']} bps < 0")
-    if row["bid"] is not None and row["ask"] is not None and not row["ask"] > row["bid"]:
-        problems.append(f"median ask {row['ask']} ≤ median bid {row['bid']}")
-    return Verdict(not problems, "; ".join(problems) or "ok", {"spread_bps": row["spread_bps"]})
+    problems = quote_problems(frame)
+    return Verdict(not problems, "; ".join(problems) or "ok", {"spread_bps": frame["spread_bps"][0]})
 
 
 def _metadata(frame: pl.DataFrame, source_name: str) -> dict:
