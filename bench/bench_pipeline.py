@@ -36,7 +36,7 @@ SHARED = Path(
 )
 SHARED_PAIRS = "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ADA/USDT,DOGE/USDT,LINK/USDT,AVAX/USDT,DOT/USDT"
 #: the per-day chain (models are benchmarked by bench_training.py): no challengers, no champion, the rules trade
-PER_DAY_CHAIN = "candles or features or regimes or signals or labels or champion or shadow_trades or trade_analysis"
+PER_DAY_CHAIN = "candles or market_quotes or features or regimes or signals or labels or champion or shadow_trades or trade_analysis"
 #: the costs every step is priced at: the default model (perpetual VIP 0, taker, the recorded quotes)
 COSTS = CostModel()
 SCENARIOS = {
@@ -98,7 +98,8 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
     from huracan_core.regimes.proof import prove_regime_causality
     from huracan_core.sources import open_source
     from huracan_core.storage import LocalArtifactStore
-    from huracan_core.symbols import to_key
+    from huracan_core.symbols import to_ccxt, to_key
+    from huracan_core.trading.measured_quotes import quote_frame
     from huracan_core.trading.signals import WARMUP_DAYS, prove_signal_causality, signal_partitions
     from huracan_core.universe import UniverseConfig, resolve_universe, universe_by_day
 
@@ -141,6 +142,9 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
         return out
 
     regs = timed("regimes", regimes)
+    # the recorded source's quote of each day, as the market_quotes asset stores it (the direct chain prices with
+    # the same recorded table through COSTS)
+    timed("market_quotes", lambda: {(d, s): quote_frame(COSTS.quotes.quote(to_ccxt(s), d)) for d, s in feats})
 
     def signals():
         out = signal_partitions(candles, feats, regs, traded, warmup_days=WARMUP_DAYS, costs=COSTS)
