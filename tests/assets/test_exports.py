@@ -66,54 +66,56 @@ def _objects(archive: Path) -> dict[str, bytes]:
 
 def test_export_rows_equal_their_sources_and_carry_their_lineage(exported) -> None:
     archive, instance = exported["archive"], exported["instance"]
-    con = duckdb.connect(str(exported["database"]), read_only=True)
-    pairs = {
-        "candles": "candles",
-        "features": "features/*/{s}/{d}",
-        "regimes": "regimes",
-        "signals": "signals",
-        "opportunities": "labels",
-        "trade_history": "shadow_trades",
-    }
-    for table, source in pairs.items():
-        for d in DAYS:
-            for s in SYMBOLS:
-                path = source.format(s=s, d=d) if "{" in source else f"{source}/{s}/{TF}/{d}"
-                [file] = list(archive.glob(f"{path}.parquet"))
-                expected = pl.read_parquet(file).height
-                got = con.execute(f"SELECT count(*) FROM {table} WHERE partition_key = ?", [f"{d}|{s}"]).fetchone()[0]
-                assert got == expected, (table, d, s)
-    runs = {r.run_id for r in instance.get_runs()}
-    for table in ("candles", "opportunities", "trade_history", "champions", "model_performance"):
-        ids = {r[0] for r in con.execute(f"SELECT DISTINCT dagster_run_id FROM {table}").fetchall()}
-        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        assert ids <= runs and bool(ids) == bool(rows), table  # the runs that materialized the sources
-    assert con.execute("SELECT count(*) FROM champions").fetchone()[0] == len(DAYS) * len(SYMBOLS)
-    # the model's (the rule it trades with, its two rules) and its baselines' aggregate plus one row per fold and
-    # policy, per model
-    folds = con.execute("SELECT count(DISTINCT fold) FROM model_performance WHERE fold IS NOT NULL").fetchone()[0]
-    per_model = con.execute("SELECT count(*) FROM model_performance GROUP BY model_version").fetchall()
-    assert folds > 0 and {n for (n,) in per_model} == {5 + 5 * folds}
-    # the signal is on the rows that trade the model's predictions, and only there; the model row is its rule's
-    signal = con.execute(
-        "SELECT policy, count(*), count(ic) FILTER (WHERE fold IS NULL), count(q1_net_bps) FROM model_performance "
-        "GROUP BY policy"
-    ).fetchall()
-    assert {p for p, _, _, q in signal if q} <= {"model", "absolute", "calibrated"}
-    assert {p for p, n, _, q in signal if q == n} >= {"model", "absolute", "calibrated"}
-    mismatched = con.execute(
-        "SELECT count(*) FROM model_performance m JOIN model_performance r USING (model_version) "
-        "WHERE m.policy = 'model' AND r.policy = m.decision_policy AND m.fold IS NOT DISTINCT FROM r.fold "
-        "AND (m.net_pnl != r.net_pnl OR m.trade_count != r.trade_count)"
-    ).fetchone()[0]
-    assert mismatched == 0
-    assert con.execute("SELECT count(*) FROM model_evolution").fetchone()[0] == len(DAYS) * len(SYMBOLS)
-    summary = con.execute("SELECT symbol, trades FROM daily_summary WHERE day = ?", [DAYS[-1]]).fetchall()
-    assert {s for s, _ in summary} == {*SYMBOLS, "ALL"}
-    totals = dict(summary)
-    assert totals["ALL"] == sum(totals[s] for s in SYMBOLS)
-    recipe = con.execute("SELECT DISTINCT recipe_hash FROM trade_history").fetchall()
-    assert all(r[0] for r in recipe)
+    with duckdb.connect(str(exported["database"]), read_only=True) as con:
+        pairs = {
+            "candles": "candles",
+            "features": "features/*/{s}/{d}",
+            "regimes": "regimes",
+            "signals": "signals",
+            "opportunities": "labels",
+            "trade_history": "shadow_trades",
+        }
+        for table, source in pairs.items():
+            for d in DAYS:
+                for s in SYMBOLS:
+                    path = source.format(s=s, d=d) if "{" in source else f"{source}/{s}/{TF}/{d}"
+                    [file] = list(archive.glob(f"{path}.parquet"))
+                    expected = pl.read_parquet(file).height
+                    got = con.execute(f"SELECT count(*) FROM {table} WHERE partition_key = ?", [f"{d}|{s}"]).fetchone()[
+                        0
+                    ]
+                    assert got == expected, (table, d, s)
+        runs = {r.run_id for r in instance.get_runs()}
+        for table in ("candles", "opportunities", "trade_history", "champions", "model_performance"):
+            ids = {r[0] for r in con.execute(f"SELECT DISTINCT dagster_run_id FROM {table}").fetchall()}
+            rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            assert ids <= runs and bool(ids) == bool(rows), table  # the runs that materialized the sources
+        assert con.execute("SELECT count(*) FROM champions").fetchone()[0] == len(DAYS) * len(SYMBOLS)
+        # the model's (the rule it trades with, its two rules) and its baselines' aggregate plus one row per fold and
+        # policy, per model
+        folds = con.execute("SELECT count(DISTINCT fold) FROM model_performance WHERE fold IS NOT NULL").fetchone()[0]
+        per_model = con.execute("SELECT count(*) FROM model_performance GROUP BY model_version").fetchall()
+        assert folds > 0 and {n for (n,) in per_model} == {5 + 5 * folds}
+        # the signal is on the rows that trade the model's predictions, and only there; the model row is its rule's
+        signal = con.execute(
+            "SELECT policy, count(*), count(ic) FILTER (WHERE fold IS NULL), count(q1_net_bps) FROM model_performance "
+            "GROUP BY policy"
+        ).fetchall()
+        assert {p for p, _, _, q in signal if q} <= {"model", "absolute", "calibrated"}
+        assert {p for p, n, _, q in signal if q == n} >= {"model", "absolute", "calibrated"}
+        mismatched = con.execute(
+            "SELECT count(*) FROM model_performance m JOIN model_performance r USING (model_version) "
+            "WHERE m.policy = 'model' AND r.policy = m.decision_policy AND m.fold IS NOT DISTINCT FROM r.fold "
+            "AND (m.net_pnl != r.net_pnl OR m.trade_count != r.trade_count)"
+        ).fetchone()[0]
+        assert mismatched == 0
+        assert con.execute("SELECT count(*) FROM model_evolution").fetchone()[0] == len(DAYS) * len(SYMBOLS)
+        summary = con.execute("SELECT symbol, trades FROM daily_summary WHERE day = ?", [DAYS[-1]]).fetchall()
+        assert {s for s, _ in summary} == {*SYMBOLS, "ALL"}
+        totals = dict(summary)
+        assert totals["ALL"] == sum(totals[s] for s in SYMBOLS)
+        recipe = con.execute("SELECT DISTINCT recipe_hash FROM trade_history").fetchall()
+        assert all(r[0] for r in recipe)
 
 
 def test_exporting_again_changes_nothing(exported) -> None:
@@ -125,10 +127,10 @@ def test_exporting_again_changes_nothing(exported) -> None:
     assert set(after) == set(before)
     changed = [k for k in before if before[k] != after[k]]
     assert not changed  # same rows, same bytes: replaced, never appended
-    con = duckdb.connect(str(_database(instance, exported["root"])), read_only=True)
-    assert con.execute("SELECT count(*) FROM trade_history").fetchone()[0] == sum(
-        pl.read_parquet(p).height for p in archive.glob(f"shadow_trades/*/{TF}/*.parquet")
-    )
+    with duckdb.connect(str(_database(instance, exported["root"])), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM trade_history").fetchone()[0] == sum(
+            pl.read_parquet(p).height for p in archive.glob(f"shadow_trades/*/{TF}/*.parquet")
+        )
 
 
 def test_a_reader_holding_the_file_open_sees_old_or_new_rows_never_an_error(exported) -> None:
@@ -155,39 +157,40 @@ def test_a_reader_holding_the_file_open_sees_old_or_new_rows_never_an_error(expo
     finally:
         stop.set()
         thread.join()
+        reader.close()  # DuckDB shares one open database per file and process: closed, the next connect sees the new file
     assert not errors and seen == {expected}
 
 
 def test_every_exported_column_is_written_once_in_tables_py_with_its_type_and_comment(exported) -> None:
     """``tables.py`` is the one list of the export tables: what the pipeline exports has exactly its columns and
     types (or a documented pattern), and the file's COMMENTs are its words."""
-    con = duckdb.connect(str(exported["database"]), read_only=True)
-    views = dict(con.execute("SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall())
-    assert set(views) >= set(TABLES) | set(DERIVED)
-    features = set(FeatureRecipe.default(TF).output_columns)
-    for name, table in TABLES.items():
-        assert views[name] == table.comment
-        exported_columns = {
-            c: (t, comment)
-            for c, t, comment in con.execute(
-                "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE table_name = ?", [name]
-            ).fetchall()
-        }
-        for column, (kind, comment) in exported_columns.items():
-            assert comment, (name, column)
-            if column in table.columns:
-                assert kind.replace("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ") == table.columns[column].type, (
-                    name,
-                    column,
-                    kind,
-                )
-            else:  # lineage, a documented prefix or suffix, or a feature of the recipe
-                assert (
-                    column in LINEAGE
-                    or any(column.startswith(p) or column.endswith(p) for p in PATTERNS)
-                    or (name == "features" and column in features)
-                ), f"{name}.{column} is exported but not in tables.py"
-        assert set(table.columns) <= set(exported_columns), (name, set(table.columns) - set(exported_columns))
+    with duckdb.connect(str(exported["database"]), read_only=True) as con:
+        views = dict(con.execute("SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall())
+        assert set(views) >= set(TABLES) | set(DERIVED)
+        features = set(FeatureRecipe.default(TF).output_columns)
+        for name, table in TABLES.items():
+            assert views[name] == table.comment
+            exported_columns = {
+                c: (t, comment)
+                for c, t, comment in con.execute(
+                    "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE table_name = ?", [name]
+                ).fetchall()
+            }
+            for column, (kind, comment) in exported_columns.items():
+                assert comment, (name, column)
+                if column in table.columns:
+                    assert kind.replace("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ") == table.columns[column].type, (
+                        name,
+                        column,
+                        kind,
+                    )
+                else:  # lineage, a documented prefix or suffix, or a feature of the recipe
+                    assert (
+                        column in LINEAGE
+                        or any(column.startswith(p) or column.endswith(p) for p in PATTERNS)
+                        or (name == "features" and column in features)
+                    ), f"{name}.{column} is exported but not in tables.py"
+            assert set(table.columns) <= set(exported_columns), (name, set(table.columns) - set(exported_columns))
 
 
 def test_the_docs_page_and_the_dbt_sources_say_what_tables_py_says() -> None:
@@ -224,10 +227,10 @@ def test_the_documented_queries_run_and_return_rows(exported) -> None:
     page = (REPO / "docs" / "exports.md").read_text()
     queries = re.findall(r"```sql\n(.*?)```", page.split("## The tables")[0], flags=re.S)
     assert len(queries) >= 3
-    con = duckdb.connect(str(exported["database"]), read_only=True)
-    for sql in queries:
-        rows = con.execute(sql).fetchall()
-        assert rows, sql
+    with duckdb.connect(str(exported["database"]), read_only=True) as con:
+        for sql in queries:
+            rows = con.execute(sql).fetchall()
+            assert rows, sql
 
 
 def test_every_table_has_an_object_per_partition_even_without_trades(exported) -> None:
@@ -262,8 +265,8 @@ def test_dbt_builds_and_tests_pass_on_the_pipelines_own_exports_and_the_file_sho
         instance=instance,
         resources={**resources(exported["archive"]), "analytics": analytics},
     ).success
-    con = duckdb.connect(analytics.database, read_only=True)
-    per_day = con.execute("SELECT count(*) FROM coin_daily_performance").fetchone()[0]
-    assert per_day == len(DAYS) * len(SYMBOLS)  # every coin-day, traded or not
-    trades = con.execute("SELECT count(*) FROM trade_history").fetchone()[0]
-    assert con.execute("SELECT coalesce(sum(trades), 0) FROM coin_daily_performance").fetchone()[0] == trades
+    with duckdb.connect(analytics.database, read_only=True) as con:
+        per_day = con.execute("SELECT count(*) FROM coin_daily_performance").fetchone()[0]
+        assert per_day == len(DAYS) * len(SYMBOLS)  # every coin-day, traded or not
+        trades = con.execute("SELECT count(*) FROM trade_history").fetchone()[0]
+        assert con.execute("SELECT coalesce(sum(trades), 0) FROM coin_daily_performance").fetchone()[0] == trades

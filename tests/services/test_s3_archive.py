@@ -197,10 +197,10 @@ def test_the_whole_chain_materializes_on_s3_with_mlflow_artifacts_beside_it(s3, 
     assert not (tmp_path / "mlflow" / "artifacts").exists()
     local = {p.relative_to(tmp_path / "archive").parts[0] for p in (tmp_path / "archive").rglob("*") if p.is_file()}
     assert local == {"exports"}
-    con = duckdb.connect(analytics.database, read_only=True)
-    for symbol in SYMBOLS:
-        ledger = store.read_parquet(f"shadow_trades/{symbol}/{TF}/{day}.parquet")
-        rows = con.execute(
-            "SELECT count(*) FROM trade_history WHERE partition_key = ?", [f"{day}|{symbol}"]
-        ).fetchone()[0]
-        assert rows == ledger.height
+    with duckdb.connect(analytics.database, read_only=True) as con:
+        for symbol in SYMBOLS:
+            ledger = store.read_parquet(f"shadow_trades/{symbol}/{TF}/{day}.parquet")
+            rows = con.execute(
+                "SELECT count(*) FROM trade_history WHERE partition_key = ?", [f"{day}|{symbol}"]
+            ).fetchone()[0]
+            assert rows == ledger.height
