@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from huracan_core.models.inputs import SIDE
 from huracan_core.models.training import TrainedModel
 from huracan_core.symbols import to_key
 from huracan_core.trading.metrics import equity_curve
@@ -62,27 +63,37 @@ def equity_png(trained: TrainedModel, capital: float) -> bytes:
 
 
 def importance_png(importance: Mapping[str, float], top: int = 20) -> bytes:
-    """Horizontal bars of the ``top`` inputs by LightGBM gain (total loss reduction of the splits on each),
-    largest first, each labelled with its share of the total gain."""
+    """Horizontal bars of the ``top`` inputs by their share of the LightGBM gain (total loss reduction of the splits
+    on each), largest first."""
+    from matplotlib.ticker import PercentFormatter
+
     ranked = sorted(((float(g), n) for n, g in importance.items()), key=lambda p: (-p[0], p[1]))
     shown = ranked[:top]
     total = sum(g for g, _ in ranked)
     figure, axes = _figure(6, max(2.0, 0.9 + 0.22 * len(shown)))
     if shown:
         names = [n for _, n in reversed(shown)]
-        gains = [g for g, _ in reversed(shown)]
-        bars = axes.barh(range(len(shown)), gains, color="tab:blue", height=0.7)
+        shares = [g / total if total > 0 else 0.0 for g, _ in reversed(shown)]
+        bars = axes.barh(range(len(shown)), shares, color="tab:blue", height=0.7)
         axes.set_yticks(range(len(shown)), names, fontsize=6)
-        shares = [f"{g / total:.1%}" if total > 0 else "" for g in gains]
-        axes.bar_label(bars, shares, fontsize=5, padding=2)
+        axes.bar_label(bars, [f"{s:.1%}" for s in shares], fontsize=5, padding=2)
         axes.margins(x=0.12)
     else:
         axes.text(0.5, 0.5, "no importance recorded", ha="center", va="center", transform=axes.transAxes, fontsize=8)
         axes.set_yticks([])
-    axes.set_title(f"feature importance (LightGBM gain): top {len(shown)} of {len(ranked)}", fontsize=8)
-    axes.set_xlabel("gain", fontsize=7)
+    axes.set_title(importance_title(importance, top), fontsize=8)
+    axes.set_xlabel("share of the total gain", fontsize=7)
+    axes.xaxis.set_major_formatter(PercentFormatter(1.0))
     axes.tick_params(axis="x", labelsize=6)
     return _png(figure)
+
+
+def importance_title(importance: Mapping[str, float], top: int = 20) -> str:
+    """``… top 20 of 92 features and the side input``: the count agrees with the run's ``columns`` param, which
+    counts the feature columns (the booster's inputs are one more)."""
+    features = len(importance) - (SIDE in importance)
+    counted = f"{features} features and the {SIDE} input" if SIDE in importance else f"{features} inputs"
+    return f"feature importance (share of LightGBM gain): top {min(top, len(importance))} of {counted}"
 
 
 def signal_png(trained: TrainedModel) -> bytes:

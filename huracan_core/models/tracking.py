@@ -7,9 +7,13 @@ metrics and tags are sent in as few ``log_batch`` calls as MLflow's batch limits
 round trip), and the artifacts in one ``log_artifacts`` call. MLflow is imported inside the functions: importing
 it costs ~1.5 s.
 
-MLflow cannot chart a value that is not a finite number (over REST it cannot even be sent), so a non-finite
-metric (``sharpe_gap = inf`` when nothing was learned in sample) is not logged as a metric: the run carries a tag
-``non_finite.<metric>`` with its value instead (``non_finite.<metric>.fold<i>`` for per-fold values).
+A run carries only what was measured. A figure that is not a finite number (the Sharpe or hit rate of no trades,
+``sharpe_gap = inf`` when nothing was learned in sample) is not a metric (MLflow cannot chart it; over REST it cannot
+even be sent): the run names all of them once, in its ``not_measured`` tag.
+
+The experiment is typed for model training (``mlflow.experimentKind``), and every link into the UI carries
+``workflowType=machine_learning``: MLflow 3.17's UI opens in its GenAI mode (traces, an empty dashboard) unless the
+link says otherwise, whatever the experiment's type.
 """
 
 from __future__ import annotations
@@ -49,6 +53,11 @@ FOLD_POLICIES = (
     ("calibrated", "fold_calibrated_"),
     ("rules", "fold_rules_"),
 )
+#: MLflow's experiment tag for the kind of work an experiment holds, and its value for model training
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING = "custom_model_development"
+#: the query that opens MLflow 3.17's UI in its model-training mode (its default is GenAI)
+TRAINING_VIEW = "workflowType=machine_learning"
 MODEL_ARTIFACTS = "model"
 PLOT_ARTIFACTS = "plots"
 
@@ -88,7 +97,7 @@ class TrackedRun:
     experiment_id: str
     model_name: str
     version: str
-    #: the run's page in the MLflow UI, relative to the UI's address
+    #: the run's page in the MLflow UI (its model-training view), relative to the UI's address
     run_path: str
 
 
@@ -121,8 +130,8 @@ def log_training_run(
     run = client.create_run(experiment_id, run_name=f"{key} {trained.cutoff.isoformat()}")
     run_id = run.info.run_id
     try:
-        metrics, non_finite = _metrics(trained)
-        for batch in _batches(metrics, _params(params), _tags(trained, tags, non_finite)):
+        metrics, not_measured = _metrics(trained)
+        for batch in _batches(metrics, _params(params), _tags(trained, tags, not_measured)):
             client.log_batch(run_id, *batch)
         with tempfile.TemporaryDirectory(prefix="huracan-mlflow-") as tmp:
             root = Path(tmp)
@@ -149,26 +158,48 @@ def log_training_run(
         name,
         source=f"{artifact_uri.rstrip('/')}/{MODEL_ARTIFACTS}",
         run_id=run_id,
-        tags={"gate_result": _verdict(trained), "cutoff": trained.cutoff.isoformat(), "timeframe": trained.timeframe},
-        description=trained.gates.summary()[:MAX_TAG_VALUE_LENGTH],
+        tags={
+            "status": f"{_verdict(trained)} gates",
+            "gate_result": _verdict(trained),
+            "cutoff": trained.cutoff.isoformat(),
+            "timeframe": trained.timeframe,
+        },
+        description=version_description(trained)[:MAX_TAG_VALUE_LENGTH],
     )
     return TrackedRun(
         run_id=run_id,
         experiment_id=experiment_id,
         model_name=name,
         version=str(version.version),
-        run_path=f"#/experiments/{experiment_id}/runs/{run_id}",
+        run_path=f"#/experiments/{experiment_id}/runs/{run_id}?{TRAINING_VIEW}",
     )
+
+
+def version_description(trained: TrainedModel) -> str:
+    """What the registry shows first for a version: whether it may trade, and the gates' verdict in one sentence.
+    MLflow's own status beside it ("Ready", a green check) only says the registration worked."""
+    if trained.passed:
+        return f"Passed gates ({trained.gates.profile}): may become @champion and trade."
+    failed = "; ".join(r.describe() for r in trained.gates.failed)
+    return f"FAILED GATES ({trained.gates.profile}), never trades: {failed}."
 
 
 def set_aliases(config: TrackingConfig, model_name: str, aliases: Mapping[str, str | None]) -> None:
     """Point each alias (``champion``, ``challenger``) at its version of the coin's registered model; None
-    removes it. Idempotent, so it can follow the champion pointer after every decision."""
+    removes it. Idempotent, so it can follow the champion pointer after every decision. A version that failed its
+    gates never trades, so it is never ``@champion``: asking for that is an error, not a silent skip."""
     from mlflow.exceptions import MlflowException
 
     client = _client(config)
     for alias, version in aliases.items():
         if version:
+            if alias == "champion":
+                found = client.get_model_version(model_name, str(version))
+                if found.tags.get("gate_result") == "failed":
+                    raise ValueError(
+                        f"{model_name} version {version} failed its gates, so it cannot be @champion: "
+                        f"{found.description}"
+                    )
             client.set_registered_model_alias(model_name, alias, str(version))
             continue
         try:
@@ -205,6 +236,12 @@ def mlflow_ui_command(config: TrackingConfig, host: str = "127.0.0.1", port: int
     ]
 
 
+def ui_landing(config: TrackingConfig) -> str:
+    """The page ``huracan mlflow`` opens on, relative to the UI's address: the experiment's runs in the UI's model
+    training view. Creates the experiment (typed) when no run was tracked yet, so the link holds from the start."""
+    return f"#/experiments/{_experiment_id(_client(config), config)}?{TRAINING_VIEW}"
+
+
 def _client(config: TrackingConfig) -> MlflowClient:
     from mlflow import MlflowClient
 
@@ -219,7 +256,9 @@ def _experiment_id(client: MlflowClient, config: TrackingConfig) -> str:
     experiment = client.get_experiment_by_name(config.experiment)
     if experiment is None:
         try:
-            return client.create_experiment(config.experiment, artifact_location=config.artifact_root)
+            return client.create_experiment(
+                config.experiment, artifact_location=config.artifact_root, tags={EXPERIMENT_KIND_TAG: MODEL_TRAINING}
+            )
         except MlflowException as error:  # another process created it first
             if error.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
@@ -233,6 +272,8 @@ def _experiment_id(client: MlflowClient, config: TrackingConfig) -> str:
             f"MLflow experiment {config.experiment!r} in {_redacted(config.tracking_uri)} is deleted: restore it "
             f"(mlflow experiments restore --experiment-id {experiment.experiment_id}) or track into another experiment"
         )
+    if experiment.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING:  # created by an older Huracan, or retyped
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)
     return experiment.experiment_id
 
 
@@ -299,15 +340,17 @@ def _ensure_registered_model(client: MlflowClient, name: str) -> None:
             raise
 
 
-def _metrics(trained: TrainedModel) -> tuple[dict[tuple[str, int], float], dict[str, str]]:
-    """``{(key, step): value}`` of the finite figures (step = fold index for per-fold ones, else 0), and
-    ``{tag key: text}`` for the others."""
+def _metrics(trained: TrainedModel) -> tuple[dict[tuple[str, int], float], str]:
+    """``{(key, step): value}`` of the finite figures (step = fold index for per-fold ones, else 0), and the
+    others named in one line (empty when every figure was measured)."""
     values: dict[tuple[str, int | None], object] = {}
     for name, value in trained.model.aggregate.items():
         values[(name, None)] = value
     for policy in ("rules", "flat"):
         if policy in trained.baselines:
             for name, value in trained.baselines[policy].aggregate.items():
+                if policy == "flat" and not _finite(value):  # never trades: its ratios are undefined by design
+                    continue
                 values[(f"{policy}_{name}", None)] = value
     for policy, result in trained.policies.items():  # both model rules, whichever trades (``model`` above)
         for name, value in result.aggregate.items():
@@ -334,18 +377,42 @@ def _metrics(trained: TrainedModel) -> tuple[dict[tuple[str, int], float], dict[
     values[("gates_passed", None)] = 1.0 if trained.passed else 0.0
 
     finite: dict[tuple[str, int], float] = {}
-    non_finite: dict[str, str] = {}
+    missing: dict[str, list[str]] = {}  # name -> the folds (or the value) it was not measured in
     for (name, step), raw in values.items():
-        try:
-            value = float(raw)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            value = math.nan
+        value = _number(raw)
         if math.isfinite(value):
             finite[(_key(name), step or 0)] = value
+        elif step is not None:
+            missing.setdefault(name, []).append(str(step))
+        else:  # NaN is "undefined" and goes without saying; an infinite value is worth showing
+            missing.setdefault(name, []).append("" if math.isnan(value) else str(raw))
+    return finite, _not_measured(missing)
+
+
+def _number(raw: object) -> float:
+    try:
+        return float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _finite(raw: object) -> bool:
+    return math.isfinite(_number(raw))
+
+
+def _not_measured(missing: Mapping[str, list[str]]) -> str:
+    """``sharpe, hit_rate, sharpe_gap (inf), fold_sharpe (folds 0, 1)``: every figure that is no finite number,
+    once, for the ``not_measured`` tag."""
+    parts = []
+    for name in sorted(missing):
+        notes = [n for n in missing[name] if n]
+        if not notes:
+            parts.append(name)
+        elif all(n.isdigit() for n in notes):
+            parts.append(f"{name} (fold{'s' if len(notes) > 1 else ''} {', '.join(notes)})")
         else:
-            where = "" if step is None else f".fold{step}"
-            non_finite[_key(f"non_finite.{name}{where}")] = str(raw)
-    return finite, non_finite
+            parts.append(f"{name} ({', '.join(notes)})")
+    return ", ".join(parts)
 
 
 def _params(params: Mapping[str, object]) -> dict[str, str]:
@@ -362,9 +429,10 @@ def _params(params: Mapping[str, object]) -> dict[str, str]:
     return flat
 
 
-def _tags(trained: TrainedModel, given: Mapping[str, str], non_finite: Mapping[str, str]) -> dict[str, str]:
+def _tags(trained: TrainedModel, given: Mapping[str, str], not_measured: str) -> dict[str, str]:
     tags = {_key(k): str(v) for k, v in given.items()}
-    tags.update(non_finite)
+    if not_measured:
+        tags["not_measured"] = not_measured
     summary = trained.gates.summary()
     break_even = (
         "none (fails even without fees)"

@@ -129,18 +129,27 @@ def _report(settings, start: date, end: date, timeframe: str | None) -> int:
 
 
 def _mlflow(settings, host: str, port: int) -> int:
-    from huracan_core.models.tracking import mlflow_ui_command
+    from huracan_core.models.tracking import TRAINING_VIEW, mlflow_ui_command, ui_landing
     from huracan_dagster.defs.definitions import mlflow_resource
 
     config = mlflow_resource(settings).config()
     settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
     if config.s3_endpoint:  # the server reads the runs' artifacts from S3 itself
         os.environ.setdefault("MLFLOW_S3_ENDPOINT_URL", config.s3_endpoint)
+    # the server's job runner (8 worker processes) runs GenAI jobs only (judges, evaluations, trace rollups)
+    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+    try:
+        landing = ui_landing(config)
+    except ValueError as error:  # the experiment was deleted: the UI still opens, on the list, to restore it
+        print(f"huracan mlflow: {error}", file=sys.stderr)
+        landing = f"#/experiments?{TRAINING_VIEW}"
     print(
-        f"MLflow UI on http://{host}:{port} (store: {settings.mlflow_dir if not settings.mlflow_uri else 'HURACAN_MLFLOW_URI'})",
+        f"MLflow UI on http://{host}:{port}/{landing} "
+        f"(store: {settings.mlflow_dir if not settings.mlflow_uri else 'HURACAN_MLFLOW_URI'})",
         flush=True,
     )
-    return subprocess.call(mlflow_ui_command(config, host, port))
+    # uvicorn answers SIGINT (Ctrl-C) with a KeyboardInterrupt traceback, SIGTERM with a clean shutdown
+    return run_as_service(mlflow_ui_command(config, host, port), stop_with=signal.SIGTERM)
 
 
 def _ui(host: str, port: str) -> int:
@@ -151,17 +160,18 @@ def _ui(host: str, port: str) -> int:
     return run_as_service(command)
 
 
-def run_as_service(command: list[str], grace_s: float = 20.0) -> int:
-    """Run ``command`` (``dagster dev``: a webserver and a daemon) in its own process group and stop all of it on
-    one Ctrl-C, SIGTERM or SIGHUP to this process: the signal is passed on to the whole group, and whatever is still
-    alive ``grace_s`` after the command ended (or after the signal) is killed. Without this a SIGTERM to ``huracan``
-    left ``dagster dev`` and its children running."""
+def run_as_service(command: list[str], grace_s: float = 20.0, stop_with: signal.Signals | None = None) -> int:
+    """Run ``command`` (``dagster dev``: a webserver and a daemon; ``mlflow server``: uvicorn) in its own process
+    group and stop all of it on one Ctrl-C, SIGTERM or SIGHUP to this process: the signal (or ``stop_with``, for a
+    service that answers one of them badly) is passed on to the whole group, and whatever is still alive ``grace_s``
+    after the command ended (or after the signal) is killed. Without this a SIGTERM to ``huracan`` left the
+    service's children running (and its port answering)."""
     child = subprocess.Popen(command, start_new_session=True)
     stopping: list[float] = []
 
     def forward(signum: int, _frame: object) -> None:
         stopping.append(time.monotonic())
-        _signal_group(child.pid, signum)
+        _signal_group(child.pid, stop_with or signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:

@@ -346,5 +346,5 @@ def _print_where(settings: Settings, end: date) -> None:
     if page.is_file():
         print(f"  report:   {page}  (any window: huracan report --start D1 --end D2)")
     print(f"  instance: {settings.dagster_home}")
-    print(f"  MLflow:   make mlflow  →  http://127.0.0.1:5000 (store under {settings.mlflow_dir})")
+    print(f"  MLflow:   make mlflow  →  the link it prints opens the training runs (store under {settings.mlflow_dir})")
     print("  status:   huracan status")

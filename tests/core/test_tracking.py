@@ -6,18 +6,15 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 
 from huracan_core.models.artifacts import REQUIRED_FILES
 from huracan_core.models.diagnostics import signal_diagnostics
-from huracan_core.models.gates import evaluate_gates
-from huracan_core.models.plots import equity_png, importance_png, signal_png
-from huracan_core.models.policy import DecisionRule
+from huracan_core.models.gates import Gate, evaluate_gates
+from huracan_core.models.plots import equity_png, importance_png, importance_title, signal_png
 from huracan_core.models.tracking import (
     MAX_ENTITIES_PER_BATCH,
     MAX_METRICS_PER_BATCH,
@@ -27,132 +24,14 @@ from huracan_core.models.tracking import (
     log_training_run,
     mlflow_ui_command,
     registered_model_name,
+    set_aliases,
+    ui_landing,
 )
-from huracan_core.models.training import PolicyResult, TrainedModel
-from huracan_core.trading.metrics import summary
+from huracan_core.models.training import TrainedModel
+from tests.core.trained_model import CAPITAL, CUTOFF, FOLD_KEYS, FOLDS, TAGS, model_files, trained_model
 from tests.services.postgres import throwaway_database
 
-CAPITAL = 10_000.0
-CUTOFF = datetime(2024, 12, 1, tzinfo=UTC)
-START = CUTOFF - timedelta(days=3)
-BAR = timedelta(minutes=15)
-FOLDS = 3
-FOLD_BARS = 96
 PNG = b"\x89PNG\r\n\x1a\n"
-TAGS = {"dagster_run_id": "run-8f1c", "partition": "2024-12-01|BTC-USDT", "recipe_hash": "a1b2c3d4"}
-FOLD_KEYS = ("sharpe", "net_pnl", "hit_rate", "trade_count", "max_drawdown")
-
-
-def booster_text() -> tuple[str, dict[str, float]]:
-    """A real (tiny) LightGBM model: 200 random rows, 3 features, 5 rounds."""
-    import lightgbm
-
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(200, 3))
-    y = x[:, 0] * 2 + rng.normal(size=200)
-    params = {
-        "objective": "regression",
-        "num_leaves": 4,
-        "min_data_in_leaf": 10,
-        "verbose": -1,
-        "seed": 1,
-        "num_threads": 1,
-    }
-    booster = lightgbm.train(
-        params, lightgbm.Dataset(x, y, feature_name=["rsi_14", "atr_bps", "side"]), num_boost_round=5
-    )
-    gains = booster.feature_importance(importance_type="gain")
-    return booster.model_to_string(), {n: float(g) for n, g in zip(booster.feature_name(), gains, strict=True)}
-
-
-def ledger(trades: int, seed: int) -> pl.DataFrame:
-    """``trades`` trades spread over the folds' test bars (an empty ledger has the same columns)."""
-    rng = np.random.default_rng(seed)
-    exits = sorted(rng.choice(FOLDS * FOLD_BARS, size=trades, replace=False)) if trades else []
-    gross = rng.normal(8.0, 30.0, size=trades)
-    net = gross - 6.0
-    size = np.full(trades, 1_000.0)
-    return pl.DataFrame(
-        {
-            "exit_time": pl.Series([START + int(i) * BAR for i in exits], dtype=pl.Datetime("us", "UTC")),
-            "size": size,
-            "gross_bps": gross,
-            "net_bps": net,
-            "net_pnl": net * size / 1e4,
-            "fees_paid": size * 4e-4,
-            "spread_paid": size * 1e-4,
-            "slippage_paid": size * 1e-4,
-            "funding_paid": size * 0.0,
-        }
-    )
-
-
-def policy(trades: pl.DataFrame) -> PolicyResult:
-    times = [START + i * BAR for i in range(FOLDS * FOLD_BARS)]
-    folds = []
-    for f in range(FOLDS):
-        bars = pl.Series(times[f * FOLD_BARS : (f + 1) * FOLD_BARS], dtype=pl.Datetime("us", "UTC"))
-        part = trades.filter(pl.col("exit_time").is_in(bars.implode()))
-        folds.append(summary(part, "15m", CAPITAL, bars, missed_entries=0))
-    aggregate = summary(trades, "15m", CAPITAL, pl.Series(times, dtype=pl.Datetime("us", "UTC")), missed_entries=0)
-    return PolicyResult(folds=folds, aggregate=aggregate, ledger=trades)
-
-
-def trained_model(symbol: str = "BTC/USDT", model_trades: int = 40, sharpe_gap: float = 0.2) -> TrainedModel:
-    text, importance = booster_text()
-    model, rules, flat = policy(ledger(model_trades, 1)), policy(ledger(25, 2)), policy(ledger(0, 0))
-    model.aggregate.update({"fold_sharpe_std": 0.3, "in_sample_sharpe": 2.0, "sharpe_gap": sharpe_gap})
-    absolute = policy(ledger(12, 3))
-    rng = np.random.default_rng(4)
-    predicted = [rng.normal(-20, 5, 200) for _ in range(FOLDS)]
-    signal = signal_diagnostics([(f, p, p + rng.normal(0, 30, p.size)) for f, p in enumerate(predicted)])
-    rows = []
-    for f in range(FOLDS):
-        test_start = START + f * FOLD_BARS * BAR
-        row: dict[str, object] = {
-            "fold": f,
-            "train_start": (test_start - timedelta(days=30)).isoformat(),
-            "test_start": test_start.isoformat(),
-            "test_end": (test_start + FOLD_BARS * BAR).isoformat(),
-            "train_rows": 2000,
-            "test_rows": FOLD_BARS,
-            "purged_rows": 4,
-            "in_sample_sharpe": 2.0,
-        }
-        for name, result in (("model", model), ("rules", rules), ("flat", flat), ("absolute", absolute)):
-            row.update({f"{name}_{k}": result.folds[f][k] for k in FOLD_KEYS})
-        row.update({"ic": signal.folds[f].ic, "q5_minus_q1_bps": signal.folds[f].quintiles.top_minus_bottom})
-        rows.append(row)
-    return TrainedModel(
-        symbol=symbol,
-        timeframe="15m",
-        cutoff=CUTOFF,
-        columns=["rsi_14", "atr_bps"],
-        booster_text=text,
-        model=model,
-        baselines={"rules": rules, "flat": flat},
-        gates=evaluate_gates(model.aggregate),
-        break_even_fee_bps=2.5,
-        fee_bps=4.0,
-        importance=importance,
-        folds=rows,
-        training_rows=2000,
-        ablation={
-            "without_embedding": {},
-            "difference": {"sharpe": 0.1, "net_pnl": 12.0, "hit_rate": 0.01, "trade_count": 3.0},
-        },
-        decision_policy="calibrated",
-        rule=DecisionRule("calibrated", 3.0, 4.5, None),
-        policies={"absolute": absolute, "calibrated": model},
-        signal=signal,
-    )
-
-
-def model_files(trained: TrainedModel) -> dict[str, bytes]:
-    files = {name: f"{name} of {trained.symbol}\n".encode() for name in REQUIRED_FILES}
-    files["model.bin"] = trained.booster_text.encode()
-    files["sha256.txt"] = b"0" * 64 + b"  model.bin\n"
-    return files
 
 
 def params() -> dict[str, object]:
@@ -193,11 +72,14 @@ def assert_recorded(config: TrackingConfig, trained: TrainedModel) -> None:
         "2",
     )
     assert first.run_id != second.run_id and first.experiment_id == second.experiment_id
-    assert first.run_path == f"#/experiments/{first.experiment_id}/runs/{first.run_id}"
+    # the run's link opens MLflow's UI in its model-training mode (its default is GenAI)
+    assert first.run_path == f"#/experiments/{first.experiment_id}/runs/{first.run_id}?workflowType=machine_learning"
 
     client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
     experiment = client.get_experiment_by_name("huracan")
+    assert experiment is not None
     assert experiment.experiment_id == first.experiment_id and experiment.artifact_location == config.artifact_root
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     run = client.get_run(first.run_id)
     assert run.info.status == "FINISHED" and run.info.run_name == "BTC-USDT 2024-12-01T00:00:00+00:00"
     assert run.info.artifact_uri.startswith(config.artifact_root)
@@ -234,6 +116,8 @@ def assert_recorded(config: TrackingConfig, trained: TrainedModel) -> None:
     assert {k: data.tags[k] for k in TAGS} == TAGS
     assert data.tags["gate_result"] == ("passed" if trained.passed else "failed")
     assert data.tags["gate_summary"] == trained.gates.summary()
+    # every figure of this model is a number: nothing to say about what could not be measured
+    assert "not_measured" not in data.tags and not any(k.startswith("non_finite") for k in data.tags)
     assert (data.tags["symbol"], data.tags["timeframe"], data.tags["cutoff"]) == ("BTC-USDT", "15m", CUTOFF.isoformat())
 
     artifacts = {a.path for a in client.list_artifacts(first.run_id, "model")}
@@ -255,6 +139,9 @@ def assert_recorded(config: TrackingConfig, trained: TrainedModel) -> None:
     version = client.get_model_version("huracan-BTC-USDT-15m", "1")
     assert version.source == f"{run.info.artifact_uri}/model"
     assert version.tags["gate_result"] == data.tags["gate_result"]
+    verdict = "passed" if trained.passed else "failed"
+    assert version.tags["status"] == f"{verdict} gates"
+    assert version.description.startswith("Passed gates" if trained.passed else "FAILED GATES (standard), never trades")
 
 
 def test_runs_are_tracked_and_registered_in_sqlite(sqlite_config: TrackingConfig, trained: TrainedModel) -> None:
@@ -287,24 +174,69 @@ def test_no_trades_and_non_finite_figures_are_tracked(sqlite_config: TrackingCon
     assert (tracked.model_name, tracked.version) == ("huracan-ETH-USDT-15m", "1")
     run = MlflowClient(tracking_uri=sqlite_config.tracking_uri).get_run(tracked.run_id)
     assert run.data.metrics["trade_count"] == 0 and run.data.metrics["gates_passed"] == 0
-    assert "sharpe_gap" not in run.data.metrics and run.data.tags["non_finite.sharpe_gap"] == "inf"
     assert run.data.tags["gate_result"] == "failed" and "trade_count 0" in run.data.tags["gate_summary"]
     assert all(math.isfinite(v) for v in run.data.metrics.values())
+    # what could not be measured is said once: one tag naming the figures, an infinite one with its value
+    assert not any(k.startswith("non_finite") for k in run.data.tags)
+    not_measured = run.data.tags["not_measured"].split(", ")
+    assert "sharpe_gap (inf)" in not_measured and "sharpe" in not_measured and "hit_rate" in not_measured
+    assert not {n.split(" (")[0] for n in not_measured} & set(run.data.metrics)
+    version = MlflowClient(tracking_uri=sqlite_config.tracking_uri).get_model_version(tracked.model_name, "1")
+    assert version.tags["status"] == "failed gates" and "trade_count 0 trades" in (version.description or "")
     assert equity_png(idle, CAPITAL).startswith(PNG)
 
 
-def test_non_finite_fold_figures_become_tags_not_metrics() -> None:
+def test_non_finite_figures_are_named_once_not_logged() -> None:
     from huracan_core.models.tracking import _metrics
 
     model = trained_model()
-    model.folds[1]["model_sharpe"] = math.nan
+    model.folds[0]["model_sharpe"] = model.folds[2]["model_sharpe"] = math.nan
     broken = replace(model, break_even_fee_bps=None)
-    metrics, non_finite = _metrics(broken)
-    assert ("fold_sharpe", 1) not in metrics and ("fold_sharpe", 2) in metrics
-    assert {k: v for k, v in non_finite.items() if ".fold" in k} == {"non_finite.fold_sharpe.fold1": "nan"}
-    # the rest: figures of the flat baseline, which never trades, so its ratios are undefined (NaN), not 0
-    assert all(k.startswith("non_finite.flat_") and v == "nan" for k, v in non_finite.items() if ".fold" not in k)
+    metrics, not_measured = _metrics(broken)
+    assert ("fold_sharpe", 1) in metrics and {("fold_sharpe", 0), ("fold_sharpe", 2)}.isdisjoint(metrics)
+    # the flat baseline never trades, so its ratios are undefined by design: left out, not listed as unmeasured
+    assert not_measured == "fold_sharpe (folds 0, 2)"
+    assert ("flat_net_pnl", 0) in metrics and not any(k.startswith("flat_sharpe") for k, _ in metrics)
     assert not any(k == "break_even_fee_bps" for k, _ in metrics)
+
+
+def test_a_version_that_failed_its_gates_is_never_champion(sqlite_config: TrackingConfig) -> None:
+    from mlflow import MlflowClient
+
+    failed = trained_model("SOL/USDT")
+    assert not failed.passed
+    # the same figures judged by a gate they clear
+    passed = replace(failed, gates=evaluate_gates(failed.model.aggregate, [Gate("trades", "trade_count", ">=", 1)]))
+    first = log_training_run(sqlite_config, failed, params={}, files=model_files(failed), tags=TAGS)
+    second = log_training_run(sqlite_config, passed, params={}, files=model_files(passed), tags=TAGS)
+    with pytest.raises(ValueError, match=rf"{first.model_name} version {first.version} failed its gates.*trade_count"):
+        set_aliases(sqlite_config, first.model_name, {"champion": first.version})
+    set_aliases(sqlite_config, second.model_name, {"champion": second.version, "challenger": first.version})
+    client = MlflowClient(tracking_uri=sqlite_config.tracking_uri, registry_uri=sqlite_config.tracking_uri)
+    model = client.get_registered_model(first.model_name)
+    assert {k: str(v) for k, v in model.aliases.items()} == {"champion": second.version, "challenger": first.version}
+    assert client.get_model_version(first.model_name, second.version).tags["status"] == "passed gates"
+
+
+def test_the_ui_opens_on_the_training_runs_of_a_typed_experiment(tmp_path: Path) -> None:
+    """MLflow 3.17's UI opens in its GenAI mode unless the link asks for model training; the experiment is typed
+    for model training, also one an older Huracan created without the type."""
+    from mlflow import MlflowClient
+
+    fresh = TrackingConfig.local(tmp_path / "fresh")
+    client = MlflowClient(tracking_uri=fresh.tracking_uri)
+    landing = ui_landing(fresh)  # before any run: the experiment is created, typed
+    experiment = client.get_experiment_by_name("huracan")
+    assert experiment is not None
+    assert landing == f"#/experiments/{experiment.experiment_id}?workflowType=machine_learning"
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+    older = TrackingConfig.local(tmp_path / "older")
+    client = MlflowClient(tracking_uri=older.tracking_uri)
+    experiment_id = client.create_experiment("huracan", artifact_location=older.artifact_root)
+    assert "mlflow.experimentKind" not in client.get_experiment(experiment_id).tags
+    assert ui_landing(older) == f"#/experiments/{experiment_id}?workflowType=machine_learning"
+    assert client.get_experiment(experiment_id).tags["mlflow.experimentKind"] == "custom_model_development"
 
 
 def test_batches_stay_within_mlflow_limits() -> None:
@@ -332,6 +264,9 @@ def test_plots_are_deterministic_pngs(trained: TrainedModel) -> None:
     many = {f"feature_{i:02d}": float(i) for i in range(40)}
     assert importance_png(many, top=20) == importance_png(many, top=20) != importance_png(many, top=10)
     assert importance_png({}).startswith(PNG)
+    # the booster's inputs are the feature columns and the side: the count names them apart, as the params count
+    assert f"top 3 of {len(trained.columns)} features and the side input" in importance_title(trained.importance)
+    assert "top 20 of 40 inputs" in importance_title(many)
     assert signal_png(trained).startswith(PNG) and signal_png(trained) == signal_png(replace(trained))
     # undefined buckets (constant predictions) are left out of the picture, not drawn at 0
     constant = signal_diagnostics([(0, np.zeros(50), np.linspace(-40, 10, 50))])

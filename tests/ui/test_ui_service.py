@@ -9,43 +9,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
 from tests.ui.dagster_service import free_port
-
-
-def _descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (from /proc: parent links)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if fields[0] != "Z":  # a zombie is gone already
-                parents[int(entry.name)] = int(fields[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def _alive(pids: set[int]) -> set[int]:
-    alive = set()
-    for pid in pids:
-        try:
-            state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            alive.add(pid)
-    return alive
+from tests.ui.processes import alive, assert_stopped, descendants
 
 
 @pytest.mark.slow
@@ -71,20 +40,14 @@ def test_one_signal_to_huracan_ui_stops_the_webserver_and_the_daemon(huracan_hom
                 assert ui.poll() is None and time.time() < deadline, (tmp_path / "ui.log").read_text()
                 time.sleep(0.5)
         deadline = time.time() + 60
-        while len(below := _descendants(ui.pid)) < 3 and time.time() < deadline:  # dagster dev, webserver, daemon
+        while len(below := descendants(ui.pid)) < 3 and time.time() < deadline:  # dagster dev, webserver, daemon
             time.sleep(0.5)
         assert len(below) >= 3, below
         ui.send_signal(signum)
-        assert ui.wait(timeout=60) == 0, (tmp_path / "ui.log").read_text()
-        deadline = time.time() + 30
-        while _alive(below) and time.time() < deadline:
-            time.sleep(0.5)
-        assert not _alive(below), f"left running: {_alive(below)}"
-        with pytest.raises(OSError):
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
+        assert_stopped(ui, below, f"http://127.0.0.1:{port}/server_info", tmp_path / "ui.log")
     finally:
         if ui.poll() is None:
             ui.kill()
-        for pid in _alive(_descendants(ui.pid)):
+        for pid in alive(descendants(ui.pid)):
             os.kill(pid, signal.SIGKILL)
         log.close()

@@ -1,0 +1,55 @@
+"""The processes a service left behind, read from /proc: what the stop tests of `huracan ui` and `huracan mlflow`
+look for after one signal."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc: parent links)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if fields[0] != "Z":  # a zombie is gone already
+                parents[int(entry.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still running (a zombie is not)."""
+    running = set()
+    for pid in pids:
+        try:
+            state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            running.add(pid)
+    return running
+
+
+def assert_stopped(service: subprocess.Popen, below: set[int], url: str, log: Path) -> None:
+    """After one signal to ``service``: it exits 0, none of ``below`` (what it had started) is still running, and
+    ``url`` on its port no longer answers."""
+    assert service.wait(timeout=60) == 0, log.read_text()
+    deadline = time.time() + 30
+    while alive(below) and time.time() < deadline:
+        time.sleep(0.5)
+    assert not alive(below), f"left running: {alive(below)}"
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=2)
