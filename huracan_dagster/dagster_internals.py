@@ -5,7 +5,8 @@ unknown places. Each use says why the public API does not serve. Everything else
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -22,6 +23,10 @@ from dagster._core.definitions.automation_tick_evaluation_context import (
     build_run_requests_with_backfill_policies,
 )
 from dagster._core.definitions.events import AssetKeyPartitionKey
+
+# 9. ``huracan run``'s runs are runs of the code location's jobs (``execute_as_code_location_run``, below): the job
+#    wrapper, the executor of a created run, the origin types and the workspace targets are private.
+from dagster._core.definitions.job_base import InMemoryJob
 from dagster._core.definitions.partitions.context import partition_loading_context
 
 # 6. A ranged output records its partitions in the order of the output context's partition subset, a set (hash
@@ -32,6 +37,8 @@ from dagster._core.definitions.partitions.subset.default import DefaultPartition
 # 5. ``huracan status`` reads the latest verdict per check partition: the execution records' status type and the
 #    partition filter of ``get_asset_check_execution_history`` are not exported.
 from dagster._core.event_api import PartitionKeyFilter
+from dagster._core.execution.api import execute_run  # use 9
+from dagster._core.remote_origin import RemoteJobOrigin, RemoteRepositoryOrigin  # use 9
 from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
 )
@@ -40,6 +47,7 @@ from dagster._core.storage.asset_check_execution_record import (
 #    own storage: there is no public base class for an event log storage that keeps Dagster's schema and files.
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget  # use 9
 
 # 2. A storage named in dagster.yaml is built by ``from_config_value(inst_data, config)``: ``ConfigurableClassData``
 #    is the type of ``inst_data`` in that contract, and Dagster exports it only from its private serdes module.
@@ -60,6 +68,7 @@ __all__ = [
     "SqliteEventLogStorage",
     "add_partition_metadata",
     "backfill_run_requests",
+    "execute_as_code_location_run",
     "record_partitions_in_key_order",
 ]
 
@@ -104,3 +113,41 @@ def add_partition_metadata(context: dg.AssetExecutionContext, by_partition: Mapp
     for key, metadata in by_partition.items():
         accumulator = accumulator.with_additional_asset_metadata(context.asset_key, key, metadata)
     step._metadata_accumulator = accumulator
+
+
+# 9. ``huracan run`` executes its runs in its own process, one after another (a run worker per run costs seconds),
+#    yet they must be runs of the code location's named jobs, as those the UI and the daemon launch are: the
+#    Overview timeline lists only runs that carry their job's origin in a code location, and ``execute_in_process``
+#    creates runs without one. The origin types, the workspace targets from which the UI makes its code location's
+#    origin, and executing an already created run in this process (``execute_run`` of an ``InMemoryJob``) are private.
+
+
+def execute_as_code_location_run(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    *,
+    workspace: Path | None,
+    module: str,
+    repository: str,
+    assets: Sequence[dg.AssetKey] | None,
+    tags: Mapping[str, str],
+    run_config: Mapping[str, Any],
+) -> dg.ExecutionResult:
+    """``job.execute_in_process(...)``, but the run is created with the job's origin in the code location the UI loads
+    (``workspace``, or ``module`` where there is no workspace file) and ``repository`` (use 9). ``job`` keeps its own
+    executor: the code location's is ``in_process_executor``."""
+    target = (
+        WorkspaceFileTarget(paths=[str(workspace)])
+        if workspace is not None
+        else ModuleTarget(module_name=module, attribute=None, working_directory=None, location_name=None)
+    )
+    [location] = target.create_origins()
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, repository), job.name)
+    run = instance.create_run_for_job(
+        job_def=job,
+        run_config=run_config,
+        tags={**job.run_tags, **tags},
+        asset_selection=frozenset(assets) if assets is not None else None,
+        remote_job_origin=origin,
+    )
+    return execute_run(InMemoryJob(job), run, instance)

@@ -17,7 +17,6 @@ import sys
 import time
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 DEFAULT_WINDOW = (date(2024, 12, 30), date(2024, 12, 31))
 
@@ -153,9 +152,9 @@ def _mlflow(settings, host: str, port: int) -> int:
 
 
 def _ui(host: str, port: str) -> int:
-    workspace = Path(__file__).resolve().parents[2] / "workspace.yaml"
-    command = [sys.executable, "-m", "dagster", "dev", "-h", host, "-p", port]
-    command += ["-w", str(workspace)] if workspace.is_file() else ["-m", "huracan_dagster.defs"]
+    from huracan_dagster.cli.code_location import ui_target_args
+
+    command = [sys.executable, "-m", "dagster", "dev", "-h", host, "-p", port, *ui_target_args()]
     print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
     return run_as_service(command)
 

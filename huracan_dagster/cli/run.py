@@ -22,6 +22,7 @@ from huracan_core.trading.costs import round_trip_text
 from huracan_core.trading.exits import ExitConfig
 from huracan_core.universe import UniverseConfig, universe_by_day
 from huracan_core.validation.problems import abbreviated
+from huracan_dagster.cli.code_location import CodeLocationRuns
 from huracan_dagster.cli.policy_runs import PolicyRun, policy_runs, window_keys
 from huracan_dagster.cli.selection import ANALYTICS_SELECTION, resolve_selection
 from huracan_dagster.cli.window_plan import WindowPlan, plan_window
@@ -36,7 +37,7 @@ from huracan_dagster.defs.definitions import (
     resources,
     summary_job_name,
 )
-from huracan_dagster.defs.partitions import ANALYTICS_POOL, asset_key, partition_key
+from huracan_dagster.defs.partitions import ANALYTICS_POOL, WINDOW_TAG, asset_key, partition_key
 from huracan_dagster.defs.resources import ArchiveResource, ModelSettingsResource
 from huracan_dagster.instance.failures import failure_causes
 from huracan_dagster.instance.recovery import (
@@ -67,9 +68,10 @@ def run_window(
     instance = dg.DagsterInstance.get()
     _recover(instance, settings)
     defs = build_definitions(settings)
+    runs = CodeLocationRuns(instance, defs.get_repository_def().name)
     if select == ANALYTICS_SELECTION:
         print("huracan run: the analytics job alone (the dbt marts and the DuckDB file over what is exported)")
-        return 0 if _analytics(defs, instance, settings) else 1
+        return 0 if _analytics(defs, runs, settings) else 1
     source = open_source(settings.source)
     tf = settings.timeframe
     job = defs.resolve_job_def(daily_job_name(tf))
@@ -117,7 +119,7 @@ def run_window(
         else:
             first, block = max(first, listed), keys
         print(f"  history: {names} {first}..{end} ({reader})")
-        ok &= _ranged_runs(job, instance, block, first, end, selection=assets)
+        ok &= _ranged_runs(job, runs, block, first, end, selection=assets)
         done.update(assets)
     if wants["shared_encoder"]:
         models = resources(settings)["models"]
@@ -127,19 +129,19 @@ def run_window(
             print(
                 f"  universe and reference: features of {', '.join(to_ccxt(k) for k in extra)} {reads[0]}..{reads[1]} (the shared encoder reads them)"
             )
-            ok &= _ranged_runs(job, instance, extra, *reads, selection=[asset_key(tf, "features")])
+            ok &= _ranged_runs(job, runs, extra, *reads, selection=[asset_key(tf, "features")])
         print(f"  shared encoder: {start}..{end}")
-        ok &= _encoder_run(defs.resolve_job_def(encoder_job_name(tf)), instance, start, end)
+        ok &= _date_run(defs.resolve_job_def(encoder_job_name(tf)), runs, start, end, None)
     outside = {asset_key(tf, n) for n in ("shared_encoder", "challengers", *DATE_ASSETS)}
     main = sorted(selected - outside - done)
     if main:
-        ok &= _ranged_runs(job, instance, keys, start, end, selection=main)
+        ok &= _ranged_runs(job, runs, keys, start, end, selection=main)
     dated = sorted(selected & {asset_key(tf, n) for n in DATE_ASSETS})
     if dated:
         print(f"  roster and daily summary: {start}..{end}")
-        ok &= _date_run(defs.resolve_job_def(summary_job_name(tf)), instance, start, end, dated)
+        ok &= _date_run(defs.resolve_job_def(summary_job_name(tf)), runs, start, end, dated)
     if select is None:  # the whole chain: the analysts' file (and the dbt marts) over what was exported
-        ok &= _analytics(defs, instance, settings)
+        ok &= _analytics(defs, runs, settings)
     archive = resources(settings)["archive"]
     assert isinstance(archive, ArchiveResource)
     store = archive.store()
@@ -176,18 +178,18 @@ def _recover(instance: dg.DagsterInstance, settings: Settings) -> None:
         print(f"huracan run: {line}")
 
 
-def _analytics(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings) -> bool:
+def _analytics(defs: dg.Definitions, runs: CodeLocationRuns, settings: Settings) -> bool:
     """The dbt marts and the DuckDB file, once no other run holds their pool (saying who does, meanwhile)."""
     print("  analytics: dbt marts and tests over the exports, and the DuckDB file of views")
     try:
-        wait_for_pool(instance, ANALYTICS_POOL, settings.pool_timeout_s, lambda line: print(f"    {line}", flush=True))
+        wait_for_pool(
+            runs.instance, ANALYTICS_POOL, settings.pool_timeout_s, lambda line: print(f"    {line}", flush=True)
+        )
     except PoolTimeout as error:
         print(f"    analytics: {error}")
         return False
     with contextlib.redirect_stdout(io.StringIO()):  # dagster-dbt echoes dbt's every line; the results are events
-        result = defs.resolve_job_def(ANALYTICS_JOB).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET, tags=owner_tags()
-        )
+        result = runs.execute(defs.resolve_job_def(ANALYTICS_JOB), assets=None, tags=owner_tags(), run_config=QUIET)
     _print_run([result], "every export")
     return result.success
 
@@ -199,34 +201,27 @@ def _encoder_feature_span(models: ModelSettingsResource, start: date, end: date)
     return (first, last - timedelta(days=1)) if first < last else None
 
 
-def _encoder_run(job, instance, start: date, end: date) -> bool:
-    return _date_run(job, instance, start, end, None)
-
-
-def _date_run(job, instance, start: date, end: date, selection) -> bool:
+def _date_run(job: dg.JobDefinition, runs: CodeLocationRuns, start: date, end: date, selection) -> bool:
     """The runs of a date-partitioned job over ``start..end`` (every symbol inside each day)."""
     graph = job.asset_layer.asset_graph
     assets = selection or sorted(job.asset_layer.executable_asset_keys, key=str)
     days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
-    return _execute(job, instance, policy_runs(graph, instance, assets, days), f"{start}..{end}", "all symbols")
+    planned = policy_runs(graph, runs.instance, assets, days)
+    return _execute(job, runs, planned, f"{start}..{end}", "all symbols")
 
 
-def _ranged_runs(job, instance, keys, start: date, end: date, *, selection) -> bool:
+def _ranged_runs(job: dg.JobDefinition, runs: CodeLocationRuns, keys, start: date, end: date, *, selection) -> bool:
     """The window's date × symbol partitions in the runs their backfill policies make (``policy_runs``)."""
-    runs = policy_runs(job.asset_layer.asset_graph, instance, selection, window_keys(start, end, keys))
-    return _execute(job, instance, runs, f"{start}..{end}", ", ".join(keys))
+    planned = policy_runs(job.asset_layer.asset_graph, runs.instance, selection, window_keys(start, end, keys))
+    return _execute(job, runs, planned, f"{start}..{end}", ", ".join(keys))
 
 
-def _execute(job, instance, runs: list[PolicyRun], window: str, label: str) -> bool:
+def _execute(job: dg.JobDefinition, runs: CodeLocationRuns, planned: list[PolicyRun], window: str, label: str) -> bool:
     """Each run in this process, one after another (a process start per run would cost seconds)."""
     results = []
-    for run in runs:
-        tags = {**run.tags, "huracan/window": window, **owner_tags()}
-        results.append(
-            job.execute_in_process(
-                instance=instance, tags=tags, asset_selection=list(run.assets), raise_on_error=False, run_config=QUIET
-            )
-        )
+    for run in planned:
+        tags = {**run.tags, WINDOW_TAG: window, **owner_tags()}
+        results.append(runs.execute(job, assets=run.assets, tags=tags, run_config=QUIET))
     _print_run(results, label)
     return all(r.success for r in results)
 
@@ -237,7 +232,7 @@ def _first_whole_day(source, timeframe: str, symbols: list[str]) -> date:
     return max((t.date() + timedelta(days=1) for t in listed if t is not None), default=date.min)
 
 
-def _print_run(results: list[dg.ExecuteInProcessResult], label: str) -> None:
+def _print_run(results: list[dg.ExecutionResult], label: str) -> None:
     """One phase: its runs' outcome, the partitions each asset materialized across them, checks that did not pass
     and, for a failed run, why."""
     counts: dict[str, int] = defaultdict(int)

@@ -3,7 +3,9 @@ Mechanic sensor, and the conditions under which waiting assets catch up when lat
 
 The Engine's daily chain and the shared encoder have different partitions (date × symbol, date), and one run
 covers one partitions definition, so the encoder of yesterday runs at 01:00 (it reads only features months old)
-and the chain at 02:00 as one ranged run per block of registered symbols. The roster and the daily summary
+and the chain at 02:00 as one ranged run per block of registered symbols. Both skip, saying so, a day that is no
+partition: outside a recorded source's days (the bundled sample ends on 2024-12-31, and its schedules would
+otherwise ask for days it cannot have). The roster and the daily summary
 (date partitions) follow by their automation condition once the day's champions and trades are in; labels and the
 trade analysis of the day before materialize again by theirs when the next day's candles arrive.
 """
@@ -16,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from huracan_dagster.defs.partitions import SYMBOL_DIMENSION, asset_key
+from huracan_dagster.defs.partitions import SYMBOL_DIMENSION, SYMBOLS_TAG, WINDOW_TAG, PartitionSpace, asset_key
 from huracan_dagster.instance.failures import RANGE_END_TAG, RANGE_START_TAG
 
 ENGINE_CRON = "0 2 * * *"
@@ -48,7 +50,11 @@ def symbol_blocks(wanted: Sequence[str], registered: Sequence[str]) -> list[list
     return blocks
 
 
-def engine_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool) -> dg.ScheduleDefinition:
+def engine_schedule(
+    timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool, *, space: PartitionSpace, source: str
+) -> dg.ScheduleDefinition:
+    """Yesterday's date × symbol partitions of ``job`` (``space``: the days of ``source``, named when it skips)."""
+
     @dg.schedule(
         name=f"engine_{timeframe}",
         cron_schedule=ENGINE_CRON,
@@ -63,6 +69,8 @@ def engine_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, runnin
     )
     def engine(context: dg.ScheduleEvaluationContext):
         day = _yesterday(context.scheduled_execution_time)
+        if not space.holds(day):
+            return _no_partition(day, space, source, timeframe)
         symbols = context.instance.get_dynamic_partitions(SYMBOL_DIMENSION)
         if not symbols:
             return dg.SkipReason("no symbols registered yet: run `huracan run` once to register the universe")
@@ -72,7 +80,8 @@ def engine_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, runnin
                 tags={
                     RANGE_START_TAG: f"{day}|{block[0]}",
                     RANGE_END_TAG: f"{day}|{block[-1]}",
-                    "huracan/window": f"{day}..{day}",
+                    WINDOW_TAG: f"{day}..{day}",
+                    SYMBOLS_TAG: ",".join(block),
                 },
             )
             for block in symbol_blocks(symbols, symbols)
@@ -81,15 +90,36 @@ def engine_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, runnin
     return engine
 
 
-def encoder_schedule(timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool):
-    # an unresolved job gives an unresolved schedule (resolved by the Definitions), a type Dagster does not export
-    return dg.build_schedule_from_partitioned_job(
-        job,
+def encoder_schedule(
+    timeframe: str, job: dg.UnresolvedAssetJobDefinition, running: bool, *, space: PartitionSpace, source: str
+) -> dg.ScheduleDefinition:
+    """Yesterday's shared encoder. Dagster's partitioned schedule would ask for the last partition instead, which on
+    a recorded source is its last day, every day after it; the run key stays the day, as that schedule's was."""
+
+    @dg.schedule(
         name=f"shared_encoder_{timeframe}_daily",
-        hour_of_day=1,
-        minute_of_hour=0,
+        cron_schedule=ENCODER_CRON,
+        execution_timezone="UTC",
+        job=job,
         default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
         description=f"Yesterday's {timeframe} shared encoder at 01:00 UTC, ready for the Engine's coin models at 02:00.",
+    )
+    def shared_encoder(context: dg.ScheduleEvaluationContext):
+        day = _yesterday(context.scheduled_execution_time)
+        if not space.holds(day):
+            return _no_partition(day, space, source, timeframe)
+        return dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat(), tags={WINDOW_TAG: f"{day}..{day}"})
+
+    return shared_encoder
+
+
+def _no_partition(day: date, space: PartitionSpace, source: str, timeframe: str) -> dg.SkipReason:
+    """Why a scheduled day is no partition: before the source's first day, or after a recorded source's last."""
+    if day < space.first:
+        return dg.SkipReason(f"{day} is before {space.first}, the first day of the {timeframe} partitions ({source})")
+    return dg.SkipReason(
+        f"{day} is after {space.last}, the last day {source} holds {timeframe} candles for "
+        f"(its days: {space.first}..{space.last}): nothing to run"
     )
 
 
@@ -132,12 +162,24 @@ def mechanic_sensor(
     return mechanic
 
 
-def automation_sensor(timeframe: str) -> dg.AutomationConditionSensorDefinition:
+def automation_sensor(timeframe: str, assets: Sequence[dg.AssetsDefinition]) -> dg.AutomationConditionSensorDefinition:
+    """Targets, by key, the timeframe's assets that have an automation condition: the sensor's page shows the target
+    in Dagster's selection syntax (``key:"15m/labels" or …``) and names what the sensor evaluates. A key-prefix
+    selection has no text form there: the page printed its Python repr."""
+    keys = sorted(
+        (
+            k
+            for a in assets
+            for k, c in a.automation_conditions_by_key.items()
+            if c is not None and k.path[0] == timeframe
+        ),
+        key=lambda k: k.to_user_string(),
+    )
     return dg.AutomationConditionSensorDefinition(
         f"automation_{timeframe}",
-        target=dg.AssetSelection.key_prefixes([timeframe]),
+        target=dg.AssetSelection.assets(*keys),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Evaluates the assets' automation conditions (labels, trade analysis, roster, daily summary).",
+        description=f"Evaluates the automation conditions of {', '.join(k.path[-1] for k in keys)} ({timeframe}).",
     )
 
 

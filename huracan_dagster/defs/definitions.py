@@ -187,8 +187,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 summary_job_name(tf), selection=dated, description=f"The {tf} roster and daily summary of each day."
             ),
         ]
-        schedules += [engine_schedule(tf, daily, running), encoder_schedule(tf, encoder_job, running), sweep_schedule]
-        sensors += [mechanic_sensor(tf, mechanic_job, running), automation_sensor(tf)]
+        schedules += [
+            engine_schedule(tf, daily, running, space=space, source=source.name),
+            encoder_schedule(tf, encoder_job, running, space=space, source=source.name),
+            sweep_schedule,
+        ]
+        sensors += [mechanic_sensor(tf, mechanic_job, running), automation_sensor(tf, assets)]
     marts = dg.AssetSelection.key_prefixes(*[[tf, "dbt"] for tf in settings.timeframes])
     jobs.append(
         dg.define_asset_job(

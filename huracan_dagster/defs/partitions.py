@@ -28,6 +28,10 @@ warnings.filterwarnings(
 
 PARTITIONS_START = "2018-01-01"
 SYMBOL_DIMENSION = "symbol"
+#: what a run covers, on the runs ``huracan run`` and the schedules make (the Runs page filters by tag): the days
+#: asked for (``2024-12-30..2024-12-31``) and the coins of its partition range (``BTC-USDT,ETH-USDT``)
+WINDOW_TAG = "huracan/window"
+SYMBOLS_TAG = "huracan/symbols"
 
 symbol_partitions = dg.DynamicPartitionsDefinition(name=SYMBOL_DIMENSION)
 
@@ -52,6 +56,10 @@ class PartitionSpace:
     @cached_property
     def dates_and_symbols(self) -> dg.MultiPartitionsDefinition:
         return dg.MultiPartitionsDefinition({"date": self.dates, SYMBOL_DIMENSION: symbol_partitions})
+
+    def holds(self, day: date) -> bool:
+        """Whether ``day`` is a partition (a live source's last day is today, so only its first bounds it)."""
+        return self.first <= day and (self.last is None or day <= self.last)
 
     @classmethod
     def of_days(cls, recorded: tuple[date, date] | None) -> PartitionSpace:

@@ -1,6 +1,6 @@
 """Which process executes a run, so that a run whose process died can be told from one still running.
 
-``huracan run`` executes in its own process (``execute_in_process``): no daemon watches it. Killed with
+``huracan run`` executes its runs in its own process (``cli/code_location.py``): no daemon watches them. Killed with
 ``kill -9`` or by the OOM killer, it leaves its run STARTED in the instance forever. Each run is tagged with
 the pid and host of its process; on the same host a pid that no longer exists (or now belongs to a process
 started after the run) proves the run will never finish.

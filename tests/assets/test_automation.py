@@ -53,6 +53,8 @@ MECHANIC_JOB = dg.define_asset_job(
 )
 DAILY_JOB = dg.define_asset_job(daily_job_name(TF), selection=dg.AssetSelection.key_prefixes([TF]))
 BTC = "BTC-USDT"
+#: the Engine's schedule of a live exchange: every day from 2018-01-01 to yesterday is a partition
+LIVE = "ccxt:binance"
 #: registered in this order on purpose: the Engine's range follows the registration order, not the alphabet
 REGISTERED = ["BTC-USDT", "ETH-USDT", "SOL-USDT"]
 
@@ -206,7 +208,7 @@ def _covered(
 
 
 def test_engine_skips_until_symbols_are_registered(instance):
-    schedule = engine_schedule(TF, DAILY_JOB, running=False)
+    schedule = engine_schedule(TF, DAILY_JOB, running=False, space=DEFAULT_SPACE, source=LIVE)
     data = schedule.evaluate_tick(
         dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2024, 12, 31, 2, tzinfo=UTC))
     )
@@ -225,7 +227,7 @@ def test_engine_skips_until_symbols_are_registered(instance):
 )
 def test_engine_requests_yesterday_of_every_registered_symbol_as_one_ranged_run(instance, tick, yesterday):
     register(instance, REGISTERED)
-    schedule = engine_schedule(TF, DAILY_JOB, running=False)
+    schedule = engine_schedule(TF, DAILY_JOB, running=False, space=DEFAULT_SPACE, source=LIVE)
     data = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))
     [request] = data.run_requests
     assert request.tags[RANGE_START_TAG] == f"{yesterday}|BTC-USDT"
@@ -237,7 +239,7 @@ def test_engine_requests_yesterday_of_every_registered_symbol_as_one_ranged_run(
 
 def test_engine_range_follows_registration_order_and_names_each_day(instance):
     register(instance, [*REGISTERED, "ADA-USDT"])  # listed later, sorts first
-    schedule = engine_schedule(TF, DAILY_JOB, running=False)
+    schedule = engine_schedule(TF, DAILY_JOB, running=False, space=DEFAULT_SPACE, source=LIVE)
     keys = set()
     for tick in (datetime(2024, 12, 31, 2, tzinfo=UTC), datetime(2025, 1, 1, 2, tzinfo=UTC)):
         [request] = schedule.evaluate_tick(
@@ -274,7 +276,11 @@ def test_the_code_locations_schedules_run_the_daily_job_at_0200_and_the_encoder_
         encoder_job_name(TF),
     )
 
-    tick = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2024, 12, 31, 1, tzinfo=UTC))
+    tick = dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=datetime(2024, 12, 31, 1, tzinfo=UTC),
+        repository_def=defs.get_repository_def(),  # resolves the partition of the requested run, as the daemon does
+    )
     [request] = encoder.evaluate_tick(tick).run_requests
     assert request.partition_key == "2024-12-30"
 

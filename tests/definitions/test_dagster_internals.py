@@ -128,3 +128,40 @@ def test_use_7_failure_errors_are_serializable_error_infos() -> None:
 
     assert isinstance(error, SerializableErrorInfo)
     assert root_cause(error) == "ValueError: partition 2024-12-01|AAA: close is not positive (3 rows)"
+
+
+def test_use_9_a_run_executed_here_belongs_to_its_job_in_the_workspaces_code_location(tmp_path) -> None:
+    from huracan_dagster.cli.code_location import WORKSPACE
+
+    @dg.asset
+    def one() -> None: ...
+
+    @dg.asset
+    def two() -> None: ...
+
+    defs = dg.Definitions(
+        assets=[one, two], jobs=[dg.define_asset_job("both", [one, two])], executor=dg.in_process_executor
+    )
+    job = defs.resolve_job_def("both")
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        result = internals.execute_as_code_location_run(
+            job,
+            instance,
+            workspace=WORKSPACE,
+            module="huracan_dagster.defs",
+            repository="__repository__",
+            assets=[one.key],
+            tags={"huracan/window": "2024-12-01..2024-12-01"},
+            run_config={},
+        )
+        assert result.success
+        assert [e.asset_key for e in result.get_asset_materialization_events()] == [one.key]  # the selection alone
+        run = instance.get_run_by_id(result.run_id)
+        assert run is not None and run.remote_job_origin is not None
+        assert (run.job_name, run.remote_job_origin.job_name) == ("both", "both")
+        repository = run.remote_job_origin.repository_origin
+        assert (repository.code_location_origin.location_name, repository.repository_name) == (
+            "huracan",  # workspace.yaml's location_name
+            "__repository__",
+        )
+        assert run.tags["huracan/window"] == "2024-12-01..2024-12-01"

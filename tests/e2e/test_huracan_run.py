@@ -90,6 +90,13 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
         for r in runs
     )
     assert len(runs) <= 12  # each history phase per symbol, then each day of the window
+    # runs of the code location's named job, as the UI's and the daemon's are (the Overview timeline draws no other),
+    # each tagged with the window and the coins its range covers
+    assert {(r.job_name, r.remote_job_origin and r.remote_job_origin.location_name) for r in runs} == {
+        ("daily_pipeline_15m", "huracan")
+    }
+    assert all(r.tags["huracan/window"].endswith("..2024-12-03") for r in runs)
+    assert {s for r in runs for s in r.tags["huracan/symbols"].split(",")} == set(SYMBOLS)
     for asset in PIPELINE:  # and each partition once: no run repeated another's work
         records = instance.fetch_materializations(dg.AssetKey(["15m", asset]), limit=1000).records
         assert len(records) == len({r.partition_key for r in records}), asset

@@ -1,0 +1,112 @@
+"""The code location's days are the source's: partitions from its first day to its last, schedules that skip, saying
+why, a day outside them, and an automation sensor whose target the UI can print.
+
+The source here is a replay folder cut from real candles to a span of the test's choosing, so every expectation is
+read from that span, never from the bundled sample's dates.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from huracan_dagster.defs.definitions import build_definitions
+from huracan_dagster.defs.partitions import SYMBOL_DIMENSION, SYMBOLS_TAG
+from huracan_dagster.instance.failures import RANGE_END_TAG, RANGE_START_TAG
+from huracan_dagster.settings import Settings
+
+TF = "15m"
+SYMBOLS = ("BTC-USDT", "ETH-USDT")
+#: the replay's days: whole UTC days inside the real candles' span
+FIRST, LAST = date(2024, 9, 10), date(2024, 9, 20)
+
+
+@pytest.fixture
+def defs(huracan_home, monkeypatch, real_candles, tmp_path: Path) -> dg.Definitions:
+    folder = tmp_path / "replay"
+    folder.mkdir()
+    since, until = datetime.combine(FIRST, time(), UTC), datetime.combine(LAST + timedelta(days=1), time(), UTC)
+    for symbol in SYMBOLS:
+        frame = pl.read_parquet(real_candles / f"{symbol}_{TF}.parquet")
+        frame.filter((pl.col("timestamp") >= since) & (pl.col("timestamp") < until)).write_parquet(
+            folder / f"{symbol}_{TF}.parquet"
+        )
+    monkeypatch.setenv("HURACAN_SOURCE", f"replay:{folder}")
+    monkeypatch.setenv("HURACAN_TIMEFRAMES", "")
+    return build_definitions(Settings.from_env())
+
+
+def _tick(schedule: dg.ScheduleDefinition, defs: dg.Definitions, instance: dg.DagsterInstance, day: date):
+    """The schedule's tick at its own hour on ``day``, as the daemon evaluates it (it schedules the day before)."""
+    hour = int(str(schedule.cron_schedule).split()[1])
+    context = dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=datetime.combine(day, time(hour), UTC),
+        repository_def=defs.get_repository_def(),
+    )
+    return schedule.evaluate_tick(context)
+
+
+def test_every_date_partition_is_a_day_the_source_holds(defs):
+    graph = defs.resolve_asset_graph()
+    partitioned = [graph.get(k).partitions_def for k in graph.get_all_asset_keys()]
+    dates = [
+        p.get_partitions_def_for_dimension("date") if isinstance(p, dg.MultiPartitionsDefinition) else p
+        for p in partitioned
+        if p is not None
+    ]
+    assert dates, "no partitioned asset"
+    for days in dates:
+        keys = days.get_partition_keys()
+        assert (keys[0], keys[-1], len(keys)) == (FIRST.isoformat(), LAST.isoformat(), (LAST - FIRST).days + 1)
+
+
+@pytest.mark.parametrize("name", [f"engine_{TF}", f"shared_encoder_{TF}_daily"])
+def test_a_schedule_skips_a_day_after_the_sources_last_naming_both(defs, name):
+    schedule = defs.resolve_schedule_def(name)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(SYMBOL_DIMENSION, list(SYMBOLS))  # registered: only the day can stop it
+        for today in (LAST + timedelta(days=2), LAST + timedelta(days=400)):
+            data = _tick(schedule, defs, instance, today)
+            yesterday = today - timedelta(days=1)
+            assert not data.run_requests
+            assert data.skip_message and yesterday.isoformat() in data.skip_message
+            assert str(LAST) in data.skip_message  # the source's last day
+        before = _tick(schedule, defs, instance, FIRST)  # yesterday: the day before the source's first
+        assert not before.run_requests and before.skip_message
+        assert str(FIRST - timedelta(days=1)) in before.skip_message and str(FIRST) in before.skip_message
+
+
+def test_inside_the_data_the_schedules_request_yesterday(defs):
+    engine, encoder = defs.resolve_schedule_def(f"engine_{TF}"), defs.resolve_schedule_def(f"shared_encoder_{TF}_daily")
+    daily = defs.resolve_job_def(engine.job_name)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(SYMBOL_DIMENSION, list(SYMBOLS))
+        for today in (FIRST + timedelta(days=1), LAST + timedelta(days=1)):  # the first and the last day, yesterday
+            day = (today - timedelta(days=1)).isoformat()
+            [request] = _tick(engine, defs, instance, today).run_requests
+            span = dg.PartitionKeyRange(request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG])
+            covered = daily.partitions_def.get_partition_keys_in_range(span, dynamic_partitions_store=instance)
+            assert set(covered) == {f"{day}|{s}" for s in SYMBOLS}
+            assert request.tags[SYMBOLS_TAG].split(",") == list(SYMBOLS)
+            [request] = _tick(encoder, defs, instance, today).run_requests
+            assert request.partition_key == day
+
+
+def test_the_automation_sensors_target_is_selection_syntax_naming_the_assets_it_evaluates(defs):
+    repository = defs.get_repository_def()
+    sensor = repository.get_sensor_def(f"automation_{TF}")
+    assert sensor.asset_selection is not None
+    # what the UI is sent (the code location's serialisable form), and prints with str()
+    text = str(sensor.asset_selection.to_serializable_asset_selection(repository.asset_graph))
+    graph = defs.resolve_asset_graph()
+    conditioned = {
+        k for k in graph.get_all_asset_keys() if k.path[0] == TF and graph.get(k).automation_condition is not None
+    }
+    assert conditioned, "no asset of the timeframe has an automation condition"
+    assert "AssetSelection(" not in text  # not a Python repr
+    assert dg.AssetSelection.from_string(text).resolve(graph) == conditioned  # Dagster's syntax, parsed back
