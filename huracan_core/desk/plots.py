@@ -1,5 +1,5 @@
-"""Equity curves after costs: one PNG per run, stored once and linked from every partition of the run, and one small
-PNG per symbol, small enough for the UI to show inline (the event log carries it once per symbol and run)."""
+"""Equity curves after costs: one PNG per run, stored once and linked from every partition of the run (each
+partition's own curve travels in its metadata as a sparkline, ``desk.sparkline``)."""
 
 from __future__ import annotations
 
@@ -11,25 +11,19 @@ import polars as pl
 from huracan_core.desk.shadow_day import TradingDay
 
 
-def run_equity_png(days: Sequence[TradingDay], timeframe: str) -> tuple[str, bytes]:
-    """The picture of a run's traded days, one line per symbol, and a name for it that says what it covers."""
-    first, last = min(d.day for d in days), max(d.day for d in days)
+def run_equity_png(days: Sequence[TradingDay], timeframe: str) -> tuple[str, bytes] | None:
+    """The picture of a run's traded days, one line per symbol that traded, and a name for it that says what it
+    covers; None when nothing traded (a flat line at the capital would read as a result)."""
     curves: dict[str, list[pl.DataFrame]] = {}
     for traded in days:
         curves.setdefault(traded.symbol, []).append(traded.equity)
-    symbols = sorted(curves)
+    symbols = sorted({d.symbol for d in days if d.ledger.height})
+    if not symbols:
+        return None
+    first, last = min(d.day for d in days), max(d.day for d in days)
     name = f"{first}_{last}_{symbols[0]}_{symbols[-1]}_{len(symbols)}"
     title = f"{timeframe} shadow trades {first}..{last}: equity per day, net of costs"
-    return name, equity_png({s: pl.concat(c) for s, c in curves.items()}, title)
-
-
-def symbol_equity_png(days: Sequence[TradingDay], timeframe: str) -> bytes:
-    """One symbol's traded days of a run at 480×240 px: 10–25 KB as PNG whether the run covers a day or a year,
-    so that its base64 can ride in a materialization's metadata without bloating the event log."""
-    [symbol] = {d.symbol for d in days}
-    first, last = min(d.day for d in days), max(d.day for d in days)
-    title = f"{symbol} {timeframe} {first}..{last}: equity per day, net of costs"
-    return equity_png({symbol: pl.concat([d.equity for d in days])}, title, size=(6.0, 3.0), dpi=80)
+    return name, equity_png({s: pl.concat(curves[s]) for s in symbols}, title)
 
 
 def equity_png(

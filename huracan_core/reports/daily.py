@@ -5,7 +5,9 @@ the best and worst patterns, and the checks that failed. Built with SQL over the
 ``daily_report.json`` carries ``date, models_trained, promotions, total_trades, avg_pnl_pct, hit_rate_pct``:
 ``promotions`` counts the champion changes that took effect that day (``promotion_decisions`` lists every decision
 of the day with its reason), ``avg_pnl_pct`` is the mean net P&L per trade as % of its notional (mean net bps /
-100), and the two trade figures are null on a day without trades, which the page says, with why.
+100), and the two trade figures (and ``net_pnl``) are null on a day without trades, which the page says, with why.
+The page says a verdict several coins share once, with its coins (``verdicts``), and names patterns in words, their
+key beside (``patterns``); the JSON keeps a row per coin and decision.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ import numpy as np
 from huracan_core.reports import charts, queries
 from huracan_core.reports import html as h
 from huracan_core.reports.document import Report, jsonable
+from huracan_core.reports.patterns import best_and_worst, pattern_words
+from huracan_core.reports.verdicts import grouped_by_verdict
 from huracan_core.trading import metrics
 
-#: best and worst patterns shown per scope
-PATTERNS_SHOWN = 3
 FAILED_CHECK_KEYS = ("asset", "check", "partition", "description")
 
 
@@ -61,7 +63,7 @@ def daily_report(
         "generated_at": datetime.now(UTC).replace(microsecond=0),
         "models_passed": summary.get("models_passed"),
         "models_failed": summary.get("models_failed"),
-        "net_pnl": float(net.sum()) if traded else 0.0,
+        "net_pnl": float(net.sum()) if traded else None,
         "expectancy_bps": metrics.expectancy(net_bps) if traded else None,
         "profit_factor": metrics.profit_factor(net) if (net < 0).any() else None,
         "costs": _costs(costs),
@@ -71,7 +73,7 @@ def daily_report(
         "promotion_decisions": decisions,
         "regime_mix": ex.rows(queries.BAR_REGIMES) or [],
         "trade_regimes": ex.rows(queries.TRADE_REGIMES) or [],
-        "patterns": _best_and_worst(patterns),
+        "patterns": _patterns(patterns),
         "champions": champions or [],
         "coins": coin_summaries or [],
         "failed_checks": [{k: check.get(k) for k in FAILED_CHECK_KEYS} for check in failed_checks],
@@ -94,32 +96,33 @@ def _equity_points(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
     return points
 
 
-def _best_and_worst(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """Per scope, the patterns with the highest and the lowest mean net bps (rows come sorted best first)."""
+def _patterns(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per scope, the best (or least bad) and the worst patterns by mean net bps, each named in words beside its
+    key (rows come sorted best first)."""
     scopes: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        scopes.setdefault(row["scope"], []).append(row)
-    out = {}
-    for scope, ranked in scopes.items():  # a pattern is best or worst, never both: the top half at most is best
-        best = ranked[: min(PATTERNS_SHOWN, (len(ranked) + 1) // 2)]
-        worst = ranked[len(best) :][::-1][:PATTERNS_SHOWN]
-        out[scope] = {"best": best, "worst": worst}
-    return out
+        named = {**row, "pattern": pattern_words(row["regime"], row["side"], row["engines_agreeing"])}
+        scopes.setdefault(row["scope"], []).append(named)
+    return {scope: best_and_worst(ranked) for scope, ranked in scopes.items()}
 
 
 def _why_no_trades(champions: list[dict[str, Any]] | None, coins: list[dict[str, Any]] | None) -> str:
-    """One line per coin from the champions table (or the daily summary): why it did not trade."""
+    """From the champions table (or the daily summary) why the coins did not trade: each reason once, with the
+    coins it applies to."""
     if champions:
-        lines = [
-            f"{c['symbol']}: "
-            + (c["reason"] or "no reason recorded")
-            + ("" if not c["trade_ok"] else " (champion allowed to trade; no signal was taken)")
+        verdicts = [
+            {
+                **c,
+                "reason": (c["reason"] or "no reason recorded")
+                + ("" if not c["trade_ok"] else " (champion allowed to trade; no signal was taken)"),
+            }
             for c in champions
         ]
-        return "; ".join(lines)
-    if coins:
-        return "; ".join(f"{c['symbol']}: {c['reason'] or 'no reason recorded'}" for c in coins)
-    return "no champion decisions and no daily summary were exported for this day"
+    elif coins:
+        verdicts = [{**c, "reason": c["reason"] or "no reason recorded"} for c in coins]
+    else:
+        return "no champion decisions and no daily summary were exported for this day"
+    return "; ".join(f"{g['symbol']}: {g['reason']}" for g in grouped_by_verdict(verdicts, ()))
 
 
 # ---- the page --------------------------------------------------------------------------------------------------
@@ -144,11 +147,12 @@ REGIME_COLUMNS = [
     ("total_net_pnl", "Net USDT", "usdt"),
 ]
 PATTERN_COLUMNS = [
-    ("pattern_key", "Pattern", "text"),
+    ("pattern", "Pattern", "text"),
     ("trades", "Trades", "int"),
     ("win_pct", "Win %", "pct"),
     ("mean_net_bps", "Avg net", "bps"),
     ("total_net_bps", "Total net", "bps"),
+    ("pattern_key", "Key in the exports", "text"),
 ]
 CHECK_COLUMNS = [
     ("asset", "Asset", "text"),
@@ -199,7 +203,7 @@ def _html(doc: dict[str, Any]) -> str:
             "Promotions and other champion decisions",
             h.table(
                 h.DECISION_COLUMNS,
-                doc["promotion_decisions"],
+                h.said_once(doc["promotion_decisions"], h.DECISION_COLUMNS),
                 h.missing(gone, "promotions", "no champion decision took effect this day"),
             ),
             anchor="promotions",
@@ -238,9 +242,10 @@ def _html(doc: dict[str, Any]) -> str:
     )
     patterns = []
     for scope, ranked in doc["patterns"].items():
-        for which in ("best", "worst"):
+        best = "best" if ranked["winning"] else "least bad — every pattern loses after costs"
+        for which, heading in (("best", best), ("worst", "worst")):
             patterns += [
-                f"<h3>{escape(str(scope))}: {which}</h3>",
+                f"<h3>{escape(str(scope))}: {escape(heading)}</h3>",
                 h.table(PATTERN_COLUMNS, ranked[which], "none", ("mean_net_bps",)),
             ]
     if not patterns:
@@ -252,7 +257,11 @@ def _html(doc: dict[str, Any]) -> str:
     parts.append(
         h.section(
             "Champions",
-            h.table(CHAMPION_COLUMNS, doc["champions"], h.missing(gone, "champions", "no champion decisions this day")),
+            h.table(
+                CHAMPION_COLUMNS,
+                h.said_once(doc["champions"], CHAMPION_COLUMNS),
+                h.missing(gone, "champions", "no champion decisions this day"),
+            ),
             anchor="champions",
         )
     )

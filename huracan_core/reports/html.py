@@ -8,6 +8,8 @@ from datetime import date, datetime
 from html import escape
 from typing import Any
 
+from huracan_core.reports.verdicts import grouped_by_verdict
+
 NA = "n/a"
 
 CSS = """
@@ -104,6 +106,12 @@ def table(columns: Sequence[tuple[str, str, str]], rows: Iterable[dict], empty: 
             cells.append(f'<td class="{css}">{escape(fmt(value, kind))}</td>')
         body.append(f'<tr class="{"total" if row.get("_total") else ""}">{"".join(cells)}</tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def said_once(rows: Iterable[dict], columns: Sequence[tuple[str, str, str]], reason: str = "reason") -> list[dict]:
+    """A table's per-coin rows with each verdict said once: coins whose other cells and ``reason`` agree share a
+    row."""
+    return grouped_by_verdict(rows, [key for key, _, _ in columns if key not in ("symbol", reason)], reason)
 
 
 def cards(items: Sequence[tuple[str, str]]) -> str:

@@ -299,7 +299,7 @@ FROM {signals} GROUP BY ALL ORDER BY bars DESC, regime"""
 
 #: patterns over the window's partitions (summed over coins), best and worst by mean net bps per trade
 PATTERNS = """
-SELECT scope, pattern_key, sum(trades) AS trades, sum(wins) AS wins,
+SELECT scope, pattern_key, regime, side, engines_agreeing, sum(trades) AS trades, sum(wins) AS wins,
        100.0 * sum(wins) / sum(trades) AS win_pct, sum(total_net_bps) / sum(trades) AS mean_net_bps,
        sum(total_net_bps) AS total_net_bps
 FROM {pattern_performance} WHERE trades > 0 GROUP BY ALL ORDER BY scope, mean_net_bps DESC, pattern_key"""

@@ -98,8 +98,8 @@ def summary_metrics(
         "wins": totals["wins"] if totals else 0,
         "draws": totals["draws"] if totals else 0,
         "losses": totals["losses"] if totals else 0,
-        "total_net_pnl": float(net.sum()) if traded else 0.0,
-        "total_net_pct": 100.0 * float(net.sum()) / ex.capital if traded else 0.0,
+        "total_net_pnl": float(net.sum()) if traded else None,
+        "total_net_pct": 100.0 * float(net.sum()) / ex.capital if traded else None,
         "final_equity": float(equity[-1]),
         "mean_net_bps": totals["mean_net_bps"] if totals else None,
         "mean_duration_s": totals["mean_duration_s"] if totals else None,
@@ -344,7 +344,9 @@ def _html(doc: dict[str, Any], coin_days: list[dict[str, Any]]) -> str:
             "Which model or policy decided",
             h.table(decided, doc["decided_by"], "no trades", SIGNED),
             h.table(
-                CHAMPION_COLUMNS, doc["champions"], h.missing(gone, "champions", "no champion decisions in the window")
+                CHAMPION_COLUMNS,
+                h.said_once(doc["champions"], CHAMPION_COLUMNS, "usual_reason_not_trading"),
+                h.missing(gone, "champions", "no champion decisions in the window"),
             ),
             anchor="decided-by",
         )
@@ -354,7 +356,7 @@ def _html(doc: dict[str, Any], coin_days: list[dict[str, Any]]) -> str:
             "Gates passed and failed by each coin's models",
             h.table(
                 GATE_COLUMNS,
-                doc["gates"]["per_coin"],
+                h.said_once(doc["gates"]["per_coin"], GATE_COLUMNS, "latest_gate_summary"),
                 h.missing(gone, "model_performance", "no models trained in the window"),
             ),
             h.table(PER_GATE_COLUMNS, doc["gates"]["per_gate"], "no gate verdicts"),
@@ -366,7 +368,7 @@ def _html(doc: dict[str, Any], coin_days: list[dict[str, Any]]) -> str:
             "Champion decisions",
             h.table(
                 h.DECISION_COLUMNS,
-                doc["promotions"],
+                h.said_once(doc["promotions"], h.DECISION_COLUMNS),
                 h.missing(gone, "promotions", "no decisions took effect in the window"),
             ),
             anchor="promotions",

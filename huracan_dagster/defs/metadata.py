@@ -11,6 +11,9 @@ import polars as pl
 
 from huracan_dagster.dagster_internals import add_partition_metadata
 
+#: the longest markdown entry the Dagster UI (1.13) draws in place in its metadata tables
+INLINE_MARKDOWN = 1000
+
 
 def preview(frame: pl.DataFrame, rows: int = 5) -> dg.MarkdownMetadataValue:
     """A markdown table of the first rows; floats rounded so the table fits on screen."""
@@ -21,10 +24,12 @@ def preview(frame: pl.DataFrame, rows: int = 5) -> dg.MarkdownMetadataValue:
     return dg.MetadataValue.md("\n".join([header, rule, *body]))
 
 
-def picture(png: bytes, caption: str) -> dg.MarkdownMetadataValue:
-    """A PNG inline in markdown: the UI shows it one click away, where a path would need a shell on the storage
-    host. It lives in the event log, so callers keep it small and put it on few materializations."""
-    return dg.MetadataValue.md(f"![{caption}](data:image/png;base64,{base64.b64encode(png).decode()})")
+def inline_svg(svg: str, caption: str) -> dg.MarkdownMetadataValue:
+    """An SVG picture the UI draws in place: it renders a markdown entry inline only under ``INLINE_MARKDOWN``
+    characters (above, it hides it behind "[Show Markdown]"), and a path or a ``file://`` link cannot open from the
+    UI's page (the browser refuses local files), so a picture has to travel in the entry, small enough (the callers'
+    tests hold their pictures under the limit)."""
+    return dg.MetadataValue.md(f"![{caption}](data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()})")
 
 
 def output_with_partition_metadata(

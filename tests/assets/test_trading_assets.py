@@ -11,6 +11,7 @@ import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import dagster as dg
 import polars as pl
@@ -25,6 +26,7 @@ from huracan_core.trading.metrics import summary
 from huracan_core.trading.shadow_trader import EXIT_REASONS, LEDGER_COLUMNS
 from huracan_dagster.defs.assets.trading import _trading_metadata
 from huracan_dagster.defs.definitions import timeframe_assets
+from huracan_dagster.defs.metadata import INLINE_MARKDOWN
 from huracan_dagster.defs.partitions import asset_key
 from huracan_dagster.defs.resources import CostsResource, ModelSettingsResource
 from tests.assets.pipeline import (
@@ -220,14 +222,9 @@ def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
             } <= set(meta)
             assert Path(meta["costs_json"].value) == archive / f"costs/{s}/{TF}/{d}.json"
             _assert_figures_say_what_was_paid(meta, _ledger(archive, s, d), _fee(CHEAP, s), CHEAP)
-            # the picture inline on each symbol's last day of the run only (what the UI shows as latest), small
-            assert ("equity_curve" in meta) == (d == DAYS[-1])
-            if d == DAYS[-1]:
-                inline = meta["equity_curve"].value
-                assert inline.startswith(f"![{s} equity](data:image/png;base64,") and inline.endswith(")")
-                png = base64.b64decode(inline.split("base64,")[1][:-1])
-                assert png.startswith(PNG) and len(png) < 50_000
-            plots.add(Path(meta["equity_curves"].value))
+            _assert_equity_is_drawn_and_plotted(meta, _ledger(archive, s, d))
+            if "equity_curves" in meta:
+                plots.add(Path(meta["equity_curves"].value))
             champion = pl.read_parquet(archive / f"champion_decisions/{s}/{TF}/{d}.parquet").row(0, named=True)
             if champion["champion_folder"] is None:  # the day's champion decides, or the rules say why there is none
                 assert (
@@ -249,8 +246,28 @@ def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
             labels = pl.read_parquet(archive / f"labels/{s}/{TF}/{d}.parquet")
             known = sum(labels[f"{side}_net_bps"].is_not_null().sum() for side in ("long", "short"))
             assert analysis["opportunities"].value == rows.filter(pl.col("kind") == "opportunity").height == known
-    [plot] = plots  # one picture per run, linked from every partition of the run
-    assert plot.parent == archive / f"plots/shadow_trades/{TF}" and plot.read_bytes().startswith(PNG)
+    traded = any(_ledger(archive, s, d).height for d in DAYS for s in SYMBOLS)
+    assert len(plots) == int(traded)  # one picture per run that traded, linked from every partition of the run
+    for plot in plots:
+        assert plot.parent == archive / f"plots/shadow_trades/{TF}" and plot.read_bytes().startswith(PNG)
+
+
+def _assert_equity_is_drawn_and_plotted(meta: dict, ledger: pl.DataFrame) -> None:
+    """A day that traded draws its equity in place (an SVG under the length the UI expands) and gives the UI numbers
+    to plot across partitions; a day without trades says so: no picture, no flat line, "n/a" figures."""
+    if ledger.is_empty():
+        assert meta["equity_curve"].value.startswith("no trades")
+        assert all(meta[k].value == "n/a" for k in ("ending_equity_usdt", "net_pnl_usdt", "max_drawdown_pct"))
+        return
+    inline = meta["equity_curve"].value
+    assert len(inline) < INLINE_MARKDOWN and inline.endswith(")")
+    svg = base64.b64decode(inline.split("data:image/svg+xml;base64,")[1][:-1]).decode()
+    assert ElementTree.fromstring(svg).tag.endswith("svg")
+    net = float(ledger["net_pnl"].sum())
+    assert meta["net_pnl_usdt"].value == pytest.approx(net, abs=1e-5)
+    assert meta["ending_equity_usdt"].value == pytest.approx(10_000.0 + net, abs=1e-5)
+    assert 0 <= meta["max_drawdown_pct"].value < 100
+    assert isinstance(meta["trades"].value, int) and meta["trades"].value == ledger.height
 
 
 def _assert_figures_say_what_was_paid(meta: dict, ledger: pl.DataFrame, fee: float, costs: CostsResource) -> None:
@@ -269,11 +286,23 @@ def _assert_figures_say_what_was_paid(meta: dict, ledger: pl.DataFrame, fee: flo
             meta[k].value == "n/a"
             for k in ("hit_rate_pct", "mean_net_bps", "mean_gross_bps", "costs_pct_of_gross", *paid)
         )
-        assert meta["costs_paid_usdt"].value == 0 and meta["net_pnl_usdt"].value == 0
+        assert meta["costs_paid_usdt"].value == 0 and meta["net_pnl_usdt"].value == "n/a"
         assert meta["why_no_trades"].value.startswith(f"{meta['policy'].value}:")
-        for figure in ("sharpe", "profit_factor", "hit_rate", "expectancy_bps", "cost_share_of_gross"):
+        for figure in (
+            "sharpe",
+            "profit_factor",
+            "hit_rate",
+            "expectancy_bps",
+            "cost_share_of_gross",
+            "net_pnl",
+            "gross_pnl",
+            "max_drawdown",
+        ):
             assert re.search(rf"^\| {figure} \| n/a \|", meta["metrics"].value, re.MULTILINE), figure
+        assert re.search(r"^\| trade_count \| 0 \(no trades\) \|", meta["metrics"].value, re.MULTILINE)
+        assert "0.0" not in meta["metrics"].value
         return
+    assert re.search(rf"^\| trade_count \| {ledger.height} \| trades \|$", meta["metrics"].value, re.MULTILINE)
     assert "why_no_trades" not in meta
     assert 0 <= meta["hit_rate_pct"].value <= 100
     symbol = str(ledger["symbol"][0])
@@ -308,9 +337,11 @@ def test_a_day_without_trades_says_n_a_and_why():
         no_trades_because="rules: …",
     )
     recorded = dg.AssetMaterialization(
-        SHADOW_TRADES, metadata=_trading_metadata(traded, 5.0, "costs.json", "plot.png")
+        SHADOW_TRADES, metadata=_trading_metadata(traded, 5.0, "costs.json", None, 10_000.0)
     ).metadata
     _assert_figures_say_what_was_paid(recorded, ledger, 5.0, DEFAULT)
+    _assert_equity_is_drawn_and_plotted(recorded, ledger)
+    assert "equity_curves" not in recorded  # nothing traded: no picture of the run
 
 
 def test_a_ranged_run_records_its_partitions_in_date_order(pipeline):

@@ -8,6 +8,7 @@ import math
 import re
 import shutil
 from datetime import UTC, date, datetime, timedelta
+from html import escape
 from pathlib import Path
 
 import duckdb
@@ -23,6 +24,7 @@ from huracan_core.reports import (
     write_report,
 )
 from huracan_core.reports.document import jsonable
+from huracan_core.reports.patterns import best_and_worst, pattern_words
 from huracan_core.trading import metrics
 
 TF = "15m"
@@ -426,6 +428,7 @@ def test_undefined_figures_are_null_never_zero(tmp_path) -> None:
     ):
         assert s[key] is None, key
     assert s["trades"] == 0 and report.json["per_coin"] == []
+    assert s["total_net_pnl"] is None and s["total_net_pct"] is None and s["final_equity"] == CAPITAL
     assert "No trades between" in report.html and "n/a" in report.html
     # only winning trades: no loss for the profit factor, no losing day, no drawdown
     wins = [t for t in TRADES if t[3] > 20]
@@ -481,6 +484,7 @@ def test_a_day_without_trades_says_why(exports) -> None:
     assert "ETH-USDT: no model has passed its gates yet" in doc["no_trades_reason"]
     assert f"No trades on {QUIET_DAY}" in report.html and "kill switch" in report.html
     assert "<svg" in report.html  # the regime mix still has its bars
+    assert doc["net_pnl"] is None and re.search(r'Net P&amp;L</div><div class="value">n/a<', report.html)
 
 
 def test_missing_tables_are_named_not_fatal(tmp_path) -> None:
@@ -546,3 +550,109 @@ def test_write_report_replaces_whole_files(tmp_path, exports) -> None:
     write_report(tmp_path / "r", report)
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["daily_report.json", "index.html"]
     assert page.read_text() == report.html
+
+
+#: the gate verdict every other coin's model got, in the words the champion decisions use (its folder inside)
+FAILED = "failed gates: failed standard: sharpe n/a (needs > 0.5; undefined: no trades or no variation)"
+SAME_FATE = ("ADA-USDT", "SOL-USDT", "XRP-USDT")
+
+
+def _same_failure(root: Path, day: date) -> None:
+    """Adds coins whose models all failed the same gates on ``day``: a champion row and a decision row each, the
+    reason naming the coin's own model folder, as ``champions.promotion`` writes it."""
+    for symbol in SAME_FATE:
+        reason = f"no champion yet and no eligible challenger (models/{symbol}/{TF}/{day:%Y%m%d}_000000Z {FAILED})"
+        row = {**_lineage(day, symbol), "champion_folder": None, "trade_ok": False, "promoted": False}
+        folder = root / "exports" / "champions" / TF / symbol
+        folder.mkdir(parents=True, exist_ok=True)
+        pl.DataFrame([{**row, "reason": reason}], schema_overrides={"champion_folder": pl.String}).write_parquet(
+            folder / f"{day}.parquet"
+        )
+        decision = {
+            **_lineage(day, symbol),
+            "decision_key": f"engine|{symbol}|{day}",
+            "source": "engine",
+            "decided_at": _ts(day, 0.5),
+            "effective_from": _ts(day, 1),
+            "promoted": False,
+            "champion_before": None,
+            "champion_after": None,
+            "reason": reason,
+            "test": "none",
+            "p_value": None,
+        }
+        folder = root / "exports" / "promotions" / TF / symbol
+        folder.mkdir(parents=True, exist_ok=True)
+        pl.DataFrame(
+            [decision],
+            schema_overrides={"champion_before": pl.String, "champion_after": pl.String, "p_value": pl.Float64},
+        ).write_parquet(folder / f"{day}.parquet")
+
+
+def _section(html: str, anchor: str) -> str:
+    return html.split(f'<section id="{anchor}">')[1].split("</section>")[0]
+
+
+def test_a_verdict_shared_by_coins_is_said_once_with_its_coins(tmp_path) -> None:
+    root = write_exports(tmp_path, ledger())
+    _same_failure(root, QUIET_DAY)
+    report = daily_report(connect(root), QUIET_DAY)
+    page, doc = report.html, report.json
+    grouped = "ADA-USDT, SOL-USDT, XRP-USDT"
+    for anchor in ("promotions", "champions"):  # one row for the three coins, the verdict said once
+        table = _section(page, anchor)
+        assert table.count(escape(FAILED)) == 1 and grouped in table, anchor
+        assert escape(f"its model {FAILED}") in table and f"models/SOL-USDT/{TF}" not in table
+    # a coin with a verdict of its own keeps its row and its words
+    assert "BTC-USDT" in _section(page, "champions") and "kill switch: 3 losing days" in page
+    # why nothing traded: each reason once, with its coins
+    why = doc["no_trades_reason"]
+    assert why.count(FAILED) == 1 and f"{grouped}: no champion yet and no eligible challenger (its model" in why
+    assert "BTC-USDT: kill switch: 3 losing days" in why and "ETH-USDT: no model has passed its gates yet" in why
+    assert page.count(escape(FAILED)) == 3  # the reason for no trades, the decisions, the champions: once each
+    # the JSON keeps a row per coin, in the coin's own words (it is data, not prose)
+    mine = {c["symbol"]: c["reason"] for c in doc["champions"]}
+    assert set(SAME_FATE) <= set(mine) and f"models/SOL-USDT/{TF}/" in mine["SOL-USDT"]
+    assert sum(d["symbol"] in SAME_FATE for d in doc["promotion_decisions"]) == len(SAME_FATE)
+
+
+def test_patterns_read_in_words_and_a_losing_top_is_not_called_best(tmp_path) -> None:
+    # every trade of the day loses after its 12 bps of costs: TREND by 22 bps, RANGE by 7 bps
+    losing = [("BTC-USDT", START, 3, -10.0, "stop_loss", "TREND"), ("ETH-USDT", START, 5, 5.0, "max_hold", "RANGE")]
+    report = daily_report(connect(write_exports(tmp_path / "losing", ledger(losing))), START)
+    traded = report.json["patterns"]["traded"]
+    assert traded["winning"] is False
+    assert [p["pattern_key"] for p in traded["best"]] == ["RANGE|long|3"]  # the key stays, for the exports
+    assert [p["pattern"] for p in traded["worst"]] == ["trend regime · long · 3 engines agreeing"]
+    patterns = _section(report.html, "patterns")
+    assert "traded: least bad — every pattern loses after costs" in patterns and "traded: best" not in patterns
+    assert f"<h1>Huracan daily report {START}</h1>" in report.html
+    assert "range regime · long · 3 engines agreeing" in patterns and "RANGE|long|3" in patterns
+
+    report = daily_report(connect(write_exports(tmp_path / "mixed", ledger())), START)
+    traded = report.json["patterns"]["traded"]
+    assert traded["winning"] is True and "traded: best</h3>" in report.html
+    assert all(p["mean_net_bps"] > 0 for p in traded["best"])
+
+
+def test_pattern_words_and_lists() -> None:
+    assert pattern_words("PANIC", "short", 0) == "panic regime · short · no engine agreeing"
+    assert pattern_words("TREND", "long", 1) == "trend regime · long · 1 engine agreeing"
+    assert (
+        pattern_words(None, "long", 2)
+        == pattern_words("UNKNOWN", "long", 2)
+        == "regime unknown · long · 2 engines agreeing"
+    )
+    rng = np.random.default_rng(3)
+    for n in range(0, 9):
+        for _ in range(20):
+            means = sorted(rng.normal(-5, 10, n).round(1).tolist(), reverse=True)
+            ranked = [{"pattern_key": f"p{i}", "mean_net_bps": m} for i, m in enumerate(means)]
+            lists = best_and_worst(ranked)
+            best, worst = [p["pattern_key"] for p in lists["best"]], [p["pattern_key"] for p in lists["worst"]]
+            assert not set(best) & set(worst) and len(best) <= 3 and len(worst) <= 3
+            assert lists["winning"] == any(m > 0 for m in means)
+            if lists["winning"]:
+                assert all(p["mean_net_bps"] > 0 for p in lists["best"])
+            assert all(p["mean_net_bps"] <= 0 for p in lists["worst"])
+            assert [p["mean_net_bps"] for p in lists["worst"]] == sorted(p["mean_net_bps"] for p in lists["worst"])

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from huracan_core.trading import metrics
+from huracan_core.trading.shown_metrics import COUNTS, shown_summary, shown_value
 
 
 def test_sharpe_and_sortino_on_a_known_series() -> None:
@@ -103,3 +104,24 @@ def test_summary_of_a_day_without_trades() -> None:
     assert {k for k, v in s.items() if math.isnan(v)} == undefined
     # what a day without trades did is defined: nothing traded, nothing earned, no drawdown
     assert s["trade_count"] == s["net_pnl"] == s["gross_pnl"] == s["max_drawdown"] == 0.0
+
+
+def test_shown_summary_says_n_a_and_no_trades_where_nothing_traded() -> None:
+    """The gates keep ``summary``'s 0.0 for a day without trades; a reader gets "n/a" and whole counts."""
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    bars = pl.Series([t0 + timedelta(hours=i) for i in range(5)])
+    idle = shown_summary(metrics.summary(_ledger().clear(), "1h", 1000.0, bars, missed_entries=0))
+    assert idle["trade_count"] == 0 and isinstance(idle["trade_count"], int)
+    assert {k for k, v in idle.items() if v is None} == set(metrics.SUMMARY_UNITS) - COUNTS
+    assert shown_value("trade_count", idle["trade_count"]) == "0 (no trades)"
+    assert shown_value("net_pnl", idle["net_pnl"]) == "n/a"
+
+    s = metrics.summary(_ledger(), "1h", 1000.0, bars, missed_entries=2)
+    traded = shown_summary(s)
+    assert (traded["trade_count"], traded["missed_entries"]) == (3, 2)
+    assert all(isinstance(traded[k], int) for k in COUNTS)
+    for name, value in s.items():  # with trades every defined figure is the gates' own
+        if name not in COUNTS:
+            assert traded[name] == (value if math.isfinite(value) else None), name
+    assert shown_value("trade_count", traded["trade_count"]) == "3"
+    assert shown_value("net_pnl", traded["net_pnl"]) == str(round(s["net_pnl"], 6))

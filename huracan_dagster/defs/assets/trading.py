@@ -6,22 +6,24 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
-from huracan_core.desk.plots import run_equity_png, symbol_equity_png
+from huracan_core.desk.plots import run_equity_png
 from huracan_core.desk.shadow_day import (
     TradeAnalysis,
     TradingDay,
     analyse_partitions,
     trade_partitions,
 )
+from huracan_core.desk.sparkline import equity_sparkline
 from huracan_core.models.choice import choose_models
 from huracan_core.storage.keys import costs_key, plot_key
 from huracan_core.symbols import to_ccxt
 from huracan_core.trading.costs import paid_costs
 from huracan_core.trading.metrics import SUMMARY_UNITS
+from huracan_core.trading.shown_metrics import NO_TRADES, shown_summary, shown_value
 from huracan_dagster.defs.automation import when_later_data_arrives
 from huracan_dagster.defs.metadata import (
+    inline_svg,
     output_with_partition_metadata,
-    picture,
     preview,
 )
 from huracan_dagster.defs.partitions import (
@@ -87,8 +89,9 @@ def trading_assets(
             "The paper-trade ledger of the trades ENTERED on this UTC day (net of fees, spread and slippage), decided "
             "by the coin's champion in force at the start of the day (trained on data that ended before it), else — "
             "no champion — by the rules-only consensus; every trade records its policy and model. Traded flat-to-flat. "
-            "Also writes `costs/<SYMBOL>/<timeframe>/<date>.json` and one equity-curve picture per run under "
-            "`plots/shadow_trades/<timeframe>/`; each symbol's last day of a run shows its equity inline."
+            "Also writes `costs/<SYMBOL>/<timeframe>/<date>.json` and, when anything traded, one equity-curve picture "
+            "per run under `plots/shadow_trades/<timeframe>/`. Each day that traded shows its equity inline "
+            "(`equity_curve`) and plots its ending equity, net P&L, drawdown and trades across partitions (Plots)."
         ),
     )
     def shadow_trades(
@@ -121,9 +124,10 @@ def trading_assets(
             capital=config.capital,
         )
         results = {}
-        name, png = run_equity_png(days, timeframe)  # one picture per run, linked from every partition
-        plot = plot_key("shadow_trades", timeframe, name)
-        store.write_bytes(plot, png)
+        picture = run_equity_png(days, timeframe)  # one picture per run that traded, linked from every partition
+        plot = plot_key("shadow_trades", timeframe, picture[0]) if picture else None
+        if picture and plot:
+            store.write_bytes(plot, picture[1])
         for traded in days:
             costs_at = costs_key(traded.symbol, timeframe, traded.day)
             store.write_json(
@@ -138,12 +142,13 @@ def trading_assets(
                 },
             )
             metadata = _trading_metadata(
-                traded, model.fee_bps(costs.exchange, traded.symbol), store.uri(costs_at), store.uri(plot)
+                traded,
+                model.fee_bps(costs.exchange, traded.symbol),
+                store.uri(costs_at),
+                store.uri(plot) if plot else None,
+                config.capital,
             )
             results[partition_key(traded.day, traded.symbol)] = (traded.ledger, metadata)
-        for symbol, mine in _by_symbol(days).items():  # the inline picture on the symbol's last day only
-            inline = picture(symbol_equity_png(mine, timeframe), f"{symbol} equity")
-            results[partition_key(mine[-1].day, symbol)][1]["equity_curve"] = inline
         return output_with_partition_metadata(context, results)
 
     @dg.asset(
@@ -200,33 +205,39 @@ def _figure(value: float) -> float | str:
     return round(float(value), 6) if math.isfinite(value) else "n/a"
 
 
-def _by_symbol(days: list[TradingDay]) -> dict[str, list[TradingDay]]:
-    """Each symbol's days, oldest first. Its inline equity picture goes on its last day's materialization only —
-    the one the UI shows as the latest — so a ranged run adds one picture per symbol to the event log, not one per
-    partition; every partition keeps the path of the run's picture."""
-    grouped: dict[str, list[TradingDay]] = {}
-    for traded in sorted(days, key=lambda d: d.day):
-        grouped.setdefault(traded.symbol, []).append(traded)
-    return grouped
-
-
-def _trading_metadata(traded: TradingDay, fee_tier_bps: float, costs_uri: str, plot_uri: str) -> dict:
+def _trading_metadata(
+    traded: TradingDay, fee_tier_bps: float, costs_uri: str, plot_uri: str | None, capital: float
+) -> dict:
     """Every figure's name carries its unit (``_pct``, ``_bps``, the quote currency); ``paid_*`` are what the
-    trades paid per round trip (both legs) — "n/a" without trades — beside the fee tier they were charged at."""
+    trades paid per round trip (both legs) — "n/a" without trades — beside the fee tier they were charged at.
+
+    The figures a person follows across days (ending equity, net P&L, drawdown, trades) are numbers, so the UI plots
+    them across partitions; a day without trades gives "n/a" for them (a gap in the plot, not a flat line at the
+    capital) and no picture, only why it did not trade."""
     m, ledger, paid = traded.metrics, traded.ledger, paid_costs(traded.ledger)
+    shown = shown_summary(m)
     quote = to_ccxt(traded.symbol).split("/")[1]
     table = "| metric | value | unit |\n|---|---|---|\n" + "\n".join(
-        f"| {k} | {_figure(v)} | {SUMMARY_UNITS[k].replace('quote currency', quote)} |" for k, v in sorted(m.items())
+        f"| {k} | {shown_value(k, v)} | {SUMMARY_UNITS[k].replace('quote currency', quote)} |"
+        for k, v in sorted(shown.items())
     )
+    net_pnl, drawdown = shown["net_pnl"], shown["max_drawdown"]
     return {
         "policy": traded.policy,
         "decided_by": traded.reason,
         "trades": ledger.height,
         **({"why_no_trades": traded.no_trades_because} if traded.no_trades_because else {}),
+        "equity_curve": inline_svg(
+            equity_sparkline(traded.equity, capital), f"{traded.symbol} {traded.day} equity, net of costs"
+        )
+        if ledger.height
+        else dg.MetadataValue.text(f"{NO_TRADES}: nothing to draw"),
+        f"ending_equity_{quote.lower()}": _figure(capital + net_pnl) if net_pnl is not None else "n/a",
+        f"net_pnl_{quote.lower()}": _figure(net_pnl) if net_pnl is not None else "n/a",
+        "max_drawdown_pct": _figure(100 * drawdown) if drawdown is not None else "n/a",
         "hit_rate_pct": _figure(100 * m["hit_rate"]),
         "mean_net_bps": _figure(m["expectancy_bps"]),
         "mean_gross_bps": _figure(m["gross_expectancy_bps"]),
-        f"net_pnl_{quote.lower()}": _figure(m["net_pnl"]),
         f"costs_paid_{quote.lower()}": _figure(paid["total"]),
         "costs_pct_of_gross": _figure(100 * m["cost_share_of_gross"]),
         "paid_fees_bps_per_round_trip": _figure(paid["fees_bps"]),
@@ -239,7 +250,7 @@ def _trading_metadata(traded: TradingDay, fee_tier_bps: float, costs_uri: str, p
         "recipe_hash": traded.recipe_hash,
         "costs_json": dg.MetadataValue.path(costs_uri),
         "metrics": dg.MetadataValue.md(table),
-        "equity_curves": dg.MetadataValue.path(plot_uri),
+        **({"equity_curves": dg.MetadataValue.path(plot_uri)} if plot_uri else {}),
         "preview": preview(ledger.select(LEDGER_PREVIEW), rows=10),
     }
 
