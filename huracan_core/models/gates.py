@@ -75,17 +75,39 @@ class GateResult:
     passed: bool
     shortfall: float | None
 
-    def describe(self) -> str:
-        needs = f"needs {self.op} {_fmt(self.threshold, self.unit)}"
-        label = self.name if self.name == self.metric else f"{self.name} ({self.metric})"
+    @property
+    def label(self) -> str:
+        return self.name if self.name == self.metric else f"{self.name} ({self.metric})"
+
+    @property
+    def needs(self) -> str:
+        return f"{self.op} {_fmt(self.threshold, self.unit)}"
+
+    def value_text(self) -> str:
+        """The figure in the gate's unit: "n/a" when it could not be measured (NaN: a Sharpe or hit rate of no
+        trades, a flat curve), "missing" when nobody computed it, the number as it is when it is infinite."""
         if self.value is None:
-            return f"{label} missing ({needs})"
-        if self.shortfall is None and math.isnan(self.value):  # a Sharpe or hit rate of no trades, a flat curve
-            return f"{label} n/a ({needs}; undefined: no trades or no variation)"
+            return "missing"
+        if math.isnan(self.value):
+            return "n/a"
+        return _fmt(self.value, self.unit) if math.isfinite(self.value) else str(self.value)
+
+    def short_by_text(self) -> str:
+        """How far from passing, in the gate's unit: "" when passed, "n/a" when no finite figure was measured."""
+        if self.passed:
+            return ""
+        return "n/a" if self.shortfall is None else _fmt(self.shortfall, self.unit)
+
+    def describe(self) -> str:
+        needs = f"needs {self.needs}"
+        if self.value is None:
+            return f"{self.label} missing ({needs})"
+        if self.shortfall is None and math.isnan(self.value):
+            return f"{self.label} n/a ({needs}; undefined: no trades or no variation)"
         if self.shortfall is None:
-            return f"{label} {self.value} ({needs}; not a finite number)"
-        short = f", short by {_fmt(self.shortfall, self.unit)}" if not self.passed else ""
-        return f"{label} {_fmt(self.value, self.unit)} ({needs}{short})"
+            return f"{self.label} {self.value_text()} ({needs}; not a finite number)"
+        short = f", short by {self.short_by_text()}" if not self.passed else ""
+        return f"{self.label} {self.value_text()} ({needs}{short})"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -118,6 +140,20 @@ class GateReport:
         if self.passed:
             return f"passed {self.profile}"
         return f"failed {self.profile}: " + "; ".join(r.describe() for r in self.failed)
+
+    def headline(self) -> str:
+        """The verdict in one sentence, for a person at a glance (the model's check, the first line of its
+        metadata): how many gates failed, each measured one with its figure and what it needs, the ones that
+        could not be measured named together. ``summary`` keeps the shortfalls and the reasons."""
+        if self.passed:
+            return f"Passed all {len(self.results)} {self.profile} gates."
+        parts = [f"{r.label} {r.value_text()} (needs {r.needs})" for r in self.failed if r.shortfall is not None]
+        unmeasured: dict[str, list[str]] = {}
+        for r in self.failed:
+            if r.shortfall is None:
+                unmeasured.setdefault(r.value_text(), []).append(r.label)
+        parts += [f"{', '.join(labels)} {text}" for text, labels in unmeasured.items()]
+        return f"Failed {len(self.failed)} of {len(self.results)} {self.profile} gates: {'; '.join(parts)}."
 
     def to_dict(self) -> dict[str, object]:
         return {"profile": self.profile, "passed": self.passed, "results": [r.to_dict() for r in self.results]}

@@ -21,7 +21,6 @@ from huracan_core.symbols import to_ccxt, to_key
 from huracan_core.trading.costs import round_trip_text
 from huracan_core.trading.exits import ExitConfig
 from huracan_core.universe import UniverseConfig, universe_by_day
-from huracan_core.validation.problems import abbreviated
 from huracan_dagster.cli.code_location import CodeLocationRuns
 from huracan_dagster.cli.policy_runs import PolicyRun, policy_runs, window_keys
 from huracan_dagster.cli.selection import ANALYTICS_SELECTION, resolve_selection
@@ -39,6 +38,7 @@ from huracan_dagster.defs.definitions import (
 )
 from huracan_dagster.defs.partitions import ANALYTICS_POOL, WINDOW_TAG, asset_key, partition_key
 from huracan_dagster.defs.resources import ArchiveResource, ModelSettingsResource
+from huracan_dagster.instance.check_verdicts import failed_text
 from huracan_dagster.instance.failures import failure_causes
 from huracan_dagster.instance.recovery import (
     PoolTimeout,
@@ -236,7 +236,7 @@ def _print_run(results: list[dg.ExecutionResult], label: str) -> None:
     """One phase: its runs' outcome, the partitions each asset materialized across them, checks that did not pass
     and, for a failed run, why."""
     counts: dict[str, int] = defaultdict(int)
-    failed: dict[str, list[str]] = defaultdict(list)
+    failed: dict[str, list[dg.AssetCheckEvaluation]] = defaultdict(list)
     not_sent: dict[str, int] = defaultdict(int)  # cause: messages
     repaired: set[str] = set()
     for result in results:
@@ -250,19 +250,18 @@ def _print_run(results: list[dg.ExecutionResult], label: str) -> None:
                 repaired.update(str(metadata[REPAIRED].value).splitlines())
         for evaluation in result.get_asset_check_evaluations():
             if not evaluation.passed:
-                failed[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"].append(
-                    evaluation.partition or ""
-                )
+                failed[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"].append(evaluation)
     bad = [r for r in results if not r.success]
     status = f"{len(bad)} of {len(results)} FAILED" if bad else "succeeded"
     ids = ", ".join(r.run_id[:8] for r in results[:4]) + (", …" if len(results) > 4 else "")
     print(f"  {len(results)} run{'s' * (len(results) != 1)} ({label}: {ids}): {status}")
     for asset, count in sorted(counts.items()):
         print(f"    {asset}: {count} partitions materialized" if count else f"    {asset}: materialized")
-    for check, partitions in sorted(failed.items()):
-        keyed_partitions = sorted(p for p in partitions if p)
-        where = f" on {len(keyed_partitions)} partitions: {abbreviated(keyed_partitions)}" if keyed_partitions else ""
-        print(f"    check {check} did not pass{where}")
+    for check, evaluations in sorted(failed.items()):
+        evaluations.sort(key=lambda e: e.partition or "")
+        severity = evaluations[-1].severity.value
+        partitions = [e.partition for e in evaluations if e.partition]
+        print(f"    check {check} {failed_text(severity, partitions, [e.description or '' for e in evaluations])}")
     for note in sorted(repaired):
         print(f"    repaired: {note}")
     for cause, count in sorted(not_sent.items()):

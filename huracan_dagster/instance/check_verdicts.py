@@ -23,7 +23,8 @@ WHOLE_ASSET = ""
 
 
 def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey]) -> list[str]:
-    """``asset:check [SEVERITY] N partitions: a, b …`` for each check whose latest verdict fails somewhere."""
+    """``asset:check [SEVERITY] failed on N partitions: a, b …`` for each check whose latest verdict fails
+    somewhere (``failed_text``)."""
     lines = []
     for check_key in sorted(check_keys, key=lambda k: k.to_user_string()):
         failing = sorted(p for p, bad in _partition_verdicts(instance, check_key).items() if bad)
@@ -31,8 +32,22 @@ def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
             lines.append(f"{check_key.to_user_string()} {_failed_description(instance, check_key, None)}")
         elif failing:
             severity = _latest_failed_severity(instance, check_key)
-            lines.append(f"{check_key.to_user_string()} [{severity}] {len(failing)} partitions: {abbreviated(failing)}")
+            # one partition's reason is worth a query; many partitions' reasons are the UI's and the report's
+            reasons = [_failed_evaluation_description(instance, check_key, failing[0])] if len(failing) == 1 else []
+            lines.append(f"{check_key.to_user_string()} {failed_text(severity, failing, reasons)}")
     return lines
+
+
+def failed_text(severity: str, partitions: list[str], reasons: list[str]) -> str:
+    """How a check that failed on ``partitions`` reads in the terminal: its severity first, so that a warning (a
+    finding, such as a model that failed its gates: the run still succeeded and nothing was held back) reads apart
+    from an error, then where, and the reason when all the partitions share one."""
+    shared = set(reasons)
+    reason = f" — {reasons[0]}" if len(shared) == 1 and reasons[0] else ""
+    if not partitions:
+        return f"[{severity}] failed{reason}"
+    plural = "s" * (len(partitions) != 1)
+    return f"[{severity}] failed on {len(partitions)} partition{plural}: {abbreviated(partitions)}{reason}"
 
 
 def failed_check_rows(
@@ -56,14 +71,25 @@ def failed_check_rows(
 
 
 def _failed_description(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, partition: str | None) -> str:
+    evaluation = _latest_failed(instance, check_key, partition)
+    return f"[{evaluation.severity.value}] {evaluation.description or 'failed'}" if evaluation else "failed"
+
+
+def _failed_evaluation_description(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, partition: str) -> str:
+    evaluation = _latest_failed(instance, check_key, partition)
+    return (evaluation.description if evaluation else None) or "no reason recorded"
+
+
+def _latest_failed(
+    instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, partition: str | None
+) -> dg.AssetCheckEvaluation | None:
     records = instance.event_log_storage.get_asset_check_execution_history(
         check_key,
         limit=1,
         status={AssetCheckExecutionRecordStatus.FAILED},
         partition_filter=PartitionKeyFilter(key=partition) if partition else None,
     )
-    evaluation = _evaluation(records[0]) if records else None
-    return f"[{evaluation.severity.value}] {evaluation.description or 'failed'}" if evaluation else "failed"
+    return _evaluation(records[0]) if records else None
 
 
 def _evaluation(record) -> dg.AssetCheckEvaluation | None:

@@ -153,6 +153,40 @@ def test_every_learning_asset_materializes_every_partition(chain: dict) -> None:
     )
 
 
+def test_each_models_gate_verdict_is_a_warning_check_and_leads_its_metadata(chain: dict) -> None:
+    """A model that fails its gates is a research result: its materialization succeeded (the chain's runs all did),
+    and its partition carries a failed WARN check, non-blocking, saying why in the sentence its metadata starts with."""
+    instance = chain["instance"]
+    verdicts = {
+        e.partition: e for r in chain["runs"] for e in r.get_asset_check_evaluations() if e.check_name == "passes_gates"
+    }
+    assert sorted(verdicts) == sorted(partition_key(d, s) for d in (FIRST, LAST) for s in SYMBOLS)
+    for (day, symbol), index in chain["index"].items():
+        row, verdict = index.row(0, named=True), verdicts[partition_key(day, symbol)]
+        assert verdict.passed == row["passed"]
+        assert verdict.severity == dg.AssetCheckSeverity.WARN and not verdict.blocking
+        meta = (
+            instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=KEYS["coin_model"], asset_partitions=[partition_key(day, symbol)]),
+                limit=1,
+            )
+            .records[0]
+            .asset_materialization.metadata
+        )
+        assert next(iter(meta)) == "verdict" and meta["verdict"].value == verdict.description
+        assert verdict.description.startswith("Passed all" if row["passed"] else "Failed ")
+        assert verdict.description.endswith(".") and "nan" not in verdict.description
+        gates = meta["gates"].value
+        assert "| gate | value | needs | short by | passed |" in gates and "nan" not in gates.replace("n/a", "")
+        shares = [
+            float(line.rsplit(": ", 1)[1].rstrip("%"))
+            for line in meta["top_features"].value.splitlines()
+            if line.startswith("- `")
+        ]
+        assert "share of total gain" in meta["top_features"].value and 0 < sum(shares) <= 100.05
+        assert shares == sorted(shares, reverse=True)
+
+
 def test_model_folder_is_complete_checksummed_and_out_of_sample(chain: dict) -> None:
     store = chain["store"]
     for (day, _), index in chain["index"].items():

@@ -71,6 +71,34 @@ def test_summary_names_every_failed_gate_with_its_figure() -> None:
     assert report.to_dict()["passed"] is False
 
 
+def test_the_headline_is_one_sentence_naming_each_failed_gate_and_what_it_needs() -> None:
+    metrics = {"sharpe": -0.42, "hit_rate": 0.43, "net_pnl": 12.0, "max_drawdown": 0.05, "trade_count": 37}
+    assert evaluate_gates(metrics).headline() == (
+        "Failed 3 of 5 standard gates: sharpe -0.42 (needs > 0.5); hit_rate 43% (needs > 45%); "
+        "trade_count 37 trades (needs >= 100 trades)."
+    )
+    assert evaluate_gates(PASSING["strict"], "strict").headline() == "Passed all 5 strict gates."
+
+
+def test_figures_that_could_not_be_measured_read_n_a_in_the_headline_and_in_each_result() -> None:
+    """A model that never traded: its Sharpe and hit rate are undefined (NaN), said together as n/a, never 0 or nan."""
+    no_trades = {"sharpe": math.nan, "hit_rate": math.nan, "net_pnl": 0.0, "max_drawdown": 0.0, "trade_count": 0}
+    report = evaluate_gates(no_trades)
+    assert report.headline() == (
+        "Failed 4 of 5 standard gates: net_pnl 0 (needs > 0); trade_count 0 trades (needs >= 100 trades); "
+        "sharpe, hit_rate n/a."
+    )
+    texts = {r.name: (r.value_text(), r.needs, r.short_by_text()) for r in report.results}
+    assert texts == {
+        "sharpe": ("n/a", "> 0.5", "n/a"),
+        "hit_rate": ("n/a", "> 45%", "n/a"),
+        "net_pnl": ("0", "> 0", "0"),
+        "max_drawdown": ("0%", "< 20%", ""),
+        "trade_count": ("0 trades", ">= 100 trades", "100 trades"),
+    }
+    assert "nan" not in report.headline() + report.summary()
+
+
 def test_custom_gates_and_bad_profiles() -> None:
     report = evaluate_gates({"profit_factor": 1.1}, [Gate("pf", "profit_factor", ">=", 1.3)])
     assert report.profile == "custom"

@@ -178,7 +178,7 @@ def test_status_lists_a_failed_run_and_survives_a_later_success(huracan_home, tm
 
     assert cli("status") == 0
     out = capsys.readouterr().out
-    assert "candles:candles_valid [ERROR] 1 partitions: 2024-12-05|BTC-USDT" in out
+    assert "candles:candles_valid [ERROR] failed on 1 partition: 2024-12-05|BTC-USDT — " in out
     assert "runs not succeeded: 1" in out
     [line] = [x for x in out.splitlines() if x.strip().startswith(failed.run_id[:8])]
     assert (
@@ -196,7 +196,10 @@ def test_status_lists_a_failed_run_and_survives_a_later_success(huracan_home, tm
     capsys.readouterr()
     assert cli("status") == 0
     out = capsys.readouterr().out
-    assert "candles:candles_valid [ERROR] 1 partitions: 2024-12-05|BTC-USDT" in out and "runs not succeeded: 2" in out
+    assert (
+        "candles:candles_valid [ERROR] failed on 1 partition: 2024-12-05|BTC-USDT — " in out
+        and "runs not succeeded: 2" in out
+    )
 
     assert cli("run", "--date", DAY, "--symbols", "BTC/USDT", "--select", "candles", "--source", "bundled") == 0
     capsys.readouterr()

@@ -188,10 +188,15 @@ def test_status_lists_failed_warning_checks_per_partition(huracan_home, capsys, 
         == 0
     )
     out = capsys.readouterr().out
-    assert "check 1h/candles:no_extreme_prints did not pass on 1 partitions: 2020-03-12|LINK-USDT" in out
+    assert (
+        "check 1h/candles:no_extreme_prints [WARN] failed on 1 partition: 2020-03-12|LINK-USDT — 1 extreme prints: "
+        in out
+    )
     main(["status"])
     assert "15m/candles:no_extreme_prints" not in (status := capsys.readouterr().out)  # 1h and 15m stay apart
-    assert "1h/candles:no_extreme_prints [WARN] 1 partitions: 2020-03-12|LINK-USDT" in status
+    assert (
+        "1h/candles:no_extreme_prints [WARN] failed on 1 partition: 2020-03-12|LINK-USDT — 1 extreme prints: " in status
+    )
 
 
 def test_a_failing_run_exits_non_zero_and_says_why(huracan_home, capsys, tmp_path, monkeypatch):

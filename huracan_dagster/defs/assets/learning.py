@@ -23,6 +23,7 @@ from huracan_core.models.day_models import (
     write_model,
 )
 from huracan_core.models.encoder import encoder_window
+from huracan_core.models.gates import GateReport
 from huracan_core.models.integrity import verify_folder
 from huracan_core.models.lookahead_labels import LabelPartition, label_partitions
 from huracan_core.models.training import ModelConfig
@@ -64,6 +65,10 @@ CAUSAL_SAMPLES = 3
 #: the checks that read each new model and encoder folder back right after it is written
 MODEL_INTACT = "model_files_intact"
 ENCODER_INTACT = "encoder_files_intact"
+#: the gate verdict of each trained model: a research result (WARN, never blocking), shown where checks are shown
+GATES = "passes_gates"
+#: how many features the model's metadata lists by their share of the total gain
+TOP_FEATURES = 10
 
 
 def learning_assets(
@@ -278,7 +283,18 @@ def learning_assets(
                 keys["coin_model"],
                 space=space,
                 description=(f"The model folder, read back right after it was written, matches its `{CHECKSUMS}`."),
-            )
+            ),
+            partitioned_check(
+                GATES,
+                keys["coin_model"],
+                space=space,
+                description=(
+                    "The model's out-of-sample figures, after costs, clear the gates of the `models` resource's "
+                    "profile (HURACAN_GATE_PROFILE). A model that fails never trades; its failure is a research "
+                    "result, not a broken run: a warning that holds nothing back. Days off the retrain cadence "
+                    "train no model and are not judged."
+                ),
+            ),
         ],
         io_manager_key="frames_io",
         kinds={"lightgbm", "mlflow"},
@@ -339,10 +355,13 @@ def learning_assets(
             for day, symbol in idle
         }
         verdicts = {key: Verdict(True, "no model trained on this day") for key in results}
+        judged = {}
         for part in parts:
             key = partition_key(part.day, part.symbol)
             written = write_model(store, part)
             verdicts[key] = _intact(store, part.folder, REQUIRED_FILES)
+            gates = part.trained.gates
+            judged[key] = Verdict(gates.passed, gates.headline(), {"gates": dg.MetadataValue.md(_gates_table(gates))})
             tags = {
                 "dagster_run_id": context.run.run_id,
                 "partition_key": key,
@@ -365,6 +384,7 @@ def learning_assets(
         yield from evaluations(
             context, keys["coin_model"], MODEL_INTACT, verdicts, severity=dg.AssetCheckSeverity.ERROR
         )
+        yield from evaluations(context, keys["coin_model"], GATES, judged, severity=dg.AssetCheckSeverity.WARN)
 
     return [signals, labels, shared_encoder, coin_model]
 
@@ -464,19 +484,18 @@ def _label_metadata(part: LabelPartition) -> dict:
 def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked, margin_bps: float) -> dict:
     t = part.trained
     agg, rules, flat = t.model.aggregate, t.baselines["rules"].aggregate, t.baselines["flat"].aggregate
-    shown = ("trade_count", "net_pnl", "sharpe", "hit_rate", "max_drawdown", "profit_factor", "expectancy_bps")
+    shown = {k: _FIGURES[k] or part.symbol.split("-")[1] for k in _FIGURES}  # net P&L in the quote currency
     table = "| metric | model | rules | flat |\n|---|---|---|---|\n" + "\n".join(
-        f"| {k} | {_fmt(agg[k])} | {_fmt(rules[k])} | {_fmt(flat[k])} |" for k in shown
-    )
-    gates = "| gate | value | needs | passed |\n|---|---|---|---|\n" + "\n".join(
-        f"| {r.name} | {_fmt(r.value)} | {r.op} {r.threshold:g} | {'yes' if r.passed else 'NO'} |"
-        for r in t.gates.results
+        f"| {_labelled(k, unit)} | {_figure(agg[k], unit)} | {_figure(rules[k], unit)} | {_figure(flat[k], unit)} |"
+        for k, unit in shown.items()
     )
     policies = "| metric | " + " | ".join(t.policies) + " |\n|---|" + "---|" * len(t.policies) + "\n"
     policies += "\n".join(
-        f"| {k} | " + " | ".join(_fmt(r.aggregate[k]) for r in t.policies.values()) + " |" for k in shown
+        f"| {_labelled(k, unit)} | " + " | ".join(_figure(r.aggregate[k], unit) for r in t.policies.values()) + " |"
+        for k, unit in shown.items()
     )
     metadata = {
+        "verdict": t.gates.headline(),
         "retrained": True,
         "passed": t.passed,
         "gate_summary": t.gates.summary(),
@@ -484,7 +503,7 @@ def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked
         "signal": dg.MetadataValue.md(_signal_table(t)),
         "decision_rule": t.rule.describe(),
         "policies": dg.MetadataValue.md(policies),
-        "gates": dg.MetadataValue.md(gates),
+        "gates": dg.MetadataValue.md(_gates_table(t.gates)),
         "out_of_sample": dg.MetadataValue.md(table),
         "trades_out_of_sample": int(agg["trade_count"]),
         "best_predicted_edge_bps": _fmt(agg["best_predicted_edge_bps"]),
@@ -494,9 +513,11 @@ def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked
         "fee_bps_per_side": t.fee_bps,
         "break_even_fee_bps": _fmt(t.break_even_fee_bps),
         "model_folder": dg.MetadataValue.path(store.uri(part.folder)),
-        "mlflow_run": dg.MetadataValue.url(f"{mlflow.ui_url()}/{tracked.run_path}"),
+        # a link named briefly: the full URL cannot wrap, and would widen the table past the screen (clipping
+        # the verdict on its first row)
+        "mlflow_run": dg.MetadataValue.md(f"[MLflow run {tracked.run_id[:8]}]({mlflow.ui_url()}/{tracked.run_path})"),
         "mlflow_model": f"{tracked.model_name} v{tracked.version}",
-        "top_features": dg.MetadataValue.md("\n".join(f"- `{n}`: {g:.0f}" for n, g in list(t.importance.items())[:10])),
+        "top_features": dg.MetadataValue.md(_top_features(t.importance)),
     }
     if t.ablation:
         diff = t.ablation["difference"]
@@ -506,6 +527,48 @@ def _model_metadata(part: ModelPartition, store, mlflow: MLflowResource, tracked
             + "\n".join(f"| {k} | {_fmt(v)} |" for k, v in diff.items())
         )
     return metadata
+
+
+#: the out-of-sample figures of a model's tables, each with its unit ("%": a fraction shown as a percentage; ""
+#: after a name that says it or for a ratio; None: the quote currency of the coin)
+_FIGURES: dict[str, str | None] = {
+    "trade_count": "",
+    "net_pnl": None,
+    "sharpe": "",
+    "hit_rate": "%",
+    "max_drawdown": "%",
+    "profit_factor": "",
+    "expectancy_bps": "",
+}
+
+
+def _labelled(metric: str, unit: str) -> str:
+    return f"{metric} ({unit})" if unit else metric
+
+
+def _figure(value, unit: str) -> str:
+    return _fmt(value * 100 if unit == "%" and value is not None else value)
+
+
+def _gates_table(gates: GateReport) -> str:
+    """Each gate's figure, what it needs and how far it is from passing, in the gate's own unit (as the verdict
+    sentence and the summary write them), "n/a" where the figure could not be measured."""
+    head = "| gate | value | needs | short by | passed |\n|---|---|---|---|---|\n"
+    return head + "\n".join(
+        f"| {r.label} | {r.value_text()} | {r.needs} | {r.short_by_text() or '—'} | {'yes' if r.passed else 'NO'} |"
+        for r in gates.results
+    )
+
+
+def _top_features(importance: dict[str, float]) -> str:
+    """The features that carry most of the booster's split gain, each as a share of the total gain of all its
+    features: raw gain (a sum of loss reductions) has no unit a person can read."""
+    total = sum(importance.values())
+    if total <= 0:
+        return f"no split gained anything: all {len(importance)} features at 0% of total gain"
+    shown = list(importance.items())[:TOP_FEATURES]
+    lines = [f"- `{name}`: {gain / total:.1%}" for name, gain in shown]
+    return f"share of total gain, top {len(shown)} of {len(importance)} features:\n\n" + "\n".join(lines)
 
 
 def _signal_table(trained) -> str:
