@@ -39,12 +39,29 @@ def run_failed(job: str, run_id: str, cause: str) -> str:
     return "\n".join([f"{TAG} run FAILED: {job}", f"run {_short(run_id)}", "cause: " + kept[0], *kept[1:]])
 
 
-def check_failed(asset: str, check: str, partition: str | None, description: str | None) -> str:
-    lines = [f"{TAG} check FAILED: {asset} / {check}"]
-    lines.append(f"partition: {partition}" if partition else "unpartitioned")
-    if description and description.strip():
-        lines.append(_clip(description.strip().splitlines()[0]))
-    return "\n".join(lines)
+def checks_failed(asset: str, check: str, severity: str, failures: Sequence[tuple[str | None, str | None]]) -> str:
+    """One message for every partition one check failed on in a tick: a day's gate verdicts on every coin, or a gap
+    found across a backfill, is one message, not one per partition. A reason shared by every partition is said once;
+    otherwise each partition's first line, up to ``MAX_CAUSES``."""
+    partitions = list(dict.fromkeys(p for p, _ in failures if p))
+    head = f"{TAG} check FAILED ({severity}): {asset} / {check}"
+    on = f"on {len(partitions)} partition{'s' if len(partitions) != 1 else ''}" if partitions else "unpartitioned"
+    reasons = {p: _first_line(d) for p, d in failures}
+    if len(set(reasons.values())) == 1:
+        named = ", ".join(partitions[:MAX_CAUSES]) + (
+            f" … and {len(partitions) - MAX_CAUSES} more" if len(partitions) > MAX_CAUSES else ""
+        )
+        reason = next(iter(reasons.values()))
+        return "\n".join([head, f"{on}: {named}" if partitions else on, *([reason] if reason else [])])
+    lines = [f"{p or 'unpartitioned'}: {r or 'no description'}" for p, r in list(reasons.items())[:MAX_CAUSES]]
+    if len(reasons) > MAX_CAUSES:
+        lines.append(f"… and {len(reasons) - MAX_CAUSES} more")
+    return "\n".join([head, on, *lines])
+
+
+def _first_line(description: str | None) -> str:
+    text = (description or "").strip()
+    return _clip(text.splitlines()[0]) if text else ""
 
 
 def promotion(decision: Mapping[str, Any]) -> str:

@@ -127,7 +127,7 @@ def broadcaster_sensors(enabled: bool, monitor_all_code_locations: bool = True) 
         name="broadcast_failed_checks",
         default_status=status,
         minimum_interval_seconds=60,
-        description="Telegram message for every asset check evaluation that did not pass.",
+        description="One Telegram message per check that failed in a tick, naming its partitions and why.",
     )
     def broadcast_failed_checks(context: dg.SensorEvaluationContext, broadcaster: BroadcasterResource):
         return _broadcast_failed_checks(context, broadcaster)
@@ -150,8 +150,8 @@ def run_cause(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
 
 
 def _broadcast_failed_checks(context: dg.SensorEvaluationContext, broadcaster: BroadcasterResource) -> dg.SkipReason:
-    """One message per failed check evaluation stored after the cursor (an event-log storage id). The first tick
-    starts at the newest event, so switching the sensor on does not replay history."""
+    """One message per check that failed on any partition stored after the cursor (an event-log storage id), naming
+    the partitions. The first tick starts at the newest event, so switching the sensor on does not replay history."""
     storage = context.instance.event_log_storage
     if not context.cursor:
         newest = _newest_storage_id(storage)
@@ -161,17 +161,18 @@ def _broadcast_failed_checks(context: dg.SensorEvaluationContext, broadcaster: B
     entries = storage.get_logs_for_all_runs_by_log_id(
         after_cursor=after, dagster_event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=CHECK_BATCH
     )
-    sent = failed = 0
+    failures: dict[tuple[str, str, str], list[tuple[str | None, str | None]]] = {}
     for storage_id, entry in sorted(entries.items()):
         evaluation = entry.dagster_event.event_specific_data if entry.dagster_event else None
         after = max(after, storage_id)
         if not isinstance(evaluation, dg.AssetCheckEvaluation) or evaluation.passed:
             continue
-        failed += 1
-        text = messages.check_failed(
-            evaluation.asset_key.to_user_string(), evaluation.check_name, evaluation.partition, evaluation.description
-        )
-        sent += broadcaster.send(text, context.log)
+        check = (evaluation.asset_key.to_user_string(), evaluation.check_name, evaluation.severity.value)
+        failures.setdefault(check, []).append((evaluation.partition, evaluation.description))
+    sent = sum(
+        broadcaster.send(messages.checks_failed(*check, found), context.log) for check, found in failures.items()
+    )
+    failed = sum(map(len, failures.values()))
     context.update_cursor(str(after))
     return dg.SkipReason(f"{failed} failed checks, {sent} messages sent; next after event {after}")
 

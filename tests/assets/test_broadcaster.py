@@ -26,7 +26,7 @@ from tests.services.postgres import throwaway_database
 TOKEN = "424242:accepted-token"
 CHAT = "-100123"
 PARTITION = "2024-12-05|BTC-USDT"
-PARTITIONS = dg.StaticPartitionsDefinition([PARTITION])
+PARTITIONS = dg.StaticPartitionsDefinition([PARTITION, "2024-12-06|BTC-USDT"])
 
 
 @pytest.fixture
@@ -207,13 +207,15 @@ def test_failed_check_sensor_sends_once_per_failure(
             sensor(first)  # no cursor: starts after the newest event, history is not replayed
         assert first.cursor and telegram.texts() == []
 
-        result = dg.materialize([checked], partition_key=PARTITION, instance=instance)
-        assert result.success  # the check does not block
+        for partition in PARTITIONS.get_partition_keys():
+            result = dg.materialize([checked], partition_key=partition, instance=instance)
+            assert result.success  # the check does not block
         with dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources) as second:
             sensor(second)
-        [text] = telegram.texts()
-        assert text.startswith("[huracan] check FAILED") and "checked" in text and "no_gaps" in text
-        assert PARTITION in text and "3 gaps" in text and "sorted" not in text
+        [text] = telegram.texts()  # one check failing on two partitions: one message, the shared reason once
+        assert text.startswith("[huracan] check FAILED (WARN)") and "checked" in text and "no_gaps" in text
+        assert all(p in text for p in PARTITIONS.get_partition_keys()) and text.count("3 gaps") == 1
+        assert "sorted" not in text
         assert int(second.cursor) > int(first.cursor)
 
         with dg.build_sensor_context(instance=instance, cursor=second.cursor, resources=resources) as third:

@@ -162,7 +162,7 @@ def test_messages_are_short_tagged_and_say_na() -> None:
         messages.run_succeeded("daily", "abcdef1234567890", 125.0, 10),
         messages.run_succeeded("daily", "abcdef1234567890", None, None),
         messages.run_failed("daily", "abcdef1234567890", "15m/candles: 2024-12-05|BTC-USDT: gap\n" * 9),
-        messages.check_failed("15m/candles", "no_gaps", "2024-12-05|BTC-USDT", "3 gaps"),
+        messages.checks_failed("15m/candles", "no_gaps", "WARN", [("2024-12-05|BTC-USDT", "3 gaps")]),
         messages.promotion(
             {
                 "symbol": "BTC-USDT",
@@ -273,3 +273,15 @@ def test_messages_read_the_champion_book_and_summary_shapes() -> None:
     assert "1 promotions (SOL-USDT)" in text and "hit rate n/a" in text and "+0.00 USDT" in text
     assert "BTC-USDT: 12 trades, +1.50 USDT, champion none (no model passed its gates)" in text
     assert "41.7%" in messages.daily_summary({"hit_rate_pct": 41.67})
+
+
+def test_a_check_failing_on_many_partitions_is_one_message_and_a_shared_reason_is_said_once() -> None:
+    days = [f"2024-12-{d:02d}|BTC-USDT" for d in range(1, 9)]
+    shared = messages.checks_failed("15m/candles", "no_gaps", "WARN", [(d, "3 gaps\nsecond line") for d in days])
+    assert shared.count("3 gaps") == 1 and "second line" not in shared
+    assert "on 8 partitions" in shared and days[0] in shared and "and 3 more" in shared and days[-1] not in shared
+    own = messages.checks_failed(
+        "15m/coin_model", "passes_gates", "WARN", [(d, f"short by {n}") for n, d in enumerate(days)]
+    )
+    assert all(f"{d}: short by {n}" in own for n, d in enumerate(days[: messages.MAX_CAUSES]))
+    assert "and 3 more" in own and own.startswith("[huracan] check FAILED (WARN): 15m/coin_model / passes_gates")
