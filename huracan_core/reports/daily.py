@@ -154,10 +154,25 @@ PATTERN_COLUMNS = [
     ("total_net_bps", "Total net", "bps"),
     ("pattern_key", "Key in the exports", "text"),
 ]
+
+
+def same_failure_once(checks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The failed checks with one row per check and description, naming its partitions: a gate verdict that every
+    coin got in the same words (a quiet day: no trades anywhere) is one row, not one per coin."""
+    rows: dict[tuple, dict[str, Any]] = {}
+    for check in checks:
+        key = (check.get("asset"), check.get("check"), check.get("description"))
+        if key in rows:
+            rows[key]["partition"] += f", {check.get('partition')}"
+        else:
+            rows[key] = {**check, "partition": str(check.get("partition"))}
+    return list(rows.values())
+
+
 CHECK_COLUMNS = [
     ("asset", "Asset", "text"),
     ("check", "Check", "text"),
-    ("partition", "Partition", "text"),
+    ("partition", "Partitions", "text"),
     ("description", "Description", "text"),
 ]
 CHAMPION_COLUMNS = [
@@ -252,7 +267,11 @@ def _html(doc: dict[str, Any]) -> str:
         patterns = [h.note(h.missing(gone, "pattern_performance", "no patterns with trades this day"))]
     parts.append(h.section("Best and worst patterns", *patterns, anchor="patterns"))
     parts.append(
-        h.section("Failed checks", h.table(CHECK_COLUMNS, doc["failed_checks"], "no failed checks"), anchor="checks")
+        h.section(
+            "Failed checks",
+            h.table(CHECK_COLUMNS, same_failure_once(doc["failed_checks"]), "no failed checks"),
+            anchor="checks",
+        )
     )
     parts.append(
         h.section(

@@ -656,3 +656,18 @@ def test_pattern_words_and_lists() -> None:
                 assert all(p["mean_net_bps"] > 0 for p in lists["best"])
             assert all(p["mean_net_bps"] <= 0 for p in lists["worst"])
             assert [p["mean_net_bps"] for p in lists["worst"]] == sorted(p["mean_net_bps"] for p in lists["worst"])
+
+
+def test_a_check_failed_in_the_same_words_on_every_coin_is_one_row_naming_them() -> None:
+    from huracan_core.reports.daily import same_failure_once
+
+    said = "Failed 2 of 5 standard gates: trade_count 0 trades (needs >= 100 trades); sharpe n/a."
+    checks = [
+        {"asset": "15m/coin_model", "check": "passes_gates", "partition": f"2024-12-02|{s}", "description": said}
+        for s in ("BTC-USDT", "ETH-USDT")
+    ] + [
+        {"asset": "15m/coin_model", "check": "passes_gates", "partition": "2024-12-02|SOL-USDT", "description": "other"}
+    ]
+    rows = same_failure_once(checks)
+    assert [r["partition"] for r in rows] == ["2024-12-02|BTC-USDT, 2024-12-02|ETH-USDT", "2024-12-02|SOL-USDT"]
+    assert [r["description"] for r in rows] == [said, "other"] and checks[0]["partition"] == "2024-12-02|BTC-USDT"
