@@ -286,6 +286,10 @@ def _print_models(instance: dg.DagsterInstance, store: ArtifactStore, tf: str, k
     if not latest:
         return
     print(f"Coin models for {end} (trained on the days before it, judged out of sample after costs):")
+    verdicts = {k: _verdict(m) for k, m in latest.items() if "reason" not in m}
+    shared = next(iter(verdicts.values())) if len(verdicts) > 1 and len(set(verdicts.values())) == 1 else None
+    if shared:  # a quiet sample: every coin failed the same gates by the same figures, said once
+        print(f"  every coin: {shared}")
     size = ExitConfig().notional
     for key in wanted:
         symbol, meta = key.split("|")[1], latest.get(key)
@@ -297,7 +301,7 @@ def _print_models(instance: dg.DagsterInstance, store: ArtifactStore, tf: str, k
             continue
         fee = meta["break_even_fee_bps"].value
         passing = "fails even without fees" if fee == "n/a" else f"would pass at a fee of {fee} bps a side"
-        print(f"  {symbol}: {meta['gate_summary'].value}")
+        print(f"  {symbol}:" if shared else f"  {symbol}: {verdicts[key]}")
         try:
             day = store.read_json(costs_key(symbol, tf, end))
             print(f"    costs ({day['order_type']}, {size:,.0f} {symbol.split('-')[1]}) {round_trip_text(day)}")
@@ -309,6 +313,11 @@ def _print_models(instance: dg.DagsterInstance, store: ArtifactStore, tf: str, k
             f"    {meta['trades_out_of_sample'].value} trades out of sample, best predicted edge "
             f"{meta['best_predicted_edge_bps'].value} bps (margin {meta['safety_margin_bps'].value}); {passing}"
         )
+
+
+def _verdict(metadata: Mapping[str, dg.MetadataValue]) -> str:
+    """The model's one-sentence gate verdict (the summary, for models materialized before it was recorded)."""
+    return str((metadata.get("verdict") or metadata["gate_summary"]).value)
 
 
 def _print_champions(store: ArtifactStore, timeframe: str, keys: list[str], end: date) -> None:
