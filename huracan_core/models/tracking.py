@@ -107,6 +107,13 @@ def registered_model_name(symbol: str, timeframe: str) -> str:
     return f"huracan-{to_key(symbol)}-{timeframe}"
 
 
+def run_name(trained: TrainedModel) -> str:
+    """The coin, the cutoff and the gate verdict: the runs table, MLflow's first page, shows names and a green
+    "finished" for every run, so whether a model failed its gates must be read in its name."""
+    verdict = "passed gates" if trained.gates.passed else "FAILED gates"
+    return f"{to_key(trained.symbol)} {trained.cutoff:%Y-%m-%d %H:%M} UTC · {verdict}"
+
+
 def log_training_run(
     config: TrackingConfig,
     trained: TrainedModel,
@@ -124,10 +131,9 @@ def log_training_run(
 
     from huracan_core.models.plots import equity_png, importance_png, signal_png
 
-    key = to_key(trained.symbol)
     client = _client(config)
     experiment_id = _experiment_id(client, config)
-    run = client.create_run(experiment_id, run_name=f"{key} {trained.cutoff.isoformat()}")
+    run = client.create_run(experiment_id, run_name=run_name(trained))
     run_id = run.info.run_id
     try:
         metrics, not_measured = _metrics(trained)

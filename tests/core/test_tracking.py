@@ -81,7 +81,10 @@ def assert_recorded(config: TrackingConfig, trained: TrainedModel) -> None:
     assert experiment.experiment_id == first.experiment_id and experiment.artifact_location == config.artifact_root
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     run = client.get_run(first.run_id)
-    assert run.info.status == "FINISHED" and run.info.run_name == "BTC-USDT 2024-12-01T00:00:00+00:00"
+    assert (
+        run.info.status == "FINISHED"
+        and run.info.run_name == f"BTC-USDT 2024-12-01 00:00 UTC · {'passed' if trained.passed else 'FAILED'} gates"
+    )
     assert run.info.artifact_uri.startswith(config.artifact_root)
 
     data = run.data

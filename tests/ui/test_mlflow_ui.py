@@ -110,7 +110,8 @@ def _page_text(browser, url: str, expected: list[str], timeout: float = 30) -> s
 
 @needs_browser
 def test_the_first_page_shows_the_training_runs(mlflow_ui: Service, tracked, browser, tmp_path) -> None:
-    names = [f"{to_key(symbol)} {CUTOFF.isoformat()}" for symbol in COINS]
+    # each run named with its verdict: both models failed their gates, and MLflow marks every run finished
+    names = [f"{to_key(symbol)} {CUTOFF:%Y-%m-%d %H:%M} UTC · FAILED gates" for symbol in COINS]
     text = _page_text(browser, mlflow_ui.link, names)
     path = screenshot(browser, tmp_path, "mlflow_first_page")
     assert all(name in text for name in names), f"runs not listed ({path}):\n{text[:2000]}"
