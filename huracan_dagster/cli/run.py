@@ -257,18 +257,20 @@ def _print_run(results: list[dg.ExecutionResult], label: str) -> None:
     print(f"  {len(results)} run{'s' * (len(results) != 1)} ({label}: {ids}): {status}")
     for asset, count in sorted(counts.items()):
         print(f"    {asset}: {count} partitions materialized" if count else f"    {asset}: materialized")
+    causes = [c for result in bad for c in failure_causes(result.all_events, result.dagster_run.tags)]
     for check, evaluations in sorted(failed.items()):
         evaluations.sort(key=lambda e: e.partition or "")
         severity = evaluations[-1].severity.value
         partitions = [e.partition for e in evaluations if e.partition]
-        print(f"    check {check} {failed_text(severity, partitions, [e.description or '' for e in evaluations])}")
+        # a blocking check's failure is the failed run's cause, printed below with its reasons: said once
+        reasons = [] if causes and any(e.blocking for e in evaluations) else [e.description or "" for e in evaluations]
+        print(f"    check {check} {failed_text(severity, partitions, reasons)}")
     for note in sorted(repaired):
         print(f"    repaired: {note}")
     for cause, count in sorted(not_sent.items()):
         print(f"    {count} notification{'s' * (count != 1)} not sent: {cause}")
-    for result in bad:
-        for cause in failure_causes(result.all_events, result.dagster_run.tags):
-            print("    " + cause.replace("\n", "\n      "))
+    for cause in causes:
+        print("    " + cause.replace("\n", "\n      "))
 
 
 def _print_models(instance: dg.DagsterInstance, store: ArtifactStore, tf: str, keys: list[str], end: date) -> None:
@@ -340,7 +342,7 @@ def _print_champions(store: ArtifactStore, timeframe: str, keys: list[str], end:
 def _print_where(settings: Settings, end: date) -> None:
     print("Where to look:")
     print(
-        f"  UI:       make ui  →  http://127.0.0.1:3000 (Assets → {settings.timeframe}/candles: partitions and checks)"
+        f"  UI:       make ui  →  http://127.0.0.1:3000 (Overview: the runs; Assets → {settings.timeframe}/coin_model: the gate checks)"
     )
     print(f"  archive:  {settings.archive_uri}")
     print(f"  summary:  {settings.archive_uri}/{daily_summary_key(settings.timeframe, end)}")
