@@ -25,7 +25,7 @@ from huracan_dagster.instance.failures import (
     failure_causes,
 )
 from huracan_dagster.instance.recovery import INTERRUPTED_TAG, leftovers, reap_dead_runs
-from huracan_dagster.instance.run_owner import HOST_TAG, PID_TAG, UNFINISHED
+from huracan_dagster.instance.run_owner import UNFINISHED, run_owner
 from huracan_dagster.settings import Settings
 
 __all__ = ["failed_checks", "format_ranges", "run_problems", "show_status"]
@@ -119,11 +119,12 @@ def run_problems(instance: dg.DagsterInstance, limit: int = 200) -> list[str]:
     lines = []
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED), limit=limit):
         run = record.dagster_run
-        if run.status in UNFINISHED and PID_TAG not in run.tags:
+        owner = run_owner(run.tags)
+        if run.status in UNFINISHED and owner is None:
             continue  # queued or launched from the UI: the daemon owns it, and it is not a failure (yet)
         line = f"{run.run_id[:8]}  {_window(run.tags)}  {_state(run)}"
         if run.status in UNFINISHED:
-            lines.append(f"{line} (pid {run.tags[PID_TAG]} on {run.tags.get(HOST_TAG, '?')})")
+            lines.append(f"{line} (pid {owner.pid} on {owner.host})" if owner else line)
             continue
         events = [e.dagster_event for e in instance.all_logs(run.run_id, of_type=FAILURE_EVENTS) if e.dagster_event]
         causes = failure_causes(events, run.tags) or ["no failure recorded"]

@@ -20,12 +20,7 @@ from datetime import UTC
 import dagster as dg
 
 from huracan_core.storage.leftovers import Leftover, find_leftovers, sweep_leftovers
-from huracan_dagster.instance.run_owner import (
-    HOST_TAG,
-    PID_TAG,
-    UNFINISHED,
-    process_gone,
-)
+from huracan_dagster.instance.run_owner import UNFINISHED, process_gone, run_owner
 from huracan_dagster.settings import Settings
 
 #: set on a run marked failed because its process was gone
@@ -46,7 +41,9 @@ def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=list(UNFINISHED))):
         run = record.dagster_run
         if process_gone(run):
-            pid, host = run.tags[PID_TAG], run.tags[HOST_TAG]
+            owner = run_owner(run.tags)
+            assert owner is not None  # process_gone: a run huracan run started
+            pid, host = owner.pid, owner.host
             instance.add_run_tags(run.run_id, {INTERRUPTED_TAG: "process gone"})
             instance.report_run_failed(
                 run, f"process {pid} on {host} ended before the run finished (killed?); marked failed by huracan"
@@ -152,11 +149,10 @@ def _owner(record: dg.RunRecord | None) -> str:
         return "a run no longer in the instance"
     run, created = record.dagster_run, record.create_timestamp.astimezone(UTC).strftime("%H:%M:%S UTC")
     state = f"{run.status.value.lower()}, created {created}"
-    if PID_TAG in run.tags:
-        host = run.tags.get(HOST_TAG, "?")
+    if (owner := run_owner(run.tags)) is not None:
         return (
-            f"huracan run pid {run.tags[PID_TAG]}"
-            + ("" if host == socket.gethostname() else f" on {host}")
+            f"huracan run pid {owner.pid}"
+            + ("" if owner.host == socket.gethostname() else f" on {owner.host}")
             + f", {state}"
         )
     return f"launched from the UI or a schedule, {state}"

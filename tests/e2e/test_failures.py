@@ -8,6 +8,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -245,7 +246,7 @@ def test_a_killed_run_is_reported_interrupted_marked_failed_and_rerun(huracan_ho
         if started:
             break
     [killed] = started
-    assert killed.tags["huracan/pid"] == str(process.pid)
+    assert killed.tags["huracan/process"].startswith(f"{process.pid}@")
 
     assert cli("status") == 0
     out = capsys.readouterr().out
@@ -262,14 +263,14 @@ def test_a_killed_run_is_reported_interrupted_marked_failed_and_rerun(huracan_ho
 
 def test_a_running_run_is_not_marked_failed(huracan_home, capsys):
     """Only a process that is certainly gone marks its run failed: a live one is reported as running."""
-    from huracan_dagster.instance.run_owner import owner_tags
+    from huracan_dagster.instance.run_owner import Owner
 
     prepare_dagster_home(Settings.from_env())
     instance = dg.DagsterInstance.get()
     helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         # the helper stands for the run's process: its pid, without this process's start time
-        tags = {**{k: v for k, v in owner_tags().items() if k != "huracan/pid_start"}, "huracan/pid": str(helper.pid)}
+        tags = Owner(helper.pid, socket.gethostname()).tags()
         run = instance.add_run(dg.DagsterRun(job_name="daily", status=dg.DagsterRunStatus.STARTED, tags=tags))
         assert cli("status") == 0
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ import polars as pl
 from huracan_core.exports.database import build_database, database_state
 from huracan_dagster.defs.partitions import ANALYTICS_POOL
 from huracan_dagster.instance.prepare import prepare_dagster_home
-from huracan_dagster.instance.run_owner import owner_tags
+from huracan_dagster.instance.run_owner import Owner
 from huracan_dagster.settings import Settings
 from tests.e2e.test_failures import REPO, cli
 from tests.fake_telegram import FakeTelegram
@@ -77,7 +78,7 @@ def test_a_pool_held_by_a_live_run_is_waited_for_with_its_holder_named_and_given
     instance = dg.DagsterInstance.get()
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
-        tags = {**{k: v for k, v in owner_tags().items() if k != "huracan/pid_start"}, "huracan/pid": str(holder.pid)}
+        tags = Owner(holder.pid, socket.gethostname()).tags()
         run = instance.add_run(dg.DagsterRun(job_name="analytics", status=dg.DagsterRunStatus.STARTED, tags=tags))
         instance.event_log_storage.initialize_concurrency_limit_to_default(ANALYTICS_POOL)
         assert instance.event_log_storage.claim_concurrency_slot(ANALYTICS_POOL, run.run_id, "analytics_db").is_claimed
