@@ -33,7 +33,8 @@ def failed_checks(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKe
         elif failing:
             severity = _latest_failed_severity(instance, check_key)
             # one partition's reason is worth a query; many partitions' reasons are the UI's and the report's
-            reasons = [_failed_evaluation_description(instance, check_key, failing[0])] if len(failing) == 1 else []
+            only = _latest_failed(instance, check_key, failing[0]) if len(failing) == 1 else None
+            reasons = [only.description or "no reason recorded"] if only else []
             lines.append(f"{check_key.to_user_string()} {failed_text(severity, failing, reasons)}")
     return lines
 
@@ -73,11 +74,6 @@ def failed_check_rows(
 def _failed_description(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, partition: str | None) -> str:
     evaluation = _latest_failed(instance, check_key, partition)
     return f"[{evaluation.severity.value}] {evaluation.description or 'failed'}" if evaluation else "failed"
-
-
-def _failed_evaluation_description(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, partition: str) -> str:
-    evaluation = _latest_failed(instance, check_key, partition)
-    return (evaluation.description if evaluation else None) or "no reason recorded"
 
 
 def _latest_failed(

@@ -165,14 +165,7 @@ def test_each_models_gate_verdict_is_a_warning_check_and_leads_its_metadata(chai
         row, verdict = index.row(0, named=True), verdicts[partition_key(day, symbol)]
         assert verdict.passed == row["passed"]
         assert verdict.severity == dg.AssetCheckSeverity.WARN and not verdict.blocking
-        meta = (
-            instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=KEYS["coin_model"], asset_partitions=[partition_key(day, symbol)]),
-                limit=1,
-            )
-            .records[0]
-            .asset_materialization.metadata
-        )
+        meta = _latest_metadata(instance, "coin_model", partition_key(day, symbol))
         assert next(iter(meta)) == "verdict" and meta["verdict"].value == verdict.description
         assert verdict.description.startswith("Passed all" if row["passed"] else "Failed ")
         assert verdict.description.endswith(".") and "nan" not in verdict.description
@@ -298,14 +291,7 @@ def test_every_coin_day_has_a_champion_decision_in_the_history_and_the_pointer_a
             assert row["trade_ok"] == (line["champion"] is not None)
             if row["champion_folder"] is None:
                 assert row["reason"].startswith("no champion")  # says why
-            meta = (
-                instance.fetch_materializations(
-                    dg.AssetRecordsFilter(asset_key=KEYS["champion"], asset_partitions=[partition_key(day, symbol)]),
-                    limit=1,
-                )
-                .records[0]
-                .asset_materialization.metadata
-            )
+            meta = _latest_metadata(instance, "champion", partition_key(day, symbol))
             assert meta["trade_ok"].value == row["trade_ok"] and "| effective_from |" in meta["promotions"].value
         newest = book.in_force(symbol, None)
         assert book.pointer(symbol) == newest["champion"]  # absent exactly when no champion
@@ -395,14 +381,7 @@ def test_a_day_off_the_retrain_cadence_trains_nothing_and_keeps_the_champion(cha
         index = store.read_parquet(partition_object_key("coin_model", symbol=symbol, day=day, timeframe=TF))
         assert index.height == 0 and index.schema == INDEX_SCHEMA
         assert not store.list_keys(f"models/{symbol}/{TF}/{day:%Y%m%d}"), "no model folder for the day"
-        meta = (
-            instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=KEYS["coin_model"], asset_partitions=[partition_key(day, symbol)]),
-                limit=1,
-            )
-            .records[0]
-            .asset_materialization.metadata
-        )
+        meta = _latest_metadata(instance, "coin_model", partition_key(day, symbol))
         assert meta["retrained"].value is False and "next 2024-09-09" in meta["reason"].value
         champion = store.read_parquet(partition_object_key("champion", symbol=symbol, day=day, timeframe=TF)).row(
             0, named=True
@@ -528,3 +507,12 @@ def test_the_integrity_sweep_names_a_tampered_model_that_is_not_the_champion(cha
     assert not damaged.passed and damaged.severity == dg.AssetCheckSeverity.ERROR
     assert f"{archive / folder}: model.bin has sha256" in damaged.description
     assert schedule.cron_schedule == "30 3 * * *"
+
+
+def _latest_metadata(instance: dg.DagsterInstance, asset: str, partition: str) -> dict:
+    """The metadata of the asset's newest materialization of ``partition``, as the UI shows it."""
+    [record] = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=KEYS[asset], asset_partitions=[partition]), limit=1
+    ).records
+    assert record.asset_materialization is not None
+    return dict(record.asset_materialization.metadata)

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.ui.processes import wait_until_answering
+
 REPO = Path(__file__).resolve().parents[2]
 
 LAUNCH_BACKFILL = """
@@ -62,17 +64,7 @@ def dagster_ui(log: Path, env: dict[str, str] | None = None, timeout: float = 12
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.time() + timeout
-            while True:
-                try:
-                    urllib.request.urlopen(f"{url}/server_info", timeout=2)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        raise RuntimeError(
-                            f"dagster UI did not answer in {timeout:.0f} s:\n{log.read_text()[-3000:]}"
-                        ) from None
-                    time.sleep(0.5)
+            wait_until_answering(proc, f"{url}/server_info", log, timeout)
             yield url
         finally:
             os.killpg(proc.pid, signal.SIGTERM)

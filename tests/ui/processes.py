@@ -1,5 +1,5 @@
-"""The processes a service left behind, read from /proc: what the stop tests of `huracan ui` and `huracan mlflow`
-look for after one signal."""
+"""A service's start and what it left behind: waiting until it answers, and the processes read from /proc that the
+stop tests of `huracan ui` and `huracan mlflow` look for after one signal."""
 
 from __future__ import annotations
 
@@ -9,6 +9,19 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+
+def wait_until_answering(process: subprocess.Popen, url: str, log: Path, timeout: float) -> None:
+    """Poll ``url`` until the service answers; a clear error with its log's tail when it exits or times out first."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"{url} did not answer in {timeout:.0f} s:\n{log.read_text()[-3000:]}") from None
+            time.sleep(0.3)
 
 
 def descendants(pid: int) -> set[int]:

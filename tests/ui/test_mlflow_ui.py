@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +27,7 @@ from tests.conftest import REPO, use_home
 from tests.core.trained_model import CUTOFF, TAGS, model_files, trained_model
 from tests.ui.conftest import needs_browser, screenshot
 from tests.ui.dagster_service import free_port
-from tests.ui.processes import alive, assert_stopped, descendants
+from tests.ui.processes import alive, assert_stopped, descendants, wait_until_answering
 
 #: a coin whose model traded too little for its gates, and one whose model never traded
 COINS = {"BTC/USDT": 40, "ETH/USDT": 0}
@@ -56,14 +55,7 @@ def huracan_mlflow(log: Path, timeout: float = 90) -> Iterator[Service]:
         )
         health = f"http://127.0.0.1:{port}/health"
         try:
-            deadline = time.time() + timeout
-            while True:
-                try:
-                    urllib.request.urlopen(health, timeout=2)
-                    break
-                except OSError:
-                    assert process.poll() is None and time.time() < deadline, log.read_text()[-3000:]
-                    time.sleep(0.3)
+            wait_until_answering(process, health, log, timeout)
             printed = re.search(r"MLflow UI on (http://\S+)", log.read_text())
             assert printed, log.read_text()
             yield Service(process, printed.group(1), health)

@@ -8,13 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
 from tests.conftest import REPO
 from tests.ui.dagster_service import free_port
-from tests.ui.processes import alive, assert_stopped, descendants
+from tests.ui.processes import alive, assert_stopped, descendants, wait_until_answering
 
 
 @pytest.mark.slow
@@ -31,14 +30,7 @@ def test_one_signal_to_huracan_ui_stops_the_webserver_and_the_daemon(huracan_hom
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                break
-            except OSError:
-                assert ui.poll() is None and time.time() < deadline, (tmp_path / "ui.log").read_text()
-                time.sleep(0.5)
+        wait_until_answering(ui, f"http://127.0.0.1:{port}/server_info", tmp_path / "ui.log", timeout=90)
         deadline = time.time() + 60
         while len(below := descendants(ui.pid)) < 3 and time.time() < deadline:  # dagster dev, webserver, daemon
             time.sleep(0.5)

@@ -124,10 +124,11 @@ def trading_assets(
             capital=config.capital,
         )
         results = {}
-        picture = run_equity_png(days, timeframe)  # one picture per run that traded, linked from every partition
-        plot = plot_key("shadow_trades", timeframe, picture[0]) if picture else None
-        if picture and plot:
-            store.write_bytes(plot, picture[1])
+        plot = None
+        if (picture := run_equity_png(days, timeframe)) is not None:  # one per run that traded, linked from each day
+            name, png = picture
+            plot = plot_key("shadow_trades", timeframe, name)
+            store.write_bytes(plot, png)
         for traded in days:
             costs_at = costs_key(traded.symbol, timeframe, traded.day)
             store.write_json(
@@ -200,9 +201,10 @@ def trading_assets(
     return [shadow_trades, trade_analysis]
 
 
-def _figure(value: float) -> float | str:
-    """A figure as the UI shows it: "n/a" where the data cannot define it (core gives NaN), never a made-up 0."""
-    return round(float(value), 6) if math.isfinite(value) else "n/a"
+def _figure(value: float | None) -> float | str:
+    """A figure as the UI shows it: "n/a" where the data cannot define it (core gives NaN, or None: nothing
+    traded), never a made-up 0."""
+    return round(float(value), 6) if value is not None and math.isfinite(value) else "n/a"
 
 
 def _trading_metadata(
@@ -232,9 +234,9 @@ def _trading_metadata(
         )
         if ledger.height
         else dg.MetadataValue.text(f"{NO_TRADES}: nothing to draw"),
-        f"ending_equity_{quote.lower()}": _figure(capital + net_pnl) if net_pnl is not None else "n/a",
-        f"net_pnl_{quote.lower()}": _figure(net_pnl) if net_pnl is not None else "n/a",
-        "max_drawdown_pct": _figure(100 * drawdown) if drawdown is not None else "n/a",
+        f"ending_equity_{quote.lower()}": _figure(None if net_pnl is None else capital + net_pnl),
+        f"net_pnl_{quote.lower()}": _figure(net_pnl),
+        "max_drawdown_pct": _figure(None if drawdown is None else 100 * drawdown),
         "hit_rate_pct": _figure(100 * m["hit_rate"]),
         "mean_net_bps": _figure(m["expectancy_bps"]),
         "mean_gross_bps": _figure(m["gross_expectancy_bps"]),
