@@ -45,7 +45,9 @@ from dagster._core.storage.asset_check_execution_record import (
 
 # 1. The instance's SQLite event log keeps its connections (instance/sqlite_storage.py) by subclassing Dagster's
 #    own storage: there is no public base class for an event log storage that keeps Dagster's schema and files.
+#    A batch is stored in one transaction per shard, and the index shard's name tells it from a run's shard.
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget  # use 9
 
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
     from dagster_shared.error import SerializableErrorInfo
 
 __all__ = [
+    "INDEX_SHARD_NAME",
     "SQLITE_BUSY_TIMEOUT_SECONDS",
     "AssetCheckEvaluationTargetMaterializationData",
     "AssetCheckExecutionRecordStatus",

@@ -1,0 +1,147 @@
+"""The instance's SQLite event log (``huracan_dagster/instance/sqlite_storage.py``) stores what Dagster's own stores,
+in fewer transactions: a ranged run's records are the same, a run's shard is a whole copy of an initialized one."""
+
+import os
+import sqlite3
+import warnings
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sqlalchemy import event
+
+from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
+
+PARTS = dg.MultiPartitionsDefinition(
+    {
+        "date": dg.DailyPartitionsDefinition(start_date="2024-12-01", end_date="2024-12-05"),
+        "symbol": dg.StaticPartitionsDefinition(["AAA", "BBB"]),
+    }
+)
+KEYS = sorted(k for k in PARTS.get_partition_keys() if k.endswith("AAA"))
+with warnings.catch_warnings():  # partitioned checks are a preview in 1.13 (as in huracan_dagster/defs/verdicts.py)
+    warnings.simplefilter("ignore", dg.PreviewWarning)
+    CHECK = dg.AssetCheckSpec("positive", asset="thing", partitions_def=PARTS)
+
+
+@dg.asset(partitions_def=PARTS, backfill_policy=dg.BackfillPolicy.single_run(), check_specs=[CHECK])
+def thing(context: dg.AssetExecutionContext):
+    yield dg.Output({k: 1 for k in context.partition_keys})
+    for key in context.partition_keys:
+        yield dg.AssetCheckEvaluation(asset_key=thing.key, check_name="positive", passed=True, partition=key)
+    yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(CHECK.key))
+
+
+class Discard(dg.IOManager):
+    def handle_output(self, context: dg.OutputContext, obj: object) -> None: ...
+
+    def load_input(self, context: dg.InputContext) -> None: ...
+
+
+def _run(tmp_path: Path, storage_class: str | None, monkeypatch, *, batched: bool = True) -> dict:
+    """A ranged run of ``thing`` over four days, then what the index holds, and how many transactions committed
+    (``batched=False``: each event of a batch stored on its own, as Dagster's base class does)."""
+    tmp_path.mkdir()
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")  # as ``huracan`` sets it: ranged outputs in batches
+    overrides = {}
+    if storage_class:
+        overrides["event_log_storage"] = {
+            "module": "huracan_dagster.instance.sqlite_storage",
+            "class": storage_class,
+            "config": {"base_dir": str(tmp_path / "history")},
+        }
+    commits = []
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
+        storage = instance.event_log_storage
+        if isinstance(storage, PooledSqliteEventLogStorage):
+            original = storage._engine
+
+            def counting(shard: str):
+                engine = original(shard)
+                if not event.contains(engine, "commit", commits.append):
+                    event.listen(engine, "commit", commits.append)
+                return engine
+
+            monkeypatch.setattr(storage, "_engine", counting)
+            if not batched:
+                monkeypatch.setattr(
+                    storage, "store_event_batch", lambda events: [storage.store_event(e) for e in events]
+                )
+        result = dg.materialize(
+            [thing],
+            instance=instance,
+            resources={"io_manager": Discard()},
+            tags={"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]},
+        )
+        assert result.success
+        records = instance.fetch_materializations(thing.key, limit=100).records
+        checks = instance.event_log_storage.get_asset_check_execution_history(CHECK.key, limit=100)
+        materialized = instance.get_materialized_partitions(thing.key)
+        events = instance.get_records_for_run(result.run_id).records
+        return {
+            "materialized": sorted(materialized),
+            "partitions": sorted(r.partition_key or "" for r in records),
+            "checks": sorted((c.partition, c.status.value) for c in checks),
+            "event_types": sorted(
+                e.event_log_entry.dagster_event_type.value for e in events if e.event_log_entry.dagster_event_type
+            ),
+            "commits": len(commits),
+        }
+
+
+def test_a_ranged_run_is_recorded_as_dagsters_own_log_records_it_in_fewer_commits(tmp_path, monkeypatch) -> None:
+    stock = _run(tmp_path / "stock", None, monkeypatch)
+    one_by_one = _run(tmp_path / "one_by_one", "PooledSqliteEventLogStorage", monkeypatch, batched=False)
+    pooled = _run(tmp_path / "pooled", "PooledSqliteEventLogStorage", monkeypatch)
+    assert pooled["materialized"] == stock["materialized"] == KEYS
+    assert pooled["partitions"] == stock["partitions"] == KEYS
+    assert pooled["checks"] == stock["checks"] and len(stock["checks"]) == len(KEYS)
+    assert pooled["event_types"] == stock["event_types"] == one_by_one["event_types"]
+    # the planned and the materialization events arrive in two batches of one per partition; stored one by one,
+    # each event takes a transaction on the run's shard and more on the index, batched two per shard and batch
+    assert pooled["commits"] <= one_by_one["commits"] - 2 * len(KEYS)
+
+
+def test_a_run_shard_is_a_whole_copy_of_one_dagster_initialized_never_listed_as_a_run(tmp_path) -> None:
+    storage = PooledSqliteEventLogStorage(str(tmp_path))
+    with storage.run_connection("first-run"), storage.run_connection("second-run"):
+        pass
+    templates = [p for p in os.listdir(tmp_path) if p.startswith(".run-shard-template-")]
+    assert templates == [f".run-shard-template-{dg.__version__}.sqlite"]
+    assert sorted(storage.get_all_run_ids()) == ["first-run", "second-run"]
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    reference = PooledSqliteEventLogStorage(str(tmp_path / "reference"))
+    reference._copy_template = lambda run_id: False  # Dagster's own initialization, for comparison
+    with reference.run_connection("first-run"):
+        pass
+    storage.dispose()
+    reference.dispose()
+    assert _schema(tmp_path / "first-run.db") == _schema(tmp_path / "reference" / "first-run.db")
+
+
+def test_a_batch_that_fails_leaves_none_of_its_events_in_the_run_shard(tmp_path) -> None:
+    storage = PooledSqliteEventLogStorage(str(tmp_path))
+    good = dg.EventLogEntry(
+        error_info=None, level=20, user_message="kept", run_id="a-run", timestamp=1.0, step_key=None, job_name="job"
+    )
+    storage.store_event(good)
+
+    class Unstorable(dg.EventLogEntry):
+        @property
+        def is_dagster_event(self) -> bool:
+            raise RuntimeError("event 2 of the batch cannot be stored")
+
+    bad = Unstorable(**{f: getattr(good, f) for f in good._fields})
+    with pytest.raises(RuntimeError, match="event 2 of the batch"):
+        storage.store_event_batch([good._replace(user_message="rolled back"), bad])
+    messages = [r.event_log_entry.user_message for r in storage.get_records_for_run("a-run").records]
+    storage.dispose()
+    assert messages == ["kept"]
+
+
+def _schema(path: Path) -> list[tuple]:
+    with sqlite3.connect(path) as db:
+        tables = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        revision = db.execute("SELECT version_num FROM alembic_version").fetchall()
+        journal = db.execute("PRAGMA journal_mode").fetchall()
+    return [*tables, *revision, *journal]
