@@ -48,6 +48,7 @@ GATE_PROFILES: dict[str, tuple[Gate, ...]] = {
         Gate("net_pnl", "net_pnl", ">", 0.0),
         Gate("max_drawdown", "max_drawdown", "<", 0.20, "%"),
         Gate("trade_count", "trade_count", ">=", 100, "trades"),
+        Gate("expectancy_t", "expectancy_t", ">", 1.645),
     ),
     "strict": (
         Gate("sharpe", "sharpe", ">=", 1.0),
@@ -55,6 +56,7 @@ GATE_PROFILES: dict[str, tuple[Gate, ...]] = {
         Gate("sharpe_gap", "sharpe_gap", "<=", 0.30, "%"),
         Gate("trade_count", "trade_count", ">=", 500, "trades"),
         Gate("fold_sharpe_std", "fold_sharpe_std", "<=", 0.2),
+        Gate("expectancy_t", "expectancy_t", ">", 2.326),
     ),
 }
 DEFAULT_GATE_PROFILE = "standard"

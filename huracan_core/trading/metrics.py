@@ -76,6 +76,19 @@ def expectancy(values: np.ndarray) -> float:
     return float(v.mean()) if v.size else math.nan
 
 
+def expectancy_t(values: np.ndarray) -> float:
+    """The mean outcome per trade over its standard error: how many standard errors the edge stands above zero.
+
+    A Sharpe ratio annualised from a hundred trades can look large while the trades' mean is one standard error
+    from nothing — a model trained on shuffled labels did exactly that here (Sharpe 4, t of about 1). NaN under two
+    trades or with no variation: a t that cannot be measured must not pass a gate."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size < 2:
+        return math.nan
+    sd = float(v.std(ddof=1))
+    return float(v.mean() / (sd / math.sqrt(v.size))) if sd > 0 else math.nan
+
+
 def cost_share_of_gross(ledger: pl.DataFrame) -> float:
     """Costs paid as a share of gross profit; above 1 means the costs ate more than the edge made. NaN when the
     gross profit is not positive (no share of it to speak of; the exports' SQL gives NULL there too)."""
@@ -116,6 +129,7 @@ def summary(
         "profit_factor": profit_factor(net),
         "hit_rate": hit_rate(net),
         "expectancy_bps": expectancy(ledger["net_bps"].to_numpy()),
+        "expectancy_t": expectancy_t(ledger["net_bps"].to_numpy()),
         "gross_expectancy_bps": expectancy(ledger["gross_bps"].to_numpy()),
         "cost_share_of_gross": cost_share_of_gross(ledger),
     }
@@ -135,6 +149,7 @@ SUMMARY_UNITS: dict[str, str] = {
     "profit_factor": "gross wins / gross losses",
     "hit_rate": "fraction of trades won",
     "expectancy_bps": "bps of notional per trade",
+    "expectancy_t": "mean net per trade / its standard error",
     "gross_expectancy_bps": "bps of notional per trade, before costs",
     "cost_share_of_gross": "costs / gross profit",
 }

@@ -18,8 +18,22 @@ from huracan_core.models.gates import (
 )
 
 PASSING = {
-    "standard": {"sharpe": 1.2, "hit_rate": 0.5, "net_pnl": 300.0, "max_drawdown": 0.1, "trade_count": 150.0},
-    "strict": {"sharpe": 1.5, "hit_rate": 0.6, "sharpe_gap": 0.1, "trade_count": 800.0, "fold_sharpe_std": 0.1},
+    "standard": {
+        "sharpe": 1.2,
+        "hit_rate": 0.5,
+        "net_pnl": 300.0,
+        "max_drawdown": 0.1,
+        "trade_count": 150.0,
+        "expectancy_t": 2.5,
+    },
+    "strict": {
+        "sharpe": 1.5,
+        "hit_rate": 0.6,
+        "sharpe_gap": 0.1,
+        "trade_count": 800.0,
+        "fold_sharpe_std": 0.1,
+        "expectancy_t": 3.0,
+    },
 }
 
 
@@ -60,6 +74,7 @@ def test_a_missing_or_non_finite_metric_fails_every_gate_it_feeds(profile: str, 
 
 def test_summary_names_every_failed_gate_with_its_figure() -> None:
     metrics = {"sharpe": -0.42, "hit_rate": 0.43, "net_pnl": 12.0, "max_drawdown": 0.05, "trade_count": 37}
+    metrics["expectancy_t"] = 1.9
     report = evaluate_gates(metrics)
     assert report.summary() == (
         "failed standard: sharpe -0.42 (needs > 0.5, short by 0.92); "
@@ -73,20 +88,21 @@ def test_summary_names_every_failed_gate_with_its_figure() -> None:
 
 def test_the_headline_is_one_sentence_naming_each_failed_gate_and_what_it_needs() -> None:
     metrics = {"sharpe": -0.42, "hit_rate": 0.43, "net_pnl": 12.0, "max_drawdown": 0.05, "trade_count": 37}
-    assert evaluate_gates(metrics).headline() == (
-        "Failed 3 of 5 standard gates: sharpe -0.42 (needs > 0.5); hit_rate 43% (needs > 45%); "
-        "trade_count 37 trades (needs >= 100 trades)."
+    assert evaluate_gates({**metrics, "expectancy_t": 0.8}).headline() == (
+        "Failed 4 of 6 standard gates: sharpe -0.42 (needs > 0.5); hit_rate 43% (needs > 45%); "
+        "trade_count 37 trades (needs >= 100 trades); expectancy_t 0.8 (needs > 1.65)."
     )
-    assert evaluate_gates(PASSING["strict"], "strict").headline() == "Passed all 5 strict gates."
+    assert evaluate_gates(PASSING["strict"], "strict").headline() == "Passed all 6 strict gates."
 
 
 def test_figures_that_could_not_be_measured_read_n_a_in_the_headline_and_in_each_result() -> None:
     """A model that never traded: its Sharpe and hit rate are undefined (NaN), said together as n/a, never 0 or nan."""
     no_trades = {"sharpe": math.nan, "hit_rate": math.nan, "net_pnl": 0.0, "max_drawdown": 0.0, "trade_count": 0}
+    no_trades["expectancy_t"] = math.nan
     report = evaluate_gates(no_trades)
     assert report.headline() == (
-        "Failed 4 of 5 standard gates: net_pnl 0 (needs > 0); trade_count 0 trades (needs >= 100 trades); "
-        "sharpe, hit_rate n/a."
+        "Failed 5 of 6 standard gates: net_pnl 0 (needs > 0); trade_count 0 trades (needs >= 100 trades); "
+        "sharpe, hit_rate, expectancy_t n/a."
     )
     texts = {r.name: (r.value_text(), r.needs, r.short_by_text()) for r in report.results}
     assert texts == {
@@ -95,6 +111,7 @@ def test_figures_that_could_not_be_measured_read_n_a_in_the_headline_and_in_each
         "net_pnl": ("0", "> 0", "0"),
         "max_drawdown": ("0%", "< 20%", ""),
         "trade_count": ("0 trades", ">= 100 trades", "100 trades"),
+        "expectancy_t": ("n/a", "> 1.65", "n/a"),
     }
     assert "nan" not in report.headline() + report.summary()
 
