@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from huracan_core.features.feature import Feature, safe_div
+from huracan_core.features.rolling import rolling_corr, rolling_cov, rolling_var
 
 RS_WINDOW = 20
 
@@ -60,13 +61,13 @@ def reference_log_return() -> pl.Expr:
 
 def correlation(n: int) -> pl.Expr:
     """Rolling correlation of 1-bar log returns with the reference over ``n`` bars."""
-    return pl.rolling_corr(pl.col("log_ret_1"), pl.col("_ref_log_ret"), window_size=n)
+    return rolling_corr(pl.col("log_ret_1"), pl.col("_ref_log_ret"), n)
 
 
 def beta(n: int) -> pl.Expr:
     """Rolling beta to the reference: how many % we move per 1 % of BTC."""
     ref = pl.col("_ref_log_ret")
-    return safe_div(pl.rolling_cov(pl.col("log_ret_1"), ref, window_size=n), ref.rolling_var(n), tiny=1e-18)
+    return safe_div(rolling_cov(pl.col("log_ret_1"), ref, n), rolling_var(ref, n), tiny=1e-18)
 
 
 def rs_rank() -> pl.Expr:

@@ -37,6 +37,10 @@ class Feature:
     family: str
     params: Mapping[str, Any] = field(default_factory=dict)
     units: str = SCALE_FREE
+    #: a recursive average (``smoothing``): each day's values also read ``RESTART_BARS`` bars before the day
+    recursive: bool = False
+    #: whole UTC days before the bar's day that it reads (a cumulative line's window), beyond ``lookback`` bars
+    days: int = 0
 
     def __post_init__(self) -> None:
         if self.units not in UNITS:

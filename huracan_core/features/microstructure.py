@@ -7,6 +7,7 @@ import math
 import polars as pl
 
 from huracan_core.features.feature import Feature, safe_div
+from huracan_core.features.rolling import rolling_mean
 
 CLOSE, HIGH, LOW = pl.col("close"), pl.col("high"), pl.col("low")
 _CS_K = 3.0 - 2.0 * math.sqrt(2.0)
@@ -15,7 +16,7 @@ _CS_K = 3.0 - 2.0 * math.sqrt(2.0)
 def uptick_ratio(n: int) -> pl.Expr:
     """Share of the last ``n`` bars that closed above the previous close: buying pressure by count."""
     up = CLOSE.shift(1) < CLOSE
-    return up.cast(pl.Float64).rolling_mean(n)
+    return rolling_mean(up.cast(pl.Float64), n)
 
 
 def corwin_schultz_bps(n: int) -> pl.Expr:
@@ -25,7 +26,7 @@ def corwin_schultz_bps(n: int) -> pl.Expr:
     gamma = (pl.max_horizontal(HIGH, HIGH.shift(1)) / pl.min_horizontal(LOW, LOW.shift(1))).log() ** 2
     alpha = ((2.0 * beta).sqrt() - beta.sqrt()) / _CS_K - (gamma / _CS_K).sqrt()
     spread = (2.0 * (alpha.exp() - 1.0) / (1.0 + alpha.exp())).clip(lower_bound=0.0)
-    return pl.when(LOW.shift(1).is_not_null()).then(spread).rolling_mean(n) * 1e4
+    return rolling_mean(pl.when(LOW.shift(1).is_not_null()).then(spread), n) * 1e4
 
 
 def range_extreme(source: str, n: int) -> pl.Expr:
@@ -49,12 +50,12 @@ def nr7_density(n: int) -> pl.Expr:
     """Share of the last ``n`` bars that were NR7 (narrowest range of 7): clustering of quiet bars."""
     rng = HIGH - LOW
     nr7 = (rng <= rng.rolling_min(7)).cast(pl.Float64)
-    return nr7.rolling_mean(n)
+    return rolling_mean(nr7, n)
 
 
 def trades_mean(n: int) -> pl.Expr:
     """Mean trade count over ``n`` bars."""
-    return pl.col("trades").cast(pl.Float64).rolling_mean(n)
+    return rolling_mean(pl.col("trades").cast(pl.Float64), n)
 
 
 def trade_intensity(n: int) -> pl.Expr:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from huracan_core.features.feature import Feature
+from huracan_core.features.rolling import rolling_mean
 from huracan_core.timeframes import timeframe_ms
 
 HIGHER_TIMEFRAMES: dict[str, int] = {"1h": 20, "4h": 12}  # higher timeframe -> SMA length in its own candles
@@ -28,7 +29,7 @@ def attach_htf_trends(frame: pl.LazyFrame, base_timeframe: str) -> pl.LazyFrame:
             .agg(pl.col("close").last(), pl.col("_last").max())
             .select(
                 pl.max_horizontal(pl.col("timestamp") + htf_len, pl.col("_last") + base).alias(f"_avail_{htf}"),
-                (pl.col("close") - pl.col("close").rolling_mean(n)).sign().cast(pl.Float64).alias(f"_htf_{htf}"),
+                (pl.col("close") - rolling_mean(pl.col("close"), n)).sign().cast(pl.Float64).alias(f"_htf_{htf}"),
             )
         )
         out = out.join_asof(bars, left_on="_avail", right_on=f"_avail_{htf}", strategy="backward").drop(f"_avail_{htf}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from huracan_core.features.feature import PRICE_UNITS, Feature, safe_div
+from huracan_core.features.rolling import rolling_mean
 from huracan_core.features.smoothing import ema, wilder
 
 CLOSE = pl.col("close")
@@ -60,19 +61,19 @@ def fast_k(n: int) -> pl.Expr:
 
 def smoothed(source: str, n: int) -> pl.Expr:
     """SMA smoothing for slow %K and %D (TA-Lib's default MA type)."""
-    return pl.col(source).rolling_mean(n)
+    return rolling_mean(pl.col(source), n)
 
 
 def features() -> list[Feature]:
     return [
         Feature("_gain", gain_loss, 1, "oscillators", {"sign": 1}),
         Feature("_loss", gain_loss, 1, "oscillators", {"sign": -1}),
-        Feature("_avg_gain", wilder_mean, 14, "oscillators", {"source": "_gain", "n": 14}),
-        Feature("_avg_loss", wilder_mean, 14, "oscillators", {"source": "_loss", "n": 14}),
+        Feature("_avg_gain", wilder_mean, 14, "oscillators", {"source": "_gain", "n": 14}, recursive=True),
+        Feature("_avg_loss", wilder_mean, 14, "oscillators", {"source": "_loss", "n": 14}, recursive=True),
         Feature("rsi_14", rsi, 14, "oscillators"),
-        Feature("_macd_fast", macd_fast, 25, "oscillators", {"fast": 12, "slow": 26}),
+        Feature("_macd_fast", macd_fast, 25, "oscillators", {"fast": 12, "slow": 26}, recursive=True),
         Feature("macd", macd, 25, "oscillators", units=PRICE_UNITS),
-        Feature("macd_signal", macd_signal, 33, "oscillators", {"n": 9, "offset": 25}, PRICE_UNITS),
+        Feature("macd_signal", macd_signal, 33, "oscillators", {"n": 9, "offset": 25}, PRICE_UNITS, recursive=True),
         Feature("macd_hist", macd_hist, 33, "oscillators", units=PRICE_UNITS),
         Feature("_low_14", rolling_extreme, 13, "oscillators", {"source": "low", "n": 14}),
         Feature("_high_14", rolling_extreme, 13, "oscillators", {"source": "high", "n": 14}),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from huracan_core.features.feature import Feature, safe_div
+from huracan_core.features.rolling import rolling_kurtosis, rolling_skew
 
 CLOSE, OPEN = pl.col("close"), pl.col("open")
 ATR = pl.col("atr_14")
@@ -49,12 +50,12 @@ def mean_revert_bias(cap: float) -> pl.Expr:
 
 def return_kurtosis(n: int) -> pl.Expr:
     """Excess kurtosis of 1-bar log returns over ``n`` bars: fat tails show up before and during panics."""
-    return pl.col("log_ret_1").rolling_kurtosis(n)
+    return rolling_kurtosis(pl.col("log_ret_1"), n)
 
 
 def return_skewness(n: int) -> pl.Expr:
     """Skewness of 1-bar log returns over ``n`` bars: crashes are left-skewed."""
-    return pl.col("log_ret_1").rolling_skew(n)
+    return rolling_skew(pl.col("log_ret_1"), n)
 
 
 def features() -> list[Feature]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 import polars as pl
@@ -26,12 +27,11 @@ from huracan_core.features import (
     volume,
 )
 from huracan_core.features.feature import Feature, finite
+from huracan_core.features.smoothing import RESTART_BARS
 from huracan_core.symbols import to_key
+from huracan_core.timeframes import timeframe_delta
 from huracan_core.versions import modules_used, source_hash
 
-# Bars beyond warm-up after which EMA/Wilder recursions started at different points agree to 1e-9 relative:
-# the slowest decay is Wilder's (13/14)^k, nested twice in ADX; k = 600 leaves < 1e-15 (checked in tests).
-CONVERGENCE_BARS = 600
 CandleFrame = pl.DataFrame | pl.LazyFrame
 
 
@@ -79,13 +79,36 @@ class FeatureRecipe:
         """Bars before the first row where every feature can be defined: prepend this much history."""
         return max(f.lookback for f in self.features) + 1
 
-    @property
+    @cached_property
     def history_bars(self) -> int:
-        """Trailing history a partition needs so recursive indicators match a continuous run to 1e-9.
+        """Bars before a day's first bar that its values read: every value is a function of these and the day's own.
 
-        Cumulative lines (``cumulative_features``) never converge: compare their changes, not their levels.
+        A feature reads ``lookback`` bars through its chain of inputs; each recursive average on the chain restarts
+        ``RESTART_BARS`` before its day's first bar, and one that reads another's values reads them as far back as
+        the earlier day's restart (one more day of bars per nesting). With this much history a day's values have
+        the same bits whether it is computed alone or inside a longer range (``features.windows``), and equal a
+        continuous run to 1e-9 relative (the recursions' restarts are that converged).
         """
-        return self.warmup_bars + CONVERGENCE_BARS
+        by_name = {f.name: f for f in self.features}
+        depth: dict[str, int] = {}
+
+        def recursions(f: Feature) -> int:
+            if f.name not in depth:
+                deps = [by_name[d] for d in f.expr().meta.root_names() if d in by_name and d != f.name]
+                depth[f.name] = int(f.recursive) + max((recursions(d) for d in deps), default=0)
+            return depth[f.name]
+
+        day_bars = timedelta(days=1) // timeframe_delta(self.timeframe)
+        return (
+            max(f.lookback + recursions(f) * RESTART_BARS + max(recursions(f) - 1, 0) * day_bars for f in self.features)
+            + 1
+        )
+
+    @property
+    def history_days(self) -> int:
+        """Whole days of candles before a day that cover ``history_bars`` and every cumulative line's window."""
+        span = timeframe_delta(self.timeframe) * self.history_bars
+        return max(-(-span // timedelta(days=1)), *(f.days for f in self.features))
 
     @property
     def scale_free_columns(self) -> tuple[str, ...]:
@@ -94,7 +117,8 @@ class FeatureRecipe:
 
     @property
     def cumulative_features(self) -> tuple[str, ...]:
-        return ("obv", "pvt")
+        """Lines summed over a window of whole days: a level that steps at midnight; compare changes within a day."""
+        return tuple(f.name for f in self.features if f.days and f.is_output)
 
     def subset(self, names: list[str]) -> FeatureRecipe:
         """A recipe with only ``names`` and what they read (e.g. the TA-Lib-comparable set for benchmarks)."""

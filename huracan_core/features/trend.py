@@ -12,6 +12,7 @@ from functools import reduce
 import polars as pl
 
 from huracan_core.features.feature import PRICE_UNITS, Feature, safe_div
+from huracan_core.features.rolling import rolling_mean
 from huracan_core.features.smoothing import ema, seeded_ewm, wilder
 
 CLOSE, HIGH, LOW = pl.col("close"), pl.col("high"), pl.col("low")
@@ -19,7 +20,7 @@ CLOSE, HIGH, LOW = pl.col("close"), pl.col("high"), pl.col("low")
 
 def simple_ma(n: int) -> pl.Expr:
     """SMA of close: a finite-memory level that any partition can reproduce exactly."""
-    return CLOSE.rolling_mean(n)
+    return rolling_mean(CLOSE, n)
 
 
 def exp_ma(n: int) -> pl.Expr:
@@ -101,18 +102,20 @@ def features() -> list[Feature]:
     out: list[Feature] = [
         Feature(f"sma_{n}", simple_ma, n - 1, "trend", {"n": n}, PRICE_UNITS) for n in (5, 10, 20, 50, 200)
     ]
-    out += [Feature(f"ema_{n}", exp_ma, n - 1, "trend", {"n": n}, PRICE_UNITS) for n in (5, 10, 12, 20, 26)]
+    out += [
+        Feature(f"ema_{n}", exp_ma, n - 1, "trend", {"n": n}, PRICE_UNITS, recursive=True) for n in (5, 10, 12, 20, 26)
+    ]
     out += [
         Feature("_tr", true_range, 1, "trend"),
         Feature("_plus_dm", directional_move, 1, "trend", {"sign": 1}),
         Feature("_minus_dm", directional_move, 1, "trend", {"sign": -1}),
-        Feature("_s_plus_dm", dm_smooth, 13, "trend", {"source": "_plus_dm", "n": 14}),
-        Feature("_s_minus_dm", dm_smooth, 13, "trend", {"source": "_minus_dm", "n": 14}),
-        Feature("_s_tr", dm_smooth, 13, "trend", {"source": "_tr", "n": 14}),
+        Feature("_s_plus_dm", dm_smooth, 13, "trend", {"source": "_plus_dm", "n": 14}, recursive=True),
+        Feature("_s_minus_dm", dm_smooth, 13, "trend", {"source": "_minus_dm", "n": 14}, recursive=True),
+        Feature("_s_tr", dm_smooth, 13, "trend", {"source": "_tr", "n": 14}, recursive=True),
         Feature("plus_di", directional_index, 14, "trend", {"dm": "_s_plus_dm", "n": 14}),
         Feature("minus_di", directional_index, 14, "trend", {"dm": "_s_minus_dm", "n": 14}),
         Feature("_dx", dx, 14, "trend", {"n": 14}),
-        Feature("adx", adx, 27, "trend", {"n": 14}),
+        Feature("adx", adx, 27, "trend", {"n": 14}, recursive=True),
         Feature("price_vs_sma20", price_vs_sma, 19, "trend", {"n": 20}),
         Feature("ema_slope", ema_slope, 24, "trend", {"n": 20, "k": 5}),
         Feature("trend_strength", trend_strength, 25, "trend", {"fast": 12, "slow": 26, "atr_multiple": 2.0}),

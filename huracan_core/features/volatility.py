@@ -8,6 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from huracan_core.features.feature import PRICE_UNITS, Feature, safe_div
+from huracan_core.features.rolling import rolling_std
 from huracan_core.features.smoothing import wilder
 
 CLOSE = pl.col("close")
@@ -16,7 +17,7 @@ BB_STD = pl.col("_bb_std")
 
 def realised_vol(n: int) -> pl.Expr:
     """Standard deviation of 1-bar log returns over ``n`` bars (per bar, not annualised)."""
-    return pl.col("log_ret_1").rolling_std(n)
+    return rolling_std(pl.col("log_ret_1"), n)
 
 
 def atr(n: int) -> pl.Expr:
@@ -31,7 +32,7 @@ def atr_pct() -> pl.Expr:
 
 def bb_std(n: int) -> pl.Expr:
     """Population std of close, as TA-Lib's BBANDS uses."""
-    return CLOSE.rolling_std(n, ddof=0)
+    return rolling_std(CLOSE, n, ddof=0)
 
 
 def bb_band(side: int, k: float) -> pl.Expr:
@@ -64,7 +65,7 @@ def features() -> list[Feature]:
     return [
         Feature("volatility_5", realised_vol, 5, "volatility", {"n": 5}),
         Feature("volatility_20", realised_vol, 20, "volatility", {"n": 20}),
-        Feature("atr_14", atr, 14, "volatility", {"n": 14}, PRICE_UNITS),
+        Feature("atr_14", atr, 14, "volatility", {"n": 14}, PRICE_UNITS, recursive=True),
         Feature("atr_pct", atr_pct, 14, "volatility"),
         Feature("_bb_std", bb_std, 19, "volatility", {"n": 20}),
         Feature("bb_upper", bb_band, 19, "volatility", {"side": 1, "k": 2.0}, PRICE_UNITS),

@@ -1,18 +1,26 @@
-"""Volume: participation relative to its own recent norm, and the classic accumulation lines."""
+"""Volume: participation relative to its own recent norm, and the classic accumulation lines.
+
+OBV and PVT are cumulative: their level depends on where the sum starts, so it starts at a declared place — 00:00 UTC
+``CUMULATIVE_DAYS`` days before the bar's day — and any frame holding that week gives the same level. Compare their
+changes, not their levels across coins or weeks.
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
 from huracan_core.features.feature import VOLUME_UNITS, Feature, safe_div
+from huracan_core.features.rolling import days_cum_sum, rolling_mean, rolling_std, rolling_sum
 
 CLOSE, VOLUME = pl.col("close"), pl.col("volume")
 VOL_SMA = pl.col("volume_sma_20")
+#: whole days before the bar's day that OBV and PVT sum over
+CUMULATIVE_DAYS = 7
 
 
 def volume_sma(n: int) -> pl.Expr:
     """Mean volume over ``n`` bars: the norm the ratios below compare against."""
-    return VOLUME.rolling_mean(n)
+    return rolling_mean(VOLUME, n)
 
 
 def volume_ratio() -> pl.Expr:
@@ -22,7 +30,7 @@ def volume_ratio() -> pl.Expr:
 
 def volume_std(n: int) -> pl.Expr:
     """Sample std of volume over ``n`` bars."""
-    return VOLUME.rolling_std(n)
+    return rolling_std(VOLUME, n)
 
 
 def volume_zscore(n: int) -> pl.Expr:
@@ -31,15 +39,20 @@ def volume_zscore(n: int) -> pl.Expr:
     return pl.when(std > 1e-9 * VOL_SMA).then((VOLUME - VOL_SMA) / std).when(std.is_not_null()).then(0.0)
 
 
+def obv_flow() -> pl.Expr:
+    """A bar's on-balance volume term: its volume signed by the close's direction (the first bar counts up, as TA-Lib)."""
+    return CLOSE.diff().sign().fill_null(1.0) * VOLUME
+
+
 def obv() -> pl.Expr:
-    """On-balance volume as TA-Lib: starts at the first bar's volume, cumulative, so only its changes compare."""
-    direction = CLOSE.diff().sign().fill_null(1.0)
-    return (direction * VOLUME).cum_sum()
+    """On-balance volume as TA-Lib sums it, over ``CUMULATIVE_DAYS`` whole days."""
+    return days_cum_sum(pl.col("_obv_flow"), CUMULATIVE_DAYS)
 
 
 def obv_slope(n: int) -> pl.Expr:
-    """OBV change over ``n`` bars in units of mean volume: the finite-memory, comparable form of OBV."""
-    return safe_div(pl.col("obv") - pl.col("obv").shift(n), n * VOL_SMA, otherwise=0.0)
+    """OBV's change over ``n`` bars in units of mean volume — the flow of those bars, summed directly, so that the
+    cumulative line's midnight step never enters it."""
+    return safe_div(rolling_sum(pl.col("_obv_flow"), n), n * VOL_SMA, otherwise=0.0)
 
 
 def money_flow_volume() -> pl.Expr:
@@ -48,9 +61,9 @@ def money_flow_volume() -> pl.Expr:
     return safe_div((CLOSE - low) - (high - CLOSE), high - low, otherwise=0.0) * VOLUME
 
 
-def rolling_sum(source: str, n: int) -> pl.Expr:
+def window_sum(source: str, n: int) -> pl.Expr:
     """Sum over ``n`` bars (CMF's numerator and denominator)."""
-    return pl.col(source).rolling_sum(n)
+    return rolling_sum(pl.col(source), n)
 
 
 def cmf(n: int) -> pl.Expr:
@@ -60,7 +73,7 @@ def cmf(n: int) -> pl.Expr:
 
 def price_volume_trend() -> pl.Expr:
     """Price-volume trend: cumulative volume weighted by return (path-dependent like OBV)."""
-    return (pl.col("ret_1").fill_null(0.0) * VOLUME).cum_sum()
+    return days_cum_sum(pl.col("ret_1").fill_null(0.0) * VOLUME, CUMULATIVE_DAYS)
 
 
 def features() -> list[Feature]:
@@ -69,11 +82,12 @@ def features() -> list[Feature]:
         Feature("volume_ratio", volume_ratio, 19, "volume"),
         Feature("_volume_std_20", volume_std, 19, "volume", {"n": 20}),
         Feature("volume_zscore", volume_zscore, 19, "volume", {"n": 20}),
-        Feature("obv", obv, 0, "volume", units=VOLUME_UNITS),
+        Feature("_obv_flow", obv_flow, 0, "volume"),
+        Feature("obv", obv, 0, "volume", units=VOLUME_UNITS, days=CUMULATIVE_DAYS),
         Feature("obv_slope", obv_slope, 20, "volume", {"n": 20}),
         Feature("_mfv", money_flow_volume, 0, "volume"),
-        Feature("_mfv_sum_20", rolling_sum, 19, "volume", {"source": "_mfv", "n": 20}),
-        Feature("_volume_sum_20", rolling_sum, 19, "volume", {"source": "volume", "n": 20}),
+        Feature("_mfv_sum_20", window_sum, 19, "volume", {"source": "_mfv", "n": 20}),
+        Feature("_volume_sum_20", window_sum, 19, "volume", {"source": "volume", "n": 20}),
         Feature("cmf", cmf, 19, "volume", {"n": 20}),
-        Feature("pvt", price_volume_trend, 0, "volume", units=VOLUME_UNITS),
+        Feature("pvt", price_volume_trend, 0, "volume", units=VOLUME_UNITS, days=CUMULATIVE_DAYS),
     ]

@@ -50,6 +50,33 @@ def test_extra_days_before_the_window_change_nothing(candles):
     assert alone.frame.equals(ranged[DAY].frame)
 
 
+def test_a_range_in_one_pass_gives_every_day_the_bytes_it_gets_alone() -> None:
+    """Ten days of three coins in one pass per coin equal each day computed from its own window alone — also the
+    data's first days (too little history: computed alone, with nulls), and the days after a missing candle day."""
+    source = bundled_source()
+    symbols = ("BTC-USDT", "ETH-USDT", "SOL-USDT")
+    first = date(2024, 7, 1)  # the sample's first day
+    days = [first + timedelta(days=n) for n in range(history_days(RECIPE) + 12)]
+    candles = {
+        (d, s): source.fetch(s, "15m", day_start(d), day_start(d + timedelta(days=1))) for d in days for s in symbols
+    }
+    gap = days[-8]
+    gappy = {k: v for k, v in candles.items() if k != (gap, "ETH-USDT")}
+    universe = {d: ["BTC/USDT", "SOL/USDT"] for d in days}  # ETH (with the gap) is no one else's input
+    early = [(d, s) for d in days[:3] for s in symbols]
+    late = [(d, s) for d in days[-10:] for s in symbols if (d, s) in gappy]
+    ranged = {(p.day, p.symbol): p for p in compute_feature_partitions(RECIPE, gappy, early + late, universe).parts}
+    assert len(ranged) == len(early) + len(late)
+    for key in early + late:
+        [alone] = compute_feature_partitions(RECIPE, gappy, [key], universe).parts
+        assert alone.frame.equals(ranged[key].frame), key
+        assert alone.null_reasons == ranged[key].null_reasons and alone.history_bars == ranged[key].history_bars
+    # the gap leaves ETH's following days short of history (computed alone); their values are still exact
+    assert ranged[(gap + timedelta(days=1), "ETH-USDT")].history_bars < RECIPE.history_bars
+    assert ranged[(days[-1], "BTC-USDT")].history_bars >= RECIPE.history_bars
+    assert "history" in ranged[(first, "BTC-USDT")].null_reasons
+
+
 def test_a_changed_universe_changes_rs_rank_and_its_recorded_hash(candles):
     wide = compute_feature_partitions(
         RECIPE, candles, [(DAY, "BTC-USDT")], {DAY: ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]}

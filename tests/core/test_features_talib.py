@@ -48,7 +48,7 @@ def _talib_outputs(c: pl.DataFrame) -> dict[str, np.ndarray]:
     "name",
     ["sma_5", "sma_10", "sma_20", "sma_50", "sma_200", "ema_5", "ema_10", "ema_12", "ema_20", "ema_26", "rsi_14",
      "atr_14", "adx", "plus_di", "minus_di", "macd", "macd_signal", "macd_hist", "bb_upper", "bb_lower", "stoch_k",
-     "stoch_d", "obv"],
+     "stoch_d"],
 )  # fmt: skip
 def test_indicator_matches_talib(frames: tuple[pl.DataFrame, pl.DataFrame], name: str) -> None:
     candles, features = frames
@@ -60,6 +60,22 @@ def test_indicator_matches_talib(frames: tuple[pl.DataFrame, pl.DataFrame], name
     # Ours may start earlier (e.g. MACD line, %K) but never later, and never disagrees where TA-Lib is defined.
     assert not np.isnan(got[first:]).any()
     np.testing.assert_allclose(got[first:], expected[first:], rtol=1e-9, atol=0)
+
+
+def test_obv_sums_talibs_terms_over_a_window_of_whole_days(frames: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    """OBV over ``CUMULATIVE_DAYS`` days before the bar's day: TA-Lib's level until the window leaves the frame's
+    first bar, then within each day the same bar-to-bar changes (the window drops its oldest day at midnight)."""
+    from huracan_core.features.volume import CUMULATIVE_DAYS
+
+    candles, features = frames
+    expected, got = _talib_outputs(candles)["obv"], features["obv"].to_numpy()
+    day = candles["timestamp"].dt.epoch("d").to_numpy()
+    covered = day <= day[0] + CUMULATIVE_DAYS  # the window still reaches back to the frame's first bar
+    assert covered.sum() > 96 * CUMULATIVE_DAYS and (~covered).sum() > 96 * 30
+    np.testing.assert_allclose(got[covered], expected[covered], rtol=1e-9, atol=0)
+    same_day = day[1:] == day[:-1]
+    np.testing.assert_allclose(np.diff(got)[same_day], np.diff(expected)[same_day], rtol=1e-9, atol=1e-6)
+    assert not np.allclose(got[~covered], expected[~covered], rtol=1e-6)  # the level is the window's, not the frame's
 
 
 def test_macd_fast_ema_is_seeded_like_talib(frames: tuple[pl.DataFrame, pl.DataFrame]) -> None:
