@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export HURACAN_HOME ?= $(CURDIR)/.huracan
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: run test test-fast lint docs ui mlflow browser clean
+.PHONY: run test test-fast lint docs ui mlflow browser clean bench-peer
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,5 +53,19 @@ browser:
 	  { [ "$$(id -u)" = 0 ] && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) ; } || \
 	  echo "chromium not installed: the UI tests will be skipped"
 
+# The freqtrade peer benchmark (bench/peer/README.md), on demand: its own venv, then one JSON line (ARGS=--no-dagster
+# skips the few minutes of the Dagster run)
+PEER_VENV := bench/peer/.venv
+PEER_STAMP := $(PEER_VENV)/.installed-stamp
+
+$(PEER_STAMP): bench/peer/requirements.txt
+	@test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PEER_VENV)/bin/python -m pip install -q -r bench/peer/requirements.txt
+	@touch $@
+
+bench-peer: $(STAMP) $(PEER_STAMP)
+	$(PY) bench/peer/bench_peer.py $(ARGS)
+
 clean:
-	rm -rf $(VENV) .huracan site
+	rm -rf $(VENV) $(PEER_VENV) .huracan site
