@@ -41,7 +41,8 @@ PER_DAY_CHAIN = "candles or market_quotes or features or regimes or signals or l
 COSTS = CostModel()
 SCENARIOS = {
     "default": dict(source="bundled", symbols="", start=date(2024, 12, 1), end=date(2024, 12, 31)),
-    "sample": dict(source="bundled", symbols="", start=date(2024, 7, 1), end=date(2024, 12, 31)),
+    # from the first day whose champion can read its week of signals (their warm-up reaches back to the sample's start)
+    "sample": dict(source="bundled", symbols="", start=date(2024, 7, 12), end=date(2024, 12, 31)),
     "shared": dict(source=f"replay:{SHARED}", symbols=SHARED_PAIRS, start=date(2024, 9, 1), end=date(2024, 11, 29)),
 }
 

@@ -39,7 +39,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import date
 from pathlib import Path
 from zipfile import ZipFile
 
@@ -292,9 +291,7 @@ def main() -> None:
 
     from bench_pipeline import SCENARIOS, direct, through_dagster
 
-    # the "sample" scenario from the first day ``huracan run`` accepts for it: a day's champion reads a week of
-    # signals, whose warm-up reads the candles of the days before, and the sample's first whole day is 2024-07-02
-    scenario = {**SCENARIOS["sample"], "start": date(2024, 7, 12)}
+    scenario = SCENARIOS["sample"]  # from the first day ``huracan run`` accepts over the sample
     direct_s, _ = timed(lambda: direct(scenario))
     backtest_s = peer["main_s"]
     line |= {
