@@ -8,11 +8,15 @@ are null (warm-up) are UNKNOWN with null scores and confidence.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 import polars as pl
 
 from huracan_core.regimes.config import RegimeConfig
 from huracan_core.versions import modules_used, source_hash
 
+K = TypeVar("K")
 REGIMES = ("TREND", "RANGE", "PANIC", "UNKNOWN")
 INPUT_COLUMNS = (
     "trend_strength", "adx", "ema_slope", "momentum_slope", "compression", "bb_width_pct",
@@ -62,6 +66,18 @@ class RegimeDetector:
     def detect(self, features: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         """Regime per bar: columns ``OUTPUT_COLUMNS``."""
         return self.lazy(features).collect()
+
+    def detect_many(self, features: Mapping[K, pl.DataFrame]) -> dict[K, pl.DataFrame]:
+        """``detect`` of many frames (a ranged run's partitions) in one query: a bar's regime is a function of its
+        own features alone, so each frame's rows are exactly what ``detect`` gives it, in its own order."""
+        if not features:
+            return {}
+        detected = self.detect(pl.concat(list(features.values()), how="diagonal_relaxed"))
+        out, offset = {}, 0
+        for key, frame in features.items():
+            out[key] = detected.slice(offset, frame.height)
+            offset += frame.height
+        return out
 
     def lazy(self, features: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         c = self.config

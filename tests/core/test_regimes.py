@@ -85,3 +85,15 @@ def test_every_regime_fires_on_real_data(shares: dict[str, float]) -> None:
     close to the 10 pairs × 2024 of the config's notes. No regime may vanish or take most bars."""
     assert sum(shares.values()) == pytest.approx(1.0)  # no bar left outside the four regimes
     assert all(0.01 < share < 0.6 for share in shares.values()), shares
+
+
+def test_many_frames_in_one_query_are_each_what_detect_gives_them() -> None:
+    features = FeatureRecipe.default("15m").compute(real_15m("ETH-USDT").head(96 * 6))
+    dated = features.with_columns(pl.col("timestamp").dt.date().alias("day"))
+    days = dated.partition_by("day", as_dict=True, include_key=False)
+    frames = {str(day): frame for (day,), frame in days.items()} | {"empty": features.clear()}
+    detector = RegimeDetector()
+    many = detector.detect_many(frames)
+    assert list(many) == list(frames)
+    for key, frame in frames.items():
+        assert many[key].equals(detector.detect(frame)), key

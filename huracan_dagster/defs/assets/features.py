@@ -114,7 +114,7 @@ def feature_assets(recipe: FeatureRecipe, space: PartitionSpace = DEFAULT_SPACE)
         description="TREND / RANGE / PANIC / UNKNOWN per bar with a confidence, from the documented scores.",
     )
     def regimes(context: dg.AssetExecutionContext, features: dict[str, pl.DataFrame]) -> Iterator:
-        results = {key: detector.detect(frame) for key, frame in sorted(features.items())}
+        results = detector.detect_many(dict(sorted(features.items())))
         yield output_with_partition_metadata(
             context, {key: (frame, _regime_metadata(frame)) for key, frame in results.items()}
         )
