@@ -3,7 +3,7 @@ boundaries, causality checked per partition."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import polars as pl
@@ -53,8 +53,8 @@ def materialized(tmp_path_factory):
     archive = tmp_path_factory.mktemp("archive")
     instance = dg.DagsterInstance.ephemeral()
     assert REFERENCE in SYMBOLS
-    assert history_days(RECIPE) == 12
-    assert run(instance, archive, "2024-11-08", "2024-11-19", selection=[CANDLES]).success
+    first = (date(2024, 11, 20) - timedelta(days=history_days(RECIPE))).isoformat()  # the history the days read
+    assert run(instance, archive, first, "2024-11-19", selection=[CANDLES]).success
     result = run(instance, archive, "2024-11-20", "2024-11-21")
     assert result.success, failure_text(result)
     return instance, archive, result
