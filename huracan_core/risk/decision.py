@@ -38,8 +38,10 @@ class EntryRequest:
     cost_bps: float
     #: the signal bar's regime (the size's regime factor)
     regime: str | None
-    #: the champion's out-of-sample record; None when it has none (refused: nothing to size by)
+    #: the champion's out-of-sample record; None when it has none (refused: nothing to size by) …
     edge: Edge | None
+    #: … and why it has none, for the refusal
+    no_edge_because: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ class Decision:
     rule: str
     why: str
     figures: Mapping[str, Figure] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Decision:
+        return cls(**{**doc, "bar_time": datetime.fromisoformat(doc["bar_time"]), "figures": dict(doc["figures"])})
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -131,7 +131,10 @@ class RiskManager:
             )
         edge = request.edge
         if edge is None:
-            return decision(False, 0.0, "kelly", "the champion has no out-of-sample hit rate and payoff to size by")
+            because = f": {request.no_edge_because}" if request.no_edge_because else ""
+            return decision(
+                False, 0.0, "kelly", f"the champion has no out-of-sample hit rate and payoff to size by{because}"
+            )
         figures |= {"hit_rate": edge.hit_rate, "payoff": edge.payoff, "kelly": edge.kelly}
         if edge.kelly <= 0.0:
             return decision(

@@ -49,7 +49,13 @@ class Edge:
         missing = [k for k in ("hit_rate", "profit_factor") if metrics.get(k) is None]
         if missing:
             raise ValueError(f"the model's metrics lack {', '.join(missing)}: no out-of-sample edge to size from")
-        p, factor = float(metrics["hit_rate"]), float(metrics["profit_factor"])
+        p, factor = float(metrics["hit_rate"]), float(metrics["profit_factor"])  # JSON keeps NaN as "nan"
+        if math.isnan(p):
+            trades = metrics.get("trade_count")
+            raise ValueError(
+                f"the model's out-of-sample hit rate is undefined ({trades if trades is not None else 'no'} trades): "
+                "no edge to size from"
+            )
         if not 0.0 < p <= 1.0:
             raise ValueError(f"the model's out-of-sample hit_rate={p!r}: it never won, there is no edge to size from")
         if math.isnan(factor) or p == 1.0:

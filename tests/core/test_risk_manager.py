@@ -166,8 +166,9 @@ def test_kelly_refuses_a_champion_without_an_edge_and_says_why() -> None:
     no_edge = _ask(manager, edge=Edge(hit_rate=0.4, payoff=1.5))  # f* = 0.4 − 0.6 / 1.5 = 0
     assert not no_edge.approved and no_edge.rule == "kelly"
     assert no_edge.figures["kelly"] == pytest.approx(0.0) and no_edge.figures["hit_rate"] == 0.4
-    unknown = _ask(manager, edge=None)
-    assert not unknown.approved and unknown.rule == "kelly" and "no out-of-sample" in unknown.why
+    unknown = _ask(manager, edge=None, no_edge_because="it never traded out of sample")
+    assert not unknown.approved and unknown.rule == "kelly"
+    assert unknown.why.endswith("no out-of-sample hit rate and payoff to size by: it never traded out of sample")
 
 
 def test_portfolio_caps_refuse_with_their_figures() -> None:
@@ -231,6 +232,8 @@ def test_edge_from_out_of_sample_metrics() -> None:
         Edge.from_metrics({"hit_rate": 0.5})
     with pytest.raises(ValueError, match="never won"):
         Edge.from_metrics({"hit_rate": 0.0, "profit_factor": 0.0})
+    with pytest.raises(ValueError, match=r"hit rate is undefined \(0.0 trades\)"):
+        Edge.from_metrics({"hit_rate": "nan", "profit_factor": "nan", "trade_count": 0.0})
 
 
 def test_settings_name_the_option_they_refuse() -> None:
