@@ -29,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from huracan_core.candles import day_start
 from huracan_core.champions.hamilton import (
     SIGNAL_WARMUP_DAYS,
     Champion,
@@ -83,7 +84,9 @@ class BarReport:
     equity: float
     #: what happened, for people: fills, approvals, refusals, champions refused
     lines: list[str]
+    #: entries and exits filled at the bar
     fills: int
+    #: coins scored at the bar
     decisions: int
 
 
@@ -104,9 +107,7 @@ class PaperTrader:
 
     def history_start(self, bar: datetime) -> datetime:
         """The first candle any coin's score at ``bar`` reads: the features' and signals' warm-up days before."""
-        days = feature_history_days(self.recipe) + SIGNAL_WARMUP_DAYS
-        first = bar.date() - timedelta(days=days)
-        return datetime(first.year, first.month, first.day, tzinfo=bar.tzinfo)
+        return day_start(bar.date() - timedelta(days=feature_history_days(self.recipe) + SIGNAL_WARMUP_DAYS))
 
     def symbols_needed(self, bar: datetime) -> list[str]:
         """Whose candles ``step`` reads at ``bar``: the roster's tradeable coins, every coin with a position or an
@@ -162,7 +163,8 @@ class PaperTrader:
         write_bar(self.store, self.config.timeframe, bar, rows)
         self.state.last_bar = bar
         save_state(self.store, self.config.timeframe, self.state)
-        return BarReport(bar=bar, equity=self.risk.equity, lines=lines, fills=len(rows["trades"]), decisions=decided)
+        fills = sum(row["event"] in ("entry", "exit") for row in rows["trades"])
+        return BarReport(bar=bar, equity=self.risk.equity, lines=lines, fills=fills, decisions=decided)
 
     def _follow(self, signal: Signal, frames: Mapping[str, pl.DataFrame], bar: datetime) -> Followed | None:
         frame = frames.get(signal.symbol)
