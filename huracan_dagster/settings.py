@@ -8,9 +8,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from huracan_core.models.gates import DEFAULT_GATE_PROFILE
+from huracan_core.risk import RiskSettings
 from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, DEFAULT_ORDER_TYPE, order_type
 
 DEFAULT_SOURCE = "bundled"
+RISK_PREFIX = "HURACAN_RISK_"
 DEFAULT_TIMEFRAME = "15m"
 
 
@@ -47,6 +49,12 @@ class Settings:
     automation: bool = False
     #: how long a run waits for a pool slot held by another run (``HURACAN_POOL_TIMEOUT_S``) before it gives up
     pool_timeout_s: float = 600.0
+    #: the risk manager's settings (``HURACAN_RISK_<SETTING>``, e.g. ``HURACAN_RISK_DAILY_LOSS_STOP=0.02``;
+    #: ``HURACAN_RISK_REGIME_FACTORS=TREND=1,RANGE=1,PANIC=0.5,UNKNOWN=0.75``)
+    risk: RiskSettings = field(default_factory=RiskSettings)
+    #: Hamilton refuses a champion whose model's data ends more than this many days before the bar
+    #: (``HURACAN_HAMILTON_MAX_CHAMPION_AGE_DAYS``)
+    hamilton_max_champion_age_days: float = 14.0
     #: the variables the Broadcaster reads (its token is resolved at run time, never copied into definitions)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -95,9 +103,39 @@ class Settings:
             automation=_flag(
                 env.get("HURACAN_AUTOMATION", ""), default=env.get("HURACAN_SOURCE", DEFAULT_SOURCE).startswith("ccxt:")
             ),
-            pool_timeout_s=_seconds("HURACAN_POOL_TIMEOUT_S", env.get("HURACAN_POOL_TIMEOUT_S", "") or "600"),
+            pool_timeout_s=_positive(
+                "HURACAN_POOL_TIMEOUT_S", env.get("HURACAN_POOL_TIMEOUT_S", "") or "600", "seconds"
+            ),
+            risk=_risk(env),
+            hamilton_max_champion_age_days=_positive(
+                "HURACAN_HAMILTON_MAX_CHAMPION_AGE_DAYS",
+                env.get("HURACAN_HAMILTON_MAX_CHAMPION_AGE_DAYS") or "14",
+                "days",
+            ),
             env={k: v for k, v in env.items() if k.startswith("HURACAN_TELEGRAM_")},
         )
+
+
+def _risk(env: Mapping[str, str]) -> RiskSettings:
+    """``HURACAN_RISK_<SETTING>`` variables as the risk manager's settings; a misspelt one is refused (it would
+    otherwise leave a limit at its default without a word)."""
+    values: dict[str, object] = {}
+    for name, value in sorted(env.items()):
+        if not name.startswith(RISK_PREFIX):
+            continue
+        setting = name.removeprefix(RISK_PREFIX).lower()
+        if setting == "regime_factors":
+            pairs = [p.partition("=") for p in value.split(",") if p.strip()]
+            if any(not sep for _, sep, _ in pairs):
+                raise ValueError(f"{name}={value!r}: give REGIME=FACTOR pairs, e.g. TREND=1,PANIC=0.5,UNKNOWN=0.75")
+            values[setting] = {regime.strip().upper(): factor.strip() for regime, _, factor in pairs}
+        else:
+            values[setting] = value
+        try:  # one at a time, so that the error names the variable
+            RiskSettings.from_mapping({setting: values[setting]})
+        except ValueError as error:
+            raise ValueError(f"{name}={value!r}: {error}") from None
+    return RiskSettings.from_mapping(values)
 
 
 def _days(value: str) -> int:
@@ -106,14 +144,14 @@ def _days(value: str) -> int:
     return int(value)
 
 
-def _seconds(name: str, value: str) -> float:
+def _positive(name: str, value: str, unit: str) -> float:
     try:
-        seconds = float(value)
+        number = float(value)
     except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise ValueError(f"{name}={value!r}: give a number of seconds above 0")
-    return seconds
+        number = -1.0
+    if not number > 0:
+        raise ValueError(f"{name}={value!r}: give a number of {unit} above 0")
+    return number
 
 
 def _flag(value: str, default: bool) -> bool:

@@ -86,6 +86,9 @@ class Champion:
     #: the venue and costs its signals were priced at (``config.json`` / ``costs.json``)
     exchange: str
     costs: CostModel
+    #: its out-of-sample record over the walk-forward test folds (``metrics.json``'s ``aggregate``: hit rate,
+    #: profit factor, …), what position sizing bets on
+    out_of_sample: Mapping[str, Any]
 
     @property
     def model_folder(self) -> str:
@@ -117,6 +120,7 @@ class Champion:
         long_edge, short_edge = self.model.predict(bar)
         decision = self.model.rule.decide(bar, long_edge, short_edge, self.model.folder)
         bar_time: datetime = bar["timestamp"][0]
+        volatility = bar["volatility_percentile"][0] if "volatility_percentile" in bar.columns else None
         return Score(
             symbol=self.symbol,
             timestamp=bar_time,
@@ -130,6 +134,11 @@ class Champion:
             mlflow_version=self.mlflow_version,
             as_of=now,
             in_training_window=bar_time < self.model.cutoff,
+            close=float(bar["close"][0]),
+            regime=str(bar["regime"][0] or "UNKNOWN"),
+            confidence=float(decision["confidence"][0]),
+            engines_agreeing=str(decision["engines_agreeing"][0] or ""),
+            volatility_percentile=None if volatility is None else float(volatility),
         )
 
     def bar(
@@ -281,6 +290,15 @@ class Score:
     as_of: datetime
     #: the bar lies before the model's cutoff: the model trained on that stretch, so it is no out-of-sample call
     in_training_window: bool
+    #: the scored candle's close, its regime, the consensus confidence and engines agreeing (the exits read them:
+    #: stop and max hold by regime, take profit by confidence) and its ``volatility_percentile`` feature (None in
+    #: the feature's warm-up)
+    close: float
+    regime: str
+    confidence: float
+    #: the engines whose votes agreed, comma-separated
+    engines_agreeing: str
+    volatility_percentile: float | None
 
 
 def load_champion(store: ArtifactStore, symbol: str, timeframe: str) -> Champion:
@@ -339,6 +357,7 @@ def load_champion(store: ArtifactStore, symbol: str, timeframe: str) -> Champion
     return Champion(
         symbol=coin, timeframe=timeframe, pointer=pointer, model=model, recipe=recipe,
         exchange=config["exchange"], costs=_cost_model(costs["model"]),
+        out_of_sample=json.loads(files["metrics.json"]).get("aggregate", {}),
     )  # fmt: skip
 
 

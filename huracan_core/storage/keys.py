@@ -120,6 +120,25 @@ def daily_summary_key(timeframe: str, day: date) -> str:
     return DAILY_SUMMARY_LAYOUT.format(timeframe=timeframe, date=day.isoformat())
 
 
+#: Hamilton's logs of one UTC day (``YYYYMMDD``): ``trades`` (every fill), ``decisions`` (every coin at every bar),
+#: ``equity`` (one row a bar); each replaced whole as bars are added
+LIVE_LOG_LAYOUT = "live_logs/{kind}/{timeframe}/{day}.parquet"
+#: Hamilton's state (the risk manager's, the entries awaiting their fill, the positions' signals): one document
+LIVE_STATE_LAYOUT = "live_state/{timeframe}/hamilton.json"
+
+
+def live_log_key(kind: str, timeframe: str, day: date) -> str:
+    return LIVE_LOG_LAYOUT.format(kind=kind, timeframe=timeframe, day=day.strftime("%Y%m%d"))
+
+
+def live_logs_prefix(kind: str, timeframe: str) -> str:
+    return LIVE_LOG_LAYOUT.format(kind=kind, timeframe=timeframe, day="").rsplit("/", 1)[0] + "/"
+
+
+def live_state_key(timeframe: str) -> str:
+    return LIVE_STATE_LAYOUT.format(timeframe=timeframe)
+
+
 #: export tables analysts query (``huracan_core/exports``): one object per source partition, replaced whole
 EXPORT_LAYOUT = "exports/{table}/{timeframe}/{symbol}/{date}.parquet"
 EXPORT_DAY_LAYOUT = "exports/{table}/{timeframe}/{date}.parquet"

@@ -74,6 +74,8 @@ LEDGER_COLUMNS = (
     "model_version",
     "expected_edge_bps",
 )
+#: each leg's cost in bps of the entry notional (the half spread crossed, not the full): ``shadow_fills(legs=True)``
+LEG_COLUMNS = ("fee_in", "spread_in", "slip_in", "fee_out", "spread_out", "slip_out")
 #: a missed maker entry: the signal, the bar that did not trade through its limit, and the decision behind it
 MISSED_COLUMNS = (
     "symbol",
@@ -247,13 +249,15 @@ def shadow_fills(
     costs: CostModel,
     overlapping: bool = False,
     entry_features: bool = True,
+    legs: bool = False,
 ) -> Fills:
     """Trades and missed entries for one symbol. ``frame`` is candles + features + ``regime``; ``decisions`` is
     the consensus output for the same bars (``direction``, ``confidence``, ``recommendation``,
     ``engines_agreeing``, ``expected_edge_bps``; a model's decisions also carry ``policy`` and ``model_version``,
     which every trade records). The take profit follows ``confidence``, the stop and max hold the bar's regime.
 
-    ``overlapping`` follows every signal to its exit (the labels); ``entry_features`` adds the ``f_`` columns."""
+    ``overlapping`` follows every signal to its exit (the labels); ``entry_features`` adds the ``f_`` columns;
+    ``legs`` keeps each leg's costs (``LEG_COLUMNS``), for a caller that books the entry before the exit."""
     if not frame["timestamp"].equals(decisions["timestamp"]):
         raise ValueError(f"{symbol}: decisions must cover exactly the frame's bars, in order")
     schema = frame.schema  # built once: polars assembles it anew on every access
@@ -389,10 +393,11 @@ def shadow_fills(
         )
         .with_columns(net_pnl=pl.col("net_bps") * per_quote)
     )
+    columns = LEDGER_COLUMNS + LEG_COLUMNS if legs else LEDGER_COLUMNS
     if not entry_features:
-        return Fills(ledger.select(LEDGER_COLUMNS), missed)
+        return Fills(ledger.select(columns), missed)
     entry = frame[sig].select([pl.col(c).cast(pl.Float64).alias(f"f_{c}") for c in features])
-    return Fills(ledger.select(LEDGER_COLUMNS).hstack(entry), missed)
+    return Fills(ledger.select(columns).hstack(entry), missed)
 
 
 def _missed(bars: pl.DataFrame, symbol: str, sig: np.ndarray, ent: np.ndarray) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""The ``huracan`` command: run the pipeline for a window, show what is materialized, open the UI.
+"""The ``huracan`` command: run the pipeline for a window, show what is materialized, open the UI, paper-trade.
 
 Every run goes through the Dagster instance in ``$HURACAN_HOME/dagster``, so it shows in the UI like a run
 launched there. A window is materialized as *ranged* runs (cut as a UI backfill would cut it): one run
@@ -45,6 +45,33 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     report.add_argument("--start", type=date.fromisoformat, required=True, help="first UTC day (YYYY-MM-DD)")
     report.add_argument("--end", type=date.fromisoformat, required=True, help="last UTC day, inclusive")
     report.add_argument("--timeframe", help="candle timeframe (default: the one the window's exports hold)")
+    hamilton = sub.add_parser(
+        "hamilton",
+        help="paper-trade the champions forward under the risk manager, over recorded candles on an accelerated clock",
+    )
+    hamilton.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        help="first UTC day (default: the roster's day); a home with Hamilton's state resumes after its last bar",
+    )
+    hamilton.add_argument("--end", type=date.fromisoformat, help="last UTC day, inclusive (default: the last recorded)")
+    hamilton.add_argument(
+        "--speed",
+        type=float,
+        default=900.0,
+        help="the replay clock's speed over the wall clock (900: a 15-minute bar a second; 0: no waiting)",
+    )
+    hamilton.add_argument("--source", help="bundled | replay:DIR (default: $HURACAN_SOURCE or bundled)")
+    hamilton.add_argument("--timeframe", help="candle timeframe (default: $HURACAN_TIMEFRAME or 15m)")
+    switch = hamilton.add_mutually_exclusive_group()
+    switch.add_argument(
+        "--kill",
+        nargs="?",
+        const="huracan hamilton --kill",
+        metavar="REASON",
+        help="turn the kill switch on: close everything at the next bar, no entry until --unkill",
+    )
+    switch.add_argument("--unkill", action="store_true", help="turn the kill switch off")
     tracking = sub.add_parser(
         "mlflow", help="the MLflow UI over the training runs and registered models of HURACAN_HOME"
     )
@@ -53,8 +80,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.command == "run" and (args.start is None) != (args.end is None):
         parser.error("--start and --end go together")
-    if args.command in ("run", "report") and args.start and args.end < args.start:
+    if args.command in ("run", "report", "hamilton") and args.start and args.end and args.end < args.start:
         parser.error("--end is before --start")
+    if args.command == "hamilton" and args.speed < 0:
+        parser.error("--speed must be 0 (no waiting) or more")
     return args
 
 
@@ -74,6 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"huracan {args.command}: {line}", flush=True)
     if args.command == "report":  # reads the exports' DuckDB file only: no Dagster instance needed
         return _report(settings, args.start, args.end, args.timeframe)
+    if args.command == "hamilton":  # reads and writes the Archive only: no Dagster instance needed
+        from huracan_dagster.cli.hamilton import hamilton_command
+
+        settings = replace(settings, source=args.source or settings.source).with_timeframe(
+            args.timeframe or settings.timeframe
+        )
+        return hamilton_command(
+            settings, start=args.start, end=args.end, speed=args.speed, kill=args.kill, unkill=args.unkill
+        )
     if args.command == "run":
         settings = replace(settings, source=args.source or settings.source).with_timeframe(
             args.timeframe or settings.timeframe

@@ -1,8 +1,7 @@
 """Hamilton scores the newest closed candle with the champion exactly as the champion was trained to see it.
 
-One small model is trained here on the real sample, from day partitions built the way the assets build them
-(features → regimes → signals → labels → ``train_model_partitions``), written to a store, and pointed at by a
-champion pointer. Hamilton, given nothing but plain candle frames, must then predict for the last bars of the
+One small model is trained on the real sample and planted in a store with a champion pointer at it
+(``planted_champion``). Hamilton, given nothing but plain candle frames, must then predict for the last bars of the
 training window exactly the edges the kept booster predicted for them in training (``reference_scores``).
 """
 
@@ -11,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -28,102 +27,57 @@ from huracan_core.champions.hamilton import (
     score_latest,
 )
 from huracan_core.features.recipe import FeatureRecipe
-from huracan_core.features.windows import compute_feature_partitions, history_days
+from huracan_core.features.windows import history_days
 from huracan_core.models.artifacts import CHECKSUMS, CorruptModelError
-from huracan_core.models.day_models import ModelPartition, feature_columns, train_model_partitions, write_model
+from huracan_core.models.day_models import ModelPartition, feature_columns, train_model_partitions
 from huracan_core.models.encoder import EncoderConfig, fit_encoder
 from huracan_core.models.inputs import feature_inputs
-from huracan_core.models.lookahead_labels import label_partitions
-from huracan_core.models.training import REFERENCE_BARS, ModelConfig
-from huracan_core.models.walk_forward import WalkForwardConfig
-from huracan_core.regimes import RegimeDetector
-from huracan_core.sources import open_source
+from huracan_core.models.training import REFERENCE_BARS
+from huracan_core.regimes import REGIMES
 from huracan_core.storage import LocalArtifactStore
-from huracan_core.storage.keys import champion_pointer_key
-from huracan_core.trading.costs import CostModel
-from huracan_core.trading.signals import signal_partitions
-
-TF = "15m"
-COIN = "ETH-USDT"  # not the reference, so corr_btc/beta_btc and the reference's candles are exercised
-PAIRS = ("BTC-USDT", "ETH-USDT", "SOL-USDT", "BNB-USDT", "XRP-USDT")
-DAY = date(2024, 9, 1)  # the model of this day trains on 2024-08-02..08-31
-#: the costs the signals, labels and models are priced at (the default model)
-COSTS = CostModel()
-CONFIG = ModelConfig(train_days=30, rounds=30, walk_forward=WalkForwardConfig(train_days=15, test_days=5, step_days=5))
-STEP = timedelta(minutes=15)
+from tests.core.planted_champion import (
+    COIN,
+    CONFIG,
+    COSTS,
+    DAY,
+    PAIRS,
+    STEP,
+    TF,
+    days,
+    partitions,
+    publish,
+    sample_candles,
+    train_plain,
+    with_decision,
+)
 
 
 @pytest.fixture(scope="module")
 def candles() -> dict[str, pl.DataFrame]:
-    """The sample's candles of every pair up to the model's day (the universe is all of them, as by default)."""
-    source = open_source("bundled")
-    return {p: source.fetch(p, TF, datetime(2024, 7, 1, tzinfo=UTC), day_start(DAY) + timedelta(days=2)) for p in PAIRS}
-
-
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def _partitions(candles: dict[str, pl.DataFrame]) -> dict:
-    """The coin's partitions the coin_model of DAY reads, built as the assets build them."""
-    recipe = FeatureRecipe.default(TF)
-    by_day = {}
-    for symbol, frame in candles.items():
-        frame = frame.filter(pl.col("timestamp") < day_start(DAY))
-        parts = frame.with_columns(_day=pl.col("timestamp").dt.date()).partition_by(
-            "_day", as_dict=True, include_key=False
-        )
-        by_day |= {(key[0], symbol): part for key, part in parts.items()}
-    train = _days(DAY - timedelta(days=CONFIG.train_days), DAY - timedelta(days=1))
-    warm = _days(train[0] - timedelta(days=SIGNAL_WARMUP_DAYS), train[-1])
-    wanted = [(d, COIN) for d in warm]
-    batch = compute_feature_partitions(recipe, by_day, wanted, {d: list(PAIRS) for d in warm})
-    features = {(p.day, p.symbol): p.frame for p in batch.parts}
-    detector = RegimeDetector()
-    regimes = {k: detector.detect(f) for k, f in features.items()}
-    own = {k: f for k, f in by_day.items() if k[1] == COIN}
-    keys = [(d, COIN) for d in train]
-    signals = signal_partitions(own, features, regimes, keys, warmup_days=SIGNAL_WARMUP_DAYS, costs=COSTS)
-    labels = {
-        (p.day, p.symbol): p.frame for p in label_partitions(own, features, regimes, signals, keys, TF, costs=COSTS)
-    }
-    return {"candles": own, "features": features, "regimes": regimes, "signals": signals, "labels": labels}
+    return sample_candles()
 
 
 @pytest.fixture(scope="module")
 def inputs(candles) -> dict:
-    return _partitions(candles)
+    return partitions(candles)
 
 
 @pytest.fixture(scope="module")
 def plain_model(inputs) -> ModelPartition:
-    (part,) = train_model_partitions(inputs, {}, [(DAY, COIN)], TF, config=CONFIG, costs=COSTS, use_encoder=False)
-    return part
+    return train_plain(inputs)
 
 
 @pytest.fixture(scope="module")
 def encoded_model(inputs) -> ModelPartition:
     """With a small encoder (one epoch over the coin's training features): its embedding joins the inputs."""
     frames = [
-        inputs["features"][(d, COIN)] for d in _days(DAY - timedelta(days=CONFIG.train_days), DAY - timedelta(days=1))
+        inputs["features"][(d, COIN)] for d in days(DAY - timedelta(days=CONFIG.train_days), DAY - timedelta(days=1))
     ]
     encoder = fit_encoder(frames, feature_inputs(feature_columns(frames[0]), TF), EncoderConfig(epochs=1), device="cpu")
     (part,) = train_model_partitions(
         inputs, {DAY: encoder}, [(DAY, COIN)], TF, config=CONFIG, costs=COSTS, use_encoder=True
     )
     return part
-
-
-def publish(store: LocalArtifactStore, part: ModelPartition, **pointer) -> str:
-    """The model folder written as the coin_model asset writes it, and a champion pointer at it (what the
-    promotion writes)."""
-    write_model(store, part)
-    store.write_json(champion_pointer_key(COIN, TF), {
-        "symbol": COIN, "timeframe": TF, "model_folder": part.folder, "mlflow_model": f"huracan-{COIN}", "mlflow_version": "3",
-        "metrics": {}, "recipe_hash": FeatureRecipe.default(TF).version_hash, "promoted_at": "2024-09-01T00:00:00+00:00",
-        "effective_from": "2024-09-01T00:00:00+00:00", "reason": "test", "decision_id": "d-1", **pointer,
-    })  # fmt: skip
-    return part.folder
 
 
 def reference_scores(part: ModelPartition) -> list[dict]:
@@ -165,6 +119,11 @@ def test_the_score_of_a_bar_equals_the_one_computed_in_training(model, candles, 
     assert_scores(score, last)
     assert score.symbol == COIN and score.model_folder == folder and score.mlflow_version == "3"
     assert score.as_of == bar + STEP and score.in_training_window
+    # what the exits and the risk manager read of the bar, and the record position sizing bets on
+    candle = candles[COIN].filter(pl.col("timestamp") == bar).row(0, named=True)
+    assert score.close == candle["close"] and score.regime in REGIMES
+    assert score.volatility_percentile is not None and 0.0 <= score.volatility_percentile <= 1.0
+    assert champion.out_of_sample == json.loads(part.files["metrics.json"])["aggregate"]
     # the rule the model folder records (thresholds per side, None: disabled), applied by hand
     decision = json.loads(part.files["config.json"])["decision"]
     assert decision["policy"] == CONFIG.decision_policy and decision["margin_bps"] == CONFIG.safety_margin_bps
@@ -278,11 +237,6 @@ def test_a_model_of_another_recipe_is_refused_naming_both_hashes(plain_model, tm
         load_champion(store, COIN, TF)
 
 
-def _with_decision(part: ModelPartition, decision: dict) -> ModelPartition:
-    config = json.loads(part.files["config.json"]) | {"decision": decision}
-    return replace(part, files=part.files | {"config.json": json.dumps(config).encode()})
-
-
 def test_the_decision_is_the_traders_under_the_models_rule(plain_model, candles, tmp_path):
     """The same model under thresholds below both edges must take the side with the larger edge, as the trader
     would; with the long disabled by its calibration, the short."""
@@ -293,7 +247,7 @@ def test_the_decision_is_the_traders_under_the_models_rule(plain_model, candles,
         "long_threshold_bps": -1000.0,
         "short_threshold_bps": -1000.0,
     }
-    publish(store, _with_decision(plain_model, absolute))
+    publish(store, with_decision(plain_model, absolute))
     last = reference_scores(plain_model)[-1]
     score = score_latest(store, COIN, TF, candles, now=day_start(DAY))
     assert_scores(score, last)
@@ -302,6 +256,6 @@ def test_the_decision_is_the_traders_under_the_models_rule(plain_model, candles,
     assert score.expected_edge_bps == max(score.long_edge_bps, score.short_edge_bps)
 
     short_only = absolute | {"policy": "calibrated", "long_threshold_bps": None}
-    publish(store, _with_decision(plain_model, short_only))
+    publish(store, with_decision(plain_model, short_only))
     score = score_latest(store, COIN, TF, candles, now=day_start(DAY))
     assert score.decision == -1 and score.rule == "calibrated: long disabled, short > -1000.0 bps"
