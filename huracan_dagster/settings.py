@@ -12,6 +12,11 @@ from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, DEFAULT_ORDER_TYPE, 
 
 DEFAULT_SOURCE = "bundled"
 DEFAULT_TIMEFRAME = "15m"
+#: where a run's steps execute (``HURACAN_EXECUTOR``): in the run's own process, or each on a Celery worker
+EXECUTORS = ("in_process", "celery")
+#: the broker the Celery profile uses unless ``HURACAN_CELERY_BROKER`` names another: the loopback Redis
+DEFAULT_CELERY_BROKER = "redis://127.0.0.1:6379/0"
+DEFAULT_CELERY_QUEUE = "huracan"
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,15 @@ class Settings:
     automation: bool = False
     #: how long a run waits for a pool slot held by another run (``HURACAN_POOL_TIMEOUT_S``) before it gives up
     pool_timeout_s: float = 600.0
-    #: the variables the Broadcaster reads (its token is resolved at run time, never copied into definitions)
+    #: ``in_process`` (every step in the run's process) or ``celery`` (each step on a worker of ``huracan workers``)
+    executor: str = "in_process"
+    #: the Celery broker and result backend (URLs that may carry a password: kept out of ``repr``)
+    celery_broker: str = field(default=DEFAULT_CELERY_BROKER, repr=False)
+    celery_backend: str = field(default=DEFAULT_CELERY_BROKER, repr=False)
+    #: the queue the code location's steps go to and the workers take them from: one per deployment on a broker
+    celery_queue: str = DEFAULT_CELERY_QUEUE
+    #: the variables resolved at run time, never copied into definitions: the Broadcaster's (its token), the Celery
+    #: broker's and backend's (URLs that may carry a password)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def with_timeframe(self, timeframe: str) -> Settings:
@@ -77,6 +90,7 @@ class Settings:
         symbols = tuple(s.strip() for s in env.get("HURACAN_SYMBOLS", "").split(",") if s.strip())
         timeframe = env.get("HURACAN_TIMEFRAME", DEFAULT_TIMEFRAME)
         listed = [t.strip() for t in env.get("HURACAN_TIMEFRAMES", "").split(",") if t.strip()]
+        broker = env.get("HURACAN_CELERY_BROKER") or DEFAULT_CELERY_BROKER
         return cls(
             home=Path(env.get("HURACAN_HOME", ".huracan")).resolve(),
             source=env.get("HURACAN_SOURCE", DEFAULT_SOURCE),
@@ -96,8 +110,24 @@ class Settings:
                 env.get("HURACAN_AUTOMATION", ""), default=env.get("HURACAN_SOURCE", DEFAULT_SOURCE).startswith("ccxt:")
             ),
             pool_timeout_s=_seconds("HURACAN_POOL_TIMEOUT_S", env.get("HURACAN_POOL_TIMEOUT_S", "") or "600"),
-            env={k: v for k, v in env.items() if k.startswith("HURACAN_TELEGRAM_")},
+            executor=_executor(env.get("HURACAN_EXECUTOR", "")),
+            celery_broker=broker,
+            celery_backend=env.get("HURACAN_CELERY_BACKEND") or _default_backend(broker),
+            celery_queue=env.get("HURACAN_CELERY_QUEUE") or DEFAULT_CELERY_QUEUE,
+            env={k: v for k, v in env.items() if k.startswith(("HURACAN_TELEGRAM_", "HURACAN_CELERY_"))},
         )
+
+
+def _executor(value: str) -> str:
+    value = value.strip().lower() or EXECUTORS[0]
+    if value not in EXECUTORS:
+        raise ValueError(f"HURACAN_EXECUTOR={value!r}: give {' or '.join(EXECUTORS)}")
+    return value
+
+
+def _default_backend(broker: str) -> str:
+    """Results beside the messages: the broker's own Redis, or RabbitMQ's reply queues (``rpc://``)."""
+    return broker if broker.startswith(("redis://", "rediss://")) else "rpc://"
 
 
 def _days(value: str) -> int:
