@@ -14,6 +14,11 @@ from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, DEFAULT_ORDER_TYPE, 
 DEFAULT_SOURCE = "bundled"
 RISK_PREFIX = "HURACAN_RISK_"
 DEFAULT_TIMEFRAME = "15m"
+#: where a run's steps execute (``HURACAN_EXECUTOR``): in the run's own process, or each on a Celery worker
+EXECUTORS = ("in_process", "celery")
+#: the broker the Celery profile uses unless ``HURACAN_CELERY_BROKER`` names another: the loopback Redis
+DEFAULT_CELERY_BROKER = "redis://127.0.0.1:6379/0"
+DEFAULT_CELERY_QUEUE = "huracan"
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,15 @@ class Settings:
     #: Hamilton refuses a champion whose model's data ends more than this many days before the bar
     #: (``HURACAN_HAMILTON_MAX_CHAMPION_AGE_DAYS``)
     hamilton_max_champion_age_days: float = 14.0
-    #: the variables the Broadcaster reads (its token is resolved at run time, never copied into definitions)
+    #: ``in_process`` (every step in the run's process) or ``celery`` (each step on a worker of ``huracan workers``)
+    executor: str = "in_process"
+    #: the Celery broker and result backend (URLs that may carry a password: kept out of ``repr``)
+    celery_broker: str = field(default=DEFAULT_CELERY_BROKER, repr=False)
+    celery_backend: str = field(default=DEFAULT_CELERY_BROKER, repr=False)
+    #: the queue the code location's steps go to and the workers take them from: one per deployment on a broker
+    celery_queue: str = DEFAULT_CELERY_QUEUE
+    #: the variables resolved at run time, never copied into definitions: the Broadcaster's (its token), the Celery
+    #: broker's and backend's (URLs that may carry a password)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def with_timeframe(self, timeframe: str) -> Settings:
@@ -85,6 +98,7 @@ class Settings:
         symbols = tuple(s.strip() for s in env.get("HURACAN_SYMBOLS", "").split(",") if s.strip())
         timeframe = env.get("HURACAN_TIMEFRAME", DEFAULT_TIMEFRAME)
         listed = [t.strip() for t in env.get("HURACAN_TIMEFRAMES", "").split(",") if t.strip()]
+        broker = env.get("HURACAN_CELERY_BROKER") or DEFAULT_CELERY_BROKER
         return cls(
             home=Path(env.get("HURACAN_HOME", ".huracan")).resolve(),
             source=env.get("HURACAN_SOURCE", DEFAULT_SOURCE),
@@ -112,7 +126,11 @@ class Settings:
                 env.get("HURACAN_HAMILTON_MAX_CHAMPION_AGE_DAYS") or "14",
                 "days",
             ),
-            env={k: v for k, v in env.items() if k.startswith("HURACAN_TELEGRAM_")},
+            executor=_executor(env.get("HURACAN_EXECUTOR", "")),
+            celery_broker=broker,
+            celery_backend=env.get("HURACAN_CELERY_BACKEND") or _default_backend(broker),
+            celery_queue=env.get("HURACAN_CELERY_QUEUE") or DEFAULT_CELERY_QUEUE,
+            env={k: v for k, v in env.items() if k.startswith(("HURACAN_TELEGRAM_", "HURACAN_CELERY_"))},
         )
 
 
@@ -136,6 +154,18 @@ def _risk(env: Mapping[str, str]) -> RiskSettings:
         except ValueError as error:
             raise ValueError(f"{name}={value!r}: {error}") from None
     return RiskSettings.from_mapping(values)
+
+
+def _executor(value: str) -> str:
+    value = value.strip().lower() or EXECUTORS[0]
+    if value not in EXECUTORS:
+        raise ValueError(f"HURACAN_EXECUTOR={value!r}: give {' or '.join(EXECUTORS)}")
+    return value
+
+
+def _default_backend(broker: str) -> str:
+    """Results beside the messages: the broker's own Redis, or RabbitMQ's reply queues (``rpc://``)."""
+    return broker if broker.startswith(("redis://", "rediss://")) else "rpc://"
 
 
 def _days(value: str) -> int:

@@ -41,6 +41,7 @@ from huracan_dagster.defs.resources import (
     PromotionResource,
     UniverseResource,
 )
+from huracan_dagster.defs.step_executor import step_executor
 from huracan_dagster.settings import Settings
 
 DAILY_JOB = "daily_pipeline"
@@ -202,9 +203,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         )
     )
     sensors += broadcaster_sensors(enabled=telegram_configured(settings.env))
-    # A run's steps are a chain (candles → features → … of one range), so a process per step (the multiprocess
-    # executor) buys no parallelism and costs an interpreter start and every import, 3–4 s, per step; runs execute
-    # in their own process, and the cores are shared by running several runs at once (the run queue's limit).
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
@@ -212,7 +210,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules=schedules,
         sensors=sensors,
         resources=resources(settings),
-        executor=dg.in_process_executor,
+        executor=step_executor(settings),
     )
 
 
