@@ -137,8 +137,20 @@ class TelegramClient:
         self._fail(f"Telegram message not sent after {attempts} attempts: {outcome.reason}")
         return False
 
-    def _post(self, body: bytes) -> _Outcome:
-        url = f"{self.base_url}/bot{quote(self._token, safe=':')}/sendMessage"
+    def check(self) -> tuple[bool, str]:
+        """Ask Telegram whether it accepts the token (``getMe``, once, no retry): ``huracan health`` runs this, and a
+        health probe must answer within its timeout. Never raises; the reason is redacted like every log line."""
+        if not self.enabled:
+            missing = [n for n, v in ((TOKEN_VARIABLE, self._token), (CHAT_VARIABLE, self.chat_id)) if not v]
+            return False, f"{' and '.join(missing)} not set: the Broadcaster is off"
+        try:
+            outcome = self._post(b"{}", method="getMe")
+        except Exception as error:
+            outcome = _Outcome(False, f"unexpected {type(error).__name__}: {error}")
+        return outcome.sent, self._redact(f"{self.base_url} accepts the bot token" if outcome.sent else outcome.reason)
+
+    def _post(self, body: bytes, method: str = "sendMessage") -> _Outcome:
+        url = f"{self.base_url}/bot{quote(self._token, safe=':')}/{method}"
         request = urllib.request.Request(
             url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
         )
