@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import dagster as dg
 import pytest
 
 from huracan_core.sources.ccxt_source import CcxtSource
 from huracan_dagster.cli.main import main
 from tests.fake_binance import FakeBinance, binance_exchange
 from tests.fake_telegram import FakeTelegram
+from tests.services.postgres import throwaway_database
 from tests.services.s3 import s3_server
 
 DAY = "2024-12-31"
@@ -120,3 +122,15 @@ def test_a_rejected_telegram_token_is_telegram_alone_and_never_printed(huracan_h
         assert "rejected the bot token" in rows["telegram"]["detail"]
         assert "HURACAN_TELEGRAM_TOKEN" in rows["telegram"]["detail"]
         assert fake.messages == []
+
+
+def test_the_instance_and_mlflow_on_postgres_answer_and_are_counted(huracan_home, capsys, monkeypatch):
+    with throwaway_database("huracan_dagster") as instance_url, throwaway_database("huracan_mlflow") as mlflow_url:
+        monkeypatch.setenv("HURACAN_PG_URL", instance_url)
+        monkeypatch.setenv("HURACAN_MLFLOW_URI", mlflow_url)
+        code, rows = health(capsys)
+        dg.DagsterInstance.get().dispose()  # before its database is dropped
+    assert code == 0 and not down(rows)
+    assert rows["instance storage"]["detail"] == f"PostgreSQL {instance_url}: 0 runs"
+    # MLflow's tables come with its first training: the database answers, and the row says what creates them
+    assert rows["mlflow store"]["state"] == "ok" and "no runs table yet" in rows["mlflow store"]["detail"]
