@@ -107,8 +107,7 @@ class TelegramClient:
     def _send(self, text: str) -> bool:
         if not self.enabled:
             if not self._announced_off:
-                missing = [n for n, v in ((TOKEN_VARIABLE, self._token), (CHAT_VARIABLE, self.chat_id)) if not v]
-                self._emit(logging.INFO, f"Broadcaster is off ({' and '.join(missing)} not set); message not sent")
+                self._emit(logging.INFO, f"Broadcaster is off ({self._unset()} not set); message not sent")
                 self._announced_off = True
             return False
         if not text or not text.strip():
@@ -137,8 +136,23 @@ class TelegramClient:
         self._fail(f"Telegram message not sent after {attempts} attempts: {outcome.reason}")
         return False
 
-    def _post(self, body: bytes) -> _Outcome:
-        url = f"{self.base_url}/bot{quote(self._token, safe=':')}/sendMessage"
+    def check(self) -> tuple[bool, str]:
+        """Ask Telegram whether it accepts the token (``getMe``, once, no retry): ``huracan health`` runs this, and a
+        health probe must answer within its timeout. Never raises; the reason is redacted like every log line."""
+        if not self.enabled:
+            return False, f"{self._unset()} not set: the Broadcaster is off"
+        try:
+            outcome = self._post(b"{}", method="getMe")
+        except Exception as error:
+            outcome = _Outcome(False, f"unexpected {type(error).__name__}: {error}")
+        return outcome.sent, self._redact(f"{self.base_url} accepts the bot token" if outcome.sent else outcome.reason)
+
+    def _unset(self) -> str:
+        """The variables whose absence turns the Broadcaster off: ``HURACAN_TELEGRAM_TOKEN and …``."""
+        return " and ".join(n for n, v in ((TOKEN_VARIABLE, self._token), (CHAT_VARIABLE, self.chat_id)) if not v)
+
+    def _post(self, body: bytes, method: str = "sendMessage") -> _Outcome:
+        url = f"{self.base_url}/bot{quote(self._token, safe=':')}/{method}"
         request = urllib.request.Request(
             url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
         )

@@ -78,6 +78,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     workers.add_argument(
         "--processes", type=_positive, help="steps run at once on this machine (default: its usable cores)"
     )
+    health = sub.add_parser(
+        "health",
+        help="each component's state (instance storage, daemon, the Engine's runs, stale assets, Archive, MLflow, "
+        "exchange, Telegram); exit status 1 when one is down",
+    )
+    health.add_argument("--json", action="store_true", help="JSON instead of a table")
+    health.add_argument(
+        "--timeout", type=float, default=3.0, help="seconds each service may take to answer (default: 3)"
+    )
     tracking = sub.add_parser(
         "mlflow", help="the MLflow UI over the training runs and registered models of HURACAN_HOME"
     )
@@ -102,6 +111,16 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
     except ValueError as error:  # a bad environment value: one line naming the variable, not a traceback
         print(f"huracan {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    if args.command == "health":  # reads only: before the repairs below, and before the instance is opened
+        from huracan_dagster.cli.health import show_health
+
+        return show_health(settings, args.json, args.timeout)
+    from huracan_dagster.cli.preflight import unreachable
+
+    problem = unreachable(settings, args.command)
+    if problem:  # a service it needs does not answer: one line naming the variable, before Dagster's retries
+        print(f"huracan {args.command}: error: {problem}", file=sys.stderr)
         return 2
     from huracan_dagster.cli.moved_home import follow_home
 

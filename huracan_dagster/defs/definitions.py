@@ -16,6 +16,7 @@ from huracan_dagster.defs.assets.integrity import integrity_checks, integrity_jo
 from huracan_dagster.defs.assets.learning import learning_assets
 from huracan_dagster.defs.assets.market_quotes import market_quote_assets
 from huracan_dagster.defs.assets.reports import report_assets
+from huracan_dagster.defs.assets.system_health import system_health_asset, system_health_sensor
 from huracan_dagster.defs.assets.trading import trading_assets
 from huracan_dagster.defs.automation import (
     automation_sensor,
@@ -203,8 +204,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         )
     )
     sensors += broadcaster_sensors(enabled=telegram_configured(settings.env))
+    sensors.append(system_health_sensor(settings))
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, system_health_asset()],
         asset_checks=checks,
         jobs=jobs,
         schedules=schedules,
