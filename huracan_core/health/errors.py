@@ -136,7 +136,7 @@ def error_alerts(runs: Sequence[RunOutcome], now: datetime, policy: ErrorPolicy)
                     key=f"errors/recurring/{group.cause}",
                     severity=Severity.WARNING,
                     text=(
-                        f"recurring failure: {len(group.run_ids)} runs on {len(group.days)} days "
+                        f"recurring failure: {len(group.run_ids)} runs on {len(group.days)} day{'s' if len(group.days) != 1 else ''} "
                         f"({group.days[0]}..{group.days[-1]}; {', '.join(group.jobs)}): {group.example}"
                     ),
                 )
