@@ -17,7 +17,7 @@ from huracan_core.storage.local import LocalArtifactStore
 from huracan_dagster.defs.alerts import health_alerts_sensor
 from huracan_dagster.defs.broadcaster import BroadcasterResource
 from huracan_dagster.defs.definitions import build_definitions, daily_job_name
-from huracan_dagster.defs.freshness import CHECKED, FRESH_WITHIN, SENSOR_NAME
+from huracan_dagster.defs.freshness import CHECKED, FRESH_WITHIN, SENSOR_NAME, freshness_checks
 from huracan_dagster.defs.partitions import asset_key
 from huracan_dagster.defs.resources import ArchiveResource
 from huracan_dagster.settings import Settings
@@ -51,6 +51,39 @@ def test_freshness_checks_only_for_a_live_source(huracan_home, monkeypatch, sour
     [check_op] = [n for n in job.graph.node_dict if n.startswith("freshness_check")]
     upstream = {h.node_name for h in job.graph.dependency_structure.all_upstream_outputs_from_node(check_op)}
     assert upstream == {"15m__" + n for n in CHECKED if n != "daily_summary"}
+
+
+DAYS_AND_COINS = dg.MultiPartitionsDefinition(
+    {"date": dg.DailyPartitionsDefinition("2024-12-01"), "symbol": dg.StaticPartitionsDefinition(["BTC-USDT"])}
+)
+
+
+def stand_in(name: str) -> dg.AssetsDefinition:
+    """An asset under the platform's key, partitioned date × symbol like it."""
+
+    @dg.asset(key=asset_key("15m", name), partitions_def=DAYS_AND_COINS)
+    def written() -> int:
+        return 1
+
+    return written
+
+
+def test_a_freshness_check_passes_once_any_partition_was_written(huracan_home, monkeypatch) -> None:
+    monkeypatch.setenv("HURACAN_TIMEFRAMES", "")
+    monkeypatch.setenv("HURACAN_SOURCE", "ccxt:binance")
+    checks = freshness_checks(Settings.from_env())
+    assets = {n: stand_in(n) for n in CHECKED}
+    only_checks = dg.AssetSelection.checks(*checks)
+
+    def verdicts(instance: dg.DagsterInstance) -> dict[str, bool]:
+        result = dg.materialize([*assets.values(), *checks], selection=only_checks, instance=instance)
+        return {e.asset_key.path[-1]: e.passed for e in result.get_asset_check_evaluations()}
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert verdicts(instance) == dict.fromkeys(CHECKED, False)  # never written: overdue
+        partition = dg.MultiPartitionKey({"date": "2024-12-05", "symbol": "BTC-USDT"})
+        dg.materialize([assets["candles"]], partition_key=partition, instance=instance)
+        assert verdicts(instance) == {n: n == "candles" for n in CHECKED}
 
 
 class CandlesMissing(Exception):
