@@ -70,6 +70,12 @@ def health_alerts_sensor(
     return health_alerts
 
 
+#: a finished run's causes never change: kept per run id across ticks (the code server keeps the module), so a
+#: tick reads the event log of the runs that failed since the last one, not of every failure in the window
+_CAUSES: dict[str, tuple[str, ...]] = {}
+CAUSES_KEPT = 5000
+
+
 def run_outcomes(instance: dg.DagsterInstance, since: datetime) -> list[RunOutcome]:
     """The runs that finished since ``since``, with a failed run's causes as its failure message says them."""
     records = instance.get_run_records(filters=dg.RunsFilter(statuses=FINISHED, updated_after=since))
@@ -77,13 +83,21 @@ def run_outcomes(instance: dg.DagsterInstance, since: datetime) -> list[RunOutco
     for record in records:
         ended = record.end_time or record.update_timestamp.timestamp()
         failed = record.dagster_run.status == dg.DagsterRunStatus.FAILURE
-        causes = tuple(run_cause(instance, record.dagster_run).splitlines()) if failed else ()
+        causes = failure_lines(instance, record.dagster_run) if failed else ()
         outcome = RunOutcome(
             record.dagster_run.run_id, record.dagster_run.job_name, datetime.fromtimestamp(ended, UTC), failed, causes
         )
         if outcome.ended >= since:
             outcomes.append(outcome)
     return outcomes
+
+
+def failure_lines(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[str, ...]:
+    if run.run_id not in _CAUSES:
+        if len(_CAUSES) >= CAUSES_KEPT:
+            del _CAUSES[next(iter(_CAUSES))]  # the oldest read: long out of the window
+        _CAUSES[run.run_id] = tuple(run_cause(instance, run).splitlines())
+    return _CAUSES[run.run_id]
 
 
 def daily_summaries(archive: ArchiveResource, timeframes: Sequence[str], day: date) -> Trading:
