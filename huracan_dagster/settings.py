@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from huracan_core.models.gates import DEFAULT_GATE_PROFILE
 from huracan_core.risk import RiskSettings
@@ -14,6 +16,9 @@ from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, DEFAULT_ORDER_TYPE, 
 DEFAULT_SOURCE = "bundled"
 RISK_PREFIX = "HURACAN_RISK_"
 DEFAULT_TIMEFRAME = "15m"
+CCXT_EXAMPLE = '{"urls": {"api": {"public": "http://127.0.0.1:8080/api/v3"}}, "options": {"fetchMarkets": ["spot"]}}'
+#: ccxt's credentials: refused, so that no key is ever written where settings are shown
+SECRET_CCXT_SETTINGS = frozenset({"apiKey", "secret", "password", "uid", "privateKey", "walletAddress", "token"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,9 @@ class Settings:
     #: Hamilton refuses a champion whose model's data ends more than this many days before the bar
     #: (``HURACAN_HAMILTON_MAX_CHAMPION_AGE_DAYS``)
     hamilton_max_champion_age_days: float = 14.0
+    #: extra settings of the ccxt exchange ``huracan hamilton`` reads a live source through (``HURACAN_CCXT_CONFIG``,
+    #: a JSON object: another API address, a proxy, ``options``); never keys: Huracan reads public market data only
+    ccxt_config: Mapping[str, Any] = field(default_factory=dict, hash=False)
     #: the variables the Broadcaster reads (its token is resolved at run time, never copied into definitions)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -112,6 +120,7 @@ class Settings:
                 env.get("HURACAN_HAMILTON_MAX_CHAMPION_AGE_DAYS") or "14",
                 "days",
             ),
+            ccxt_config=_ccxt_config(env.get("HURACAN_CCXT_CONFIG", "")),
             env={k: v for k, v in env.items() if k.startswith("HURACAN_TELEGRAM_")},
         )
 
@@ -136,6 +145,26 @@ def _risk(env: Mapping[str, str]) -> RiskSettings:
         except ValueError as error:
             raise ValueError(f"{name}={value!r}: {error}") from None
     return RiskSettings.from_mapping(values)
+
+
+def _ccxt_config(value: str) -> dict[str, Any]:
+    if not value.strip():
+        return {}
+    try:
+        config = json.loads(value)
+    except ValueError as error:
+        raise ValueError(
+            f"HURACAN_CCXT_CONFIG={value!r}: not JSON ({error}); give an object, e.g. {CCXT_EXAMPLE}"
+        ) from None
+    if not isinstance(config, dict):
+        raise ValueError(f"HURACAN_CCXT_CONFIG={value!r}: give a JSON object, e.g. {CCXT_EXAMPLE}")
+    keys = sorted(set(config) & SECRET_CCXT_SETTINGS)
+    if keys:
+        raise ValueError(
+            f"HURACAN_CCXT_CONFIG holds {', '.join(keys)}: Huracan reads public market data and trades on paper only, "
+            "so it takes no keys"
+        )
+    return config
 
 
 def _days(value: str) -> int:
