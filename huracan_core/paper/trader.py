@@ -51,7 +51,7 @@ from huracan_core.paper.logs import write_bar
 from huracan_core.paper.signals import Signal
 from huracan_core.paper.state import PaperState, load_state, save_state
 from huracan_core.risk import Decision, Edge, EntryRequest, RiskManager, RiskSettings, RiskState
-from huracan_core.storage.keys import roster_key
+from huracan_core.storage.keys import champion_pointer_key, roster_key
 from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 from huracan_core.symbols import to_key
 from huracan_core.timeframes import timeframe_delta
@@ -102,6 +102,8 @@ class PaperTrader:
         self.recipe = FeatureRecipe.default(config.timeframe)
         self.state = load_state(store, config.timeframe) or PaperState(risk=RiskState(cash=config.risk.starting_equity))
         self.risk = RiskManager(config.risk, self.state.risk)
+        #: each coin's champion as loaded, with the pointer's bytes it was loaded for
+        self._champions: dict[str, tuple[bytes, Champion]] = {}
 
     @property
     def next_bar(self) -> datetime | None:
@@ -344,10 +346,24 @@ class PaperTrader:
         return len(scored)
 
     def _champion(self, symbol: str, bar: datetime) -> tuple[Champion | None, str]:
+        """The coin's champion in force at ``bar``, or why none may trade. The pointer is read at every bar (a
+        promotion is picked up at the next one); the model is loaded, its folder's checksums verified, when the
+        pointer is new to this process (a folder is written once and never changed in place)."""
+        key = champion_pointer_key(symbol, self.config.timeframe)
         try:
-            champion = load_champion(self.store, symbol, self.config.timeframe)
-        except LOAD_ERRORS as error:
-            return None, str(error)
+            pointer = self.store.read_bytes(key)
+        except ArtifactNotFound:
+            pointer = b""
+        cached = self._champions.get(symbol)
+        if cached is not None and cached[0] == pointer:
+            champion = cached[1]
+        else:
+            try:
+                champion = load_champion(self.store, symbol, self.config.timeframe)
+            except LOAD_ERRORS as error:
+                self._champions.pop(symbol, None)
+                return None, str(error)
+            self._champions[symbol] = (pointer, champion)
         cutoff = champion.model.cutoff
         if bar < cutoff:
             return None, (

@@ -89,7 +89,7 @@ def hamilton_command(
         with hamilton_lock(home):
             trader = PaperTrader(store, config)
             if live_clock is not None:
-                first: datetime | None = trader.next_bar or _bar_of(live_clock.now(), trader.step_size)
+                first: datetime | None = trader.next_bar or _bar_of(live_clock.origin, trader.step_size)
                 last = None if end is None else day_start(end + timedelta(days=1))
             else:
                 assert recorded is not None
@@ -221,7 +221,7 @@ def _universe(source: CandleSource, settings: Settings) -> Universe:
 
 
 def _bar_of(moment: datetime, step: timedelta) -> datetime:
-    """The bar ``moment`` falls in (its open time): the first a live Hamilton awaits the close of."""
+    """The bar ``moment`` falls in (its open time): a live Hamilton's first is the bar its clock starts in."""
     day = day_start(moment.date())
     return day + ((moment - day) // step) * step
 
