@@ -110,7 +110,7 @@ def hamilton_command(
             )
             if control.paused or control.top_n is not None:
                 print(f"    {control_line(control, kill_reason(home))}", flush=True)
-            done = trade_forward(
+            trade_forward(
                 trader,
                 CandleFeed(source, timeframe),
                 first=first,
@@ -131,14 +131,19 @@ def hamilton_command(
         return 1
     except KeyboardInterrupt:
         print("huracan hamilton: stopped; the next start resumes after the last bar done", flush=True)
+        _latency(latencies)
         return 130
+    _latency(latencies)
+    return 0
+
+
+def _latency(latencies: list[float]) -> None:
     if latencies:
         print(
-            f"{done} bars; latency from a bar's close to its decisions logged: median "
+            f"{len(latencies)} bars; latency from a bar's close to its decisions logged: median "
             f"{statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms",
             flush=True,
         )
-    return 0
 
 
 def _live_source(settings: Settings, clock: MarketClock) -> CandleSource:

@@ -1,13 +1,20 @@
 """A small real champion planted in a store: one coin model trained on the bundled sample from day partitions
 built the way the assets build them (features → regimes → signals → labels → ``train_model_partitions``), its
 folder written as the ``coin_model`` asset writes it and a champion pointer at it, as the promotion writes it.
-Hamilton's tests score with it and trade with it."""
+Hamilton's tests score with it and trade with it.
+
+``python -m tests.core.planted_champion`` plants it in ``$HURACAN_HOME`` for a demonstration of ``make hamilton``
+(the README's quickstart): no model of the sample passes its gates, so without it Hamilton only waits. It enters
+at every bar and carries a made-up out-of-sample record for the risk manager to size by: it shows the machinery,
+it is no edge."""
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -23,7 +30,7 @@ from huracan_core.models.walk_forward import WalkForwardConfig
 from huracan_core.regimes import RegimeDetector
 from huracan_core.sources import open_source
 from huracan_core.storage import LocalArtifactStore
-from huracan_core.storage.keys import champion_pointer_key, model_folder_key
+from huracan_core.storage.keys import champion_pointer_key, model_folder_key, roster_key
 from huracan_core.trading.costs import CostModel
 from huracan_core.trading.signals import signal_partitions
 
@@ -124,3 +131,21 @@ def with_record(part: ModelPartition, hit_rate: float = 0.55, profit_factor: flo
 def with_decision(part: ModelPartition, decision: dict) -> ModelPartition:
     config = json.loads(part.files["config.json"]) | {"decision": decision}
     return replace(part, files=part.files | {"config.json": json.dumps(config).encode()})
+
+
+def main() -> None:
+    home = Path(os.environ.get("HURACAN_HOME", ".huracan")).resolve()
+    store = LocalArtifactStore(home / "archive")
+    folder = publish(store, with_record(with_decision(train_plain(partitions(sample_candles())), EVERY_BAR)))
+    store.write_json(
+        roster_key(TF), {"date": DAY.isoformat(), "symbols": [{"symbol": COIN, "trade_ok": True, "rank": 1}]}
+    )
+    print(
+        f"planted in {home / 'archive'}: {COIN}'s {TF} champion {folder} (trained on {DAY - CONFIG.train_days * timedelta(days=1)}"
+        f"..{DAY - timedelta(days=1)}, entering at every bar, a made-up out-of-sample record: hit rate 55 %, profit "
+        f"factor 1.4) and a roster of {DAY} listing it alone; make hamilton trades it from {DAY}"
+    )
+
+
+if __name__ == "__main__":
+    main()
