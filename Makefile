@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export HURACAN_HOME ?= $(CURDIR)/.huracan
 export MLFLOW_DISABLE_TELEMETRY ?= true
 
-.PHONY: run hamilton test test-fast lint docs ui mlflow browser clean bench-peer
+.PHONY: run hamilton test test-fast lint docs ui mlflow workers browser clean bench-peer
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ ui: $(STAMP)
 
 mlflow: $(STAMP)
 	$(VENV)/bin/huracan mlflow
+
+# A Celery worker for the runs' steps, with HURACAN_EXECUTOR=celery (docs/operations.md, steps over workers)
+workers: $(STAMP)
+	$(VENV)/bin/huracan workers
 
 # Headless Chromium for the UI tests (Debian packages); the UI tests skip, saying why, where it cannot install.
 browser:

@@ -33,6 +33,7 @@ from dagster._core.definitions.partitions.context import partition_loading_conte
 #    order). The subset class and the context's attribute are private; replacing the subset with a sorted one is
 #    the only way to have the newest day recorded last (the UI's "latest materialization").
 from dagster._core.definitions.partitions.subset.default import DefaultPartitionsSubset
+from dagster._core.definitions.reconstruct import ReconstructableRepository  # use 9
 
 # 5. ``huracan status`` reads the latest verdict per check partition: the execution records' status type and the
 #    partition filter of ``get_asset_check_execution_history`` are not exported.
@@ -123,6 +124,13 @@ def add_partition_metadata(context: dg.AssetExecutionContext, by_partition: Mapp
 #    Overview timeline lists only runs that carry their job's origin in a code location, and ``execute_in_process``
 #    creates runs without one. The origin types, the workspace targets from which the UI makes its code location's
 #    origin, and executing an already created run in this process (``execute_run`` of an ``InMemoryJob``) are private.
+#    Over Celery workers (``HURACAN_EXECUTOR=celery``) the run's steps must travel as a job that a worker loads by
+#    itself: a ``ReconstructableJob`` of the definitions' module, which ``dg.reconstructable`` makes only from a
+#    function that returns one job, not from a ``Definitions`` object.
+
+
+#: the code location module's ``Definitions`` (``huracan_dagster.defs.defs``)
+DEFS_ATTRIBUTE = "defs"
 
 
 def execute_as_code_location_run(
@@ -138,7 +146,8 @@ def execute_as_code_location_run(
 ) -> dg.ExecutionResult:
     """``job.execute_in_process(...)``, but the run is created with the job's origin in the code location the UI loads
     (``workspace``, or ``module`` where there is no workspace file) and ``repository`` (use 9). ``job`` keeps its own
-    executor: the code location's is ``in_process_executor``."""
+    executor: ``in_process_executor``, or the workers' (``huracan_dagster.defs.step_executor``), which then load the
+    job from ``module``'s ``defs`` themselves."""
     target = (
         WorkspaceFileTarget(paths=[str(workspace)])
         if workspace is not None
@@ -153,4 +162,9 @@ def execute_as_code_location_run(
         asset_selection=frozenset(assets) if assets is not None else None,
         remote_job_origin=origin,
     )
-    return execute_run(InMemoryJob(job), run, instance)
+    executable = (
+        InMemoryJob(job)
+        if job.executor_def is dg.in_process_executor
+        else ReconstructableRepository.for_module(module, DEFS_ATTRIBUTE).get_reconstructable_job(job.name)
+    )
+    return execute_run(executable, run, instance)

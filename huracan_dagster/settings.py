@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from huracan_core.models.gates import DEFAULT_GATE_PROFILE
+from huracan_core.models.gates import DEFAULT_GATE_PROFILE, gate_profile
 from huracan_core.risk import RiskSettings
-from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, DEFAULT_ORDER_TYPE, order_type
+from huracan_core.sources import CandleFetchError, open_source
+from huracan_core.storage.s3 import parse_s3_url
+from huracan_core.timeframes import bars_per_day
+from huracan_core.trading.costs import DEFAULT_FEE_PROFILE, DEFAULT_ORDER_TYPE, fee_profile, order_type
+from huracan_core.urls import without_password
 
 DEFAULT_SOURCE = "bundled"
 RISK_PREFIX = "HURACAN_RISK_"
@@ -19,6 +23,16 @@ DEFAULT_TIMEFRAME = "15m"
 CCXT_EXAMPLE = '{"urls": {"api": {"public": "http://127.0.0.1:8080/api/v3"}}, "options": {"fetchMarkets": ["spot"]}}'
 #: ccxt's credentials: refused, so that no key is ever written where settings are shown
 SECRET_CCXT_SETTINGS = frozenset({"apiKey", "secret", "password", "uid", "privateKey", "walletAddress", "token"})
+#: where a run's steps execute (``HURACAN_EXECUTOR``): in the run's own process, or each on a Celery worker
+EXECUTORS = ("in_process", "celery")
+#: the broker the Celery profile uses unless ``HURACAN_CELERY_BROKER`` names another: the loopback Redis
+DEFAULT_CELERY_BROKER = "redis://127.0.0.1:6379/0"
+DEFAULT_CELERY_QUEUE = "huracan"
+
+
+class SettingError(ValueError):
+    """An environment variable whose value cannot be used; the message names the variable, the value and why, and
+    the ``huracan`` command prints it as one line (exit status 2)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,8 @@ class Settings:
     order_type: str = DEFAULT_ORDER_TYPE
     #: gates a coin model must pass to trade (``huracan_core.models.gates.GATE_PROFILES``)
     gate_profile: str = DEFAULT_GATE_PROFILE
+    #: the Dagster instance on PostgreSQL (``HURACAN_PG_URL``); empty = SQLite under ``home/dagster``
+    pg_url: str = ""
     #: MLflow's backend store; empty = SQLite under ``home/mlflow``
     mlflow_uri: str = ""
     #: the Archive on S3 (``s3://bucket/prefix``); empty = the folder ``home/archive``
@@ -63,7 +79,15 @@ class Settings:
     #: extra settings of the ccxt exchange ``huracan hamilton`` reads a live source through (``HURACAN_CCXT_CONFIG``,
     #: a JSON object: another API address, a proxy, ``options``); never keys: Huracan reads public market data only
     ccxt_config: Mapping[str, Any] = field(default_factory=dict, hash=False)
-    #: the variables the Broadcaster reads (its token is resolved at run time, never copied into definitions)
+    #: ``in_process`` (every step in the run's process) or ``celery`` (each step on a worker of ``huracan workers``)
+    executor: str = "in_process"
+    #: the Celery broker and result backend (URLs that may carry a password: kept out of ``repr``)
+    celery_broker: str = field(default=DEFAULT_CELERY_BROKER, repr=False)
+    celery_backend: str = field(default=DEFAULT_CELERY_BROKER, repr=False)
+    #: the queue the code location's steps go to and the workers take them from: one per deployment on a broker
+    celery_queue: str = DEFAULT_CELERY_QUEUE
+    #: the variables resolved at run time, never copied into definitions: the Broadcaster's (its token), the Celery
+    #: broker's and backend's (URLs that may carry a password)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def with_timeframe(self, timeframe: str) -> Settings:
@@ -89,25 +113,40 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """The settings of ``env`` (default: this process's environment); a value that cannot be used raises
+        ``SettingError`` naming the variable, before anything reads or runs."""
         env = dict(os.environ if env is None else env)
         symbols = tuple(s.strip() for s in env.get("HURACAN_SYMBOLS", "").split(",") if s.strip())
-        timeframe = env.get("HURACAN_TIMEFRAME", DEFAULT_TIMEFRAME)
+        timeframe = _checked("HURACAN_TIMEFRAME", env.get("HURACAN_TIMEFRAME", DEFAULT_TIMEFRAME), _timeframe)
         listed = [t.strip() for t in env.get("HURACAN_TIMEFRAMES", "").split(",") if t.strip()]
+        for listed_timeframe in listed:
+            _checked("HURACAN_TIMEFRAMES", listed_timeframe, _timeframe)
+        source = _checked("HURACAN_SOURCE", env.get("HURACAN_SOURCE", DEFAULT_SOURCE), _source)
+        broker = env.get("HURACAN_CELERY_BROKER") or DEFAULT_CELERY_BROKER
         return cls(
             home=Path(env.get("HURACAN_HOME", ".huracan")).resolve(),
-            source=env.get("HURACAN_SOURCE", DEFAULT_SOURCE),
+            source=source,
             timeframe=timeframe,
             timeframes=tuple(dict.fromkeys([*listed, timeframe])),
             symbols=symbols,
-            top_n=int(env.get("HURACAN_TOP_N", "5")),
-            fee_profile=env.get("HURACAN_FEE_PROFILE") or DEFAULT_FEE_PROFILE,
-            order_type=order_type(env.get("HURACAN_ORDER_TYPE") or DEFAULT_ORDER_TYPE),
-            gate_profile=env.get("HURACAN_GATE_PROFILE") or DEFAULT_GATE_PROFILE,
+            top_n=_whole("HURACAN_TOP_N", env.get("HURACAN_TOP_N", "") or "5", "a whole number of symbols, 1 or more"),
+            fee_profile=_checked(
+                "HURACAN_FEE_PROFILE", env.get("HURACAN_FEE_PROFILE") or DEFAULT_FEE_PROFILE, fee_profile
+            ),
+            order_type=_checked("HURACAN_ORDER_TYPE", env.get("HURACAN_ORDER_TYPE") or DEFAULT_ORDER_TYPE, order_type),
+            gate_profile=_checked(
+                "HURACAN_GATE_PROFILE", env.get("HURACAN_GATE_PROFILE") or DEFAULT_GATE_PROFILE, gate_profile
+            ),
+            pg_url=_checked("HURACAN_PG_URL", env.get("HURACAN_PG_URL", ""), _postgres_url),
             mlflow_uri=env.get("HURACAN_MLFLOW_URI", ""),
-            s3_url=env.get("HURACAN_S3_URL", "").rstrip("/"),
+            s3_url=_checked("HURACAN_S3_URL", env.get("HURACAN_S3_URL", "").rstrip("/"), _s3_url),
             s3_endpoint=env.get("HURACAN_S3_ENDPOINT", ""),
             encoder_device=env.get("HURACAN_ENCODER_DEVICE", ""),
-            retrain_every_days=_days(env.get("HURACAN_RETRAIN_EVERY_DAYS", "") or "1"),
+            retrain_every_days=_whole(
+                "HURACAN_RETRAIN_EVERY_DAYS",
+                env.get("HURACAN_RETRAIN_EVERY_DAYS", "") or "1",
+                "a whole number of days, 1 or more",
+            ),
             automation=_flag(
                 env.get("HURACAN_AUTOMATION", ""), default=env.get("HURACAN_SOURCE", DEFAULT_SOURCE).startswith("ccxt:")
             ),
@@ -121,7 +160,11 @@ class Settings:
                 "days",
             ),
             ccxt_config=_ccxt_config(env.get("HURACAN_CCXT_CONFIG", "")),
-            env={k: v for k, v in env.items() if k.startswith("HURACAN_TELEGRAM_")},
+            executor=_executor(env.get("HURACAN_EXECUTOR", "")),
+            celery_broker=broker,
+            celery_backend=env.get("HURACAN_CELERY_BACKEND") or _default_backend(broker),
+            celery_queue=env.get("HURACAN_CELERY_QUEUE") or DEFAULT_CELERY_QUEUE,
+            env={k: v for k, v in env.items() if k.startswith(("HURACAN_TELEGRAM_", "HURACAN_CELERY_"))},
         )
 
 
@@ -136,14 +179,14 @@ def _risk(env: Mapping[str, str]) -> RiskSettings:
         if setting == "regime_factors":
             pairs = [p.partition("=") for p in value.split(",") if p.strip()]
             if any(not sep for _, sep, _ in pairs):
-                raise ValueError(f"{name}={value!r}: give REGIME=FACTOR pairs, e.g. TREND=1,PANIC=0.5,UNKNOWN=0.75")
+                raise SettingError(f"{name}={value!r}: give REGIME=FACTOR pairs, e.g. TREND=1,PANIC=0.5,UNKNOWN=0.75")
             values[setting] = {regime.strip().upper(): factor.strip() for regime, _, factor in pairs}
         else:
             values[setting] = value
         try:  # one at a time, so that the error names the variable
             RiskSettings.from_mapping({setting: values[setting]})
         except ValueError as error:
-            raise ValueError(f"{name}={value!r}: {error}") from None
+            raise SettingError(f"{name}={value!r}: {error}") from None
     return RiskSettings.from_mapping(values)
 
 
@@ -153,23 +196,65 @@ def _ccxt_config(value: str) -> dict[str, Any]:
     try:
         config = json.loads(value)
     except ValueError as error:
-        raise ValueError(
+        raise SettingError(
             f"HURACAN_CCXT_CONFIG={value!r}: not JSON ({error}); give an object, e.g. {CCXT_EXAMPLE}"
         ) from None
     if not isinstance(config, dict):
-        raise ValueError(f"HURACAN_CCXT_CONFIG={value!r}: give a JSON object, e.g. {CCXT_EXAMPLE}")
+        raise SettingError(f"HURACAN_CCXT_CONFIG={value!r}: give a JSON object, e.g. {CCXT_EXAMPLE}")
     keys = sorted(set(config) & SECRET_CCXT_SETTINGS)
     if keys:
-        raise ValueError(
+        raise SettingError(
             f"HURACAN_CCXT_CONFIG holds {', '.join(keys)}: Huracan reads public market data and trades on paper only, "
             "so it takes no keys"
         )
     return config
 
 
-def _days(value: str) -> int:
+def _executor(value: str) -> str:
+    value = value.strip().lower() or EXECUTORS[0]
+    if value not in EXECUTORS:
+        raise SettingError(f"HURACAN_EXECUTOR={value!r}: give {' or '.join(EXECUTORS)}")
+    return value
+
+
+def _default_backend(broker: str) -> str:
+    """Results beside the messages: the broker's own Redis, or RabbitMQ's reply queues (``rpc://``)."""
+    return broker if broker.startswith(("redis://", "rediss://")) else "rpc://"
+
+
+def _checked(name: str, value: str, check: Callable[[str], object]) -> str:
+    """``value`` when ``check`` accepts it; otherwise a ``SettingError`` naming ``name`` with ``check``'s reason
+    (as it is when the reason names the variable already)."""
+    try:
+        check(value)
+    except (ValueError, CandleFetchError) as error:
+        reason = str(error)
+        shown = without_password(value)
+        raise SettingError(reason if name in reason else f"{name}={shown!r}: {reason}") from None
+    return value
+
+
+def _timeframe(value: str) -> None:
+    bars_per_day(value)  # a candle timeframe that divides a day: the daily partitions hold whole candles
+
+
+def _source(value: str) -> None:
+    open_source(value)  # the spelling, a replay folder that exists, an exchange ccxt has; nothing is fetched
+
+
+def _postgres_url(value: str) -> None:
+    if value and not value.startswith("postgresql"):
+        raise ValueError("give a postgresql://user@host:port/database URL")
+
+
+def _s3_url(value: str) -> None:
+    if value:
+        parse_s3_url(value)
+
+
+def _whole(name: str, value: str, what: str) -> int:
     if not value.strip().isdigit() or int(value) < 1:
-        raise ValueError(f"HURACAN_RETRAIN_EVERY_DAYS={value!r}: give a whole number of days, 1 or more")
+        raise SettingError(f"{name}={value!r}: give {what}")
     return int(value)
 
 
@@ -179,7 +264,7 @@ def _positive(name: str, value: str, unit: str) -> float:
     except ValueError:
         number = -1.0
     if not number > 0:
-        raise ValueError(f"{name}={value!r}: give a number of {unit} above 0")
+        raise SettingError(f"{name}={value!r}: give a number of {unit} above 0")
     return number
 
 
@@ -188,5 +273,5 @@ def _flag(value: str, default: bool) -> bool:
     if not value:
         return default
     if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-        raise ValueError(f"HURACAN_AUTOMATION={value!r}: give on or off")
+        raise SettingError(f"HURACAN_AUTOMATION={value!r}: give on or off")
     return value in ("1", "true", "yes", "on")

@@ -1,6 +1,6 @@
-"""A loopback HTTP server that answers like Binance: ``/api/v3/klines`` from real candles, ``/api/v3/exchangeInfo``
-for the pairs it serves, ``/api/v3/depth`` from a book the test builds (``books``) and the USDⓈ-M
-``/fapi/v1/fundingRate`` history from settlements it sets (``funding``).
+"""A loopback HTTP server that answers like Binance: ``/api/v3/time``, ``/api/v3/klines`` from real candles,
+``/api/v3/exchangeInfo`` for the pairs it serves, ``/api/v3/depth`` from a book the test builds (``books``) and the
+USDⓈ-M ``/fapi/v1/fundingRate`` history from settlements it sets (``funding``).
 
 ccxt's own request building, HTTP, error mapping and parsing run against it; ``faults`` scripts what the next
 requests get (a 429, a stall longer than the client's timeout) so retries are exercised for real.
@@ -156,6 +156,8 @@ class FakeBinance:
                 if fault == "stall":
                     time.sleep(fake.stall_s)
                     return self._send(200, [])
+                if parsed.path.endswith("/api/v3/time"):  # what a health check asks: the cheapest call there is
+                    return self._send(200, {"serverTime": int(time.time() * 1000)})
                 if parsed.path.endswith("/api/v3/exchangeInfo"):
                     return self._send(200, fake.exchange_info())
                 if parsed.path.endswith("/klines"):

@@ -1,5 +1,5 @@
-"""A loopback HTTP server shaped like the Telegram Bot API's ``sendMessage`` and ``getUpdates``, for the
-Broadcaster's and Hamilton's Telegram control tests.
+"""A loopback HTTP server shaped like the Telegram Bot API's ``sendMessage``, ``getMe`` and ``getUpdates``, for the
+Broadcaster's tests, the health check's and Hamilton's Telegram control tests.
 
 ``POST /bot<token>/sendMessage`` with a JSON body: the accepted token gets ``{"ok": true, "result": …}``, any
 other token Telegram's 401. ``faults`` scripts the next answers ("429" with ``retry_after`` 0, "500", or
@@ -20,7 +20,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>sendMessage|getUpdates)$")
+PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>sendMessage|getMe|getUpdates)$")
 
 
 class FakeTelegram:
@@ -92,6 +92,8 @@ class FakeTelegram:
                 return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
             if match["token"] != self.token:
                 return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            if match["method"] == "getMe":  # who the bot is: what a health check asks
+                return 200, {"ok": True, "result": {"id": 123456, "is_bot": True, "username": "huracan_test_bot"}}
             if self.faults:
                 fault = self.faults.popleft()
                 if fault == "429":

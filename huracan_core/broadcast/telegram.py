@@ -119,8 +119,7 @@ class TelegramClient:
     def _send(self, text: str) -> bool:
         if not self.enabled:
             if not self._announced_off:
-                missing = [n for n, v in ((TOKEN_VARIABLE, self._token), (CHAT_VARIABLE, self.chat_id)) if not v]
-                self._emit(logging.INFO, f"Broadcaster is off ({' and '.join(missing)} not set); message not sent")
+                self._emit(logging.INFO, f"Broadcaster is off ({self._unset()} not set); message not sent")
                 self._announced_off = True
             return False
         if not text or not text.strip():
@@ -149,6 +148,21 @@ class TelegramClient:
         self._fail(f"Telegram message not sent after {attempts} attempts: {outcome.reason}")
         return False
 
+    def check(self) -> tuple[bool, str]:
+        """Ask Telegram whether it accepts the token (``getMe``, once, no retry): ``huracan health`` runs this, and a
+        health probe must answer within its timeout. Never raises; the reason is redacted like every log line."""
+        if not self.enabled:
+            return False, f"{self._unset()} not set: the Broadcaster is off"
+        try:
+            outcome = self._post(b"{}", method="getMe")
+        except Exception as error:
+            outcome = _Outcome(False, f"unexpected {type(error).__name__}: {error}")
+        return outcome.sent, self._redact(f"{self.base_url} accepts the bot token" if outcome.sent else outcome.reason)
+
+    def _unset(self) -> str:
+        """The variables whose absence turns the Broadcaster off: ``HURACAN_TELEGRAM_TOKEN and …``."""
+        return " and ".join(n for n, v in ((TOKEN_VARIABLE, self._token), (CHAT_VARIABLE, self.chat_id)) if not v)
+
     def get_updates(self, offset: int | None, wait_s: int) -> list[dict[str, Any]] | None:
         """The chat messages sent to the bot from ``offset`` on (Telegram's update ids; every update before it is
         confirmed, and Telegram forgets it), waiting up to ``wait_s`` seconds for one to come (long polling).
@@ -158,11 +172,7 @@ class TelegramClient:
         """
         self.last_failure = None
         if not self.enabled:
-            self.last_failure = (
-                "Telegram control is off: "
-                + " and ".join(n for n, v in ((TOKEN_VARIABLE, self._token), (CHAT_VARIABLE, self.chat_id)) if not v)
-                + " not set"
-            )
+            self.last_failure = f"Telegram control is off: {self._unset()} not set"
             return None
         query: dict[str, Any] = {"timeout": max(0, int(wait_s)), "allowed_updates": ["message"]}
         if offset is not None:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, cast
 
 from huracan_core.models.training import TrainedModel
 from huracan_core.symbols import to_key
+from huracan_core.urls import without_password
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -275,7 +276,7 @@ def _experiment_id(client: MlflowClient, config: TrackingConfig) -> str:
         relocate_artifacts(config, experiment.artifact_location)
     if experiment.lifecycle_stage != "active":
         raise ValueError(
-            f"MLflow experiment {config.experiment!r} in {_redacted(config.tracking_uri)} is deleted: restore it "
+            f"MLflow experiment {config.experiment!r} in {without_password(config.tracking_uri)} is deleted: restore it "
             f"(mlflow experiments restore --experiment-id {experiment.experiment_id}) or track into another experiment"
         )
     if experiment.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING:  # created by an older Huracan, or retyped
@@ -499,8 +500,3 @@ def _key(name: str) -> str:
 
 def _verdict(trained: TrainedModel) -> str:
     return "passed" if trained.passed else "failed"
-
-
-def _redacted(uri: str) -> str:
-    """The URI without a password, for messages."""
-    return re.sub(r"(://[^/:@]+):[^/@]+@", r"\1:***@", uri)

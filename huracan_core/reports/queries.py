@@ -83,6 +83,23 @@ class Exports:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
+    def count(self, table: str) -> int:
+        """Rows of ``table`` in the window and timeframe; 0 when the table is missing."""
+        found = self.rows(f"SELECT count(*) AS n FROM {{{table}}}")
+        return int(found[0]["n"]) if found else 0
+
+    def days_held(self, table: str) -> tuple[date, date] | None:
+        """The first and last day ``table`` holds in the timeframe, over every window (to say where data is when
+        the window has none); None when it holds none or is missing."""
+        try:
+            first, last = self.source.execute(
+                f"SELECT min(day), max(day) FROM {table} WHERE ($tf = '' OR timeframe = $tf)",
+                {"tf": self.timeframe or ""},
+            ).fetchone() or (None, None)
+        except (duckdb.CatalogException, duckdb.IOException):
+            return None
+        return (first, last) if first is not None and last is not None else None
+
     def one(self, sql: str, **params: Any) -> dict[str, Any] | None:
         rows = self.rows(sql, **params)
         return rows[0] if rows else None

@@ -28,6 +28,10 @@ PERIOD = "1d"
 MAX_DAY_BARS = 62
 
 
+class NothingInWindow(ValueError):
+    """The exports hold no trade and no daily summary for a window's days: a report of it would be empty."""
+
+
 def window_folder_name(start: date, end: date) -> str:
     return f"window_{start.isoformat()}_{end.isoformat()}"
 
@@ -40,6 +44,8 @@ def window_report(
     capital: float = queries.DEFAULT_CAPITAL,
 ) -> Report:
     ex = queries.Exports(con, start, end, timeframe, capital)
+    if not ex.count("trade_history") and not ex.count("daily_summary"):
+        raise NothingInWindow(_nothing(ex))
     daily = ex.rows(queries.DAILY) or []
     per_coin, costs = ex.rows(queries.PER_COIN) or [], ex.rows(queries.COSTS) or []
     summary = summary_metrics(ex, daily, per_coin, costs)
@@ -66,6 +72,20 @@ def window_report(
     coin_days = ex.rows(queries.COIN_DAYS) or []
     doc["missing_tables"] = dict(ex.missing)
     return Report("window", window_folder_name(start, end), "window_report.json", jsonable(doc), _html(doc, coin_days))
+
+
+def _nothing(ex: queries.Exports) -> str:
+    """``nothing in D1..D2``, and the days the exports do hold (or that they hold none)."""
+    held = ex.days_held("daily_summary")
+    where = (
+        f"they hold {held[0]}..{held[1]}"
+        if held
+        else "they hold no day at all (a whole `huracan run` exports its days)"
+    )
+    cut = f" {ex.timeframe}" if ex.timeframe else ""
+    return (
+        f"nothing in {ex.start}..{ex.end}: the{cut} exports hold no trade and no daily summary for those days; {where}"
+    )
 
 
 def summary_metrics(

@@ -68,6 +68,24 @@ def check_run_options(
     return RunOptions(symbols=tuple(symbols) if listed else None, start=window[0], end=window[1])
 
 
+def check_workers_agree(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings) -> None:
+    """Over workers (``HURACAN_EXECUTOR=celery``) each step loads the code location from its worker's environment,
+    not from this command's options: a ``--source`` or ``--timeframe`` other than the environment's would have the
+    steps read another source, or find no such job."""
+    if settings.executor != "celery":
+        return
+    for flag, value, variable, configured in (
+        ("--source", args.source, "HURACAN_SOURCE", settings.source),
+        ("--timeframe", args.timeframe, "HURACAN_TIMEFRAME", settings.timeframe),
+    ):
+        if value is not None and value != configured:
+            parser.error(
+                f"argument {flag}: {value!r} differs from {variable}={configured!r}, and with HURACAN_EXECUTOR=celery "
+                f"the steps run on workers that read {variable}; set {variable}={value} for the workers and this "
+                "command instead"
+            )
+
+
 def _check_window(parser: argparse.ArgumentParser, start: date, end: date, space: PartitionSpace, source: str) -> None:
     """Within the days that are partitions: those a recorded source holds, or 2018-01-01 to today."""
     if start < space.first:

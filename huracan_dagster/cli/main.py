@@ -78,6 +78,21 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="turn the kill switch on: close everything at the next bar, no entry until --unkill",
     )
     switch.add_argument("--unkill", action="store_true", help="turn the kill switch off")
+    workers = sub.add_parser(
+        "workers", help="a Celery worker that executes the steps of the runs (HURACAN_EXECUTOR=celery)"
+    )
+    workers.add_argument(
+        "--processes", type=_positive, help="steps run at once on this machine (default: its usable cores)"
+    )
+    health = sub.add_parser(
+        "health",
+        help="each component's state (instance storage, daemon, the Engine's runs, stale assets, Archive, MLflow, "
+        "exchange, Telegram); exit status 1 when one is down",
+    )
+    health.add_argument("--json", action="store_true", help="JSON instead of a table")
+    health.add_argument(
+        "--timeout", type=float, default=3.0, help="seconds each service may take to answer (default: 3)"
+    )
     tracking = sub.add_parser(
         "mlflow", help="the MLflow UI over the training runs and registered models of HURACAN_HOME"
     )
@@ -103,6 +118,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:  # a bad environment value: one line naming the variable, not a traceback
         print(f"huracan {args.command}: error: {error}", file=sys.stderr)
         return 2
+    if args.command == "health":  # reads only: before the repairs below, and before the instance is opened
+        from huracan_dagster.cli.health import show_health
+
+        return show_health(settings, args.json, args.timeout)
+    from huracan_dagster.cli.preflight import unreachable
+
+    problem = unreachable(settings, args.command)
+    if problem:  # a service it needs does not answer: one line naming the variable, before Dagster's retries
+        print(f"huracan {args.command}: error: {problem}", file=sys.stderr)
+        return 2
     from huracan_dagster.cli.moved_home import follow_home
 
     for line in follow_home(settings):  # a copied or restored home: what still pointed at the old place
@@ -119,11 +144,12 @@ def main(argv: list[str] | None = None) -> int:
             settings, start=args.start, end=args.end, speed=args.speed, kill=args.kill, unkill=args.unkill
         )
     if args.command == "run":
+        from huracan_dagster.cli.arguments import check_run_options, check_workers_agree
+
+        check_workers_agree(args.run_parser, args, settings)
         settings = replace(settings, source=args.source or settings.source).with_timeframe(
             args.timeframe or settings.timeframe
         )
-        from huracan_dagster.cli.arguments import check_run_options
-
         window = (args.date, args.date) if args.date else (args.start, args.end) if args.start else DEFAULT_WINDOW
         options = check_run_options(args.run_parser, args, settings, window)
     # the code location reads these when the UI or a daemon loads it: keep it consistent with this process
@@ -142,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         return _ui(args.host, args.port)
     if args.command == "mlflow":
         return _mlflow(settings, args.host, int(args.port))
+    if args.command == "workers":
+        return _workers(settings, args.processes)
     if args.command == "status":
         from huracan_dagster.cli.status import show_status
 
@@ -195,6 +223,25 @@ def _mlflow(settings, host: str, port: int) -> int:
     return run_as_service(mlflow_ui_command(config, host, port), stop_with=signal.SIGTERM)
 
 
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a whole number, 1 or more")
+    return int(value)
+
+
+def _workers(settings, processes: int | None) -> int:
+    from huracan_dagster.cli.workers import start_workers, usable_cores
+
+    if settings.executor != "celery":
+        print(
+            f"huracan workers: error: HURACAN_EXECUTOR is {settings.executor}: every run executes its steps in its "
+            "own process and none would reach a worker; set HURACAN_EXECUTOR=celery here and for the code location",
+            file=sys.stderr,
+        )
+        return 2
+    return start_workers(settings, processes or usable_cores())
+
+
 def _ui(host: str, port: str) -> int:
     from huracan_dagster.cli.code_location import ui_target_args
 
@@ -203,11 +250,18 @@ def _ui(host: str, port: str) -> int:
     return run_as_service(command)
 
 
-def run_as_service(command: list[str], grace_s: float = 20.0, stop_with: signal.Signals | None = None) -> int:
-    """Run ``command`` (``dagster dev``: a webserver and a daemon; ``mlflow server``: uvicorn) in its own process
-    group and stop all of it on one Ctrl-C, SIGTERM or SIGHUP to this process: the signal (or ``stop_with``, for a
-    service that answers one of them badly) is passed on to the whole group, and whatever is still alive ``grace_s``
-    after the command ended (or after the signal) is killed. Without this a SIGTERM to ``huracan`` left the
+def run_as_service(
+    command: list[str],
+    grace_s: float = 20.0,
+    stop_with: signal.Signals | None = None,
+    then: signal.Signals | None = None,
+) -> int:
+    """Run ``command`` (``dagster dev``: a webserver and a daemon; ``mlflow server``: uvicorn; a Celery worker) in its
+    own process group and stop all of it on one Ctrl-C, SIGTERM or SIGHUP to this process: the signal (or
+    ``stop_with``, for a service that answers one of them badly) is passed on to the whole group, and whatever is
+    still alive ``grace_s`` after the command ended (or after the signal) is killed — after ``then``, sent ``grace_s``
+    after the signal and given as long again, for a service with a harder way to stop than a kill (a Celery worker's
+    second Ctrl-C hands its running steps back to the queue). Without this a SIGTERM to ``huracan`` left the
     service's children running (and its port answering)."""
     child = subprocess.Popen(command, start_new_session=True)
     stopping: list[float] = []
@@ -217,13 +271,18 @@ def run_as_service(command: list[str], grace_s: float = 20.0, stop_with: signal.
         _signal_group(child.pid, stop_with or signum)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    escalated = False
     try:
         while True:
             try:
                 code = child.wait(timeout=0.5)
                 break
             except subprocess.TimeoutExpired:
-                if stopping and time.monotonic() - stopping[0] > grace_s:
+                waited = time.monotonic() - stopping[0] if stopping else 0.0
+                if then is not None and not escalated and waited > grace_s:
+                    _signal_group(child.pid, then)
+                    escalated = True
+                elif stopping and waited > (grace_s if then is None else 2 * grace_s):
                     _signal_group(child.pid, signal.SIGKILL)
     finally:
         deadline = time.monotonic() + grace_s

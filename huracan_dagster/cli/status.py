@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
+from huracan_core.health.status import age_text
 from huracan_core.symbols import to_ccxt
 from huracan_dagster.cli.moved_home import analytics_paths, analytics_state
 from huracan_dagster.defs.definitions import build_definitions
@@ -79,7 +80,7 @@ def _print_analytics_database(settings: Settings) -> None:
         print(f"analytics database: {path} is missing; build it with `huracan run --select analytics` (or a whole run)")
         return
     age = datetime.now(UTC) - datetime.fromtimestamp(state.modified, UTC)
-    print(f"analytics database: {path}: {len(state.views)} views, built {_age(age.total_seconds())} ago")
+    print(f"analytics database: {path}: {len(state.views)} views, built {age_text(age.total_seconds())} ago")
     elsewhere = state.reads_outside(settings.archive_root, marts)
     if elsewhere:
         print(f"  its views read files outside this home ({elsewhere[0]} …): any huracan command builds it again")
@@ -100,14 +101,6 @@ def _print_leftovers(settings: Settings) -> None:
         print(f"  {leftover.path} ({leftover.size} bytes, written {when})")
     if len(found) > SHOWN_RUNS:
         print(f"  … and {len(found) - SHOWN_RUNS} more")
-
-
-def _age(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.0f} days"
 
 
 def run_problems(instance: dg.DagsterInstance, limit: int = 200) -> list[str]:

@@ -7,6 +7,7 @@ import dagster as dg
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.training import ModelConfig
 from huracan_core.sources import CandleSource, open_source
+from huracan_dagster.defs.alerts import health_alerts_sensor
 from huracan_dagster.defs.assets.candles import candle_assets
 from huracan_dagster.defs.assets.champions import champion_assets, mechanic_asset
 from huracan_dagster.defs.assets.dbt import HuracanDbtResource, dbt_assets_for
@@ -17,6 +18,7 @@ from huracan_dagster.defs.assets.learning import learning_assets
 from huracan_dagster.defs.assets.market_quotes import market_quote_assets
 from huracan_dagster.defs.assets.paper import paper_trades_asset
 from huracan_dagster.defs.assets.reports import report_assets
+from huracan_dagster.defs.assets.system_health import system_health_asset, system_health_sensor
 from huracan_dagster.defs.assets.trading import trading_assets
 from huracan_dagster.defs.automation import (
     automation_sensor,
@@ -29,6 +31,7 @@ from huracan_dagster.defs.broadcaster import (
     broadcaster_sensors,
     telegram_configured,
 )
+from huracan_dagster.defs.freshness import freshness_checks, freshness_sensor
 from huracan_dagster.defs.io_manager import PartitionedFrameIOManager
 from huracan_dagster.defs.partitions import DEFAULT_SPACE, PartitionSpace, asset_key
 from huracan_dagster.defs.quote_sampler import sampler_definitions
@@ -42,6 +45,7 @@ from huracan_dagster.defs.resources import (
     PromotionResource,
     UniverseResource,
 )
+from huracan_dagster.defs.step_executor import step_executor
 from huracan_dagster.settings import Settings
 
 DAILY_JOB = "daily_pipeline"
@@ -203,18 +207,21 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             description="The analysts' DuckDB file (views over the exports) and the dbt marts.",
         )
     )
-    sensors += broadcaster_sensors(enabled=telegram_configured(settings.env))
-    # A run's steps are a chain (candles → features → … of one range), so a process per step (the multiprocess
-    # executor) buys no parallelism and costs an interpreter start and every import, 3–4 s, per step; runs execute
-    # in their own process, and the cores are shared by running several runs at once (the run queue's limit).
+    telegram = telegram_configured(settings.env)
+    sensors += broadcaster_sensors(enabled=telegram)
+    sensors.append(health_alerts_sensor(settings.timeframes, enabled=telegram))
+    sensors.append(system_health_sensor(settings))
+    fresh = freshness_checks(settings)
+    checks += fresh
+    sensors += freshness_sensor(fresh, running)
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, system_health_asset()],
         asset_checks=checks,
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,
         resources=resources(settings),
-        executor=dg.in_process_executor,
+        executor=step_executor(settings),
     )
 
 

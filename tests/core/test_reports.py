@@ -25,6 +25,7 @@ from huracan_core.reports import (
 )
 from huracan_core.reports.document import jsonable
 from huracan_core.reports.patterns import best_and_worst, pattern_words
+from huracan_core.reports.window import NothingInWindow
 from huracan_core.trading import metrics
 
 TF = "15m"
@@ -671,3 +672,13 @@ def test_a_check_failed_in_the_same_words_on_every_coin_is_one_row_naming_them()
     rows = same_failure_once(checks)
     assert [r["partition"] for r in rows] == ["2024-12-02|BTC-USDT, 2024-12-02|ETH-USDT", "2024-12-02|SOL-USDT"]
     assert [r["description"] for r in rows] == [said, "other"] and checks[0]["partition"] == "2024-12-02|BTC-USDT"
+
+
+def test_a_window_the_exports_hold_nothing_for_is_refused_naming_the_days_they_hold(exports) -> None:
+    before = START - timedelta(days=30)
+    with pytest.raises(NothingInWindow, match=f"nothing in {before}..{before}: .* they hold {START}..{END}"):
+        window_report(exports, before, before)
+    with pytest.raises(NothingInWindow, match="the 5m exports hold no trade .* they hold no day at all"):
+        window_report(exports, START, END, timeframe="5m")
+    # a window of days without a trade is not empty: their daily summaries say what happened
+    assert window_report(exports, QUIET_DAY, QUIET_DAY).json["summary"]["trades"] == 0

@@ -165,3 +165,31 @@ def test_use_9_a_run_executed_here_belongs_to_its_job_in_the_workspaces_code_loc
             "__repository__",
         )
         assert run.tags["huracan/window"] == "2024-12-01..2024-12-01"
+
+
+def test_use_9_a_job_over_other_processes_is_loaded_there_from_the_module(tmp_path, monkeypatch) -> None:
+    """A step that runs elsewhere (a Celery worker; here a process of the multiprocess executor) loads the job from
+    the module's ``defs`` itself, so the run reaches it as a reconstructable job, not an in-memory one."""
+    import os
+
+    from tests.definitions import multiprocess_location as location
+
+    # the step's process starts with this sys.path, and Dagster drops its first entry before importing a module by
+    # name: keep the repository (pytest's first entry, where ``tests`` is found) behind another
+    monkeypatch.syspath_prepend(str(tmp_path))
+    job = location.defs.resolve_job_def("both")
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        result = internals.execute_as_code_location_run(
+            job,
+            instance,
+            workspace=None,
+            module=location.__name__,
+            repository="__repository__",
+            assets=[location.one.key],
+            tags={},
+            run_config={},
+        )
+        assert result.success
+        [started] = [e for e in result.all_events if e.is_step_start]
+        assert started.pid != os.getpid()  # the step ran in a process of its own
+        assert [e.asset_key for e in result.get_asset_materialization_events()] == [location.one.key]
