@@ -88,6 +88,7 @@ def hamilton(home: Path, exchange: FakeBinance) -> subprocess.Popen:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_hamilton_trades_a_live_exchange_on_paper_and_resumes_after_kill_9(tmp_path: Path, exchange) -> None:
     home = tmp_path / "home"
     store = LocalArtifactStore(home / "archive")
