@@ -9,11 +9,35 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 if TYPE_CHECKING:
     from huracan_core.broadcast.alerts import Action, Alert
-    from huracan_core.health.errors import CauseGroup, DayRate
+
+
+class DayFailures(Protocol):
+    """A day's finished runs and failures (``health.errors.DayRate``), as the report reads them: the Broadcaster's
+    words depend on no package that sends through it."""
+
+    @property
+    def runs(self) -> int: ...
+
+    @property
+    def failed(self) -> int: ...
+
+    @property
+    def rate(self) -> float: ...
+
+
+class Cause(Protocol):
+    """A failure cause's runs and an example (``health.errors.CauseGroup``)."""
+
+    @property
+    def run_ids(self) -> tuple[str, ...]: ...
+
+    @property
+    def example(self) -> str: ...
+
 
 TAG = "[huracan]"
 NA = "n/a"
@@ -216,8 +240,8 @@ def alert_batch(warnings: Sequence[Alert], cleared: Sequence[Alert]) -> str:
 def health_report(
     day: date,
     active: Sequence[Alert],
-    rate: DayRate | None,
-    causes: Sequence[CauseGroup],
+    rate: DayFailures | None,
+    causes: Sequence[Cause],
     actions: Sequence[Action],
     trading: Mapping[str, tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]],
 ) -> str:
