@@ -19,6 +19,8 @@ import pytest
 
 from huracan_core.desk.shadow_day import POST_EXIT_HORIZONS, TradingDay
 from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.health.anomalies import CHECKS as ANOMALY_CHECKS
+from huracan_core.health.anomalies import TRADE_COUNT
 from huracan_core.trading.consensus import ConsensusConfig
 from huracan_core.trading.costs import BPS, PAID_COLUMNS
 from huracan_core.trading.exits import take_profit_expr
@@ -448,3 +450,26 @@ def test_default_fees_are_a_finding_not_an_error(pipeline, tmp_path):
             assert (tmp_path / f"{asset}/{path}.parquet").read_bytes() == (
                 cheap_archive / f"{asset}/{path}.parquet"
             ).read_bytes()
+
+
+def test_every_partition_gets_each_anomaly_verdict_against_its_own_champion(pipeline):
+    instance, archive = pipeline
+    result = _materialize(instance, archive, [SHADOW_TRADES], DAYS[0], DAYS[-1])
+    expected = {f"{d}|{s}" for d in DAYS for s in SYMBOLS}
+    found = result.get_asset_check_evaluations()
+    for check in ANOMALY_CHECKS:
+        assert sorted(e.partition for e in found if e.check_name == check) == sorted(expected), check
+    for e in found:
+        if e.check_name not in ANOMALY_CHECKS:
+            continue
+        assert e.severity == dg.AssetCheckSeverity.WARN
+        day, symbol = e.partition.split("|")
+        ledger = _ledger(archive, symbol, day)
+        model = ledger["model_version"].unique().to_list()
+        text = e.metadata["found"].value
+        if ledger.height == 0 or model == [""]:  # nothing traded, or the rules traded: no trade shows a champion
+            continue
+        judged = not text.startswith("not judged")
+        assert judged or "out-of-sample trades" in text, text
+        if judged and e.check_name == TRADE_COUNT:
+            assert text.startswith(f"{ledger.height} trades"), text

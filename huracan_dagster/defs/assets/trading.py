@@ -1,6 +1,7 @@
 """``shadow_trades`` and ``trade_analysis``: paper trading per UTC day and symbol, and what the trades teach."""
 
 import math
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import dagster as dg
@@ -14,12 +15,15 @@ from huracan_core.desk.shadow_day import (
     trade_partitions,
 )
 from huracan_core.desk.sparkline import equity_sparkline
+from huracan_core.health.anomalies import AnomalyConfig
+from huracan_core.health.champion_baseline import champion_baselines
 from huracan_core.models.choice import choose_models
 from huracan_core.storage.keys import costs_key, plot_key
 from huracan_core.symbols import to_ccxt
 from huracan_core.trading.costs import paid_costs
 from huracan_core.trading.metrics import SUMMARY_UNITS
 from huracan_core.trading.shown_metrics import NO_TRADES, shown_summary, shown_value
+from huracan_dagster.defs.assets.trading_checks import anomaly_checks, anomaly_evaluations
 from huracan_dagster.defs.automation import when_later_data_arrives
 from huracan_dagster.defs.metadata import (
     inline_svg,
@@ -53,9 +57,12 @@ LEDGER_PREVIEW = (
 
 
 class TradingConfig(dg.Config):
-    """The trader's capital (the fee tier is the ``costs`` resource, shared with labels and models)."""
+    """The trader's capital (the fee tier is the ``costs`` resource, shared with labels and models), and the
+    anomaly checks' false-alarm rate and the fewest trades their per-trade tests judge."""
 
     capital: float = 10_000.0
+    anomaly_alpha: float = AnomalyConfig().alpha
+    anomaly_min_trades: int = AnomalyConfig().min_trades
 
 
 def trading_assets(
@@ -81,6 +88,7 @@ def trading_assets(
             },
         },
         io_manager_key="frames_io",
+        check_specs=anomaly_checks(key["shadow_trades"], space),
         kinds={"polars"},
         group_name=f"trading_{timeframe}",
         code_version=version,
@@ -91,7 +99,9 @@ def trading_assets(
             "no champion — by the rules-only consensus; every trade records its policy and model. Traded flat-to-flat. "
             "Also writes `costs/<SYMBOL>/<timeframe>/<date>.json` and, when anything traded, one equity-curve picture "
             "per run under `plots/shadow_trades/<timeframe>/`. Each day that traded shows its equity inline "
-            "(`equity_curve`) and plots its ending equity, net P&L, drawdown and trades across partitions (Plots)."
+            "(`equity_curve`) and plots its ending equity, net P&L, drawdown and trades across partitions (Plots). "
+            "Checks (WARN): each champion day's win rate, after-cost bps per trade, trade count and costs paid "
+            "against the champion's own out-of-sample trades."
         ),
     )
     def shadow_trades(
@@ -105,7 +115,7 @@ def trading_assets(
         signals: dict[str, pl.DataFrame],
         champion: dict[str, pl.DataFrame],
         market_quotes: dict[str, pl.DataFrame],
-    ) -> dg.Output:
+    ) -> Iterator:
         wanted = [split_key(k) for k in context.partition_keys]
         store = archive.store()
         model = costs.cost_model(by_day(market_quotes))
@@ -150,7 +160,10 @@ def trading_assets(
                 config.capital,
             )
             results[partition_key(traded.day, traded.symbol)] = (traded.ledger, metadata)
-        return output_with_partition_metadata(context, results)
+        yield output_with_partition_metadata(context, results)
+        baselines = champion_baselines(store, {m.folder for m in models.values()})
+        checks = AnomalyConfig(alpha=config.anomaly_alpha, min_trades=config.anomaly_min_trades)
+        yield from anomaly_evaluations(context, key["shadow_trades"], days, baselines, checks)
 
     @dg.asset(
         key=asset_key(timeframe, "trade_analysis"),
