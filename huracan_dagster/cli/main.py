@@ -87,8 +87,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     health.add_argument(
         "--timeout", type=float, default=3.0, help="seconds each service may take to answer (default: 3)"
     )
-    pauses = health.add_subparsers(dest="action", metavar="{patterns,pause,resume}")
+    pauses = health.add_subparsers(dest="action", metavar="{patterns,review,pause,resume}")
     pauses.add_parser("patterns", help="the pattern pauses in force and every pause and lift, oldest first")
+    pauses.add_parser(
+        "review", help="run the pause and recovery tests over the Archive's shadow trades now, and log what they decide"
+    )
     for verb, what in (("pause", "stop the shadow trader taking"), ("resume", "lift the pause of")):
         change = pauses.add_parser(verb, help=f"{what} PATTERN (REGIME:side:engines) from the next UTC day")
         change.add_argument("pattern", metavar="PATTERN")

@@ -1,4 +1,4 @@
-"""``huracan health patterns|pause|resume``: the pattern pauses, read and changed by hand.
+"""``huracan health patterns|review|pause|resume``: the pattern pauses, reviewed by their tests or changed by hand.
 
 Each change is one more event in the Archive's pause log (``health.pauses``), effective from the next UTC day, and
 undone by the opposite command; nothing is ever deleted. A pattern that is not in the state the command expects is
@@ -11,6 +11,7 @@ import getpass
 import sys
 from datetime import UTC, datetime
 
+from huracan_core.health.pattern_review import review_archive
 from huracan_core.health.pauses import PauseEvent, load_book, record
 from huracan_dagster.health.services import archive_store
 from huracan_dagster.settings import Settings
@@ -26,8 +27,14 @@ def pattern_command(settings: Settings, action: str, pattern: str | None, reason
         for event in book.events:
             print(f"{event.at.isoformat()}  {event.action:6}  {event.pattern}  by {event.by}: {event.reason}")
         return 0
-    assert pattern is not None  # the parser requires it for pause and resume
     now = datetime.now(UTC)
+    if action == "review":
+        book, events = review_archive(store, timeframe, now)
+        for event in events:
+            print(f"{event.pattern}: {event.action}d by {event.by}, from {event.effective_from}: {event.reason}")
+        print(f"{len(events)} change(s); {len(book.paused())} pattern(s) paused ({timeframe})")
+        return 0
+    assert pattern is not None  # the parser requires it for pause and resume
     event = PauseEvent(pattern, "pause" if action == "pause" else "resume", f"cli:{getpass.getuser()}", now, reason)
     try:
         record(store, timeframe, [event])

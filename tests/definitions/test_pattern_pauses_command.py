@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import polars as pl
+
 from huracan_core.health.pauses import load_book
 from huracan_core.storage import LocalArtifactStore
 from huracan_dagster.cli.main import main
@@ -22,3 +27,30 @@ def test_pause_resume_round_trip_is_logged_and_a_repeat_is_refused(huracan_home,
     assert main(["health", "patterns"]) == 0
     listed = capsys.readouterr().out
     assert listed.startswith("0 pattern(s) paused") and listed.count(PATTERN) == 2
+
+
+def test_review_pauses_a_collapsed_pattern_from_the_archives_shadow_trades(huracan_home, capsys) -> None:
+    store = LocalArtifactStore(huracan_home / "archive")
+    rng = np.random.default_rng(5)
+    wins = rng.random(200) < 0.55
+    net = np.where(wins, rng.normal(30, 15, 200), rng.normal(-25, 15, 200))
+    net[120:] -= 40  # the pattern collapsed
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    ledger = pl.DataFrame(
+        {
+            "trade_id": [f"t{i:04d}" for i in range(200)],
+            "exit_time": pl.Series(
+                [start + timedelta(hours=2 * i) for i in range(200)], dtype=pl.Datetime("us", "UTC")
+            ),
+            "net_bps": net,
+            "regime": "TREND",
+            "direction": pl.Series([1] * 200, dtype=pl.Int8),
+            "engines_agreeing": "momentum,breakout",
+        }
+    )
+    store.write_parquet("shadow_trades/BTC-USDT/15m/2024-01-01.parquet", ledger)
+    assert main(["health", "review"]) == 0
+    assert f"{PATTERN}: paused by cusum" in capsys.readouterr().out
+    assert list(load_book(store, "15m").paused()) == [PATTERN]
+    assert main(["health", "review"]) == 0  # reviewed again: nothing new
+    assert capsys.readouterr().out.startswith("0 change(s); 1 pattern(s) paused")

@@ -17,8 +17,9 @@ from huracan_core.desk.shadow_day import (
 from huracan_core.desk.sparkline import equity_sparkline
 from huracan_core.health.anomalies import AnomalyConfig
 from huracan_core.health.champion_baseline import champion_baselines
+from huracan_core.health.pauses import load_book
 from huracan_core.models.choice import choose_models
-from huracan_core.storage.keys import costs_key, plot_key
+from huracan_core.storage.keys import costs_key, plot_key, would_be_key
 from huracan_core.symbols import to_ccxt
 from huracan_core.trading.costs import paid_costs
 from huracan_core.trading.metrics import SUMMARY_UNITS
@@ -101,7 +102,9 @@ def trading_assets(
             "per run under `plots/shadow_trades/<timeframe>/`. Each day that traded shows its equity inline "
             "(`equity_curve`) and plots its ending equity, net P&L, drawdown and trades across partitions (Plots). "
             "Checks (WARN): each champion day's win rate, after-cost bps per trade, trade count and costs paid "
-            "against the champion's own out-of-sample trades."
+            "against the champion's own out-of-sample trades. Patterns paused before the day began "
+            "(`huracan health patterns`) are skipped; what they would have traded goes to "
+            "`health/would_be/<SYMBOL>/<timeframe>/<date>.parquet`, where their recovery is judged."
         ),
     )
     def shadow_trades(
@@ -120,6 +123,8 @@ def trading_assets(
         store = archive.store()
         model = costs.cost_model(by_day(market_quotes))
         models, no_model = choose_models(store, by_day(champion), wanted)
+        pauses = load_book(store, timeframe)  # each day skips the patterns paused before it began
+        paused = {day: frozenset(pauses.paused(on=day)) for day, _ in wanted}
         days = trade_partitions(
             by_day(candles),
             by_day(features),
@@ -132,6 +137,7 @@ def trading_assets(
             exchange=costs.exchange,
             costs=model,
             capital=config.capital,
+            paused=paused,
         )
         results = {}
         plot = None
@@ -140,6 +146,8 @@ def trading_assets(
             plot = plot_key("shadow_trades", timeframe, name)
             store.write_bytes(plot, png)
         for traded in days:
+            if traded.would_be is not None:
+                store.write_parquet(would_be_key(traded.symbol, timeframe, traded.day), traded.would_be)
             costs_at = costs_key(traded.symbol, timeframe, traded.day)
             store.write_json(
                 costs_at,
@@ -159,6 +167,7 @@ def trading_assets(
                 store.uri(plot) if plot else None,
                 config.capital,
             )
+            metadata["paused_patterns"] = ", ".join(sorted(paused[traded.day])) or "none"
             results[partition_key(traded.day, traded.symbol)] = (traded.ledger, metadata)
         yield output_with_partition_metadata(context, results)
         baselines = champion_baselines(store, {m.folder for m in models.values()})
