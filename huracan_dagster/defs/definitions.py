@@ -15,6 +15,7 @@ from huracan_dagster.defs.assets.features import feature_assets
 from huracan_dagster.defs.assets.integrity import integrity_checks, integrity_job
 from huracan_dagster.defs.assets.learning import learning_assets
 from huracan_dagster.defs.assets.market_quotes import market_quote_assets
+from huracan_dagster.defs.assets.pattern_health import pattern_health_asset, pattern_review_sensor
 from huracan_dagster.defs.assets.reports import report_assets
 from huracan_dagster.defs.assets.system_health import system_health_asset, system_health_sensor
 from huracan_dagster.defs.assets.trading import trading_assets
@@ -204,9 +205,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         )
     )
     sensors += broadcaster_sensors(enabled=telegram_configured(settings.env))
-    sensors.append(system_health_sensor(settings))
+    sensors += [system_health_sensor(settings), pattern_review_sensor(settings)]
     return dg.Definitions(
-        assets=[*assets, system_health_asset()],
+        assets=[*assets, system_health_asset(), pattern_health_asset()],
         asset_checks=checks,
         jobs=jobs,
         schedules=schedules,

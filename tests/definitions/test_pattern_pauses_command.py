@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import dagster as dg
 import numpy as np
 import polars as pl
 
-from huracan_core.health.pauses import load_book
+from huracan_core.health.pauses import PauseEvent, load_book, record
 from huracan_core.storage import LocalArtifactStore
 from huracan_dagster.cli.main import main
+from huracan_dagster.defs.assets.pattern_health import PATTERN_HEALTH, SENSOR_NAME
+from huracan_dagster.defs.definitions import build_definitions
+from huracan_dagster.settings import Settings
 
 PATTERN = "TREND:long:momentum,breakout"
 
@@ -54,3 +58,18 @@ def test_review_pauses_a_collapsed_pattern_from_the_archives_shadow_trades(hurac
     assert list(load_book(store, "15m").paused()) == [PATTERN]
     assert main(["health", "review"]) == 0  # reviewed again: nothing new
     assert capsys.readouterr().out.startswith("0 change(s); 1 pattern(s) paused")
+
+
+def test_the_hourly_sensor_reviews_and_records_pattern_health(huracan_home) -> None:
+    defs = build_definitions(Settings.from_env())
+    assert not defs.resolve_asset_graph().get(PATTERN_HEALTH).is_materializable  # no run reaches it
+    sensor = defs.resolve_sensor_def(SENSOR_NAME)
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    store = LocalArtifactStore(huracan_home / "archive")
+    record(store, "15m", [PauseEvent(PATTERN, "pause", "cli:test", datetime(2024, 1, 1, tzinfo=UTC), "by hand")])
+    with dg.instance_for_test() as instance:
+        result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+    assert not result.run_requests and result.skip_message == "reviewed patterns: 0 change(s)"
+    [event] = result.asset_events
+    assert isinstance(event, dg.AssetMaterialization) and event.asset_key == PATTERN_HEALTH
+    assert event.metadata["15m paused"].value == 1 and PATTERN in str(event.metadata["15m pauses in force"].value)
