@@ -50,6 +50,14 @@ def anomaly_evaluations(
     baselines: dict[str, Baseline | None],
     config: AnomalyConfig,
 ) -> Iterator:
+    verdicts = anomaly_verdicts(days, baselines, config)
+    for name in CHECKS:
+        yield from evaluations(context, asset, name, verdicts[name], severity=dg.AssetCheckSeverity.WARN)
+
+
+def anomaly_verdicts(
+    days: Sequence[TradingDay], baselines: dict[str, Baseline | None], config: AnomalyConfig
+) -> dict[str, dict[str, Verdict]]:
     """Every check's verdict on every traded partition; a rules-only day, or a champion with too thin a baseline,
     passes saying why it was not judged."""
     verdicts: dict[str, dict[str, Verdict]] = {name: {} for name in CHECKS}
@@ -69,5 +77,4 @@ def anomaly_evaluations(
             verdicts[judged.check][key] = Verdict(
                 judged.passed, judged.summary, {**judged.figures, "alpha": config.alpha}
             )
-    for name in CHECKS:
-        yield from evaluations(context, asset, name, verdicts[name], severity=dg.AssetCheckSeverity.WARN)
+    return verdicts
