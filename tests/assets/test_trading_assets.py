@@ -21,6 +21,10 @@ from huracan_core.desk.shadow_day import POST_EXIT_HORIZONS, TradingDay
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.health.anomalies import CHECKS as ANOMALY_CHECKS
 from huracan_core.health.anomalies import TRADE_COUNT
+from huracan_core.health.patterns import ledger_patterns
+from huracan_core.health.pauses import PauseEvent, pauses_key, record
+from huracan_core.storage import LocalArtifactStore
+from huracan_core.storage.keys import would_be_key
 from huracan_core.trading.consensus import ConsensusConfig
 from huracan_core.trading.costs import BPS, PAID_COLUMNS
 from huracan_core.trading.exits import take_profit_expr
@@ -472,3 +476,24 @@ def test_every_partition_gets_each_anomaly_verdict_and_a_rules_day_says_it_has_n
             assert text == "not judged: rules-only day, no champion baseline", text
         elif ledger.height:
             assert e.check_name != TRADE_COUNT or text.startswith(f"{ledger.height} trades"), text
+
+
+def test_a_paused_pattern_is_skipped_from_the_day_after_the_pause_and_traded_apart(pipeline):
+    instance, archive = pipeline
+    day, symbol = next((d, s) for d in DAYS[1:] for s in SYMBOLS if _ledger(archive, s, d).height)
+    before = _ledger(archive, symbol, day)
+    pattern = ledger_patterns(before)[0]
+    store = LocalArtifactStore(archive)
+    paused_at = datetime.combine(date.fromisoformat(day) - timedelta(days=1), datetime.min.time(), UTC)
+    record(store, TF, [PauseEvent(pattern, "pause", "test", paused_at, "planted")])
+    try:
+        _materialize(instance, archive, [SHADOW_TRADES], day, day)
+        after = _ledger(archive, symbol, day)
+        assert pattern not in ledger_patterns(after).to_list()
+        would_be = pl.read_parquet(archive / would_be_key(symbol, TF, date.fromisoformat(day)))
+        assert set(ledger_patterns(would_be).to_list()) == {pattern}
+        assert latest_metadata(instance, SHADOW_TRADES, f"{day}|{symbol}")["paused_patterns"].value == pattern
+    finally:  # the log is the Archive's: removed here only so that the module's other days trade as before
+        (archive / pauses_key(TF)).unlink()
+        _materialize(instance, archive, [SHADOW_TRADES], day, day)
+    assert _ledger(archive, symbol, day).equals(before)
