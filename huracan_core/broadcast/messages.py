@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeGuard
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+if TYPE_CHECKING:
+    from huracan_core.broadcast.alerts import Action, Alert
+    from huracan_core.health.errors import CauseGroup, DayRate
 
 TAG = "[huracan]"
 NA = "n/a"
@@ -194,3 +199,68 @@ def _short(run_id: str) -> str:
 
 def _clip(text: str, limit: int = MAX_LINE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def critical_alert(alert: Alert) -> str:
+    return "\n".join([f"{TAG} CRITICAL: {_clip(alert.text)}", f"alert {alert.key}; said once until it clears"])
+
+
+def alert_batch(warnings: Sequence[Alert], cleared: Sequence[Alert]) -> str:
+    """One tick's new warnings and the conditions that cleared, in one message."""
+    lines = [f"{TAG} {len(warnings)} warning{'s' if len(warnings) != 1 else ''}, {len(cleared)} cleared"]
+    lines += [f"warning: {_clip(a.text)}" for a in warnings]
+    lines += [f"cleared: {_clip(a.text)}" for a in cleared]
+    return "\n".join(lines)
+
+
+def health_report(
+    day: date,
+    active: Sequence[Alert],
+    rate: DayRate | None,
+    causes: Sequence[CauseGroup],
+    actions: Sequence[Action],
+    trading: Mapping[str, tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]],
+) -> str:
+    """The day's health: what is still active, the day's failures and their causes, what the alert layer did, and
+    per timeframe the shadow trader's win rate against the day before and its PnL after costs (``trading``: the
+    daily summaries of ``day`` and the day before, None where there is none)."""
+    lines = [f"{TAG} daily health report {day}"]
+    lines.append(
+        f"active: {len(active)} alert{'s' if len(active) != 1 else ''}"
+        + "".join(f"\n  {a.severity.value}: {_clip(a.text, 200)}" for a in active)
+    )
+    if rate is None:
+        lines.append("runs: none finished")
+    else:
+        lines.append(f"runs: {rate.runs} finished, {rate.failed} failed ({percent(rate.rate)})")
+    lines += [f"  {len(g.run_ids)}× {_clip(g.example, 200)}" for g in causes[:MAX_CAUSES]]
+    if len(causes) > MAX_CAUSES:
+        lines.append(f"  … and {len(causes) - MAX_CAUSES} more causes")
+    raised = sum(a.action == "raised" for a in actions)
+    lines.append(f"actions: {raised} alerts raised, {len(actions) - raised} cleared")
+    lines += [f"  {a.at[11:16]} {a.action}: {_clip(a.text, 200)}" for a in actions[-MAX_CAUSES:]]
+    for timeframe, (today, before) in trading.items():
+        if today is None:
+            lines.append(f"{timeframe}: no daily summary for {day}")
+            continue
+        now_rate, then_rate = _rate(today), _rate(before)
+        change = (
+            f" ({signed(100 * (now_rate - then_rate), 'pts')} vs the day before)"
+            if now_rate is not None and then_rate is not None
+            else " (no win rate the day before)"
+        )
+        lines.append(
+            f"{timeframe}: {count(today.get('trades'))} trades, win rate {percent(now_rate)}"
+            f"{change if now_rate is not None else ''}, net {signed(today.get('net_pnl'), 'USDT')} after costs"
+        )
+    return "\n".join(lines)
+
+
+def _rate(summary: Mapping[str, Any] | None) -> float | None:
+    """The win rate of a daily summary as a fraction; None on a day without trades."""
+    if summary is None:
+        return None
+    if _defined(summary.get("hit_rate")):
+        return float(summary["hit_rate"])
+    pct = summary.get("hit_rate_pct")
+    return float(pct) / 100 if _defined(pct) else None

@@ -40,13 +40,13 @@ def volume_zscore(n: int) -> pl.Expr:
 
 
 def obv_flow() -> pl.Expr:
-    """A bar's on-balance volume term: its volume signed by the close's direction (the first bar counts up, as TA-Lib)."""
-    return CLOSE.diff().sign().fill_null(1.0) * VOLUME
+    """A bar's on-balance volume term: its volume signed by the close's direction (null on the first bar)."""
+    return CLOSE.diff().sign() * VOLUME
 
 
 def obv() -> pl.Expr:
-    """On-balance volume as TA-Lib sums it, over ``CUMULATIVE_DAYS`` whole days."""
-    return days_cum_sum(pl.col("_obv_flow"), CUMULATIVE_DAYS)
+    """On-balance volume as TA-Lib sums it (the first bar counts up), over ``CUMULATIVE_DAYS`` whole days."""
+    return days_cum_sum(pl.col("_obv_flow").fill_null(VOLUME), CUMULATIVE_DAYS)
 
 
 def obv_slope(n: int) -> pl.Expr:

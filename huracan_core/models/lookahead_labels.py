@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import cast
+from datetime import date, timedelta
 
 import polars as pl
 
-from huracan_core.candles import day_start
 from huracan_core.day_keys import DayKey, keyed, require
+from huracan_core.timeframes import timeframe_seconds
 from huracan_core.trading.bars import join_bars
 from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
@@ -138,15 +137,42 @@ def label_partitions(
         [k for k in following if k in candles],
     )
     parts = []
-    for (day, symbol), after in zip(sorted(wanted), sorted(following), strict=True):
-        keys = [(day, symbol), after]
+    for run in _runs(wanted, timeframe, exits):
+        symbol, after = run[0][1], (run[-1][0] + timedelta(days=1), run[0][1])
+        keys = [*run, after]
         bars = join_bars(
             [candles[k] for k in keys if k in candles],
             [features[k] for k in keys if k in features],
-            [regimes[(day, symbol)]],
+            [regimes[k] for k in run],
         )
-        frame = label_bars(bars, signals[(day, symbol)], symbol, timeframe, exchange=exchange, costs=costs, exits=exits)
-        if frame.height and cast(datetime, frame["timestamp"].min()) < day_start(day):
-            raise AssertionError(f"{symbol} {day}: labels of another day")
-        parts.append(LabelPartition(day, symbol, frame, int((~frame["complete"]).sum()), after in candles))
-    return parts
+        signals_of_run = pl.concat([signals[k] for k in run], how="diagonal_relaxed")
+        frame = label_bars(bars, signals_of_run, symbol, timeframe, exchange=exchange, costs=costs, exits=exits)
+        by_day = frame.with_columns(pl.col("timestamp").dt.date().alias("_day")).partition_by(
+            "_day", as_dict=True, include_key=False
+        )
+        if set(by_day) - {(day,) for day, _ in run}:
+            raise AssertionError(f"{symbol} {run[0][0]}..{run[-1][0]}: labels of another day")
+        for day, _ in run:
+            part = by_day.get((day,), frame.clear())
+            following = (day + timedelta(days=1), symbol)
+            parts.append(LabelPartition(day, symbol, part, int((~part["complete"]).sum()), following in candles))
+    return sorted(parts, key=lambda part: (part.day, part.symbol))
+
+
+def _runs(wanted: Sequence[DayKey], timeframe: str, exits: ExitConfig) -> list[list[DayKey]]:
+    """Consecutive days of a symbol, labelled in one pass: every bar is followed on its own (exit parameters read
+    at its own bar, costs at its entry and exit bars), so a bar's outcome reads only the bars up to its exit, which
+    the longest hold keeps within the next day — the bars a day alone reads. Were a hold a day or longer, a day's
+    outcomes would depend on how many days followed it in the run: each day is then labelled alone."""
+    longest = timedelta(minutes=max(exits.max_hold_minutes.values())) + 2 * timedelta(
+        seconds=timeframe_seconds(timeframe)
+    )
+    together = longest <= timedelta(days=1)
+    runs: list[list[DayKey]] = []
+    for day, symbol in sorted(wanted, key=lambda k: (k[1], k[0])):
+        last = runs[-1][-1] if runs else None
+        if together and last is not None and last[1] == symbol and last[0] == day - timedelta(days=1):
+            runs[-1].append((day, symbol))
+        else:
+            runs.append([(day, symbol)])
+    return runs

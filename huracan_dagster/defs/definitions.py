@@ -7,6 +7,7 @@ import dagster as dg
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.training import ModelConfig
 from huracan_core.sources import CandleSource, open_source
+from huracan_dagster.defs.alerts import health_alerts_sensor
 from huracan_dagster.defs.assets.candles import candle_assets
 from huracan_dagster.defs.assets.champions import champion_assets, mechanic_asset
 from huracan_dagster.defs.assets.dbt import HuracanDbtResource, dbt_assets_for
@@ -30,6 +31,7 @@ from huracan_dagster.defs.broadcaster import (
     broadcaster_sensors,
     telegram_configured,
 )
+from huracan_dagster.defs.freshness import freshness_checks, freshness_sensor
 from huracan_dagster.defs.io_manager import PartitionedFrameIOManager
 from huracan_dagster.defs.partitions import DEFAULT_SPACE, PartitionSpace, asset_key
 from huracan_dagster.defs.quote_sampler import sampler_definitions
@@ -204,8 +206,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             description="The analysts' DuckDB file (views over the exports) and the dbt marts.",
         )
     )
-    sensors += broadcaster_sensors(enabled=telegram_configured(settings.env))
+    telegram = telegram_configured(settings.env)
+    sensors += broadcaster_sensors(enabled=telegram)
+    sensors.append(health_alerts_sensor(settings.timeframes, enabled=telegram))
     sensors += [system_health_sensor(settings), pattern_review_sensor(settings)]
+    fresh = freshness_checks(settings)
+    checks += fresh
+    sensors += freshness_sensor(fresh, running)
     return dg.Definitions(
         assets=[*assets, system_health_asset(), pattern_health_asset()],
         asset_checks=checks,

@@ -513,3 +513,23 @@ def test_model_inputs_refuse_label_columns() -> None:
             input_columns(["rsi_14", leak], signals, "15m")
     with pytest.raises(ValueError, match="long_net_bps"):
         input_columns(["rsi_14"], signals, "15m", embedding=["long_net_bps"])
+
+
+def test_consecutive_days_in_one_pass_are_each_what_the_day_gets_alone() -> None:
+    """Real partitions built as the assets build them: eight days of a coin labelled together equal each day
+    labelled alone (its own and the next day's bars), the last day's tail pending in both, byte for byte."""
+    from tests.core.planted_champion import COIN, partitions, sample_candles
+
+    inputs = partitions(sample_candles())
+    keys = sorted(inputs["labels"])[-8:]
+    own, features, regimes, signals = (inputs[n] for n in ("candles", "features", "regimes", "signals"))
+    own = {k: v for k, v in own.items() if k <= keys[-1]}  # the day after the last has no candles: pending
+    together = {
+        (p.day, p.symbol): p for p in label_partitions(own, features, regimes, signals, keys, "15m", costs=COSTS)
+    }
+    assert sorted(together) == keys and all(k[1] == COIN for k in keys)
+    for key in keys:
+        (alone,) = label_partitions(own, features, regimes, signals, [key], "15m", costs=COSTS)
+        assert alone.frame.equals(together[key].frame), key
+        assert (alone.pending, alone.next_day_available) == (together[key].pending, together[key].next_day_available)
+    assert together[keys[-1]].pending > 0 and together[keys[0]].pending == 0

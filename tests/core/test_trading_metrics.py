@@ -98,6 +98,7 @@ def test_summary_of_a_day_without_trades() -> None:
         "profit_factor",
         "hit_rate",
         "expectancy_bps",
+        "expectancy_t",
         "gross_expectancy_bps",
         "cost_share_of_gross",
     }
@@ -125,3 +126,10 @@ def test_shown_summary_says_n_a_and_no_trades_where_nothing_traded() -> None:
             assert traded[name] == (value if math.isfinite(value) else None), name
     assert shown_value("trade_count", traded["trade_count"]) == "3"
     assert shown_value("net_pnl", traded["net_pnl"]) == str(round(s["net_pnl"], 6))
+
+
+def test_the_edge_t_is_the_mean_over_its_standard_error() -> None:
+    values = np.array([12.0, -4.0, 7.0, 1.0, 9.0])
+    assert metrics.expectancy_t(values) == pytest.approx(values.mean() / (values.std(ddof=1) / math.sqrt(5)))
+    assert math.isnan(metrics.expectancy_t(np.array([3.0])))  # one trade: no standard error
+    assert math.isnan(metrics.expectancy_t(np.array([2.0, 2.0, 2.0])))  # no variation: no t to speak of

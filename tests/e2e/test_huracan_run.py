@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import polars as pl
 import pytest
 
+from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.features.windows import history_days
 from huracan_core.storage import ArtifactStore, LocalArtifactStore
 from huracan_dagster.cli.main import main
 from huracan_dagster.cli.status import format_ranges
@@ -67,19 +69,20 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
     out = capsys.readouterr().out
     # the history the partition mappings declare: the champion weighs its incumbent on the 7 days before each day
     # (signals from 11-24), the signals warm up on 3 more (features and regimes from 11-21), and the features read
-    # 12 days of candles before those (candles from 11-09)
-    assert "history: candles 2024-11-09..2024-12-03" in out and "http://127.0.0.1:3000" in out
+    # the recipe's history days of candles before those (14: candles from 11-07)
+    first = date(2024, 11, 21) - timedelta(days=history_days(FeatureRecipe.default("15m")))
+    assert f"history: candles {first}..2024-12-03" in out and "http://127.0.0.1:3000" in out
     assert "history: features and regimes 2024-11-21..2024-12-03" in out
     assert "history: signals 2024-11-24..2024-12-03 (champion of 2024-12-01 reads signals from 2024-11-24)" in out
     # each partition is materialized once: the history phases run ahead over the history and the window
-    assert "15m/candles: 75 partitions materialized" in out  # 2024-11-09..12-03 × 3
+    assert f"15m/candles: {((date(2024, 12, 3) - first).days + 1) * 3} partitions materialized" in out
     assert "15m/features: 39 partitions materialized" in out and "15m/regimes: 39 partitions materialized" in out
     assert "15m/signals: 30 partitions materialized" in out
     for asset in PIPELINE[4:]:
         assert f"15m/{asset}: 9 partitions materialized" in out
     instance = dg.DagsterInstance.get()
     window = keys(range(1, 4))
-    spans = {"candles": 9, "features": 21, "regimes": 21, "signals": 24}
+    spans = {"candles": first.day, "features": 21, "regimes": 21, "signals": 24}
     for asset in PIPELINE:
         history = keys(range(spans[asset], 31), "2024-11") if asset in spans else set()
         assert instance.get_materialized_partitions(dg.AssetKey(["15m", asset])) == window | history, asset
@@ -159,9 +162,10 @@ def test_run_materializes_every_partition_of_the_window_in_ranged_runs(huracan_h
 
     assert main(["status"]) == 0
     status = capsys.readouterr().out
-    assert "15m/candles: 77 partitions materialized" in status  # (22 history + 3) days × 3 + 2
+    days = (date(2024, 12, 3) - first).days + 1  # the history and the window
+    assert f"15m/candles: {days * 3 + 2} partitions materialized" in status  # and 12-04 of BTC and SOL
     assert "15m/trade_analysis: 9 partitions materialized" in status
-    assert "BTC/USDT     2024-11-09..2024-12-04" in status and "ETH/USDT     2024-11-09..2024-12-03" in status
+    assert f"BTC/USDT     {first}..2024-12-04" in status and f"ETH/USDT     {first}..2024-12-03" in status
     assert "failed checks (latest verdict per partition): 0" in status
     assert (
         "15m/roster: 3 partitions materialized\n  all symbols  2024-12-01..2024-12-03" in status
