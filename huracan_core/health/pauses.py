@@ -117,7 +117,7 @@ def review(
         if pattern in paused:
             continue
         last = book.latest(pattern)
-        start = int(np.searchsorted(exits, np.datetime64(last.at.replace(tzinfo=None)), "right")) if last else 0
+        start = int(np.searchsorted(exits, _naive_utc(last.at), "right")) if last else 0
         alarm = pause_alarm(net, config, start)
         if alarm is not None:
             figures = {k: float(v) for k, v in asdict(alarm).items() if k != "at"}
@@ -127,7 +127,7 @@ def review(
         if pattern not in would or "history_mean_bps" not in pause.figures:
             continue  # paused by hand: only a hand lifts it
         net, exits = would[pattern]
-        since = net[exits > np.datetime64(pause.at.replace(tzinfo=None))]
+        since = net[exits > _naive_utc(pause.at)]
         mean, sd = pause.figures["history_mean_bps"], pause.figures["history_sd_bps"]
         at = recovery_at(since, mean, sd, config)
         if at is not None:
@@ -159,3 +159,8 @@ def _records(trades: pl.DataFrame, now: datetime) -> list[tuple[str, np.ndarray,
         (str(pattern), group["net_bps"].to_numpy(), group["exit_utc"].to_numpy())
         for (pattern,), group in frame.group_by("pattern", maintain_order=True)
     ]
+
+
+def _naive_utc(moment: datetime) -> np.datetime64:
+    """``moment`` in UTC without its zone: how the records hold exit times."""
+    return np.datetime64(moment.astimezone(UTC).replace(tzinfo=None))
