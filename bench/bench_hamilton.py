@@ -29,7 +29,7 @@ from bench_pipeline import SHARED, SHARED_PAIRS
 from huracan_core.candles import day_start
 from huracan_core.champions.hamilton import load_champion
 from huracan_core.models.artifacts import write_model_folder
-from huracan_core.paper.replay import CandleFeed, replay
+from huracan_core.paper.forward import CandleFeed, MarketClock, trade_forward
 from huracan_core.paper.trader import BarReport, PaperConfig, PaperTrader
 from huracan_core.sources.replay import ReplaySource
 from huracan_core.storage import LocalArtifactStore
@@ -86,12 +86,12 @@ def main() -> None:
     bars: list[tuple[BarReport, float]] = []
     trader = PaperTrader(store, config)
     end = start + args.bars * trader.step_size
-    replay(
+    trade_forward(
         trader,
         feed,
-        start=start,
+        first=start,
         end=end,
-        speed=0.0,
+        clock=MarketClock(start, 0.0),
         kill=lambda: None,
         report=lambda report, seconds: bars.append((report, seconds)),
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from huracan_core.models.gates import DEFAULT_GATE_PROFILE, gate_profile
 from huracan_core.risk import RiskSettings
@@ -18,6 +20,9 @@ from huracan_core.urls import without_password
 DEFAULT_SOURCE = "bundled"
 RISK_PREFIX = "HURACAN_RISK_"
 DEFAULT_TIMEFRAME = "15m"
+CCXT_EXAMPLE = '{"urls": {"api": {"public": "http://127.0.0.1:8080/api/v3"}}, "options": {"fetchMarkets": ["spot"]}}'
+#: ccxt's credentials: refused, so that no key is ever written where settings are shown
+SECRET_CCXT_SETTINGS = frozenset({"apiKey", "secret", "password", "uid", "privateKey", "walletAddress", "token"})
 #: where a run's steps execute (``HURACAN_EXECUTOR``): in the run's own process, or each on a Celery worker
 EXECUTORS = ("in_process", "celery")
 #: the broker the Celery profile uses unless ``HURACAN_CELERY_BROKER`` names another: the loopback Redis
@@ -71,6 +76,9 @@ class Settings:
     #: Hamilton refuses a champion whose model's data ends more than this many days before the bar
     #: (``HURACAN_HAMILTON_MAX_CHAMPION_AGE_DAYS``)
     hamilton_max_champion_age_days: float = 14.0
+    #: extra settings of the ccxt exchange ``huracan hamilton`` reads a live source through (``HURACAN_CCXT_CONFIG``,
+    #: a JSON object: another API address, a proxy, ``options``); never keys: Huracan reads public market data only
+    ccxt_config: Mapping[str, Any] = field(default_factory=dict, hash=False)
     #: ``in_process`` (every step in the run's process) or ``celery`` (each step on a worker of ``huracan workers``)
     executor: str = "in_process"
     #: the Celery broker and result backend (URLs that may carry a password: kept out of ``repr``)
@@ -151,6 +159,7 @@ class Settings:
                 env.get("HURACAN_HAMILTON_MAX_CHAMPION_AGE_DAYS") or "14",
                 "days",
             ),
+            ccxt_config=_ccxt_config(env.get("HURACAN_CCXT_CONFIG", "")),
             executor=_executor(env.get("HURACAN_EXECUTOR", "")),
             celery_broker=broker,
             celery_backend=env.get("HURACAN_CELERY_BACKEND") or _default_backend(broker),
@@ -179,6 +188,26 @@ def _risk(env: Mapping[str, str]) -> RiskSettings:
         except ValueError as error:
             raise SettingError(f"{name}={value!r}: {error}") from None
     return RiskSettings.from_mapping(values)
+
+
+def _ccxt_config(value: str) -> dict[str, Any]:
+    if not value.strip():
+        return {}
+    try:
+        config = json.loads(value)
+    except ValueError as error:
+        raise SettingError(
+            f"HURACAN_CCXT_CONFIG={value!r}: not JSON ({error}); give an object, e.g. {CCXT_EXAMPLE}"
+        ) from None
+    if not isinstance(config, dict):
+        raise SettingError(f"HURACAN_CCXT_CONFIG={value!r}: give a JSON object, e.g. {CCXT_EXAMPLE}")
+    keys = sorted(set(config) & SECRET_CCXT_SETTINGS)
+    if keys:
+        raise SettingError(
+            f"HURACAN_CCXT_CONFIG holds {', '.join(keys)}: Huracan reads public market data and trades on paper only, "
+            "so it takes no keys"
+        )
+    return config
 
 
 def _executor(value: str) -> str:

@@ -1,6 +1,6 @@
 """A loopback HTTP server that answers like Binance: ``/api/v3/time``, ``/api/v3/klines`` from real candles,
-``/api/v3/depth`` from a book the test builds (``books``) and the USDⓈ-M ``/fapi/v1/fundingRate`` history from
-settlements it sets (``funding``).
+``/api/v3/exchangeInfo`` for the pairs it serves, ``/api/v3/depth`` from a book the test builds (``books``) and the
+USDⓈ-M ``/fapi/v1/fundingRate`` history from settlements it sets (``funding``).
 
 ccxt's own request building, HTTP, error mapping and parsing run against it; ``faults`` scripts what the next
 requests get (a 429, a stall longer than the client's timeout) so retries are exercised for real.
@@ -76,6 +76,40 @@ class FakeBinance:
             for r in page.iter_rows(named=True)
         ]
 
+    def exchange_info(self) -> dict:
+        """Binance's spot ``exchangeInfo`` for the pairs served (``BTCUSDT``: BTC/USDT), so that a ccxt exchange
+        built in another process loads its markets from here (with ``options.fetchMarkets`` ``["spot"]``)."""
+        return {
+            "timezone": "UTC",
+            "serverTime": int(time.time() * 1000),
+            "rateLimits": [],
+            "symbols": [
+                {
+                    "symbol": pair,
+                    "status": "TRADING",
+                    "baseAsset": pair.removesuffix("USDT"),
+                    "quoteAsset": "USDT",
+                    "baseAssetPrecision": 8,
+                    "quotePrecision": 8,
+                    "quoteAssetPrecision": 8,
+                    "orderTypes": ["LIMIT", "MARKET"],
+                    "isSpotTradingAllowed": True,
+                    "isMarginTradingAllowed": False,
+                    "permissions": ["SPOT"],
+                    "filters": [
+                        {
+                            "filterType": "PRICE_FILTER",
+                            "minPrice": "0.00000001",
+                            "maxPrice": "1000000",
+                            "tickSize": "0.00000001",
+                        },
+                        {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000000", "stepSize": "0.00001"},
+                    ],
+                }
+                for pair in sorted(self.candles)
+            ],
+        }
+
     def depth(self, query: dict[str, str]) -> dict:
         """Binance's spot depth: price and quantity as strings, ``limit`` levels a side (no timestamp)."""
         book = self.books[query["symbol"]]
@@ -124,6 +158,8 @@ class FakeBinance:
                     return self._send(200, [])
                 if parsed.path.endswith("/api/v3/time"):  # what a health check asks: the cheapest call there is
                     return self._send(200, {"serverTime": int(time.time() * 1000)})
+                if parsed.path.endswith("/api/v3/exchangeInfo"):
+                    return self._send(200, fake.exchange_info())
                 if parsed.path.endswith("/klines"):
                     return self._send(200, fake.klines(query))
                 if parsed.path.endswith("/api/v3/depth"):

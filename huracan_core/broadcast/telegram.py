@@ -1,5 +1,7 @@
 """A small Telegram Bot API client that never fails the caller and never leaks its token.
 
+It sends (the Broadcaster) and reads the chat's messages (``get_updates``: Hamilton's Telegram control).
+
 The Broadcaster tells people what the platform did; losing a message must never lose a run, so ``send`` retries
 what can pass later (429, 5xx, timeouts, refused connections) with backoff, gives up on what cannot (a rejected
 token or chat), logs one clear line either way and returns ``False`` instead of raising. The token is part of
@@ -57,12 +59,22 @@ def _utf16_len(text: str) -> int:
 class _Outcome:
     """One attempt's result: sent, or why not and whether trying again can help."""
 
-    def __init__(self, sent: bool, reason: str = "", retry: bool = False, wait_s: float | None = None) -> None:
+    def __init__(
+        self,
+        sent: bool,
+        reason: str = "",
+        retry: bool = False,
+        wait_s: float | None = None,
+        answer: dict[str, Any] | None = None,
+    ) -> None:
         self.sent, self.reason, self.retry, self.wait_s = sent, reason, retry, wait_s
+        #: Telegram's answer when it accepted the request
+        self.answer = answer or {}
 
 
 class TelegramClient:
-    """Sends plain-text messages to one chat. ``retries`` is how many times a failed send is tried again."""
+    """Sends plain-text messages to one chat and reads what is sent to the bot. ``retries`` is how many times a
+    failed send is tried again."""
 
     def __init__(
         self,
@@ -151,16 +163,45 @@ class TelegramClient:
         """The variables whose absence turns the Broadcaster off: ``HURACAN_TELEGRAM_TOKEN and …``."""
         return " and ".join(n for n, v in ((TOKEN_VARIABLE, self._token), (CHAT_VARIABLE, self.chat_id)) if not v)
 
-    def _post(self, body: bytes, method: str = "sendMessage") -> _Outcome:
+    def get_updates(self, offset: int | None, wait_s: int) -> list[dict[str, Any]] | None:
+        """The chat messages sent to the bot from ``offset`` on (Telegram's update ids; every update before it is
+        confirmed, and Telegram forgets it), waiting up to ``wait_s`` seconds for one to come (long polling).
+
+        None when Telegram could not be asked (off, refused, unreachable): ``last_failure`` says why, redacted.
+        Nothing is logged here: the caller polls again in a moment and decides how often a failure is worth a line.
+        """
+        self.last_failure = None
+        if not self.enabled:
+            self.last_failure = f"Telegram control is off: {self._unset()} not set"
+            return None
+        query: dict[str, Any] = {"timeout": max(0, int(wait_s)), "allowed_updates": ["message"]}
+        if offset is not None:
+            query["offset"] = offset
+        try:
+            outcome = self._post(json.dumps(query).encode("utf-8"), "getUpdates", self.timeout_s + query["timeout"])
+        except Exception as error:
+            self.last_failure = self._redact(f"Telegram getUpdates failed: unexpected {type(error).__name__}: {error}")
+            return None
+        result = outcome.answer.get("result") if outcome.sent else None
+        if not isinstance(result, list):
+            self.last_failure = self._redact(
+                f"Telegram getUpdates failed: {outcome.reason or 'the answer holds no list of updates'}"
+            )
+            return None
+        return [update for update in result if isinstance(update, dict) and isinstance(update.get("update_id"), int)]
+
+    def _post(self, body: bytes, method: str = "sendMessage", timeout_s: float | None = None) -> _Outcome:
         url = f"{self.base_url}/bot{quote(self._token, safe=':')}/{method}"
         request = urllib.request.Request(
             url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+            with urllib.request.urlopen(
+                request, timeout=self.timeout_s if timeout_s is None else timeout_s
+            ) as response:
                 answer = _json(response.read())
                 if answer.get("ok") is True:
-                    return _Outcome(True)
+                    return _Outcome(True, answer=answer)
                 return self._refusal(response.status, answer)
         except urllib.error.HTTPError as error:
             with error:

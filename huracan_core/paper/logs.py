@@ -52,7 +52,8 @@ SCHEMAS: dict[str, pl.Schema] = {
         {
             "bar_time": TIME,
             "symbol": pl.String,
-            #: approved | refused | no_signal | holding | champion_refused | not_scored | no_champion | no_roster
+            #: approved | refused | no_signal | holding | champion_refused | not_scored | no_champion | no_roster |
+            #: paused | outside_top_n (kept from entering by Telegram's /pause or /trade N)
             "outcome": pl.String,
             "model_folder": pl.String,
             "mlflow_version": pl.String,
@@ -62,7 +63,8 @@ SCHEMAS: dict[str, pl.Schema] = {
             "direction": pl.Int8,
             "regime": pl.String,
             "volatility_percentile": pl.Float64,
-            #: the risk rule that set the size or refused it (``champion`` for a champion refused)
+            #: the risk rule that set the size or refused it (``champion`` for a champion refused, ``control`` for
+            #: a coin paused or outside the top N)
             "rule": pl.String,
             "notional": pl.Float64,
             "why": pl.String,

@@ -16,7 +16,9 @@ At each bar, in order:
    the bar's regime, the costs of a leg at this bar, and the champion's out-of-sample record;
 5. the bar's rows go to the logs (``logs``), then the state is committed (``state``).
 
-Only coins whose roster entry says ``trade_ok`` are scored; with none it says so once a bar and waits.
+Only coins whose roster entry says ``trade_ok`` are scored; with none it says so once a bar and waits. A person
+keeps coins from entering through Telegram (``control``: ``/pause SYMBOL``, ``/trade N`` for the roster's top N):
+such a coin is not scored, its entry waiting for a fill is dropped, its open position runs to its exit.
 """
 
 from __future__ import annotations
@@ -43,12 +45,13 @@ from huracan_core.champions.hamilton import (
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.features.windows import history_days as feature_history_days
 from huracan_core.models.artifacts import CorruptModelError
+from huracan_core.paper.control import Control
 from huracan_core.paper.fills import Followed, follow
 from huracan_core.paper.logs import write_bar
 from huracan_core.paper.signals import Signal
 from huracan_core.paper.state import PaperState, load_state, save_state
 from huracan_core.risk import Decision, Edge, EntryRequest, RiskManager, RiskSettings, RiskState
-from huracan_core.storage.keys import roster_key
+from huracan_core.storage.keys import champion_pointer_key, roster_key
 from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 from huracan_core.symbols import to_key
 from huracan_core.timeframes import timeframe_delta
@@ -99,6 +102,8 @@ class PaperTrader:
         self.recipe = FeatureRecipe.default(config.timeframe)
         self.state = load_state(store, config.timeframe) or PaperState(risk=RiskState(cash=config.risk.starting_equity))
         self.risk = RiskManager(config.risk, self.state.risk)
+        #: each coin's champion as loaded, with the pointer's bytes it was loaded for
+        self._champions: dict[str, tuple[bytes, Champion]] = {}
 
     @property
     def next_bar(self) -> datetime | None:
@@ -138,11 +143,14 @@ class PaperTrader:
         except ArtifactNotFound:
             return None
 
-    def step(self, bar: datetime, candles: Mapping[str, pl.DataFrame], kill: str | None) -> BarReport:
+    def step(
+        self, bar: datetime, candles: Mapping[str, pl.DataFrame], kill: str | None, control: Control = Control()
+    ) -> BarReport:
         """Do the closed bar opening at ``bar`` with ``candles`` (symbol → canonical frame holding at least the
         history from ``history_start(bar)``; candles after ``bar`` are left out), the kill switch on with
-        ``kill``'s reason or off with None. After an exception, resume with a new trader: this one's memory may
-        be half a bar ahead of the committed state."""
+        ``kill``'s reason or off with None, and the coins ``control`` keeps from entering (paused, or outside the
+        roster's top N). After an exception, resume with a new trader: this one's memory may be half a bar ahead
+        of the committed state."""
         if self.next_bar is not None and bar != self.next_bar:
             raise ValueError(
                 f"Hamilton: bar {bar.isoformat()} is not the next one ({self.next_bar.isoformat()}): bars are done "
@@ -156,9 +164,11 @@ class PaperTrader:
         frames = {to_key(s): f.filter(pl.col("timestamp") <= bar) for s, f in candles.items()}
         rows: dict[str, list[dict[str, Any]]] = {"trades": [], "decisions": []}
         lines: list[str] = []
-        self._fill_pending(bar, frames, rows["trades"], lines)
+        roster = self.roster()
+        excluded = control.excluded(roster or [])
+        self._fill_pending(bar, frames, excluded, rows["trades"], lines)
         self._follow_held(bar, frames, rows["trades"], lines)
-        decided = self._decide(bar, frames, rows["decisions"], lines)
+        decided = self._decide(bar, frames, roster, excluded, rows["decisions"], lines)
         rows["equity"] = [self._equity_row(bar)]
         write_bar(self.store, self.config.timeframe, bar, rows)
         self.state.last_bar = bar
@@ -174,7 +184,12 @@ class PaperTrader:
         return follow(signal, frame, bar, timeframe=c.timeframe, exchange=c.exchange, costs=c.costs, exits=c.exits)
 
     def _fill_pending(
-        self, bar: datetime, frames: Mapping[str, pl.DataFrame], trades: list[dict[str, Any]], lines: list[str]
+        self,
+        bar: datetime,
+        frames: Mapping[str, pl.DataFrame],
+        excluded: Mapping[str, tuple[str, str]],
+        trades: list[dict[str, Any]],
+        lines: list[str],
     ) -> None:
         for symbol, signal in sorted(self.state.pending.items()):
             base = _trade_row(bar, signal)
@@ -182,6 +197,11 @@ class PaperTrader:
                 del self.state.pending[symbol]
                 trades.append({**base, "event": "dropped", "risk_why": f"kill switch: {self.state.risk.kill_reason}"})
                 lines.append(f"{symbol}: entry dropped, the kill switch is on")
+                continue
+            if symbol in excluded:  # paused, or no longer in the top N, since it was approved
+                del self.state.pending[symbol]
+                trades.append({**base, "event": "dropped", "risk_why": excluded[symbol][1]})
+                lines.append(f"{symbol}: entry dropped: {excluded[symbol][1]}")
                 continue
             followed = self._follow(signal, frames, bar)
             if followed is None:  # the coin has no candle after its signal bar yet
@@ -236,9 +256,14 @@ class PaperTrader:
             lines.append(f"{signal.symbol}: closed ({reason}) at {t['exit_price']:g}, net {t['net_pnl']:+,.2f}")
 
     def _decide(
-        self, bar: datetime, frames: Mapping[str, pl.DataFrame], decisions: list[dict[str, Any]], lines: list[str]
+        self,
+        bar: datetime,
+        frames: Mapping[str, pl.DataFrame],
+        roster: list[dict[str, Any]] | None,
+        excluded: Mapping[str, tuple[str, str]],
+        decisions: list[dict[str, Any]],
+        lines: list[str],
     ) -> int:
-        roster = self.roster()
         if roster is None:
             why = f"no roster at {self.store.uri(roster_key(self.config.timeframe))}: nothing to trade, waiting"
             decisions.append({"bar_time": bar, "symbol": "", "outcome": "no_roster", "why": why})
@@ -249,6 +274,14 @@ class PaperTrader:
             why = f"no champion may trade: the roster's {len(roster)} coins all say trade_ok false; waiting"
             decisions.append({"bar_time": bar, "symbol": "", "outcome": "no_champion", "why": why})
             lines.append(why)
+            return 0
+        for symbol in tradeable:
+            if symbol in excluded:
+                outcome, why = excluded[symbol]
+                decisions.append({"bar_time": bar, "symbol": symbol, "outcome": outcome, "rule": "control", "why": why})
+        tradeable = [s for s in tradeable if s not in excluded]
+        if not tradeable:
+            lines.append("every coin the roster lets trade is paused or outside the top N (Telegram): waiting")
             return 0
         busy = {s.symbol for s in self.state.pending.values()} | {s.symbol for s in self.state.held.values()}
         scored: dict[str, tuple[Champion, Score, dict[str, Any]]] = {}
@@ -313,10 +346,24 @@ class PaperTrader:
         return len(scored)
 
     def _champion(self, symbol: str, bar: datetime) -> tuple[Champion | None, str]:
+        """The coin's champion in force at ``bar``, or why none may trade. The pointer is read at every bar (a
+        promotion is picked up at the next one); the model is loaded, its folder's checksums verified, when the
+        pointer is new to this process (a folder is written once and never changed in place)."""
+        key = champion_pointer_key(symbol, self.config.timeframe)
         try:
-            champion = load_champion(self.store, symbol, self.config.timeframe)
-        except LOAD_ERRORS as error:
-            return None, str(error)
+            pointer = self.store.read_bytes(key)
+        except ArtifactNotFound:
+            pointer = b""
+        cached = self._champions.get(symbol)
+        if cached is not None and cached[0] == pointer:
+            champion = cached[1]
+        else:
+            try:
+                champion = load_champion(self.store, symbol, self.config.timeframe)
+            except LOAD_ERRORS as error:
+                self._champions.pop(symbol, None)
+                return None, str(error)
+            self._champions[symbol] = (pointer, champion)
         cutoff = champion.model.cutoff
         if bar < cutoff:
             return None, (

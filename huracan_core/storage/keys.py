@@ -17,6 +17,8 @@ PARTITIONED_LAYOUT = {
     "coin_model": "coin_model/{symbol}/{timeframe}/{date}.parquet",
     "shadow_trades": "shadow_trades/{symbol}/{timeframe}/{date}.parquet",
     "trade_analysis": "trade_analysis/{symbol}/{timeframe}/{date}.parquet",
+    # Hamilton's round trips entered on the day, read from its live_logs
+    "paper_trades": "paper_trades/{symbol}/{timeframe}/{date}.parquet",
     # the day's champion decision (in force, promoted or kept, why); the pointer is champion/<SYMBOL>/<tf>/latest.json
     "champion": "champion_decisions/{symbol}/{timeframe}/{date}.parquet",
     # the day's MarketQuote (spread, impact, tick, funding, where they come from) as one row

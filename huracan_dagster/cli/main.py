@@ -47,21 +47,27 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     report.add_argument("--timeframe", help="candle timeframe (default: the one the window's exports hold)")
     hamilton = sub.add_parser(
         "hamilton",
-        help="paper-trade the champions forward under the risk manager, over recorded candles on an accelerated clock",
+        help="paper-trade the champions forward under the risk manager: recorded candles on an accelerated clock, or a "
+        "live exchange's newest closed candles (paper fills only)",
     )
     hamilton.add_argument(
         "--start",
         type=date.fromisoformat,
-        help="first UTC day (default: the roster's day); a home with Hamilton's state resumes after its last bar",
+        help="first UTC day (default: the roster's day; live: now, or the clock starts at that day and runs --speed "
+        "times faster until it meets the real time); a home with Hamilton's state resumes after its last bar",
     )
-    hamilton.add_argument("--end", type=date.fromisoformat, help="last UTC day, inclusive (default: the last recorded)")
+    hamilton.add_argument(
+        "--end", type=date.fromisoformat, help="last UTC day, inclusive (default: the last recorded; live: none)"
+    )
     hamilton.add_argument(
         "--speed",
         type=float,
-        default=900.0,
-        help="the replay clock's speed over the wall clock (900: a 15-minute bar a second; 0: no waiting)",
+        help="the clock's speed over the wall clock (replay, default 900: a 15-minute bar a second; 0: no waiting; "
+        "live, default 1: never past the real time)",
     )
-    hamilton.add_argument("--source", help="bundled | replay:DIR (default: $HURACAN_SOURCE or bundled)")
+    hamilton.add_argument(
+        "--source", help="bundled | replay:DIR | ccxt:EXCHANGE_ID (default: $HURACAN_SOURCE or bundled)"
+    )
     hamilton.add_argument("--timeframe", help="candle timeframe (default: $HURACAN_TIMEFRAME or 15m)")
     switch = hamilton.add_mutually_exclusive_group()
     switch.add_argument(
@@ -106,7 +112,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--start and --end go together")
     if args.command in ("run", "report", "hamilton") and args.start and args.end and args.end < args.start:
         parser.error("--end is before --start")
-    if args.command == "hamilton" and args.speed < 0:
+    if args.command == "hamilton" and args.speed is not None and args.speed < 0:
         parser.error("--speed must be 0 (no waiting) or more")
     return args
 

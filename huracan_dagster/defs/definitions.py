@@ -16,6 +16,7 @@ from huracan_dagster.defs.assets.features import feature_assets
 from huracan_dagster.defs.assets.integrity import integrity_checks, integrity_job
 from huracan_dagster.defs.assets.learning import learning_assets
 from huracan_dagster.defs.assets.market_quotes import market_quote_assets
+from huracan_dagster.defs.assets.paper import paper_trades_asset
 from huracan_dagster.defs.assets.pattern_health import pattern_health_asset, pattern_review_sensor
 from huracan_dagster.defs.assets.reports import report_assets
 from huracan_dagster.defs.assets.system_health import system_health_asset, system_health_sensor
@@ -95,6 +96,7 @@ def timeframe_assets(
         *champion_assets(timeframe, recipe.version_hash, train_days, costs_config=costs_config, space=space),
         mechanic_asset(timeframe, recipe.version_hash, train_days),
         *trading_assets(timeframe, costs_config, space),
+        paper_trades_asset(timeframe, space),
         *export_assets(timeframe, space),
     ]
     return [*chain, *report_assets(timeframe, sorted({k for a in chain for k in a.check_keys}, key=str), space)]

@@ -1,13 +1,20 @@
 """A small real champion planted in a store: one coin model trained on the bundled sample from day partitions
 built the way the assets build them (features → regimes → signals → labels → ``train_model_partitions``), its
 folder written as the ``coin_model`` asset writes it and a champion pointer at it, as the promotion writes it.
-Hamilton's tests score with it and trade with it."""
+Hamilton's tests score with it and trade with it.
+
+``python -m tests.core.planted_champion`` plants it in ``$HURACAN_HOME`` for a demonstration of ``make hamilton``
+(the README's quickstart): no model of the sample passes its gates, so without it Hamilton only waits. It enters
+at every bar and carries a made-up out-of-sample record for the risk manager to size by: it shows the machinery,
+it is no edge."""
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 
@@ -15,6 +22,7 @@ from huracan_core.candles import day_start
 from huracan_core.champions.hamilton import SIGNAL_WARMUP_DAYS
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.features.windows import compute_feature_partitions
+from huracan_core.models.artifacts import write_model_folder
 from huracan_core.models.day_models import ModelPartition, train_model_partitions, write_model
 from huracan_core.models.lookahead_labels import label_partitions
 from huracan_core.models.training import ModelConfig
@@ -22,7 +30,7 @@ from huracan_core.models.walk_forward import WalkForwardConfig
 from huracan_core.regimes import RegimeDetector
 from huracan_core.sources import open_source
 from huracan_core.storage import LocalArtifactStore
-from huracan_core.storage.keys import champion_pointer_key
+from huracan_core.storage.keys import champion_pointer_key, model_folder_key, roster_key
 from huracan_core.trading.costs import CostModel
 from huracan_core.trading.signals import signal_partitions
 
@@ -34,6 +42,8 @@ DAY = date(2024, 9, 1)  # the model of this day trains on 2024-08-02..08-31
 COSTS = CostModel()
 CONFIG = ModelConfig(train_days=30, rounds=30, walk_forward=WalkForwardConfig(train_days=15, test_days=5, step_days=5))
 STEP = timedelta(minutes=15)
+#: a rule that enters at every bar (its thresholds are far below any edge): positions open and close within bars
+EVERY_BAR = {"policy": "absolute", "margin_bps": -1000.0, "long_threshold_bps": -1000.0, "short_threshold_bps": -1000.0}
 
 
 def sample_candles() -> dict[str, pl.DataFrame]:
@@ -91,6 +101,51 @@ def publish(store: LocalArtifactStore, part: ModelPartition, **pointer: object) 
     return part.folder
 
 
+def publish_as(store: LocalArtifactStore, part: ModelPartition, coin: str) -> str:
+    """The coin model planted as ``coin``'s champion too: its ``config.json`` names the coin, its folder (the model
+    of ``DAY``) has checksums of its own; the model itself is the one trained on ``COIN`` (what it scores is the
+    coin's own candles and features)."""
+    config = json.loads(part.files["config.json"]) | {"symbol": coin}
+    folder = model_folder_key(coin, TF, day_start(DAY))
+    write_model_folder(store, folder, part.files | {"config.json": json.dumps(config).encode()})
+    store.write_json(
+        champion_pointer_key(coin, TF),
+        {
+            "symbol": coin,
+            "timeframe": TF,
+            "model_folder": folder,
+            "mlflow_version": "1",
+            "effective_from": DAY.isoformat(),
+        },
+    )
+    return folder
+
+
+def with_record(part: ModelPartition, hit_rate: float = 0.55, profit_factor: float = 1.4) -> ModelPartition:
+    """The model with an out-of-sample record to size by (the tiny model of the sample made no trades)."""
+    metrics = json.loads(part.files["metrics.json"])
+    metrics["aggregate"] |= {"hit_rate": hit_rate, "profit_factor": profit_factor, "trade_count": 60.0}
+    return replace(part, files=part.files | {"metrics.json": json.dumps(metrics).encode()})
+
+
 def with_decision(part: ModelPartition, decision: dict) -> ModelPartition:
     config = json.loads(part.files["config.json"]) | {"decision": decision}
     return replace(part, files=part.files | {"config.json": json.dumps(config).encode()})
+
+
+def main() -> None:
+    home = Path(os.environ.get("HURACAN_HOME", ".huracan")).resolve()
+    store = LocalArtifactStore(home / "archive")
+    folder = publish(store, with_record(with_decision(train_plain(partitions(sample_candles())), EVERY_BAR)))
+    store.write_json(
+        roster_key(TF), {"date": DAY.isoformat(), "symbols": [{"symbol": COIN, "trade_ok": True, "rank": 1}]}
+    )
+    print(
+        f"planted in {home / 'archive'}: {COIN}'s {TF} champion {folder} (trained on {DAY - CONFIG.train_days * timedelta(days=1)}"
+        f"..{DAY - timedelta(days=1)}, entering at every bar, a made-up out-of-sample record: hit rate 55 %, profit "
+        f"factor 1.4) and a roster of {DAY} listing it alone; make hamilton trades it from {DAY}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,6 @@ is scored once per session and remembered: the sweeps over crash points re-run t
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -30,9 +29,9 @@ from huracan_core.candles import day_start
 from huracan_core.champions.hamilton import Champion
 from huracan_core.models.day_models import ModelPartition
 from huracan_core.paper.fills import follow
+from huracan_core.paper.forward import CandleFeed, MarketClock, trade_forward
 from huracan_core.paper.home import AlreadyRunning, clear_kill, hamilton_lock, kill_reason, press_kill
 from huracan_core.paper.logs import SCHEMAS, read_logs
-from huracan_core.paper.replay import CandleFeed, replay
 from huracan_core.paper.signals import Signal
 from huracan_core.paper.state import load_state
 from huracan_core.paper.trader import PaperConfig, PaperTrader
@@ -43,6 +42,7 @@ from tests.core.planted_champion import (
     COIN,
     COSTS,
     DAY,
+    EVERY_BAR,
     PAIRS,
     STEP,
     TF,
@@ -51,11 +51,11 @@ from tests.core.planted_champion import (
     sample_candles,
     train_plain,
     with_decision,
+    with_record,
 )
 
 START = day_start(DAY)  # the model's cutoff: every bar from here on is out of sample
 BARS = [START + n * STEP for n in range(10)]
-EVERY_BAR = {"policy": "absolute", "margin_bps": -1000.0, "long_threshold_bps": -1000.0, "short_threshold_bps": -1000.0}
 SHORTS_ONLY = EVERY_BAR | {"policy": "calibrated", "long_threshold_bps": None}
 CONFIG = PaperConfig(TF, costs=COSTS, universe=lambda days: {d: PAIRS for d in days})
 _SCORES: dict[tuple, object] = {}
@@ -82,13 +82,6 @@ def remembered_scores(monkeypatch: pytest.MonkeyPatch) -> None:
         return _SCORES[key]
 
     monkeypatch.setattr(Champion, "score", remembered)
-
-
-def with_record(part: ModelPartition, hit_rate: float = 0.55, profit_factor: float = 1.4) -> ModelPartition:
-    """The model with an out-of-sample record to size by (the tiny model of the sample made no trades)."""
-    metrics = json.loads(part.files["metrics.json"])
-    metrics["aggregate"] |= {"hit_rate": hit_rate, "profit_factor": profit_factor, "trade_count": 60.0}
-    return replace(part, files=part.files | {"metrics.json": json.dumps(metrics).encode()})
 
 
 def _plant(root: Path, part: ModelPartition, decision: dict = EVERY_BAR) -> LocalArtifactStore:
@@ -307,22 +300,25 @@ def test_the_replay_paces_bars_on_its_clock_and_resumes_after_the_last_bar(plain
         now[0] += seconds
 
     reports: list[tuple[datetime, float]] = []
-    common = {"speed": 900.0, "kill": lambda: None, "clock": lambda: now[0], "sleep": sleep}
     end = START + 2 * STEP  # the close of the second bar
-    done = replay(
-        PaperTrader(store, CONFIG), feed, start=START, end=end, report=lambda r, s: reports.append((r.bar, s)), **common
-    )
-    assert done == 2 and [b for b, _ in reports] == [START, START + STEP]
-    assert slept == [pytest.approx(1.0)]  # a 15-minute bar a second at 900×; the first close is the origin
-    done = replay(
-        PaperTrader(store, CONFIG),
-        feed,
-        start=START,
-        end=end + 2 * STEP,
-        report=lambda r, s: reports.append((r.bar, s)),
-        **common,
-    )
-    assert done == 2 and [b for b, _ in reports][2:] == [START + 2 * STEP, START + 3 * STEP]
+
+    def forward(end: datetime) -> int:
+        trader = PaperTrader(store, CONFIG)
+        clock = MarketClock((trader.next_bar or START) + STEP, 900.0, wall=lambda: now[0])
+        return trade_forward(
+            trader,
+            feed,
+            first=START,
+            end=end,
+            clock=clock,
+            kill=lambda: None,
+            report=lambda r, s: reports.append((r.bar, s)),
+            idle=sleep,
+        )
+
+    assert forward(end) == 2 and [b for b, _ in reports] == [START, START + STEP]
+    assert slept == [0.0, pytest.approx(1.0)]  # a 15-minute bar a second at 900×; the first close is the origin
+    assert forward(end + 2 * STEP) == 2 and [b for b, _ in reports][2:] == [START + 2 * STEP, START + 3 * STEP]
     given = feed.candles(list(PAIRS), START - timedelta(days=15), end)
     fresh = {p: open_source("bundled").fetch(p, TF, START - timedelta(days=15), end) for p in PAIRS}
     for pair in PAIRS:

@@ -34,6 +34,7 @@ CHAIN = (
     "champion",
     "shadow_trades",
     "trade_analysis",
+    "paper_trades",
     "exports",
 )
 DATED = ("roster", "daily_summary", "exports_daily", "daily_report")
@@ -259,6 +260,7 @@ def test_the_order_type_reaches_the_costs_resource_and_the_code_versions(huracan
                 "champion",
                 "shadow_trades",
                 "trade_analysis",
+                "paper_trades",
                 "exports",
                 "roster",
                 "daily_summary",

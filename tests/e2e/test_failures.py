@@ -390,8 +390,8 @@ def test_two_first_runs_at_once_both_succeed(huracan_home):
         (
             ["--select", "nosuch"],
             "argument --select: 'nosuch' matches no asset; assets: candles, champion, coin_model, daily_report, daily_summary, "
-            "exports, exports_daily, features, labels, market_quotes, regimes, roster, shadow_trades, shared_encoder, signals, "
-            "trade_analysis",
+            "exports, exports_daily, features, labels, market_quotes, paper_trades, regimes, roster, shadow_trades, "
+            "shared_encoder, signals, trade_analysis",
         ),
         # the partitions are the days the source holds: the bundled sample's
         (
