@@ -21,6 +21,7 @@ import polars as pl
 
 from huracan_core.candles import day_start
 from huracan_core.day_keys import DayKey, label, require
+from huracan_core.health.patterns import pattern_key
 from huracan_core.models.inputs import with_signals
 from huracan_core.models.opportunities import opportunity_ledger
 from huracan_core.models.policy import CoinModel, rules_decisions
@@ -58,6 +59,8 @@ class TradingDay:
     recipe_hash: str = ""
     #: why the ledger is empty (``no_trades.why_no_trades``); "" when the day traded
     no_trades_because: str = ""
+    #: the trades the day's paused patterns would have taken, traded apart (their recovery is judged on them)
+    would_be: pl.DataFrame | None = None
 
 
 def _why_no_trades(model: CoinModel | None, decisions: pl.DataFrame, quoted: pl.DataFrame) -> str:
@@ -89,9 +92,13 @@ def trade_partitions(
     costs: CostModel,
     exits: ExitConfig = ExitConfig(),
     capital: float = 10_000.0,
+    paused: Mapping[date, frozenset[str]] = {},
 ) -> list[TradingDay]:
     """Every wanted (day, symbol) traded flat-to-flat by its model in ``models`` (a gate-passing model trained
     before the day), or by the rules-only consensus of the day's ``signals`` (``no_model`` says why).
+
+    ``paused``: the pattern keys paused on each day (``health.pauses``, in effect from the day after the pause):
+    their signals are skipped, and traded apart as the day's ``would_be`` ledger.
 
     The signals already carry the engines' warm-up, so a day reads only its own partitions. Raises
     ``MissingPartitionError`` naming the wanted partitions whose own inputs are absent.
@@ -110,7 +117,13 @@ def trade_partitions(
         bars = join_bars([candles[key]], [features[key]], [regimes[key]])
         view = with_signals(bars, [signals[key]])
         decisions = model.decisions(view) if model is not None else rules_decisions(view)
+        decisions, skipped = skip_paused(bars, decisions, paused.get(day, frozenset()))
         result = run_backtest(bars, decisions, symbol, timeframe, exchange, exits, capital, costs=costs)
+        would_be = (
+            run_backtest(bars, skipped, symbol, timeframe, exchange, exits, capital, costs=costs).ledger
+            if skipped is not None
+            else None
+        )
         if result.ledger.height and result.ledger["entry_time"].dt.date().ne(day).any():  # flat-to-flat forbids it
             raise AssertionError(f"{label(key)}: ledger holds entries of another day")
         reason = (
@@ -134,9 +147,32 @@ def trade_partitions(
                 reason=reason,
                 recipe_hash=recipe,
                 no_trades_because=because,
+                would_be=would_be,
             )
         )
     return days
+
+
+def skip_paused(
+    bars: pl.DataFrame, decisions: pl.DataFrame, paused: frozenset[str]
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The decisions with every paused pattern's signal turned into ``SKIP``, and (None when nothing is paused)
+    the decisions of the paused patterns alone. The key is the bar's regime, the side and the engines agreeing:
+    what ``health.patterns.ledger_patterns`` reads off the trade the signal would become."""
+    if not paused:
+        return decisions, None
+    key = (
+        bars.select("regime")
+        .with_columns(direction=decisions["direction"].cast(pl.Int8), engines=decisions["engines_agreeing"])
+        .select(pattern_key(pl.col("regime"), pl.col("direction"), pl.col("engines")))
+        .to_series()
+    )
+    hit = key.is_in(list(paused))
+    skip = pl.lit("SKIP")
+    return (
+        decisions.with_columns(recommendation=pl.when(hit).then(skip).otherwise(pl.col("recommendation"))),
+        decisions.with_columns(recommendation=pl.when(hit).then(pl.col("recommendation")).otherwise(skip)),
+    )
 
 
 @dataclass(frozen=True)

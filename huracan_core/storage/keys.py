@@ -150,3 +150,8 @@ def export_key(table: str, timeframe: str, day: date, symbol: str | None = None)
     if symbol is None:
         return EXPORT_DAY_LAYOUT.format(table=table, timeframe=timeframe, date=day.isoformat())
     return EXPORT_LAYOUT.format(table=table, timeframe=timeframe, symbol=to_key(symbol), date=day.isoformat())
+
+
+def would_be_key(symbol: str, timeframe: str, day: date) -> str:
+    """The trades a day's paused patterns would have taken (``health.pauses``: their recovery is judged on them)."""
+    return f"health/would_be/{to_key(symbol)}/{timeframe}/{day.isoformat()}.parquet"

@@ -93,6 +93,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     health.add_argument(
         "--timeout", type=float, default=3.0, help="seconds each service may take to answer (default: 3)"
     )
+    pauses = health.add_subparsers(dest="action", metavar="{patterns,review,pause,resume}")
+    pauses.add_parser("patterns", help="the pattern pauses in force and every pause and lift, oldest first")
+    pauses.add_parser(
+        "review", help="run the pause and recovery tests over the Archive's shadow trades now, and log what they decide"
+    )
+    for verb, what in (("pause", "stop the shadow trader taking"), ("resume", "lift the pause of")):
+        change = pauses.add_parser(verb, help=f"{what} PATTERN (REGIME:side:engines) from the next UTC day")
+        change.add_argument("pattern", metavar="PATTERN")
+        change.add_argument("--reason", default=f"{verb}d by hand", help="why, kept in the pause log")
     tracking = sub.add_parser(
         "mlflow", help="the MLflow UI over the training runs and registered models of HURACAN_HOME"
     )
@@ -118,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:  # a bad environment value: one line naming the variable, not a traceback
         print(f"huracan {args.command}: error: {error}", file=sys.stderr)
         return 2
+    if args.command == "health" and args.action:  # the pause log in the Archive: no instance needed
+        from huracan_dagster.cli.pattern_pauses import pattern_command
+
+        return pattern_command(
+            settings, args.action, getattr(args, "pattern", None), getattr(args, "reason", ""), args.timeout
+        )
     if args.command == "health":  # reads only: before the repairs below, and before the instance is opened
         from huracan_dagster.cli.health import show_health
 

@@ -17,6 +17,7 @@ from huracan_dagster.defs.assets.integrity import integrity_checks, integrity_jo
 from huracan_dagster.defs.assets.learning import learning_assets
 from huracan_dagster.defs.assets.market_quotes import market_quote_assets
 from huracan_dagster.defs.assets.paper import paper_trades_asset
+from huracan_dagster.defs.assets.pattern_health import pattern_health_asset, pattern_review_sensor
 from huracan_dagster.defs.assets.reports import report_assets
 from huracan_dagster.defs.assets.system_health import system_health_asset, system_health_sensor
 from huracan_dagster.defs.assets.trading import trading_assets
@@ -210,12 +211,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     telegram = telegram_configured(settings.env)
     sensors += broadcaster_sensors(enabled=telegram)
     sensors.append(health_alerts_sensor(settings.timeframes, enabled=telegram))
-    sensors.append(system_health_sensor(settings))
+    sensors += [system_health_sensor(settings), pattern_review_sensor(settings)]
     fresh = freshness_checks(settings)
     checks += fresh
     sensors += freshness_sensor(fresh, running)
     return dg.Definitions(
-        assets=[*assets, system_health_asset()],
+        assets=[*assets, system_health_asset(), pattern_health_asset()],
         asset_checks=checks,
         jobs=jobs,
         schedules=schedules,

@@ -19,6 +19,12 @@ import pytest
 
 from huracan_core.desk.shadow_day import POST_EXIT_HORIZONS, TradingDay
 from huracan_core.features.recipe import FeatureRecipe
+from huracan_core.health.anomalies import CHECKS as ANOMALY_CHECKS
+from huracan_core.health.anomalies import TRADE_COUNT
+from huracan_core.health.patterns import ledger_patterns
+from huracan_core.health.pauses import PauseEvent, pauses_key, record
+from huracan_core.storage import LocalArtifactStore
+from huracan_core.storage.keys import would_be_key
 from huracan_core.trading.consensus import ConsensusConfig
 from huracan_core.trading.costs import BPS, PAID_COLUMNS
 from huracan_core.trading.exits import take_profit_expr
@@ -448,3 +454,46 @@ def test_default_fees_are_a_finding_not_an_error(pipeline, tmp_path):
             assert (tmp_path / f"{asset}/{path}.parquet").read_bytes() == (
                 cheap_archive / f"{asset}/{path}.parquet"
             ).read_bytes()
+
+
+def test_every_partition_gets_each_anomaly_verdict_and_a_rules_day_says_it_has_no_baseline(pipeline):
+    """How a champion's day is judged is tested on planted days (``test_trading_anomaly_verdicts``); here, that the
+    asset records every check on every partition it wrote, as WARN, and that what traded says why it was judged."""
+    instance, archive = pipeline
+    result = _materialize(instance, archive, [SHADOW_TRADES], DAYS[0], DAYS[-1])
+    expected = {f"{d}|{s}" for d in DAYS for s in SYMBOLS}
+    found = result.get_asset_check_evaluations()
+    for check in ANOMALY_CHECKS:
+        assert sorted(str(e.partition) for e in found if e.check_name == check) == sorted(expected), check
+    for e in found:
+        if e.check_name not in ANOMALY_CHECKS:
+            continue
+        assert e.severity == dg.AssetCheckSeverity.WARN
+        day, symbol = str(e.partition).split("|")
+        ledger = _ledger(archive, symbol, day)
+        text = str(e.metadata["found"].value)
+        if ledger.height and ledger["model_version"].unique().to_list() == [""]:  # the rules traded the day
+            assert text == "not judged: rules-only day, no champion baseline", text
+        elif ledger.height:
+            assert e.check_name != TRADE_COUNT or text.startswith(f"{ledger.height} trades"), text
+
+
+def test_a_paused_pattern_is_skipped_from_the_day_after_the_pause_and_traded_apart(pipeline):
+    instance, archive = pipeline
+    day, symbol = next((d, s) for d in DAYS[1:] for s in SYMBOLS if _ledger(archive, s, d).height)
+    before = _ledger(archive, symbol, day)
+    pattern = ledger_patterns(before)[0]
+    store = LocalArtifactStore(archive)
+    paused_at = datetime.combine(date.fromisoformat(day) - timedelta(days=1), datetime.min.time(), UTC)
+    record(store, TF, [PauseEvent(pattern, "pause", "test", paused_at, "planted")])
+    try:
+        _materialize(instance, archive, [SHADOW_TRADES], day, day)
+        after = _ledger(archive, symbol, day)
+        assert pattern not in ledger_patterns(after).to_list()
+        would_be = pl.read_parquet(archive / would_be_key(symbol, TF, date.fromisoformat(day)))
+        assert set(ledger_patterns(would_be).to_list()) == {pattern}
+        assert latest_metadata(instance, SHADOW_TRADES, f"{day}|{symbol}")["paused_patterns"].value == pattern
+    finally:  # the log is the Archive's: removed here only so that the module's other days trade as before
+        (archive / pauses_key(TF)).unlink()
+        _materialize(instance, archive, [SHADOW_TRADES], day, day)
+    assert _ledger(archive, symbol, day).equals(before)

@@ -1,6 +1,7 @@
 """``shadow_trades`` and ``trade_analysis``: paper trading per UTC day and symbol, and what the trades teach."""
 
 import math
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import dagster as dg
@@ -14,12 +15,16 @@ from huracan_core.desk.shadow_day import (
     trade_partitions,
 )
 from huracan_core.desk.sparkline import equity_sparkline
+from huracan_core.health.anomalies import AnomalyConfig
+from huracan_core.health.champion_baseline import champion_baselines
+from huracan_core.health.pauses import load_book
 from huracan_core.models.choice import choose_models
-from huracan_core.storage.keys import costs_key, plot_key
+from huracan_core.storage.keys import costs_key, plot_key, would_be_key
 from huracan_core.symbols import to_ccxt
 from huracan_core.trading.costs import paid_costs
 from huracan_core.trading.metrics import SUMMARY_UNITS
 from huracan_core.trading.shown_metrics import NO_TRADES, shown_summary, shown_value
+from huracan_dagster.defs.assets.trading_checks import anomaly_checks, anomaly_evaluations
 from huracan_dagster.defs.automation import when_later_data_arrives
 from huracan_dagster.defs.metadata import (
     inline_svg,
@@ -53,9 +58,12 @@ LEDGER_PREVIEW = (
 
 
 class TradingConfig(dg.Config):
-    """The trader's capital (the fee tier is the ``costs`` resource, shared with labels and models)."""
+    """The trader's capital (the fee tier is the ``costs`` resource, shared with labels and models), and the
+    anomaly checks' false-alarm rate and the fewest trades their per-trade tests judge."""
 
     capital: float = 10_000.0
+    anomaly_alpha: float = AnomalyConfig().alpha
+    anomaly_min_trades: int = AnomalyConfig().min_trades
 
 
 def trading_assets(
@@ -81,6 +89,7 @@ def trading_assets(
             },
         },
         io_manager_key="frames_io",
+        check_specs=anomaly_checks(key["shadow_trades"], space),
         kinds={"polars"},
         group_name=f"trading_{timeframe}",
         code_version=version,
@@ -91,7 +100,11 @@ def trading_assets(
             "no champion — by the rules-only consensus; every trade records its policy and model. Traded flat-to-flat. "
             "Also writes `costs/<SYMBOL>/<timeframe>/<date>.json` and, when anything traded, one equity-curve picture "
             "per run under `plots/shadow_trades/<timeframe>/`. Each day that traded shows its equity inline "
-            "(`equity_curve`) and plots its ending equity, net P&L, drawdown and trades across partitions (Plots)."
+            "(`equity_curve`) and plots its ending equity, net P&L, drawdown and trades across partitions (Plots). "
+            "Checks (WARN): each champion day's win rate, after-cost bps per trade, trade count and costs paid "
+            "against the champion's own out-of-sample trades. Patterns paused before the day began "
+            "(`huracan health patterns`) are skipped; what they would have traded goes to "
+            "`health/would_be/<SYMBOL>/<timeframe>/<date>.parquet`, where their recovery is judged."
         ),
     )
     def shadow_trades(
@@ -105,11 +118,13 @@ def trading_assets(
         signals: dict[str, pl.DataFrame],
         champion: dict[str, pl.DataFrame],
         market_quotes: dict[str, pl.DataFrame],
-    ) -> dg.Output:
+    ) -> Iterator:
         wanted = [split_key(k) for k in context.partition_keys]
         store = archive.store()
         model = costs.cost_model(by_day(market_quotes))
         models, no_model = choose_models(store, by_day(champion), wanted)
+        pauses = load_book(store, timeframe)  # each day skips the patterns paused before it began
+        paused = {day: frozenset(pauses.paused(on=day)) for day, _ in wanted}
         days = trade_partitions(
             by_day(candles),
             by_day(features),
@@ -122,6 +137,7 @@ def trading_assets(
             exchange=costs.exchange,
             costs=model,
             capital=config.capital,
+            paused=paused,
         )
         results = {}
         plot = None
@@ -130,6 +146,8 @@ def trading_assets(
             plot = plot_key("shadow_trades", timeframe, name)
             store.write_bytes(plot, png)
         for traded in days:
+            if traded.would_be is not None:
+                store.write_parquet(would_be_key(traded.symbol, timeframe, traded.day), traded.would_be)
             costs_at = costs_key(traded.symbol, timeframe, traded.day)
             store.write_json(
                 costs_at,
@@ -149,8 +167,12 @@ def trading_assets(
                 store.uri(plot) if plot else None,
                 config.capital,
             )
+            metadata["paused_patterns"] = ", ".join(sorted(paused[traded.day])) or "none"
             results[partition_key(traded.day, traded.symbol)] = (traded.ledger, metadata)
-        return output_with_partition_metadata(context, results)
+        yield output_with_partition_metadata(context, results)
+        baselines = champion_baselines(store, {m.folder for m in models.values()})
+        checks = AnomalyConfig(alpha=config.anomaly_alpha, min_trades=config.anomaly_min_trades)
+        yield from anomaly_evaluations(context, key["shadow_trades"], days, baselines, checks)
 
     @dg.asset(
         key=asset_key(timeframe, "trade_analysis"),
