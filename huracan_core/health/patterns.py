@@ -51,6 +51,13 @@ def pattern_key(regime: pl.Expr, direction: pl.Expr, engines: pl.Expr) -> pl.Exp
     )
 
 
+def pattern_of(regime: str | None, direction: int, engines: str | None) -> str:
+    """One call's pattern key, as ``pattern_key`` builds it for a frame (Hamilton decides one call at a time)."""
+    return str(
+        pl.select(pattern_key(pl.lit(regime, pl.String), pl.lit(direction, pl.Int8), pl.lit(engines, pl.String))).item()
+    )
+
+
 def ledger_patterns(ledger: pl.DataFrame) -> pl.Series:
     """Each trade's pattern key (the ledger's ``regime``, ``direction`` and ``engines_agreeing``)."""
     return ledger.select(

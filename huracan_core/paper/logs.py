@@ -64,7 +64,8 @@ SCHEMAS: dict[str, pl.Schema] = {
             "regime": pl.String,
             "volatility_percentile": pl.Float64,
             #: the risk rule that set the size or refused it (``champion`` for a champion refused, ``control`` for
-            #: a coin paused or outside the top N)
+            #: a coin paused or outside the top N, ``pattern_paused`` for a call whose pattern is paused: its key
+            #: is in ``why`` and ``figures``)
             "rule": pl.String,
             "notional": pl.Float64,
             "why": pl.String,

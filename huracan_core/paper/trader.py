@@ -13,7 +13,10 @@ At each bar, in order:
    than ``max_champion_age_days`` before the bar (stale) is refused, and the refusal is logged with why;
 4. each coin without a position or a waiting entry is scored on the bar (``Champion.score``: a candle still
    forming is never read), marked, and a call to enter goes to the risk manager, sized from the exits' stop for
-   the bar's regime, the costs of a leg at this bar, and the champion's out-of-sample record;
+   the bar's regime, the costs of a leg at this bar, and the champion's out-of-sample record; a call whose
+   pattern (``REGIME:side:engines``) is paused on the bar's day (``health.pauses``, the shadow trader's rule: a
+   pause or a lift takes effect from the day after it was recorded) is refused with the rule ``pattern_paused``
+   before the risk manager sees it;
 5. the bar's rows go to the logs (``logs``), then the state is committed (``state``).
 
 Only coins whose roster entry says ``trade_ok`` are scored; with none it says so once a bar and waits. A person
@@ -44,6 +47,8 @@ from huracan_core.champions.hamilton import (
 )
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.features.windows import history_days as feature_history_days
+from huracan_core.health.patterns import pattern_of
+from huracan_core.health.pauses import PauseEvent, load_book
 from huracan_core.models.artifacts import CorruptModelError
 from huracan_core.paper.control import Control
 from huracan_core.paper.fills import Followed, follow
@@ -321,12 +326,31 @@ class PaperTrader:
             if last is not None and last.height:
                 rank = scored[symbol][1].volatility_percentile if symbol in scored else None
                 self.risk.mark(symbol, float(last["close"][0]), volatility_percentile=rank)
+        paused: dict[str, PauseEvent] | None = None
         for symbol in tradeable:
             if symbol not in scored:
                 continue
             champion, score, row = scored[symbol]
             if score.decision == 0:
                 decisions.append({**row, "outcome": "no_signal"})
+                continue
+            if paused is None:  # read once a bar, and only when a call to enter needs it
+                paused = load_book(self.store, self.config.timeframe).paused(on=bar.date())
+            pattern = pattern_of(score.regime, score.decision, score.engines_agreeing)
+            if pattern in paused:
+                pause = paused[pattern]
+                why = f"pattern {pattern} paused since {pause.at.isoformat()} by {pause.by}: {pause.reason}"
+                figures = {"pattern": pattern, "paused_at": pause.at.isoformat(), "paused_by": pause.by}
+                decisions.append(
+                    {
+                        **row,
+                        "outcome": "refused",
+                        "rule": "pattern_paused",
+                        "why": why,
+                        "figures": json.dumps(figures, sort_keys=True),
+                    }
+                )
+                lines.append(f"{symbol}: {_side(score.decision)} refused by pattern_paused: {why}")
                 continue
             decision = self.risk.decide(self._request(champion, score, frames[symbol], bar))
             decisions.append(

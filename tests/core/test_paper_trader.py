@@ -13,9 +13,10 @@ is scored once per session and remembered: the sweeps over crash points re-run t
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,8 @@ from polars.testing import assert_frame_equal
 
 from huracan_core.candles import day_start
 from huracan_core.champions.hamilton import Champion
+from huracan_core.health.patterns import pattern_of
+from huracan_core.health.pauses import PauseEvent, record
 from huracan_core.models.day_models import ModelPartition
 from huracan_core.paper.fills import follow
 from huracan_core.paper.forward import CandleFeed, MarketClock, trade_forward
@@ -323,3 +326,44 @@ def test_the_replay_paces_bars_on_its_clock_and_resumes_after_the_last_bar(plain
     fresh = {p: open_source("bundled").fetch(p, TF, START - timedelta(days=15), end) for p in PAIRS}
     for pair in PAIRS:
         assert_frame_equal(given[pair], fresh[pair])
+
+
+def test_a_paused_pattern_is_refused_and_trades_again_once_lifted(plain, candles, tmp_path) -> None:
+    def run_to(home: str, last: datetime, events: Sequence[PauseEvent] = ()) -> PaperTrader:
+        store = _plant(tmp_path / home, plain)
+        for event in events:
+            record(store, TF, [event])
+        trader, bar = PaperTrader(store, CONFIG), START
+        while bar <= last:
+            trader.step(bar, candles, None)
+            bar += STEP
+        return trader
+
+    free, entered_at = PaperTrader(_plant(tmp_path / "free", plain), CONFIG), START - STEP
+    while not free.state.pending:  # the day's first entry, and its pattern
+        entered_at += STEP
+        free.step(entered_at, candles, None)
+    (signal,) = free.state.pending.values()
+    pattern = _pattern(signal)
+    before = START - timedelta(hours=2)  # recorded the day before: in effect on the day
+    pause = PauseEvent(pattern, "pause", "cli:test", before, "planted collapse")
+
+    paused = run_to("paused", entered_at, [pause])
+    assert not paused.state.pending
+    refused = read_logs(paused.store, "decisions", TF).filter(pl.col("rule") == "pattern_paused")
+    assert refused["bar_time"].to_list() == [entered_at] and refused["outcome"].to_list() == ["refused"]
+    assert pattern in refused["why"][0] and "cli:test" in refused["why"][0]
+    assert json.loads(refused["figures"][0])["pattern"] == pattern
+
+    lift = PauseEvent(pattern, "resume", "cli:test", before + timedelta(hours=1), "lifted in the test")
+    lifted = run_to("lifted", entered_at, [pause, lift])
+    assert [_pattern(s) for s in lifted.state.pending.values()] == [pattern]
+    assert "pattern_paused" not in set(read_logs(lifted.store, "decisions", TF)["rule"].drop_nulls())
+
+    late = PauseEvent(pattern, "pause", "cli:test", START, "recorded on the day: in effect from the next")
+    on_the_day = run_to("on_the_day", entered_at, [late])
+    assert [_pattern(s) for s in on_the_day.state.pending.values()] == [pattern]
+
+
+def _pattern(signal: Signal) -> str:
+    return pattern_of(signal.regime, signal.direction, signal.engines_agreeing)
