@@ -9,12 +9,17 @@ Commands (``/help`` lists them):
 * ``/status``: positions, the day's P&L, the breakers, what is paused;
 * ``/trade N``: only the roster's top N coins trade (``/trade all``: every coin the roster lets trade);
 * ``/pause SYMBOL``, ``/resume SYMBOL``: no new entry for the coin, or again;
+* ``/pause PATTERN [reason]``, ``/resume PATTERN``: a pattern key (``REGIME:side:engines``, told from a pair by its
+  ``:``) paused or lifted in the Archive's pause log (``health.pauses``, by ``telegram``), as ``huracan health
+  pause|resume`` does: from the next UTC day, for the shadow trader and Hamilton alike;
 * ``/kill [reason]``, ``/unkill``: the home's kill switch file, as ``huracan hamilton --kill`` writes it.
 
 Only the configured chat (``HURACAN_TELEGRAM_CHAT_ID``) is obeyed; a message from any other chat changes nothing,
-gets no answer and is logged. Each command's effect and the next update id to read are committed in one atomic
+gets no answer and is logged. Each command's effect on the home and the next update id to read are committed in one atomic
 replace (``control``) before the reply is sent: a restart never applies a command twice (a reply may be lost if
-the process dies in between, never doubled). The token stays inside ``TelegramClient``, whose every line is
+the process dies in between, never doubled); a pattern's pause or lift is recorded in the log before that
+replace, and the log refuses an action that changes nothing, so a command read again after a crash is answered
+"already paused" and recorded once. The token stays inside ``TelegramClient``, whose every line is
 redacted.
 """
 
@@ -23,17 +28,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from huracan_core.broadcast.telegram import TelegramClient
+from huracan_core.health.pauses import PauseEvent, record
 from huracan_core.paper.control import Control, load_control, save_control
 from huracan_core.paper.home import clear_kill, press_kill
+from huracan_core.storage.store import ArtifactStore
 from huracan_core.symbols import is_pair, to_key
 
 HELP = (
     "Hamilton obeys: /status · /trade N (only the roster's top N trade; /trade all) · /pause SYMBOL · "
-    "/resume SYMBOL · /kill [reason] (close everything at the next bar, no entry) · /unkill"
+    "/resume SYMBOL · /pause PATTERN [reason] · /resume PATTERN (REGIME:side:engines, from the next UTC day) · "
+    "/kill [reason] (close everything at the next bar, no entry) · /unkill"
 )
 #: Telegram holds a long poll at most this long; the loop asks again for the rest of its wait
 MAX_POLL_S = 25
@@ -45,8 +54,9 @@ RETRY_S = 5.0
 
 class TelegramControl:
     """``status`` gives ``/status``'s text for the control in force; ``roster`` the roster's coins in rank order
-    (None without a roster), to name what ``/trade N`` keeps; ``min_interval_s``: how often a quick read (no time
-    to wait) is made at most."""
+    (None without a roster), to name what ``/trade N`` keeps; ``store`` and ``timeframe``: the Archive and
+    timeframe whose pattern pause log ``/pause PATTERN`` and ``/resume PATTERN`` act on; ``min_interval_s``: how
+    often a quick read (no time to wait) is made at most."""
 
     def __init__(
         self,
@@ -55,12 +65,15 @@ class TelegramControl:
         *,
         status: Callable[[Control], str],
         roster: Callable[[], list[dict[str, Any]] | None],
+        store: ArtifactStore,
+        timeframe: str,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         min_interval_s: float = MIN_INTERVAL_S,
     ) -> None:
         self.client, self.home = client, home
         self.status, self.roster = status, roster
+        self.store, self.timeframe = store, timeframe
         self.clock, self.sleep, self.min_interval_s = clock, sleep, min_interval_s
         self.control = load_control(home)
         self._failure: str | None = None
@@ -123,6 +136,8 @@ class TelegramControl:
             return control, self.status(control), "status sent"
         if name == "/trade":
             return self._trade(argument)
+        if name in ("/pause", "/resume") and ":" in argument:
+            return self._pattern(name, argument)
         if name in ("/pause", "/resume"):
             if not is_pair(argument):
                 return control, f"{name} needs a pair, e.g. {name} BTC/USDT", "refused: no pair given"
@@ -151,6 +166,22 @@ class TelegramControl:
             )
             return control, reply, reply
         return control, HELP, "answered with the commands (not a command)"
+
+    def _pattern(self, name: str, argument: str) -> tuple[Control, str, str]:
+        """``/pause PATTERN [reason]`` or ``/resume PATTERN``: one event in the pause log, as the CLI records it."""
+        pattern, _, reason = argument.partition(" ")
+        action = "pause" if name == "/pause" else "resume"
+        event = PauseEvent(pattern, action, "telegram", datetime.now(UTC), reason.strip() or f"Telegram {name}")
+        try:
+            record(self.store, self.timeframe, [event])
+        except ValueError as error:
+            return self.control, str(error), f"refused: {error}"
+        skip = "skip it" if action == "pause" else "trade it again"
+        reply = (
+            f"pattern {pattern} ({self.timeframe}) {action}d from {event.effective_from.isoformat()} (UTC): the "
+            f"shadow trader and Hamilton {skip} from that day"
+        )
+        return self.control, reply, reply
 
     def _trade(self, argument: str) -> tuple[Control, str, str]:
         control = self.control

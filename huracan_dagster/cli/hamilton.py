@@ -173,6 +173,8 @@ def _idle(settings: Settings, trader: PaperTrader, home: Path) -> Callable[[floa
         home,
         status=lambda control: status_text(trader.state, settings.risk, control, kill_reason(home), settings.timeframe),
         roster=trader.roster,
+        store=trader.store,
+        timeframe=settings.timeframe,
     )
     print(f"Telegram control on: obeying chat {client.chat_id} (/help lists the commands)", flush=True)
 

@@ -79,6 +79,8 @@ def test_telegram_commands_steer_the_trading_from_the_next_bar(store: LocalArtif
             home,
             status=lambda control: status_text(trader.state, RiskSettings(), control, kill_reason(home), TF),
             roster=trader.roster,
+            store=store,
+            timeframe=TF,
             min_interval_s=0.0,
         )
         lines: list[str] = []

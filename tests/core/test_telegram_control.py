@@ -12,13 +12,17 @@ from pathlib import Path
 import pytest
 
 from huracan_core.broadcast.telegram import TelegramClient
+from huracan_core.health.pauses import PauseBook, load_book
 from huracan_core.paper.control import CONTROL_FILE, Control, load_control
 from huracan_core.paper.home import clear_kill, kill_reason
 from huracan_core.paper.telegram_control import HELP, TelegramControl
+from huracan_core.storage import LocalArtifactStore
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "987654:secret-token-never-shown"
 CHAT = "4242"
+TF = "15m"
+PATTERN = "TREND_UP:long:trend,momentum"
 ROSTER = [
     {"symbol": "ETH-USDT", "rank": 1, "trade_ok": True},
     {"symbol": "SOL-USDT", "rank": 2, "trade_ok": False},
@@ -39,6 +43,8 @@ def control(fake: FakeTelegram, home: Path, token: str = TOKEN) -> TelegramContr
         home,
         status=lambda c: f"STATUS top_n={c.top_n} paused={sorted(c.paused)}",
         roster=lambda: ROSTER,
+        store=LocalArtifactStore(home / "archive"),
+        timeframe=TF,
         min_interval_s=0.0,  # the rate limit of quick reads is not under test here
     )
 
@@ -87,6 +93,39 @@ def test_each_command_changes_the_home_and_is_answered(telegram: FakeTelegram, t
         after = load_control(tmp_path)
         assert (after.top_n, after.paused) == (before.top_n, before.paused), f"{text!r} changed the control"
     assert len(lines) == 1 and lines[0].startswith("telegram: 'hello': ")
+
+
+def test_a_pattern_is_paused_and_resumed_in_the_pause_log_and_a_symbol_keeps_its_meaning(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    bot = control(telegram, tmp_path)
+
+    def book() -> PauseBook:
+        return load_book(LocalArtifactStore(tmp_path / "archive"), TF)
+
+    _, replies = obey(telegram, bot, f"/pause {PATTERN} lost five in a row")
+    (event,) = book().events
+    assert (event.pattern, event.action, event.by, event.reason) == (PATTERN, "pause", "telegram", "lost five in a row")
+    assert set(book().paused()) == {PATTERN} and not book().paused(on=event.at.date())  # from the next UTC day
+    assert replies == [
+        f"pattern {PATTERN} ({TF}) paused from {event.effective_from.isoformat()} (UTC): the shadow trader and "
+        "Hamilton skip it from that day"
+    ]
+    assert load_control(tmp_path).paused == frozenset()  # no coin was paused
+
+    _, replies = obey(telegram, bot, f"/pause {PATTERN}")
+    assert len(book().events) == 1 and f"pattern {PATTERN} ({TF}): already paused" in replies[0]
+
+    _, replies = obey(telegram, bot, f"/resume {PATTERN}")
+    assert [e.action for e in book().events] == ["pause", "resume"] and book().paused() == {}
+    assert replies[0].startswith(f"pattern {PATTERN} ({TF}) resumed from ")
+    _, replies = obey(telegram, bot, f"/resume {PATTERN}")
+    assert len(book().events) == 2 and "already trading" in replies[0]
+
+    obey(telegram, bot, "/pause ETH/USDT")
+    _, replies = obey(telegram, bot, "/resume ETH/USDT")
+    assert load_control(tmp_path).paused == frozenset() and replies[0].startswith("ETH-USDT resumed")
+    assert len(book().events) == 2  # a pair never touches the pattern log
 
 
 def test_a_message_from_another_chat_changes_nothing_and_is_logged(telegram: FakeTelegram, tmp_path: Path) -> None:
@@ -148,6 +187,8 @@ def test_the_token_appears_in_no_line_even_when_telegram_refuses_it(
         tmp_path,
         status=lambda c: "",
         roster=lambda: None,
+        store=LocalArtifactStore(tmp_path / "archive"),
+        timeframe=TF,
     )
     lines += unreachable.poll(0)
     good = control(telegram, tmp_path)
