@@ -1,7 +1,8 @@
 """The platform's health, one row per component, for ``huracan health`` and the ``system_health`` sensor.
 
 The instance comes first: the rows read from it (the daemon, the Engine's runs, stale assets) are ``unknown``
-when it cannot be opened, so one dead database is one ``down`` row, not four. Each service is then probed on its
+when it cannot be opened, so one dead database is one ``down`` row, not four; so are the rows read from the
+Archive (the pattern pauses, Hamilton's breakers) when the Archive is down. Each service is then probed on its
 own with a short timeout, so the table is whole even when several are down.
 """
 
@@ -11,7 +12,8 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from huracan_core.health import ComponentStatus, Finding, State, probe
+from huracan_core.health import ComponentStatus, Finding, State, holds, probe
+from huracan_core.paper.home import kill_reason
 from huracan_core.urls import without_password
 from huracan_dagster.health import instance as from_instance
 from huracan_dagster.health import services
@@ -63,9 +65,23 @@ def system_health(
             ComponentStatus(name, State.UNKNOWN, "not checked: the instance storage is down", None)
             for name in from_instance.instance_components(settings)
         ]
+    archive = probe("archive", lambda: services.archive(settings, timeout_s))
+    rows.append(archive)
+    if archive.state is State.DOWN:
+        rows += [
+            ComponentStatus(name, State.UNKNOWN, "not checked: the archive is down", None)
+            for name in ("patterns", "hamilton")
+        ]
+    else:
+        store = services.archive_store(settings, timeout_s)
+        rows.append(probe("patterns", lambda: holds.pattern_pauses(store, settings.timeframes)))
+        rows.append(
+            probe(
+                "hamilton", lambda: holds.hamilton(store, settings.timeframe, settings.risk, kill_reason(settings.home))
+            )
+        )
     return [
         *rows,
-        probe("archive", lambda: services.archive(settings, timeout_s)),
         probe("mlflow store", lambda: services.mlflow_store(settings, timeout_s)),
         probe("exchange", lambda: services.exchange(settings, timeout_s)),
         probe("telegram", lambda: services.telegram(settings, timeout_s)),

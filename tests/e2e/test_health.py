@@ -24,6 +24,8 @@ COMPONENTS = [
     "engine 15m",
     "stale assets",
     "archive",
+    "patterns",
+    "hamilton",
     "mlflow store",
     "exchange",
     "telegram",
@@ -60,10 +62,29 @@ def test_after_a_run_every_component_answers_and_the_table_says_so(huracan_home,
     for name in ("daemon", "exchange", "telegram"):
         assert rows[name]["state"] == "off" and rows[name]["latency_ms"] is None, name
     assert all(rows[name]["latency_ms"] is not None for name in ("instance storage", "engine 15m", "archive"))
+    assert (rows["patterns"]["state"], rows["patterns"]["detail"]) == ("ok", "none paused")
+    assert rows["hamilton"]["state"] == "off" and "never ran in this home" in rows["hamilton"]["detail"]
     # the table: a header and a row per component
     assert main(["health"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:3] == ["component", "state", "ms"] and len(table) == len(COMPONENTS) + 1
+
+
+def test_an_open_pause_and_a_pressed_kill_switch_are_degraded_rows_never_down(huracan_home, capsys):
+    pattern = "TREND_UP:long:trend,momentum"
+    assert main(["health", "pause", pattern, "--reason", "looked wrong"]) == 0
+    assert main(["hamilton", "--kill", "checking the desk"]) == 0
+    capsys.readouterr()
+    code, rows = health(capsys)
+    assert code == 0 and not down(rows)
+    assert rows["patterns"]["state"] == "degraded" and f"15m {pattern} since " in rows["patterns"]["detail"]
+    assert (
+        rows["hamilton"]["state"] == "off"
+        and "kill switch is pressed (checking the desk)" in rows["hamilton"]["detail"]
+    )
+    assert main(["health", "resume", pattern]) == 0
+    capsys.readouterr()
+    assert health(capsys)[1]["patterns"]["state"] == "ok"
 
 
 def test_a_stopped_postgres_is_the_instance_alone_and_what_it_holds_is_unknown(huracan_home, capsys, monkeypatch):
@@ -83,6 +104,7 @@ def test_a_dead_s3_endpoint_is_the_archive_alone(huracan_home, capsys, monkeypat
         assert code == 0 and rows["archive"]["state"] == "ok" and s3.bucket in rows["archive"]["detail"]
     code, rows = health(capsys)  # the server is gone
     assert code == 1 and down(rows) == ["archive"]
+    assert {rows[name]["state"] for name in ("patterns", "hamilton")} == {"unknown"}
     assert s3.endpoint.split("//")[1] in rows["archive"]["detail"]
 
 
