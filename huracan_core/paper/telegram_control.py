@@ -174,8 +174,11 @@ class TelegramControl:
         event = PauseEvent(pattern, action, "telegram", datetime.now(UTC), reason.strip() or f"Telegram {name}")
         try:
             record(self.store, self.timeframe, [event])
-        except ValueError as error:
+        except ValueError as error:  # the pattern already is as asked
             return self.control, str(error), f"refused: {error}"
+        except OSError as error:  # the Archive cannot be written now: said, and the loop trades on
+            reply = f"pattern {pattern} ({self.timeframe}): not {action}d, the pause log cannot be written: {error}"
+            return self.control, reply, reply
         skip = "skip it" if action == "pause" else "trade it again"
         reply = (
             f"pattern {pattern} ({self.timeframe}) {action}d from {event.effective_from.isoformat()} (UTC): the "

@@ -95,6 +95,11 @@ def test_each_command_changes_the_home_and_is_answered(telegram: FakeTelegram, t
     assert len(lines) == 1 and lines[0].startswith("telegram: 'hello': ")
 
 
+class FullDisk(LocalArtifactStore):
+    def write_bytes(self, key: str, data: bytes) -> None:
+        raise OSError("disk full")
+
+
 def test_a_pattern_is_paused_and_resumed_in_the_pause_log_and_a_symbol_keeps_its_meaning(
     telegram: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -126,6 +131,12 @@ def test_a_pattern_is_paused_and_resumed_in_the_pause_log_and_a_symbol_keeps_its
     _, replies = obey(telegram, bot, "/resume ETH/USDT")
     assert load_control(tmp_path).paused == frozenset() and replies[0].startswith("ETH-USDT resumed")
     assert len(book().events) == 2  # a pair never touches the pattern log
+
+    broken = control(telegram, tmp_path)
+    broken.store = FullDisk(tmp_path / "archive")
+    lines, replies = obey(telegram, broken, f"/pause {PATTERN}")
+    assert replies == [f"pattern {PATTERN} ({TF}): not paused, the pause log cannot be written: disk full"]
+    assert len(book().events) == 2 and len(lines) == 1  # nothing recorded
 
 
 def test_a_message_from_another_chat_changes_nothing_and_is_logged(telegram: FakeTelegram, tmp_path: Path) -> None:
