@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from huracan_core.health import ComponentStatus, Finding, State, holds, probe
+from huracan_core.health import ComponentStatus, Finding, State, probe
+from huracan_core.paper import holds
 from huracan_core.paper.home import kill_reason
 from huracan_core.urls import without_password
 from huracan_dagster.health import instance as from_instance

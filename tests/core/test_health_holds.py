@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from huracan_core.health import State
-from huracan_core.health.holds import hamilton, pattern_pauses
 from huracan_core.health.pauses import PauseEvent, record
+from huracan_core.paper.holds import hamilton, pattern_pauses
 from huracan_core.paper.state import PaperState, save_state
 from huracan_core.risk import RiskSettings
 from huracan_core.risk.state import Mark, RiskState

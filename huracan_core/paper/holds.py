@@ -1,4 +1,5 @@
-"""What holds trading back on purpose, as ``huracan health`` rows: the open pattern pauses and Hamilton's breakers.
+"""What holds trading back on purpose, as ``huracan health`` rows: the open pattern pauses and Hamilton's breakers
+(beside Hamilton's state, which they read: ``health`` itself never imports ``paper``, which reads its pauses).
 
 Neither is ever ``down``: a pause or a tripped breaker is the platform protecting itself, working as designed, so
 it is ``degraded`` (a person should know, and may lift it) with the reason, and everything else about the
