@@ -22,7 +22,7 @@ from huracan_core.paper.logs import read_logs
 from huracan_core.paper.signals import Signal
 from huracan_core.paper.trader import PaperConfig, PaperTrader
 from huracan_core.storage import LocalArtifactStore
-from huracan_core.storage.keys import partition_object_key, roster_key
+from huracan_core.storage.keys import partition_object_key
 from huracan_core.trading.shadow_trader import LEDGER_COLUMNS
 from huracan_dagster.defs.assets.paper import MATCHES_SHADOW
 from huracan_dagster.defs.definitions import timeframe_assets
@@ -32,16 +32,11 @@ from tests.core.planted_champion import (
     COIN,
     COSTS,
     DAY,
-    EVERY_BAR,
     PAIRS,
     STEP,
     TF,
-    partitions,
-    publish,
+    plant,
     sample_candles,
-    train_plain,
-    with_decision,
-    with_record,
 )
 
 PAPER = asset_key(TF, "paper_trades")
@@ -57,10 +52,7 @@ def traded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[date, p
     archive = tmp_path_factory.mktemp("paper") / "archive"
     store = LocalArtifactStore(archive)
     candles = sample_candles()
-    publish(store, with_record(with_decision(train_plain(partitions(candles)), EVERY_BAR)))
-    store.write_json(
-        roster_key(TF), {"date": DAY.isoformat(), "symbols": [{"symbol": COIN, "trade_ok": True, "rank": 1}]}
-    )
+    plant(store, candles)
     trader = PaperTrader(store, CONFIG)
     signals: list[Signal] = []
     for bar in BARS:

@@ -133,13 +133,23 @@ def with_decision(part: ModelPartition, decision: dict) -> ModelPartition:
     return replace(part, files=part.files | {"config.json": json.dumps(config).encode()})
 
 
-def main() -> None:
-    home = Path(os.environ.get("HURACAN_HOME", ".huracan")).resolve()
-    store = LocalArtifactStore(home / "archive")
-    folder = publish(store, with_record(with_decision(train_plain(partitions(sample_candles())), EVERY_BAR)))
+def trading_champion(candles: dict[str, pl.DataFrame] | None = None) -> ModelPartition:
+    """The coin's model entering at every bar, with a made-up out-of-sample record to size by."""
+    return with_record(with_decision(train_plain(partitions(candles or sample_candles())), EVERY_BAR))
+
+
+def plant(store: LocalArtifactStore, candles: dict[str, pl.DataFrame] | None = None) -> str:
+    """``trading_champion`` published as the coin's champion, and a roster of DAY listing it alone: its folder."""
+    folder = publish(store, trading_champion(candles))
     store.write_json(
         roster_key(TF), {"date": DAY.isoformat(), "symbols": [{"symbol": COIN, "trade_ok": True, "rank": 1}]}
     )
+    return folder
+
+
+def main() -> None:
+    home = Path(os.environ.get("HURACAN_HOME", ".huracan")).resolve()
+    folder = plant(LocalArtifactStore(home / "archive"))
     print(
         f"planted in {home / 'archive'}: {COIN}'s {TF} champion {folder} (trained on {DAY - CONFIG.train_days * timedelta(days=1)}"
         f"..{DAY - timedelta(days=1)}, entering at every bar, a made-up out-of-sample record: hit rate 55 %, profit "

@@ -30,17 +30,12 @@ from tests.core.planted_champion import (
     COIN,
     COSTS,
     DAY,
-    EVERY_BAR,
     PAIRS,
     STEP,
     TF,
-    partitions,
     publish,
     publish_as,
-    sample_candles,
-    train_plain,
-    with_decision,
-    with_record,
+    trading_champion,
 )
 from tests.fake_telegram import FakeTelegram
 
@@ -61,7 +56,7 @@ SCRIPT = {
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> LocalArtifactStore:
     store = LocalArtifactStore(tmp_path_factory.mktemp("archive"))
-    part = with_record(with_decision(train_plain(partitions(sample_candles())), EVERY_BAR))
+    part = trading_champion()
     publish(store, part)
     for coin in (SECOND, THIRD):
         publish_as(store, part, coin)

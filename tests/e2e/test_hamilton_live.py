@@ -26,21 +26,14 @@ from huracan_core.paper.logs import read_logs
 from huracan_core.paper.state import load_state
 from huracan_core.sources import open_source
 from huracan_core.storage import LocalArtifactStore
-from huracan_core.storage.keys import roster_key
 from huracan_core.symbols import to_ccxt
 from tests.conftest import REPO
 from tests.core.planted_champion import (
     COIN,
     DAY,
-    EVERY_BAR,
     STEP,
     TF,
-    partitions,
-    publish,
-    sample_candles,
-    train_plain,
-    with_decision,
-    with_record,
+    plant,
 )
 from tests.fake_binance import FakeBinance
 
@@ -92,10 +85,7 @@ def hamilton(home: Path, exchange: FakeBinance) -> subprocess.Popen:
 def test_hamilton_trades_a_live_exchange_on_paper_and_resumes_after_kill_9(tmp_path: Path, exchange) -> None:
     home = tmp_path / "home"
     store = LocalArtifactStore(home / "archive")
-    publish(store, with_record(with_decision(train_plain(partitions(sample_candles())), EVERY_BAR)))
-    store.write_json(
-        roster_key(TF), {"date": DAY.isoformat(), "symbols": [{"symbol": COIN, "trade_ok": True, "rank": 1}]}
-    )
+    plant(store)
 
     first = hamilton(home, exchange)
     assert first.stdout is not None
