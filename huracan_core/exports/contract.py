@@ -8,12 +8,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from huracan_core.exports.tables import DATE_SYMBOL, DERIVED, LINEAGE, PATTERNS, TABLES
+from huracan_core.exports.tables import DATE, DATE_SYMBOL, DERIVED, LINEAGE, PATTERNS, SEARCH, TABLES
 
 BEGIN = (
     "<!-- export tables: generated from huracan_core/exports/tables.py (python -m huracan_core.exports.contract) -->"
 )
 END = "<!-- end of the generated export tables -->"
+#: how often each grain of table is exported
+EXPORTED = {
+    DATE_SYMBOL: "per source partition (date × symbol)",
+    DATE: "per day",
+    SEARCH: "per research search (one file per search, replaced whole)",
+}
 
 
 def contract_markdown() -> str:
@@ -32,13 +38,12 @@ def contract_markdown() -> str:
         for pattern, text in PATTERNS.items()
     ]
     for table in TABLES.values():
-        where = "per source partition (date × symbol)" if table.grain == DATE_SYMBOL else "per day"
         row = "" if "one row per" in table.comment else f" One row per {table.row}."
         out += [
             "",
             f"### `{table.name}`",
             "",
-            f"{table.comment}{row} Exported {where}.",
+            f"{table.comment}{row} Exported {EXPORTED[table.grain]}.",
             "",
             "| column | type | meaning |",
             "|---|---|---|",

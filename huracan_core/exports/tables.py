@@ -25,9 +25,11 @@ PATTERNS = {
 }
 
 
-#: a table exported per source partition (date × symbol), or per day (every symbol inside)
+#: a table exported per source partition (date × symbol), per day (every symbol inside), or per research search
+#: (every coin's candidates inside: a search spans days, coins and timeframes, so it has no partition of its own)
 DATE_SYMBOL = "date×symbol"
 DATE = "date"
+SEARCH = "search"
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Table:
     checked against it (tests/assets/test_exports.py)."""
 
     name: str
-    #: ``DATE_SYMBOL`` tables are exported per source partition, ``DATE`` tables per day
+    #: ``DATE_SYMBOL`` tables are exported per source partition, ``DATE`` tables per day, ``SEARCH`` tables per search
     grain: str
     #: what one row is
     row: str
@@ -335,6 +337,54 @@ TABLES = {
             champion=("VARCHAR", "champion in force"),
             trade_ok=("BOOLEAN", "the coin has a champion"),
             reason=("VARCHAR", "why (no champion, failed gates …)"),
+        ),
+        _t(
+            "research_candidates",
+            SEARCH,
+            "(search_id, symbol, candidate)",
+            "Every candidate of a research search (`huracan research`), judged out of sample after costs; each coin's "
+            "best by Sharpe is selected, and admitted only if it survives the search's corrections (DSR, SPA, PBO, "
+            "stability in time, buy-and-hold). The search's figures are on the selected row only; one row per "
+            "(search_id, symbol, candidate), symbol 'UNIVERSE' for a market-neutral candidate.",
+            search_id=(
+                "VARCHAR",
+                "the search (one file per search: `exports/research_candidates/<search_id>.parquet`)",
+            ),
+            window_start=("DATE", "first day of the searched window"),
+            window_end=("DATE", "last day of the searched window"),
+            candidate=("VARCHAR", "candidate id: timeframe·exit·family·encoder, e.g. 4h·hold6·coin·enc"),
+            exit=("VARCHAR", "its label and exit: a fixed hold of N bars, or a TP/SL/trail profile of the trader"),
+            family=("VARCHAR", "coin_lgbm, pooled_lgbm or market_neutral"),
+            encoder=("BOOLEAN", "the shared encoder's embedding is among its inputs"),
+            trials=("BIGINT", "candidates tried for this symbol (the number of trials the DSR deflates by)"),
+            trades=("BIGINT", "out-of-sample trades"),
+            net_bps=("DOUBLE", "mean net bps per trade, after costs"),
+            net_pnl=("DOUBLE", "profit after costs (USDT)"),
+            sharpe=("DOUBLE", "annualised out-of-sample Sharpe after costs, from daily returns"),
+            ic_mean=(
+                "DOUBLE",
+                "mean over the folds of the Spearman rank IC of predicted edge vs realized net bps (NULL: undefined)",
+            ),
+            top_quintile_net_bps=("DOUBLE", "mean realized net bps of the highest predicted quintile"),
+            dsr=("DOUBLE", "Deflated Sharpe Ratio probability (Bailey & López de Prado, 2014); selected row only"),
+            spa_p=("DOUBLE", "p-value of Hansen's SPA test of the candidates against staying flat; selected row only"),
+            pbo=("DOUBLE", "Probability of Backtest Overfitting (CSCV) over the candidates; selected row only"),
+            quarters_positive=(
+                "DOUBLE",
+                "share of the calendar quarters it traded that were positive after costs (0..1); selected row only",
+            ),
+            max_year_share=("DOUBLE", "largest share of its PnL carried by one calendar year; selected row only"),
+            sharpe_vs_hold=("DOUBLE", "sharpe − hold_sharpe: what it earned beyond holding, over the same days"),
+            hold_sharpe=(
+                "DOUBLE",
+                "Sharpe of holding the coin (the equal-weight universe for a pooled or market-neutral candidate) "
+                "over the same days, after costs",
+            ),
+            gates_passed=("BOOLEAN", "passed its gates"),
+            gates_failed=("VARCHAR", "the gates it failed, for people ('' when none)"),
+            selected=("BOOLEAN", "the coin's best candidate by out-of-sample Sharpe"),
+            admitted=("BOOLEAN", "selected and survived the search's corrections: it may become a challenger"),
+            verdict=("VARCHAR", "one sentence; on the selected row, why it was or was not admitted"),
         ),
     )
 }

@@ -1,1 +1,1 @@
-"""Research: a declared search over candidates per coin, and the corrections that judge its winner."""
+"""The research search: many candidate setups per coin, each judged out of sample after costs, then corrected for having searched."""

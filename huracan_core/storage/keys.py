@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from huracan_core.symbols import to_key
@@ -150,6 +151,32 @@ def export_key(table: str, timeframe: str, day: date, symbol: str | None = None)
     if symbol is None:
         return EXPORT_DAY_LAYOUT.format(table=table, timeframe=timeframe, date=day.isoformat())
     return EXPORT_LAYOUT.format(table=table, timeframe=timeframe, symbol=to_key(symbol), date=day.isoformat())
+
+
+#: a research search's candidates (``research_candidates``), one object per search: a search spans timeframes and
+#: coins, so its id, not a timeframe, keeps two searches apart
+EXPORT_SEARCH_LAYOUT = "exports/{table}/{search_id}.parquet"
+#: the rest of a search's output beside it: the candidates' daily equity, their IC per fold and the HTML report
+RESEARCH_LAYOUT = "research/{search_id}/{name}"
+#: a search id is one path segment that names nothing else (no ``/``, no ``..``)
+_SEARCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def export_search_key(table: str, search_id: str) -> str:
+    return EXPORT_SEARCH_LAYOUT.format(table=table, search_id=_search_id(search_id))
+
+
+def research_key(search_id: str, name: str) -> str:
+    return RESEARCH_LAYOUT.format(search_id=_search_id(search_id), name=name)
+
+
+def _search_id(search_id: str) -> str:
+    if not _SEARCH_ID.fullmatch(search_id):
+        raise ValueError(
+            f"search id {search_id!r} cannot name a storage key: letters, digits, '.', '_' and '-' only, "
+            "starting with a letter or digit"
+        )
+    return search_id
 
 
 def would_be_key(symbol: str, timeframe: str, day: date) -> str:
