@@ -122,8 +122,8 @@ class AddedCost:
         self._wrap("calibrate_side", lambda f, *a, **k: timed("calibration", f, *a, **k))
         self._wrap("calibration_split", self._split)
         self._wrap("_edges", self._edges)
-        trader = training._Trader.__call__
-        self._saved["_Trader.__call__"] = trader
+        trader = training.FoldTrader.__call__
+        self._saved["FoldTrader.__call__"] = trader
         added = self
 
         def call(this, bars, decisions):
@@ -133,12 +133,12 @@ class AddedCost:
                     return timed("calibration", trader, this, bars, decisions)
             return trader(this, bars, decisions)
 
-        training._Trader.__call__ = call
+        training.FoldTrader.__call__ = call
         return self
 
     def __exit__(self, *exc: object) -> None:
         training = self._module
-        training._Trader.__call__ = self._saved.pop("_Trader.__call__")
+        training.FoldTrader.__call__ = self._saved.pop("FoldTrader.__call__")
         for name, original in self._saved.items():
             setattr(training, name, original)
 

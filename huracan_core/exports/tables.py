@@ -374,11 +374,14 @@ TABLES = {
                 "share of the calendar quarters it traded that were positive after costs (0..1); selected row only",
             ),
             max_year_share=("DOUBLE", "largest share of its PnL carried by one calendar year; selected row only"),
-            sharpe_vs_hold=("DOUBLE", "sharpe − hold_sharpe: what it earned beyond holding, over the same days"),
+            sharpe_vs_hold=(
+                "DOUBLE",
+                "annualised Sharpe of its daily returns less holding's (an information ratio against holding)",
+            ),
             hold_sharpe=(
                 "DOUBLE",
-                "Sharpe of holding the coin (the equal-weight universe for a pooled or market-neutral candidate) "
-                "over the same days, after costs",
+                "Sharpe of holding the coin with a trade's notional over the same days, after its round trip (the "
+                "equal-weight universe on a 'UNIVERSE' row)",
             ),
             gates_passed=("BOOLEAN", "passed its gates"),
             gates_failed=("VARCHAR", "the gates it failed, for people ('' when none)"),

@@ -132,13 +132,13 @@ def log_training_run(
 
     from huracan_core.models.plots import equity_png, importance_png, signal_png
 
-    client = _client(config)
-    experiment_id = _experiment_id(client, config)
+    client = tracking_client(config)
+    experiment_id = experiment_for(client, config)
     run = client.create_run(experiment_id, run_name=run_name(trained))
     run_id = run.info.run_id
     try:
         metrics, not_measured = _metrics(trained)
-        for batch in _batches(metrics, _params(params), _tags(trained, tags, not_measured)):
+        for batch in logging_batches(metrics, _params(params), _tags(trained, tags, not_measured)):
             client.log_batch(run_id, *batch)
         with tempfile.TemporaryDirectory(prefix="huracan-mlflow-") as tmp:
             root = Path(tmp)
@@ -197,7 +197,7 @@ def set_aliases(config: TrackingConfig, model_name: str, aliases: Mapping[str, s
     gates never trades, so it is never ``@champion``: asking for that is an error, not a silent skip."""
     from mlflow.exceptions import MlflowException
 
-    client = _client(config)
+    client = tracking_client(config)
     for alias, version in aliases.items():
         if version:
             if alias == "champion":
@@ -246,10 +246,10 @@ def mlflow_ui_command(config: TrackingConfig, host: str = "127.0.0.1", port: int
 def ui_landing(config: TrackingConfig) -> str:
     """The page ``huracan mlflow`` opens on, relative to the UI's address: the experiment's runs in the UI's model
     training view. Creates the experiment (typed) when no run was tracked yet, so the link holds from the start."""
-    return f"#/experiments/{_experiment_id(_client(config), config)}?{TRAINING_VIEW}"
+    return f"#/experiments/{experiment_for(tracking_client(config), config)}?{TRAINING_VIEW}"
 
 
-def _client(config: TrackingConfig) -> MlflowClient:
+def tracking_client(config: TrackingConfig) -> MlflowClient:
     from mlflow import MlflowClient
 
     if config.s3_endpoint:  # MLflow's S3 artifact repository reads its endpoint from this variable only
@@ -257,7 +257,7 @@ def _client(config: TrackingConfig) -> MlflowClient:
     return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
 
 
-def _experiment_id(client: MlflowClient, config: TrackingConfig) -> str:
+def experiment_for(client: MlflowClient, config: TrackingConfig) -> str:
     from mlflow.exceptions import MlflowException
 
     experiment = client.get_experiment_by_name(config.experiment)
@@ -388,7 +388,7 @@ def _metrics(trained: TrainedModel) -> tuple[dict[tuple[str, int], float], str]:
     for (name, step), raw in values.items():
         value = _number(raw)
         if math.isfinite(value):
-            finite[(_key(name), step or 0)] = value
+            finite[(mlflow_key(name), step or 0)] = value
         elif step is not None:
             missing.setdefault(name, []).append(str(step))
         else:  # NaN is "undefined" and goes without saying; an infinite value is worth showing
@@ -430,14 +430,14 @@ def _params(params: Mapping[str, object]) -> dict[str, str]:
             for k, v in value.items():
                 walk(f"{prefix}.{k}" if prefix else str(k), v)
         else:
-            flat[_key(prefix)] = str(value)[:MAX_PARAM_VALUE_LENGTH]
+            flat[mlflow_key(prefix)] = str(value)[:MAX_PARAM_VALUE_LENGTH]
 
     walk("", params)
     return flat
 
 
 def _tags(trained: TrainedModel, given: Mapping[str, str], not_measured: str) -> dict[str, str]:
-    tags = {_key(k): str(v) for k, v in given.items()}
+    tags = {mlflow_key(k): str(v) for k, v in given.items()}
     if not_measured:
         tags["not_measured"] = not_measured
     summary = trained.gates.summary()
@@ -467,7 +467,7 @@ def _tags(trained: TrainedModel, given: Mapping[str, str], not_measured: str) ->
     return {k: v[:MAX_TAG_VALUE_LENGTH] for k, v in tags.items()}
 
 
-def _batches(
+def logging_batches(
     metrics: Mapping[tuple[str, int], float], params: Mapping[str, str], tags: Mapping[str, str]
 ) -> Iterator[tuple[list[Metric], list[Param], list[RunTag]]]:
     """``(metrics, params, tags)`` lists within MLflow's per-call limits: usually exactly one batch."""
@@ -493,7 +493,7 @@ def _write(folder: Path, files: Mapping[str, bytes]) -> None:
         (folder / name).write_bytes(data)
 
 
-def _key(name: str) -> str:
+def mlflow_key(name: str) -> str:
     """A metric/param/tag key MLflow accepts: characters it refuses become ``_``, at most 250 characters."""
     return _BAD_KEY_CHARS.sub("_", name)[:MAX_KEY_LENGTH]
 

@@ -203,22 +203,22 @@ def train_coin_model(
     known = window.select(pl.when(pl.col("label_end") < cutoff).then(pl.col("label_end")))["label_end"]
     bar = timeframe_delta(timeframe)
     folds = purged_walk_forward(window["timestamp"], known, start, cutoff, bar, config.walk_forward)
-    targets = _targets(window, config, shuffle_labels)
-    outcomes = _outcomes(window, known)
-    trade = _Trader(symbol, timeframe, exchange, exits, costs, config)
+    targets = stacked_targets(window, config, shuffle_labels)
+    outcomes = known_outcomes(window, known)
+    trade = FoldTrader(symbol, timeframe, exchange, exits, costs, config)
     chosen = config.decision_policy
 
     results: dict[str, list[tuple[pl.DataFrame, dict[str, float], pl.Series]]] = {
         p: [] for p in (*POLICIES, "no_embedding")
     }
     fold_rows, in_sample, calibration = [], [], []
-    scored: list[_FoldScores] = []  # each fold's test bars, predictions and calibration slice
+    scored: list[FoldScores] = []  # each fold's test bars, predictions and calibration slice
     for fold in folds:
         inner = calibration_split(
             fold, window["timestamp"], known, bar, config.calibration_fraction, config.walk_forward.embargo_bars
         )
-        booster = _fit(window, inner.fit, columns, targets, config)
-        scored.append(_FoldScores.of(booster, window, fold, inner, columns, outcomes))
+        booster = fit_booster(window, inner.fit, columns, targets, config)
+        scored.append(FoldScores.of(booster, window, fold, inner, columns, outcomes))
         test = scored[-1].test
         rules, sides = scored[-1].rules(config)
         for name in DECISION_POLICIES:
@@ -229,14 +229,14 @@ def train_coin_model(
         results["flat"].append(trade(test, flat))
         if embedding:
             plain = [c for c in columns if c not in embedding]
-            without = _FoldScores.of(
-                _fit(window, inner.fit, plain, targets, config), window, fold, inner, plain, outcomes
+            without = FoldScores.of(
+                fit_booster(window, inner.fit, plain, targets, config), window, fold, inner, plain, outcomes
             )
             decide = without.rules(config)[0][chosen].decide
             results["no_embedding"].append(trade(test, decide(test, *without.edges, "ablation")))
         seen = window.filter((pl.col("timestamp") >= fold.train_start) & (pl.col("timestamp") < inner.start))
         in_sample.append(
-            trade(seen, rules[chosen].decide(seen, *_edges(booster, seen, columns), "in-sample"))[1]["sharpe"]
+            trade(seen, rules[chosen].decide(seen, *predicted_edges(booster, seen, columns), "in-sample"))[1]["sharpe"]
         )
         calibration.append(_calibration_row(fold, inner, sides))
         fold_rows.append(_fold_row(fold, inner, results, in_sample[-1], chosen, rules["calibrated"]))
@@ -244,7 +244,7 @@ def train_coin_model(
     signal = signal_diagnostics([f.observations() for f in scored])
     for row, measured in zip(fold_rows, signal.folds, strict=True):
         row.update({"ic": measured.ic, "q5_minus_q1_bps": measured.quintiles.top_minus_bottom})
-    policies = {name: _combine(results[name], timeframe, config.capital) for name in DECISION_POLICIES}
+    policies = {name: combine_results(results[name], timeframe, config.capital) for name in DECISION_POLICIES}
     model = policies[chosen]
     sharpes = [f["sharpe"] for _, f, _ in results[chosen]]
     extras = {
@@ -266,7 +266,7 @@ def train_coin_model(
         fee saved on both legs; the calibrated thresholds are chosen again on the moved slice (the fold spread
         and the train–test gap are kept from the model's own fee)."""
         shift = 2 * (fee - level)
-        at_level = _Trader(
+        at_level = FoldTrader(
             symbol,
             timeframe,
             exchange,
@@ -279,13 +279,13 @@ def train_coin_model(
             long_edge, short_edge = f.edges[0] + shift, f.edges[1] + shift
             parts.append(at_level(f.test, f.rules(config, shift)[0][chosen].decide(f.test, long_edge, short_edge, "")))
         return evaluate_gates(
-            {**_combine(parts, timeframe, config.capital).aggregate, **extras}, config.gate_profile
+            {**combine_results(parts, timeframe, config.capital).aggregate, **extras}, config.gate_profile
         ).passed
 
-    final = _fit(window, np.flatnonzero(known.is_not_null().to_numpy()), columns, targets, config)
+    final = fit_booster(window, np.flatnonzero(known.is_not_null().to_numpy()), columns, targets, config)
     ablation: dict[str, object] = {}
     if embedding:
-        plain = _combine(results["no_embedding"], timeframe, config.capital).aggregate
+        plain = combine_results(results["no_embedding"], timeframe, config.capital).aggregate
         ablation = {
             "without_embedding": plain,
             "difference": {k: model.aggregate[k] - plain[k] for k in ("sharpe", "net_pnl", "hit_rate", "trade_count")},
@@ -293,7 +293,7 @@ def train_coin_model(
     names = [*columns, SIDE]
     gains = final.feature_importance(importance_type="gain")
     last = window.tail(REFERENCE_BARS)
-    long_edge, short_edge = _edges(final, last, columns)
+    long_edge, short_edge = predicted_edges(final, last, columns)
     return TrainedModel(
         symbol=symbol,
         timeframe=timeframe,
@@ -301,7 +301,7 @@ def train_coin_model(
         columns=list(columns),
         booster_text=final.model_to_string(),
         model=model,
-        baselines={name: _combine(results[name], timeframe, config.capital) for name in ("rules", "flat")},
+        baselines={name: combine_results(results[name], timeframe, config.capital) for name in ("rules", "flat")},
         gates=gates,
         break_even_fee_bps=break_even_fee(passes, fee),
         fee_bps=fee,
@@ -322,7 +322,7 @@ def train_coin_model(
 
 
 @dataclass(frozen=True)
-class _FoldScores:
+class FoldScores:
     """One fold's booster applied: its test bars' and its calibration slice's predicted edges and realized
     outcomes (long, short; NaN where unknown before the cutoff)."""
 
@@ -342,14 +342,14 @@ class _FoldScores:
         inner: InnerSplit,
         columns: Sequence[str],
         outcomes: tuple[np.ndarray, np.ndarray],
-    ) -> _FoldScores:
+    ) -> FoldScores:
         test = window[fold.test]
         return cls(
             fold=fold.index,
             test=test,
-            edges=_edges(booster, test, columns),
+            edges=predicted_edges(booster, test, columns),
             outcomes=(outcomes[0][fold.test], outcomes[1][fold.test]),
-            slice_edges=_edges(booster, window[inner.calibration], columns),
+            slice_edges=predicted_edges(booster, window[inner.calibration], columns),
             slice_outcomes=(outcomes[0][inner.calibration], outcomes[1][inner.calibration]),
         )
 
@@ -382,7 +382,7 @@ class _FoldScores:
         return self.fold, np.concatenate(self.edges), np.concatenate(self.outcomes)
 
 
-class _Trader:
+class FoldTrader:
     """The shadow trader over one stretch of bars: (ledger, metrics, bar times)."""
 
     def __init__(
@@ -398,7 +398,7 @@ class _Trader:
         return fills.ledger, metrics, bars["timestamp"]
 
 
-def _targets(window: pl.DataFrame, config: ModelConfig, shuffle: bool) -> np.ndarray:
+def stacked_targets(window: pl.DataFrame, config: ModelConfig, shuffle: bool) -> np.ndarray:
     """Long and short net bps stacked (the row order of the stacked matrix), clipped; permuted for the control."""
     clip = config.target_clip_bps
     y = np.concatenate(
@@ -412,7 +412,7 @@ def _targets(window: pl.DataFrame, config: ModelConfig, shuffle: bool) -> np.nda
     return y
 
 
-def _outcomes(window: pl.DataFrame, known: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+def known_outcomes(window: pl.DataFrame, known: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """Realized after-cost net bps of a long and of a short after each bar, as paid (never clipped); NaN where
     the outcome was not known before the cutoff."""
     unknown = known.is_null().to_numpy()
@@ -422,7 +422,7 @@ def _outcomes(window: pl.DataFrame, known: pl.Series) -> tuple[np.ndarray, np.nd
     )
 
 
-def _fit(window: pl.DataFrame, rows: np.ndarray, columns: Sequence[str], targets: np.ndarray, config: ModelConfig):
+def fit_booster(window: pl.DataFrame, rows: np.ndarray, columns: Sequence[str], targets: np.ndarray, config: ModelConfig):
     import lightgbm
 
     part = window[rows]
@@ -433,12 +433,12 @@ def _fit(window: pl.DataFrame, rows: np.ndarray, columns: Sequence[str], targets
     return lightgbm.train(config.lightgbm_params(), data, num_boost_round=config.rounds)
 
 
-def _edges(booster, bars: pl.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def predicted_edges(booster, bars: pl.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Predicted after-cost edge (bps) of a long and of a short entered after each bar."""
     return booster.predict(matrix(bars, columns, side=1)), booster.predict(matrix(bars, columns, side=-1))
 
 
-def _combine(
+def combine_results(
     parts: list[tuple[pl.DataFrame, dict[str, float], pl.Series]], timeframe: str, capital: float
 ) -> PolicyResult:
     ledger = pl.concat([p[0] for p in parts], how="vertical_relaxed")

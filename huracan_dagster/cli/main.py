@@ -102,6 +102,22 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         change = pauses.add_parser(verb, help=f"{what} PATTERN (REGIME:side:engines) from the next UTC day")
         change.add_argument("pattern", metavar="PATTERN")
         change.add_argument("--reason", default=f"{verb}d by hand", help="why, kept in the pause log")
+    research = sub.add_parser(
+        "research",
+        help="search the declared space (timeframes, exits, model families) per coin over a window, judged out of "
+        "sample after costs and corrected for the search (DSR, SPA, PBO, stability, buy-and-hold)",
+    )
+    research.add_argument("--start", type=date.fromisoformat, required=True, help="first UTC day (YYYY-MM-DD)")
+    research.add_argument("--end", type=date.fromisoformat, required=True, help="last UTC day, inclusive")
+    research.add_argument(
+        "--symbols", help="comma-separated, e.g. BTC/USDT,ETH/USDT (default: the configured universe)"
+    )
+    research.add_argument("--timeframes", help="comma-separated, e.g. 1h,4h,1d (default: the space's)")
+    research.add_argument("--space", help="a shipped space (default, years) or a TOML file (default: default)")
+    research.add_argument("--workers", type=_positive, help="processes (default: the usable cores; never more)")
+    research.add_argument(
+        "--source", help="bundled | replay:DIR | ccxt:EXCHANGE_ID (default: $HURACAN_SOURCE or bundled)"
+    )
     tracking = sub.add_parser(
         "mlflow", help="the MLflow UI over the training runs and registered models of HURACAN_HOME"
     )
@@ -110,7 +126,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.command == "run" and (args.start is None) != (args.end is None):
         parser.error("--start and --end go together")
-    if args.command in ("run", "report", "hamilton") and args.start and args.end and args.end < args.start:
+    if args.command in ("run", "report", "hamilton", "research") and args.start and args.end and args.end < args.start:
         parser.error("--end is before --start")
     if args.command == "hamilton" and args.speed is not None and args.speed < 0:
         parser.error("--speed must be 0 (no waiting) or more")
@@ -149,6 +165,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"huracan {args.command}: {line}", flush=True)
     if args.command == "report":  # reads the exports' DuckDB file only: no Dagster instance needed
         return _report(settings, args.start, args.end, args.timeframe)
+    if args.command == "research":  # the Archive, the DuckDB file and MLflow: no Dagster instance needed
+        from huracan_dagster.cli.research import research_command
+
+        return research_command(
+            replace(settings, source=args.source or settings.source),
+            symbols=[s for s in (args.symbols or "").split(",") if s],
+            start=args.start,
+            end=args.end,
+            timeframes=[t for t in (args.timeframes or "").split(",") if t] or None,
+            space_spec=args.space,
+            workers=args.workers,
+        )
     if args.command == "hamilton":  # reads and writes the Archive only: no Dagster instance needed
         from huracan_dagster.cli.hamilton import hamilton_command
 
