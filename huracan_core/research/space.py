@@ -30,7 +30,7 @@ UNIVERSE = "UNIVERSE"
 SHIPPED = ("default", "years")
 _TOP_KEYS = {"timeframes", "families", "encoder", "market_neutral", "cross_section", "exits", "profiles"}
 _TABLES = {"walk_forward", "model", "rules"}
-_MODEL_KEYS = {"rounds", "num_leaves", "min_data_in_leaf", "learning_rate"}
+_MODEL_KEYS = {"rounds", "num_leaves", "min_data_in_leaf", "learning_rate", "seed"}
 _EXIT_KEYS = {f.name for f in fields(ExitConfig)}
 
 
