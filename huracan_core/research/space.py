@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,13 @@ class SearchSpace:
                 for enc in self.encoder
             ]
         return out
+
+    def with_timeframes(self, timeframes: list[str]) -> SearchSpace:
+        """The same space over other timeframes (``huracan research --timeframes``), checked like the file's."""
+        try:
+            return replace(self, timeframes=tuple(_timeframes(timeframes)))
+        except ValueError as error:
+            raise SpaceError(f"search space {self.name}: {error}") from error
 
     def model_config(self, timeframe: str, train_days: int) -> ModelConfig:
         """The coin model's own configuration (costs, calibration, gates) with this space's walk-forward and sizes."""

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -37,7 +36,7 @@ def research_command(
     try:
         space = load_space(space_spec)
         if timeframes:
-            space = replace(space, timeframes=tuple(timeframes))
+            space = space.with_timeframes(timeframes)
         source = open_source(settings.source)
         chosen = symbols or list(settings.symbols) or source.symbols(space.timeframes[0])
         outcome = run_research(
