@@ -1,9 +1,10 @@
 """The Broadcaster's ``health_alerts`` sensor: the error monitor over the instance's runs, alerts said once until
 they clear, and the daily health report (docs/operations.md#health-alerts).
 
-The tick reads the finished runs of the error window and the daily summaries the report quotes, and hands them to
-``huracan_core.health.monitor.alert_tick``. What was already sent lives in the sensor's cursor: Dagster saves it
-with the tick, in the instance's storage, so it is written atomically and survives a daemon restart.
+The tick reads the finished runs of the error window, and the daily summaries and pattern pause logs the report
+quotes, and hands them to ``huracan_core.health.monitor.alert_tick``. What was already sent lives in the sensor's
+cursor: Dagster saves it with the tick, in the instance's storage, so it is written atomically and survives a
+daemon restart.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import dagster as dg
 from huracan_core.broadcast.alerts import AlertState
 from huracan_core.health.errors import ErrorPolicy, RunOutcome
 from huracan_core.health.monitor import REPORT_HOUR, Trading, alert_tick, history_start
+from huracan_core.health.pauses import load_book
 from huracan_core.storage.keys import daily_summary_key
 from huracan_dagster.defs.broadcaster import BroadcasterResource, run_cause
 from huracan_dagster.defs.resources import ArchiveResource
@@ -60,6 +62,7 @@ def health_alerts_sensor(
             lambda text: broadcaster.send(text, context.log),
             judged,
             lambda day: daily_summaries(archive, timeframes, day),
+            lambda: {tf: load_book(archive.store(), tf) for tf in timeframes},
             report_hour,
         )
         context.update_cursor(after.to_json())
