@@ -28,20 +28,21 @@ FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
 
 
 def health_alerts_sensor(
-    timeframes: Sequence[str], enabled: bool, policy: ErrorPolicy | None = None, report_hour: int = REPORT_HOUR
+    timeframes: Sequence[str], enabled: bool, policy: ErrorPolicy, report_hour: int = REPORT_HOUR
 ) -> dg.SensorDefinition:
-    """Running from the start when Telegram is configured (``enabled``), like the other Broadcaster sensors;
-    the daily health report goes out at the first tick from ``report_hour`` (UTC)."""
-    judged = policy or ErrorPolicy()
+    """Running from the start when Telegram is configured (``enabled``), like the other Broadcaster sensors; the
+    error monitor judges by ``policy`` (``Settings.error_policy``: ``HURACAN_ERRORS_*``); the daily health report
+    goes out at the first tick from ``report_hour`` (UTC)."""
 
     @dg.sensor(
         name=SENSOR_NAME,
         minimum_interval_seconds=INTERVAL_S,
         default_status=dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED,
         description=(
-            f"Error trends over the last {judged.window_days} days of runs (a cause failing {judged.recurring_runs} "
-            f"runs on {judged.recurring_days} days: a warning; more than {100 * judged.spike_rate:.0f}% of today's "
-            "runs failed: critical), each sent once until it clears, and the daily health report at "
+            f"Error trends over the last {policy.window_days} days of runs (a cause failing {policy.recurring_runs} "
+            f"runs on {policy.recurring_days} days: a warning; more than {100 * policy.spike_rate:.0f}% of today's "
+            f"runs failed, over at least {policy.spike_min_runs}: critical; HURACAN_ERRORS_* set these), each sent "
+            "once until it clears, and the daily health report at "
             f"{report_hour:02d}:00 UTC."
         ),
     )
@@ -54,13 +55,13 @@ def health_alerts_sensor(
         except ValueError as error:  # a cursor from another version: start afresh (standing alerts are resent)
             context.log.warning(f"{SENSOR_NAME}: starting afresh, the saved cursor is unreadable: {error}")
             state = AlertState()
-        runs = run_outcomes(context.instance, history_start(now, judged))
+        runs = run_outcomes(context.instance, history_start(now, policy))
         after = alert_tick(
             state,
             runs,
             now,
             lambda text: broadcaster.send(text, context.log),
-            judged,
+            policy,
             lambda day: daily_summaries(archive, timeframes, day),
             lambda: {tf: load_book(archive.store(), tf) for tf in timeframes},
             report_hour,

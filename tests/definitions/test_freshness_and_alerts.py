@@ -18,7 +18,7 @@ from huracan_core.storage.local import LocalArtifactStore
 from huracan_dagster.defs.alerts import health_alerts_sensor
 from huracan_dagster.defs.broadcaster import BroadcasterResource
 from huracan_dagster.defs.definitions import build_definitions, daily_job_name
-from huracan_dagster.defs.freshness import CHECKED, FRESH_WITHIN, SENSOR_NAME, freshness_checks
+from huracan_dagster.defs.freshness import CHECKED, SENSOR_NAME, freshness_checks
 from huracan_dagster.defs.partitions import asset_key
 from huracan_dagster.defs.resources import ArchiveResource
 from huracan_dagster.settings import Settings
@@ -31,7 +31,8 @@ TOKEN = "515:alerts-token"
 def test_freshness_checks_only_for_a_live_source(huracan_home, monkeypatch, source: str) -> None:
     monkeypatch.setenv("HURACAN_TIMEFRAMES", "15m,1h")
     monkeypatch.setenv("HURACAN_SOURCE", source)
-    defs = build_definitions(Settings.from_env())
+    settings = Settings.from_env()
+    defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
     fresh = {k for k in graph.asset_check_keys if "freshness" in k.name}
     sensors = {s.name for s in defs.sensors or ()}
@@ -44,7 +45,8 @@ def test_freshness_checks_only_for_a_live_source(huracan_home, monkeypatch, sour
     for check in fresh:
         spec = graph.get_check_spec(check)
         assert (
-            spec.metadata["dagster/freshness_params"].value["lower_bound_delta_seconds"] == FRESH_WITHIN.total_seconds()
+            spec.metadata["dagster/freshness_params"].value["lower_bound_delta_seconds"]
+            == settings.fresh_within_hours * 3600
         )
     # the run that writes the assets evaluates their check after them, so a write clears a failed check (Dagster's
     # freshness sensor does not evaluate a failed check again)
