@@ -1,5 +1,6 @@
 """One day in one document (``summaries/daily/<tf>/<DATE>.json``): what was trained and why it failed, what was
-promoted, what the champions (or the rules) traded, and what it earned after costs — per coin and in total.
+promoted, what the champions (or the rules) traded, and what it earned after costs — per coin, per pattern (regime
+× side × engines agreeing, best first) and in total.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, cast
 import polars as pl
 
 from huracan_core.candles import day_start
+from huracan_core.health.patterns import pattern_records
 from huracan_core.symbols import to_key
 from huracan_core.trading.costs import PAID_COLUMNS
 
@@ -86,6 +88,7 @@ def daily_summary(
         "promotion_count": len(promotions),
         "champions": sum(c["trade_ok"] for c in coins),
         **_trading(everything),
+        "patterns": pattern_records(everything) if everything is not None else [],
         "per_coin": coins,
     }
 

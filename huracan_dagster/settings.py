@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from huracan_core.health.errors import ErrorPolicy
 from huracan_core.models.gates import DEFAULT_GATE_PROFILE, gate_profile
 from huracan_core.risk import RiskSettings
 from huracan_core.sources import CandleFetchError, open_source
@@ -19,6 +20,8 @@ from huracan_core.urls import without_password
 
 DEFAULT_SOURCE = "bundled"
 RISK_PREFIX = "HURACAN_RISK_"
+#: the error monitor's thresholds: ``HURACAN_ERRORS_<FIELD>`` for each field of ``ErrorPolicy``
+ERRORS_PREFIX = "HURACAN_ERRORS_"
 DEFAULT_TIMEFRAME = "15m"
 CCXT_EXAMPLE = '{"urls": {"api": {"public": "http://127.0.0.1:8080/api/v3"}}, "options": {"fetchMarkets": ["spot"]}}'
 #: ccxt's credentials: refused, so that no key is ever written where settings are shown
@@ -73,6 +76,12 @@ class Settings:
     #: the risk manager's settings (``HURACAN_RISK_<SETTING>``, e.g. ``HURACAN_RISK_DAILY_LOSS_STOP=0.02``;
     #: ``HURACAN_RISK_REGIME_FACTORS=TREND=1,RANGE=1,PANIC=0.5,UNKNOWN=0.75``)
     risk: RiskSettings = field(default_factory=RiskSettings)
+    #: the error monitor's thresholds (``HURACAN_ERRORS_<FIELD>``, e.g. ``HURACAN_ERRORS_RECURRING_RUNS=5``): the
+    #: window of runs judged, when a cause recurs, when a day's failures spike
+    error_policy: ErrorPolicy = field(default_factory=ErrorPolicy)
+    #: the candles and the Engine's outputs are stale once nothing was written for this many hours
+    #: (``HURACAN_FRESH_WITHIN_HOURS``): their freshness checks and ``huracan health``'s engine row
+    fresh_within_hours: float = 26.0
     #: Hamilton refuses a champion whose model's data ends more than this many days before the bar
     #: (``HURACAN_HAMILTON_MAX_CHAMPION_AGE_DAYS``)
     hamilton_max_champion_age_days: float = 14.0
@@ -154,6 +163,10 @@ class Settings:
                 "HURACAN_POOL_TIMEOUT_S", env.get("HURACAN_POOL_TIMEOUT_S", "") or "600", "seconds"
             ),
             risk=_risk(env),
+            error_policy=_error_policy(env),
+            fresh_within_hours=_positive(
+                "HURACAN_FRESH_WITHIN_HOURS", env.get("HURACAN_FRESH_WITHIN_HOURS") or "26", "hours"
+            ),
             hamilton_max_champion_age_days=_positive(
                 "HURACAN_HAMILTON_MAX_CHAMPION_AGE_DAYS",
                 env.get("HURACAN_HAMILTON_MAX_CHAMPION_AGE_DAYS") or "14",
@@ -188,6 +201,31 @@ def _risk(env: Mapping[str, str]) -> RiskSettings:
         except ValueError as error:
             raise SettingError(f"{name}={value!r}: {error}") from None
     return RiskSettings.from_mapping(values)
+
+
+def _error_policy(env: Mapping[str, str]) -> ErrorPolicy:
+    """``HURACAN_ERRORS_<FIELD>`` variables as the error monitor's policy, each judged on its own so that the error
+    names the variable; a name that is no field is refused (it would leave a threshold at its default unsaid)."""
+    defaults, values = ErrorPolicy(), {}
+    known = {f.name: type(getattr(defaults, f.name)) for f in fields(ErrorPolicy)}
+    for name, value in sorted(env.items()):
+        if not name.startswith(ERRORS_PREFIX):
+            continue
+        setting = name.removeprefix(ERRORS_PREFIX).lower()
+        if setting not in known:
+            listed = ", ".join(ERRORS_PREFIX + k.upper() for k in known)
+            raise SettingError(f"{name}={value!r}: no such setting of the error monitor; known: {listed}")
+        kind = known[setting]
+        try:
+            number = kind(value.strip())
+        except ValueError:
+            raise SettingError(f"{name}={value!r}: give {'a whole number' if kind is int else 'a number'}") from None
+        try:
+            replace(defaults, **{setting: number})
+        except ValueError as error:
+            raise SettingError(f"{name}={value!r}: {error}") from None
+        values[setting] = number
+    return replace(defaults, **values)  # every check is of one field: fine alone, fine together
 
 
 def _ccxt_config(value: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 if TYPE_CHECKING:
@@ -39,12 +39,36 @@ class Cause(Protocol):
     def example(self) -> str: ...
 
 
+class PatternEvent(Protocol):
+    """A pattern paused or resumed (``health.pauses.PauseEvent``): what, by whom, when and why."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def by(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+#: a timeframe's pattern pauses for the report: those paused or resumed on the day, and those paused now
+Pauses = tuple[Sequence[PatternEvent], Sequence[PatternEvent]]
+
 TAG = "[huracan]"
 NA = "n/a"
 #: cause lines kept in a failure message; the rest are counted
 MAX_CAUSES = 5
 #: characters kept of one cause or description line (the Telegram client caps the whole message anyway)
 MAX_LINE = 400
+#: patterns named at each end of a day's ranking in the health report
+TOP_PATTERNS = 3
 
 
 def run_started(job: str, run_id: str, partitions: str | None) -> str:
@@ -244,15 +268,21 @@ def health_report(
     causes: Sequence[Cause],
     actions: Sequence[Action],
     trading: Mapping[str, tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]],
+    pauses: Mapping[str, Pauses],
 ) -> str:
-    """The day's health: what is still active, the day's failures and their causes, what the alert layer did, and
-    per timeframe the shadow trader's win rate against the day before and its PnL after costs (``trading``: the
-    daily summaries of ``day`` and the day before, None where there is none)."""
+    """The day's health: what is active (alerts standing, patterns paused), the day's failures and their causes,
+    the actions taken (alerts raised and cleared, patterns paused and resumed), and per timeframe the shadow
+    trader's win rate against the day before, its PnL after costs and its top and worst patterns (``trading``: the
+    daily summaries of ``day`` and the day before, None where there is none; ``pauses``: per timeframe, the day's
+    pause actions and the pauses standing now)."""
     lines = [f"{TAG} daily health report {day}"]
     lines.append(
         f"active: {len(active)} alert{'s' if len(active) != 1 else ''}"
         + "".join(f"\n  {a.severity.value}: {_clip(a.text, 200)}" for a in active)
     )
+    paused = [(tf, e) for tf, (_, now) in pauses.items() for e in now]
+    lines.append(f"paused: {len(paused)} pattern{'s' if len(paused) != 1 else ''}")
+    lines += [f"  {tf} {e.pattern} since {e.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC by {e.by}" for tf, e in paused]
     if rate is None:
         lines.append("runs: none finished")
     else:
@@ -261,8 +291,18 @@ def health_report(
     if len(causes) > MAX_CAUSES:
         lines.append(f"  … and {len(causes) - MAX_CAUSES} more causes")
     raised = sum(a.action == "raised" for a in actions)
-    lines.append(f"actions: {raised} alerts raised, {len(actions) - raised} cleared")
+    acted = [(tf, e) for tf, (of_day, _) in pauses.items() for e in of_day]
+    stopped = sum(e.action == "pause" for _, e in acted)
+    lines.append(
+        f"actions: {raised} alerts raised, {len(actions) - raised} cleared, {stopped} patterns paused, "
+        f"{len(acted) - stopped} resumed"
+    )
     lines += [f"  {a.at[11:16]} {a.action}: {_clip(a.text, 200)}" for a in actions[-MAX_CAUSES:]]
+    lines += [
+        f"  {e.at.astimezone(UTC):%H:%M} {tf} {e.pattern} {'paused' if e.action == 'pause' else 'resumed'} by {e.by}: "
+        f"{_clip(e.reason, 200)}"
+        for tf, e in acted
+    ]
     for timeframe, (today, before) in trading.items():
         if today is None:
             lines.append(f"{timeframe}: no daily summary for {day}")
@@ -277,7 +317,28 @@ def health_report(
             f"{timeframe}: {count(today.get('trades'))} trades, win rate {percent(now_rate)}"
             f"{change if now_rate is not None else ''}, net {signed(today.get('net_pnl'), 'USDT')} after costs"
         )
+        lines += _pattern_lines(today.get("patterns"))
     return "\n".join(lines)
+
+
+def _pattern_lines(records: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    """The day's top and worst patterns (best first in ``records``); a pattern is named once, at the top when the
+    day traded fewer than twice ``TOP_PATTERNS``. A summary written before it held patterns says so."""
+    if records is None:
+        return ["  patterns: not in this summary (written before it held them)"]
+    if not records:
+        return []
+    top = list(records[:TOP_PATTERNS])
+    worst = list(reversed(records[len(top) :]))[:TOP_PATTERNS]
+
+    def said(r: Mapping[str, Any]) -> str:
+        won = f"{float(r['hit_rate_pct']):.1f}%" if _defined(r.get("hit_rate_pct")) else NA
+        return f"{r['pattern']} {signed(r.get('net_pnl'), 'USDT')} ({count(r.get('trades'))} trades, {won} won)"
+
+    lines = ["  top patterns: " + "; ".join(said(r) for r in top)]
+    if worst:
+        lines.append("  worst patterns: " + "; ".join(said(r) for r in worst))
+    return lines
 
 
 def _rate(summary: Mapping[str, Any] | None) -> float | None:

@@ -1,4 +1,5 @@
-"""Trading anomalies: a day of shadow trades judged against the champion's own out-of-sample record.
+"""Trading anomalies: a day of a champion's trades — the shadow trader's, or Hamilton's on paper — judged against
+the champion's own out-of-sample record.
 
 A fixed band ("win rate below 40 %") would alarm on every small day and miss a slow collapse of a model whose
 baseline was 70 %. Each test here compares the day with the champion's walk-forward out-of-sample trades as two
@@ -109,22 +110,30 @@ def count_p(count: int, expected: float) -> float:
     return min(1.0, 2 * min(float(stats.poisson.cdf(count, expected)), float(stats.poisson.sf(count - 1, expected))))
 
 
-def judge_day(ledger: pl.DataFrame, base: Baseline, config: AnomalyConfig = AnomalyConfig()) -> list[Judgement]:
-    """The four judgements of one day's ledger (``net_bps``, ``gross_bps``) against ``base``."""
+def judge_day(
+    ledger: pl.DataFrame, base: Baseline, config: AnomalyConfig = AnomalyConfig(), entered: int | None = None
+) -> list[Judgement]:
+    """The four judgements of one day's ledger (``net_bps``, ``gross_bps``) against ``base``.
+
+    ``entered``: the trades entered on the day, when the ledger holds only those that closed. Hamilton's day may
+    end with trips still open, which have no result yet: they count towards the day's trades, and only the closed
+    ones are judged per trade. None: every trade of the ledger closed (the shadow trader's day)."""
     n = ledger.height
+    count = n if entered is None else entered
     z_alpha = float(stats.norm.ppf(1 - config.alpha))
     expected = base.trades_per_day
-    p = count_p(n, expected)
+    p = count_p(count, expected)
     out = [
         Judgement(
             TRADE_COUNT,
             p >= config.alpha,
-            f"{n} trades, {expected:.2f} expected (Poisson p={p:.3g})",
-            {"trades": n, "expected_trades": expected, "p_value": p},
+            f"{count} trades, {expected:.2f} expected (Poisson p={p:.3g})",
+            {"trades": count, "expected_trades": expected, "p_value": p},
         )
     ]
     if n < config.min_trades:
-        why = f"{n} trades: too few to judge (fewer than {config.min_trades})"
+        closed = "" if entered is None else " closed"
+        why = f"{n}{closed} trades: too few to judge (fewer than {config.min_trades})"
         return [*out, *(Judgement(c, True, why, {"trades": n}) for c in (WIN_RATE, NET_PER_TRADE, COSTS_PAID))]
     net, cost = _net_and_cost(ledger)
     wins = int((net > 0).sum())

@@ -51,10 +51,13 @@ class ErrorPolicy:
     spike_min_runs: int = 4
 
     def __post_init__(self) -> None:
-        if self.window_days < 1 or self.recurring_runs < 1 or self.recurring_days < 1 or self.spike_min_runs < 1:
-            raise ValueError(f"error monitor policy {self}: the window and every count must be at least 1")
+        for name in ("window_days", "recurring_runs", "recurring_days", "spike_min_runs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"error monitor policy: {name} must be at least 1, got {getattr(self, name)}")
         if not 0.0 <= self.spike_rate < 1.0:
-            raise ValueError(f"error monitor policy {self}: spike_rate must be in [0, 1), got {self.spike_rate}")
+            raise ValueError(
+                f"error monitor policy: spike_rate must be in [0, 1) (at 1 no day could spike), got {self.spike_rate}"
+            )
 
 
 @dataclass(frozen=True)

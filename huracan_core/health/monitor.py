@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from huracan_core.broadcast import messages
 from huracan_core.broadcast.alerts import AlertState, dispatch
 from huracan_core.health.errors import ErrorPolicy, RunOutcome, cause_groups, error_alerts, failure_rates
+from huracan_core.health.pauses import PauseBook
 
 #: the UTC hour from which the daily health report of the day before is sent: after the nightly Engine
 #: (``ENGINE_CRON``, 02:00) and its summary, before people start their day
@@ -31,11 +32,13 @@ def alert_tick(
     send: Callable[[str], bool],
     policy: ErrorPolicy,
     trading: Callable[[date], Trading],
+    pauses: Callable[[], Mapping[str, PauseBook]],
     report_hour: int = REPORT_HOUR,
 ) -> AlertState:
     """Send what changed since ``state`` (critical alerts one by one, warnings and clearances batched), then, once
-    a day from ``report_hour``, the health report of the day before. Returns the state to save; a report Telegram
-    did not accept is tried again next tick."""
+    a day from ``report_hour``, the health report of the day before. ``trading``: each timeframe's daily summaries
+    of a day and the day before; ``pauses``: each timeframe's pattern pause log, read only when a report is due.
+    Returns the state to save; a report Telegram did not accept is tried again next tick."""
     standing = error_alerts(runs, now, policy)
     state = dispatch(state, standing, now, send, messages.alert_batch, messages.critical_alert)
     today = now.date()
@@ -50,8 +53,15 @@ def alert_tick(
         cause_groups(of_day),
         [a for a in state.actions if datetime.fromisoformat(a.at).date() == day],
         trading(day),
+        {tf: _pauses_of(book, day) for tf, book in pauses().items()},
     )
     return replace(state, last_report=today.isoformat()) if send(text) else state
+
+
+def _pauses_of(book: PauseBook, day: date) -> messages.Pauses:
+    """The patterns paused or resumed on ``day`` (UTC), and those paused as recorded now."""
+    acted = [e for e in book.events if e.at.astimezone(UTC).date() == day]
+    return acted, list(book.paused().values())
 
 
 def history_start(now: datetime, policy: ErrorPolicy) -> datetime:

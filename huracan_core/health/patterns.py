@@ -19,6 +19,7 @@ record is back to its history â€” the collapse the pause was tuned to catch (2 Ã
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -63,6 +64,26 @@ def ledger_patterns(ledger: pl.DataFrame) -> pl.Series:
     return ledger.select(
         pattern_key(pl.col("regime"), pl.col("direction"), pl.col("engines_agreeing")).alias("pattern")
     ).to_series()
+
+
+def pattern_records(ledger: pl.DataFrame) -> list[dict[str, Any]]:
+    """Each pattern's trades in ``ledger`` (``net_pnl``, ``net_bps`` and the pattern columns), their win rate and
+    after-cost P&L, the best P&L first: what a day's top and worst patterns are read from. A pattern's ``hit_rate_pct``
+    counts a trade that made money after costs, as the daily summary's does."""
+    if ledger.is_empty():
+        return []
+    records = (
+        ledger.with_columns(pattern=ledger_patterns(ledger))
+        .group_by("pattern")
+        .agg(
+            trades=pl.len(),
+            hit_rate_pct=(100 * (pl.col("net_pnl") > 0).mean()).round(2),
+            net_pnl=pl.col("net_pnl").sum().round(6),
+            mean_net_bps=pl.col("net_bps").mean().round(4),
+        )
+        .sort(["net_pnl", "pattern"], descending=[True, False])
+    )
+    return records.to_dicts()
 
 
 @dataclass(frozen=True)

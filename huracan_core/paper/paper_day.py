@@ -68,10 +68,20 @@ class PaperDay:
     outcomes: dict[str, int]
     #: the day's refused entries of the coin by the rule that refused them
     refusals: dict[str, int]
+    #: the coin's bars of the day Hamilton decided (whatever the outcome): how much of the day it watched the coin
+    bars: int
+    #: the champions (model folders) in force at the coin's bars of the day, by bars decided with each: whose
+    #: out-of-sample record the day answers to (a promotion during the day names two)
+    champions: dict[str, int]
 
     @property
     def open_trades(self) -> int:
         return int(self.trades["exit_time"].is_null().sum())
+
+    @property
+    def champion(self) -> str | None:
+        """The champion in force at most of the coin's bars of the day; None when no champion decided one."""
+        return max(sorted(self.champions), key=self.champions.__getitem__) if self.champions else None
 
 
 def paper_days(store: ArtifactStore, timeframe: str, keys: Sequence[DayKey]) -> dict[DayKey, PaperDay]:
@@ -94,6 +104,8 @@ def paper_days(store: ArtifactStore, timeframe: str, keys: Sequence[DayKey]) -> 
             events=dict(Counter(rows["event"].to_list())),
             outcomes=dict(Counter(decided["outcome"].to_list())),
             refusals=dict(Counter(refused["rule"].to_list())),
+            bars=decided["bar_time"].n_unique(),
+            champions=dict(Counter(decided["model_folder"].drop_nulls().to_list())),
         )
     return out
 

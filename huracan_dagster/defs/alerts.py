@@ -1,9 +1,10 @@
 """The Broadcaster's ``health_alerts`` sensor: the error monitor over the instance's runs, alerts said once until
 they clear, and the daily health report (docs/operations.md#health-alerts).
 
-The tick reads the finished runs of the error window and the daily summaries the report quotes, and hands them to
-``huracan_core.health.monitor.alert_tick``. What was already sent lives in the sensor's cursor: Dagster saves it
-with the tick, in the instance's storage, so it is written atomically and survives a daemon restart.
+The tick reads the finished runs of the error window, and the daily summaries and pattern pause logs the report
+quotes, and hands them to ``huracan_core.health.monitor.alert_tick``. What was already sent lives in the sensor's
+cursor: Dagster saves it with the tick, in the instance's storage, so it is written atomically and survives a
+daemon restart.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import dagster as dg
 from huracan_core.broadcast.alerts import AlertState
 from huracan_core.health.errors import ErrorPolicy, RunOutcome
 from huracan_core.health.monitor import REPORT_HOUR, Trading, alert_tick, history_start
+from huracan_core.health.pauses import load_book
 from huracan_core.storage.keys import daily_summary_key
 from huracan_dagster.defs.broadcaster import BroadcasterResource, run_cause
 from huracan_dagster.defs.resources import ArchiveResource
@@ -26,20 +28,21 @@ FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
 
 
 def health_alerts_sensor(
-    timeframes: Sequence[str], enabled: bool, policy: ErrorPolicy | None = None, report_hour: int = REPORT_HOUR
+    timeframes: Sequence[str], enabled: bool, policy: ErrorPolicy, report_hour: int = REPORT_HOUR
 ) -> dg.SensorDefinition:
-    """Running from the start when Telegram is configured (``enabled``), like the other Broadcaster sensors;
-    the daily health report goes out at the first tick from ``report_hour`` (UTC)."""
-    judged = policy or ErrorPolicy()
+    """Running from the start when Telegram is configured (``enabled``), like the other Broadcaster sensors; the
+    error monitor judges by ``policy`` (``Settings.error_policy``: ``HURACAN_ERRORS_*``); the daily health report
+    goes out at the first tick from ``report_hour`` (UTC)."""
 
     @dg.sensor(
         name=SENSOR_NAME,
         minimum_interval_seconds=INTERVAL_S,
         default_status=dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED,
         description=(
-            f"Error trends over the last {judged.window_days} days of runs (a cause failing {judged.recurring_runs} "
-            f"runs on {judged.recurring_days} days: a warning; more than {100 * judged.spike_rate:.0f}% of today's "
-            "runs failed: critical), each sent once until it clears, and the daily health report at "
+            f"Error trends over the last {policy.window_days} days of runs (a cause failing {policy.recurring_runs} "
+            f"runs on {policy.recurring_days} days: a warning; more than {100 * policy.spike_rate:.0f}% of today's "
+            f"runs failed, over at least {policy.spike_min_runs}: critical; HURACAN_ERRORS_* set these), each sent "
+            "once until it clears, and the daily health report at "
             f"{report_hour:02d}:00 UTC."
         ),
     )
@@ -52,14 +55,15 @@ def health_alerts_sensor(
         except ValueError as error:  # a cursor from another version: start afresh (standing alerts are resent)
             context.log.warning(f"{SENSOR_NAME}: starting afresh, the saved cursor is unreadable: {error}")
             state = AlertState()
-        runs = run_outcomes(context.instance, history_start(now, judged))
+        runs = run_outcomes(context.instance, history_start(now, policy))
         after = alert_tick(
             state,
             runs,
             now,
             lambda text: broadcaster.send(text, context.log),
-            judged,
+            policy,
             lambda day: daily_summaries(archive, timeframes, day),
+            lambda: {tf: load_book(archive.store(), tf) for tf in timeframes},
             report_hour,
         )
         context.update_cursor(after.to_json())

@@ -3,8 +3,8 @@
 
 Dagster's last-update checks, not its time-partition checks: the assets are partitioned date × symbol, and
 ``build_time_partition_freshness_checks`` only accepts a time-window partitioning. A last-update check asks whether
-any partition was written in the last ``FRESH_WITHIN`` — the daily Engine writes every one of these assets each
-night, so a day without a write is a night the Engine did not deliver.
+any partition was written in the last ``HURACAN_FRESH_WITHIN_HOURS`` (``Settings.fresh_within_hours``) — the daily
+Engine writes every one of these assets each night, so a day without a write is a night the Engine did not deliver.
 
 Only a live (``ccxt:``) source gets them. A recorded source ends where its recording ends: nothing new can arrive,
 so a check against the clock would fail every day for a cause nobody can remove, and page people daily.
@@ -30,8 +30,6 @@ import dagster as dg
 from huracan_dagster.defs.partitions import asset_key
 from huracan_dagster.settings import Settings
 
-#: the Engine runs nightly (``automation.ENGINE_CRON``); two hours' grace for a long night, as ``huracan health``
-FRESH_WITHIN = timedelta(hours=26)
 #: what is checked: the candles and the Engine's outputs a person reads (the champion, its trades, the day's summary)
 CHECKED = ("candles", "champion", "shadow_trades", "daily_summary")
 SENSOR_NAME = "freshness_checks_sensor"
@@ -52,7 +50,9 @@ def freshness_checks(settings: Settings) -> Sequence[dg.AssetChecksDefinition]:
     with warnings.catch_warnings():  # superseded by FreshnessPolicy in 1.13: why these stay, see the docstring
         warnings.simplefilter("ignore", dg.SupersessionWarning)
         return dg.build_last_update_freshness_checks(
-            assets=keys, lower_bound_delta=FRESH_WITHIN, severity=dg.AssetCheckSeverity.WARN
+            assets=keys,
+            lower_bound_delta=timedelta(hours=settings.fresh_within_hours),
+            severity=dg.AssetCheckSeverity.WARN,
         )
 
 

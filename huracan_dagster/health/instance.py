@@ -18,8 +18,6 @@ from huracan_dagster.settings import Settings
 
 #: the daemon beats every 30 s; four missed beats and it is taken to be gone (Dagster's own tolerance is 30 min)
 HEARTBEAT_GONE_S = 120.0
-#: the Engine runs daily: on a live exchange a last success older than this means a day was missed
-ENGINE_LATE_S = 26 * 3600.0
 #: the tag Dagster writes on every materialization: the code version of the asset that wrote it
 CODE_VERSION_TAG = "dagster/code_version"
 #: stale assets named in the detail; the count says how many there are
@@ -60,7 +58,7 @@ def daemon(instance: dg.DagsterInstance, automation: bool, now: float | None = N
 def engine(instance: dg.DagsterInstance, settings: Settings, timeframe: str, now: float | None = None) -> Finding:
     """The newest successful run of the timeframe's daily job (``huracan run``'s or the schedule's): ``degraded``
     when there is none, when a newer run failed, or — on a live exchange with the schedules on — when it is older
-    than a day and a bit."""
+    than ``HURACAN_FRESH_WITHIN_HOURS`` (a day and a bit: the Engine runs daily), as the freshness checks judge."""
     now = time.time() if now is None else now
     job = daily_job_name(timeframe)
     newest = instance.get_run_records(dg.RunsFilter(job_name=job), limit=1)
@@ -82,7 +80,7 @@ def engine(instance: dg.DagsterInstance, settings: Settings, timeframe: str, now
         dg.DagsterRunStatus.CANCELED,
     ):
         return Finding(State.DEGRADED, f"the newest run ({_run(newest[0])}) is {_status(latest)}; {last}")
-    if settings.automation and now - ended > ENGINE_LATE_S:
+    if settings.automation and now - ended > settings.fresh_within_hours * 3600:
         return Finding(
             State.DEGRADED,
             f"{last}, {age_text(now - ended)} ago, and engine_{timeframe} runs daily ({ENGINE_CRON} UTC)",

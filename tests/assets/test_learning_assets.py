@@ -319,6 +319,7 @@ def test_every_coin_day_has_a_champion_decision_in_the_history_and_the_pointer_a
             for s in SYMBOLS
         )
         assert summary["trades"] == trades == sum(c["trades"] for c in summary["per_coin"])
+        assert sum(p["trades"] for p in summary["patterns"]) == trades  # every trade under its pattern
         assert (summary["hit_rate_pct"] is None) == (trades == 0)
 
 

@@ -9,7 +9,7 @@ invariants of the logs and the match, whatever the candles did.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -17,14 +17,18 @@ import polars as pl
 import pytest
 
 from huracan_core.candles import day_start
+from huracan_core.health.anomalies import CHECKS, NET_PER_TRADE, TRADE_COUNT
+from huracan_core.models.artifacts import read_model_folder, write_model_folder
+from huracan_core.models.day_models import OOS_TRADES_FILE, parquet_bytes
 from huracan_core.paper.fills import follow
 from huracan_core.paper.logs import read_logs
 from huracan_core.paper.signals import Signal
 from huracan_core.paper.trader import PaperConfig, PaperTrader
 from huracan_core.storage import LocalArtifactStore
-from huracan_core.storage.keys import partition_object_key
+from huracan_core.storage.keys import champion_pointer_key, partition_object_key
 from huracan_core.trading.shadow_trader import LEDGER_COLUMNS
 from huracan_dagster.defs.assets.paper import MATCHES_SHADOW
+from huracan_dagster.defs.assets.trading_checks import AnomalyChecksConfig
 from huracan_dagster.defs.definitions import timeframe_assets
 from huracan_dagster.defs.partitions import asset_key, partition_key
 from tests.assets.pipeline import evaluations, latest_metadata, materialize
@@ -80,12 +84,14 @@ def traded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[date, p
     return archive, shadow
 
 
-def _materialize(archive: Path) -> tuple[dg.ExecuteInProcessResult, dg.DagsterInstance]:
+def _materialize(
+    archive: Path, run_config: dg.RunConfig | None = None
+) -> tuple[dg.ExecuteInProcessResult, dg.DagsterInstance]:
     """paper_trades of the three days × BTC and ETH in one ranged run."""
     instance = dg.DagsterInstance.ephemeral()
     result = materialize(
         instance, archive, DAY.isoformat(), UNRUN.isoformat(), ["BTC-USDT", COIN], selection=[PAPER],
-        assets=timeframe_assets(TF),
+        assets=timeframe_assets(TF), run_config=run_config,
     )  # fmt: skip
     assert result.success
     return result, instance
@@ -147,3 +153,42 @@ def test_a_paper_fill_drifting_beyond_costs_is_a_warning_naming_the_trade(traded
     assert not verdict.passed and verdict.severity == dg.AssetCheckSeverity.WARN
     assert str(verdict.description).startswith("1 of ") and f"{moved:%Y-%m-%d %H:%M}" in str(verdict.description)
     assert float(verdict.metadata["max_gross_drift_bps"].value) > 10
+
+
+def test_hamiltons_days_are_judged_against_the_champions_out_of_sample_record(traded) -> None:
+    """The planted champion's out-of-sample record replaced by a far better one (+300 bps a trade): every day
+    Hamilton traded it falls short, a WARN naming the champion; the days it did not trade the coin say why."""
+    archive, _ = traded
+    store = LocalArtifactStore(archive)
+    folder = store.read_json(champion_pointer_key(COIN, TF))["model_folder"]
+    files = read_model_folder(store, folder)
+    rosy = pl.DataFrame(
+        {
+            "entry_time": [datetime(2024, 8, 1, tzinfo=UTC) + n * timedelta(hours=6) for n in range(120)],
+            "net_bps": [300.0 + (-1) ** n * 10 for n in range(120)],
+        }
+    ).with_columns(gross_bps=pl.col("net_bps") + 10)
+    write_model_folder(store, folder, files | {OOS_TRADES_FILE: parquet_bytes(rosy)})
+    config = dg.RunConfig(ops={"15m__paper_trades": AnomalyChecksConfig(anomaly_min_trades=1)})
+    try:
+        result, _ = _materialize(archive, config)
+    finally:
+        write_model_folder(store, folder, files)
+    assert result.success
+    logged = read_logs(store, "trades", TF).filter(pl.col("event") == "entry")
+    for check in CHECKS:
+        verdicts = {e.partition: e for e in evaluations(result, check)}
+        assert len(verdicts) == 6 and all(e.severity == dg.AssetCheckSeverity.WARN for e in verdicts.values())
+        for day in (DAY, NEXT, UNRUN):
+            assert verdicts[partition_key(day, "BTC-USDT")].passed
+        assert verdicts[partition_key(DAY, "BTC-USDT")].description == (
+            "not judged: no champion decided a bar of BTC-USDT that day"
+        )
+        assert verdicts[partition_key(UNRUN, COIN)].description == "not judged: Hamilton did not run that day"
+    for day in (DAY, NEXT):
+        [net] = [e for e in evaluations(result, NET_PER_TRADE) if e.partition == partition_key(day, COIN)]
+        assert not net.passed and "vs 300.0 out of sample" in str(net.description)
+        assert net.metadata["champion"].value == folder
+        [count] = [e for e in evaluations(result, TRADE_COUNT) if e.partition == partition_key(day, COIN)]
+        entered = logged.filter(pl.col("fill_bar").dt.date() == day).height
+        assert count.metadata["trades"].value == str(entered) and entered

@@ -51,8 +51,14 @@ def no_trading(day: date) -> dict:
     return {}
 
 
+def no_pauses() -> dict:
+    return {}
+
+
 def tick(state: AlertState, runs: list[RunOutcome], now: datetime, client: TelegramClient, **kw) -> AlertState:
-    return alert_tick(state, runs, now, client.send, POLICY, kw.pop("trading", no_trading), **kw)
+    return alert_tick(
+        state, runs, now, client.send, POLICY, kw.pop("trading", no_trading), kw.pop("pauses", no_pauses), **kw
+    )
 
 
 def test_one_failure_on_other_days_and_coins_is_one_cause() -> None:

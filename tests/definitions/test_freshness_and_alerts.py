@@ -12,12 +12,13 @@ import dagster as dg
 import pytest
 
 from huracan_core.health.errors import ErrorPolicy
+from huracan_core.health.pauses import PauseEvent, record
 from huracan_core.storage.keys import daily_summary_key
 from huracan_core.storage.local import LocalArtifactStore
 from huracan_dagster.defs.alerts import health_alerts_sensor
 from huracan_dagster.defs.broadcaster import BroadcasterResource
 from huracan_dagster.defs.definitions import build_definitions, daily_job_name
-from huracan_dagster.defs.freshness import CHECKED, FRESH_WITHIN, SENSOR_NAME, freshness_checks
+from huracan_dagster.defs.freshness import CHECKED, SENSOR_NAME, freshness_checks
 from huracan_dagster.defs.partitions import asset_key
 from huracan_dagster.defs.resources import ArchiveResource
 from huracan_dagster.settings import Settings
@@ -30,7 +31,8 @@ TOKEN = "515:alerts-token"
 def test_freshness_checks_only_for_a_live_source(huracan_home, monkeypatch, source: str) -> None:
     monkeypatch.setenv("HURACAN_TIMEFRAMES", "15m,1h")
     monkeypatch.setenv("HURACAN_SOURCE", source)
-    defs = build_definitions(Settings.from_env())
+    settings = Settings.from_env()
+    defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
     fresh = {k for k in graph.asset_check_keys if "freshness" in k.name}
     sensors = {s.name for s in defs.sensors or ()}
@@ -43,7 +45,8 @@ def test_freshness_checks_only_for_a_live_source(huracan_home, monkeypatch, sour
     for check in fresh:
         spec = graph.get_check_spec(check)
         assert (
-            spec.metadata["dagster/freshness_params"].value["lower_bound_delta_seconds"] == FRESH_WITHIN.total_seconds()
+            spec.metadata["dagster/freshness_params"].value["lower_bound_delta_seconds"]
+            == settings.fresh_within_hours * 3600
         )
     # the run that writes the assets evaluates their check after them, so a write clears a failed check (Dagster's
     # freshness sensor does not evaluate a failed check again)
@@ -107,9 +110,10 @@ def test_failed_runs_raise_one_alert_said_once_and_the_report_quotes_the_summary
     policy = ErrorPolicy(window_days=2, recurring_runs=2, recurring_days=1, spike_min_runs=4)
     sensor = health_alerts_sensor(["15m"], enabled=True, policy=policy, report_hour=0)
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    LocalArtifactStore(str(tmp_path)).write_json(
-        daily_summary_key("15m", yesterday), {"trades": 4, "hit_rate_pct": 75.0, "net_pnl": 1.5}
-    )
+    store = LocalArtifactStore(str(tmp_path))
+    store.write_json(daily_summary_key("15m", yesterday), {"trades": 4, "hit_rate_pct": 75.0, "net_pnl": 1.5})
+    noon = datetime.combine(yesterday, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
+    record(store, "15m", [PauseEvent("TREND:long:a", "pause", "cusum", noon, "collapsed")])
     resources = {
         "broadcaster": BroadcasterResource(token=TOKEN, chat_id="-1", base_url=telegram.url, retries=0),
         "archive": ArchiveResource(root=str(tmp_path)),
@@ -124,6 +128,8 @@ def test_failed_runs_raise_one_alert_said_once_and_the_report_quotes_the_summary
         assert "recurring failure: 2 runs" in warning and "candles file missing" in warning
         [report] = [t for t in texts if "daily health report" in t]
         assert f"daily health report {yesterday}" in report and "win rate 75.0%" in report
+        assert "paused: 1 pattern\n  15m TREND:long:a since" in report  # the Archive's pause log, read by the tick
+        assert "1 patterns paused" in report and "12:00 15m TREND:long:a paused by cusum: collapsed" in report
         with dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources) as second:
             sensor(second)
         assert telegram.texts() == texts  # nothing new: said once

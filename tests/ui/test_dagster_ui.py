@@ -5,6 +5,7 @@ Set HURACAN_UI_SCREENSHOTS=DIR to keep the screenshots for a look.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,10 +15,12 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from huracan_core.health.anomalies import CHECKS
 from huracan_dagster.cli.main import main
 from huracan_dagster.dagster_internals import AssetCheckExecutionRecordStatus
 from huracan_dagster.defs.assets.learning import GATES
-from huracan_dagster.defs.definitions import daily_job_name
+from huracan_dagster.defs.assets.system_health import SENSOR_NAME, SYSTEM_HEALTH
+from huracan_dagster.defs.definitions import build_definitions, daily_job_name
 from huracan_dagster.defs.partitions import asset_key
 from huracan_dagster.instance.prepare import prepare_dagster_home
 from huracan_dagster.settings import Settings
@@ -434,3 +437,52 @@ def _days(first: str, last: str) -> list[str]:
 
     start, end = date.fromisoformat(first), date.fromisoformat(last)
     return [(start + timedelta(n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def test_system_health_shows_its_history_and_the_trading_checks_are_listed_with_their_verdicts(ui, browser, tmp_path):
+    """Two ticks of ``system_health_every_5m`` recorded as the daemon records them (its own first tick may add a
+    third), then the asset's history in the UI; and the anomaly checks of a champion's day on ``shadow_trades`` and
+    of Hamilton's on ``paper_trades``."""
+    day = MODEL_DAY.isoformat()
+    argv = ["run", "--date", day, "--symbols", SPIKE_SYMBOL.replace("-", "/")]
+    assert main([*argv, "--select", "signals or champion or shadow_trades or paper_trades"]) == 0
+    defs = build_definitions(Settings.from_env())
+    sensor = defs.resolve_sensor_def(SENSOR_NAME)
+    with dg.DagsterInstance.get() as instance:
+        for _ in range(2):
+            tick = sensor.evaluate_tick(
+                dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
+            )
+            for event in tick.asset_events:
+                instance.report_runless_asset_event(event)
+        records = instance.fetch_materializations(SYSTEM_HEALTH, limit=10).records
+    assert len(records) >= 2
+
+    # the Events tab: one entry per recorded tick, newest first and shown, with its figures
+    text = page_text_when(
+        browser, f"{ui.url}/assets/system_health?view=events", "External Asset", "Materialized", "components ok"
+    )
+    screenshot(browser, tmp_path, "system_health_events")
+    stamps = re.findall(r"^[A-Z][a-z]{2} \d{1,2}, \d{1,2}:\d{2} [AP]M$", text, flags=re.MULTILINE)
+    assert len(stamps) - 1 >= len(records) >= 2, text[:3000]  # the list, then the shown entry's heading
+    assert all(f"components {s}" in text for s in ("ok", "degraded", "down", "off", "unknown"))
+
+    # the day's verdicts: the home's one model failed its gates, so the day traded by the rules, and Hamilton never
+    # ran here; each check says why it did not judge, on the day's partition
+    partition = f"{day}|{SPIKE_SYMBOL}"
+    for asset, checks, why in (
+        ("shadow_trades", CHECKS, "not judged: rules-only day, no champion baseline"),
+        ("paper_trades", (*CHECKS, "paper_matches_shadow"), "Hamilton did not run that day"),
+    ):
+        path = "/assets/" + "/".join(asset_key(TF, asset).path)
+        text = page_text_when(
+            browser,
+            f"{ui.url}{path}?view=checks&checkDetail={CHECKS[0]}",
+            f"Checks ({len(checks)})",
+            *checks,
+            "Latest execution",
+            why,
+            partition,
+        )
+        assert text.count("Succeeded") == len(checks) and "Passed" in text, text[:3000]
+        screenshot(browser, tmp_path, f"{asset}_checks")

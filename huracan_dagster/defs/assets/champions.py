@@ -206,11 +206,12 @@ def champion_assets(
         kinds={"json"},
         group_name=group,
         automation_condition=dg.AutomationCondition.eager(),
-        code_version=source_hash("huracan_core.daily_summary"),
+        code_version=source_hash("huracan_core.daily_summary", "huracan_core.health.patterns"),
         metadata={"timeframe": timeframe},
         description=(
             "The day in one document, `summaries/daily/{timeframe}/<date>.json`: models trained, passed and failed (with the "
-            "gates that failed), promotions, shadow trades, hit rate and net PnL after costs, per coin and in total. "
+            "gates that failed), promotions, shadow trades, hit rate and net PnL after costs, per coin, per pattern "
+            "(regime × side × engines agreeing, best first) and in total. "
             "Sent by the Broadcaster. Materializes by itself once the day's models, champions and trades are in."
         ),
     )
@@ -443,4 +444,5 @@ def _summary_metadata(summary: Mapping[str, Any], uri: str) -> dict:
         )
         if summary["per_coin"]
         else "no coins",
+        "patterns": preview(pl.DataFrame(summary["patterns"]), rows=50) if summary["patterns"] else "no trades",
     }

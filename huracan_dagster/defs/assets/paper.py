@@ -3,8 +3,9 @@
 It reads what ``huracan hamilton`` logged (``live_logs/trades|decisions/<tf>/<YYYYMMDD>.parquet``): Hamilton runs
 on its own, bar by bar, and the asset shows its days in the UI next to ``shadow_trades``. A day Hamilton did not
 run materializes empty and says so, so the daily job stays green on a home where Hamilton never ran; once it has
-run, materializing the day again picks the logs up (the exits of positions held over midnight too). Its check
-holds the paper fills against the shadow trader's of the same bars (``shadow_match``).
+run, materializing the day again picks the logs up (the exits of positions held over midnight too). Its checks
+hold the paper fills against the shadow trader's of the same bars (``shadow_match``), and Hamilton's day against
+its champion's out-of-sample record, as ``shadow_trades``' day is (``trading_checks``).
 """
 
 import math
@@ -13,11 +14,19 @@ from collections.abc import Iterator, Mapping
 import dagster as dg
 import polars as pl
 
+from huracan_core.health.champion_baseline import champion_baselines
 from huracan_core.paper.paper_day import PaperDay, paper_days
 from huracan_core.paper.shadow_match import TOLERANCE_BPS, ShadowMatch, match_shadow
 from huracan_core.storage.keys import live_log_key
 from huracan_core.symbols import to_ccxt
+from huracan_core.timeframes import bars_per_day
 from huracan_core.versions import source_hash
+from huracan_dagster.defs.assets.trading_checks import (
+    AnomalyChecksConfig,
+    anomaly_checks,
+    anomaly_evaluations,
+    paper_anomaly_verdicts,
+)
 from huracan_dagster.defs.metadata import output_with_partition_metadata, preview
 from huracan_dagster.defs.partitions import (
     CHAIN_BACKFILL,
@@ -50,7 +59,8 @@ def paper_trades_asset(timeframe: str, space: PartitionSpace = DEFAULT_SPACE) ->
                 "Where Hamilton and the shadow trader entered on the same bar in the same direction, the gross moves "
                 "agree: the two differ only by costs (size-dependent slippage). A drift beyond costs is a warning.",
                 space=space,
-            )
+            ),
+            *anomaly_checks(key, space),
         ],
         kinds={"polars"},
         group_name=f"trading_{timeframe}",
@@ -60,11 +70,16 @@ def paper_trades_asset(timeframe: str, space: PartitionSpace = DEFAULT_SPACE) ->
             "Hamilton's paper round trips ENTERED on this UTC day (`huracan hamilton`'s live_logs: sizes by the risk "
             "manager, fills by the shadow trader's kernel and costs), the exit read from a later day's log when held "
             "over midnight (null while still open); the metadata adds the fills missed or dropped and the day's "
-            "decisions by outcome and refusals by rule. Empty, saying so, on a day Hamilton did not run."
+            "decisions by outcome and refusals by rule. Empty, saying so, on a day Hamilton did not run. "
+            "Checks (WARN): the paper fills against the shadow trader's, and the day's win rate, after-cost bps per "
+            "trade, trade count and costs paid against the out-of-sample trades of the champion in force."
         ),
     )
     def paper_trades(
-        context: dg.AssetExecutionContext, archive: ArchiveResource, shadow_trades: dict[str, pl.DataFrame]
+        context: dg.AssetExecutionContext,
+        config: AnomalyChecksConfig,
+        archive: ArchiveResource,
+        shadow_trades: dict[str, pl.DataFrame],
     ) -> Iterator:
         store = archive.store()
         days = paper_days(store, timeframe, [split_key(k) for k in context.partition_keys])
@@ -75,6 +90,9 @@ def paper_trades_asset(timeframe: str, space: PartitionSpace = DEFAULT_SPACE) ->
         yield output_with_partition_metadata(context, results)
         verdicts = {partition_key(*k): _verdict(d, shadow_trades.get(partition_key(*k))) for k, d in days.items()}
         yield from evaluations(context, key, MATCHES_SHADOW, verdicts, severity=dg.AssetCheckSeverity.WARN)
+        baselines = champion_baselines(store, {d.champion for d in days.values() if d.champion})
+        anomalies = paper_anomaly_verdicts(days, baselines, config.anomaly_config(), bars_per_day(timeframe))
+        yield from anomaly_evaluations(context, key, anomalies)
 
     return paper_trades
 

@@ -15,7 +15,6 @@ from huracan_core.desk.shadow_day import (
     trade_partitions,
 )
 from huracan_core.desk.sparkline import equity_sparkline
-from huracan_core.health.anomalies import AnomalyConfig
 from huracan_core.health.champion_baseline import champion_baselines
 from huracan_core.health.pauses import load_book
 from huracan_core.models.choice import choose_models
@@ -24,7 +23,12 @@ from huracan_core.symbols import to_ccxt
 from huracan_core.trading.costs import paid_costs
 from huracan_core.trading.metrics import SUMMARY_UNITS
 from huracan_core.trading.shown_metrics import NO_TRADES, shown_summary, shown_value
-from huracan_dagster.defs.assets.trading_checks import anomaly_checks, anomaly_evaluations
+from huracan_dagster.defs.assets.trading_checks import (
+    AnomalyChecksConfig,
+    anomaly_checks,
+    anomaly_evaluations,
+    anomaly_verdicts,
+)
 from huracan_dagster.defs.automation import when_later_data_arrives
 from huracan_dagster.defs.metadata import (
     inline_svg,
@@ -57,13 +61,11 @@ LEDGER_PREVIEW = (
 )
 
 
-class TradingConfig(dg.Config):
-    """The trader's capital (the fee tier is the ``costs`` resource, shared with labels and models), and the
-    anomaly checks' false-alarm rate and the fewest trades their per-trade tests judge."""
+class TradingConfig(AnomalyChecksConfig):
+    """The trader's capital (the fee tier is the ``costs`` resource, shared with labels and models), beside the
+    anomaly checks' settings."""
 
     capital: float = 10_000.0
-    anomaly_alpha: float = AnomalyConfig().alpha
-    anomaly_min_trades: int = AnomalyConfig().min_trades
 
 
 def trading_assets(
@@ -171,8 +173,8 @@ def trading_assets(
             results[partition_key(traded.day, traded.symbol)] = (traded.ledger, metadata)
         yield output_with_partition_metadata(context, results)
         baselines = champion_baselines(store, {m.folder for m in models.values()})
-        checks = AnomalyConfig(alpha=config.anomaly_alpha, min_trades=config.anomaly_min_trades)
-        yield from anomaly_evaluations(context, key["shadow_trades"], days, baselines, checks)
+        verdicts = anomaly_verdicts(days, baselines, config.anomaly_config())
+        yield from anomaly_evaluations(context, key["shadow_trades"], verdicts)
 
     @dg.asset(
         key=asset_key(timeframe, "trade_analysis"),
