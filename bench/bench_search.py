@@ -61,7 +61,7 @@ def timed(args: argparse.Namespace, workers: int) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--source", default="bundled")
     parser.add_argument("--space", default="default")
     parser.add_argument("--symbols", default="")

@@ -103,6 +103,8 @@ def champion_decision(
                 "gate_summary": c.gate_summary,
                 "mlflow_model": c.card.get("mlflow_model"),
                 "mlflow_version": c.card.get("mlflow_version"),
+                # a challenger from a research search carries what the search's corrections found
+                **({"search": c.card["search"]} if "search" in c.card else {}),
             }
             for c in challengers
         ],

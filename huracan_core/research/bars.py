@@ -4,7 +4,8 @@ A built bar is stamped at its open and covers ``[open, open + timeframe)`` like 
 highest high, lowest low, last close, summed volumes. Only whole bars are built: a bucket the finer candles do not
 reach the end of (the window's or the data's last, still forming) is dropped, so a bar never holds less time than
 its stamp promises and nothing after its close is read. A bucket with missing finer candles (an exchange halt) is
-kept, as the exchange's own kline would be.
+kept, as the exchange's own kline would be. The stored candles are validated first (``validate_candles``): a
+non-positive price, high < low or a duplicate is refused naming the day and symbol, never averaged into a bar.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from datetime import datetime
 import polars as pl
 
 from huracan_core.sources.base import CandleSource
+from huracan_core.symbols import to_key
 from huracan_core.timeframes import timeframe_delta, timeframe_seconds
+from huracan_core.validation.rules import validate_candles
 
 _SUMMED = ("volume", "quote_volume", "trades")
 
@@ -69,7 +72,11 @@ def load_bars(
     base = source_timeframe(timeframe, available)
     out = {}
     for symbol in symbols:
-        raw = source.fetch(symbol, base, start, end)
+        raw = validate_candles(
+            source.fetch(symbol, base, start, end),
+            timeframe=base,
+            partition_of=lambda day, s=symbol: f"{day:%Y-%m-%d}|{to_key(s)}",
+        )
         bars = resample(raw, timeframe, base).filter(pl.col("timestamp") < end)
         if bars.is_empty():
             raise ValueError(f"research {symbol} {timeframe}: no candles in {start:%Y-%m-%d}..{end:%Y-%m-%d}")

@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from huracan_core.features.recipe import FeatureRecipe
-from huracan_core.models.encoder import EncoderConfig, fit_encoder
+from huracan_core.models.encoder import EncoderConfig, FittedEncoder, fit_encoder
 from huracan_core.models.inputs import feature_inputs, input_columns, with_signals
 from huracan_core.models.lookahead_labels import label_bars
 from huracan_core.models.walk_forward import WalkForwardConfig
@@ -46,6 +46,8 @@ class TimeframeData:
     columns: list[str]
     cross_columns: list[str]
     embedding: list[str]
+    #: the encoder behind ``embedding`` (in the process that built the inputs; a worker reads the columns only)
+    encoder: FittedEncoder | None = None
 
     def model_bars(self, exit_name: str, symbol: str) -> pl.DataFrame:
         return self.bars[symbol].join(
@@ -119,7 +121,9 @@ def build_timeframe(
         encoder = fit_encoder([r for r in rows if r.height], scale_free, encoder_config)
         base = {s: b.hstack(encoder.embed(b)) for s, b in base.items()}
         embedding = encoder.embedding_columns
-    return TimeframeData(timeframe, base, labels, columns, cross, embedding)
+    else:
+        encoder = None
+    return TimeframeData(timeframe, base, labels, columns, cross, embedding, encoder)
 
 
 def first_training_span(start: datetime, config: WalkForwardConfig) -> tuple[datetime, datetime]:

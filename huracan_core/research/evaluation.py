@@ -64,6 +64,7 @@ class Evaluation:
 @dataclass(frozen=True)
 class _CoinFolds:
     evaluation: Evaluation
+    folds: list[Fold]
     scored: list[FoldScores]
 
 
@@ -225,7 +226,7 @@ def _coin_folds(
         oos_start=folds[0].test_start,
         oos_end=folds[-1].test_end,
     )
-    return _CoinFolds(evaluation, scored)
+    return _CoinFolds(evaluation, folds, scored)
 
 
 def _spread(parts: list, in_sample: list[dict[str, float]], test_sharpe: float) -> dict[str, float]:
@@ -247,9 +248,8 @@ def _market_neutral(
     bar = timeframe_delta(timeframe)
     first = next(iter(runs.values()))
     legs, fold_rows, times = [], [], []
-    for k, fold_scores in enumerate(first.scored):
-        window = first.evaluation.folds[k]
-        test_start, test_end = window["test_start"], window["test_end"]
+    for k, fold in enumerate(first.folds):
+        test_start, test_end = fold.test_start, fold.test_end
         frames = []
         for symbol, run in runs.items():
             scores = run.scored[k]
@@ -284,7 +284,7 @@ def _market_neutral(
         legs.append(fold_legs)
         fold_rows.append(
             {
-                "fold": fold_scores.fold,
+                "fold": fold.index,
                 "test_start": test_start,
                 "test_end": test_end,
                 "trades": fold_legs.height,

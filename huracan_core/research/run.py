@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from huracan_core.research.bars import load_bars
+from huracan_core.research.dataset import TimeframeData
 from huracan_core.research.judge import Holding, Judged, judge
 from huracan_core.research.report import research_files, terminal_table
 from huracan_core.research.search import Progress, run_search
@@ -38,6 +40,9 @@ class ResearchOutcome:
     computed: int
     cached: int
     seconds: float
+    #: each timeframe's inputs, for the winners offered as challengers (``challengers.py``)
+    data: dict[str, TimeframeData]
+    window: tuple[datetime, datetime]
 
     def conclusions(self) -> list[str]:
         """One line per coin: its admitted winner, or that nothing survived and why."""
@@ -89,7 +94,7 @@ def run_research(
     holdings = {
         symbol: Holding(
             closes=frame.group_by(pl.col("timestamp").dt.date().alias("day")).agg(pl.col("close").last()).sort("day"),
-            round_trip_bps=float(run.data[finest].labels[(first_exit, symbol)]["long_cost_bps"].median() or 0.0),
+            round_trip_bps=_round_trip_bps(run.data[finest].labels[(first_exit, symbol)]),
         )
         for symbol, frame in candles[finest].items()
     }
@@ -113,4 +118,12 @@ def run_research(
         computed=run.computed,
         cached=run.cached,
         seconds=time.monotonic() - began,
+        data=run.data,
+        window=(lo, hi),
     )
+
+
+def _round_trip_bps(labels: pl.DataFrame) -> float:
+    """What a round trip of the coin costs: the median of its labelled trades' costs (both legs, funding held)."""
+    paid = labels["long_cost_bps"].drop_nulls().to_numpy()
+    return float(np.median(paid)) if paid.size else 0.0

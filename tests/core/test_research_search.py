@@ -4,6 +4,7 @@ candidate already evaluated on the same inputs and code is read back, not recomp
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -11,13 +12,20 @@ import numpy as np
 import polars as pl
 import pytest
 
+from huracan_core.champions.book import ChampionBook
+from huracan_core.models.artifacts import read_model_folder
 from huracan_core.models.walk_forward import WalkForwardConfig
 from huracan_core.research.bars import resample
+from huracan_core.research.challengers import offer_winners
 from huracan_core.research.evaluation import PooledFitter
 from huracan_core.research.judge import Holding, Judged, judge
+from huracan_core.research.run import run_research
 from huracan_core.research.search import run_search
 from huracan_core.research.space import SpaceError, load_space, parse_space
+from huracan_core.sources.replay import ReplaySource
+from huracan_core.storage.local import LocalArtifactStore
 from huracan_core.trading.costs import CostModel
+from huracan_core.trading.exits import ExitConfig
 from tests.core.research_candles import planted_candles, utc
 
 SYMBOLS = ["AAA/USDT", "BBB/USDT", "CCC/USDT"]
@@ -209,3 +217,40 @@ def test_walk_forward_of_the_space_is_the_coin_models_own():
     config = small_space(train=60, test=20).model_config("1h", 120)
     assert config.walk_forward == WalkForwardConfig(train_days=60, test_days=20, step_days=20)
     assert config.train_days == 120 and config.min_data_in_leaf == 50 and config.rounds == 40
+
+
+def test_an_admitted_winner_becomes_a_challenger_with_the_searchs_figures(tmp_path: Path):
+    """Through ``run_research`` on files a source serves: the planted winner is trained as the Engine trains a coin
+    model, written as a verified challenger folder, judged by the promotion rule (the first champion here) and the
+    book's line carries the search's figures; a chain that follows other exits is not offered it."""
+    start = utc(2024, 1, 1)
+    folder = tmp_path / "candles"
+    folder.mkdir()
+    for symbol, frame in planted_candles(SYMBOLS[:2], start, 120, edge_bps=40.0, hold=4).items():
+        frame.write_parquet(folder / f"{symbol.replace('/', '-')}_1h.parquet")
+    space = small_space()
+    outcome = run_research(
+        ReplaySource(folder), SYMBOLS[:2], date(2024, 1, 1), date(2024, 4, 29), space=space, costs=CostModel()
+    )
+    book = ChampionBook(LocalArtifactStore(tmp_path / "archive"), "1h")
+    hold4 = next(e for e in space.exits if e.name == "hold4").config("1h")
+    decided = utc(2024, 4, 30)
+    elsewhere = list(
+        offer_winners(outcome, {"1h": book}, chain_exits=ExitConfig(), costs=CostModel(), decided_at=decided)
+    )
+    assert [o.outcome for o in elsewhere] == ["not offered"] * 2
+    assert all("exits hold4" in o.why for o in elsewhere)
+    assert book.history() == []
+    offers = list(offer_winners(outcome, {"1h": book}, chain_exits=hold4, costs=CostModel(), decided_at=decided))
+    # judged like any challenger: promoted, or kept by the promotion rule's own terms (e.g. too few trades in the
+    # evaluation window), never skipped
+    assert {o.outcome for o in offers} <= {"promoted", "kept"} and "promoted" in {o.outcome for o in offers}, offers
+    for offer in offers:
+        files = read_model_folder(book.store, offer.folder or "")  # verified against sha256.txt
+        search = json.loads(files["metrics.json"])["search"]
+        assert search["candidate"] == "1h·hold4·coin·plain" and search["trials"] == 2
+        assert search["dsr"]["probability"] >= 0.95
+        [line] = book.history(offer.symbol)
+        assert line["source"] == "research" and line["candidates"][0]["search"] == search
+        if offer.outcome == "promoted":
+            assert line["champion"]["model_folder"] == offer.folder and line["champion"]["search"] == search
