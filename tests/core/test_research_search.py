@@ -19,7 +19,7 @@ from huracan_core.research.bars import resample
 from huracan_core.research.challengers import offer_winners
 from huracan_core.research.evaluation import PooledFitter
 from huracan_core.research.judge import Holding, Judged, judge
-from huracan_core.research.run import run_research
+from huracan_core.research.run import ResearchOutcome, run_research
 from huracan_core.research.search import run_search
 from huracan_core.research.space import SpaceError, load_space, parse_space
 from huracan_core.sources.replay import ReplaySource
@@ -74,9 +74,19 @@ def searched(candles: dict[str, pl.DataFrame], space, start, days: int, **kwargs
     return judge(run.records, holdings, space.rules, capital=10_000.0, notional=1_000.0, search_id="t", window=window)
 
 
-def test_a_planted_edge_at_one_horizon_wins_and_survives_the_corrections():
-    start = utc(2024, 1, 1)
-    judged = searched(planted_candles(SYMBOLS, start, 120, edge_bps=40.0, hold=4), small_space(), start, 120)
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> ResearchOutcome:
+    """``huracan research``'s own path over files a source serves: two coins whose events drift on for 4 bars."""
+    folder = tmp_path_factory.mktemp("candles")
+    for symbol, frame in planted_candles(SYMBOLS[:2], utc(2024, 1, 1), 120, edge_bps=40.0, hold=4).items():
+        frame.write_parquet(folder / f"{symbol.replace('/', '-')}_1h.parquet")
+    return run_research(
+        ReplaySource(folder), SYMBOLS[:2], date(2024, 1, 1), date(2024, 4, 29), space=small_space(), costs=CostModel()
+    )
+
+
+def test_a_planted_edge_at_one_horizon_wins_and_survives_the_corrections(planted: ResearchOutcome):
+    judged = planted.judged
     for symbol, verdict in judged.verdicts.items():
         assert verdict.winner == "1h·hold4·coin·plain", symbol
         assert verdict.admission is not None and verdict.admission.admitted, verdict.admission
@@ -86,6 +96,12 @@ def test_a_planted_edge_at_one_horizon_wins_and_survives_the_corrections():
     assert selected["admitted"].all() and (selected["net_bps"] > 0).all()
     # net is after costs: below the gross the planted drift pays
     assert (selected["net_bps"] < 4 * 40.0).all()
+    assert sorted(planted.files) == sorted(
+        [
+            f"exports/research_candidates/{planted.search_id}.parquet",
+            *(f"research/{planted.search_id}/{name}" for name in ("equity.parquet", "folds.parquet", "index.html")),
+        ]
+    )
 
 
 def test_an_edge_of_one_half_of_history_is_refused_by_the_stability_rule():
@@ -219,29 +235,20 @@ def test_walk_forward_of_the_space_is_the_coin_models_own():
     assert config.train_days == 120 and config.min_data_in_leaf == 50 and config.rounds == 40
 
 
-def test_an_admitted_winner_becomes_a_challenger_with_the_searchs_figures(tmp_path: Path):
-    """Through ``run_research`` on files a source serves: the planted winner is trained as the Engine trains a coin
-    model, written as a verified challenger folder, judged by the promotion rule (the first champion here) and the
-    book's line carries the search's figures; a chain that follows other exits is not offered it."""
-    start = utc(2024, 1, 1)
-    folder = tmp_path / "candles"
-    folder.mkdir()
-    for symbol, frame in planted_candles(SYMBOLS[:2], start, 120, edge_bps=40.0, hold=4).items():
-        frame.write_parquet(folder / f"{symbol.replace('/', '-')}_1h.parquet")
-    space = small_space()
-    outcome = run_research(
-        ReplaySource(folder), SYMBOLS[:2], date(2024, 1, 1), date(2024, 4, 29), space=space, costs=CostModel()
-    )
+def test_an_admitted_winner_becomes_a_challenger_with_the_searchs_figures(planted: ResearchOutcome, tmp_path: Path):
+    """The planted winner is trained as the Engine trains a coin model, written as a verified challenger folder,
+    judged by the promotion rule and the book's line carries the search's figures; a chain that follows other exits
+    is not offered it."""
     book = ChampionBook(LocalArtifactStore(tmp_path / "archive"), "1h")
-    hold4 = next(e for e in space.exits if e.name == "hold4").config("1h")
+    hold4 = next(e for e in planted.space.exits if e.name == "hold4").config("1h")
     decided = utc(2024, 4, 30)
     elsewhere = list(
-        offer_winners(outcome, {"1h": book}, chain_exits=ExitConfig(), costs=CostModel(), decided_at=decided)
+        offer_winners(planted, {"1h": book}, chain_exits=ExitConfig(), costs=CostModel(), decided_at=decided)
     )
     assert [o.outcome for o in elsewhere] == ["not offered"] * 2
     assert all("exits hold4" in o.why for o in elsewhere)
     assert book.history() == []
-    offers = list(offer_winners(outcome, {"1h": book}, chain_exits=hold4, costs=CostModel(), decided_at=decided))
+    offers = list(offer_winners(planted, {"1h": book}, chain_exits=hold4, costs=CostModel(), decided_at=decided))
     # judged like any challenger: promoted, or kept by the promotion rule's own terms (e.g. too few trades in the
     # evaluation window), never skipped
     assert {o.outcome for o in offers} <= {"promoted", "kept"} and "promoted" in {o.outcome for o in offers}, offers
