@@ -31,6 +31,10 @@ EXECUTORS = ("in_process", "celery")
 #: the broker the Celery profile uses unless ``HURACAN_CELERY_BROKER`` names another: the loopback Redis
 DEFAULT_CELERY_BROKER = "redis://127.0.0.1:6379/0"
 DEFAULT_CELERY_QUEUE = "huracan"
+#: the ``research_search`` asset: the shipped space, the days each weekly search reads, and when it runs
+DEFAULT_RESEARCH_SPACE = "default"
+DEFAULT_RESEARCH_DAYS = 150
+DEFAULT_RESEARCH_CRON = "0 3 * * 1"
 
 
 class SettingError(ValueError):
@@ -95,6 +99,14 @@ class Settings:
     celery_backend: str = field(default=DEFAULT_CELERY_BROKER, repr=False)
     #: the queue the code location's steps go to and the workers take them from: one per deployment on a broker
     celery_queue: str = DEFAULT_CELERY_QUEUE
+    #: the search space of the weekly ``research_search`` (``HURACAN_RESEARCH_SPACE``): a shipped name
+    #: (``huracan_core/research/spaces``) or a TOML file
+    research_space: str = DEFAULT_RESEARCH_SPACE
+    #: the days before each week that its search reads (``HURACAN_RESEARCH_DAYS``); at least one walk-forward fold
+    #: of the space
+    research_days: int = DEFAULT_RESEARCH_DAYS
+    #: when ``research_weekly`` runs (``HURACAN_RESEARCH_CRON``, UTC): Mondays 03:00, after the Engine's night
+    research_cron: str = DEFAULT_RESEARCH_CRON
     #: the variables resolved at run time, never copied into definitions: the Broadcaster's (its token), the Celery
     #: broker's and backend's (URLs that may carry a password)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -132,6 +144,9 @@ class Settings:
             _checked("HURACAN_TIMEFRAMES", listed_timeframe, _timeframe)
         source = _checked("HURACAN_SOURCE", env.get("HURACAN_SOURCE", DEFAULT_SOURCE), _source)
         broker = env.get("HURACAN_CELERY_BROKER") or DEFAULT_CELERY_BROKER
+        space = _checked(
+            "HURACAN_RESEARCH_SPACE", env.get("HURACAN_RESEARCH_SPACE") or DEFAULT_RESEARCH_SPACE, _research_space
+        )
         return cls(
             home=Path(env.get("HURACAN_HOME", ".huracan")).resolve(),
             source=source,
@@ -177,6 +192,11 @@ class Settings:
             celery_broker=broker,
             celery_backend=env.get("HURACAN_CELERY_BACKEND") or _default_backend(broker),
             celery_queue=env.get("HURACAN_CELERY_QUEUE") or DEFAULT_CELERY_QUEUE,
+            research_space=_space_spec(space),
+            research_days=_research_days(env.get("HURACAN_RESEARCH_DAYS", ""), space),
+            research_cron=_checked(
+                "HURACAN_RESEARCH_CRON", env.get("HURACAN_RESEARCH_CRON") or DEFAULT_RESEARCH_CRON, _cron
+            ),
             env={k: v for k, v in env.items() if k.startswith(("HURACAN_TELEGRAM_", "HURACAN_CELERY_"))},
         )
 
@@ -278,6 +298,46 @@ def _timeframe(value: str) -> None:
 
 def _source(value: str) -> None:
     open_source(value)  # the spelling, a replay folder that exists, an exchange ccxt has; nothing is fetched
+
+
+def _research_space(value: str) -> None:
+    from huracan_core.research.space import load_space
+
+    load_space(value)  # a shipped name, or a file that parses and declares candidates
+
+
+def _space_spec(value: str) -> str:
+    """A shipped space's name as it is; a file as an absolute path, so the code server, whatever its working
+    directory, reads the file the command was given."""
+    from huracan_core.research.space import SHIPPED
+
+    return value if value in SHIPPED else str(Path(value).resolve())
+
+
+def _research_days(value: str, space: str) -> int:
+    """The search window: a whole number of days that holds one walk-forward fold of the space (training and
+    test), or no candidate could be judged."""
+    from huracan_core.research.space import load_space
+
+    given = value or str(DEFAULT_RESEARCH_DAYS)
+    days = _whole("HURACAN_RESEARCH_DAYS", given, "a whole number of days, 1 or more")
+    walk = load_space(space).walk_forward
+    if days < walk.train_days + walk.test_days:
+        raise SettingError(
+            f"HURACAN_RESEARCH_DAYS={given!r}{'' if value else ' (the default)'}: the search space {space!r} needs "
+            f"at least {walk.train_days + walk.test_days} days (one walk-forward fold: {walk.train_days} training, "
+            f"{walk.test_days} test)"
+        )
+    return days
+
+
+def _cron(value: str) -> None:
+    import dagster as dg
+
+    try:  # Dagster's own reading of a schedule's cron string
+        dg.ScheduleDefinition(name="cron", cron_schedule=value, job_name="cron")
+    except dg.DagsterInvalidDefinitionError:
+        raise ValueError("give a cron expression of 5 fields (minute hour day month weekday), e.g. 0 3 * * 1") from None
 
 
 def _postgres_url(value: str) -> None:

@@ -73,6 +73,9 @@ def use_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "HURACAN_MLFLOW_URI": "",
         "DAGSTER_EVENT_BATCH_SIZE": "1000",
         "HURACAN_RETRAIN_EVERY_DAYS": "",
+        "HURACAN_RESEARCH_SPACE": "",
+        "HURACAN_RESEARCH_DAYS": "",
+        "HURACAN_RESEARCH_CRON": "",
     }.items():
         monkeypatch.setenv(name, value)
     (home / "dagster").mkdir(parents=True)

@@ -1,5 +1,6 @@
 """What runs by itself: the Engine's schedule (02:00 UTC), the shared encoder's schedule ahead of it, the hourly
-Mechanic sensor, and the conditions under which waiting assets catch up when later data arrives.
+Mechanic sensor, the weekly research search, and the conditions under which waiting assets catch up when later data
+arrives.
 
 The Engine's daily chain and the shared encoder have different partitions (date × symbol, date), and one run
 covers one partitions definition, so the encoder of yesterday runs at 01:00 (it reads only features months old)
@@ -18,7 +19,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from huracan_dagster.defs.partitions import SYMBOL_DIMENSION, SYMBOLS_TAG, WINDOW_TAG, PartitionSpace, asset_key
+from huracan_dagster.defs.partitions import (
+    SYMBOL_DIMENSION,
+    SYMBOLS_TAG,
+    WINDOW_TAG,
+    PartitionSpace,
+    ResearchWeeks,
+    asset_key,
+    newest_complete_week,
+)
 from huracan_dagster.instance.failures import RANGE_END_TAG, RANGE_START_TAG
 
 ENGINE_CRON = "0 2 * * *"
@@ -111,6 +120,53 @@ def encoder_schedule(
         return dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat(), tags={WINDOW_TAG: f"{day}..{day}"})
 
     return shared_encoder
+
+
+def research_schedule(
+    job: dg.UnresolvedAssetJobDefinition, cron: str, running: bool, *, weeks: ResearchWeeks, source: str
+) -> dg.ScheduleDefinition:
+    """The newest complete week's search (on a Monday, last week's: the days before it are all in); a week that is
+    no partition is skipped, saying why. Not Dagster's partitioned schedule, for the encoder's reason: on a
+    recorded source it would ask for the last week again every week."""
+
+    @dg.schedule(
+        name="research_weekly",
+        cron_schedule=cron,
+        execution_timezone="UTC",
+        job=job,
+        default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
+        description=(
+            f"The research search at `{cron}` UTC (HURACAN_RESEARCH_CRON): the newest complete week's partition of "
+            f"`research_search`, over the {weeks.window_days} days before that week."
+        ),
+    )
+    def research_weekly(context: dg.ScheduleEvaluationContext):
+        week = newest_complete_week(context.scheduled_execution_time)
+        if not weeks.holds(week):
+            return _no_week(week, weeks, source)
+        start, end = weeks.window(week)
+        key = week.isoformat()
+        return dg.RunRequest(run_key=f"research-{key}", partition_key=key, tags={WINDOW_TAG: f"{start}..{end}"})
+
+    return research_weekly
+
+
+def _no_week(week: date, weeks: ResearchWeeks, source: str) -> dg.SkipReason:
+    """Why a week is no partition: before the first whose window the source holds, or past a recorded source's days."""
+    if weeks.end == weeks.first:
+        return dg.SkipReason(
+            f"{source} holds no whole week after {weeks.window_days} days of candles (HURACAN_RESEARCH_DAYS): "
+            "there is no research week"
+        )
+    if week < weeks.first:
+        return dg.SkipReason(
+            f"the week of {week} is before {weeks.first}, the first week with {weeks.window_days} days of {source}'s "
+            "candles before it"
+        )
+    last = (weeks.end or week) - timedelta(days=7)
+    return dg.SkipReason(
+        f"the week of {week} runs past {source}'s last day (its research weeks: {weeks.first}..{last}): nothing to run"
+    )
 
 
 def _no_partition(day: date, space: PartitionSpace, source: str, timeframe: str) -> dg.SkipReason:

@@ -6,6 +6,7 @@ import dagster as dg
 
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.training import ModelConfig
+from huracan_core.research.space import load_space
 from huracan_core.sources import CandleSource, open_source
 from huracan_dagster.defs.alerts import health_alerts_sensor
 from huracan_dagster.defs.assets.candles import candle_assets
@@ -19,6 +20,7 @@ from huracan_dagster.defs.assets.market_quotes import market_quote_assets
 from huracan_dagster.defs.assets.paper import paper_trades_asset
 from huracan_dagster.defs.assets.pattern_health import pattern_health_asset, pattern_review_sensor
 from huracan_dagster.defs.assets.reports import report_assets
+from huracan_dagster.defs.assets.research import RESEARCH_KEY, research_asset
 from huracan_dagster.defs.assets.system_health import system_health_asset, system_health_sensor
 from huracan_dagster.defs.assets.trading import trading_assets
 from huracan_dagster.defs.automation import (
@@ -26,6 +28,7 @@ from huracan_dagster.defs.automation import (
     encoder_schedule,
     engine_schedule,
     mechanic_sensor,
+    research_schedule,
 )
 from huracan_dagster.defs.broadcaster import (
     broadcaster_from_env,
@@ -34,7 +37,7 @@ from huracan_dagster.defs.broadcaster import (
 )
 from huracan_dagster.defs.freshness import freshness_checks, freshness_sensor
 from huracan_dagster.defs.io_manager import PartitionedFrameIOManager
-from huracan_dagster.defs.partitions import DEFAULT_SPACE, PartitionSpace, asset_key
+from huracan_dagster.defs.partitions import DEFAULT_SPACE, PartitionSpace, ResearchWeeks, asset_key
 from huracan_dagster.defs.quote_sampler import sampler_definitions
 from huracan_dagster.defs.resources import (
     ArchiveResource,
@@ -57,6 +60,8 @@ MECHANIC_JOB = "mechanic"
 DATE_ASSETS = ("roster", "daily_summary", "exports_daily", "daily_report")
 #: the DuckDB file of views (and the dbt marts): one for every timeframe, built by its own job
 ANALYTICS_JOB = "analytics"
+#: the weekly research search, outside every timeframe's jobs (``huracan run`` never runs it)
+RESEARCH_JOB = "research"
 
 
 def daily_job_name(timeframe: str) -> str:
@@ -143,6 +148,26 @@ def mlflow_resource(settings: Settings) -> MLflowResource:
     return MLflowResource.for_home(settings.home, settings.mlflow_uri, artifacts, settings.s3_endpoint)
 
 
+def research_definitions(
+    settings: Settings, space: PartitionSpace, source: str
+) -> tuple[dg.AssetsDefinition, dg.UnresolvedAssetJobDefinition, dg.ScheduleDefinition]:
+    """The research search (``HURACAN_RESEARCH_SPACE``, ``HURACAN_RESEARCH_DAYS``), its job and its weekly schedule
+    (``HURACAN_RESEARCH_CRON``), which runs only when the Engine's do (``HURACAN_AUTOMATION``)."""
+    weeks = ResearchWeeks.of(space, settings.research_days)
+    asset = research_asset(
+        load_space(settings.research_space),
+        weeks,
+        universe_timeframe=settings.timeframe,
+        cache=settings.home / "research" / "cache",
+    )
+    job = dg.define_asset_job(
+        RESEARCH_JOB,
+        selection=dg.AssetSelection.assets(RESEARCH_KEY),
+        description="The research search of one week: every candidate of the space, judged and corrected.",
+    )
+    return asset, job, research_schedule(job, settings.research_cron, settings.automation, weeks=weeks, source=source)
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     source = open_source(settings.source)
     space = partition_space(settings, source)
@@ -153,10 +178,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ]
     dbt = {tf: dbt_assets_for(tf) for tf in settings.timeframes}
     analytics = [analytics_database(settings.timeframe, list(dbt[settings.timeframe].keys))]
-    assets += [*dbt.values(), *analytics]
+    research, research_job, research_weekly = research_definitions(settings, space, source.name)
+    assets += [*dbt.values(), *analytics, research]
     running = settings.automation
     sampler_jobs, schedules = sampler_definitions(source, running)
-    jobs: list[dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = [*sampler_jobs]
+    jobs: list[dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = [*sampler_jobs, research_job]
+    schedules.append(research_weekly)
     sensors, checks = [], []
     for tf in settings.timeframes:
         sweeps = integrity_checks(tf)

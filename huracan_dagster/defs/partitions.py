@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import TypeVar
 
@@ -70,6 +70,53 @@ class PartitionSpace:
 
 
 DEFAULT_SPACE = PartitionSpace()
+
+
+@dataclass(frozen=True)
+class ResearchWeeks:
+    """The weeks of the research search (weeks start on Monday, UTC). Week W's search reads the ``window_days``
+    days before W and nothing of W itself, like a coin model of day D reads the days before D; so a week is a
+    partition once the source holds its whole window — from the first Monday ``window_days`` after the source's
+    first day — and, on a recorded source, while the week itself lies inside the source's days."""
+
+    #: the first week's Monday
+    first: date
+    #: the Monday after the last week (exclusive); None: a live source, one more week every Monday
+    end: date | None
+    window_days: int
+
+    @classmethod
+    def of(cls, space: PartitionSpace, window_days: int) -> ResearchWeeks:
+        first = _monday(space.first + timedelta(days=window_days + 6))  # on or after
+        if space.last is None:
+            return cls(first, None, window_days)
+        return cls(first, max(first, _monday(space.last + timedelta(days=1))), window_days)
+
+    @cached_property
+    def weeks(self) -> dg.WeeklyPartitionsDefinition:
+        """Dagster's weeks from Monday; an end on a Monday boundary (Dagster keeps a lone incomplete week when the
+        end falls inside the first one), equal to the start when the source holds no whole week after a window."""
+        end = None if self.end is None else self.end.isoformat()
+        return dg.WeeklyPartitionsDefinition(
+            start_date=self.first.isoformat(), end_date=end, day_offset=1, timezone="UTC"
+        )
+
+    def holds(self, week: date) -> bool:
+        return week.weekday() == 0 and self.first <= week and (self.end is None or week < self.end)
+
+    def window(self, week: date) -> tuple[date, date]:
+        """The first and the last day (inclusive) week ``week``'s search reads: the ``window_days`` before it."""
+        return week - timedelta(days=self.window_days), week - timedelta(days=1)
+
+
+def newest_complete_week(moment: datetime) -> date:
+    """The Monday of the last week that ended by ``moment`` (UTC): on a Monday, the week before."""
+    return _monday(moment.astimezone(UTC).date()) - timedelta(days=7)
+
+
+def _monday(day: date) -> date:
+    """The Monday on or before ``day``."""
+    return day - timedelta(days=day.weekday())
 
 
 #: How a backfill launched from the UI (the daemon) turns a date × symbol subset into runs. Dagster cuts a

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from datetime import date, timedelta
 
 import dagster as dg
 import pytest
 
+from huracan_core.sources import open_source
 from huracan_dagster.defs.assets.integrity import integrity_job_name
 from huracan_dagster.defs.definitions import (
     build_definitions,
@@ -157,7 +160,13 @@ def test_automation_is_defined_and_off_for_a_recorded_sample_on_for_a_live_excha
         schedules = {s.name: s for s in defs.schedules}
         # a live exchange's order books are sampled every 15 minutes; a recorded source has none to sample
         sampler = {"quote_sampler_every_15m"} if source.startswith("ccxt:") else set()
-        assert set(schedules) == {"engine_15m", "shared_encoder_15m_daily", "integrity_15m_daily", *sampler}
+        assert set(schedules) == {
+            "engine_15m",
+            "shared_encoder_15m_daily",
+            "integrity_15m_daily",
+            "research_weekly",
+            *sampler,
+        }
         if sampler:
             assert schedules["quote_sampler_every_15m"].cron_schedule == "*/15 * * * *"
             assert defs.resolve_job_def("quote_sampler").name == "quote_sampler"
@@ -209,7 +218,7 @@ def test_two_timeframes_define_two_chains_under_their_prefixes_and_two_jobs(hura
             for tf in ("15m", "1h")
             for name in (daily_job_name, encoder_job_name, summary_job_name, mechanic_job_name, integrity_job_name)
         ]
-        + ["analytics"]
+        + ["analytics", "research"]
     )
 
 
@@ -223,6 +232,38 @@ def test_the_retrain_cadence_reaches_the_models_resource(huracan_home, monkeypat
     monkeypatch.setenv("HURACAN_RETRAIN_EVERY_DAYS", "7")
     models = build_definitions(Settings.from_env()).resources["models"]
     assert models.retrain_every_days == 7 and models.cadence().describe() == "every 7 days (Mondays)"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("HURACAN_RESEARCH_DAYS", "0", "give a whole number of days"),
+        ("HURACAN_RESEARCH_DAYS", "weekly", "give a whole number of days"),
+        ("HURACAN_RESEARCH_DAYS", "74", "the search space 'default' needs at least 75 days"),
+        ("HURACAN_RESEARCH_SPACE", "/nowhere/space.toml", "no such file"),
+        ("HURACAN_RESEARCH_CRON", "0 3 * * 8", "give a cron expression of 5 fields"),
+    ],
+)
+def test_a_research_setting_that_cannot_be_used_is_refused_naming_the_variable(variable, value, reason):
+    with pytest.raises(ValueError, match=f"^{variable}='{re.escape(value)}': .*{reason}"):
+        Settings.from_env({variable: value})
+
+
+def test_the_research_settings_reach_the_search_its_weeks_and_its_schedule(huracan_home, monkeypatch, tmp_path):
+    space = tmp_path / "short.toml"
+    space.write_text("[exits]\nhold_bars = [4]\n[walk_forward]\ntrain_days = 30\ntest_days = 10\nstep_days = 10\n")
+    monkeypatch.setenv("HURACAN_RESEARCH_SPACE", str(space))
+    monkeypatch.setenv("HURACAN_RESEARCH_DAYS", "40")  # one fold of that space: shorter than the default's
+    monkeypatch.setenv("HURACAN_RESEARCH_CRON", "30 4 * * 2")
+    settings = Settings.from_env()
+    defs = build_definitions(settings)
+    node = defs.resolve_asset_graph().get(dg.AssetKey("research_search"))
+    assert node.metadata["window_days"] == 40 and node.metadata["space"] == str(space)
+    days, weeks = open_source(settings.source).recorded_days(settings.timeframes), node.partitions_def
+    assert days is not None and weeks is not None  # the bundled sample: recorded days
+    first, week = days[0], date.fromisoformat(str(weeks.get_first_partition_key()))
+    assert week.weekday() == 0 and first + timedelta(days=40) <= week < first + timedelta(days=47)
+    assert defs.resolve_schedule_def("research_weekly").cron_schedule == "30 4 * * 2"
 
 
 def test_an_unknown_order_type_is_refused_naming_the_variable():

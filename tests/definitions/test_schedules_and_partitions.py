@@ -57,7 +57,7 @@ def test_every_date_partition_is_a_day_the_source_holds(defs):
     dates = [
         p.get_partitions_def_for_dimension("date") if isinstance(p, dg.MultiPartitionsDefinition) else p
         for p in partitioned
-        if p is not None
+        if p is not None and not isinstance(p, dg.WeeklyPartitionsDefinition)  # the research weeks: below
     ]
     assert dates, "no partitioned asset"
     for days in dates:
@@ -110,3 +110,15 @@ def test_the_automation_sensors_target_is_selection_syntax_naming_the_assets_it_
     assert conditioned, "no asset of the timeframe has an automation condition"
     assert "AssetSelection(" not in text  # not a Python repr
     assert dg.AssetSelection.from_string(text).resolve(graph) == conditioned  # Dagster's syntax, parsed back
+
+
+def test_a_source_shorter_than_a_research_window_has_no_research_week_and_the_schedule_says_so(defs):
+    """The replay holds 11 days, fewer than the search's window (HURACAN_RESEARCH_DAYS, 150 by default) and a week."""
+    weeks = defs.resolve_asset_graph().get(dg.AssetKey("research_search")).partitions_def
+    assert isinstance(weeks, dg.WeeklyPartitionsDefinition) and weeks.get_partition_keys() == []
+    schedule = defs.resolve_schedule_def("research_weekly")
+    with dg.instance_for_test() as instance:
+        for today in (FIRST + timedelta(days=7), LAST + timedelta(days=400)):
+            data = _tick(schedule, defs, instance, today)
+            assert not data.run_requests
+            assert data.skip_message and "no whole week after 150 days" in data.skip_message

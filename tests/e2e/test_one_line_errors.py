@@ -38,6 +38,9 @@ def assert_one_line(capsys, command: str, *expected: str) -> None:
         ("HURACAN_S3_URL", "bucket/prefix", "is not an s3://bucket[/prefix] URL"),
         ("HURACAN_PG_URL", "mysql://me:secret@db/huracan", "give a postgresql://"),
         ("HURACAN_POOL_TIMEOUT_S", "soon", "give a number of seconds above 0"),
+        ("HURACAN_RESEARCH_SPACE", "wide", "search space wide: no such file"),
+        ("HURACAN_RESEARCH_DAYS", "30", "the search space 'default' needs at least 75 days"),
+        ("HURACAN_RESEARCH_CRON", "mondays", "give a cron expression of 5 fields"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(huracan_home, capsys, monkeypatch, variable, value, reason):
