@@ -238,8 +238,16 @@ def _sentence(record: dict[str, Any], selected: bool, verdict: CoinVerdict) -> s
 
 
 def _calendar(group: list[dict[str, Any]]) -> list[date]:
+    """The out-of-sample days, through the last exit: a trade entered near a test window's end (a market-neutral
+    leg held N bars) may close after it, and its P&L counts on the day it closed."""
     start = min(datetime.fromisoformat(r["oos_start"]) for r in group).date()
     end = max(datetime.fromisoformat(r["oos_end"]) for r in group).date()
+    exits = [
+        max(datetime.fromisoformat(t) for t in r["trades"]["exit_time"]).date()
+        for r in group
+        if r["trades"]["exit_time"]
+    ]
+    end = max([end, *(day + timedelta(days=1) for day in exits)])
     return [start + timedelta(days=n) for n in range((end - start).days)]
 
 

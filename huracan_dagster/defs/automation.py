@@ -26,7 +26,7 @@ from huracan_dagster.defs.partitions import (
     PartitionSpace,
     ResearchWeeks,
     asset_key,
-    newest_complete_week,
+    week_of,
 )
 from huracan_dagster.instance.failures import RANGE_END_TAG, RANGE_START_TAG
 
@@ -125,8 +125,8 @@ def encoder_schedule(
 def research_schedule(
     job: dg.UnresolvedAssetJobDefinition, cron: str, running: bool, *, weeks: ResearchWeeks, source: str
 ) -> dg.ScheduleDefinition:
-    """The newest complete week's search (on a Monday, last week's: the days before it are all in); a week that is
-    no partition is skipped, saying why. Not Dagster's partitioned schedule, for the encoder's reason: on a
+    """The search of the week under way (on a Monday, the week starting that day: the days before it are all in);
+    a week that is no partition is skipped, saying why. Not Dagster's partitioned schedule, for the encoder's reason: on a
     recorded source it would ask for the last week again every week."""
 
     @dg.schedule(
@@ -136,12 +136,12 @@ def research_schedule(
         job=job,
         default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
         description=(
-            f"The research search at `{cron}` UTC (HURACAN_RESEARCH_CRON): the newest complete week's partition of "
+            f"The research search at `{cron}` UTC (HURACAN_RESEARCH_CRON): the partition of the week under way of "
             f"`research_search`, over the {weeks.window_days} days before that week."
         ),
     )
     def research_weekly(context: dg.ScheduleEvaluationContext):
-        week = newest_complete_week(context.scheduled_execution_time)
+        week = week_of(context.scheduled_execution_time)
         if not weeks.holds(week):
             return _no_week(week, weeks, source)
         start, end = weeks.window(week)
@@ -165,7 +165,8 @@ def _no_week(week: date, weeks: ResearchWeeks, source: str) -> dg.SkipReason:
         )
     last = (weeks.end or week) - timedelta(days=7)
     return dg.SkipReason(
-        f"the week of {week} runs past {source}'s last day (its research weeks: {weeks.first}..{last}): nothing to run"
+        f"the week of {week} starts after {source}'s last day and the day after it (its research weeks: "
+        f"{weeks.first}..{last}): nothing to run"
     )
 
 

@@ -159,6 +159,7 @@ def research_definitions(
         weeks,
         universe_timeframe=settings.timeframe,
         cache=settings.home / "research" / "cache",
+        chain_timeframes=settings.timeframes,
     )
     job = dg.define_asset_job(
         RESEARCH_JOB,

@@ -75,9 +75,10 @@ DEFAULT_SPACE = PartitionSpace()
 @dataclass(frozen=True)
 class ResearchWeeks:
     """The weeks of the research search (weeks start on Monday, UTC). Week W's search reads the ``window_days``
-    days before W and nothing of W itself, like a coin model of day D reads the days before D; so a week is a
-    partition once the source holds its whole window — from the first Monday ``window_days`` after the source's
-    first day — and, on a recorded source, while the week itself lies inside the source's days."""
+    days before W and nothing of W itself, like a coin model of day D reads the days before D, and its winners are
+    offered for W: so W is a partition from the moment it starts (its window is complete then) — from the first
+    Monday ``window_days`` after the source's first day and, on a recorded source, up to the week that starts the
+    day after its last day (or contains it)."""
 
     #: the first week's Monday
     first: date
@@ -90,15 +91,17 @@ class ResearchWeeks:
         first = _monday(space.first + timedelta(days=window_days + 6))  # on or after
         if space.last is None:
             return cls(first, None, window_days)
-        return cls(first, max(first, _monday(space.last + timedelta(days=1))), window_days)
+        return cls(first, max(first, _monday(space.last + timedelta(days=1)) + timedelta(days=7)), window_days)
 
     @cached_property
     def weeks(self) -> dg.WeeklyPartitionsDefinition:
         """Dagster's weeks from Monday; an end on a Monday boundary (Dagster keeps a lone incomplete week when the
-        end falls inside the first one), equal to the start when the source holds no whole week after a window."""
+        end falls inside the first one), equal to the start when the source holds no whole week after a window. The
+        week under way is a partition (``end_offset``: Dagster's weeks otherwise exist once they ended):
+        its search reads only the days before it."""
         end = None if self.end is None else self.end.isoformat()
         return dg.WeeklyPartitionsDefinition(
-            start_date=self.first.isoformat(), end_date=end, day_offset=1, timezone="UTC"
+            start_date=self.first.isoformat(), end_date=end, day_offset=1, timezone="UTC", end_offset=1
         )
 
     def holds(self, week: date) -> bool:
@@ -109,9 +112,9 @@ class ResearchWeeks:
         return week - timedelta(days=self.window_days), week - timedelta(days=1)
 
 
-def newest_complete_week(moment: datetime) -> date:
-    """The Monday of the last week that ended by ``moment`` (UTC): on a Monday, the week before."""
-    return _monday(moment.astimezone(UTC).date()) - timedelta(days=7)
+def week_of(moment: datetime) -> date:
+    """The Monday of the week ``moment`` (UTC) lies in: every day before it is complete, so its search can run."""
+    return _monday(moment.astimezone(UTC).date())
 
 
 def _monday(day: date) -> date:

@@ -96,7 +96,9 @@ def searched(tmp_path_factory: pytest.TempPathFactory):
         settings = _settings(root, monkeypatch)
         source = open_source(settings.source)
         asset, _, _ = research_definitions(settings, partition_space(settings, source), source.name)
-        used = {k: v for k, v in resources(settings).items() if k in ("archive", "universe", "costs", "mlflow")}
+        used = {
+            k: v for k, v in resources(settings).items() if k in ("archive", "universe", "costs", "mlflow", "promotion")
+        }
         assert asset.partitions_def is not None
         week = asset.partitions_def.get_first_partition_key()
         with dg.instance_for_test(temp_dir=str(root / "home" / "dagster")) as instance:
@@ -130,16 +132,17 @@ def test_the_weeks_start_on_mondays_once_the_source_holds_a_window_before_them_a
     weeks = [date.fromisoformat(k) for k in node.partitions_def.get_partition_keys()]
     assert weeks and all(w.weekday() == 0 for w in weeks)
     assert weeks == [weeks[0] + timedelta(days=7 * n) for n in range(len(weeks))]
-    # the first: the first Monday whose window the source holds; the last: the last week inside the source's days
+    # the first: the first Monday whose window the source holds; the last: the week whose window ends on the
+    # source's last day, or the week that contains the day after it
     assert first + timedelta(days=DAYS) <= weeks[0] < first + timedelta(days=DAYS + 7)
-    assert weeks[-1] + timedelta(days=6) <= last < weeks[-1] + timedelta(days=13)
+    assert weeks[-1] - timedelta(days=1) <= last < weeks[-1] + timedelta(days=6)
     plan = ResearchWeeks.of(partition_space(settings, source), DAYS)
     for week in weeks:
         start, end = plan.window(week)
         assert (end - start).days + 1 == DAYS and end == week - timedelta(days=1) and start >= first
 
 
-def test_the_schedule_asks_for_the_newest_complete_week_and_skips_a_week_that_is_no_partition(searched):
+def test_the_schedule_asks_for_the_week_under_way_and_skips_a_week_that_is_no_partition(searched):
     settings = searched["settings"]
     defs = build_definitions(settings)
     schedule = defs.resolve_schedule_def("research_weekly")
@@ -157,11 +160,11 @@ def test_the_schedule_asks_for_the_newest_complete_week_and_skips_a_week_that_is
         )
         return schedule.evaluate_tick(context)
 
-    for week in (first, last):
-        [request] = tick(week + timedelta(days=7)).run_requests or []
+    for week in (first, last):  # on its Monday, a week's search reads the days up to the day before
+        [request] = tick(week).run_requests or []
         assert request.partition_key == week.isoformat()
         assert request.tags[WINDOW_TAG] == f"{week - timedelta(days=DAYS)}..{week - timedelta(days=1)}"
-    early, late = tick(first), tick(last + timedelta(days=14))
+    early, late = tick(first - timedelta(days=7)), tick(last + timedelta(days=7))
     assert not early.run_requests and not late.run_requests
     assert str(first - timedelta(days=7)) in str(early.skip_message) and str(first) in str(early.skip_message)
     assert str(last + timedelta(days=7)) in str(late.skip_message) and str(last) in str(late.skip_message)
@@ -183,6 +186,8 @@ def test_a_week_reports_its_candidates_verdicts_files_and_mlflow_run_as_written(
     assert [(r.data["symbol"], r.data["candidate"]) for r in table] == export.select("symbol", "candidate").rows()
     assert [r.data["sharpe"] for r in table] == export["sharpe"].to_list()
     assert Path(metadata["report"]).is_file() and Path(metadata["export"]).is_file()
+    if metadata["admitted"] == 0:  # nothing survived: nothing is offered to the champion book
+        assert "nothing was offered" in str(metadata["challengers"])
     assert metadata["units"] == metadata["computed"] > 0 and metadata["cached"] == 0
     assert 1 <= metadata["workers"] <= len(os.sched_getaffinity(0))
     [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == CORRECTED]
@@ -230,7 +235,10 @@ def test_the_same_week_again_reads_every_unit_from_the_cache_and_writes_the_same
 def _outcome(verdicts: dict[str, CoinVerdict]) -> ResearchOutcome:
     """A search's outcome with only its verdicts: what the check reads."""
     empty = pl.DataFrame()
-    return ResearchOutcome("s1", load_space("default"), Judged(empty, empty, empty, verdicts), {}, "", 0, 0, 0.0)
+    window = (datetime(2024, 8, 1, tzinfo=UTC), datetime(2024, 9, 1, tzinfo=UTC))
+    return ResearchOutcome(
+        "s1", load_space("default"), Judged(empty, empty, empty, verdicts), {}, "", 0, 0, 0.0, {}, window
+    )
 
 
 def test_the_check_passes_when_a_coins_winner_survived_and_names_it_and_what_the_others_failed():

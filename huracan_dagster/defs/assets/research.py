@@ -8,22 +8,32 @@ everything it decides lives in ``huracan_core.research``.
 
 import io
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
+from huracan_core.champions.book import ChampionBook
+from huracan_core.research.challengers import Offer, offer_winners
 from huracan_core.research.judge import CoinVerdict
 from huracan_core.research.report import FIGURES, TABLE
 from huracan_core.research.run import ResearchOutcome, run_research
 from huracan_core.research.space import UNIVERSE, SearchSpace
 from huracan_core.research.tracking import log_search
 from huracan_core.storage.keys import export_search_key, research_key
+from huracan_core.trading.exits import ExitConfig
 from huracan_core.versions import modules_used, source_hash
 from huracan_dagster.cli.workers import usable_cores
+from huracan_dagster.defs.assets.champions import EVALUATION_DAYS
 from huracan_dagster.defs.partitions import ResearchWeeks
-from huracan_dagster.defs.resources import ArchiveResource, CostsResource, MLflowResource, UniverseResource
+from huracan_dagster.defs.resources import (
+    ArchiveResource,
+    CostsResource,
+    MLflowResource,
+    PromotionResource,
+    UniverseResource,
+)
 from huracan_dagster.defs.verdicts import Verdict, evaluations, partitioned_check
 
 RESEARCH_KEY = dg.AssetKey("research_search")
@@ -35,11 +45,18 @@ _TYPES = {pl.String: "string", pl.Boolean: "bool", pl.Int64: "int", pl.Float64: 
 
 
 def research_asset(
-    space: SearchSpace, weeks: ResearchWeeks, *, universe_timeframe: str, cache: Path
+    space: SearchSpace,
+    weeks: ResearchWeeks,
+    *,
+    universe_timeframe: str,
+    cache: Path,
+    chain_timeframes: tuple[str, ...],
+    evaluation_days: int = EVALUATION_DAYS,
 ) -> dg.AssetsDefinition:
     """``space``: the loaded search space (its digest is in the code version, so another space marks the weeks
     stale); ``universe_timeframe``: the candles the universe is ranked on; ``cache``: where evaluated units are
-    kept, shared with ``huracan research``."""
+    kept, shared with ``huracan research``; ``chain_timeframes``: the champion books an admitted winner may be
+    offered to (the timeframes the daily chain runs)."""
 
     @dg.asset(
         key=RESEARCH_KEY,
@@ -59,7 +76,9 @@ def research_asset(
         kinds={"lightgbm", "mlflow", "parquet"},
         group_name="research",
         code_version=source_hash(
-            *modules_used("huracan_core.research.run", "huracan_core.research.tracking"),
+            *modules_used(
+                "huracan_core.research.run", "huracan_core.research.tracking", "huracan_core.research.challengers"
+            ),
             extra={"space": space.digest, "window_days": weeks.window_days, "universe_timeframe": universe_timeframe},
         ),
         metadata={"space": space.name, "window_days": weeks.window_days},
@@ -70,7 +89,9 @@ def research_asset(
             "for the search. The universe is the Engine's on the window's last day. Writes "
             f"`exports/{TABLE}/<search_id>.parquet` (the `{TABLE}` view of the analysts' DuckDB file, from the next "
             "`analytics` run) and `research/<search_id>/` (equity, IC per fold, the HTML report), and one MLflow "
-            "parent run with a child per candidate. Units already evaluated on the same inputs and code are read "
+            "parent run with a child per candidate. Each admitted winner the daily chain can trade as judged (a per-coin "
+            "model on a chain timeframe, with the shadow trader's exits) is offered to that timeframe's champion book "
+            "as a challenger carrying the search's figures; the others are listed with why not. Units already evaluated on the same inputs and code are read "
             "from the cache, so a week materialized again computes nothing and writes the same bytes. The work runs "
             "over spawned processes, never more than the cores this process may use."
         ),
@@ -81,6 +102,7 @@ def research_asset(
         universe: UniverseResource,
         costs: CostsResource,
         mlflow: MLflowResource,
+        promotion: PromotionResource,
     ) -> Iterator:
         week = date.fromisoformat(context.partition_key)
         start, end = weeks.window(week)
@@ -101,6 +123,21 @@ def research_asset(
         store = archive.store()
         for key, data in sorted(outcome.files.items()):
             store.write_bytes(key, data)
+        offers = list(
+            offer_winners(
+                outcome,
+                {tf: ChampionBook(store, tf) for tf in chain_timeframes},
+                chain_exits=ExitConfig(),
+                costs=costs.cost_model(),
+                exchange=costs.exchange,
+                rule=promotion.rule(),
+                evaluation_days=evaluation_days,
+                decided_at=datetime.now(UTC),
+                run_id=context.run.run_id,
+            )
+        )
+        for offer in offers:
+            context.log.info(f"{offer.symbol} {offer.candidate}: {offer.outcome} — {offer.why}")
         export = export_search_key(TABLE, outcome.search_id)
         candidates = pl.read_parquet(io.BytesIO(outcome.files[export]))
         run_id = log_search(
@@ -128,6 +165,7 @@ def research_asset(
                 "report": dg.MetadataValue.path(store.uri(research_key(outcome.search_id, "index.html"))),
                 "export": dg.MetadataValue.path(store.uri(export)),
                 "mlflow_parent_run_id": run_id,
+                "challengers": dg.MetadataValue.md(offers_table(offers)),
                 "units": outcome.computed + outcome.cached,
                 "computed": outcome.computed,
                 "cached": outcome.cached,
@@ -144,6 +182,14 @@ def research_asset(
         )
 
     return research_search
+
+
+def offers_table(offers: list[Offer]) -> str:
+    """The admitted winners and what became of them: promoted or kept by the promotion rule, or not offered, why."""
+    if not offers:
+        return "No candidate was admitted: nothing was offered to the champion book."
+    rows = [f"| {o.symbol} | {o.candidate} | {o.outcome} | {o.why.replace('|', chr(92) + '|')} |" for o in offers]
+    return "\n".join(["| coin | candidate | outcome | why |", "|---|---|---|---|", *rows])
 
 
 def candidate_table(candidates: pl.DataFrame) -> dg.TableMetadataValue:
