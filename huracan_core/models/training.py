@@ -422,7 +422,9 @@ def known_outcomes(window: pl.DataFrame, known: pl.Series) -> tuple[np.ndarray, 
     )
 
 
-def fit_booster(window: pl.DataFrame, rows: np.ndarray, columns: Sequence[str], targets: np.ndarray, config: ModelConfig):
+def fit_booster(
+    window: pl.DataFrame, rows: np.ndarray, columns: Sequence[str], targets: np.ndarray, config: ModelConfig
+):
     import lightgbm
 
     part = window[rows]
