@@ -269,8 +269,10 @@ def health_report(
     actions: Sequence[Action],
     trading: Mapping[str, tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]],
     pauses: Mapping[str, Pauses],
+    breakers: Mapping[str, str] | None = None,
 ) -> str:
-    """The day's health: what is active (alerts standing, patterns paused), the day's failures and their causes,
+    """The day's health: what is active (alerts standing, patterns paused, Hamilton's breakers per timeframe:
+    ``breakers``, what ``huracan health`` shows in its hamilton row), the day's failures and their causes,
     the actions taken (alerts raised and cleared, patterns paused and resumed), and per timeframe the shadow
     trader's win rate against the day before, its PnL after costs and its top and worst patterns (``trading``: the
     daily summaries of ``day`` and the day before, None where there is none; ``pauses``: per timeframe, the day's
@@ -283,6 +285,7 @@ def health_report(
     paused = [(tf, e) for tf, (_, now) in pauses.items() for e in now]
     lines.append(f"paused: {len(paused)} pattern{'s' if len(paused) != 1 else ''}")
     lines += [f"  {tf} {e.pattern} since {e.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC by {e.by}" for tf, e in paused]
+    lines += [f"hamilton {tf}: {_clip(text, 300)}" for tf, text in sorted((breakers or {}).items())]
     if rate is None:
         lines.append("runs: none finished")
     else:

@@ -34,11 +34,13 @@ def alert_tick(
     trading: Callable[[date], Trading],
     pauses: Callable[[], Mapping[str, PauseBook]],
     report_hour: int = REPORT_HOUR,
+    breakers: Callable[[], Mapping[str, str]] = dict,
 ) -> AlertState:
     """Send what changed since ``state`` (critical alerts one by one, warnings and clearances batched), then, once
-    a day from ``report_hour``, the health report of the day before. ``trading``: each timeframe's daily summaries
-    of a day and the day before; ``pauses``: each timeframe's pattern pause log, read only when a report is due.
-    Returns the state to save; a report Telegram did not accept is tried again next tick."""
+        a day from ``report_hour``, the health report of the day before. ``trading``: each timeframe's daily summaries
+        of a day and the day before; ``pauses``: each timeframe's pattern pause log, and ``breakers`` Hamilton's breakers
+    per timeframe, both read only when a report is due.
+        Returns the state to save; a report Telegram did not accept is tried again next tick."""
     standing = error_alerts(runs, now, policy)
     state = dispatch(state, standing, now, send, messages.alert_batch, messages.critical_alert)
     today = now.date()
@@ -54,6 +56,7 @@ def alert_tick(
         [a for a in state.actions if datetime.fromisoformat(a.at).date() == day],
         trading(day),
         {tf: _pauses_of(book, day) for tf, book in pauses().items()},
+        breakers(),
     )
     return replace(state, last_report=today.isoformat()) if send(text) else state
 

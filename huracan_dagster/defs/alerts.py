@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 
@@ -18,7 +19,11 @@ from huracan_core.broadcast.alerts import AlertState
 from huracan_core.health.errors import ErrorPolicy, RunOutcome
 from huracan_core.health.monitor import REPORT_HOUR, Trading, alert_tick, history_start
 from huracan_core.health.pauses import load_book
+from huracan_core.paper import holds
+from huracan_core.paper.home import kill_reason
+from huracan_core.risk.settings import RiskSettings
 from huracan_core.storage.keys import daily_summary_key
+from huracan_core.storage.store import ArtifactStore
 from huracan_dagster.defs.broadcaster import BroadcasterResource, run_cause
 from huracan_dagster.defs.resources import ArchiveResource
 
@@ -28,11 +33,18 @@ FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
 
 
 def health_alerts_sensor(
-    timeframes: Sequence[str], enabled: bool, policy: ErrorPolicy, report_hour: int = REPORT_HOUR
+    timeframes: Sequence[str],
+    enabled: bool,
+    policy: ErrorPolicy,
+    report_hour: int = REPORT_HOUR,
+    *,
+    risk: RiskSettings = RiskSettings(),
+    home: Path | None = None,
 ) -> dg.SensorDefinition:
     """Running from the start when Telegram is configured (``enabled``), like the other Broadcaster sensors; the
     error monitor judges by ``policy`` (``Settings.error_policy``: ``HURACAN_ERRORS_*``); the daily health report
-    goes out at the first tick from ``report_hour`` (UTC)."""
+    goes out at the first tick from ``report_hour`` (UTC), with Hamilton's breakers as ``huracan health`` reads
+    them (``risk``: its settings; ``home``: where its kill switch file is pressed)."""
 
     @dg.sensor(
         name=SENSOR_NAME,
@@ -65,6 +77,7 @@ def health_alerts_sensor(
             lambda day: daily_summaries(archive, timeframes, day),
             lambda: {tf: load_book(archive.store(), tf) for tf in timeframes},
             report_hour,
+            lambda: {tf: _breakers(archive.store(), tf, risk, home) for tf in timeframes},
         )
         context.update_cursor(after.to_json())
         return dg.SkipReason(
@@ -113,3 +126,9 @@ def daily_summaries(archive: ArchiveResource, timeframes: Sequence[str], day: da
         return store.read_json(key) if store.exists(key) else None
 
     return {tf: (read(tf, day), read(tf, day - timedelta(days=1))) for tf in timeframes}
+
+
+def _breakers(store: ArtifactStore, timeframe: str, risk: RiskSettings, home: Path | None) -> str:
+    """Hamilton's breakers from its committed state, in the words of ``huracan health``'s hamilton row."""
+    found = holds.hamilton(store, timeframe, risk, kill_reason(home) if home else None)
+    return f"{found.state.value}, {found.detail}"

@@ -238,7 +238,15 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     telegram = telegram_configured(settings.env)
     sensors += broadcaster_sensors(enabled=telegram)
-    sensors.append(health_alerts_sensor(settings.timeframes, enabled=telegram, policy=settings.error_policy))
+    sensors.append(
+        health_alerts_sensor(
+            settings.timeframes,
+            enabled=telegram,
+            policy=settings.error_policy,
+            risk=settings.risk,
+            home=settings.home,
+        )
+    )
     sensors += [system_health_sensor(settings), pattern_review_sensor(settings)]
     fresh = freshness_checks(settings)
     checks += fresh

@@ -5,6 +5,7 @@ cleared, patterns paused and resumed) and what is active (alerts standing, patte
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -15,6 +16,9 @@ from huracan_core.health.errors import ErrorPolicy, RunOutcome, error_alerts
 from huracan_core.health.monitor import REPORT_HOUR, alert_tick
 from huracan_core.health.patterns import pattern_records
 from huracan_core.health.pauses import PauseBook, PauseEvent
+from huracan_core.paper import holds
+from huracan_core.risk.settings import RiskSettings
+from huracan_core.storage.local import LocalArtifactStore
 
 DAY = date(2024, 12, 9)
 NOW = datetime(2024, 12, 10, REPORT_HOUR, 5, tzinfo=UTC)
@@ -69,8 +73,11 @@ def test_the_daily_summary_holds_every_pattern_of_every_coin() -> None:
     assert daily_summary(DAY, "15m", {}, {}, {}, [])["patterns"] == []
 
 
-def test_the_report_says_rate_pnl_patterns_actions_and_what_is_active() -> None:
+def test_the_report_says_rate_pnl_patterns_actions_and_what_is_active(tmp_path: Path) -> None:
     sent: list[str] = []
+    # Hamilton's breakers, as ``huracan health``'s hamilton row reads them: here a home where it never ran, its kill
+    # switch pressed
+    found = holds.hamilton(LocalArtifactStore(tmp_path), "15m", RiskSettings(), "leaving for lunch")
     today = {"trades": 10, "hit_rate_pct": 50.0, "net_pnl": 0.25, "patterns": pattern_records(ledger())}
     before = {"trades": 8, "hit_rate_pct": 62.5, "net_pnl": 3.0, "patterns": []}
     paused_at = datetime(2024, 12, 9, 13, 0, tzinfo=UTC)
@@ -102,6 +109,7 @@ def test_the_report_says_rate_pnl_patterns_actions_and_what_is_active() -> None:
         POLICY,
         lambda day: {"15m": (today, before) if day == DAY else (None, None)},
         lambda: {"15m": book},
+        breakers=lambda: {"15m": f"{found.state.value}, {found.detail}"},
     )
     assert after.last_report == NOW.date().isoformat()
     [report] = sent
@@ -113,6 +121,8 @@ def test_the_report_says_rate_pnl_patterns_actions_and_what_is_active() -> None:
     assert "  15m TREND:short:a since 2024-12-09 13:00 UTC by cusum" in lines
     assert "  15m RANGE:short:none since 2024-12-02 08:00 UTC by cusum" in lines
     assert not any("RANGE:long:b since" in line for line in lines)
+    [hamilton] = [line for line in lines if line.startswith("hamilton 15m: ")]
+    assert "never ran in this home" in hamilton and "the kill switch is pressed (leaving for lunch)" in hamilton
     # the actions of the day only: the alert raised, one pause and one resume on 2024-12-09
     assert "actions: 1 alerts raised, 0 cleared, 1 patterns paused, 1 resumed" in lines
     assert f"  06:10 raised: {standing.text}" in lines
