@@ -16,6 +16,7 @@ import importlib.util
 import inspect
 import json
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, TypeAlias
@@ -99,10 +100,17 @@ def _module_of(obj: Code) -> ModuleType:
     return obj if isinstance(obj, ModuleType) else sys.modules[obj.__module__]
 
 
+#: CPython 3.11's parser keeps its recursion depth in shared state: two threads parsing at once (definitions built
+#: while a code server or a test's thread loads them) fail with "AST constructor recursion depth mismatch"
+_PARSING = threading.Lock()
+
+
 def _imported(module: ModuleType) -> set[str]:
     """Names of the modules that ``module``'s import statements load: ``from p import m`` may name a submodule."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(_source(module))):
+    with _PARSING:
+        tree = ast.parse(_source(module))
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

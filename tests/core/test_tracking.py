@@ -20,8 +20,8 @@ from huracan_core.models.tracking import (
     MAX_METRICS_PER_BATCH,
     MAX_PARAMS_TAGS_PER_BATCH,
     TrackingConfig,
-    _batches,
     log_training_run,
+    logging_batches,
     mlflow_ui_command,
     registered_model_name,
     set_aliases,
@@ -246,7 +246,7 @@ def test_batches_stay_within_mlflow_limits() -> None:
     metrics = {(f"m{i}", i % 7): float(i) for i in range(2_500)}
     params = {f"p{i}": str(i) for i in range(230)}
     tags = {f"t{i}": str(i) for i in range(130)}
-    batches = list(_batches(metrics, params, tags))
+    batches = list(logging_batches(metrics, params, tags))
     for m, p, t in batches:
         assert (
             len(m) <= MAX_METRICS_PER_BATCH
@@ -256,7 +256,7 @@ def test_batches_stay_within_mlflow_limits() -> None:
         assert len(m) + len(p) + len(t) <= MAX_ENTITIES_PER_BATCH
     assert sorted((x.key, x.step) for b in batches for x in b[0]) == sorted(metrics)
     assert {x.key for b in batches for x in b[1]} == set(params) and {x.key for b in batches for x in b[2]} == set(tags)
-    assert len(list(_batches({("sharpe", 0): 1.0}, {"a": "1"}, {"b": "2"}))) == 1
+    assert len(list(logging_batches({("sharpe", 0): 1.0}, {"a": "1"}, {"b": "2"}))) == 1
 
 
 def test_plots_are_deterministic_pngs(trained: TrainedModel) -> None:
