@@ -8,6 +8,7 @@ effective from D's first moment: the shadow trader of D trades what it leaves in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -168,9 +169,12 @@ def partition_row(day: date, line: Mapping[str, Any]) -> pl.DataFrame:
                 "p_value": line["p_value"],
                 "decision_key": line["decision_key"],
                 "effective_from": line["effective_from"],
+                # a champion from a research search: what the search's corrections found (JSON), else null
+                "search": json.dumps(card["search"], sort_keys=True) if card.get("search") else None,
             }
         ],
         schema_overrides={
+            "search": pl.String,
             "champion_folder": pl.String,
             "mlflow_model": pl.String,
             "mlflow_version": pl.String,

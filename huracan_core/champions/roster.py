@@ -9,6 +9,7 @@ its gates after costs), so a consumer sees the whole universe and why most of it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -70,6 +71,8 @@ def build_roster(
             "last_7d_trades": mine.height,
             "last_7d_net_bps": float(mine["net_bps"].sum()) if mine.height else None,
             "days_missing": [d.isoformat() for d, s in keys if (d, s) not in ledgers],
+            # a champion that came from a research search carries what its corrections found
+            "search": json.loads(row["search"]) if row.get("search") else None,
         }
         fee, slip, spread, funding = (entry[k] for k in ("fee_bps", "avg_slip_bps", "spread_bps", "funding_bps"))
         known = None not in (fee, slip, spread, funding)

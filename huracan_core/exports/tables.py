@@ -298,6 +298,11 @@ TABLES = {
             reason=("VARCHAR", "why, with the figures"),
             test=("VARCHAR", "none, first-champion, stationary-bootstrap or spa"),
             p_value=("DOUBLE", "the test's p-value"),
+            search=(
+                "VARCHAR",
+                "a champion from a research search: the search's figures as JSON (search id, candidate, trials, DSR, "
+                "SPA p, PBO, stability, against holding); NULL otherwise",
+            ),
             decision_key=("VARCHAR", "the history line's key"),
             effective_from=("TIMESTAMPTZ", "when the decision takes effect"),
         ),

@@ -13,6 +13,8 @@ import polars as pl
 import pytest
 
 from huracan_core.champions.book import ChampionBook
+from huracan_core.champions.day_decisions import partition_row
+from huracan_core.champions.roster import build_roster
 from huracan_core.models.artifacts import read_model_folder
 from huracan_core.models.walk_forward import WalkForwardConfig
 from huracan_core.research.bars import resample
@@ -261,3 +263,8 @@ def test_an_admitted_winner_becomes_a_challenger_with_the_searchs_figures(plante
         assert line["source"] == "research" and line["candidates"][0]["search"] == search
         if offer.outcome == "promoted":
             assert line["champion"]["model_folder"] == offer.folder and line["champion"]["search"] == search
+            # the champion partition and the roster carry the search's figures too
+            row = partition_row(date(2024, 4, 30), line).row(0, named=True)
+            assert json.loads(row["search"]) == search
+            roster = build_roster(date(2024, 4, 30), "1h", {offer.symbol: row}, {}, {}, {})
+            assert roster["symbols"][0]["search"] == search
