@@ -108,21 +108,57 @@ def mechanic_decision(
 ) -> dict[str, Any]:
     """The challenger of ``part`` (written, with its ``card``) against the champion in force at its cutoff;
     recorded in the book and returned. ``inputs`` cover the ``evaluation_days`` before the cutoff."""
-    cutoff = part.trained.cutoff
-    key = f"{MECHANIC}:{part.folder}"
-    incumbent = load_incumbent(book, part.symbol, cutoff, exclude_key=key)
-    bars = pl.DataFrame()
-    if incumbent is not None:
+
+    def bars() -> pl.DataFrame:
         days = [(d, to_key(part.symbol)) for d in window_days(part.day, evaluation_days)]
         frames = {name: keyed(inputs[name]) for name in CHAIN[:4]}
-        bars = model_bars(*([parts[k] for k in days if k in parts] for parts in frames.values()))
-    trades = part.trained.model.ledger
+        return model_bars(*([parts[k] for k in days if k in parts] for parts in frames.values()))
+
+    return judge_challenger(
+        book,
+        part,
+        card,
+        timeframe,
+        bars,
+        source=MECHANIC,
+        evaluation_days=evaluation_days,
+        decided_at=decided_at,
+        rule=rule,
+        exchange=exchange,
+        costs=costs,
+        exits=exits,
+        run_id=run_id,
+    )
+
+
+def judge_challenger(
+    book: ChampionBook,
+    part: ModelPartition,
+    card: Mapping[str, Any],
+    timeframe: str,
+    bars: Callable[[], pl.DataFrame],
+    *,
+    source: str,
+    evaluation_days: int,
+    decided_at: datetime,
+    rule: PromotionRule,
+    exchange: str,
+    costs: CostModel,
+    exits: ExitConfig,
+    run_id: str,
+) -> dict[str, Any]:
+    """A written challenger folder from any ``source`` (the Mechanic, a research search) against the champion in
+    force at its cutoff, under the promotion rule; recorded in the book and returned. ``bars``: the coin's bars of the
+    evaluation window, read only when there is a champion to trade on them."""
+    cutoff = part.trained.cutoff
+    key = f"{source}:{part.folder}"
+    incumbent = load_incumbent(book, part.symbol, cutoff, exclude_key=key)
     challenger = Challenger(
         folder=part.folder,
         cutoff=cutoff,
         passed=part.trained.passed,
         gate_summary=part.trained.gates.summary(),
-        oos_trades=trades if part.trained.passed else None,
+        oos_trades=part.trained.model.ledger if part.trained.passed else None,
         card=card,
     )
     line = champion_decision(
@@ -130,9 +166,9 @@ def mechanic_decision(
         timeframe,
         [challenger],
         incumbent,
-        bars,
+        bars() if incumbent is not None else pl.DataFrame(),
         decision_key=key,
-        source=MECHANIC,
+        source=source,
         effective_from=cutoff,
         decided_at=decided_at,
         evaluation_days=evaluation_days,

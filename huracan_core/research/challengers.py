@@ -6,8 +6,8 @@ trade as it was judged: a per-coin model (a pooled or market-neutral one reads c
 chain does not compute) trading the exits the shadow trader follows (a model judged on other exits would be traded
 on rules it never saw). It is trained as the Engine trains a coin model (``train_coin_model`` over the search
 window, its encoder kept in the folder), written as a challenger folder with ``sha256.txt`` last, its
-``metrics.json`` carrying the search's figures, and judged against the champion in force by the promotion rule like
-any challenger; the history line records the search's figures beside the test. Every other admitted winner is
+``metrics.json`` carrying the search's figures, and judged against the champion in force by the Mechanic's own
+``judge_challenger`` like any challenger; the history line records the search's figures beside the test. Every other admitted winner is
 answered with why it was not offered.
 """
 
@@ -20,12 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from huracan_core.champions.book import ChampionBook
-from huracan_core.champions.day_decisions import load_incumbent
-from huracan_core.champions.evaluation import Challenger, champion_decision
+from huracan_core.champions.mechanic import judge_challenger
 from huracan_core.champions.promotion import PromotionRule
 from huracan_core.features.recipe import FeatureRecipe
-from huracan_core.models.artifacts import write_model_folder
-from huracan_core.models.day_models import json_bytes, model_files
+from huracan_core.models.day_models import ModelPartition, json_bytes, model_files, write_model
 from huracan_core.models.training import train_coin_model
 from huracan_core.research.run import ResearchOutcome
 from huracan_core.research.space import Candidate
@@ -128,35 +126,23 @@ def _offer(
     files = model_files(trained, recipe, encoder, config=config, costs=costs, exchange=exchange, exits=exits)
     files["metrics.json"] = json_bytes({**json.loads(files["metrics.json"]), "search": search})
     folder = challenger_folder_key(symbol, candidate.timeframe, cutoff)
-    write_model_folder(book.store, folder, files)
-    incumbent = load_incumbent(book, symbol, cutoff, exclude_key=f"{SOURCE}:{folder}")
-    challenger = Challenger(
-        folder=folder,
-        cutoff=cutoff,
-        passed=trained.passed,
-        gate_summary=trained.gates.summary(),
-        oos_trades=trained.model.ledger if trained.passed else None,
-        card={"model_folder": folder, "search": search, "gate_summary": trained.gates.summary()},
-    )
-    window = bars.filter(bars["timestamp"] >= cutoff - timedelta(days=evaluation_days))
-    line = champion_decision(
-        symbol,
+    part = ModelPartition(cutoff.date(), symbol, trained, folder, files, encoder.version_hash if encoder else None)
+    write_model(book.store, part)
+    recorded = judge_challenger(
+        book,
+        part,
+        {"model_folder": folder, "search": search, "gate_summary": trained.gates.summary()},
         candidate.timeframe,
-        [challenger],
-        incumbent,
-        window,
-        decision_key=f"{SOURCE}:{folder}",
+        lambda: bars.filter(bars["timestamp"] >= cutoff - timedelta(days=evaluation_days)),
         source=SOURCE,
-        effective_from=cutoff,
-        decided_at=decided_at,
         evaluation_days=evaluation_days,
+        decided_at=decided_at,
         rule=rule,
         exchange=exchange,
         costs=costs,
         exits=exits,
         run_id=run_id,
     )
-    recorded = book.record(line)
     return Offer(
         to_key(symbol), candidate.id, "promoted" if recorded["promoted"] else "kept", recorded["reason"], folder
     )

@@ -86,13 +86,15 @@ def judge(
         days = _calendar(group)
         matrix = np.column_stack([_daily(r, days, capital) for r in group])
         sharpes = np.array([_sharpe(matrix[:, k]) for k in range(len(group))])
-        hold = _universe_hold(holdings, days, capital, notional) if symbol == UNIVERSE else None
-        verdict = _verdict(symbol, group, matrix, sharpes, days, holdings, rules, capital, notional, hold)
+        # holding with a trade's notional over the same days: the coin, and the equal-weight universe
+        universe = np.mean([hold_returns(h, days, capital, notional) for h in holdings.values()], axis=0)
+        own = universe if symbol == UNIVERSE else hold_returns(holdings[symbol], days, capital, notional)
+        verdict = _verdict(symbol, group, matrix, sharpes, days, rules, own, universe)
         verdicts[symbol] = verdict
         shown = symbol if symbol == UNIVERSE else to_key(symbol)
         for k, record in enumerate(group):
             selected = record["candidate"] == verdict.winner
-            rows.append(_row(record, sharpes[k], len(group), selected, verdict, holdings, days, capital, notional))
+            rows.append(_row(record, matrix[:, k], own, sharpes[k], len(group), selected, verdict))
             curves.append(
                 pl.DataFrame(
                     {"symbol": shown, "candidate": record["candidate"], "day": days, "equity": np.cumsum(matrix[:, k])}
@@ -140,11 +142,9 @@ def _verdict(
     matrix: np.ndarray,
     sharpes: np.ndarray,
     days: list[date],
-    holdings: Mapping[str, Holding],
     rules: SearchRules,
-    capital: float,
-    notional: float,
-    universe_hold: np.ndarray | None,
+    own_hold: np.ndarray,
+    universe_hold: np.ndarray,
 ) -> CoinVerdict:
     defined = np.isfinite(sharpes)
     if not defined.any():
@@ -158,45 +158,26 @@ def _verdict(
     pbo = pbo_cscv(matrix, rules.pbo_splits)
     daily = pl.DataFrame({"day": days, "net_return": matrix[:, best]})
     stable = stability(trades_frame(record), daily)
-    if symbol == UNIVERSE:
-        own = versus_hold(matrix[:, best], universe_hold, DAYS_PER_YEAR)  # type: ignore[arg-type]
-        extra = None
-    else:
-        own = versus_hold(matrix[:, best], hold_returns(holdings[symbol], days, capital, notional), DAYS_PER_YEAR)
-        pooled = record["params"]["family"] != "coin_lgbm"
-        extra = (
-            versus_hold(matrix[:, best], _universe_hold(holdings, days, capital, notional), DAYS_PER_YEAR)
-            if pooled
-            else None
-        )
+    own = versus_hold(matrix[:, best], own_hold, DAYS_PER_YEAR)
+    # a pooled model must beat the universe it was fit on too (a market-neutral one's own hold is the universe)
+    pooled = symbol != UNIVERSE and record["params"]["family"] != "coin_lgbm"
+    extra = versus_hold(matrix[:, best], universe_hold, DAYS_PER_YEAR) if pooled else None
     admission = admit(bool(record["gates_passed"]), dsr, spa, pbo, stable, own, rules, extra)
     return CoinVerdict(symbol, record["candidate"], len(group), admission)
 
 
-def _universe_hold(holdings: Mapping[str, Holding], days: list[date], capital: float, notional: float) -> np.ndarray:
-    """The equal-weight universe with the same notional: the mean of the coins' held returns."""
-    return np.mean([hold_returns(h, days, capital, notional) for h in holdings.values()], axis=0)
-
-
 def _row(
     record: dict[str, Any],
+    daily: np.ndarray,
+    hold: np.ndarray,
     sharpe: float,
     trials: int,
     selected: bool,
     verdict: CoinVerdict,
-    holdings: Mapping[str, Holding],
-    days: list[date],
-    capital: float,
-    notional: float,
 ) -> dict[str, object]:
     metrics, signal, params = record["metrics"], record["signal"], record["params"]
     admission = verdict.admission if selected else None
     figures = admission.to_dict() if admission else {}
-    if record["symbol"] == UNIVERSE:
-        hold = _universe_hold(holdings, days, capital, notional)
-    else:
-        hold = hold_returns(holdings[record["symbol"]], days, capital, notional)
-    daily = _daily(record, days, capital)
     return {
         "symbol": record["symbol"] if record["symbol"] == UNIVERSE else to_key(record["symbol"]),
         "candidate": record["candidate"],
