@@ -13,13 +13,15 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from huracan_core.models.training import ModelConfig
 from huracan_core.models.walk_forward import WalkForwardConfig
 from huracan_core.research.corrections import SearchRules
 from huracan_core.timeframes import bars_per_day, timeframe_seconds
 from huracan_core.trading.exits import ExitConfig
+
+if TYPE_CHECKING:  # the model's configuration (and LightGBM's stack) only when a candidate is evaluated
+    from huracan_core.models.training import ModelConfig
 
 FAMILIES = ("coin_lgbm", "pooled_lgbm")
 #: the family of the long-top / short-bottom candidate built on the pooled model's ranking
@@ -125,6 +127,8 @@ class SearchSpace:
 
     def model_config(self, timeframe: str, train_days: int) -> ModelConfig:
         """The coin model's own configuration (costs, calibration, gates) with this space's walk-forward and sizes."""
+        from huracan_core.models.training import ModelConfig
+
         leaf = self.model.get("min_data_in_leaf", {})
         overrides = {k: v for k, v in self.model.items() if k != "min_data_in_leaf"}
         if timeframe in leaf:
