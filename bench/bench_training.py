@@ -121,7 +121,7 @@ class AddedCost:
         self._wrap("signal_diagnostics", lambda f, *a, **k: timed("diagnostics", f, *a, **k))
         self._wrap("calibrate_side", lambda f, *a, **k: timed("calibration", f, *a, **k))
         self._wrap("calibration_split", self._split)
-        self._wrap("_edges", self._edges)
+        self._wrap("predicted_edges", self._edges)
         trader = training.FoldTrader.__call__
         self._saved["FoldTrader.__call__"] = trader
         added = self
