@@ -64,10 +64,11 @@ def combine(
     signals: pl.DataFrame,
     cost_bps: pl.Series,
     config: ConsensusConfig = ConsensusConfig(),
+    starts: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """One decision per bar from ``signals`` (``run_engines`` output on ``frame``) and the bar's round-trip
     cost: timestamp, regime, direction, confidence, agreement, recommendation, engines_agreeing,
-    expected_edge_bps, cost_bps."""
+    expected_edge_bps, cost_bps. ``starts``: where the meta combiner starts afresh (``meta_weights``)."""
     names = engine_names(signals)
     if not names:
         raise ValueError("no engine could run on this frame: its feature columns are missing")
@@ -80,7 +81,7 @@ def combine(
     confidence = signals.select([pl.col(f"{n}_confidence") for n in names]).to_numpy().astype(np.float64)
     affinity = signals.select([pl.col(f"{n}_affinity") for n in names]).to_numpy().astype(np.float64)
     weights = meta_weights(
-        direction, frame["open"].to_numpy(), frame["close"].to_numpy(), cost_bps.to_numpy(), config.meta
+        direction, frame["open"].to_numpy(), frame["close"].to_numpy(), cost_bps.to_numpy(), config.meta, starts
     )
 
     vote = (weights * affinity * confidence * direction).sum(axis=1)
@@ -161,8 +162,13 @@ def vote(
     *,
     costs: CostModel,
     config: ConsensusConfig = ConsensusConfig(),
+    segment: str | None = None,
 ) -> pl.DataFrame:
-    """Every engine's vote (``{engine}_direction|confidence|reason|affinity``) and the consensus decision per bar."""
-    votes = run_engines(frame, engines)
+    """Every engine's vote (``{engine}_direction|confidence|reason|affinity``) and the consensus decision per bar.
+
+    ``segment``: a column splitting the frame into windows (in order, each contiguous) whose votes are each what
+    the window alone would give: the engines' trailing windows and the meta combiner restart at every segment."""
+    votes = run_engines(frame, engines, segment)
     cost = bar_costs(frame, costs, exchange, symbol, config.exits.notional)["cost_bps"]
-    return combine(frame, votes, cost, config).hstack(votes.drop("timestamp"))
+    starts = None if segment is None else frame[segment].is_first_distinct().to_numpy()
+    return combine(frame, votes, cost, config, starts).hstack(votes.drop("timestamp"))

@@ -6,7 +6,8 @@ of that last bar. Two EMAs per engine follow the outcomes: hit rate (accuracy) a
 bar t is built only from outcomes known at a bar strictly before t, so the combiner is causal.
 
 weight = clip(2 × accuracy, floor, cap) × clip(1 + edge / edge_scale_bps, floor, cap); a fresh engine
-(accuracy 0.5, edge 0) weighs 1.
+(accuracy 0.5, edge 0) weighs 1. The recursion starts fresh at the frame's first row, or at each segment's first
+row when the frame holds several windows (``starts``), so a window's weights do not depend on what came before it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def _meta_weights(
     open_: np.ndarray,
     close: np.ndarray,
     cost_bps: np.ndarray,
+    starts: np.ndarray,
     horizon: int,
     alpha: float,
     edge_scale: float,
@@ -42,9 +44,14 @@ def _meta_weights(
     weights = np.empty((n, m), np.float64)
     accuracy = np.full(m, 0.5)
     edge = np.zeros(m)
+    first = 0  # the current segment's first row
     for t in range(n):
+        if starts[t]:
+            first = t
+            accuracy[:] = 0.5
+            edge[:] = 0.0
         s = t - 1 - horizon  # signal bar whose outcome was known at the close of bar t - 1
-        if s >= 0:
+        if s >= first:
             for e in range(m):
                 d = directions[s, e]
                 if d != 0:
@@ -64,14 +71,20 @@ def meta_weights(
     close: np.ndarray,
     cost_bps: np.ndarray,
     config: MetaConfig = MetaConfig(),
+    starts: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Weights (bars × engines) for the engines' direction matrix of one coin."""
+    """Weights (bars × engines) for the engines' direction matrix of one coin; ``starts`` (bool per bar) marks the
+    first bar of each window that starts afresh (default: the first bar only)."""
     horizon = max(int(config.horizon_bars), 1)
+    if starts is None:
+        starts = np.zeros(len(directions), np.bool_)
+        starts[:1] = True
     return _meta_weights(
         np.ascontiguousarray(directions, dtype=np.int8),
         np.asarray(open_, dtype=np.float64),
         np.asarray(close, dtype=np.float64),
         np.nan_to_num(np.asarray(cost_bps, dtype=np.float64)),
+        np.asarray(starts, dtype=np.bool_),
         horizon,
         config.alpha,
         config.edge_scale_bps,

@@ -5,12 +5,16 @@ The engines' trailing windows (200 bars) and the meta combiner read the ``warmup
 day's signals are the same whether it is computed alone or in a range. A warm-up day that has candles is a
 declared input: its features and regimes must exist too, or the day's signals would depend on what else happened
 to be materialized.
+
+A range is one query per symbol: each wanted day's own window (its warm-up days and itself) is a segment of one
+frame, and the engines and the meta combiner restart at every segment (``vote(segment=...)``), so each day gets the
+bytes it gets alone without a query, a join and a costs table per day.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -61,11 +65,41 @@ def signal_partitions(
     for name in ("features", "regimes"):
         require(f"{name} (warm-up days of the signals)", inputs[name], warm)
     out = {}
-    for key in sorted(wanted):
-        bars = day_bars(inputs, key, warmup_days)
-        votes = vote(bars, key[1], exchange, costs=costs, config=config)
-        out[key] = votes.filter(pl.col("timestamp") >= day_start(key[0]))
+    for symbol in sorted({s for _, s in wanted}):
+        days = [d for d, s in wanted if s == symbol]
+        out |= _symbol_signals(inputs, symbol, days, warmup_days, exchange, costs, config)
     return out
+
+
+def _symbol_signals(
+    inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]],
+    symbol: str,
+    days: Sequence[date],
+    warmup_days: int,
+    exchange: str,
+    costs: CostModel,
+    config: ConsensusConfig,
+) -> dict[DayKey, pl.DataFrame]:
+    """Every day of one symbol in one ``vote``: the bars of all the windows joined once, each day's window cut
+    from them as a segment."""
+    window_days = sorted({d - timedelta(days=n) for d in days for n in range(warmup_days + 1)})
+    bars = join_bars(*([f[(d, symbol)] for d in window_days if (d, symbol) in f] for f in inputs.values()))
+    times = bars["timestamp"]
+    windows = []
+    for i, day in enumerate(days):
+        lo, hi = times.search_sorted([day_start(day - timedelta(days=warmup_days)), day_start(day + timedelta(days=1))])
+        windows.append(bars.slice(lo, hi - lo).with_columns(_segment=pl.lit(i, pl.Int32)))
+    frame = pl.concat(windows)
+    votes = vote(frame, symbol, exchange, costs=costs, config=config, segment="_segment").with_columns(
+        frame["_segment"]
+    )
+    parts = votes.partition_by("_segment", as_dict=True, maintain_order=True, include_key=False)
+    return {
+        (day, symbol): parts[(i,)].filter(pl.col("timestamp") >= day_start(day))
+        if (i,) in parts
+        else votes.clear().drop("_segment")
+        for i, day in enumerate(days)
+    }
 
 
 def prove_signal_causality(

@@ -99,14 +99,20 @@ class Engine:
         return run_engines(frame, [self]).rename(lambda c: c.removeprefix(prefix))
 
 
-def run_engines(frame: pl.DataFrame, engines: Sequence[Engine]) -> pl.DataFrame:
+def run_engines(frame: pl.DataFrame, engines: Sequence[Engine], segment: str | None = None) -> pl.DataFrame:
     """All engines in one pass: ``timestamp`` plus four ``{engine}_...`` columns per engine that the frame can
-    feed; an engine whose required columns are missing is left out rather than fed nulls."""
+    feed; an engine whose required columns are missing is left out rather than fed nulls.
+
+    ``segment`` names a column that splits the frame into windows computed each as if it were the whole frame
+    (every trailing window restarts at its segment's first row): many days' own windows in one query."""
     usable = [e for e in engines if all(c in frame.columns for c in e.requires)]
+    contributions = [expr for e in usable for expr in e.contributions()]
+    if segment is not None:
+        contributions = [expr.over(segment) for expr in contributions]
     return (
         _with_regime(frame)
         .lazy()
-        .with_columns(*[expr for e in usable for expr in e.contributions()])
+        .with_columns(*contributions)
         .select("timestamp", *[expr for e in usable for expr in e.outputs()])
         .collect()
     )
