@@ -21,8 +21,10 @@ from dagster_postgres.utils import (
     get_token_provider_from_config,
     pg_url_from_config,
 )
+from sqlalchemy.engine import Connection
 
 from huracan_dagster.dagster_internals import ConfigurableClassData
+from huracan_dagster.instance.schema_facts import SchemaFacts
 
 #: seconds before a kept connection is replaced (bounds what a long-lived daemon holds)
 RECYCLE_SECONDS = 300
@@ -56,12 +58,21 @@ def _arguments(inst_data: ConfigurableClassData | None, config_value: Mapping[st
 
 class PooledPostgresEventLogStorage(PostgresEventLogStorage):
     def __init__(self, *args: Any, **kwargs: Any):
+        self._schema = SchemaFacts()  # what every asset event and check verdict asks of the schema
         super().__init__(*args, **kwargs)
         _keep_connection_open(self)
 
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]):
         return cls(**_arguments(inst_data, config_value))
+
+    def has_table(self, table_name: str) -> bool:
+        return self._schema.table(table_name, super().has_table)
+
+    def _has_asset_key_index_cols_on_connection(self, conn: Connection) -> bool:
+        return self._schema.asset_key_index_cols(
+            lambda: super(PooledPostgresEventLogStorage, self)._has_asset_key_index_cols_on_connection(conn)
+        )
 
     def dispose(self) -> None:
         super().dispose()

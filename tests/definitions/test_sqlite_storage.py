@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import event
 
+from huracan_dagster.dagster_internals import SqliteEventLogStorage
 from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
 
 PARTS = dg.MultiPartitionsDefinition(
@@ -145,3 +146,22 @@ def _schema(path: Path) -> list[tuple]:
         revision = db.execute("SELECT version_num FROM alembic_version").fetchall()
         journal = db.execute("PRAGMA journal_mode").fetchall()
     return [*tables, *revision, *journal]
+
+
+def test_the_schema_is_asked_once_for_what_exists_and_again_for_what_does_not(tmp_path: Path) -> None:
+    """Dagster asks before every asset event and check verdict whether a table exists; a table found stays found
+    (migrations only add), a missing one is looked for again (another process may migrate meanwhile)."""
+    storage = PooledSqliteEventLogStorage(str(tmp_path))
+    asked: list[str] = []
+    ask = SqliteEventLogStorage.has_table
+
+    def counted(self, name: str) -> bool:
+        asked.append(name)
+        return ask(self, name)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SqliteEventLogStorage, "has_table", counted)
+        assert all(storage.has_table("asset_check_executions") for _ in range(3))
+        assert not any(storage.has_table("no_such_table") for _ in range(2))
+    assert asked == ["asset_check_executions", "no_such_table", "no_such_table"]
+    storage.dispose()
