@@ -48,6 +48,12 @@ from dagster._core.storage.asset_check_execution_record import (
 #    own storage: there is no public base class for an event log storage that keeps Dagster's schema and files.
 #    A batch is stored in one transaction per shard, and the index shard's name tells it from a run's shard.
 from dagster._core.storage.event_log import SqliteEventLogStorage
+
+# 10. A run's planned materializations are one event per asset with the run's partition subset, not one per
+#     partition (instance/planned_ranges.py); Dagster's query for the partitions a run attempted but did not write
+#     reads only per-partition events, so those subsets are read from the event table, whose schema is private.
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget  # use 9
@@ -69,6 +75,8 @@ __all__ = [
     "ConfigurableClassData",
     "PartitionKeyFilter",
     "SerializableErrorInfo",
+    "SqlEventLogStorage",
+    "SqlEventLogStorageTable",
     "SqliteEventLogStorage",
     "add_partition_metadata",
     "backfill_run_requests",

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import dagster as dg
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.utils import (
@@ -24,6 +25,7 @@ from dagster_postgres.utils import (
 from sqlalchemy.engine import Connection
 
 from huracan_dagster.dagster_internals import ConfigurableClassData
+from huracan_dagster.instance.planned_ranges import unfinished_attempts
 from huracan_dagster.instance.schema_facts import SchemaFacts
 
 #: seconds before a kept connection is replaced (bounds what a long-lived daemon holds)
@@ -65,6 +67,18 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]):
         return cls(**_arguments(inst_data, config_value))
+
+    @property
+    def supports_partition_subset_in_asset_materialization_planned_events(self) -> bool:
+        return True  # one planned event per asset and run (instance/planned_ranges.py)
+
+    def get_latest_asset_partition_materialization_attempts_without_materializations(
+        self, asset_key: dg.AssetKey, after_storage_id: int | None = None
+    ) -> Mapping[str, tuple[str, int]]:
+        own = super().get_latest_asset_partition_materialization_attempts_without_materializations(
+            asset_key, after_storage_id
+        )
+        return unfinished_attempts(self, asset_key, after_storage_id, own)
 
     def has_table(self, table_name: str) -> bool:
         return self._schema.table(table_name, super().has_table)

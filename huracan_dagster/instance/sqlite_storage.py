@@ -25,7 +25,7 @@ import os
 import shutil
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 
 import dagster as dg
@@ -39,6 +39,7 @@ from huracan_dagster.dagster_internals import (
     ConfigurableClassData,
     SqliteEventLogStorage,
 )
+from huracan_dagster.instance.planned_ranges import unfinished_attempts
 from huracan_dagster.instance.schema_facts import SchemaFacts
 
 #: open engines kept: the index shard plus the run shards of the runs in flight
@@ -102,6 +103,18 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    @property
+    def supports_partition_subset_in_asset_materialization_planned_events(self) -> bool:
+        return True  # one planned event per asset and run (instance/planned_ranges.py)
+
+    def get_latest_asset_partition_materialization_attempts_without_materializations(
+        self, asset_key: dg.AssetKey, after_storage_id: int | None = None
+    ) -> Mapping[str, tuple[str, int]]:
+        own = super().get_latest_asset_partition_materialization_attempts_without_materializations(
+            asset_key, after_storage_id
+        )
+        return unfinished_attempts(self, asset_key, after_storage_id, own)
 
     def has_table(self, table_name: str) -> bool:
         return self._schema.table(table_name, super().has_table)

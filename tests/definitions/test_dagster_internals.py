@@ -193,3 +193,28 @@ def test_use_9_a_job_over_other_processes_is_loaded_there_from_the_module(tmp_pa
         [started] = [e for e in result.all_events if e.is_step_start]
         assert started.pid != os.getpid()  # the step ran in a process of its own
         assert [e.asset_key for e in result.get_asset_materialization_events()] == [location.one.key]
+
+
+def test_use_10_a_ranged_planned_event_is_one_row_of_the_event_table_with_its_subset(tmp_path) -> None:
+    from huracan_dagster.instance.planned_ranges import unfinished_attempts
+    from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
+
+    assert issubclass(PooledSqliteEventLogStorage, internals.SqlEventLogStorage)
+    assert {"id", "run_id", "event", "asset_key", "dagster_event_type", "partition"} <= set(
+        internals.SqlEventLogStorageTable.c.keys()
+    )
+    storage = {
+        "module": "huracan_dagster.instance.sqlite_storage",
+        "class": "PooledSqliteEventLogStorage",
+        "config": {"base_dir": str(tmp_path / "history")},
+    }
+
+    @dg.asset(partitions_def=PARTS, backfill_policy=dg.BackfillPolicy.single_run())
+    def unwritten(context: dg.AssetExecutionContext) -> None:
+        raise RuntimeError("nothing written")
+
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides={"event_log_storage": storage}) as instance:
+        tags = {"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]}
+        result = dg.materialize([unwritten], instance=instance, tags=tags, raise_on_error=False)
+        attempts = unfinished_attempts(instance.event_log_storage, unwritten.key, None, {})
+    assert not result.success and sorted(attempts) == KEYS and {r for r, _ in attempts.values()} == {result.run_id}

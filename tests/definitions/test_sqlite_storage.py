@@ -25,12 +25,23 @@ with warnings.catch_warnings():  # partitioned checks are a preview in 1.13 (as 
     CHECK = dg.AssetCheckSpec("positive", asset="thing", partitions_def=PARTS)
 
 
+class FragileConfig(dg.Config):
+    fail: bool
+
+
 @dg.asset(partitions_def=PARTS, backfill_policy=dg.BackfillPolicy.single_run(), check_specs=[CHECK])
 def thing(context: dg.AssetExecutionContext):
     yield dg.Output({k: 1 for k in context.partition_keys})
     for key in context.partition_keys:
         yield dg.AssetCheckEvaluation(asset_key=thing.key, check_name="positive", passed=True, partition=key)
     yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(CHECK.key))
+
+
+@dg.asset(partitions_def=PARTS, backfill_policy=dg.BackfillPolicy.single_run())
+def fragile(context: dg.AssetExecutionContext, config: FragileConfig):
+    if config.fail:
+        raise RuntimeError(f"{len(context.partition_keys)} partitions not written")
+    return {k: 1 for k in context.partition_keys}
 
 
 class Discard(dg.IOManager):
@@ -97,10 +108,14 @@ def test_a_ranged_run_is_recorded_as_dagsters_own_log_records_it_in_fewer_commit
     assert pooled["materialized"] == stock["materialized"] == KEYS
     assert pooled["partitions"] == stock["partitions"] == KEYS
     assert pooled["checks"] == stock["checks"] and len(stock["checks"]) == len(KEYS)
-    assert pooled["event_types"] == stock["event_types"] == one_by_one["event_types"]
-    # the planned and the materialization events arrive in two batches of one per partition; stored one by one,
-    # each event takes a transaction on the run's shard and more on the index, batched two per shard and batch
-    assert pooled["commits"] <= one_by_one["commits"] - 2 * len(KEYS)
+    assert pooled["event_types"] == one_by_one["event_types"]
+    # one planned event for the run's range instead of one per partition; every other event as Dagster's log has it
+    planned = "ASSET_MATERIALIZATION_PLANNED"
+    assert pooled["event_types"].count(planned) == 1 and stock["event_types"].count(planned) == len(KEYS)
+    assert [t for t in pooled["event_types"] if t != planned] == [t for t in stock["event_types"] if t != planned]
+    # the materialization events arrive in one batch of one per partition; stored one by one, each event takes a
+    # transaction on the run's shard and more on the index, batched two per shard
+    assert pooled["commits"] <= one_by_one["commits"] - len(KEYS)
 
 
 def test_a_run_shard_is_a_whole_copy_of_one_dagster_initialized_never_listed_as_a_run(tmp_path) -> None:
@@ -165,3 +180,53 @@ def test_the_schema_is_asked_once_for_what_exists_and_again_for_what_does_not(tm
         assert not any(storage.has_table("no_such_table") for _ in range(2))
     assert asked == ["asset_check_executions", "no_such_table", "no_such_table"]
     storage.dispose()
+
+
+#: what Dagster's own log, with a planned event per partition, says after each run of ``ranged_run_statuses``
+RANGED_RUN_STATUSES = [
+    dict.fromkeys(KEYS, "FAILED"),
+    {KEYS[0]: "FAILED", KEYS[1]: "MATERIALIZED", KEYS[2]: "MATERIALIZED", KEYS[3]: "FAILED"},
+    {KEYS[0]: "FAILED", KEYS[1]: "MATERIALIZED", KEYS[2]: "FAILED", KEYS[3]: "FAILED"},
+]
+
+
+def ranged_run_statuses(tmp_path: Path, event_log_storage: dict | None, monkeypatch) -> list[dict]:
+    """Per-partition status (as the UI and automation conditions read it) after each of three ranged runs of
+    ``fragile``: all four days failing, the middle two written, then the last two failing again."""
+    tmp_path.mkdir()
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    overrides = {"event_log_storage": event_log_storage} if event_log_storage else {}
+    out = []
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides=overrides) as instance:
+        for first, last, fail in ((0, 3, True), (1, 2, False), (2, 3, True)):
+            result = dg.materialize(
+                [fragile],
+                instance=instance,
+                resources={"io_manager": Discard()},
+                run_config=dg.RunConfig({"fragile": FragileConfig(fail=fail)}),
+                tags={
+                    "dagster/asset_partition_range_start": KEYS[first],
+                    "dagster/asset_partition_range_end": KEYS[last],
+                },
+                raise_on_error=False,
+            )
+            assert result.success is not fail
+            status = instance.get_status_by_partition(fragile.key, PARTS.get_partition_keys(), PARTS) or {}
+            out.append({k: v.value for k, v in status.items() if v is not None})
+    return out
+
+
+def test_a_runs_partitions_read_failed_or_materialized_as_with_dagsters_own_log(tmp_path, monkeypatch) -> None:
+    """One planned event per run and asset (not per partition) loses no per-partition status: after each run every
+    partition reads as Dagster's own log, with a planned event per partition, has it."""
+    stock = ranged_run_statuses(tmp_path / "stock", None, monkeypatch)
+    pooled = ranged_run_statuses(
+        tmp_path / "pooled",
+        {
+            "module": "huracan_dagster.instance.sqlite_storage",
+            "class": "PooledSqliteEventLogStorage",
+            "config": {"base_dir": str(tmp_path / "pooled" / "history")},
+        },
+        monkeypatch,
+    )
+    assert pooled == stock == RANGED_RUN_STATUSES

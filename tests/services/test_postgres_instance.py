@@ -10,6 +10,7 @@ from sqlalchemy import event
 
 from huracan_dagster.cli.main import main
 from huracan_dagster.defs.partitions import asset_key
+from tests.definitions.test_sqlite_storage import RANGED_RUN_STATUSES, ranged_run_statuses
 from tests.services.postgres import throwaway_database
 
 
@@ -79,3 +80,18 @@ def test_the_instance_keeps_its_postgres_connection_instead_of_opening_one_per_e
             # opened once and kept: one per storage, and one while an index write overlaps its event's
             assert len(opened) <= 3, f"{len(opened)} connections opened for 60 events and 60 run queries"
             assert instance.fetch_materializations(dg.AssetKey("pooled"), limit=70).records[0].partition_key == "59"
+
+
+def test_a_runs_partitions_read_failed_or_materialized_with_one_planned_event_per_run(tmp_path, monkeypatch):
+    """The PostgreSQL event log also records one planned event per run and asset, and every partition's status
+    after a failed, a successful and a failed ranged run is what Dagster's log with one per partition says."""
+    with throwaway_database("huracan_planned") as url:
+        storage = {
+            "module": "huracan_dagster.instance.postgres_storage",
+            "class": "PooledPostgresEventLogStorage",
+            "config": {"postgres_url": url},
+        }
+        assert ranged_run_statuses(tmp_path / "pg", storage, monkeypatch) == RANGED_RUN_STATUSES
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("select count(*) from event_logs where dagster_event_type = 'ASSET_MATERIALIZATION_PLANNED'")
+            assert cur.fetchone()[0] == 3  # one per run
