@@ -13,9 +13,11 @@ exist, and are null — and reported as waiting — when they do not yet.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
+from typing import cast
 
 import polars as pl
 
@@ -31,7 +33,7 @@ from huracan_core.trading.analysis import (
     regime_analysis,
     win_loss_analysis,
 )
-from huracan_core.trading.backtest import run_backtest
+from huracan_core.trading.backtest import BacktestResult, run_backtests
 from huracan_core.trading.bars import join_bars
 from huracan_core.trading.consensus import ConsensusConfig
 from huracan_core.trading.costs import CostModel
@@ -102,55 +104,143 @@ def trade_partitions(
 
     The signals already carry the engines' warm-up, so a day reads only its own partitions. Raises
     ``MissingPartitionError`` naming the wanted partitions whose own inputs are absent.
+
+    A symbol's days are joined and traded in one pass (``_batches``), each day still a stretch of its own: every
+    day is exactly what trading it alone gives.
     """
     inputs = {"candles": candles, "features": features, "regimes": regimes, "signals": signals}
     for name, frames in inputs.items():
         require(name, frames, wanted)
-    days = []
     for key in sorted(wanted):
-        day, symbol = key
         model = models.get(key)
-        if model is not None and model.cutoff > day_start(day):
+        if model is not None and model.cutoff > day_start(key[0]):
             raise AssertionError(
                 f"{label(key)}: model {model.folder} was trained on data up to {model.cutoff}, after the day began"
             )
-        bars = join_bars([candles[key]], [features[key]], [regimes[key]])
-        view = with_signals(bars, [signals[key]])
-        decisions = model.decisions(view) if model is not None else rules_decisions(view)
-        decisions, skipped = skip_paused(bars, decisions, paused.get(day, frozenset()))
-        result = run_backtest(bars, decisions, symbol, timeframe, exchange, exits, capital, costs=costs)
-        would_be = (
-            run_backtest(bars, skipped, symbol, timeframe, exchange, exits, capital, costs=costs).ledger
-            if skipped is not None
-            else None
+    backtests = partial(
+        run_backtests, timeframe=timeframe, exchange=exchange, exits=exits, capital=capital, costs=costs
+    )
+    traded: dict[DayKey, TradingDay] = {}
+    for keys in _batches(sorted(set(wanted)), inputs):
+        traded |= _trade_batch(keys, inputs, models, no_model, paused, backtests)
+    return [traded[key] for key in sorted(wanted)]
+
+
+def _trade_batch(
+    keys: Sequence[DayKey],
+    inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]],
+    models: Mapping[DayKey, CoinModel],
+    no_model: Mapping[DayKey, str],
+    paused: Mapping[date, frozenset[str]],
+    backtests: Callable[..., list[BacktestResult]],
+) -> dict[DayKey, TradingDay]:
+    """One batch's days (``_batches``), each decided by its own policy on its own view and traded as a stretch of
+    its own; ``backtests``: ``run_backtests`` with the desk's settings."""
+    day_bars, views = _day_frames(keys, inputs)
+    decided = [
+        models[key].decisions(view) if key in models else rules_decisions(view)
+        for key, view in zip(keys, views, strict=True)
+    ]
+    skips = [
+        skip_paused(bars, decisions, paused.get(day, frozenset()))
+        for (day, _), bars, decisions in zip(keys, day_bars, decided, strict=True)
+    ]
+    symbol = keys[0][1]
+    results = backtests([(bars, decisions) for bars, (decisions, _) in zip(day_bars, skips, strict=True)], symbol)
+    paused_days = [n for n, (_, skipped) in enumerate(skips) if skipped is not None]
+    would_be = dict(
+        zip(
+            paused_days,
+            backtests([(day_bars[n], cast(pl.DataFrame, skips[n][1])) for n in paused_days], symbol),
+            strict=True,
         )
-        if result.ledger.height and result.ledger["entry_time"].dt.date().ne(day).any():  # flat-to-flat forbids it
-            raise AssertionError(f"{label(key)}: ledger holds entries of another day")
-        reason = (
-            f"model {model.folder} (passed its gates)"
-            if model is not None
-            else no_model.get(key, "no gate-passing model")
+    )
+    return {
+        key: _trading_day(
+            key,
+            models.get(key),
+            no_model,
+            inputs["features"][key],
+            day_bars[n],
+            skips[n][0],
+            results[n],
+            would_be[n].ledger if n in would_be else None,
         )
-        recipe = ",".join(features[key]["recipe_hash"].unique().sort().to_list())
-        because = "" if result.ledger.height else _why_no_trades(model, decisions, result.quoted)
-        days.append(
-            TradingDay(
-                day=day,
-                symbol=symbol,
-                ledger=result.ledger,
-                costs=result.costs,
-                metrics=result.metrics,
-                equity=result.equity,
-                bars=bars.height,
-                policy="model" if model is not None else "rules",
-                model_version=model.folder if model is not None else "",
-                reason=reason,
-                recipe_hash=recipe,
-                no_trades_because=because,
-                would_be=would_be,
-            )
-        )
-    return days
+        for n, key in enumerate(keys)
+    }
+
+
+def _batches(keys: Sequence[DayKey], inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]]) -> list[list[DayKey]]:
+    """The days (in order) that can be joined into one frame and cut back into days without a day seeing another's
+    rows: one symbol's, whose partitions share their schemas (a concat would cast them otherwise) and hold only
+    their own day's bars. A day whose partitions reach outside it is a batch of its own."""
+    groups: dict[tuple, list[DayKey]] = {}
+    for key in keys:
+        frames = [partitions[key] for partitions in inputs.values()]
+        own = all(_within(frame, key[0]) for frame in frames)
+        group = (key[1], *(tuple(frame.schema.items()) for frame in frames)) if own else key
+        groups.setdefault(group, []).append(key)
+    return list(groups.values())
+
+
+def _within(frame: pl.DataFrame, day: date) -> bool:
+    first, last = frame["timestamp"].min(), frame["timestamp"].max()
+    return first is None or (day_start(day) <= first and last < day_start(day + timedelta(days=1)))  # type: ignore[operator]
+
+
+def _day_frames(
+    keys: Sequence[DayKey], inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]]
+) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
+    """Each day's bars (``join_bars``) and the view its policy decides on (``with_signals``), joined once for all
+    ``keys`` and cut at the days' bounds."""
+    bars = join_bars(*([inputs[name][key] for key in keys] for name in ("candles", "features", "regimes")))
+    view = with_signals(bars, [inputs["signals"][key] for key in keys])
+    days = [day for day, _ in keys]
+    return _cut(bars, days), _cut(view, days)
+
+
+def _cut(frame: pl.DataFrame, days: Sequence[date]) -> list[pl.DataFrame]:
+    """``frame``'s rows of each of ``days`` (ascending), its rows sorted by timestamp."""
+    if len(days) == 1:
+        return [frame]
+    times = frame["timestamp"]
+    starts = [day_start(day) for day in days]
+    edges = pl.Series([*starts, *(start + timedelta(days=1) for start in starts)]).cast(times.dtype)
+    at = times.search_sorted(edges).to_list()
+    return [frame.slice(a, b - a) for a, b in zip(at[: len(days)], at[len(days) :], strict=True)]
+
+
+def _trading_day(
+    key: DayKey,
+    model: CoinModel | None,
+    no_model: Mapping[DayKey, str],
+    features: pl.DataFrame,
+    bars: pl.DataFrame,
+    decisions: pl.DataFrame,
+    result: BacktestResult,
+    would_be: pl.DataFrame | None,
+) -> TradingDay:
+    day, symbol = key
+    if result.ledger.height and result.ledger["entry_time"].dt.date().ne(day).any():  # flat-to-flat forbids it
+        raise AssertionError(f"{label(key)}: ledger holds entries of another day")
+    reason = (
+        f"model {model.folder} (passed its gates)" if model is not None else no_model.get(key, "no gate-passing model")
+    )
+    return TradingDay(
+        day=day,
+        symbol=symbol,
+        ledger=result.ledger,
+        costs=result.costs,
+        metrics=result.metrics,
+        equity=result.equity,
+        bars=bars.height,
+        policy="model" if model is not None else "rules",
+        model_version=model.folder if model is not None else "",
+        reason=reason,
+        recipe_hash=",".join(features["recipe_hash"].unique().sort().to_list()),
+        no_trades_because="" if result.ledger.height else _why_no_trades(model, decisions, result.quoted),
+        would_be=would_be,
+    )
 
 
 def skip_paused(

@@ -3,14 +3,16 @@ what the daily shadow trader, the walk-forward folds' reports and any backtest r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from huracan_core.trading.costs import CostModel, bar_costs, daily_costs_summary
 from huracan_core.trading.exits import ExitConfig
-from huracan_core.trading.metrics import equity_curve, summary
-from huracan_core.trading.shadow_trader import shadow_fills
+from huracan_core.trading.metrics import curve_summary, equity_curve
+from huracan_core.trading.shadow_trader import stretch_fills
 
 
 @dataclass(frozen=True)
@@ -38,14 +40,71 @@ def run_backtest(
 ) -> BacktestResult:
     """``bars``: candles joined with features and regime, one symbol, sorted; ``decisions`` cover exactly those
     bars (the consensus' ``decide``, or a coin model's). Trading starts flat on the first bar."""
-    fills = shadow_fills(bars, decisions, symbol, timeframe, exchange, exits, costs=costs)
-    ledger = fills.ledger
+    [result] = run_backtests([(bars, decisions)], symbol, timeframe, exchange, exits, capital, costs=costs)
+    return result
+
+
+def run_backtests(
+    stretches: Sequence[tuple[pl.DataFrame, pl.DataFrame]],
+    symbol: str,
+    timeframe: str,
+    exchange: str = "binance",
+    exits: ExitConfig = ExitConfig(),
+    capital: float = 10_000.0,
+    *,
+    costs: CostModel,
+) -> list[BacktestResult]:
+    """``run_backtest`` of each (bars, decisions) stretch alone, in order: the stretches whose frames share their
+    schemas are joined and run in one pass (``stretch_fills``), which gives each what it gives alone while paying
+    the polars overhead once — a day of bars costs far less to trade than to set up."""
+    results: dict[int, BacktestResult] = {}
+    for members in _same_schemas(stretches).values():
+        bars = pl.concat([stretches[n][0] for n in members], rechunk=True)
+        decisions = pl.concat([stretches[n][1] for n in members], rechunk=True)
+        lengths = [stretches[n][0].height for n in members]
+        results |= zip(
+            members,
+            _joined_run(bars, decisions, lengths, symbol, timeframe, exchange, exits, capital, costs),
+            strict=True,
+        )
+    return [results[n] for n in range(len(stretches))]
+
+
+def _same_schemas(stretches: Sequence[tuple[pl.DataFrame, pl.DataFrame]]) -> dict[tuple, list[int]]:
+    """The stretches' positions grouped by their frames' schemas: only frames of one schema join without a cast."""
+    groups: dict[tuple, list[int]] = {}
+    for n, (bars, decisions) in enumerate(stretches):
+        groups.setdefault((tuple(bars.schema.items()), tuple(decisions.schema.items())), []).append(n)
+    return groups
+
+
+def _joined_run(
+    bars: pl.DataFrame,
+    decisions: pl.DataFrame,
+    lengths: Sequence[int],
+    symbol: str,
+    timeframe: str,
+    exchange: str,
+    exits: ExitConfig,
+    capital: float,
+    costs: CostModel,
+) -> list[BacktestResult]:
+    """Each stretch of ``lengths`` bars its own backtest; the quoted costs are per bar, so computed once."""
+    fills = stretch_fills(bars, decisions, lengths, symbol, timeframe, exchange, exits, costs=costs)
     quoted = bar_costs(bars, costs, exchange, symbol, exits.notional)
-    return BacktestResult(
-        ledger=ledger,
-        costs=daily_costs_summary(quoted, ledger),
-        metrics=summary(ledger, timeframe, capital, bars["timestamp"], fills.missed.height),
-        equity=equity_curve(ledger, capital, bars["timestamp"]).select("timestamp", "equity"),
-        quoted=quoted,
-        missed=fills.missed,
-    )
+    results = []
+    for start, n, fill in zip(np.cumsum(lengths) - lengths, lengths, fills, strict=True):
+        times = bars["timestamp"].slice(start, n)
+        ledger, quotes = fill.ledger, quoted.slice(start, n)
+        curve = equity_curve(ledger, capital, times)
+        results.append(
+            BacktestResult(
+                ledger=ledger,
+                costs=daily_costs_summary(quotes, ledger),
+                metrics=curve_summary(ledger, curve, timeframe, capital, fill.missed.height),
+                equity=curve.select("timestamp", "equity"),
+                quoted=quotes,
+                missed=fill.missed,
+            )
+        )
+    return results

@@ -113,7 +113,14 @@ def summary(
 ) -> dict[str, float]:
     """The headline figures of a backtest (what promotion reads); ``missed_entries``: the maker entries the
     market never traded through (``shadow_fills``' missed rows), which are no trades."""
-    curve = equity_curve(ledger, capital, bar_times)
+    return curve_summary(ledger, equity_curve(ledger, capital, bar_times), timeframe, capital, missed_entries)
+
+
+def curve_summary(
+    ledger: pl.DataFrame, curve: pl.DataFrame, timeframe: str, capital: float, missed_entries: int
+) -> dict[str, float]:
+    """``summary`` from the ledger's ``equity_curve`` on every bar, for a caller that keeps the curve too (it is
+    the dearest part to build)."""
     equity = np.concatenate([[capital], curve["equity"].to_numpy()])
     returns = np.diff(equity) / equity[:-1]
     net = ledger["net_pnl"].to_numpy()

@@ -26,8 +26,10 @@ The entry feature vector — the features of the signal bar, i.e. what the decis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import pairwise
 
 import numpy as np
 import polars as pl
@@ -258,11 +260,65 @@ def shadow_fills(
 
     ``overlapping`` follows every signal to its exit (the labels); ``entry_features`` adds the ``f_`` columns;
     ``legs`` keeps each leg's costs (``LEG_COLUMNS``), for a caller that books the entry before the exit."""
+    [fills] = stretch_fills(
+        frame,
+        decisions,
+        [frame.height],
+        symbol,
+        timeframe,
+        exchange,
+        exits,
+        costs=costs,
+        overlapping=overlapping,
+        entry_features=entry_features,
+        legs=legs,
+    )
+    return fills
+
+
+def stretch_fills(
+    frame: pl.DataFrame,
+    decisions: pl.DataFrame,
+    lengths: Sequence[int],
+    symbol: str,
+    timeframe: str,
+    exchange: str = "binance",
+    exits: ExitConfig = ExitConfig(),
+    *,
+    costs: CostModel,
+    overlapping: bool = False,
+    entry_features: bool = True,
+    legs: bool = False,
+) -> list[Fills]:
+    """``shadow_fills`` of each stretch of ``lengths`` consecutive bars of ``frame``, as if each were traded alone
+    (flat at its first bar; a position open on its last bar closes there as ``end_of_data``). Every column of a
+    trade is a function of its own bars, so the frames are built once for all stretches (a day's polars overhead
+    dwarfs its few trades); only the exits and the funding, summed from a stretch's first settlement on, run per
+    stretch."""
     if not frame["timestamp"].equals(decisions["timestamp"]):
         raise ValueError(f"{symbol}: decisions must cover exactly the frame's bars, in order")
+    bars = _trading_bars(frame, decisions, timeframe, exits)
+    maker = costs.order_type == "maker"
+    sig, ent, ext, exit_px, reason, stretch = _exits(bars, lengths, exits, overlapping, maker)
+    filled = reason != MISSED
+    missed = _missed(bars, symbol, sig[~filled], ent[~filled])
+    sig, ent, ext, exit_px, reason = sig[filled], ent[filled], ext[filled], exit_px[filled], reason[filled]
+    traded = np.bincount(stretch[filled], minlength=len(lengths))
+    ledger = _ledger(frame, bars, symbol, timeframe, exchange, costs, traded, sig, ent, ext, exit_px, reason)
+    columns = LEDGER_COLUMNS + LEG_COLUMNS if legs else LEDGER_COLUMNS
+    ledger = ledger.select(columns)
+    if entry_features:
+        features = [c for c, dtype in frame.schema.items() if c not in NON_FEATURE_COLUMNS and dtype.is_numeric()]
+        ledger = ledger.hstack(frame[sig].select([pl.col(c).cast(pl.Float64).alias(f"f_{c}") for c in features]))
+    ledgers = _split(ledger, traded)
+    misses = _split(missed, np.bincount(stretch[~filled], minlength=len(lengths)))
+    return [Fills(one, miss) for one, miss in zip(ledgers, misses, strict=True)]
+
+
+def _trading_bars(frame: pl.DataFrame, decisions: pl.DataFrame, timeframe: str, exits: ExitConfig) -> pl.DataFrame:
+    """Each bar's prices, regime, the signal and what a trade entered on it records, with its exit parameters."""
     schema = frame.schema  # built once: polars assembles it anew on every access
-    features = [c for c, dtype in schema.items() if c not in NON_FEATURE_COLUMNS and dtype.is_numeric()]
-    bars = (
+    return (
         frame.select(
             "timestamp",
             "open",
@@ -302,25 +358,54 @@ def shadow_fills(
             max_hold_bars_expr(exits, pl.col("regime"), timeframe).alias("hold_bars"),
         )
     )
-    maker = costs.order_type == "maker"
+
+
+def _exits(
+    bars: pl.DataFrame, lengths: Sequence[int], exits: ExitConfig, overlapping: bool, maker: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``simulate_exits`` on each stretch's bars alone, its bar indices shifted into the frame's; last, the
+    stretch of each trade."""
     open_, high, low, close = (bars[c].to_numpy().astype(np.float64) for c in ("open", "high", "low", "close"))
-    sig, ent, ext, exit_px, reason = simulate_exits(
-        open_,
-        high,
-        low,
-        close,
-        bars["signal"].to_numpy(),
-        bars["stop_bps"].to_numpy(),
-        bars["tp_bps"].to_numpy(),
-        bars["hold_bars"].to_numpy(),
-        exits.trail_start_bps,
-        exits.trail_keep,
-        overlapping,
-        maker,
-    )
-    filled = reason != MISSED
-    missed = _missed(bars, symbol, sig[~filled], ent[~filled])
-    sig, ent, ext, exit_px, reason = sig[filled], ent[filled], ext[filled], exit_px[filled], reason[filled]
+    signal, stop, tp, hold = (bars[c].to_numpy() for c in ("signal", "stop_bps", "tp_bps", "hold_bars"))
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for n, (a, b) in enumerate(pairwise(starts)):
+        sig, ent, ext, px, code = simulate_exits(
+            open_[a:b],
+            high[a:b],
+            low[a:b],
+            close[a:b],
+            signal[a:b],
+            stop[a:b],
+            tp[a:b],
+            hold[a:b],
+            exits.trail_start_bps,
+            exits.trail_keep,
+            overlapping,
+            maker,
+        )
+        parts.append((sig + a, ent + a, ext + a, px, code, np.full(sig.shape[0], n, np.int64)))
+    sig, ent, ext, px, code, stretch = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return sig, ent, ext, px, code, stretch
+
+
+def _ledger(
+    frame: pl.DataFrame,
+    bars: pl.DataFrame,
+    symbol: str,
+    timeframe: str,
+    exchange: str,
+    costs: CostModel,
+    traded: np.ndarray,
+    sig: np.ndarray,
+    ent: np.ndarray,
+    ext: np.ndarray,
+    exit_px: np.ndarray,
+    reason: np.ndarray,
+) -> pl.DataFrame:
+    """The trades as rows (``LEDGER_COLUMNS`` and ``LEG_COLUMNS``); ``traded``: how many trades each stretch
+    holds, in order."""
+    maker = costs.order_type == "maker"
     signal_rows = bars[sig]
     sizes = signal_rows["size"]
     reasons = pl.Series([EXIT_REASONS[r] for r in reason], dtype=pl.String)
@@ -342,6 +427,14 @@ def shadow_fills(
         pl.DataFrame({"t": exit_time, "r": reasons})
         .select(pl.when(pl.col("r").is_in(AT_CLOSE)).then(pl.col("t") + bar).otherwise(pl.col("t")))
         .to_series()
+    )
+    funding = pl.concat(
+        [
+            funding_paid(
+                costs, exchange, symbol, *(s.slice(a, n) for s in (entry_time, left_at, signal_rows["signal"], sizes))
+            )
+            for a, n in zip(np.cumsum(traded) - traded, traded, strict=True)
+        ]
     )
     ledger = pl.DataFrame(
         {
@@ -367,11 +460,11 @@ def shadow_fills(
             "spread_out": exit_legs["spread_bps"] / 2,
             "slip_in": entry_legs["slip_bps"],
             "slip_out": exit_legs["slip_bps"],
-            "funding_paid": funding_paid(costs, exchange, symbol, entry_time, left_at, signal_rows["signal"], sizes),
+            "funding_paid": funding,
         }
     )
     per_quote = pl.col("size") / BPS
-    ledger = (
+    return (
         ledger.with_columns(
             trade_id=pl.concat_str(pl.lit(f"{symbol}-"), pl.col("entry_time").dt.strftime("%Y%m%dT%H%M%SZ")),
             gross_bps=pl.col("direction") * (pl.col("exit_price") / pl.col("entry_price") - 1.0) * BPS,
@@ -393,11 +486,11 @@ def shadow_fills(
         )
         .with_columns(net_pnl=pl.col("net_bps") * per_quote)
     )
-    columns = LEDGER_COLUMNS + LEG_COLUMNS if legs else LEDGER_COLUMNS
-    if not entry_features:
-        return Fills(ledger.select(columns), missed)
-    entry = frame[sig].select([pl.col(c).cast(pl.Float64).alias(f"f_{c}") for c in features])
-    return Fills(ledger.select(columns).hstack(entry), missed)
+
+
+def _split(frame: pl.DataFrame, counts: np.ndarray) -> list[pl.DataFrame]:
+    """``frame``'s rows cut into consecutive pieces of ``counts`` rows."""
+    return [frame.slice(a, n) for a, n in zip(np.cumsum(counts) - counts, counts, strict=True)]
 
 
 def _missed(bars: pl.DataFrame, symbol: str, sig: np.ndarray, ent: np.ndarray) -> pl.DataFrame:
