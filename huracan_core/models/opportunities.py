@@ -14,17 +14,24 @@ from huracan_core.trading.costs import BPS
 from huracan_core.trading.shadow_trader import NON_FEATURE_COLUMNS
 
 
-def opportunity_ledger(labels: pl.DataFrame, bars: pl.DataFrame, symbol: str, notional: float) -> pl.DataFrame:
+def opportunity_ledger(
+    labels: pl.DataFrame, bars: pl.DataFrame, symbol: str, notional: float, *, day: str | None = None
+) -> pl.DataFrame:
     """One row per complete label and side, with the shadow ledger's columns (``kind`` = ``opportunity``).
 
     ``bars``: candles + features + regime of the labelled day and the bar after it (the entry is the next bar's
     open); the entry feature vector is the signal bar's features as ``f_<feature>``.
+
+    ``day``: a column of ``labels`` and ``bars`` that holds several days at once, each day's labels matched with
+    its own bars only (a bar's next bar is the next of the same day): the rows carry it and are ordered by it first.
     """
-    features = [c for c in bars.columns if c not in NON_FEATURE_COLUMNS and bars.schema[c].is_numeric()]
+    keys = [day] if day else []
+    features = [c for c in bars.columns if c not in {*NON_FEATURE_COLUMNS, *keys} and bars.schema[c].is_numeric()]
     at_signal = bars.select(
+        *keys,
         "timestamp",
-        pl.col("timestamp").shift(-1).alias("entry_time"),
-        pl.col("open").shift(-1).alias("entry_price"),
+        _next("timestamp", day).alias("entry_time"),
+        _next("open", day).alias("entry_price"),
         pl.col("regime").fill_null("UNKNOWN") if "regime" in bars.columns else pl.lit("UNKNOWN").alias("regime"),
         *[pl.col(c).cast(pl.Float64).alias(f"f_{c}") for c in features],
     )
@@ -32,8 +39,9 @@ def opportunity_ledger(labels: pl.DataFrame, bars: pl.DataFrame, symbol: str, no
     for side, direction in SIDES.items():
         rows.append(
             labels.filter(pl.col(f"{side}_net_bps").is_not_null())
-            .join(at_signal, on="timestamp", how="left")
+            .join(at_signal, on=[*keys, "timestamp"], how="left")
             .select(
+                *keys,
                 pl.concat_str(pl.lit(f"{symbol}-{side}-"), pl.col("timestamp").dt.strftime("%Y%m%dT%H%M%SZ")).alias(
                     "trade_id"
                 ),
@@ -56,4 +64,9 @@ def opportunity_ledger(labels: pl.DataFrame, bars: pl.DataFrame, symbol: str, no
                 *[pl.col(f"f_{c}") for c in features],
             )
         )
-    return pl.concat(rows).sort("signal_time", "direction")
+    return pl.concat(rows).sort(*keys, "signal_time", "direction", maintain_order=True)
+
+
+def _next(column: str, day: str | None) -> pl.Expr:
+    following = pl.col(column).shift(-1)
+    return following.over(day) if day else following

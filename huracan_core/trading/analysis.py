@@ -3,30 +3,235 @@ paid, and which kinds of entry (clusters of entry feature vectors) work.
 
 Post-exit tracking looks *forward* from each exit on purpose; it reads the ledger and candles after the fact
 and its output must never be fed back as an input feature.
+
+The tables are computed on arrays taken from the ledger once (``Outcomes``), not with polars queries: a query on a
+ledger of ~100 feature columns costs more than a day's arithmetic, and a range of days takes its arrays from one
+frame of all its days and cuts them per day (``Outcomes.rows``), each day computed alone on its own rows.
 """
 
 from __future__ import annotations
 
-import warnings
-from datetime import timedelta
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
 
 FEATURE_PREFIX = "f_"
+#: microseconds a minute: times are compared as microseconds since the epoch
+MINUTE_US = 60_000_000
+#: a time past every candle: where an exit or entry time is null
+NEVER_US = 2**62
+
+FEATURES_SCHEMA = {
+    "feature": pl.String,
+    "winners_mean": pl.Float64,
+    "losers_mean": pl.Float64,
+    "gap_in_std": pl.Float64,
+}
+REGIMES_SCHEMA = {"regime": pl.String, "won": pl.Boolean, "trades": pl.UInt32, "share": pl.Float64}
+FAILURES_SCHEMA = {"exit_reason": pl.String, "trades": pl.UInt32, "mean_net_bps": pl.Float64, "share": pl.Float64}
+STATS_SCHEMA = {"trades": pl.UInt32, "win_rate": pl.Float64, "mean_net_bps": pl.Float64, "net_pnl": pl.Float64}
+BY_REGIME_SCHEMA = {"regime": pl.String, **STATS_SCHEMA}
+PATTERNS_SCHEMA = {"pattern": pl.Int64, **STATS_SCHEMA}
+#: what ``tables`` holds
+TABLE_NAMES = ("features", "regimes", "failure_reasons", "by_regime", "patterns")
 
 
-def _features(ledger: pl.DataFrame) -> list[str]:
-    return [c for c in ledger.columns if c.startswith(FEATURE_PREFIX)]
+class Table(NamedTuple):
+    """A table's columns as lists, turned into a frame later: many days' tables of one schema become one frame."""
+
+    schema: dict[str, pl.DataType | type[pl.DataType]]
+    columns: dict[str, list]
+
+    @property
+    def height(self) -> int:
+        return len(next(iter(self.columns.values())))
 
 
-def _outcome_stats() -> list[pl.Expr]:
-    return [
-        pl.len().alias("trades"),
-        (pl.col("net_bps") > 0).mean().alias("win_rate"),
-        pl.col("net_bps").mean().alias("mean_net_bps"),
-        pl.col("net_pnl").sum().alias("net_pnl"),
-    ]
+@dataclass(frozen=True)
+class Outcomes:
+    """What the tables read of a ledger. Nulls are NaN in the float arrays, and told apart from a NaN value by the
+    ``*_known`` masks, so means skip nulls and carry NaN as polars does."""
+
+    names: tuple[str, ...]
+    #: (rows, features) entry features; ``present``: not null
+    values: np.ndarray
+    present: np.ndarray
+    net_bps: np.ndarray
+    net_known: np.ndarray
+    net_pnl: np.ndarray
+    pnl_known: np.ndarray
+    regime: list[str | None]
+    exit_reason: list[str | None]
+
+    @classmethod
+    def of(cls, ledger: pl.DataFrame) -> Outcomes:
+        names = tuple(c for c in ledger.columns if c.startswith(FEATURE_PREFIX))
+        feats = ledger.select(pl.col(names).cast(pl.Float64))
+        flags = ledger.select(
+            pl.col(names).is_not_null(), net=pl.col("net_bps").is_not_null(), pnl=pl.col("net_pnl").is_not_null()
+        )
+        return cls(
+            names=names,
+            values=np.ascontiguousarray(feats.to_numpy(), dtype=np.float64).reshape(ledger.height, len(names)),
+            present=np.ascontiguousarray(flags.select(names).to_numpy(), dtype=bool).reshape(ledger.height, len(names)),
+            net_bps=ledger["net_bps"].cast(pl.Float64).to_numpy(),
+            net_known=flags["net"].to_numpy(),
+            net_pnl=ledger["net_pnl"].cast(pl.Float64).to_numpy(),
+            pnl_known=flags["pnl"].to_numpy(),
+            regime=ledger["regime"].cast(pl.String).to_list(),
+            exit_reason=ledger["exit_reason"].cast(pl.String).to_list(),
+        )
+
+    def rows(self, start: int, stop: int) -> Outcomes:
+        """Rows ``start:stop`` as arrays of their own: a day cut from a range computes exactly as the day alone."""
+        return Outcomes(
+            names=self.names,
+            values=self.values[start:stop].copy(),
+            present=self.present[start:stop].copy(),
+            net_bps=self.net_bps[start:stop].copy(),
+            net_known=self.net_known[start:stop].copy(),
+            net_pnl=self.net_pnl[start:stop].copy(),
+            pnl_known=self.pnl_known[start:stop].copy(),
+            regime=self.regime[start:stop],
+            exit_reason=self.exit_reason[start:stop],
+        )
+
+    @property
+    def won(self) -> np.ndarray:
+        return self.net_known & (self.net_bps > 0)
+
+    @property
+    def lost(self) -> np.ndarray:
+        return self.net_known & ~(self.net_bps > 0)
+
+
+def table_frames(tables: Sequence[Table]) -> list[pl.DataFrame]:
+    """Each table as a frame, cut from one frame per schema: building a frame costs per column, not per row."""
+    out: list[pl.DataFrame | None] = [None] * len(tables)
+    by_schema: dict[tuple, list[int]] = {}
+    for i, table in enumerate(tables):
+        by_schema.setdefault(tuple(table.schema.items()), []).append(i)
+    for members in by_schema.values():
+        schema = tables[members[0]].schema
+        whole = pl.DataFrame({c: [v for i in members for v in tables[i].columns[c]] for c in schema}, schema=schema)
+        start = 0
+        for i in members:
+            out[i] = whole.slice(start, tables[i].height)
+            start += tables[i].height
+    return [frame for frame in out if frame is not None]
+
+
+def _optional(values: np.ndarray, known: np.ndarray) -> list[float | None]:
+    return [v if k else None for v, k in zip(values.tolist(), known.tolist(), strict=True)]
+
+
+def _nulls_first(value: str | None) -> tuple[bool, str]:
+    return (value is not None, value or "")
+
+
+def _equal(values: list[str | None], value: str | None) -> np.ndarray:
+    return np.array([v == value for v in values], dtype=bool)
+
+
+def _masked_mean(values: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means over the kept cells, and how many were kept (0: the mean is null)."""
+    count = keep.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(keep, values, 0.0).sum(axis=0) / count, count
+
+
+def _stats(o: Outcomes, rows: np.ndarray) -> tuple[int, float | None, float | None, float]:
+    """trades, win rate, mean net bps and net P&L of ``rows`` (a mask): nulls skipped, as polars aggregates."""
+    net = o.net_bps[rows & o.net_known]
+    return (
+        int(rows.sum()),
+        float((net > 0).mean()) if net.size else None,
+        float(net.mean()) if net.size else None,
+        float(o.net_pnl[rows & o.pnl_known].sum()),
+    )
+
+
+def _stats_columns(stats: list[tuple[int, float | None, float | None, float]]) -> dict[str, list]:
+    return (
+        dict(zip(STATS_SCHEMA, (list(c) for c in zip(*stats, strict=True)), strict=True))
+        if stats
+        else {name: [] for name in STATS_SCHEMA}
+    )
+
+
+def _feature_table(o: Outcomes) -> Table:
+    """Ordered by the gap's size, a NaN gap first and a null one last, ties in the ledger's order."""
+    winners, w_count = _masked_mean(o.values, o.present & o.won[:, None])
+    losers, l_count = _masked_mean(o.values, o.present & o.lost[:, None])
+    mean, count = _masked_mean(o.values, o.present)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        deviation = np.where(o.present, o.values - mean, 0.0)
+        spread = np.sqrt((deviation**2).sum(axis=0) / (count - 1))
+        gap = (winners - losers) / spread
+    has_gap = (w_count > 0) & (l_count > 0) & (count > 1) & (spread != 0)
+    size = np.where(has_gap, -np.abs(gap), 0.0)
+    rank = np.where(has_gap, np.where(np.isnan(gap), 0, 1), 2)
+    order = np.lexsort((size, rank))
+    return Table(
+        FEATURES_SCHEMA,
+        {
+            "feature": [o.names[i].removeprefix(FEATURE_PREFIX) for i in order],
+            "winners_mean": _optional(winners[order], w_count[order] > 0),
+            "losers_mean": _optional(losers[order], l_count[order] > 0),
+            "gap_in_std": _optional(gap[order], has_gap[order]),
+        },
+    )
+
+
+def _regime_mix_table(o: Outcomes) -> Table:
+    """Winners' and losers' regime mix: winners first, then losers (a null outcome before both)."""
+    won = [bool(w) if k else None for w, k in zip((o.net_bps > 0).tolist(), o.net_known.tolist(), strict=True)]
+    counts = Counter(zip(o.regime, won, strict=True))
+    totals = Counter(won)
+    outcome_rank = {None: 0, True: 1, False: 2}
+    keys = sorted(counts, key=lambda k: (outcome_rank[k[1]], _nulls_first(k[0])))
+    return Table(
+        REGIMES_SCHEMA,
+        {
+            "regime": [r for r, _ in keys],
+            "won": [w for _, w in keys],
+            "trades": [counts[k] for k in keys],
+            "share": [counts[k] / totals[k[1]] for k in keys],
+        },
+    )
+
+
+def _failure_table(o: Outcomes) -> Table:
+    """Losing trades by exit reason, the most frequent first."""
+    lost = o.lost
+    groups = {r for r, x in zip(o.exit_reason, lost.tolist(), strict=True) if x}
+    rows = {g: lost & _equal(o.exit_reason, g) for g in groups}
+    trades = {g: int(rows[g].sum()) for g in groups}
+    order = sorted(groups, key=lambda g: (-trades[g], _nulls_first(g)))
+    total = sum(trades.values())
+    return Table(
+        FAILURES_SCHEMA,
+        {
+            "exit_reason": order,
+            "trades": [trades[g] for g in order],
+            "mean_net_bps": [float(o.net_bps[rows[g]].mean()) for g in order],
+            "share": [trades[g] / total for g in order],
+        },
+    )
+
+
+def _by_regime_table(o: Outcomes) -> Table:
+    regimes = sorted(set(o.regime), key=_nulls_first)
+    stats = [_stats(o, _equal(o.regime, g)) for g in regimes]
+    return Table(BY_REGIME_SCHEMA, {"regime": regimes, **_stats_columns(stats)})
+
+
+def win_loss_tables(o: Outcomes) -> dict[str, Table]:
+    return {"features": _feature_table(o), "regimes": _regime_mix_table(o), "failure_reasons": _failure_table(o)}
 
 
 def win_loss_analysis(ledger: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -34,46 +239,80 @@ def win_loss_analysis(ledger: pl.DataFrame) -> dict[str, pl.DataFrame]:
     feature over all trades (the features that separate them most come first); ``regimes``: winners' and losers'
     regime mix;
     ``failure_reasons``: losing trades by exit reason."""
-    won = ledger.with_columns(won=pl.col("net_bps") > 0)
-    names = _features(ledger)
-    schema = {"feature": pl.String, "winners_mean": pl.Float64, "losers_mean": pl.Float64, "gap_in_std": pl.Float64}
-    # one aggregation over every feature (nulls dropped per feature, as means and std do), not one query each
-    stats = (
-        won.select(
-            *[pl.col(n).filter(pl.col("won")).mean().cast(pl.Float64).alias(f"w|{n}") for n in names],
-            *[pl.col(n).filter(~pl.col("won")).mean().cast(pl.Float64).alias(f"l|{n}") for n in names],
-            *[pl.col(n).std().cast(pl.Float64).alias(f"s|{n}") for n in names],
-        ).row(0, named=True)
-        if names
-        else {}
+    parts = win_loss_tables(Outcomes.of(ledger))
+    return dict(zip(parts, table_frames(list(parts.values())), strict=True))
+
+
+def regime_analysis(ledger: pl.DataFrame) -> pl.DataFrame:
+    (frame,) = table_frames([_by_regime_table(Outcomes.of(ledger))])
+    return frame
+
+
+def pattern_table(o: Outcomes, k: int = 4, seed: int = 7, iterations: int = 50) -> Table:
+    """``pattern_library``'s table."""
+    if not len(o.net_bps) or not o.names:
+        return Table(PATTERNS_SCHEMA, {name: [] for name in PATTERNS_SCHEMA})
+    labels = _kmeans(o.values, k, seed, iterations)
+    patterns = np.unique(labels)
+    members = [labels == p for p in patterns]
+    centroids = [_masked_mean(o.values, o.present & m[:, None]) for m in members]
+    names = [f"centroid_{n.removeprefix(FEATURE_PREFIX)}" for n in o.names]
+    return Table(
+        {**PATTERNS_SCHEMA, **dict.fromkeys(names, pl.Float64)},
+        {
+            "pattern": patterns.tolist(),
+            **_stats_columns([_stats(o, m) for m in members]),
+            **{name: [mean[j] if count[j] else None for mean, count in centroids] for j, name in enumerate(names)},
+        },
     )
-    rows = []
-    for name in names:
-        w_mean, l_mean, spread = stats[f"w|{name}"], stats[f"l|{name}"], stats[f"s|{name}"]
-        gap = (w_mean - l_mean) / spread if spread and w_mean is not None and l_mean is not None else None
-        rows.append(
-            {
-                "feature": name.removeprefix(FEATURE_PREFIX),
-                "winners_mean": w_mean,
-                "losers_mean": l_mean,
-                "gap_in_std": gap,
-            }
-        )
-    features = pl.DataFrame(rows, schema=schema).sort(pl.col("gap_in_std").abs(), descending=True, nulls_last=True)
-    regimes = (
-        won.group_by("regime", "won")
-        .agg(pl.len().alias("trades"))
-        .with_columns(share=pl.col("trades") / pl.col("trades").sum().over("won"))
-        .sort("won", "regime", descending=[True, False])
-    )
-    failures = (
-        won.filter(~pl.col("won"))
-        .group_by("exit_reason")
-        .agg(pl.len().alias("trades"), pl.col("net_bps").mean().alias("mean_net_bps"))
-        .with_columns(share=pl.col("trades") / pl.col("trades").sum())
-        .sort("trades", "exit_reason", descending=[True, False])
-    )
-    return {"features": features, "regimes": regimes, "failure_reasons": failures}
+
+
+def _kmeans(raw: np.ndarray, k: int, seed: int, iterations: int) -> np.ndarray:
+    """Each row's cluster: rows z-scored, a missing value (null, NaN, inf) at its feature's mean (0 when the
+    feature has none: too little history). Distances and centroids are matrix products: a day's few hundred
+    rows make the loop's overhead, not its arithmetic, the cost."""
+    finite = np.isfinite(raw)
+    count = finite.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, np.where(finite, raw, 0.0).sum(axis=0) / count, 0.0)
+    filled = np.where(finite, raw, mean)
+    std = filled.std(axis=0)
+    x = (filled - mean) / np.where(std > 0, std, 1.0)
+    k = min(k, len(x))
+    centres = x[np.random.default_rng(seed).choice(len(x), size=k, replace=False)]
+    norms = (x * x).sum(axis=1)
+    labels = np.zeros(len(x), np.int64)
+    for _ in range(iterations):
+        labels = (norms[:, None] - 2 * x @ centres.T + (centres * centres).sum(axis=1)).argmin(axis=1)
+        members = (labels[None, :] == np.arange(k)[:, None]).astype(np.float64)
+        counts = members.sum(axis=1)[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            moved = np.where(counts > 0, (members @ x) / counts, centres)  # an empty cluster keeps its centre
+        if (np.abs(moved - centres) <= 1e-8 + 1e-5 * np.abs(centres)).all():  # np.allclose, without its overhead
+            break
+        centres = moved
+    return labels
+
+
+def pattern_library(ledger: pl.DataFrame, k: int = 4, seed: int = 7, iterations: int = 50) -> pl.DataFrame:
+    """Cluster the entry feature vectors (z-scored, nulls at the mean) with a small seeded k-means, and report
+    each pattern's count, win rate, mean net bps and centroid (``centroid_<feature>`` in original units)."""
+    (frame,) = table_frames([pattern_table(Outcomes.of(ledger), k, seed, iterations)])
+    return frame
+
+
+def tables(o: Outcomes) -> dict[str, Table]:
+    """Every table of a ledger: win/loss, ``by_regime`` and ``patterns``."""
+    return {**win_loss_tables(o), "by_regime": _by_regime_table(o), "patterns": pattern_table(o)}
+
+
+class Span(NamedTuple):
+    """Ledger rows ``first_row:stop_row`` and the candles (rows of a frame sorted by time) they may read."""
+
+    first_row: int
+    stop_row: int
+    first_candle: int
+    stop_candle: int
 
 
 def post_exit_tracking(
@@ -90,82 +329,84 @@ def post_exit_tracking(
     further in the trade's favour. ``exited_too_late``: the best excursion while in the trade beat the realised
     gross by ≥ ``giveback_bps`` (profit was given back before the exit); ``mfe_bps`` is that best excursion."""
     candles = candles.sort("timestamp")
-    out = ledger.select("trade_id", "exit_time", "exit_price", "direction", "entry_time", "entry_price", "gross_bps")
+    spans = [Span(0, ledger.height, 0, candles.height)]
+    post = post_exit_columns(ledger, candles, spans, horizons_minutes, too_early_bps, giveback_bps)
+    return ledger.select("trade_id", "exit_time", "exit_price", "direction").hstack(post)
+
+
+def post_exit_columns(
+    ledger: pl.DataFrame,
+    candles: pl.DataFrame,
+    spans: Sequence[Span],
+    horizons_minutes: tuple[int, ...],
+    too_early_bps: float = 20.0,
+    giveback_bps: float = 20.0,
+) -> pl.DataFrame:
+    """``post_exit_tracking``'s outcome columns, each span of ledger rows reading only its own candles of the
+    time-sorted ``candles``: the days of a range read one frame, each as if it held only the day's candles."""
+    times = _micros(candles["timestamp"])
+    exits, entries = _micros(ledger["exit_time"]), _micros(ledger["entry_time"])
+    prices = {}
     for minutes in horizons_minutes:
-        target = out.select("trade_id", (pl.col("exit_time") + timedelta(minutes=minutes)).alias("target")).sort(
-            "target"
-        )
-        later = target.join_asof(
-            candles.select(pl.col("timestamp").alias("target"), "open"),
-            on="target",
-            strategy="forward",
-        ).select("trade_id", pl.col("open").alias(f"price_{minutes}m"))
-        out = out.join(later, on="trade_id", how="left").with_columns(
-            (pl.col("direction") * (pl.col(f"price_{minutes}m") / pl.col("exit_price") - 1.0) * 1e4).alias(
-                f"after_{minutes}m_bps"
-            )
-        )
-    times = candles["timestamp"]
-    highs, lows = candles["high"].to_numpy(), candles["low"].to_numpy()
-    start = times.search_sorted(out["entry_time"], side="left").to_numpy()
-    stop = times.search_sorted(out["exit_time"], side="right").to_numpy()
-    best = [
-        (highs[s:e].max() if d > 0 else lows[s:e].min()) if e > s else np.nan
-        for s, e, d in zip(start, stop, out["direction"].to_numpy(), strict=True)
-    ]
+        at, found = _search(times, exits + minutes * MINUTE_US, spans, "left")
+        prices[f"price_{minutes}m"] = candles["open"].gather(_nullable(at, found))
+    first, _ = _search(times, entries, spans, "left")
+    stop, _ = _search(times, exits, spans, "right")
+    held = (first < stop) & ledger["entry_time"].is_not_null().to_numpy() & ledger["exit_time"].is_not_null().to_numpy()
     longest = f"after_{max(horizons_minutes)}m_bps"
     return (
-        out.with_columns(
-            mfe_bps=pl.col("direction")
-            * (pl.Series(best, dtype=pl.Float64).fill_nan(None) / pl.col("entry_price") - 1.0)
-            * 1e4
+        ledger.select("direction", "exit_price", "entry_price", "gross_bps")
+        .with_columns(
+            **prices, best=_nullable(_extreme(candles, first, stop, ledger["direction"]), held).fill_nan(None)
+        )
+        .select(
+            *[
+                expr
+                for minutes in horizons_minutes
+                for expr in (
+                    pl.col(f"price_{minutes}m"),
+                    (pl.col("direction") * (pl.col(f"price_{minutes}m") / pl.col("exit_price") - 1.0) * 1e4).alias(
+                        f"after_{minutes}m_bps"
+                    ),
+                )
+            ],
+            mfe_bps=pl.col("direction") * (pl.col("best") / pl.col("entry_price") - 1.0) * 1e4,
+            gross_bps=pl.col("gross_bps"),
         )
         .with_columns(
             exited_too_early=pl.col(longest) >= too_early_bps,
             exited_too_late=(pl.col("mfe_bps") - pl.col("gross_bps")) >= giveback_bps,
         )
-        .drop("entry_time", "entry_price", "gross_bps")
+        .drop("gross_bps")
     )
 
 
-def regime_analysis(ledger: pl.DataFrame) -> pl.DataFrame:
-    return ledger.group_by("regime").agg(_outcome_stats()).sort("regime")
+def _micros(times: pl.Series) -> np.ndarray:
+    return times.dt.epoch("us").fill_null(NEVER_US).to_numpy()
 
 
-def pattern_library(ledger: pl.DataFrame, k: int = 4, seed: int = 7, iterations: int = 50) -> pl.DataFrame:
-    """Cluster the entry feature vectors (z-scored, nulls at the mean) with a small seeded k-means, and report
-    each pattern's count, win rate, mean net bps and centroid (``centroid_<feature>`` in original units)."""
-    names = _features(ledger)
-    if ledger.height == 0 or not names:
-        return pl.DataFrame(
-            schema={
-                "pattern": pl.Int64,
-                "trades": pl.UInt32,
-                "win_rate": pl.Float64,
-                "mean_net_bps": pl.Float64,
-                "net_pnl": pl.Float64,
-            }
-        )
-    raw = ledger.select(names).to_numpy().astype(np.float64)
-    with warnings.catch_warnings():  # a feature null on every entry (too little history) centres at 0
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(np.where(np.isfinite(raw), raw, np.nan), axis=0)
-    mean = np.nan_to_num(mean)
-    filled = np.where(np.isfinite(raw), raw, mean)
-    std = filled.std(axis=0)
-    x = (filled - mean) / np.where(std > 0, std, 1.0)
-    k = min(k, len(x))
-    centres = x[np.random.default_rng(seed).choice(len(x), size=k, replace=False)]
-    labels = np.zeros(len(x), np.int64)
-    for _ in range(iterations):
-        labels = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
-        moved = np.array([x[labels == j].mean(axis=0) if (labels == j).any() else centres[j] for j in range(k)])
-        if np.allclose(moved, centres):
-            break
-        centres = moved
-    stats = (
-        ledger.with_columns(pattern=pl.Series(labels))
-        .group_by("pattern")
-        .agg(*_outcome_stats(), *[pl.col(n).mean().alias(f"centroid_{n.removeprefix(FEATURE_PREFIX)}") for n in names])
-    )
-    return stats.sort("pattern")
+def _nullable(values: np.ndarray, known: np.ndarray) -> pl.Series:
+    return pl.Series(values).scatter(np.flatnonzero(~known), None)
+
+
+def _search(times: np.ndarray, targets: np.ndarray, spans: Sequence[Span], side: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each target's ``searchsorted`` position among its span's candles (as an index of ``times``), and whether
+    it falls on one of them."""
+    at, found = np.zeros(len(targets), np.int64), np.zeros(len(targets), bool)
+    for span in spans:
+        window = times[span.first_candle : span.stop_candle]
+        rows = slice(span.first_row, span.stop_row)
+        where = np.searchsorted(window, targets[rows], side=side)  # type: ignore[call-overload]
+        at[rows], found[rows] = where + span.first_candle, where < len(window)
+    return at, found
+
+
+def _extreme(candles: pl.DataFrame, first: np.ndarray, stop: np.ndarray, direction: pl.Series) -> np.ndarray:
+    """The highest high (long) or lowest low (short) of candles ``first:stop`` of each row; undefined where the
+    range is empty."""
+    if not len(first):
+        return np.zeros(0)
+    bounds = np.column_stack([first, stop]).ravel()  # reduceat reduces each [first, stop); every other one is ours
+    highs = np.maximum.reduceat(np.append(candles["high"].cast(pl.Float64).to_numpy(), np.nan), bounds)[::2]
+    lows = np.minimum.reduceat(np.append(candles["low"].cast(pl.Float64).to_numpy(), np.nan), bounds)[::2]
+    return np.where(direction.to_numpy() > 0, highs, lows)

@@ -13,15 +13,22 @@ LINEAGE_COLUMNS = ("recipe_hash", "universe_hash")
 
 
 def join_bars(
-    candles: Sequence[pl.DataFrame], features: Sequence[pl.DataFrame], regimes: Sequence[pl.DataFrame]
+    candles: Sequence[pl.DataFrame],
+    features: Sequence[pl.DataFrame],
+    regimes: Sequence[pl.DataFrame],
+    *,
+    day: str | None = None,
 ) -> pl.DataFrame:
     """Candles joined with features and regime on timestamp (candles lead: a bar without features keeps nulls),
-    from per-day frames in any order."""
-    bars = pl.concat(list(candles), how="vertical_relaxed").unique("timestamp", keep="last").sort("timestamp")
+    from per-day frames in any order.
+
+    ``day``: a column of every frame that holds several joins at once (each value's frames joined apart)."""
+    on = [day, "timestamp"] if day else ["timestamp"]
+    bars = pl.concat(list(candles), how="vertical_relaxed").unique(on, keep="last").sort(on)
     if features:
         feats = pl.concat(list(features), how="vertical_relaxed").drop(LINEAGE_COLUMNS, strict=False)
-        bars = bars.join(feats.unique("timestamp", keep="last"), on="timestamp", how="left")
+        bars = bars.join(feats.unique(on, keep="last"), on=on, how="left")
     if regimes:
-        regs = pl.concat(list(regimes), how="vertical_relaxed").select("timestamp", *REGIME_COLUMNS)
-        bars = bars.join(regs.unique("timestamp", keep="last"), on="timestamp", how="left")
-    return bars.sort("timestamp")
+        regs = pl.concat(list(regimes), how="vertical_relaxed").select(*on, *REGIME_COLUMNS)
+        bars = bars.join(regs.unique(on, keep="last"), on=on, how="left")
+    return bars.sort(on)
