@@ -91,7 +91,8 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
     from huracan_core.candles import load_candle_partitions
     from huracan_core.champions.book import ChampionBook
     from huracan_core.champions.day_decisions import decide_partitions
-    from huracan_core.desk.shadow_day import analyse_partitions, trade_partitions
+    from huracan_core.desk.day_analysis import analyse_partitions
+    from huracan_core.desk.shadow_day import trade_partitions
     from huracan_core.features.recipe import FeatureRecipe
     from huracan_core.features.windows import compute_feature_partitions, history_days, prove_causality
     from huracan_core.models.lookahead_labels import label_partitions

@@ -17,7 +17,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from huracan_core.desk.shadow_day import POST_EXIT_HORIZONS, TradingDay
+from huracan_core.desk.day_analysis import POST_EXIT_HORIZONS
+from huracan_core.desk.shadow_day import TradingDay
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.health.anomalies import CHECKS as ANOMALY_CHECKS
 from huracan_core.health.anomalies import TRADE_COUNT

@@ -21,12 +21,12 @@ import polars as pl
 import pytest
 
 from huracan_core.day_keys import MissingPartitionError
-from huracan_core.desk.shadow_day import join_bars
 from huracan_core.features import FeatureRecipe
 from huracan_core.features.causality import check_causality
 from huracan_core.models.inputs import input_columns
 from huracan_core.models.lookahead_labels import OUTCOME_COLUMNS, label_bars, label_partitions
 from huracan_core.regimes.detector import RegimeDetector
+from huracan_core.trading.bars import join_bars
 from huracan_core.trading.consensus import vote
 from huracan_core.trading.costs import CostModel, FeeSchedule, bar_costs, fee_profile
 from huracan_core.trading.exits import ExitConfig

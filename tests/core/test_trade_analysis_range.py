@@ -11,7 +11,8 @@ import pytest
 
 from huracan_core.candles import day_start
 from huracan_core.day_keys import DayKey
-from huracan_core.desk.shadow_day import TradeAnalysis, analyse_partitions, trade_partitions
+from huracan_core.desk.day_analysis import TradeAnalysis, analyse_partitions
+from huracan_core.desk.shadow_day import trade_partitions
 from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.features.windows import compute_feature_partitions
 from huracan_core.models.lookahead_labels import label_partitions

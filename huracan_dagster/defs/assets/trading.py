@@ -7,13 +7,9 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
+from huracan_core.desk.day_analysis import TradeAnalysis, analyse_partitions
 from huracan_core.desk.plots import run_equity_png
-from huracan_core.desk.shadow_day import (
-    TradeAnalysis,
-    TradingDay,
-    analyse_partitions,
-    trade_partitions,
-)
+from huracan_core.desk.shadow_day import TradingDay, trade_partitions
 from huracan_core.desk.sparkline import equity_sparkline
 from huracan_core.health.champion_baseline import champion_baselines
 from huracan_core.health.pauses import load_book
