@@ -19,6 +19,7 @@ import dagster as dg
 from huracan_dagster.dagster_internals import SqlEventLogStorage, SqlEventLogStorageTable
 
 Attempt = tuple[str, int]  # run id, storage id of its planned event
+MAX_BOUND_KEYS = 2_000
 
 
 def unfinished_attempts(
@@ -30,7 +31,11 @@ def unfinished_attempts(
     if not ranges:
         return dict(own)
     keys = {key for _, _, partitions in ranges for key in partitions}
-    written = storage.get_latest_storage_id_by_partition(asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION, keys)
+    # a home's first status read spans every run: past a few thousand keys, one query for every partition's latest
+    # materialization instead of a list of bound keys (SQLite binds at most 32,766 values)
+    written = storage.get_latest_storage_id_by_partition(
+        asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION, keys if len(keys) <= MAX_BOUND_KEYS else None
+    )
     out = dict(own)
     for storage_id, run_id, partitions in ranges:  # oldest first: a newer attempt replaces an older one
         for key in partitions:

@@ -2,6 +2,7 @@
 the use, when a Dagster upgrade moves or changes what Huracan relies on."""
 
 import dagster as dg
+import pytest
 
 from huracan_dagster import dagster_internals as internals
 from huracan_dagster.instance.failures import root_cause
@@ -196,6 +197,7 @@ def test_use_9_a_job_over_other_processes_is_loaded_there_from_the_module(tmp_pa
 
 
 def test_use_10_a_ranged_planned_event_is_one_row_of_the_event_table_with_its_subset(tmp_path) -> None:
+    from huracan_dagster.instance import planned_ranges
     from huracan_dagster.instance.planned_ranges import unfinished_attempts
     from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
 
@@ -217,4 +219,7 @@ def test_use_10_a_ranged_planned_event_is_one_row_of_the_event_table_with_its_su
         tags = {"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]}
         result = dg.materialize([unwritten], instance=instance, tags=tags, raise_on_error=False)
         attempts = unfinished_attempts(instance.event_log_storage, unwritten.key, None, {})
+        with pytest.MonkeyPatch.context() as patch:  # past MAX_BOUND_KEYS: every partition's latest, unbound
+            patch.setattr(planned_ranges, "MAX_BOUND_KEYS", 1)
+            assert unfinished_attempts(instance.event_log_storage, unwritten.key, None, {}) == attempts
     assert not result.success and sorted(attempts) == KEYS and {r for r, _ in attempts.values()} == {result.run_id}
