@@ -16,12 +16,16 @@ from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 class LocalArtifactStore(ArtifactStore):
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
+        self._root = str(self.root)
+        self._inside = os.path.join(self._root, "")
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root not in path.parents:
+        """The key's file under the root; a key that climbs out of it (``..``, an absolute path) is refused. Only the
+        key's text is normalised: resolving it on disk costs a ``stat`` per folder of the path, on every read."""
+        path = os.path.normpath(os.path.join(self._root, key))
+        if not path.startswith(self._inside):
             raise ValueError(f"key {key!r} escapes the store root {self.root}")
-        return path
+        return Path(path)
 
     def write_bytes(self, key: str, data: bytes) -> None:
         """Temp file in the target folder (named for this process: ``leftovers``), fsync, then rename: a crash leaves

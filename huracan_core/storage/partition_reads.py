@@ -9,7 +9,7 @@ import polars as pl
 
 from huracan_core.day_keys import DayKey
 from huracan_core.storage.keys import partition_object_key
-from huracan_core.storage.store import ArtifactStore
+from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
 
 
 def read_partitions(
@@ -19,6 +19,8 @@ def read_partitions(
     frames = {}
     for day, symbol in keys:
         key = partition_object_key(asset, symbol=symbol, day=day, timeframe=timeframe, recipe_hash=recipe_hash)
-        if store.exists(key):
+        try:
             frames[(day, symbol)] = store.read_parquet(key)
+        except ArtifactNotFound:
+            continue
     return frames

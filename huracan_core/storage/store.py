@@ -13,6 +13,8 @@ from typing import Any
 
 import polars as pl
 
+from huracan_core.storage.decoded_frames import decoded
+
 
 class ArtifactNotFound(FileNotFoundError):
     """Raised when a key has no object; names the key and the store."""
@@ -61,7 +63,7 @@ class ArtifactStore(ABC):
         self.write_bytes(key, buffer.getvalue())
 
     def read_parquet(self, key: str) -> pl.DataFrame:
-        return pl.read_parquet(io.BytesIO(self.read_bytes(key)))
+        return decoded(self.read_bytes(key))
 
     def write_json(self, key: str, payload: Any) -> None:
         self.write_bytes(key, (json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n").encode())

@@ -14,6 +14,7 @@ import polars as pl
 from huracan_core.day_keys import DayKey
 from huracan_core.storage.keys import partition_object_key
 from huracan_core.storage.partition_reads import read_partitions as partitions_in_store
+from huracan_core.storage.store import ArtifactNotFound
 from huracan_dagster.dagster_internals import record_partitions_in_key_order
 from huracan_dagster.defs.partitions import split_key
 from huracan_dagster.defs.resources import ArchiveResource
@@ -57,10 +58,10 @@ class PartitionedFrameIOManager(dg.ConfigurableIOManager):
         frames: dict[str, pl.DataFrame] = {}
         for key in sorted(context.asset_partition_keys):
             object_key = self._key(asset, key, definition)
-            if not store.exists(object_key):
-                continue
             try:
                 frames[key] = store.read_parquet(object_key)
+            except ArtifactNotFound:
+                continue
             except Exception as error:  # a damaged object must name itself, whatever the reader raised
                 raise OSError(f"{asset} partition {key}: cannot read {store.uri(object_key)} ({error})") from error
         return frames

@@ -9,7 +9,7 @@ partition it judged, with that partition's own figures: the UI shows the verdict
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,13 +58,17 @@ def evaluations(
     *,
     severity: dg.AssetCheckSeverity,
     blocking: bool = False,
+    targets: Mapping[str, AssetCheckEvaluationTargetMaterializationData] | None = None,
 ) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     """One evaluation per judged partition, in key order, then the check's (empty) output that the step owes.
 
     Each evaluation points at the partition's materialization of this run (when there is one), as Dagster's own
     ``AssetCheckResult`` does for a single partition: the UI counts a verdict only against its materialization.
+    ``targets``: those materializations (``check_targets``), when several checks of the step judge the same
+    partitions — one query for all of them.
     """
-    targets = _materializations(context, asset, list(verdicts))
+    if targets is None:
+        targets = check_targets(context, asset, list(verdicts))
     for key, verdict in sorted(verdicts.items()):
         yield dg.AssetCheckEvaluation(
             asset_key=asset,
@@ -99,10 +103,11 @@ def _text(value: Any) -> Any:
     return dg.MetadataValue.text("n/a" if value != value else f"{value:.6g}")  # NaN: could not be measured
 
 
-def _materializations(
-    context: dg.AssetExecutionContext, asset: dg.AssetKey, partitions: list[str]
+def check_targets(
+    context: dg.AssetExecutionContext, asset: dg.AssetKey, partitions: Iterable[str]
 ) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
     """The newest materialization of each partition written by this run, in one query."""
+    partitions = list(partitions)
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=asset, asset_partitions=partitions), limit=len(partitions)
     ).records

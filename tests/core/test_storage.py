@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 
-from huracan_core.storage import LocalArtifactStore
+from huracan_core.storage import LocalArtifactStore, decoded_frames
 from huracan_core.storage.keys import candles_key, partition_object_key
 from huracan_core.storage.store import ArtifactNotFound
 
@@ -54,9 +56,41 @@ def test_missing_keys_and_escapes_are_refused(tmp_path):
     store = LocalArtifactStore(tmp_path)
     with pytest.raises(ArtifactNotFound, match="candles/X"):
         store.read_bytes("candles/X")
-    with pytest.raises(ValueError, match="escapes"):
-        store.write_bytes("../outside", b"")
+    for key in ("../outside", "candles/../../outside", str(tmp_path.parent / "outside"), ""):
+        with pytest.raises(ValueError, match="escapes"):
+            store.write_bytes(key, b"")
     assert not Path(tmp_path.parent / "outside").exists()
+    store.write_bytes("candles/../summaries/x.json", b"{}")  # climbs down again: inside the root
+    assert store.read_bytes("summaries/x.json") == b"{}"
+
+
+def test_a_frame_read_again_is_the_frame_of_the_bytes_read_now(tmp_path, btc_15m, monkeypatch):
+    """Decoded frames are kept by their bytes' digest: a rewrite is seen at once, a damaged object still fails, a
+    reader's in-place change reaches no other reader, and what is kept stays under its bound."""
+    monkeypatch.setattr(decoded_frames, "_frames", OrderedDict())
+    monkeypatch.setattr(decoded_frames, "_held", 0)
+    decodes = []
+    read = pl.read_parquet
+    monkeypatch.setattr(pl, "read_parquet", lambda source: decodes.append(1) or read(source))
+    store = LocalArtifactStore(tmp_path)
+    key = "candles/BTC-USDT/15m/2024-07-01.parquet"
+    day, next_day = btc_15m.slice(0, 96), btc_15m.slice(96, 96)
+    store.write_parquet(key, day)
+    for _ in range(2):  # decoded, then read back
+        frame = store.read_parquet(key)
+        frame.columns = [f"renamed_{c}" for c in frame.columns]  # in place, on this reader's frame only
+    assert store.read_parquet(key).equals(day) and len(decodes) == 1  # the same bytes: decoded once
+    store.write_parquet(key, next_day)
+    assert store.read_parquet(key).equals(next_day) and len(decodes) == 2
+    store.write_bytes(key, store.read_bytes(key)[:-40])  # cut short
+    with pytest.raises(Exception, match="(?i)parquet|eof|footer|magic"):
+        store.read_parquet(key)
+    monkeypatch.setattr(decoded_frames, "CAPACITY_BYTES", 3 * day.estimated_size())
+    for n in range(12):
+        store.write_parquet(f"candles/BTC-USDT/15m/day{n}.parquet", btc_15m.slice(96 * n, 96))
+        store.read_parquet(f"candles/BTC-USDT/15m/day{n}.parquet")
+    assert 0 < decoded_frames._held <= decoded_frames.CAPACITY_BYTES
+    assert len(decoded_frames._frames) <= 3
 
 
 KILLED_BEFORE_RENAME = """

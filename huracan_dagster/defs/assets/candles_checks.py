@@ -7,16 +7,17 @@ written, and a later run over other partitions never hides an earlier flag.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 import dagster as dg
 
 from huracan_core.candles import CandlePartition
 from huracan_core.validation import CandleValidationError
+from huracan_dagster.dagster_internals import AssetCheckEvaluationTargetMaterializationData
 from huracan_dagster.defs.metadata import timestamps
 from huracan_dagster.defs.partitions import DEFAULT_SPACE, PartitionSpace, partition_key
-from huracan_dagster.defs.verdicts import Verdict, evaluations, partitioned_check
+from huracan_dagster.defs.verdicts import Verdict, check_targets, evaluations, partitioned_check
 
 VALID = "candles_valid"
 GAPS = "no_gaps"
@@ -59,6 +60,7 @@ def failed_validation(context: dg.AssetExecutionContext, asset: dg.AssetKey, err
 
 def check_results(context: dg.AssetExecutionContext, asset: dg.AssetKey, parts: Sequence[CandlePartition]) -> Iterator:
     keys = {partition_key(p.day, p.symbol): p for p in parts}
+    targets = check_targets(context, asset, keys)  # the four checks judge the same partitions
     yield from evaluations(
         context,
         asset,
@@ -66,12 +68,14 @@ def check_results(context: dg.AssetExecutionContext, asset: dg.AssetKey, parts: 
         {k: Verdict(True, "all blocking rules hold") for k in keys},
         severity=dg.AssetCheckSeverity.ERROR,
         blocking=True,
+        targets=targets,
     )
-    yield from _warning(context, asset, GAPS, keys, lambda p: p.anomalies.missing, "missing candles")
-    yield from _warning(context, asset, ZERO_VOLUME, keys, lambda p: p.anomalies.zero_volume, "zero-volume candles")
-    yield from _warning(
-        context, asset, EXTREME, keys, lambda p: [e.timestamp for e in p.anomalies.extreme], "extreme prints"
-    )
+    for name, found, label in (
+        (GAPS, lambda p: p.anomalies.missing, "missing candles"),
+        (ZERO_VOLUME, lambda p: p.anomalies.zero_volume, "zero-volume candles"),
+        (EXTREME, lambda p: [e.timestamp for e in p.anomalies.extreme], "extreme prints"),
+    ):
+        yield from _warning(context, asset, name, keys, found, label, targets)
 
 
 def _warning(
@@ -81,10 +85,11 @@ def _warning(
     parts: dict[str, CandlePartition],
     found: Callable[[CandlePartition], list[datetime]],
     label: str,
+    targets: Mapping[str, AssetCheckEvaluationTargetMaterializationData],
 ) -> Iterator:
     verdicts = {}
     for key, part in parts.items():
         bars = found(part)
         summary = f"{len(bars)} {label}: {timestamps(bars)}" if bars else f"no {label}"
         verdicts[key] = Verdict(not bars, summary, {label.replace(" ", "_"): len(bars)})
-    yield from evaluations(context, asset, name, verdicts, severity=dg.AssetCheckSeverity.WARN)
+    yield from evaluations(context, asset, name, verdicts, severity=dg.AssetCheckSeverity.WARN, targets=targets)

@@ -29,7 +29,7 @@ from huracan_core.health.anomalies import (
 )
 from huracan_core.paper.paper_day import PaperDay
 from huracan_dagster.defs.partitions import DEFAULT_SPACE, PartitionSpace, partition_key
-from huracan_dagster.defs.verdicts import Verdict, evaluations, partitioned_check
+from huracan_dagster.defs.verdicts import Verdict, check_targets, evaluations, partitioned_check
 
 DESCRIPTIONS = {
     WIN_RATE: "The day's win rate against the champion's out-of-sample win rate: two-proportion z, one-sided worse.",
@@ -62,8 +62,11 @@ def anomaly_checks(asset: dg.AssetKey, space: PartitionSpace = DEFAULT_SPACE) ->
 
 
 def anomaly_evaluations(context: dg.AssetExecutionContext, asset: dg.AssetKey, verdicts: Verdicts) -> Iterator:
+    targets = check_targets(context, asset, {key for judged in verdicts.values() for key in judged})
     for name in CHECKS:
-        yield from evaluations(context, asset, name, verdicts[name], severity=dg.AssetCheckSeverity.WARN)
+        yield from evaluations(
+            context, asset, name, verdicts[name], severity=dg.AssetCheckSeverity.WARN, targets=targets
+        )
 
 
 def anomaly_verdicts(
