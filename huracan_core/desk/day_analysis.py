@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from itertools import pairwise
 
 import numpy as np
@@ -18,7 +19,7 @@ import polars as pl
 from huracan_core.day_keys import DayKey, require
 from huracan_core.models.opportunities import opportunity_ledger
 from huracan_core.trading.analysis import TABLE_NAMES, Outcomes, Span, post_exit_columns, table_frames, tables
-from huracan_core.trading.bars import join_bars
+from huracan_core.trading.bars import join_bars, schema_groups
 from huracan_core.trading.exits import ExitConfig
 
 POST_EXIT_HORIZONS = (5, 30, 120)
@@ -62,24 +63,16 @@ def analyse_partitions(
         days_of.setdefault(symbol, []).append(day)
     found: dict[DayKey, TradeAnalysis] = {}
     for symbol, days in days_of.items():
-        for group in _same_schemas(days, symbol, inputs):
+        for group in schema_groups(days, partial(_day_frames, symbol=symbol, inputs=inputs)):
             found |= _analyse_group(group, symbol, ledgers, labels, candles, features, regimes, notional)
     return {key: found[key] for key in sorted(wanted)}
 
 
-def _same_schemas(
-    days: list[date], symbol: str, inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]]
-) -> list[list[date]]:
-    """The days grouped so that each input's frames of a group (the next day's candles too) share one schema: a
-    group's frames concatenate as each day's do alone."""
-    groups: dict[tuple, list[date]] = {}
-    candles = inputs["candles"]
-    for day in days:
-        key = (day, symbol)
-        following = candles.get((day + timedelta(days=1), symbol), candles[key])
-        frames = [*(inputs[name][key] for name in inputs), following]
-        groups.setdefault(tuple((tuple(f.columns), tuple(f.dtypes)) for f in frames), []).append(day)
-    return list(groups.values())
+def _day_frames(day: date, symbol: str, inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]]) -> list[pl.DataFrame]:
+    """The frames a day's analysis concatenates with its group's: each input's, and the next day's candles (its
+    own when those are absent)."""
+    key, candles = (day, symbol), inputs["candles"]
+    return [*(frames[key] for frames in inputs.values()), candles.get((day + timedelta(days=1), symbol), candles[key])]
 
 
 def _analyse_group(

@@ -23,7 +23,7 @@ from huracan_core.health.patterns import pattern_key
 from huracan_core.models.inputs import with_signals
 from huracan_core.models.policy import CoinModel, rules_decisions
 from huracan_core.trading.backtest import BacktestResult, run_backtests
-from huracan_core.trading.bars import join_bars
+from huracan_core.trading.bars import join_bars, schema_groups
 from huracan_core.trading.consensus import ConsensusConfig
 from huracan_core.trading.costs import CostModel
 from huracan_core.trading.exits import ExitConfig
@@ -92,8 +92,9 @@ def trade_partitions(
     The signals already carry the engines' warm-up, so a day reads only its own partitions. Raises
     ``MissingPartitionError`` naming the wanted partitions whose own inputs are absent.
 
-    A symbol's days are joined and traded in one pass (``_batches``), each day still a stretch of its own: every
-    day is exactly what trading it alone gives.
+    A symbol's days whose partitions share their schemas and hold only their own day's bars (``_within``) are
+    joined and traded in one pass (``schema_groups``), each day still a stretch of its own: every day is exactly
+    what trading it alone gives.
     """
     inputs = {"candles": candles, "features": features, "regimes": regimes, "signals": signals}
     for name, frames in inputs.items():
@@ -108,7 +109,13 @@ def trade_partitions(
         run_backtests, timeframe=timeframe, exchange=exchange, exits=exits, capital=capital, costs=costs
     )
     traded: dict[DayKey, TradingDay] = {}
-    for keys in _batches(sorted(set(wanted)), inputs):
+    batches = schema_groups(
+        sorted(set(wanted)),
+        lambda key: [partitions[key] for partitions in inputs.values()],
+        # a batch is joined into one frame and cut back into days: a day whose partitions reach outside it is alone
+        apart=lambda key: key[1] if all(_within(partitions[key], key[0]) for partitions in inputs.values()) else key,
+    )
+    for keys in batches:
         traded |= _trade_batch(keys, inputs, models, no_model, paused, backtests)
     return [traded[key] for key in sorted(wanted)]
 
@@ -121,8 +128,8 @@ def _trade_batch(
     paused: Mapping[date, frozenset[str]],
     backtests: Callable[..., list[BacktestResult]],
 ) -> dict[DayKey, TradingDay]:
-    """One batch's days (``_batches``), each decided by its own policy on its own view and traded as a stretch of
-    its own; ``backtests``: ``run_backtests`` with the desk's settings."""
+    """One batch's days (``schema_groups`` in ``trade_partitions``), each decided by its own policy on its own view
+    and traded as a stretch of its own; ``backtests``: ``run_backtests`` with the desk's settings."""
     day_bars, views = _day_frames(keys, inputs)
     decided = [
         models[key].decisions(view) if key in models else rules_decisions(view)
@@ -155,19 +162,6 @@ def _trade_batch(
         )
         for n, key in enumerate(keys)
     }
-
-
-def _batches(keys: Sequence[DayKey], inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]]) -> list[list[DayKey]]:
-    """The days (in order) that can be joined into one frame and cut back into days without a day seeing another's
-    rows: one symbol's, whose partitions share their schemas (a concat would cast them otherwise) and hold only
-    their own day's bars. A day whose partitions reach outside it is a batch of its own."""
-    groups: dict[tuple, list[DayKey]] = {}
-    for key in keys:
-        frames = [partitions[key] for partitions in inputs.values()]
-        own = all(_within(frame, key[0]) for frame in frames)
-        group = (key[1], *(tuple(frame.schema.items()) for frame in frames)) if own else key
-        groups.setdefault(group, []).append(key)
-    return list(groups.values())
 
 
 def _within(frame: pl.DataFrame, day: date) -> bool:

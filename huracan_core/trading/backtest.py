@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from huracan_core.trading.bars import schema_groups
 from huracan_core.trading.costs import CostModel, bar_costs, daily_costs_summary
 from huracan_core.trading.exits import ExitConfig
 from huracan_core.trading.metrics import curve_summary, equity_curve
@@ -58,7 +59,7 @@ def run_backtests(
     schemas are joined and run in one pass (``stretch_fills``), which gives each what it gives alone while paying
     the polars overhead once — a day of bars costs far less to trade than to set up."""
     results: dict[int, BacktestResult] = {}
-    for members in _same_schemas(stretches).values():
+    for members in schema_groups(range(len(stretches)), lambda n: stretches[n]):
         bars = pl.concat([stretches[n][0] for n in members], rechunk=True)
         decisions = pl.concat([stretches[n][1] for n in members], rechunk=True)
         lengths = [stretches[n][0].height for n in members]
@@ -68,14 +69,6 @@ def run_backtests(
             strict=True,
         )
     return [results[n] for n in range(len(stretches))]
-
-
-def _same_schemas(stretches: Sequence[tuple[pl.DataFrame, pl.DataFrame]]) -> dict[tuple, list[int]]:
-    """The stretches' positions grouped by their frames' schemas: only frames of one schema join without a cast."""
-    groups: dict[tuple, list[int]] = {}
-    for n, (bars, decisions) in enumerate(stretches):
-        groups.setdefault((tuple(bars.schema.items()), tuple(decisions.schema.items())), []).append(n)
-    return groups
 
 
 def _joined_run(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import TypeVar
 
 import polars as pl
+
+T = TypeVar("T")
 
 #: the regime columns the trader reads; the scores stay in the regimes asset (they are not entry features)
 REGIME_COLUMNS = ("regime", "regime_confidence")
@@ -32,3 +35,22 @@ def join_bars(
         regs = pl.concat(list(regimes), how="vertical_relaxed").select(*on, *REGIME_COLUMNS)
         bars = bars.join(regs.unique(on, keep="last"), on=on, how="left")
     return bars.sort(on)
+
+
+def schema_groups(
+    items: Iterable[T],
+    frames: Callable[[T], Sequence[pl.DataFrame]],
+    *,
+    apart: Callable[[T], Hashable] = lambda _: None,
+) -> list[list[T]]:
+    """``items`` grouped so that within a group each position of ``frames(item)`` has one schema (and one
+    ``apart(item)``, for what must also keep items apart: the symbol, or the item itself to stand alone); the
+    groups in order of first appearance, each's items in their order.
+
+    Why: a ``pl.concat`` of frames whose schemas differ casts them (or fails), so a group's frames concatenate
+    exactly as each item's do alone, and joining items to pay polars' overhead once changes no item's result."""
+    groups: dict[Hashable, list[T]] = {}
+    for item in items:
+        key = (apart(item), tuple(tuple(frame.schema.items()) for frame in frames(item)))
+        groups.setdefault(key, []).append(item)
+    return list(groups.values())
