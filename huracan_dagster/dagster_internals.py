@@ -14,6 +14,7 @@ import dagster as dg
 # 4. A partitioned check's verdict points at the partition's materialization of the same run, as Dagster's own
 #    ``AssetCheckResult`` does for one partition; a ranged run records evaluations itself, with this target.
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationPlanned,  # use 11
     AssetCheckEvaluationTargetMaterializationData,
 )
 
@@ -52,7 +53,9 @@ from dagster._core.storage.event_log import SqliteEventLogStorage
 # 10. A run's planned materializations are one event per asset with the run's partition subset, not one per
 #     partition (instance/planned_ranges.py); Dagster's query for the partitions a run attempted but did not write
 #     reads only per-partition events, so those subsets are read from the event table, whose schema is private.
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+# 11. A planned check's rows, one per partition of the run, are written with the event serialized once
+#     (instance/check_planned.py): the storage's method that writes them, its event type and its table are private.
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
@@ -70,8 +73,10 @@ if TYPE_CHECKING:
 __all__ = [
     "INDEX_SHARD_NAME",
     "SQLITE_BUSY_TIMEOUT_SECONDS",
+    "AssetCheckEvaluationPlanned",
     "AssetCheckEvaluationTargetMaterializationData",
     "AssetCheckExecutionRecordStatus",
+    "AssetCheckExecutionsTable",
     "ConfigurableClassData",
     "PartitionKeyFilter",
     "SerializableErrorInfo",

@@ -7,8 +7,9 @@ takes two or three such groups: the row, its asset index, its check execution. M
 These subclasses keep one connection open per storage (and up to ten more while threads overlap, closed when
 returned), as dagster-webserver already does for itself (``optimize_for_webserver``); a connection found dead
 (PostgreSQL restarted) is replaced on checkout. Tables, schema and queries are dagster-postgres's own. As on SQLite,
-the schema facts Dagster asks before every event are asked once (``schema_facts``) and a run's planned
-materializations are one event per asset (``planned_ranges``).
+the schema facts Dagster asks before every event are asked once (``schema_facts``), a run's planned
+materializations are one event per asset (``planned_ranges``) and a planned check's rows carry its event serialized
+once (``check_planned``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dagster_postgres.utils import (
 from sqlalchemy.engine import Connection
 
 from huracan_dagster.dagster_internals import ConfigurableClassData
+from huracan_dagster.instance.check_planned import store_planned_check
 from huracan_dagster.instance.planned_ranges import unfinished_attempts
 from huracan_dagster.instance.schema_facts import SchemaFacts
 
@@ -81,6 +83,9 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
             asset_key, after_storage_id
         )
         return unfinished_attempts(self, asset_key, after_storage_id, own)
+
+    def _store_asset_check_evaluation_planned(self, event: dg.EventLogEntry, event_id: int | None) -> None:
+        store_planned_check(self, event, event_id)  # the event serialized once, not per partition
 
     def has_table(self, table_name: str) -> bool:
         return self._schema.table(table_name, super().has_table)

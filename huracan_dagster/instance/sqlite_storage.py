@@ -18,7 +18,8 @@ Dagster also asks the schema, for every asset event and every check verdict, whe
 (a new engine and a schema query each time here: 1.3 ms, ~4 s of a week × 5 coins profiled): ``SchemaFacts``
 remembers what was found present, which a migration can add to but never take away. A run's planned
 materializations are one event per asset carrying its partitions, not one per partition (``planned_ranges``, which
-keeps the failed and in-progress partitions as Dagster's own log tells them).
+keeps the failed and in-progress partitions as Dagster's own log tells them), and a planned check's per-partition
+rows carry its event serialized once, not once per row (``check_planned``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from huracan_dagster.dagster_internals import (
     ConfigurableClassData,
     SqliteEventLogStorage,
 )
+from huracan_dagster.instance.check_planned import store_planned_check
 from huracan_dagster.instance.planned_ranges import unfinished_attempts
 from huracan_dagster.instance.schema_facts import SchemaFacts
 
@@ -117,6 +119,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             asset_key, after_storage_id
         )
         return unfinished_attempts(self, asset_key, after_storage_id, own)
+
+    def _store_asset_check_evaluation_planned(self, event: dg.EventLogEntry, event_id: int | None) -> None:
+        store_planned_check(self, event, event_id)  # the event serialized once, not per partition
 
     def has_table(self, table_name: str) -> bool:
         return self._schema.table(table_name, super().has_table)

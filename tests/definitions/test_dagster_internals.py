@@ -223,3 +223,42 @@ def test_use_10_a_ranged_planned_event_is_one_row_of_the_event_table_with_its_su
             patch.setattr(planned_ranges, "MAX_BOUND_KEYS", 1)
             assert unfinished_attempts(instance.event_log_storage, unwritten.key, None, {}) == attempts
     assert not result.success and sorted(attempts) == KEYS and {r for r, _ in attempts.values()} == {result.run_id}
+
+
+def test_use_11_a_planned_checks_rows_are_dagsters_own_with_the_event_serialized_once(tmp_path, monkeypatch) -> None:
+    from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
+
+    planned = dg.DagsterEvent(
+        event_type_value=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED.value,
+        job_name="chain",
+        event_specific_data=internals.AssetCheckEvaluationPlanned(
+            asset_key=dg.AssetKey(["15m", "candles"]),
+            check_name="no_gaps",
+            partitions_subset=PARTS.subset_with_partition_keys(KEYS),
+        ),
+        step_key="15m__candles",
+    )
+    entry = dg.EventLogEntry(
+        error_info=None,
+        level="DEBUG",
+        user_message="",
+        run_id="a-ranged-run",
+        timestamp=1_733_011_200.5,
+        dagster_event=planned,
+    )
+    serialized = []
+    real = dg.serialize_value
+    monkeypatch.setattr(dg, "serialize_value", lambda value: serialized.append(value) or real(value))
+    rows = {}
+    for name, storage in (
+        ("dagster", internals.SqliteEventLogStorage(str(tmp_path / "dagster"))),
+        ("huracan", PooledSqliteEventLogStorage(str(tmp_path / "huracan"))),
+    ):
+        storage.store_event(entry)
+        table = internals.AssetCheckExecutionsTable
+        with storage.index_connection() as conn:
+            found = conn.execute(table.select().order_by(table.c.partition)).mappings().all()
+        rows[name] = [{k: v for k, v in row.items() if k != "id"} for row in found]
+    assert [row["partition"] for row in rows["huracan"]] == KEYS
+    assert rows["huracan"] == rows["dagster"]  # column for column, the same planned rows
+    assert serialized.count(entry) == 1  # ours serialized the event once (Dagster's own serializes through serdes)
