@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -105,19 +106,26 @@ def _module_of(obj: Code) -> ModuleType:
 _PARSING = threading.Lock()
 
 
-def _imported(module: ModuleType) -> set[str]:
+def _imported(module: ModuleType) -> frozenset[str]:
     """Names of the modules that ``module``'s import statements load: ``from p import m`` may name a submodule."""
+    return _imports_in(_source(module), module.__package__ or "")
+
+
+@functools.cache
+def _imports_in(source: str, package: str) -> frozenset[str]:
+    """Kept by the source text itself, so an edited module is parsed anew: every asset's version walks the same
+    modules, and parsing them was most of building the definitions (about 0.7 of 0.8 s, each time they were built)."""
     names: set[str] = set()
     with _PARSING:
-        tree = ast.parse(_source(module))
+        tree = ast.parse(source)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = importlib.util.resolve_name("." * node.level + (node.module or ""), module.__package__)
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
-    return names
+    return frozenset(names)
 
 
 def _inside(name: str, package: str) -> bool:

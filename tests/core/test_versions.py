@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import importlib.util
+import linecache
 import re
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -66,6 +69,28 @@ def test_modules_used_follows_imports_of_functions_and_constants() -> None:
     assert all(name.startswith("huracan_core.") for name in recipe + candles)
     assert "huracan_core.features.causality" not in recipe  # a module the recipe never runs
     assert re.fullmatch("[0-9a-f]{12}", candles_code_version())
+
+
+def test_an_edited_module_is_walked_by_its_new_imports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Imports are parsed once per source text: the same text is not parsed again, an edit is."""
+    package = tmp_path / "edited"
+    package.mkdir()
+    (package / "__init__.py").write_text('"""A package of the test."""\n')
+    for name in ("first", "second"):
+        (package / f"{name}.py").write_text("VALUE = 1\n")
+    (package / "root.py").write_text("from edited import first\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    root = importlib.import_module("edited.root")
+    walked = [m.__name__ for m in modules_used(root, within="edited")]
+    assert (
+        walked == [m.__name__ for m in modules_used(root, within="edited")] == ["edited", "edited.first", "edited.root"]
+    )
+    (package / "root.py").write_text("from edited import second\n")
+    linecache.checkcache()
+    root = importlib.reload(root)
+    assert [m.__name__ for m in modules_used(root, within="edited")] == ["edited", "edited.root", "edited.second"]
+    for name in ("edited", "edited.first", "edited.second", "edited.root"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
 
 
 def test_trading_version_follows_every_config() -> None:
