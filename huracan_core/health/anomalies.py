@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 WIN_RATE = "win_rate_vs_baseline"
 NET_PER_TRADE = "net_bps_vs_baseline"
@@ -107,6 +106,8 @@ def count_p(count: int, expected: float) -> float:
     """Two-sided Poisson p of ``count`` at mean ``expected`` (doubled smaller tail, at most 1)."""
     if expected <= 0:
         return 1.0 if count == 0 else 0.0
+    from scipy import stats  # here, not at the top: scipy.stats is half a second of every process's start-up
+
     return min(1.0, 2 * min(float(stats.poisson.cdf(count, expected)), float(stats.poisson.sf(count - 1, expected))))
 
 
@@ -120,6 +121,8 @@ def judge_day(
     ones are judged per trade. None: every trade of the ledger closed (the shadow trader's day)."""
     n = ledger.height
     count = n if entered is None else entered
+    from scipy import stats
+
     z_alpha = float(stats.norm.ppf(1 - config.alpha))
     expected = base.trades_per_day
     p = count_p(count, expected)

@@ -8,51 +8,51 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-import pandera.polars as pa
 import polars as pl
-from pandera.errors import SchemaErrors
 
 from huracan_core.schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from huracan_core.timeframes import timeframe_ms
 from huracan_core.validation.drift import has_usable_timestamp, schema_problems
 from huracan_core.validation.problems import CandleValidationError, Problem
 
+if TYPE_CHECKING:  # pandera (and pandas beneath it) is imported where candles are validated, not by every process
+    import pandera.polars as pa
+
 __all__ = ["CandleValidationError", "Problem", "candle_schema", "validate_candles"]
 
 
-def _elementwise(name: str, error: str, expr: Callable[[str], pl.Expr]) -> pa.Check:
-    return pa.Check(lambda data: data.lazyframe.select(expr(data.key)), name=name, error=error)
-
-
-def _frame_check(name: str, error: str, expr: pl.Expr) -> pa.Check:
-    return pa.Check(lambda data: data.lazyframe.select(expr), name=name, error=error)
-
-
-FINITE = _elementwise("finite", "NaN or infinite value", lambda c: pl.col(c).is_finite())
-POSITIVE = _elementwise("positive", "price is not positive", lambda c: pl.col(c) > 0)
-NON_NEGATIVE = _elementwise("non_negative", "negative value", lambda c: pl.col(c) >= 0)
-INCREASING = _elementwise(
-    "strictly_increasing",
-    "timestamp not after the previous row",
-    lambda c: (pl.col(c).diff().dt.total_milliseconds() > 0).fill_null(True),
-)
-
-
 def candle_schema(timeframe: str, columns: list[str]) -> pa.DataFrameSchema:
+    import pandera.polars as pa
+
+    def _elementwise(name: str, error: str, expr: Callable[[str], pl.Expr]) -> pa.Check:
+        return pa.Check(lambda data: data.lazyframe.select(expr(data.key)), name=name, error=error)
+
+    def _frame_check(name: str, error: str, expr: pl.Expr) -> pa.Check:
+        return pa.Check(lambda data: data.lazyframe.select(expr), name=name, error=error)
+
+    finite = _elementwise("finite", "NaN or infinite value", lambda c: pl.col(c).is_finite())
+    positive = _elementwise("positive", "price is not positive", lambda c: pl.col(c) > 0)
+    non_negative = _elementwise("non_negative", "negative value", lambda c: pl.col(c) >= 0)
+    increasing = _elementwise(
+        "strictly_increasing",
+        "timestamp not after the previous row",
+        lambda c: (pl.col(c).diff().dt.total_milliseconds() > 0).fill_null(True),
+    )
     step = timeframe_ms(timeframe)
     aligned = _elementwise(
         "aligned", f"timestamp not aligned to {timeframe}", lambda c: pl.col(c).dt.epoch("ms") % step == 0
     )
     spec: dict[str, pa.Column] = {
-        "timestamp": pa.Column(REQUIRED_COLUMNS["timestamp"], checks=[aligned, INCREASING], unique=True),
-        **{c: pa.Column(pl.Float64, checks=[FINITE, POSITIVE]) for c in ("open", "high", "low", "close")},
-        "volume": pa.Column(pl.Float64, checks=[FINITE, NON_NEGATIVE]),
+        "timestamp": pa.Column(REQUIRED_COLUMNS["timestamp"], checks=[aligned, increasing], unique=True),
+        **{c: pa.Column(pl.Float64, checks=[finite, positive]) for c in ("open", "high", "low", "close")},
+        "volume": pa.Column(pl.Float64, checks=[finite, non_negative]),
     }
     if "quote_volume" in columns:
-        spec["quote_volume"] = pa.Column(OPTIONAL_COLUMNS["quote_volume"], checks=[FINITE, NON_NEGATIVE])
+        spec["quote_volume"] = pa.Column(OPTIONAL_COLUMNS["quote_volume"], checks=[finite, non_negative])
     if "trades" in columns:
-        spec["trades"] = pa.Column(OPTIONAL_COLUMNS["trades"], checks=[NON_NEGATIVE])
+        spec["trades"] = pa.Column(OPTIONAL_COLUMNS["trades"], checks=[non_negative])
     body_low, body_high = pl.min_horizontal("open", "close"), pl.max_horizontal("open", "close")
     return pa.DataFrameSchema(
         spec,
@@ -84,6 +84,8 @@ def validate_candles(
     drift = schema_problems(frame, partitions=partitions, partition_of=partition_of)
     if drift:
         raise CandleValidationError(drift)
+    from pandera.errors import SchemaErrors
+
     try:
         candle_schema(timeframe, frame.columns).validate(frame, lazy=True)
     except SchemaErrors as errors:

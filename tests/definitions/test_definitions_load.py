@@ -85,6 +85,23 @@ def test_dagster_cli_works_in_the_project_root_without_dagster_home(tmp_path):
     assert not (REPO / "dagster.yaml").exists() or "huracan_dagster" not in (REPO / "dagster.yaml").read_text()
 
 
+#: imported only by the steps that use them: a run worker, the CLI and a Celery step start without them
+STEP_ONLY_IMPORTS = ("scipy.stats", "pandera", "pandas")
+
+
+def test_loading_the_code_location_imports_no_library_only_a_step_uses(huracan_home):
+    """Every run worker, Celery step and ``huracan`` command starts by loading the code location: a library that
+    only the candle validation (pandera, pandas) or the anomaly tests (scipy.stats) need is a second of every start."""
+    probe = (
+        "import sys; from huracan_dagster.defs.definitions import build_definitions; "
+        "from huracan_dagster.settings import Settings; build_definitions(Settings.from_env()).get_repository_def(); "
+        f"print(','.join(m for m in {STEP_ONLY_IMPORTS!r} if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
 def test_definitions_hold_the_prefixed_chain_its_checks_and_daily_job(huracan_home, monkeypatch):
     monkeypatch.setenv("HURACAN_TIMEFRAMES", "")
     defs = build_definitions(Settings.from_env())
