@@ -51,6 +51,6 @@ def schema_groups(
     exactly as each item's do alone, and joining items to pay polars' overhead once changes no item's result."""
     groups: dict[Hashable, list[T]] = {}
     for item in items:
-        key = (apart(item), tuple(tuple(frame.schema.items()) for frame in frames(item)))
+        key = (apart(item), tuple(tuple(zip(frame.columns, frame.dtypes)) for frame in frames(item)))  # not .schema: 3× dearer
         groups.setdefault(key, []).append(item)
     return list(groups.values())
