@@ -12,7 +12,7 @@ import polars as pl
 from huracan_core.trading.bars import schema_groups
 from huracan_core.trading.costs import CostModel, bar_costs, daily_costs_summary
 from huracan_core.trading.exits import ExitConfig
-from huracan_core.trading.metrics import curve_summary, equity_curve
+from huracan_core.trading.metrics import curve_summary, equity_curves
 from huracan_core.trading.shadow_trader import stretch_fills
 
 
@@ -85,11 +85,12 @@ def _joined_run(
     """Each stretch of ``lengths`` bars its own backtest; the quoted costs are per bar, so computed once."""
     fills = stretch_fills(bars, decisions, lengths, symbol, timeframe, exchange, exits, costs=costs)
     quoted = bar_costs(bars, costs, exchange, symbol, exits.notional)
+    starts = np.cumsum(lengths) - lengths
+    times = [bars["timestamp"].slice(start, n) for start, n in zip(starts, lengths, strict=True)]
+    curves = equity_curves([fill.ledger for fill in fills], times, capital)
     results = []
-    for start, n, fill in zip(np.cumsum(lengths) - lengths, lengths, fills, strict=True):
-        times = bars["timestamp"].slice(start, n)
+    for start, n, fill, curve in zip(starts, lengths, fills, curves, strict=True):
         ledger, quotes = fill.ledger, quoted.slice(start, n)
-        curve = equity_curve(ledger, capital, times)
         results.append(
             BacktestResult(
                 ledger=ledger,

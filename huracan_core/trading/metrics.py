@@ -11,6 +11,7 @@ UI) shows NaN as missing.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -106,6 +107,39 @@ def equity_curve(ledger: pl.DataFrame, capital: float, bar_times: pl.Series | No
         grid = pl.DataFrame({"timestamp": bar_times})
         pnl = grid.join(pnl, on="timestamp", how="left").with_columns(pl.col("net_pnl").fill_null(0.0))
     return pnl.sort("timestamp").with_columns(equity=capital + pl.col("net_pnl").cum_sum())
+
+
+def equity_curves(
+    ledgers: Sequence[pl.DataFrame], bar_times: Sequence[pl.Series], capital: float
+) -> list[pl.DataFrame]:
+    """``equity_curve`` of each ledger on its own bars, in one query: a day's curve costs far less to compute than
+    to set up. Each is what ``equity_curve`` gives it alone: the same exits summed per bar, the same running sum."""
+    stretch = "_stretch"
+    pnl = (
+        pl.concat(
+            [
+                ledger.select(pl.lit(n, pl.UInt32).alias(stretch), pl.col("exit_time").alias("timestamp"), "net_pnl")
+                for n, ledger in enumerate(ledgers)
+            ]
+        )
+        .group_by(stretch, "timestamp")
+        .agg(pl.col("net_pnl").sum())
+    )
+    grid = pl.concat(
+        [
+            pl.DataFrame({stretch: pl.repeat(n, len(t), dtype=pl.UInt32, eager=True), "timestamp": t})
+            for n, t in enumerate(bar_times)
+        ]
+    )
+    curves = (
+        grid.join(pnl, on=[stretch, "timestamp"], how="left")
+        .with_columns(pl.col("net_pnl").fill_null(0.0))
+        .sort(stretch, "timestamp")
+        .with_columns(equity=capital + pl.col("net_pnl").cum_sum().over(stretch))
+        .drop(stretch)
+    )
+    starts = np.cumsum([0, *map(len, bar_times)])
+    return [curves.slice(int(start), len(times)) for start, times in zip(starts, bar_times, strict=False)]
 
 
 def summary(

@@ -14,7 +14,7 @@ bytes it gets alone without a query, a join and a costs table per day.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -95,11 +95,14 @@ def _symbol_signals(
     )
     parts = votes.partition_by("_segment", as_dict=True, maintain_order=True, include_key=False)
     return {
-        (day, symbol): parts[(i,)].filter(pl.col("timestamp") >= day_start(day))
-        if (i,) in parts
-        else votes.clear().drop("_segment")
+        (day, symbol): _from(parts[(i,)], day_start(day)) if (i,) in parts else votes.clear().drop("_segment")
         for i, day in enumerate(days)
     }
+
+
+def _from(segment: pl.DataFrame, start: datetime) -> pl.DataFrame:
+    """The rows of a time-ordered segment from ``start`` on: a cut, not a filter of every row."""
+    return segment.slice(int(segment["timestamp"].search_sorted(start, side="left")))
 
 
 def prove_signal_causality(

@@ -71,6 +71,29 @@ def test_equity_curve_and_summary() -> None:
     assert s["sharpe"] == pytest.approx(metrics.sharpe(returns, "1h"))
 
 
+def test_curves_of_many_ledgers_in_one_query_are_each_ledgers_curve_alone() -> None:
+    """Days of real-looking ledgers, one with two exits on a bar, one empty, one with an exit after its last bar
+    (left out, as ``equity_curve`` leaves it): each curve equals the day's own, frame for frame."""
+    rng = np.random.default_rng(3)
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    days, ledgers = [], []
+    for d in range(6):
+        start = t0 + timedelta(days=d)
+        bars = pl.Series("timestamp", [start + timedelta(minutes=15 * i) for i in range(96)])
+        exits = sorted(rng.choice(96, size=int(rng.integers(0, 9))).tolist())  # repeats: exits sharing a bar
+        if d == 4:
+            exits = []
+        times = [start + timedelta(minutes=15 * i) for i in exits] + ([start + timedelta(days=1)] if d == 5 else [])
+        pnl = rng.normal(0.0, 3.0, len(times))
+        days.append(bars)
+        ledgers.append(pl.DataFrame({"exit_time": times, "net_pnl": pnl}, schema_overrides={"exit_time": bars.dtype}))
+    together = metrics.equity_curves(ledgers, days, 10_000.0)
+    assert len(together) == len(days)
+    for ledger, bars, curve in zip(ledgers, days, together, strict=True):
+        assert curve.equals(metrics.equity_curve(ledger, 10_000.0, bars))
+        assert curve.height == len(bars)
+
+
 def test_undefined_figures_are_nan_never_zero() -> None:
     """A flat curve has no Sharpe, a win-only ledger no profit factor, no trades no hit rate: NaN, which every
     reader shows as missing, where a 0 would read as a measured failure."""
