@@ -102,18 +102,18 @@ def cost_share_of_gross(ledger: pl.DataFrame) -> float:
 def equity_curve(ledger: pl.DataFrame, capital: float, bar_times: pl.Series | None = None) -> pl.DataFrame:
     """Equity (capital + realised net P&L) stepping at each exit; on ``bar_times`` (every bar, flat where
     nothing closed) when given, which is the curve per-bar ratios need."""
-    pnl = ledger.group_by("exit_time").agg(pl.col("net_pnl").sum()).rename({"exit_time": "timestamp"})
     if bar_times is not None:
-        grid = pl.DataFrame({"timestamp": bar_times})
-        pnl = grid.join(pnl, on="timestamp", how="left").with_columns(pl.col("net_pnl").fill_null(0.0))
+        return equity_curves([ledger], [bar_times], capital)[0]
+    pnl = ledger.group_by("exit_time").agg(pl.col("net_pnl").sum()).rename({"exit_time": "timestamp"})
     return pnl.sort("timestamp").with_columns(equity=capital + pl.col("net_pnl").cum_sum())
 
 
 def equity_curves(
     ledgers: Sequence[pl.DataFrame], bar_times: Sequence[pl.Series], capital: float
 ) -> list[pl.DataFrame]:
-    """``equity_curve`` of each ledger on its own bars, in one query: a day's curve costs far less to compute than
-    to set up. Each is what ``equity_curve`` gives it alone: the same exits summed per bar, the same running sum."""
+    """The equity curve of each ledger on its own bars (net P&L summed per exit bar, flat elsewhere, an exit off
+    the bars left out), in one query: a day's curve costs far less to compute than to set up. Each curve restarts
+    at ``capital``, so a ledger's curve is the same alone or among others."""
     stretch = "_stretch"
     pnl = (
         pl.concat(

@@ -73,7 +73,7 @@ def test_equity_curve_and_summary() -> None:
 
 def test_curves_of_many_ledgers_in_one_query_are_each_ledgers_curve_alone() -> None:
     """Days of real-looking ledgers, one with two exits on a bar, one empty, one with an exit after its last bar
-    (left out, as ``equity_curve`` leaves it): each curve equals the day's own, frame for frame."""
+    (left out): each curve equals the day's own computed alone, frame for frame."""
     rng = np.random.default_rng(3)
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     days, ledgers = [], []
