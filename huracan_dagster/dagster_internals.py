@@ -55,6 +55,13 @@ from dagster._core.storage.event_log import SqliteEventLogStorage
 #     reads only per-partition events, so those subsets are read from the event table, whose schema is private.
 # 11. A planned check's rows, one per partition of the run, are written with the event serialized once
 #     (instance/check_planned.py): the storage's method that writes them, its event type and its table are private.
+# 12. A ranged step's materializations are stored on SQLite as dagster-postgres stores them, the asset's index row
+#     written once (instance/asset_event_batch.py): the storage's row builders for a batch, its tags and its index
+#     row (``prepare_insert_event_batch``, ``_store_asset_event_tags``, ``_store_asset_event``) are private.
+# 13. A check verdict's row is written with a statement built once and the text its event row was written with
+#     (instance/check_verdict.py, instance/event_text.py): the storage's method that writes it
+#     (``_update_asset_check_evaluation``), the one that serializes an event's row (``_event_to_row``), the table
+#     and its status type are private.
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME

@@ -20,6 +20,7 @@ from huracan_dagster.dagster_internals import (
     AssetCheckExecutionsTable,
     SqlEventLogStorage,
 )
+from huracan_dagster.instance.event_text import text_of
 
 
 def store_planned_check(storage: SqlEventLogStorage, event: dg.EventLogEntry, event_id: int | None) -> None:
@@ -32,7 +33,7 @@ def store_planned_check(storage: SqlEventLogStorage, event: dg.EventLogEntry, ev
         "check_name": planned.check_name,
         "run_id": event.run_id,
         "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
-        "evaluation_event": dg.serialize_value(event),
+        "evaluation_event": text_of(event),  # as its event row holds it (event_text)
         # as Dagster writes it: UTC without a zone (PostgreSQL's column has none)
         "evaluation_event_timestamp": datetime.fromtimestamp(event.timestamp, UTC).replace(tzinfo=None),
         "evaluation_event_storage_id": event_id,

@@ -8,8 +8,9 @@ These subclasses keep one connection open per storage (and up to ten more while 
 returned), as dagster-webserver already does for itself (``optimize_for_webserver``); a connection found dead
 (PostgreSQL restarted) is replaced on checkout. Tables, schema and queries are dagster-postgres's own. As on SQLite,
 the schema facts Dagster asks before every event are asked once (``schema_facts``), a run's planned
-materializations are one event per asset (``planned_ranges``) and a planned check's rows carry its event serialized
-once (``check_planned``).
+materializations are one event per asset (``planned_ranges``), a planned check's rows carry its event serialized
+once (``check_planned``) and a verdict's row is written with a statement built once and its event row's text
+(``check_verdict``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from sqlalchemy.engine import Connection
 
 from huracan_dagster.dagster_internals import ConfigurableClassData
 from huracan_dagster.instance.check_planned import store_planned_check
+from huracan_dagster.instance.check_verdict import update_verdict
+from huracan_dagster.instance.event_text import remember
 from huracan_dagster.instance.planned_ranges import unfinished_attempts
 from huracan_dagster.instance.schema_facts import SchemaFacts
 
@@ -86,6 +89,14 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
 
     def _store_asset_check_evaluation_planned(self, event: dg.EventLogEntry, event_id: int | None) -> None:
         store_planned_check(self, event, event_id)  # the event serialized once, not per partition
+
+    def _event_to_row(self, event: dg.EventLogEntry) -> dict[str, Any]:
+        row = super()._event_to_row(event)
+        remember(event, row["event"])  # the same text for the event's check rows (event_text)
+        return row
+
+    def _update_asset_check_evaluation(self, event: dg.EventLogEntry, event_id: int | None) -> None:
+        update_verdict(self.index_connection, event, event_id, super()._update_asset_check_evaluation)
 
     def has_table(self, table_name: str) -> bool:
         return self._schema.table(table_name, super().has_table)

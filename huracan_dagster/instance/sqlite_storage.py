@@ -18,8 +18,10 @@ Dagster also asks the schema, for every asset event and every check verdict, whe
 (a new engine and a schema query each time here: 1.3 ms, ~4 s of a week × 5 coins profiled): ``SchemaFacts``
 remembers what was found present, which a migration can add to but never take away. A run's planned
 materializations are one event per asset carrying its partitions, not one per partition (``planned_ranges``, which
-keeps the failed and in-progress partitions as Dagster's own log tells them), and a planned check's per-partition
-rows carry its event serialized once, not once per row (``check_planned``).
+keeps the failed and in-progress partitions as Dagster's own log tells them), a planned check's per-partition
+rows carry its event serialized once, not once per row (``check_planned``), a verdict's row is written with a
+statement built once and its event row's text (``check_verdict``), and a ranged step's materializations are
+stored as dagster-postgres stores them, the asset's index row written once (``asset_event_batch``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
 import dagster as dg
 from sqlalchemy import create_engine, event
@@ -42,7 +45,10 @@ from huracan_dagster.dagster_internals import (
     ConfigurableClassData,
     SqliteEventLogStorage,
 )
+from huracan_dagster.instance.asset_event_batch import store_asset_event_batch
 from huracan_dagster.instance.check_planned import store_planned_check
+from huracan_dagster.instance.check_verdict import update_verdict
+from huracan_dagster.instance.event_text import remember
 from huracan_dagster.instance.planned_ranges import unfinished_attempts
 from huracan_dagster.instance.schema_facts import SchemaFacts
 
@@ -123,6 +129,14 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def _store_asset_check_evaluation_planned(self, event: dg.EventLogEntry, event_id: int | None) -> None:
         store_planned_check(self, event, event_id)  # the event serialized once, not per partition
 
+    def _event_to_row(self, event: dg.EventLogEntry) -> dict[str, Any]:
+        row = super()._event_to_row(event)
+        remember(event, row["event"])  # the same text for the event's check rows (event_text)
+        return row
+
+    def _update_asset_check_evaluation(self, event: dg.EventLogEntry, event_id: int | None) -> None:
+        update_verdict(self.index_connection, event, event_id, super()._update_asset_check_evaluation)
+
     def has_table(self, table_name: str) -> bool:
         return self._schema.table(table_name, super().has_table)
 
@@ -132,7 +146,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         )
 
     def store_event_batch(self, events: Sequence[dg.EventLogEntry]) -> None:
-        """Dagster's own ``store_event`` for each event, inside one transaction per shard that the batch touches."""
+        """One transaction per shard that the batch touches: an asset's materializations as one statement with its
+        index row written once (``asset_event_batch``), any other batch as Dagster's own ``store_event`` for each."""
         open_in_batch = self._open_in_batch()
         if open_in_batch:  # already inside a batch: its transactions hold these events too
             super().store_event_batch(events)
@@ -141,7 +156,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             for shard in [INDEX_SHARD_NAME, *dict.fromkeys(e.run_id for e in events)]:
                 open_in_batch[shard] = stack.enter_context(self._connect(shard))
             try:
-                super().store_event_batch(events)
+                if not store_asset_event_batch(self, events):
+                    super().store_event_batch(events)
             finally:
                 open_in_batch.clear()
 

@@ -3,6 +3,7 @@ the use, when a Dagster upgrade moves or changes what Huracan relies on."""
 
 import dagster as dg
 import pytest
+from sqlalchemy import event
 
 from huracan_dagster import dagster_internals as internals
 from huracan_dagster.instance.failures import root_cause
@@ -14,6 +15,7 @@ PARTS = dg.MultiPartitionsDefinition(
     }
 )
 KEYS = sorted(PARTS.get_partition_keys())
+MATERIALIZATION = dg.DagsterEventType.ASSET_MATERIALIZATION
 
 
 def test_use_1_the_sqlite_event_log_subclass_stores_and_reads_events(tmp_path) -> None:
@@ -225,27 +227,34 @@ def test_use_10_a_ranged_planned_event_is_one_row_of_the_event_table_with_its_su
     assert not result.success and sorted(attempts) == KEYS and {r for r, _ in attempts.values()} == {result.run_id}
 
 
-def test_use_11_a_planned_checks_rows_are_dagsters_own_with_the_event_serialized_once(tmp_path, monkeypatch) -> None:
+CANDLES = dg.AssetKey(["15m", "candles"])
+
+
+def _check_event(kind: dg.DagsterEventType, data: object, timestamp: float = 1_733_011_200.5) -> dg.EventLogEntry:
+    """A check event of a ranged run of the candles, as a step reports it."""
+    event = dg.DagsterEvent(
+        event_type_value=kind.value, job_name="chain", event_specific_data=data, step_key="15m__candles"
+    )
+    return dg.EventLogEntry(
+        error_info=None, level="DEBUG", user_message="", run_id="a-ranged-run", timestamp=timestamp, dagster_event=event
+    )
+
+
+def _check_rows(storage: internals.SqlEventLogStorage) -> list[dict]:
+    """The check executions table in partition order, all but its row ids and the database clock's write times."""
+    table = internals.AssetCheckExecutionsTable
+    with storage.index_connection() as conn:
+        found = conn.execute(table.select().order_by(table.c.partition)).mappings().all()
+    return [{k: v for k, v in row.items() if k not in ("id", "create_timestamp")} for row in found]
+
+
+def test_use_11_a_planned_checks_rows_are_dagsters_own_with_its_event_rows_text(tmp_path, monkeypatch) -> None:
     from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
 
-    planned = dg.DagsterEvent(
-        event_type_value=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED.value,
-        job_name="chain",
-        event_specific_data=internals.AssetCheckEvaluationPlanned(
-            asset_key=dg.AssetKey(["15m", "candles"]),
-            check_name="no_gaps",
-            partitions_subset=PARTS.subset_with_partition_keys(KEYS),
-        ),
-        step_key="15m__candles",
+    planned = internals.AssetCheckEvaluationPlanned(
+        asset_key=CANDLES, check_name="no_gaps", partitions_subset=PARTS.subset_with_partition_keys(KEYS)
     )
-    entry = dg.EventLogEntry(
-        error_info=None,
-        level="DEBUG",
-        user_message="",
-        run_id="a-ranged-run",
-        timestamp=1_733_011_200.5,
-        dagster_event=planned,
-    )
+    entry = _check_event(dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, planned)
     serialized = []
     real = dg.serialize_value
     monkeypatch.setattr(dg, "serialize_value", lambda value: serialized.append(value) or real(value))
@@ -255,10 +264,110 @@ def test_use_11_a_planned_checks_rows_are_dagsters_own_with_the_event_serialized
         ("huracan", PooledSqliteEventLogStorage(str(tmp_path / "huracan"))),
     ):
         storage.store_event(entry)
-        table = internals.AssetCheckExecutionsTable
-        with storage.index_connection() as conn:
-            found = conn.execute(table.select().order_by(table.c.partition)).mappings().all()
-        rows[name] = [{k: v for k, v in row.items() if k != "id"} for row in found]
+        rows[name] = _check_rows(storage)
     assert [row["partition"] for row in rows["huracan"]] == KEYS
     assert rows["huracan"] == rows["dagster"]  # column for column, the same planned rows
-    assert serialized.count(entry) == 1  # ours serialized the event once (Dagster's own serializes through serdes)
+    # ours carry the text the event's own row was written with (Dagster's serializes through serdes, uncounted)
+    assert entry not in serialized
+
+
+def test_use_12_a_batch_of_materializations_leaves_every_table_as_dagsters_event_by_event_path(
+    tmp_path, monkeypatch
+) -> None:
+    import sqlite3
+
+    from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
+
+    @dg.asset(partitions_def=PARTS, backfill_policy=dg.BackfillPolicy.single_run(), code_version="1")
+    def thing(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        internals.add_partition_metadata(context, {k: {"rows": len(k)} for k in context.partition_keys})
+        return dg.MaterializeResult(tags={"dagster/code_version": "1"})
+
+    instance = dg.DagsterInstance.ephemeral()
+    records = instance.get_records_for_run(_ranged(instance, thing).run_id).records
+    events = [r.event_log_entry for r in records if r.event_log_entry.dagster_event_type == MATERIALIZATION]
+    assert len(events) == len(KEYS)  # the step's batch, as the storage receives it
+
+    stored = []
+    monkeypatch.setattr(
+        PooledSqliteEventLogStorage,
+        "_store_asset_event",
+        lambda self, conn, event, event_id: (
+            stored.append(event_id) or internals.SqlEventLogStorage._store_asset_event(self, conn, event, event_id)
+        ),
+    )
+    tables = {}
+    for name, storage in (
+        ("dagster", internals.SqliteEventLogStorage(str(tmp_path / "dagster"))),
+        ("huracan", PooledSqliteEventLogStorage(str(tmp_path / "huracan"))),
+    ):
+        if name == "dagster":
+            for event in events:  # Dagster's own path for a batch on SQLite: event by event
+                storage.store_event(event)
+        else:
+            storage.store_event_batch(events)
+        storage.dispose()
+        tables[name] = {}
+        for shard in (internals.INDEX_SHARD_NAME, events[0].run_id):
+            with sqlite3.connect(tmp_path / name / f"{shard}.db") as db:
+                # all but when each storage was created (its migrations) and the database clock's write times
+                found = db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'secondary_indexes'"
+                )
+                for (table,) in found.fetchall():
+                    columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
+                    kept = ", ".join(f'"{c}"' for c in columns if c not in ("create_timestamp", "update_timestamp"))
+                    tables[name][shard, table] = db.execute(f"SELECT {kept} FROM {table} ORDER BY rowid").fetchall()
+    assert tables["huracan"] == tables["dagster"]  # every row of every table of both shards
+    assert len(tables["huracan"][internals.INDEX_SHARD_NAME, "event_logs"]) == len(KEYS)
+    assert len(stored) == 1  # the asset's index row written once, from the last event of the batch
+
+
+def verdicts() -> list[dg.EventLogEntry]:
+    """A run's planned check and its verdicts: one passed, one failed against its materialization, and one for a
+    partition the run did not plan (Dagster inserts a row for it)."""
+    planned = internals.AssetCheckEvaluationPlanned(
+        asset_key=CANDLES, check_name="no_gaps", partitions_subset=PARTS.subset_with_partition_keys(KEYS[:3])
+    )
+    target = internals.AssetCheckEvaluationTargetMaterializationData(storage_id=7, run_id="a-ranged-run", timestamp=2.0)
+    judged = [(KEYS[0], True, None), (KEYS[1], False, target), (KEYS[4], True, None)]
+    return [_check_event(dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, planned)] + [
+        _check_event(
+            dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+            dg.AssetCheckEvaluation(
+                asset_key=CANDLES,
+                check_name="no_gaps",
+                passed=passed,
+                partition=key,
+                target_materialization_data=materialization,
+                metadata={"gaps": int(not passed)},
+            ),
+            timestamp=1_733_011_201.25 + n,
+        )
+        for n, (key, passed, materialization) in enumerate(judged)
+    ]
+
+
+def test_use_13_a_verdicts_row_is_dagsters_own_written_with_the_event_rows_text(tmp_path, monkeypatch) -> None:
+    from huracan_dagster.instance import check_verdict
+    from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
+
+    serialized = []
+    real = dg.serialize_value
+    monkeypatch.setattr(dg, "serialize_value", lambda value: serialized.append(value) or real(value))
+    executed = []
+    rows = {}
+    for name, storage in (
+        ("dagster", internals.SqliteEventLogStorage(str(tmp_path / "dagster"))),
+        ("huracan", PooledSqliteEventLogStorage(str(tmp_path / "huracan"))),
+    ):
+        with storage.index_connection() as conn:
+            engine = conn.engine
+        event.listen(engine, "before_execute", lambda _c, statement, *_: executed.append(statement))
+        for entry in verdicts():
+            storage.store_event(entry)
+        rows[name] = _check_rows(storage)
+    assert rows["huracan"] == rows["dagster"]  # column for column: statuses, events, targets, the inserted row
+    assert [r["execution_status"] for r in rows["huracan"]] == ["SUCCEEDED", "FAILED", "PLANNED", "SUCCEEDED"]
+    assert executed.count(check_verdict.VERDICT) == 3  # every verdict tried the prebuilt statement first
+    assert not [v for v in serialized if isinstance(v, dg.EventLogEntry)]  # each verdict's text was its event row's

@@ -95,3 +95,21 @@ def test_a_runs_partitions_read_failed_or_materialized_with_one_planned_event_pe
         with psycopg2.connect(url) as conn, conn.cursor() as cur:
             cur.execute("select count(*) from event_logs where dagster_event_type = 'ASSET_MATERIALIZATION_PLANNED'")
             assert cur.fetchone()[0] == 3  # one per run
+
+
+def test_a_verdicts_row_on_postgresql_is_dagster_postgres_own() -> None:
+    """The verdict's prebuilt statement and reused text (``check_verdict``) write on PostgreSQL what dagster-postgres
+    writes: the same rows for a planned check, a passed and a failed verdict, and a verdict it did not plan."""
+    from huracan_dagster.instance.postgres_storage import PooledPostgresEventLogStorage
+    from tests.definitions.test_dagster_internals import _check_rows, verdicts
+
+    rows = {}
+    for name, kind in (("stock", PostgresEventLogStorage), ("pooled", PooledPostgresEventLogStorage)):
+        with throwaway_database(f"huracan_verdicts_{name}") as url:
+            storage = kind(url)
+            for entry in verdicts():
+                storage.store_event(entry)
+            rows[name] = _check_rows(storage)
+            storage.dispose()
+    assert rows["pooled"] == rows["stock"]
+    assert [r["execution_status"] for r in rows["pooled"]] == ["SUCCEEDED", "FAILED", "PLANNED", "SUCCEEDED"]
