@@ -57,7 +57,7 @@ from dagster._core.storage.event_log import SqliteEventLogStorage
 #     (instance/check_planned.py): the storage's method that writes them, its event type and its table are private.
 # 12. A ranged step's materializations are stored on SQLite as dagster-postgres stores them, the asset's index row
 #     written once (instance/asset_event_batch.py): the storage's row builders for a batch, its tags and its index
-#     row (``prepare_insert_event_batch``, ``_store_asset_event_tags``, ``_store_asset_event``) are private.
+#     row (``_event_to_row``, ``_store_asset_event_tags``, ``_store_asset_event``) are private.
 # 13. A check verdict's row is written with a statement built once and the text its event row was written with
 #     (instance/check_verdict.py, instance/event_text.py): the storage's method that writes it
 #     (``_update_asset_check_evaluation``), the one that serializes an event's row (``_event_to_row``), the table

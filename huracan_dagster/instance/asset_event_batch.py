@@ -3,11 +3,12 @@
 A ranged step reports its partitions' materializations as one batch (``DAGSTER_EVENT_BATCH_SIZE``), and Dagster's
 SQLite log stores a batch event by event: each event inserted into the run's shard and again into the index shard,
 its tags, then the asset's index row rewritten with that event serialized once more inside it — n times, so that
-the row ends holding the last one. Profiled over a default window, the index rows alone were 1.5 ms a
-materialization, half of it that second serialization. dagster-postgres stores the same batch (an asset's
-materializations, or its observations) as one insert, the tags in one, and the index row once from the last event;
-this does the same on SQLite, with Dagster's own statements and rows (a test compares every table with the
-event-by-event path). Anything else — mixed types, several assets or runs — is stored as Dagster stores it.
+the row ends holding the last one. dagster-postgres stores the same batch (an asset's materializations, or its
+observations) as one insert, the tags in one, and the index row once from the last event; this does the same on
+SQLite, with Dagster's own rows (``_event_to_row``; a test compares every table with the event-by-event path),
+each insert one statement executed for all rows. Measured alone on a batch of 184 materializations: 12.0 ms a
+materialization on Dagster's SQLite log, 2.1 ms on the pooled one event by event, 0.2–0.35 ms in one batch. Any
+other batch — mixed types, several assets or runs — is stored as Dagster stores it.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ def store_asset_event_batch(storage: SqliteEventLogStorage, events: Sequence[dg.
         return False
     if len({event.run_id for event in events}) != 1:
         return False
-    insert = storage.prepare_insert_event_batch(events)
+    rows = [storage._event_to_row(event) for event in events]
     with storage.run_connection(events[0].run_id) as conn:
-        conn.execute(insert)
+        conn.execute(SqlEventLogStorageTable.insert(), rows)
     with storage.index_transaction() as conn:
+        inserted = conn.execute(SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id), rows)
         # one statement's rowids rise in the order of its rows, whatever order RETURNING gives them in
-        ids = sorted(row[0] for row in conn.execute(insert.returning(SqlEventLogStorageTable.c.id)))
+        ids = sorted(row[0] for row in inserted)
         storage._store_asset_event_tags(conn, events, ids)
         storage._store_asset_event(conn, events[-1], ids[-1])  # the row the event-by-event path ends with
     return True

@@ -4,8 +4,10 @@ When a run starts, Dagster records each check it will evaluate as one ``ASSET_CH
 carrying the run's partition subset, and, in the check executions table, one row per partition of that subset, each
 holding the serialized event. Dagster serializes the event anew for every row: a run over n partitions serializes
 n keys n times per check, O(n²) — for a half-year run of one symbol's chain (twelve checks over 184 days) 400,000
-keys written out before the first step starts. The rows here are Dagster's own, column for column; the event is
-serialized once (a test compares them with Dagster's).
+keys written out before the first step starts. The rows here are Dagster's own, column for column (a test compares
+them with Dagster's); they carry the text the event's own row was written with (``event_text``), and go to the
+database as one statement executed for many rows, not one statement of many rows, which SQLAlchemy compiles anew
+for each row count and binds value by value (9.5 → 1.3–2.1 ms a planned check of 31–50 partitions, measured alone).
 """
 
 from __future__ import annotations
@@ -39,4 +41,4 @@ def store_planned_check(storage: SqlEventLogStorage, event: dg.EventLogEntry, ev
         "evaluation_event_storage_id": event_id,
     }
     with storage.index_connection() as conn:
-        conn.execute(AssetCheckExecutionsTable.insert().values([{**row, "partition": key} for key in partitions]))
+        conn.execute(AssetCheckExecutionsTable.insert(), [{**row, "partition": key} for key in partitions])
