@@ -240,7 +240,7 @@ def _check_event(kind: dg.DagsterEventType, data: object, timestamp: float = 1_7
     )
 
 
-def _check_rows(storage: internals.SqlEventLogStorage) -> list[dict]:
+def check_rows(storage: internals.SqlEventLogStorage) -> list[dict]:
     """The check executions table in partition order, all but its row ids and the database clock's write times."""
     table = internals.AssetCheckExecutionsTable
     with storage.index_connection() as conn:
@@ -264,7 +264,7 @@ def test_use_11_a_planned_checks_rows_are_dagsters_own_with_its_event_rows_text(
         ("huracan", PooledSqliteEventLogStorage(str(tmp_path / "huracan"))),
     ):
         storage.store_event(entry)
-        rows[name] = _check_rows(storage)
+        rows[name] = check_rows(storage)
     assert [row["partition"] for row in rows["huracan"]] == KEYS
     assert rows["huracan"] == rows["dagster"]  # column for column, the same planned rows
     # ours carry the text the event's own row was written with (Dagster's serializes through serdes, uncounted)
@@ -366,7 +366,7 @@ def test_use_13_a_verdicts_row_is_dagsters_own_written_with_the_event_rows_text(
         event.listen(engine, "before_execute", lambda _c, statement, *_: executed.append(statement))
         for entry in verdicts():
             storage.store_event(entry)
-        rows[name] = _check_rows(storage)
+        rows[name] = check_rows(storage)
     assert rows["huracan"] == rows["dagster"]  # column for column: statuses, events, targets, the inserted row
     assert [r["execution_status"] for r in rows["huracan"]] == ["SUCCEEDED", "FAILED", "PLANNED", "SUCCEEDED"]
     assert executed.count(check_verdict.VERDICT) == 3  # every verdict tried the prebuilt statement first

@@ -101,7 +101,7 @@ def test_a_verdicts_row_on_postgresql_is_dagster_postgres_own() -> None:
     """The verdict's prebuilt statement and reused text (``check_verdict``) write on PostgreSQL what dagster-postgres
     writes: the same rows for a planned check, a passed and a failed verdict, and a verdict it did not plan."""
     from huracan_dagster.instance.postgres_storage import PooledPostgresEventLogStorage
-    from tests.definitions.test_dagster_internals import _check_rows, verdicts
+    from tests.definitions.test_dagster_internals import check_rows, verdicts
 
     rows = {}
     for name, kind in (("stock", PostgresEventLogStorage), ("pooled", PooledPostgresEventLogStorage)):
@@ -109,7 +109,7 @@ def test_a_verdicts_row_on_postgresql_is_dagster_postgres_own() -> None:
             storage = kind(url)
             for entry in verdicts():
                 storage.store_event(entry)
-            rows[name] = _check_rows(storage)
+            rows[name] = check_rows(storage)
             storage.dispose()
     assert rows["pooled"] == rows["stock"]
     assert [r["execution_status"] for r in rows["pooled"]] == ["SUCCEEDED", "FAILED", "PLANNED", "SUCCEEDED"]
