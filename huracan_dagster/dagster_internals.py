@@ -59,7 +59,7 @@ from dagster._core.storage.event_log import SqliteEventLogStorage
 #     written once (instance/asset_event_batch.py): the storage's row builders for a batch, its tags and its index
 #     row (``_event_to_row``, ``_store_asset_event_tags``, ``_store_asset_event``) are private.
 # 13. A check verdict's row is written with a statement built once and the text its event row was written with
-#     (instance/check_verdict.py, instance/event_text.py): the storage's method that writes it
+#     (instance/check_rows.py, check_verdict.py, event_text.py): the storage's method that writes it
 #     (``_update_asset_check_evaluation``), the one that serializes an event's row (``_event_to_row``), the table
 #     and its status type are private.
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable

@@ -27,9 +27,8 @@ def store_asset_event_batch(storage: SqliteEventLogStorage, events: Sequence[dg.
     """Store one asset's materializations (or observations) of one run; False, storing nothing, for any other batch."""
     kinds = {event.dagster_event_type for event in events}
     assets = {event.dagster_event.asset_key if event.dagster_event else None for event in events}
-    if len(kinds) != 1 or not kinds <= ONE_STATEMENT or len(assets) != 1 or None in assets:
-        return False
-    if len({event.run_id for event in events}) != 1:
+    runs = {event.run_id for event in events}
+    if len(kinds) != 1 or not kinds <= ONE_STATEMENT or len(assets) != 1 or None in assets or len(runs) != 1:
         return False
     rows = [storage._event_to_row(event) for event in events]
     with storage.run_connection(events[0].run_id) as conn:

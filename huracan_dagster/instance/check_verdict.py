@@ -25,7 +25,8 @@ from huracan_dagster.dagster_internals import AssetCheckExecutionRecordStatus, A
 from huracan_dagster.instance.event_text import text_of
 
 _ROW = AssetCheckExecutionsTable.c
-#: the planned row of one check, run and partition, given its verdict (Dagster's UPDATE, with parameters)
+#: the planned row of one check, run and partition, given its verdict (Dagster's UPDATE, with parameters; Dagster
+#: also sets the partition to the one its WHERE already matched)
 VERDICT = (
     AssetCheckExecutionsTable.update()
     .where(
@@ -42,7 +43,6 @@ VERDICT = (
         evaluation_event_timestamp=bindparam("b_timestamp"),
         evaluation_event_storage_id=bindparam("b_event_id"),
         materialization_event_storage_id=bindparam("b_materialization_id"),
-        partition=bindparam("b_partition_value"),
     )
 )
 
@@ -72,7 +72,6 @@ def update_verdict(
         "b_timestamp": datetime.fromtimestamp(event.timestamp, UTC).replace(tzinfo=None),
         "b_event_id": event_id,
         "b_materialization_id": target.storage_id if target else None,
-        "b_partition_value": evaluation.partition,
     }
     with connect() as conn:
         updated = conn.execute(VERDICT, parameters).rowcount

@@ -29,9 +29,7 @@ from dagster_postgres.utils import (
 from sqlalchemy.engine import Connection
 
 from huracan_dagster.dagster_internals import ConfigurableClassData
-from huracan_dagster.instance.check_planned import store_planned_check
-from huracan_dagster.instance.check_verdict import update_verdict
-from huracan_dagster.instance.event_text import remember
+from huracan_dagster.instance.check_rows import CheckRows
 from huracan_dagster.instance.planned_ranges import unfinished_attempts
 from huracan_dagster.instance.schema_facts import SchemaFacts
 
@@ -65,7 +63,7 @@ def _arguments(inst_data: ConfigurableClassData | None, config_value: Mapping[st
 # a mixin's super() calls would reach methods that only the dagster-postgres class after it defines, unchecked.
 
 
-class PooledPostgresEventLogStorage(PostgresEventLogStorage):
+class PooledPostgresEventLogStorage(CheckRows, PostgresEventLogStorage):
     def __init__(self, *args: Any, **kwargs: Any):
         self._schema = SchemaFacts()  # what every asset event and check verdict asks of the schema
         super().__init__(*args, **kwargs)
@@ -86,17 +84,6 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
             asset_key, after_storage_id
         )
         return unfinished_attempts(self, asset_key, after_storage_id, own)
-
-    def _store_asset_check_evaluation_planned(self, event: dg.EventLogEntry, event_id: int | None) -> None:
-        store_planned_check(self, event, event_id)  # the event serialized once, not per partition
-
-    def _event_to_row(self, event: dg.EventLogEntry) -> dict[str, Any]:
-        row = super()._event_to_row(event)
-        remember(event, row["event"])  # the same text for the event's check rows (event_text)
-        return row
-
-    def _update_asset_check_evaluation(self, event: dg.EventLogEntry, event_id: int | None) -> None:
-        update_verdict(self.index_connection, event, event_id, super()._update_asset_check_evaluation)
 
     def has_table(self, table_name: str) -> bool:
         return self._schema.table(table_name, super().has_table)

@@ -32,7 +32,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Any
 
 import dagster as dg
 from sqlalchemy import create_engine, event
@@ -46,9 +45,7 @@ from huracan_dagster.dagster_internals import (
     SqliteEventLogStorage,
 )
 from huracan_dagster.instance.asset_event_batch import store_asset_event_batch
-from huracan_dagster.instance.check_planned import store_planned_check
-from huracan_dagster.instance.check_verdict import update_verdict
-from huracan_dagster.instance.event_text import remember
+from huracan_dagster.instance.check_rows import CheckRows
 from huracan_dagster.instance.planned_ranges import unfinished_attempts
 from huracan_dagster.instance.schema_facts import SchemaFacts
 
@@ -63,7 +60,7 @@ def _pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+class PooledSqliteEventLogStorage(CheckRows, SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._schema = SchemaFacts()
@@ -125,17 +122,6 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             asset_key, after_storage_id
         )
         return unfinished_attempts(self, asset_key, after_storage_id, own)
-
-    def _store_asset_check_evaluation_planned(self, event: dg.EventLogEntry, event_id: int | None) -> None:
-        store_planned_check(self, event, event_id)  # the event serialized once, not per partition
-
-    def _event_to_row(self, event: dg.EventLogEntry) -> dict[str, Any]:
-        row = super()._event_to_row(event)
-        remember(event, row["event"])  # the same text for the event's check rows (event_text)
-        return row
-
-    def _update_asset_check_evaluation(self, event: dg.EventLogEntry, event_id: int | None) -> None:
-        update_verdict(self.index_connection, event, event_id, super()._update_asset_check_evaluation)
 
     def has_table(self, table_name: str) -> bool:
         return self._schema.table(table_name, super().has_table)
