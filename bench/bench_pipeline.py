@@ -151,7 +151,7 @@ def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
     def signals():
         out = signal_partitions(candles, feats, regs, traded, warmup_days=WARMUP_DAYS, costs=COSTS)
         prove_signal_causality(
-            {"candles": candles, "features": feats, "regimes": regs}, traded, 3, warmup_days=WARMUP_DAYS, costs=COSTS
+            {"candles": candles, "features": feats, "regimes": regs}, out, 3, warmup_days=WARMUP_DAYS, costs=COSTS
         )
         return out
 

@@ -6,8 +6,9 @@ Liquidity is trailing quote volume; a minimum listing age keeps out the first wi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from huracan_core.candles import day_start
@@ -64,9 +65,39 @@ def universe_by_day(
 
 @dataclass(frozen=True)
 class _Candidate:
+    """A symbol's candles as two arrays, time-ordered: each day's window is a slice of them, not a filter of
+    the frame (a range ranks hundreds of days; a filter per day and symbol cost more than the features)."""
+
     symbol: str
     listed: datetime
-    candles: pl.DataFrame
+    #: the candles' open times, epoch microseconds, ascending
+    times: np.ndarray
+    #: each candle's quote notional (a missing one counts 0, as polars' sum skips it)
+    notional: np.ndarray
+
+    @classmethod
+    def of(cls, symbol: str, listed: datetime, candles: pl.DataFrame) -> _Candidate:
+        frame = candles.sort("timestamp")
+        notional = pl.col("quote_volume") if "quote_volume" in frame.columns else pl.col("volume") * pl.col("close")
+        return cls(
+            symbol,
+            listed,
+            frame["timestamp"].dt.epoch("us").to_numpy(),
+            frame.select(notional.cast(pl.Float64).fill_null(0.0)).to_series().to_numpy(),
+        )
+
+    def volume(self, start: datetime, end: datetime) -> float | None:
+        """Quote volume over [start, end); None without a candle there. Summed over the slice alone, so a day's
+        figure is the same whichever range it was ranked in."""
+        lo, hi = np.searchsorted(self.times, [_micros(start), _micros(end)])
+        return float(self.notional[lo:hi].sum()) if hi > lo else None
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _candidates(
@@ -81,7 +112,7 @@ def _candidates(
         listed = source.first_timestamp(symbol, timeframe)
         if listed is None or listed >= end:
             continue
-        out.append(_Candidate(symbol, listed, source.fetch(symbol, timeframe, start, end)))
+        out.append(_Candidate.of(symbol, listed, source.fetch(symbol, timeframe, start, end)))
     return out
 
 
@@ -92,10 +123,8 @@ def _rank(candidates: list[_Candidate], config: UniverseConfig, as_of: date) -> 
     for c in candidates:
         if (end - c.listed).days < config.min_listing_days:
             continue
-        frame = c.candles.filter((pl.col("timestamp") >= start) & (pl.col("timestamp") < end))
-        if frame.is_empty():
-            continue
-        notional = pl.col("quote_volume") if "quote_volume" in frame.columns else pl.col("volume") * pl.col("close")
-        ranked.append(RankedSymbol(c.symbol, float(frame.select(notional.sum()).item()), (end - c.listed).days))
+        volume = c.volume(start, end)
+        if volume is not None:
+            ranked.append(RankedSymbol(c.symbol, volume, (end - c.listed).days))
     ranked.sort(key=lambda r: (-r.quote_volume, r.symbol))
     return ranked[: config.top_n]

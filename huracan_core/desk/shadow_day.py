@@ -218,7 +218,7 @@ def _trading_day(
         policy="model" if model is not None else "rules",
         model_version=model.folder if model is not None else "",
         reason=reason,
-        recipe_hash=",".join(features["recipe_hash"].unique().sort().to_list()),
+        recipe_hash=",".join(sorted(set(features["recipe_hash"].to_list()))),
         no_trades_because="" if result.ledger.height else _why_no_trades(model, decisions, result.quoted),
         would_be=would_be,
     )

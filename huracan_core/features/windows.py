@@ -215,15 +215,26 @@ def prove_causality(recipe: FeatureRecipe, batch: FeatureBatch, samples: int) ->
     """
     frames = {(p.day, p.symbol): p.frame for p in batch.parts}
     return {
-        key: sampled_causality(recipe, batch.windows[key], key[1], sample_timestamps(frames[key], samples))
+        key: sampled_causality(
+            recipe,
+            batch.windows[key],
+            key[1],
+            sample_timestamps(frames[key], samples),
+            frames[key].drop("universe_hash"),
+        )
         for key in last_per_symbol(frames)
     }
 
 
 def sampled_causality(
-    recipe: FeatureRecipe, inputs: PartitionInputs, symbol: str, timestamps: Sequence[datetime]
+    recipe: FeatureRecipe,
+    inputs: PartitionInputs,
+    symbol: str,
+    timestamps: Sequence[datetime],
+    stored: pl.DataFrame,
 ) -> CausalityReport:
-    """The causality proof at a few timestamps of a live partition: reference and universe truncated too."""
+    """The causality proof at a few timestamps of a live partition: reference and universe truncated too. The
+    partition as computed (``stored``, its recipe's columns) is what the truncated recomputations must match."""
     key = to_key(symbol)
 
     def compute(candles: pl.DataFrame) -> pl.DataFrame:
@@ -233,7 +244,7 @@ def sampled_causality(
         universe = {s: f.filter(cut) for s, f in inputs.universe.items()}
         return recipe.compute(candles, symbol=key, reference=reference, universe=universe or None)
 
-    return check_causality(compute, inputs.candles, timestamps)
+    return check_causality(compute, inputs.candles, timestamps, full=stored)
 
 
 def sample_timestamps(frame: pl.DataFrame, count: int) -> list[datetime]:

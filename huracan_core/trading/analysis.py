@@ -12,7 +12,7 @@ frame of all its days and cuts them per day (``Outcomes.rows``), each day comput
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -133,8 +133,11 @@ def _nulls_first(value: str | None) -> tuple[bool, str]:
     return (value is not None, value or "")
 
 
-def _equal(values: list[str | None], value: str | None) -> np.ndarray:
-    return np.array([v == value for v in values], dtype=bool)
+def _masks(values: list[str | None], groups: Iterable[str | None]) -> dict[str | None, np.ndarray]:
+    """Each group's rows of ``values`` as a mask, from one pass over the values."""
+    index = {g: i for i, g in enumerate(groups)}
+    codes = np.array([index.get(v, -1) for v in values], dtype=np.int64)
+    return {g: codes == i for g, i in index.items()}
 
 
 def _masked_mean(values: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +212,7 @@ def _failure_table(o: Outcomes) -> Table:
     """Losing trades by exit reason, the most frequent first."""
     lost = o.lost
     groups = {r for r, x in zip(o.exit_reason, lost.tolist(), strict=True) if x}
-    rows = {g: lost & _equal(o.exit_reason, g) for g in groups}
+    rows = {g: lost & mask for g, mask in _masks(o.exit_reason, groups).items()}
     trades = {g: int(rows[g].sum()) for g in groups}
     order = sorted(groups, key=lambda g: (-trades[g], _nulls_first(g)))
     total = sum(trades.values())
@@ -226,7 +229,8 @@ def _failure_table(o: Outcomes) -> Table:
 
 def _by_regime_table(o: Outcomes) -> Table:
     regimes = sorted(set(o.regime), key=_nulls_first)
-    stats = [_stats(o, _equal(o.regime, g)) for g in regimes]
+    masks = _masks(o.regime, regimes)
+    stats = [_stats(o, masks[g]) for g in regimes]
     return Table(BY_REGIME_SCHEMA, {"regime": regimes, **_stats_columns(stats)})
 
 
@@ -262,9 +266,16 @@ def pattern_table(o: Outcomes, k: int = 4, seed: int = 7, iterations: int = 50) 
         {
             "pattern": patterns.tolist(),
             **_stats_columns([_stats(o, m) for m in members]),
-            **{name: [mean[j] if count[j] else None for mean, count in centroids] for j, name in enumerate(names)},
+            **dict(zip(names, _centroid_columns(centroids), strict=True)),
         },
     )
+
+
+def _centroid_columns(centroids: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[list[float | None]]:
+    """Per feature, each pattern's mean (None where no member had the feature), from the patterns' (mean, count)."""
+    means = np.array([mean for mean, _ in centroids]).T.astype(object)
+    means[np.array([count for _, count in centroids]).T == 0] = None
+    return means.tolist()
 
 
 def _kmeans(raw: np.ndarray, k: int, seed: int, iterations: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import polars as pl
 
 from huracan_core.trading.shadow_trader import TRADED
@@ -23,24 +24,29 @@ def why_no_trades(decisions: pl.DataFrame, quoted: pl.DataFrame, margin_bps: flo
     if decisions.is_empty():
         return "no bars this day"
     bars = decisions.join(
-        quoted.select("timestamp", "fee_bps", "spread_bps", "slip_bps", "cost_bps", "funding_bps"), on="timestamp"
+        quoted.select("timestamp", "fee_bps", "spread_bps", "slip_bps", "cost_bps", "funding_bps"),
+        on="timestamp",
+        maintain_order="left",
     )
+    # a day's hundred bars as arrays: this runs for most days of a range, and a query per step cost more than the
+    # trading itself
     policy = str(bars["policy"][0])
-    wanted = bars.filter(pl.col("recommendation").is_in(TRADED))
-    if wanted.height:  # every signal but the last bar's enters at the next bar's open
+    wanted = np.flatnonzero([r in TRADED for r in bars["recommendation"].to_list()])
+    if wanted.size:  # every signal but the last bar's enters at the next bar's open
         return (
-            f"{policy}: the only signal to trade came on the day's last bar ({_time(wanted['timestamp'][-1])}), "
+            f"{policy}: the only signal to trade came on the day's last bar ({_time(bars['timestamp'][int(wanted[-1])])}), "
             "with no bar left to enter at"
         )
-    if policy == "rules" and not (bars["direction"] != 0).any():
+    directed = np.nan_to_num(_floats(bars["direction"])) != 0
+    if policy == "rules" and not directed.any():
         return (
             f"rules: none of the {bars.height} bars had a consensus direction (the engines' weighted votes were flat)"
         )
-    seen = bars.filter(pl.col("direction") != 0) if policy == "rules" else bars
-    seen = seen.filter(pl.col("expected_edge_bps").is_not_null() & pl.col("expected_edge_bps").is_not_nan())
-    if seen.is_empty():
+    edge = _floats(bars["expected_edge_bps"])
+    seen = np.flatnonzero(~np.isnan(edge) & (directed if policy == "rules" else True))
+    if not seen.size:
         return f"{policy}: no bar of {bars.height} had an expected edge"
-    best = seen.sort("expected_edge_bps", descending=True, maintain_order=True).row(0, named=True)
+    best = bars.row(int(seen[np.argmax(edge[seen])]), named=True)  # the first of equal bests, in time order
     cost = (
         f"round-trip cost {best['cost_bps']:.1f} bps (fees {2 * best['fee_bps']:.1f} + spread {best['spread_bps']:.1f} "
         f"+ slippage {2 * best['slip_bps']:.1f}) + funding {best['funding_bps']:.1f} bps per settlement held "
@@ -48,14 +54,15 @@ def why_no_trades(decisions: pl.DataFrame, quoted: pl.DataFrame, margin_bps: flo
     )
     at = _time(best["timestamp"])
     if policy == "rules":
-        beat = int((seen["expected_edge_bps"] > seen["cost_bps"] + margin_bps).sum())
+        hurdle = _floats(bars["cost_bps"])[seen] + margin_bps
+        beat = int((edge[seen] > hurdle).sum())  # a bar without a cost beats nothing
         if not beat:
             return (
                 f"rules: best expected edge {best['expected_edge_bps']:.1f} bps ({at}) < {cost} "
-                f"+ safety margin {margin_bps:.1f} bps; {seen.height} of {bars.height} bars had a consensus direction"
+                f"+ safety margin {margin_bps:.1f} bps; {seen.size} of {bars.height} bars had a consensus direction"
             )
         return (
-            f"rules: {beat} of the {seen.height} bars with a consensus direction expected more than their round-trip "
+            f"rules: {beat} of the {seen.size} bars with a consensus direction expected more than their round-trip "
             f"cost + safety margin {margin_bps:.1f} bps (best {best['expected_edge_bps']:.1f} bps at {at}, {cost}), "
             "yet the consensus skipped them: divided agreement, confidence under the regime's threshold, or "
             "disagreement in PANIC"
@@ -64,6 +71,11 @@ def why_no_trades(decisions: pl.DataFrame, quoted: pl.DataFrame, margin_bps: flo
         f"{policy}: best predicted edge after costs {best['expected_edge_bps']:.1f} bps ({at}) ≤ margin "
         f"{margin_bps:.1f} bps; the {cost} is already deducted from it"
     )
+
+
+def _floats(column: pl.Series) -> np.ndarray:
+    """The column as float64, a null as NaN (``to_numpy`` of a numeric series: no query)."""
+    return column.to_numpy().astype(np.float64, copy=False)
 
 
 def _time(moment: datetime) -> str:

@@ -14,8 +14,9 @@ bytes it gets alone without a query, a join and a costs table per day.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 
 from huracan_core.candles import day_start
@@ -80,34 +81,37 @@ def _symbol_signals(
     costs: CostModel,
     config: ConsensusConfig,
 ) -> dict[DayKey, pl.DataFrame]:
-    """Every day of one symbol in one ``vote``: the bars of all the windows joined once, each day's window cut
-    from them as a segment."""
+    """Every day of one symbol in one ``vote``: the bars of all the windows joined once, each day's window
+    gathered from them as a segment, and each day's rows cut from the votes by position (its window's place in the
+    frame and the offset of its first bar in the window), without a query per day."""
     window_days = sorted({d - timedelta(days=n) for d in days for n in range(warmup_days + 1)})
     bars = join_bars(*([f[(d, symbol)] for d in window_days if (d, symbol) in f] for f in inputs.values()))
-    times = bars["timestamp"]
-    windows = []
-    for i, day in enumerate(days):
-        lo, hi = times.search_sorted([day_start(day - timedelta(days=warmup_days)), day_start(day + timedelta(days=1))])
-        windows.append(bars.slice(lo, hi - lo).with_columns(_segment=pl.lit(i, pl.Int32)))
-    frame = pl.concat(windows)
-    votes = vote(frame, symbol, exchange, costs=costs, config=config, segment="_segment").with_columns(
-        frame["_segment"]
+    edges = pl.Series(
+        [
+            moment
+            for day in days
+            for moment in (
+                day_start(day - timedelta(days=warmup_days)),
+                day_start(day),
+                day_start(day + timedelta(days=1)),
+            )
+        ]
+    ).cast(bars["timestamp"].dtype)
+    first, own, stop = bars["timestamp"].search_sorted(edges).to_numpy().reshape(-1, 3).T
+    sizes = stop - first
+    frame = bars[np.concatenate([np.arange(lo, hi) for lo, hi in zip(first, stop, strict=True)])].with_columns(
+        _segment=pl.Series(np.repeat(np.arange(len(days), dtype=np.int32), sizes))
     )
-    parts = votes.partition_by("_segment", as_dict=True, maintain_order=True, include_key=False)
+    votes = vote(frame, symbol, exchange, costs=costs, config=config, segment="_segment")
+    at = np.cumsum(sizes) - sizes + (own - first)  # each day's first own row in ``votes``
     return {
-        (day, symbol): _from(parts[(i,)], day_start(day)) if (i,) in parts else votes.clear().drop("_segment")
-        for i, day in enumerate(days)
+        (day, symbol): votes.slice(a, b) for day, a, b in zip(days, at.tolist(), (stop - own).tolist(), strict=True)
     }
-
-
-def _from(segment: pl.DataFrame, start: datetime) -> pl.DataFrame:
-    """The rows of a time-ordered segment from ``start`` on: a cut, not a filter of every row."""
-    return segment.slice(int(segment["timestamp"].search_sorted(start, side="left")))
 
 
 def prove_signal_causality(
     inputs: Mapping[str, Mapping[DayKey, pl.DataFrame]],
-    wanted: Sequence[DayKey],
+    signals: Mapping[DayKey, pl.DataFrame],
     samples: int,
     *,
     warmup_days: int,
@@ -115,16 +119,16 @@ def prove_signal_causality(
     costs: CostModel,
     config: ConsensusConfig = ConsensusConfig(),
 ) -> dict[DayKey, CausalityReport]:
-    """``samples`` bar times of each symbol's last wanted day: the signals from bars truncated at t equal the
-    stored ones (engines, meta weights and costs must all be trailing)."""
+    """``samples`` bar times of each symbol's last day in ``signals`` (the days as computed, by key): the signals
+    from bars truncated at t equal the stored ones (engines, meta weights and costs must all be trailing)."""
     inputs = {name: keyed(frames) for name, frames in inputs.items()}
+    signals = keyed(signals)
     reports = {}
-    for key in last_per_symbol(keyed(dict.fromkeys(wanted))):
-        bars = day_bars(inputs, key, warmup_days)
-        today = bars.filter(pl.col("timestamp") >= day_start(key[0]))
+    for key in last_per_symbol(signals):
         reports[key] = check_causality(
             lambda frame, symbol=key[1]: vote(frame, symbol, exchange, costs=costs, config=config),
-            bars,
-            sample_timestamps(today, samples),
+            day_bars(inputs, key, warmup_days),
+            sample_timestamps(signals[key], samples),
+            full=signals[key],
         )
     return reports

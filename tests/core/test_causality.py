@@ -67,6 +67,23 @@ def test_catches_a_peeking_feature(universe: dict[str, pl.DataFrame]) -> None:
     assert "next_close" in report.summary()
 
 
+def test_a_given_full_frame_is_judged_and_must_hold_the_recomputed_columns(universe: dict[str, pl.DataFrame]) -> None:
+    """A caller's own full frame (a stored partition) is what the truncated recomputations are compared with: a
+    value altered in it is a violation, and a column the recomputation lacks is an error, not a skipped column."""
+
+    def honest(candles: pl.DataFrame) -> pl.DataFrame:
+        return RECIPE.compute(candles).select("timestamp", "rsi_14", "adx")
+
+    eth = universe["ETH-USDT"]
+    stamps = _sampled(eth, 4)
+    stored = honest(eth)
+    assert check_causality(honest, eth, stamps, full=stored).ok
+    altered = stored.with_columns(pl.col("adx") * 1.01)
+    assert check_causality(honest, eth, stamps, full=altered).offending_columns == ["adx"]
+    with pytest.raises(ValueError, match=r"recomputed columns differ.*'extra'"):
+        check_causality(honest, eth, stamps, full=stored.with_columns(extra=pl.lit(1.0)))
+
+
 def test_catches_the_still_forming_hour(universe: dict[str, pl.DataFrame]) -> None:
     """Reading the current hour's last close (instead of the last closed hour's) is caught."""
 

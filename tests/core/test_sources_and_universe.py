@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from huracan_core.sources import CandleFetchError, open_source
 from huracan_core.sources.replay import ReplaySource
 from huracan_core.symbols import is_pair, to_ccxt, to_key
 from huracan_core.timeframes import bars_per_day, timeframe_seconds
-from huracan_core.universe import UniverseConfig, rank_universe, resolve_universe
+from huracan_core.universe import UniverseConfig, rank_universe, resolve_universe, universe_by_day
 
 
 def test_symbol_and_timeframe_spellings():
@@ -61,6 +61,19 @@ def test_top_n_by_trailing_quote_volume_with_listing_age(shared_candles):
     assert "SOL/USDT" in [r.symbol for r in young]  # listed 2020-08-11
     volumes = [r.quote_volume for r in young]
     assert volumes == sorted(volumes, reverse=True)
+
+
+def test_a_days_universe_is_the_same_ranked_alone_or_in_a_range(shared_candles):
+    """Each day's ranking reads only its own trailing window (the days before it), whichever range asked."""
+    src, cfg = ReplaySource(shared_candles), UniverseConfig(top_n=4, lookback_days=10, min_listing_days=30)
+    days = [date(2020, 9, 20) + timedelta(days=n) for n in range(12)]  # AVAX/USDT comes of age on the way
+    ranged = universe_by_day(src, "1h", cfg, days)
+    alone = {day: [r.symbol for r in rank_universe(src, "1h", cfg, as_of=day)] for day in days}
+    assert ranged == alone and len({tuple(v) for v in ranged.values()}) > 1
+    start = datetime(2020, 9, 21, tzinfo=UTC)
+    window = src.fetch("ETH/USDT", "1h", start - timedelta(days=10), start)
+    (eth,) = [r for r in rank_universe(src, "1h", cfg, as_of=start.date()) if r.symbol == "ETH/USDT"]
+    assert eth.quote_volume == pytest.approx(float(window["quote_volume"].sum()), rel=1e-12)
 
 
 def test_explicit_symbols_win_over_ranking(real_candles):

@@ -17,7 +17,7 @@ from huracan_core.regimes import RegimeDetector
 from huracan_core.sources.bundled import bundled_source
 from huracan_core.trading.consensus import vote
 from huracan_core.trading.costs import CostModel
-from huracan_core.trading.signals import WARMUP_DAYS, day_bars, signal_partitions
+from huracan_core.trading.signals import WARMUP_DAYS, day_bars, prove_signal_causality, signal_partitions
 
 DAY = date(2024, 12, 4)
 
@@ -74,3 +74,30 @@ def test_a_range_in_one_query_gives_every_day_the_bytes_of_its_own_window():
             costs=costs,
         )
     )
+
+
+def test_the_signals_proof_judges_the_stored_partition():
+    """The sampled proof compares truncated recomputations with the signals as computed: the range's own are
+    causal, and a stored value that no truncated window gives is reported at its bar and column."""
+    source = bundled_source()
+    first = source.first_timestamp("BTC-USDT", "15m").date()
+    days = [first + timedelta(days=n) for n in range(5)]
+    candles = {
+        (d, "BTC-USDT"): source.fetch("BTC-USDT", "15m", day_start(d), day_start(d + timedelta(days=1))) for d in days
+    }
+    features = {
+        (p.day, p.symbol): p.frame
+        for p in compute_feature_partitions(
+            FeatureRecipe.default("15m"), candles, sorted(candles), {d: ["BTC/USDT"] for d in days}
+        ).parts
+    }
+    detector = RegimeDetector()
+    inputs = {"candles": candles, "features": features, "regimes": {k: detector.detect(f) for k, f in features.items()}}
+    costs = CostModel()
+    stored = signal_partitions(*inputs.values(), sorted(candles), warmup_days=WARMUP_DAYS, costs=costs)
+    (report,) = prove_signal_causality(inputs, stored, 3, warmup_days=WARMUP_DAYS, costs=costs).values()
+    assert report.ok and report.checked_timestamps == 3 and "direction" in report.checked_columns
+    last = (days[-1], "BTC-USDT")
+    tampered = stored | {last: stored[last].with_columns(pl.col("cost_bps") + 1.0)}
+    (report,) = prove_signal_causality(inputs, tampered, 3, warmup_days=WARMUP_DAYS, costs=costs).values()
+    assert report.offending_columns == ["cost_bps"] and len(report.violations) == 3

@@ -23,6 +23,7 @@ from huracan_core.trading.engines import (
     engine_names,
     run_engines,
 )
+from huracan_core.trading.engines.base import Engine, EngineConfig
 from huracan_core.trading.meta import MetaConfig, meta_weights
 from tests.conftest import real_15m
 
@@ -116,6 +117,47 @@ def test_every_engine_runs_vectorised(frame: pl.DataFrame) -> None:
     assert set(np.unique(trend_affinity[frame["regime"].to_numpy() != "TREND"])) == {0.3}
     faked = set(engine_names(signals)) & {name for name, _ in UNAVAILABLE_ENGINES}
     assert not faked, f"engines listed as unavailable must not produce signals: {faked}"
+
+
+def test_a_reason_names_the_side_and_the_strongest_signal(frame: pl.DataFrame) -> None:
+    """Each bar's reason against the contributions themselves: warm-up while one is missing, no edge under the
+    activation, else the side of the score and the first of the largest |contributions|."""
+    signals = run_engines(frame, DEFAULT_ENGINES)
+    kinds: set[str] = set()
+    for engine in DEFAULT_ENGINES:
+        names = list(engine.config.weights)
+        parts = frame.with_columns(engine.contributions()).select(engine._column(n) for n in names).to_numpy()
+        score = parts.sum(axis=1)
+        valid = ~np.isnan(parts).any(axis=1)
+        active = valid & (np.abs(score) >= engine.config.activation)
+        strongest = np.abs(np.where(valid[:, None], parts, 0.0)).argmax(axis=1)  # numpy: the first of equal maxima
+        want = [
+            f"{engine.name}: warm-up"
+            if not v
+            else f"{engine.name}: no edge"
+            if not a
+            else f"{engine.name} {'long' if s > 0 else 'short'} on {names[i]}"
+            for v, a, s, i in zip(valid, active, score, strongest, strict=True)
+        ]
+        assert signals[f"{engine.name}_reason"].to_list() == want
+        kinds |= {w.split(": ")[1] if ": " in w else w.split()[1] for w in want}
+    assert kinds == {"warm-up", "no edge", "long", "short"}  # every branch is exercised
+
+
+def test_a_reason_on_a_tie_names_the_first_signal() -> None:
+    engine = Engine(
+        "pair",
+        lambda: {"a": pl.col("x"), "b": pl.col("y")},
+        EngineConfig(weights={"a": 1.0, "b": 1.0}, activation=0.1),
+        requires=("x", "y"),
+    )
+    frame = pl.DataFrame({"timestamp": list(range(4)), "x": [0.5, 0.2, None, 0.01], "y": [0.5, -0.6, 0.3, 0.01]})
+    assert engine.evaluate(frame)["reason"].to_list() == [
+        "pair long on a",
+        "pair short on b",
+        "pair: warm-up",
+        "pair: no edge",
+    ]
 
 
 def test_engine_missing_inputs_is_left_out(frame: pl.DataFrame) -> None:

@@ -59,25 +59,7 @@ class Engine:
         active = valid & (score.abs() >= self.config.activation)
         direction = pl.when(active).then(score.sign()).otherwise(0).cast(pl.Int8)
         confidence = pl.when(active).then(score.abs().clip(0.0, 1.0)).otherwise(0.0)
-        strongest = (
-            pl.concat_list([c.abs() for c in parts])
-            .list.arg_max()
-            .replace_strict(list(range(len(names))), names, return_dtype=pl.String)
-        )
-        reason = (
-            pl.when(~valid)
-            .then(pl.lit(f"{self.name}: warm-up"))
-            .when(~active)
-            .then(pl.lit(f"{self.name}: no edge"))
-            .otherwise(
-                pl.concat_str(
-                    pl.lit(f"{self.name} "),
-                    pl.when(score > 0).then(pl.lit("long")).otherwise(pl.lit("short")),
-                    pl.lit(" on "),
-                    strongest,
-                )
-            )
-        )
+        reason = self._reason(parts, score, valid, active)
         affinity = (
             pl.col("regime")
             .replace_strict(dict(self.config.affinity), default=self.config.default_affinity, return_dtype=pl.Float64)
@@ -89,6 +71,27 @@ class Engine:
             reason.alias(f"{self.name}_reason"),
             affinity.alias(f"{self.name}_affinity"),
         ]
+
+    def _reason(self, parts: list[pl.Expr], score: pl.Expr, valid: pl.Expr, active: pl.Expr) -> pl.Expr:
+        """``{name}: warm-up``, ``{name}: no edge`` or ``{name} long|short on {strongest signal}``: a code per bar
+        looked up among the few sentences there can be. Building each bar's sentence from a list of its signals
+        cost most of the engines' time. The strongest signal is the first of the largest |contributions|."""
+        names = list(self.config.weights)
+        size = [c.abs() for c in parts]
+        strongest = pl.lit(len(names) - 1)
+        for i in range(len(names) - 2, -1, -1):  # i wins when no later signal is larger (ties: the first)
+            strongest = pl.when(size[i] >= pl.max_horizontal(size[i + 1 :])).then(pl.lit(i)).otherwise(strongest)
+        code = (
+            pl.when(~valid)
+            .then(pl.lit(0))
+            .when(~active)
+            .then(pl.lit(1))
+            .otherwise(2 + 2 * strongest + (score <= 0).cast(pl.Int32))
+        )
+        sentences = [f"{self.name}: warm-up", f"{self.name}: no edge"] + [
+            f"{self.name} {side} on {n}" for n in names for side in ("long", "short")
+        ]
+        return code.replace_strict(list(range(len(sentences))), sentences, return_dtype=pl.String)
 
     def _column(self, signal: str) -> str:
         return f"_{self.name}__{signal}"

@@ -141,7 +141,7 @@ def learning_assets(
         yield output_with_partition_metadata(
             context, {partition_key(*k): (f, _signal_metadata(f)) for k, f in frames.items()}
         )
-        proofs = prove_signal_causality(inputs, wanted, CAUSAL_SAMPLES, **options)
+        proofs = prove_signal_causality(inputs, frames, CAUSAL_SAMPLES, **options)
         yield from causality_verdicts(context, keys["signals"], "signals_causal", proofs)
 
     @dg.asset(
