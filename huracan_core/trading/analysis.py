@@ -273,9 +273,10 @@ def pattern_table(o: Outcomes, k: int = 4, seed: int = 7, iterations: int = 50) 
 
 def _centroid_columns(centroids: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[list[float | None]]:
     """Per feature, each pattern's mean (None where no member had the feature), from the patterns' (mean, count)."""
-    means = np.array([mean for mean, _ in centroids]).T.astype(object)
-    means[np.array([count for _, count in centroids]).T == 0] = None
-    return means.tolist()
+    columns = np.array([mean for mean, _ in centroids]).T.tolist()
+    for feature, pattern in np.argwhere(np.array([count for _, count in centroids]).T == 0).tolist():
+        columns[feature][pattern] = None
+    return columns
 
 
 def _kmeans(raw: np.ndarray, k: int, seed: int, iterations: int) -> np.ndarray:

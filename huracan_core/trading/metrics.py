@@ -115,22 +115,24 @@ def equity_curves(
     the bars left out), in one query: a day's curve costs far less to compute than to set up. Each curve restarts
     at ``capital``, so a ledger's curve is the same alone or among others."""
     stretch = "_stretch"
+
+    def numbered(series: Sequence[pl.Series]) -> dict[str, pl.Series]:  # the columns of many, no query each
+        return {
+            stretch: pl.Series(np.repeat(np.arange(len(series), dtype=np.uint32), [len(s) for s in series])),
+            "timestamp": pl.concat(series),
+        }
+
     pnl = (
-        pl.concat(
-            [
-                ledger.select(pl.lit(n, pl.UInt32).alias(stretch), pl.col("exit_time").alias("timestamp"), "net_pnl")
-                for n, ledger in enumerate(ledgers)
-            ]
+        pl.DataFrame(
+            {
+                **numbered([ledger["exit_time"] for ledger in ledgers]),
+                "net_pnl": pl.concat([ledger["net_pnl"] for ledger in ledgers]),
+            }
         )
         .group_by(stretch, "timestamp")
         .agg(pl.col("net_pnl").sum())
     )
-    grid = pl.concat(
-        [
-            pl.DataFrame({stretch: pl.repeat(n, len(t), dtype=pl.UInt32, eager=True), "timestamp": t})
-            for n, t in enumerate(bar_times)
-        ]
-    )
+    grid = pl.DataFrame(numbered(list(bar_times)))
     curves = (
         grid.join(pnl, on=[stretch, "timestamp"], how="left")
         .with_columns(pl.col("net_pnl").fill_null(0.0))
