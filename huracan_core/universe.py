@@ -66,7 +66,7 @@ def universe_by_day(
 @dataclass(frozen=True)
 class _Candidate:
     """A symbol's candles as two arrays, time-ordered: each day's window is a slice of them, not a filter of
-    the frame (a range ranks hundreds of days; a filter per day and symbol cost more than the features)."""
+    the frame (a range ranks hundreds of days: a filter per day and symbol was a third of a range's features' time)."""
 
     symbol: str
     listed: datetime

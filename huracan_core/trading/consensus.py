@@ -94,12 +94,12 @@ def combine(
     sum_w = agree_w.sum(axis=1)
     base = np.divide((agree_w * affinity * confidence).sum(axis=1), sum_w, out=np.zeros(len(vote)), where=sum_w > 0)
 
-    levels = [majority == 0, share >= 1.0, share >= 0.75, share >= 0.60, share >= 0.50]
-    names_of_levels = ["none", "unanimous", "strong", "moderate", "weak"]
-    level = np.select(levels, names_of_levels, default="divided")
+    reached = [majority == 0, share >= 1.0, share >= 0.75, share >= 0.60, share >= 0.50]
+    levels = ["none", "unanimous", "strong", "moderate", "weak"]  # the first reached, else "divided"
+    level = np.select(reached, levels, default="divided")
     bonus = np.select(
-        levels,
-        [config.agreement_bonus.get(name, 0.0) for name in names_of_levels],
+        reached,
+        [config.agreement_bonus.get(name, 0.0) for name in levels],
         default=config.agreement_bonus.get("divided", 0.0),
     ).astype(np.float64)
     final_conf = np.where(majority == 0, 0.0, np.clip(base + bonus, 0.0, 1.0))
