@@ -61,6 +61,8 @@ def _arguments(inst_data: ConfigurableClassData | None, config_value: Mapping[st
 
 # Each storage's engine is replaced by one that keeps its connection. The two classes repeat each other on purpose:
 # a mixin's super() calls would reach methods that only the dagster-postgres class after it defines, unchecked.
+# ``CheckRows`` is the exception that proves it: it overrides only methods ``SqlEventLogStorage`` itself defines, so
+# its super() calls are checked against that base.
 
 
 class PooledPostgresEventLogStorage(CheckRows, PostgresEventLogStorage):
