@@ -40,6 +40,13 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository  # u
 #    partition filter of ``get_asset_check_execution_history`` are not exported.
 from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.execution.api import execute_run  # use 9
+
+# 14. A step maps each partitioned input's range to its upstream partitions more than once: to load the input, and
+#     again to record the input's data versions on the step's materializations. The step context and its method are
+#     private, and a window mapping over date × symbol builds every upstream key date by date (12.8 s of a 129 s
+#     profile of the whole sample, half of it the second mapping): ``map_inputs_once`` keeps each input's mapping for
+#     the step.
+from dagster._core.execution.context.system import StepExecutionContext
 from dagster._core.remote_origin import RemoteJobOrigin, RemoteRepositoryOrigin  # use 9
 from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
@@ -93,6 +100,7 @@ __all__ = [
     "add_partition_metadata",
     "backfill_run_requests",
     "execute_as_code_location_run",
+    "map_inputs_once",
     "record_partitions_in_key_order",
 ]
 
@@ -188,3 +196,32 @@ def execute_as_code_location_run(
         else ReconstructableRepository.for_module(module, DEFS_ATTRIBUTE).get_reconstructable_job(job.name)
     )
     return execute_run(executable, run, instance)
+
+
+_dagster_input_subset = StepExecutionContext.asset_partitions_subset_for_input
+#: where a step context keeps its inputs' mapped partitions (a context lives for one step)
+_MAPPED = "_huracan_mapped_inputs"
+
+
+def _input_subset_once(self: StepExecutionContext, input_name: str, *, require_valid_partitions: bool = True) -> Any:
+    """Dagster's own mapping of ``input_name`` for this step, computed once. It is kept only when the step's range
+    maps to partitions that all exist, which is what the strict call checks; a lenient call (the data versions') on
+    a range that reaches past them gets Dagster's answer again, and the strict one its error, as before."""
+    mapped: dict[str, Any] | None = getattr(self, _MAPPED, None)
+    if mapped is None:
+        mapped = {}
+        setattr(self, _MAPPED, mapped)
+    if input_name not in mapped:
+        try:
+            mapped[input_name] = _dagster_input_subset(self, input_name)
+        except dg.DagsterInvariantViolationError:
+            if require_valid_partitions:
+                raise
+            return _dagster_input_subset(self, input_name, require_valid_partitions=False)
+    return mapped[input_name]
+
+
+def map_inputs_once() -> None:
+    """Have every step of this process map each input once (use 14); idempotent. ``build_definitions`` calls it, so
+    each process that runs steps (``huracan run``, a run worker, a Celery worker) loads the definitions with it."""
+    StepExecutionContext.asset_partitions_subset_for_input = _input_subset_once  # type: ignore[method-assign]

@@ -94,6 +94,9 @@ class Settings:
     ccxt_config: Mapping[str, Any] = field(default_factory=dict, hash=False)
     #: ``in_process`` (every step in the run's process) or ``celery`` (each step on a worker of ``huracan workers``)
     executor: str = "in_process"
+    #: the processes ``huracan run`` spreads a window's independent runs over (``HURACAN_RUN_WORKERS``; never more
+    #: than the usable cores); 1: every run in the command's own process, one after another
+    run_workers: int = 1
     #: the Celery broker and result backend (URLs that may carry a password: kept out of ``repr``)
     celery_broker: str = field(default=DEFAULT_CELERY_BROKER, repr=False)
     celery_backend: str = field(default=DEFAULT_CELERY_BROKER, repr=False)
@@ -189,6 +192,9 @@ class Settings:
             ),
             ccxt_config=_ccxt_config(env.get("HURACAN_CCXT_CONFIG", "")),
             executor=_executor(env.get("HURACAN_EXECUTOR", "")),
+            run_workers=_whole(
+                "HURACAN_RUN_WORKERS", env.get("HURACAN_RUN_WORKERS") or "1", "a number of processes, 1 or more"
+            ),
             celery_broker=broker,
             celery_backend=env.get("HURACAN_CELERY_BACKEND") or _default_backend(broker),
             celery_queue=env.get("HURACAN_CELERY_QUEUE") or DEFAULT_CELERY_QUEUE,

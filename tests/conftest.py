@@ -76,6 +76,7 @@ def use_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "HURACAN_RESEARCH_SPACE": "",
         "HURACAN_RESEARCH_DAYS": "",
         "HURACAN_RESEARCH_CRON": "",
+        "HURACAN_RUN_WORKERS": "",
     }.items():
         monkeypatch.setenv(name, value)
     (home / "dagster").mkdir(parents=True)

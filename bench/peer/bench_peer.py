@@ -265,6 +265,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="freqtrade and Huracan on the bundled sample, in one run")
     parser.add_argument("--no-dagster", action="store_true", help="skip the chain through Dagster (a few minutes)")
     parser.add_argument("--huracan-only", action="store_true", help="the like-for-like run alone: no peer, no chain")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="also run the chain through Dagster with `huracan run --workers N`"
+    )
     args = parser.parse_args()
     if not args.huracan_only and not PEER_PYTHON.exists():
         raise SystemExit(f"no peer venv at {PEER_PYTHON}: see bench/peer/README.md (or pass --huracan-only)")
@@ -311,6 +314,14 @@ def main() -> None:
             "partition_assets": sum(counts.values()),
             "ratio_chain_dagster": round(dagster_s / backtest_s, 2),
         }
+        if args.workers > 1:
+            with tempfile.TemporaryDirectory() as tmp:
+                helped_s, _, _ = through_dagster(Path(tmp) / "home", scenario, workers=args.workers)
+            line |= {
+                "dagster_workers": args.workers,
+                "huracan_chain_dagster_workers_s": round(helped_s, 2),
+                "ratio_chain_dagster_workers": round(helped_s / backtest_s, 2),
+            }
     line |= compare_trades(peer["trades"], ours)
     print(json.dumps(line), flush=True)
 

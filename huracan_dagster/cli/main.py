@@ -34,6 +34,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--source", help="bundled | replay:DIR | ccxt:EXCHANGE_ID (default: $HURACAN_SOURCE or bundled)")
     run.add_argument("--timeframe", help="candle timeframe (default: $HURACAN_TIMEFRAME or 15m)")
     run.add_argument("--select", help="Dagster asset selection, e.g. 'candles' or '+features' (default: everything)")
+    run.add_argument(
+        "--workers",
+        type=_positive,
+        help="processes for the window's independent runs (default: $HURACAN_RUN_WORKERS or 1; never more than the cores)",
+    )
     run.set_defaults(run_parser=run)  # option values are checked against the source once settings are known
     sub.add_parser("status", help="what is materialized per symbol and date range, and which checks failed")
     ui = sub.add_parser("ui", help="the Dagster UI over the same HURACAN_HOME")
@@ -190,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         from huracan_dagster.cli.arguments import check_run_options, check_workers_agree
 
         check_workers_agree(args.run_parser, args, settings)
-        settings = replace(settings, source=args.source or settings.source).with_timeframe(
-            args.timeframe or settings.timeframe
-        )
+        settings = replace(
+            settings, source=args.source or settings.source, run_workers=args.workers or settings.run_workers
+        ).with_timeframe(args.timeframe or settings.timeframe)
         window = (args.date, args.date) if args.date else (args.start, args.end) if args.start else DEFAULT_WINDOW
         options = check_run_options(args.run_parser, args, settings, window)
     # the code location reads these when the UI or a daemon loads it: keep it consistent with this process

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, timedelta
 
@@ -23,10 +22,10 @@ from huracan_core.trading.exits import ExitConfig
 from huracan_core.universe import UniverseConfig, universe_by_day
 from huracan_dagster.cli.code_location import CodeLocationRuns
 from huracan_dagster.cli.policy_runs import PolicyRun, policy_runs, window_keys
+from huracan_dagster.cli.run_outcome import print_outcomes
+from huracan_dagster.cli.run_pool import WindowRuns
 from huracan_dagster.cli.selection import ANALYTICS_SELECTION, resolve_selection
 from huracan_dagster.cli.window_plan import WindowPlan, plan_window
-from huracan_dagster.defs.assets.champions import REPAIRED
-from huracan_dagster.defs.broadcaster import NOT_SENT
 from huracan_dagster.defs.definitions import (
     ANALYTICS_JOB,
     DATE_ASSETS,
@@ -38,8 +37,6 @@ from huracan_dagster.defs.definitions import (
 )
 from huracan_dagster.defs.partitions import ANALYTICS_POOL, WINDOW_TAG, asset_key, partition_key
 from huracan_dagster.defs.resources import ArchiveResource, ModelSettingsResource
-from huracan_dagster.instance.check_verdicts import failed_text
-from huracan_dagster.instance.failures import failure_causes
 from huracan_dagster.instance.recovery import (
     PoolTimeout,
     reap_dead_runs,
@@ -47,11 +44,7 @@ from huracan_dagster.instance.recovery import (
     wait_for_pool,
 )
 from huracan_dagster.instance.registration import register_symbols
-from huracan_dagster.instance.run_owner import owner_tags
 from huracan_dagster.settings import Settings
-
-#: the terminal gets the summary; every event is still in the instance and the UI
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def run_window(
@@ -68,7 +61,22 @@ def run_window(
     instance = dg.DagsterInstance.get()
     _recover(instance, settings)
     defs = build_definitions(settings)
-    runs = CodeLocationRuns(instance, defs.get_repository_def().name)
+    located = CodeLocationRuns(instance, defs.get_repository_def().name)
+    with WindowRuns(located, settings, workers=settings.run_workers) as runs:
+        return _run_window(settings, defs, runs, start, end, symbols=symbols, select=select)
+
+
+def _run_window(
+    settings: Settings,
+    defs: dg.Definitions,
+    runs: WindowRuns,
+    start: date,
+    end: date,
+    *,
+    symbols: tuple[str, ...] | None,
+    select: str | None,
+) -> int:
+    instance = runs.instance
     if select == ANALYTICS_SELECTION:
         print("huracan run: the analytics job alone (the dbt marts and the DuckDB file over what is exported)")
         return 0 if _analytics(defs, runs, settings) else 1
@@ -109,6 +117,8 @@ def run_window(
     listed = _first_whole_day(source, tf, everyone) if phases or plan.earliest_need else date.min
     _refuse_unreachable(plan, listed, source.name, tf, start)  # before anything runs: never a half-failed run
     register_symbols(instance, everyone)  # safe when two first runs race
+    if len(everyone) > 1 and job.executor_def is dg.in_process_executor:
+        runs.warm()  # the helpers (--workers) load the code location while the first runs go here
     print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({tf})")
     ok, done = True, set()  # assets already materialized over the whole window by an earlier phase
     for first, assets in phases:
@@ -178,7 +188,7 @@ def _recover(instance: dg.DagsterInstance, settings: Settings) -> None:
         print(f"huracan run: {line}")
 
 
-def _analytics(defs: dg.Definitions, runs: CodeLocationRuns, settings: Settings) -> bool:
+def _analytics(defs: dg.Definitions, runs: WindowRuns, settings: Settings) -> bool:
     """The dbt marts and the DuckDB file, once no other run holds their pool (saying who does, meanwhile)."""
     print("  analytics: dbt marts and tests over the exports, and the DuckDB file of views")
     try:
@@ -189,9 +199,9 @@ def _analytics(defs: dg.Definitions, runs: CodeLocationRuns, settings: Settings)
         print(f"    analytics: {error}")
         return False
     with contextlib.redirect_stdout(io.StringIO()):  # dagster-dbt echoes dbt's every line; the results are events
-        result = runs.execute(defs.resolve_job_def(ANALYTICS_JOB), assets=None, tags=owner_tags(), run_config=QUIET)
-    _print_run([result], "every export")
-    return result.success
+        outcome = runs.execute_one(defs.resolve_job_def(ANALYTICS_JOB), None, {})
+    print_outcomes([outcome], "every export")
+    return outcome.success
 
 
 def _encoder_feature_span(models: ModelSettingsResource, start: date, end: date) -> tuple[date, date] | None:
@@ -201,7 +211,7 @@ def _encoder_feature_span(models: ModelSettingsResource, start: date, end: date)
     return (first, last - timedelta(days=1)) if first < last else None
 
 
-def _date_run(job: dg.JobDefinition, runs: CodeLocationRuns, start: date, end: date, selection) -> bool:
+def _date_run(job: dg.JobDefinition, runs: WindowRuns, start: date, end: date, selection) -> bool:
     """The runs of a date-partitioned job over ``start..end`` (every symbol inside each day)."""
     graph = job.asset_layer.asset_graph
     assets = selection or sorted(job.asset_layer.executable_asset_keys, key=str)
@@ -210,67 +220,22 @@ def _date_run(job: dg.JobDefinition, runs: CodeLocationRuns, start: date, end: d
     return _execute(job, runs, planned, f"{start}..{end}", "all symbols")
 
 
-def _ranged_runs(job: dg.JobDefinition, runs: CodeLocationRuns, keys, start: date, end: date, *, selection) -> bool:
+def _ranged_runs(job: dg.JobDefinition, runs: WindowRuns, keys, start: date, end: date, *, selection) -> bool:
     """The window's date × symbol partitions in the runs their backfill policies make (``policy_runs``)."""
     planned = policy_runs(job.asset_layer.asset_graph, runs.instance, selection, window_keys(start, end, keys))
     return _execute(job, runs, planned, f"{start}..{end}", ", ".join(keys))
 
 
-def _execute(job: dg.JobDefinition, runs: CodeLocationRuns, planned: list[PolicyRun], window: str, label: str) -> bool:
-    """Each run in this process, one after another (a process start per run would cost seconds)."""
-    results = []
-    for run in planned:
-        tags = {**run.tags, WINDOW_TAG: window, **owner_tags()}
-        results.append(runs.execute(job, assets=run.assets, tags=tags, run_config=QUIET))
-    _print_run(results, label)
-    return all(r.success for r in results)
+def _execute(job: dg.JobDefinition, runs: WindowRuns, planned: list[PolicyRun], window: str, label: str) -> bool:
+    outcomes = runs.execute(job, planned, {WINDOW_TAG: window})
+    print_outcomes(outcomes, label)
+    return all(o.success for o in outcomes)
 
 
 def _first_whole_day(source, timeframe: str, symbols: list[str]) -> date:
     """The first day that every symbol has whole at the source (the day after its first candle)."""
     listed = [source.first_timestamp(s, timeframe) for s in symbols]
     return max((t.date() + timedelta(days=1) for t in listed if t is not None), default=date.min)
-
-
-def _print_run(results: list[dg.ExecutionResult], label: str) -> None:
-    """One phase: its runs' outcome, the partitions each asset materialized across them, checks that did not pass
-    and, for a failed run, why."""
-    counts: dict[str, int] = defaultdict(int)
-    failed: dict[str, list[dg.AssetCheckEvaluation]] = defaultdict(list)
-    not_sent: dict[str, int] = defaultdict(int)  # cause: messages
-    repaired: set[str] = set()
-    for result in results:
-        for event in result.get_asset_materialization_events():
-            materialization = event.materialization
-            counts[materialization.asset_key.to_user_string()] += 1 if materialization.partition else 0
-            metadata = materialization.metadata
-            if NOT_SENT in metadata:  # both texts
-                not_sent[str(metadata[NOT_SENT].value)] += 1
-            if REPAIRED in metadata:
-                repaired.update(str(metadata[REPAIRED].value).splitlines())
-        for evaluation in result.get_asset_check_evaluations():
-            if not evaluation.passed:
-                failed[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"].append(evaluation)
-    bad = [r for r in results if not r.success]
-    status = f"{len(bad)} of {len(results)} FAILED" if bad else "succeeded"
-    ids = ", ".join(r.run_id[:8] for r in results[:4]) + (", …" if len(results) > 4 else "")
-    print(f"  {len(results)} run{'s' * (len(results) != 1)} ({label}: {ids}): {status}")
-    for asset, count in sorted(counts.items()):
-        print(f"    {asset}: {count} partitions materialized" if count else f"    {asset}: materialized")
-    causes = [c for result in bad for c in failure_causes(result.all_events, result.dagster_run.tags)]
-    for check, evaluations in sorted(failed.items()):
-        evaluations.sort(key=lambda e: e.partition or "")
-        severity = evaluations[-1].severity.value
-        partitions = [e.partition for e in evaluations if e.partition]
-        # a blocking check's failure is the failed run's cause, printed below with its reasons: said once
-        reasons = [] if causes and any(e.blocking for e in evaluations) else [e.description or "" for e in evaluations]
-        print(f"    check {check} {failed_text(severity, partitions, reasons)}")
-    for note in sorted(repaired):
-        print(f"    repaired: {note}")
-    for cause, count in sorted(not_sent.items()):
-        print(f"    {count} notification{'s' * (count != 1)} not sent: {cause}")
-    for cause in causes:
-        print("    " + cause.replace("\n", "\n      "))
 
 
 def _print_models(instance: dg.DagsterInstance, store: ArtifactStore, tf: str, keys: list[str], end: date) -> None:

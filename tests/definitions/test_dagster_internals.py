@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import event
 
 from huracan_dagster import dagster_internals as internals
+from huracan_dagster.defs.partitions import day_window
 from huracan_dagster.instance.failures import root_cause
 
 PARTS = dg.MultiPartitionsDefinition(
@@ -371,3 +372,95 @@ def test_use_13_a_verdicts_row_is_dagsters_own_written_with_the_event_rows_text(
     assert [r["execution_status"] for r in rows["huracan"]] == ["SUCCEEDED", "FAILED", "PLANNED", "SUCCEEDED"]
     assert executed.count(check_verdict.VERDICT) == 3  # every verdict tried the prebuilt statement first
     assert not [v for v in serialized if isinstance(v, dg.EventLogEntry)]  # each verdict's text was its event row's
+
+
+def _windowed_pair() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
+    """``down`` reads ``up``'s day before and its own day, symbol for symbol, over a ranged run."""
+    policy = dg.BackfillPolicy.single_run()
+
+    @dg.asset(partitions_def=PARTS, backfill_policy=policy)
+    def up(context: dg.AssetExecutionContext) -> dict:
+        return dict.fromkeys(context.partition_keys, 1)
+
+    window = day_window(-1)  # the project's own day window, symbol for symbol
+
+    @dg.asset(partitions_def=PARTS, backfill_policy=policy, ins={"up": dg.AssetIn(partition_mapping=window)})
+    def down(context: dg.AssetExecutionContext, up: dict) -> dict:
+        return {k: sorted(up) for k in context.partition_keys}
+
+    return up, down
+
+
+class _Frames(dg.IOManager):
+    """Partitions of a ranged run in memory, as ``{partition key: value}`` (the project's IO manager's shape)."""
+
+    def __init__(self) -> None:
+        self.stored: dict[str, object] = {}
+
+    def handle_output(self, context: dg.OutputContext, obj: dict) -> None:
+        self.stored.update(obj)
+
+    def load_input(self, context: dg.InputContext) -> dict:
+        return {k: self.stored[k] for k in context.asset_partition_keys if k in self.stored}
+
+
+def _mapped_range(monkeypatch, up, down, first: str, last: str) -> tuple[dg.ExecuteInProcessResult, int]:
+    """``down`` over ``first..last`` after ``up`` everywhere, and how often Dagster mapped ``down``'s input."""
+    frames, instance = _Frames(), dg.DagsterInstance.ephemeral()  # the data versions read up's materializations
+    whole = {"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]}
+    assert dg.materialize([up], resources={"io_manager": frames}, tags=whole, instance=instance).success
+    calls = []
+    real = dg.MultiPartitionMapping.get_upstream_mapped_partitions_result_for_partitions
+    monkeypatch.setattr(
+        dg.MultiPartitionMapping,
+        "get_upstream_mapped_partitions_result_for_partitions",
+        lambda self, *args, **kwargs: calls.append(1) or real(self, *args, **kwargs),
+    )
+    result = dg.materialize(
+        [up, down],
+        selection=[down.key],
+        resources={"io_manager": frames},
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        raise_on_error=False,
+    )
+    monkeypatch.setattr(dg.MultiPartitionMapping, "get_upstream_mapped_partitions_result_for_partitions", real)
+    return result, len(calls)
+
+
+def test_use_14_a_step_maps_each_input_once_with_dagsters_own_answer(monkeypatch) -> None:
+    from dagster._core.execution.context.system import StepExecutionContext  # the test of the fence may look behind it
+
+    up, down = _windowed_pair()
+    first, last = "2024-12-02|AAA", "2024-12-03|AAA"  # AAA's last two days (a range per dimension)
+    monkeypatch.setattr(StepExecutionContext, "asset_partitions_subset_for_input", internals._dagster_input_subset)
+    dagster_result, dagster_calls = _mapped_range(monkeypatch, up, down, first, last)
+    internals.map_inputs_once()  # restored by monkeypatch afterwards
+    result, calls = _mapped_range(monkeypatch, up, down, first, last)
+    assert dagster_calls >= 2 and calls == 1  # loading the input and recording its data versions: one mapping
+    own = dagster_result.output_for_node("down")
+    assert result.output_for_node("down") == own  # the same upstream partitions loaded
+    assert own["2024-12-03|AAA"] == ["2024-12-01|AAA", "2024-12-02|AAA", "2024-12-03|AAA"]
+    versions = [
+        {k: v for k, v in (e.materialization.tags or {}).items() if "input_data_version" in k}
+        for e in result.get_asset_materialization_events()
+    ]
+    assert versions and all(v for v in versions)  # the inputs' data versions are still recorded on each partition
+
+
+def test_use_14_a_range_mapped_to_partitions_that_do_not_exist_is_not_kept(monkeypatch) -> None:
+    """The strict call (loading the input) gets Dagster's error every time; the lenient one (the data versions) its
+    answer. Dagster's built-in mappings seldom report missing partitions, so Dagster's side is stood in for here."""
+    from types import SimpleNamespace
+
+    def dagster(_step, input_name: str, *, require_valid_partitions: bool = True) -> str:
+        if require_valid_partitions:
+            raise dg.DagsterInvariantViolationError(f"{input_name} depends on invalid partitions")
+        return "lenient"
+
+    monkeypatch.setattr(internals, "_dagster_input_subset", dagster)
+    step = SimpleNamespace()
+    assert internals._input_subset_once(step, "up", require_valid_partitions=False) == "lenient"
+    with pytest.raises(dg.DagsterInvariantViolationError, match="up depends on invalid partitions"):
+        internals._input_subset_once(step, "up")
+    assert internals._input_subset_once(step, "up", require_valid_partitions=False) == "lenient"

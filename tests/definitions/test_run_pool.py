@@ -1,0 +1,91 @@
+"""Which of a window's runs ``huracan run --workers N`` may run side by side, read from the definitions' own graph:
+a run waits for the runs planned before it whose partitions it may read, and for no other; a helper that dies
+leaves a failed run that says so."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+
+import dagster as dg
+import pytest
+
+from huracan_dagster.cli.code_location import CodeLocationRuns
+from huracan_dagster.cli.main import main
+from huracan_dagster.cli.policy_runs import PolicyRun
+from huracan_dagster.cli.run_pool import WindowRuns, run_dependencies
+from huracan_dagster.defs.definitions import build_definitions, daily_job_name
+from huracan_dagster.defs.partitions import asset_key
+from huracan_dagster.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return build_definitions(Settings.from_env({})).resolve_job_def(daily_job_name("15m")).asset_layer.asset_graph
+
+
+def run(symbol: str, *names: str, days: tuple[str, str] = ("2024-12-01", "2024-12-05")) -> PolicyRun:
+    keys = tuple(asset_key("15m", n) for n in names)
+    return PolicyRun(keys, f"{days[0]}|{symbol}", f"{days[1]}|{symbol}", (symbol,))
+
+
+def test_features_wait_for_every_symbols_candles_and_nothing_else_waits_across_symbols(graph):
+    planned = [
+        run("BTC-USDT", "candles"),
+        run("ETH-USDT", "candles"),
+        run("BTC-USDT", "features"),
+        run("ETH-USDT", "features"),
+    ]
+    # the features read every universe member's candles: both symbols' candle runs first
+    assert run_dependencies(graph, planned) == [set(), set(), {0, 1}, {0, 1}]
+    chain = ("champion", "labels", "shadow_trades", "trade_analysis")
+    apart = [run("BTC-USDT", *chain), run("ETH-USDT", *chain), run("SOL-USDT", "signals")]
+    assert run_dependencies(graph, apart) == [set(), set(), set()]  # each symbol reads its own days only
+
+
+def test_a_symbols_later_run_waits_for_its_earlier_one_where_it_reads_it(graph):
+    early, late = ("2024-12-01", "2024-12-03"), ("2024-12-04", "2024-12-05")
+    planned = [run("BTC-USDT", "signals", days=early), run("BTC-USDT", "shadow_trades", days=late)]
+    assert run_dependencies(graph, planned) == [set(), {0}]  # the trader reads its symbol's signals
+    unrelated = [run("BTC-USDT", "features", days=early), run("BTC-USDT", "market_quotes", days=late)]
+    assert run_dependencies(graph, unrelated) == [set(), set()]  # neither reads the other
+
+
+def test_a_run_of_every_symbol_waits_for_the_runs_it_reads(graph):
+    every = PolicyRun((asset_key("15m", "shadow_trades"),), "2024-12-05", "2024-12-05", ())
+    assert run_dependencies(graph, [run("ETH-USDT", "signals"), every]) == [set(), {0}]
+
+
+class Broken:
+    """Stands for a pool one of whose helpers died."""
+
+    shut = False
+
+    def shutdown(self, cancel_futures: bool) -> None:
+        self.shut = cancel_futures
+
+
+def test_a_helper_that_died_fails_its_run_with_the_range_and_the_pool_is_started_again(huracan_home):
+    with dg.instance_for_test() as instance:
+        runs = WindowRuns(CodeLocationRuns(instance, "huracan"), Settings.from_env(), workers=1)
+        broken = Broken()
+        runs._pool = broken  # type: ignore[assignment]
+        future: Future = Future()
+        future.set_exception(BrokenProcessPool("A child process terminated abruptly"))
+        outcome = runs._outcome(future, run("BTC-USDT", "features"))
+    assert not outcome.success and outcome.run_id == ""
+    assert outcome.causes == (
+        "2024-12-01|BTC-USDT..2024-12-05|BTC-USDT did not finish: a helper process died (A child process terminated "
+        "abruptly); its run is marked failed",
+    )
+    assert runs._pool is None and broken.shut  # the next phase starts new helpers
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_worker_count_below_one_is_refused_naming_the_variable_or_the_option(value, huracan_home, capsys):
+    with pytest.raises(ValueError, match=f"HURACAN_RUN_WORKERS='{value}': give a number of processes, 1 or more"):
+        Settings.from_env({"HURACAN_RUN_WORKERS": value})
+    with pytest.raises(SystemExit):
+        main(["run", "--date", "2024-12-05", "--workers", value])
+    assert "argument --workers" in capsys.readouterr().err
+    assert Settings.from_env({}).run_workers == 1

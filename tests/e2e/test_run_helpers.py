@@ -1,0 +1,109 @@
+"""``huracan run --workers 2``: the window's runs spread over the command and a helper process give the same bytes as
+one after another; a helper killed mid-run fails its run and the command goes on without it; a command killed with
+``kill -9`` takes its helper with it, leaving only what the next command reaps."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from huracan_dagster.cli.workers import usable_cores
+from huracan_dagster.instance.run_owner import run_owner
+from tests.conftest import use_home
+from tests.e2e.test_failures import REPO
+from tests.e2e.test_recovery import huracan
+
+DAY = "2024-12-05"
+SELECT = "candles or features or regimes or signals"
+
+pytestmark = pytest.mark.skipif(usable_cores() < 2, reason="a helper process needs a second core")
+
+
+def partitions(home: Path) -> dict[str, bytes]:
+    archive = home / "archive"
+    return {p.relative_to(archive).as_posix(): p.read_bytes() for p in sorted(archive.rglob("*.parquet"))}
+
+
+def owners(instance: dg.DagsterInstance) -> dict[str, int]:
+    """Each run's process."""
+    return {run.run_id: owner.pid for run in instance.get_runs() if (owner := run_owner(run.tags))}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def command(out: int = subprocess.DEVNULL) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "huracan_dagster.cli", "run", "--date", DAY, "--select", SELECT, "--workers", "2"],
+        cwd=REPO,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def running_helper(process: subprocess.Popen) -> int:
+    """The helper of ``process`` once it runs a run."""
+    with dg.DagsterInstance.get() as instance:
+        deadline = time.monotonic() + 120
+        while True:
+            started = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+            helpers = {o.pid for r in started if (o := run_owner(r.tags)) and o.pid != process.pid}
+            if helpers:
+                return helpers.pop()
+            assert process.poll() is None and time.monotonic() < deadline, "no helper ever ran a run"
+            time.sleep(0.05)
+
+
+def test_two_processes_give_the_same_partitions_and_a_killed_helper_or_command_leaves_nothing_behind(
+    tmp_path, monkeypatch
+):
+    whole = use_home(tmp_path / "whole", monkeypatch)
+    done = huracan("run", "--date", DAY, "--select", SELECT, "--workers", "2")
+    assert done.returncode == 0, done.stdout
+    with dg.DagsterInstance.get() as instance:
+        assert len(set(owners(instance).values())) == 2  # the command and its helper each ran some of the runs
+
+    killed = use_home(tmp_path / "killed", monkeypatch)
+    process = command(subprocess.PIPE)  # a helper killed mid-run: the command carries on without it, and says so
+    try:
+        os.kill(running_helper(process), signal.SIGKILL)
+        out, _ = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 1, out
+    assert "did not finish: a helper process died" in out and "its run is marked failed" in out
+
+    process = command()  # the command killed (as the OOM killer would): its helper dies with it
+    try:
+        helper = running_helper(process)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        deadline = time.monotonic() + 10
+        while alive(helper):
+            assert time.monotonic() < deadline, f"helper {helper} outlived the killed command"
+            time.sleep(0.05)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+
+    again = huracan("run", "--date", DAY, "--select", SELECT)
+    assert again.returncode == 0, again.stdout
+    assert f"its process {helper}" in again.stdout  # the helper's run, marked failed
+    with dg.DagsterInstance.get() as instance:
+        assert not instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    assert partitions(killed) == partitions(whole)  # every partition, byte for byte
