@@ -147,8 +147,8 @@ def add_partition_metadata(context: dg.AssetExecutionContext, by_partition: Mapp
     step._metadata_accumulator = accumulator
 
 
-# 9. ``huracan run`` executes its runs in its own process, one after another (a run worker per run costs seconds),
-#    yet they must be runs of the code location's named jobs, as those the UI and the daemon launch are: the
+# 9. ``huracan run`` executes its runs in its own process (or in helpers started once, ``cli/run_pool.py``): a run
+#    worker per run costs seconds. Yet they must be runs of the code location's named jobs, as those the UI and the daemon launch are: the
 #    Overview timeline lists only runs that carry their job's origin in a code location, and ``execute_in_process``
 #    creates runs without one. The origin types, the workspace targets from which the UI makes its code location's
 #    origin, and executing an already created run in this process (``execute_run`` of an ``InMemoryJob``) are private.

@@ -1,7 +1,7 @@
 """The code location that ``huracan ui`` loads, and ``huracan run``'s runs as runs of its jobs.
 
-``huracan run`` executes in its own process, one run after another (a run worker per run would cost seconds each),
-but its runs are created as the UI and the daemon create theirs: with their job's origin in this code location. A run
+``huracan run`` executes its runs in its own process, one after another, or over helper processes each started once
+(``run_pool``): a run worker per run would cost seconds each. Its runs are created as the UI and the daemon create theirs: with their job's origin in this code location. A run
 without one belongs to no job the UI shows: the Overview timeline (the landing page) leaves it out, and the job's
 pages do not list it.
 """

@@ -52,10 +52,11 @@ def run_window(
 ) -> int:
     """Materialize ``start..end`` and, first, every declared input its selection reads before ``start``.
 
-    Phases (each a ranged run per block of symbols): the history the partition mappings declare (``plan_window``),
-    furthest back first — candles (of the declared universe and the reference too), the features and regimes the
-    signals warm up on, the signals and labels the coin models train on — each through the window's last day; the
-    shared encoders of the window's days; the window itself; the roster and the daily summary; the analytics.
+    Phases (each a ranged run per block of symbols, here or over ``settings.run_workers`` processes: ``run_pool``):
+    the history the partition mappings declare (``plan_window``), furthest back first — candles (of the declared
+    universe and the reference too), the features and regimes the signals warm up on, the signals and labels the coin
+    models train on — each through the window's last day; the shared encoders of the window's days; the window
+    itself; the roster and the daily summary; the analytics.
     Raises ``WindowError`` before anything runs when the source cannot hold what the selection needs.
     """
     instance = dg.DagsterInstance.get()

@@ -144,20 +144,23 @@ class WindowRuns:
 def run_dependencies(graph: Any, planned: Sequence[PolicyRun]) -> list[set[int]]:
     """For each planned run, the runs planned before it that it must wait for: those writing partitions it may read.
 
-    Runs sharing a symbol, or covering every symbol (a date-partitioned job), depend on each other wherever an asset
-    of one is upstream of an asset of the other; runs of different symbols only where that path reads across
-    symbols (a mapping other than symbol for symbol)."""
+    Runs of different symbols wait only where an asset of one reads, across symbols (a mapping other than symbol for
+    symbol), what an asset of the other writes. Runs sharing a symbol, or covering every symbol (a date-partitioned
+    job), wait wherever an asset of one is upstream of an asset of the other, and wherever they share an asset,
+    whatever their days: an asset may carry a symbol's state from one day to the next (the champion book)."""
     waits: list[set[int]] = []
     for i, later in enumerate(planned):
-        waits.append(
-            {
-                j
-                for j, earlier in enumerate(planned[:i])
-                if _reads(graph, earlier.assets, later.assets, across_only=_apart(earlier, later))
-                or _reads(graph, later.assets, earlier.assets, across_only=_apart(earlier, later))
-            }
-        )
+        waits.append({j for j, earlier in enumerate(planned[:i]) if _waits(graph, earlier, later)})
     return waits
+
+
+def _waits(graph: Any, earlier: PolicyRun, later: PolicyRun) -> bool:
+    apart = _apart(earlier, later)
+    if not apart and set(earlier.assets) & set(later.assets):
+        return True
+    return _reads(graph, earlier.assets, later.assets, across_only=apart) or _reads(
+        graph, later.assets, earlier.assets, across_only=apart
+    )
 
 
 def _apart(a: PolicyRun, b: PolicyRun) -> bool:

@@ -49,6 +49,10 @@ def test_a_symbols_later_run_waits_for_its_earlier_one_where_it_reads_it(graph):
     assert run_dependencies(graph, planned) == [set(), {0}]  # the trader reads its symbol's signals
     unrelated = [run("BTC-USDT", "features", days=early), run("BTC-USDT", "market_quotes", days=late)]
     assert run_dependencies(graph, unrelated) == [set(), set()]  # neither reads the other
+    book = [run("BTC-USDT", "champion", days=early), run("BTC-USDT", "champion", days=late)]
+    assert run_dependencies(graph, book) == [set(), {0}]  # the champion book carries BTC's decisions day to day
+    others = [run("BTC-USDT", "champion", days=early), run("ETH-USDT", "champion", days=late)]
+    assert run_dependencies(graph, others) == [set(), set()]
 
 
 def test_a_run_of_every_symbol_waits_for_the_runs_it_reads(graph):
