@@ -43,7 +43,7 @@ from dagster._core.execution.api import execute_run  # use 9
 
 # 14. A step maps each partitioned input's range to its upstream partitions more than once: to load the input, and
 #     again to record the input's data versions on the step's materializations. The step context and its method are
-#     private, and a window mapping over date × symbol builds every upstream key date by date (12.8 s of a 129 s
+#     private, and a window mapping over date × symbol builds every upstream key date by date (12.8 s of an 87 s
 #     profile of the whole sample, half of it the second mapping): ``map_inputs_once`` keeps each input's mapping for
 #     the step.
 from dagster._core.execution.context.system import StepExecutionContext
@@ -148,9 +148,9 @@ def add_partition_metadata(context: dg.AssetExecutionContext, by_partition: Mapp
 
 
 # 9. ``huracan run`` executes its runs in its own process (or in helpers started once, ``cli/run_pool.py``): a run
-#    worker per run costs seconds. Yet they must be runs of the code location's named jobs, as those the UI and the daemon launch are: the
-#    Overview timeline lists only runs that carry their job's origin in a code location, and ``execute_in_process``
-#    creates runs without one. The origin types, the workspace targets from which the UI makes its code location's
+#    worker per run costs seconds. Yet they must be runs of the code location's named jobs, as those the UI and the
+#    daemon launch are: the Overview timeline lists only runs that carry their job's origin in a code location, and
+#    ``execute_in_process`` creates runs without one. The origin types, the workspace targets from which the UI makes its code location's
 #    origin, and executing an already created run in this process (``execute_run`` of an ``InMemoryJob``) are private.
 #    Over Celery workers (``HURACAN_EXECUTOR=celery``) the run's steps must travel as a job that a worker loads by
 #    itself: a ``ReconstructableJob`` of the definitions' module, which ``dg.reconstructable`` makes only from a

@@ -1,9 +1,9 @@
 """The code location that ``huracan ui`` loads, and ``huracan run``'s runs as runs of its jobs.
 
 ``huracan run`` executes its runs in its own process, one after another, or over helper processes each started once
-(``run_pool``): a run worker per run would cost seconds each. Its runs are created as the UI and the daemon create theirs: with their job's origin in this code location. A run
-without one belongs to no job the UI shows: the Overview timeline (the landing page) leaves it out, and the job's
-pages do not list it.
+(``run_pool``): a run worker per run would cost seconds each. Its runs are created as the UI and the daemon create
+theirs: with their job's origin in this code location. A run without one belongs to no job the UI shows: the
+Overview timeline (the landing page) leaves it out, and the job's pages do not list it.
 """
 
 from __future__ import annotations

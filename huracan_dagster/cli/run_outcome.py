@@ -1,7 +1,7 @@
 """What ``huracan run`` says about its runs, kept as plain data where each run executed.
 
-A run executed in a worker process (``run_pool``) cannot hand its ``ExecutionResult`` back: its events would have to
-be read from the instance again. The worker keeps what the terminal prints instead — partitions per asset, failed
+A run executed in a helper process (``run_pool``) cannot hand its ``ExecutionResult`` back: its events would have to
+be read from the instance again. The helper keeps what the terminal prints instead — partitions per asset, failed
 checks, notifications not sent, repairs and the causes of a failure — and the phase's lines are printed from that,
 whichever process ran it.
 """
@@ -33,7 +33,7 @@ class FailedCheck:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    #: "" where the run's worker died before saying which run it was
+    #: "" where the run's helper died before saying which run it was
     run_id: str
     success: bool
     #: partitions materialized per asset; 0 for an asset without partitions that materialized
