@@ -4,6 +4,7 @@ one after another; a helper killed mid-run fails its run and the command goes on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -55,15 +56,30 @@ def command(out: int = subprocess.DEVNULL) -> subprocess.Popen:
     )
 
 
-def running_helper(process: subprocess.Popen) -> int:
-    """The helper of ``process`` once it runs a run."""
+def end(process: subprocess.Popen) -> None:
+    """Whatever is left of ``process``'s group (its helpers too, stopped or not), gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def helpers_running(instance: dg.DagsterInstance, process: subprocess.Popen) -> set[int]:
+    """The helpers of ``process`` that own a STARTED run."""
+    started = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    return {o.pid for r in started if (o := run_owner(r.tags)) and o.pid != process.pid}
+
+
+def helper_stopped_mid_run(process: subprocess.Popen) -> int:
+    """A helper of ``process`` stopped (SIGSTOP) while a run of its is STARTED: it cannot finish the run before the
+    test kills it or its command."""
     with dg.DagsterInstance.get() as instance:
         deadline = time.monotonic() + 120
         while True:
-            started = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-            helpers = {o.pid for r in started if (o := run_owner(r.tags)) and o.pid != process.pid}
-            if helpers:
-                return helpers.pop()
+            for helper in helpers_running(instance, process):
+                os.kill(helper, signal.SIGSTOP)
+                if helper in helpers_running(instance, process):
+                    return helper
+                os.kill(helper, signal.SIGCONT)  # its run ended in between: wait for its next one
             assert process.poll() is None and time.monotonic() < deadline, "no helper ever ran a run"
             time.sleep(0.05)
 
@@ -80,17 +96,16 @@ def test_two_processes_give_the_same_partitions_and_a_killed_helper_or_command_l
     killed = use_home(tmp_path / "killed", monkeypatch)
     process = command(subprocess.PIPE)  # a helper killed mid-run: the command carries on without it, and says so
     try:
-        os.kill(running_helper(process), signal.SIGKILL)
+        os.kill(helper_stopped_mid_run(process), signal.SIGKILL)
         out, _ = process.communicate(timeout=240)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+        end(process)
     assert process.returncode == 1, out
     assert "did not finish: a helper process died" in out and "its run is marked failed" in out
 
     process = command()  # the command killed (as the OOM killer would): its helper dies with it
     try:
-        helper = running_helper(process)
+        helper = helper_stopped_mid_run(process)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         deadline = time.monotonic() + 10
@@ -98,8 +113,7 @@ def test_two_processes_give_the_same_partitions_and_a_killed_helper_or_command_l
             assert time.monotonic() < deadline, f"helper {helper} outlived the killed command"
             time.sleep(0.05)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+        end(process)
 
     again = huracan("run", "--date", DAY, "--select", SELECT)
     assert again.returncode == 0, again.stdout
