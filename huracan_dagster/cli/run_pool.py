@@ -114,8 +114,9 @@ class WindowRuns:
                     future = self._pool.submit(
                         _execute, job.name, planned[ready[0]].assets, {**planned[ready[0]].tags, **tags}
                     )
-                except BrokenProcessPool:  # a helper died between two runs
+                except BrokenProcessPool:  # a helper died between two runs: none of them was in flight
                     self.close()
+                    print("    a helper process died between two runs: the phase's other runs go here", flush=True)
                     break
                 helped[future] = i = ready.pop(0)
                 pending.remove(i)

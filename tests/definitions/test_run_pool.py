@@ -13,15 +13,22 @@ import pytest
 from huracan_dagster.cli.code_location import CodeLocationRuns
 from huracan_dagster.cli.main import main
 from huracan_dagster.cli.policy_runs import PolicyRun
+from huracan_dagster.cli.run_outcome import RunOutcome
 from huracan_dagster.cli.run_pool import WindowRuns, run_dependencies
 from huracan_dagster.defs.definitions import build_definitions, daily_job_name
 from huracan_dagster.defs.partitions import asset_key
+from huracan_dagster.instance.failures import RANGE_START_TAG
 from huracan_dagster.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def graph():
-    return build_definitions(Settings.from_env({})).resolve_job_def(daily_job_name("15m")).asset_layer.asset_graph
+def job() -> dg.JobDefinition:
+    return build_definitions(Settings.from_env({})).resolve_job_def(daily_job_name("15m"))
+
+
+@pytest.fixture(scope="module")
+def graph(job: dg.JobDefinition):
+    return job.asset_layer.asset_graph
 
 
 def run(symbol: str, *names: str, days: tuple[str, str] = ("2024-12-01", "2024-12-05")) -> PolicyRun:
@@ -93,3 +100,27 @@ def test_a_worker_count_below_one_is_refused_naming_the_variable_or_the_option(v
         main(["run", "--date", "2024-12-05", "--workers", value])
     assert "argument --workers" in capsys.readouterr().err
     assert Settings.from_env({}).run_workers == 1
+
+
+class DeadPool:
+    """Stands for a pool whose helper died while it held no run."""
+
+    def submit(self, *_args: object) -> Future:
+        raise BrokenProcessPool("A child process terminated abruptly")
+
+    def shutdown(self, cancel_futures: bool) -> None: ...
+
+
+def test_a_helper_that_died_between_runs_leaves_the_phase_to_the_command_and_says_so(job, huracan_home, capsys):
+    planned = [run("BTC-USDT", "signals"), run("ETH-USDT", "signals")]
+    ran = []
+    with dg.instance_for_test() as instance:
+        runs = WindowRuns(CodeLocationRuns(instance, "huracan"), Settings.from_env(), workers=2)
+        runs._helpers, runs._pool = 1, DeadPool()  # type: ignore[assignment]  # one helper, whatever the cores here
+        runs.execute_one = lambda _job, _assets, tags: (  # type: ignore[method-assign]
+            ran.append(tags[RANGE_START_TAG]) or RunOutcome(tags[RANGE_START_TAG], True, {}, (), {}, frozenset(), ())
+        )
+        outcomes = runs.execute(job, planned, {})
+    assert ran == [r.start for r in planned] and all(o.success for o in outcomes)
+    assert "a helper process died between two runs: the phase's other runs go here" in capsys.readouterr().out
+    assert runs._pool is None
