@@ -30,6 +30,7 @@ from huracan_dagster.cli.code_location import CodeLocationRuns
 from huracan_dagster.cli.policy_runs import PolicyRun
 from huracan_dagster.cli.run_outcome import RunOutcome, outcome_of
 from huracan_dagster.cli.workers import usable_cores
+from huracan_dagster.defs.definitions import build_definitions
 from huracan_dagster.defs.partitions import SYMBOL_DIMENSION
 from huracan_dagster.instance.recovery import reap_dead_runs
 from huracan_dagster.instance.run_owner import owner_tags
@@ -67,7 +68,7 @@ class WindowRuns:
         self, job: dg.JobDefinition, assets: Sequence[dg.AssetKey] | None, tags: Mapping[str, str]
     ) -> RunOutcome:
         """One run, here."""
-        return outcome_of(self.runs.execute(job, assets=assets, tags={**tags, **owner_tags()}, run_config=QUIET))
+        return _executed(self.runs, job, assets, tags)
 
     def warm(self) -> None:
         """Start the helpers now: they load the code location (seconds) while this process plans and runs the first
@@ -203,9 +204,8 @@ _HELPER: dict[str, Any] = {}
 
 
 def _start_helper(settings: Settings, parent: int) -> None:
+    """A helper dies with its command, then loads the code location as the command did."""
     _die_with(parent)
-    from huracan_dagster.defs.definitions import build_definitions
-
     defs = build_definitions(settings)
     _HELPER.update(defs=defs, runs=CodeLocationRuns(dg.DagsterInstance.get(), defs.get_repository_def().name))
 
@@ -226,6 +226,12 @@ def _ready() -> None:
 
 
 def _execute(job_name: str, assets: Sequence[dg.AssetKey], tags: Mapping[str, str]) -> RunOutcome:
-    runs: CodeLocationRuns = _HELPER["runs"]
-    job = _HELPER["defs"].resolve_job_def(job_name)
+    """A run in a helper: the job by name (a job does not travel between processes)."""
+    return _executed(_HELPER["runs"], _HELPER["defs"].resolve_job_def(job_name), assets, tags)
+
+
+def _executed(
+    runs: CodeLocationRuns, job: dg.JobDefinition, assets: Sequence[dg.AssetKey] | None, tags: Mapping[str, str]
+) -> RunOutcome:
+    """A run in this process, tagged with it (``run_owner``: a run whose process is gone is marked failed)."""
     return outcome_of(runs.execute(job, assets=assets, tags={**tags, **owner_tags()}, run_config=QUIET))
