@@ -67,10 +67,13 @@ def test_a_run_of_every_symbol_waits_for_the_runs_it_reads(graph):
     assert run_dependencies(graph, [run("ETH-USDT", "signals"), every]) == [set(), {0}]
 
 
-class Broken:
-    """Stands for a pool one of whose helpers died."""
+class DeadPool:
+    """Stands for a pool whose helper died: it refuses a run, and can only be shut down."""
 
     shut = False
+
+    def submit(self, *_args: object) -> Future:
+        raise BrokenProcessPool("A child process terminated abruptly")
 
     def shutdown(self, cancel_futures: bool) -> None:
         self.shut = cancel_futures
@@ -79,7 +82,7 @@ class Broken:
 def test_a_helper_that_died_fails_its_run_with_the_range_and_the_pool_is_started_again(huracan_home):
     with dg.instance_for_test() as instance:
         runs = WindowRuns(CodeLocationRuns(instance, "huracan"), Settings.from_env(), workers=1)
-        broken = Broken()
+        broken = DeadPool()
         runs._pool = broken  # type: ignore[assignment]
         future: Future = Future()
         future.set_exception(BrokenProcessPool("A child process terminated abruptly"))
@@ -102,25 +105,17 @@ def test_a_worker_count_below_one_is_refused_naming_the_variable_or_the_option(v
     assert Settings.from_env({}).run_workers == 1
 
 
-class DeadPool:
-    """Stands for a pool whose helper died while it held no run."""
-
-    def submit(self, *_args: object) -> Future:
-        raise BrokenProcessPool("A child process terminated abruptly")
-
-    def shutdown(self, cancel_futures: bool) -> None: ...
-
-
 def test_a_helper_that_died_between_runs_leaves_the_phase_to_the_command_and_says_so(job, huracan_home, capsys):
     planned = [run("BTC-USDT", "signals"), run("ETH-USDT", "signals")]
     ran = []
     with dg.instance_for_test() as instance:
         runs = WindowRuns(CodeLocationRuns(instance, "huracan"), Settings.from_env(), workers=2)
-        runs._helpers, runs._pool = 1, DeadPool()  # type: ignore[assignment]  # one helper, whatever the cores here
+        dead = DeadPool()
+        runs._helpers, runs._pool = 1, dead  # type: ignore[assignment]  # one helper, whatever the cores here
         runs.execute_one = lambda _job, _assets, tags: (  # type: ignore[method-assign]
             ran.append(tags[RANGE_START_TAG]) or RunOutcome(tags[RANGE_START_TAG], True, {}, (), {}, frozenset(), ())
         )
         outcomes = runs.execute(job, planned, {})
     assert ran == [r.start for r in planned] and all(o.success for o in outcomes)
     assert "a helper process died between two runs: the phase's other runs go here" in capsys.readouterr().out
-    assert runs._pool is None
+    assert runs._pool is None and dead.shut

@@ -20,6 +20,7 @@ from huracan_dagster.instance.run_owner import run_owner
 from tests.conftest import use_home
 from tests.e2e.test_failures import REPO
 from tests.e2e.test_recovery import huracan
+from tests.ui.processes import alive
 
 DAY = "2024-12-05"
 SELECT = "candles or features or regimes or signals"
@@ -35,14 +36,6 @@ def partitions(home: Path) -> dict[str, bytes]:
 def owners(instance: dg.DagsterInstance) -> dict[str, int]:
     """Each run's process."""
     return {run.run_id: owner.pid for run in instance.get_runs() if (owner := run_owner(run.tags))}
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def command(out: int = subprocess.DEVNULL) -> subprocess.Popen:
@@ -109,7 +102,7 @@ def test_two_processes_give_the_same_partitions_and_a_killed_helper_or_command_l
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         deadline = time.monotonic() + 10
-        while alive(helper):
+        while alive({helper}):  # a zombie is not alive
             assert time.monotonic() < deadline, f"helper {helper} outlived the killed command"
             time.sleep(0.05)
     finally:
