@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import polars as pl
 
 from huracan_core.desk.shadow_day import TradingDay
@@ -41,7 +42,7 @@ def equity_png(
     for symbol, curve in sorted(curves.items()):
         curve = curve.sort("timestamp")
         if curve.height:
-            axes.plot(curve["timestamp"].to_list(), curve["equity"].to_list(), linewidth=0.8, label=symbol)
+            axes.plot(_utc_times(curve["timestamp"]), curve["equity"].to_numpy(), linewidth=0.8, label=symbol)
     axes.set_title(title, fontsize=9)
     axes.set_ylabel("equity, net of costs (quote currency)", fontsize=7)
     axes.tick_params(labelsize=6)
@@ -53,3 +54,12 @@ def equity_png(
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
+
+
+def _utc_times(times: pl.Series) -> np.ndarray:
+    """The times in UTC, as one datetime64 array: matplotlib converts it at once instead of one Python datetime at a
+    time (a quarter of the picture's time), and the picture is the same bytes as from the UTC datetimes it had."""
+    dtype = times.dtype
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        times = times.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    return times.to_numpy()

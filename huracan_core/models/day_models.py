@@ -8,7 +8,6 @@ shared encoder of D trains on the feature rows of the universe declared for D ov
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -31,7 +30,7 @@ from huracan_core.models.encoder import EncoderConfig, FittedEncoder, encoder_wi
 from huracan_core.models.inputs import feature_inputs, frames_for, input_columns, model_bars, with_embedding
 from huracan_core.models.training import ModelConfig, TrainedModel, train_coin_model
 from huracan_core.storage.keys import encoder_folder_key, model_folder_key
-from huracan_core.storage.store import ArtifactNotFound, ArtifactStore
+from huracan_core.storage.store import ArtifactNotFound, ArtifactStore, parquet_bytes
 from huracan_core.symbols import to_key
 from huracan_core.trading.bars import LINEAGE_COLUMNS
 from huracan_core.trading.costs import CostModel
@@ -206,13 +205,6 @@ def model_files(
 
 #: what a promotion needs of each out-of-sample trade (the ledger's entry features stay out)
 OOS_TRADE_COLUMNS = ("entry_time", "exit_time", "direction", "gross_bps", "net_bps", "net_pnl", "exit_reason", "regime")
-
-
-def parquet_bytes(frame: pl.DataFrame) -> bytes:
-    """Fixed compression and statistics, so the same frame gives the same bytes (and the same sha256)."""
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", compression_level=3, statistics=True)
-    return buffer.getvalue()
 
 
 def write_model(store: ArtifactStore, part: ModelPartition) -> dict[str, bytes]:

@@ -17,10 +17,10 @@ from typing import Any
 import polars as pl
 
 from huracan_core.exports.tables import TABLES
-from huracan_core.models.day_models import parquet_bytes
 from huracan_core.reports.charts import bar_chart, line_chart
 from huracan_core.reports.html import NA, cards, figure, note, page, section, table
 from huracan_core.storage.keys import export_search_key, research_key
+from huracan_core.storage.store import parquet_bytes
 
 TABLE = "research_candidates"
 #: the polars type of each DuckDB type ``tables.py`` declares for the table

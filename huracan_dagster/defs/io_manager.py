@@ -41,8 +41,7 @@ class PartitionedFrameIOManager(dg.ConfigurableIOManager):
         missing = [k for k in wanted if k not in obj]
         if missing:
             raise ValueError(f"{asset}: no frame produced for partitions {missing}")
-        for key in wanted:
-            store.write_parquet(self._key(asset, key, context.definition_metadata), obj[key])
+        store.write_parquets((self._key(asset, key, context.definition_metadata), obj[key]) for key in wanted)
         record_partitions_in_key_order(context)  # the newest day recorded last: the UI's latest
 
     def load_input(self, context: dg.InputContext) -> dict[str, pl.DataFrame]:

@@ -19,13 +19,14 @@ import pytest
 from huracan_core.candles import day_start
 from huracan_core.health.anomalies import CHECKS, NET_PER_TRADE, TRADE_COUNT
 from huracan_core.models.artifacts import read_model_folder, write_model_folder
-from huracan_core.models.day_models import OOS_TRADES_FILE, parquet_bytes
+from huracan_core.models.day_models import OOS_TRADES_FILE
 from huracan_core.paper.fills import follow
 from huracan_core.paper.logs import read_logs
 from huracan_core.paper.signals import Signal
 from huracan_core.paper.trader import PaperConfig, PaperTrader
 from huracan_core.storage import LocalArtifactStore
 from huracan_core.storage.keys import champion_pointer_key, partition_object_key
+from huracan_core.storage.store import parquet_bytes
 from huracan_core.trading.shadow_trader import LEDGER_COLUMNS
 from huracan_dagster.defs.assets.paper import MATCHES_SHADOW
 from huracan_dagster.defs.assets.trading_checks import AnomalyChecksConfig

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 from collections import OrderedDict
 from datetime import date
 from pathlib import Path
@@ -132,3 +134,96 @@ def test_a_write_killed_before_its_rename_leaves_a_leftover_that_the_sweep_finds
     mine = tmp_path / f".object.pid{os.getpid()}.x1y2z3w4.tmp"  # this process is alive: its files stay
     mine.write_bytes(b"being written")
     assert sweep_leftovers(find_leftovers([tmp_path]), before=time.time() + 1) == [] and mine.exists()
+
+
+def test_many_objects_land_as_one_by_one_would_each_durable_before_its_rename(tmp_path, btc_15m, monkeypatch):
+    """A step's partitions are written with their fsyncs in flight together, yet each object's bytes reach the disk
+    before its rename, renames keep the given order, and the bytes are those one write at a time gives."""
+    days = {f"candles/BTC-USDT/15m/day{n:02d}.parquet": btc_15m.slice(96 * n, 96) for n in range(40)}
+    one_by_one = LocalArtifactStore(tmp_path / "one")
+    for key, frame in days.items():
+        one_by_one.write_parquet(key, frame)
+    events: list[tuple[str, str]] = []
+    sync, replace = os.fsync, os.replace
+    both, calls = threading.Barrier(2, timeout=30), itertools.count()  # the first two fsyncs run at once, or break
+
+    def fsync(fd: int) -> None:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        if next(calls) < 2:
+            both.wait()
+        sync(fd)
+        events.append(("synced", name))
+
+    def renamed(source, target) -> None:
+        replace(source, target)
+        events.append(("renamed", str(source)))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", renamed)
+    many = LocalArtifactStore(tmp_path / "many")
+    many.write_parquets(days.items())
+    monkeypatch.undo()
+    assert all(many.read_bytes(k) == one_by_one.read_bytes(k) for k in days)
+    synced_at = {name: n for n, (kind, name) in enumerate(events) if kind == "synced"}
+    renames = [(n, name) for n, (kind, name) in enumerate(events) if kind == "renamed"]
+    assert len(renames) == len(days) and all(synced_at[name] < n for n, name in renames)
+    assert [Path(name).name.split(".pid")[0].lstrip(".") for _, name in renames] == [Path(k).name for k in days]
+    assert not [p for p in (tmp_path / "many").rglob("*.tmp")]
+
+
+def test_a_batch_that_fails_midway_keeps_every_object_whole_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """An fsync that fails (a full disk) or a frame that cannot be encoded stops the batch: what landed before stays
+    new, that object and every later one keep their old bytes, and no temporary file is left."""
+    store = LocalArtifactStore(tmp_path)
+    keys = [f"labels/BTC-USDT/15m/day{n}.parquet" for n in range(10)]
+    store.write_many((k, b"old") for k in keys)
+    sync = os.fsync
+
+    def full_disk(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").split("/")[-1].startswith(".day6."):
+            raise OSError(28, "No space left on device")
+        sync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        store.write_many((k, b"new") for k in keys)
+    monkeypatch.undo()
+    landed = [store.read_bytes(k) for k in keys]
+    assert landed[6:] == [b"old"] * 4 and set(landed[:6]) <= {b"old", b"new"}
+    assert landed[:6] == sorted(landed[:6], key=lambda b: b != b"new")  # in order: new ones first, then old
+
+    def encoded():
+        for n, key in enumerate(keys):
+            if n == 3:
+                raise ValueError(f"{key}: cannot encode")
+            yield key, b"newer"
+
+    with pytest.raises(ValueError, match="day3.parquet: cannot encode"):
+        store.write_many(encoded())
+    after = [store.read_bytes(k) for k in keys]
+    assert after[3:] == landed[3:] and all(a in (b, b"newer") for a, b in zip(after[:3], landed[:3], strict=True))
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
+FORKED_WRITE = """
+import os, sys
+from huracan_core.storage import LocalArtifactStore
+store = LocalArtifactStore(sys.argv[1])
+store.write_many([("a/parent.bin", b"parent")])  # the parent's fsync threads exist now
+child = os.fork()
+if child == 0:
+    store.write_bytes("a/child.bin", b"child")  # one fsync: no later submit would start a thread for it
+    os._exit(0)
+_, status = os.waitpid(child, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_process_writes_with_threads_of_its_own(tmp_path):
+    """A pool inherited through fork has no threads behind it: a child that used it would wait forever."""
+    import subprocess
+    import sys
+
+    forked = subprocess.run([sys.executable, "-c", FORKED_WRITE, str(tmp_path)], check=False, timeout=30)
+    assert forked.returncode == 0
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["child.bin", "parent.bin"]

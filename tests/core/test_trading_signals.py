@@ -7,13 +7,13 @@ under the recipe's column names) and a crude regime, so that these tests do not 
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
 import pytest
 
+from huracan_core.storage.store import parquet_bytes
 from huracan_core.trading.backtest import run_backtest
 from huracan_core.trading.consensus import ConsensusConfig, combine, decide
 from huracan_core.trading.costs import BPS, PAID_COLUMNS, CostModel, FeeSchedule
@@ -277,12 +277,6 @@ def test_a_traded_decision_always_passes_every_gate(half_year: pl.DataFrame, cos
     assert (traded["recommendation"].eq("REDUCE_SIZE") == traded["agreement"].eq("weak")).all()
 
 
-def _parquet_bytes(frame: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer)
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("costs", COSTS)
 def test_backtest_ledger_invariants_and_determinism(half_year: pl.DataFrame, costs: CostModel) -> None:
     """Every trade pays its fees on both legs, a taker leg also the spread and slippage, a perpetual position the
@@ -297,8 +291,8 @@ def test_backtest_ledger_invariants_and_determinism(half_year: pl.DataFrame, cos
     ledger = first.ledger
     if costs is CHEAP:
         assert ledger.height > 0, "near-zero fees must trade on half a year, or the checks below test nothing"
-    assert _parquet_bytes(ledger) == _parquet_bytes(second.ledger)
-    assert _parquet_bytes(decided) == _parquet_bytes(decided_again)
+    assert parquet_bytes(ledger) == parquet_bytes(second.ledger)
+    assert parquet_bytes(decided) == parquet_bytes(decided_again)
     assert first.costs == second.costs and first.metrics == second.metrics
     per_bps = ledger["size"] / BPS  # quote currency per bps of the entry notional
     taker, maker = (costs.fee_bps("binance", "BTC-USDT", kind) for kind in ("taker", "maker"))

@@ -92,10 +92,13 @@ def export_assets(timeframe: str, space: PartitionSpace = DEFAULT_SPACE) -> list
             runs=_source_runs(context, keys, context.partition_keys),
             metrics=metrics,
         )
+        store.write_parquets(
+            (export_key(table, timeframe, day, symbol), frame)
+            for (day, symbol), frames in tables.items()
+            for table, frame in frames.items()
+        )
         metadata = {}
         for (day, symbol), frames in tables.items():
-            for table, frame in frames.items():
-                store.write_parquet(export_key(table, timeframe, day, symbol), frame)
             metadata[partition_key(day, symbol)] = {
                 **{f"rows_{t}": f.height for t, f in frames.items()},
                 "trade_history": preview(

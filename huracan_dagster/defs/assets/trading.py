@@ -15,6 +15,7 @@ from huracan_core.health.champion_baseline import champion_baselines
 from huracan_core.health.pauses import load_book
 from huracan_core.models.choice import choose_models
 from huracan_core.storage.keys import costs_key, plot_key, would_be_key
+from huracan_core.storage.store import json_bytes, parquet_bytes
 from huracan_core.symbols import to_ccxt
 from huracan_core.trading.costs import paid_costs
 from huracan_core.trading.metrics import SUMMARY_UNITS
@@ -143,21 +144,9 @@ def trading_assets(
             name, png = picture
             plot = plot_key("shadow_trades", timeframe, name)
             store.write_bytes(plot, png)
+        store.write_many(_side_files(days, timeframe, costs))  # together: their fsyncs overlap
         for traded in days:
-            if traded.would_be is not None:
-                store.write_parquet(would_be_key(traded.symbol, timeframe, traded.day), traded.would_be)
             costs_at = costs_key(traded.symbol, timeframe, traded.day)
-            store.write_json(
-                costs_at,
-                {
-                    "symbol": traded.symbol,
-                    "date": traded.day.isoformat(),
-                    "exchange": costs.exchange,
-                    "fee_profile": costs.fee_profile,
-                    "order_type": costs.order_type,
-                    **traded.costs,
-                },
-            )
             metadata = _trading_metadata(
                 traded,
                 model.fee_bps(costs.exchange, traded.symbol),
@@ -225,6 +214,26 @@ def _figure(value: float | None) -> float | str:
     """A figure as the UI shows it: "n/a" where the data cannot define it (core gives NaN, or None: nothing
     traded), never a made-up 0."""
     return round(float(value), 6) if value is not None and math.isfinite(value) else "n/a"
+
+
+def _side_files(days: list[TradingDay], timeframe: str, costs: CostsResource) -> Iterator[tuple[str, bytes]]:
+    """Each day's costs paid, and what its paused patterns would have traded."""
+    for traded in days:
+        if traded.would_be is not None:
+            yield would_be_key(traded.symbol, timeframe, traded.day), parquet_bytes(traded.would_be)
+        yield (
+            costs_key(traded.symbol, timeframe, traded.day),
+            json_bytes(
+                {
+                    "symbol": traded.symbol,
+                    "date": traded.day.isoformat(),
+                    "exchange": costs.exchange,
+                    "fee_profile": costs.fee_profile,
+                    "order_type": costs.order_type,
+                    **traded.costs,
+                }
+            ),
+        )
 
 
 def _trading_metadata(
