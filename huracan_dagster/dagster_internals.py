@@ -5,11 +5,17 @@ unknown places. Each use says why the public API does not serve. Everything else
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+
+# 15. A ranged step's verdicts (one per partition and check, ``defs/verdicts.py``) are stored as one batch, as Dagster
+#     stores a ranged output's materializations: one transaction per shard instead of one per verdict. Dagster gives
+#     an evaluation's event no batch marker; the step-event logger, the marker and its id are private, and so is the
+#     set of event types that dagster-postgres takes in a batch.
+from dagster._core import events as dagster_events
 
 # 4. A partitioned check's verdict points at the partition's materialization of the same run, as Dagster's own
 #    ``AssetCheckResult`` does for one partition; a ranged run records evaluations itself, with this target.
@@ -39,6 +45,7 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository  # u
 # 5. ``huracan status`` reads the latest verdict per check partition: the execution records' status type and the
 #    partition filter of ``get_asset_check_execution_history`` are not exported.
 from dagster._core.event_api import PartitionKeyFilter
+from dagster._core.events import BATCH_WRITABLE_EVENTS, DagsterEventBatchMetadata, generate_event_batch_id  # use 15
 from dagster._core.execution.api import execute_run  # use 9
 
 # 14. A step maps each partitioned input's range to its upstream partitions more than once: to load the input, and
@@ -85,6 +92,7 @@ if TYPE_CHECKING:
     from dagster_shared.error import SerializableErrorInfo
 
 __all__ = [
+    "BATCH_WRITABLE_EVENTS",
     "INDEX_SHARD_NAME",
     "SQLITE_BUSY_TIMEOUT_SECONDS",
     "AssetCheckEvaluationPlanned",
@@ -100,8 +108,10 @@ __all__ = [
     "add_partition_metadata",
     "backfill_run_requests",
     "execute_as_code_location_run",
+    "in_one_batch",
     "map_inputs_once",
     "record_partitions_in_key_order",
+    "store_verdicts_in_batches",
 ]
 
 
@@ -225,3 +235,34 @@ def map_inputs_once() -> None:
     """Have every step of this process map each input once (use 14); idempotent. ``build_definitions`` calls it, so
     each process that runs steps (``huracan run``, a run worker, a Celery worker) loads the definitions with it."""
     StepExecutionContext.asset_partitions_subset_for_input = _input_subset_once  # type: ignore[method-assign]
+
+
+_dagster_log_step_event = dagster_events.log_step_event
+#: the batch of each evaluation ``in_one_batch`` is yielding, by the evaluation's id, until its event is logged
+_BATCH_OF: dict[int, DagsterEventBatchMetadata] = {}
+
+
+def _log_in_batch(step_context: Any, event: Any, batch_metadata: DagsterEventBatchMetadata | None) -> None:
+    if batch_metadata is None and event.event_type_value == dg.DagsterEventType.ASSET_CHECK_EVALUATION.value:
+        batch_metadata = _BATCH_OF.pop(id(event.event_specific_data), None)
+    _dagster_log_step_event(step_context, event, batch_metadata)
+
+
+def in_one_batch(evaluations: Sequence[dg.AssetCheckEvaluation]) -> Iterator[dg.AssetCheckEvaluation]:
+    """Yield a step's verdicts so that their events are stored together (use 15), once the last one is logged. They
+    are built before the first is yielded: nothing of the step's own can fail between two of them and leave the
+    batch unfinished."""
+    batch = generate_event_batch_id()
+    try:
+        for n, evaluation in enumerate(evaluations):
+            _BATCH_OF[id(evaluation)] = DagsterEventBatchMetadata(batch, n == len(evaluations) - 1)
+            yield evaluation
+    finally:
+        for evaluation in evaluations:
+            _BATCH_OF.pop(id(evaluation), None)
+
+
+def store_verdicts_in_batches() -> None:
+    """Have every step of this process log ``in_one_batch``'s verdicts as one batch (use 15); idempotent.
+    ``build_definitions`` calls it, as it calls ``map_inputs_once``."""
+    dagster_events.log_step_event = _log_in_batch

@@ -8,7 +8,7 @@ from huracan_core.features.recipe import FeatureRecipe
 from huracan_core.models.training import ModelConfig
 from huracan_core.research.space import load_space
 from huracan_core.sources import CandleSource, open_source
-from huracan_dagster.dagster_internals import map_inputs_once
+from huracan_dagster.dagster_internals import map_inputs_once, store_verdicts_in_batches
 from huracan_dagster.defs.alerts import health_alerts_sensor
 from huracan_dagster.defs.assets.candles import candle_assets
 from huracan_dagster.defs.assets.champions import champion_assets, mechanic_asset
@@ -172,6 +172,7 @@ def research_definitions(
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     map_inputs_once()  # every process that runs steps builds these definitions first
+    store_verdicts_in_batches()
     source = open_source(settings.source)
     space = partition_space(settings, source)
     assets = [

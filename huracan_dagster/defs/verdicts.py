@@ -15,9 +15,7 @@ from typing import Any
 
 import dagster as dg
 
-from huracan_dagster.dagster_internals import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
+from huracan_dagster.dagster_internals import AssetCheckEvaluationTargetMaterializationData, in_one_batch
 from huracan_dagster.defs.partitions import DEFAULT_SPACE, PartitionSpace
 
 
@@ -69,8 +67,8 @@ def evaluations(
     """
     if targets is None:
         targets = check_targets(context, asset, list(verdicts))
-    for key, verdict in sorted(verdicts.items()):
-        yield dg.AssetCheckEvaluation(
+    judged = [
+        dg.AssetCheckEvaluation(
             asset_key=asset,
             check_name=check,
             passed=verdict.passed,
@@ -81,6 +79,9 @@ def evaluations(
             description=verdict.summary,
             metadata={"found": verdict.summary, **_as_text(verdict.metadata)},
         )
+        for key, verdict in sorted(verdicts.items())
+    ]
+    yield from in_one_batch(judged)
     yield dg.Output(
         None, output_name=context.assets_def.get_output_name_for_asset_check_key(dg.AssetCheckKey(asset, check))
     )

@@ -15,7 +15,7 @@ once (``check_planned``) and a verdict's row is written with a statement built o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -28,7 +28,7 @@ from dagster_postgres.utils import (
 )
 from sqlalchemy.engine import Connection
 
-from huracan_dagster.dagster_internals import ConfigurableClassData
+from huracan_dagster.dagster_internals import BATCH_WRITABLE_EVENTS, ConfigurableClassData
 from huracan_dagster.instance.check_rows import CheckRows
 from huracan_dagster.instance.planned_ranges import unfinished_attempts
 from huracan_dagster.instance.schema_facts import SchemaFacts
@@ -86,6 +86,15 @@ class PooledPostgresEventLogStorage(CheckRows, PostgresEventLogStorage):
             asset_key, after_storage_id
         )
         return unfinished_attempts(self, asset_key, after_storage_id, own)
+
+    def store_event_batch(self, events: Sequence[dg.EventLogEntry]) -> None:
+        """A step's verdicts come as a batch (``dagster_internals.in_one_batch``); dagster-postgres takes batches of
+        asset events only, so they are stored one by one, each as its own ``store_event`` stores it."""
+        if {event.get_dagster_event().event_type for event in events} <= BATCH_WRITABLE_EVENTS:
+            super().store_event_batch(events)
+            return
+        for event in events:
+            self.store_event(event)
 
     def has_table(self, table_name: str) -> bool:
         return self._schema.table(table_name, super().has_table)

@@ -48,6 +48,7 @@ from huracan_dagster.instance.asset_event_batch import store_asset_event_batch
 from huracan_dagster.instance.check_rows import CheckRows
 from huracan_dagster.instance.planned_ranges import unfinished_attempts
 from huracan_dagster.instance.schema_facts import SchemaFacts
+from huracan_dagster.instance.verdict_batch import store_verdict_batch
 
 #: open engines kept: the index shard plus the run shards of the runs in flight
 OPEN_SHARDS = 8
@@ -133,7 +134,8 @@ class PooledSqliteEventLogStorage(CheckRows, SqliteEventLogStorage):
 
     def store_event_batch(self, events: Sequence[dg.EventLogEntry]) -> None:
         """One transaction per shard that the batch touches: an asset's materializations as one statement with its
-        index row written once (``asset_event_batch``), any other batch as Dagster's own ``store_event`` for each."""
+        index row written once (``asset_event_batch``), a check's verdicts as one statement a shard
+        (``verdict_batch``), any other batch as Dagster's own ``store_event`` for each."""
         open_in_batch = self._open_in_batch()
         if open_in_batch:  # already inside a batch: its transactions hold these events too
             super().store_event_batch(events)
@@ -142,7 +144,7 @@ class PooledSqliteEventLogStorage(CheckRows, SqliteEventLogStorage):
             for shard in [INDEX_SHARD_NAME, *dict.fromkeys(e.run_id for e in events)]:
                 open_in_batch[shard] = stack.enter_context(self._connect(shard))
             try:
-                if not store_asset_event_batch(self, events):
+                if not store_asset_event_batch(self, events) and not store_verdict_batch(self, events):
                     super().store_event_batch(events)
             finally:
                 open_in_batch.clear()

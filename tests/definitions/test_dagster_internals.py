@@ -272,11 +272,25 @@ def test_use_11_a_planned_checks_rows_are_dagsters_own_with_its_event_rows_text(
     assert entry not in serialized
 
 
+def shard_tables(folder, run_id: str) -> dict[tuple[str, str], list[tuple]]:
+    """Every row of every table of a SQLite event log's index shard and ``run_id``'s shard, all but when each storage
+    was created (its migrations) and the database clock's write times."""
+    import sqlite3
+
+    tables = {}
+    for shard in (internals.INDEX_SHARD_NAME, run_id):
+        with sqlite3.connect(folder / f"{shard}.db") as db:
+            found = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'secondary_indexes'")
+            for (table,) in found.fetchall():
+                columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
+                kept = ", ".join(f'"{c}"' for c in columns if c not in ("create_timestamp", "update_timestamp"))
+                tables[shard, table] = db.execute(f"SELECT {kept} FROM {table} ORDER BY rowid").fetchall()
+    return tables
+
+
 def test_use_12_a_batch_of_materializations_leaves_every_table_as_dagsters_event_by_event_path(
     tmp_path, monkeypatch
 ) -> None:
-    import sqlite3
-
     from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
 
     @dg.asset(partitions_def=PARTS, backfill_policy=dg.BackfillPolicy.single_run(), code_version="1")
@@ -308,17 +322,7 @@ def test_use_12_a_batch_of_materializations_leaves_every_table_as_dagsters_event
         else:
             storage.store_event_batch(events)
         storage.dispose()
-        tables[name] = {}
-        for shard in (internals.INDEX_SHARD_NAME, events[0].run_id):
-            with sqlite3.connect(tmp_path / name / f"{shard}.db") as db:
-                # all but when each storage was created (its migrations) and the database clock's write times
-                found = db.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'secondary_indexes'"
-                )
-                for (table,) in found.fetchall():
-                    columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
-                    kept = ", ".join(f'"{c}"' for c in columns if c not in ("create_timestamp", "update_timestamp"))
-                    tables[name][shard, table] = db.execute(f"SELECT {kept} FROM {table} ORDER BY rowid").fetchall()
+        tables[name] = shard_tables(tmp_path / name, events[0].run_id)
     assert tables["huracan"] == tables["dagster"]  # every row of every table of both shards
     assert len(tables["huracan"][internals.INDEX_SHARD_NAME, "event_logs"]) == len(KEYS)
     assert len(stored) == 1  # the asset's index row written once, from the last event of the batch
@@ -368,7 +372,14 @@ def test_use_13_a_verdicts_row_is_dagsters_own_written_with_the_event_rows_text(
         for entry in verdicts():
             storage.store_event(entry)
         rows[name] = check_rows(storage)
-    assert rows["huracan"] == rows["dagster"]  # column for column: statuses, events, targets, the inserted row
+        storage.dispose()
+    batched = PooledSqliteEventLogStorage(str(tmp_path / "batched"))  # a step's verdicts as one batch (use 15)
+    planned, *judged = verdicts()
+    batched.store_event(planned)
+    batched.store_event_batch(judged)  # verdict_batch: one insert a shard
+    assert rows["huracan"] == rows["dagster"] == check_rows(batched)  # column for column: statuses, events, targets
+    batched.dispose()
+    assert shard_tables(tmp_path / "batched", planned.run_id) == shard_tables(tmp_path / "dagster", planned.run_id)
     assert [r["execution_status"] for r in rows["huracan"]] == ["SUCCEEDED", "FAILED", "PLANNED", "SUCCEEDED"]
     assert executed.count(check_verdict.VERDICT) == 3  # every verdict tried the prebuilt statement first
     assert not [v for v in serialized if isinstance(v, dg.EventLogEntry)]  # each verdict's text was its event row's
@@ -464,3 +475,39 @@ def test_use_14_a_range_mapped_to_partitions_that_do_not_exist_is_not_kept(monke
     with pytest.raises(dg.DagsterInvariantViolationError, match="up depends on invalid partitions"):
         internals._input_subset_once(step, "up")
     assert internals._input_subset_once(step, "up", require_valid_partitions=False) == "lenient"
+
+
+def test_use_15_a_steps_verdicts_are_stored_as_one_batch(monkeypatch) -> None:
+    """Every verdict yielded through ``in_one_batch`` reaches the storage in one ``store_event_batch``, after the
+    step's materializations; Dagster's own logger stores each verdict alone."""
+    check = dg.AssetCheckSpec("ok", asset="thing", partitions_def=PARTS)
+
+    @dg.asset(partitions_def=PARTS, backfill_policy=dg.BackfillPolicy.single_run(), check_specs=[check])
+    def thing(context: dg.AssetExecutionContext):
+        yield dg.MaterializeResult()
+        judged = [
+            dg.AssetCheckEvaluation(asset_key=dg.AssetKey("thing"), check_name="ok", passed=k != KEYS[0], partition=k)
+            for k in context.partition_keys
+        ]
+        yield from internals.in_one_batch(judged)
+        yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(check.key))
+
+    def batches_of_verdicts() -> list[int]:
+        instance = dg.DagsterInstance.ephemeral()
+        storage, batches = instance.event_log_storage, []
+        real = storage.store_event_batch
+        monkeypatch.setattr(storage, "store_event_batch", lambda events: batches.append(events) or real(events))
+        assert _ranged(instance, thing).success
+        judged = instance.event_log_storage.get_asset_check_partition_info([check.key])
+        assert {i.partition_key for i in judged} == set(KEYS)  # every verdict stored, batched or not
+        kinds = [{e.dagster_event_type for e in batch} for batch in batches]
+        return [
+            len(b) for b, k in zip(batches, kinds, strict=True) if k == {dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+        ]
+
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    monkeypatch.setattr(internals.dagster_events, "log_step_event", internals._dagster_log_step_event)
+    assert batches_of_verdicts() == []  # Dagster's path: one store_event each
+    internals.store_verdicts_in_batches()  # restored by monkeypatch afterwards
+    assert batches_of_verdicts() == [len(KEYS)]
+    assert internals._BATCH_OF == {}  # nothing left behind for evaluations already logged
