@@ -23,11 +23,8 @@ from huracan_dagster.instance.event_text import remember
 
 def store_verdict_batch(storage: SqliteEventLogStorage, events: Sequence[dg.EventLogEntry]) -> bool:
     """Store one run's verdicts, each of one partition; False, storing nothing, for any other batch."""
-    kinds = {event.dagster_event_type for event in events}
     runs = {event.run_id for event in events}
-    if kinds != {dg.DagsterEventType.ASSET_CHECK_EVALUATION} or len(runs) != 1 or "" in runs:
-        return False
-    if any(event.get_dagster_event().event_specific_data.partition is None for event in events):
+    if len(runs) != 1 or "" in runs or any(_judged_partition(event) is None for event in events):
         return False
     rows = [storage._event_to_row(event) for event in events]
     with storage.run_connection(events[0].run_id) as conn:
@@ -39,3 +36,9 @@ def store_verdict_batch(storage: SqliteEventLogStorage, events: Sequence[dg.Even
         remember(event, row["event"])  # the check row reuses the event row's text
         storage.store_asset_check_event(event, event_id)
     return True
+
+
+def _judged_partition(event: dg.EventLogEntry) -> str | None:
+    """The partition a verdict judged; None for a verdict of a whole asset, or an event that is no verdict."""
+    data = event.get_dagster_event().event_specific_data if event.is_dagster_event else None
+    return data.partition if isinstance(data, dg.AssetCheckEvaluation) else None

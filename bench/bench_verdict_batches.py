@@ -1,0 +1,111 @@
+"""A ranged step's check verdicts stored in the instance's SQLite event log: one by one against one batch.
+
+A ranged step judges every partition it wrote, for each of its checks, and each verdict is an event. Stored one by
+one (as Dagster logs them), each is a transaction of its own on each shard; ``dagster_internals.in_one_batch`` hands
+one check's verdicts over together, and the pooled log stores them with one insert a shard
+(``huracan_dagster/instance/verdict_batch.py``). Three ways, on the same events, in the same run, alternating:
+
+* ``dagster`` — Dagster's own SQLite event log, event by event (the reference);
+* ``one_by_one`` — the pooled log (the default instance's), event by event, as before 727f23f;
+* ``batch`` — the pooled log, ``store_event_batch`` of the whole step's verdicts.
+
+Each way starts from a fresh log holding the run's planned check (one row per partition), as a step finds it. Prints
+one JSON line: milliseconds a verdict (medians over ``--rounds``) and the ratios.
+
+    .venv/bin/python bench/bench_verdict_batches.py
+    .venv/bin/python bench/bench_verdict_batches.py --verdicts 1000 --rounds 9
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import dagster as dg
+
+from huracan_dagster.dagster_internals import AssetCheckEvaluationPlanned, SqliteEventLogStorage
+from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
+
+CANDLES = dg.AssetKey(["15m", "candles"])
+PARTITIONS = dg.MultiPartitionsDefinition(
+    {
+        "date": dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2025-01-01"),
+        "symbol": dg.StaticPartitionsDefinition(["ADA-USDT", "BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT"]),
+    }
+)
+
+
+def _event(kind: dg.DagsterEventType, data: object, timestamp: float) -> dg.EventLogEntry:
+    event = dg.DagsterEvent(kind.value, "chain", event_specific_data=data, step_key="15m__candles")
+    return dg.EventLogEntry(
+        error_info=None, level="DEBUG", user_message="", run_id="a-ranged-run", timestamp=timestamp, dagster_event=event
+    )
+
+
+def step_events(count: int) -> tuple[dg.EventLogEntry, list[dg.EventLogEntry]]:
+    """The run's planned check over ``count`` partitions, and one verdict each (with the figures a check records)."""
+    keys = sorted(PARTITIONS.get_partition_keys())[:count]
+    planned = AssetCheckEvaluationPlanned(
+        asset_key=CANDLES, check_name="no_gaps", partitions_subset=PARTITIONS.subset_with_partition_keys(keys)
+    )
+    verdicts = [
+        _event(
+            dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+            dg.AssetCheckEvaluation(
+                asset_key=CANDLES,
+                check_name="no_gaps",
+                passed=True,
+                partition=key,
+                description="ok",
+                metadata={"found": "ok", "gaps": dg.MetadataValue.text("0")},
+            ),
+            1_733_011_201.0 + n,
+        )
+        for n, key in enumerate(keys)
+    ]
+    return _event(dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, planned, 1_733_011_200.0), verdicts
+
+
+def _one_by_one(storage: SqliteEventLogStorage, events: Sequence[dg.EventLogEntry]) -> None:
+    for event in events:
+        storage.store_event(event)
+
+
+WAYS: dict[str, tuple[Callable[[str], SqliteEventLogStorage], Callable]] = {
+    "dagster": (SqliteEventLogStorage, _one_by_one),
+    "one_by_one": (PooledSqliteEventLogStorage, _one_by_one),
+    "batch": (PooledSqliteEventLogStorage, lambda storage, events: storage.store_event_batch(events)),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--verdicts", type=int, default=400, help="partitions judged by the step")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    planned, verdicts = step_events(args.verdicts)
+    seconds: dict[str, list[float]] = {way: [] for way in WAYS}
+    with tempfile.TemporaryDirectory(prefix="verdict-batches-") as folder:
+        for n in range(args.rounds):
+            for way, (storage_class, store) in WAYS.items():
+                storage = storage_class(str(Path(folder) / f"{way}-{n}"))
+                storage.store_event(planned)
+                began = time.perf_counter()
+                store(storage, verdicts)
+                seconds[way].append(time.perf_counter() - began)
+                storage.dispose()
+    ms = {way: statistics.median(s) / len(verdicts) * 1e3 for way, s in seconds.items()}
+    line = {"bench": "verdict_batches", "verdicts": len(verdicts), "rounds": args.rounds}
+    line |= {f"{way}_ms_per_verdict": round(v, 3) for way, v in ms.items()}
+    line |= {"batch_over_one_by_one": round(ms["batch"] / ms["one_by_one"], 3)}
+    line |= {"batch_over_dagster": round(ms["batch"] / ms["dagster"], 3)}
+    print(json.dumps(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()
