@@ -1,9 +1,10 @@
 """A file written under a temporary name, its fsync running beside the writer, renamed over its target once durable.
 
 The Archive writes a step's partitions one after another. Waiting for each fsync before writing the next makes the
-disk commit them one by one; with a few in flight it takes them together (about half the time a file here,
-``docs/performance.md``). Each object stays atomic on its own: its bytes reach the disk before its rename, and a
-crash leaves the old object and a temporary file that ``leftovers`` removes.
+disk commit them one by one; with a few in flight it commits them together, while the next ones are encoded
+(``bench/bench_archive_writes.py`` measures it against the one-at-a-time write). Each object stays atomic on its own:
+its bytes reach the disk before its rename, and a crash leaves the old object and a temporary file that
+``leftovers`` removes.
 """
 
 from __future__ import annotations

@@ -14,8 +14,10 @@ other batch — mixed types, several assets or runs — is stored as Dagster sto
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import dagster as dg
+from sqlalchemy.engine import Connection
 
 from huracan_dagster.dagster_internals import SqlEventLogStorageTable, SqliteEventLogStorage
 
@@ -30,13 +32,21 @@ def store_asset_event_batch(storage: SqliteEventLogStorage, events: Sequence[dg.
     runs = {event.run_id for event in events}
     if len(kinds) != 1 or not kinds <= ONE_STATEMENT or len(assets) != 1 or None in assets or len(runs) != 1:
         return False
-    rows = [storage._event_to_row(event) for event in events]
-    with storage.run_connection(events[0].run_id) as conn:
-        conn.execute(SqlEventLogStorageTable.insert(), rows)
     with storage.index_transaction() as conn:
-        inserted = conn.execute(SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id), rows)
-        # one statement's rowids rise in the order of its rows, whatever order RETURNING gives them in
-        ids = sorted(row[0] for row in inserted)
+        _, ids = insert_event_rows(storage, events, conn)
         storage._store_asset_event_tags(conn, events, ids)
         storage._store_asset_event(conn, events[-1], ids[-1])  # the row the event-by-event path ends with
     return True
+
+
+def insert_event_rows(
+    storage: SqliteEventLogStorage, events: Sequence[dg.EventLogEntry], index: Connection
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """One run's events as Dagster's own rows (``_event_to_row``), one insert into the run's shard and one into the
+    index shard (``index``: open on it); the rows, and their ids in the index in the events' order."""
+    rows = [storage._event_to_row(event) for event in events]
+    with storage.run_connection(events[0].run_id) as conn:
+        conn.execute(SqlEventLogStorageTable.insert(), rows)
+    inserted = index.execute(SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id), rows)
+    # one statement's rowids rise in the order of its rows, whatever order RETURNING gives them in
+    return rows, sorted(row[0] for row in inserted)
