@@ -58,7 +58,8 @@ def evaluations(
     blocking: bool = False,
     targets: Mapping[str, AssetCheckEvaluationTargetMaterializationData] | None = None,
 ) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
-    """One evaluation per judged partition, in key order, then the check's (empty) output that the step owes.
+    """One evaluation per judged partition, in key order and stored as one batch (``in_one_batch``), then the check's
+    (empty) output that the step owes.
 
     Each evaluation points at the partition's materialization of this run (when there is one), as Dagster's own
     ``AssetCheckResult`` does for a single partition: the UI counts a verdict only against its materialization.
