@@ -33,8 +33,9 @@ class LocalArtifactStore(ArtifactStore):
         self.write_many([(key, data)])
 
     def write_many(self, objects: Iterable[tuple[str, bytes]]) -> None:
-        """Each object as ``write_bytes`` writes it, but while one waits for its fsync the next ones are written:
-        the disk commits several fsyncs together for about the price of one. Renames keep the given order, each
+        """Each object as ``write_bytes`` writes it, but while one waits for its fsync the next ones are written,
+        so the disk can commit several fsyncs together (``bench/bench_archive_writes.py``: small objects gain, a
+        wide frame's encoding competes with the fsync threads for the cores). Renames keep the given order, each
         only after its own fsync; when anything fails, what is not yet renamed is removed and nothing more is."""
         staged: deque[StagedFile] = deque()
         try:

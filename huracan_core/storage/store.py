@@ -19,8 +19,9 @@ from huracan_core.storage.decoded_frames import decoded
 
 def parquet_bytes(frame: pl.DataFrame) -> bytes:
     """Fixed codec and statistics, so the same frame gives the same bytes (and the same sha256). LZ4: a partition
-    is written on the run's critical path, and LZ4 encodes a day's frame faster than zstd for at most a tenth more
-    bytes on disk (``bench/bench_archive_writes.py``); statistics stay for readers that prune row groups."""
+    is written on the run's critical path, and LZ4 encodes a day's frame faster than zstd (a features partition
+    about 30 %) for 1–11 % more bytes on disk (``bench/bench_archive_writes.py``); statistics stay for readers that
+    prune row groups."""
     buffer = io.BytesIO()
     frame.write_parquet(buffer, compression="lz4", statistics=True)
     return buffer.getvalue()
