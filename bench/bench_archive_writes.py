@@ -1,16 +1,21 @@
-"""A ranged step's partitions written to the local Archive: the way the IO manager writes them now against the way
-it wrote them before 35ab4be, in the same run, on the same real partitions.
+"""A ranged step's partitions written to the local Archive and read back by the next step: the way the IO manager
+does it now against the ways before, in the same run, on the same real partitions.
 
-* before — each object encoded with zstd (level 3), written to a temporary file, fsynced and renamed before the next
-  one is encoded (the Archive's ``write_bytes`` for each partition in turn);
-* LZ4 alone — the same one-at-a-time writes with today's codec, which separates the codec's share from the rest;
-* now — ``ArtifactStore.write_parquets``: LZ4, each object's fsync running while the next ones are written
-  (``huracan_core/storage/staged_files.py``), every object still renamed only once its own bytes are on disk.
+* before — before 35ab4be: each object encoded by polars with zstd (level 3), written to a temporary file, fsynced
+  and renamed before the next one is encoded (the Archive's ``write_bytes`` for each partition in turn);
+* polars LZ4 — 35ab4be until Arrow's writer: polars' LZ4 encoding, written as ``write_parquets`` writes, each
+  object's fsync running while the next ones are written (``huracan_core/storage/staged_files.py``);
+* now — ``ArtifactStore.write_parquets``: Arrow's LZ4 writer (``store.parquet_bytes``) and the same staged writes,
+  each frame kept as what its bytes decode to (``decoded_frames.remember``).
+
+After each way's writes, every object is read back through ``ArtifactStore.read_parquet``, as the next step of the
+same process reads its input: the two older ways decode each object, now finds the frame it wrote.
 
 The partitions are the bundled sample's: a month of 15m candles of its five symbols (8 columns), their features (the
-default recipe's columns) and one-row frames (a day's recorded quote has one row), so the fixed cost of an object
-shows beside its size. Each way writes into a fresh folder, alternating, ``--rounds`` times; the medians are
-printed, one JSON line per kind of partition, with the bytes each way leaves on disk.
+default recipe's columns), one-row frames (a day's recorded quote has one row) and the features' columns without a
+row (a day without trades writes such a frame), so the fixed cost of an object shows beside its size. Each way
+writes into a fresh folder, alternating, ``--rounds`` times; the medians are printed, one JSON line per kind of
+partition, with the bytes each way leaves on disk.
 
     .venv/bin/python bench/bench_archive_writes.py
     .venv/bin/python bench/bench_archive_writes.py --rounds 9
@@ -31,8 +36,7 @@ from pathlib import Path
 
 import polars as pl
 
-from huracan_core.storage import LocalArtifactStore
-from huracan_core.storage.store import parquet_bytes
+from huracan_core.storage import LocalArtifactStore, decoded_frames
 
 START, END = date(2024, 12, 1), date(2024, 12, 31)
 Frames = dict[str, pl.DataFrame]
@@ -62,13 +66,19 @@ def sample_partitions() -> dict[str, Frames]:
         "candles": keyed("candles", {k: f for k, f in candles.items() if k[0] >= START}),
         "features": keyed("features", {(p.day, p.symbol): p.frame for p in batch.parts}),
         "one_row": keyed("market_quotes", {k: f.head(1) for k, f in candles.items() if k[0] >= START}),
+        "no_rows": keyed("shadow_trades", {(p.day, p.symbol): p.frame.head(0) for p in batch.parts}),
     }
 
 
-def zstd_bytes(frame: pl.DataFrame) -> bytes:
+def polars_bytes(frame: pl.DataFrame, compression: str) -> bytes:
     buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", compression_level=3, statistics=True)
+    frame.write_parquet(buffer, compression=compression, statistics=True)  # zstd at polars' default level, 3
     return buffer.getvalue()
+
+
+def staged(root: Path, frames: Frames) -> None:
+    """35ab4be's ``write_parquets``: polars' LZ4 bytes through the Archive's staged writes, nothing remembered."""
+    LocalArtifactStore(root).write_many((key, polars_bytes(frame, "lz4")) for key, frame in frames.items())
 
 
 def one_at_a_time(root: Path, frames: Frames, encode: Callable[[pl.DataFrame], bytes]) -> None:
@@ -85,28 +95,39 @@ def one_at_a_time(root: Path, frames: Frames, encode: Callable[[pl.DataFrame], b
 
 
 WAYS: dict[str, Callable[[Path, Frames], None]] = {
-    "before": lambda root, frames: one_at_a_time(root, frames, zstd_bytes),
-    "lz4_alone": lambda root, frames: one_at_a_time(root, frames, parquet_bytes),
+    "before": lambda root, frames: one_at_a_time(root, frames, lambda frame: polars_bytes(frame, "zstd")),
+    "polars_lz4": staged,
     "now": lambda root, frames: LocalArtifactStore(root).write_parquets(frames.items()),
 }
 
 
 def measure(frames: Frames, rounds: int, folder: Path) -> dict[str, float]:
-    seconds: dict[str, list[float]] = {way: [] for way in WAYS}
+    writes: dict[str, list[float]] = {way: [] for way in WAYS}
+    reads: dict[str, list[float]] = {way: [] for way in WAYS}
     sizes: dict[str, int] = {}
     for n in range(rounds):
         for way, write in WAYS.items():
+            decoded_frames._frames.clear()  # each way starts from a process that has read nothing
+            decoded_frames._held = 0
             root = folder / f"{way}-{n}"
             began = time.perf_counter()
             write(root, frames)
-            seconds[way].append(time.perf_counter() - began)
+            writes[way].append(time.perf_counter() - began)
+            store, began = LocalArtifactStore(root), time.perf_counter()
+            for key in frames:
+                store.read_parquet(key)
+            reads[way].append(time.perf_counter() - began)
             sizes[way] = sum(p.stat().st_size for p in root.rglob("*.parquet"))
-    ms = {way: statistics.median(s) / len(frames) * 1e3 for way, s in seconds.items()}
+    write_ms = {way: statistics.median(s) / len(frames) * 1e3 for way, s in writes.items()}
+    read_ms = {way: statistics.median(s) / len(frames) * 1e3 for way, s in reads.items()}
     return {
         "partitions": len(frames),
-        **{f"{way}_ms_per_partition": round(v, 3) for way, v in ms.items()},
-        "now_over_before": round(ms["now"] / ms["before"], 3),
-        "lz4_alone_over_before": round(ms["lz4_alone"] / ms["before"], 3),
+        **{f"{way}_write_ms": round(v, 3) for way, v in write_ms.items()},
+        **{f"{way}_read_ms": round(v, 3) for way, v in read_ms.items()},
+        "write_now_over_before": round(write_ms["now"] / write_ms["before"], 3),
+        "write_now_over_polars_lz4": round(write_ms["now"] / write_ms["polars_lz4"], 3),
+        "read_now_over_polars_lz4": round(read_ms["now"] / read_ms["polars_lz4"], 3),
+        "bytes_now_over_polars_lz4": round(sizes["now"] / sizes["polars_lz4"], 3),
         "bytes_now_over_before": round(sizes["now"] / sizes["before"], 3),
     }
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import threading
 from collections import OrderedDict
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from huracan_core.storage import LocalArtifactStore, decoded_frames
 from huracan_core.storage.keys import candles_key, partition_object_key
-from huracan_core.storage.store import ArtifactNotFound
+from huracan_core.storage.store import ArtifactNotFound, parquet_bytes
 
 
 def test_keys_follow_the_design_layout():
@@ -66,23 +68,29 @@ def test_missing_keys_and_escapes_are_refused(tmp_path):
     assert store.read_bytes("summaries/x.json") == b"{}"
 
 
-def test_a_frame_read_again_is_the_frame_of_the_bytes_read_now(tmp_path, btc_15m, monkeypatch):
-    """Decoded frames are kept by their bytes' digest: a rewrite is seen at once, a damaged object still fails, a
-    reader's in-place change reaches no other reader, and what is kept stays under its bound."""
+@pytest.fixture
+def decodes(monkeypatch) -> list[int]:
+    """An empty cache of decoded frames, and a count of the decodes that reach polars."""
     monkeypatch.setattr(decoded_frames, "_frames", OrderedDict())
     monkeypatch.setattr(decoded_frames, "_held", 0)
-    decodes = []
+    counted: list[int] = []
     read = pl.read_parquet
-    monkeypatch.setattr(pl, "read_parquet", lambda source: decodes.append(1) or read(source))
+    monkeypatch.setattr(pl, "read_parquet", lambda source: counted.append(1) or read(source))
+    return counted
+
+
+def test_a_frame_read_again_is_the_frame_of_the_bytes_read_now(tmp_path, btc_15m, decodes, monkeypatch):
+    """Decoded frames are kept by their bytes' digest: a rewrite is seen at once, a damaged object still fails, a
+    reader's in-place change reaches no other reader, and what is kept stays under its bound."""
     store = LocalArtifactStore(tmp_path)
     key = "candles/BTC-USDT/15m/2024-07-01.parquet"
     day, next_day = btc_15m.slice(0, 96), btc_15m.slice(96, 96)
-    store.write_parquet(key, day)
+    store.write_bytes(key, parquet_bytes(day))  # bytes from elsewhere: nothing remembered
     for _ in range(2):  # decoded, then read back
         frame = store.read_parquet(key)
         frame.columns = [f"renamed_{c}" for c in frame.columns]  # in place, on this reader's frame only
     assert store.read_parquet(key).equals(day) and len(decodes) == 1  # the same bytes: decoded once
-    store.write_parquet(key, next_day)
+    store.write_bytes(key, parquet_bytes(next_day))
     assert store.read_parquet(key).equals(next_day) and len(decodes) == 2
     store.write_bytes(key, store.read_bytes(key)[:-40])  # cut short
     with pytest.raises(Exception, match="(?i)parquet|eof|footer|magic"):
@@ -93,6 +101,44 @@ def test_a_frame_read_again_is_the_frame_of_the_bytes_read_now(tmp_path, btc_15m
         store.read_parquet(f"candles/BTC-USDT/15m/day{n}.parquet")
     assert 0 < decoded_frames._held <= decoded_frames.CAPACITY_BYTES
     assert len(decoded_frames._frames) <= 3
+
+
+def test_a_frame_this_process_wrote_is_read_back_without_decoding_unless_its_round_trip_could_differ(
+    tmp_path, btc_15m, decodes
+):
+    """A written frame is kept under its bytes' digest, in one chunk a column as a decode gives it; a categorical
+    column (its codes are not the bytes') is decoded instead, and other bytes under the key are decoded."""
+    store = LocalArtifactStore(tmp_path)
+    plain = pl.concat([btc_15m.slice(0, 48), btc_15m.slice(48, 48)], rechunk=False)  # two chunks a column
+    coded = plain.with_columns(pl.lit("BTC/USDT").cast(pl.Categorical).alias("symbol"))
+    store.write_parquets([("a/plain.parquet", plain), ("a/coded.parquet", coded)])
+    plain.insert_column(0, pl.Series("added", range(96)))  # the writer's frame changed in place afterwards
+    back = store.read_parquet("a/plain.parquet")
+    assert back.equals(plain.drop("added")) and back.n_chunks("all") == [1] * back.width and decodes == []
+    assert store.read_parquet("a/coded.parquet").equals(coded) and len(decodes) == 1
+    store.write_bytes("a/plain.parquet", parquet_bytes(btc_15m.slice(96, 96)))
+    assert store.read_parquet("a/plain.parquet").equals(btc_15m.slice(96, 96)) and len(decodes) == 2
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pl.Series("categorical", ["x", "y", "x"], dtype=pl.Categorical),
+        pl.Series("enum", ["x", "y", "x"], dtype=pl.Enum(["z", "y", "x"])),
+        pl.Series("wide_integer", [1, -(2**100), None], dtype=pl.Int128),
+        pl.Series("times", [[datetime(2024, 12, 1, tzinfo=UTC)], [], None]),
+        pl.Series("record", [{"a": 1.5, "b": "x"}, None, {"a": None, "b": None}]),
+        pl.Series("nothing", [None, None, None]),
+        pl.Series("day", [date(2024, 12, 1), None, date(2024, 12, 3)]),
+        pl.Series("signed_zero", [-0.0, float("nan"), float("inf")]),
+    ],
+    ids=lambda column: column.name,
+)
+def test_every_column_type_reads_back_as_written_and_the_same_bytes_twice(column):
+    frame = pl.DataFrame([column, pl.Series("n", [1, 2, 3])])
+    data = parquet_bytes(frame)
+    assert_frame_equal(pl.read_parquet(io.BytesIO(data)), frame, check_exact=True)
+    assert parquet_bytes(frame.clone()) == data
 
 
 KILLED_BEFORE_RENAME = """
