@@ -8,7 +8,8 @@ as before) — and it holds no state a partition could depend on: the frame is t
 
 A frame just encoded is kept under its bytes' digest too (``remember``), so the next step of the same process reads
 what the step before it wrote without decoding it — but only a frame of plain columns, whose parquet round trip
-gives back the same frame (``tests/core/test_storage.py`` compares every partition of a real chain with its decode).
+gives back the same frame (``tests/e2e/test_remembered_frames.py`` compares every partition of a chain run with its
+decode).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _plain(dtype: PolarsDataType) -> bool:
         return _plain(dtype.inner)
     if isinstance(dtype, pl.Struct):
         return all(_plain(field.dtype) for field in dtype.fields)
-    return (dtype.is_numeric() and dtype not in (pl.Int128, pl.Decimal)) or isinstance(dtype, _PLAIN)
+    return (dtype.is_numeric() and dtype != pl.Int128) or isinstance(dtype, _PLAIN)
 
 
 def _keep(digest: bytes, frame: pl.DataFrame) -> None:

@@ -22,8 +22,8 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
 
     A partition is encoded on the run's critical path, so the quickest writer that keeps the bytes readable by
     everyone: Arrow's, in LZ4, with dictionaries only for categorical columns (which need them to read back as
-    categories). On a day's partitions it encodes in about 0.6× the time of polars' own writer (0.3× on candles),
-    in 0.87–0.94× the bytes (``bench/bench_archive_writes.py``). A frame without rows (a day without trades: only
+    categories). On a day's partitions it encodes in 0.6–0.9× the time of polars' own writer (0.3× on candles), in
+    0.87–0.94× the bytes (``bench/bench_archive_writes.py``). A frame without rows (a day without trades: only
     its schema to write) goes through polars' writer, quicker there by half, and so does a 128-bit integer, which
     Arrow cannot hold. Statistics stay for readers that prune row groups."""
     if frame.height == 0 or pl.Int128 in frame.dtypes:

@@ -130,6 +130,7 @@ def test_a_frame_this_process_wrote_is_read_back_without_decoding_unless_its_rou
         pl.Series("record", [{"a": 1.5, "b": "x"}, None, {"a": None, "b": None}]),
         pl.Series("nothing", [None, None, None]),
         pl.Series("day", [date(2024, 12, 1), None, date(2024, 12, 3)]),
+        pl.Series("decimal", ["1.25", None, "-3.50"]).str.to_decimal(scale=2),
         pl.Series("signed_zero", [-0.0, float("nan"), float("inf")]),
     ],
     ids=lambda column: column.name,

@@ -4,6 +4,7 @@ sound if every frame kept is exactly what its object decodes to, for every asset
 from __future__ import annotations
 
 import io
+from collections import OrderedDict
 
 import polars as pl
 from polars.testing import assert_frame_equal
@@ -22,7 +23,7 @@ def test_every_frame_kept_at_its_write_is_what_its_object_decodes_to(huracan_hom
         remember(data, frame)
 
     monkeypatch.setattr(store, "remember", recorded)
-    monkeypatch.setattr(decoded_frames, "_frames", decoded_frames._frames.__class__())
+    monkeypatch.setattr(decoded_frames, "_frames", OrderedDict())
     monkeypatch.setattr(decoded_frames, "_held", 0)
     symbols = "BTC/USDT,ETH/USDT,SOL/USDT"
     monkeypatch.setenv("HURACAN_SYMBOLS", symbols)
