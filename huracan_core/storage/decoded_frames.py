@@ -9,7 +9,7 @@ as before) — and it holds no state a partition could depend on: the frame is t
 A frame just encoded is kept under its bytes' digest too (``remember``), so the next step of the same process reads
 what the step before it wrote without decoding it — but only a frame of plain columns, whose parquet round trip
 gives back the same frame (``tests/e2e/test_remembered_frames.py`` compares every partition of a chain run with its
-decode).
+decode, and the chain's bytes with those of a chain that decodes every input).
 """
 
 from __future__ import annotations
