@@ -70,6 +70,7 @@ def through_dagster(
     )
     settings = Settings.from_env()
     prepare_dagster_home(settings)
+    forget_decoded_frames()
     if storage == "stock":  # the same instance without the event_log_storage block: Dagster's own SQLite event log
         import yaml
 
@@ -289,6 +290,16 @@ def storage_variants() -> None:
             ),
             flush=True,
         )
+
+
+def forget_decoded_frames() -> None:
+    """Each run through Dagster starts as a fresh process would, with no frame decoded or kept: a run before it in
+    this process (another storage, another scenario, the peer's one-process run) wrote the same bytes, and its frames
+    would answer this run's reads from memory."""
+    from huracan_core.storage import decoded_frames
+
+    decoded_frames._frames.clear()
+    decoded_frames._held = 0
 
 
 @contextmanager
