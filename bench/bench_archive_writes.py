@@ -34,10 +34,12 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
+from bench_pipeline import forget_decoded_frames
 
-from huracan_core.storage import LocalArtifactStore, decoded_frames
+from huracan_core.storage import LocalArtifactStore
 
 START, END = date(2024, 12, 1), date(2024, 12, 31)
 Frames = dict[str, pl.DataFrame]
@@ -71,7 +73,7 @@ def sample_partitions() -> dict[str, Frames]:
     }
 
 
-def polars_bytes(frame: pl.DataFrame, compression: str, level: int | None = None) -> bytes:
+def polars_bytes(frame: pl.DataFrame, compression: Literal["zstd", "lz4"], level: int | None = None) -> bytes:
     buffer = io.BytesIO()
     frame.write_parquet(buffer, compression=compression, compression_level=level, statistics=True)
     return buffer.getvalue()
@@ -108,8 +110,7 @@ def measure(frames: Frames, rounds: int, folder: Path) -> dict[str, float]:
     sizes: dict[str, int] = {}
     for n in range(rounds):
         for way, write in WAYS.items():
-            decoded_frames._frames.clear()  # each way starts from a process that has read nothing
-            decoded_frames._held = 0
+            forget_decoded_frames()  # each way starts from a process that has read nothing
             root = folder / f"{way}-{n}"
             began = time.perf_counter()
             write(root, frames)
