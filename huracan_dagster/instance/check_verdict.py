@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 from sqlalchemy import and_, bindparam
@@ -54,14 +55,25 @@ def update_verdict(
     dagsters_own: Callable[[dg.EventLogEntry, int | None], None],
 ) -> None:
     """Write ``event``'s verdict onto its planned row (``connect``: the storage's ``index_connection``)."""
+    parameters = verdict_parameters(event, event_id)
+    if parameters is None:
+        dagsters_own(event, event_id)
+        return
+    with connect() as conn:
+        updated = conn.execute(VERDICT, parameters).rowcount
+    if updated != 1:  # no planned row (Dagster inserts one) or several (Dagster raises)
+        dagsters_own(event, event_id)
+
+
+def verdict_parameters(event: dg.EventLogEntry, event_id: int | None) -> dict[str, Any] | None:
+    """``VERDICT``'s parameters for ``event``; None for a verdict without a partition (Dagster's own method's)."""
     evaluation = event.get_dagster_event().event_specific_data
     assert isinstance(evaluation, dg.AssetCheckEvaluation)
     if evaluation.partition is None:
-        dagsters_own(event, event_id)
-        return
+        return None
     passed = AssetCheckExecutionRecordStatus.SUCCEEDED if evaluation.passed else AssetCheckExecutionRecordStatus.FAILED
     target = evaluation.target_materialization_data
-    parameters = {
+    return {
         "b_asset_key": evaluation.asset_key.to_string(),
         "b_check_name": evaluation.check_name,
         "b_run_id": event.run_id,
@@ -73,7 +85,3 @@ def update_verdict(
         "b_event_id": event_id,
         "b_materialization_id": target.storage_id if target else None,
     }
-    with connect() as conn:
-        updated = conn.execute(VERDICT, parameters).rowcount
-    if updated != 1:  # no planned row (Dagster inserts one) or several (Dagster raises)
-        dagsters_own(event, event_id)

@@ -9,8 +9,8 @@ returned), as dagster-webserver already does for itself (``optimize_for_webserve
 (PostgreSQL restarted) is replaced on checkout. Tables, schema and queries are dagster-postgres's own. As on SQLite,
 the schema facts Dagster asks before every event are asked once (``schema_facts``), a run's planned
 materializations are one event per asset (``planned_ranges``), a planned check's rows carry its event serialized
-once (``check_planned``) and a verdict's row is written with a statement built once and its event row's text
-(``check_verdict``).
+once (``check_planned``), a verdict's row is written with a statement built once and its event row's text
+(``check_verdict``), and a step's verdicts are stored in two statements (``verdict_batch``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from huracan_dagster.dagster_internals import BATCH_WRITABLE_EVENTS, Configurabl
 from huracan_dagster.instance.check_rows import CheckRows
 from huracan_dagster.instance.planned_ranges import unfinished_attempts
 from huracan_dagster.instance.schema_facts import SchemaFacts
+from huracan_dagster.instance.verdict_batch import store_postgres_verdict_batch
 
 #: seconds before a kept connection is replaced (bounds what a long-lived daemon holds)
 RECYCLE_SECONDS = 300
@@ -88,10 +89,13 @@ class PooledPostgresEventLogStorage(CheckRows, PostgresEventLogStorage):
         return unfinished_attempts(self, asset_key, after_storage_id, own)
 
     def store_event_batch(self, events: Sequence[dg.EventLogEntry]) -> None:
-        """A step's verdicts come as a batch (``dagster_internals.in_one_batch``); dagster-postgres takes batches of
-        asset events only, so they are stored one by one, each as its own ``store_event`` stores it."""
+        """A step's verdicts come as a batch (``dagster_internals.in_one_batch``), which dagster-postgres does not
+        take: they are stored in two statements (``verdict_batch``), and any other such batch one by one, each as
+        its own ``store_event`` stores it."""
         if {event.get_dagster_event().event_type for event in events} <= BATCH_WRITABLE_EVENTS:
             super().store_event_batch(events)
+            return
+        if store_postgres_verdict_batch(self, events):
             return
         for event in events:
             self.store_event(event)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 import psycopg2
+import pytest
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.run_storage import PostgresRunStorage
 from sqlalchemy import event
@@ -98,24 +99,38 @@ def test_a_runs_partitions_read_failed_or_materialized_with_one_planned_event_pe
             assert cur.fetchone()[0] == 3  # one per run
 
 
-def test_a_verdicts_row_on_postgresql_is_dagster_postgres_own() -> None:
-    """The verdict's prebuilt statement and reused text (``check_verdict``) write on PostgreSQL what dagster-postgres
-    writes: the same rows for a planned check, a passed and a failed verdict, and a verdict it did not plan."""
+@pytest.mark.parametrize("chunk", [1000, 2])
+def test_a_steps_verdicts_on_postgresql_leave_dagster_postgres_own_rows_in_two_statements(monkeypatch, chunk) -> None:
+    """A step's verdicts stored as one batch (``verdict_batch``, a chunk of verdicts at a time) leave on PostgreSQL
+    what dagster-postgres leaves storing them one by one: the same event rows, and the same check rows for a planned
+    check, a passed and a failed verdict, and a verdict it did not plan (which goes to Dagster's own method). The
+    planned ones take an insert and an update a chunk, and no NOTIFY."""
+    from huracan_dagster.instance import verdict_batch
     from huracan_dagster.instance.postgres_storage import PooledPostgresEventLogStorage
     from tests.definitions.test_dagster_internals import check_rows, verdicts
 
-    rows = {}
+    monkeypatch.setattr(verdict_batch, "CHUNK", chunk)
+    rows, events, executed = {}, {}, []
     for name, kind in (("stock", PostgresEventLogStorage), ("pooled", PooledPostgresEventLogStorage)):
         with throwaway_database(f"huracan_verdicts_{name}") as url:
             storage = kind(url)
             planned, *judged = verdicts()
             storage.store_event(planned)
             if kind is PooledPostgresEventLogStorage:
+                event.listen(storage._engine, "before_cursor_execute", lambda *a: executed.append(a[2]))
                 storage.store_event_batch(judged)  # a step's verdicts come as one batch (dagster_internals use 15)
             else:
                 for entry in judged:
                     storage.store_event(entry)
             rows[name] = check_rows(storage)
+            with psycopg2.connect(url) as conn, conn.cursor() as cur:
+                cur.execute("select * from event_logs order by id")
+                events[name] = cur.fetchall()
             storage.dispose()
     assert rows["pooled"] == rows["stock"]
     assert [r["execution_status"] for r in rows["pooled"]] == ["SUCCEEDED", "FAILED", "PLANNED", "SUCCEEDED"]
+    assert events["pooled"] == events["stock"] and len(events["pooled"]) == 4  # ids, run, types, text, keys, times
+    chunks = -(-len(judged) // chunk)
+    assert sum(s.startswith("INSERT INTO event_logs") for s in executed) == chunks
+    assert sum(s.startswith("UPDATE asset_check_executions AS planned") for s in executed) == chunks
+    assert not [s for s in executed if "NOTIFY" in s]
