@@ -11,6 +11,7 @@ frame of all its days and cuts them per day (``Outcomes.rows``), each day comput
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -57,9 +58,11 @@ class Outcomes:
     ``*_known`` masks, so means skip nulls and carry NaN as polars does."""
 
     names: tuple[str, ...]
-    #: (rows, features) entry features; ``present``: not null
+    #: (rows, features) entry features; ``present``: not null; ``zeroed``: the values with 0 where not present,
+    #: which a column's sum over any rows reads (taken once for a range, not once per mean)
     values: np.ndarray
     present: np.ndarray
+    zeroed: np.ndarray
     net_bps: np.ndarray
     net_known: np.ndarray
     net_pnl: np.ndarray
@@ -74,10 +77,13 @@ class Outcomes:
         flags = ledger.select(
             pl.col(names).is_not_null(), net=pl.col("net_bps").is_not_null(), pnl=pl.col("net_pnl").is_not_null()
         )
+        values = np.ascontiguousarray(feats.to_numpy(), dtype=np.float64).reshape(ledger.height, len(names))
+        present = np.ascontiguousarray(flags.select(names).to_numpy(), dtype=bool).reshape(ledger.height, len(names))
         return cls(
             names=names,
-            values=np.ascontiguousarray(feats.to_numpy(), dtype=np.float64).reshape(ledger.height, len(names)),
-            present=np.ascontiguousarray(flags.select(names).to_numpy(), dtype=bool).reshape(ledger.height, len(names)),
+            values=values,
+            present=present,
+            zeroed=np.where(present, values, 0.0),
             net_bps=ledger["net_bps"].cast(pl.Float64).to_numpy(),
             net_known=flags["net"].to_numpy(),
             net_pnl=ledger["net_pnl"].cast(pl.Float64).to_numpy(),
@@ -92,6 +98,7 @@ class Outcomes:
             names=self.names,
             values=self.values[start:stop].copy(),
             present=self.present[start:stop].copy(),
+            zeroed=self.zeroed[start:stop].copy(),
             net_bps=self.net_bps[start:stop].copy(),
             net_known=self.net_known[start:stop].copy(),
             net_pnl=self.net_pnl[start:stop].copy(),
@@ -140,11 +147,13 @@ def _masks(values: list[str | None], groups: Iterable[str | None]) -> dict[str |
     return {g: codes == i for g, i in index.items()}
 
 
-def _masked_mean(values: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means over the kept cells, and how many were kept (0: the mean is null)."""
-    count = keep.sum(axis=0)
+def _column_means(o: Outcomes, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature's mean over its present cells in ``rows`` (a mask; every row when None), and how many there
+    were (0: the mean is null)."""
+    zeroed, present = (o.zeroed, o.present) if rows is None else (o.zeroed[rows], o.present[rows])
+    count = present.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(keep, values, 0.0).sum(axis=0) / count, count
+        return zeroed.sum(axis=0) / count, count
 
 
 def _stats(o: Outcomes, rows: np.ndarray) -> tuple[int, float | None, float | None, float]:
@@ -168,9 +177,9 @@ def _stats_columns(stats: list[tuple[int, float | None, float | None, float]]) -
 
 def _feature_table(o: Outcomes) -> Table:
     """Ordered by the gap's size, a NaN gap first and a null one last, ties in the ledger's order."""
-    winners, w_count = _masked_mean(o.values, o.present & o.won[:, None])
-    losers, l_count = _masked_mean(o.values, o.present & o.lost[:, None])
-    mean, count = _masked_mean(o.values, o.present)
+    winners, w_count = _column_means(o, o.won)
+    losers, l_count = _column_means(o, o.lost)
+    mean, count = _column_means(o)
     with np.errstate(invalid="ignore", divide="ignore"):
         deviation = np.where(o.present, o.values - mean, 0.0)
         spread = np.sqrt((deviation**2).sum(axis=0) / (count - 1))
@@ -259,14 +268,13 @@ def pattern_table(o: Outcomes, k: int = 4, seed: int = 7, iterations: int = 50) 
     labels = _kmeans(o.values, k, seed, iterations)
     patterns = np.unique(labels)
     members = [labels == p for p in patterns]
-    centroids = [_masked_mean(o.values, o.present & m[:, None]) for m in members]
     names = [f"centroid_{n.removeprefix(FEATURE_PREFIX)}" for n in o.names]
     return Table(
         {**PATTERNS_SCHEMA, **dict.fromkeys(names, pl.Float64)},
         {
             "pattern": patterns.tolist(),
             **_stats_columns([_stats(o, m) for m in members]),
-            **dict(zip(names, _centroid_columns(centroids), strict=True)),
+            **dict(zip(names, _centroid_columns([_column_means(o, m) for m in members]), strict=True)),
         },
     )
 
@@ -281,29 +289,35 @@ def _centroid_columns(centroids: Sequence[tuple[np.ndarray, np.ndarray]]) -> lis
 
 def _kmeans(raw: np.ndarray, k: int, seed: int, iterations: int) -> np.ndarray:
     """Each row's cluster: rows z-scored, a missing value (null, NaN, inf) at its feature's mean (0 when the
-    feature has none: too little history). Distances and centroids are matrix products: a day's few hundred
-    rows make the loop's overhead, not its arithmetic, the cost."""
+    feature has none: too little history). Distances and centroids are matrix products."""
     finite = np.isfinite(raw)
     count = finite.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, np.where(finite, raw, 0.0).sum(axis=0) / count, 0.0)
-    filled = np.where(finite, raw, mean)
-    std = filled.std(axis=0)
-    x = (filled - mean) / np.where(std > 0, std, 1.0)
-    k = min(k, len(x))
-    centres = x[np.random.default_rng(seed).choice(len(x), size=k, replace=False)]
-    norms = (x * x).sum(axis=1)
-    labels = np.zeros(len(x), np.int64)
-    for _ in range(iterations):
-        labels = (norms[:, None] - 2 * x @ centres.T + (centres * centres).sum(axis=1)).argmin(axis=1)
-        members = (labels[None, :] == np.arange(k)[:, None]).astype(np.float64)
-        counts = members.sum(axis=1)[:, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
+        filled = np.where(finite, raw, mean)
+        std = filled.std(axis=0)
+        x = (filled - mean) / np.where(std > 0, std, 1.0)
+        k = min(k, len(x))
+        centres = x[list(_first_centres(len(x), k, seed))]
+        norms, twice = (x * x).sum(axis=1), 2 * x
+        clusters = np.arange(k)[:, None]
+        labels = np.zeros(len(x), np.int64)
+        for _ in range(iterations):
+            labels = (norms[:, None] - twice @ centres.T + (centres * centres).sum(axis=1)).argmin(axis=1)
+            members = (labels[None, :] == clusters).astype(np.float64)
+            counts = members.sum(axis=1)[:, None]
             moved = np.where(counts > 0, (members @ x) / counts, centres)  # an empty cluster keeps its centre
-        if (np.abs(moved - centres) <= 1e-8 + 1e-5 * np.abs(centres)).all():  # np.allclose, without its overhead
-            break
-        centres = moved
+            if (np.abs(moved - centres) <= 1e-8 + 1e-5 * np.abs(centres)).all():  # np.allclose, without its overhead
+                break
+            centres = moved
     return labels
+
+
+@functools.lru_cache(maxsize=1024)
+def _first_centres(rows: int, k: int, seed: int) -> tuple[int, ...]:
+    """The rows a seeded k-means of ``rows`` rows starts from. They depend on the size alone, and drawing them
+    costs more than a day's clustering: drawn once for each size."""
+    return tuple(np.random.default_rng(seed).choice(rows, size=k, replace=False).tolist())
 
 
 def pattern_library(ledger: pl.DataFrame, k: int = 4, seed: int = 7, iterations: int = 50) -> pl.DataFrame:
