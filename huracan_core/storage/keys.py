@@ -34,7 +34,7 @@ COSTS_LAYOUT = "costs/{symbol}/{timeframe}/{date}.json"
 #: timeframe: a book is the same whatever the candles' timeframe, and every timeframe's ``market_quotes`` reads it
 QUOTE_SAMPLE_LAYOUT = "quotes/{symbol}/{date}/{time}.parquet"
 #: one picture per run of an asset (equity curves …), linked from the partitions' metadata
-PLOT_LAYOUT = "plots/{asset}/{timeframe}/{name}.png"
+PLOT_LAYOUT = "plots/{asset}/{timeframe}/{name}.svg"
 #: one trained model's folder (files and their ``sha256.txt``), named for the UTC moment its training data ends;
 #: the timeframe level keeps two timeframes' models apart, like every other key
 MODEL_FOLDER_LAYOUT = "models/{symbol}/{timeframe}/{cutoff}"

@@ -67,7 +67,7 @@ MODELS = ModelSettingsResource(
     walk_forward_train_days=4, walk_forward_test_days=2, walk_forward_step_days=2, rounds=10, use_encoder=False
 )
 ASSETS = timeframe_assets(TF, train_days=TRAIN_DAYS)
-PNG = b"\x89PNG\r\n\x1a\n"
+SVG = "{http://www.w3.org/2000/svg}svg"
 TEXT = {"trade_id", "symbol", "exit_reason", "regime", "engines_agreeing", "policy", "model_version"}
 
 
@@ -256,7 +256,8 @@ def test_metadata_carries_plot_metrics_and_recipe_hash(pipeline):
     traded = any(_ledger(archive, s, d).height for d in DAYS for s in SYMBOLS)
     assert len(plots) == int(traded)  # one picture per run that traded, linked from every partition of the run
     for plot in plots:
-        assert plot.parent == archive / f"plots/shadow_trades/{TF}" and plot.read_bytes().startswith(PNG)
+        assert plot.parent == archive / f"plots/shadow_trades/{TF}" and plot.suffix == ".svg"
+        assert ElementTree.fromstring(plot.read_bytes()).tag == SVG  # a picture a browser opens
 
 
 def _assert_equity_is_drawn_and_plotted(meta: dict, ledger: pl.DataFrame) -> None:

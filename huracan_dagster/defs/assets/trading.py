@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 
 from huracan_core.desk.day_analysis import TradeAnalysis, analyse_partitions
-from huracan_core.desk.plots import run_equity_png
+from huracan_core.desk.plots import run_equity_svg
 from huracan_core.desk.shadow_day import TradingDay, trade_partitions
 from huracan_core.desk.sparkline import equity_sparkline
 from huracan_core.health.champion_baseline import champion_baselines
@@ -97,7 +97,7 @@ def trading_assets(
             "The paper-trade ledger of the trades ENTERED on this UTC day (net of fees, spread and slippage), decided "
             "by the coin's champion in force at the start of the day (trained on data that ended before it), else — "
             "no champion — by the rules-only consensus; every trade records its policy and model. Traded flat-to-flat. "
-            "Also writes `costs/<SYMBOL>/<timeframe>/<date>.json` and, when anything traded, one equity-curve picture "
+            "Also writes `costs/<SYMBOL>/<timeframe>/<date>.json` and, when anything traded, one equity-curve SVG "
             "per run under `plots/shadow_trades/<timeframe>/`. Each day that traded shows its equity inline "
             "(`equity_curve`) and plots its ending equity, net P&L, drawdown and trades across partitions (Plots). "
             "Checks (WARN): each champion day's win rate, after-cost bps per trade, trade count and costs paid "
@@ -140,10 +140,10 @@ def trading_assets(
         )
         results = {}
         plot = None
-        if (picture := run_equity_png(days, timeframe)) is not None:  # one per run that traded, linked from each day
-            name, png = picture
+        if (picture := run_equity_svg(days, timeframe)) is not None:  # one per run that traded, linked from each day
+            name, svg = picture
             plot = plot_key("shadow_trades", timeframe, name)
-            store.write_bytes(plot, png)
+            store.write_bytes(plot, svg)
         store.write_many(_side_files(days, timeframe, costs))  # together: their fsyncs overlap
         for traded in days:
             costs_at = costs_key(traded.symbol, timeframe, traded.day)
