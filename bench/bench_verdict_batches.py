@@ -1,4 +1,4 @@
-"""A ranged step's check verdicts stored in the instance's SQLite event log: one by one against one batch.
+"""A ranged step's check verdicts stored in the instance's event log, SQLite and PostgreSQL: one by one against one batch.
 
 A ranged step judges every partition it wrote, for each of its checks, and each verdict is an event. Stored one by
 one (as Dagster logs them), each is a transaction of its own on each shard; ``dagster_internals.in_one_batch`` hands
@@ -9,8 +9,15 @@ one check's verdicts over together, and the pooled log stores them with one inse
 * ``one_by_one`` — the pooled log (the default instance's), event by event, as before 727f23f;
 * ``batch`` — the pooled log, ``store_event_batch`` of the whole step's verdicts.
 
-Each way starts from a fresh log holding the run's planned check (one row per partition), as a step finds it. Prints
-one JSON line: milliseconds a verdict (medians over ``--rounds``) and the ratios.
+And on PostgreSQL at 127.0.0.1:5432 (skipped when none answers), three more:
+
+* ``postgres_dagster`` — dagster-postgres's own event log, event by event (three round trips a verdict);
+* ``postgres_one_by_one`` — the pooled PostgreSQL log (``instance/postgres_storage.py``) event by event, which is how
+  it stored a step's verdicts before 98aa9e6;
+* ``postgres_batch`` — the pooled PostgreSQL log, ``store_event_batch``: two statements for the batch.
+
+Each way starts from a fresh log holding the run's planned check (one row per partition), as a step finds it: a new
+directory, or a new database. Prints one JSON line: milliseconds a verdict (medians over ``--rounds``) and the ratios.
 
     .venv/bin/python bench/bench_verdict_batches.py
     .venv/bin/python bench/bench_verdict_batches.py --verdicts 1000 --rounds 9
@@ -23,12 +30,16 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+from bench_pipeline import postgres_database
+from dagster_postgres.event_log import PostgresEventLogStorage
 
-from huracan_dagster.dagster_internals import AssetCheckEvaluationPlanned, SqliteEventLogStorage
+from huracan_dagster.dagster_internals import AssetCheckEvaluationPlanned, SqlEventLogStorage, SqliteEventLogStorage
+from huracan_dagster.instance.postgres_storage import PooledPostgresEventLogStorage
 from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
 
 CANDLES = dg.AssetKey(["15m", "candles"])
@@ -71,16 +82,40 @@ def step_events(count: int) -> tuple[dg.EventLogEntry, list[dg.EventLogEntry]]:
     return _event(dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, planned, 1_733_011_200.0), verdicts
 
 
-def _one_by_one(storage: SqliteEventLogStorage, events: Sequence[dg.EventLogEntry]) -> None:
+def _one_by_one(storage: SqlEventLogStorage, events: Sequence[dg.EventLogEntry]) -> None:
     for event in events:
         storage.store_event(event)
 
 
-WAYS: dict[str, tuple[Callable[[str], SqliteEventLogStorage], Callable]] = {
-    "dagster": (SqliteEventLogStorage, _one_by_one),
-    "one_by_one": (PooledSqliteEventLogStorage, _one_by_one),
-    "batch": (PooledSqliteEventLogStorage, lambda storage, events: storage.store_event_batch(events)),
-}
+def _batch(storage: SqlEventLogStorage, events: Sequence[dg.EventLogEntry]) -> None:
+    storage.store_event_batch(events)
+
+
+Log = Callable[[], Iterator[SqlEventLogStorage | None]]
+
+
+def _sqlite(kind: type[SqliteEventLogStorage], folder: Path) -> Log:
+    @contextmanager
+    def log() -> Iterator[SqlEventLogStorage | None]:
+        storage = kind(tempfile.mkdtemp(dir=folder))
+        yield storage
+        storage.dispose()
+
+    return log
+
+
+def _postgres(kind: type[PostgresEventLogStorage]) -> Log:
+    @contextmanager
+    def log() -> Iterator[SqlEventLogStorage | None]:
+        with postgres_database() as url:
+            if url is None:
+                yield None
+                return
+            storage = kind(url)
+            yield storage
+            storage.dispose()
+
+    return log
 
 
 def main() -> None:
@@ -89,21 +124,35 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     planned, verdicts = step_events(args.verdicts)
-    seconds: dict[str, list[float]] = {way: [] for way in WAYS}
-    with tempfile.TemporaryDirectory(prefix="verdict-batches-") as folder:
-        for n in range(args.rounds):
-            for way, (storage_class, store) in WAYS.items():
-                storage = storage_class(str(Path(folder) / f"{way}-{n}"))
-                storage.store_event(planned)
-                began = time.perf_counter()
-                store(storage, verdicts)
-                seconds[way].append(time.perf_counter() - began)
-                storage.dispose()
-    ms = {way: statistics.median(s) / len(verdicts) * 1e3 for way, s in seconds.items()}
-    line = {"bench": "verdict_batches", "verdicts": len(verdicts), "rounds": args.rounds}
+    with tempfile.TemporaryDirectory(prefix="verdict-batches-") as tmp:
+        folder = Path(tmp)
+        ways: dict[str, tuple[Log, Callable]] = {
+            "dagster": (_sqlite(SqliteEventLogStorage, folder), _one_by_one),
+            "one_by_one": (_sqlite(PooledSqliteEventLogStorage, folder), _one_by_one),
+            "batch": (_sqlite(PooledSqliteEventLogStorage, folder), _batch),
+            "postgres_dagster": (_postgres(PostgresEventLogStorage), _one_by_one),
+            "postgres_one_by_one": (_postgres(PooledPostgresEventLogStorage), _one_by_one),
+            "postgres_batch": (_postgres(PooledPostgresEventLogStorage), _batch),
+        }
+        seconds: dict[str, list[float]] = {way: [] for way in ways}
+        for _ in range(args.rounds):
+            for way, (log, store) in ways.items():
+                with log() as storage:
+                    if storage is None:
+                        continue
+                    storage.store_event(planned)
+                    began = time.perf_counter()
+                    store(storage, verdicts)
+                    seconds[way].append(time.perf_counter() - began)
+    ms = {way: statistics.median(s) / len(verdicts) * 1e3 for way, s in seconds.items() if s}
+    line: dict[str, object] = {"bench": "verdict_batches", "verdicts": len(verdicts), "rounds": args.rounds}
     line |= {f"{way}_ms_per_verdict": round(v, 3) for way, v in ms.items()}
-    line |= {"batch_over_one_by_one": round(ms["batch"] / ms["one_by_one"], 3)}
-    line |= {"batch_over_dagster": round(ms["batch"] / ms["dagster"], 3)}
+    for prefix in ("", "postgres_"):
+        if f"{prefix}batch" in ms:
+            line[f"{prefix}batch_over_one_by_one"] = round(ms[f"{prefix}batch"] / ms[f"{prefix}one_by_one"], 3)
+            line[f"{prefix}batch_over_dagster"] = round(ms[f"{prefix}batch"] / ms[f"{prefix}dagster"], 3)
+    if "postgres_batch" not in ms:
+        line["postgres"] = "skipped: no PostgreSQL at 127.0.0.1:5432"
     print(json.dumps(line), flush=True)
 
 
