@@ -131,7 +131,7 @@ def _points(xs: np.ndarray, ys: np.ndarray) -> str:
 
 def _value_ticks(low: float, high: float, y: Scale) -> list[str]:
     """Gridlines at round equity values (1, 2, 2.5 or 5 times a power of ten), written in full, not as offsets."""
-    raw = (high - low) / 5
+    raw = (high - low) / 6
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     decimals = len(f"{step:.6f}".rstrip("0").partition(".")[2])  # as many as the step has: 2.5 → 1, 500 → 0
@@ -155,6 +155,6 @@ def _time_ticks(low: float, high: float, x: Scale) -> list[str]:
         label = datetime.fromtimestamp(k * step, UTC).strftime(shape)
         out.append(
             f'<line x1="{at:.1f}" y1="{TOP}" x2="{at:.1f}" y2="{HEIGHT - BOTTOM}" stroke="#e5e5e5"/>'
-            f'<text transform="translate({at:.1f} {HEIGHT - BOTTOM + 12}) rotate(30)">{label}</text>'
+            f'<text transform="translate({at + 4:.1f} {HEIGHT - BOTTOM + 12}) rotate(-30)" text-anchor="end">{label}</text>'
         )
     return out
