@@ -31,7 +31,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -91,7 +91,7 @@ def _batch(storage: SqlEventLogStorage, events: Sequence[dg.EventLogEntry]) -> N
     storage.store_event_batch(events)
 
 
-Log = Callable[[], Iterator[SqlEventLogStorage | None]]
+Log = Callable[[], AbstractContextManager[SqlEventLogStorage | None]]
 
 
 def _sqlite(kind: type[SqliteEventLogStorage], folder: Path) -> Log:

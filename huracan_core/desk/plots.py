@@ -25,7 +25,9 @@ LEFT, RIGHT, TOP, BOTTOM = 78, 16, 28, 52
 #: matplotlib's default colours, one per symbol in name order
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 #: the spacings a time axis may take, in seconds: the shortest that leaves at most ``MOST_TICKS`` ticks
-TIME_STEPS = tuple(m * 60 for m in (15, 30, 60, 120, 180, 360, 720)) + tuple(d * 86_400 for d in (1, 2, 7, 14, 28))
+TIME_STEPS = tuple(m * 60 for m in (15, 30, 60, 120, 180, 360, 720)) + tuple(
+    d * 86_400 for d in (1, 2, 7, 14, 28, 56, 112, 224, 448)
+)
 MOST_TICKS = 8
 
 Scale = Callable[[float | np.ndarray], np.ndarray]
@@ -52,7 +54,8 @@ def equity_svg(curves: Mapping[str, pl.DataFrame], title: str) -> bytes:
     Days are traded flat-to-flat, so each day's curve starts from the same capital; the line shows the days
     side by side, which is what a person scanning a run wants to see.
     """
-    lines = {s: _utc_points(curve) for s, curve in sorted(curves.items()) if curve.height}
+    drawn = {s: _utc_points(curve) for s, curve in sorted(curves.items())}
+    lines = {s: (t, v) for s, (t, v) in drawn.items() if len(t)}
     times = np.concatenate([t for t, _ in lines.values()]) if lines else np.array([0, 3_600])
     values = np.concatenate([v for _, v in lines.values()]) if lines else np.array([0.0, 1.0])
     t0, t1 = _span(float(times.min()), float(times.max()), 1_800.0)
@@ -100,8 +103,9 @@ def _legend(colours: Mapping[str, str]) -> list[str]:
 
 
 def _utc_points(curve: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The curve's seconds since the epoch (UTC; naive times read as UTC) and equity, in time order."""
-    curve = curve.sort("timestamp")
+    """The curve's seconds since the epoch (UTC; naive times read as UTC) and equity, in time order; a bar whose
+    equity is missing or not finite is left out of the line, not drawn at zero."""
+    curve = curve.filter(pl.col("equity").cast(pl.Float64).is_finite()).sort("timestamp")
     times = curve["timestamp"]
     if isinstance(times.dtype, pl.Datetime) and times.dtype.time_zone is not None:
         times = times.dt.convert_time_zone("UTC").dt.replace_time_zone(None)

@@ -13,7 +13,7 @@ row with Dagster's path. Any other batch is not this function's.
 dagster-postgres stores a verdict in three round trips to the server: its event row, a NOTIFY that nothing listens
 to any more (kept there "to support version skew"), and the update of its planned row. A batch here is two round
 trips whatever its size: the event rows in one insert, as dagster-postgres inserts a batch of materializations
-(without a NOTIFY, as there), then every verdict onto its planned row in one update (``check_verdict.update_verdicts``);
+(without a NOTIFY, as there), then every verdict onto its planned row in one update (``VERDICTS``);
 a verdict that found no planned row, or several, then goes to Dagster's own method, as one by one.
 ``tests/services/test_postgres_instance.py`` compares the rows with dagster-postgres's own.
 """

@@ -3,6 +3,7 @@ their times are stored in."""
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
@@ -69,3 +70,16 @@ def test_an_empty_or_flat_run_still_draws_axes() -> None:
         assert any(t and t.replace(",", "").replace(".", "").isdigit() for t in texts)  # equity labels
     flat_texts = [t.text for t in ET.fromstring(equity_svg(flat, "run")).iter(f"{SVG}text")]
     assert "10,000.0" in flat_texts and "12-01 00:00" in flat_texts  # a flat line at its value, on its day
+
+
+def test_a_missing_equity_is_left_out_of_its_line_and_a_long_run_keeps_few_dates() -> None:
+    curves = _curves("UTC", days=400)
+    gappy = curves["BTC-USDT"].sort("timestamp").with_row_index()
+    equity = pl.when(pl.col("index") == 5).then(None).when(pl.col("index") == 9).then(float("nan"))
+    curves["BTC-USDT"] = gappy.with_columns(equity.otherwise(pl.col("equity")).alias("equity")).drop("index")
+    svg = equity_svg(curves, "run")
+    lines = _lines(svg)
+    assert set(lines) == {"BTC-USDT", "ETH-USDT"}  # the gappy curve is still drawn, from its other bars
+    assert all(math.isfinite(v) for points in lines.values() for p in points for v in p)
+    dates = [t.text for t in ET.fromstring(svg).iter(f"{SVG}text") if t.text and t.text[:2] == "20"]
+    assert 3 <= len(dates) <= 8  # a year and more of bars: dates a few months apart, not a crowd of them
