@@ -100,36 +100,17 @@ def through_dagster(
 
 def import_chain() -> float:
     """Load what the direct chain runs, and say how many seconds it took. The peer's figure for freqtrade holds none
-    of its imports, so the chain's holds none of its own: the modules ``direct`` imports, and pandera, which the
-    candles' validation imports at its first use."""
+    of its imports, so the chain's holds none of its own: the modules ``direct`` imports (read off its code, so the
+    list is its own import statements) and pandera's polars API, which the candles' validation imports when first
+    called."""
+    import dis
     import importlib
 
+    modules = [i.argval for i in dis.get_instructions(direct) if i.opname == "IMPORT_NAME"]
     began = time.perf_counter()
-    for module in CHAIN_MODULES:
+    for module in [*modules, "pandera.polars"]:
         importlib.import_module(module)
     return time.perf_counter() - began
-
-
-#: the modules ``direct`` imports, and pandera's polars API (``validation.rules`` imports it when first called)
-CHAIN_MODULES = (
-    "huracan_core.candles",
-    "huracan_core.champions.book",
-    "huracan_core.champions.day_decisions",
-    "huracan_core.desk.day_analysis",
-    "huracan_core.desk.shadow_day",
-    "huracan_core.features.recipe",
-    "huracan_core.features.windows",
-    "huracan_core.models.lookahead_labels",
-    "huracan_core.regimes",
-    "huracan_core.regimes.proof",
-    "huracan_core.sources",
-    "huracan_core.storage",
-    "huracan_core.symbols",
-    "huracan_core.trading.measured_quotes",
-    "huracan_core.trading.signals",
-    "huracan_core.universe",
-    "pandera.polars",
-)
 
 
 def direct(scenario: dict, through: str = "trade_analysis") -> dict[str, float]:
