@@ -1,91 +1,78 @@
 """Pictures of a trained model for people: out-of-sample equity against the baselines, feature importance, and
 the signal (realized net by predicted quintile, and the calibration of the predicted level).
 
-PNG bytes, drawn with matplotlib's Agg canvas (imported only when a picture is drawn) at a fixed size and dpi and
-without the "Software" stamp, so the same model gives the same bytes.
+SVG files written as text with the reports' charts (``reports.charts``), which MLflow's artifact view shows as
+images, as a browser does. Drawn with matplotlib they cost ~0.9 s a model, a tenth of a coin model's training on
+weekly retraining (``bench/bench_scale.py``, profiled), and its import up to a second a process. The same model
+gives the same bytes.
 """
 
 from __future__ import annotations
 
-import io
+import math
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
 
 import polars as pl
 
 from huracan_core.models.inputs import SIDE
 from huracan_core.models.training import TrainedModel
+from huracan_core.reports.charts import bar_chart, line_chart, standalone
 from huracan_core.symbols import to_key
 from huracan_core.trading.metrics import equity_curve
 
-_DPI = 100
-_COLOURS = {"model": "tab:blue", "rules": "tab:orange", "flat": "tab:gray"}
+#: room for the inputs' names left of the importance bars (the longest are ~25 characters)
+NAME_EDGE = 190
 
 
-def equity_png(trained: TrainedModel, capital: float) -> bytes:
+def equity_svg(trained: TrainedModel, capital: float) -> bytes:
     """Equity after costs of the model, the rules-only consensus and staying flat, over the folds' test windows
-    (every one out of sample), stepping at each exit; a policy without trades is a flat line at ``capital``."""
+    (every one out of sample), stepping at each exit; a policy without trades is a flat line at ``capital``. The
+    dates marked are the folds' test starts."""
     start, end = _span(trained)
-    figure, axes = _figure(8, 4)
-    for name, ledger in (("model", trained.model.ledger), ("rules", _ledger(trained, "rules")), ("flat", None)):
+    series, said = {}, []
+    for name, ledger in (("model", trained.model.ledger), ("rules", _ledger(trained, "rules"))):
         times, equity, trades, pnl = _steps(ledger, capital, start, end)
-        label = f"{name}: {trades} trades, net {pnl:+,.2f}" if name != "flat" else "flat: no trades"
-        style: dict[str, Any] = {"linestyle": ":"} if name == "flat" else {}
-        if times:
-            axes.plot(
-                times,  # pyright: ignore[reportArgumentType] - matplotlib plots datetimes (units); its stubs say floats
-                equity,
-                drawstyle="steps-post",
-                linewidth=0.9,
-                color=_COLOURS[name],
-                label=label,
-                **style,
-            )
-        else:  # no test window known and no trades: nothing to draw a line across
-            axes.axhline(capital, linewidth=0.9, color=_COLOURS[name], label=label, **style)
-    for fold in trained.folds[1:]:
-        test_start = datetime.fromisoformat(str(fold["test_start"]))
-        axes.axvline(test_start, color="0.85", linewidth=0.6, zorder=0)  # pyright: ignore[reportArgumentType] - as above
+        series[name] = [(_seconds(t), e) for t, e in zip(times, equity, strict=True)]
+        said.append(f"{name}: {trades} trades, net {pnl:+,.2f}")
+    edges = [_seconds(t) for t in (start, end) if t is not None] or [_seconds(trained.cutoff)]
+    series["flat"] = [(t, capital) for t in edges]
+    for name in ("model", "rules"):  # no test window known and no trades: a flat line where the picture has one
+        series[name] = series[name] or series["flat"]
     verdict = "passed" if trained.gates.passed else f"FAILED ({', '.join(r.name for r in trained.gates.failed)})"
-    axes.set_title(
-        f"{to_key(trained.symbol)} {trained.timeframe}, model of {trained.cutoff:%Y-%m-%d %H:%M}: out-of-sample equity "
-        f"over {len(trained.folds)} folds\ngates {trained.gates.profile} {verdict}",
-        fontsize=8,
+    folds = [_seconds(datetime.fromisoformat(str(f["test_start"]))) for f in trained.folds]
+    chart = line_chart(
+        series,
+        "out-of-sample equity, net of costs",
+        _date,
+        "equity (quote)",
+        include_zero=False,
+        step=True,
+        x_ticks=[*folds, *edges[1:]] if folds else None,
     )
-    axes.set_ylabel("equity, net of costs (quote currency)", fontsize=7)
-    axes.set_xlabel("exit time (UTC)", fontsize=7)
-    axes.tick_params(labelsize=6)
-    axes.ticklabel_format(axis="y", useOffset=False, style="plain")
-    axes.legend(fontsize=6, loc="upper left")
-    figure.autofmt_xdate()
-    return _png(figure)
+    return standalone(
+        [
+            (
+                [
+                    f"{to_key(trained.symbol)} {trained.timeframe}, model of {trained.cutoff:%Y-%m-%d %H:%M}: "
+                    f"out-of-sample equity over {len(trained.folds)} folds",
+                    f"gates {trained.gates.profile} {verdict}",
+                    f"{'; '.join(said)}; flat: no trades",
+                ],
+                chart,
+            )
+        ]
+    )
 
 
-def importance_png(importance: Mapping[str, float], top: int = 20) -> bytes:
+def importance_svg(importance: Mapping[str, float], top: int = 20) -> bytes:
     """Horizontal bars of the ``top`` inputs by their share of the LightGBM gain (total loss reduction of the splits
     on each), largest first."""
-    from matplotlib.ticker import PercentFormatter
-
     ranked = sorted(((float(g), n) for n, g in importance.items()), key=lambda p: (-p[0], p[1]))
-    shown = ranked[:top]
     total = sum(g for g, _ in ranked)
-    figure, axes = _figure(6, max(2.0, 0.9 + 0.22 * len(shown)))
-    if shown:
-        names = [n for _, n in reversed(shown)]
-        shares = [g / total if total > 0 else 0.0 for g, _ in reversed(shown)]
-        bars = axes.barh(range(len(shown)), shares, color="tab:blue", height=0.7)
-        axes.set_yticks(range(len(shown)), names, fontsize=6)
-        axes.bar_label(bars, [f"{s:.1%}" for s in shares], fontsize=5, padding=2)
-        axes.margins(x=0.12)
-    else:
-        axes.text(0.5, 0.5, "no importance recorded", ha="center", va="center", transform=axes.transAxes, fontsize=8)
-        axes.set_yticks([])
-    axes.set_title(importance_title(importance, top), fontsize=8)
-    axes.set_xlabel("share of the total gain", fontsize=7)
-    axes.xaxis.set_major_formatter(PercentFormatter(1.0))
-    axes.tick_params(axis="x", labelsize=6)
-    return _png(figure)
+    shares = [(n, 100 * g / total if total > 0 else 0.0) for g, n in ranked[:top]]
+    chart = bar_chart(shares, "share of the total gain", "%", label_edge=NAME_EDGE)
+    return standalone([([importance_title(importance, top), *([] if shares else ["no importance recorded"])], chart)])
 
 
 def importance_title(importance: Mapping[str, float], top: int = 20) -> str:
@@ -96,53 +83,65 @@ def importance_title(importance: Mapping[str, float], top: int = 20) -> str:
     return f"feature importance (share of LightGBM gain): top {min(top, len(importance))} of {counted}"
 
 
-def signal_png(trained: TrainedModel) -> bytes:
-    """Left: mean realized net bps (after costs) by predicted quintile over the folds' test bars, each labelled
-    with its hit rate; right: mean realized against mean predicted by predicted decile, beside the diagonal a
+def signal_svg(trained: TrainedModel) -> bytes:
+    """Above: mean realized net bps (after costs) by predicted quintile over the folds' test bars, each labelled
+    with its hit rate; below: mean realized against mean predicted by predicted decile, beside the diagonal a
     calibrated model would follow. An undefined bucket (no observations) is left out and said so."""
-    import math
-
     from huracan_core.models.diagnostics import fmt
 
     signal = trained.signal
     assert signal is not None  # the caller draws it only for a model with diagnostics
-    bars_axes, calibration_axes = (figure := _canvas(9, 3.6)).subplots(1, 2)
     quintiles = signal.quintiles
     shown = [k for k, v in enumerate(quintiles.mean_net_bps) if math.isfinite(v)]
-    values = [quintiles.mean_net_bps[k] for k in shown]
-    bars = bars_axes.bar(
-        [f"Q{k + 1}" for k in shown], values, color=["tab:red" if v < 0 else "tab:green" for v in values]
+    bars = bar_chart(
+        [(f"Q{k + 1} · hit {quintiles.hit_rate[k]:.0%}", quintiles.mean_net_bps[k]) for k in shown],
+        "realized net by predicted quintile",
+        "bps",
     )
-    bars_axes.bar_label(bars, [f"hit {quintiles.hit_rate[k]:.0%}" for k in shown], fontsize=6, padding=2)
-    bars_axes.axhline(0, color="0.3", linewidth=0.6)
-    bars_axes.set_title(
-        f"realized net by predicted quintile (top − bottom {fmt(signal.q5_minus_q1_bps, '.1f')} bps)"
-        + ("" if len(shown) == len(quintiles.count) else f"; {len(quintiles.count) - len(shown)} empty"),
-        fontsize=8,
-    )
-    bars_axes.set_ylabel("mean net bps after costs", fontsize=7)
     deciles = signal.calibration
-    points = [(p, r) for p, r in zip(deciles.mean_predicted, deciles.mean_net_bps, strict=True) if math.isfinite(p + r)]
-    if points:
-        xs, ys = zip(*points, strict=True)
-        calibration_axes.plot(xs, ys, marker="o", markersize=3, linewidth=0.9, color="tab:blue", label="deciles")
-        low, high = min(*xs, *ys), max(*xs, *ys)
-        calibration_axes.plot(
-            [low, high], [low, high], linestyle=":", color="0.5", linewidth=0.8, label="predicted = realized"
-        )
-        calibration_axes.legend(fontsize=6, loc="upper left")
-    else:
-        calibration_axes.text(0.5, 0.5, "no predictions with a known outcome", ha="center", va="center", fontsize=8)
-    calibration_axes.set_title("calibration: mean realized vs mean predicted, by predicted decile", fontsize=8)
-    calibration_axes.set_xlabel("mean predicted edge (bps)", fontsize=7)
-    calibration_axes.set_ylabel("mean realized net (bps)", fontsize=7)
-    for axes in (bars_axes, calibration_axes):
-        axes.tick_params(labelsize=6)
-    figure.suptitle(
-        f"{to_key(trained.symbol)} {trained.timeframe}, model of {trained.cutoff:%Y-%m-%d}: {signal.summary()}",
-        fontsize=8,
+    points = sorted(
+        (p, r) for p, r in zip(deciles.mean_predicted, deciles.mean_net_bps, strict=True) if math.isfinite(p + r)
     )
-    return _png(figure)
+    low, high = (min(v for pair in points for v in pair), max(v for pair in points for v in pair)) if points else (0, 0)
+    calibration = line_chart(
+        {"deciles": points, "predicted = realized": [(low, low), (high, high)]} if points else {},
+        "calibration by predicted decile",
+        lambda x: f"{x:.1f} bps",
+        "realized (bps)",
+        include_zero=False,
+    )
+    empty = len(quintiles.count) - len(shown)
+    return standalone(
+        [
+            (
+                [f"{to_key(trained.symbol)} {trained.timeframe}, model of {trained.cutoff:%Y-%m-%d}", signal.summary()],
+                "",
+            ),
+            (
+                [
+                    f"realized net by predicted quintile (top − bottom {fmt(signal.q5_minus_q1_bps, '.1f')} bps)"
+                    + (f"; {empty} empty" if empty else "")
+                ],
+                bars,
+            ),
+            (
+                [
+                    "calibration: mean realized against mean predicted (x), by predicted decile"
+                    + ("" if points else ": no predictions with a known outcome")
+                ],
+                calibration,
+            ),
+        ]
+    )
+
+
+def _seconds(moment: datetime) -> float:
+    """Seconds since the epoch, a time without a zone read as UTC (as stored), whatever the machine's zone."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _date(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d")
 
 
 def _ledger(trained: TrainedModel, name: str) -> pl.DataFrame | None:
@@ -175,24 +174,3 @@ def _steps(
     if end is not None and times and end > times[-1]:
         times, equity = [*times, end], [*equity, equity[-1]]
     return times, equity, trades, pnl
-
-
-def _canvas(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=_DPI)
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _figure(width: float, height: float):
-    figure = _canvas(width, height)
-    return figure, figure.add_subplot()
-
-
-def _png(figure) -> bytes:
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
-    return buffer.getvalue()

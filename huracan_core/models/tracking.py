@@ -130,7 +130,7 @@ def log_training_run(
     and cutoff. A run that fails half-way is marked FAILED and the error raised."""
     from mlflow.entities import RunStatus
 
-    from huracan_core.models.plots import equity_png, importance_png, signal_png
+    from huracan_core.models.plots import equity_svg, importance_svg, signal_svg
 
     client = tracking_client(config)
     experiment_id = experiment_for(client, config)
@@ -146,9 +146,9 @@ def log_training_run(
             _write(
                 root / PLOT_ARTIFACTS,
                 {
-                    "equity.png": equity_png(trained, capital),
-                    "feature_importance.png": importance_png(trained.importance),
-                    **({"signal.png": signal_png(trained)} if trained.signal is not None else {}),
+                    "equity.svg": equity_svg(trained, capital),
+                    "feature_importance.svg": importance_svg(trained.importance),
+                    **({"signal.svg": signal_svg(trained)} if trained.signal is not None else {}),
                 },
             )
             client.log_artifacts(run_id, str(root))

@@ -1,9 +1,11 @@
-"""Charts as inline SVG text: no image files, no scripts, no fonts or styles from elsewhere, so a report opens
-offline. Deliberately small: a line chart (equity curves) and a horizontal bar chart (mixes, daily P&L)."""
+"""Charts as SVG text: no scripts, no fonts or styles from elsewhere, so a report opens offline. Deliberately small:
+a line chart (equity curves) and a horizontal bar chart (mixes, daily P&L), inline in a report's page, or stacked
+into a file of their own (``standalone``: a trained model's pictures in MLflow)."""
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
@@ -11,6 +13,11 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
 WIDTH, HEIGHT = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 78, 170, 30, 36
 MAX_X_TICKS = 7
+#: what the reports' page sets for its charts, written into a standalone file (``standalone``)
+STYLE = (
+    "text{font-family:sans-serif;font-size:11px;fill:#1d2330}.heading{font-size:12px}.grid{stroke:#e3e7ef}"
+    ".zero{stroke:#7f7f7f;stroke-dasharray:4 3}"
+)
 
 
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -87,18 +94,19 @@ def _pick(ticks: Sequence[float]) -> list[float]:
     return [ticks[round(i * every)] for i in range(MAX_X_TICKS)]
 
 
-def bar_chart(bars: Sequence[tuple[str, float]], title: str, unit: str) -> str:
-    """Horizontal bars, one per ``(label, value)``; negative values extend left of the zero line in red."""
+def bar_chart(bars: Sequence[tuple[str, float]], title: str, unit: str, label_edge: int = LEFT + 54) -> str:
+    """Horizontal bars, one per ``(label, value)``; negative values extend left of the zero line in red. The labels
+    end at ``label_edge`` pixels (wider for long names, such as a model's inputs)."""
     if not bars:
         return ""
     height = TOP + BOTTOM + 22 * len(bars)
     low, high = min(0.0, *(v for _, v in bars)), max(0.0, *(v for _, v in bars))
     if low == high:
         high = 1.0
-    plot_w = WIDTH - LEFT - RIGHT - 40
+    plot_w = WIDTH - RIGHT + 20 - (label_edge + 6)
 
     def sx(x: float) -> float:
-        return LEFT + 60 + plot_w * (x - low) / (high - low)
+        return label_edge + 6 + plot_w * (x - low) / (high - low)
 
     parts = [_open(title, height)]
     parts.append(f'<line x1="{sx(0):.1f}" x2="{sx(0):.1f}" y1="{TOP}" y2="{height - BOTTOM}" class="zero"/>')
@@ -106,13 +114,38 @@ def bar_chart(bars: Sequence[tuple[str, float]], title: str, unit: str) -> str:
         y = TOP + 22 * i
         x_from, x_to = sorted((sx(0), sx(value)))
         color = PALETTE[0] if value >= 0 else PALETTE[1]
-        parts.append(f'<text x="{LEFT + 54}" y="{y + 14}" text-anchor="end">{escape(label)}</text>')
+        parts.append(f'<text x="{label_edge}" y="{y + 14}" text-anchor="end">{escape(label)}</text>')
         parts.append(
             f'<rect x="{x_from:.1f}" y="{y + 3}" width="{max(x_to - x_from, 1):.1f}" height="15" fill="{color}"/>'
         )
         parts.append(f'<text x="{max(x_to, sx(0)) + 6:.1f}" y="{y + 14}">{escape(_num(value))} {escape(unit)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def standalone(blocks: Sequence[tuple[Sequence[str], str]]) -> bytes:
+    """Blocks of a few lines of text, each followed by its chart, stacked into one SVG file styled as the reports
+    style them: what a viewer of image files opens (MLflow's artifact view, a browser). A block's chart may be empty
+    (nothing to draw): its lines say so."""
+    parts, y = [], 0
+    for lines, chart in blocks:
+        for line in lines:
+            y += 16
+            parts.append(f'<text x="12" y="{y + 4}" class="heading">{escape(line)}</text>')
+        if chart:
+            parts.append(chart.replace("<svg ", f'<svg x="0" y="{y + 4}" ', 1))
+            y += 4 + _height(chart)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{y + 12}" viewBox="0 0 {WIDTH} {y + 12}">'
+        f'<style>{STYLE}</style><rect width="100%" height="100%" fill="white"/>{"".join(parts)}</svg>\n'
+    ).encode()
+
+
+def _height(chart: str) -> int:
+    """The height ``_open`` gave the chart (the first height attribute of its text)."""
+    found = re.search(r'height="(\d+)"', chart)
+    assert found is not None, "a chart opens with its height"
+    return int(found.group(1))
 
 
 def _open(title: str, height: int = HEIGHT) -> str:

@@ -3,8 +3,10 @@ registered model, on a real SQLite store and on PostgreSQL."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 from huracan_core.models.artifacts import REQUIRED_FILES
 from huracan_core.models.diagnostics import signal_diagnostics
 from huracan_core.models.gates import Gate, evaluate_gates
-from huracan_core.models.plots import equity_png, importance_png, importance_title, signal_png
+from huracan_core.models.plots import equity_svg, importance_svg, importance_title, signal_svg
 from huracan_core.models.tracking import (
     MAX_ENTITIES_PER_BATCH,
     MAX_METRICS_PER_BATCH,
@@ -31,7 +33,19 @@ from huracan_core.models.training import TrainedModel
 from tests.core.trained_model import CAPITAL, CUTOFF, FOLD_KEYS, FOLDS, TAGS, model_files, trained_model
 from tests.services.postgres import throwaway_database
 
-PNG = b"\x89PNG\r\n\x1a\n"
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _texts(svg: bytes) -> list[str]:
+    """Every text of the picture, in document order (parsing it proves it is well-formed XML)."""
+    return [t.text or "" for t in ET.fromstring(svg).iter(f"{SVG}text")]
+
+
+def _lines(svg: bytes) -> list[list[tuple[float, float]]]:
+    return [
+        [tuple(map(float, p.split(","))) for p in line.get("points", "").split()]
+        for line in ET.fromstring(svg).iter(f"{SVG}polyline")
+    ]
 
 
 def params() -> dict[str, object]:
@@ -126,9 +140,9 @@ def assert_recorded(config: TrackingConfig, trained: TrainedModel) -> None:
     artifacts = {a.path for a in client.list_artifacts(first.run_id, "model")}
     assert artifacts == {f"model/{n}" for n in (*REQUIRED_FILES, "sha256.txt")}
     assert {a.path for a in client.list_artifacts(first.run_id, "plots")} == {
-        "plots/equity.png",
-        "plots/feature_importance.png",
-        "plots/signal.png",
+        "plots/equity.svg",
+        "plots/feature_importance.svg",
+        "plots/signal.svg",
     }
     local = Path(
         client.download_artifacts(
@@ -186,7 +200,10 @@ def test_no_trades_and_non_finite_figures_are_tracked(sqlite_config: TrackingCon
     assert not {n.split(" (")[0] for n in not_measured} & set(run.data.metrics)
     version = MlflowClient(tracking_uri=sqlite_config.tracking_uri).get_model_version(tracked.model_name, "1")
     assert version.tags["status"] == "failed gates" and "trade_count 0 trades" in (version.description or "")
-    assert equity_png(idle, CAPITAL).startswith(PNG)
+    assert (
+        f"model: 0 trades, net +0.00; rules: {idle.baselines['rules'].ledger.height} trades"
+        in _texts(equity_svg(idle, CAPITAL))[2]
+    )
 
 
 def test_non_finite_figures_are_named_once_not_logged() -> None:
@@ -259,23 +276,44 @@ def test_batches_stay_within_mlflow_limits() -> None:
     assert len(list(logging_batches({("sharpe", 0): 1.0}, {"a": "1"}, {"b": "2"}))) == 1
 
 
-def test_plots_are_deterministic_pngs(trained: TrainedModel) -> None:
-    equity = equity_png(trained, CAPITAL)
-    assert equity.startswith(PNG) and equity == equity_png(trained, CAPITAL)
-    importance = importance_png(trained.importance)
-    assert importance.startswith(PNG) and importance == importance_png(dict(reversed(trained.importance.items())))
+def test_plots_are_deterministic_svgs_that_say_what_the_model_did(trained: TrainedModel) -> None:
+    equity = equity_svg(trained, CAPITAL)
+    assert equity == equity_svg(trained, CAPITAL)
+    texts = _texts(equity)
+    model, rules = trained.model.ledger, trained.baselines["rules"].ledger
+    assert texts[2] == (
+        f"model: {model.height} trades, net {model['net_pnl'].sum():+,.2f}; "
+        f"rules: {rules.height} trades, net {rules['net_pnl'].sum():+,.2f}; flat: no trades"
+    )
+    assert {"model", "rules", "flat"} <= set(texts) and f"over {FOLDS} folds" in texts[0]
+    model_line, rules_line, flat_line = _lines(equity)
+    assert len({y for _, y in flat_line}) == 1 and flat_line[0] == model_line[0] == rules_line[0]  # one start
+    assert [x for x, _ in model_line] == sorted(x for x, _ in model_line)  # time runs right
+    # a step line: each exit moves the equity once, and more equity is drawn higher
+    assert sum(a[1] != b[1] for a, b in itertools.pairwise(model_line)) <= model.height
+    assert (model_line[-1][1] < model_line[0][1]) == (model["net_pnl"].sum() > 0)
+
+    importance = importance_svg(trained.importance)
+    assert importance == importance_svg(dict(reversed(trained.importance.items())))
     many = {f"feature_{i:02d}": float(i) for i in range(40)}
-    assert importance_png(many, top=20) == importance_png(many, top=20) != importance_png(many, top=10)
-    assert importance_png({}).startswith(PNG)
+    assert importance_svg(many, top=20) == importance_svg(many, top=20) != importance_svg(many, top=10)
+    names = [t for t in _texts(importance_svg(many, top=20)) if t.startswith("feature_")]
+    assert names == [f"feature_{i:02d}" for i in range(39, 19, -1)]  # the largest gain first
+    assert "no importance recorded" in _texts(importance_svg({}))
     # the booster's inputs are the feature columns and the side: the count names them apart, as the params count
     assert f"top 3 of {len(trained.columns)} features and the side input" in importance_title(trained.importance)
     assert "top 20 of 40 inputs" in importance_title(many)
-    assert signal_png(trained).startswith(PNG) and signal_png(trained) == signal_png(replace(trained))
+
+    assert trained.signal is not None
+    signal = signal_svg(trained)
+    assert signal == signal_svg(replace(trained)) and _texts(signal)[1] == trained.signal.summary()
+    assert [t.split(" ·")[0] for t in _texts(signal) if t.startswith("Q")] == ["Q1", "Q2", "Q3", "Q4", "Q5"]
     # undefined buckets (constant predictions) are left out of the picture, not drawn at 0
     constant = signal_diagnostics([(0, np.zeros(50), np.linspace(-40, 10, 50))])
-    assert signal_png(replace(trained, signal=constant)).startswith(PNG)
+    texts = _texts(signal_svg(replace(trained, signal=constant)))
+    assert any(t.endswith("4 empty") for t in texts) and sum(t.startswith("Q") for t in texts) == 1
     no_folds = replace(trained, folds=[])
-    assert equity_png(no_folds, CAPITAL).startswith(PNG)
+    assert "over 0 folds" in _texts(equity_svg(no_folds, CAPITAL))[0]
 
 
 def test_names_config_and_ui_command(tmp_path: Path) -> None:

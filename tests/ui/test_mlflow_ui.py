@@ -1,6 +1,6 @@
 """`huracan mlflow` as a person meets it: the link it prints opens on the training runs (MLflow 3.17's UI opens in
-its GenAI mode, on an empty traces dashboard, unless told otherwise), a version that failed its gates says so, and
-one Ctrl-C or SIGTERM stops the server and uvicorn (before, they kept running and the port kept answering).
+its GenAI mode, on an empty traces dashboard, unless told otherwise), a version that failed its gates says so, a
+run's pictures (SVG files) open as images, and one Ctrl-C or SIGTERM stops the server and uvicorn (before, they kept running and the port kept answering).
 
 Set HURACAN_UI_SCREENSHOTS=DIR to keep the screenshots for a look.
 """
@@ -123,6 +123,30 @@ def test_a_version_that_failed_its_gates_says_so(mlflow_ui: Service, tracked, br
     path = screenshot(browser, tmp_path, "mlflow_failed_version")
     assert "FAILED GATES (standard), never trades: sharpe n/a" in text, f"{path}:\n{text[:2000]}"
     assert "failed gates" in text  # the status tag
+
+
+@needs_browser
+def test_a_runs_pictures_open_as_images(mlflow_ui: Service, tracked, browser, tmp_path) -> None:
+    from selenium.webdriver.common.by import By
+
+    run = tracked["BTC/USDT"]
+    base = mlflow_ui.link.split("#")[0]
+    first = f"{base}#/experiments/{run.experiment_id}/runs/{run.run_id}/artifacts/plots/equity.svg"
+    browser.get(f"{first}?workflowType=machine_learning")  # the run's link to its first picture, then the tree
+    for name in ("equity", "feature_importance", "signal"):
+        artifact = f"plots/{name}.svg"
+        deadline, width = time.time() + 30, 0
+        while not width and time.time() < deadline:  # the tree and then the picture load after the page
+            time.sleep(0.5)
+            width = browser.execute_script(
+                "const i = [...document.images].find(i => i.alt === arguments[0]); return i ? i.naturalWidth : 0",
+                artifact,
+            )
+            entries = browser.find_elements(By.XPATH, f"//*[normalize-space(text())='{name}.svg']")
+            if not width and entries:
+                entries[0].click()
+        path = screenshot(browser, tmp_path, f"mlflow_{name}")
+        assert width == 760, f"{artifact} is not shown as a picture ({path})"  # decoded, at its own width
 
 
 @pytest.mark.slow
