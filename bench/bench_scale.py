@@ -14,13 +14,16 @@ so the bench measures those 10 pairs in two parts and says how it adds them up:
     their 150-day windows, not timed), then all start training together; the wall is from that start to the last
     one done. A model takes seconds and its partition's orchestration milliseconds (``bench_backfill.py
     --models-every``), so the core calls stand for the assets here.
-(c) ``scale``: (a) + (b) × R / ``--days``, R being the span's retrain days that have 150 days of labels before them
-    (a model's window), for the 10 pairs; then that × 20 / 10. Every asset of the chain and every coin model is per
-    symbol, so the carry is linear, except two parts that grow otherwise: the shared encoder trains once a retrain
-    day on at most ``EncoderConfig.max_rows`` rows whatever the pairs (linear overstates it), and the cross-asset
-    features read the universe's members of each day (linear understates them when the universe grows).
+(c) ``scale`` (with both parts): the span's wall for the 10 pairs, (a) + (b) × R / ``--days``, R being the span's
+    retrain days that have a model's 150 days of labels before them; then the promise: (a) per day × 730 days, plus
+    (b) per retrain day × the retrain days of a 730-day span, × 20 / 10 pairs. Every asset of the chain and every
+    coin model is per symbol, so the carry is linear, except two parts that grow otherwise: the shared encoder
+    trains once a retrain day on at most ``EncoderConfig.max_rows`` rows whatever the pairs (linear overstates it),
+    and the cross-asset features read the universe's members of each day (linear understates them when the
+    universe grows).
 
     .venv/bin/python bench/bench_scale.py                       # 2 workers, 4 retrain days
+    .venv/bin/python bench/bench_scale.py retraining            # only the retraining (what a pair of commits compares)
     .venv/bin/python bench/bench_scale.py --workers 2 --days 8
     .venv/bin/python bench/bench_scale.py --pairs 2 --days 2     # a quick look (its line is not the promise)
 """
@@ -143,10 +146,14 @@ def retraining(days: list[date], pairs: str, workers: int) -> dict[str, float]:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", metavar="{chain,retraining}", help="which to measure (default: both)")
     parser.add_argument("--workers", type=int, default=2, help="processes for the chain's runs and the training")
     parser.add_argument("--days", type=int, default=4, help="retrain days measured (the span's last ones)")
     parser.add_argument("--pairs", type=int, default=10, help="the first N of the ten two-year pairs (a quick look)")
     args = parser.parse_args(argv)
+    parts = args.parts or ["chain", "retraining"]
+    if set(parts) - {"chain", "retraining"}:
+        parser.error(f"unknown parts {parts}: choose from chain, retraining")
     if not SHARED.is_dir():
         emit(bench="scale", skipped=f"no real candles at {SHARED}")
         return
@@ -154,22 +161,26 @@ def main(argv: list[str]) -> None:
     pairs = len(symbols.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         start = chain_start(Path(tmp) / "plan", symbols)
-        scenario = dict(source=SOURCE, symbols=symbols, start=start, end=END)
-        chain_wall, _, counts = through_dagster(Path(tmp) / "home", scenario, workers=args.workers)
-    days, partition_assets = (END - start).days + 1, sum(counts.values())
-    emit(bench="chain", pairs=pairs, window=f"{start}..{END}", days=days, workers=args.workers,
-         partition_assets=partition_assets, wall_s=round(chain_wall, 1),
-         ms_per_partition_asset=round(chain_wall / partition_assets * 1e3, 2), materialized=counts)  # fmt: skip
+        if "chain" in parts:
+            scenario = dict(source=SOURCE, symbols=symbols, start=start, end=END)
+            chain_wall, _, counts = through_dagster(Path(tmp) / "home", scenario, workers=args.workers)
+            days, partition_assets = (END - start).days + 1, sum(counts.values())
+            emit(bench="chain", pairs=pairs, window=f"{start}..{END}", days=days, workers=args.workers,
+                 partition_assets=partition_assets, wall_s=round(chain_wall, 1),
+                 ms_per_partition_asset=round(chain_wall / partition_assets * 1e3, 2), materialized=counts)  # fmt: skip
 
     span = retrain_days(start)
-    measured = span[-args.days :]
-    trained = retraining(measured, symbols, args.workers)
-    per_day = trained["wall_s"] / len(measured)
-    emit(bench="retraining", pairs=pairs, retrain_days=[str(d) for d in measured], workers=args.workers,
-         coin_models=pairs * len(measured), wall_s=round(trained["wall_s"], 1), wall_s_per_retrain_day=round(per_day, 1),
-         encoders_s=round(trained["encoders_s"], 1), models_s=round(trained["models_s"], 1),
-         s_per_coin_model=round(trained["models_s"] / (pairs * len(measured)), 2))  # fmt: skip
-
+    if "retraining" in parts:
+        measured = span[-args.days :]
+        trained = retraining(measured, symbols, args.workers)
+        per_day = trained["wall_s"] / len(measured)
+        emit(bench="retraining", pairs=pairs, retrain_days=[str(d) for d in measured], workers=args.workers,
+             coin_models=pairs * len(measured), wall_s=round(trained["wall_s"], 1),
+             wall_s_per_retrain_day=round(per_day, 1), encoders_s=round(trained["encoders_s"], 1),
+             models_s=round(trained["models_s"], 1),
+             s_per_coin_model=round(trained["models_s"] / (pairs * len(measured)), 2))  # fmt: skip
+    if len(parts) < 2:
+        return
     # the promise: two whole years (the chain per day, the retrain days of a span that long) of 20 pairs
     promised_days = 365 * PROMISED_YEARS
     promised_retrain_days = len(retrain_days(END - timedelta(days=promised_days - 1)))
