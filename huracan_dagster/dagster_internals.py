@@ -64,6 +64,8 @@ from dagster._core.storage.asset_check_execution_record import (
 #    A batch is stored in one transaction per shard, and the index shard's name tells it from a run's shard.
 from dagster._core.storage.event_log import SqliteEventLogStorage
 
+# 16. The instance's SQLite run storage keeps its connection too (instance/sqlite_run_storage.py), by subclassing
+#     Dagster's own (not exported), which opens a new engine and connection and fsyncs for every read and write.
 # 10. A run's planned materializations are one event per asset with the run's partition subset, not one per
 #     partition (instance/planned_ranges.py); Dagster's query for the partitions a run attempted but did not write
 #     reads only per-partition events, so those subsets are read from the event table, whose schema is private.
@@ -79,6 +81,7 @@ from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
+from dagster._core.storage.runs import SqliteRunStorage  # use 16
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget  # use 9
 
@@ -105,6 +108,7 @@ __all__ = [
     "SqlEventLogStorage",
     "SqlEventLogStorageTable",
     "SqliteEventLogStorage",
+    "SqliteRunStorage",
     "add_partition_metadata",
     "backfill_run_requests",
     "execute_as_code_location_run",

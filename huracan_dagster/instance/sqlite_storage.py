@@ -61,6 +61,19 @@ def _pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def kept_engine(conn_string: str) -> Engine:
+    """An engine whose connections stay open between uses (one, more while threads overlap), committing without
+    an fsync on the WAL database: what both pooled SQLite storages use."""
+    engine = create_engine(
+        conn_string,
+        pool_size=1,
+        max_overflow=4,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+    )
+    event.listen(engine, "connect", _pragmas)
+    return engine
+
+
 class PooledSqliteEventLogStorage(CheckRows, SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
@@ -84,13 +97,7 @@ class PooledSqliteEventLogStorage(CheckRows, SqliteEventLogStorage):
     def _engine(self, shard: str) -> Engine:
         engine = self._engines.pop(shard, None)
         if engine is None:
-            engine = create_engine(
-                self.conn_string_for_shard(shard),
-                pool_size=1,
-                max_overflow=4,
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
-            )
-            event.listen(engine, "connect", _pragmas)
+            engine = kept_engine(self.conn_string_for_shard(shard))
         self._engines[shard] = engine  # most recently used last
         while len(self._engines) > OPEN_SHARDS:
             _, old = self._engines.popitem(last=False)

@@ -511,3 +511,20 @@ def test_use_15_a_steps_verdicts_are_stored_as_one_batch(monkeypatch) -> None:
     internals.store_verdicts_in_batches()  # restored by monkeypatch afterwards
     assert batches_of_verdicts() == [len(KEYS)]
     assert internals._BATCH_OF == {}  # nothing left behind for evaluations already logged
+
+
+def test_use_16_the_sqlite_run_storage_subclass_keeps_dagsters_file_and_queries(tmp_path) -> None:
+    from huracan_dagster.instance.sqlite_run_storage import PooledSqliteRunStorage
+
+    assert issubclass(PooledSqliteRunStorage, internals.SqliteRunStorage)
+    storage = {
+        "module": "huracan_dagster.instance.sqlite_run_storage",
+        "class": "PooledSqliteRunStorage",
+        "config": {"base_dir": str(tmp_path / "history")},
+    }
+    with dg.instance_for_test(temp_dir=str(tmp_path), overrides={"run_storage": storage}) as instance:
+        assert isinstance(instance.run_storage, PooledSqliteRunStorage)
+        result = dg.materialize([dg.asset(name="thing")(lambda: 1)], instance=instance)
+        assert result.success
+    stock = internals.SqliteRunStorage.from_local(str(tmp_path / "history"))  # Dagster's own, on the same file
+    assert [(r.run_id, r.status) for r in stock.get_runs()] == [(result.run_id, dg.DagsterRunStatus.SUCCESS)]
