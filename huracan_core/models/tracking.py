@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -250,11 +251,53 @@ def ui_landing(config: TrackingConfig) -> str:
 
 
 def tracking_client(config: TrackingConfig) -> MlflowClient:
+    """A client whose tracking and registry stores are open. The first open in a process creates their tables
+    when the database has none, which MLflow does without a lock: two runs training their first models at once
+    (a backfill's) failed with "table … already exists". So that first open holds a lock on the database, which
+    the others wait for: a file beside a SQLite database, an advisory lock on PostgreSQL."""
     from mlflow import MlflowClient
 
     if config.s3_endpoint:  # MLflow's S3 artifact repository reads its endpoint from this variable only
         os.environ["MLFLOW_S3_ENDPOINT_URL"] = config.s3_endpoint
-    return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+    with _first_open(config.tracking_uri):
+        client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
+        client.search_registered_models(max_results=1)  # opens the registry's store (it creates its tables too)
+    return client
+
+
+#: the tracking databases this process has opened (MLflow keeps their stores, tables created, for the process)
+_OPENED: set[str] = set()
+#: the PostgreSQL advisory lock the first open of a tracking database holds (any fixed key: "huracan" in ASCII)
+_PG_LOCK_KEY = 0x687572616361
+
+
+@contextmanager
+def _first_open(uri: str) -> Iterator[None]:
+    if uri in _OPENED:
+        yield
+        return
+    if uri.startswith("sqlite:///"):
+        import fcntl
+
+        database = Path(uri.removeprefix("sqlite:///"))
+        database.parent.mkdir(parents=True, exist_ok=True)
+        with open(database.with_name(database.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+            yield
+    elif uri.startswith("postgresql"):
+        import sqlalchemy
+        from sqlalchemy.pool import NullPool
+
+        engine = sqlalchemy.create_engine(uri, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:  # the lock ends with the session, also if this process dies
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": _PG_LOCK_KEY})
+                yield
+        finally:
+            engine.dispose()
+    else:  # a tracking server (http…) creates its own tables
+        yield
+    _OPENED.add(uri)
 
 
 def experiment_for(client: MlflowClient, config: TrackingConfig) -> str:

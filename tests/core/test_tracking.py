@@ -3,6 +3,7 @@ registered model, on a real SQLite store and on PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import time
@@ -356,3 +357,40 @@ def test_a_copied_home_tracks_into_its_own_folder_and_leaves_the_original_untouc
         assert run.info.artifact_uri.startswith(config.artifact_root)
         assert client.get_model_version(tracked.model_name, tracked.version).source.startswith(config.artifact_root)
         assert client.download_artifacts(tracked.run_id, "model/model.bin", str(tmp_path / "dl" / tracked.run_id))
+
+
+def _open_at_once(uri: str, artifacts: str, barrier, errors) -> None:
+    from huracan_core.models.tracking import tracking_client
+
+    barrier.wait()  # every process opens the fresh database at the same moment, as a backfill's first models do
+    try:
+        client = tracking_client(TrackingConfig(tracking_uri=uri, artifact_root=artifacts))
+        client.search_experiments()
+    except Exception as error:
+        errors.put(f"{type(error).__name__}: {error}"[:300])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_processes_opening_a_new_tracking_database_at_once_all_succeed(tmp_path: Path, backend: str) -> None:
+    import multiprocessing
+
+    with contextlib.ExitStack() as stack:
+        uri = (
+            f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+            if backend == "sqlite"
+            else stack.enter_context(throwaway_database("mlflow_race")).replace(
+                "postgresql://", "postgresql+psycopg2://"
+            )
+        )
+        context = multiprocessing.get_context("spawn")
+        barrier, errors = context.Barrier(4), context.Queue()
+        processes = [
+            context.Process(target=_open_at_once, args=(uri, str(tmp_path / "artifacts"), barrier, errors))
+            for _ in range(4)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(120)
+        failures = [errors.get() for _ in range(errors.qsize())] if not errors.empty() else []
+        assert failures == [] and all(p.exitcode == 0 for p in processes), failures
