@@ -10,8 +10,8 @@ validation and causality proofs and the warning checks) runs twice on the same p
 
 Overhead per partition-asset = (Dagster wall − direct wall) / partition-assets materialized. Each asset's share is
 its step time in the Dagster run (from the event log) next to its direct time. Prints one JSON line per scenario.
-The ``storage`` scenario runs the default window on each instance storage: Dagster's stock SQLite event log,
-Huracan's pooled one (the default, ``huracan_dagster/instance/sqlite_storage.py``) and PostgreSQL on 127.0.0.1:5432.
+The ``storage`` scenario runs the default window on each instance storage: Dagster's stock SQLite event log and run
+storage, Huracan's pooled ones (the default, ``huracan_dagster/instance/sqlite_storage.py``) and PostgreSQL on 127.0.0.1:5432.
 
     .venv/bin/python bench/bench_pipeline.py              # default, sample, shared, storage
     .venv/bin/python bench/bench_pipeline.py default      # any of: default, sample, shared, storage
@@ -71,12 +71,13 @@ def through_dagster(
     settings = Settings.from_env()
     prepare_dagster_home(settings)
     forget_decoded_frames()
-    if storage == "stock":  # the same instance without the event_log_storage block: Dagster's own SQLite event log
+    if storage == "stock":  # the same instance without its storage blocks: Dagster's own SQLite event log and runs
         import yaml
 
         config = settings.dagster_home / "dagster.yaml"
         instance = yaml.safe_load(config.read_text())
         instance.pop("event_log_storage")
+        instance.pop("run_storage", None)  # kept since 5951ec7 (instance/sqlite_run_storage.py)
         config.write_text(yaml.safe_dump(instance))
     started = time.perf_counter()
     code = run_window(settings, scenario["start"], scenario["end"], symbols=None, select=PER_DAY_CHAIN)

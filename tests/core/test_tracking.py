@@ -383,10 +383,10 @@ def test_processes_opening_a_new_tracking_database_at_once_all_succeed(tmp_path:
             )
         )
         context = multiprocessing.get_context("spawn")
-        barrier, errors = context.Barrier(4), context.Queue()
+        barrier, errors = context.Barrier(3), context.Queue()
         processes = [
             context.Process(target=_open_at_once, args=(uri, str(tmp_path / "artifacts"), barrier, errors))
-            for _ in range(4)
+            for _ in range(3)
         ]
         for process in processes:
             process.start()
