@@ -259,9 +259,10 @@ def tracking_client(config: TrackingConfig) -> MlflowClient:
 
     if config.s3_endpoint:  # MLflow's S3 artifact repository reads its endpoint from this variable only
         os.environ["MLFLOW_S3_ENDPOINT_URL"] = config.s3_endpoint
-    with _first_open(config.tracking_uri):
+    with _first_open(config.tracking_uri) as first:
         client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
-        client.search_registered_models(max_results=1)  # opens the registry's store (it creates its tables too)
+        if first:  # open the registry's store too, under the lock: it creates its tables as well
+            client.search_registered_models(max_results=1)
     return client
 
 
@@ -272,9 +273,10 @@ _PG_LOCK_KEY = 0x687572616361
 
 
 @contextmanager
-def _first_open(uri: str) -> Iterator[None]:
+def _first_open(uri: str) -> Iterator[bool]:
+    """Whether this is the process's first open of ``uri``; if so, held under the database's lock."""
     if uri in _OPENED:
-        yield
+        yield False
         return
     if uri.startswith("sqlite:///"):
         import fcntl
@@ -283,7 +285,7 @@ def _first_open(uri: str) -> Iterator[None]:
         database.parent.mkdir(parents=True, exist_ok=True)
         with open(database.with_name(database.name + ".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
-            yield
+            yield True
     elif uri.startswith("postgresql"):
         import sqlalchemy
         from sqlalchemy.pool import NullPool
@@ -292,11 +294,11 @@ def _first_open(uri: str) -> Iterator[None]:
         try:
             with engine.connect() as conn:  # the lock ends with the session, also if this process dies
                 conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": _PG_LOCK_KEY})
-                yield
+                yield True
         finally:
             engine.dispose()
     else:  # a tracking server (http…) creates its own tables
-        yield
+        yield True
     _OPENED.add(uri)
 
 
