@@ -19,17 +19,22 @@ KEYS = sorted(PARTS.get_partition_keys())
 MATERIALIZATION = dg.DagsterEventType.ASSET_MATERIALIZATION
 
 
+def _pooled_instance(tmp_path, kind: str, module: str, cls: str):
+    """A test instance whose ``kind`` storage is Huracan's ``huracan_dagster.instance.<module>.<cls>``."""
+    storage = {
+        "module": f"huracan_dagster.instance.{module}",
+        "class": cls,
+        "config": {"base_dir": str(tmp_path / "history")},
+    }
+    return dg.instance_for_test(temp_dir=str(tmp_path), overrides={kind: storage})
+
+
 def test_use_1_the_sqlite_event_log_subclass_stores_and_reads_events(tmp_path) -> None:
     from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
 
     assert issubclass(PooledSqliteEventLogStorage, internals.SqliteEventLogStorage)
     assert internals.SQLITE_BUSY_TIMEOUT_SECONDS > 0
-    storage = {
-        "module": "huracan_dagster.instance.sqlite_storage",
-        "class": "PooledSqliteEventLogStorage",
-        "config": {"base_dir": str(tmp_path / "history")},
-    }
-    with dg.instance_for_test(temp_dir=str(tmp_path), overrides={"event_log_storage": storage}) as instance:
+    with _pooled_instance(tmp_path, "event_log_storage", "sqlite_storage", "PooledSqliteEventLogStorage") as instance:
         assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
         result = dg.materialize([dg.asset(name="thing")(lambda: 1)], instance=instance)
         assert result.success and instance.get_latest_materialization_event(dg.AssetKey("thing")) is not None
@@ -517,12 +522,7 @@ def test_use_16_the_sqlite_run_storage_subclass_keeps_dagsters_file_and_queries(
     from huracan_dagster.instance.sqlite_run_storage import PooledSqliteRunStorage
 
     assert issubclass(PooledSqliteRunStorage, internals.SqliteRunStorage)
-    storage = {
-        "module": "huracan_dagster.instance.sqlite_run_storage",
-        "class": "PooledSqliteRunStorage",
-        "config": {"base_dir": str(tmp_path / "history")},
-    }
-    with dg.instance_for_test(temp_dir=str(tmp_path), overrides={"run_storage": storage}) as instance:
+    with _pooled_instance(tmp_path, "run_storage", "sqlite_run_storage", "PooledSqliteRunStorage") as instance:
         assert isinstance(instance.run_storage, PooledSqliteRunStorage)
         result = dg.materialize([dg.asset(name="thing")(lambda: 1)], instance=instance)
         assert result.success
