@@ -28,7 +28,7 @@ hamilton: $(STAMP)
 # waits (on the UI's daemon ticks, a browser, PostgreSQL, S3) while the other file computes. A file's tests stay
 # together, in order, with their module fixtures.
 test: $(STAMP) browser lint
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # The core and definitions tiers: pure units and the code location loading (under 90 s)
 test-fast: $(STAMP)

@@ -27,6 +27,18 @@ NO_SHARED_CANDLES = f"real candles not found at {SHARED_CANDLES} (set HURACAN_SH
 REAL_CANDLES = SHARED_CANDLES if HAS_SHARED_CANDLES else SAMPLE_DIR
 #: for tests about data that only the shared set holds (other pairs, timeframes or years)
 requires_shared_candles = pytest.mark.skipif(not HAS_SHARED_CANDLES, reason=NO_SHARED_CANDLES)
+#: the tiers in the order their files are handed out: ``make test`` gives each of two workers a whole file at a time
+#: in collection order (``--dist loadfile --no-loadscope-reorder``), and the tiers that start servers and processes
+#: hold the longest files; handed out last, one of them would leave the other worker idle for a minute
+TIER_ORDER = ("ui", "e2e", "services", "assets", "definitions", "core")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def tier(item: pytest.Item) -> int:
+        name = item.path.relative_to(REPO / "tests").parts[0]
+        return TIER_ORDER.index(name) if name in TIER_ORDER else len(TIER_ORDER)
+
+    items.sort(key=tier)  # stable: a file's own tests keep their order
 
 
 @pytest.fixture(scope="session")
