@@ -10,14 +10,18 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from huracan_core.storage.arrow_batches import arrow_writable, with_arrow_tables
 from huracan_core.storage.decoded_frames import decoded, remember
 
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-def parquet_bytes(frame: pl.DataFrame) -> bytes:
+
+def parquet_bytes(frame: pl.DataFrame, table: pa.Table | None = None) -> bytes:
     """Fixed writer, codec and statistics, so the same frame gives the same bytes (and the same sha256).
 
     A partition is encoded on the run's critical path, so the quickest writer that keeps the bytes readable by
@@ -25,24 +29,25 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
     categories). On a day's partitions it encodes in 0.6–0.9× the time of polars' own writer (0.3× on candles), in
     0.87–0.94× the bytes (``bench/bench_archive_writes.py``). A frame without rows (a day without trades: only
     its schema to write) goes through polars' writer, quicker there by half, and so does a 128-bit integer, which
-    Arrow cannot hold. Statistics stay for readers that prune row groups."""
-    if frame.height == 0 or pl.Int128 in frame.dtypes:
+    Arrow cannot hold. Statistics stay for readers that prune row groups. ``table``: the frame already in Arrow
+    (``arrow_batches``), the same bytes."""
+    if not arrow_writable(frame):
         buffer = io.BytesIO()
         frame.write_parquet(buffer, compression="lz4", statistics=True)
         return buffer.getvalue()
     import pyarrow as pa  # a step's import: loading the code location does not need it
     import pyarrow.parquet as pq
 
-    table = frame.to_arrow()
-    categorical = [field.name for field in table.schema if pa.types.is_dictionary(field.type)]
+    arrow = frame.to_arrow() if table is None else table
+    categorical = [field.name for field in arrow.schema if pa.types.is_dictionary(field.type)]
     sink = pa.BufferOutputStream()
     dictionaries: Any = categorical or False  # Arrow takes the columns to encode so, though its stub says a bool
-    pq.write_table(table, sink, compression="lz4", use_dictionary=dictionaries, write_statistics=True)
+    pq.write_table(arrow, sink, compression="lz4", use_dictionary=dictionaries, write_statistics=True)
     return sink.getvalue().to_pybytes()
 
 
-def _remembered(frame: pl.DataFrame) -> bytes:
-    data = parquet_bytes(frame)
+def _remembered(frame: pl.DataFrame, table: pa.Table | None = None) -> bytes:
+    data = parquet_bytes(frame, table)
     remember(data, frame)
     return data
 
@@ -102,9 +107,10 @@ class ArtifactStore(ABC):
         self.write_bytes(key, _remembered(frame))
 
     def write_parquets(self, frames: Iterable[tuple[str, pl.DataFrame]]) -> None:
-        """Each frame is encoded only when its turn comes, so a long range never holds all its bytes at once; and
-        kept as what its bytes decode to, so a later step of this process reads it without decoding it."""
-        self.write_many((key, _remembered(frame)) for key, frame in frames)
+        """Each frame is encoded only when its turn comes, so a long range never holds all its bytes at once (its
+        conversion to Arrow may come with the next ones', ``arrow_batches``); and kept as what its bytes decode to,
+        so a later step of this process reads it without decoding it."""
+        self.write_many((key, _remembered(frame, table)) for key, frame, table in with_arrow_tables(frames))
 
     def read_parquet(self, key: str) -> pl.DataFrame:
         return decoded(self.read_bytes(key))

@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 
 from huracan_core.storage import LocalArtifactStore, decoded_frames
 from huracan_core.storage.keys import candles_key, partition_object_key
+from huracan_core.storage.arrow_batches import ARROW_BATCH
 from huracan_core.storage.store import ArtifactNotFound, parquet_bytes
 
 
@@ -120,26 +121,53 @@ def test_a_frame_this_process_wrote_is_read_back_without_decoding_unless_its_rou
     assert store.read_parquet("a/plain.parquet").equals(btc_15m.slice(96, 96)) and len(decodes) == 2
 
 
-@pytest.mark.parametrize(
-    "column",
-    [
-        pl.Series("categorical", ["x", "y", "x"], dtype=pl.Categorical),
-        pl.Series("enum", ["x", "y", "x"], dtype=pl.Enum(["z", "y", "x"])),
-        pl.Series("wide_integer", [1, -(2**100), None], dtype=pl.Int128),
-        pl.Series("times", [[datetime(2024, 12, 1, tzinfo=UTC)], [], None]),
-        pl.Series("record", [{"a": 1.5, "b": "x"}, None, {"a": None, "b": None}]),
-        pl.Series("nothing", [None, None, None]),
-        pl.Series("day", [date(2024, 12, 1), None, date(2024, 12, 3)]),
-        pl.Series("decimal", ["1.25", None, "-3.50"]).str.to_decimal(scale=2),
-        pl.Series("signed_zero", [-0.0, float("nan"), float("inf")]),
-    ],
-    ids=lambda column: column.name,
-)
+#: a column of each kind a partition may hold, and the ones Arrow's writer treats apart
+COLUMN_KINDS = [
+    pl.Series("categorical", ["x", "y", "x"], dtype=pl.Categorical),
+    pl.Series("enum", ["x", "y", "x"], dtype=pl.Enum(["z", "y", "x"])),
+    pl.Series("wide_integer", [1, -(2**100), None], dtype=pl.Int128),
+    pl.Series("times", [[datetime(2024, 12, 1, tzinfo=UTC)], [], None]),
+    pl.Series("record", [{"a": 1.5, "b": "x"}, None, {"a": None, "b": None}]),
+    pl.Series("nothing", [None, None, None]),
+    pl.Series("day", [date(2024, 12, 1), None, date(2024, 12, 3)]),
+    pl.Series("decimal", ["1.25", None, "-3.50"]).str.to_decimal(scale=2),
+    pl.Series("signed_zero", [-0.0, float("nan"), float("inf")]),
+]
+
+
+@pytest.mark.parametrize("column", COLUMN_KINDS, ids=lambda column: column.name)
 def test_every_column_type_reads_back_as_written_and_the_same_bytes_twice(column):
     frame = pl.DataFrame([column, pl.Series("n", [1, 2, 3])])
     data = parquet_bytes(frame)
     assert_frame_equal(pl.read_parquet(io.BytesIO(data)), frame, check_exact=True)
     assert parquet_bytes(frame.clone()) == data
+
+
+def test_frames_converted_to_arrow_together_write_the_bytes_each_writes_alone(tmp_path, btc_15m, monkeypatch):
+    """A range's frames go to Arrow in batches of one schema (``arrow_batches``): every object is still the bytes
+    its frame writes alone, across batch ends, schema changes, frames without rows and every column kind."""
+    days = [btc_15m.slice(96 * n, 96) for n in range(ARROW_BATCH + 6)]
+    kinds = [
+        part
+        for column in COLUMN_KINDS
+        for frame in [pl.DataFrame([column, pl.Series("n", [1, 2, 3])])]
+        for part in (frame, frame.reverse(), frame.head(2), frame.head(0))
+    ]
+    frames = {f"a/{n:03d}.parquet": frame for n, frame in enumerate([*days[:5], *kinds, *days])}
+    conversions = itertools.count()
+    to_arrow = pl.DataFrame.to_arrow
+
+    def counted(frame, *args, **kwargs):
+        next(conversions)
+        return to_arrow(frame, *args, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "to_arrow", counted)
+    store = LocalArtifactStore(tmp_path)
+    store.write_parquets(frames.items())
+    converted = next(conversions)
+    monkeypatch.undo()
+    assert all(store.read_bytes(key) == parquet_bytes(frame) for key, frame in frames.items())
+    assert converted < len(frames) - len(days) + 2  # the days went over in three conversions, not one each
 
 
 KILLED_BEFORE_RENAME = """
