@@ -28,6 +28,7 @@ def arrow_writable(frame: pl.DataFrame) -> bool:
 
 
 def _batchable(frame: pl.DataFrame) -> bool:
+    """Top-level categoricals are the columns ``parquet_bytes`` writes as dictionaries; nested ones go decoded."""
     return arrow_writable(frame) and not any(isinstance(d, pl.Categorical | pl.Enum) for d in frame.dtypes)
 
 

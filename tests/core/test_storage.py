@@ -15,8 +15,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from huracan_core.storage import LocalArtifactStore, decoded_frames
-from huracan_core.storage.keys import candles_key, partition_object_key
 from huracan_core.storage.arrow_batches import ARROW_BATCH
+from huracan_core.storage.keys import candles_key, partition_object_key
 from huracan_core.storage.store import ArtifactNotFound, parquet_bytes
 
 
@@ -149,7 +149,7 @@ def test_frames_converted_to_arrow_together_write_the_bytes_each_writes_alone(tm
     days = [btc_15m.slice(96 * n, 96) for n in range(ARROW_BATCH + 6)]
     kinds = [
         part
-        for column in COLUMN_KINDS
+        for column in [*COLUMN_KINDS, pl.Series("categories", [["x"], ["y", "x"], None], dtype=pl.List(pl.Categorical))]
         for frame in [pl.DataFrame([column, pl.Series("n", [1, 2, 3])])]
         for part in (frame, frame.reverse(), frame.head(2), frame.head(0))
     ]
