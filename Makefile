@@ -26,7 +26,7 @@ hamilton: $(STAMP)
 
 # Lint, formatting, types and the docs first (seconds), then the suite on two workers, a test file each: much of it
 # waits (on the UI's daemon ticks, a browser, PostgreSQL, S3) while the other file computes. A file's tests stay
-# together, in order, with their module fixtures.
+# together, in order, with their module fixtures; the files go out in the tiers' order (tests/conftest.py TIER_ORDER).
 test: $(STAMP) browser lint
 	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
