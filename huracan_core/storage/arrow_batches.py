@@ -3,8 +3,8 @@
 polars hands a frame to Arrow column by column, a few µs a column whatever the rows: a day of the default recipe's
 features (96 rows, 74 columns) costs 0.2–0.3 ms, nearly all of it that fixed part, and a ranged step converts one
 frame per partition. Converting consecutive frames of one schema as one frame and slicing the table (no copy) pays
-the fixed part once a batch. A slice writes the same Parquet bytes as its frame converted alone; columns Arrow
-holds as dictionaries (categoricals, enums) are left to the frame's own conversion, since a slice would keep the
+the fixed part once a batch. A slice writes the same Parquet bytes as its frame converted alone; a frame with a
+categorical or enum column, which Arrow's writer keeps as a dictionary, converts alone, since a slice would keep the
 whole batch's dictionary.
 """
 
@@ -35,8 +35,8 @@ def _batchable(frame: pl.DataFrame) -> bool:
 def with_arrow_tables(
     items: Iterable[tuple[str, pl.DataFrame]],
 ) -> Iterator[tuple[str, pl.DataFrame, pa.Table | None]]:
-    """``(key, frame, its Arrow table or None)`` in the order given: None where the frame converts alone (a frame
-    of its own schema, one that is not batchable, or a batch of one)."""
+    """``(key, frame, its Arrow table or None)`` in the order given: None where the frame converts alone (it is
+    not batchable, or alone in its batch)."""
     pending: list[tuple[str, pl.DataFrame]] = []
 
     def flush() -> Iterator[tuple[str, pl.DataFrame, pa.Table | None]]:
