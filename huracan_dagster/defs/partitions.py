@@ -12,11 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import dagster as dg
 
 from huracan_core.symbols import to_key
+
+if TYPE_CHECKING:
+    from huracan_dagster.dagster_internals import PartitionsSubset
 
 # Backfill policies are how a UI backfill avoids a process per partition (CANDLES_BACKFILL says why the candles'
 # differs); Dagster marks the parameter beta, and the daily job, which holds both policies, warns that a *job*
@@ -182,6 +185,72 @@ def day_window(start_offset: int, end_offset: int = 0, *, all_symbols: bool = Fa
                 SYMBOL_DIMENSION: dg.DimensionPartitionMapping(SYMBOL_DIMENSION, symbols),
             }
         )
+
+
+def day_window_upstream(
+    mapping: dg.PartitionMapping | None,
+    downstream: dg.PartitionsDefinition | None,
+    upstream: dg.PartitionsDefinition | None,
+    key_range: dg.PartitionKeyRange,
+    instance: dg.DagsterInstance,
+) -> PartitionsSubset | None:
+    """The upstream partitions of one symbol's range of days under a ``day_window``: Dagster's own answer, by date
+    arithmetic. Dagster maps a window over date × symbol day by day, each day through subsets, time windows and key
+    strings (about 1 ms a day: 9 % of a run over the whole sample). None where the mapping, the definitions or the
+    range are of another shape (a range across symbols, a day outside the partitions), for Dagster to answer."""
+    shape = _day_window_shape(mapping)
+    if shape is None or upstream is None or downstream != upstream:
+        return None
+    dates = _utc_days(upstream)
+    symbols = _dimension(upstream, SYMBOL_DIMENSION)
+    if dates is None or not isinstance(symbols, dg.DynamicPartitionsDefinition) or symbols.name is None:
+        return None
+    (first_day, symbol), (last_day, last_symbol) = (split_key(key) for key in (key_range.start, key_range.end))
+    with dg.partition_loading_context(dynamic_partitions_store=instance):
+        bounds = dates.get_first_partition_key(), dates.get_last_partition_key()
+    if bounds[0] is None or bounds[1] is None or last_symbol != symbol:
+        return None
+    first, last = date.fromisoformat(bounds[0]), date.fromisoformat(bounds[1])
+    if not first <= first_day <= last_day <= last:
+        return None
+    if not instance.has_dynamic_partition(symbols.name, symbol):
+        return None
+    start_offset, end_offset, all_symbols = shape
+    lo, hi = max(first_day + timedelta(days=start_offset), first), min(last_day + timedelta(days=end_offset), last)
+    days = [(lo + timedelta(days=n)).isoformat() for n in range((hi - lo).days + 1)]
+    every = instance.get_dynamic_partitions(symbols.name) if all_symbols else [symbol]
+    keys = [dg.MultiPartitionKey({"date": day, SYMBOL_DIMENSION: s}) for day in days for s in every]
+    return upstream.empty_subset().with_partition_keys(keys)
+
+
+def _day_window_shape(mapping: dg.PartitionMapping | None) -> tuple[int, int, bool] | None:
+    """(start_offset, end_offset, all_symbols) of a mapping ``day_window`` made; None for any other mapping."""
+    if not isinstance(mapping, dg.MultiPartitionMapping):
+        return None
+    by_dimension = mapping.downstream_mappings_by_upstream_dimension
+    if set(by_dimension) != {"date", SYMBOL_DIMENSION} or any(m.dimension_name != n for n, m in by_dimension.items()):
+        return None
+    dates, symbols = by_dimension["date"].partition_mapping, by_dimension[SYMBOL_DIMENSION].partition_mapping
+    if not isinstance(dates, dg.TimeWindowPartitionMapping) or not dates.allow_nonexistent_upstream_partitions:
+        return None
+    if not isinstance(symbols, dg.IdentityPartitionMapping | dg.AllPartitionMapping):
+        return None
+    return dates.start_offset, dates.end_offset, isinstance(symbols, dg.AllPartitionMapping)
+
+
+def _dimension(partitions: dg.PartitionsDefinition, name: str) -> dg.PartitionsDefinition | None:
+    if not isinstance(partitions, dg.MultiPartitionsDefinition) or len(partitions.partitions_defs) != 2:
+        return None
+    return next((d.partitions_def for d in partitions.partitions_defs if d.name == name), None)
+
+
+def _utc_days(partitions: dg.PartitionsDefinition) -> dg.TimeWindowPartitionsDefinition | None:
+    """The date dimension when its partitions are whole UTC days keyed ``YYYY-MM-DD`` (``PartitionSpace.dates``)."""
+    dates = _dimension(partitions, "date")
+    if not isinstance(dates, dg.TimeWindowPartitionsDefinition):
+        return None
+    daily = (dates.cron_schedule, dates.timezone, dates.fmt, dates.end_offset) == ("0 0 * * *", "UTC", "%Y-%m-%d", 0)
+    return dates if daily else None
 
 
 def asset_key(timeframe: str, name: str) -> dg.AssetKey:

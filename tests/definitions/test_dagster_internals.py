@@ -1,12 +1,14 @@
 """One test per use of Dagster's private API (``huracan_dagster/dagster_internals.py``): each fails loudly, naming
 the use, when a Dagster upgrade moves or changes what Huracan relies on."""
 
+from datetime import date, timedelta
+
 import dagster as dg
 import pytest
 from sqlalchemy import event
 
 from huracan_dagster import dagster_internals as internals
-from huracan_dagster.defs.partitions import day_window
+from huracan_dagster.defs.partitions import SYMBOL_DIMENSION, PartitionSpace, day_window
 from huracan_dagster.instance.failures import root_cause
 
 PARTS = dg.MultiPartitionsDefinition(
@@ -16,6 +18,7 @@ PARTS = dg.MultiPartitionsDefinition(
     }
 )
 KEYS = sorted(PARTS.get_partition_keys())
+DAYS = [date(2024, 12, 1) + timedelta(days=n) for n in range(3)]
 MATERIALIZATION = dg.DagsterEventType.ASSET_MATERIALIZATION
 
 
@@ -390,17 +393,17 @@ def test_use_13_a_verdicts_row_is_dagsters_own_written_with_the_event_rows_text(
     assert not [v for v in serialized if isinstance(v, dg.EventLogEntry)]  # each verdict's text was its event row's
 
 
-def _windowed_pair() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
+def _windowed_pair(parts: dg.MultiPartitionsDefinition = PARTS) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
     """``down`` reads ``up``'s day before and its own day, symbol for symbol, over a ranged run."""
     policy = dg.BackfillPolicy.single_run()
 
-    @dg.asset(partitions_def=PARTS, backfill_policy=policy)
+    @dg.asset(partitions_def=parts, backfill_policy=policy)
     def up(context: dg.AssetExecutionContext) -> dict:
         return dict.fromkeys(context.partition_keys, 1)
 
     window = day_window(-1)  # the project's own day window, symbol for symbol
 
-    @dg.asset(partitions_def=PARTS, backfill_policy=policy, ins={"up": dg.AssetIn(partition_mapping=window)})
+    @dg.asset(partitions_def=parts, backfill_policy=policy, ins={"up": dg.AssetIn(partition_mapping=window)})
     def down(context: dg.AssetExecutionContext, up: dict) -> dict:
         return {k: sorted(up) for k in context.partition_keys}
 
@@ -420,11 +423,17 @@ class _Frames(dg.IOManager):
         return {k: self.stored[k] for k in context.asset_partition_keys if k in self.stored}
 
 
-def _mapped_range(monkeypatch, up, down, first: str, last: str) -> tuple[dg.ExecuteInProcessResult, int]:
-    """``down`` over ``first..last`` after ``up`` everywhere, and how often Dagster mapped ``down``'s input."""
+def _mapped_range(
+    monkeypatch, up, down, first: str, last: str, symbols: tuple[str, ...] = ()
+) -> tuple[dg.ExecuteInProcessResult, int]:
+    """``down`` over ``first..last`` after ``up`` over every day of each symbol (of ``symbols`` registered, when the
+    symbols are dynamic), and how often Dagster mapped ``down``'s input."""
     frames, instance = _Frames(), dg.DagsterInstance.ephemeral()  # the data versions read up's materializations
-    whole = {"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]}
-    assert dg.materialize([up], resources={"io_manager": frames}, tags=whole, instance=instance).success
+    instance.add_dynamic_partitions(SYMBOL_DIMENSION, list(symbols))
+    for symbol in symbols or ("AAA", "BBB"):
+        days = [k for k in KEYS if k.endswith(f"|{symbol}")] if not symbols else [f"{d}|{symbol}" for d in DAYS]
+        whole = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]}
+        assert dg.materialize([up], resources={"io_manager": frames}, tags=whole, instance=instance).success
     calls = []
     real = dg.MultiPartitionMapping.get_upstream_mapped_partitions_result_for_partitions
     monkeypatch.setattr(
@@ -464,6 +473,27 @@ def test_use_14_a_step_maps_each_input_once_with_dagsters_own_answer(monkeypatch
     assert versions and all(v for v in versions)  # the inputs' data versions are still recorded on each partition
 
 
+def test_use_14_a_day_windows_input_is_mapped_by_date_arithmetic_to_dagsters_answer(monkeypatch) -> None:
+    """On the project's partitions (dates × dynamic symbols), a step answers its day window without Dagster's
+    mapping, loading the same upstream partitions and recording their data versions."""
+    from dagster._core.execution.context.system import StepExecutionContext  # the test of the fence may look behind it
+
+    up, down = _windowed_pair(PartitionSpace(first=DAYS[0], last=DAYS[-1]).dates_and_symbols)
+    first, last = f"{DAYS[1]}|AAA", f"{DAYS[2]}|AAA"
+    monkeypatch.setattr(StepExecutionContext, "asset_partitions_subset_for_input", internals._dagster_input_subset)
+    dagster_result, dagster_calls = _mapped_range(monkeypatch, up, down, first, last, ("AAA", "BBB"))
+    internals.map_inputs_once()  # restored by monkeypatch afterwards
+    result, calls = _mapped_range(monkeypatch, up, down, first, last, ("AAA", "BBB"))
+    assert dagster_calls >= 2 and calls == 0
+    own = dagster_result.output_for_node("down")
+    assert result.output_for_node("down") == own
+    assert own[f"{DAYS[2]}|AAA"] == [f"{d}|AAA" for d in DAYS]  # the day before the range and its two days
+    assert all(
+        any("input_data_version" in k for k in (e.materialization.tags or {}))
+        for e in result.get_asset_materialization_events()
+    )
+
+
 def test_use_14_a_range_mapped_to_partitions_that_do_not_exist_is_not_kept(monkeypatch) -> None:
     """The strict call (loading the input) gets Dagster's error every time; the lenient one (the data versions) its
     answer. Dagster's built-in mappings seldom report missing partitions, so Dagster's side is stood in for here."""
@@ -475,6 +505,7 @@ def test_use_14_a_range_mapped_to_partitions_that_do_not_exist_is_not_kept(monke
         return "lenient"
 
     monkeypatch.setattr(internals, "_dagster_input_subset", dagster)
+    monkeypatch.setattr(internals, "_day_window_subset", lambda _step, _name: None)  # not a day window
     step = SimpleNamespace()
     assert internals._input_subset_once(step, "up", require_valid_partitions=False) == "lenient"
     with pytest.raises(dg.DagsterInvariantViolationError, match="up depends on invalid partitions"):

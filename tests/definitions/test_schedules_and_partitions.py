@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from huracan_dagster.defs.definitions import build_definitions
-from huracan_dagster.defs.partitions import SYMBOL_DIMENSION, SYMBOLS_TAG
+from huracan_dagster.defs.partitions import SYMBOL_DIMENSION, SYMBOLS_TAG, day_window_upstream
 from huracan_dagster.instance.failures import RANGE_END_TAG, RANGE_START_TAG
 from huracan_dagster.settings import Settings
 
@@ -122,3 +122,78 @@ def test_a_source_shorter_than_a_research_window_has_no_research_week_and_the_sc
             data = _tick(schedule, defs, instance, today)
             assert not data.run_requests
             assert data.skip_message and "no whole week after 150 days" in data.skip_message
+
+
+def test_a_day_windows_upstream_days_are_dagsters_own_answer_for_every_input_of_the_graph(defs):
+    """``day_window_upstream`` (what a step's input loads) against Dagster's mapping of the same range, for every
+    day-window input of the code location, over ranges at the source's first day (windows reaching before it), in
+    its middle and at its last day (a next day that is not a partition)."""
+    from dagster._core.definitions.partitions.context import partition_loading_context  # Dagster's side, as a step
+
+    graph = defs.resolve_asset_graph()
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(SYMBOL_DIMENSION, list(SYMBOLS))
+    days = [FIRST, FIRST + timedelta(days=4), LAST - timedelta(days=2), LAST]
+    compared, declined = 0, []
+    for node in graph.asset_nodes:
+        for parent in node.parent_keys:
+            upstream, mapping = graph.get(parent).partitions_def, node.partition_mappings.get(parent)
+            for start, end in [(days[0], days[0]), (days[0], days[-1]), (days[1], days[2]), (days[2], days[3])]:
+                for symbol in SYMBOLS:
+                    keys = dg.PartitionKeyRange(f"{start}|{symbol}", f"{end}|{symbol}")
+                    quick = day_window_upstream(mapping, node.partitions_def, upstream, keys, instance)
+                    if quick is None:
+                        declined.append((node.key, parent))
+                        continue
+                    with partition_loading_context(dynamic_partitions_store=instance):
+                        asked = node.partitions_def.empty_subset().with_partition_key_range(node.partitions_def, keys)
+                        dagster = mapping.get_upstream_mapped_partitions_result_for_partitions(
+                            asked, node.partitions_def, upstream
+                        )
+                    assert dagster.required_but_nonexistent_subset.is_empty
+                    ours, theirs = (
+                        sorted(quick.get_partition_keys()),
+                        sorted(dagster.partitions_subset.get_partition_keys()),
+                    )
+                    assert ours == theirs, (node.key, parent, keys)
+                    assert [k.keys_by_dimension for k in ours] == [k.keys_by_dimension for k in theirs]
+                    compared += 1
+    windows = [
+        (n.key, p) for n in graph.asset_nodes for p in n.parent_keys if _is_day_window(n.partition_mappings.get(p))
+    ]
+    assert windows and compared == len(windows) * 4 * len(SYMBOLS)  # every day window answered, in every range
+    assert not set(windows) & set(declined)
+
+
+def test_a_day_window_leaves_other_shapes_to_dagster(defs):
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(SYMBOL_DIMENSION, [SYMBOLS[0]])
+    graph = defs.resolve_asset_graph()
+    features = graph.get(dg.AssetKey([TF, "features"]))
+    parts = features.partitions_def
+    window = next(m for m in features.partition_mappings.values() if _is_day_window(m))
+
+    def quick(first: str, last: str, mapping=window, partitions=parts):
+        return day_window_upstream(mapping, partitions, partitions, dg.PartitionKeyRange(first, last), instance)
+
+    assert quick(f"{FIRST}|{SYMBOLS[0]}", f"{LAST}|{SYMBOLS[0]}") is not None
+    assert quick(f"{FIRST}|{SYMBOLS[0]}", f"{LAST}|{SYMBOLS[1]}") is None  # a range across symbols
+    assert quick(f"{FIRST}|{SYMBOLS[1]}", f"{LAST}|{SYMBOLS[1]}") is None  # a symbol not registered
+    assert quick(f"{FIRST - timedelta(days=1)}|{SYMBOLS[0]}", f"{LAST}|{SYMBOLS[0]}") is None  # a day outside
+    assert quick(f"{FIRST}|{SYMBOLS[0]}", f"{LAST}|{SYMBOLS[0]}", mapping=dg.IdentityPartitionMapping()) is None
+    static = dg.MultiPartitionsDefinition(
+        {
+            "date": dg.DailyPartitionsDefinition(FIRST.isoformat()),
+            SYMBOL_DIMENSION: dg.StaticPartitionsDefinition(["X"]),
+        }
+    )
+    assert quick(f"{FIRST}|X", f"{LAST}|X", partitions=static) is None
+
+
+def _is_day_window(mapping: dg.PartitionMapping | None) -> bool:
+    dates = (
+        mapping.downstream_mappings_by_upstream_dimension.get("date")
+        if isinstance(mapping, dg.MultiPartitionMapping)
+        else None
+    )
+    return dates is not None and isinstance(dates.partition_mapping, dg.TimeWindowPartitionMapping)
