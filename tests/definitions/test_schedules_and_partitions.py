@@ -128,8 +128,6 @@ def test_a_day_windows_upstream_days_are_dagsters_own_answer_for_every_input_of_
     """``day_window_upstream`` (what a step's input loads) against Dagster's mapping of the same range, for every
     day-window input of the code location, over ranges at the source's first day (windows reaching before it), in
     its middle and at its last day (a next day that is not a partition)."""
-    from dagster._core.definitions.partitions.context import partition_loading_context  # Dagster's side, as a step
-
     graph = defs.resolve_asset_graph()
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(SYMBOL_DIMENSION, list(SYMBOLS))
@@ -145,7 +143,7 @@ def test_a_day_windows_upstream_days_are_dagsters_own_answer_for_every_input_of_
                     if quick is None:
                         declined.append((node.key, parent))
                         continue
-                    with partition_loading_context(dynamic_partitions_store=instance):
+                    with dg.partition_loading_context(dynamic_partitions_store=instance):  # as a step does
                         asked = node.partitions_def.empty_subset().with_partition_key_range(node.partitions_def, keys)
                         dagster = mapping.get_upstream_mapped_partitions_result_for_partitions(
                             asked, node.partitions_def, upstream
