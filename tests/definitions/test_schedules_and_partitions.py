@@ -1,5 +1,6 @@
 """The code location's days are the source's: partitions from its first day to its last, schedules that skip, saying
-why, a day outside them, and an automation sensor whose target the UI can print.
+why, a day outside them, an automation sensor whose target the UI can print, and day windows mapped to the upstream
+days Dagster would map them to.
 
 The source here is a replay folder cut from real candles to a span of the test's choosing, so every expectation is
 read from that span, never from the bundled sample's dates.
