@@ -206,8 +206,7 @@ def day_window_upstream(
     if dates is None or not isinstance(symbols, dg.DynamicPartitionsDefinition) or symbols.name is None:
         return None
     (first_day, symbol), (last_day, last_symbol) = (split_key(key) for key in (key_range.start, key_range.end))
-    with dg.partition_loading_context(dynamic_partitions_store=instance):
-        bounds = dates.get_first_partition_key(), dates.get_last_partition_key()
+    bounds = dates.get_first_partition_key(), dates.get_last_partition_key()  # days: no store needed
     if bounds[0] is None or bounds[1] is None or last_symbol != symbol:
         return None
     first, last = date.fromisoformat(bounds[0]), date.fromisoformat(bounds[1])
