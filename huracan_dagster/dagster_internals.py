@@ -48,6 +48,11 @@ from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.events import BATCH_WRITABLE_EVENTS, DagsterEventBatchMetadata, generate_event_batch_id  # use 15
 from dagster._core.execution.api import execute_run  # use 9
 
+# 18. Each run's stdout and stderr are captured to the files the UI reads without Dagster's ``tail -F`` mirror
+#     (instance/compute_logs.py): the local compute log manager, its capture context and the descriptor redirect it
+#     writes with are in private modules, and no setting turns the mirror off.
+from dagster._core.execution.compute_logs import redirect_to_file
+
 # 14. A step maps each partitioned input's range to its upstream partitions more than once: to load the input, and
 #     again to record the input's data versions on the step's materializations. The step context and its method are
 #     private, and a window mapping over date × symbol builds every upstream key date by date (12.8 s of an 87 s
@@ -59,6 +64,7 @@ from dagster._core.remote_origin import RemoteJobOrigin, RemoteRepositoryOrigin 
 from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
 )
+from dagster._core.storage.compute_log_manager import CapturedLogContext  # use 18
 
 # 1. The instance's SQLite event log keeps its connections (instance/sqlite_storage.py) by subclassing Dagster's
 #    own storage: there is no public base class for an event log storage that keeps Dagster's schema and files.
@@ -82,6 +88,7 @@ from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
+from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager  # use 18
 from dagster._core.storage.runs import SqliteRunStorage  # use 16
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.workspace.load_target import ModuleTarget, WorkspaceFileTarget  # use 9
@@ -106,7 +113,9 @@ __all__ = [
     "AssetCheckEvaluationTargetMaterializationData",
     "AssetCheckExecutionRecordStatus",
     "AssetCheckExecutionsTable",
+    "CapturedLogContext",
     "ConfigurableClassData",
+    "LocalComputeLogManager",
     "PartitionKeyFilter",
     "PartitionsSubset",
     "SerializableErrorInfo",
@@ -120,6 +129,7 @@ __all__ = [
     "in_one_batch",
     "map_inputs_once",
     "record_partitions_in_key_order",
+    "redirect_to_file",
     "store_verdicts_in_batches",
 ]
 

@@ -1,6 +1,7 @@
 """One test per use of Dagster's private API (``huracan_dagster/dagster_internals.py``): each fails loudly, naming
 the use, when a Dagster upgrade moves or changes what Huracan relies on."""
 
+import sys
 from datetime import date, timedelta
 
 import dagster as dg
@@ -559,3 +560,21 @@ def test_use_16_the_sqlite_run_storage_subclass_keeps_dagsters_file_and_queries(
         assert result.success
     stock = internals.SqliteRunStorage.from_local(str(tmp_path / "history"))  # Dagster's own, on the same file
     assert [(r.run_id, r.status) for r in stock.get_runs()] == [(result.run_id, dg.DagsterRunStatus.SUCCESS)]
+
+
+def test_use_18_the_compute_log_manager_writes_dagsters_files_through_its_redirect(tmp_path) -> None:
+    from huracan_dagster.instance.compute_logs import FileComputeLogManager
+
+    data = internals.ConfigurableClassData("huracan_dagster.instance.compute_logs", "FileComputeLogManager", "{}")
+    manager = FileComputeLogManager.from_config_value(data, {"base_dir": str(tmp_path)})
+    assert isinstance(manager, internals.LocalComputeLogManager) and manager.inst_data == data
+    log_key = manager.build_log_key_for_run("a-run", "somefile")
+    with manager.capture_logs(log_key) as context:
+        assert isinstance(context, internals.CapturedLogContext) and context.log_key == log_key
+        assert not manager.is_capture_complete(log_key)
+        print("captured", flush=True)
+    assert manager.get_log_data(log_key).stdout == b"captured\n"
+    assert manager.is_capture_complete(log_key)
+    with internals.redirect_to_file(sys.stdout, tmp_path / "more.out"):
+        print("redirected", flush=True)
+    assert (tmp_path / "more.out").read_text() == "redirected\n"
