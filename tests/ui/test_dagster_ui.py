@@ -357,6 +357,16 @@ def test_a_backfill_launched_through_the_ui_runs_in_waves_and_records_every_part
         candle_runs = [r for r in run_records if CANDLES in (r.dagster_run.asset_selection or set())]
         chain_start = min(r.start_time for r in run_records if r not in candle_runs)
         assert len(candle_runs) == 2 and max(r.end_time for r in candle_runs) <= chain_start
+        run = candle_runs[0].dagster_run
+        [captured] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.LOGS_CAPTURED)
+    # the run's raw stderr, as its page's "stderr" view shows it (instance/compute_logs.py writes the file)
+    page_text_when(
+        browser,
+        f"{ui.url}/runs/{run.run_id}?logType=stderr&logFileKey={captured.dagster_event.logs_captured_data.file_key}",
+        "STEP_SUCCESS",
+        f'Finished execution of step "{"__".join(CANDLES.path)}"',
+    )
+    screenshot(browser, tmp_path, "run_stderr")
     # the backfill's page: what it targeted, each asset's partitions all succeeded
     text = page_text_when(
         browser, f"{ui.url}/runs/b/{backfill}", "Succeeded", "15m / candles", "15m / features", "15m / regimes"
