@@ -98,6 +98,30 @@ def test_win_loss_and_regimes() -> None:
     assert regimes["mean_net_bps"].to_list() == [-7.5, 15.0]
 
 
+def test_the_regime_mix_counts_each_outcome_by_regime_nulls_first() -> None:
+    ledger = pl.DataFrame(
+        {
+            "net_bps": [10.0, 20.0, -5.0, None, -10.0, 30.0, -1.0, 0.0],
+            "net_pnl": [1.0, 2.0, -0.5, None, -1.0, 3.0, -0.1, 0.0],
+            "regime": ["TREND", None, "RANGE", "TREND", "RANGE", "TREND", None, "VOLATILE"],
+            "exit_reason": ["take_profit"] * 8,
+            "f_a": [1.0] * 8,
+        }
+    )
+    mix = win_loss_analysis(ledger)["regimes"]
+    # a null outcome first, then winners, then losers (0 bps is not a win); within each a null regime first
+    assert mix.rows() == [
+        ("TREND", None, 1, 1.0),
+        (None, True, 1, 1 / 3),
+        ("TREND", True, 2, 2 / 3),
+        (None, False, 1, 1 / 4),
+        ("RANGE", False, 2, 2 / 4),
+        ("VOLATILE", False, 1, 1 / 4),
+    ]
+    day = win_loss_analysis(ledger.slice(2, 3))["regimes"]  # a day cut from the range counts as the day alone
+    assert day.rows() == [("TREND", None, 1, 1.0), ("RANGE", False, 2, 1.0)]
+
+
 def test_pattern_library_separates_clusters_deterministically() -> None:
     patterns = pattern_library(_outcomes(), k=2)
     assert patterns.equals(pattern_library(_outcomes(), k=2))
