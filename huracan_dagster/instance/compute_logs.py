@@ -2,11 +2,11 @@
 
 Dagster's ``LocalComputeLogManager`` copies the captured files back to the process's own stdout and stderr with a
 ``tail -F`` per stream, each watched by a Python process that ends the tail if the run's process dies: four
-processes for every run, 38 ms of CPU a run on a 2-core machine, before any step. A process killed between
-starting a tail and starting its watcher (a ``huracan run`` helper, a run worker) leaves that tail following the file
-for ever, holding open whatever pipe the command's output goes to. The mirror showed nothing the UI does not:
-``huracan run`` prints its own summary, with the console log off. This manager writes the same files in the same
-places (the UI reads them as Dagster's own) and starts no process.
+processes for every run, about 40 ms of CPU a run on a 2-core machine (``bench/bench_compute_logs.py``). A process
+killed between starting a tail and starting its watcher (a ``huracan run`` helper, a run worker) leaves that tail
+following the file for ever, holding open whatever pipe the command's output goes to. The mirror showed nothing the
+UI does not: ``huracan run`` prints its own summary, with the console log off. This manager writes the same files in
+the same places (the UI reads them as Dagster's own) and starts no process.
 """
 
 from __future__ import annotations
