@@ -15,6 +15,7 @@ from huracan_dagster.dagster_internals import LocalComputeLogManager
 from huracan_dagster.instance.compute_logs import FileComputeLogManager
 from huracan_dagster.instance.prepare import prepare_dagster_home
 from huracan_dagster.settings import Settings
+from tests.conftest import use_home
 from tests.e2e.test_failures import REPO
 
 RUN = """
@@ -62,8 +63,7 @@ def run(instance: str, out: Path) -> tuple[str, list[str], str]:
 def test_a_runs_output_is_in_dagsters_files_with_no_process_beside_it_nor_copy_on_the_terminal(
     tmp_path: Path, monkeypatch
 ) -> None:
-    monkeypatch.setenv("HURACAN_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("HURACAN_PG_URL", raising=False)
+    use_home(tmp_path / "home", monkeypatch)  # every variable, DAGSTER_HOME too, undone after the test
     home = prepare_dagster_home(Settings.from_env())  # the instance ``huracan`` and the UI use
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.compute_log_manager, FileComputeLogManager)

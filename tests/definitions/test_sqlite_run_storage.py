@@ -12,6 +12,7 @@ from huracan_dagster.dagster_internals import SqliteRunStorage
 from huracan_dagster.instance.prepare import prepare_dagster_home
 from huracan_dagster.instance.sqlite_run_storage import PooledSqliteRunStorage
 from huracan_dagster.settings import Settings
+from tests.conftest import use_home
 
 
 @dg.asset
@@ -29,8 +30,7 @@ def _runs(instance: dg.DagsterInstance) -> list[tuple]:
 
 
 def test_runs_are_stored_as_dagsters_own_storage_stores_them_over_one_connection(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("HURACAN_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("HURACAN_PG_URL", raising=False)
+    use_home(tmp_path / "home", monkeypatch)  # every variable, DAGSTER_HOME too, undone after the test
     prepare_dagster_home(Settings.from_env())  # the instance ``huracan`` and the UI use
     opened: list[object] = []
     with dg.DagsterInstance.get() as instance:
