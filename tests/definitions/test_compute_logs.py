@@ -50,7 +50,7 @@ def talkative() -> None:
     print(f"children: {json.dumps(children())}", flush=True)
 
 
-def run(instance: str, out: Path) -> tuple[str, list[str], str]:
+def run(instance: str, out: Path) -> tuple[str, str, str]:
     """``talkative`` materialized in a process of its own on ``instance``: its run, its file key and the process's
     terminal output."""
     done = subprocess.run(
