@@ -22,7 +22,7 @@ RUN = """
 import json, sys
 import dagster as dg
 from tests.definitions.test_compute_logs import talkative
-instance = dg.DagsterInstance.get() if sys.argv[1] == "home" else dg.DagsterInstance.local_temp()
+instance = dg.DagsterInstance.get() if sys.argv[1] == "home" else dg.DagsterInstance.local_temp(sys.argv[1])
 result = dg.materialize([talkative], instance=instance)
 [entry] = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.LOGS_CAPTURED)
 print(json.dumps([result.run_id, entry.dagster_event.logs_captured_data.file_key]), file=open(sys.argv[2], "w"))
@@ -51,8 +51,8 @@ def talkative() -> None:
 
 
 def run(instance: str, out: Path) -> tuple[str, str, str]:
-    """``talkative`` materialized in a process of its own on ``instance``: its run, its file key and the process's
-    terminal output."""
+    """``talkative`` materialized in a process of its own on ``instance`` ("home": the one ``DAGSTER_HOME`` names;
+    otherwise a folder for Dagster's default instance): its run, its file key and the process's terminal output."""
     done = subprocess.run(
         [sys.executable, "-c", RUN, instance, str(out)], cwd=REPO, capture_output=True, text=True, timeout=120
     )
@@ -78,6 +78,7 @@ def test_a_runs_output_is_in_dagsters_files_with_no_process_beside_it_nor_copy_o
     assert stock.is_capture_complete(log_key)  # the UI stops waiting for more
     assert "from the step" not in terminal and "below Python" not in terminal
 
-    *_, mirrored = run("stock", tmp_path / "stock.json")  # Dagster's default manager, the control
+    (tmp_path / "stock").mkdir()
+    *_, mirrored = run(str(tmp_path / "stock"), tmp_path / "stock.json")  # Dagster's default manager, the control
     assert "to stdout from the step" in mirrored and "below Python" in mirrored
     assert '"tail"' in mirrored
