@@ -25,23 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from huracan_dagster.dagster_internals import LocalComputeLogManager
 from huracan_dagster.instance.compute_logs import FileComputeLogManager
+from tests.ui.processes import descendants
 
 
 def cpu_s() -> float:
     """CPU seconds of this process and of the children it has waited for."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
-
-
-def children() -> int:
-    """The live processes whose parent is this one (Linux's /proc)."""
-    count = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            count += int(stat.read_text().rsplit(")", 1)[1].split()[1]) == os.getpid()
-        except OSError:
-            continue
-    return count
 
 
 def capture(manager: LocalComputeLogManager, run: int, totals: dict[str, float]) -> None:
@@ -51,7 +41,7 @@ def capture(manager: LocalComputeLogManager, run: int, totals: dict[str, float])
         print(f"a step's line of run {run}", flush=True)
         print(f"a warning of run {run}", file=sys.stderr, flush=True)
         scan, scan_cpu = time.perf_counter(), cpu_s()
-        totals["processes"] += children()
+        totals["processes"] += len(descendants(os.getpid()))
         wall += time.perf_counter() - scan  # the scan is not the manager's: left out of both figures
         cpu += cpu_s() - scan_cpu
     totals["wall_s"] += time.perf_counter() - wall

@@ -11,13 +11,10 @@ the same places (the UI reads them as Dagster's own) and starts no process.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-
-import dagster as dg
 
 from huracan_dagster.dagster_internals import (
     CapturedLogContext,
@@ -25,18 +22,17 @@ from huracan_dagster.dagster_internals import (
     LocalComputeLogManager,
     redirect_to_file,
 )
+from huracan_dagster.instance.base_dir import base_dir, base_dir_config
 
 
 class FileComputeLogManager(LocalComputeLogManager):
     @classmethod
     def config_type(cls) -> dict:
-        return {"base_dir": dg.Field(dg.StringSource, is_required=False)}
+        return base_dir_config()
 
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: dict) -> FileComputeLogManager:
-        # where Dagster's default instance keeps them: $DAGSTER_HOME/storage
-        base_dir = config_value.get("base_dir") or os.path.join(os.environ["DAGSTER_HOME"], "storage")
-        return cls(base_dir, inst_data=inst_data)
+        return cls(base_dir(config_value, "storage"), inst_data=inst_data)
 
     @contextmanager
     def capture_logs(self, log_key: Sequence[str]) -> Iterator[CapturedLogContext]:

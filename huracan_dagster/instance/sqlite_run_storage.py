@@ -13,14 +13,13 @@ ordinary SQLite instance.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import dagster as dg
 from sqlalchemy.engine import Connection
 
 from huracan_dagster.dagster_internals import ConfigurableClassData, SqliteRunStorage
+from huracan_dagster.instance.base_dir import base_dir, base_dir_config
 from huracan_dagster.instance.sqlite_storage import kept_engine
 
 
@@ -31,13 +30,12 @@ class PooledSqliteRunStorage(SqliteRunStorage):
 
     @classmethod
     def config_type(cls) -> dict:
-        return {"base_dir": dg.Field(dg.StringSource, is_required=False)}
+        return base_dir_config()
 
     @classmethod
     def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: dict) -> PooledSqliteRunStorage:
         # where Dagster's default instance keeps runs.db: $DAGSTER_HOME/history
-        base_dir = config_value.get("base_dir") or os.path.join(os.environ["DAGSTER_HOME"], "history", "")
-        storage = cls.from_local(base_dir, inst_data=inst_data)
+        storage = cls.from_local(base_dir(config_value, "history", ""), inst_data=inst_data)
         assert isinstance(storage, PooledSqliteRunStorage)  # ``from_local`` builds ``cls``
         return storage
 

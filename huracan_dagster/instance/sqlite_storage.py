@@ -45,6 +45,7 @@ from huracan_dagster.dagster_internals import (
     SqliteEventLogStorage,
 )
 from huracan_dagster.instance.asset_event_batch import store_asset_event_batch
+from huracan_dagster.instance.base_dir import base_dir, base_dir_config
 from huracan_dagster.instance.check_rows import CheckRows
 from huracan_dagster.instance.planned_ranges import unfinished_attempts
 from huracan_dagster.instance.schema_facts import SchemaFacts
@@ -85,14 +86,13 @@ class PooledSqliteEventLogStorage(CheckRows, SqliteEventLogStorage):
 
     @classmethod
     def config_type(cls) -> dict:
-        return {"base_dir": dg.Field(dg.StringSource, is_required=False)}
+        return base_dir_config()
 
     @classmethod
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: dict
     ) -> PooledSqliteEventLogStorage:
-        base_dir = config_value.get("base_dir") or os.path.join(os.environ["DAGSTER_HOME"], "history", "runs")
-        return cls(base_dir, inst_data=inst_data)
+        return cls(base_dir(config_value, "history", "runs"), inst_data=inst_data)
 
     def _engine(self, shard: str) -> Engine:
         engine = self._engines.pop(shard, None)

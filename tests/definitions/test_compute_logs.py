@@ -17,6 +17,7 @@ from huracan_dagster.instance.prepare import prepare_dagster_home
 from huracan_dagster.settings import Settings
 from tests.conftest import use_home
 from tests.e2e.test_failures import REPO
+from tests.ui.processes import descendants
 
 RUN = """
 import json, sys
@@ -29,25 +30,13 @@ print(json.dumps([result.run_id, entry.dagster_event.logs_captured_data.file_key
 """
 
 
-def children() -> list[str]:
-    """The names of the live processes whose parent is this one (Linux's /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == os.getpid():
-                found.append((stat.parent / "comm").read_text().strip())
-        except OSError:  # it ended while being read
-            continue
-    return found
-
-
 @dg.asset
 def talkative() -> None:
     print("to stdout from the step", flush=True)
     print("to stderr from the step", file=sys.stderr, flush=True)
     os.write(2, b"to stderr below Python\n")  # what a library's C code writes lands in the file too
-    print(f"children: {json.dumps(children())}", flush=True)
+    below = descendants(os.getpid())  # what the capture started beside the run
+    print(f"children: {json.dumps(sorted(Path(f'/proc/{pid}/comm').read_text().strip() for pid in below))}", flush=True)
 
 
 def run(instance: str, out: Path) -> tuple[str, str, str]:
