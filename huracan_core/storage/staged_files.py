@@ -11,41 +11,39 @@ from __future__ import annotations
 
 import os
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 from huracan_core.storage.leftovers import temporary_prefix
+from huracan_core.storage.process_threads import process_pool
 
 #: fsyncs running at once
 SYNC_THREADS = 4
 #: files written and not yet renamed: bounds the open files and the bytes a long range holds
 IN_FLIGHT = 32
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-
-
-def _sync_pool() -> ThreadPoolExecutor:
-    """One per process: a pool inherited through ``fork`` has no threads behind it, and would never sync."""
-    pool = _pools.get(os.getpid())
-    if pool is None:
-        pool = _pools[os.getpid()] = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="archive-fsync")
-    return pool
-
 
 class StagedFile:
     def __init__(self, path: Path, data: bytes) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.temporary = tempfile.mkstemp(prefix=temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
+        try:  # the folder is there for all but a range's first object: no look before each
+            fd, self.temporary = self._staged(path)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self.temporary = self._staged(path)
         self.synced: Future[None] | None = None
         self.handle = os.fdopen(fd, "wb")
         try:
             self.handle.write(data)
             self.handle.flush()
-            self.synced = _sync_pool().submit(os.fsync, self.handle.fileno())
+            self.synced = process_pool("archive-fsync", SYNC_THREADS).submit(os.fsync, self.handle.fileno())
         except BaseException:
             self.abandon()
             raise
+
+    @staticmethod
+    def _staged(path: Path) -> tuple[int, str]:
+        return tempfile.mkstemp(prefix=temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
 
     def land(self) -> None:
         """Rename over the target once the bytes are on disk."""

@@ -16,6 +16,7 @@ import polars as pl
 
 from huracan_core.storage.arrow_batches import arrow_writable, with_arrow_tables
 from huracan_core.storage.decoded_frames import decoded, remember
+from huracan_core.storage.parallel_encoding import encoded_in_order
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -24,10 +25,10 @@ if TYPE_CHECKING:
 def parquet_bytes(frame: pl.DataFrame, table: pa.Table | None = None) -> bytes:
     """Fixed writer, codec and statistics, so the same frame gives the same bytes (and the same sha256).
 
-    A partition is encoded on the run's critical path, so the quickest writer that keeps the bytes readable by
-    everyone: Arrow's, in LZ4, with dictionaries only for categorical columns (which need them to read back as
-    categories). On a day's partitions it encodes in 0.6–0.9× the time of polars' own writer (0.3× on candles), in
-    0.87–0.94× the bytes (``bench/bench_archive_writes.py``). A frame without rows (a day without trades: only
+    Encoding a range's partitions is a large part of a step (two threads share it: ``parallel_encoding``), so the
+    quickest writer that keeps the bytes readable by everyone: Arrow's, in LZ4, with dictionaries only for
+    categorical columns (which need them to read back as categories). On a day's partitions it encodes in 0.6–0.9×
+    the time of polars' own writer (0.3× on candles), in 0.87–0.94× the bytes (``bench/bench_archive_writes.py``). A frame without rows (a day without trades: only
     its schema to write) goes through polars' writer, quicker there by half, and so does a 128-bit integer, which
     Arrow cannot hold. Statistics stay for readers that prune row groups. ``table``: the frame already in Arrow
     (``arrow_batches``), the same bytes."""
@@ -107,10 +108,11 @@ class ArtifactStore(ABC):
         self.write_bytes(key, _remembered(frame))
 
     def write_parquets(self, frames: Iterable[tuple[str, pl.DataFrame]]) -> None:
-        """Each frame is encoded only when its turn comes, so a long range never holds all its bytes at once (its
-        conversion to Arrow may come with the next ones', ``arrow_batches``); and kept as what its bytes decode to,
-        so a later step of this process reads it without decoding it."""
-        self.write_many((key, _remembered(frame, table)) for key, frame, table in with_arrow_tables(frames))
+        """Each frame is encoded a few objects ahead of its write, on the encoding threads
+        (``parallel_encoding``), so a long range never holds all its bytes at once (its conversion to Arrow may
+        come with the next ones', ``arrow_batches``); and kept as what its bytes decode to, so a later step of this
+        process reads it without decoding it."""
+        self.write_many(encoded_in_order(with_arrow_tables(frames), _remembered))
 
     def read_parquet(self, key: str) -> pl.DataFrame:
         return decoded(self.read_bytes(key))

@@ -14,9 +14,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from huracan_core.storage import LocalArtifactStore, decoded_frames
+from huracan_core.storage import LocalArtifactStore, decoded_frames, parallel_encoding
+from huracan_core.storage import store as store_module
 from huracan_core.storage.arrow_batches import ARROW_BATCH
 from huracan_core.storage.keys import candles_key, partition_object_key
+from huracan_core.storage.staged_files import StagedFile
 from huracan_core.storage.store import ArtifactNotFound, parquet_bytes
 
 
@@ -280,14 +282,77 @@ def test_a_batch_that_fails_midway_keeps_every_object_whole_and_leaves_no_tempor
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
 
 
+def test_a_ranges_frames_are_encoded_on_two_threads_a_few_ahead_of_their_writes(tmp_path, btc_15m, monkeypatch):
+    """Arrow's writer lets go of the GIL, so a range's frames encode two at a time while the step's thread writes
+    the ones before; the objects are the bytes and the order of one write at a time, and the encoders never run
+    more than a few frames ahead of the writes, so a long range does not hold all its bytes."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: the frames encode on one thread")
+    days = {f"features/BTC-USDT/15m/day{n:02d}.parquet": btc_15m.slice(96 * n, 96) for n in range(40)}
+    events: list[tuple[str, int | str]] = []
+    encode, staged = store_module.parquet_bytes, StagedFile._staged
+    both, calls = threading.Barrier(2, timeout=30), itertools.count()  # the first two encodings run at once, or break
+    threads: set[str] = set()
+
+    def encoding(frame, table=None):
+        n = next(calls)
+        events.append(("encoding", n))
+        threads.add(threading.current_thread().name)
+        if n < 2:
+            both.wait()
+        return encode(frame, table)
+
+    def staging(path: Path):
+        made = staged(path)  # the range's first object finds no folder, which is then made
+        events.append(("staged", path.name))
+        return made
+
+    monkeypatch.setattr(store_module, "parquet_bytes", encoding)
+    monkeypatch.setattr(StagedFile, "_staged", staticmethod(staging))
+    monkeypatch.setattr(parallel_encoding, "AHEAD", 4)
+    store = LocalArtifactStore(tmp_path)
+    store.write_parquets(days.items())
+    monkeypatch.undo()
+    assert all(store.read_bytes(key) == parquet_bytes(frame) for key, frame in days.items())
+    assert len(threads) == 2 and all(name.startswith("parquet-encode") for name in threads)
+    assert [name for kind, name in events if kind == "staged"] == [Path(k).name for k in days]
+    assert events.index(("staged", "day00.parquet")) <= 4 + 1  # encodings begun before the first object's write
+
+
+def test_a_frame_that_fails_to_encode_stops_the_range_at_its_turn(tmp_path, btc_15m, monkeypatch):
+    """The encoders run ahead, but the error is raised in the range's order: the objects before it are new or old,
+    new ones first, it and those after keep their old bytes although the encoders had some of them ready, and no
+    temporary file is left."""
+    keys = [f"labels/BTC-USDT/15m/day{n:02d}.parquet" for n in range(40)]
+    store = LocalArtifactStore(tmp_path)
+    store.write_many((k, b"old") for k in keys)
+    encode, failing_at = store_module.parquet_bytes, btc_15m["timestamp"][96 * 35]
+
+    def failing(frame, table=None):
+        if frame["timestamp"][0] == failing_at:
+            raise ValueError("day35: cannot encode")
+        return encode(frame, table)
+
+    monkeypatch.setattr(store_module, "parquet_bytes", failing)
+    with pytest.raises(ValueError, match="day35: cannot encode"):
+        store.write_parquets((k, btc_15m.slice(96 * n, 96)) for n, k in enumerate(keys))
+    monkeypatch.undo()
+    after = [store.read_bytes(k) for k in keys]
+    new = [data != b"old" for data in after]
+    assert new[0] and new == sorted(new, reverse=True) and not any(new[35:])
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
 FORKED_WRITE = """
 import os, sys
+import polars as pl
 from huracan_core.storage import LocalArtifactStore
 store = LocalArtifactStore(sys.argv[1])
-store.write_many([("a/parent.bin", b"parent")])  # the parent's fsync threads exist now
+store.write_parquets([("a/parent.parquet", pl.DataFrame({"x": [1]}))])  # the parent's threads exist now
 child = os.fork()
 if child == 0:
-    store.write_bytes("a/child.bin", b"child")  # one fsync: no later submit would start a thread for it
+    # one encoding and one fsync: no later submit would start a thread for either
+    store.write_parquets([("a/child.parquet", pl.DataFrame({"x": [2]}))])
     os._exit(0)
 _, status = os.waitpid(child, 0)
 sys.exit(os.waitstatus_to_exitcode(status))
@@ -301,4 +366,4 @@ def test_a_forked_process_writes_with_threads_of_its_own(tmp_path):
 
     forked = subprocess.run([sys.executable, "-c", FORKED_WRITE, str(tmp_path)], check=False, timeout=30)
     assert forked.returncode == 0
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["child.bin", "parent.bin"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["child.parquet", "parent.parquet"]
