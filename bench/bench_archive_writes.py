@@ -6,7 +6,7 @@ does it now against the ways before, in the same run, on the same real partition
 * polars LZ4 — 35ab4be until Arrow's writer: polars' LZ4 encoding, written as ``write_parquets`` writes, each
   object's fsync running while the next ones are written (``huracan_core/storage/staged_files.py``);
 * now — ``ArtifactStore.write_parquets``: Arrow's LZ4 writer (``store.parquet_bytes``) on two threads a few frames
-  ahead of the writes (``parallel_encoding``, since 2026-12-07) and the same staged writes, each frame kept as what
+  ahead of the writes (``parallel_encoding``, since 2c098ee) and the same staged writes, each frame kept as what
   its bytes decode to (``decoded_frames.remember``).
 
 After each way's writes, every object is read back through ``ArtifactStore.read_parquet``, as the next step of the

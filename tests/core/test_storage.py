@@ -18,7 +18,6 @@ from huracan_core.storage import LocalArtifactStore, decoded_frames, parallel_en
 from huracan_core.storage import store as store_module
 from huracan_core.storage.arrow_batches import ARROW_BATCH
 from huracan_core.storage.keys import candles_key, partition_object_key
-from huracan_core.storage.staged_files import StagedFile
 from huracan_core.storage.store import ArtifactNotFound, parquet_bytes
 
 
@@ -282,41 +281,44 @@ def test_a_batch_that_fails_midway_keeps_every_object_whole_and_leaves_no_tempor
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
 
 
-def test_a_ranges_frames_are_encoded_on_two_threads_a_few_ahead_of_their_writes(tmp_path, btc_15m, monkeypatch):
+def test_a_ranges_frames_are_encoded_on_two_threads(tmp_path, btc_15m, monkeypatch):
     """Arrow's writer lets go of the GIL, so a range's frames encode two at a time while the step's thread writes
-    the ones before; the objects are the bytes and the order of one write at a time, and the encoders never run
-    more than a few frames ahead of the writes, so a long range does not hold all its bytes."""
+    the ones before; the objects are the bytes of one write at a time."""
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one core: the frames encode on one thread")
     days = {f"features/BTC-USDT/15m/day{n:02d}.parquet": btc_15m.slice(96 * n, 96) for n in range(40)}
-    events: list[tuple[str, int | str]] = []
-    encode, staged = store_module.parquet_bytes, StagedFile._staged
+    encode = store_module.parquet_bytes
     both, calls = threading.Barrier(2, timeout=30), itertools.count()  # the first two encodings run at once, or break
-    threads: set[str] = set()
+    encoders: set[str] = set()
 
     def encoding(frame, table=None):
-        n = next(calls)
-        events.append(("encoding", n))
-        threads.add(threading.current_thread().name)
-        if n < 2:
+        encoders.add(threading.current_thread().name)
+        if next(calls) < 2:
             both.wait()
         return encode(frame, table)
 
-    def staging(path: Path):
-        made = staged(path)  # the range's first object finds no folder, which is then made
-        events.append(("staged", path.name))
-        return made
-
     monkeypatch.setattr(store_module, "parquet_bytes", encoding)
-    monkeypatch.setattr(StagedFile, "_staged", staticmethod(staging))
-    monkeypatch.setattr(parallel_encoding, "AHEAD", 4)
     store = LocalArtifactStore(tmp_path)
     store.write_parquets(days.items())
     monkeypatch.undo()
     assert all(store.read_bytes(key) == parquet_bytes(frame) for key, frame in days.items())
-    assert len(threads) == 2 and all(name.startswith("parquet-encode") for name in threads)
-    assert [name for kind, name in events if kind == "staged"] == [Path(k).name for k in days]
-    assert events.index(("staged", "day00.parquet")) <= 4 + 1  # encodings begun before the first object's write
+    assert len(encoders) == 2 and all(name.startswith("parquet-encode") for name in encoders)
+
+
+def test_the_encoders_run_a_few_frames_ahead_of_the_writer_and_hand_them_over_in_order(monkeypatch):
+    """So a long range never holds all its bytes: the frames taken from the range before the first object is handed
+    to the writer are at most ``AHEAD`` and the one it waits for."""
+    monkeypatch.setattr(parallel_encoding, "AHEAD", 4)
+    taken = itertools.count()
+
+    def frames():
+        for n in range(50):
+            next(taken)
+            yield f"k{n}", pl.DataFrame({"x": [n]}), None
+
+    handed = parallel_encoding.encoded_in_order(frames(), lambda frame, _: str(frame["x"][0]).encode())
+    assert next(handed) == ("k0", b"0") and next(taken) <= 4 + 1
+    assert list(handed) == [(f"k{n}", str(n).encode()) for n in range(1, 50)]
 
 
 def test_a_frame_that_fails_to_encode_stops_the_range_at_its_turn(tmp_path, btc_15m, monkeypatch):
