@@ -24,8 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
 
+from huracan_core.cores import at_most_cores
 from huracan_core.research.bars import load_bars
-from huracan_core.research.search import run_search, worker_count
+from huracan_core.research.search import run_search
 from huracan_core.research.space import load_space
 from huracan_core.sources.factory import open_source
 from huracan_core.trading.costs import CostModel
@@ -46,7 +47,7 @@ def timed(args: argparse.Namespace, workers: int) -> dict[str, object]:
     candidates = len(run.records)
     return {
         "bench": "search",
-        "workers": worker_count(workers),
+        "workers": at_most_cores(workers),
         "space": space.name,
         "timeframes": list(space.timeframes),
         "symbols": len(symbols),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +23,7 @@ from typing import Any
 
 import polars as pl
 
+from huracan_core.cores import at_most_cores
 from huracan_core.research.dataset import TimeframeData, build_timeframe, first_training_span
 from huracan_core.research.evaluation import evaluate_coin, evaluate_pooled
 from huracan_core.research.records import read_records, record_of, write_records
@@ -111,11 +111,6 @@ def run_search(
     return SearchRun(records, data, computed=len(todo), cached=len(units) - len(todo))
 
 
-def worker_count(requested: int) -> int:
-    """Never more processes than cores (``os.sched_getaffinity``: the cores this process may use)."""
-    return max(1, min(requested, len(os.sched_getaffinity(0))))
-
-
 @dataclass(frozen=True)
 class _Context:
     """What a unit needs besides its timeframe's inputs (plain, picklable data)."""
@@ -135,7 +130,7 @@ _DATA: dict[str, TimeframeData] = {}
 def _run_units(context: _Context, data: dict[str, TimeframeData], units: list[Unit], workers: int, say: Progress):
     """Units in this process, or over spawned workers (a forked child of a process running polars' or
     LightGBM's threads can deadlock) that read the inputs from Parquet files the parent wrote once."""
-    n = worker_count(workers)
+    n = at_most_cores(workers)
     if n == 1 or len(units) <= 1:
         _DATA.update(data)
         try:

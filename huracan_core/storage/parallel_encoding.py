@@ -9,7 +9,6 @@ wait encoded or encoding, so a long range never holds all its bytes at once.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from huracan_core.cores import at_most_cores
 from huracan_core.storage.process_threads import process_pool
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def encoded_in_order(
 ) -> Iterator[tuple[str, bytes]]:
     """``(key, encode(frame, table))`` in the order given. An encoding's error is raised when its object's turn
     comes, as it would have been encoding one by one; the objects after it are not written."""
-    pool = process_pool("parquet-encode", max(1, min(ENCODERS, len(os.sched_getaffinity(0)))))
+    pool = process_pool("parquet-encode", at_most_cores(ENCODERS))
     waiting: deque[tuple[str, Future[bytes]]] = deque()
     try:
         for key, frame, table in items:

@@ -275,7 +275,8 @@ def _positive(value: str) -> int:
 
 
 def _workers(settings, processes: int | None) -> int:
-    from huracan_dagster.cli.workers import start_workers, usable_cores
+    from huracan_core.cores import usable_cores
+    from huracan_dagster.cli.workers import start_workers
 
     if settings.executor != "celery":
         print(

@@ -20,6 +20,7 @@ def research_command(
     space_spec: str | None,
     workers: int | None,
 ) -> int:
+    from huracan_core.cores import usable_cores
     from huracan_core.exports.database import build_database
     from huracan_core.reports.command import exports_db
     from huracan_core.research.report import TABLE
@@ -29,7 +30,6 @@ def research_command(
     from huracan_core.sources import CandleFetchError
     from huracan_core.sources.factory import open_source
     from huracan_core.validation.problems import CandleValidationError
-    from huracan_dagster.cli.workers import usable_cores
     from huracan_dagster.defs.definitions import costs_resource, mlflow_resource
     from huracan_dagster.defs.resources import ArchiveResource
 

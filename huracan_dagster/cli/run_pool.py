@@ -26,10 +26,10 @@ from typing import Any
 
 import dagster as dg
 
+from huracan_core.cores import usable_cores
 from huracan_dagster.cli.code_location import CodeLocationRuns
 from huracan_dagster.cli.policy_runs import PolicyRun
 from huracan_dagster.cli.run_outcome import RunOutcome, outcome_of
-from huracan_dagster.cli.workers import usable_cores
 from huracan_dagster.defs.definitions import build_definitions
 from huracan_dagster.defs.partitions import SYMBOL_DIMENSION
 from huracan_dagster.instance.recovery import reap_dead_runs

@@ -16,11 +16,6 @@ import sys
 from huracan_dagster.settings import Settings
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (a container's or ``taskset``'s limit, not the machine's)."""
-    return len(os.sched_getaffinity(0))
-
-
 def node_name(pid: int) -> str:
     """Celery's name for the worker: unique per process (two on one machine must not share one), and the host."""
     return f"huracan-{pid}@%h"

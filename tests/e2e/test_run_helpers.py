@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from huracan_dagster.cli.workers import usable_cores
+from huracan_core.cores import usable_cores
 from huracan_dagster.instance.run_owner import run_owner
 from tests.conftest import use_home
 from tests.e2e.test_failures import REPO

@@ -15,6 +15,7 @@ import dagster as dg
 import polars as pl
 
 from huracan_core.champions.book import ChampionBook
+from huracan_core.cores import usable_cores
 from huracan_core.research.challengers import Offer, offer_winners
 from huracan_core.research.judge import CoinVerdict
 from huracan_core.research.report import FIGURES, TABLE
@@ -24,7 +25,6 @@ from huracan_core.research.tracking import log_search
 from huracan_core.storage.keys import export_search_key, research_key
 from huracan_core.trading.exits import ExitConfig
 from huracan_core.versions import modules_used, source_hash
-from huracan_dagster.cli.workers import usable_cores
 from huracan_dagster.defs.assets.champions import EVALUATION_DAYS
 from huracan_dagster.defs.partitions import ResearchWeeks
 from huracan_dagster.defs.resources import (
