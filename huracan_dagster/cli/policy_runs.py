@@ -1,6 +1,7 @@
-"""The runs a window becomes: exactly those a backfill launched from the UI would get, from the assets' own
-``BackfillPolicy`` (``partitions.CANDLES_BACKFILL`` / ``CHAIN_BACKFILL``), so ``huracan run`` and the daemon cut
-a window the same way and neither writes partition-range tags by hand.
+"""The runs a window becomes: first those a backfill launched from the UI would get, from the assets' own
+``BackfillPolicy`` (``partitions.CANDLES_BACKFILL`` / ``CHAIN_BACKFILL``), so ``huracan run`` and the daemon cut a
+window by the same rules and neither writes partition-range tags by hand; then the chain's ranges of neighbouring
+symbols over the same days joined into one run, as the Engine's schedule runs a block of symbols (``joined``).
 
 Dagster's function that turns asset partitions into run requests under their backfill policies is not public
 API: it is reached through ``dagster_internals``, with Dagster's other private API.
@@ -8,14 +9,23 @@ API: it is reached through ``dagster_internals``, with Dagster's other private A
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import dagster as dg
 
 from huracan_dagster.dagster_internals import backfill_run_requests
-from huracan_dagster.defs.partitions import CANDLES_BACKFILL, SYMBOL_DIMENSION, SYMBOLS_TAG, partition_key
+from huracan_dagster.defs.partitions import (
+    CANDLES_BACKFILL,
+    CHAIN_BACKFILL,
+    RUN_PARTITIONS,
+    SYMBOL_DIMENSION,
+    SYMBOLS_TAG,
+    partition_key,
+    symbol_blocks,
+)
 from huracan_dagster.instance.failures import RANGE_END_TAG, RANGE_START_TAG
 
 
@@ -30,16 +40,29 @@ class PolicyRun:
     symbols: tuple[str, ...]
 
     @property
+    def partitions(self) -> list[str]:
+        """The run's date × symbol partition keys: its days × its symbols (none for a date-partitioned job)."""
+        first, last = (date.fromisoformat(_day(key)) for key in (self.start, self.end))
+        return window_keys(first, last, self.symbols)
+
+    @property
     def tags(self) -> dict[str, str]:
         tags = {RANGE_START_TAG: self.start, RANGE_END_TAG: self.end}
         return {**tags, SYMBOLS_TAG: ",".join(self.symbols)} if self.symbols else tags
 
 
 def policy_runs(
-    graph, instance: dg.DagsterInstance, assets: Sequence[dg.AssetKey], partition_keys: Iterable[str]
+    graph,
+    instance: dg.DagsterInstance,
+    assets: Sequence[dg.AssetKey],
+    partition_keys: Iterable[str],
+    *,
+    processes: int = 1,
+    alone: Set[str] = frozenset(),
 ) -> list[PolicyRun]:
     """The runs of ``assets`` × ``partition_keys``, in the order they can run one after another: the candles'
-    runs first (their consumers read every symbol's), then by the range's first partition (earlier days first)."""
+    runs first (their consumers read every symbol's), then by the range's first partition (earlier days first).
+    The chain's ranges are ``joined`` for ``processes`` processes, but for the symbols ``alone``."""
     keys = list(partition_keys)
     requests = backfill_run_requests(graph, instance, [(asset, key) for asset in assets for key in keys])
     registered = instance.get_dynamic_partitions(SYMBOL_DIMENSION)
@@ -48,8 +71,62 @@ def policy_runs(
         start, end = r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]
         symbols = _range_symbols(start, end, registered)
         runs.append(PolicyRun(tuple(sorted(r.asset_selection or [], key=str)), start, end, symbols))
+    chain = {a for a in assets if graph.get(a).backfill_policy == CHAIN_BACKFILL}
+    runs = joined(runs, registered, joinable=chain, processes=processes, alone=alone)
     first = {a for a in assets if graph.get(a).backfill_policy == CANDLES_BACKFILL}
     return sorted(runs, key=lambda r: (not set(r.assets) & first, r.start, r.end))
+
+
+def joined(
+    runs: Sequence[PolicyRun],
+    registered: Sequence[str],
+    *,
+    joinable: Set[dg.AssetKey],
+    processes: int,
+    alone: Set[str],
+) -> list[PolicyRun]:
+    """``runs`` with the ranges of neighbouring symbols (registration order) over the same days and the same
+    ``joinable`` assets made one run per block.
+
+    Dagster cuts a date × symbol backfill one range per symbol, and each run costs about a tenth of a second of its
+    own (its creation and planned events, its start, its end): over a month of five symbols, a fifth of the
+    orchestration (``docs/performance.md``). A joined run covers the product of its days and its block of
+    symbols, a range Dagster resolves the same way. A block holds at most ``RUN_PARTITIONS`` partitions an asset
+    (a year of one symbol, the candle runs' bound: a step holds its range's frames), and a group of neighbours
+    splits into at least ``processes`` blocks where it has that many symbols, so that ``--workers`` still has a run
+    for each process. The candles' runs are not joined: one symbol's fetch failing fails only its own. A symbol of
+    ``alone`` (its run failed earlier in the window) keeps a run of its own, so its failure stays its own."""
+    kept: list[PolicyRun] = []
+    together: dict[tuple[tuple[dg.AssetKey, ...], str, str], list[str]] = defaultdict(list)
+    for run in runs:
+        if run.symbols and set(run.assets) <= joinable:
+            together[(run.assets, _day(run.start), _day(run.end))] += run.symbols
+        else:
+            kept.append(run)
+    for (assets, first, last), symbols in together.items():
+        days = (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
+        blocks = symbol_blocks([s for s in symbols if s not in alone], registered)
+        parts = [part for block in blocks for part in _split(block, days, processes)]
+        parts += [[s] for s in symbols if s in alone]
+        kept += [PolicyRun(assets, f"{first}|{part[0]}", f"{last}|{part[-1]}", tuple(part)) for part in parts]
+    return kept
+
+
+def _split(block: list[str], days: int, processes: int) -> list[list[str]]:
+    """``block`` in consecutive parts of nearly equal size: as few as hold at most ``RUN_PARTITIONS`` partitions
+    each, but at least ``processes`` (never more than its symbols)."""
+    most = max(1, RUN_PARTITIONS // days)
+    count = min(len(block), max(-(-len(block) // most), processes))
+    size, larger = divmod(len(block), count)
+    parts, at = [], 0
+    for n in range(count):
+        parts.append(block[at : at + size + (n < larger)])
+        at += size + (n < larger)
+    return parts
+
+
+def _day(key: str) -> str:
+    return key.split("|")[0]
 
 
 def _range_symbols(start: str, end: str, registered: Sequence[str]) -> tuple[str, ...]:

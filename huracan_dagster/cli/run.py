@@ -222,9 +222,33 @@ def _date_run(job: dg.JobDefinition, runs: WindowRuns, start: date, end: date, s
 
 
 def _ranged_runs(job: dg.JobDefinition, runs: WindowRuns, keys, start: date, end: date, *, selection) -> bool:
-    """The window's date × symbol partitions in the runs their backfill policies make (``policy_runs``)."""
-    planned = policy_runs(job.asset_layer.asset_graph, runs.instance, selection, window_keys(start, end, keys))
-    return _execute(job, runs, planned, f"{start}..{end}", ", ".join(keys))
+    """The window's date × symbol partitions in the runs their backfill policies make, neighbouring symbols' chain
+    ranges joined into one run per process (``policy_runs``). A joined run that fails is run again symbol by symbol
+    (the assets it did not materialize whole): one symbol's failure must not cost its neighbours their partitions,
+    as it would not have in runs of their own. Its symbols run alone for the rest of the window."""
+    window = f"{start}..{end}"
+    planned = _planned(job, runs, selection, window_keys(start, end, keys))
+    outcomes = runs.execute(job, planned, {WINDOW_TAG: window})
+    print_outcomes(outcomes, ", ".join(keys))
+    ok = True
+    for run, outcome in zip(planned, outcomes, strict=True):
+        if outcome.success:
+            continue
+        partitions = run.partitions
+        unfinished = [a for a in run.assets if outcome.materialized.get(a.to_user_string(), 0) < len(partitions)]
+        if len(run.symbols) < 2 or not unfinished:
+            ok = False
+            continue
+        label = ", ".join(run.symbols)
+        print(f"  again, symbol by symbol: {' and '.join(a.path[-1] for a in unfinished)} of {label}")
+        ok &= _execute(job, runs, _planned(job, runs, unfinished, partitions), window, label)
+    return ok
+
+
+def _planned(job: dg.JobDefinition, runs: WindowRuns, selection, partitions: list[str]) -> list[PolicyRun]:
+    """The runs of ``selection`` × ``partitions`` (``policy_runs``): each symbol that failed so far on its own."""
+    graph = job.asset_layer.asset_graph
+    return policy_runs(graph, runs.instance, selection, partitions, processes=runs.processes, alone=runs.failed)
 
 
 def _execute(job: dg.JobDefinition, runs: WindowRuns, planned: list[PolicyRun], window: str, label: str) -> bool:

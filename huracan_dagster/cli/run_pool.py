@@ -52,6 +52,13 @@ class WindowRuns:
         #: processes besides this one; more processes than cores would only take turns
         self._helpers = min(workers, usable_cores()) - 1
         self._pool: ProcessPoolExecutor | None = None
+        #: the symbols of every run that failed so far: ``policy_runs`` runs each of them on its own from then on
+        self.failed: set[str] = set()
+
+    @property
+    def processes(self) -> int:
+        """The processes a phase's runs can go to at once: this one and its helpers."""
+        return self._helpers + 1
 
     @property
     def instance(self) -> dg.DagsterInstance:
@@ -61,8 +68,13 @@ class WindowRuns:
         """Every planned run (``tags`` added to each), outcomes in the planned order. Helped only when there is more
         than one run and the job's steps execute in its run's process (over Celery they go to those workers)."""
         if not self._helpers or len(planned) < 2 or job.executor_def is not dg.in_process_executor:
-            return [self.execute_one(job, run.assets, {**run.tags, **tags}) for run in planned]
-        return self._helped(job, planned, tags)
+            outcomes = [self.execute_one(job, run.assets, {**run.tags, **tags}) for run in planned]
+        else:
+            outcomes = self._helped(job, planned, tags)
+        self.failed.update(
+            s for run, outcome in zip(planned, outcomes, strict=True) if not outcome.success for s in run.symbols
+        )
+        return outcomes
 
     def execute_one(
         self, job: dg.JobDefinition, assets: Sequence[dg.AssetKey] | None, tags: Mapping[str, str]

@@ -26,6 +26,7 @@ from huracan_dagster.defs.partitions import (
     PartitionSpace,
     ResearchWeeks,
     asset_key,
+    symbol_blocks,
     week_of,
 )
 from huracan_dagster.instance.failures import RANGE_END_TAG, RANGE_START_TAG
@@ -44,19 +45,6 @@ def when_later_data_arrives() -> dg.AutomationCondition:
         .replace("in_latest_time_window", dg.AutomationCondition.in_latest_time_window(CATCH_UP))
         .with_label("when later data arrives (last 2 days)")
     )
-
-
-def symbol_blocks(wanted: Sequence[str], registered: Sequence[str]) -> list[list[str]]:
-    """Group ``wanted`` into runs of neighbours in the registered order: one ranged run per block."""
-    position = {s: i for i, s in enumerate(registered)}
-    ordered = sorted(wanted, key=position.__getitem__)
-    blocks: list[list[str]] = []
-    for symbol in ordered:
-        if blocks and position[symbol] == position[blocks[-1][-1]] + 1:
-            blocks[-1].append(symbol)
-        else:
-            blocks.append([symbol])
-    return blocks
 
 
 def engine_schedule(

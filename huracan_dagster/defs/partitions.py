@@ -8,7 +8,7 @@ symbol that leaves the universe keeps its history. ``huracan run`` registers the
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -37,6 +37,20 @@ WINDOW_TAG = "huracan/window"
 SYMBOLS_TAG = "huracan/symbols"
 
 symbol_partitions = dg.DynamicPartitionsDefinition(name=SYMBOL_DIMENSION)
+
+
+def symbol_blocks(wanted: Sequence[str], registered: Sequence[str]) -> list[list[str]]:
+    """Group ``wanted`` into runs of neighbours in the registered order: one ranged run per block."""
+    position = {s: i for i, s in enumerate(registered)}
+    ordered = sorted(wanted, key=position.__getitem__)
+    blocks: list[list[str]] = []
+    for symbol in ordered:
+        if blocks and position[symbol] == position[blocks[-1][-1]] + 1:
+            blocks[-1].append(symbol)
+        else:
+            blocks.append([symbol])
+    return blocks
+
 
 T = TypeVar("T")
 
@@ -132,7 +146,10 @@ def _monday(day: date) -> date:
 #: order). The candles' policy differs on purpose: the features read *every* symbol's candles, and with one policy
 #: the daemon would launch them beside the other symbols' candle runs and race them; with its own, every targeted
 #: candle is materialized before any feature run starts. A year of one symbol per candle run bounds a run's fetch.
-CANDLES_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=366)
+#: ``huracan run`` joins neighbouring symbols' chain ranges of the same days into one run up to the same count
+#: (``policy_runs``): a run then holds what one symbol's year holds, in memory and in a step's frames.
+RUN_PARTITIONS = 366
+CANDLES_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=RUN_PARTITIONS)
 CHAIN_BACKFILL = dg.BackfillPolicy.single_run()
 #: The steps that write the analysts' files (the DuckDB file, the dbt marts and dbt's target folder) claim this
 #: pool; the production instance (``dagster.postgres.yaml``) lets one hold it at a time across concurrent runs.

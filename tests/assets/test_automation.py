@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from huracan_dagster.defs.automation import engine_schedule, mechanic_sensor, symbol_blocks
+from huracan_dagster.defs.automation import engine_schedule, mechanic_sensor
 from huracan_dagster.defs.definitions import (
     build_definitions,
     daily_job_name,
@@ -26,7 +26,7 @@ from huracan_dagster.defs.definitions import (
     mechanic_job_name,
     timeframe_assets,
 )
-from huracan_dagster.defs.partitions import DEFAULT_SPACE, asset_key
+from huracan_dagster.defs.partitions import DEFAULT_SPACE, asset_key, symbol_blocks
 from huracan_dagster.instance.failures import RANGE_END_TAG, RANGE_START_TAG
 from huracan_dagster.settings import Settings
 from tests.assets.pipeline import (

@@ -21,6 +21,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from huracan_core.regimes.detector import RegimeDetector
 from huracan_core.sources.bundled import SAMPLE_DIR
 from huracan_dagster.cli.main import main
 from huracan_dagster.cli.run import run_window
@@ -164,6 +165,37 @@ def test_a_missing_file_fails_the_run_naming_file_and_symbol(huracan_home, tmp_p
     captured = capsys.readouterr()
     text = f"{PARTITION}: replay:{replay}: no 15m candles for BTC/USDT: file {replay / 'BTC-USDT_15m.parquet'} does not exist"
     assert_one_clear_message(captured.out, captured.err, text)
+
+
+# --- 2: one symbol failing inside a run of its neighbours -----------------------------------------------------
+
+
+def test_one_symbols_failure_in_a_joined_run_costs_its_neighbours_nothing(huracan_home, capsys, monkeypatch):
+    """``huracan run`` joins neighbouring symbols' chain ranges into one run. When one symbol fails there, the
+    assets the run did not finish run again symbol by symbol: the neighbours get every partition, each recorded
+    once, and the failing symbol's own run fails with its cause."""
+    detect = RegimeDetector.detect_many
+
+    def failing_for_sol(detector: RegimeDetector, features):
+        if any(key.endswith("|SOL-USDT") for key in features):
+            raise ValueError("SOL-USDT: no regimes today (a fault this test injects)")
+        return detect(detector, features)
+
+    monkeypatch.setattr(RegimeDetector, "detect_many", failing_for_sol)
+    monkeypatch.setenv("HURACAN_SYMBOLS", "BTC/USDT,ETH/USDT,SOL/USDT")
+    assert cli("run", "--start", "2024-12-01", "--end", "2024-12-05", "--select", "candles or features or regimes") == 1
+    instance = dg.DagsterInstance.get()
+    window = {f"2024-12-0{d}|{s}" for d in range(1, 6) for s in ("BTC-USDT", "ETH-USDT", "SOL-USDT")}
+    regimes = instance.get_materialized_partitions(dg.AssetKey(["15m", "regimes"]))
+    assert regimes & window == {key for key in window if not key.endswith("SOL-USDT")}
+    assert instance.get_materialized_partitions(dg.AssetKey(["15m", "features"])) >= window
+    for asset in ("features", "regimes"):  # the features the joined run finished are not computed again
+        records = instance.fetch_materializations(dg.AssetKey(["15m", asset]), limit=1000).records
+        assert len(records) == len({r.partition_key for r in records}), asset
+    out = capsys.readouterr().out
+    [again] = [line for line in out.splitlines() if "again, symbol by symbol" in line]
+    assert "regimes of" in again and "features" not in again and all(s in again for s in ("BTC", "ETH", "SOL"))
+    assert "SOL-USDT: no regimes today" in out
 
 
 # --- 1: status after failed and killed runs ------------------------------------------------------------------
