@@ -1,7 +1,7 @@
 """The runs a window becomes: first those a backfill launched from the UI would get, from the assets' own
 ``BackfillPolicy`` (``partitions.CANDLES_BACKFILL`` / ``CHAIN_BACKFILL``), so ``huracan run`` and the daemon cut a
-window by the same rules and neither writes partition-range tags by hand; then the chain's ranges of neighbouring
-symbols over the same days joined into one run, as the Engine's schedule runs a block of symbols (``joined``).
+window by the same rules and neither writes partition-range tags by hand; then the ranges of neighbouring symbols
+over the same days joined into one run, as the Engine's schedule runs a block of symbols (``joined``).
 
 Dagster's function that turns asset partitions into run requests under their backfill policies is not public
 API: it is reached through ``dagster_internals``, with Dagster's other private API.
@@ -19,7 +19,6 @@ import dagster as dg
 from huracan_dagster.dagster_internals import backfill_run_requests
 from huracan_dagster.defs.partitions import (
     CANDLES_BACKFILL,
-    CHAIN_BACKFILL,
     RUN_PARTITIONS,
     SYMBOL_DIMENSION,
     SYMBOLS_TAG,
@@ -62,7 +61,7 @@ def policy_runs(
 ) -> list[PolicyRun]:
     """The runs of ``assets`` × ``partition_keys``, in the order they can run one after another: the candles'
     runs first (their consumers read every symbol's), then by the range's first partition (earlier days first).
-    The chain's ranges are ``joined`` for ``processes`` processes, but for the symbols ``alone``."""
+    The ranges are ``joined`` for ``processes`` processes, but for the symbols ``alone``."""
     keys = list(partition_keys)
     requests = backfill_run_requests(graph, instance, [(asset, key) for asset in assets for key in keys])
     registered = instance.get_dynamic_partitions(SYMBOL_DIMENSION)
@@ -71,8 +70,7 @@ def policy_runs(
         start, end = r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]
         symbols = _range_symbols(start, end, registered)
         runs.append(PolicyRun(tuple(sorted(r.asset_selection or [], key=str)), start, end, symbols))
-    chain = {a for a in assets if graph.get(a).backfill_policy == CHAIN_BACKFILL}
-    runs = joined(runs, registered, joinable=chain, processes=processes, alone=alone)
+    runs = joined(runs, registered, processes=processes, alone=alone)
     first = {a for a in assets if graph.get(a).backfill_policy == CANDLES_BACKFILL}
     return sorted(runs, key=lambda r: (not set(r.assets) & first, r.start, r.end))
 
@@ -81,35 +79,54 @@ def joined(
     runs: Sequence[PolicyRun],
     registered: Sequence[str],
     *,
-    joinable: Set[dg.AssetKey],
     processes: int,
     alone: Set[str],
 ) -> list[PolicyRun]:
-    """``runs`` with the ranges of neighbouring symbols (registration order) over the same days and the same
-    ``joinable`` assets made one run per block.
+    """``runs`` with the ranges of neighbouring symbols (registration order) over the same days and the same assets
+    made one run per block, and a block's runs of consecutive days made one.
 
     Dagster cuts a date × symbol backfill one range per symbol, and each run costs about a tenth of a second of its
     own (its creation and planned events, its start, its end): over a month of five symbols, a fifth of the
     orchestration (``docs/performance.md``). A joined run covers the product of its days and its block of
     symbols, a range Dagster resolves the same way. A block holds at most ``RUN_PARTITIONS`` partitions an asset
-    (a year of one symbol, the candle runs' bound: a step holds its range's frames), and a group of neighbours
-    splits into at least ``processes`` blocks where it has that many symbols, so that ``--workers`` still has a run
-    for each process. The candles' runs are not joined: one symbol's fetch failing fails only its own. A symbol of
-    ``alone`` (its run failed earlier in the window) keeps a run of its own, so its failure stays its own."""
+    (a year of one symbol, the candle runs' bound: a run's fetch, and a step's frames in memory), and a group of
+    neighbours splits into at least ``processes`` blocks where it has that many symbols, so that ``--workers`` still
+    has a run for each process. A symbol of ``alone`` (its run failed earlier in the window) keeps a run of its own,
+    so its failure stays its own."""
     kept: list[PolicyRun] = []
     together: dict[tuple[tuple[dg.AssetKey, ...], str, str], list[str]] = defaultdict(list)
     for run in runs:
-        if run.symbols and set(run.assets) <= joinable:
+        if run.symbols:
             together[(run.assets, _day(run.start), _day(run.end))] += run.symbols
         else:
             kept.append(run)
+    blocks: list[PolicyRun] = []
     for (assets, first, last), symbols in together.items():
         days = (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
-        blocks = symbol_blocks([s for s in symbols if s not in alone], registered)
-        parts = [part for block in blocks for part in _split(block, days, processes)]
+        neighbours = symbol_blocks([s for s in symbols if s not in alone], registered)
+        parts = [part for block in neighbours for part in _split(block, days, processes)]
         parts += [[s] for s in symbols if s in alone]
-        kept += [PolicyRun(assets, f"{first}|{part[0]}", f"{last}|{part[-1]}", tuple(part)) for part in parts]
-    return kept
+        blocks += [PolicyRun(assets, f"{first}|{part[0]}", f"{last}|{part[-1]}", tuple(part)) for part in parts]
+    return kept + _days_joined(blocks)
+
+
+def _days_joined(runs: list[PolicyRun]) -> list[PolicyRun]:
+    """Runs of the same assets and symbols over consecutive days made one, within ``RUN_PARTITIONS``: Dagster cuts
+    a window of fewer days than symbols one run a day. Only the next calendar day joins, so a joined range takes in
+    no day between its runs that was not asked for."""
+    out: list[PolicyRun] = []
+    for run in sorted(runs, key=lambda r: (str(r.assets), r.symbols, r.start)):
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and (last.assets, last.symbols) == (run.assets, run.symbols)
+            and date.fromisoformat(_day(last.end)) + timedelta(days=1) == date.fromisoformat(_day(run.start))
+            and len(last.partitions) + len(run.partitions) <= RUN_PARTITIONS
+        ):
+            out[-1] = PolicyRun(run.assets, last.start, run.end, run.symbols)
+        else:
+            out.append(run)
+    return out
 
 
 def _split(block: list[str], days: int, processes: int) -> list[list[str]]:

@@ -222,7 +222,7 @@ def _date_run(job: dg.JobDefinition, runs: WindowRuns, start: date, end: date, s
 
 
 def _ranged_runs(job: dg.JobDefinition, runs: WindowRuns, keys, start: date, end: date, *, selection) -> bool:
-    """The window's date × symbol partitions in the runs their backfill policies make, neighbouring symbols' chain
+    """The window's date × symbol partitions in the runs their backfill policies make, neighbouring symbols'
     ranges joined into one run per process (``policy_runs``). A joined run that fails is run again symbol by symbol
     (the assets it did not materialize whole): one symbol's failure must not cost its neighbours their partitions,
     as it would not have in runs of their own. Its symbols run alone for the rest of the window."""

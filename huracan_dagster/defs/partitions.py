@@ -146,7 +146,7 @@ def _monday(day: date) -> date:
 #: order). The candles' policy differs on purpose: the features read *every* symbol's candles, and with one policy
 #: the daemon would launch them beside the other symbols' candle runs and race them; with its own, every targeted
 #: candle is materialized before any feature run starts. A year of one symbol per candle run bounds a run's fetch.
-#: ``huracan run`` joins neighbouring symbols' chain ranges of the same days into one run up to the same count
+#: ``huracan run`` joins neighbouring symbols' ranges of the same days into one run up to the same count
 #: (``policy_runs``): a run then holds what one symbol's year holds, in memory and in a step's frames.
 RUN_PARTITIONS = 366
 CANDLES_BACKFILL = dg.BackfillPolicy.multi_run(max_partitions_per_run=RUN_PARTITIONS)

@@ -55,9 +55,11 @@ def test_a_month_of_neighbours_is_one_run_covering_each_partition_once(graph, in
     assert resolved(graph, instance, run) == set(window("2024-12-01", "2024-12-31", symbols)) == set(run.partitions)
 
 
-def test_candle_runs_stay_one_symbol_each(graph, instance):
-    runs = policy_runs(graph, instance, CANDLES, window("2024-12-01", "2024-12-31", REGISTERED[:3]))
-    assert sorted(r.symbols for r in runs) == [("BTC-USDT",), ("ETH-USDT",), ("SOL-USDT",)]
+def test_candle_runs_join_within_their_policys_bound(graph, instance):
+    [month] = policy_runs(graph, instance, CANDLES, window("2024-12-01", "2024-12-31", REGISTERED[:3]))
+    assert month.symbols == tuple(REGISTERED[:3])
+    half_year = policy_runs(graph, instance, CANDLES, window("2024-07-01", "2024-12-31", REGISTERED[:3]))
+    assert sorted(r.symbols for r in half_year) == [("BTC-USDT",), ("ETH-USDT",), ("SOL-USDT",)]  # 184 days each
 
 
 @pytest.mark.parametrize(("days", "processes"), [(31, 1), (31, 2), (100, 1), (180, 1), (5, 4)])
@@ -77,6 +79,28 @@ def test_a_failed_symbol_runs_alone_and_splits_its_neighbours(graph, instance):
     keys = window("2024-12-01", "2024-12-31", REGISTERED[:5])
     runs = policy_runs(graph, instance, CHAIN, keys, alone={"SOL-USDT"})
     assert sorted(r.symbols for r in runs) == [("BTC-USDT", "ETH-USDT"), ("SOL-USDT",), ("XRP-USDT", "BNB-USDT")]
+
+
+def test_fewer_days_than_symbols_are_one_run_not_one_a_day(graph, instance):
+    keys = window("2024-12-01", "2024-12-04", REGISTERED)  # Dagster cuts these one run a day, every symbol in each
+    [run] = policy_runs(graph, instance, CHAIN, keys)
+    assert (run.start, run.end, run.symbols) == ("2024-12-01|BTC-USDT", "2024-12-04|ADA-USDT", tuple(REGISTERED))
+    runs = policy_runs(graph, instance, CHAIN, keys, processes=2, alone={"ETH-USDT"})
+    assert {(r.start[:10], r.end[:10], r.symbols) for r in runs} == {
+        ("2024-12-01", "2024-12-04", ("BTC-USDT",)),
+        ("2024-12-01", "2024-12-04", ("ETH-USDT",)),
+        ("2024-12-01", "2024-12-04", ("SOL-USDT", "XRP-USDT")),
+        ("2024-12-01", "2024-12-04", ("BNB-USDT", "ADA-USDT")),
+    }
+
+
+def test_days_apart_are_not_joined(graph, instance):
+    keys = window("2024-12-01", "2024-12-02", REGISTERED) + window("2024-12-04", "2024-12-05", REGISTERED)
+    runs = policy_runs(graph, instance, CHAIN, keys)
+    assert sorted((r.start[:10], r.end[:10]) for r in runs) == [
+        ("2024-12-01", "2024-12-02"),
+        ("2024-12-04", "2024-12-05"),
+    ]
 
 
 def test_symbols_that_are_no_neighbours_are_not_joined(graph, instance):

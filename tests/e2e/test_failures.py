@@ -198,6 +198,31 @@ def test_one_symbols_failure_in_a_joined_run_costs_its_neighbours_nothing(huraca
     assert "SOL-USDT: no regimes today" in out
 
 
+def test_one_symbols_bad_candles_in_a_joined_run_cost_its_neighbour_nothing(huracan_home, tmp_path, capsys):
+    replay = replay_copy(tmp_path, lambda f: f.rename({"close": "Close"}))
+    argv = (
+        "run",
+        "--start",
+        "2024-12-01",
+        "--end",
+        "2024-12-05",
+        "--select",
+        "candles",
+        "--source",
+        f"replay:{replay}",
+    )
+    assert cli(*argv, "--symbols", "BTC/USDT,ETH/USDT") == 1
+    instance = dg.DagsterInstance.get()
+    window = {f"2024-12-0{d}|{s}" for d in range(1, 6) for s in ("BTC-USDT", "ETH-USDT")}
+    candles = instance.get_materialized_partitions(dg.AssetKey(["15m", "candles"]))
+    assert candles & window == {key for key in window if key.endswith("ETH-USDT")}
+    records = instance.fetch_materializations(dg.AssetKey(["15m", "candles"]), limit=1000).records
+    assert len(records) == len({r.partition_key for r in records})
+    out = capsys.readouterr().out
+    assert "again, symbol by symbol: candles of" in out
+    assert "column 'close': required column missing" in out
+
+
 # --- 1: status after failed and killed runs ------------------------------------------------------------------
 
 

@@ -93,8 +93,9 @@ def test_two_processes_give_the_same_partitions_and_a_killed_helper_or_command_l
         out, _ = process.communicate(timeout=240)
     finally:
         end(process)
-    assert process.returncode == 1, out
     assert "did not finish: a helper process died" in out and "its run is marked failed" in out
+    # a run of several symbols is run again symbol by symbol, and the window completes; a run of one fails it
+    assert process.returncode == (0 if "again, symbol by symbol" in out else 1), out
 
     process = command()  # the command killed (as the OOM killer would): its helper dies with it
     try:
