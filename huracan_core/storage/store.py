@@ -30,8 +30,8 @@ def parquet_bytes(frame: pl.DataFrame, table: pa.Table | None = None) -> bytes:
     categorical columns (which need them to read back as categories). On a day's partitions it encodes in 0.6–0.9×
     the time of polars' own writer (0.3× on candles), in 0.87–0.94× the bytes (``bench/bench_archive_writes.py``).
     A frame without rows (a day without trades: only its schema to write) goes through polars' writer, quicker
-    there by half, and so does a 128-bit integer, which Arrow cannot hold. Statistics stay for readers that prune row groups. ``table``: the frame already in Arrow
-    (``arrow_batches``), the same bytes."""
+    there by half, and so does a 128-bit integer, which Arrow cannot hold. Statistics stay for readers that prune
+    row groups. ``table``: the frame already in Arrow (``arrow_batches``), the same bytes."""
     if not arrow_writable(frame):
         buffer = io.BytesIO()
         frame.write_parquet(buffer, compression="lz4", statistics=True)

@@ -248,7 +248,7 @@ def _ranged_runs(job: dg.JobDefinition, runs: WindowRuns, keys, start: date, end
 def _planned(job: dg.JobDefinition, runs: WindowRuns, selection, partitions: list[str]) -> list[PolicyRun]:
     """The runs of ``selection`` × ``partitions`` (``policy_runs``): each symbol that failed so far on its own."""
     graph = job.asset_layer.asset_graph
-    return policy_runs(graph, runs.instance, selection, partitions, processes=runs.processes, alone=runs.failed)
+    return policy_runs(graph, runs.instance, selection, partitions, processes=runs.processes(job), alone=runs.failed)
 
 
 def _execute(job: dg.JobDefinition, runs: WindowRuns, planned: list[PolicyRun], window: str, label: str) -> bool:

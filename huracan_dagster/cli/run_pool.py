@@ -26,7 +26,7 @@ from typing import Any
 
 import dagster as dg
 
-from huracan_core.cores import usable_cores
+from huracan_core.cores import at_most_cores
 from huracan_dagster.cli.code_location import CodeLocationRuns
 from huracan_dagster.cli.policy_runs import PolicyRun
 from huracan_dagster.cli.run_outcome import RunOutcome, outcome_of
@@ -50,15 +50,15 @@ class WindowRuns:
         self.runs = runs
         self._settings = settings
         #: processes besides this one; more processes than cores would only take turns
-        self._helpers = min(workers, usable_cores()) - 1
+        self._helpers = at_most_cores(workers) - 1
         self._pool: ProcessPoolExecutor | None = None
         #: the symbols of every run that failed so far: ``policy_runs`` runs each of them on its own from then on
         self.failed: set[str] = set()
 
-    @property
-    def processes(self) -> int:
-        """The processes a phase's runs can go to at once: this one and its helpers."""
-        return self._helpers + 1
+    def processes(self, job: dg.JobDefinition) -> int:
+        """The processes ``job``'s runs of a phase can go to at once: this one and its helpers where the job's steps
+        execute in its run's process; one where they go to Celery workers (its runs then go one after another)."""
+        return self._helpers + 1 if job.executor_def is dg.in_process_executor else 1
 
     @property
     def instance(self) -> dg.DagsterInstance:
@@ -67,7 +67,7 @@ class WindowRuns:
     def execute(self, job: dg.JobDefinition, planned: Sequence[PolicyRun], tags: Mapping[str, str]) -> list[RunOutcome]:
         """Every planned run (``tags`` added to each), outcomes in the planned order. Helped only when there is more
         than one run and the job's steps execute in its run's process (over Celery they go to those workers)."""
-        if not self._helpers or len(planned) < 2 or job.executor_def is not dg.in_process_executor:
+        if self.processes(job) == 1 or len(planned) < 2:
             outcomes = [self.execute_one(job, run.assets, {**run.tags, **tags}) for run in planned]
         else:
             outcomes = self._helped(job, planned, tags)

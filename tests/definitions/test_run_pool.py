@@ -10,6 +10,7 @@ from concurrent.futures.process import BrokenProcessPool
 import dagster as dg
 import pytest
 
+from huracan_core.cores import usable_cores
 from huracan_dagster.cli.code_location import CodeLocationRuns
 from huracan_dagster.cli.main import main
 from huracan_dagster.cli.policy_runs import PolicyRun
@@ -119,3 +120,11 @@ def test_a_helper_that_died_between_runs_leaves_the_phase_to_the_command_and_say
     assert ran == [r.start for r in planned] and all(o.success for o in outcomes)
     assert "a helper process died between two runs: the phase's other runs go here" in capsys.readouterr().out
     assert runs._pool is None and dead.shut
+
+
+def test_a_phase_is_cut_for_the_helpers_only_where_the_steps_run_in_the_runs_process(job, huracan_home):
+    celery = build_definitions(Settings.from_env({"HURACAN_EXECUTOR": "celery"})).resolve_job_def(job.name)
+    with dg.DagsterInstance.get() as instance:
+        runs = WindowRuns(CodeLocationRuns(instance, "huracan"), Settings.from_env(), workers=2)
+        assert runs.processes(job) == min(2, usable_cores())  # the command and its helper
+        assert runs.processes(celery) == 1  # over Celery the runs go one after another, their steps to the workers
