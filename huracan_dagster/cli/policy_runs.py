@@ -60,7 +60,8 @@ def policy_runs(
     alone: Set[str] = frozenset(),
 ) -> list[PolicyRun]:
     """The runs of ``assets`` × ``partition_keys``, in the order they can run one after another: the candles'
-    runs first (their consumers read every symbol's), then by the range's first partition (earlier days first).
+    runs first (their consumers read every symbol's), then by the range's first day (earlier days first), the runs
+    of more symbols first, so that the process given the last run of a phase is not the one left with the longest.
     The ranges are ``joined`` for ``processes`` processes, but for the symbols ``alone``."""
     keys = list(partition_keys)
     requests = backfill_run_requests(graph, instance, [(asset, key) for asset in assets for key in keys])
@@ -72,7 +73,7 @@ def policy_runs(
         runs.append(PolicyRun(tuple(sorted(r.asset_selection or [], key=str)), start, end, symbols))
     runs = joined(runs, registered, processes=processes, alone=alone)
     first = {a for a in assets if graph.get(a).backfill_policy == CANDLES_BACKFILL}
-    return sorted(runs, key=lambda r: (not set(r.assets) & first, r.start, r.end))
+    return sorted(runs, key=lambda r: (not set(r.assets) & first, _day(r.start), -len(r.symbols), r.start, r.end))
 
 
 def joined(
@@ -90,8 +91,8 @@ def joined(
     orchestration (``docs/performance.md``). A joined run covers the product of its days and its block of
     symbols, a range Dagster resolves the same way. A block holds at most ``RUN_PARTITIONS`` partitions an asset
     (a year of one symbol, the candle runs' bound: a run's fetch, and a step's frames in memory), and a group of
-    neighbours splits into at least ``processes`` blocks where it has that many symbols, so that ``--workers`` still
-    has a run for each process. A symbol of ``alone`` (its run failed earlier in the window) keeps a run of its own,
+    neighbours splits into a multiple of ``processes`` blocks where it has that many symbols, so that each process
+    of ``--workers`` has as many runs (``_split``). A symbol of ``alone`` (its run failed earlier in the window) keeps a run of its own,
     so its failure stays its own."""
     kept: list[PolicyRun] = []
     together: dict[tuple[tuple[dg.AssetKey, ...], str, str], list[str]] = defaultdict(list)
@@ -131,9 +132,12 @@ def _days_joined(runs: list[PolicyRun]) -> list[PolicyRun]:
 
 def _split(block: list[str], days: int, processes: int) -> list[list[str]]:
     """``block`` in consecutive parts of nearly equal size: as few as hold at most ``RUN_PARTITIONS`` partitions
-    each, but at least ``processes`` (never more than its symbols)."""
+    each, rounded up to a multiple of ``processes`` (never more than its symbols): half a year of five symbols in
+    parts of 2, 2 and 1 symbols leaves one of two processes four symbols' work and the other one, where parts of 2,
+    1, 1 and 1 leave each at most three."""
     most = max(1, RUN_PARTITIONS // days)
-    count = min(len(block), max(-(-len(block) // most), processes))
+    needed = -(-len(block) // most)
+    count = min(len(block), -(-needed // processes) * processes)
     size, larger = divmod(len(block), count)
     parts, at = [], 0
     for n in range(count):

@@ -84,6 +84,8 @@ def _run_window(
     source = open_source(settings.source)
     tf = settings.timeframe
     job = defs.resolve_job_def(daily_job_name(tf))
+    if job.executor_def is dg.in_process_executor:
+        runs.warm()  # the helpers (--workers) load the code location (seconds) while this process plans the window
     graph = defs.resolve_asset_graph()
     selection = resolve_selection(graph, tf, select)
     # the window's assets (the dbt models, <tf>/dbt/<model>, follow a whole run in the analytics job)
@@ -118,8 +120,6 @@ def _run_window(
     listed = _first_whole_day(source, tf, everyone) if phases or plan.earliest_need else date.min
     _refuse_unreachable(plan, listed, source.name, tf, start)  # before anything runs: never a half-failed run
     register_symbols(instance, everyone)  # safe when two first runs race
-    if len(everyone) > 1 and job.executor_def is dg.in_process_executor:
-        runs.warm()  # the helpers (--workers) load the code location while the first runs go here
     print(f"huracan run: {start}..{end} × {', '.join(to_ccxt(k) for k in keys)} from {settings.source} ({tf})")
     ok, done = True, set()  # assets already materialized over the whole window by an earlier phase
     for first, assets in phases:

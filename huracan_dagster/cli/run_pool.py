@@ -52,6 +52,8 @@ class WindowRuns:
         #: processes besides this one; more processes than cores would only take turns
         self._helpers = at_most_cores(workers) - 1
         self._pool: ProcessPoolExecutor | None = None
+        #: one task a helper runs once it has loaded the code location (``warm``): done, that helper is loaded
+        self._warming: list[Future] = []
         #: the symbols of every run that failed so far: ``policy_runs`` runs each of them on its own from then on
         self.failed: set[str] = set()
 
@@ -87,13 +89,14 @@ class WindowRuns:
         runs."""
         if self._helpers:
             pool = self._started()
-            for _ in range(self._helpers):
-                pool.submit(_ready)  # a helper that cannot start breaks the pool: its runs say so
+            # a helper that cannot start breaks the pool: its runs say so
+            self._warming = [pool.submit(_ready) for _ in range(self._helpers)]
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+            self._warming = []
 
     def __enter__(self) -> WindowRuns:
         return self
@@ -112,8 +115,10 @@ class WindowRuns:
         return self._pool
 
     def _helped(self, job: dg.JobDefinition, planned: Sequence[PolicyRun], tags: Mapping[str, str]) -> list[RunOutcome]:
-        """Each run once the runs it waits for have ended: a helper is handed a run whenever it has none, and this
-        process runs the next ready one itself meanwhile (a helper still starting holds only one run). Once a helper
+        """Each run once the runs it waits for have ended: a ready helper is handed a run whenever it has none, and
+        this process runs the next ready one itself meanwhile. While the helpers still load the code location they
+        hold one run in all, the shortest ready one, and this process runs the others, the longest first
+        (``policy_runs`` plans them so): a run handed to a helper still loading waits seconds for it. Once a helper
         has died, the phase's remaining runs go here."""
         waits = run_dependencies(job.asset_layer.asset_graph, planned)
         self._started()
@@ -122,16 +127,17 @@ class WindowRuns:
         pending = list(range(len(planned)))
         while pending or helped:
             ready = [i for i in pending if waits[i] <= done.keys()]
-            while ready and self._pool is not None and len(helped) < self._helpers:
+            while ready and self._pool is not None and len(helped) < self._helper_room(len(ready)):
+                at = 0 if self._loaded() else -1  # a helper still loading is handed the shortest
                 try:
                     future = self._pool.submit(
-                        _execute, job.name, planned[ready[0]].assets, {**planned[ready[0]].tags, **tags}
+                        _execute, job.name, planned[ready[at]].assets, {**planned[ready[at]].tags, **tags}
                     )
                 except BrokenProcessPool:  # a helper died between two runs: none of them was in flight
                     self.close()
                     print("    a helper process died between two runs: the phase's other runs go here", flush=True)
                     break
-                helped[future] = i = ready.pop(0)
+                helped[future] = i = ready.pop(at)
                 pending.remove(i)
             if ready:
                 i = ready.pop(0)
@@ -144,6 +150,19 @@ class WindowRuns:
                 i = helped.pop(future)
                 done[i] = self._outcome(future, planned[i])
         return [done[i] for i in range(len(planned))]
+
+    def _loaded(self) -> int:
+        """The helpers that have loaded the code location: all once their warming tasks are done (failed included:
+        a run handed over then says why), or when none was warmed (a run then starts one)."""
+        if not self._warming or all(f.done() for f in self._warming):
+            self._warming = []
+            return self._helpers
+        return sum(f.done() for f in self._warming)
+
+    def _helper_room(self, ready: int) -> int:
+        """The runs the helpers may hold now: one each once loaded; while they load, one in all, and only when this
+        process has another ready run to go on with."""
+        return self._loaded() or int(ready > 1)
 
     def _outcome(self, future: Future, run: PolicyRun) -> RunOutcome:
         try:

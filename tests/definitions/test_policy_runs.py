@@ -75,6 +75,16 @@ def test_a_joined_run_holds_at_most_a_year_of_partitions_and_one_per_process(gra
     assert sorted(itertools.chain.from_iterable(r.partitions for r in runs)) == sorted(keys)
 
 
+def test_a_phase_cut_by_the_bound_has_as_many_parts_for_each_process_the_longest_first(graph, instance):
+    keys = window("2024-07-02", "2024-12-31", REGISTERED[:5])  # 183 days: two symbols a run at most
+    alone = policy_runs(graph, instance, CHAIN, keys, processes=1)
+    assert [len(r.symbols) for r in alone] == [2, 2, 1]  # as few as the bound allows
+    # two processes: four parts, not three, so that neither is left two symbols' runs after the other is done
+    helped = policy_runs(graph, instance, CHAIN, keys, processes=2)
+    assert [len(r.symbols) for r in helped] == [2, 1, 1, 1] and helped[0].symbols == ("BTC-USDT", "ETH-USDT")
+    assert sorted(itertools.chain.from_iterable(r.partitions for r in helped)) == sorted(keys)
+
+
 def test_a_failed_symbol_runs_alone_and_splits_its_neighbours(graph, instance):
     keys = window("2024-12-01", "2024-12-31", REGISTERED[:5])
     runs = policy_runs(graph, instance, CHAIN, keys, alone={"SOL-USDT"})

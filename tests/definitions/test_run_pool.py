@@ -122,6 +122,46 @@ def test_a_helper_that_died_between_runs_leaves_the_phase_to_the_command_and_say
     assert runs._pool is None and dead.shut
 
 
+class LoadingPool:
+    """Stands for a pool whose one helper loads the code location until ``loaded`` is done, then finishes at once
+    each run it is handed."""
+
+    def __init__(self) -> None:
+        self.loaded: Future = Future()
+        self.handed: list[str] = []
+
+    def submit(self, _execute: object, _job: str, _assets: object, tags: dict[str, str]) -> Future:
+        self.handed.append(tags[RANGE_START_TAG])
+        done: Future = Future()
+        done.set_result(RunOutcome(tags[RANGE_START_TAG], True, {}, (), {}, frozenset(), ()))
+        return done
+
+    def shutdown(self, cancel_futures: bool) -> None:
+        pass
+
+
+def test_a_helper_still_loading_holds_the_shortest_run_and_is_handed_the_next_once_loaded(job, huracan_home):
+    planned = [run("BTC-USDT", "signals"), run("ETH-USDT", "signals"), run("SOL-USDT", "signals")]
+    ran = []
+    with dg.instance_for_test() as instance:
+        runs = WindowRuns(CodeLocationRuns(instance, "huracan"), Settings.from_env(), workers=2)
+        pool = LoadingPool()
+        runs._helpers, runs._pool, runs._warming = 1, pool, [pool.loaded]  # type: ignore[assignment]
+
+        def here(_job: object, _assets: object, tags: dict[str, str]) -> RunOutcome:
+            ran.append(tags[RANGE_START_TAG])
+            pool.loaded.set_result(None) if not pool.loaded.done() else None  # ready during the first run
+            return RunOutcome(tags[RANGE_START_TAG], True, {}, (), {}, frozenset(), ())
+
+        runs.execute_one = here  # type: ignore[method-assign]
+        outcomes = runs.execute(job, planned, {})
+    # the helper still loading holds the shortest (the last planned) and the command runs the longest; once loaded,
+    # the helper is handed the next at once
+    assert ran == ["2024-12-01|BTC-USDT"]
+    assert pool.handed == ["2024-12-01|SOL-USDT", "2024-12-01|ETH-USDT"]
+    assert [o.run_id for o in outcomes] == [r.start for r in planned]
+
+
 def test_a_phase_is_cut_for_the_helpers_only_where_the_steps_run_in_the_runs_process(job, huracan_home):
     celery = build_definitions(Settings.from_env({"HURACAN_EXECUTOR": "celery"})).resolve_job_def(job.name)
     with dg.DagsterInstance.get() as instance:
