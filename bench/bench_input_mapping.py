@@ -4,8 +4,9 @@ Every step of a ranged run maps each input's range to the upstream partitions it
 their data versions). For the date × symbol windows of the chain (``defs/partitions.py``'s ``day_window``), Dagster
 maps the range day by day; ``dagster_internals.map_inputs_once`` answers them by date arithmetic instead. Here both
 map, in the same run and alternating, every day-window input of the code location built on the bundled sample, over
-the ranges a run of the whole sample gives a step (one symbol, every day of the sample) and a month's (December),
-on an instance in a fresh directory with the sample's symbols registered. The answers are compared; a difference
+the ranges a run of the whole sample gives a step (one symbol, every day of the sample; and two neighbours, as
+``huracan run`` joins them) and a month's (December, one symbol), on an instance in a fresh directory with the
+sample's symbols registered. The answers are compared; a difference
 stops the bench. Prints one JSON line per range: milliseconds an input (medians over ``--rounds``) and the ratio.
 
     .venv/bin/python bench/bench_input_mapping.py
@@ -30,8 +31,13 @@ import dagster as dg
 
 from huracan_dagster.defs.partitions import SYMBOL_DIMENSION, day_window_upstream
 
-RANGES = {"sample": ("2024-07-12", "2024-12-31"), "month": ("2024-12-01", "2024-12-31")}
 SYMBOL = "BTC-USDT"
+#: name: (first day, last day, first symbol, last symbol); the registered order is the list below
+RANGES = {
+    "sample": ("2024-07-12", "2024-12-31", SYMBOL, SYMBOL),
+    "sample, two neighbours": ("2024-07-12", "2024-12-31", SYMBOL, "ETH-USDT"),
+    "month": ("2024-12-01", "2024-12-31", SYMBOL, SYMBOL),
+}
 
 
 def main() -> None:
@@ -58,8 +64,8 @@ def main() -> None:
             )
             is not None
         ]
-        for name, (first, last) in RANGES.items():
-            keys = dg.PartitionKeyRange(f"{first}|{SYMBOL}", f"{last}|{SYMBOL}")
+        for name, (first, last, symbol, last_symbol) in RANGES.items():
+            keys = dg.PartitionKeyRange(f"{first}|{symbol}", f"{last}|{last_symbol}")
 
             def dagster(mapping, downstream, upstream, keys=keys):
                 with dg.partition_loading_context(dynamic_partitions_store=instance):
@@ -87,6 +93,7 @@ def main() -> None:
                     {
                         "bench": "input_mapping",
                         "range": f"{first}..{last}",
+                        "symbols": f"{symbol}..{last_symbol}",
                         "inputs": len(inputs),
                         "upstream_partitions": sum(len(a) for a in answers["dagster"]),
                         "dagster_ms_per_input": round(ms["dagster"], 2),

@@ -128,18 +128,21 @@ def test_a_source_shorter_than_a_research_window_has_no_research_week_and_the_sc
 def test_a_day_windows_upstream_days_are_dagsters_own_answer_for_every_input_of_the_graph(defs):
     """``day_window_upstream`` (what a step's input loads) against Dagster's mapping of the same range, for every
     day-window input of the code location, over ranges at the source's first day (windows reaching before it), in
-    its middle and at its last day (a next day that is not a partition)."""
+    its middle and at its last day (a next day that is not a partition), of one symbol and of a block of
+    neighbours (a joined run's range: its days × the registered symbols from its first key's to its last key's)."""
     graph = defs.resolve_asset_graph()
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(SYMBOL_DIMENSION, list(SYMBOLS))
+    registered = [*SYMBOLS, "SOL-USDT"]
+    instance.add_dynamic_partitions(SYMBOL_DIMENSION, registered)
+    blocks = [(a, b) for i, a in enumerate(registered) for b in registered[i:]]  # one symbol, two, all three
     days = [FIRST, FIRST + timedelta(days=4), LAST - timedelta(days=2), LAST]
     compared, declined = 0, []
     for node in graph.asset_nodes:
         for parent in node.parent_keys:
             upstream, mapping = graph.get(parent).partitions_def, node.partition_mappings.get(parent)
             for start, end in [(days[0], days[0]), (days[0], days[-1]), (days[1], days[2]), (days[2], days[3])]:
-                for symbol in SYMBOLS:
-                    keys = dg.PartitionKeyRange(f"{start}|{symbol}", f"{end}|{symbol}")
+                for symbol, last_symbol in blocks:
+                    keys = dg.PartitionKeyRange(f"{start}|{symbol}", f"{end}|{last_symbol}")
                     quick = day_window_upstream(mapping, node.partitions_def, upstream, keys, instance)
                     if quick is None:
                         declined.append((node.key, parent))
@@ -160,7 +163,7 @@ def test_a_day_windows_upstream_days_are_dagsters_own_answer_for_every_input_of_
     windows = [
         (n.key, p) for n in graph.asset_nodes for p in n.parent_keys if _is_day_window(n.partition_mappings.get(p))
     ]
-    assert windows and compared == len(windows) * 4 * len(SYMBOLS)  # every day window answered, in every range
+    assert windows and compared == len(windows) * 4 * len(blocks)  # every day window answered, in every range
     assert not set(windows) & set(declined)
 
 
@@ -176,7 +179,7 @@ def test_a_day_window_leaves_other_shapes_to_dagster(defs):
         return day_window_upstream(mapping, partitions, partitions, dg.PartitionKeyRange(first, last), instance)
 
     assert quick(f"{FIRST}|{SYMBOLS[0]}", f"{LAST}|{SYMBOLS[0]}") is not None
-    assert quick(f"{FIRST}|{SYMBOLS[0]}", f"{LAST}|{SYMBOLS[1]}") is None  # a range across symbols
+    assert quick(f"{FIRST}|{SYMBOLS[0]}", f"{LAST}|{SYMBOLS[1]}") is None  # a range to a symbol not registered
     assert quick(f"{FIRST}|{SYMBOLS[1]}", f"{LAST}|{SYMBOLS[1]}") is None  # a symbol not registered
     assert quick(f"{FIRST - timedelta(days=1)}|{SYMBOLS[0]}", f"{LAST}|{SYMBOLS[0]}") is None  # a day outside
     assert quick(f"{FIRST}|{SYMBOLS[0]}", f"{LAST}|{SYMBOLS[0]}", mapping=dg.IdentityPartitionMapping()) is None
