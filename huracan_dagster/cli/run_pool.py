@@ -133,9 +133,12 @@ class WindowRuns:
                     future = self._pool.submit(
                         _execute, job.name, planned[ready[at]].assets, {**planned[ready[at]].tags, **tags}
                     )
-                except BrokenProcessPool:  # a helper died between two runs: none of them was in flight
+                except BrokenProcessPool:  # a helper died as it started or between two runs: none in flight
                     self.close()
-                    print("    a helper process died between two runs: the phase's other runs go here", flush=True)
+                    print(
+                        "    a helper process died (as it started or between two runs): the phase's other runs go here",
+                        flush=True,
+                    )
                     break
                 helped[future] = i = ready.pop(at)
                 pending.remove(i)
