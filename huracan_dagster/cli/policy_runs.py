@@ -92,8 +92,8 @@ def joined(
     symbols, a range Dagster resolves the same way. A block holds at most ``RUN_PARTITIONS`` partitions an asset
     (a year of one symbol, the candle runs' bound: a run's fetch, and a step's frames in memory), and a group of
     neighbours splits into a multiple of ``processes`` blocks where it has that many symbols, so that each process
-    of ``--workers`` has as many runs (``_split``). A symbol of ``alone`` (its run failed earlier in the window) keeps a run of its own,
-    so its failure stays its own."""
+    of ``--workers`` has as many runs (``_split``). A symbol of ``alone`` (its run failed earlier in the window)
+    keeps a run of its own, so its failure stays its own."""
     kept: list[PolicyRun] = []
     together: dict[tuple[tuple[dg.AssetKey, ...], str, str], list[str]] = defaultdict(list)
     for run in runs:

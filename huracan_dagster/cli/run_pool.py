@@ -89,7 +89,7 @@ class WindowRuns:
         runs."""
         if self._helpers:
             pool = self._started()
-            # a helper that cannot start breaks the pool: its runs say so
+            # a helper that cannot start breaks the pool: the next hand-over, or the run it holds, says so
             self._warming = [pool.submit(_ready) for _ in range(self._helpers)]
 
     def close(self) -> None:
@@ -156,15 +156,15 @@ class WindowRuns:
 
     def _loaded(self) -> int:
         """The helpers that have loaded the code location: all once their warming tasks are done (failed included:
-        a run handed over then says why), or when none was warmed (a run then starts one)."""
+        the next hand-over then finds the pool broken and says so), or when none was warmed (a run then starts one)."""
         if not self._warming or all(f.done() for f in self._warming):
             self._warming = []
             return self._helpers
         return sum(f.done() for f in self._warming)
 
     def _helper_room(self, ready: int) -> int:
-        """The runs the helpers may hold now: one each once loaded; while they load, one in all, and only when this
-        process has another ready run to go on with."""
+        """The runs the helpers may hold now: one for each loaded helper; while none has loaded, one in all, and only
+        when this process has another ready run to go on with."""
         return self._loaded() or int(ready > 1)
 
     def _outcome(self, future: Future, run: PolicyRun) -> RunOutcome:
