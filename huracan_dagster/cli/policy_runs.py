@@ -24,6 +24,7 @@ from huracan_dagster.defs.partitions import (
     SYMBOLS_TAG,
     partition_key,
     symbol_blocks,
+    symbols_between,
 )
 from huracan_dagster.instance.failures import RANGE_END_TAG, RANGE_START_TAG
 
@@ -151,12 +152,11 @@ def _day(key: str) -> str:
 
 
 def _range_symbols(start: str, end: str, registered: Sequence[str]) -> tuple[str, ...]:
-    """The symbols of a date × symbol range: every registered symbol from its first key's to its last key's, in
-    registration order (the symbol dimension's); none for a range of dates."""
+    """The symbols of a date × symbol range (``symbols_between`` its first key's and its last key's); none for a
+    range of dates."""
     if "|" not in start:
         return ()
-    first, last = registered.index(start.split("|")[1]), registered.index(end.split("|")[1])
-    return tuple(registered[first : last + 1])
+    return tuple(symbols_between(start.split("|")[1], end.split("|")[1], registered))
 
 
 def window_keys(start: date, end: date, symbols: Sequence[str]) -> list[str]:

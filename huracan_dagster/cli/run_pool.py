@@ -128,7 +128,7 @@ class WindowRuns:
         while pending or helped:
             ready = [i for i in pending if waits[i] <= done.keys()]
             while ready and self._pool is not None and len(helped) < self._helper_room(len(ready)):
-                at = 0 if self._loaded() else -1  # a helper still loading is handed the shortest
+                at = 0 if self._loaded() else -1  # helpers still loading are handed the shortest
                 try:
                     future = self._pool.submit(
                         _execute, job.name, planned[ready[at]].assets, {**planned[ready[at]].tags, **tags}
@@ -157,10 +157,8 @@ class WindowRuns:
     def _loaded(self) -> int:
         """The helpers that have loaded the code location: all once their warming tasks are done (failed included:
         the next hand-over then finds the pool broken and says so), or when none was warmed (a run then starts one)."""
-        if not self._warming or all(f.done() for f in self._warming):
-            self._warming = []
-            return self._helpers
-        return sum(f.done() for f in self._warming)
+        loaded = sum(f.done() for f in self._warming)
+        return self._helpers if loaded == len(self._warming) else loaded
 
     def _helper_room(self, ready: int) -> int:
         """The runs the helpers may hold now: one for each loaded helper; while none has loaded, one in all, and only

@@ -232,17 +232,24 @@ def day_window_upstream(
     if not first <= first_day <= last_day <= last:
         return None
     registered = instance.get_dynamic_partitions(symbols.name)
-    if symbol not in registered or last_symbol not in registered:
-        return None
-    at, to = registered.index(symbol), registered.index(last_symbol)
-    if at > to:
+    between = symbols_between(symbol, last_symbol, registered)
+    if not between:
         return None
     start_offset, end_offset, all_symbols = shape
     lo, hi = max(first_day + timedelta(days=start_offset), first), min(last_day + timedelta(days=end_offset), last)
     days = [(lo + timedelta(days=n)).isoformat() for n in range((hi - lo).days + 1)]
-    every = registered if all_symbols else registered[at : to + 1]
+    every = registered if all_symbols else between
     keys = [dg.MultiPartitionKey({"date": day, SYMBOL_DIMENSION: s}) for day in days for s in every]
     return upstream.empty_subset().with_partition_keys(keys)
+
+
+def symbols_between(first: str, last: str, registered: Sequence[str]) -> list[str]:
+    """The symbols a date × symbol range from ``first``'s key to ``last``'s covers: every registered symbol between
+    them, in registration order (the symbol dimension's; Dagster resolves a range to the product of its days and
+    these). Nothing where either is not registered or ``last`` is registered before ``first``."""
+    if first not in registered or last not in registered:
+        return []
+    return list(registered[registered.index(first) : registered.index(last) + 1])
 
 
 def _day_window_shape(mapping: dg.PartitionMapping | None) -> tuple[int, int, bool] | None:

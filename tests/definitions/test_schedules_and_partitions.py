@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from huracan_dagster.defs.definitions import build_definitions
-from huracan_dagster.defs.partitions import SYMBOL_DIMENSION, SYMBOLS_TAG, day_window_upstream
+from huracan_dagster.defs.partitions import SYMBOL_DIMENSION, SYMBOLS_TAG, day_window_upstream, symbols_between
 from huracan_dagster.instance.failures import RANGE_END_TAG, RANGE_START_TAG
 from huracan_dagster.settings import Settings
 
@@ -165,6 +165,14 @@ def test_a_day_windows_upstream_days_are_dagsters_own_answer_for_every_input_of_
     ]
     assert windows and compared == len(windows) * 4 * len(blocks)  # every day window answered, in every range
     assert not set(windows) & set(declined)
+
+
+def test_a_ranges_symbols_are_the_registered_ones_between_its_keys():
+    registered = ["BTC-USDT", "ETH-USDT", "SOL-USDT"]
+    assert symbols_between("BTC-USDT", "SOL-USDT", registered) == registered
+    assert symbols_between("ETH-USDT", "ETH-USDT", registered) == ["ETH-USDT"]
+    assert symbols_between("SOL-USDT", "BTC-USDT", registered) == []  # the last registered before the first
+    assert symbols_between("BTC-USDT", "XRP-USDT", registered) == []  # not registered
 
 
 def test_a_day_window_leaves_other_shapes_to_dagster(defs):
