@@ -19,6 +19,12 @@ And on PostgreSQL at 127.0.0.1:5432 (skipped when none answers), three more:
 Each way starts from a fresh log holding the run's planned check (one row per partition), as a step finds it: a new
 directory, or a new database. Prints one JSON line: milliseconds a verdict (medians over ``--rounds``) and the ratios.
 
+A second line, ``verdict_targets``: before its verdicts, the step looks up the materialization each one points at
+(``verdicts.check_targets``), in an instance holding the run's materializations of the same partitions (a
+features-sized event each, ~4 KB: a preview and the null reasons) and an earlier run's. Two ways, on the pooled
+SQLite log and, when it answers, the pooled PostgreSQL log: ``fetch_materializations`` (the public API, each event
+read whole; the way before 9b1e0c4) and ``materializations_of_run`` (the event table's indexed columns only).
+
     .venv/bin/python bench/bench_verdict_batches.py
     .venv/bin/python bench/bench_verdict_batches.py --verdicts 1000 --rounds 9
 """
@@ -32,13 +38,19 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 from bench_pipeline import postgres_database
 from dagster_postgres.event_log import PostgresEventLogStorage
 
-from huracan_dagster.dagster_internals import AssetCheckEvaluationPlanned, SqlEventLogStorage, SqliteEventLogStorage
+from huracan_dagster.dagster_internals import (
+    AssetCheckEvaluationPlanned,
+    SqlEventLogStorage,
+    SqliteEventLogStorage,
+    materializations_of_run,
+)
 from huracan_dagster.instance.postgres_storage import PooledPostgresEventLogStorage
 from huracan_dagster.instance.sqlite_storage import PooledSqliteEventLogStorage
 
@@ -118,6 +130,72 @@ def _postgres(kind: type[PostgresEventLogStorage]) -> Log:
     return log
 
 
+def ranged_run(instance: dg.DagsterInstance, days: int) -> tuple[str, list[str]]:
+    """A ranged run of ``days`` days × two symbols through Dagster, each materialization carrying ~4 KB of metadata
+    (a features partition's size: a preview and the null reasons); its run id and partition keys."""
+    table = (
+        "| timestamp | ret_1 | rsi_14 | atr_pct |\n|---|---|---|---|\n"
+        + "| 2024-07-02 00:15 | 0.0019 | 51.2 | 0.004 |\n" * 80
+    )
+
+    @dg.asset(key=CANDLES, partitions_def=PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run())
+    def candles() -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"rows": 96, "preview": dg.MetadataValue.md(table)})
+
+    last = (date(2024, 1, 1) + timedelta(days=days - 1)).isoformat()
+    tags = {
+        "dagster/asset_partition_range_start": "2024-01-01|ADA-USDT",
+        "dagster/asset_partition_range_end": f"{last}|BTC-USDT",
+    }
+    result = dg.materialize([candles], instance=instance, tags=tags)
+    keys = sorted(e.materialization.partition or "" for e in result.get_asset_materialization_events())
+    return result.run_id, keys
+
+
+def target_lookups(count: int, rounds: int) -> dict[str, object]:
+    """Milliseconds a partition to find a ranged run's materializations of ``count`` partitions, each way."""
+    line: dict[str, object] = {"bench": "verdict_targets", "rounds": rounds}
+    with tempfile.TemporaryDirectory(prefix="verdict-targets-") as tmp, postgres_database() as url:
+        storages = {"sqlite": _storage("sqlite_storage", "PooledSqliteEventLogStorage", {"base_dir": tmp})}
+        if url is not None:
+            storages["postgres"] = _storage("postgres_storage", "PooledPostgresEventLogStorage", {"postgres_url": url})
+        for name, storage in storages.items():
+            with dg.instance_for_test(temp_dir=tmp, overrides={"event_log_storage": storage}) as instance:
+                ranged_run(instance, count // 2)  # an earlier run of the same partitions
+                partitions, ms = _lookups(instance, *ranged_run(instance, count // 2), rounds)
+            prefix = "" if name == "sqlite" else "postgres_"
+            line |= {"partitions": partitions} | {
+                f"{prefix}{way}_ms_per_partition": round(v, 4) for way, v in ms.items()
+            }
+            line[f"{prefix}ratio"] = round(ms["materializations_of_run"] / ms["fetch_materializations"], 3)
+    if url is None:
+        line["postgres"] = "skipped: no PostgreSQL at 127.0.0.1:5432"
+    return line
+
+
+def _lookups(instance: dg.DagsterInstance, run_id: str, keys: list[str], rounds: int) -> tuple[int, dict[str, float]]:
+    """The partitions, and each way's median milliseconds a partition over ``rounds``, alternating."""
+    ways = {
+        "fetch_materializations": lambda: (
+            instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=CANDLES, asset_partitions=keys), limit=len(keys)
+            ).records
+        ),
+        "materializations_of_run": lambda: materializations_of_run(instance, CANDLES, run_id),
+    }
+    seconds: dict[str, list[float]] = {way: [] for way in ways}
+    for _ in range(rounds):
+        for way, look_up in ways.items():
+            began = time.perf_counter()
+            assert len(look_up()) == len(keys)
+            seconds[way].append(time.perf_counter() - began)
+    return len(keys), {way: statistics.median(s) / len(keys) * 1e3 for way, s in seconds.items()}
+
+
+def _storage(module: str, cls: str, config: dict[str, str]) -> dict[str, object]:
+    return {"module": f"huracan_dagster.instance.{module}", "class": cls, "config": config}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verdicts", type=int, default=400, help="partitions judged by the step")
@@ -154,6 +232,7 @@ def main() -> None:
     if "postgres_batch" not in ms:
         line["postgres"] = "skipped: no PostgreSQL at 127.0.0.1:5432"
     print(json.dumps(line), flush=True)
+    print(json.dumps(target_lookups(args.verdicts, args.rounds)), flush=True)
 
 
 if __name__ == "__main__":

@@ -128,6 +128,7 @@ __all__ = [
     "execute_as_code_location_run",
     "in_one_batch",
     "map_inputs_once",
+    "materializations_of_run",
     "record_partitions_in_key_order",
     "redirect_to_file",
     "store_verdicts_in_batches",
@@ -149,6 +150,19 @@ class _KeyOrderedSubset(DefaultPartitionsSubset):
 
     def get_partition_keys(self) -> Iterable[str]:
         return sorted(self.subset)
+
+
+def materializations_of_run(
+    instance: dg.DagsterInstance, asset: dg.AssetKey, run_id: str
+) -> list[tuple[str, int, float]]:
+    """19. ``(partition, storage id, timestamp)`` of each materialization of ``asset``'s partitions by ``run_id``,
+    newest first. A ranged step's verdicts point at them (use 4): the public ``fetch_materializations`` reads each
+    event whole (4–8 KB of JSON, 1.6 s of the sample's profile) where only these columns are needed, and the
+    instance's summary records, which read the event table's indexed columns alone, are not public."""
+    records = instance.get_asset_event_summary_records(
+        dg.DagsterEventType.ASSET_MATERIALIZATION, asset_key=asset, run_id=run_id
+    )
+    return [(r.partition, r.storage_id, r.timestamp) for r in records if r.partition is not None]
 
 
 def record_partitions_in_key_order(context: dg.OutputContext) -> None:

@@ -15,7 +15,11 @@ from typing import Any
 
 import dagster as dg
 
-from huracan_dagster.dagster_internals import AssetCheckEvaluationTargetMaterializationData, in_one_batch
+from huracan_dagster.dagster_internals import (
+    AssetCheckEvaluationTargetMaterializationData,
+    in_one_batch,
+    materializations_of_run,
+)
 from huracan_dagster.defs.partitions import DEFAULT_SPACE, PartitionSpace
 
 
@@ -108,19 +112,13 @@ def _text(value: Any) -> Any:
 def check_targets(
     context: dg.AssetExecutionContext, asset: dg.AssetKey, partitions: Iterable[str]
 ) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
-    """The newest materialization of each partition written by this run, in one query."""
-    partitions = list(partitions)
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset, asset_partitions=partitions), limit=len(partitions)
-    ).records
+    """The newest materialization of each partition written by this run, in one query that reads the events' ids,
+    partitions and times, not the events."""
+    wanted, run_id = set(partitions), context.run.run_id
     out: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
-    for record in records:  # newest first
-        if (
-            record.partition_key in partitions
-            and record.partition_key not in out
-            and record.run_id == context.run.run_id
-        ):
-            out[record.partition_key] = AssetCheckEvaluationTargetMaterializationData(
-                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    for partition, storage_id, timestamp in materializations_of_run(context.instance, asset, run_id):  # newest first
+        if partition in wanted and partition not in out:
+            out[partition] = AssetCheckEvaluationTargetMaterializationData(
+                storage_id=storage_id, run_id=run_id, timestamp=timestamp
             )
     return out

@@ -578,3 +578,21 @@ def test_use_18_the_compute_log_manager_writes_dagsters_files_through_its_redire
     with internals.redirect_to_file(sys.stdout, tmp_path / "more.out"):
         print("redirected", flush=True)
     assert (tmp_path / "more.out").read_text() == "redirected\n"
+
+
+def test_use_19_a_runs_materializations_are_read_without_their_events(tmp_path) -> None:
+    """The ids, partitions and times of one run's materializations of an asset, newest first, as
+    ``fetch_materializations`` reads them from the whole events (times to the microsecond the table keeps)."""
+
+    @dg.asset(partitions_def=PARTS, backfill_policy=dg.BackfillPolicy.single_run())
+    def thing() -> dg.MaterializeResult:
+        return dg.MaterializeResult()
+
+    with _pooled_instance(tmp_path, "event_log_storage", "sqlite_storage", "PooledSqliteEventLogStorage") as instance:
+        runs = [_ranged(instance, thing).run_id for _ in range(2)]  # the same partitions twice
+        records = instance.fetch_materializations(dg.AssetKey("thing"), limit=100).records
+        for run_id in runs:
+            expected = [(r.partition_key, r.storage_id, r.timestamp) for r in records if r.run_id == run_id]
+            got = internals.materializations_of_run(instance, dg.AssetKey("thing"), run_id)
+            assert [(p, s) for p, s, _ in got] == [(p, s) for p, s, _ in expected] and len(got) == len(KEYS)
+            assert all(abs(g[2] - e[2]) < 1e-6 for g, e in zip(got, expected, strict=True))
