@@ -9,7 +9,10 @@ validation and causality proofs and the warning checks) runs twice on the same p
 * directly — the same core functions on the same partitions in this process, with nothing stored.
 
 Overhead per partition-asset = (Dagster wall − direct wall) / partition-assets materialized. Each asset's share is
-its step time in the Dagster run (from the event log) next to its direct time. Prints one JSON line per scenario.
+its step time in the Dagster run (from the event log) next to its direct time, and its step's split (``split_s``):
+the seconds its partitions took to write (the IO manager's ``handle_output``), its events to store (the instance's
+``handle_new_event``, by the event's step) and its files to be read by the steps downstream (``load_input``), timed
+in the one-process run. Prints one JSON line per scenario.
 The ``storage`` scenario runs the default window on each instance storage: Dagster's stock SQLite event log and run
 storage, Huracan's pooled ones (the default, ``huracan_dagster/instance/sqlite_storage.py``) and PostgreSQL on 127.0.0.1:5432.
 
@@ -31,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -51,6 +55,41 @@ SCENARIOS = {
     "sample": dict(source="bundled", symbols="", start=date(2024, 7, 12), end=date(2024, 12, 31)),
     "shared": dict(source=f"replay:{SHARED}", symbols=SHARED_PAIRS, start=date(2024, 9, 1), end=date(2024, 11, 29)),
 }
+
+
+@contextmanager
+def split_timers() -> Iterator[dict[str, dict[str, float]]]:
+    """Seconds per asset spent writing its partitions, storing its step's events and reading its files downstream,
+    while the context is open (in this process: a run over one process)."""
+    import dagster as dg
+
+    from huracan_dagster.defs.io_manager import PartitionedFrameIOManager
+
+    split: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+
+    def timed(method, part: str, asset_of):
+        def wrapper(self, first, *args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return method(self, first, *args, **kwargs)
+            finally:
+                split[asset_of(first)][part] += time.perf_counter() - began
+
+        return wrapper
+
+    originals = [
+        (PartitionedFrameIOManager, "handle_output", "written", lambda context: context.asset_key.path[-1]),
+        (PartitionedFrameIOManager, "load_input", "read", lambda context: context.asset_key.path[-1]),
+        (dg.DagsterInstance, "handle_new_event", "events", lambda event: (event.step_key or "run").split("__")[-1]),
+    ]
+    saved = [(cls, name, getattr(cls, name)) for cls, name, _, _ in originals]
+    for cls, name, part, asset_of in originals:
+        setattr(cls, name, timed(getattr(cls, name), part, asset_of))
+    try:
+        yield split
+    finally:
+        for cls, name, method in saved:
+            setattr(cls, name, method)
 
 
 def through_dagster(
@@ -356,7 +395,7 @@ def main(argv: list[str]) -> None:
         if scenario["source"].startswith("replay:") and not SHARED.is_dir():
             print(json.dumps({"scenario": name, "skipped": f"no real candles at {SHARED}"}))
             continue
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, split_timers() as split:
             wall, steps, counts = through_dagster(Path(tmp) / "home", scenario)
         helped = {}
         if args.workers > 1:
@@ -388,6 +427,9 @@ def main(argv: list[str]) -> None:
                     "step_s": {k: round(v, 2) for k, v in sorted(steps.items())},
                     "direct_s": {k: round(v, 2) for k, v in timings.items()},
                     "share_of_dagster_wall": {k: round(v / wall, 3) for k, v in sorted(steps.items())},
+                    "split_s": {
+                        k: {part: round(v, 2) for part, v in parts.items()} for k, parts in sorted(split.items())
+                    },
                 }
             ),
             flush=True,
