@@ -11,8 +11,8 @@ validation and causality proofs and the warning checks) runs twice on the same p
 Overhead per partition-asset = (Dagster wall − direct wall) / partition-assets materialized. Each asset's share is
 its step time in the Dagster run (from the event log) next to its direct time, and its step's split (``split_s``):
 the seconds its partitions took to write (the IO manager's ``handle_output``), its events to store (the instance's
-``handle_new_event``, by the event's step) and its files to be read by the steps downstream (``load_input``), timed
-in the one-process run. Prints one JSON line per scenario.
+``handle_new_event``, by the event's step; ``run`` for the runs' own events) and its files to be read by the steps
+downstream (``load_input``), timed in the one-process run. Prints one JSON line per scenario.
 The ``storage`` scenario runs the default window on each instance storage: Dagster's stock SQLite event log and run
 storage, Huracan's pooled ones (the default, ``huracan_dagster/instance/sqlite_storage.py``) and PostgreSQL on 127.0.0.1:5432.
 

@@ -21,9 +21,9 @@ directory, or a new database. Prints one JSON line: milliseconds a verdict (medi
 
 A second line, ``verdict_targets``: before its verdicts, the step looks up the materialization each one points at
 (``verdicts.check_targets``), in an instance holding the run's materializations of the same partitions (a
-features-sized event each, ~4 KB: a preview and the null reasons) and an earlier run's. Two ways, on the pooled
-SQLite log and, when it answers, the pooled PostgreSQL log: ``fetch_materializations`` (the public API, each event
-read whole; the way before 9b1e0c4) and ``materializations_of_run`` (the event table's indexed columns only).
+features-sized event each, ~4 KB with its preview table) and an earlier run's. Two ways, on the pooled SQLite log
+and, when it answers, the pooled PostgreSQL log: ``fetch_materializations`` (the public API, each event read whole;
+the way before f593897) and ``materializations_of_run`` (the event table's indexed columns only).
 
     .venv/bin/python bench/bench_verdict_batches.py
     .venv/bin/python bench/bench_verdict_batches.py --verdicts 1000 --rounds 9
@@ -132,7 +132,7 @@ def _postgres(kind: type[PostgresEventLogStorage]) -> Log:
 
 def ranged_run(instance: dg.DagsterInstance, days: int) -> tuple[str, list[str]]:
     """A ranged run of ``days`` days × two symbols through Dagster, each materialization carrying ~4 KB of metadata
-    (a features partition's size: a preview and the null reasons); its run id and partition keys."""
+    (a features partition's event size, here a preview table); its run id and partition keys."""
     table = (
         "| timestamp | ret_1 | rsi_14 | atr_pct |\n|---|---|---|---|\n"
         + "| 2024-07-02 00:15 | 0.0019 | 51.2 | 0.004 |\n" * 80
@@ -156,11 +156,13 @@ def target_lookups(count: int, rounds: int) -> dict[str, object]:
     """Milliseconds a partition to find a ranged run's materializations of ``count`` partitions, each way."""
     line: dict[str, object] = {"bench": "verdict_targets", "rounds": rounds}
     with tempfile.TemporaryDirectory(prefix="verdict-targets-") as tmp, postgres_database() as url:
-        storages = {"sqlite": _storage("sqlite_storage", "PooledSqliteEventLogStorage", {"base_dir": tmp})}
+        storages = {"sqlite": _storage("sqlite_storage", "PooledSqliteEventLogStorage", {"base_dir": f"{tmp}/log"})}
         if url is not None:
             storages["postgres"] = _storage("postgres_storage", "PooledPostgresEventLogStorage", {"postgres_url": url})
         for name, storage in storages.items():
-            with dg.instance_for_test(temp_dir=tmp, overrides={"event_log_storage": storage}) as instance:
+            home = Path(tmp) / name  # each instance its own runs
+            home.mkdir()
+            with dg.instance_for_test(temp_dir=str(home), overrides={"event_log_storage": storage}) as instance:
                 ranged_run(instance, count // 2)  # an earlier run of the same partitions
                 partitions, ms = _lookups(instance, *ranged_run(instance, count // 2), rounds)
             prefix = "" if name == "sqlite" else "postgres_"
