@@ -153,10 +153,14 @@ def _day(key: str) -> str:
 
 def _range_symbols(start: str, end: str, registered: Sequence[str]) -> tuple[str, ...]:
     """The symbols of a date × symbol range (``symbols_between`` its first key's and its last key's); none for a
-    range of dates."""
+    range of dates. A range whose symbols are not registered in that order is refused: read as no symbols, it
+    would pass for a date-partitioned run of every symbol."""
     if "|" not in start:
         return ()
-    return tuple(symbols_between(start.split("|")[1], end.split("|")[1], registered))
+    symbols = symbols_between(start.split("|")[1], end.split("|")[1], registered)
+    if not symbols:
+        raise ValueError(f"run range {start}..{end}: its symbols are not registered in that order ({registered})")
+    return tuple(symbols)
 
 
 def window_keys(start: date, end: date, symbols: Sequence[str]) -> list[str]:

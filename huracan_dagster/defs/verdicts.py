@@ -112,8 +112,8 @@ def _text(value: Any) -> Any:
 def check_targets(
     context: dg.AssetExecutionContext, asset: dg.AssetKey, partitions: Iterable[str]
 ) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
-    """The newest materialization of each partition written by this run, in one query that reads the events' ids,
-    partitions and times, not the events."""
+    """The newest materialization of each partition written by this run, read from the event table's indexed
+    columns (ids, partitions, times), not from the events themselves."""
     wanted, run_id = set(partitions), context.run.run_id
     out: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
     for partition, storage_id, timestamp in materializations_of_run(context.instance, asset, run_id):  # newest first

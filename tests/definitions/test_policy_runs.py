@@ -11,7 +11,7 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from huracan_dagster.cli.policy_runs import PolicyRun, policy_runs, window_keys
+from huracan_dagster.cli.policy_runs import PolicyRun, _range_symbols, policy_runs, window_keys
 from huracan_dagster.defs.definitions import build_definitions, daily_job_name
 from huracan_dagster.defs.partitions import RUN_PARTITIONS, asset_key
 from huracan_dagster.instance.registration import register_symbols
@@ -134,3 +134,13 @@ def test_any_window_is_covered_exactly_once_by_what_dagster_resolves(graph, inst
         covered = [resolved(graph, instance, r) for r in runs]
         assert sum(map(len, covered)) == len(keys) and set().union(*covered) == set(keys), (symbols, first, days)
         assert all(r.symbols == (s,) for r in runs for s in alone if s in r.symbols)
+
+
+def test_a_ranges_symbols_must_be_registered_in_its_order():
+    """A range of symbols not registered (or reversed) is refused, not read as a run of every symbol."""
+    registered = ["BTC-USDT", "ETH-USDT", "SOL-USDT"]
+    assert _range_symbols("2024-12-01|BTC-USDT", "2024-12-05|ETH-USDT", registered) == ("BTC-USDT", "ETH-USDT")
+    assert _range_symbols("2024-12-01", "2024-12-05", registered) == ()  # a range of dates: every symbol
+    for start, end in [("2024-12-01|SOL-USDT", "2024-12-05|BTC-USDT"), ("2024-12-01|BTC-USDT", "2024-12-05|XRP-USDT")]:
+        with pytest.raises(ValueError, match=f"run range {start}..{end}: its symbols are not registered"):
+            _range_symbols(start, end, registered)
