@@ -12,7 +12,9 @@ Overhead per partition-asset = (Dagster wall − direct wall) / partition-assets
 its step time in the Dagster run (from the event log) next to its direct time, and its step's split (``split_s``):
 the seconds its partitions took to write (the IO manager's ``handle_output``), its events to store (the instance's
 ``handle_new_event``, by the event's step; ``run`` for the runs' own events) and its files to be read by the steps
-downstream (``load_input``), timed in the one-process run. Prints one JSON line per scenario.
+downstream (``load_input``), timed in the one-process run. ``dagster_cpu_s`` is the user and system time the run
+took on all cores (its polars and Arrow threads, and with ``--workers`` its helpers): the wall cannot go under it
+divided by the cores. Prints one JSON line per scenario.
 The ``storage`` scenario runs the default window on each instance storage: Dagster's stock SQLite event log and run
 storage, Huracan's pooled ones (the default, ``huracan_dagster/instance/sqlite_storage.py``) and PostgreSQL on 127.0.0.1:5432.
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -92,9 +95,18 @@ def split_timers() -> Iterator[dict[str, dict[str, float]]]:
             setattr(cls, name, method)
 
 
+def cpu_seconds() -> float:
+    """User and system time of this process and of its children that have ended (a run's helpers, once shut down):
+    the work ``huracan run`` did on every core, which its wall on two cores cannot go under half of."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def through_dagster(
     home: Path, scenario: dict, storage: str = "pooled", workers: int = 1
-) -> tuple[float, dict[str, float], dict[str, int]]:
+) -> tuple[float, dict[str, float], dict[str, int], float]:
+    """``huracan run`` of the scenario into ``home``: its wall, each asset's step seconds, its materializations and
+    the CPU seconds the command and its helpers took."""
     import dagster as dg
 
     from huracan_dagster.cli.run import run_window
@@ -118,9 +130,9 @@ def through_dagster(
         instance.pop("event_log_storage")
         instance.pop("run_storage", None)  # kept since 5951ec7 (instance/sqlite_run_storage.py)
         config.write_text(yaml.safe_dump(instance))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     code = run_window(settings, scenario["start"], scenario["end"], symbols=None, select=PER_DAY_CHAIN)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     if code:
         raise SystemExit(f"huracan run failed for {scenario}")
     steps: dict[str, float] = defaultdict(float)
@@ -135,7 +147,7 @@ def through_dagster(
                     steps[event.step_key.split("__")[-1]] += event.event_specific_data.duration_ms / 1e3
                 elif event.event_type_value == "ASSET_MATERIALIZATION":
                     counts[event.asset_key.path[-1]] += 1
-    return wall, dict(steps), dict(counts)
+    return wall, dict(steps), dict(counts), cpu
 
 
 def import_chain() -> float:
@@ -327,10 +339,10 @@ def storage_variants() -> None:
                         )
                         continue
                     os.environ["HURACAN_PG_URL"] = url
-                    wall, _, counts = through_dagster(Path(tmp) / "home", scenario)
+                    wall, _, counts, _ = through_dagster(Path(tmp) / "home", scenario)
                     del os.environ["HURACAN_PG_URL"]
             else:
-                wall, _, counts = through_dagster(Path(tmp) / "home", scenario, storage)
+                wall, _, counts, _ = through_dagster(Path(tmp) / "home", scenario, storage)
         n = sum(counts.values())
         print(
             json.dumps(
@@ -396,13 +408,19 @@ def main(argv: list[str]) -> None:
             print(json.dumps({"scenario": name, "skipped": f"no real candles at {SHARED}"}))
             continue
         with tempfile.TemporaryDirectory() as tmp, split_timers() as split:
-            wall, steps, counts = through_dagster(Path(tmp) / "home", scenario)
+            wall, steps, counts, cpu = through_dagster(Path(tmp) / "home", scenario)
         helped = {}
         if args.workers > 1:
             with tempfile.TemporaryDirectory() as tmp:
-                helped_wall, _, helped_counts = through_dagster(Path(tmp) / "home", scenario, workers=args.workers)
+                helped_wall, _, helped_counts, helped_cpu = through_dagster(
+                    Path(tmp) / "home", scenario, workers=args.workers
+                )
             assert helped_counts == counts, "the same partitions either way"
-            helped = {"workers": args.workers, "dagster_wall_s_workers": round(helped_wall, 2)}
+            helped = {
+                "workers": args.workers,
+                "dagster_wall_s_workers": round(helped_wall, 2),
+                "dagster_cpu_s_workers": round(helped_cpu, 2),
+            }
         timings = direct(scenario)
         direct_wall = sum(timings.values())
         partition_assets = sum(counts.values())
@@ -418,6 +436,7 @@ def main(argv: list[str]) -> None:
                     "window": f"{scenario['start']}..{scenario['end']}",
                     "partition_assets": partition_assets,
                     "dagster_wall_s": round(wall, 2),
+                    "dagster_cpu_s": round(cpu, 2),
                     "direct_wall_s": round(direct_wall, 2),
                     "overhead_ms_per_partition_asset": round((wall - direct_wall) / partition_assets * 1e3, 1),
                     **helped,

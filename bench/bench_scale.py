@@ -13,14 +13,16 @@ so the bench measures those 10 pairs in two parts and says how it adds them up:
     processes as contiguous blocks. Each process first computes its days' inputs (the chain through the labels over
     their 150-day windows, not timed), then all start training together; the wall is from that start to the last
     one done. A model takes seconds and its partition's orchestration milliseconds (``bench_backfill.py
-    --models-every``), so the core calls stand for the assets here.
+    --models-every``), so the core calls stand for the assets here. Every booster's fit (``lightgbm.train``: its
+    dataset built, then boosted) is timed apart: ``lightgbm_s``, and its share of the models' time.
 (c) ``scale`` (with both parts): the span's wall for the 10 pairs, (a) + (b) × R / ``--days``, R being the span's
     retrain days that have a model's 150 days of labels before them; then the promise: (a) per day × 730 days, plus
     (b) per retrain day × the retrain days of a 730-day span, × 20 / 10 pairs. Every asset of the chain and every
     coin model is per symbol, so the carry is linear, except two parts that grow otherwise: the shared encoder
     trains once a retrain day on at most ``EncoderConfig.max_rows`` rows whatever the pairs (linear overstates it),
     and the cross-asset features read the universe's members of each day (linear understates them when the
-    universe grows).
+    universe grows). ``promised_lightgbm_fits_min`` carries the fits alone the same way, over ``--workers``
+    processes: a floor that no change to the orchestration, the I/O or the rest of the training can go under.
 
     .venv/bin/python bench/bench_scale.py                       # 2 workers, 4 retrain days
     .venv/bin/python bench/bench_scale.py retraining            # only the retraining (what a pair of commits compares)
@@ -97,6 +99,7 @@ def train_share(days: list[date], pairs: str, barrier, results) -> None:
     from huracan_core.models.training import ModelConfig
 
     untimed = bench_pipeline.train_models
+    fits = {"count": 0, "s": 0.0}
 
     def timed(inputs, traded, every, members):
         from huracan_core.models.cadence import RetrainCadence
@@ -105,16 +108,33 @@ def train_share(days: list[date], pairs: str, barrier, results) -> None:
         trains, _ = retrain_split(bench_pipeline.model_days(traded), RetrainCadence(every))
         for library in WARM:  # a run worker that trains has them loaded once for all its models
             importlib.import_module(library)
+        count_fits(importlib.import_module("lightgbm"), fits)
         barrier.wait()  # every process has its inputs: the training starts together
         began = time.time()
         out = untimed(inputs, traded, every, members)
-        results.put({"began": began, "ended": time.time(), "days": sorted({d for d, _ in trains}), **out})
+        results.put({"began": began, "ended": time.time(), "days": sorted({d for d, _ in trains}), "fits": fits, **out})
         return out
 
     bench_pipeline.train_models = timed
     window = timedelta(days=ModelConfig().train_days)  # the model days of this span are exactly ``days``
     scenario = dict(source=SOURCE, symbols=pairs, start=days[0] - window, end=days[-1])
     bench_pipeline.direct({**scenario, "retrain_every_days": RETRAIN_EVERY_DAYS}, through="coin_model")
+
+
+def count_fits(lightgbm, fits: dict[str, float]) -> None:
+    """Times every booster's fit of this process (``lightgbm.train``: its dataset's construction and the boosting),
+    the part of the retraining only fewer fits or more cores can shorten (``docs/performance.md``)."""
+    train = lightgbm.train
+
+    def timed_train(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return train(*args, **kwargs)
+        finally:
+            fits["count"] += 1
+            fits["s"] += time.perf_counter() - began
+
+    lightgbm.train = timed_train
 
 
 def retraining(days: list[date], pairs: str, workers: int) -> dict[str, float]:
@@ -141,6 +161,8 @@ def retraining(days: list[date], pairs: str, workers: int) -> dict[str, float]:
         "wall_s": max(s["ended"] for s in shares) - min(s["began"] for s in shares),
         "encoders_s": sum(s["shared_encoder"] for s in shares),
         "models_s": sum(s["coin_model"] for s in shares),
+        "fits": sum(s["fits"]["count"] for s in shares),
+        "fits_s": sum(s["fits"]["s"] for s in shares),
     }
 
 
@@ -163,7 +185,7 @@ def main(argv: list[str]) -> None:
         start = chain_start(Path(tmp) / "plan", symbols)
         if "chain" in parts:
             scenario = dict(source=SOURCE, symbols=symbols, start=start, end=END)
-            chain_wall, _, counts = through_dagster(Path(tmp) / "home", scenario, workers=args.workers)
+            chain_wall, _, counts, _ = through_dagster(Path(tmp) / "home", scenario, workers=args.workers)
             days, partition_assets = (END - start).days + 1, sum(counts.values())
             emit(bench="chain", pairs=pairs, window=f"{start}..{END}", days=days, workers=args.workers,
                  partition_assets=partition_assets, wall_s=round(chain_wall, 1),
@@ -178,7 +200,10 @@ def main(argv: list[str]) -> None:
              coin_models=pairs * len(measured), wall_s=round(trained["wall_s"], 1),
              wall_s_per_retrain_day=round(per_day, 1), encoders_s=round(trained["encoders_s"], 1),
              models_s=round(trained["models_s"], 1),
-             s_per_coin_model=round(trained["models_s"] / (pairs * len(measured)), 2))  # fmt: skip
+             s_per_coin_model=round(trained["models_s"] / (pairs * len(measured)), 2),
+             lightgbm_fits=trained["fits"], lightgbm_s=round(trained["fits_s"], 1),
+             fits_per_coin_model=round(trained["fits"] / (pairs * len(measured)), 1),
+             lightgbm_share_of_models=round(trained["fits_s"] / trained["models_s"], 3))  # fmt: skip
     if len(parts) < 2:
         return
     # the promise: two whole years (the chain per day, the retrain days of a span that long) of 20 pairs
@@ -187,13 +212,16 @@ def main(argv: list[str]) -> None:
     chain_promised = chain_wall / days * promised_days
     retraining_promised = per_day * promised_retrain_days
     promised_s = (chain_promised + retraining_promised) * PROMISED_PAIRS / pairs
+    # the boosters' fits alone, on the processes the retraining ran on: what no orchestration or I/O change shortens
+    fits_promised = trained["fits_s"] / len(measured) * promised_retrain_days * PROMISED_PAIRS / pairs / args.workers
     emit(bench="scale", pairs=pairs, span=f"{start}..{END}", wall_s=round(chain_wall + per_day * len(span), 1),
          retrain_days_in_span=len(span), promised_pairs=PROMISED_PAIRS, promised_days=promised_days,
          promised_retrain_days=promised_retrain_days,
          promised_chain_s=round(chain_promised * PROMISED_PAIRS / pairs, 1),
          promised_retraining_s=round(retraining_promised * PROMISED_PAIRS / pairs, 1),
          promised_wall_s=round(promised_s, 1), promised_wall_min=round(promised_s / 60, 1), target_s=TARGET_S,
-         within_target=promised_s < TARGET_S, workers=args.workers, cpus=os.cpu_count())  # fmt: skip
+         within_target=promised_s < TARGET_S, promised_lightgbm_fits_min=round(fits_promised / 60, 1),
+         fits_alone_within_target=fits_promised < TARGET_S, workers=args.workers, cpus=os.cpu_count())  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -21,7 +21,10 @@ Timed in this run, on the same candles:
   process, and ``huracan run`` through Dagster (a few minutes; ``--no-dagster`` skips it). The direct chain's modules
   are imported before it is timed (``huracan_chain_import_s``, not in the ratio), as freqtrade's imports are not in
   its figure. The run through Dagster comes after it in the same process, as it always has, and pays for what
-  only it loads (the definitions, the run's own imports).
+  only it loads (the definitions, the run's own imports). ``huracan_chain_dagster_cpu_s`` is the user and system
+  time that run took on every core (with ``--workers``, its helpers' too); ``ratio_chain_dagster_cpu_floor`` divides
+  it by the machine's cores: the ratio the same work would reach if no core ever waited, which no scheduling of
+  the runs can go under.
 
 freqtrade pays one fee rate per side: it is given the mean per-side cost (fee + half spread + slippage) that
 Huracan's default taker cost model quotes over the sample's bars, so the two net results are comparable; Huracan
@@ -37,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -312,20 +316,26 @@ def main() -> None:
         "ratio_chain_direct": round(direct_s / backtest_s, 2),
     }
     if not args.no_dagster:
+        cores = os.cpu_count() or 1
         with tempfile.TemporaryDirectory() as tmp:
-            dagster_s, _, counts = through_dagster(Path(tmp) / "home", scenario)
+            dagster_s, _, counts, dagster_cpu_s = through_dagster(Path(tmp) / "home", scenario)
         line |= {
             "huracan_chain_dagster_s": round(dagster_s, 2),
+            "huracan_chain_dagster_cpu_s": round(dagster_cpu_s, 2),
             "partition_assets": sum(counts.values()),
             "ratio_chain_dagster": round(dagster_s / backtest_s, 2),
+            "cores": cores,
+            "ratio_chain_dagster_cpu_floor": round(dagster_cpu_s / cores / backtest_s, 2),
         }
         if args.workers > 1:
             with tempfile.TemporaryDirectory() as tmp:
-                helped_s, _, _ = through_dagster(Path(tmp) / "home", scenario, workers=args.workers)
+                helped_s, _, _, helped_cpu_s = through_dagster(Path(tmp) / "home", scenario, workers=args.workers)
             line |= {
                 "dagster_workers": args.workers,
                 "huracan_chain_dagster_workers_s": round(helped_s, 2),
+                "huracan_chain_dagster_workers_cpu_s": round(helped_cpu_s, 2),
                 "ratio_chain_dagster_workers": round(helped_s / backtest_s, 2),
+                "ratio_chain_dagster_workers_cpu_floor": round(helped_cpu_s / cores / backtest_s, 2),
             }
     line |= compare_trades(peer["trades"], ours)
     print(json.dumps(line), flush=True)
