@@ -43,6 +43,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from types import ModuleType
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
@@ -121,7 +122,7 @@ def train_share(days: list[date], pairs: str, barrier, results) -> None:
     bench_pipeline.direct({**scenario, "retrain_every_days": RETRAIN_EVERY_DAYS}, through="coin_model")
 
 
-def count_fits(lightgbm, fits: dict[str, float]) -> None:
+def count_fits(lightgbm: ModuleType, fits: dict[str, float]) -> None:
     """Times every booster's fit of this process (``lightgbm.train``: its dataset's construction and the boosting),
     the part of the retraining only fewer fits or more cores can shorten (``docs/performance.md``)."""
     train = lightgbm.train

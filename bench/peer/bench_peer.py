@@ -316,7 +316,7 @@ def main() -> None:
         "ratio_chain_direct": round(direct_s / backtest_s, 2),
     }
     if not args.no_dagster:
-        cores = os.cpu_count() or 1
+        cores = len(os.sched_getaffinity(0))  # the cores this process may use (Linux), not the host's
         with tempfile.TemporaryDirectory() as tmp:
             dagster_s, _, counts, dagster_cpu_s = through_dagster(Path(tmp) / "home", scenario)
         line |= {
