@@ -23,7 +23,7 @@ Timed in this run, on the same candles:
   its figure. The run through Dagster comes after it in the same process, as it always has, and pays for what
   only it loads (the definitions, the run's own imports). ``huracan_chain_dagster_cpu_s`` is the user and system
   time that run took on every core (with ``--workers``, its helpers' too); ``ratio_chain_dagster_cpu_floor`` divides
-  it by the machine's cores: the ratio the same work would reach if no core ever waited, which no scheduling of
+  it by the cores this process may use: the ratio the same work would reach if no core ever waited, which no scheduling of
   the runs can go under.
 
 freqtrade pays one fee rate per side: it is given the mean per-side cost (fee + half spread + slippage) that
