@@ -97,7 +97,7 @@ def split_timers() -> Iterator[dict[str, dict[str, float]]]:
 
 def cpu_seconds() -> float:
     """User and system time of this process and of its children that have ended (a run's helpers, once shut down):
-    the work ``huracan run`` did on every core, which its wall on two cores cannot go under half of."""
+    the work ``huracan run`` did on every core, which its wall cannot go under once divided by the cores."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
